@@ -1,0 +1,241 @@
+/* The user/kernel contract: syscall numbers, argument rules, error codes, limits and shared structs.
+ * Everything a user program may rely on is written down here; the kernel implements exactly this. */
+#ifndef VMK_ABI_H
+#define VMK_ABI_H
+
+#include <vmk/errno.h>
+
+/*
+ * CALLING CONVENTION
+ *   `ecall` from U-mode with the syscall number in a7 and up to six arguments in a0..a5. The result comes
+ *   back in a0: >= 0 on success, -errno (see <vmk/errno.h>) on failure. All other registers except a0 are
+ *   preserved. An unknown number in a7 returns -ENOSYS and does no harm.
+ *
+ * PROGRAM START
+ *   Programs are static ELF64 RISC-V ET_EXEC files from the initrd (newc cpio), linked at 0x10000. The
+ *   kernel maps each PT_LOAD with exactly its R/W/X flags (W+X is refused), sets sp to a 16-byte aligned
+ *   user stack, and enters the ELF entry with a0 = argc and a1 = argv (argc pointers then NULL, strings
+ *   copied onto the user stack). argv is exactly the array the spawner passed, so by convention argv[0]
+ *   is the program name. The boot task is /init, started with argv = {"/init", <bootarg words>...}.
+ *
+ * POINTER RULES (every syscall)
+ *   A user pointer argument must lie wholly in the user half [0x1000, VMK_USER_TOP), must not wrap, and
+ *   must be mapped with the access the call needs (readable for inputs, writable for outputs). Pointers to
+ *   structs, u64 arrays and int must be naturally aligned (8 bytes; 4 for int). Breaking any of these
+ *   returns -EFAULT; the kernel never faults on a user pointer. Kernel addresses, NULL, unmapped pages,
+ *   ranges that wrap and misaligned struct pointers all give -EFAULT. Strings must be NUL-terminated
+ *   within their limit, else -EINVAL (or -EFAULT if the bytes run into unmapped memory first).
+ *
+ * HANDLES
+ *   Shared-memory objects are reached through opaque u64 handles held per task, each with a rights mask.
+ *   A handle value is meaningful only in the task that holds it: the kernel tags values with their owner,
+ *   so a value that is valid in another task, a closed handle, or any made-up number gives -EBADF.
+ *   Handles are never 0 and always below 2^63, so a non-negative long result from shm_create or shm_share
+ *   is a handle and a negative one an error. A task holds at most VMK_MAX_HANDLES at once (-EMFILE beyond).
+ *
+ * EXIT STATUS
+ *   SYS_exit(status) is reported to the parent's SYS_wait as (status & 0xff), so it can never collide with
+ *   VMK_STATUS_KILLED, which is reported for a task the kernel killed (bad memory access, illegal
+ *   instruction, access to a shm page cut off by a shrink, ...). The kernel logs the reason on the console.
+ *
+ * QUOTAS
+ *   Each task has a page quota (set at spawn) that bounds the shm pages charged to it: shm_create charges
+ *   the creator, and a resize charges/credits the object's creator. Over quota -> -ENOMEM.
+ */
+
+/* Syscall numbers. */
+#define SYS_exit 0
+#define SYS_spawn 1
+#define SYS_wait 2
+#define SYS_yield 3
+#define SYS_getpid 4
+#define SYS_write 5
+#define SYS_clock_gettime 6
+#define SYS_sleep 7
+#define SYS_handles 8
+#define SYS_shm_create 16
+#define SYS_shm_map 17
+#define SYS_shm_unmap 18
+#define SYS_shm_resize 19
+#define SYS_shm_share 20
+#define SYS_shm_close 21
+#define SYS_shm_info 22
+#define SYS_vm_stats 32
+#define SYS_vm_dump 33
+#define SYS_trace_ctl 34
+#define SYS_trace_mark 35
+#define SYS_MAX 36 /* every number >= SYS_MAX, and every gap below it, is -ENOSYS */
+
+/*
+ * void SYS_exit(int status)
+ *   Ends the task; never returns. Its mappings are torn down and its handles closed.
+ *
+ * long SYS_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles,
+ *                u64 quota_pages) -> tid (> 0) of the new child task
+ *   name: initrd path, with or without a leading "/" (at most VMK_NAME_MAX bytes with the NUL).
+ *   argv: NULL-terminated array (NULL means argc = 0); at most VMK_ARGV_MAX strings and VMK_ARGV_BYTES
+ *   bytes including NULs. handles: nhandles of the caller's handles; the child receives a handle for each,
+ *   with the same rights, readable with SYS_handles in the order given. quota_pages 0 means
+ *   VMK_DEFAULT_QUOTA_PAGES.
+ *   Errors: -EFAULT bad name/argv/handles pointer; -EINVAL name too long or empty, quota_pages >
+ *   VMK_MAX_QUOTA_PAGES; -E2BIG too many or too long args, nhandles > VMK_SPAWN_HANDLES_MAX; -EBADF a
+ *   handle is not the caller's; -ENOENT no such file; -ENOEXEC the file is not a valid program (see
+ *   kernel/elf.h); -EAGAIN task table full; -ENOMEM out of memory.
+ *
+ * long SYS_wait(long tid, int *status) -> 0
+ *   Blocks until child `tid` has ended, stores its status (if status != NULL) and reaps it.
+ *   Errors: -ECHILD tid is not a live or unreaped child of the caller (including itself, already waited
+ *   for, or another task's child); -EFAULT bad status pointer (checked before blocking, nothing reaped).
+ *
+ * long SYS_yield(void) -> 0
+ * long SYS_getpid(void) -> tid of the caller (> 0)
+ *
+ * long SYS_write(int fd, const void *buf, u64 len) -> len
+ *   fd 1 and 2 are the console. len 0 returns 0 without touching buf.
+ *   Errors: -EBADF other fd; -EINVAL len > VMK_WRITE_MAX (this check comes first, so wrapping lengths are
+ *   -EINVAL); -EFAULT bad buf.
+ *
+ * long SYS_clock_gettime(struct vmk_timespec *ts) -> 0      monotonic time since boot
+ *   Errors: -EFAULT.
+ *
+ * long SYS_sleep(u64 nanoseconds) -> 0                       sleeps at least that long (0 = yield)
+ *
+ * long SYS_handles(u64 *out, u64 max) -> number of handles received at spawn
+ *   Writes the first min(count, max) of them to out (out may be NULL when max is 0).
+ *   Errors: -EFAULT bad out (only checked when max > 0).
+ *
+ * long SYS_shm_create(u64 size, u64 flags) -> handle with SHM_ALL rights
+ *   size is rounded up to whole pages and zero-filled. flags: SHM_F_HUGE asks for 2 MiB physical blocks
+ *   where the size allows (falls back to 4 KiB pages silently).
+ *   Errors: -EINVAL size 0, size > VMK_SHM_MAX_SIZE, unknown flag bits; -ENOMEM over quota or out of
+ *   memory; -EMFILE handle table full.
+ *
+ * long SYS_shm_map(u64 handle, u64 hint, u64 max_size, u64 prot) -> user address (page aligned)
+ *   Maps the object's current size; max_size (rounded up to pages) reserves address space so that later
+ *   growth shows up in this mapping in place, up to max_size. max_size 0 means the current size.
+ *   hint 0 lets the kernel choose; otherwise it is a page-aligned preferred address, used when free.
+ *   prot: PROT_READ or PROT_READ|PROT_WRITE (write-only does not exist on RISC-V).
+ *   Errors: -EBADF bad handle; -EACCES handle lacks SHM_MAP, SHM_R, or SHM_W when PROT_WRITE asked;
+ *   -EINVAL prot 0 / unknown bits / PROT_WRITE without PROT_READ, max_size < size (when non-zero),
+ *   max_size > VMK_SHM_MAX_SIZE, hint not page aligned or hint+max_size outside the user half or wrapping;
+ *   -ENOMEM no room in the address space or for page tables; -EMFILE more than VMK_MAX_MAPS mappings.
+ *
+ * long SYS_shm_unmap(u64 addr) -> 0
+ *   addr must be exactly an address SYS_shm_map returned and not yet unmapped.
+ *   Errors: -EINVAL anything else (including a second unmap of the same address).
+ *
+ * long SYS_shm_resize(u64 handle, u64 new_size) -> 0
+ *   new_size is rounded up to pages. Growth is zero-filled and appears in every mapping up to that
+ *   mapping's reserved max_size. Shrinking unmaps the cut tail from every mapping in every task at once
+ *   (TLBs included); any later access there kills the accessing task. Bytes below the cut are untouched.
+ *   Errors: -EBADF; -EACCES no SHM_RESIZE right; -EINVAL new_size 0 or > VMK_SHM_MAX_SIZE; -ENOMEM growth
+ *   over the creator's quota or out of memory (the object keeps its old size).
+ *
+ * long SYS_shm_share(u64 handle, long tid, u64 rights) -> handle value valid in task tid
+ *   Gives task tid (which may be the caller itself, to make a reduced copy) a new handle to the same
+ *   object with `rights`, which must be a subset of the caller's rights on this handle. The target is
+ *   not notified: the caller passes the value on itself (e.g. through a shared object).
+ *   Errors: -EBADF; -EACCES caller lacks SHM_SHARE or rights exceed the caller's; -EINVAL rights 0 or
+ *   unknown bits; -ESRCH no such live task; -EMFILE target's handle table full.
+ *
+ * long SYS_shm_close(u64 handle) -> 0
+ *   Drops the handle. Mappings made through it stay valid; the object is freed (and its quota credited)
+ *   when the last handle and the last mapping are gone.
+ *   Errors: -EBADF (including a second close).
+ *
+ * long SYS_shm_info(u64 handle, struct vmk_shm_info *info) -> 0
+ *   Errors: -EBADF; -EFAULT.
+ *
+ * long SYS_vm_stats(struct vmk_vm_stats *st) -> 0              snapshot of the kernel's vmalloc counters
+ *   Errors: -EFAULT.
+ *
+ * long SYS_vm_dump(void) -> 0                                   prints the vmalloc areas on the console
+ *
+ * long SYS_trace_ctl(u64 enable_mask, u64 disable_mask) -> the resulting trace mask
+ *   Turns trace classes on, then off. (0, 0) just reads the mask.
+ *   Errors: -EINVAL bits outside TRACE_ALL in either mask (nothing changes).
+ *
+ * long SYS_trace_mark(u64 id, const char *label) -> 0
+ *   Puts a marker event into the trace stream. label may be NULL.
+ *   Errors: -EFAULT bad label; -EINVAL label longer than VMK_LABEL_MAX bytes with the NUL.
+ */
+
+/* Exit status reported by SYS_wait for a task the kernel killed. */
+#define VMK_STATUS_KILLED (-1000)
+
+/* Limits. */
+#define VMK_USER_BASE 0x1000UL
+#define VMK_USER_TOP 0x4000000000UL /* 2^38: end of the Sv39 user half */
+#define VMK_PROG_BASE 0x10000UL     /* where programs are linked */
+#define VMK_WRITE_MAX 4096UL
+#define VMK_NAME_MAX 64
+#define VMK_ARGV_MAX 16
+#define VMK_ARGV_BYTES 1024
+#define VMK_LABEL_MAX 64
+#define VMK_SPAWN_HANDLES_MAX 8
+#define VMK_MAX_HANDLES 64
+#define VMK_MAX_MAPS 64
+#define VMK_SHM_MAX_SIZE (1UL << 30)
+#define VMK_DEFAULT_QUOTA_PAGES 4096UL /* 16 MiB */
+#define VMK_MAX_QUOTA_PAGES 65536UL    /* 256 MiB */
+
+/* shm_create flags. */
+#define SHM_F_HUGE 1UL
+
+/* shm_map protections. */
+#define PROT_READ 1UL
+#define PROT_WRITE 2UL
+
+/* Handle rights. */
+#define SHM_R 1UL       /* map readable, shm_info */
+#define SHM_W 2UL       /* map writable */
+#define SHM_MAP 4UL     /* map at all */
+#define SHM_RESIZE 8UL  /* shm_resize */
+#define SHM_SHARE 16UL  /* shm_share (to other tasks or to self) */
+#define SHM_ALL 31UL
+
+/* Trace classes for SYS_trace_ctl. */
+#define TRACE_VMALLOC 1UL
+#define TRACE_PURGE 2UL
+#define TRACE_SHM 4UL
+#define TRACE_FAULT 8UL
+#define TRACE_ALL 15UL
+
+#ifndef __ASSEMBLER__
+#include "lib/types.h"
+
+/* Every field is a u64 so the layout is identical for any compiler and never needs padding rules. */
+struct vmk_timespec {
+	u64 sec;
+	u64 nsec;
+};
+
+struct vmk_shm_info {
+	u64 size;    /* current size in bytes (whole pages) */
+	u64 pages;   /* size / 4096 */
+	u64 mappers; /* live mappings of the object, across all tasks */
+	u64 rights;  /* rights of the handle asked about */
+	u64 huge;    /* number of 2 MiB blocks backing it (0 = all 4 KiB pages) */
+};
+
+struct vmk_vm_stats {
+	u64 seq;              /* bumps on every change, so two equal reads mean nothing moved */
+	u64 live_areas;       /* vmalloc areas currently allocated */
+	u64 live_pages;       /* pages backing them */
+	u64 peak_pages;       /* highest live_pages seen */
+	u64 rejected;         /* requests refused as invalid (size 0, bad align, ...) */
+	u64 failures;         /* valid requests that failed (no space or memory) */
+	u64 lazy_pages;       /* freed pages waiting for a lazy purge */
+	u64 purges;           /* lazy purges done */
+	u64 local_fences;     /* sfence.vma on this hart */
+	u64 remote_fences;    /* TLB shootdowns sent to other harts */
+	u64 flushed_pages;    /* pages covered by those flushes */
+	u64 free_phys_pages;  /* physical page allocator: free */
+	u64 total_phys_pages; /* physical page allocator: managed */
+	u64 last_fail_size;   /* the last failed request's size, */
+	u64 last_fail_align;  /* its alignment, */
+	u64 last_fail_reason; /* and why it failed (a -errno value as u64, 0 if none yet) */
+};
+#endif
+
+#endif

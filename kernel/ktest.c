@@ -1,0 +1,80 @@
+/* The in-kernel test runner: KTAP version 1 output (suites as subtests), and after every suite a leak
+ * check that free pages and live vmalloc areas are back to where they were. */
+#include "kernel/ktest.h"
+#include "lib/bootargs.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "vm/page_alloc.h"
+
+extern const struct ktest_suite __ktest_start[], __ktest_end[];
+
+/* The allocator above the buddy layer says what it caches (pool pages) and how many areas are live;
+ * it quiesces first (purges lazily freed ranges, drains deferred frees) so the counts are final. */
+__attribute__((weak)) void vm_quiesce(void) {}
+__attribute__((weak)) u64 vm_live_areas(void) { return 0; }
+__attribute__((weak)) u64 vm_cached_pages(void) { return 0; }
+
+void ktest_fail(struct ktest *t, const char *file, int line, const char *what)
+{
+	if (!t->failed) snprintf(t->reason, sizeof(t->reason), "%s:%d: %s", file, line, what);
+	t->failed = true;
+}
+
+void ktest_skip(struct ktest *t, const char *why)
+{
+	t->skipped = true;
+	snprintf(t->reason, sizeof(t->reason), "%s", why);
+}
+
+static bool selected(const char *list, const char *name)
+{
+	if (!strcmp(list, "all")) return true;
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && !strncmp(p, name, n)) return true;
+		if (!e) break;
+		p = e + 1;
+	}
+	return false;
+}
+
+static bool run_suite(const struct ktest_suite *s, int number)
+{
+	int failed = 0;
+
+	vm_quiesce();
+	u64 pages0 = pa_free_pages() + vm_cached_pages(), areas0 = vm_live_areas();
+	printk("    KTAP version 1\n    # Subtest: %s\n    1..%d\n", s->name, s->ncases + 1);
+	for (int i = 0; i < s->ncases; i++) {
+		struct ktest t = {.name = s->cases[i].name};
+		s->cases[i].run(&t);
+		if (t.failed) failed++;
+		printk("    %s %d %s%s%s\n", t.failed ? "not ok" : "ok", i + 1, t.name,
+		       t.failed ? " # " : t.skipped ? " # SKIP " : "", (t.failed || t.skipped) ? t.reason : "");
+	}
+	vm_quiesce();
+	u64 pages1 = pa_free_pages() + vm_cached_pages(), areas1 = vm_live_areas();
+	bool leak = pages1 != pages0 || areas1 != areas0;
+	if (leak) failed++;
+	printk("    %s %d leak_check", leak ? "not ok" : "ok", s->ncases + 1);
+	if (leak)
+		printk(" # free pages %lu -> %lu, live areas %lu -> %lu", pages0, pages1, areas0, areas1);
+	printk("\n%s %d %s\n", failed ? "not ok" : "ok", number, s->name);
+	return failed == 0;
+}
+
+int ktest_run_all(const char *list)
+{
+	int n = 0, bad = 0;
+
+	for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
+		if (selected(list, s->name)) n++;
+	printk("KTAP version 1\n1..%d\n", n);
+	int i = 0;
+	for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
+		if (selected(list, s->name) && !run_suite(s, ++i)) bad++;
+	printk("# ktest: %d suites, %d failed\n", n, bad);
+	return bad ? 1 : 0;
+}

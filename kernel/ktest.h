@@ -1,0 +1,51 @@
+/* In-kernel test suites: registration and assertions; the runner reports them in KTAP. */
+#ifndef KERNEL_KTEST_H
+#define KERNEL_KTEST_H
+
+#include "lib/types.h"
+
+struct ktest {
+	const char *name;
+	bool failed;
+	bool skipped;
+	char reason[120];
+};
+
+void ktest_fail(struct ktest *t, const char *file, int line, const char *what);
+void ktest_skip(struct ktest *t, const char *why);
+
+/* KT_ASSERT ends the case on failure; KT_EXPECT records it and goes on. */
+#define KT_ASSERT(t, cond)                                                  \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			ktest_fail((t), __FILE__, __LINE__, #cond);         \
+			return;                                             \
+		}                                                           \
+	} while (0)
+#define KT_EXPECT(t, cond)                                                  \
+	do {                                                                \
+		if (!(cond)) ktest_fail((t), __FILE__, __LINE__, #cond);    \
+	} while (0)
+
+struct ktest_case {
+	const char *name;
+	void (*run)(struct ktest *t);
+};
+
+struct ktest_suite {
+	const char *name;
+	const struct ktest_case *cases;
+	int ncases;
+};
+
+/* Suites are collected by the linker into one section, so adding a suite is adding a file. The runner
+ * checks free pages and live vmalloc areas before and after each suite: a leak fails the suite. */
+#define KTEST_SUITE(sname, ...)                                                          \
+	static const struct ktest_case sname##_cases[] = {__VA_ARGS__};                   \
+	__attribute__((section(".ktest_suites"), used, aligned(8))) static const struct  \
+		ktest_suite sname##_suite = {#sname, sname##_cases, ARRAY_SIZE(sname##_cases)}
+
+/* Runs the suites named in a comma list ("all" for every one) and returns 0 if all passed. */
+int ktest_run_all(const char *list);
+
+#endif

@@ -1,0 +1,138 @@
+/* kmain: the boot hart's path from the firmware hand-off to a running system, and the boot report. */
+#include "boot/boot.h"
+#include "kernel/ktest.h"
+#include "kernel/panic.h"
+#include "kernel/smp.h"
+#include "kernel/timer.h"
+#include "kernel/trap.h"
+#include "lib/bootargs.h"
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "platform/devtree.h"
+#include "platform/fdt.h"
+#include "platform/poweroff.h"
+#include "platform/sbi.h"
+#include "platform/uart.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/vm_boot.h"
+
+/* The blob's header says how long it is; this only bounds what we are willing to believe. */
+#define DTB_MAX_SIZE (4UL << 20)
+/* Before the device tree is understood there is no other way to report a failing boot to the host
+ * than QEMU virt's test device at its fixed address; used only when the tree itself is unusable. */
+#define QEMU_VIRT_TEST_DEVICE 0x100000UL
+
+struct machine_desc machine;
+
+static void sbi_sink(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') sbi_console_putchar('\r');
+		sbi_console_putchar(s[i]);
+	}
+}
+
+static void uart_sink(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') uart_putc('\r');
+		uart_putc(s[i]);
+	}
+}
+
+static bool isa_has(const char *isa, const char *ext)
+{
+	size_t n = strlen(ext);
+	for (const char *p = isa; (p = strchr(p, '_')) != NULL; p++)
+		if (!strncmp(p + 1, ext, n) && (p[1 + n] == '_' || p[1 + n] == '\0')) return true;
+	return false;
+}
+
+static void boot_report(const struct machine_desc *m)
+{
+	printk("SBI: spec %u.%u, %s %ld.%ld; extensions:%s%s%s%s%s%s\n", sbi_info.spec_major, sbi_info.spec_minor,
+	       sbi_impl_name(sbi_info.impl_id), sbi_info.impl_version >> 16, sbi_info.impl_version & 0xffff,
+	       sbi_info.has_time ? " TIME" : "", sbi_info.has_ipi ? " IPI" : "", sbi_info.has_rfence ? " RFENCE" : "",
+	       sbi_info.has_hsm ? " HSM" : "", sbi_info.has_srst ? " SRST" : "", sbi_info.has_dbcn ? " DBCN" : "");
+	printk("harts: %u online of %d in the device tree (boot hart %u), timebase %lu Hz\n", nr_harts_online,
+	       m->nharts, this_hart()->hartid, m->timebase_hz);
+	for (int i = 0; i < m->nmem; i++)
+		printk("memory: bank %d 0x%lx-0x%lx (%lu MiB) node %d\n", i, m->mem[i].base,
+		       m->mem[i].base + m->mem[i].size - 1, m->mem[i].size >> 20, m->mem[i].node);
+	if (m->mem_merged) printk("memory: %d overlapping or adjacent banks merged\n", m->mem_merged);
+	for (int i = 0; i < vm_boot_nresv; i++)
+		printk("reserved: 0x%lx-0x%lx %s\n", vm_boot_resv[i].base,
+		       vm_boot_resv[i].base + vm_boot_resv[i].size - 1, vm_boot_resv[i].what);
+	printk("pages: %lu free of %lu managed (%lu MiB free)\n", pa_free_pages(), pa_total_pages(),
+	       pa_free_pages() >> 8);
+	printk("layout: text   0x%lx-0x%lx RX\n", (uptr)_text_start, (uptr)_text_end);
+	printk("layout: rodata 0x%lx-0x%lx R\n", (uptr)_rodata_start, (uptr)_rodata_end);
+	printk("layout: data   0x%lx-0x%lx RW\n", (uptr)_data_start, (uptr)_data_end);
+	printk("layout: bss    0x%lx-0x%lx RW\n", (uptr)__bss_start, (uptr)__bss_end);
+	printk("layout: direct map 0x%lx-0x%lx, devices 0x%lx, vmalloc 0x%lx-0x%lx (%lu GiB)\n", DMAP_BASE,
+	       DMAP_BASE + DMAP_SIZE - 1, IO_BASE, VMALLOC_START, VMALLOC_END - 1, VMALLOC_SIZE >> 30);
+	if (m->bootargs) printk("bootargs: %s\n", m->bootargs);
+}
+
+__attribute__((weak)) void vmalloc_init(void) {}
+__attribute__((weak)) int kernel_start_init(void) { return -ENOENT; }
+
+void kmain(u64 hartid, u64 dtb_pa)
+{
+	struct hart_local *h = this_hart();
+	const char *why = NULL;
+
+	h->hartid = (u32)hartid;
+	h->index = 0;
+	h->online = true;
+	trap_init_hart();
+	console_set_sink(sbi_sink);
+	sbi_probe_all();
+	printk("\nvmk: RISC-V Sv39 kernel booting on hart %lu, device tree at 0x%lx\n", hartid, dtb_pa);
+
+	const void *dtb = phys_to_virt(dtb_pa);
+	if (dt_parse_machine(dtb, DTB_MAX_SIZE, &machine, &why)) {
+		printk("boot: unusable device tree: %s\n", why);
+		poweroff_init(ioremap(QEMU_VIRT_TEST_DEVICE), 0);
+		poweroff(10);
+	}
+	if (machine.has_test) poweroff_init(ioremap(machine.test_base), machine.poweroff_value);
+	bootargs_init(machine.bootargs ? machine.bootargs : "");
+	if (machine.has_uart) {
+		uart_init(ioremap(machine.uart_base), machine.uart_reg_shift, machine.uart_io_width);
+		console_set_sink(uart_sink);
+	} else {
+		printk("console: no UART in the device tree, staying on the SBI console\n");
+	}
+
+	u64 dtb_size = fdt_be32((const u8 *)dtb + 4); /* header totalsize, checked by dt_parse_machine */
+	why = vm_boot_init(&machine, dtb_pa, dtb_size);
+	if (why) {
+		printk("boot: %s\n", why);
+		poweroff(11);
+	}
+	vm_boot_enable_paging();
+
+	bool sstc = false;
+	for (int i = 0; i < machine.nharts; i++)
+		if (machine.harts[i].hartid == hartid) sstc = isa_has(machine.harts[i].isa, "sstc");
+	timer_setup(machine.timebase_hz, sstc);
+	timer_init_hart();
+	csr_set(sie, SIE_SSIE | SIE_STIE);
+	irq_enable();
+
+	smp_boot_secondaries(&machine);
+	vmalloc_init();
+	boot_report(&machine);
+
+	if (bootarg_get("test")) poweroff(ktest_run_all(bootarg_get("test")));
+	int st = kernel_start_init();
+	if (st == -ENOENT) {
+		printk("boot: no init program (no initrd): powering off\n");
+		poweroff(0);
+	}
+	poweroff(st);
+}

@@ -1,0 +1,53 @@
+/* panic and oops: print what happened (registers, symbols, hart) and power off with a failure status. */
+#include <stdarg.h>
+#include "kernel/panic.h"
+#include "lib/ksyms.h"
+#include "kernel/trap.h"
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "platform/poweroff.h"
+
+static void (*dump_hook)(void);
+static int panicking;
+
+void panic_set_dump_hook(void (*hook)(void)) { dump_hook = hook; }
+
+static __noreturn void die(int status)
+{
+	/* A second failure while dying must not recurse into the dump. */
+	if (__atomic_fetch_add(&panicking, 1, __ATOMIC_RELAXED) == 0 && dump_hook) dump_hook();
+	poweroff(status);
+}
+
+void panic(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	irq_disable();
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printk("\nKERNEL PANIC on hart %u: %s\n", this_hart()->hartid, buf);
+	die(2);
+}
+
+void oops(struct trap_frame *tf, const char *what)
+{
+	static const char *const rn[32] = {"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0",
+					   "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5",
+					   "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"};
+	char ra[96];
+
+	irq_disable();
+	console_panic_mode = true;
+	ksym_format(tf->regs[REG_RA], ra, sizeof(ra));
+	printk("\nOops on hart %u: %s\n", this_hart()->hartid, what);
+	printk("  scause=0x%lx stval=0x%lx sepc=0x%lx sstatus=0x%lx ra=%s\n", tf->scause, tf->stval, tf->sepc,
+	       tf->sstatus, ra);
+	for (int i = 1; i < 32; i += 4)
+		printk("  %-4s %016lx %-4s %016lx %-4s %016lx %-4s %016lx\n", rn[i], tf->regs[i], rn[i + 1],
+		       tf->regs[i + 1], rn[i + 2], tf->regs[i + 2], i + 3 < 32 ? rn[i + 3] : "", i + 3 < 32 ? tf->regs[i + 3] : 0);
+	die(3);
+}

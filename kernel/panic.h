@@ -1,0 +1,18 @@
+/* Fatal ends: a clear message, then power-off with a failure status so scripted runs see it. */
+#ifndef KERNEL_PANIC_H
+#define KERNEL_PANIC_H
+
+#include "lib/types.h"
+
+struct trap_frame;
+void panic(const char *fmt, ...) __noreturn __attribute__((format(printf, 1, 2)));
+void oops(struct trap_frame *tf, const char *what) __noreturn;
+/* Layers above register what an oops should also print (the vmalloc listing). */
+void panic_set_dump_hook(void (*hook)(void));
+
+#define BUG_ON(cond)                                                                     \
+	do {                                                                             \
+		if (unlikely(cond)) panic("BUG_ON(%s) at %s:%d", #cond, __FILE__, __LINE__); \
+	} while (0)
+
+#endif

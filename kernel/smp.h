@@ -1,0 +1,18 @@
+/* Harts: bring-up of the secondaries, and running a function on a chosen hart. */
+#ifndef KERNEL_SMP_H
+#define KERNEL_SMP_H
+
+#include "lib/types.h"
+
+struct machine_desc;
+
+void smp_boot_secondaries(const struct machine_desc *m);
+u32 smp_online_mask(void);  /* bit i = dense hart index i online */
+void smp_send_ipi(u32 index);
+
+/* Runs fn(arg) on hart `index` from its idle loop; smp_wait_all waits for every queued call to finish. */
+int smp_call_on(u32 index, void (*fn)(void *), void *arg);
+void smp_wait_all(void);
+void smp_idle_poll(void); /* the idle loop's hook: runs a queued call if there is one */
+
+#endif

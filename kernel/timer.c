@@ -1,0 +1,37 @@
+/* Timer: a 100 Hz tick per hart through Sstc's stimecmp when the hart has it, else the SBI TIME call. */
+#include "kernel/timer.h"
+#include "kernel/trap.h"
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+#include "platform/sbi.h"
+
+#define TICK_HZ 100
+static u64 hz = 10000000;
+static bool use_sstc;
+
+u64 timer_hz(void) { return hz; }
+u64 timer_ticks_to_ns(u64 t) { return t / hz * 1000000000ULL + t % hz * 1000000000ULL / hz; }
+u64 timer_now_ns(void) { return timer_ticks_to_ns(rdtime()); }
+
+void timer_setup(u64 timebase_hz, bool sstc)
+{
+	if (timebase_hz) hz = timebase_hz;
+	use_sstc = sstc;
+}
+
+static void arm(u64 when)
+{
+	if (use_sstc) __asm__ volatile("csrw 0x14d, %0" ::"r"(when));
+	else sbi_set_timer(when);
+}
+
+void timer_init_hart(void) { arm(rdtime() + hz / TICK_HZ); }
+
+__attribute__((weak)) void sched_tick(void) {}
+
+void timer_interrupt(void)
+{
+	this_hart()->ticks++;
+	arm(rdtime() + hz / TICK_HZ);
+	sched_tick();
+}

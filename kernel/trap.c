@@ -1,0 +1,123 @@
+/* Trap dispatch: interrupts, system calls, user faults (the task dies, the kernel goes on) and kernel
+ * faults (explained, attributed to a vmalloc area when they hit one, then the machine powers off). */
+#include "kernel/trap.h"
+#include "lib/ksyms.h"
+#include "kernel/panic.h"
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "vm/layout.h"
+
+long kfault_setjmp(u64 *jb);
+void kfault_longjmp(u64 *jb, long val) __noreturn;
+
+void trap_init_hart(void)
+{
+	csr_write(stvec, (uptr)trap_entry);
+	csr_write(sscratch, 0);
+}
+
+const char *trap_cause_name(u64 c)
+{
+	static const char *const names[] = {
+		"instruction address misaligned", "instruction access fault", "illegal instruction",
+		"breakpoint", "load address misaligned", "load access fault", "store address misaligned",
+		"store access fault", "ecall from U-mode", "ecall from S-mode", "reserved", "reserved",
+		"instruction page fault", "load page fault", "reserved", "store page fault"};
+	if (c & CAUSE_INTERRUPT) return "interrupt";
+	return c < ARRAY_SIZE(names) ? names[c] : "unknown exception";
+}
+
+static bool is_page_fault(u64 cause)
+{
+	return cause == EXC_INST_PAGE || cause == EXC_LOAD_PAGE || cause == EXC_STORE_PAGE;
+}
+
+static void describe_fault(struct trap_frame *tf, char *buf, size_t size)
+{
+	char sym[96];
+	ksym_format(tf->sepc, sym, sizeof(sym));
+	int n = snprintf(buf, size, "%s at %s, address 0x%lx", trap_cause_name(tf->scause), sym, tf->stval);
+	if (n < (int)size && is_vmalloc_addr((void *)tf->stval))
+		vm_fault_describe(tf->stval, buf + n, size - (size_t)n);
+}
+
+static void kernel_fault(struct trap_frame *tf)
+{
+	struct hart_local *h = this_hart();
+
+	if (is_page_fault(tf->scause) && is_vmalloc_addr((void *)tf->stval) && vm_fault_spurious(tf->stval, tf->scause))
+		return;
+	if (h->fault_jmp && (!h->fault_user_only || tf->stval < USER_TOP)) {
+		u64 *jb = h->fault_jmp;
+		struct kfault_report *r = h->fault_report;
+		h->fault_jmp = NULL;
+		if (r) {
+			r->scause = tf->scause;
+			r->stval = tf->stval;
+			r->sepc = tf->sepc;
+			describe_fault(tf, r->text, sizeof(r->text));
+		}
+		/* Interrupts were on in the interrupted code if SPIE says so; the longjmp lands there. */
+		if (tf->sstatus & SSTATUS_SPIE) irq_enable();
+		kfault_longjmp(jb, (long)(tf->scause ? tf->scause : 1));
+	}
+	char what[256];
+	describe_fault(tf, what, sizeof(what));
+	oops(tf, what);
+}
+
+long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report)
+{
+	u64 jb[14];
+	struct hart_local *h = this_hart();
+	void *saved = h->fault_jmp;
+	void *saved_report = h->fault_report;
+	bool saved_user = h->fault_user_only;
+
+	long r = kfault_setjmp(jb);
+	if (r == 0) {
+		h->fault_jmp = jb;
+		h->fault_report = report;
+		h->fault_user_only = false;
+		fn(arg);
+	}
+	h->fault_jmp = saved;
+	h->fault_report = saved_report;
+	h->fault_user_only = saved_user;
+	return r;
+}
+
+void trap_handler(struct trap_frame *tf)
+{
+	struct hart_local *h = this_hart();
+	u64 cause = tf->scause;
+
+	if (cause & CAUSE_INTERRUPT) {
+		h->irq_depth++;
+		switch (cause & ~CAUSE_INTERRUPT) {
+		case IRQ_S_TIMER: timer_interrupt(); break;
+		case IRQ_S_SOFT:
+			csr_clear(sip, SIE_SSIE);
+			ipi_interrupt();
+			break;
+		case IRQ_S_EXT: external_interrupt(); break;
+		default: printk("hart %u: unexpected interrupt %lu\n", h->hartid, cause & ~CAUSE_INTERRUPT);
+		}
+		h->irq_depth--;
+		return;
+	}
+	bool from_user = !(tf->sstatus & SSTATUS_SPP);
+	if (from_user) {
+		if (cause == EXC_ECALL_U) {
+			tf->sepc += 4;
+			irq_enable();
+			syscall_dispatch(tf);
+			irq_disable();
+			return;
+		}
+		if (task_handle_fault(tf)) return;
+	}
+	kernel_fault(tf);
+}

@@ -1,0 +1,212 @@
+/* Kernel command line parsing: one static copy split in place into key/value words. */
+#include "lib/bootargs.h"
+#include "lib/string.h"
+
+struct bootarg_word {
+	const char *key;
+	const char *value;
+};
+
+/* The original is kept apart from the split copy because splitting writes NULs over the
+ * separators and removes quotes; both live here so the caller's string can go away. */
+static char cmdline_copy[BOOTARGS_MAX_LEN + 1];
+static char words_buf[BOOTARGS_MAX_LEN + 1];
+static struct bootarg_word words[BOOTARGS_MAX_WORDS];
+static int nr_words;
+static struct bootargs_info info;
+
+static bool is_sep(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/*
+ * Reads one word from *rp, writing it without its quotes at *wp (never ahead of the reader,
+ * so it can share the buffer), the key and value NUL-terminated. Returns false if the word is
+ * malformed. `cut` says the buffer ends where the original line did not.
+ */
+static bool parse_word(char **rp, char **wp, bool cut, struct bootarg_word *out)
+{
+	char *r = *rp, *w = *wp;
+	char *value = NULL;
+	bool quoted = false, ok = true;
+
+	out->key = w;
+	while (*r && (quoted || !is_sep(*r))) {
+		char c = *r++;
+
+		if (c == '"') {
+			quoted = !quoted;
+			continue;
+		}
+		if (c == '=' && !value) {
+			*w++ = '\0';
+			value = w;
+			continue;
+		}
+		if (!value && is_sep(c)) ok = false; /* a quoted space inside the key */
+		*w++ = c;
+	}
+	if (quoted) ok = false;
+	if (!*r && cut) ok = false;
+	if (*r) r++; /* the separator; the NUL below may land on it */
+	*w++ = '\0';
+	out->value = value ? value : w - 1; /* bare key: the empty string after it */
+	if (out->key[0] == '\0') ok = false;
+	*rp = r;
+	*wp = w;
+	return ok;
+}
+
+void bootargs_init(const char *cmdline)
+{
+	size_t len = cmdline ? strnlen(cmdline, BOOTARGS_MAX_LEN + 1) : 0;
+	bool cut;
+	char *r = words_buf, *w = words_buf;
+
+	memset(&info, 0, sizeof(info));
+	nr_words = 0;
+	if (len > BOOTARGS_MAX_LEN) {
+		info.truncated = true;
+		len = BOOTARGS_MAX_LEN;
+	}
+	/* A cut only breaks a word if the line went on with more of it. */
+	cut = info.truncated && !is_sep(cmdline[BOOTARGS_MAX_LEN]);
+	if (len) memcpy(cmdline_copy, cmdline, len);
+	cmdline_copy[len] = '\0';
+	memcpy(words_buf, cmdline_copy, len + 1);
+
+	for (;;) {
+		struct bootarg_word word;
+
+		while (is_sep(*r)) r++;
+		if (!*r) break;
+		if (!parse_word(&r, &w, cut, &word))
+			info.malformed++;
+		else if (nr_words == BOOTARGS_MAX_WORDS)
+			info.dropped_words++;
+		else
+			words[nr_words++] = word;
+	}
+}
+
+void bootargs_get_info(struct bootargs_info *out) { *out = info; }
+
+const char *bootargs_cmdline(void) { return cmdline_copy; }
+
+static char key_char(char c) { return c == '-' ? '_' : c; }
+
+static bool key_eq(const char *a, const char *b)
+{
+	while (*a && key_char(*a) == key_char(*b)) a++, b++;
+	return *a == *b;
+}
+
+const char *bootarg_get(const char *key)
+{
+	if (!key) return NULL;
+	for (int i = nr_words - 1; i >= 0; i--)
+		if (key_eq(words[i].key, key)) return words[i].value;
+	return NULL;
+}
+
+bool bootarg_has(const char *key) { return bootarg_get(key) != NULL; }
+
+static int digit_value(char c, unsigned base)
+{
+	int d = -1;
+
+	if (c >= '0' && c <= '9')
+		d = c - '0';
+	else if (c >= 'a' && c <= 'f')
+		d = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'F')
+		d = c - 'A' + 10;
+	return d >= 0 && (unsigned)d < base ? d : -1;
+}
+
+static int suffix_shift(char c)
+{
+	switch (c) {
+	case 'k': case 'K': return 10;
+	case 'm': case 'M': return 20;
+	case 'g': case 'G': return 30;
+	default: return -1;
+	}
+}
+
+int bootarg_u64(const char *key, u64 *out)
+{
+	const char *s = bootarg_get(key);
+	unsigned base = 10;
+	u64 v = 0;
+	int shift, d, ndigits = 0;
+
+	if (!s) return -ENOENT;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; (d = digit_value(*s, base)) >= 0; s++, ndigits++) {
+		if (v > (~0ull - (u64)d) / base) return -ERANGE;
+		v = v * base + (u64)d;
+	}
+	if (!ndigits) return -EINVAL;
+	if (*s) {
+		shift = suffix_shift(*s++);
+		if (shift < 0 || *s) return -EINVAL;
+		if (v > (~0ull >> shift)) return -ERANGE;
+		v <<= shift;
+	}
+	*out = v;
+	return 0;
+}
+
+static bool str_in(const char *s, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, set[i]) == 0) return true;
+	return false;
+}
+
+int bootarg_bool(const char *key, bool *out)
+{
+	static const char *const yes[] = {"", "1", "y", "yes", "on", "true"};
+	static const char *const no[] = {"0", "n", "no", "off", "false"};
+	const char *s = bootarg_get(key);
+
+	if (!s) return -ENOENT;
+	if (str_in(s, yes, ARRAY_SIZE(yes))) {
+		*out = true;
+		return 0;
+	}
+	if (str_in(s, no, ARRAY_SIZE(no))) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Does the element [s, s+n) equal the NUL-terminated word? */
+static bool element_is(const char *s, size_t n, const char *word)
+{
+	return strncmp(s, word, n) == 0 && word[n] == '\0';
+}
+
+bool bootarg_list_has(const char *key, const char *item)
+{
+	const char *s = bootarg_get(key);
+
+	if (!s || !*s || !item || !*item) return false;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+
+		if (element_is(s, n, item) || element_is(s, n, "all")) return true;
+		if (!comma) return false;
+		s = comma + 1;
+	}
+}
+
+int bootarg_count(void) { return nr_words; }
+
+const char *bootarg_key(int i) { return i >= 0 && i < nr_words ? words[i].key : NULL; }
+
+const char *bootarg_value(int i) { return i >= 0 && i < nr_words ? words[i].value : NULL; }

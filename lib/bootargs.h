@@ -1,0 +1,55 @@
+/* Kernel command line: Linux-style words (key, key=value, name.param=value) and typed lookups. */
+#ifndef LIB_BOOTARGS_H
+#define LIB_BOOTARGS_H
+
+#include "lib/types.h"
+
+#define BOOTARGS_MAX_LEN 1024 /* bytes of command line kept; the rest is dropped */
+#define BOOTARGS_MAX_WORDS 64 /* words kept; later ones are dropped */
+
+/*
+ * Words are separated by spaces, tabs or newlines. Double quotes group text containing spaces
+ * and are removed: key="a b", "key=a b" and key=a" "b all give key -> `a b`. A word splits at
+ * its first '='. In keys, '-' and '_' are the same character (as in Linux), so
+ * vmalloc.huge_pages and vmalloc.huge-pages name one parameter.
+ *
+ * Malformed words are skipped and counted: an empty key ("=x"), a key with a space in it, an
+ * unterminated quote, and the last word when the line was truncated in the middle of it (a cut
+ * "mem=1024M" must not become "mem=10").
+ */
+struct bootargs_info {
+	bool truncated;    /* the line was longer than BOOTARGS_MAX_LEN */
+	int dropped_words; /* well-formed words beyond BOOTARGS_MAX_WORDS */
+	int malformed;     /* words rejected as described above */
+};
+
+/* Copies and splits the line (NULL means empty). May be called again; the previous line is
+ * forgotten. Not thread-safe: meant for early boot. */
+void bootargs_init(const char *cmdline);
+void bootargs_get_info(struct bootargs_info *info);
+const char *bootargs_cmdline(void); /* the copy as given (possibly truncated), for the boot log */
+
+/* The value of the last occurrence of key: "" for a bare key or "key=", NULL if absent. */
+const char *bootarg_get(const char *key);
+bool bootarg_has(const char *key);
+
+/* Unsigned number: decimal or 0x-prefixed hex, optionally followed by one of K, M, G (either
+ * case; binary multiples). 0, -ENOENT if absent, -EINVAL if empty or not a number (no sign, no
+ * spaces, nothing after the suffix), -ERANGE if it does not fit in 64 bits. *out is written only
+ * on success. */
+int bootarg_u64(const char *key, u64 *out);
+
+/* Boolean: a bare key, 1, y, yes, on, true mean true; 0, n, no, off, false mean false (lower
+ * case). 0, -ENOENT if absent, -EINVAL otherwise. */
+int bootarg_bool(const char *key, bool *out);
+
+/* Comma lists, e.g. test=vmalloc,fdt: true if item, or "all", is one of the elements. False if
+ * the key is absent or bare, or item is empty. Elements compare exactly (case and all). */
+bool bootarg_list_has(const char *key, const char *item);
+
+/* Iteration over the kept words in command-line order; NULL when i is out of range. */
+int bootarg_count(void);
+const char *bootarg_key(int i);
+const char *bootarg_value(int i);
+
+#endif

@@ -1,0 +1,41 @@
+/* Symbol lookup over the table tools/gen_ksyms.awk emits: sorted by address, binary-searched. */
+#include "lib/ksyms.h"
+#include "lib/printk.h"
+
+struct ksym {
+	u64 addr;
+	u32 name;
+	u32 size;
+};
+
+/* The first link has no table; the weak empty one stands in so the layout of text is already final. */
+__attribute__((weak)) const u64 ksyms_count = 0;
+__attribute__((weak)) const struct ksym ksyms_table[1];
+__attribute__((weak)) const char ksyms_names[1];
+
+const char *ksym_lookup(u64 pc, u64 *offset, u64 *len)
+{
+	u64 lo = 0, hi = ksyms_count;
+
+	while (lo < hi) {
+		u64 mid = (lo + hi) / 2;
+		if (ksyms_table[mid].addr <= pc) lo = mid + 1;
+		else hi = mid;
+	}
+	if (lo == 0) return NULL;
+	const struct ksym *s = &ksyms_table[lo - 1];
+	u64 size = s->size;
+	if (!size && lo < ksyms_count) size = ksyms_table[lo].addr - s->addr;
+	if (pc - s->addr >= size) return NULL;
+	*offset = pc - s->addr;
+	*len = size;
+	return ksyms_names + s->name;
+}
+
+int ksym_format(u64 pc, char *buf, size_t size)
+{
+	u64 off, len;
+	const char *name = ksym_lookup(pc, &off, &len);
+	if (!name) return snprintf(buf, size, "0x%lx", pc);
+	return snprintf(buf, size, "%s+0x%lx/0x%lx", name, off, len);
+}

@@ -1,0 +1,47 @@
+/* Per-hart state reached through tp: which hart this is, its stack, and what it is running. */
+#ifndef LIB_PERCPU_H
+#define LIB_PERCPU_H
+
+#include "lib/types.h"
+
+#define MAX_HARTS 8
+
+struct hart_local {
+	/* The trap entry code addresses these first three fields by offset: keep them first. */
+	u64 kernel_sp;   /* 0: stack top used when a trap arrives from user mode */
+	u64 user_sp;     /* 8: scratch for the user's sp while switching stacks */
+	u64 user_tp;     /* 16: user's tp, restored on return */
+	u32 hartid;      /* the hart id firmware knows it by */
+	u32 index;       /* dense index 0..nr_harts-1, for arrays */
+	void *current;   /* the task running here (kernel/task.h) */
+	u32 tid;         /* its id, for trace attribution (0 = the kernel) */
+	int irq_depth;   /* > 0 while handling an interrupt */
+	void *fault_jmp; /* kernel faults resume here (kfault_try, user copies) instead of oopsing */
+	void *fault_report;
+	bool fault_user_only; /* the jump is taken only for faults on user addresses */
+	u64 ticks;       /* timer interrupts taken */
+	bool online;
+};
+
+extern struct hart_local hart_locals[MAX_HARTS];
+extern u32 nr_harts_online;
+extern u32 harts_online_mask; /* bit i = dense hart index i online */
+
+/* SBI hart mask (relative to *base) of every online hart but this one; 0 when alone. */
+unsigned long harts_other_sbi_mask(unsigned long *base);
+
+#ifdef HOST_TEST
+static inline struct hart_local *this_hart(void) { return &hart_locals[0]; }
+#else
+static inline struct hart_local *this_hart(void)
+{
+	struct hart_local *h;
+	__asm__ volatile("mv %0, tp" : "=r"(h));
+	return h;
+}
+#endif
+
+static inline u32 this_hart_index(void) { return this_hart()->index; }
+static inline bool in_interrupt(void) { return this_hart()->irq_depth > 0; }
+
+#endif

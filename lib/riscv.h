@@ -1,0 +1,55 @@
+/* RISC-V CSR access, fences and the per-hart pointer kept in tp: the few instructions every layer needs. */
+#ifndef LIB_RISCV_H
+#define LIB_RISCV_H
+
+#include "lib/types.h"
+
+#define SSTATUS_SIE (1UL << 1)
+#define SSTATUS_SPIE (1UL << 5)
+#define SSTATUS_SPP (1UL << 8)
+#define SSTATUS_SUM (1UL << 18)
+#define SSTATUS_MXR (1UL << 19)
+#define SIE_SSIE (1UL << 1)
+#define SIE_STIE (1UL << 5)
+#define SIE_SEIE (1UL << 9)
+#define SATP_MODE_SV39 (8UL << 60)
+
+#define csr_read(csr)                                                  \
+	({                                                             \
+		unsigned long __v;                                     \
+		__asm__ volatile("csrr %0, " #csr : "=r"(__v)::"memory"); \
+		__v;                                                   \
+	})
+#define csr_write(csr, val) __asm__ volatile("csrw " #csr ", %0" ::"rK"(val) : "memory")
+#define csr_set(csr, val) __asm__ volatile("csrs " #csr ", %0" ::"rK"(val) : "memory")
+#define csr_clear(csr, val) __asm__ volatile("csrc " #csr ", %0" ::"rK"(val) : "memory")
+
+static inline void local_flush_tlb_all(void) { __asm__ volatile("sfence.vma" ::: "memory"); }
+static inline void local_flush_tlb_page(uptr va) { __asm__ volatile("sfence.vma %0" ::"r"(va) : "memory"); }
+static inline void local_flush_tlb_asid(unsigned long asid)
+{
+	__asm__ volatile("sfence.vma zero, %0" ::"r"(asid) : "memory");
+}
+static inline void wfi(void) { __asm__ volatile("wfi"); }
+static inline void cpu_relax(void) { __asm__ volatile("nop"); }
+static inline void mb(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+
+static inline unsigned long irq_save(void)
+{
+	unsigned long s;
+	__asm__ volatile("csrrc %0, sstatus, %1" : "=r"(s) : "rK"(SSTATUS_SIE) : "memory");
+	return s & SSTATUS_SIE;
+}
+static inline void irq_restore(unsigned long flags) { if (flags) csr_set(sstatus, SSTATUS_SIE); }
+static inline void irq_enable(void) { csr_set(sstatus, SSTATUS_SIE); }
+static inline void irq_disable(void) { csr_clear(sstatus, SSTATUS_SIE); }
+static inline bool irqs_enabled(void) { return csr_read(sstatus) & SSTATUS_SIE; }
+
+static inline u64 rdtime(void)
+{
+	u64 t;
+	__asm__ volatile("rdtime %0" : "=r"(t));
+	return t;
+}
+
+#endif

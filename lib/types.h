@@ -1,0 +1,46 @@
+/* Basic types and helpers shared by every layer, on the target and in host tests alike. */
+#ifndef LIB_TYPES_H
+#define LIB_TYPES_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <vmk/errno.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int8_t s8;
+typedef int16_t s16;
+typedef int32_t s32;
+typedef int64_t s64;
+typedef uintptr_t uptr;
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PMD_SIZE (1UL << 21) /* 2 MiB Sv39 megapage */
+#define PUD_SIZE (1UL << 30) /* 1 GiB Sv39 gigapage */
+
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define __unused __attribute__((unused))
+#define __noreturn __attribute__((noreturn))
+#define __aligned(n) __attribute__((aligned(n)))
+
+/* Index of the highest set bit, 1-based; fls(0) == 0 (Linux's fls). */
+static inline int fls64(u64 x) { return x ? 64 - __builtin_clzll(x) : 0; }
+static inline int ilog2_u64(u64 x) { return fls64(x) - 1; }
+static inline bool is_pow2(u64 x) { return x && !(x & (x - 1)); }
+
+#endif

@@ -1,0 +1,68 @@
+/* The machine description the kernel boots from: memory banks, reservations, harts, console UART,
+ * PLIC and test device, extracted from the device tree OpenSBI hands over. */
+#ifndef PLATFORM_DEVTREE_H
+#define PLATFORM_DEVTREE_H
+
+#include "lib/types.h"
+
+/* Entries past a limit are dropped and m->truncated is set; that is not an error. */
+#define DT_MAX_MEM 16
+#define DT_MAX_RESV 32
+#define DT_MAX_HARTS 32
+#define DT_NAME_LEN 32
+#define DT_ISA_LEN 96
+
+struct mem_range {
+	u64 base, size;
+	int node; /* NUMA node */
+	bool nomap; /* reserved with no-map: must not even be in the direct map */
+	char name[DT_NAME_LEN]; /* node name ("memreserve" for /memreserve/ entries), cut to fit */
+};
+
+struct hart_desc {
+	u32 hartid;
+	int node;
+	bool enabled;
+	bool sv39; /* mmu-type is sv39, sv48 or sv57, all of which can run Sv39 */
+	char isa[DT_ISA_LEN];
+};
+
+struct machine_desc {
+	struct mem_range mem[DT_MAX_MEM]; /* sorted by base, overlapping/adjacent banks merged */
+	int nmem;
+	int mem_merged; /* merges performed */
+	struct mem_range resv[DT_MAX_RESV]; /* /memreserve/ then /reserved-memory, sorted by base */
+	int nresv;
+	struct hart_desc harts[DT_MAX_HARTS]; /* in device-tree order */
+	int nharts;
+	u64 timebase_hz;
+	const char *bootargs; /* points into the blob, NULL if none */
+	const char *stdout_path; /* the raw value, ":options" included; into the blob or NULL */
+	u64 initrd_start, initrd_end;
+	bool has_initrd;
+	bool has_uart;
+	u64 uart_base, uart_size;
+	u32 uart_irq, uart_clock, uart_reg_shift, uart_io_width;
+	bool has_plic;
+	u64 plic_base, plic_size;
+	u32 plic_ndev;
+	bool has_test;
+	u64 test_base;
+	u32 poweroff_value;
+	bool truncated;
+};
+
+/*
+ * Validates blob (fdt_check) and fills *m. Returns 0, or -EINVAL with *why (may be NULL) a static
+ * reason: a structural one from fdt_check, or a semantic one such as "no memory node",
+ * "no usable memory", "missing timebase-frequency", "no cpus", "no hart supports Sv39".
+ * Device registers are taken as CPU physical addresses, so devices are only looked for on the root
+ * or on buses with an empty "ranges" (identity mapped), which is how QEMU's virt lays them out.
+ */
+int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, const char **why);
+
+bool dt_hart_usable(const struct hart_desc *h);
+/* Whether [base, base + size) lies inside one memory bank. */
+bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size);
+
+#endif

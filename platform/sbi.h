@@ -1,0 +1,43 @@
+/* SBI calls into OpenSBI: base, timer, IPI, remote fences, hart state, reset and the legacy console. */
+#ifndef PLATFORM_SBI_H
+#define PLATFORM_SBI_H
+
+#include "lib/types.h"
+
+#define SBI_EXT_BASE 0x10
+#define SBI_EXT_TIME 0x54494D45
+#define SBI_EXT_IPI 0x735049
+#define SBI_EXT_RFENCE 0x52464E43
+#define SBI_EXT_HSM 0x48534D
+#define SBI_EXT_SRST 0x53525354
+#define SBI_EXT_DBCN 0x4442434E
+
+struct sbiret {
+	long error;
+	long value;
+};
+
+struct sbiret sbi_call(u64 ext, u64 fid, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4);
+
+void sbi_probe_all(void); /* fills sbi_info; call once on the boot hart */
+struct sbi_info {
+	u32 spec_major, spec_minor;
+	long impl_id, impl_version;
+	bool has_time, has_ipi, has_rfence, has_hsm, has_srst, has_dbcn;
+};
+extern struct sbi_info sbi_info;
+const char *sbi_impl_name(long id);
+
+void sbi_console_putchar(int c); /* legacy extension 0x01: works before anything is known */
+void sbi_set_timer(u64 when);
+long sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base);
+/* start == size == 0 flushes everything; hart_mask_base == -1 targets every hart. */
+long sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,
+			   unsigned long size);
+long sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,
+				unsigned long size, unsigned long asid);
+long sbi_hart_start(unsigned long hartid, unsigned long start_pa, unsigned long opaque);
+long sbi_hart_get_status(unsigned long hartid);
+void sbi_system_reset(u32 type, u32 reason);
+
+#endif

@@ -1,0 +1,747 @@
+/* Host tests for the buddy page allocator (vm/page_alloc.c): zones, splitting, merging, reservations,
+ * node preference, bad frees, and a long random run checked against a per-page reference model. */
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include "tests/host/htest.h"
+#include "vm/page_alloc.h"
+
+#define MiB (1ull << 20)
+#define RAM_BASE 0x80000000ull
+
+static struct page *metas[PA_MAX_ZONES + 4];
+static int nr_metas;
+
+static void reset_all(void)
+{
+	pa_reset();
+	for (int i = 0; i < nr_metas; i++) free(metas[i]);
+	nr_metas = 0;
+}
+
+/* Adds a zone with freshly allocated metadata; the metadata is filled with junk first so that
+ * a pa_add_zone that forgot to initialise a field shows up. */
+static int add_zone(u64 base, u64 size, int node)
+{
+	size_t bytes = pa_zone_meta_bytes(base, size);
+	struct page *meta = malloc(bytes ? bytes : sizeof(struct page));
+	int err;
+
+	memset(meta, 0xa5, bytes ? bytes : sizeof(struct page));
+	err = pa_add_zone(base, size, node, meta);
+	if (err)
+		free(meta);
+	else
+		metas[nr_metas++] = meta;
+	return err;
+}
+
+static u64 xorshift_state = 0x9e3779b97f4a7c15ull;
+static u64 rnd(void)
+{
+	u64 x = xorshift_state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return xorshift_state = x;
+}
+
+/* What a buddy allocator must end up with after freeing [first, end) pfns into an empty zone:
+ * the greedy cover by the largest naturally aligned blocks (pfn 0 is never freed). */
+static void expected_blocks(u64 first, u64 end, u64 counts[PA_MAX_ORDER + 1])
+{
+	if (first == 0) first = 1;
+	while (first < end) {
+		unsigned k = PA_MAX_ORDER;
+		while ((first & ((1ull << k) - 1)) || first + (1ull << k) > end) k--;
+		counts[k]++;
+		first += 1ull << k;
+	}
+}
+
+static void check_counts(const u64 want[PA_MAX_ORDER + 1])
+{
+	struct pa_stats s;
+
+	pa_get_stats(&s);
+	for (int k = 0; k <= PA_MAX_ORDER; k++) CHECK_EQ(s.nr_free[k], want[k]);
+}
+
+static void test_struct_page_layout(void)
+{
+	CHECK(sizeof(struct page) <= 16);
+	CHECK_EQ(pa_zone_meta_bytes(RAM_BASE, 8 * MiB), 2048 * sizeof(struct page));
+	/* Unaligned edges: only whole pages count. */
+	CHECK_EQ(pa_zone_meta_bytes(RAM_BASE + 1, 3 * PAGE_SIZE), 2 * sizeof(struct page));
+	CHECK_EQ(pa_zone_meta_bytes(RAM_BASE + 1, PAGE_SIZE), 0);
+	CHECK_EQ(pa_zone_meta_bytes(~0ull - PAGE_SIZE, 10 * PAGE_SIZE), 0);
+}
+
+static void test_add_zone_errors(void)
+{
+	struct page dummy[2];
+
+	reset_all();
+	CHECK_EQ(pa_add_zone(RAM_BASE, MiB, 0, NULL), -EINVAL);
+	CHECK_EQ(pa_add_zone(RAM_BASE, 0, 0, dummy), -EINVAL);
+	CHECK_EQ(pa_add_zone(RAM_BASE, MiB, -1, dummy), -EINVAL);
+	CHECK_EQ(pa_add_zone(RAM_BASE + 1, PAGE_SIZE, 0, dummy), -EINVAL);
+	CHECK_EQ(pa_add_zone(~0ull - PAGE_SIZE, 4 * PAGE_SIZE, 0, dummy), -EINVAL);
+	CHECK_EQ(pa_add_zone(RAM_BASE, 1ull << 45, 0, dummy), -ERANGE);
+	CHECK_EQ(pa_add_zone(RAM_BASE, MiB, 0, (struct page *)((char *)dummy + 4)), -EINVAL);
+	CHECK_EQ(add_zone(RAM_BASE, MiB, 0), 0);
+	CHECK_EQ(add_zone(RAM_BASE + MiB - PAGE_SIZE, MiB, 0), -EEXIST);
+	CHECK_EQ(add_zone(RAM_BASE - MiB + 1, MiB + PAGE_SIZE, 0), -EEXIST);
+	CHECK_EQ(add_zone(RAM_BASE - MiB, MiB, 0), 0); /* touching is fine */
+	for (int i = 2; i < PA_MAX_ZONES; i++) CHECK_EQ(add_zone(RAM_BASE + i * 16 * MiB, MiB, i), 0);
+	CHECK_EQ(add_zone(RAM_BASE + 512 * MiB, MiB, 0), -ENOSPC);
+	CHECK_EQ(pa_total_pages(), 0);
+	CHECK_EQ(pa_free_pages(), 0);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+static void test_zone_starts_reserved(void)
+{
+	struct pa_stats s;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
+	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0), 0);
+	pa_get_stats(&s);
+	CHECK_EQ(s.failed, 1);
+	CHECK_EQ(s.reserved_pages, 1024);
+	CHECK(pa_to_page(RAM_BASE)->flags & PG_RESERVED);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+/* Zones with odd starts and sizes free into exactly the maximal aligned blocks. */
+static void test_free_range_maximal_blocks(void)
+{
+	u64 want[PA_MAX_ORDER + 1] = {0};
+	u64 b0 = RAM_BASE + 3 * PAGE_SIZE, s0 = 5 * MiB + 5 * PAGE_SIZE;
+	u64 b1 = RAM_BASE + 64 * MiB + 4 * MiB - 7 * PAGE_SIZE, s1 = 9 * MiB + 123;
+
+	reset_all();
+	CHECK_EQ(add_zone(b0, s0, 0), 0);
+	CHECK_EQ(add_zone(b1, s1, 1), 0);
+	/* Freed in pieces and out of order: the result must not depend on it. */
+	pa_free_range(b0 + 100, PAGE_SIZE); /* holds no whole page */
+	CHECK_EQ(pa_total_pages(), 0);
+	pa_free_range(b1 + MiB, s1);
+	pa_free_range(b0 + 2 * MiB + 100, s0);
+	pa_free_range(b0 - MiB, MiB + 2 * MiB + PAGE_SIZE + 100);
+	pa_free_range(b1, MiB);
+	pa_free_range(b1, MiB); /* already free: no change */
+	expected_blocks(b0 >> PAGE_SHIFT, (b0 + s0) >> PAGE_SHIFT, want);
+	expected_blocks(b1 >> PAGE_SHIFT, (b1 + s1) >> PAGE_SHIFT, want);
+	check_counts(want);
+	CHECK_EQ(pa_total_pages(), (s0 >> PAGE_SHIFT) + (s1 >> PAGE_SHIFT));
+	CHECK_EQ(pa_free_pages(), pa_total_pages());
+	CHECK_EQ(pa_free_pages_node(1), s1 >> PAGE_SHIFT);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+/* Physical page 0 is never handed out, so that 0 can mean failure. */
+static void test_page_zero_never_allocated(void)
+{
+	reset_all();
+	CHECK_EQ(add_zone(0, 64 * PAGE_SIZE, 0), 0);
+	pa_free_range(0, 64 * PAGE_SIZE);
+	CHECK_EQ(pa_free_pages(), 63);
+	for (int i = 0; i < 63; i++) CHECK(pa_alloc(0, PA_ANY_NODE, 0) != 0);
+	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+struct zone_desc {
+	u64 base, size;
+	int node;
+};
+
+static const struct zone_desc odd_zones[] = {
+	{RAM_BASE + 5 * PAGE_SIZE, 3 * MiB + 11 * PAGE_SIZE, 0},
+	{RAM_BASE + 32 * MiB + 2 * MiB + PAGE_SIZE, 6 * MiB - 3 * PAGE_SIZE, 1},
+	{RAM_BASE + 128 * MiB, 4 * MiB, 0},
+	{RAM_BASE + 256 * MiB - 13 * PAGE_SIZE, 77 * PAGE_SIZE, 2},
+};
+
+static u64 setup_odd_zones(u64 want[PA_MAX_ORDER + 1])
+{
+	u64 pages = 0;
+
+	reset_all();
+	for (unsigned i = 0; i < ARRAY_SIZE(odd_zones); i++) {
+		const struct zone_desc *d = &odd_zones[i];
+
+		CHECK_EQ(add_zone(d->base, d->size, d->node), 0);
+		pa_free_range(d->base, d->size);
+		if (want) expected_blocks(d->base >> PAGE_SHIFT, (d->base + d->size) >> PAGE_SHIFT, want);
+		pages += d->size >> PAGE_SHIFT;
+	}
+	return pages;
+}
+
+static int zone_index_of(u64 pfn)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(odd_zones); i++) {
+		u64 first = odd_zones[i].base >> PAGE_SHIFT;
+		if (pfn >= first && pfn < ((odd_zones[i].base + odd_zones[i].size) >> PAGE_SHIFT))
+			return (int)i;
+	}
+	return -1;
+}
+
+struct block {
+	u64 pa;
+	unsigned order;
+};
+
+/* Allocate everything at mixed orders, then every remaining page: no overlap, natural alignment,
+ * full coverage. Freeing it all in random order must give back the initial maximal blocks. */
+static void test_alloc_all_then_coalesce(void)
+{
+	u64 want[PA_MAX_ORDER + 1] = {0};
+	u64 total = setup_odd_zones(want);
+	u64 span = (256 * MiB) >> PAGE_SHIFT, got = 0, base_pfn = RAM_BASE >> PAGE_SHIFT;
+	u8 *used = calloc(span, 1);
+	struct block *blocks = malloc(total * sizeof(*blocks));
+	u64 nblocks = 0;
+	bool overlap = false, misaligned = false, outside = false;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (;;) {
+			unsigned order = pass == 0 ? (unsigned)(rnd() % (PA_MAX_ORDER + 1)) : 0;
+			u64 pa = pa_alloc(order, PA_ANY_NODE, 0);
+			u64 pfn = pa >> PAGE_SHIFT;
+
+			if (!pa) {
+				if (pass == 0 && order == 0) break;
+				if (pass == 1) break;
+				continue;
+			}
+			if (pa & ((PAGE_SIZE << order) - 1)) misaligned = true;
+			if (zone_index_of(pfn) < 0 || zone_index_of(pfn) != zone_index_of(pfn + (1u << order) - 1))
+				outside = true;
+			for (u64 p = pfn; p < pfn + (1u << order) && p - base_pfn < span; p++) {
+				if (used[p - base_pfn]) overlap = true;
+				used[p - base_pfn] = 1;
+			}
+			blocks[nblocks++] = (struct block){pa, order};
+			got += 1u << order;
+		}
+	}
+	CHECK(!overlap);
+	CHECK(!misaligned);
+	CHECK(!outside);
+	CHECK_EQ(got, total);
+	CHECK_EQ(pa_free_pages(), 0);
+	for (int k = 0; k <= PA_MAX_ORDER; k++) CHECK_EQ(pa_alloc(k, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(pa_check(), 0);
+
+	for (u64 i = nblocks; i > 1; i--) { /* Fisher-Yates */
+		u64 j = rnd() % i;
+		struct block t = blocks[i - 1];
+		blocks[i - 1] = blocks[j];
+		blocks[j] = t;
+	}
+	for (u64 i = 0; i < nblocks; i++) {
+		pa_free(blocks[i].pa, blocks[i].order);
+		if (i % 97 == 0) CHECK_EQ(pa_check(), 0);
+	}
+	CHECK_EQ(pa_free_pages(), total);
+	CHECK_EQ(pa_check(), 0);
+	pa_drain();
+	check_counts(want);
+	CHECK_EQ(pa_check(), 0);
+	free(used);
+	free(blocks);
+	reset_all();
+}
+
+/* Reservations split free blocks, round outward, are idempotent, survive a later pa_free_range,
+ * and the reserved pages are never handed out. */
+static void test_reserve_splits_blocks(void)
+{
+	u64 base = RAM_BASE, size = 8 * MiB, npages = size >> PAGE_SHIFT;
+	u64 r1 = base + 3 * MiB + 5 * PAGE_SIZE + 17, r1_len = 2 * PAGE_SIZE; /* touches 3 pages */
+	u64 r2 = base + 6 * MiB - PAGE_SIZE, r2_len = 2 * PAGE_SIZE;          /* straddles 4 MiB blocks */
+	u64 r3 = base + 7 * MiB, r3_len = 64 * PAGE_SIZE;                     /* reserved before freeing */
+	u8 *seen = calloc(npages, 1);
+	u64 got = 0;
+	bool bad = false;
+
+	reset_all();
+	CHECK_EQ(add_zone(base, size, 0), 0);
+	pa_reserve_range(r3, r3_len);
+	pa_free_range(base, size);
+	CHECK_EQ(pa_total_pages(), npages - 64);
+	pa_reserve_range(r1, r1_len);
+	pa_reserve_range(r2, r2_len);
+	CHECK_EQ(pa_total_pages(), npages - 64 - 3 - 2);
+	CHECK_EQ(pa_free_pages(), pa_total_pages());
+	CHECK_EQ(pa_check(), 0);
+	pa_reserve_range(r1, r1_len); /* idempotent */
+	pa_reserve_range(r2 - PAGE_SIZE, 0);
+	pa_free_range(base, size);    /* explicit reservations stay */
+	CHECK_EQ(pa_total_pages(), npages - 69);
+	CHECK_EQ(pa_check(), 0);
+	/* The two 4 MiB halves are broken, so no order-10 block may exist any more. */
+	CHECK_EQ(pa_alloc(PA_MAX_ORDER, PA_ANY_NODE, 0), 0);
+	for (u64 pa; (pa = pa_alloc(0, PA_ANY_NODE, 0)) != 0; got++) {
+		u64 i = (pa - base) >> PAGE_SHIFT;
+		if (pa >= r1 - 17 && pa < r1 + r1_len) bad = true;
+		if (pa >= r2 && pa < r2 + r2_len) bad = true;
+		if (pa >= r3 && pa < r3 + r3_len) bad = true;
+		if (i >= npages || seen[i]) bad = true;
+		else seen[i] = 1;
+	}
+	CHECK(!bad);
+	CHECK_EQ(got, npages - 69);
+	CHECK(pa_to_page(r1)->flags & PG_RESERVED);
+	free(seen);
+	reset_all();
+}
+
+/* Reserving a range that holds allocated pages leaves them to their owner; ranges crossing zones
+ * and holes are clipped per zone. */
+static void test_reserve_allocated_and_across_zones(void)
+{
+	u64 a, b, total;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, MiB, 0), 0);
+	CHECK_EQ(add_zone(RAM_BASE + 2 * MiB, MiB, 1), 0);
+	pa_free_range(0, ~0ull);
+	total = pa_total_pages();
+	CHECK_EQ(total, 512);
+	a = pa_alloc(2, 0, 0);
+	CHECK_EQ(a, RAM_BASE);
+	b = pa_alloc(0, 1, 0);
+	CHECK(b >= RAM_BASE + 2 * MiB);
+	/* From the middle of zone 0 through the hole into zone 1's first 2 pages. */
+	pa_reserve_range(RAM_BASE + MiB / 2, MiB / 2 + MiB + 2 * PAGE_SIZE);
+	CHECK_EQ(pa_total_pages(), 512 - 128 - 2 + (b < RAM_BASE + 2 * MiB + 2 * PAGE_SIZE));
+	pa_reserve_range(RAM_BASE, 4 * PAGE_SIZE); /* allocated: left alone */
+	CHECK_EQ(pa_to_page(a)->flags, PG_HEAD);
+	pa_free(a, 2);
+	pa_free(b, 0);
+	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(pa_free_pages(), pa_total_pages());
+	reset_all();
+}
+
+static void test_node_preference(void)
+{
+	u64 pa, n1 = 0;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, MiB, 0), 0);
+	CHECK_EQ(add_zone(RAM_BASE + 16 * MiB, 64 * PAGE_SIZE, 1), 0);
+	pa_free_range(RAM_BASE, 32 * MiB);
+	CHECK_EQ(pa_free_pages_node(0), 256);
+	CHECK_EQ(pa_free_pages_node(1), 64);
+	CHECK_EQ(pa_free_pages_node(7), 0);
+	/* Node 1 first, until it runs dry... */
+	while ((pa = pa_alloc(0, 1, PA_THISNODE)) != 0) {
+		CHECK(pa >= RAM_BASE + 16 * MiB && pa < RAM_BASE + 16 * MiB + 64 * PAGE_SIZE);
+		n1++;
+	}
+	CHECK_EQ(n1, 64);
+	CHECK_EQ(pa_free_pages_node(1), 0);
+	/* ...then PA_THISNODE fails and a plain request falls back to node 0. */
+	CHECK_EQ(pa_alloc(0, 1, PA_THISNODE), 0);
+	pa = pa_alloc(0, 1, 0);
+	CHECK(pa >= RAM_BASE && pa < RAM_BASE + MiB);
+	CHECK_EQ(pa_free_pages_node(0), 255);
+	/* An unknown node falls back too, but not with PA_THISNODE. */
+	CHECK(pa_alloc(3, 5, 0) != 0);
+	CHECK_EQ(pa_alloc(0, 5, PA_THISNODE), 0);
+	/* A node 1 page freed goes back to node 1 and is preferred again. */
+	pa_free(RAM_BASE + 16 * MiB + 8 * PAGE_SIZE, 0);
+	CHECK_EQ(pa_alloc(0, 1, PA_THISNODE), RAM_BASE + 16 * MiB + 8 * PAGE_SIZE);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+static void test_exhaustion_and_bad_args(void)
+{
+	struct pa_stats s;
+	u64 pa;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
+	pa_free_range(RAM_BASE, 4 * MiB);
+	CHECK_EQ(pa_alloc(PA_MAX_ORDER + 1, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0x80), 0);
+	pa = pa_alloc(PA_MAX_ORDER, PA_ANY_NODE, 0);
+	CHECK_EQ(pa, RAM_BASE);
+	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(pa_alloc(0, 0, 0), 0);
+	pa_get_stats(&s);
+	CHECK_EQ(s.allocs, 1);
+	CHECK_EQ(s.failed, 4);
+	CHECK_EQ(s.free_pages, 0);
+	pa_free(pa, PA_MAX_ORDER);
+	CHECK_EQ(pa_free_pages(), 1024);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+/* Every kind of wrong free is counted and changes nothing. */
+static void test_bad_frees_harmless(void)
+{
+	struct pa_stats before, after;
+	u64 big, small, free_before;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 8 * MiB, 0), 0);
+	pa_free_range(RAM_BASE + PAGE_SIZE, 8 * MiB); /* first page stays reserved */
+	big = pa_alloc(3, PA_ANY_NODE, 0);
+	small = pa_alloc(0, PA_ANY_NODE, 0);
+	CHECK(big && small);
+	free_before = pa_free_pages();
+	pa_get_stats(&before);
+
+	pa_free(RAM_BASE - PAGE_SIZE, 0);        /* outside every zone */
+	pa_free(0, 0);                           /* address 0 */
+	pa_free(big + 1, 0);                     /* not page aligned */
+	pa_free(big, 2);                         /* wrong order, smaller */
+	pa_free(big, 4);                         /* wrong order, larger */
+	pa_free(big + PAGE_SIZE, 0);             /* tail page of a block */
+	pa_free(big, PA_MAX_ORDER + 1);          /* impossible order */
+	pa_free(RAM_BASE, 0);                    /* reserved page */
+	pa_free(RAM_BASE + 6 * MiB, 0);          /* free page */
+	pa_free(RAM_BASE + 4 * MiB, PA_MAX_ORDER); /* head of a free block */
+	pa_free(small, 0);                       /* valid */
+	pa_free(small, 0);                       /* double free */
+	pa_free(big + 4 * PAGE_SIZE, 2);         /* aligned but inside an allocated block */
+
+	pa_get_stats(&after);
+	CHECK_EQ(after.bad_frees - before.bad_frees, 12);
+	CHECK_EQ(after.frees - before.frees, 1);
+	CHECK_EQ(pa_free_pages(), free_before + 1);
+	CHECK_EQ(pa_check(), 0);
+	pa_free(big, 3);
+	CHECK_EQ(pa_free_pages(), pa_total_pages());
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+static void test_page_lookup_and_owner_fields(void)
+{
+	u64 pa, pa2;
+	struct page *p;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE + 3 * PAGE_SIZE, MiB, 0), 0);
+	CHECK_EQ(add_zone(RAM_BASE + 8 * MiB, MiB, 1), 0);
+	pa_free_range(RAM_BASE, 16 * MiB);
+	CHECK(pa_to_page(RAM_BASE) == NULL);
+	CHECK(pa_to_page(RAM_BASE + 4 * MiB) == NULL);
+	CHECK_EQ(page_to_pa(NULL), 0);
+	pa = pa_alloc(1, 1, PA_THISNODE);
+	p = pa_to_page(pa);
+	CHECK(p != NULL);
+	CHECK_EQ(page_to_pa(p), pa);
+	CHECK_EQ(page_to_pa(pa_to_page(pa + PAGE_SIZE + 123)), pa + PAGE_SIZE);
+	CHECK_EQ(page_to_pa(pa_to_page(RAM_BASE + 3 * PAGE_SIZE)), RAM_BASE + 3 * PAGE_SIZE);
+	CHECK_EQ(p->flags, PG_HEAD);
+	CHECK_EQ(p->order, 1);
+	CHECK_EQ(p->private, 0);
+	CHECK_EQ(p->owner, 0);
+	/* The owner's fields, tail pages included, are theirs while allocated... */
+	p->private = 0xdeadbeefcafef00dull;
+	p->owner = 42;
+	p[1].private = ~0ull;
+	p[1].owner = ~0u;
+	pa_free(pa, 1);
+	CHECK_EQ(pa_check(), 0);
+	/* ...and cleared for the next owner. */
+	pa2 = pa_alloc(1, 1, PA_THISNODE);
+	CHECK_EQ(pa2, pa);
+	CHECK_EQ(p->private, 0);
+	CHECK_EQ(p->owner, 0);
+	pa_free(pa2, 1);
+	CHECK_EQ(pa_free_pages(), pa_total_pages());
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+/* Freed order-0 pages wait on a bounded hot list, and are merged back as soon as a request
+ * needs them: a full-zone block, or a reservation. */
+static void test_hot_list_merges_when_needed(void)
+{
+	static u64 pas[1024];
+	struct pa_stats s;
+	u64 pa;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
+	pa_free_range(RAM_BASE, 4 * MiB);
+	for (int i = 0; i < 1024; i++) CHECK((pas[i] = pa_alloc(0, PA_ANY_NODE, 0)) != 0);
+	for (int i = 0; i < 1024; i++) pa_free(pas[i], 0);
+	pa_get_stats(&s);
+	CHECK(s.hot_pages > 0 && s.hot_pages < 1024);
+	CHECK_EQ(s.free_pages, 1024);
+	CHECK_EQ(s.nr_free[PA_MAX_ORDER], 0);
+	CHECK_EQ(pa_check(), 0);
+	/* Only possible once the hot pages are merged. */
+	CHECK_EQ(pa_alloc(PA_MAX_ORDER, PA_ANY_NODE, 0), RAM_BASE);
+	pa_get_stats(&s);
+	CHECK_EQ(s.hot_pages, 0);
+	pa_free(RAM_BASE, PA_MAX_ORDER);
+	/* A hot page can still be reserved, and is then gone for good. */
+	pa = pa_alloc(0, PA_ANY_NODE, 0);
+	pa_free(pa, 0);
+	pa_reserve_range(pa, PAGE_SIZE);
+	CHECK(pa_to_page(pa)->flags & PG_RESERVED);
+	CHECK_EQ(pa_total_pages(), 1023);
+	CHECK_EQ(pa_free_pages(), 1023);
+	for (int i = 0; i < 1023; i++) CHECK(pa_alloc(0, PA_ANY_NODE, 0) != pa);
+	CHECK_EQ(pa_free_pages(), 0);
+	CHECK_EQ(pa_check(), 0);
+	reset_all();
+}
+
+/* Reference model for the random run: one state per pfn in [model_base, model_base+model_span). */
+enum { M_NONE, M_RESERVED, M_FREE, M_USED };
+static u8 *model;
+static u64 model_base, model_span;
+
+static const struct zone_desc rand_zones[] = {
+	{RAM_BASE + 3 * PAGE_SIZE, 2900 * PAGE_SIZE, 0},
+	{RAM_BASE + 4101 * PAGE_SIZE, 1700 * PAGE_SIZE, 1},
+	{RAM_BASE + 8192 * PAGE_SIZE, 1031 * PAGE_SIZE, 0},
+};
+
+/* Does zone z have 2^order free pages at a naturally aligned pfn? The buddy allocator merges
+ * eagerly, so it must then have a free block of at least that order. */
+static bool model_zone_fits(unsigned z, unsigned order)
+{
+	u64 first = rand_zones[z].base >> PAGE_SHIFT, end = first + (rand_zones[z].size >> PAGE_SHIFT);
+	u64 run = 0;
+
+	for (u64 pfn = first; pfn < end; pfn++) {
+		if ((pfn & ((1ull << order) - 1)) == 0) run = 0;
+		if (model[pfn - model_base] != M_FREE) {
+			run = (u64)-1;
+			continue;
+		}
+		if (run != (u64)-1 && ++run == 1ull << order) return true;
+	}
+	return false;
+}
+
+/* The zone pa_alloc must pick: the first fitting zone of the node, then (without PA_THISNODE)
+ * the first fitting zone of the others; -1 when none fits. */
+static int model_expected_zone(unsigned order, int node, unsigned flags)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned z = 0; z < ARRAY_SIZE(rand_zones); z++) {
+			bool mine = node == PA_ANY_NODE || rand_zones[z].node == node;
+			if (pass == 0 ? mine : (!mine && !(flags & PA_THISNODE)))
+				if (model_zone_fits(z, order)) return (int)z;
+		}
+	return -1;
+}
+
+static int rand_zone_of(u64 pfn)
+{
+	for (unsigned z = 0; z < ARRAY_SIZE(rand_zones); z++) {
+		u64 first = rand_zones[z].base >> PAGE_SHIFT;
+		if (pfn >= first && pfn < first + (rand_zones[z].size >> PAGE_SHIFT)) return (int)z;
+	}
+	return -1;
+}
+
+static unsigned random_order(void)
+{
+	u64 r = rnd() % 100;
+	return r < 60 ? 0 : r < 85 ? 1 + (unsigned)(rnd() % 3) : 4 + (unsigned)(rnd() % 7);
+}
+
+static void test_random_ops_vs_model(void)
+{
+	const u64 ops = 1000000;
+	u64 total = 0, free_pages, live_pages = 0, nlive = 0, allocs = 0, frees = 0, failed = 0, bad = 0;
+	struct block *live;
+	struct pa_stats s;
+	bool ok = true;
+
+	reset_all();
+	model_base = RAM_BASE >> PAGE_SHIFT;
+	model_span = 8192 + 1031;
+	model = calloc(model_span, 1);
+	for (unsigned z = 0; z < ARRAY_SIZE(rand_zones); z++) {
+		u64 first = rand_zones[z].base >> PAGE_SHIFT;
+		CHECK_EQ(add_zone(rand_zones[z].base, rand_zones[z].size, rand_zones[z].node), 0);
+		for (u64 i = 0; i < rand_zones[z].size >> PAGE_SHIFT; i++) model[first - model_base + i] = M_FREE;
+	}
+	pa_free_range(RAM_BASE, 64 * MiB);
+	/* A few reservations, including one that splits a large block of the middle zone. */
+	pa_reserve_range(RAM_BASE + 1000 * PAGE_SIZE, 3 * PAGE_SIZE);
+	pa_reserve_range(RAM_BASE + 5000 * PAGE_SIZE + 1, PAGE_SIZE);
+	for (u64 pfn = 1000; pfn < 1003; pfn++) model[pfn] = M_RESERVED;
+	model[5000] = model[5001] = M_RESERVED;
+	for (u64 i = 0; i < model_span; i++) total += model[i] == M_FREE;
+	free_pages = total;
+	CHECK_EQ(pa_total_pages(), total);
+	live = malloc(total * sizeof(*live));
+
+	for (u64 op = 0; op < ops && ok; op++) {
+		u64 r = rnd() % 100;
+		bool want_alloc = live_pages < total / 2 ? r < 60 : r < 40;
+
+		if (r >= 97 && nlive) {
+			/* A wrong free: a live block at the wrong order, a page nobody holds, or a
+			 * tail page of a live block. */
+			struct block *b = &live[rnd() % nlive];
+			u64 pfn = model_base + rnd() % model_span;
+			u64 kind = rnd() % 3;
+			if (kind == 0)
+				pa_free(b->pa, b->order == PA_MAX_ORDER ? b->order - 1 : b->order + 1);
+			else if (kind == 1 && model[pfn - model_base] != M_USED)
+				pa_free(pfn << PAGE_SHIFT, 0);
+			else if (b->order > 0)
+				pa_free(b->pa + (PAGE_SIZE << (rnd() % b->order)), 0);
+			else
+				pa_free(b->pa + 1, 0);
+			bad++;
+		} else if (want_alloc || !nlive) {
+			unsigned order = random_order();
+			int node = (int)(rnd() % 3) - 1;
+			unsigned flags = rnd() % 4 == 0 ? PA_THISNODE : 0;
+			int expect = model_expected_zone(order, node, flags);
+			u64 pa = pa_alloc(order, node, flags);
+			u64 pfn = pa >> PAGE_SHIFT;
+
+			if (!pa) {
+				failed++;
+				if (expect != -1) ok = false;
+				continue;
+			}
+			if (pa & ((PAGE_SIZE << order) - 1)) ok = false;
+			if (rand_zone_of(pfn) != expect) ok = false;
+			for (u64 p = pfn; ok && p < pfn + (1u << order); p++) {
+				if (p - model_base >= model_span || model[p - model_base] != M_FREE) ok = false;
+				else model[p - model_base] = M_USED;
+			}
+			live[nlive++] = (struct block){pa, order};
+			live_pages += 1u << order;
+			free_pages -= 1u << order;
+			allocs++;
+		} else {
+			u64 i = rnd() % nlive;
+			struct block b = live[i];
+			live[i] = live[--nlive];
+			pa_free(b.pa, b.order);
+			for (u64 p = b.pa >> PAGE_SHIFT; p < (b.pa >> PAGE_SHIFT) + (1u << b.order); p++)
+				model[p - model_base] = M_FREE;
+			live_pages -= 1u << b.order;
+			free_pages += 1u << b.order;
+			frees++;
+		}
+		if (op % 100000 == 50000) {
+			/* Reserve a few pages wherever they are: free ones go, held ones stay held. */
+			u64 first = rnd() % (model_span - 8), n = 1 + rnd() % 8;
+			pa_reserve_range((model_base + first) << PAGE_SHIFT, n << PAGE_SHIFT);
+			for (u64 i = first; i < first + n; i++)
+				if (model[i] == M_FREE) {
+					model[i] = M_RESERVED;
+					free_pages--;
+					total--;
+				}
+		}
+		if (pa_free_pages() != free_pages) ok = false;
+		if (op % 50000 == 0 && pa_check() != 0) ok = false;
+	}
+	for (u64 i = 0; i < model_span; i++) {
+		struct page *p = pa_to_page((model_base + i) << PAGE_SHIFT);
+		if ((p == NULL) != (model[i] == M_NONE)) ok = false;
+		else if (p && !!(p->flags & PG_RESERVED) != (model[i] == M_RESERVED)) ok = false;
+	}
+	CHECK(ok);
+	pa_get_stats(&s);
+	CHECK_EQ(s.allocs, allocs);
+	CHECK_EQ(s.failed, failed);
+	CHECK_EQ(s.frees, frees);
+	CHECK_EQ(s.bad_frees, bad);
+	CHECK_EQ(s.total_pages, total);
+	CHECK_EQ(pa_check(), 0);
+	while (nlive) {
+		nlive--;
+		pa_free(live[nlive].pa, live[nlive].order);
+	}
+	CHECK_EQ(pa_free_pages(), total);
+	CHECK_EQ(pa_check(), 0);
+	printf("# random: %llu allocs, %llu frees, %llu failed, %llu bad frees\n",
+	       (unsigned long long)allocs, (unsigned long long)frees, (unsigned long long)failed,
+	       (unsigned long long)bad);
+	free(live);
+	free(model);
+	reset_all();
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* Informational only: the figure is printed, never asserted; the checks are about correctness. */
+static void test_order0_speed(void)
+{
+	enum { BATCH = 4096, ROUNDS = 250 };
+	static u64 pas[BATCH];
+	u64 total, zeros = 0;
+	double t0, t1, t2;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 64 * MiB, 0), 0);
+	pa_free_range(RAM_BASE, 64 * MiB);
+	total = pa_free_pages();
+	t0 = now_ns();
+	for (int i = 0; i < BATCH * ROUNDS; i++) {
+		u64 pa = pa_alloc(0, PA_ANY_NODE, 0);
+		zeros += !pa;
+		pa_free(pa, 0);
+	}
+	t1 = now_ns();
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < BATCH; i++) zeros += !(pas[i] = pa_alloc(0, PA_ANY_NODE, 0));
+		for (int i = 0; i < BATCH; i++) pa_free(pas[i], 0);
+	}
+	t2 = now_ns();
+	CHECK_EQ(zeros, 0);
+	CHECK_EQ(pa_free_pages(), total);
+	CHECK_EQ(pa_check(), 0);
+	printf("# order-0 alloc+free pair: %.1f ns (alloc/free alternating), %.1f ns (batches of %d)\n",
+	       (t1 - t0) / (BATCH * ROUNDS), (t2 - t1) / (BATCH * ROUNDS), BATCH);
+	reset_all();
+}
+
+int main(void)
+{
+	htest_begin("page_alloc", 15);
+	htest_run("struct_page_layout", test_struct_page_layout);
+	htest_run("add_zone_errors", test_add_zone_errors);
+	htest_run("zone_starts_reserved", test_zone_starts_reserved);
+	htest_run("free_range_maximal_blocks", test_free_range_maximal_blocks);
+	htest_run("page_zero_never_allocated", test_page_zero_never_allocated);
+	htest_run("alloc_all_then_coalesce", test_alloc_all_then_coalesce);
+	htest_run("reserve_splits_blocks", test_reserve_splits_blocks);
+	htest_run("reserve_allocated_and_across_zones", test_reserve_allocated_and_across_zones);
+	htest_run("node_preference", test_node_preference);
+	htest_run("exhaustion_and_bad_args", test_exhaustion_and_bad_args);
+	htest_run("bad_frees_harmless", test_bad_frees_harmless);
+	htest_run("page_lookup_and_owner_fields", test_page_lookup_and_owner_fields);
+	htest_run("hot_list_merges_when_needed", test_hot_list_merges_when_needed);
+	htest_run("random_ops_vs_model", test_random_ops_vs_model);
+	htest_run("order0_speed", test_order0_speed);
+	return htest_end();
+}

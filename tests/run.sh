@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The test runner behind `make test`: host unit tests, then the QEMU boot matrix (tests/boots.txt) and the
+# user-program boots. Counts every KTAP case line, prints each failure, and ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+LOGS=$BUILD/test-logs
+mkdir -p "$LOGS"
+pass=0
+fail=0
+failures=()
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); failures+=("$1"); echo "FAIL: $1"; }
+
+# Counts KTAP lines in a log: leaf cases are indented by 4 spaces in kernel output (suites are subtests)
+# and unindented in host and user-program output ($2 = the indent to count).
+count_ktap() {
+	local log=$1 indent=$2 tag=$3 line
+	while IFS= read -r line; do
+		case "$line" in
+		"${indent}ok "*) ok ;;
+		"${indent}not ok "*) bad "$tag: ${line#${indent}}" ;;
+		esac
+	done < <(tr -d '\r' <"$log")
+}
+
+echo "== build"
+if ! make -s kernel host-tests user-programs dtbs >"$LOGS/build.log" 2>&1; then
+	cat "$LOGS/build.log"
+	bad "build failed"
+	echo "$pass passed, $fail failed"
+	exit 1
+fi
+
+echo "== host unit tests"
+for t in $BUILD/host/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	log=$LOGS/host-$name.log
+	args=()
+	[ "$name" = test_fdt ] && args=("$BUILD/dtbs")
+	[ "$name" = test_elf_cpio ] && args=("$BUILD/initrd.cpio" $BUILD/user/*)
+	timeout 300 "$t" "${args[@]}" >"$log" 2>&1
+	rc=$?
+	before=$fail
+	count_ktap "$log" "" "$name"
+	if [ $rc -ne 0 ] && [ $fail -eq $before ]; then bad "$name exited with status $rc (see $log)"; tail -5 "$log"; fi
+	echo "$name: exit $rc"
+done
+
+boot() { # name smp mem dtb bootargs expect regex [initrd]
+	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-}
+	local log=$LOGS/boot-$name.log
+	local qargs=(-machine virt -bios default -nographic -no-reboot -smp "$smp" -m "$mem" -kernel "$BUILD/kernel.bin")
+	[ "$dtb" != - ] && qargs+=(-dtb "$BUILD/dtbs/$dtb.dtb")
+	[ -n "$initrd" ] && qargs+=(-initrd "$initrd")
+	[ "$args" != - ] && qargs+=(-append "$args")
+	timeout "${BOOT_TIMEOUT:-300}" qemu-system-riscv64 "${qargs[@]}" </dev/null >"$log" 2>&1
+	local rc=$?
+	local before=$fail
+	case "$args" in
+	*test=*) count_ktap "$log" "    " "$name" ;; # kernel suites: count the cases, not the suite lines
+	*) count_ktap "$log" "" "$name" ;;          # user programs report unindented
+	esac
+	if [ $rc -eq 124 ]; then
+		bad "boot $name: timed out (see $log)"
+	elif [ "$rc" != "$expect" ]; then
+		bad "boot $name: exit status $rc, expected $expect (see $log)"
+		tail -15 "$log"
+	elif ! tr -d '\r' <"$log" | grep -Eq -- "$regex"; then
+		bad "boot $name: console never showed /$regex/ (see $log)"
+	else
+		ok
+	fi
+	echo "boot $name: exit $rc, $((fail - before)) failures"
+}
+
+echo "== QEMU boots"
+while IFS='|' read -r name smp mem dtb args expect regex; do
+	name=$(echo $name)
+	case "$name" in '' | \#*) continue ;; esac
+	boot "$name" $(echo $smp) $(echo $mem) $(echo $dtb) "$(echo $args)" $(echo $expect) "$(echo $regex | sed 's/^ *//')"
+done <tests/boots.txt
+
+if [ -f "$BUILD/initrd.cpio" ]; then
+	echo "== user programs"
+	boot user-smp1 1 256M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
+	boot user-smp4 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
+fi
+
+if [ $fail -gt 0 ]; then
+	echo "== failures"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,24 @@
+# Turns `nm -n -S --defined-only` output into the assembly of the kernel's built-in symbol table
+# (kernel/ksyms.c reads it): text symbols only, sorted by address, names in one string blob.
+$0 ~ / [tTW] / {
+	if (NF == 4) { addr = $1; size = $2; name = $4 } else { addr = $1; size = "0"; name = $3 }
+	if (name ~ /^\.L/ || name ~ /^\$/) next
+	n++; A[n] = addr; S[n] = size; N[n] = name
+}
+END {
+	print "\t.section .ksyms, \"a\""
+	print "\t.balign 8"
+	print "\t.globl ksyms_count"
+	print "ksyms_count:\t.dword " n
+	print "\t.globl ksyms_table"
+	print "ksyms_table:"
+	off = 0
+	for (i = 1; i <= n; i++) {
+		print "\t.dword 0x" A[i]
+		print "\t.word " off ", 0x" S[i]
+		off += length(N[i]) + 1
+	}
+	print "\t.globl ksyms_names"
+	print "ksyms_names:"
+	for (i = 1; i <= n; i++) print "\t.asciz \"" N[i] "\""
+}

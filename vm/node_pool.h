@@ -1,0 +1,50 @@
+/* Fixed-size object pool carved from 4 KiB pages, with reservation for paths that must not fail. */
+#ifndef VM_NODE_POOL_H
+#define VM_NODE_POOL_H
+
+#include "lib/types.h"
+
+/*
+ * Page supply, provided by whoever links the pool (the kernel's page allocator, or a host test).
+ * Pages must be 4 KiB and at least 16-byte aligned; node_pool_page_alloc returns NULL when out
+ * of memory.
+ */
+void *node_pool_page_alloc(void);
+void node_pool_page_free(void *page);
+
+#define NODE_POOL_PAGE_SIZE 4096UL
+
+/*
+ * Not thread-safe: callers serialise. Objects handed out are 16-byte aligned and uninitialised.
+ * Pages are never returned while the pool lives (the vmalloc node population is long-lived and
+ * recycling pages would need per-page accounting on the hot path).
+ */
+struct node_pool {
+	void *free_list;      /* returned objects, linked through their first word */
+	char *carve_next;     /* untouched tail of the newest page, handed out in order */
+	char *carve_end;
+	void *pages;          /* every page held, linked through a header at its start */
+	size_t objsize;
+	u64 in_use;
+	u64 free_objects;     /* on free_list */
+	u64 pages_held;
+};
+
+/* objsize is rounded up to 16; -EINVAL if it is 0 or does not fit a page with its header. */
+int node_pool_init(struct node_pool *pool, size_t objsize);
+
+/* NULL only when no object is cached and the page hook fails. */
+void *node_pool_get(struct node_pool *pool);
+void node_pool_put(struct node_pool *pool, void *obj);
+
+/* Make sure the next n gets succeed without calling the page hook; -ENOMEM if it cannot. */
+int node_pool_reserve(struct node_pool *pool, u64 n);
+
+/* Return every page (outstanding objects become invalid) and leave the pool empty but usable. */
+void node_pool_release_all(struct node_pool *pool);
+
+static inline u64 node_pool_in_use(const struct node_pool *pool) { return pool->in_use; }
+static inline u64 node_pool_pages(const struct node_pool *pool) { return pool->pages_held; }
+u64 node_pool_available(const struct node_pool *pool);
+
+#endif

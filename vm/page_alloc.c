@@ -1,0 +1,531 @@
+/* Buddy allocator for physical pages: zones, free lists per order, split on alloc, merge on free. */
+#include "vm/page_alloc.h"
+#include "lib/string.h"
+
+#define PA_NIL 0xffffffffu
+#define PA_MAX_ZONE_PAGES (PA_NIL - 1)
+#define PA_HOT_MAX 64 /* order-0 pages a zone keeps unmerged */
+
+/*
+ * Free lists are doubly linked through 32-bit page indices in the zone's own struct page array,
+ * so there is no separate node memory and unlinking a buddy in the middle of a list is O(1).
+ * `nonempty` mirrors which lists have entries: finding the smallest order that can satisfy a
+ * request is one shift and one count-trailing-zeros, never a scan.
+ *
+ * Freed order-0 pages first go to a small per-zone hot list, unmerged (like Linux's per-cpu
+ * lists): a page freed and allocated again in a loop then costs a push and a pop instead of a
+ * merge up to the top order and a split back down. The hot list is merged back into the buddy
+ * lists whenever a request would otherwise fail in that zone, and before reservations.
+ */
+struct pa_zone {
+	struct page *pages;
+	u64 base_pfn;
+	u32 npages;
+	u32 nonempty; /* bit k set iff free_head[k] != PA_NIL */
+	int node;
+	u32 free_head[PA_MAX_ORDER + 1];
+	u64 nr_free[PA_MAX_ORDER + 1]; /* blocks on each list */
+	u32 hot_head; /* singly linked through link.next */
+	u32 nr_hot;
+	u64 free_pages; /* hot pages included */
+	u64 total_pages; /* pages not reserved */
+};
+
+static struct pa_zone zones[PA_MAX_ZONES];
+static unsigned nr_zones;
+static u64 nr_allocs, nr_frees, nr_failed, nr_bad_frees;
+
+/* Zone 0 is tested first and alone on the fast path: most machines have a single bank. The
+ * unsigned subtraction folds "below base" into "beyond end". */
+static inline struct pa_zone *zone_of_pfn(u64 pfn)
+{
+	if (likely(pfn - zones[0].base_pfn < zones[0].npages)) return &zones[0];
+	for (unsigned i = 1; i < nr_zones; i++)
+		if (pfn - zones[i].base_pfn < zones[i].npages) return &zones[i];
+	return NULL;
+}
+
+static inline void list_push(struct pa_zone *z, unsigned order, u32 idx)
+{
+	struct page *p = &z->pages[idx];
+	u32 head = z->free_head[order];
+
+	p->link.next = head;
+	p->link.prev = PA_NIL;
+	p->flags = PG_FREE;
+	p->order = (u8)order;
+	if (head != PA_NIL) z->pages[head].link.prev = idx;
+	z->free_head[order] = idx;
+	z->nonempty |= 1u << order;
+	z->nr_free[order]++;
+}
+
+static inline void list_del(struct pa_zone *z, unsigned order, u32 idx)
+{
+	struct page *p = &z->pages[idx];
+	u32 next = p->link.next, prev = p->link.prev;
+
+	if (prev != PA_NIL)
+		z->pages[prev].link.next = next;
+	else
+		z->free_head[order] = next;
+	if (next != PA_NIL) z->pages[next].link.prev = prev;
+	if (z->free_head[order] == PA_NIL) z->nonempty &= ~(1u << order);
+	z->nr_free[order]--;
+	p->flags = 0;
+}
+
+/* Puts a block whose pages all have flags 0 on the free lists, merging it with its buddy for as
+ * long as the buddy is a whole free block of the same order. Does not touch counters. */
+static void free_block(struct pa_zone *z, u32 idx, unsigned order)
+{
+	u64 pfn = z->base_pfn + idx;
+
+	while (order < PA_MAX_ORDER) {
+		u64 buddy = (pfn ^ (1ull << order)) - z->base_pfn;
+		struct page *b;
+
+		if (buddy >= z->npages) break;
+		b = &z->pages[buddy];
+		if (b->flags != PG_FREE || b->order != order) break;
+		list_del(z, order, (u32)buddy);
+		pfn &= ~(1ull << order);
+		order++;
+	}
+	list_push(z, order, (u32)(pfn - z->base_pfn));
+}
+
+/* Merges the zone's hot pages into the buddy lists. */
+static void drain_hot(struct pa_zone *z)
+{
+	while (z->hot_head != PA_NIL) {
+		u32 idx = z->hot_head;
+
+		z->hot_head = z->pages[idx].link.next;
+		z->pages[idx].flags = 0;
+		free_block(z, idx, 0);
+	}
+	z->nr_hot = 0;
+}
+
+static inline u64 take_block(struct pa_zone *z, struct page *p, u32 idx, unsigned order)
+{
+	p->flags = PG_HEAD;
+	p->order = (u8)order;
+	p->private = 0;
+	p->owner = 0;
+	z->free_pages -= 1u << order;
+	return (z->base_pfn + idx) << PAGE_SHIFT;
+}
+
+/* Callers check nr_hot rather than hot_head: an unused, zeroed zone has nr_hot 0. */
+static inline u64 hot_pop(struct pa_zone *z)
+{
+	u32 idx = z->hot_head;
+	struct page *p = &z->pages[idx];
+
+	z->hot_head = p->link.next;
+	z->nr_hot--;
+	return take_block(z, p, idx, 0);
+}
+
+static u64 zone_alloc(struct pa_zone *z, unsigned order)
+{
+	u32 avail = z->nonempty >> order;
+	unsigned k;
+	u32 idx, next;
+	struct page *p;
+
+	if (order == 0 && z->nr_hot) return hot_pop(z);
+	if (unlikely(!avail)) {
+		if (!z->nr_hot) return 0;
+		drain_hot(z);
+		avail = z->nonempty >> order;
+		if (!avail) return 0;
+	}
+	k = order + (unsigned)__builtin_ctz(avail);
+	idx = z->free_head[k];
+	p = &z->pages[idx];
+	next = p->link.next;
+	z->free_head[k] = next;
+	if (next != PA_NIL)
+		z->pages[next].link.prev = PA_NIL;
+	else
+		z->nonempty &= ~(1u << k);
+	z->nr_free[k]--;
+	/* Keep the low half and hand the upper halves back, largest first. */
+	while (k > order) {
+		k--;
+		list_push(z, k, idx + (1u << k));
+	}
+	return take_block(z, p, idx, order);
+}
+
+static __attribute__((noinline)) u64 pa_alloc_slow(unsigned order, int node, unsigned flags)
+{
+	u64 pa = 0;
+	unsigned i;
+
+	if (unlikely(order > PA_MAX_ORDER || (flags & ~PA_THISNODE))) goto fail;
+	if (node == PA_ANY_NODE) {
+		for (i = 0; i < nr_zones && !pa; i++) pa = zone_alloc(&zones[i], order);
+	} else {
+		for (i = 0; i < nr_zones && !pa; i++)
+			if (zones[i].node == node) pa = zone_alloc(&zones[i], order);
+		if (!(flags & PA_THISNODE))
+			for (i = 0; i < nr_zones && !pa; i++)
+				if (zones[i].node != node) pa = zone_alloc(&zones[i], order);
+	}
+	if (likely(pa)) {
+		nr_allocs++;
+		return pa;
+	}
+fail:
+	nr_failed++;
+	return 0;
+}
+
+/* The single-page case that vmalloc hammers: first zone, hot list not empty. */
+u64 pa_alloc(unsigned order, int node, unsigned flags)
+{
+	struct pa_zone *z = &zones[0];
+
+	if (likely(order == 0 && z->nr_hot && (node == PA_ANY_NODE || node == z->node) &&
+		   !(flags & ~PA_THISNODE))) {
+		nr_allocs++;
+		return hot_pop(z);
+	}
+	return pa_alloc_slow(order, node, flags);
+}
+
+void pa_free(u64 pa, unsigned order)
+{
+	struct pa_zone *z;
+	struct page *p;
+	u32 idx;
+
+	if (unlikely(order > PA_MAX_ORDER || (pa & ((PAGE_SIZE << order) - 1)))) goto bad;
+	z = zone_of_pfn(pa >> PAGE_SHIFT);
+	if (unlikely(!z)) goto bad;
+	idx = (u32)((pa >> PAGE_SHIFT) - z->base_pfn);
+	p = &z->pages[idx];
+	if (unlikely(p->flags != PG_HEAD || p->order != order)) goto bad;
+	z->free_pages += 1u << order;
+	nr_frees++;
+	if (order == 0 && z->nr_hot < PA_HOT_MAX) {
+		p->flags = PG_FREE | PG_HOT;
+		p->link.next = z->hot_head;
+		z->hot_head = idx;
+		z->nr_hot++;
+		return;
+	}
+	p->flags = 0;
+	free_block(z, idx, order);
+	return;
+bad:
+	nr_bad_frees++;
+}
+
+/* Frees [i, end) of a zone, all of whose pages are reserved, as the largest naturally aligned
+ * blocks that fit: an unaligned zone edge only costs smaller blocks near the edge. */
+static void free_reserved_run(struct pa_zone *z, u32 i, u32 end)
+{
+	while (i < end) {
+		u64 pfn = z->base_pfn + i;
+		unsigned order = pfn ? (unsigned)__builtin_ctzll(pfn) : PA_MAX_ORDER;
+
+		if (order > PA_MAX_ORDER) order = PA_MAX_ORDER;
+		while ((1u << order) > end - i) order--;
+		for (u32 j = i; j < i + (1u << order); j++) z->pages[j].flags = 0;
+		z->free_pages += 1u << order;
+		z->total_pages += 1u << order;
+		free_block(z, i, order);
+		i += 1u << order;
+	}
+}
+
+/* Only pages still reserved since pa_add_zone qualify: PG_PINNED ones stay out. */
+static void zone_free_range(struct pa_zone *z, u32 i, u32 end)
+{
+	while (i < end) {
+		u32 run = i;
+
+		while (run < end && z->pages[run].flags == PG_RESERVED) run++;
+		if (run > i) {
+			free_reserved_run(z, i, run);
+			i = run;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* The free block holding page idx: the first aligned candidate head, going up in order, that
+ * is a free head large enough to reach idx. Free blocks never overlap, so the first is the one. */
+static bool find_free_block(struct pa_zone *z, u32 idx, u32 *head, unsigned *order)
+{
+	u64 pfn = z->base_pfn + idx;
+
+	for (unsigned k = 0; k <= PA_MAX_ORDER; k++) {
+		u64 h = (pfn & ~((1ull << k) - 1)) - z->base_pfn;
+		struct page *p;
+
+		if (h >= z->npages) return false; /* below the zone: larger orders are too */
+		p = &z->pages[h];
+		if (p->flags == PG_FREE && p->order >= k) {
+			*head = (u32)h;
+			*order = p->order;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void zone_reserve_range(struct pa_zone *z, u32 i, u32 end)
+{
+	drain_hot(z);
+	while (i < end) {
+		struct page *p = &z->pages[i];
+		u32 head, block_end;
+		unsigned order;
+
+		if (p->flags & PG_RESERVED) {
+			p->flags = PG_RESERVED | PG_PINNED;
+			i++;
+			continue;
+		}
+		if (p->flags == PG_HEAD) { /* allocated: its owner keeps it */
+			i += 1u << p->order;
+			continue;
+		}
+		if (!find_free_block(z, i, &head, &order)) { /* inside an allocated block */
+			i++;
+			continue;
+		}
+		/* Take the whole block out, then give back the parts outside the range: they can
+		 * only merge among themselves since the reserved pages sit between them. */
+		list_del(z, order, head);
+		block_end = head + (1u << order);
+		z->free_pages -= 1u << order;
+		z->total_pages -= 1u << order;
+		for (u32 j = head; j < block_end; j++) z->pages[j].flags = PG_RESERVED;
+		if (head < i) free_reserved_run(z, head, i);
+		for (; i < block_end && i < end; i++) z->pages[i].flags = PG_RESERVED | PG_PINNED;
+		if (block_end > end) free_reserved_run(z, end, block_end);
+	}
+}
+
+/* Applies fn to the part of [first_pfn, end_pfn) inside each zone. */
+static void for_each_zone_part(u64 first_pfn, u64 end_pfn, void (*fn)(struct pa_zone *, u32, u32))
+{
+	for (unsigned n = 0; n < nr_zones; n++) {
+		struct pa_zone *z = &zones[n];
+		u64 s = MAX(first_pfn, z->base_pfn);
+		u64 e = MIN(end_pfn, z->base_pfn + z->npages);
+
+		if (s < e) fn(z, (u32)(s - z->base_pfn), (u32)(e - z->base_pfn));
+	}
+}
+
+static u64 range_end(u64 pa, u64 size) { return size > ~0ull - pa ? ~0ull : pa + size; }
+
+void pa_free_range(u64 pa, u64 size)
+{
+	u64 first = (pa >> PAGE_SHIFT) + ((pa & ~PAGE_MASK) != 0);
+	u64 end = range_end(pa, size) >> PAGE_SHIFT;
+
+	if (first == 0) first = 1; /* pa 0 is the failure value */
+	for_each_zone_part(first, end, zone_free_range);
+}
+
+void pa_reserve_range(u64 pa, u64 size)
+{
+	u64 last = range_end(pa, size);
+	u64 end = (last >> PAGE_SHIFT) + ((last & ~PAGE_MASK) != 0);
+
+	if (size == 0) return;
+	for_each_zone_part(pa >> PAGE_SHIFT, end, zone_reserve_range);
+}
+
+/* Whole pages in [base, base+size), as (first pfn, count); count 0 if none. */
+static u64 zone_span(u64 base, u64 size, u64 *first_pfn)
+{
+	u64 first = (base >> PAGE_SHIFT) + ((base & ~PAGE_MASK) != 0);
+	u64 end = range_end(base, size) >> PAGE_SHIFT;
+
+	*first_pfn = first;
+	return end > first ? end - first : 0;
+}
+
+size_t pa_zone_meta_bytes(u64 base, u64 size)
+{
+	u64 first;
+
+	return (size_t)(zone_span(base, size, &first) * sizeof(struct page));
+}
+
+int pa_add_zone(u64 base, u64 size, int node, struct page *meta)
+{
+	u64 first, npages = zone_span(base, size, &first);
+	struct pa_zone *z;
+
+	if (!meta || ((uptr)meta & (_Alignof(struct page) - 1)) || node < 0 || size == 0 ||
+	    size > ~0ull - base || npages == 0)
+		return -EINVAL;
+	if (npages > PA_MAX_ZONE_PAGES) return -ERANGE;
+	for (unsigned i = 0; i < nr_zones; i++)
+		if (first < zones[i].base_pfn + zones[i].npages &&
+		    zones[i].base_pfn < first + npages)
+			return -EEXIST;
+	if (nr_zones == PA_MAX_ZONES) return -ENOSPC;
+
+	for (u64 i = 0; i < npages; i++) {
+		meta[i].private = 0;
+		meta[i].order = 0;
+		meta[i].flags = PG_RESERVED;
+		meta[i].zone = (u8)nr_zones;
+		meta[i]._pad = 0;
+		meta[i].owner = 0;
+	}
+	z = &zones[nr_zones];
+	memset(z, 0, sizeof(*z));
+	z->pages = meta;
+	z->base_pfn = first;
+	z->npages = (u32)npages;
+	z->node = node;
+	for (unsigned k = 0; k <= PA_MAX_ORDER; k++) z->free_head[k] = PA_NIL;
+	z->hot_head = PA_NIL;
+	nr_zones++;
+	return 0;
+}
+
+struct page *pa_to_page(u64 pa)
+{
+	u64 pfn = pa >> PAGE_SHIFT;
+	struct pa_zone *z = zone_of_pfn(pfn);
+
+	return z ? &z->pages[pfn - z->base_pfn] : NULL;
+}
+
+u64 page_to_pa(const struct page *p)
+{
+	const struct pa_zone *z;
+	uptr off;
+
+	if (!p || p->zone >= nr_zones) return 0;
+	z = &zones[p->zone];
+	off = (uptr)p - (uptr)z->pages;
+	if (off % sizeof(struct page) || off / sizeof(struct page) >= z->npages) return 0;
+	return (z->base_pfn + off / sizeof(struct page)) << PAGE_SHIFT;
+}
+
+u64 pa_free_pages(void)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < nr_zones; i++) n += zones[i].free_pages;
+	return n;
+}
+
+u64 pa_total_pages(void)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < nr_zones; i++) n += zones[i].total_pages;
+	return n;
+}
+
+u64 pa_free_pages_node(int node)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < nr_zones; i++)
+		if (zones[i].node == node) n += zones[i].free_pages;
+	return n;
+}
+
+void pa_get_stats(struct pa_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < nr_zones; i++) {
+		const struct pa_zone *z = &zones[i];
+
+		s->free_pages += z->free_pages;
+		s->total_pages += z->total_pages;
+		s->reserved_pages += z->npages - z->total_pages;
+		s->hot_pages += z->nr_hot;
+		for (unsigned k = 0; k <= PA_MAX_ORDER; k++) s->nr_free[k] += z->nr_free[k];
+	}
+	s->allocs = nr_allocs;
+	s->frees = nr_frees;
+	s->failed = nr_failed;
+	s->bad_frees = nr_bad_frees;
+}
+
+/* Every listed block: in range, aligned, flagged as a free head of its list's order, with
+ * consistent back links and flag-free tail pages. Then the counters must match what was seen,
+ * and no page outside the lists may claim to be a free head. */
+static int check_zone(const struct pa_zone *z)
+{
+	u64 free = 0, heads = 0, reserved = 0;
+
+	for (unsigned k = 0; k <= PA_MAX_ORDER; k++) {
+		u64 count = 0;
+		u32 prev = PA_NIL;
+
+		if (!!(z->nonempty & (1u << k)) != (z->free_head[k] != PA_NIL)) return -EIO;
+		for (u32 i = z->free_head[k]; i != PA_NIL; i = z->pages[i].link.next) {
+			const struct page *p;
+
+			if (i >= z->npages || ++count > z->npages) return -EIO;
+			p = &z->pages[i];
+			if (p->flags != PG_FREE || p->order != k || p->link.prev != prev) return -EIO;
+			if (((z->base_pfn + i) & ((1ull << k) - 1)) || (u64)i + (1u << k) > z->npages)
+				return -EIO;
+			for (u32 j = i + 1; j < i + (1u << k); j++)
+				if (z->pages[j].flags) return -EIO;
+			prev = i;
+		}
+		if (count != z->nr_free[k]) return -EIO;
+		free += count << k;
+		heads += count;
+	}
+	{
+		u64 hot = 0;
+
+		for (u32 i = z->hot_head; i != PA_NIL; i = z->pages[i].link.next) {
+			if (i >= z->npages || ++hot > z->nr_hot) return -EIO;
+			if (z->pages[i].flags != (PG_FREE | PG_HOT)) return -EIO;
+		}
+		if (hot != z->nr_hot || hot > PA_HOT_MAX) return -EIO;
+		free += hot;
+		heads += hot;
+	}
+	for (u32 i = 0; i < z->npages; i++) {
+		if (z->pages[i].flags == PG_FREE || z->pages[i].flags == (PG_FREE | PG_HOT)) heads--;
+		if (z->pages[i].flags & PG_RESERVED) reserved++;
+	}
+	if (heads || free != z->free_pages || reserved != z->npages - z->total_pages ||
+	    z->free_pages > z->total_pages)
+		return -EIO;
+	return 0;
+}
+
+void pa_drain(void)
+{
+	for (unsigned i = 0; i < nr_zones; i++) drain_hot(&zones[i]);
+}
+
+int pa_check(void)
+{
+	for (unsigned i = 0; i < nr_zones; i++)
+		if (check_zone(&zones[i])) return -EIO;
+	return 0;
+}
+
+void pa_reset(void)
+{
+	memset(zones, 0, sizeof(zones));
+	nr_zones = 0;
+	nr_allocs = nr_frees = nr_failed = nr_bad_frees = 0;
+}

@@ -1,0 +1,75 @@
+/* Sv39 page tables: building, changing, walking and tearing down mappings in a 3-level tree.
+ * Portable (host-tested): tables are reached only through the three hooks below, no locks are taken
+ * (callers serialise per address space) and no TLB is flushed (callers flush after a change). */
+#ifndef VM_PT_H
+#define VM_PT_H
+
+#include "lib/types.h"
+
+typedef u64 pte_t;
+
+#define PTE_V (1UL << 0)
+#define PTE_R (1UL << 1)
+#define PTE_W (1UL << 2)
+#define PTE_X (1UL << 3)
+#define PTE_U (1UL << 4)
+#define PTE_G (1UL << 5)
+#define PTE_A (1UL << 6)
+#define PTE_D (1UL << 7)
+/* The bits a caller may ask for; V, A and D are ours to set. */
+#define PTE_PROT_MASK (PTE_R | PTE_W | PTE_X | PTE_U | PTE_G)
+#define PTE_PPN_SHIFT 10
+#define PTE_PPN_MASK (((1UL << 44) - 1) << PTE_PPN_SHIFT)
+
+#define PT_LEVELS 3
+#define PT_ENTRIES 512
+#define PT_PA_LIMIT (1UL << 56) /* a PTE holds a 44-bit PPN */
+#define PT_USER_TOP (1UL << 38)
+#define PT_KERNEL_HALF 0xffffffc000000000UL
+
+/* pt_map flags */
+#define PT_HUGE 1u /* allow 2 MiB and 1 GiB leaves where alignment permits */
+
+/* Provided by the embedder (the kernel's memory setup, or a host test). */
+u64 pt_alloc_table(void); /* physical address of a zeroed 4 KiB page, 0 when out of memory */
+void pt_free_table(u64 pa);
+pte_t *pt_table_va(u64 pa); /* where the table at pa can be read and written */
+
+static inline pte_t pte_make(u64 pa, u64 flags) { return (pa >> PAGE_SHIFT) << PTE_PPN_SHIFT | flags; }
+static inline u64 pte_pa(pte_t pte) { return (pte & PTE_PPN_MASK) >> PTE_PPN_SHIFT << PAGE_SHIFT; }
+static inline bool pte_is_leaf(pte_t pte) { return pte & (PTE_R | PTE_W | PTE_X); }
+/* Sv39 addresses are 39-bit values sign-extended from bit 38. */
+static inline bool pt_va_canonical(u64 va) { return (u64)((s64)(va << 25) >> 25) == va; }
+static inline u64 pt_level_size(int level) { return 1UL << (PAGE_SHIFT + 9 * level); }
+
+struct pt_walk {
+	u64 pa;      /* translation of the walked address, offset included */
+	pte_t pte;   /* the leaf */
+	int level;   /* 0: 4 KiB, 1: 2 MiB, 2: 1 GiB */
+	pte_t *slot; /* where the leaf lives */
+};
+
+typedef void (*pt_leaf_fn)(void *ctx, u64 pa, int level);
+
+/*
+ * Every range call takes page-aligned va/size with size > 0, wholly inside one half of the address space
+ * (a range may end exactly at 2^64). prot is a mask of PTE_R/W/X/U/G and must include PTE_R.
+ * Errors: -EINVAL bad arguments, -EEXIST overlap, -ENOMEM table allocation failed, -ENOENT hole.
+ * A failed call leaves the mappings as they were and frees the tables it created; the one exception is
+ * a level-1 table hung off a kernel-half root slot, which once present is never removed (every address
+ * space shares it, see pt_copy_kernel_half).
+ */
+int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags);
+int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot);
+/* Level-0 slot for va, creating missing tables when alloc; NULL if absent, out of memory, or a huge
+ * leaf covers va. Tables it creates are reclaimed by a later unmap of the range if left empty. */
+pte_t *pt_leaf_slot(u64 root, u64 va, bool alloc);
+/* Returns the number of 4 KiB pages unmapped. Huge leaves straddling the range's ends are split first. */
+long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx);
+int pt_protect(u64 root, u64 va, u64 size, u64 prot);
+int pt_walk(u64 root, u64 va, struct pt_walk *w);
+int pt_prepopulate(u64 root, u64 va_start, u64 va_end);
+void pt_copy_kernel_half(u64 dst_root, u64 src_root);
+void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx);
+
+#endif

@@ -1,0 +1,56 @@
+/* Busy-area map of the vmalloc arena: intrusive hash from an area's start address to its owner. */
+#ifndef VM_VA_BUSY_H
+#define VM_VA_BUSY_H
+
+#include "lib/types.h"
+
+/*
+ * Bucket arrays come from the embedder (the kernel backs them with contiguous pages). bytes is
+ * a power of two times sizeof(void *); alloc returns NULL on failure, the memory need not be
+ * zeroed. free receives the same size that was allocated.
+ */
+void *va_busy_table_alloc(size_t bytes);
+void va_busy_table_free(void *table, size_t bytes);
+
+/* Embedded in the caller's area object: inserting never allocates. */
+struct va_busy_link {
+	u64 key;
+	struct va_busy_link *next;
+};
+
+#define VA_BUSY_INITIAL_BUCKETS 16
+
+/*
+ * Chained hash, load kept <= 1 by doubling. If a doubling cannot get memory the map keeps
+ * working with longer chains and tries again once the count has doubled. Not thread-safe:
+ * callers serialise. Starts on an embedded table so init cannot fail, hence never copy a map.
+ */
+struct va_busy {
+	struct va_busy_link **buckets;
+	u64 nbuckets;
+	u64 count;
+	u64 grow_at;   /* next doubling attempt once count exceeds this */
+	unsigned shift; /* 64 - log2(nbuckets): the hash keeps the product's top bits */
+	struct va_busy_link *initial[VA_BUSY_INITIAL_BUCKETS];
+};
+
+void va_busy_init(struct va_busy *map);
+/* Give the bucket array back; the map is empty afterwards (links are not touched). */
+void va_busy_destroy(struct va_busy *map);
+
+/* -EEXIST (and nothing changes) if key is already present. */
+int va_busy_insert(struct va_busy *map, struct va_busy_link *link, u64 key);
+struct va_busy_link *va_busy_find(const struct va_busy *map, u64 key);
+/* Unlinks and returns the entry for key, or NULL if absent. */
+struct va_busy_link *va_busy_remove(struct va_busy *map, u64 key);
+
+static inline u64 va_busy_count(const struct va_busy *map) { return map->count; }
+static inline u64 va_busy_buckets(const struct va_busy *map) { return map->nbuckets; }
+/* Diagnostics: the longest chain, to see whether the hash spreads the keys. O(buckets). */
+u64 va_busy_longest_chain(const struct va_busy *map);
+
+/* Calls fn for every entry, in no particular order; fn must not modify the map. */
+void va_busy_for_each(const struct va_busy *map, void (*fn)(void *ctx, struct va_busy_link *link),
+		      void *ctx);
+
+#endif

@@ -1,0 +1,372 @@
+/* The vmalloc arena: reserving virtual ranges (lowest fit, guard page after each area), backing them
+ * with pages, freeing them lazily, and vrealloc. Index work happens under the arena lock; page-table
+ * work and page allocation happen outside it. */
+#include "vm/vmalloc.h"
+#include "lib/bootargs.h"
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "lib/trace.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/vm_pages.h"
+#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_map.h"
+
+struct vm_arena arena = {.lock = SPINLOCK_INIT};
+
+#define CALLER __builtin_return_address(0)
+#define DEFAULT_TASK_QUOTA_PAGES 16384 /* 64 MiB per task unless the bootarg or spawn says otherwise */
+
+void *node_pool_page_alloc(void)
+{
+	u64 pa = vm_page_alloc(PA_ANY_NODE);
+	return pa ? phys_to_virt(pa) : NULL;
+}
+
+void node_pool_page_free(void *page) { vm_page_free(virt_to_phys(page)); }
+
+static unsigned order_for(size_t bytes)
+{
+	unsigned order = 0;
+	while ((PAGE_SIZE << order) < bytes) order++;
+	return order;
+}
+
+void *va_busy_table_alloc(size_t bytes)
+{
+	unsigned order = order_for(bytes);
+	if (order > PA_MAX_ORDER) return NULL;
+	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
+	if (!pa) return NULL;
+	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
+	return phys_to_virt(pa);
+}
+
+void va_busy_table_free(void *table, size_t bytes) { vm_pages_free_order(virt_to_phys(table), order_for(bytes)); }
+
+void vmalloc_init(void)
+{
+	u64 v;
+
+	node_pool_init(&arena.extent_pool, VA_INDEX_NODE_SIZE);
+	node_pool_init(&arena.area_pool, sizeof(struct vm_area));
+	va_index_init(&arena.free, &arena.extent_pool, VMALLOC_START, VMALLOC_END);
+	va_busy_init(&arena.busy);
+	vmap_tables_init();
+	/* Linux's lazy_max_pages: 32 MiB per fls(online cpus). */
+	arena.lazy_max_pages = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
+	if (!bootarg_u64("vmalloc.lazy_max_pages", &v) && v) arena.lazy_max_pages = v;
+	u64 quota = DEFAULT_TASK_QUOTA_PAGES;
+	if (!bootarg_u64("vmalloc.task_quota_pages", &v)) quota = v;
+	arena.owner_limit[VM_OWNER_KERNEL] = ~0ULL;
+	for (u32 i = 1; i < VM_MAX_OWNERS; i++) arena.owner_limit[i] = quota;
+	if (bootarg_get("trace")) trace_mask = trace_parse_classes(bootarg_get("trace"));
+	TRACE(TRACE_VMALLOC, CALLER, "ev=region start=0x%lx end=0x%lx lazy_max_pages=%lu", VMALLOC_START,
+	      VMALLOC_END, arena.lazy_max_pages);
+}
+
+static void reject(u64 size, u64 align, const void *caller, const char *reason)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.st.rejected++;
+	spin_unlock_irqrestore(&arena.lock, f);
+	vm_note_failure(size, align, caller, reason);
+}
+
+/* Reserves [addr, addr + va_size) and registers the area. Charges `pages` to the owner first: a task
+ * over its quota gets nothing. Purges lazily freed ranges and retries once before giving up. */
+static struct vm_area *area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
+{
+	u64 addr;
+	bool retried = false;
+	const char *why;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+
+	if (unlikely(owner >= VM_MAX_OWNERS || arena.owner_pages[owner] + pages > arena.owner_limit[owner])) {
+		arena.st.rejected++;
+		why = "over the owner's page limit";
+		goto fail_unlock;
+	}
+	struct vm_area *a = node_pool_get(&arena.area_pool);
+	if (unlikely(!a)) {
+		why = "no memory for area metadata";
+		goto fail_unlock;
+	}
+	for (;;) {
+		int e = va_index_alloc(&arena.free, va_size, align, &addr);
+		if (likely(!e)) break;
+		if (e == -EINVAL || retried || !arena.lazy_head) {
+			node_pool_put(&arena.area_pool, a);
+			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
+			goto fail_unlock;
+		}
+		spin_unlock_irqrestore(&arena.lock, f);
+		vm_purge();
+		retried = true;
+		f = spin_lock_irqsave(&arena.lock);
+	}
+	a->addr = addr;
+	a->va_size = va_size;
+	a->flags = vmflags;
+	a->owner = owner;
+	a->caller = caller;
+	a->lazy_next = NULL;
+	a->seq = ++arena.st.seq;
+	va_busy_insert(&arena.busy, &a->link, addr);
+	arena.owner_pages[owner] += pages;
+	arena.st.live_areas++;
+	arena.st.live_pages += pages;
+	if (arena.st.live_pages > arena.st.peak_pages) arena.st.peak_pages = arena.st.live_pages;
+	spin_unlock_irqrestore(&arena.lock, f);
+	return a;
+
+fail_unlock:
+	arena.st.failures++;
+	spin_unlock_irqrestore(&arena.lock, f);
+	vm_note_failure(va_size, align, caller, why);
+	return NULL;
+}
+
+/* Undoes area_get for an area whose range was never exposed (population failed): straight back to the
+ * free index, no purge needed since no translation of it was ever used. */
+static void area_abort(struct vm_area *a, u64 pages)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	va_busy_remove(&arena.busy, a->addr);
+	arena.owner_pages[a->owner] -= pages;
+	arena.st.live_areas--;
+	arena.st.live_pages -= pages;
+	arena.st.failures++;
+	va_index_free(&arena.free, a->addr, a->va_size);
+	node_pool_put(&arena.area_pool, a);
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
+void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
+{
+	if (unlikely(!size || size > VMALLOC_SIZE)) {
+		reject(size, align, caller, size ? "size exceeds the vmalloc region" : "zero size");
+		return NULL;
+	}
+	if (align < PAGE_SIZE) align = PAGE_SIZE;
+	if (unlikely(!is_pow2(align))) {
+		reject(size, align, caller, "alignment not a power of two");
+		return NULL;
+	}
+	if (unlikely(arena.deferred_head)) vm_deferred_drain();
+	bool huge = (flags & VMF_HUGE) && size >= PMD_SIZE, zero = flags & VMF_ZERO;
+	u64 mapped = ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE);
+	if (huge && align < PMD_SIZE) align = PMD_SIZE;
+	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
+	u64 pages = mapped >> PAGE_SHIFT;
+	unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
+			   ((flags & VMF_USER) ? VM_USER : 0);
+
+	struct vm_area *a = area_get(mapped + guard, align, vmflags, owner, pages, caller);
+	if (unlikely(!a)) return NULL;
+	a->size = mapped;
+	a->requested = size;
+	a->nr_pages = (u32)pages;
+	a->node = (s16)node;
+	int e = -ENOMEM;
+	if (huge) {
+		e = vmap_populate_huge(a->addr, mapped, node, zero);
+		if (!e) a->flags |= VM_HUGE;
+		else __atomic_fetch_add(&arena.st.huge_fallbacks, 1, __ATOMIC_RELAXED);
+	}
+	if (e) e = vmap_populate(a->addr, (u32)pages, node, zero);
+	if (unlikely(e)) {
+		area_abort(a, pages);
+		vm_note_failure(size, align, caller, "out of physical pages");
+		return NULL;
+	}
+	if (size < mapped) vm_redzone_fill(a, size);
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%lu huge=%d node=%d",
+	      zero ? "vzalloc" : "vmalloc", a->addr, (u64)size, pages, !!(a->flags & VM_HUGE), node);
+	return (void *)a->addr;
+}
+
+void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const void *caller)
+{
+	return __vmalloc_owner(size, align, flags, node, VM_OWNER_KERNEL, caller);
+}
+
+void *vmalloc(size_t size) { return __vmalloc_owner(size, PAGE_SIZE, 0, NUMA_NO_NODE, 0, CALLER); }
+void *vzalloc(size_t size) { return __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO, NUMA_NO_NODE, 0, CALLER); }
+void *vmalloc_node(size_t size, int node) { return __vmalloc_owner(size, PAGE_SIZE, 0, node, 0, CALLER); }
+void *vzalloc_node(size_t size, int node) { return __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO, node, 0, CALLER); }
+void *vmalloc_huge(size_t size, unsigned flags)
+{
+	return __vmalloc_owner(size, PAGE_SIZE, flags | VMF_HUGE, NUMA_NO_NODE, 0, CALLER);
+}
+
+/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
+static struct vm_area *area_take(const void *addr, const char *fn, const void *caller)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	struct va_busy_link *l = va_busy_remove(&arena.busy, (u64)(uptr)addr);
+	if (likely(l)) arena.st.live_areas--;
+	else arena.st.bad_frees++;
+	spin_unlock_irqrestore(&arena.lock, f);
+	if (unlikely(!l)) vm_warn_bad_pointer(fn, addr, caller);
+	return (struct vm_area *)l;
+}
+
+/* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge. */
+static void area_retire(struct vm_area *a)
+{
+	u64 pages = a->nr_pages;
+
+	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
+	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
+	if (!(a->flags & VM_ALLOC)) pages = 0;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.owner_pages[a->owner] -= pages;
+	arena.st.live_pages -= pages;
+	bool due = vm_lazy_add_locked(a);
+	spin_unlock_irqrestore(&arena.lock, f);
+	if (due) vm_purge();
+}
+
+static void vfree_caller(const void *addr, const void *caller)
+{
+	if (!addr) return;
+	if (in_interrupt()) {
+		vfree_atomic(addr);
+		return;
+	}
+	if (unlikely(arena.deferred_head)) vm_deferred_drain();
+	struct vm_area *a = area_take(addr, "vfree", caller);
+	if (unlikely(!a)) return;
+	if (unlikely(!(a->flags & VM_ALLOC))) {
+		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
+	}
+	vm_redzone_check(a, "vfree", caller);
+	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vfree addr=0x%lx size=%lu pages=%u", a->addr, a->size,
+	      a->nr_pages);
+	area_retire(a);
+}
+
+void vfree(const void *addr) { vfree_caller(addr, CALLER); }
+
+void vfree_atomic(const void *addr)
+{
+	if (!addr) return;
+	struct vm_area *a = area_take(addr, "vfree_atomic", CALLER);
+	if (!a) return;
+	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vfree_atomic addr=0x%lx size=%lu pages=%u", a->addr, a->size,
+	      a->nr_pages);
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	a->lazy_next = arena.deferred_head;
+	arena.deferred_head = a;
+	arena.st.deferred_frees++;
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
+void vm_deferred_drain(void)
+{
+	if (in_interrupt()) return;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	struct vm_area *list = arena.deferred_head;
+	arena.deferred_head = NULL;
+	spin_unlock_irqrestore(&arena.lock, f);
+	while (list) {
+		struct vm_area *next = list->lazy_next;
+		vm_redzone_check(list, "vfree_atomic", list->caller);
+		area_retire(list);
+		list = next;
+	}
+}
+
+struct vm_area *find_vm_area(const void *addr)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	struct vm_area *a = (struct vm_area *)va_busy_find(&arena.busy, (u64)(uptr)addr);
+	spin_unlock_irqrestore(&arena.lock, f);
+	return a;
+}
+
+u64 vmalloc_to_pa(const void *addr)
+{
+	int level;
+	u64 va = (u64)(uptr)addr;
+	u64 pte = vmap_lookup_pte(va, &level);
+	if (!pte) return 0;
+	u64 mask = level ? PMD_SIZE - 1 : PAGE_SIZE - 1;
+	return ((pte >> 10) << PAGE_SHIFT) + (va & mask);
+}
+
+struct page *vmalloc_to_page(const void *addr)
+{
+	u64 pa = vmalloc_to_pa(addr);
+	return pa ? pa_to_page(pa) : NULL;
+}
+
+void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
+{
+	u64 pas[64];
+
+	if (!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT)) {
+		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: no pages");
+		return NULL;
+	}
+	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
+	struct vm_area *a = area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
+				     VM_MAP | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0), 0, 0, CALLER);
+	if (!a) return NULL;
+	a->size = a->requested = (u64)count << PAGE_SHIFT;
+	a->nr_pages = count;
+	a->node = NUMA_NO_NODE;
+	for (u32 done = 0; done < count;) {
+		u32 n = MIN(count - done, (u32)ARRAY_SIZE(pas));
+		for (u32 i = 0; i < n; i++) {
+			pas[i] = pages[done + i] ? page_to_pa(pages[done + i]) : 0;
+			if (!pas[i]) goto bad;
+		}
+		if (vmap_map_pas(a->addr + ((u64)done << PAGE_SHIFT), pas, n, prot ? prot : 0x6)) goto bad;
+		done += n;
+		continue;
+	bad:
+		vmap_unmap(a->addr, done, false);
+		area_abort(a, 0);
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad page or no memory");
+		return NULL;
+	}
+	TRACE(TRACE_VMALLOC, CALLER, "ev=alloc fn=vmap addr=0x%lx size=%lu pages=%u", a->addr, a->size, count);
+	return (void *)a->addr;
+}
+
+void vunmap(const void *addr)
+{
+	if (!addr) return;
+	struct vm_area *a = area_take(addr, "vunmap", CALLER);
+	if (!a) return;
+	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vunmap addr=0x%lx size=%lu pages=%u", a->addr, a->size,
+	      a->nr_pages);
+	area_retire(a);
+}
+
+int vm_owner_set_limit(u32 owner, u64 pages)
+{
+	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.owner_limit[owner] = pages;
+	spin_unlock_irqrestore(&arena.lock, f);
+	return 0;
+}
+
+u64 vm_owner_pages(u32 owner) { return owner < VM_MAX_OWNERS ? READ_ONCE(arena.owner_pages[owner]) : 0; }
+
+u64 vm_live_areas(void) { return READ_ONCE(arena.st.live_areas); }
+
+u64 vm_cached_pages(void)
+{
+	return node_pool_pages(&arena.extent_pool) + node_pool_pages(&arena.area_pool) + vm_pages_cached();
+}
+
+void vm_quiesce(void)
+{
+	vm_deferred_drain();
+	vm_purge();
+}

@@ -1,0 +1,92 @@
+/* vmalloc: virtually contiguous kernel memory backed by individually allocated pages, each area followed
+ * by an unmapped guard page, freed with lazily batched TLB shootdowns. The API follows Linux's. */
+#ifndef VM_VMALLOC_H
+#define VM_VMALLOC_H
+
+#include "lib/types.h"
+#include "vm/va_busy.h"
+
+struct page;
+
+/* Area kinds and properties (vm_area.flags). */
+#define VM_ALLOC 0x01u      /* pages allocated and owned by the area */
+#define VM_MAP 0x02u        /* vmap: the caller's pages */
+#define VM_MAP_RAM 0x04u    /* vm_map_ram */
+#define VM_NO_GUARD 0x08u   /* no guard page after the area */
+#define VM_HUGE 0x10u       /* mapped with 2 MiB leaves */
+#define VM_ZERO 0x20u       /* zero-initialised: slack and revealed bytes read as zero */
+#define VM_USER 0x40u       /* may be mapped into user address spaces (shm) */
+
+/* Request flags for __vmalloc_node and vrealloc. */
+#define VMF_ZERO 0x1u
+#define VMF_HUGE 0x2u     /* 2 MiB leaves where size and physical memory allow */
+#define VMF_NO_GUARD 0x4u
+#define VMF_USER 0x8u
+
+#define NUMA_NO_NODE (-1)
+#define VM_OWNER_KERNEL 0u
+#define VM_MAX_OWNERS 256u
+
+void vmalloc_init(void);
+
+void *vmalloc(size_t size);
+void *vzalloc(size_t size);
+void *vmalloc_node(size_t size, int node);
+void *vzalloc_node(size_t size, int node);
+void *vmalloc_huge(size_t size, unsigned flags);
+void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const void *caller);
+/* As __vmalloc_node, charging the pages to `owner` (a task id) against its limit. */
+void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller);
+void vfree(const void *addr);
+void vfree_atomic(const void *addr);
+void *vrealloc(const void *p, size_t size, unsigned flags);
+void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot);
+void vunmap(const void *addr);
+void *vm_map_ram(struct page **pages, unsigned int count, int node);
+void vm_unmap_ram(const void *mem, unsigned int count);
+
+struct page *vmalloc_to_page(const void *addr);
+u64 vmalloc_to_pa(const void *addr);
+
+struct vm_area {
+	struct va_busy_link link; /* busy map entry; link.key is the start address */
+	u64 addr;           /* first byte */
+	u64 va_size;        /* reserved virtual range, guard page included */
+	u64 size;           /* mapped bytes the area may use (without the guard) */
+	u64 requested;      /* what the caller asked for; vrealloc moves it */
+	u64 seq;
+	const void *caller;
+	struct vm_area *lazy_next; /* on the purge list once freed */
+	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
+	u32 flags;
+	u32 owner;
+	s16 node;
+	u16 _pad;
+};
+
+/* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). */
+struct vm_area *find_vm_area(const void *addr);
+
+struct vm_stats {
+	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
+	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
+	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
+	u64 last_fail_size, last_fail_align, last_fail_seq;
+	const void *last_fail_caller;
+	const char *last_fail_reason;
+};
+void vm_get_stats(struct vm_stats *st);
+void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
+void vm_purge_now(void);           /* flush every lazily freed range now */
+void vm_set_lazy_max_pages(u64 pages);
+u64 vm_lazy_max_pages(void);
+void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
+int vm_owner_set_limit(u32 owner, u64 pages);
+u64 vm_owner_pages(u32 owner);
+
+/* Leak-check support for the test runner. */
+void vm_quiesce(void);
+u64 vm_live_areas(void);
+u64 vm_cached_pages(void);
+
+#endif

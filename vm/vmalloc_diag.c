@@ -1,0 +1,216 @@
+/* vmalloc diagnostics: counters, the last failure, redzones, misuse warnings, the /proc/vmallocinfo
+ * listing and the explanation of a kernel fault inside the region. */
+#include "lib/ksyms.h"
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "lib/trace.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_map.h"
+
+void vm_get_stats(struct vm_stats *st)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	*st = arena.st;
+	st->lazy_pages = arena.lazy_pages;
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
+void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.st.last_fail_size = size;
+	arena.st.last_fail_align = align;
+	arena.st.last_fail_caller = caller;
+	arena.st.last_fail_reason = reason;
+	arena.st.last_fail_seq = arena.st.seq;
+	spin_unlock_irqrestore(&arena.lock, f);
+	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu reason=\"%s\"", size, align, reason);
+}
+
+/* The redzone is the slack between the requested size and the end of its page: small enough to fill on
+ * every allocation, and it catches the classic off-by-a-few overrun that a guard page cannot. */
+static u64 redzone_end(const struct vm_area *a)
+{
+	u64 end = ALIGN_UP(a->requested, PAGE_SIZE);
+	return MIN(end, (u64)a->nr_pages << PAGE_SHIFT);
+}
+
+void vm_redzone_fill(struct vm_area *a, u64 from)
+{
+	u64 end = redzone_end(a);
+	if (from < end) memset((void *)(a->addr + from), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, end - from);
+}
+
+static void describe_area(const struct vm_area *a, char *buf, size_t size)
+{
+	char sym[96];
+	ksym_format((uptr)a->caller, sym, sizeof(sym));
+	snprintf(buf, size, "area 0x%lx-0x%lx size %lu requested %lu caller %s", a->addr, a->addr + a->size,
+		 a->size, a->requested, sym);
+}
+
+bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller)
+{
+	if (!(a->flags & VM_ALLOC)) return true;
+	u8 want = (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE;
+	const u8 *p = (const u8 *)a->addr;
+	u64 end = redzone_end(a);
+	for (u64 i = a->requested; i < end; i++) {
+		if (p[i] == want) continue;
+		char what[200], sym[96];
+		describe_area(a, what, sizeof(what));
+		ksym_format((uptr)caller, sym, sizeof(sym));
+		printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
+		       "0x%02x, expected 0x%02x; %s\n",
+		       when, sym, i, i - a->requested, p[i], want, what);
+		unsigned long f = spin_lock_irqsave(&arena.lock);
+		arena.st.redzone_errors++;
+		spin_unlock_irqrestore(&arena.lock, f);
+		vm_redzone_fill(a, a->requested);
+		return false;
+	}
+	return true;
+}
+
+void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller)
+{
+	char sym[96];
+	bool lazy = false;
+
+	ksym_format((uptr)caller, sym, sizeof(sym));
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
+		if (a->addr == (u64)(uptr)addr) lazy = true;
+	for (struct vm_area *a = arena.deferred_head; a; a = a->lazy_next)
+		if (a->addr == (u64)(uptr)addr) lazy = true;
+	spin_unlock_irqrestore(&arena.lock, f);
+	printk("vmalloc: %s(%p) from %s: %s; nothing changed\n", fn, addr, sym,
+	       lazy ? "double free (the area was already freed)" : "not the start of a live vmalloc area");
+}
+
+/* Fault attribution walks every area: it runs once, on the way to an oops or a test's report. */
+struct find_ctx {
+	u64 addr;
+	struct vm_area *hit;
+};
+
+static void find_containing(void *ctx, struct va_busy_link *l)
+{
+	struct find_ctx *c = ctx;
+	struct vm_area *a = (struct vm_area *)l;
+	if (c->addr >= a->addr && c->addr < a->addr + a->va_size) c->hit = a;
+}
+
+bool vm_fault_spurious(u64 addr, u64 cause)
+{
+	int level;
+	u64 pte = vmap_lookup_pte(addr, &level);
+	if (!pte) return false;
+	if (cause == 15 && !(pte & 0x4)) return false; /* a store to a read-only mapping is real */
+	if (cause == 12 && !(pte & 0x8)) return false; /* so is executing a non-executable one */
+	local_flush_tlb_page(addr);
+	return true;
+}
+
+void vm_fault_describe(u64 addr, char *buf, size_t size)
+{
+	struct find_ctx c = {addr, NULL};
+	char what[200];
+	bool locked = spin_trylock(&arena.lock); /* the faulting hart may hold it: read anyway */
+
+	va_busy_for_each(&arena.busy, find_containing, &c);
+	if (c.hit) {
+		struct vm_area *a = c.hit;
+		describe_area(a, what, sizeof(what));
+		if (addr >= a->addr + a->size)
+			snprintf(buf, size, "; guard page hit %lu bytes past the end of %s", addr - (a->addr + a->requested),
+				 what);
+		else if (addr >= a->addr + ((u64)a->nr_pages << PAGE_SHIFT))
+			snprintf(buf, size, "; access to the unbacked tail (freed by vrealloc shrink) of %s", what);
+		else
+			snprintf(buf, size, "; inside %s", what);
+	} else {
+		struct vm_area *lz = NULL;
+		for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
+			if (addr >= a->addr && addr < a->addr + a->va_size) lz = a;
+		if (lz) {
+			describe_area(lz, what, sizeof(what));
+			snprintf(buf, size, "; use after vfree of %s", what);
+		} else {
+			snprintf(buf, size, "; no vmalloc area (unallocated or already purged)");
+		}
+	}
+	if (locked) spin_unlock(&arena.lock);
+	TRACE(TRACE_FAULT, (void *)0, "ev=fault addr=0x%lx what=\"%s\"", addr, buf + 2);
+}
+
+struct dump_row {
+	u64 addr, size, pages;
+	const void *caller;
+	u32 flags;
+	s16 node;
+};
+
+struct dump_ctx {
+	struct dump_row *rows;
+	u64 n, cap;
+};
+
+static void collect(void *ctx, struct va_busy_link *l)
+{
+	struct dump_ctx *c = ctx;
+	struct vm_area *a = (struct vm_area *)l;
+	if (c->n < c->cap)
+		c->rows[c->n++] = (struct dump_row){a->addr, a->va_size, a->nr_pages, a->caller, a->flags, a->node};
+}
+
+static void sort_rows(struct dump_row *r, u64 n)
+{
+	/* Heapsort: O(n log n) with no extra memory. */
+	for (u64 start = n / 2; start-- > 0;)
+		for (u64 root = start, child; (child = 2 * root + 1) < n; root = child) {
+			if (child + 1 < n && r[child].addr < r[child + 1].addr) child++;
+			if (r[root].addr >= r[child].addr) break;
+			struct dump_row t = r[root]; r[root] = r[child]; r[child] = t;
+		}
+	for (u64 end = n; end-- > 1;) {
+		struct dump_row t = r[0]; r[0] = r[end]; r[end] = t;
+		for (u64 root = 0, child; (child = 2 * root + 1) < end; root = child) {
+			if (child + 1 < end && r[child].addr < r[child + 1].addr) child++;
+			if (r[root].addr >= r[child].addr) break;
+			t = r[root]; r[root] = r[child]; r[child] = t;
+		}
+	}
+}
+
+void vm_dump_areas(void)
+{
+	u64 cap = vm_live_areas() + 64;
+	struct dump_ctx c = {vmalloc(cap * sizeof(struct dump_row)), 0, cap};
+	if (!c.rows) {
+		printk("vmallocinfo: no memory for the listing\n");
+		return;
+	}
+	u64 self = (u64)(uptr)c.rows;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	va_busy_for_each(&arena.busy, collect, &c);
+	spin_unlock_irqrestore(&arena.lock, f);
+	sort_rows(c.rows, c.n);
+	printk("vmallocinfo: begin\n");
+	for (u64 i = 0; i < c.n; i++) {
+		struct dump_row *r = &c.rows[i];
+		if (r->addr == self) continue; /* the listing's own buffer */
+		char sym[96];
+		ksym_format((uptr)r->caller, sym, sizeof(sym));
+		const char *kind = (r->flags & VM_MAP_RAM) ? "vm_map_ram" : (r->flags & VM_MAP) ? "vmap" : "vmalloc";
+		printk("0x%016lx-0x%016lx %8lu %s pages=%lu %s%s%s N%d=%lu\n", r->addr, r->addr + r->size, r->size, sym,
+		       r->pages, kind, (r->flags & VM_HUGE) ? " huge" : "", (r->flags & VM_USER) ? " user" : "",
+		       r->node < 0 ? 0 : r->node, r->pages);
+	}
+	printk("vmallocinfo: end\n");
+	vfree(c.rows);
+}

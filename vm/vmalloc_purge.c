@@ -1,0 +1,96 @@
+/* Lazy purge. vfree clears PTEs at once, so a stale access faults on any hart that has no cached
+ * translation, but the virtual range is not reused until a purge has flushed every hart's TLB: then the
+ * whole batch costs one local flush and ONE SBI remote fence instead of one per vfree. */
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+#include "lib/trace.h"
+#include "platform/sbi.h"
+#include "vm/layout.h"
+#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_map.h"
+
+/* Past this many pages in the flushed span, one full flush is cheaper than per-page sfence.vma (the same
+ * cut-over as Linux's tlb_flush_all_threshold on RISC-V). */
+#define FLUSH_ALL_THRESHOLD_PAGES 64
+
+static spinlock_t purge_lock = SPINLOCK_INIT;
+
+bool vm_lazy_add_locked(struct vm_area *a)
+{
+	a->lazy_next = arena.lazy_head;
+	arena.lazy_head = a;
+	arena.lazy_pages += a->va_size >> PAGE_SHIFT;
+	arena.st.lazy_areas++;
+	return arena.lazy_pages >= arena.lazy_max_pages;
+}
+
+static void flush_kernel_range(u64 start, u64 size)
+{
+	u64 pages = size >> PAGE_SHIFT, base;
+	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
+
+	if (full) local_flush_tlb_all();
+	else
+		for (u64 va = start; va < start + size; va += PAGE_SIZE) local_flush_tlb_page(va);
+	unsigned long mask = harts_other_sbi_mask(&base);
+	if (mask) sbi_remote_sfence_vma(mask, base, full ? 0 : start, full ? 0 : size);
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.st.local_fences++;
+	if (mask) arena.st.remote_fences++;
+	if (full) arena.st.full_flushes++;
+	arena.st.flushed_pages += pages;
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
+void vm_flush_range_now(u64 start, u64 size) { flush_kernel_range(start, size); }
+
+void vm_purge(void)
+{
+	unsigned long f = spin_lock_irqsave(&purge_lock);
+	spin_lock(&arena.lock);
+	struct vm_area *list = arena.lazy_head;
+	u64 pages = arena.lazy_pages, areas = arena.st.lazy_areas;
+	arena.lazy_head = NULL;
+	arena.lazy_pages = 0;
+	arena.st.lazy_areas = 0;
+	spin_unlock(&arena.lock);
+	if (!list) {
+		spin_unlock_irqrestore(&purge_lock, f);
+		return;
+	}
+	u64 lo = ~0ULL, hi = 0;
+	for (struct vm_area *a = list; a; a = a->lazy_next) {
+		lo = MIN(lo, a->addr);
+		hi = MAX(hi, a->addr + a->va_size);
+	}
+	flush_kernel_range(lo, hi - lo);
+
+	spin_lock(&arena.lock);
+	while (list) {
+		struct vm_area *next = list->lazy_next;
+		if (va_index_free(&arena.free, list->addr, list->va_size) == -ENOMEM) {
+			/* No node to record the range: keep it parked for the next purge rather than lose it. */
+			vm_lazy_add_locked(list);
+		} else {
+			node_pool_put(&arena.area_pool, list);
+		}
+		list = next;
+	}
+	arena.st.purges++;
+	spin_unlock(&arena.lock);
+	spin_unlock_irqrestore(&purge_lock, f);
+	TRACE(TRACE_PURGE, __builtin_return_address(0),
+	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d", areas, pages, lo, hi,
+	      (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, nr_harts_online > 1);
+}
+
+void vm_purge_now(void) { vm_purge(); }
+
+void vm_set_lazy_max_pages(u64 pages)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.lazy_max_pages = pages ? pages : 1;
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
+u64 vm_lazy_max_pages(void) { return READ_ONCE(arena.lazy_max_pages); }
