@@ -44,9 +44,14 @@ $(BUILD)/k/%.S.o: %.S
 
 # Two links: the first has an empty symbol table; the second adds the table at the end of rodata, which
 # moves no text, so the addresses it records stay true.
-$(BUILD)/kernel.pass1.elf: $(KOBJ) boot/kernel.ld
+$(BUILD)/ksyms0.o: tools/gen_ksyms.awk
+	@mkdir -p $(BUILD)
+	@awk -f tools/gen_ksyms.awk </dev/null > $(BUILD)/ksyms0.S
+	@$(CC) $(CFLAGS) -c $(BUILD)/ksyms0.S -o $@
+
+$(BUILD)/kernel.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o boot/kernel.ld
 	@echo "  LD      $@"
-	@$(CC) $(filter-out -march=%,$(CFLAGS)) $(LDFLAGS) -o $@ $(KOBJ) -lgcc
+	@$(CC) $(filter-out -march=%,$(CFLAGS)) $(LDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o -lgcc
 
 $(BUILD)/ksyms.S: $(BUILD)/kernel.pass1.elf tools/gen_ksyms.awk
 	@$(NM) -n -S --defined-only $< | awk -f tools/gen_ksyms.awk > $@

@@ -1,5 +1,6 @@
 /* kmain: the boot hart's path from the firmware hand-off to a running system, and the boot report. */
 #include "boot/boot.h"
+#include "kernel/aspace.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
@@ -18,6 +19,7 @@
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/vm_boot.h"
+#include "vm/vmalloc.h"
 
 /* The blob's header says how long it is; this only bounds what we are willing to believe. */
 #define DTB_MAX_SIZE (4UL << 20)
@@ -77,8 +79,7 @@ static void boot_report(const struct machine_desc *m)
 	if (m->bootargs) printk("bootargs: %s\n", m->bootargs);
 }
 
-__attribute__((weak)) void vmalloc_init(void) {}
-__attribute__((weak)) int kernel_start_init(void) { return -ENOENT; }
+int kernel_start_init(void);
 
 void kmain(u64 hartid, u64 dtb_pa)
 {
@@ -124,8 +125,9 @@ void kmain(u64 hartid, u64 dtb_pa)
 	csr_set(sie, SIE_SSIE | SIE_STIE);
 	irq_enable();
 
+	aspace_init_asids();
 	smp_boot_secondaries(&machine);
-	vmalloc_init();
+	vmalloc_init(); /* after the harts: the lazy-purge threshold scales with how many are online */
 	boot_report(&machine);
 
 	if (bootarg_get("test")) poweroff(ktest_run_all(bootarg_get("test")));

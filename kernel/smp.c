@@ -1,6 +1,7 @@
 /* Secondary hart bring-up through SBI HSM, and a one-slot call box per hart that tests and benchmarks use
  * to run workers on several harts at once. */
 #include "kernel/smp.h"
+#include "kernel/task.h"
 #include "boot/boot.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
@@ -43,11 +44,7 @@ void secondary_main(u64 hartid, u64 index)
 	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
 	__atomic_fetch_or(&harts_online_mask, 1u << index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
-	irq_enable();
-	for (;;) {
-		smp_idle_poll();
-		wfi();
-	}
+	scheduler_loop();
 }
 
 void smp_boot_secondaries(const struct machine_desc *m)

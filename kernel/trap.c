@@ -95,6 +95,7 @@ void trap_handler(struct trap_frame *tf)
 	u64 cause = tf->scause;
 
 	if (cause & CAUSE_INTERRUPT) {
+		bool user = !(tf->sstatus & SSTATUS_SPP);
 		h->irq_depth++;
 		switch (cause & ~CAUSE_INTERRUPT) {
 		case IRQ_S_TIMER: timer_interrupt(); break;
@@ -106,18 +107,21 @@ void trap_handler(struct trap_frame *tf)
 		default: printk("hart %u: unexpected interrupt %lu\n", h->hartid, cause & ~CAUSE_INTERRUPT);
 		}
 		h->irq_depth--;
+		if (user) task_user_return_work();
 		return;
 	}
 	bool from_user = !(tf->sstatus & SSTATUS_SPP);
-	if (from_user) {
-		if (cause == EXC_ECALL_U) {
-			tf->sepc += 4;
-			irq_enable();
-			syscall_dispatch(tf);
-			irq_disable();
-			return;
-		}
-		if (task_handle_fault(tf)) return;
+	if (!from_user) {
+		kernel_fault(tf);
+		return;
 	}
-	kernel_fault(tf);
+	if (cause == EXC_ECALL_U) {
+		tf->sepc += 4;
+		irq_enable();
+		syscall_dispatch(tf);
+	} else if (!task_handle_fault(tf)) {
+		kernel_fault(tf);
+	}
+	task_user_return_work();
+	irq_disable();
 }

@@ -57,6 +57,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size);   /* names the area fo
 bool task_handle_fault(struct trap_frame *tf);              /* user-mode fault: kill the task */
 void syscall_dispatch(struct trap_frame *tf);
 void timer_interrupt(void);
+void task_user_return_work(void);
 void ipi_interrupt(void);
 void external_interrupt(void);
 

@@ -8,10 +8,10 @@ struct ksym {
 	u32 size;
 };
 
-/* The first link has no table; the weak empty one stands in so the layout of text is already final. */
-__attribute__((weak)) const u64 ksyms_count = 0;
-__attribute__((weak)) const struct ksym ksyms_table[1];
-__attribute__((weak)) const char ksyms_names[1];
+/* Emitted by tools/gen_ksyms.awk; the first link gets an empty table so text is already final. */
+extern const u64 ksyms_count;
+extern const struct ksym ksyms_table[];
+extern const char ksyms_names[];
 
 const char *ksym_lookup(u64 pc, u64 *offset, u64 *len)
 {

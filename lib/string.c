@@ -96,3 +96,14 @@ char *strchr(const char *s, int c)
 		if (!*s) return NULL;
 	}
 }
+
+size_t strlcpy(char *d, const char *s, size_t n)
+{
+	size_t len = strlen(s);
+	if (n) {
+		size_t c = len < n - 1 ? len : n - 1;
+		memcpy(d, s, c);
+		d[c] = '\0';
+	}
+	return len;
+}

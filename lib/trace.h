@@ -5,11 +5,8 @@
 
 #include "lib/types.h"
 
-#define TRACE_VMALLOC 0x1u
-#define TRACE_PURGE 0x2u
-#define TRACE_SHM 0x4u
-#define TRACE_FAULT 0x8u
-#define TRACE_ALL 0xfu
+/* The classes (TRACE_VMALLOC, TRACE_PURGE, TRACE_SHM, TRACE_FAULT, TRACE_ALL) are part of the user ABI. */
+#include <vmk/abi.h>
 
 extern u32 trace_mask;
 

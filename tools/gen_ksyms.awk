@@ -9,7 +9,7 @@ END {
 	print "\t.section .ksyms, \"a\""
 	print "\t.balign 8"
 	print "\t.globl ksyms_count"
-	print "ksyms_count:\t.dword " n
+	print "ksyms_count:\t.dword " (n + 0)
 	print "\t.globl ksyms_table"
 	print "ksyms_table:"
 	off = 0

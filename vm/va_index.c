@@ -1,6 +1,9 @@
 /* Free-space index: augmented rbtree of free extents, lowest-address fit, carve and merge. */
 #include "vm/va_index.h"
 
+/* Keeps rare cases out of the hot functions, so those stay small and light on registers. */
+#define __noinline __attribute__((noinline))
+
 static inline struct va_extent *ext_of(const struct rb_node *n)
 {
 	return rb_entry(n, struct va_extent, rb);
@@ -103,7 +106,7 @@ static void remove_extent(struct va_index *ix, struct va_extent *e)
  * size, else take this node if it can, else the fit must be to the right. Precondition: the
  * root's maximum is >= size.
  */
-static struct va_extent *lowest_fit_unaligned(struct rb_node *n, u64 size)
+static struct va_extent *lowest_fit_page_aligned(struct rb_node *n, u64 size)
 {
 	while (n) {
 		struct rb_node *l = n->left;
@@ -141,7 +144,8 @@ static inline bool fit_in(const struct va_extent *e, u64 size, u64 align, u64 lo
  * extent of length >= size + align - PAGE_SIZE always fits, so the walk never passes the lowest
  * such extent; between there and the start it only visits near-miss extents.
  */
-static struct va_extent *lowest_fit(struct rb_node *n, u64 size, u64 align, u64 lo, u64 hi, u64 *addr)
+static __noinline struct va_extent *lowest_fit(struct rb_node *n, u64 size, u64 align, u64 lo, u64 hi,
+					       u64 *addr)
 {
 	for (;;) {
 		/* Descend to the lowest node whose left side cannot matter. */
@@ -172,6 +176,56 @@ static struct va_extent *lowest_fit(struct rb_node *n, u64 size, u64 align, u64 
 	}
 }
 
+/* The extent containing addr, or NULL if addr is not free. */
+static struct va_extent *extent_containing(struct rb_node *n, u64 addr)
+{
+	struct va_extent *below = NULL;
+
+	while (n) {
+		struct va_extent *e = ext_of(n);
+		if (addr < e->start) {
+			n = n->left;
+		} else {
+			below = e;
+			n = n->right;
+		}
+	}
+	return below && addr < below->end ? below : NULL;
+}
+
+/*
+ * With an alignment so large that [lo, hi) holds only a few aligned addresses, the in-order walk
+ * could crawl through every small extent in between; probing each candidate costs O(log n) apiece.
+ */
+#define PROBE_MAX_CANDIDATES 64
+
+static __noinline struct va_extent *probe_candidates(struct rb_node *root, u64 size, u64 align, u64 lo,
+						     u64 hi, u64 *addr)
+{
+	u64 pad = (0 - lo) & (align - 1);
+
+	if (pad >= hi - lo)
+		return NULL;
+	for (u64 a = lo + pad; hi - a >= size; a += align) {
+		struct va_extent *e = extent_containing(root, a);
+		if (e && e->end - a >= size) {
+			*addr = a;
+			return e;
+		}
+		if (hi - a <= align)
+			break;
+	}
+	return NULL;
+}
+
+/* Lowest fit for any alignment inside [lo, hi), choosing the cheaper of the two searches. */
+static struct va_extent *find_fit(struct rb_node *root, u64 size, u64 align, u64 lo, u64 hi, u64 *addr)
+{
+	if ((hi - lo) / align < PROBE_MAX_CANDIDATES)
+		return probe_candidates(root, size, align, lo, hi, addr);
+	return lowest_fit(root, size, align, lo, hi, addr);
+}
+
 /* Link a new extent as the in-order successor of e, which always has room on that side. */
 static void insert_after(struct va_index *ix, struct va_extent *e, struct va_extent *n)
 {
@@ -187,9 +241,6 @@ static void insert_after(struct va_index *ix, struct va_extent *e, struct va_ext
 	rb_insert_augmented(&ix->root, &n->rb, &va_aug);
 	ix->extents++;
 }
-
-/* Keeps rare cases out of the hot functions, so those stay small and light on registers. */
-#define __noinline __attribute__((noinline))
 
 /* Same rule as aug_propagate, inlined into the allocation fast path. */
 static inline void shrink_propagate(struct rb_node *n)
@@ -263,12 +314,12 @@ int va_index_alloc(struct va_index *ix, u64 size, u64 align, u64 *addr)
 	if (unlikely(sub_max(ix->root.node) < size))
 		return -ENOMEM;
 	if (likely(align == PAGE_SIZE)) {
-		e = lowest_fit_unaligned(ix->root.node, size);
+		e = lowest_fit_page_aligned(ix->root.node, size);
 		if (unlikely(!e))
 			return -ENOMEM;
 		a = e->start;
 	} else {
-		e = lowest_fit(ix->root.node, size, align, ix->start, ix->end, &a);
+		e = find_fit(ix->root.node, size, align, ix->start, ix->end, &a);
 		if (!e)
 			return -ENOMEM;
 	}
@@ -287,7 +338,7 @@ int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, 
 		return -EINVAL;
 	if (sub_max(ix->root.node) < size || hi - lo < size)
 		return -ENOMEM;
-	e = lowest_fit(ix->root.node, size, align, lo, hi, &a);
+	e = find_fit(ix->root.node, size, align, lo, hi, &a);
 	if (!e)
 		return -ENOMEM;
 	int err = carve(ix, e, a, size);

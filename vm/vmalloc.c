@@ -9,6 +9,7 @@
 #include "lib/trace.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
+#include "vm/pt.h"
 #include "vm/vm_pages.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
@@ -33,6 +34,9 @@ static unsigned order_for(size_t bytes)
 	return order;
 }
 
+/* Pages held by the busy map's bucket array: kept across suites, so leak checks count them as cached. */
+static u64 busy_table_pages;
+
 void *va_busy_table_alloc(size_t bytes)
 {
 	unsigned order = order_for(bytes);
@@ -40,10 +44,15 @@ void *va_busy_table_alloc(size_t bytes)
 	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
 	if (!pa) return NULL;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
+	busy_table_pages += 1UL << order;
 	return phys_to_virt(pa);
 }
 
-void va_busy_table_free(void *table, size_t bytes) { vm_pages_free_order(virt_to_phys(table), order_for(bytes)); }
+void va_busy_table_free(void *table, size_t bytes)
+{
+	busy_table_pages -= 1UL << order_for(bytes);
+	vm_pages_free_order(virt_to_phys(table), order_for(bytes));
+}
 
 void vmalloc_init(void)
 {
@@ -76,7 +85,7 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
 
 /* Reserves [addr, addr + va_size) and registers the area. Charges `pages` to the owner first: a task
  * over its quota gets nothing. Purges lazily freed ranges and retries once before giving up. */
-static struct vm_area *area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
+struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
 	u64 addr;
 	bool retried = false;
@@ -112,6 +121,8 @@ static struct vm_area *area_get(u64 va_size, u64 align, unsigned vmflags, u32 ow
 	a->owner = owner;
 	a->caller = caller;
 	a->lazy_next = NULL;
+	a->vb_used = a->vb_dirty = 0;
+	a->nr_pages = 0;
 	a->seq = ++arena.st.seq;
 	va_busy_insert(&arena.busy, &a->link, addr);
 	arena.owner_pages[owner] += pages;
@@ -128,9 +139,9 @@ fail_unlock:
 	return NULL;
 }
 
-/* Undoes area_get for an area whose range was never exposed (population failed): straight back to the
+/* Undoes vm_area_get for an area whose range was never exposed (population failed): straight back to the
  * free index, no purge needed since no translation of it was ever used. */
-static void area_abort(struct vm_area *a, u64 pages)
+void vm_area_abort(struct vm_area *a, u64 pages)
 {
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	va_busy_remove(&arena.busy, a->addr);
@@ -163,7 +174,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
 			   ((flags & VMF_USER) ? VM_USER : 0);
 
-	struct vm_area *a = area_get(mapped + guard, align, vmflags, owner, pages, caller);
+	struct vm_area *a = vm_area_get(mapped + guard, align, vmflags, owner, pages, caller);
 	if (unlikely(!a)) return NULL;
 	a->size = mapped;
 	a->requested = size;
@@ -177,7 +188,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	}
 	if (e) e = vmap_populate(a->addr, (u32)pages, node, zero);
 	if (unlikely(e)) {
-		area_abort(a, pages);
+		vm_area_abort(a, pages);
 		vm_note_failure(size, align, caller, "out of physical pages");
 		return NULL;
 	}
@@ -202,7 +213,7 @@ void *vmalloc_huge(size_t size, unsigned flags)
 }
 
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
-static struct vm_area *area_take(const void *addr, const char *fn, const void *caller)
+struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller)
 {
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	struct va_busy_link *l = va_busy_remove(&arena.busy, (u64)(uptr)addr);
@@ -229,6 +240,14 @@ static void area_retire(struct vm_area *a)
 	if (due) vm_purge();
 }
 
+void vm_area_park(struct vm_area *a)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	bool due = vm_lazy_add_locked(a);
+	spin_unlock_irqrestore(&arena.lock, f);
+	if (due) vm_purge();
+}
+
 static void vfree_caller(const void *addr, const void *caller)
 {
 	if (!addr) return;
@@ -237,7 +256,7 @@ static void vfree_caller(const void *addr, const void *caller)
 		return;
 	}
 	if (unlikely(arena.deferred_head)) vm_deferred_drain();
-	struct vm_area *a = area_take(addr, "vfree", caller);
+	struct vm_area *a = vm_area_take(addr, "vfree", caller);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
@@ -253,7 +272,7 @@ void vfree(const void *addr) { vfree_caller(addr, CALLER); }
 void vfree_atomic(const void *addr)
 {
 	if (!addr) return;
-	struct vm_area *a = area_take(addr, "vfree_atomic", CALLER);
+	struct vm_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
 	if (!a) return;
 	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vfree_atomic addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 	      a->nr_pages);
@@ -305,32 +324,27 @@ struct page *vmalloc_to_page(const void *addr)
 
 void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 {
-	u64 pas[64];
-
 	if (!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT)) {
-		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: no pages");
+		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, pages ? "vmap: bad page count" : "vmap: no pages");
+		return NULL;
+	}
+	if (!prot) prot = PTE_R | PTE_W;
+	if (!(prot & PTE_R) || (prot & ~(u64)(PTE_R | PTE_W | PTE_X))) {
+		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad protection");
 		return NULL;
 	}
 	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
-	struct vm_area *a = area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
+	struct vm_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
 				     VM_MAP | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0), 0, 0, CALLER);
 	if (!a) return NULL;
 	a->size = a->requested = (u64)count << PAGE_SHIFT;
 	a->nr_pages = count;
 	a->node = NUMA_NO_NODE;
-	for (u32 done = 0; done < count;) {
-		u32 n = MIN(count - done, (u32)ARRAY_SIZE(pas));
-		for (u32 i = 0; i < n; i++) {
-			pas[i] = pages[done + i] ? page_to_pa(pages[done + i]) : 0;
-			if (!pas[i]) goto bad;
-		}
-		if (vmap_map_pas(a->addr + ((u64)done << PAGE_SHIFT), pas, n, prot ? prot : 0x6)) goto bad;
-		done += n;
-		continue;
-	bad:
-		vmap_unmap(a->addr, done, false);
-		area_abort(a, 0);
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad page or no memory");
+	int e = vmap_map_pages(a->addr, pages, count, prot);
+	if (e) {
+		vm_area_abort(a, 0);
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER,
+				e == -EINVAL ? "vmap: NULL or unmanaged page" : "vmap: no memory for page tables");
 		return NULL;
 	}
 	TRACE(TRACE_VMALLOC, CALLER, "ev=alloc fn=vmap addr=0x%lx size=%lu pages=%u", a->addr, a->size, count);
@@ -340,7 +354,7 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 void vunmap(const void *addr)
 {
 	if (!addr) return;
-	struct vm_area *a = area_take(addr, "vunmap", CALLER);
+	struct vm_area *a = vm_area_take(addr, "vunmap", CALLER);
 	if (!a) return;
 	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vunmap addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 	      a->nr_pages);
@@ -362,11 +376,13 @@ u64 vm_live_areas(void) { return READ_ONCE(arena.st.live_areas); }
 
 u64 vm_cached_pages(void)
 {
-	return node_pool_pages(&arena.extent_pool) + node_pool_pages(&arena.area_pool) + vm_pages_cached();
+	return node_pool_pages(&arena.extent_pool) + node_pool_pages(&arena.area_pool) + vm_pages_cached() +
+	       vmap_tables_held() + READ_ONCE(busy_table_pages);
 }
 
 void vm_quiesce(void)
 {
 	vm_deferred_drain();
+	vm_map_ram_quiesce();
 	vm_purge();
 }

@@ -16,6 +16,7 @@ struct page;
 #define VM_HUGE 0x10u       /* mapped with 2 MiB leaves */
 #define VM_ZERO 0x20u       /* zero-initialised: slack and revealed bytes read as zero */
 #define VM_USER 0x40u       /* may be mapped into user address spaces (shm) */
+#define VM_MAP_RAM_BLOCK 0x80u /* a per-hart vm_map_ram block holding many small mappings */
 
 /* Request flags for __vmalloc_node and vrealloc. */
 #define VMF_ZERO 0x1u
@@ -44,6 +45,8 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot);
 void vunmap(const void *addr);
 void *vm_map_ram(struct page **pages, unsigned int count, int node);
 void vm_unmap_ram(const void *mem, unsigned int count);
+/* Flushes every hart's TLB of ranges vm_unmap_ram left lazily mapped (Linux's vm_unmap_aliases). */
+void vm_unmap_aliases(void);
 
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
@@ -62,6 +65,8 @@ struct vm_area {
 	u32 owner;
 	s16 node;
 	u16 _pad;
+	u32 vb_used;        /* vm_map_ram blocks: pages handed out (by the owning hart only) */
+	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
 };
 
 /* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). */

@@ -38,9 +38,16 @@ void vm_redzone_fill(struct vm_area *a, u64 from);
 void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller);
 
 /* vmalloc.c */
-struct vm_area *vm_area_get_va(u64 va_size, u64 align, unsigned vmflags, u32 owner, const void *caller);
-void vm_area_release(struct vm_area *a, bool free_pages);
-bool vm_charge(u32 owner, u64 pages);
-void vm_uncharge(u32 owner, u64 pages);
+/* Reserves va_size bytes (guard included) and registers the area as live; NULL on failure (noted). */
+struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller);
+/* Undoes vm_area_get for a range never exposed: straight back to the free index. */
+void vm_area_abort(struct vm_area *a, u64 pages);
+/* Takes the live area starting at addr out of the busy map; NULL with a warning naming fn and caller. */
+struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller);
+/* Parks an area already out of the busy map and already unmapped for the next purge. */
+void vm_area_park(struct vm_area *a);
+
+/* vmap_ram.c */
+void vm_map_ram_quiesce(void); /* retires idle per-hart blocks so leak checks see them gone */
 
 #endif

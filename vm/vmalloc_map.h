@@ -9,6 +9,12 @@ void vmap_tables_init(void);
 int vmap_populate(u64 va, u32 n, int node, bool zero);
 /* Maps caller-provided pages. */
 int vmap_map_pas(u64 va, const u64 *pas, u32 n, u64 prot);
+/* Maps the caller's pages (struct page pointers); -EINVAL for a NULL or unmanaged page, -ENOMEM for
+ * no table; nothing stays mapped on failure. */
+struct page;
+int vmap_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot);
+/* Level-0 tables created so far (never freed). */
+u64 vmap_tables_held(void);
 /* Maps 2 MiB leaves of freshly allocated order-9 blocks; -ENOMEM (nothing mapped) when one fails. */
 int vmap_populate_huge(u64 va, u64 size, int node, bool zero);
 /* Clears n 4 KiB leaves from va; frees the pages when free_pages. Returns how many were mapped. */

@@ -19,7 +19,8 @@ bool vm_lazy_add_locked(struct vm_area *a)
 {
 	a->lazy_next = arena.lazy_head;
 	arena.lazy_head = a;
-	arena.lazy_pages += a->va_size >> PAGE_SHIFT;
+	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
+	arena.lazy_pages += MAX(a->size >> PAGE_SHIFT, 1);
 	arena.st.lazy_areas++;
 	return arena.lazy_pages >= arena.lazy_max_pages;
 }

@@ -136,7 +136,8 @@
  *   object with `rights`, which must be a subset of the caller's rights on this handle. The target is
  *   not notified: the caller passes the value on itself (e.g. through a shared object).
  *   Errors: -EBADF; -EACCES caller lacks SHM_SHARE or rights exceed the caller's; -EINVAL rights 0 or
- *   unknown bits; -ESRCH no such live task; -EMFILE target's handle table full.
+ *   unknown bits; -ESRCH no such live task (tids are > 0; an exited task is gone even before it is
+ *   reaped); -EMFILE target's handle table full.
  *
  * long SYS_shm_close(u64 handle) -> 0
  *   Drops the handle. Mappings made through it stay valid; the object is freed (and its quota credited)
@@ -144,6 +145,7 @@
  *   Errors: -EBADF (including a second close).
  *
  * long SYS_shm_info(u64 handle, struct vmk_shm_info *info) -> 0
+ *   Any valid handle may ask, whatever its rights.
  *   Errors: -EBADF; -EFAULT.
  *
  * long SYS_vm_stats(struct vmk_vm_stats *st) -> 0              snapshot of the kernel's vmalloc counters
@@ -187,7 +189,7 @@
 #define PROT_WRITE 2UL
 
 /* Handle rights. */
-#define SHM_R 1UL       /* map readable, shm_info */
+#define SHM_R 1UL       /* map readable (shm_info needs no right) */
 #define SHM_W 2UL       /* map writable */
 #define SHM_MAP 4UL     /* map at all */
 #define SHM_RESIZE 8UL  /* shm_resize */

@@ -1,0 +1,101 @@
+/* User address spaces. Every root starts as a copy of the kernel root's upper half: the vmalloc region's
+ * level-1 tables were created at boot, so kernel mappings made later are seen by every address space
+ * with no synchronisation. Each task gets an ASID (its task slot) so switching tasks flushes nothing;
+ * a slot's ASID is flushed everywhere when the task is reaped, before the slot can be reused. */
+#include "kernel/aspace.h"
+#include "kernel/task.h"
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "platform/sbi.h"
+#include "vm/layout.h"
+#include "vm/pt.h"
+#include "vm/vm_boot.h"
+#include "vm/vm_pages.h"
+
+static u32 asid_bits;
+
+void aspace_init_asids(void)
+{
+	u64 old = csr_read(satp);
+	csr_write(satp, old | (0xffffUL << 44));
+	u64 got = (csr_read(satp) >> 44) & 0xffff;
+	csr_write(satp, old);
+	local_flush_tlb_all();
+	asid_bits = (u32)fls64(got);
+}
+
+u32 aspace_asid_bits(void) { return asid_bits; }
+
+int aspace_create(struct task *t)
+{
+	t->root_pa = pt_alloc_table();
+	if (!t->root_pa) return -ENOMEM;
+	pt_copy_kernel_half(t->root_pa, kernel_root_pa);
+	/* Without enough ASID bits every task shares ASID 0 and each switch flushes. */
+	t->asid = (asid_bits >= 7) ? (u16)t->slot : 0;
+	t->hart_mask = 0;
+	return 0;
+}
+
+void aspace_activate(struct task *t)
+{
+	csr_write(satp, SATP_MODE_SV39 | ((u64)t->asid << 44) | (t->root_pa >> PAGE_SHIFT));
+	if (!t->asid) local_flush_tlb_all();
+	__atomic_fetch_or(&t->hart_mask, 1u << this_hart_index(), __ATOMIC_RELAXED);
+}
+
+int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
+{
+	for (u64 off = 0; off < size; off += PAGE_SIZE) {
+		u64 pa = vm_zeroed_table_alloc();
+		if (!pa) return -ENOMEM;
+		int e = pt_map(t->root_pa, va + off, pa, PAGE_SIZE, prot | PTE_U, 0);
+		if (e) {
+			vm_page_free(pa);
+			return e;
+		}
+	}
+	return 0;
+}
+
+void aspace_flush(struct task *t, u64 va, u64 size)
+{
+	u32 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED), me = this_hart_index();
+	unsigned long hmask = 0, base = ~0UL;
+
+	if (mask & (1u << me)) {
+		if (size && size <= 64 * PAGE_SIZE)
+			for (u64 a = va; a < va + size; a += PAGE_SIZE)
+				__asm__ volatile("sfence.vma %0, %1" ::"r"(a), "r"((u64)t->asid) : "memory");
+		else
+			local_flush_tlb_asid(t->asid);
+	}
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		if ((mask & (1u << i)) && i != me && hart_locals[i].hartid < base) base = hart_locals[i].hartid;
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		if ((mask & (1u << i)) && i != me) hmask |= 1UL << (hart_locals[i].hartid - base);
+	if (hmask) {
+		if (t->asid) sbi_remote_sfence_vma_asid(hmask, base, size ? va : 0, size, t->asid);
+		else sbi_remote_sfence_vma(hmask, base, size ? va : 0, size);
+	}
+}
+
+static void free_leaf(void *ctx, u64 pa, int level)
+{
+	(void)ctx;
+	if (level == 0) vm_page_free(pa);
+}
+
+void aspace_destroy(struct task *t)
+{
+	if (t->root_pa) pt_destroy_user(t->root_pa, free_leaf, NULL);
+}
+
+void aspace_free_root(struct task *t)
+{
+	if (!t->root_pa) return;
+	aspace_flush(t, 0, 0);
+	pt_free_table(t->root_pa);
+	t->root_pa = 0;
+}

@@ -1,0 +1,92 @@
+/* Starting /init from the initrd, and ending the machine when it exits: the kernel reaps what is left,
+ * checks that every page and vmalloc area came back, and powers off with init's status. */
+#include "kernel/cpio.h"
+#include "kernel/sched.h"
+#include "kernel/shm.h"
+#include "kernel/task.h"
+#include "lib/bootargs.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "lib/trace.h"
+#include "platform/devtree.h"
+#include "platform/poweroff.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/vmalloc.h"
+
+extern struct machine_desc machine;
+void task_reap_orphans(void);
+void task_reap_one(struct task *t);
+
+static u32 init_tid;
+static u64 baseline_pages, baseline_areas;
+static int finishing;
+
+static bool others_alive(void)
+{
+	for (int i = 1; i < MAX_TASKS; i++)
+		if (tasks[i].state != T_FREE && tasks[i].tid != init_tid) return true;
+	return false;
+}
+
+static void init_watch(void)
+{
+	task_reap_orphans();
+	struct task *init = &tasks[init_tid & (MAX_TASKS - 1)];
+	if (init->tid != init_tid || init->state != T_ZOMBIE || init->on_hart >= 0) return;
+	if (others_alive()) return; /* orphans still running: they finish and are reaped first */
+	if (__atomic_exchange_n(&finishing, 1, __ATOMIC_ACQ_REL)) return;
+
+	int status = init->exit_status;
+	init->parent = NULL;
+	task_reap_orphans();
+	task_reap_one(init);
+	vm_quiesce();
+	trace_drain_all();
+	u64 pages = pa_free_pages() + vm_cached_pages(), areas = vm_live_areas();
+	bool leak = pages != baseline_pages || areas != baseline_areas || shm_live_objects();
+	printk("init exited with status %d\n", status);
+	printk("%s 1 kernel_leak_check_after_all_tasks", leak ? "not ok" : "ok");
+	if (leak)
+		printk(" # free+cached pages %lu -> %lu, live areas %lu -> %lu, shm objects %lu", baseline_pages, pages,
+		       baseline_areas, areas, shm_live_objects());
+	printk("\n");
+	poweroff(status ? status : leak ? 1 : 0);
+}
+
+int kernel_start_init(void)
+{
+	const char *why = NULL;
+	const char *argv[VMK_ARGV_MAX + 1];
+	int argc = 0;
+
+	if (!machine.has_initrd) return -ENOENT;
+	const void *base = phys_to_virt(machine.initrd_start);
+	u64 size = machine.initrd_end - machine.initrd_start;
+	if (cpio_check(base, size, &why)) {
+		printk("initrd: not a usable newc archive: %s\n", why);
+		return 12;
+	}
+	initrd_set(base, size);
+	const char *name = bootarg_get("init");
+	argv[argc++] = name && *name ? name : "/init";
+	/* Bare words on the command line (no '=') are init's arguments, as in Linux. */
+	for (int i = 0; i < bootarg_count() && argc < VMK_ARGV_MAX; i++)
+		if (!*bootarg_value(i) && !strchr(bootarg_key(i), '.')) argv[argc++] = bootarg_key(i);
+	argv[argc] = NULL;
+
+	vm_quiesce();
+	baseline_pages = pa_free_pages() + vm_cached_pages();
+	baseline_areas = vm_live_areas();
+	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0);
+	if (tid < 0) {
+		printk("init: cannot start %s: error %ld\n", argv[0], tid);
+		return 13;
+	}
+	init_tid = (u32)tid;
+	extern u32 orphan_exempt_tid;
+	orphan_exempt_tid = init_tid;
+	printk("init: started %s as task %ld\n", argv[0], tid);
+	sched_idle_hook = init_watch;
+	scheduler_loop();
+}

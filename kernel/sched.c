@@ -1,0 +1,115 @@
+/* The scheduler: one loop per hart on its boot stack, picking runnable tasks round-robin from the task
+ * table under one lock, with a 10 ms slice enforced from the timer tick. Tasks switch back into the
+ * loop (never directly into each other), so a task's stack is never in use by two harts at once. */
+#include "kernel/aspace.h"
+#include "kernel/sched.h"
+#include "kernel/smp.h"
+#include "kernel/task.h"
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+#include "lib/trace.h"
+#include "vm/vm_boot.h"
+#include "vm/vmalloc.h"
+
+spinlock_t sched_lock = SPINLOCK_INIT;
+struct task tasks[MAX_TASKS];
+static struct context sched_ctx[MAX_HARTS];
+static u32 rr_next[MAX_HARTS];
+static bool need_resched[MAX_HARTS];
+void (*sched_idle_hook)(void);
+
+void switch_context(struct context *from, struct context *to);
+
+/* Called with sched_lock held and the task's state already changed: back to this hart's loop. */
+void sched_switch_out(struct task *t)
+{
+	switch_context(&t->ctx, &sched_ctx[this_hart_index()]);
+}
+
+static bool wake_condition(struct task *t, u64 now)
+{
+	if (t->wake_at && now >= t->wake_at) return true;
+	if (t->waiting_for) {
+		for (int i = 0; i < MAX_TASKS; i++)
+			if (tasks[i].state == T_ZOMBIE && tasks[i].tid == (u32)t->waiting_for) return true;
+	}
+	return false;
+}
+
+static struct task *pick_next(void)
+{
+	u32 me = this_hart_index();
+	u64 now = rdtime();
+	for (u32 n = 0; n < MAX_TASKS; n++) {
+		u32 i = (rr_next[me] + n) % MAX_TASKS;
+		struct task *t = &tasks[i];
+		if (t->state == T_BLOCKED && wake_condition(t, now)) {
+			t->wake_at = 0;
+			t->state = T_RUNNABLE;
+		}
+		if (t->state == T_RUNNABLE) {
+			rr_next[me] = i + 1;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+void sched_tick(void)
+{
+	if (current_task()) need_resched[this_hart_index()] = true;
+}
+
+void task_user_return_work(void)
+{
+	u32 me = this_hart_index();
+	if (need_resched[me]) {
+		need_resched[me] = false;
+		task_yield();
+	}
+}
+
+void task_yield(void)
+{
+	struct task *t = current_task();
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	t->state = T_RUNNABLE;
+	sched_switch_out(t);
+	spin_unlock_irqrestore(&sched_lock, f);
+}
+
+void scheduler_loop(void)
+{
+	struct hart_local *h = this_hart();
+
+	for (;;) {
+		irq_enable();
+		smp_idle_poll();
+		trace_drain();
+		if (sched_idle_hook) sched_idle_hook();
+		irq_disable();
+		spin_lock(&sched_lock);
+		struct task *t = pick_next();
+		if (!t) {
+			spin_unlock(&sched_lock);
+			/* wfi with interrupts masked still wakes on a pending interrupt, which is then taken
+			 * when the loop enables them: no wake-up is lost between the check and the wait. */
+			wfi();
+			continue;
+		}
+		t->state = T_RUNNING;
+		t->on_hart = (int)h->index;
+		h->current = t;
+		h->tid = t->tid;
+		h->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
+		aspace_activate(t);
+		need_resched[h->index] = false;
+		switch_context(&sched_ctx[h->index], &t->ctx);
+		/* Back from the task, still holding sched_lock. */
+		t->on_hart = -1;
+		h->current = NULL;
+		h->tid = 0;
+		csr_write(satp, SATP_MODE_SV39 | (kernel_root_pa >> PAGE_SHIFT));
+		spin_unlock(&sched_lock);
+	}
+}

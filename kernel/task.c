@@ -1,0 +1,283 @@
+/* Task lifecycle: spawn from the initrd (ELF checked by kernel/elf.c, segments mapped W^X), exit with
+ * every resource released, wait and reap, sleep, and killing a task that faulted. */
+#include "kernel/task.h"
+#include "kernel/aspace.h"
+#include "kernel/cpio.h"
+#include "kernel/elf.h"
+#include "kernel/sched.h"
+#include "kernel/shm.h"
+#include "kernel/timer.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "lib/trace.h"
+#include "vm/layout.h"
+#include "vm/pt.h"
+#include "vm/vm_pages.h"
+#include "vm/vmalloc.h"
+
+static const void *initrd_base;
+static u64 initrd_size;
+static u32 tid_gen = 1;
+u32 orphan_exempt_tid; /* init: its status is collected by kernel/init.c, not reaped as an orphan */
+
+void trap_return(struct trap_frame *tf);
+
+void initrd_set(const void *base, u64 size)
+{
+	initrd_base = base;
+	initrd_size = size;
+}
+
+int initrd_lookup(const char *name, const void **data, u64 *size)
+{
+	if (!initrd_base) return -ENOENT;
+	return cpio_find(initrd_base, initrd_size, name, data, size);
+}
+
+/* A new task's first kernel code: it arrives from the scheduler holding sched_lock. */
+static void task_entry(void)
+{
+	struct task *t = current_task();
+	spin_unlock(&sched_lock);
+	trap_return(t->tf);
+}
+
+static struct task *slot_alloc(void)
+{
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	struct task *t = NULL;
+	for (int i = 1; i < MAX_TASKS; i++) /* slot 0 stays unused: ASID 0 and owner 0 are the kernel's */
+		if (tasks[i].state == T_FREE) {
+			t = &tasks[i];
+			memset(t, 0, sizeof(*t));
+			t->slot = (u32)i;
+			t->tid = (tid_gen++ << 6) | (u32)i;
+			t->state = T_BLOCKED; /* not runnable until fully built */
+			t->on_hart = -1;
+			break;
+		}
+	spin_unlock_irqrestore(&sched_lock, f);
+	return t;
+}
+
+static void slot_release(struct task *t)
+{
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	t->state = T_FREE;
+	spin_unlock_irqrestore(&sched_lock, f);
+}
+
+static int load_segments(struct task *t, const u8 *img, const struct elf_plan *plan)
+{
+	for (u32 i = 0; i < plan->nsegs; i++) {
+		const struct elf_seg *s = &plan->segs[i];
+		u64 start = ALIGN_DOWN(s->vaddr, PAGE_SIZE), end = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
+		u64 prot = ((s->prot & ELF_PROT_R) ? PTE_R : 0) | ((s->prot & ELF_PROT_W) ? PTE_W : 0) |
+			   ((s->prot & ELF_PROT_X) ? PTE_X : 0);
+		if (!(prot & PTE_R)) prot |= PTE_R; /* execute-only is not a valid Sv39 encoding */
+		for (u64 va = start; va < end; va += PAGE_SIZE) {
+			u64 pa = vm_zeroed_table_alloc();
+			if (!pa) return -ENOMEM;
+			/* Copy the part of the file image that lands in this page. */
+			u64 lo = MAX(va, s->vaddr), hi = MIN(va + PAGE_SIZE, s->vaddr + s->filesz);
+			if (lo < hi) memcpy((u8 *)phys_to_virt(pa) + (lo - va), img + s->offset + (lo - s->vaddr), hi - lo);
+			int e = pt_map(t->root_pa, va, pa, PAGE_SIZE, prot | PTE_U, 0);
+			if (e) {
+				vm_page_free(pa);
+				return e;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Lays out argv on the new stack: strings at the top, then the pointer array, 16-byte aligned. */
+static int push_args(struct task *t, const char *const *argv, int argc, u64 *sp_out, u64 *argv_out)
+{
+	struct pt_walk w;
+	u64 top = USER_STACK_TOP, sp = top;
+	u64 ptrs[VMK_ARGV_MAX + 1];
+
+	if (pt_walk(t->root_pa, top - PAGE_SIZE, &w)) return -ENOMEM;
+	u8 *page = phys_to_virt(w.pa);
+	for (int i = argc - 1; i >= 0; i--) {
+		u64 len = strlen(argv[i]) + 1;
+		sp -= len;
+		if (top - sp > PAGE_SIZE / 2) return -E2BIG;
+		memcpy(page + (sp - (top - PAGE_SIZE)), argv[i], len);
+		ptrs[i] = sp;
+	}
+	ptrs[argc] = 0;
+	sp = ALIGN_DOWN(sp, 16) - ALIGN_UP((u64)(argc + 1) * 8, 16);
+	memcpy(page + (sp - (top - PAGE_SIZE)), ptrs, (u64)(argc + 1) * 8);
+	*sp_out = sp;
+	*argv_out = sp;
+	return 0;
+}
+
+long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent, const u64 *handles,
+		u32 nhandles, u64 quota_pages)
+{
+	const void *img;
+	u64 img_size;
+	struct elf_plan plan;
+	const char *why = NULL;
+	long err;
+
+	int e = initrd_lookup(name, &img, &img_size);
+	if (e) return e == -ENOENT ? -ENOENT : -ENOEXEC;
+	if (elf_plan(img, img_size, &plan, &why)) {
+		printk("spawn: %s is not a valid program: %s\n", name, why);
+		return -ENOEXEC;
+	}
+	struct task *t = slot_alloc();
+	if (!t) return -EAGAIN;
+	const char *base = strchr(name, '/') == name ? name + 1 : name;
+	strlcpy(t->name, base, sizeof(t->name));
+	t->parent = parent;
+	t->quota_pages = quota_pages ? quota_pages : VMK_DEFAULT_QUOTA_PAGES;
+	vm_owner_set_limit(t->slot, t->quota_pages);
+
+	err = -ENOMEM;
+	t->kstack = vmalloc(KSTACK_SIZE); /* guard page below the next area catches overflow of the one above */
+	if (!t->kstack) goto fail;
+	if (aspace_create(t)) goto fail;
+	if ((err = load_segments(t, img, &plan))) goto fail;
+	if ((err = aspace_map_anon(t, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, PTE_R | PTE_W))) goto fail;
+	u64 sp, uargv;
+	if ((err = push_args(t, argv, argc, &sp, &uargv))) goto fail;
+	if (parent && nhandles) {
+		if ((err = shm_inherit(parent, t, handles, nhandles))) goto fail;
+	}
+
+	t->tf = (struct trap_frame *)((u8 *)t->kstack + KSTACK_SIZE - sizeof(struct trap_frame));
+	memset(t->tf, 0, sizeof(*t->tf));
+	t->tf->sepc = plan.entry;
+	t->tf->sstatus = SSTATUS_SPIE; /* SPP = 0: sret goes to U-mode with interrupts on */
+	t->tf->regs[REG_SP] = sp;
+	t->tf->regs[REG_A0] = (u64)argc;
+	t->tf->regs[REG_A0 + 1] = uargv;
+	t->ctx.ra = (u64)(uptr)task_entry;
+	t->ctx.sp = (u64)(uptr)t->tf;
+	TRACE(TRACE_SHM, __builtin_return_address(0), "ev=spawn tid=%u name=%s parent=%u", t->tid, t->name,
+	      parent ? parent->tid : 0);
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	t->state = T_RUNNABLE;
+	spin_unlock_irqrestore(&sched_lock, f);
+	return t->tid;
+
+fail:
+	shm_release_task(t);
+	aspace_destroy(t);
+	aspace_free_root(t);
+	vfree(t->kstack);
+	slot_release(t);
+	return err;
+}
+
+/* Releases what a task owns while it still runs on its own kernel stack; the stack and the root table
+ * go when it is reaped. */
+static void release_resources(struct task *t)
+{
+	shm_release_task(t);
+	aspace_destroy(t);
+}
+
+void task_exit(int status)
+{
+	struct task *t = current_task();
+	release_resources(t);
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	(void)f;
+	t->exit_status = status;
+	t->state = T_ZOMBIE;
+	/* Orphans are reaped by nobody: hand them to the kernel, which reaps them at power-off. */
+	for (int i = 0; i < MAX_TASKS; i++)
+		if (tasks[i].parent == t) tasks[i].parent = NULL;
+	sched_switch_out(t);
+	for (;;) {
+	}
+}
+
+void task_reap_one(struct task *t)
+{
+	aspace_free_root(t);
+	vfree(t->kstack);
+	t->kstack = NULL;
+	slot_release(t);
+}
+
+long task_wait(long tid, int *status)
+{
+	struct task *me = current_task();
+	for (;;) {
+		unsigned long f = spin_lock_irqsave(&sched_lock);
+		struct task *child = NULL;
+		for (int i = 1; i < MAX_TASKS; i++)
+			if (tasks[i].state != T_FREE && (long)tasks[i].tid == tid && tasks[i].parent == me)
+				child = &tasks[i];
+		if (!child) {
+			spin_unlock_irqrestore(&sched_lock, f);
+			return -ECHILD;
+		}
+		if (child->state == T_ZOMBIE) {
+			if (status) *status = child->exit_status;
+			child->parent = NULL;
+			child->state = T_BLOCKED; /* being reaped: invisible to wait and the scheduler */
+			spin_unlock_irqrestore(&sched_lock, f);
+			task_reap_one(child);
+			return 0;
+		}
+		me->waiting_for = tid;
+		me->state = T_BLOCKED;
+		sched_switch_out(me);
+		me->waiting_for = 0;
+		spin_unlock_irqrestore(&sched_lock, f);
+	}
+}
+
+void task_sleep_ns(u64 ns)
+{
+	struct task *me = current_task();
+	if (!ns) {
+		task_yield();
+		return;
+	}
+	u64 ticks = ns / 1000 * timer_hz() / 1000000;
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	me->wake_at = rdtime() + (ticks ? ticks : 1);
+	me->state = T_BLOCKED;
+	sched_switch_out(me);
+	spin_unlock_irqrestore(&sched_lock, f);
+}
+
+struct task *task_by_tid(long tid)
+{
+	if (tid <= 0) return NULL;
+	struct task *t = &tasks[tid & (MAX_TASKS - 1)];
+	return (t->tid == (u32)tid && t->state != T_FREE && t->state != T_ZOMBIE) ? t : NULL;
+}
+
+void task_kill_current(struct trap_frame *tf, const char *why)
+{
+	struct task *t = current_task();
+	printk("task %u (%s) killed: %s, address 0x%lx, pc 0x%lx\n", t->tid, t->name, why, tf->stval, tf->sepc);
+	TRACE(TRACE_FAULT, (void *)(uptr)tf->sepc, "ev=kill tid=%u addr=0x%lx pc=0x%lx why=\"%s\"", t->tid,
+	      tf->stval, tf->sepc, why);
+	irq_enable();
+	task_exit(VMK_STATUS_KILLED);
+}
+
+/* Reaps zombies nobody waits for (orphans): run from the idle loop. */
+void task_reap_orphans(void)
+{
+	for (int i = 1; i < MAX_TASKS; i++) {
+		struct task *t = &tasks[i];
+		unsigned long f = spin_lock_irqsave(&sched_lock);
+		bool orphan = t->state == T_ZOMBIE && !t->parent && t->on_hart < 0 && t->tid != orphan_exempt_tid;
+		if (orphan) t->state = T_BLOCKED;
+		spin_unlock_irqrestore(&sched_lock, f);
+		if (orphan) task_reap_one(t);
+	}
+}

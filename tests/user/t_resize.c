@@ -1,0 +1,179 @@
+/* t_resize: shrinking an object that another task maps: the child keeps working below the cut, dies on
+ * touching the cut tail, and the parent sees VMK_STATUS_KILLED; plus regrowth, limits and quotas. */
+#include "user/vmk.h"
+
+#define PROG "/t_resize"
+#define PG 4096UL
+#define TIMEOUT (10 * 1000000000ULL)
+
+struct ctl {
+	u64 parent_step;
+	u64 child_step;
+	u64 child_error;
+};
+
+static u64 pattern(u64 page, u64 i) { return (page << 32) ^ (i * 0x100000001ULL) ^ 0x5a5a5a5aULL; }
+
+static void fill_page(volatile u64 *base, u64 page)
+{
+	for (u64 i = 0; i < PG / 8; i++) base[page * PG / 8 + i] = pattern(page, i);
+}
+
+static bool page_ok(const volatile u64 *base, u64 page)
+{
+	for (u64 i = 0; i < PG / 8; i++)
+		if (base[page * PG / 8 + i] != pattern(page, i)) return false;
+	return true;
+}
+
+static void test_shrink_under_child(void)
+{
+	long h = vmk_shm_create(8 * PG, 0);
+	REQUIRE(h > 0);
+	long a = vmk_shm_map(h, 0, 0, PROT_READ | PROT_WRITE);
+	REQUIRE(a > 0);
+	volatile u64 *base = (volatile u64 *)a;
+	struct ctl *c = (struct ctl *)a;
+	for (u64 pg = 1; pg < 8; pg++) fill_page(base, pg);
+
+	u64 hs[1] = {(u64)h};
+	long tid = vmk_spawn(PROG, (const char *const[]){PROG, "reader", NULL}, hs, 1, 0);
+	REQUIRE(tid > 0);
+	bool ok = wait_for_u64(&c->child_step, 1, TIMEOUT);
+	CHECK(ok);
+	if (ok) {
+		CHECK_EQ(vmk_shm_resize(h, 4 * PG), 0);
+		store_u64(&c->parent_step, 2);
+		ok = wait_for_u64(&c->child_step, 3, TIMEOUT);
+		CHECK(ok);
+		CHECK_EQ(base[3 * PG / 8], 0xc0ffee); /* the child's write below the cut */
+		for (u64 pg = 1; pg < 3; pg++) CHECK(page_ok(base, pg));
+	}
+	store_u64(&c->parent_step, 4); /* tells the child to touch the tail */
+	CHECK_EQ(wait_status(tid), VMK_STATUS_KILLED);
+	CHECK_EQ(load_u64(&c->child_error), 0);
+	struct vmk_shm_info info;
+	CHECK_EQ(vmk_shm_info(h, &info), 0);
+	CHECK_EQ(info.size, 4 * PG);
+	CHECK_EQ(info.mappers, 1);
+	CHECK_EQ(vmk_shm_unmap(a), 0);
+	CHECK_EQ(vmk_shm_close(h), 0);
+}
+
+static int reader(void)
+{
+	u64 h;
+	if (vmk_handles(&h, 1) != 1) return 1;
+	long a = vmk_shm_map(h, 0, 0, PROT_READ | PROT_WRITE);
+	if (a <= 0) return 2;
+	volatile u64 *base = (volatile u64 *)a;
+	struct ctl *c = (struct ctl *)a;
+	u64 err = 0;
+	for (u64 pg = 1; pg < 8; pg++)
+		if (!page_ok(base, pg)) err = 3;
+	store_u64(&c->child_step, 1);
+	if (!wait_for_u64(&c->parent_step, 2, TIMEOUT)) err = 4;
+	struct vmk_shm_info info;
+	if (!err && (vmk_shm_info(h, &info) != 0 || info.size != 4 * PG)) err = 5;
+	for (u64 pg = 1; !err && pg < 4; pg++)
+		if (!page_ok(base, pg)) err = 6;
+	base[3 * PG / 8] = 0xc0ffee;
+	store_u64(&c->child_error, err);
+	store_u64(&c->child_step, 3);
+	if (err || !wait_for_u64(&c->parent_step, 4, TIMEOUT)) return 7;
+	/* Page 6 was cut off: this load must kill us. */
+	u64 v = base[6 * PG / 8];
+	store_u64(&c->child_error, 8);
+	return (int)(v & 0x7f) + 8;
+}
+
+static void test_regrow_zero_fills(void)
+{
+	long h = vmk_shm_create(8 * PG, 0);
+	REQUIRE(h > 0);
+	long a = vmk_shm_map(h, 0, 8 * PG, PROT_READ | PROT_WRITE);
+	REQUIRE(a > 0);
+	volatile u64 *base = (volatile u64 *)a;
+	for (u64 pg = 0; pg < 8; pg++) fill_page(base, pg);
+	CHECK_EQ(vmk_shm_resize(h, 2 * PG), 0);
+	CHECK(page_ok(base, 0) && page_ok(base, 1));
+	CHECK_EQ(vmk_shm_resize(h, 8 * PG), 0);
+	CHECK(page_ok(base, 0) && page_ok(base, 1));
+	bool zero = true;
+	for (u64 i = 2 * PG / 8; i < 8 * PG / 8; i++) zero &= base[i] == 0;
+	CHECK(zero); /* the old tail's contents are gone for good */
+	/* Sizes round up to whole pages. */
+	CHECK_EQ(vmk_shm_resize(h, 3 * PG - 100), 0);
+	struct vmk_shm_info info;
+	CHECK_EQ(vmk_shm_info(h, &info), 0);
+	CHECK_EQ(info.size, 3 * PG);
+	CHECK_EQ(vmk_shm_unmap(a), 0);
+	CHECK_EQ(vmk_shm_close(h), 0);
+}
+
+static void test_resize_limits(void)
+{
+	long h = vmk_shm_create(2 * PG, 0);
+	REQUIRE(h > 0);
+	CHECK_EQ(vmk_shm_resize(h, 0), -EINVAL);
+	CHECK_EQ(vmk_shm_resize(h, VMK_SHM_MAX_SIZE + 1), -EINVAL);
+	CHECK_EQ(vmk_shm_resize(h, ~0UL), -EINVAL);
+	CHECK_EQ(vmk_shm_resize(h, ~0UL - PG + 2), -EINVAL); /* would wrap when rounded up */
+	/* Within the size limit but beyond the default quota. */
+	CHECK_EQ(vmk_shm_resize(h, (VMK_DEFAULT_QUOTA_PAGES + 1) * PG), -ENOMEM);
+	struct vmk_shm_info info;
+	CHECK_EQ(vmk_shm_info(h, &info), 0);
+	CHECK_EQ(info.size, 2 * PG);
+	CHECK_EQ(vmk_shm_close(h), 0);
+}
+
+/* Runs in a child spawned with a 16-page quota. Returns 0 or the number of the failed step. */
+static int quota_child(void)
+{
+	long a = vmk_shm_create(16 * PG, 0);
+	if (a <= 0) return 1;
+	if (vmk_shm_create(PG, 0) != -ENOMEM) return 2;
+	if (vmk_shm_resize(a, 17 * PG) != -ENOMEM) return 3;
+	if (vmk_shm_resize(a, 8 * PG) != 0) return 4;
+	long b = vmk_shm_create(8 * PG, 0);
+	if (b <= 0) return 5;
+	if (vmk_shm_create(PG, 0) != -ENOMEM) return 6;
+	/* Closing the last handle of an unmapped object gives its pages back. */
+	if (vmk_shm_close(a) != 0 || vmk_shm_close(b) != 0) return 7;
+	long c = vmk_shm_create(16 * PG, 0);
+	if (c <= 0) return 8;
+	/* While mapped, a closed object still counts. */
+	long addr = vmk_shm_map(c, 0, 0, PROT_READ);
+	if (addr <= 0) return 9;
+	if (vmk_shm_close(c) != 0) return 10;
+	if (vmk_shm_create(PG, 0) != -ENOMEM) return 11;
+	if (vmk_shm_unmap(addr) != 0) return 12;
+	long d = vmk_shm_create(16 * PG, 0);
+	if (d <= 0) return 13;
+	return 0;
+}
+
+static void test_quota(void)
+{
+	long tid = vmk_spawn(PROG, (const char *const[]){PROG, "quota", NULL}, NULL, 0, 16);
+	REQUIRE(tid > 0);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(vmk_spawn(PROG, (const char *const[]){PROG, "quota", NULL}, NULL, 0, VMK_MAX_QUOTA_PAGES + 1),
+		 -EINVAL);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "reader") == 0) return reader();
+	if (argc > 1 && strcmp(argv[1], "quota") == 0) {
+		int r = quota_child();
+		if (r) printf("# t_resize quota child: step %d failed\n", r);
+		return r;
+	}
+	ktap_begin("t_resize");
+	ktap_run("shrink_under_child", test_shrink_under_child);
+	ktap_run("regrow_zero_fills", test_regrow_zero_fills);
+	ktap_run("resize_limits", test_resize_limits);
+	ktap_run("quota", test_quota);
+	return ktap_end();
+}

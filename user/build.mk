@@ -1,0 +1,62 @@
+# User programs and the initrd: included by the top Makefile, which provides CROSS and BUILD.
+# Every tests/user/*.c and user/demo_*.c becomes $(BUILD)/user/<name>, linked with the runtime below,
+# and $(BUILD)/initrd.cpio holds them all as "/<name>" (plus "/not_elf" for the loader's error path).
+
+USER_CC := $(CROSS)gcc
+USER_CFLAGS := -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany -ffreestanding -nostdlib -static -O2 -g \
+	-fno-pic -fno-builtin -fno-stack-protector -fno-common -Wall -Wextra -Werror -I. -Iinclude -MMD -MP
+USER_LDFLAGS := -nostdlib -static -Wl,-T,user/user.ld -Wl,-z,max-page-size=4096 -Wl,--build-id=none
+MKCPIO_CC ?= gcc
+
+USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/malloc.c user/ktap.c lib/format.c lib/string.c
+USER_RT_OBJ := $(patsubst %,$(BUILD)/user/rt/%.o,$(USER_RT_SRC))
+USER_TEST_PROGS := $(patsubst tests/user/%.c,%,$(wildcard tests/user/*.c))
+USER_DEMO_PROGS := $(patsubst user/%.c,%,$(wildcard user/demo_*.c))
+USER_PROGS := $(USER_TEST_PROGS) $(USER_DEMO_PROGS)
+USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS))
+
+$(filter %.c.o,$(USER_RT_OBJ)): $(BUILD)/user/rt/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
+
+$(filter %.S.o,$(USER_RT_OBJ)): $(BUILD)/user/rt/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -D__ASSEMBLER__ -c $< -o $@
+
+$(patsubst %,$(BUILD)/user/obj/%.o,$(USER_TEST_PROGS)): $(BUILD)/user/obj/%.o: tests/user/%.c
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
+
+$(patsubst %,$(BUILD)/user/obj/%.o,$(USER_DEMO_PROGS)): $(BUILD)/user/obj/%.o: user/%.c
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
+
+$(USER_BINS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o $(USER_RT_OBJ) user/user.ld
+	$(USER_CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $< $(USER_RT_OBJ) -lgcc
+
+$(BUILD)/user/not_elf:
+	@mkdir -p $(dir $@)
+	printf 'this is not an ELF file\n' > $@
+
+$(BUILD)/mkcpio: tools/mkcpio.c
+	@mkdir -p $(dir $@)
+	$(MKCPIO_CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/initrd.cpio: $(BUILD)/mkcpio $(USER_BINS) $(BUILD)/user/not_elf
+	$(BUILD)/mkcpio $@ $(foreach p,$(USER_PROGS),/$(p)=$(BUILD)/user/$(p)) /not_elf=$(BUILD)/user/not_elf
+
+.PHONY: user initrd test-elf-cpio
+user: $(USER_BINS)
+initrd: $(BUILD)/initrd.cpio
+
+# Host test of the ELF and cpio parsers, run against the real user programs.
+$(BUILD)/host/test_elf_cpio: tests/host/test_elf_cpio.c kernel/elf.c kernel/cpio.c tools/mkcpio.c \
+		kernel/elf.h kernel/cpio.h tests/host/htest.h
+	@mkdir -p $(dir $@)
+	$(MKCPIO_CC) -DHOST_TEST -O1 -g -fsanitize=address,undefined -Wall -Wextra -Werror -I. -Iinclude \
+		-DMKCPIO_LIBRARY -o $@ tests/host/test_elf_cpio.c kernel/elf.c kernel/cpio.c tools/mkcpio.c
+
+test-elf-cpio: $(BUILD)/host/test_elf_cpio $(USER_BINS)
+	$(BUILD)/host/test_elf_cpio $(USER_BINS)
+
+-include $(USER_RT_OBJ:.o=.d) $(patsubst %,$(BUILD)/user/obj/%.d,$(USER_PROGS))

@@ -1,0 +1,54 @@
+/* KTAP reporting for user test programs: numbered ok / not ok lines, the first failure as the reason. */
+#include "user/vmk.h"
+
+static const char *program;
+static const char *current;
+static int cases, failed_cases;
+static bool current_failed;
+static char reason[160];
+
+void ktap_begin(const char *name)
+{
+	program = name;
+	printf("# user: %s\n", name);
+}
+
+void ktap_fail(const char *file, int line, const char *fmt, ...)
+{
+	char what[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/* Every failure is printed as a diagnostic; only the first becomes the case's reason. */
+	printf("# %s: %s:%d: %s\n", current ? current : program, file, line, what);
+	if (!current_failed) snprintf(reason, sizeof(reason), "%s:%d: %s", file, line, what);
+	current_failed = true;
+}
+
+void ktap_result(bool ok, const char *name, const char *why)
+{
+	cases++;
+	if (ok) {
+		printf("ok %d %s\n", cases, name);
+	} else {
+		failed_cases++;
+		printf("not ok %d %s # %s\n", cases, name, why && *why ? why : "failed");
+	}
+}
+
+void ktap_run(const char *name, void (*fn)(void))
+{
+	current = name;
+	current_failed = false;
+	reason[0] = '\0';
+	fn();
+	ktap_result(!current_failed, name, reason);
+	current = NULL;
+}
+
+int ktap_end(void)
+{
+	printf("# user: %s: %d/%d passed\n", program, cases - failed_cases, cases);
+	return failed_cases ? 1 : 0;
+}

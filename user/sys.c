@@ -1,0 +1,67 @@
+/* Syscall wrappers: the ecall convention of include/vmk/abi.h, one function per call. */
+#include "user/vmk.h"
+
+/* Every argument register is passed (zero when unused) so the kernel never sees stale values. */
+static inline long ecall6(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+{
+	register u64 r0 __asm__("a0") = a0;
+	register u64 r1 __asm__("a1") = a1;
+	register u64 r2 __asm__("a2") = a2;
+	register u64 r3 __asm__("a3") = a3;
+	register u64 r4 __asm__("a4") = a4;
+	register u64 r5 __asm__("a5") = a5;
+	register long r7 __asm__("a7") = nr;
+	__asm__ volatile("ecall"
+			 : "+r"(r0)
+			 : "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5), "r"(r7)
+			 : "memory");
+	return (long)r0;
+}
+
+long vmk_syscall(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+{
+	return ecall6(nr, a0, a1, a2, a3, a4, a5);
+}
+
+#define P(x) ((u64)(uptr)(x))
+
+void vmk_exit(int status)
+{
+	ecall6(SYS_exit, (u64)(s64)status, 0, 0, 0, 0, 0);
+	for (;;) /* the kernel never returns from exit; spin rather than run off the end if it did */
+		;
+}
+
+long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages)
+{
+	return ecall6(SYS_spawn, P(name), P(argv), P(handles), nhandles, quota_pages, 0);
+}
+
+long vmk_wait(long tid, int *status) { return ecall6(SYS_wait, (u64)tid, P(status), 0, 0, 0, 0); }
+long vmk_yield(void) { return ecall6(SYS_yield, 0, 0, 0, 0, 0, 0); }
+long vmk_getpid(void) { return ecall6(SYS_getpid, 0, 0, 0, 0, 0, 0); }
+long vmk_write(int fd, const void *buf, u64 len) { return ecall6(SYS_write, (u64)(s64)fd, P(buf), len, 0, 0, 0); }
+long vmk_clock_gettime(struct vmk_timespec *ts) { return ecall6(SYS_clock_gettime, P(ts), 0, 0, 0, 0, 0); }
+long vmk_sleep(u64 nanoseconds) { return ecall6(SYS_sleep, nanoseconds, 0, 0, 0, 0, 0); }
+long vmk_handles(u64 *out, u64 max) { return ecall6(SYS_handles, P(out), max, 0, 0, 0, 0); }
+long vmk_shm_create(u64 size, u64 flags) { return ecall6(SYS_shm_create, size, flags, 0, 0, 0, 0); }
+
+long vmk_shm_map(u64 handle, u64 hint, u64 max_size, u64 prot)
+{
+	return ecall6(SYS_shm_map, handle, hint, max_size, prot, 0, 0);
+}
+
+long vmk_shm_unmap(u64 addr) { return ecall6(SYS_shm_unmap, addr, 0, 0, 0, 0, 0); }
+long vmk_shm_resize(u64 handle, u64 new_size) { return ecall6(SYS_shm_resize, handle, new_size, 0, 0, 0, 0); }
+
+long vmk_shm_share(u64 handle, long tid, u64 rights)
+{
+	return ecall6(SYS_shm_share, handle, (u64)tid, rights, 0, 0, 0);
+}
+
+long vmk_shm_close(u64 handle) { return ecall6(SYS_shm_close, handle, 0, 0, 0, 0, 0); }
+long vmk_shm_info(u64 handle, struct vmk_shm_info *info) { return ecall6(SYS_shm_info, handle, P(info), 0, 0, 0, 0); }
+long vmk_vm_stats(struct vmk_vm_stats *st) { return ecall6(SYS_vm_stats, P(st), 0, 0, 0, 0, 0); }
+long vmk_vm_dump(void) { return ecall6(SYS_vm_dump, 0, 0, 0, 0, 0, 0); }
+long vmk_trace_ctl(u64 enable_mask, u64 disable_mask) { return ecall6(SYS_trace_ctl, enable_mask, disable_mask, 0, 0, 0, 0); }
+long vmk_trace_mark(u64 id, const char *label) { return ecall6(SYS_trace_mark, id, P(label), 0, 0, 0, 0); }

@@ -1,0 +1,99 @@
+/* The user runtime's interface: one wrapper per syscall, a small libc, and KTAP test helpers. */
+#ifndef USER_VMK_H
+#define USER_VMK_H
+
+#include <stdarg.h>
+#include <vmk/abi.h>
+#include "lib/printk.h" /* snprintf, vsnprintf: the kernel's own formatter, linked in */
+#include "lib/string.h"
+#include "lib/types.h"
+
+/* Syscalls (user/sys.c). Each returns what include/vmk/abi.h documents: >= 0 or -errno. */
+__noreturn void vmk_exit(int status);
+long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages);
+long vmk_wait(long tid, int *status);
+long vmk_yield(void);
+long vmk_getpid(void);
+long vmk_write(int fd, const void *buf, u64 len);
+long vmk_clock_gettime(struct vmk_timespec *ts);
+long vmk_sleep(u64 nanoseconds);
+long vmk_handles(u64 *out, u64 max);
+long vmk_shm_create(u64 size, u64 flags);
+long vmk_shm_map(u64 handle, u64 hint, u64 max_size, u64 prot);
+long vmk_shm_unmap(u64 addr);
+long vmk_shm_resize(u64 handle, u64 new_size);
+long vmk_shm_share(u64 handle, long tid, u64 rights);
+long vmk_shm_close(u64 handle);
+long vmk_shm_info(u64 handle, struct vmk_shm_info *info);
+long vmk_vm_stats(struct vmk_vm_stats *st);
+long vmk_vm_dump(void);
+long vmk_trace_ctl(u64 enable_mask, u64 disable_mask);
+long vmk_trace_mark(u64 id, const char *label);
+/* Any number with any arguments, for the hostile and fuzz tests. */
+long vmk_syscall(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
+
+/* libc (user/libc.c). printf formats are lib/printk.h's; one call is one write, at most PRINTF_MAX
+ * bytes (longer output is cut), so lines from concurrent tasks never interleave mid-line. */
+#define PRINTF_MAX 512
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int vdprintf(int fd, const char *fmt, va_list ap);
+int puts(const char *s);
+unsigned long strtoul(const char *s, char **end, int base);
+__noreturn void exit(int status);
+const char *errno_name(long err); /* "EFAULT" for -14, "ok" for 0, "" for > 0, "E?" if unknown */
+u64 now_ns(void);                 /* monotonic nanoseconds since boot, 0 if the clock call fails */
+u64 rng_next(u64 *state);         /* splitmix64: deterministic pseudo-random numbers from a seed */
+
+/* Spawns prog with argv = {prog, args..., NULL}: the variadic part is const char * strings ended by
+ * NULL. Returns the tid or -errno. */
+long spawn_with(const char *prog, const u64 *handles, u64 nhandles, ...);
+/* Waits for tid and returns its exit status (VMK_STATUS_KILLED if killed), or WAIT_FAILED if the wait
+ * itself failed (the error is printed as a diagnostic). */
+#define WAIT_FAILED (-2000)
+int wait_status(long tid);
+
+/* Polls *p (shared memory written by another task) until it equals want or timeout_ns passes, yielding
+ * in between. Returns true when it matched. */
+bool wait_for_u64(const volatile u64 *p, u64 want, u64 timeout_ns);
+static inline void store_u64(volatile u64 *p, u64 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline u64 load_u64(const volatile u64 *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+
+/* malloc (user/malloc.c): first fit over a static arena of MALLOC_ARENA bytes, 16-byte aligned. */
+#define MALLOC_ARENA (64 * 1024)
+void *malloc(size_t n);
+void *calloc(size_t n, size_t size);
+void free(void *p);
+
+/* KTAP (user/ktap.c). A test program calls ktap_begin, then ktap_run per case, then returns ktap_end()
+ * from main. Output: "# user: <name>", then "ok N case" or "not ok N case # reason" per case. */
+void ktap_begin(const char *program);
+void ktap_run(const char *name, void (*fn)(void));
+int ktap_end(void); /* 0 if every case passed, else 1 */
+/* Records the first failure of the current case (later ones only print a diagnostic). */
+void ktap_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reports a result decided elsewhere (init uses it for whole child programs). */
+void ktap_result(bool ok, const char *name, const char *reason);
+
+#define CHECK(cond)                                                               \
+	do {                                                                      \
+		if (!(cond)) ktap_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);  \
+	} while (0)
+/* Compares as signed 64-bit and shows both values; errno results print by name. */
+#define CHECK_EQ(a, b)                                                                            \
+	do {                                                                                      \
+		long long _a = (long long)(a), _b = (long long)(b);                                \
+		if (_a != _b)                                                                     \
+			ktap_fail(__FILE__, __LINE__, "%s = %lld (%s), want %lld (%s)", #a, _a,   \
+				  errno_name(_a), _b, errno_name(_b));                            \
+	} while (0)
+/* Like CHECK but ends the case: for steps the rest of the case depends on. */
+#define REQUIRE(cond)                                                                     \
+	do {                                                                              \
+		if (!(cond)) {                                                            \
+			ktap_fail(__FILE__, __LINE__, "REQUIRE(%s)", #cond);              \
+			return;                                                           \
+		}                                                                         \
+	} while (0)
+
+#endif

@@ -1,0 +1,162 @@
+/* vm_map_ram / vm_unmap_ram: short-lived mappings of the caller's pages. Small requests are bump-allocated
+ * from a per-hart block (Linux's vmap_block idea): a 2 MiB area, aligned so that it is exactly one level-0
+ * table, carved without the arena lock and never reused inside itself, so an unmap needs no fence. A block
+ * goes back to the arena (lazily, through the purge) once every page it handed out is unmapped and it is
+ * no longer some hart's current block. Larger requests get an area of their own. */
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/trace.h"
+#include "platform/sbi.h"
+#include "vm/layout.h"
+#include "vm/pt.h"
+#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_map.h"
+
+#define VB_PAGES 512u                          /* one level-0 table's worth */
+#define VB_SIZE ((u64)VB_PAGES << PAGE_SHIFT)
+#define VB_MAX_ALLOC 64u                       /* larger requests get their own area (Linux: VMAP_MAX_ALLOC) */
+#define MAP_RAM_PROT (PTE_R | PTE_W)
+
+static struct vm_area *hart_block[MAX_HARTS];
+
+/* Adds to the block's dirty count; whoever brings it to VB_RETIRE hands the range to the purge. The hart
+ * that owns a block adds one extra on letting it go, so a full block whose pages are all unmapped by
+ * others still cannot be retired under its owner. */
+#define VB_RETIRE (VB_PAGES + 1)
+
+static void block_dirty(struct vm_area *b, u32 pages)
+{
+	if (!pages) return;
+	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
+	if (before + pages != VB_RETIRE) return;
+	if (vm_area_take((void *)(uptr)b->addr, "vm_unmap_ram", __builtin_return_address(0))) vm_area_park(b);
+}
+
+/* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
+static void block_detach(struct vm_area *b)
+{
+	block_dirty(b, VB_PAGES - b->vb_used + 1);
+}
+
+static struct vm_area *block_new(const void *caller)
+{
+	struct vm_area *b = vm_area_get(VB_SIZE, VB_SIZE, VM_MAP_RAM | VM_MAP_RAM_BLOCK | VM_NO_GUARD, VM_OWNER_KERNEL,
+					0, caller);
+	if (!b) return NULL;
+	b->size = b->requested = VB_SIZE;
+	b->node = NUMA_NO_NODE;
+	return b;
+}
+
+static void *map_ram_area(struct page **pages, unsigned int count, const void *caller)
+{
+	struct vm_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + PAGE_SIZE, PAGE_SIZE, VM_MAP | VM_MAP_RAM,
+					VM_OWNER_KERNEL, 0, caller);
+	if (!a) return NULL;
+	a->size = a->requested = (u64)count << PAGE_SHIFT;
+	a->nr_pages = count;
+	a->node = NUMA_NO_NODE;
+	if (vmap_map_pages(a->addr, pages, count, MAP_RAM_PROT)) {
+		vm_area_abort(a, 0);
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad page or no memory");
+		return NULL;
+	}
+	return (void *)(uptr)a->addr;
+}
+
+void *vm_map_ram(struct page **pages, unsigned int count, int node)
+{
+	const void *caller = __builtin_return_address(0);
+
+	if (unlikely(!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT))) {
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: no pages");
+		return NULL;
+	}
+	if (count > VB_MAX_ALLOC) return map_ram_area(pages, count, caller);
+
+	/* Interrupts off: the block is this hart's alone while it bumps the offset. */
+	unsigned long f = irq_save();
+	u32 me = this_hart_index();
+	struct vm_area *b = hart_block[me];
+	if (unlikely(!b || b->vb_used + count > VB_PAGES)) {
+		hart_block[me] = NULL;
+		if (b) block_detach(b);
+		b = block_new(caller);
+		if (unlikely(!b)) {
+			irq_restore(f);
+			return NULL;
+		}
+		hart_block[me] = b;
+	}
+	u64 va = b->addr + ((u64)b->vb_used << PAGE_SHIFT);
+	if (unlikely(vmap_map_pages(va, pages, count, MAP_RAM_PROT))) {
+		irq_restore(f);
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: NULL or unmanaged page");
+		return NULL;
+	}
+	b->vb_used += count;
+	irq_restore(f);
+	(void)node;
+	return (void *)(uptr)va;
+}
+
+void vm_unmap_ram(const void *mem, unsigned int count)
+{
+	const void *caller = __builtin_return_address(0);
+	u64 va = (u64)(uptr)mem;
+
+	if (!mem) return;
+	if (count > VB_MAX_ALLOC) {
+		struct vm_area *a = find_vm_area(mem);
+		if (!a || !(a->flags & VM_MAP_RAM) || a->size != (u64)count << PAGE_SHIFT) {
+			vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
+			return;
+		}
+		a = vm_area_take(mem, "vm_unmap_ram", caller);
+		if (!a) return;
+		vmap_unmap(a->addr, count, false);
+		vm_area_park(a);
+		return;
+	}
+	u64 base = va & ~(VB_SIZE - 1);
+	unsigned long f = irq_save();
+	struct vm_area *b = hart_block[this_hart_index()];
+	irq_restore(f);
+	if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
+	/* Only pages this block handed out: a stray count or pointer must not unmap anything else. */
+	if (unlikely(!count || !b || !(b->flags & VM_MAP_RAM_BLOCK) || (va & (PAGE_SIZE - 1)) ||
+		     ((va - base) >> PAGE_SHIFT) + count > READ_ONCE(b->vb_used))) {
+		vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
+		return;
+	}
+	u32 cleared = vmap_unmap(va, count, false);
+	if (unlikely(cleared != count))
+		printk("vm_unmap_ram(%p, %u): %u of the pages were not mapped (double unmap?)\n", mem, count,
+		       count - cleared);
+	block_dirty(b, cleared);
+}
+
+/* Ranges vm_unmap_ram cleared may still sit in other harts' TLBs until their block is purged; a caller
+ * about to reuse the pages for something sensitive flushes them all now. */
+void vm_unmap_aliases(void)
+{
+	unsigned long base;
+	local_flush_tlb_all();
+	unsigned long mask = harts_other_sbi_mask(&base);
+	if (mask) sbi_remote_sfence_vma(mask, base, 0, 0);
+}
+
+/* The test runner's leak check runs while other harts idle: their blocks can be detached from here. */
+void vm_map_ram_quiesce(void)
+{
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		unsigned long f = irq_save();
+		struct vm_area *b = hart_block[i];
+		if (b && b->vb_dirty == b->vb_used) {
+			hart_block[i] = NULL;
+			block_detach(b);
+		}
+		irq_restore(f);
+	}
+}
