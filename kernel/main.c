@@ -28,6 +28,8 @@
 #define QEMU_VIRT_TEST_DEVICE 0x100000UL
 
 struct machine_desc machine;
+const void *boot_dtb; /* the firmware's device tree, kept for the boot and fdt test suites */
+u64 boot_dtb_size;
 
 static void sbi_sink(const char *s, size_t n)
 {
@@ -110,6 +112,8 @@ void kmain(u64 hartid, u64 dtb_pa)
 	}
 
 	u64 dtb_size = fdt_be32((const u8 *)dtb + 4); /* header totalsize, checked by dt_parse_machine */
+	boot_dtb = dtb;
+	boot_dtb_size = dtb_size;
 	why = vm_boot_init(&machine, dtb_pa, dtb_size);
 	if (why) {
 		printk("boot: %s\n", why);

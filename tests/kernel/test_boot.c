@@ -1,0 +1,159 @@
+/* In-kernel checks of the running machine: harts, memory, the kernel's W^X layout, the direct map,
+ * the shared vmalloc tables, timer, IPIs and the remote fence path. */
+#include "kernel/ktest.h"
+#include "kernel/smp.h"
+#include "kernel/timer.h"
+#include "kernel/trap.h"
+#include "boot/boot.h"
+#include "lib/bootargs.h"
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+#include "platform/devtree.h"
+#include "platform/sbi.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/pt.h"
+#include "vm/vm_boot.h"
+#include "vm/vm_pages.h"
+
+extern struct machine_desc machine;
+
+static void harts_online(struct ktest *t)
+{
+	u32 usable = 0;
+	for (int i = 0; i < machine.nharts; i++) usable += dt_hart_usable(&machine.harts[i]);
+	KT_EXPECT(t, nr_harts_online == MIN(usable, (u32)MAX_HARTS));
+	KT_EXPECT(t, (u32)__builtin_popcount(harts_online_mask) == nr_harts_online);
+}
+
+static void memory_accounted(struct ktest *t)
+{
+	u64 bank_pages = 0;
+	for (int i = 0; i < machine.nmem; i++) bank_pages += machine.mem[i].size >> PAGE_SHIFT;
+	KT_EXPECT(t, pa_total_pages() > 0 && pa_total_pages() <= bank_pages);
+	KT_EXPECT(t, pa_free_pages() <= pa_total_pages());
+	KT_EXPECT(t, pa_check() == 0);
+	/* Everything the boot reserved must be out of the allocator's reach. */
+	for (int i = 0; i < vm_boot_nresv; i++) {
+		struct page *p = pa_to_page(ALIGN_DOWN(vm_boot_resv[i].base, PAGE_SIZE));
+		if (p) KT_EXPECT(t, !(p->flags & PG_FREE));
+	}
+}
+
+static u64 leaf_flags(u64 va, int *level)
+{
+	struct pt_walk w;
+	if (pt_walk(kernel_root_pa, va, &w)) return 0;
+	*level = w.level;
+	return w.pte;
+}
+
+static void kernel_w_xor_x(struct ktest *t)
+{
+	int lvl;
+	u64 text = leaf_flags((uptr)_text_start, &lvl), ro = leaf_flags((uptr)_rodata_start, &lvl);
+	u64 data = leaf_flags((uptr)_data_start, &lvl), bss = leaf_flags((uptr)__bss_start, &lvl);
+	KT_EXPECT(t, (text & PTE_X) && !(text & PTE_W));
+	KT_EXPECT(t, (ro & PTE_R) && !(ro & (PTE_W | PTE_X)));
+	KT_EXPECT(t, (data & PTE_W) && !(data & PTE_X));
+	KT_EXPECT(t, (bss & PTE_W) && !(bss & PTE_X));
+	/* No page of the image is writable and executable at once. */
+	for (uptr va = (uptr)_text_start; va < (uptr)_kernel_end; va += PAGE_SIZE) {
+		u64 f = leaf_flags(va, &lvl);
+		KT_ASSERT(t, f & PTE_V);
+		KT_ASSERT(t, !((f & PTE_W) && (f & PTE_X)));
+	}
+}
+
+static void direct_map_uses_large_leaves(struct ktest *t)
+{
+	int lvl = -1;
+	for (int i = 0; i < machine.nmem; i++) {
+		u64 base = machine.mem[i].base, end = base + machine.mem[i].size;
+		u64 probe = ALIGN_UP(base, PMD_SIZE) + PMD_SIZE;
+		if (probe + PMD_SIZE > end) continue;
+		u64 f = leaf_flags(DMAP_BASE + probe, &lvl);
+		KT_EXPECT(t, (f & PTE_V) && !(f & PTE_X) && lvl >= 1);
+	}
+	KT_EXPECT(t, lvl >= 1);
+}
+
+static void vmalloc_tables_prepopulated(struct ktest *t)
+{
+	pte_t *root = pt_table_va(kernel_root_pa);
+	for (u64 va = VMALLOC_START; va < VMALLOC_END; va += PUD_SIZE) {
+		pte_t e = root[(va >> 30) & 511];
+		KT_ASSERT(t, (e & PTE_V) && !pte_is_leaf(e));
+	}
+}
+
+static void write_rodata(void *arg) { *(volatile u32 *)arg = 0x1234; }
+
+static void rodata_and_text_are_read_only(struct ktest *t)
+{
+	struct kfault_report r;
+	KT_EXPECT(t, kfault_try(write_rodata, _rodata_start, &r) == EXC_STORE_PAGE);
+	KT_EXPECT(t, r.stval == (uptr)_rodata_start);
+	KT_EXPECT(t, kfault_try(write_rodata, (void *)(uptr)harts_online, &r) == EXC_STORE_PAGE);
+}
+
+static u32 data_code[4] __aligned(16) = {0x00008067, 0, 0, 0}; /* "ret", in a data page */
+
+static void jump_to(void *fn) { ((void (*)(void))fn)(); }
+
+static void data_is_not_executable(struct ktest *t)
+{
+	struct kfault_report r;
+	KT_EXPECT(t, kfault_try(jump_to, data_code, &r) == EXC_INST_PAGE);
+}
+
+static void timer_ticks(struct ktest *t)
+{
+	u64 t0 = this_hart()->ticks, deadline = rdtime() + timer_hz() / 10;
+	while (rdtime() < deadline) cpu_relax();
+	KT_EXPECT(t, this_hart()->ticks > t0); /* 100 Hz tick: at least one in 100 ms */
+	KT_EXPECT(t, timer_ticks_to_ns(timer_hz()) == 1000000000ULL);
+}
+
+static volatile u32 ipi_seen;
+static void mark_hart(void *arg) { (void)arg; __atomic_fetch_or(&ipi_seen, 1u << this_hart_index(), __ATOMIC_RELAXED); }
+
+static void ipi_every_hart(struct ktest *t)
+{
+	ipi_seen = 0;
+	for (u32 i = 1; i < MAX_HARTS; i++)
+		if (harts_online_mask & (1u << i)) KT_EXPECT(t, smp_call_on(i, mark_hart, NULL) == 0);
+	smp_wait_all();
+	KT_EXPECT(t, ipi_seen == (harts_online_mask & ~1u));
+}
+
+static void remote_fence_accepted(struct ktest *t)
+{
+	unsigned long base, mask = harts_other_sbi_mask(&base);
+	if (!mask) {
+		ktest_skip(t, "single hart");
+		return;
+	}
+	KT_EXPECT(t, sbi_remote_sfence_vma(mask, base, VMALLOC_START, PAGE_SIZE) == 0);
+	KT_EXPECT(t, sbi_remote_sfence_vma(mask, base, 0, 0) == 0);
+}
+
+static void huge_block_alignment(struct ktest *t)
+{
+	u64 free0 = pa_free_pages();
+	u64 pa = vm_pages_alloc_order(9, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa != 0);
+	KT_EXPECT(t, IS_ALIGNED(pa, PMD_SIZE));
+	vm_pages_free_order(pa, 9);
+	KT_EXPECT(t, pa_free_pages() == free0);
+}
+
+static void bootargs_visible(struct ktest *t) { KT_EXPECT(t, bootarg_get("test") != NULL); }
+
+KTEST_SUITE(boot, {"harts_online", harts_online}, {"memory_accounted", memory_accounted},
+	    {"kernel_w_xor_x", kernel_w_xor_x}, {"direct_map_uses_large_leaves", direct_map_uses_large_leaves},
+	    {"vmalloc_tables_prepopulated", vmalloc_tables_prepopulated},
+	    {"rodata_and_text_are_read_only", rodata_and_text_are_read_only},
+	    {"data_is_not_executable", data_is_not_executable}, {"timer_ticks", timer_ticks},
+	    {"ipi_every_hart", ipi_every_hart}, {"remote_fence_accepted", remote_fence_accepted},
+	    {"huge_block_alignment", huge_block_alignment}, {"bootargs_visible", bootargs_visible});
