@@ -7,24 +7,25 @@ BUILD ?= build
 QEMU ?= qemu-system-riscv64
 SMP ?= 1
 MEM ?= 256M
-BOOTARGS ?=
+BOOTARGS ?= trace=all
 DTB ?=
 INITRD ?=
 QEMU_EXTRA ?=
 
 ARCH_FLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 CFLAGS := $(ARCH_FLAGS) -O2 -g -ffreestanding -nostdlib -fno-builtin -fno-stack-protector -fno-pic \
-	-fno-omit-frame-pointer -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -Iinclude -MMD -MP
+	-fno-omit-frame-pointer -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -Iinclude -MMD -MP \
+	$(EXTRA_CFLAGS)
 LDFLAGS := -march=rv64imac -mabi=lp64 -nostdlib -static -Wl,-T,boot/kernel.ld -Wl,--no-relax -Wl,-z,max-page-size=4096
 
-KSRC := $(wildcard boot/*.S boot/*.c kernel/*.S kernel/*.c vm/*.c platform/*.c lib/*.c tests/kernel/*.c)
+KSRC ?= $(wildcard boot/*.S boot/*.c kernel/*.S kernel/*.c vm/*.c platform/*.c lib/*.c tests/kernel/*.c)
 KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 
 HOST_CC ?= gcc
 HOST_CFLAGS := -DHOST_TEST -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Werror -I. -Iinclude
 
-.PHONY: all kernel deps run test debug bench host-tests user-programs dtbs clean fuzz
+.PHONY: all kernel deps run test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
 all: kernel
 
 deps:
@@ -81,6 +82,9 @@ HOST_BINS := $(foreach t,$(HOST_TESTS),$(if $(wildcard tests/host/$(t).c),$(BUIL
 
 host-tests: $(HOST_BINS)
 
+print-host-tests:
+	@echo $(foreach t,$(HOST_TESTS),$(if $(wildcard tests/host/$(t).c),$(t)))
+
 .SECONDEXPANSION:
 $(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) tests/host/htest.h
 	@mkdir -p $(dir $@)
@@ -94,7 +98,7 @@ $(BUILD)/dtbs/%.dtb: dts/%.dts
 	@mkdir -p $(dir $@)
 	@dtc -q -I dts -O dtb -o $@ $<
 
-user-programs:
+user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 -include $(wildcard user/build.mk)
 -include $(KOBJ:.o=.d)
 
@@ -117,6 +121,10 @@ test: deps
 
 bench: deps
 	@tests/bench.sh
+	@if [ -x tests/bench_trace.sh ]; then tests/bench_trace.sh; fi
+
+trace: deps
+	@tools/make-trace.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,7 @@
 /* Starting /init from the initrd, and ending the machine when it exits: the kernel reaps what is left,
  * checks that every page and vmalloc area came back, and powers off with init's status. */
 #include "kernel/cpio.h"
+#include "kernel/panic.h"
 #include "kernel/sched.h"
 #include "kernel/shm.h"
 #include "kernel/task.h"
@@ -51,7 +52,7 @@ static void init_watch(void)
 		printk(" # free+cached pages %lu -> %lu, live areas %lu -> %lu, shm objects %lu", baseline_pages, pages,
 		       baseline_areas, areas, shm_live_objects());
 	printk("\n");
-	poweroff(status ? status : leak ? 1 : 0);
+	kernel_poweroff(status ? status : leak ? 1 : 0);
 }
 
 int kernel_start_init(void)

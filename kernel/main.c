@@ -11,6 +11,7 @@
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
+#include "lib/trace.h"
 #include "platform/devtree.h"
 #include "platform/fdt.h"
 #include "platform/poweroff.h"
@@ -83,6 +84,15 @@ static void boot_report(const struct machine_desc *m)
 
 int kernel_start_init(void);
 
+/* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
+void kernel_poweroff(int status)
+{
+	trace_drain_all();
+	if (bootarg_has("vmallocinfo")) vm_dump_areas();
+	trace_drain_all();
+	poweroff(status);
+}
+
 void kmain(u64 hartid, u64 dtb_pa)
 {
 	struct hart_local *h = this_hart();
@@ -134,11 +144,11 @@ void kmain(u64 hartid, u64 dtb_pa)
 	vmalloc_init(); /* after the harts: the lazy-purge threshold scales with how many are online */
 	boot_report(&machine);
 
-	if (bootarg_get("test")) poweroff(ktest_run_all(bootarg_get("test")));
+	if (bootarg_get("test")) kernel_poweroff(ktest_run_all(bootarg_get("test")));
 	int st = kernel_start_init();
 	if (st == -ENOENT) {
 		printk("boot: no init program (no initrd): powering off\n");
-		poweroff(0);
+		kernel_poweroff(0);
 	}
-	poweroff(st);
+	kernel_poweroff(st);
 }

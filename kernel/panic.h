@@ -9,6 +9,8 @@ void panic(const char *fmt, ...) __noreturn __attribute__((format(printf, 1, 2))
 void oops(struct trap_frame *tf, const char *what) __noreturn;
 /* Layers above register what an oops should also print (the vmalloc listing). */
 void panic_set_dump_hook(void (*hook)(void));
+/* Orderly power-off: drains the trace, prints the vmalloc listing when the bootarg asks, then exits. */
+void kernel_poweroff(int status) __noreturn;
 
 #define BUG_ON(cond)                                                                     \
 	do {                                                                             \

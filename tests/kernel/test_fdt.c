@@ -99,3 +99,40 @@ static void broken_blobs_rejected(struct ktest *t)
 
 KTEST_SUITE(fdt, {"boot_blob_matches_machine", boot_blob_matches_machine},
 	    {"broken_blobs_rejected", broken_blobs_rejected});
+
+/* Renames a property in the strings block, as if the firmware had left it out. */
+static void rename_string(u8 *b, const char *name)
+{
+	u32 off = hdr(b, 3), size = hdr(b, 8), n = (u32)strlen(name);
+	for (u32 i = 0; i + n < size; i++)
+		if (!memcmp(b + off + i, name, n + 1)) {
+			b[off + i] = 'X';
+			return;
+		}
+}
+
+static void drop_timebase(u8 *b, u64 s) { (void)s; rename_string(b, "timebase-frequency"); }
+static void drop_mmu_type(u8 *b, u64 s) { (void)s; rename_string(b, "mmu-type"); }
+
+static const char *parse_copy(void (*mutate)(u8 *b, u64 size))
+{
+	static struct machine_desc m;
+	const char *why = NULL;
+	u8 *b = vmalloc(boot_dtb_size);
+	if (!b) return "no memory";
+	memcpy(b, boot_dtb, boot_dtb_size);
+	mutate(b, boot_dtb_size);
+	int r = dt_parse_machine(b, boot_dtb_size, &m, &why);
+	vfree(b);
+	return r ? why : NULL;
+}
+
+static void semantic_errors_rejected(struct ktest *t)
+{
+	const char *why = parse_copy(drop_timebase);
+	KT_EXPECT(t, why && !strcmp(why, "missing timebase-frequency"));
+	why = parse_copy(drop_mmu_type);
+	KT_EXPECT(t, why && !strcmp(why, "no hart supports Sv39"));
+}
+
+KTEST_SUITE(fdt_semantics, {"semantic_errors_rejected", semantic_errors_rejected});
