@@ -240,14 +240,24 @@ int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags)
 	return err;
 }
 
-/* Level-0 table covering va, creating the tables above it as needed; NULL with *err set otherwise. */
+/* Level-0 table covering va when the tables above it exist, NULL otherwise: the common case. */
+static inline pte_t *leaf_table_present(u64 root, u64 va)
+{
+	pte_t e = pt_table_va(root)[pt_index(va, 2)];
+	if (unlikely((e & (PTE_V | PTE_R | PTE_W | PTE_X)) != PTE_V)) return NULL;
+	e = table_of(e)[pt_index(va, 1)];
+	if (unlikely((e & (PTE_V | PTE_R | PTE_W | PTE_X)) != PTE_V)) return NULL;
+	return table_of(e);
+}
+
+/* Level-0 table covering va, creating the tables above it when alloc; NULL with *err set otherwise. */
 static pte_t *leaf_table(u64 root, u64 va, bool alloc, int *err)
 {
 	pte_t *t = pt_table_va(root);
 	for (int level = 2; level > 0; level--) {
 		pte_t *slot = &t[pt_index(va, level)];
 		pte_t e = *slot;
-		if (unlikely(!(e & PTE_V))) {
+		if (!(e & PTE_V)) {
 			u64 table;
 			if (!alloc || !(table = pt_alloc_table())) {
 				*err = alloc ? -ENOMEM : -ENOENT;
@@ -255,7 +265,7 @@ static pte_t *leaf_table(u64 root, u64 va, bool alloc, int *err)
 			}
 			e = pte_make(table, PTE_V);
 			set_pte(slot, e);
-		} else if (unlikely(pte_is_leaf(e))) {
+		} else if (pte_is_leaf(e)) {
 			*err = -EEXIST;
 			return NULL;
 		}
@@ -274,14 +284,10 @@ pte_t *pt_leaf_slot(u64 root, u64 va, bool alloc)
 	return NULL;
 }
 
-int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
+/* pt_map_pages past its one-page fast path: any number of pages, creating tables, rolling back. */
+static __attribute__((noinline)) int map_pages_slow(u64 root, u64 va, const u64 *pas, size_t n, pte_t flags)
 {
-	/* No half of the address space holds more than 2^26 pages, which also keeps n << 12 in range. */
-	if (unlikely(!n || n > (1UL << 26) || (va & (PAGE_SIZE - 1)) || !prot_ok(prot) ||
-		     !range_ok(va, va + (n << PAGE_SHIFT) - 1)))
-		return -EINVAL;
 	const u64 start = va;
-	const pte_t flags = prot | PT_LEAF_FLAGS;
 	size_t i = 0;
 	int err;
 	do {
@@ -306,6 +312,26 @@ int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
 fail:
 	map_rollback(root, start, va, err);
 	return err;
+}
+
+int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
+{
+	/* No half of the address space holds more than 2^26 pages, which also keeps n << 12 in range. */
+	if (unlikely(n - 1 >= (1UL << 26) || (va & (PAGE_SIZE - 1)) || !prot_ok(prot) ||
+		     !range_ok(va, va + (n << PAGE_SHIFT) - 1)))
+		return -EINVAL;
+	const pte_t flags = prot | PT_LEAF_FLAGS;
+	if (n == 1) {
+		pte_t *t = leaf_table_present(root, va);
+		if (likely(t)) {
+			pte_t *slot = &t[pt_index(va, 0)];
+			if (unlikely(*slot & PTE_V)) return -EEXIST;
+			if (unlikely(pas[0] & PT_BAD_PA_BITS)) return -EINVAL;
+			set_pte(slot, pte_make(pas[0], flags));
+			return 0;
+		}
+	}
+	return map_pages_slow(root, va, pas, n, flags);
 }
 
 /* ---- protect ---- */

@@ -64,12 +64,20 @@ int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot);
 /* Level-0 slot for va, creating missing tables when alloc; NULL if absent, out of memory, or a huge
  * leaf covers va. Tables it creates are reclaimed by a later unmap of the range if left empty. */
 pte_t *pt_leaf_slot(u64 root, u64 va, bool alloc);
-/* Returns the number of 4 KiB pages unmapped. Huge leaves straddling the range's ends are split first. */
+/* Returns the number of 4 KiB pages unmapped (holes are fine), calling leaf() per cleared leaf. Huge leaves
+ * straddling the range's ends are split first (-ENOMEM: nothing changed). Tables left empty are freed,
+ * except level-1 tables under kernel-half root slots. */
 long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx);
+/* Sets the PTE_R/W/X/U/G bits of every leaf in the range to prot, splitting straddling huge leaves;
+ * -ENOENT (nothing changed) if any page of the range is unmapped. */
 int pt_protect(u64 root, u64 va, u64 size, u64 prot);
+/* -EINVAL for a non-canonical va, -ENOENT if unmapped. */
 int pt_walk(u64 root, u64 va, struct pt_walk *w);
+/* Hangs an empty level-1 table under every root slot of [va_start, va_end) (kernel half, 1 GiB aligned;
+ * va_end 0 means 2^64) so mappings there never touch the root. -EEXIST if a 1 GiB leaf is in the way. */
 int pt_prepopulate(u64 root, u64 va_start, u64 va_end);
 void pt_copy_kernel_half(u64 dst_root, u64 src_root);
+/* Unmaps the whole user half and frees its tables; the root itself stays. */
 void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx);
 
 #endif
