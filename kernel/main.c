@@ -83,6 +83,7 @@ static void boot_report(const struct machine_desc *m)
 }
 
 int kernel_start_init(void);
+void oops_trigger(const char *kind); /* tests/kernel/oops_trigger.c */
 
 /* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
 void kernel_poweroff(int status)
@@ -144,6 +145,7 @@ void kmain(u64 hartid, u64 dtb_pa)
 	vmalloc_init(); /* after the harts: the lazy-purge threshold scales with how many are online */
 	boot_report(&machine);
 
+	if (bootarg_get("oops")) oops_trigger(bootarg_get("oops"));
 	if (bootarg_get("test")) kernel_poweroff(ktest_run_all(bootarg_get("test")));
 	int st = kernel_start_init();
 	if (st == -ENOENT) {
