@@ -150,10 +150,15 @@ long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 		goto out;
 	}
 	struct shm_obj *o = th->obj;
+	if (max_size > VMK_SHM_MAX_SIZE) { /* before rounding: ~0 must not wrap to 0 */
+		r = -EINVAL;
+		goto out;
+	}
 	max_size = ALIGN_UP(max_size, PAGE_SIZE);
+	u64 span = max_size ? max_size : o->size;
 	if (!prot || (prot & ~(PROT_READ | PROT_WRITE)) || !(prot & PROT_READ) ||
 	    (max_size && max_size < o->size) || max_size > VMK_SHM_MAX_SIZE || (hint & (PAGE_SIZE - 1)) ||
-	    (hint && (hint + (max_size ? max_size : o->size) > VMK_USER_TOP || hint + max_size < hint))) {
+	    (hint && (hint >= VMK_USER_TOP || span > VMK_USER_TOP - hint))) {
 		r = -EINVAL;
 		goto out;
 	}
@@ -300,7 +305,7 @@ int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32
 {
 	int r = 0;
 	unsigned long f = spin_lock_irqsave(&shm_lock);
-	task_gone[child->slot] = false;
+	task_gone[child->slot] = false; /* the slot's previous task is gone; this one may receive handles */
 	for (u32 i = 0; i < n && !r; i++) {
 		struct task_handle *th = lookup(parent, handles[i]);
 		long h = th ? handle_add(child, th->obj, th->rights) : -EBADF;

@@ -15,6 +15,7 @@ long shm_resize(struct task *t, u64 handle, u64 new_size);
 long shm_share(struct task *t, u64 handle, long tid, u64 rights);
 long shm_close(struct task *t, u64 handle);
 long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out);
+/* Readies a new task's handle table and gives it n of the parent's handles (n = 0 for none). */
 int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32 n);
 void shm_release_task(struct task *t);
 /* A user page fault inside a shm mapping's reserved range: true if the access may be retried. */

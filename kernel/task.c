@@ -147,9 +147,7 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 	if ((err = aspace_map_anon(t, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, PTE_R | PTE_W))) goto fail;
 	u64 sp, uargv;
 	if ((err = push_args(t, argv, argc, &sp, &uargv))) goto fail;
-	if (parent && nhandles) {
-		if ((err = shm_inherit(parent, t, handles, nhandles))) goto fail;
-	}
+	if ((err = shm_inherit(parent, t, handles, parent ? nhandles : 0))) goto fail;
 
 	t->tf = (struct trap_frame *)((u8 *)t->kstack + KSTACK_SIZE - sizeof(struct trap_frame));
 	memset(t->tf, 0, sizeof(*t->tf));
@@ -274,6 +272,8 @@ void task_reap_orphans(void)
 {
 	for (int i = 1; i < MAX_TASKS; i++) {
 		struct task *t = &tasks[i];
+		/* Idle harts call this in a loop: look without the lock, and take it only for a candidate. */
+		if (READ_ONCE(t->state) != T_ZOMBIE || READ_ONCE(t->parent)) continue;
 		unsigned long f = spin_lock_irqsave(&sched_lock);
 		bool orphan = t->state == T_ZOMBIE && !t->parent && t->on_hart < 0 && t->tid != orphan_exempt_tid;
 		if (orphan) t->state = T_BLOCKED;

@@ -31,7 +31,8 @@ static inline void local_flush_tlb_asid(unsigned long asid)
 	__asm__ volatile("sfence.vma zero, %0" ::"r"(asid) : "memory");
 }
 static inline void wfi(void) { __asm__ volatile("wfi"); }
-static inline void cpu_relax(void) { __asm__ volatile("nop"); }
+/* Zihintpause pause (a fence hint, a nop without the extension): lets QEMU end the translation block. */
+static inline void cpu_relax(void) { __asm__ volatile(".4byte 0x0100000f" ::: "memory"); }
 static inline void mb(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
 
 static inline unsigned long irq_save(void)

@@ -1,7 +1,7 @@
 /* Trace rings: each hart formats its events into its own ring with interrupts off (no lock shared with
  * other harts, so tracing never serialises allocation), and the ring is drained to the console later,
  * from the idle loop or the timer tick, outside every allocator lock. A full ring drops events and the
- * next drain says how many, so a gap is never silent. */
+ * next drain says how many and which sequence numbers, so a gap is never silent. */
 #include <stdarg.h>
 #include "lib/trace.h"
 #include "lib/ksyms.h"
@@ -12,12 +12,15 @@
 #include "lib/string.h"
 
 #define RING_MAX 16384u
+#define RING_MIN 256u
 
 struct trace_ring {
 	char buf[RING_MAX];
-	u32 head, tail; /* free-running byte counters */
-	u32 size;
+	u32 head, tail; /* free-running byte counters; sizes are powers of two so wrap-around stays exact */
+	u32 size;       /* 0 until first used: then the ring_size of that moment */
+	u64 accepted;   /* bytes ever queued */
 	u64 dropped, dropped_reported;
+	u64 drop_first_seq, drop_last_seq; /* of the events dropped since the last report */
 	spinlock_t drain_lock;
 };
 
@@ -25,9 +28,40 @@ u32 trace_mask;
 static struct trace_ring rings[MAX_HARTS];
 static u64 trace_seq;
 static u32 ring_size = RING_MAX;
+static void (*drain_sink)(const char *s, size_t n);
 
-void trace_set_ring_size(u32 bytes) { ring_size = bytes < 256 ? 256 : bytes > RING_MAX ? RING_MAX : bytes; }
+static u32 ring_bytes(const struct trace_ring *r) { return r->size ? r->size : ring_size; }
 
+void trace_set_ring_size(u32 bytes)
+{
+	u32 size = RING_MIN;
+	while (size * 2 <= bytes && size < RING_MAX) size *= 2;
+	trace_drain_all();
+	ring_size = size;
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		struct trace_ring *r = &rings[i];
+		unsigned long f = irq_save();
+		spin_lock(&r->drain_lock);
+		/* Only an empty ring can change size: the byte positions of queued lines depend on it. */
+		if (r->head == __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE)) r->size = size;
+		spin_unlock(&r->drain_lock);
+		irq_restore(f);
+	}
+}
+
+/* A user-supplied label must never split a line or forge fields, whatever bytes it holds. */
+static void clean_line(char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((u8)s[i] < 0x20 || (u8)s[i] >= 0x7f) s[i] = '?';
+}
+
+char *trace_clean(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '"' || *p == '\\' || (u8)*p < 0x20 || (u8)*p >= 0x7f) *p = '?';
+	return s;
+}
 
 void trace_emit(const void *caller, const char *fmt, ...)
 {
@@ -36,27 +70,35 @@ void trace_emit(const void *caller, const char *fmt, ...)
 	unsigned long f = irq_save();
 	struct hart_local *h = this_hart();
 	struct trace_ring *r = &rings[h->index];
+	u64 seq = __atomic_fetch_add(&trace_seq, 1, __ATOMIC_RELAXED);
 
 	ksym_format((uptr)caller, sym, sizeof(sym));
-	int n = snprintf(line, sizeof(line), "@T seq=%lu hart=%u t=%lu task=%u ",
-			 __atomic_fetch_add(&trace_seq, 1, __ATOMIC_RELAXED), h->hartid, rdtime(), h->tid);
+	int n = snprintf(line, sizeof(line), "@T seq=%lu hart=%u t=%lu task=%u ", seq, h->hartid, rdtime(), h->tid);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2;
-	n += snprintf(line + n, sizeof(line) - (size_t)n, " caller=%s\n", sym);
-	if (n > (int)sizeof(line) - 1) {
-		n = (int)sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
+	n += snprintf(line + n, sizeof(line) - (size_t)n, " caller=%s", sym);
+	if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2; /* truncated: the tool reports it malformed */
+	clean_line(line, n);
+	line[n++] = '\n';
 	u32 size = r->size ? r->size : (r->size = ring_size);
 	if (r->head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) + (u32)n > size) {
+		if (r->dropped == r->dropped_reported) r->drop_first_seq = seq;
+		r->drop_last_seq = seq;
 		r->dropped++;
 	} else {
-		for (int i = 0; i < n; i++) r->buf[(r->head + (u32)i) % size] = line[i];
+		for (int i = 0; i < n; i++) r->buf[(r->head + (u32)i) & (size - 1)] = line[i];
+		r->accepted += (u32)n;
 		__atomic_store_n(&r->head, r->head + (u32)n, __ATOMIC_RELEASE);
 	}
 	irq_restore(f);
+}
+
+static void drain_write(const char *s, size_t n)
+{
+	if (drain_sink) drain_sink(s, n);
+	else console_write(s, n);
 }
 
 static void drain_ring(struct trace_ring *r, u32 hartid)
@@ -64,30 +106,34 @@ static void drain_ring(struct trace_ring *r, u32 hartid)
 	char chunk[256];
 
 	if (!spin_trylock(&r->drain_lock)) return;
-	u32 size = r->size ? r->size : ring_size;
+	u32 size = ring_bytes(r);
 	for (;;) {
 		u32 tail = r->tail, head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 		if (tail == head) break;
 		u32 n = 0;
 		/* Whole lines only, so a trace line never shares a console write with printk text. */
 		while (tail + n != head && n < sizeof(chunk)) {
-			chunk[n] = r->buf[(tail + n) % size];
+			chunk[n] = r->buf[(tail + n) & (size - 1)];
 			n++;
 			if (chunk[n - 1] == '\n' && n > sizeof(chunk) - 128) break;
 		}
 		u32 cut = n;
 		while (cut && chunk[cut - 1] != '\n') cut--;
 		if (!cut) cut = n;
-		console_write(chunk, cut);
+		drain_write(chunk, cut);
 		__atomic_store_n(&r->tail, tail + cut, __ATOMIC_RELEASE);
 	}
-	u64 d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
-	if (d != r->dropped_reported) {
-		char line[96];
-		int n = snprintf(line, sizeof(line), "@T hart=%u ev=drop count=%lu total=%lu\n", hartid,
-				 d - r->dropped_reported, d);
-		console_write(line, (size_t)n);
-		r->dropped_reported = d;
+	/* Read the drop record with interrupts off so an event dropped meanwhile lands in the next report. */
+	unsigned long f = irq_save();
+	u64 d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED), was = r->dropped_reported;
+	u64 first = r->drop_first_seq, last = r->drop_last_seq;
+	r->dropped_reported = d;
+	irq_restore(f);
+	if (d != was) {
+		char line[128];
+		int n = snprintf(line, sizeof(line), "@T hart=%u ev=drop count=%lu total=%lu first_seq=%lu last_seq=%lu\n",
+				 hartid, d - was, d, first, last);
+		drain_write(line, (size_t)n);
 	}
 	spin_unlock(&r->drain_lock);
 }
@@ -99,12 +145,23 @@ void trace_drain_all(void)
 	for (u32 i = 0; i < MAX_HARTS; i++) drain_ring(&rings[i], hart_locals[i].hartid);
 }
 
+void trace_set_drain_sink(void (*sink)(const char *s, size_t n)) { drain_sink = sink; }
+
 u64 trace_dropped_total(void)
 {
 	u64 t = 0;
 	for (u32 i = 0; i < MAX_HARTS; i++) t += __atomic_load_n(&rings[i].dropped, __ATOMIC_RELAXED);
 	return t;
 }
+
+u64 trace_bytes_queued(void)
+{
+	u64 t = 0;
+	for (u32 i = 0; i < MAX_HARTS; i++) t += __atomic_load_n(&rings[i].accepted, __ATOMIC_RELAXED);
+	return t;
+}
+
+u64 trace_next_seq(void) { return __atomic_load_n(&trace_seq, __ATOMIC_RELAXED); }
 
 u32 trace_parse_classes(const char *list)
 {

@@ -15,16 +15,31 @@ void trace_drain(void);            /* writes this hart's ring to the console; ne
 void trace_drain_all(void);        /* every hart's ring, from one hart (tests, power-off) */
 u32 trace_parse_classes(const char *list); /* "vmalloc,purge" / "all" -> mask */
 u64 trace_dropped_total(void);
-void trace_set_ring_size(u32 bytes); /* tests shrink the ring to provoke drops */
+/* Tests shrink the ring to provoke drops (rounded down to a power of two, 256..16384 bytes). Drains every
+ * ring first; call it only while no other hart is tracing. */
+void trace_set_ring_size(u32 bytes);
+u64 trace_bytes_queued(void);      /* bytes ever accepted into any ring: proves an off class costs nothing */
+u64 trace_next_seq(void);          /* the sequence number the next event will get */
+/* Tests capture what the drain writes; NULL restores the console. */
+void trace_set_drain_sink(void (*sink)(const char *s, size_t n));
+/* Makes a string safe as a quoted trace value in place: '"', '\\' and non-printable bytes become '?'. */
+char *trace_clean(char *s);
 
 #ifdef TRACE_COMPILED_OUT
-#define TRACE(cls, caller, ...) do { } while (0)
+/* Dead code, never emitted: the arguments still count as used and the format is still checked. */
+#define TRACE(cls, caller, ...)                                   \
+	do {                                                      \
+		if (0) trace_emit((caller), __VA_ARGS__);          \
+	} while (0)
 #else
-/* When a class is off, an event site is one load and one predictable branch. */
-#define TRACE(cls, caller, ...)                                                   \
-	do {                                                                      \
-		if (unlikely(__atomic_load_n(&trace_mask, __ATOMIC_RELAXED) & (cls))) \
-			trace_emit((caller), __VA_ARGS__);                        \
+/* Off by default, so the fast test is "is any class on": one byte load and one predictable branch (every
+ * class bit lives in trace_mask's low byte, RISC-V being little-endian); the class is checked behind it. */
+_Static_assert(TRACE_ALL <= 0xff, "trace classes must fit trace_mask's low byte");
+#define TRACE(cls, caller, ...)                                                                     \
+	do {                                                                                        \
+		if (unlikely(__atomic_load_n((const u8 *)&trace_mask, __ATOMIC_RELAXED)) &&         \
+		    (__atomic_load_n(&trace_mask, __ATOMIC_RELAXED) & (cls)))                        \
+			trace_emit((caller), __VA_ARGS__);                                          \
 	} while (0)
 #endif
 

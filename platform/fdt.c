@@ -84,10 +84,7 @@ static int view_init(const void *blob, u64 bufsize, struct fdt_view *v, const ch
 	return 0;
 }
 
-static bool walk_view(const void *blob, struct fdt_view *v)
-{
-	return view_init(blob, ~0ULL, v, NULL) == 0;
-}
+static bool walk_view(const void *blob, struct fdt_view *v) { return view_init(blob, ~0ULL, v, NULL) == 0; }
 
 static const u8 *struct_at(const struct fdt_view *v, u64 off) { return v->base + v->struct_off + off; }
 
@@ -473,10 +470,7 @@ int fdt_path_offset_len(const void *blob, const char *path, size_t len)
 	return node;
 }
 
-int fdt_path_offset(const void *blob, const char *path)
-{
-	return fdt_path_offset_len(blob, path, ~(size_t)0);
-}
+int fdt_path_offset(const void *blob, const char *path) { return fdt_path_offset_len(blob, path, ~(size_t)0); }
 
 bool fdt_stringlist_contains(const char *list, int len, const char *str)
 {
@@ -563,7 +557,6 @@ static int cells_prop(const void *blob, int node, const char *name, int dflt)
 }
 
 int fdt_address_cells(const void *blob, int node) { return cells_prop(blob, node, "#address-cells", 2); }
-
 int fdt_size_cells(const void *blob, int node) { return cells_prop(blob, node, "#size-cells", 1); }
 
 int fdt_reg_cells(const void *blob, int node, int *addr_cells, int *size_cells)

@@ -26,6 +26,21 @@ void ktap_fail(const char *file, int line, const char *fmt, ...)
 	current_failed = true;
 }
 
+/* Values in the errno range print by name (-14 reads as EFAULT, -1000 as KILLED), others also in hex. */
+static void describe(char *buf, size_t n, long long v)
+{
+	if (v < 0 && v > -4096) snprintf(buf, n, "%lld (%s)", v, errno_name((long)v));
+	else snprintf(buf, n, "%lld (0x%llx)", v, (unsigned long long)v);
+}
+
+void ktap_fail_eq(const char *file, int line, const char *expr, long long got, long long want)
+{
+	char g[48], w[48];
+	describe(g, sizeof(g), got);
+	describe(w, sizeof(w), want);
+	ktap_fail(file, line, "%s = %s, want %s", expr, g, w);
+}
+
 void ktap_result(bool ok, const char *name, const char *why)
 {
 	cases++;

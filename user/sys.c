@@ -40,7 +40,11 @@ long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u6
 long vmk_wait(long tid, int *status) { return ecall6(SYS_wait, (u64)tid, P(status), 0, 0, 0, 0); }
 long vmk_yield(void) { return ecall6(SYS_yield, 0, 0, 0, 0, 0, 0); }
 long vmk_getpid(void) { return ecall6(SYS_getpid, 0, 0, 0, 0, 0, 0); }
-long vmk_write(int fd, const void *buf, u64 len) { return ecall6(SYS_write, (u64)(s64)fd, P(buf), len, 0, 0, 0); }
+long vmk_write(int fd, const void *buf, u64 len)
+{
+	return ecall6(SYS_write, (u64)(s64)fd, P(buf), len, 0, 0, 0);
+}
+
 long vmk_clock_gettime(struct vmk_timespec *ts) { return ecall6(SYS_clock_gettime, P(ts), 0, 0, 0, 0, 0); }
 long vmk_sleep(u64 nanoseconds) { return ecall6(SYS_sleep, nanoseconds, 0, 0, 0, 0, 0); }
 long vmk_handles(u64 *out, u64 max) { return ecall6(SYS_handles, P(out), max, 0, 0, 0, 0); }
@@ -60,8 +64,17 @@ long vmk_shm_share(u64 handle, long tid, u64 rights)
 }
 
 long vmk_shm_close(u64 handle) { return ecall6(SYS_shm_close, handle, 0, 0, 0, 0, 0); }
-long vmk_shm_info(u64 handle, struct vmk_shm_info *info) { return ecall6(SYS_shm_info, handle, P(info), 0, 0, 0, 0); }
+long vmk_shm_info(u64 handle, struct vmk_shm_info *info)
+{
+	return ecall6(SYS_shm_info, handle, P(info), 0, 0, 0, 0);
+}
+
 long vmk_vm_stats(struct vmk_vm_stats *st) { return ecall6(SYS_vm_stats, P(st), 0, 0, 0, 0, 0); }
 long vmk_vm_dump(void) { return ecall6(SYS_vm_dump, 0, 0, 0, 0, 0, 0); }
-long vmk_trace_ctl(u64 enable_mask, u64 disable_mask) { return ecall6(SYS_trace_ctl, enable_mask, disable_mask, 0, 0, 0, 0); }
+
+long vmk_trace_ctl(u64 enable_mask, u64 disable_mask)
+{
+	return ecall6(SYS_trace_ctl, enable_mask, disable_mask, 0, 0, 0, 0);
+}
+
 long vmk_trace_mark(u64 id, const char *label) { return ecall6(SYS_trace_mark, id, P(label), 0, 0, 0, 0); }

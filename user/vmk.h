@@ -72,6 +72,7 @@ void ktap_run(const char *name, void (*fn)(void));
 int ktap_end(void); /* 0 if every case passed, else 1 */
 /* Records the first failure of the current case (later ones only print a diagnostic). */
 void ktap_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ktap_fail_eq(const char *file, int line, const char *expr, long long got, long long want);
 /* Reports a result decided elsewhere (init uses it for whole child programs). */
 void ktap_result(bool ok, const char *name, const char *reason);
 
@@ -80,12 +81,10 @@ void ktap_result(bool ok, const char *name, const char *reason);
 		if (!(cond)) ktap_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);  \
 	} while (0)
 /* Compares as signed 64-bit and shows both values; errno results print by name. */
-#define CHECK_EQ(a, b)                                                                            \
-	do {                                                                                      \
-		long long _a = (long long)(a), _b = (long long)(b);                                \
-		if (_a != _b)                                                                     \
-			ktap_fail(__FILE__, __LINE__, "%s = %lld (%s), want %lld (%s)", #a, _a,   \
-				  errno_name(_a), _b, errno_name(_b));                            \
+#define CHECK_EQ(a, b)                                                                     \
+	do {                                                                               \
+		long long _a = (long long)(a), _b = (long long)(b);                         \
+		if (_a != _b) ktap_fail_eq(__FILE__, __LINE__, #a, _a, _b);                \
 	} while (0)
 /* Like CHECK but ends the case: for steps the rest of the case depends on. */
 #define REQUIRE(cond)                                                                     \

@@ -83,12 +83,20 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
 	vm_note_failure(size, align, caller, reason);
 }
 
-/* Reserves [addr, addr + va_size) and registers the area. Charges `pages` to the owner first: a task
- * over its quota gets nothing. Purges lazily freed ranges and retries once before giving up. */
+/* Aligned requests up to this alignment reserve size + align - PAGE_SIZE from the start of the lowest
+ * extent that holds it and place the area at the aligned address inside (Linux's adjusted search size):
+ * one descent, always a carve from an extent's start, so no sliver of padding is left behind as an
+ * extent of its own to be inserted now and erased again at the purge. Larger alignments would waste too
+ * much of the region and take the exact lowest aligned fit instead. */
+#define PADDED_ALIGN_MAX (4UL << 20)
+
+/* Reserves va_size bytes (guard included) at the given alignment and registers the area. Charges `pages`
+ * to the owner first: a task over its quota gets nothing. Purges lazily freed ranges and retries once
+ * before giving up. */
 struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
-	u64 addr;
-	bool retried = false;
+	u64 start, span = va_size;
+	bool retried = false, padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 
@@ -103,7 +111,17 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 		goto fail_unlock;
 	}
 	for (;;) {
-		int e = va_index_alloc(&arena.free, va_size, align, &addr);
+		int e;
+		if (likely(!padded)) {
+			e = va_index_alloc(&arena.free, va_size, align, &start);
+		} else {
+			span = va_size + align - PAGE_SIZE;
+			e = va_index_alloc(&arena.free, span, PAGE_SIZE, &start);
+			if (unlikely(e)) {
+				span = va_size; /* no room for the padding: the exact fit may still exist */
+				e = va_index_alloc(&arena.free, va_size, align, &start);
+			}
+		}
 		if (likely(!e)) break;
 		if (e == -EINVAL || retried || !arena.lazy_head) {
 			node_pool_put(&arena.area_pool, a);
@@ -115,8 +133,9 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 		retried = true;
 		f = spin_lock_irqsave(&arena.lock);
 	}
-	a->addr = addr;
-	a->va_size = va_size;
+	a->va_start = start;
+	a->va_size = span;
+	a->addr = ALIGN_UP(start, align);
 	a->flags = vmflags;
 	a->owner = owner;
 	a->caller = caller;
@@ -124,7 +143,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	a->vb_used = a->vb_dirty = 0;
 	a->nr_pages = 0;
 	a->seq = ++arena.st.seq;
-	va_busy_insert(&arena.busy, &a->link, addr);
+	va_busy_insert(&arena.busy, &a->link, a->addr);
 	arena.owner_pages[owner] += pages;
 	arena.st.live_areas++;
 	arena.st.live_pages += pages;
@@ -149,7 +168,7 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 	arena.st.live_areas--;
 	arena.st.live_pages -= pages;
 	arena.st.failures++;
-	va_index_free(&arena.free, a->addr, a->va_size);
+	va_index_free(&arena.free, a->va_start, a->va_size);
 	node_pool_put(&arena.area_pool, a);
 	spin_unlock_irqrestore(&arena.lock, f);
 }
@@ -231,6 +250,7 @@ static void area_retire(struct vm_area *a)
 
 	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
+	vm_local_forget(a->addr, a->size);
 	if (!(a->flags & VM_ALLOC)) pages = 0;
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	arena.owner_pages[a->owner] -= pages;

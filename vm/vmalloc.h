@@ -54,7 +54,8 @@ u64 vmalloc_to_pa(const void *addr);
 struct vm_area {
 	struct va_busy_link link; /* busy map entry; link.key is the start address */
 	u64 addr;           /* first byte */
-	u64 va_size;        /* reserved virtual range, guard page included */
+	u64 va_start;       /* reserved virtual range [va_start, va_start + va_size): alignment padding */
+	u64 va_size;        /* before addr, the guard page after the mapped bytes */
 	u64 size;           /* mapped bytes the area may use (without the guard) */
 	u64 requested;      /* what the caller asked for; vrealloc moves it */
 	u64 seq;

@@ -102,7 +102,7 @@ static void find_containing(void *ctx, struct va_busy_link *l)
 {
 	struct find_ctx *c = ctx;
 	struct vm_area *a = (struct vm_area *)l;
-	if (c->addr >= a->addr && c->addr < a->addr + a->va_size) c->hit = a;
+	if (c->addr >= a->va_start && c->addr < a->va_start + a->va_size) c->hit = a;
 }
 
 bool vm_fault_spurious(u64 addr, u64 cause)
@@ -126,7 +126,9 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 	if (c.hit) {
 		struct vm_area *a = c.hit;
 		describe_area(a, what, sizeof(what));
-		if (addr >= a->addr + a->size)
+		if (addr < a->addr)
+			snprintf(buf, size, "; access to the alignment padding %lu bytes before %s", a->addr - addr, what);
+		else if (addr >= a->addr + a->size)
 			snprintf(buf, size, "; guard page hit %lu bytes past the end of %s", addr - (a->addr + a->requested),
 				 what);
 		else if (addr >= a->addr + ((u64)a->nr_pages << PAGE_SHIFT))
@@ -136,7 +138,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 	} else {
 		struct vm_area *lz = NULL;
 		for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
-			if (addr >= a->addr && addr < a->addr + a->va_size) lz = a;
+			if (addr >= a->va_start && addr < a->va_start + a->va_size) lz = a;
 		if (lz) {
 			describe_area(lz, what, sizeof(what));
 			snprintf(buf, size, "; use after vfree of %s", what);
@@ -165,7 +167,7 @@ static void collect(void *ctx, struct va_busy_link *l)
 	struct dump_ctx *c = ctx;
 	struct vm_area *a = (struct vm_area *)l;
 	if (c->n < c->cap)
-		c->rows[c->n++] = (struct dump_row){a->addr, a->va_size, a->nr_pages, a->caller, a->flags, a->node};
+		c->rows[c->n++] = (struct dump_row){a->addr, a->va_start + a->va_size - a->addr, a->nr_pages, a->caller, a->flags, a->node};
 }
 
 static void sort_rows(struct dump_row *r, u64 n)

@@ -30,6 +30,7 @@ extern struct vm_arena arena;
 bool vm_lazy_add_locked(struct vm_area *a); /* true when the batch is due */
 void vm_purge(void);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
+void vm_local_forget(u64 start, u64 size);    /* this hart's TLB only, no counting */
 
 /* vmalloc_diag.c */
 void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason);

@@ -45,6 +45,17 @@ static void flush_kernel_range(u64 start, u64 size)
 
 void vm_flush_range_now(u64 start, u64 size) { flush_kernel_range(start, size); }
 
+/* The freeing hart forgets the range at once (local fences cost no IPI): its own use after vfree then
+ * faults and is named, and only other harts' TLBs wait for the purge. */
+void vm_local_forget(u64 start, u64 size)
+{
+	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) {
+		local_flush_tlb_all();
+		return;
+	}
+	for (u64 va = start; va < start + size; va += PAGE_SIZE) local_flush_tlb_page(va);
+}
+
 void vm_purge(void)
 {
 	unsigned long f = spin_lock_irqsave(&purge_lock);
@@ -61,21 +72,27 @@ void vm_purge(void)
 	}
 	u64 lo = ~0ULL, hi = 0;
 	for (struct vm_area *a = list; a; a = a->lazy_next) {
-		lo = MIN(lo, a->addr);
-		hi = MAX(hi, a->addr + a->va_size);
+		lo = MIN(lo, a->va_start);
+		hi = MAX(hi, a->va_start + a->va_size);
 	}
 	flush_kernel_range(lo, hi - lo);
 
+	/* Back to the index in bursts: the arena lock is dropped between them so that allocating harts are
+	 * never held up for a whole batch of thousands of areas. */
 	spin_lock(&arena.lock);
-	while (list) {
+	for (u32 burst = 0; list; burst++) {
 		struct vm_area *next = list->lazy_next;
-		if (va_index_free(&arena.free, list->addr, list->va_size) == -ENOMEM) {
+		if (va_index_free(&arena.free, list->va_start, list->va_size) == -ENOMEM) {
 			/* No node to record the range: keep it parked for the next purge rather than lose it. */
 			vm_lazy_add_locked(list);
 		} else {
 			node_pool_put(&arena.area_pool, list);
 		}
 		list = next;
+		if ((burst & 31) == 31) {
+			spin_unlock(&arena.lock);
+			spin_lock(&arena.lock);
+		}
 	}
 	arena.st.purges++;
 	spin_unlock(&arena.lock);

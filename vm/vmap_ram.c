@@ -116,6 +116,7 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 		a = vm_area_take(mem, "vm_unmap_ram", caller);
 		if (!a) return;
 		vmap_unmap(a->addr, count, false);
+		vm_local_forget(a->addr, a->size);
 		vm_area_park(a);
 		return;
 	}
@@ -131,6 +132,7 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 		return;
 	}
 	u32 cleared = vmap_unmap(va, count, false);
+	vm_local_forget(va, (u64)count << PAGE_SHIFT);
 	if (unlikely(cleared != count))
 		printk("vm_unmap_ram(%p, %u): %u of the pages were not mapped (double unmap?)\n", mem, count,
 		       count - cleared);

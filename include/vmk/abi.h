@@ -14,7 +14,9 @@
  * PROGRAM START
  *   Programs are static ELF64 RISC-V ET_EXEC files from the initrd (newc cpio), linked at 0x10000. The
  *   kernel maps each PT_LOAD with exactly its R/W/X flags (W+X is refused), sets sp to a 16-byte aligned
- *   user stack, and enters the ELF entry with a0 = argc and a1 = argv (argc pointers then NULL, strings
+ *   user stack of VMK_STACK_SIZE bytes ending at VMK_STACK_TOP (shm_map never places mappings in
+ *   [VMK_STACK_TOP - VMK_STACK_RESERVE, VMK_STACK_TOP), the rest of that window stays unmapped), and
+ *   enters the ELF entry with a0 = argc and a1 = argv (argc pointers then NULL, strings
  *   copied onto the user stack). argv is exactly the array the spawner passed, so by convention argv[0]
  *   is the program name. The boot task is /init, started with argv = {"/init", <bootarg words>...}.
  *
@@ -35,8 +37,10 @@
  *
  * EXIT STATUS
  *   SYS_exit(status) is reported to the parent's SYS_wait as (status & 0xff), so it can never collide with
- *   VMK_STATUS_KILLED, which is reported for a task the kernel killed (bad memory access, illegal
- *   instruction, access to a shm page cut off by a shrink, ...). The kernel logs the reason on the console.
+ *   VMK_STATUS_KILLED, which is reported for a task the kernel killed. Every U-mode exception other
+ *   than ecall kills: page faults (kernel, unmapped or wrongly-permissioned addresses, including shm
+ *   pages cut off by a shrink, executing data or stack), illegal or privileged instructions, ebreak.
+ *   The kernel logs the reason on the console; the killed task's mappings and handles are released.
  *
  * QUOTAS
  *   Each task has a page quota (set at spawn) that bounds the shm pages charged to it: shm_create charges
@@ -101,8 +105,9 @@
  * long SYS_sleep(u64 nanoseconds) -> 0                       sleeps at least that long (0 = yield)
  *
  * long SYS_handles(u64 *out, u64 max) -> number of handles received at spawn
- *   Writes the first min(count, max) of them to out (out may be NULL when max is 0).
- *   Errors: -EFAULT bad out (only checked when max > 0).
+ *   Writes the first min(count, max) of them to out. Only those min(count, max) words are checked, so
+ *   out may be anything (NULL included) when max is 0 or the task received no handles.
+ *   Errors: -EFAULT bad out when something is to be written.
  *
  * long SYS_shm_create(u64 size, u64 flags) -> handle with SHM_ALL rights
  *   size is rounded up to whole pages and zero-filled. flags: SHM_F_HUGE asks for 2 MiB physical blocks
@@ -169,6 +174,9 @@
 #define VMK_USER_BASE 0x1000UL
 #define VMK_USER_TOP 0x4000000000UL /* 2^38: end of the Sv39 user half */
 #define VMK_PROG_BASE 0x10000UL     /* where programs are linked */
+#define VMK_STACK_TOP 0x3fff000000UL
+#define VMK_STACK_SIZE 0x10000UL      /* 64 KiB, mapped read-write at start */
+#define VMK_STACK_RESERVE 0x1000000UL /* 16 MiB window below VMK_STACK_TOP kept for the stack */
 #define VMK_WRITE_MAX 4096UL
 #define VMK_NAME_MAX 64
 #define VMK_ARGV_MAX 16
@@ -236,7 +244,7 @@ struct vmk_vm_stats {
 	u64 total_phys_pages; /* physical page allocator: managed */
 	u64 last_fail_size;   /* the last failed request's size, */
 	u64 last_fail_align;  /* its alignment, */
-	u64 last_fail_reason; /* and why it failed (a -errno value as u64, 0 if none yet) */
+	u64 last_fail_reason; /* and why it failed (a positive errno number, 0 if none yet) */
 };
 #endif
 

@@ -10,8 +10,12 @@ mkdir -p "$out"
 dump() { # name, then extra qemu arguments
 	name=$1
 	shift
-	qemu-system-riscv64 -machine "virt,dumpdtb=$out/$name.dtb" -nographic -display none "$@" \
+	qemu-system-riscv64 -machine "virt,dumpdtb=$out/$name.raw" -nographic -display none "$@" \
 		>"$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; exit 1; }
+	# QEMU writes out its whole working buffer; keep the blob's own totalsize bytes.
+	total=$(od -An -tu1 -j4 -N4 "$out/$name.raw" | awk '{ print ((($1 * 256 + $2) * 256 + $3) * 256 + $4) }')
+	head -c "$total" "$out/$name.raw" >"$out/$name.dtb"
+	rm -f "$out/$name.raw" "$out/$name.log"
 }
 
 for smp in 1 2 4 8; do

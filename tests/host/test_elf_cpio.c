@@ -1,7 +1,9 @@
 /* Host tests for kernel/elf.c and kernel/cpio.c, with tools/mkcpio.c linked in for round trips.
- * Usage: test_elf_cpio [riscv-elf ...]  -- the given ELF files (the built user programs) must be accepted. */
+ * Usage: test_elf_cpio [file ...]: ELF files (the built user programs) must load, other files must be
+ * refused, *.cpio archives are walked and judged entry by entry, directories are skipped. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "kernel/cpio.h"
 #include "kernel/elf.h"
@@ -9,7 +11,7 @@
 
 int mkcpio_main(int argc, char **argv);
 
-static int g_argc;
+static int g_argc; /* the command line: files to judge as real programs */
 static char **g_argv;
 
 static u64 rng_state = 0x9e3779b97f4a7c15ULL;
@@ -26,21 +28,48 @@ static void put_le(u8 *p, u64 v, int n)
 	for (int i = 0; i < n; i++) p[i] = (u8)(v >> (8 * i));
 }
 
+/* Reads a whole regular file (NULL for anything else, such as a directory given by a glob). */
 static u8 *read_file(const char *path, u64 *len)
 {
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) return NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f) return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	u8 *b = malloc(n > 0 ? n : 1);
-	if (b && fread(b, 1, n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
+	u8 *b = malloc(st.st_size > 0 ? st.st_size : 1);
+	size_t got = b ? fread(b, 1, st.st_size, f) : 0;
 	fclose(f);
-	*len = (u64)n;
-	return b;
+	*len = (u64)st.st_size;
+	if (got == (size_t)st.st_size) return b;
+	free(b);
+	return NULL;
+}
+
+/* An exact-size heap copy, so AddressSanitizer catches any read past the end of what the parser got. */
+static u8 *dup_exact(const u8 *b, u64 len)
+{
+	u8 *copy = malloc(len ? len : 1);
+	memcpy(copy, b, len);
+	return copy;
+}
+
+/* 1..6 random edits: random bytes, bit flips, hex-ish characters, 8-digit hex fields and extreme u64s.
+ * `span` limits where they land (the fuzzers aim mostly at headers, where the parsers look). */
+static void mutate(u8 *m, u64 len, u64 span)
+{
+	for (int k = 1 + (int)(rng() % 6); k > 0; k--) {
+		u64 at = rng() % span;
+		char hex[9];
+		switch (rng() % 5) {
+		case 0: m[at] = (u8)rng(); break;
+		case 1: m[at] ^= (u8)(1u << (rng() % 8)); break;
+		case 2: m[at] = "0123456789abcdefFgx/\0"[rng() % 21]; break;
+		case 3:
+			snprintf(hex, sizeof(hex), "%08X", (unsigned)(rng() >> (rng() % 32)));
+			memcpy(m + at, hex, MIN(8, len - at));
+			break;
+		default: if (at + 8 <= len) put_le(m + at, (rng() & 1) ? rng() : ~0ULL - rng() % 0x2000, 8);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- ELF */
@@ -55,23 +84,16 @@ static u64 img_len;
  * and a PT_GNU_STACK header that the parser must skip. Tests then break one field at a time. */
 static void set_phdr(u8 *ph, u32 type, u32 flags, u64 off, u64 vaddr, u64 filesz, u64 memsz)
 {
+	const u64 fields[6] = {off, vaddr, vaddr, filesz, memsz, 0x1000}; /* offset, vaddr, paddr, ..., align */
 	put_le(ph, type, 4);
 	put_le(ph + 4, flags, 4);
-	put_le(ph + 8, off, 8);
-	put_le(ph + 16, vaddr, 8);
-	put_le(ph + 24, vaddr, 8);
-	put_le(ph + 32, filesz, 8);
-	put_le(ph + 40, memsz, 8);
-	put_le(ph + 48, 0x1000, 8);
+	for (int i = 0; i < 6; i++) put_le(ph + 8 + 8 * i, fields[i], 8);
 }
 
 static void build_elf(void)
 {
 	memset(img, 0, sizeof(img));
-	memcpy(img, "\x7f" "ELF", 4);
-	img[4] = 2;
-	img[5] = 1;
-	img[6] = 1;
+	memcpy(img, "\x7f" "ELF\2\1\1", 7); /* ELFCLASS64, little-endian, ident version 1 */
 	put_le(img + 16, 2, 2);      /* ET_EXEC */
 	put_le(img + 18, 243, 2);    /* EM_RISCV */
 	put_le(img + 20, 1, 4);      /* e_version */
@@ -87,40 +109,27 @@ static void build_elf(void)
 	img_len = IMG_LEN;
 }
 
-/* Runs the parser on an exact-size heap copy so AddressSanitizer sees any read past the end. */
 static int plan_of(const u8 *b, u64 len, struct elf_plan *p, const char **why)
 {
-	u8 *copy = malloc(len ? len : 1);
-	memcpy(copy, b, len);
+	u8 *copy = dup_exact(b, len);
 	int r = elf_plan(copy, len, p, why);
 	free(copy);
 	return r;
 }
 
-/* Rebuilds the image, applies `edit`, and expects rejection with a reason containing `needle`. */
-#define EXPECT_REJECT(edit, needle)                                                        \
-	do {                                                                               \
-		struct elf_plan p_;                                                        \
-		const char *why_ = NULL;                                                   \
-		build_elf();                                                               \
-		edit;                                                                      \
-		int r_ = plan_of(img, img_len, &p_, &why_);                                \
-		CHECK_EQ(r_, -ENOEXEC);                                                    \
-		CHECK(why_ && strstr(why_, needle));                                       \
-		if (!(why_ && strstr(why_, needle)))                                       \
-			printf("#   edit '%s': got '%s'\n", #edit, why_ ? why_ : "(null)"); \
-	} while (0)
-
-#define EXPECT_ACCEPT(edit)                                              \
-	do {                                                             \
-		struct elf_plan p_;                                      \
-		const char *why_ = NULL;                                 \
-		build_elf();                                             \
-		edit;                                                    \
-		int r_ = plan_of(img, img_len, &p_, &why_);              \
-		CHECK_EQ(r_, 0);                                         \
-		if (r_) printf("#   edit '%s': %s\n", #edit, why_);   \
-	} while (0)
+/* Checks the current image: needle NULL means it must be accepted, otherwise rejected with a reason
+ * containing needle. EXPECT_* rebuild the image and apply one edit first. */
+static void expect_plan(const char *edit, const char *needle)
+{
+	struct elf_plan p;
+	const char *why = NULL;
+	int r = plan_of(img, img_len, &p, &why);
+	bool ok = needle ? r == -ENOEXEC && why && strstr(why, needle) : r == 0;
+	CHECK(ok);
+	if (!ok) printf("#   edit '%s': got %d '%s'\n", edit, r, why ? why : "(null)");
+}
+#define EXPECT_REJECT(edit, needle) do { build_elf(); edit; expect_plan(#edit, needle); } while (0)
+#define EXPECT_ACCEPT(edit) do { build_elf(); edit; expect_plan(#edit, NULL); } while (0)
 
 /* Independent re-check of everything elf_plan promises, used on real binaries and fuzz survivors. */
 static bool plan_is_sound(const struct elf_plan *p, u64 len)
@@ -154,53 +163,66 @@ static void test_elf_synthetic_ok(void)
 	CHECK(why == NULL);
 	CHECK_EQ(p.entry, 0x10010);
 	CHECK_EQ(p.nsegs, 2);
-	CHECK_EQ(p.segs[0].vaddr, 0x10000);
-	CHECK_EQ(p.segs[0].offset, 0x1000);
-	CHECK_EQ(p.segs[0].filesz, 0x100);
-	CHECK_EQ(p.segs[0].prot, ELF_PROT_R | ELF_PROT_X);
-	CHECK_EQ(p.segs[1].vaddr, 0x11000);
-	CHECK_EQ(p.segs[1].memsz, 0x1000);
-	CHECK_EQ(p.segs[1].filesz, 0x80);
-	CHECK_EQ(p.segs[1].prot, ELF_PROT_R | ELF_PROT_W);
+	static const struct elf_seg want[2] = {{0x10000, 0x100, 0x1000, 0x100, ELF_PROT_R | ELF_PROT_X},
+					       {0x11000, 0x1000, 0x2000, 0x80, ELF_PROT_R | ELF_PROT_W}};
+	for (int i = 0; i < 2; i++) {
+		const struct elf_seg *g = &p.segs[i], *w = &want[i];
+		CHECK(g->vaddr == w->vaddr && g->memsz == w->memsz && g->offset == w->offset &&
+		      g->filesz == w->filesz && g->prot == w->prot);
+	}
 	CHECK(plan_is_sound(&p, img_len));
 	CHECK_EQ(elf_plan(img, img_len, &p, NULL), 0); /* why may be NULL */
 }
 
-/* The user programs given on the command line must all load; without them, the host's own
- * executable stands in as a real binary that must be refused (wrong machine or PIE). */
+/* A real file: if `ours`, anything with the ELF magic must be one of our user programs and load;
+ * anything else must be refused. Returns 1 for a loaded ELF, else 0. */
+static int check_real_image(const char *name, const u8 *b, u64 len, bool ours)
+{
+	struct elf_plan p;
+	const char *why = NULL;
+	int r = plan_of(b, len, &p, &why);
+	if (!ours || len < 4 || memcmp(b, "\x7f" "ELF", 4) != 0) {
+		CHECK(r == -ENOEXEC && why != NULL);
+		return 0;
+	}
+	if (r) printf("# %s: %s\n", name, why);
+	CHECK_EQ(r, 0);
+	if (r) return 0;
+	CHECK(plan_is_sound(&p, len));
+	CHECK_EQ(p.entry, 0x10000); /* user/user.ld puts _start first in text at the base */
+	CHECK_EQ(p.segs[0].prot, ELF_PROT_R | ELF_PROT_X);
+	return 1;
+}
+
+/* The files on the command line (user programs, the initrd: directories are skipped) must be judged
+ * right; without arguments, the host's own executable must be refused (wrong machine or PIE). */
 static void test_elf_real_binaries(void)
 {
-	if (g_argc < 2) {
+	bool host = g_argc < 2;
+	int elfs = 0;
+	for (int i = host ? 0 : 1; i < (host ? 1 : g_argc); i++) {
+		const char *path = host ? "/proc/self/exe" : g_argv[i];
+		struct stat st;
 		u64 len;
-		u8 *b = read_file("/proc/self/exe", &len);
-		struct elf_plan p;
-		const char *why = NULL;
-		CHECK(b != NULL);
-		if (!b) return;
-		printf("# no RISC-V ELF paths given; checking the host binary is refused\n");
-		CHECK_EQ(plan_of(b, len, &p, &why), -ENOEXEC);
-		CHECK(why && (strstr(why, "ET_EXEC") || strstr(why, "RISC-V")));
-		free(b);
-		return;
-	}
-	for (int i = 1; i < g_argc; i++) {
-		u64 len;
-		u8 *b = read_file(g_argv[i], &len);
-		struct elf_plan p;
-		const char *why = NULL;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) continue;
+		u8 *b = read_file(path, &len);
 		CHECK(b != NULL);
 		if (!b) continue;
-		int r = plan_of(b, len, &p, &why);
-		CHECK_EQ(r, 0);
-		if (r) printf("# %s: %s\n", g_argv[i], why);
-		if (r == 0) {
-			CHECK(plan_is_sound(&p, len));
-			/* user/user.ld puts _start first in text at the program base */
-			CHECK_EQ(p.entry, 0x10000);
-			CHECK_EQ(p.segs[0].prot, ELF_PROT_R | ELF_PROT_X);
+		size_t n = strlen(path);
+		if (n > 5 && strcmp(path + n - 5, ".cpio") == 0) {
+			struct cpio_iter it;
+			struct cpio_entry e;
+			int r;
+			cpio_iter_init(&it, b, len);
+			while ((r = cpio_next(&it, &e)) > 0) elfs += check_real_image(e.name, e.data, e.size, true);
+			CHECK_EQ(r, 0);
+		} else {
+			elfs += check_real_image(path, b, len, !host);
 		}
 		free(b);
 	}
+	printf("# %s: %d real ELF programs loaded\n", host ? "no files given, host binary refused" : "files", elfs);
+	CHECK(host || elfs > 0);
 }
 
 static void test_elf_bad_ident(void)
@@ -312,40 +334,29 @@ static void test_elf_fuzz(void)
 {
 	u64 base_len = IMG_LEN;
 	u8 *base = NULL;
-	if (g_argc >= 2) base = read_file(g_argv[1], &base_len);
+	for (int i = 1; i < g_argc && !base; i++) {
+		struct elf_plan p;
+		base = read_file(g_argv[i], &base_len);
+		if (base && plan_of(base, base_len, &p, NULL) != 0) {
+			free(base);
+			base = NULL;
+		}
+	}
 	if (!base) {
 		build_elf();
-		base = malloc(IMG_LEN);
-		memcpy(base, img, IMG_LEN);
-		base_len = IMG_LEN;
+		base = dup_exact(img, base_len = IMG_LEN);
 	}
 	u8 *m = malloc(base_len);
 	int accepted = 0;
 	for (int iter = 0; iter < 20000; iter++) {
 		memcpy(m, base, base_len);
-		int edits = 1 + (int)(rng() % 6);
-		for (int e = 0; e < edits; e++) {
-			/* Mostly hit the headers, where the parser looks. */
-			u64 span = (rng() & 3) ? MIN(base_len, 64 + 56 * 10) : base_len;
-			u64 at = rng() % span;
-			switch (rng() % 4) {
-			case 0: m[at] = (u8)rng(); break;
-			case 1: m[at] ^= (u8)(1u << (rng() % 8)); break;
-			case 2: if (at + 8 <= base_len) put_le(m + at, rng(), 8); break;
-			default: if (at + 8 <= base_len) put_le(m + at, ~0ULL - (rng() % 0x2000), 8); break;
-			}
-		}
+		mutate(m, base_len, (rng() & 3) ? MIN(base_len, 64 + 56 * 10) : base_len);
 		u64 len = (rng() % 8 == 0) ? rng() % (base_len + 1) : base_len;
 		struct elf_plan p;
 		const char *why = NULL;
 		int r = plan_of(m, len, &p, &why);
-		if (r == 0) {
-			accepted++;
-			CHECK(plan_is_sound(&p, len));
-		} else {
-			CHECK_EQ(r, -ENOEXEC);
-			CHECK(why != NULL);
-		}
+		accepted += r == 0;
+		CHECK(r == 0 ? plan_is_sound(&p, len) : r == -ENOEXEC && why != NULL);
 	}
 	printf("# elf fuzz: %d of 20000 mutants still accepted (all verified sound)\n", accepted);
 	free(m);
@@ -360,45 +371,39 @@ static u64 ar_len;
 
 static const char *file_names[3] = {"init", "empty", "odd"};
 static const char *file_bodies[3] = {"#!init body 0123456789", "", "12345"};
+static const char *stored_names[3] = {"/init", "empty", "./odd"}; /* all three prefix forms */
 
-static void write_file(const char *path, const char *body)
-{
-	FILE *f = fopen(path, "wb");
-	fwrite(body, 1, strlen(body), f);
-	fclose(f);
-}
-
-/* Builds the reference archive with mkcpio: "/init", "empty", "./odd" (so all three prefixes occur). */
+/* Builds the reference archive with mkcpio from three files written to tmpdir. */
 static int make_archive(void)
 {
 	char paths[3][128], args[3][160], out[128];
-	const char *stored[3] = {"/init", "empty", "./odd"};
-	char *argv[6];
+	char *argv[6] = {"mkcpio", out, args[0], args[1], args[2], NULL};
 	snprintf(out, sizeof(out), "%s/ref.cpio", tmpdir);
-	argv[0] = "mkcpio";
-	argv[1] = out;
 	for (int i = 0; i < 3; i++) {
 		snprintf(paths[i], sizeof(paths[i]), "%s/%s", tmpdir, file_names[i]);
-		write_file(paths[i], file_bodies[i]);
-		snprintf(args[i], sizeof(args[i]), "%s=%s", stored[i], paths[i]);
-		argv[2 + i] = args[i];
+		FILE *f = fopen(paths[i], "wb");
+		if (!f || fwrite(file_bodies[i], 1, strlen(file_bodies[i]), f) != strlen(file_bodies[i])) return -1;
+		fclose(f);
+		snprintf(args[i], sizeof(args[i]), "%s=%s", stored_names[i], paths[i]);
 	}
-	argv[5] = NULL;
 	int rc = mkcpio_main(5, argv);
 	if (rc == 0) ar = read_file(out, &ar_len);
 	return rc;
 }
 
-static int find_in(const u8 *b, u64 len, const char *name, const void **data, u64 *size)
+/* The cpio cases after cpio_roundtrip work on its archive. */
+#define NEED_ARCHIVE() do { CHECK(ar != NULL); if (!ar) return; } while (0)
+
+/* Looks name up in an exact-size copy; on success the found bytes must equal want (when given). */
+static int find_in(const u8 *b, u64 len, const char *name, const char *want)
 {
-	u8 *copy = malloc(len ? len : 1);
-	memcpy(copy, b, len);
-	int r = cpio_find(copy, len, name, data, size);
-	/* data points into the copy; callers compare before it is freed */
-	if (r == 0 && *data) {
-		static u8 keep[256];
-		memcpy(keep, *data, MIN(*size, sizeof(keep)));
-		*data = keep;
+	u8 *copy = dup_exact(b, len);
+	const void *data = NULL;
+	u64 size = 0;
+	int r = cpio_find(copy, len, name, &data, &size);
+	if (r == 0 && want) {
+		CHECK_EQ(size, strlen(want));
+		CHECK(data && memcmp(data, want, size) == 0);
 	}
 	free(copy);
 	return r;
@@ -406,8 +411,7 @@ static int find_in(const u8 *b, u64 len, const char *name, const void **data, u6
 
 static int check_copy(const u8 *b, u64 len, const char **why)
 {
-	u8 *copy = malloc(len ? len : 1);
-	memcpy(copy, b, len);
+	u8 *copy = dup_exact(b, len);
 	int r = cpio_check(copy, len, why);
 	free(copy);
 	return r;
@@ -416,37 +420,29 @@ static int check_copy(const u8 *b, u64 len, const char **why)
 static void test_cpio_roundtrip(void)
 {
 	CHECK_EQ(make_archive(), 0);
-	CHECK(ar != NULL);
-	if (!ar) return;
+	NEED_ARCHIVE();
 	CHECK_EQ(ar_len % 4, 0);
 	CHECK_EQ(check_copy(ar, ar_len, NULL), 0);
 	const char *prefixes[3] = {"", "/", "./"};
 	for (int i = 0; i < 3; i++)
 		for (int p = 0; p < 3; p++) {
 			char name[32];
-			const void *data = NULL;
-			u64 size = 99;
 			snprintf(name, sizeof(name), "%s%s", prefixes[p], file_names[i]);
-			CHECK_EQ(find_in(ar, ar_len, name, &data, &size), 0);
-			CHECK_EQ(size, strlen(file_bodies[i]));
-			CHECK(data && memcmp(data, file_bodies[i], size) == 0);
+			CHECK_EQ(find_in(ar, ar_len, name, file_bodies[i]), 0);
 		}
-	const void *data;
-	u64 size;
-	CHECK_EQ(find_in(ar, ar_len, "missing", &data, &size), -ENOENT);
-	CHECK_EQ(find_in(ar, ar_len, "ini", &data, &size), -ENOENT);
-	CHECK_EQ(find_in(ar, ar_len, "init2", &data, &size), -ENOENT);
-	CHECK_EQ(find_in(ar, ar_len, "", &data, &size), -ENOENT);
-	CHECK_EQ(find_in(ar, ar_len, "/", &data, &size), -ENOENT);
+	CHECK_EQ(find_in(ar, ar_len, "missing", NULL), -ENOENT);
+	CHECK_EQ(find_in(ar, ar_len, "ini", NULL), -ENOENT);
+	CHECK_EQ(find_in(ar, ar_len, "init2", NULL), -ENOENT);
+	CHECK_EQ(find_in(ar, ar_len, "", NULL), -ENOENT);
+	CHECK_EQ(find_in(ar, ar_len, "/", NULL), -ENOENT);
 
 	struct cpio_iter it;
 	struct cpio_entry e;
-	const char *stored[3] = {"/init", "empty", "./odd"};
 	cpio_iter_init(&it, ar, ar_len);
 	for (int i = 0; i < 3; i++) {
 		CHECK_EQ(cpio_next(&it, &e), 1);
-		CHECK(strcmp(e.name, stored[i]) == 0);
-		CHECK_EQ(e.namelen, strlen(stored[i]));
+		CHECK(strcmp(e.name, stored_names[i]) == 0);
+		CHECK_EQ(e.namelen, strlen(stored_names[i]));
 		CHECK_EQ(e.size, strlen(file_bodies[i]));
 		CHECK_EQ(e.mode, 0100755);
 		CHECK(((uptr)e.data - (uptr)ar) % 4 == 0);
@@ -479,36 +475,31 @@ static void test_mkcpio_bad_args(void)
 /* Every prefix that stops before the trailer's name is complete is a truncated archive. */
 static void test_cpio_truncations(void)
 {
-	CHECK(ar != NULL);
-	if (!ar) return;
+	NEED_ARCHIVE();
 	u64 trailer_end = ar_len - 124 + 110 + 11; /* the trailer entry is 110 + 11 bytes, padded to 124 */
 	for (u64 len = 0; len < trailer_end; len++) {
 		const char *why = NULL;
-		const void *data;
-		u64 size;
 		CHECK_EQ(check_copy(ar, len, &why), -EINVAL);
 		CHECK(why != NULL);
-		CHECK_EQ(find_in(ar, len, "init", &data, &size), -EINVAL);
+		CHECK_EQ(find_in(ar, len, "init", NULL), -EINVAL);
 	}
 	CHECK_EQ(check_copy(ar, trailer_end, NULL), 0);
 }
 
-#define EXPECT_CPIO_BAD(edit, needle)                                                   \
-	do {                                                                            \
-		u8 *m_ = malloc(ar_len);                                                \
-		u64 len_ = ar_len;                                                      \
-		const char *why_ = NULL;                                                \
-		const void *d_;                                                         \
-		u64 s_;                                                                 \
-		memcpy(m_, ar, ar_len);                                                 \
-		edit;                                                                   \
-		CHECK_EQ(check_copy(m_, len_, &why_), -EINVAL);                         \
-		CHECK(why_ && strstr(why_, needle));                                    \
-		if (!(why_ && strstr(why_, needle)))                                    \
-			printf("#   edit '%s': got '%s'\n", #edit, why_ ? why_ : "(null)"); \
-		CHECK_EQ(find_in(m_, len_, "odd", &d_, &s_), -EINVAL);                  \
-		free(m_);                                                               \
-	} while (0)
+/* Applies one edit to a fresh copy of the reference archive; it must then be refused with a reason
+ * containing needle, by cpio_check and by cpio_find alike. */
+static void expect_cpio_bad(u8 *m, u64 len, const char *edit, const char *needle)
+{
+	const char *why = NULL;
+	int r = check_copy(m, len, &why);
+	bool ok = r == -EINVAL && why && strstr(why, needle) && find_in(m, len, "odd", NULL) == -EINVAL;
+	CHECK(ok);
+	if (!ok) printf("#   edit '%s': got %d '%s'\n", edit, r, why ? why : "(null)");
+	free(m);
+}
+#define EXPECT_CPIO_BAD(edit, needle) \
+	do { u8 *m_ = dup_exact(ar, ar_len); u64 len_ = ar_len; edit; \
+	     expect_cpio_bad(m_, len_, #edit, needle); } while (0)
 
 static void set_field(u8 *m, u64 hdr, int field, u32 v)
 {
@@ -519,14 +510,14 @@ static void set_field(u8 *m, u64 hdr, int field, u32 v)
 
 static void test_cpio_corruptions(void)
 {
-	CHECK(ar != NULL);
-	if (!ar) return;
-	u64 second; /* offset of the second header ("empty") */
+	NEED_ARCHIVE();
 	struct cpio_iter it;
 	struct cpio_entry e;
 	cpio_iter_init(&it, ar, ar_len);
 	cpio_next(&it, &e);
-	second = it.pos; /* header of "empty" */
+	u64 second = it.pos; /* header of "empty" */
+	cpio_next(&it, &e);
+	u64 third = it.pos; /* header of "./odd" */
 
 	EXPECT_CPIO_BAD(m_[0] = '1', "magic");
 	EXPECT_CPIO_BAD(memcpy(m_ + second, "070702", 6), "magic");
@@ -544,59 +535,35 @@ static void test_cpio_corruptions(void)
 	/* Rename the trailer so the walk runs into the end. */
 	EXPECT_CPIO_BAD(m_[ar_len - 124 + 110] = 'X', "TRAILER");
 	/* A directory called "odd" is not the file "odd". */
-	u8 *m = malloc(ar_len);
-	const void *d;
-	u64 s;
-	memcpy(m, ar, ar_len);
-	cpio_iter_init(&it, m, ar_len);
-	cpio_next(&it, &e);
-	cpio_next(&it, &e);
-	set_field(m, it.pos, 1, 040755);
-	CHECK_EQ(find_in(m, ar_len, "odd", &d, &s), -ENOENT);
-	CHECK_EQ(find_in(m, ar_len, "init", &d, &s), 0);
+	u8 *m = dup_exact(ar, ar_len);
+	set_field(m, third, 1, 040755);
+	CHECK_EQ(find_in(m, ar_len, "odd", NULL), -ENOENT);
+	CHECK_EQ(find_in(m, ar_len, "init", file_bodies[0]), 0);
 	free(m);
 }
 
 static void test_cpio_fuzz(void)
 {
-	CHECK(ar != NULL);
-	if (!ar) return;
+	NEED_ARCHIVE();
 	u8 *m = malloc(ar_len);
 	int ok = 0;
 	for (int iter = 0; iter < 20000; iter++) {
 		memcpy(m, ar, ar_len);
-		int edits = 1 + (int)(rng() % 4);
-		for (int k = 0; k < edits; k++) {
-			u64 at = rng() % ar_len;
-			switch (rng() % 3) {
-			case 0: m[at] = (u8)rng(); break;
-			case 1: m[at] = "0123456789abcdefFgx/\0"[rng() % 21]; break;
-			default: {
-				char tmp[9];
-				snprintf(tmp, sizeof(tmp), "%08X", (unsigned)(rng() >> (rng() % 32)));
-				memcpy(m + at, tmp, MIN(8, ar_len - at));
-			}
-			}
-		}
+		mutate(m, ar_len, ar_len);
 		u64 len = (rng() % 4 == 0) ? rng() % (ar_len + 1) : ar_len;
-		u8 *copy = malloc(len ? len : 1);
-		memcpy(copy, m, len);
+		u8 *copy = dup_exact(m, len);
 		struct cpio_iter it;
 		struct cpio_entry e;
 		int r;
 		cpio_iter_init(&it, copy, len);
-		while ((r = cpio_next(&it, &e)) > 0) {
-			CHECK((const u8 *)e.name >= copy && (const u8 *)e.name + e.namelen < copy + len);
-			CHECK(e.name[e.namelen] == '\0');
-			CHECK((const u8 *)e.data >= copy && e.size <= (u64)(copy + len - (const u8 *)e.data));
-		}
+		while ((r = cpio_next(&it, &e)) > 0)
+			CHECK((const u8 *)e.name >= copy && (const u8 *)e.name + e.namelen < copy + len &&
+			      e.name[e.namelen] == '\0' && (const u8 *)e.data >= copy &&
+			      e.size <= (u64)(copy + len - (const u8 *)e.data));
 		CHECK(r == 0 || (r == -EINVAL && it.why));
-		if (r == 0) ok++;
-		const void *d;
-		u64 s;
-		int f = cpio_find(copy, len, "odd", &d, &s);
-		CHECK(f == 0 || f == -ENOENT || f == -EINVAL);
-		CHECK((f == -EINVAL) == (r != 0));
+		ok += r == 0;
+		int f = find_in(copy, len, "odd", NULL);
+		CHECK((f == 0 || f == -ENOENT || f == -EINVAL) && (f == -EINVAL) == (r != 0));
 		free(copy);
 	}
 	printf("# cpio fuzz: %d of 20000 mutants still well formed (all entries in bounds)\n", ok);
@@ -608,28 +575,22 @@ int main(int argc, char **argv)
 	g_argc = argc;
 	g_argv = argv;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_elf_cpio.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	htest_begin("elf_cpio", 17);
-	htest_run("elf_synthetic_ok", test_elf_synthetic_ok);
-	htest_run("elf_real_binaries", test_elf_real_binaries);
-	htest_run("elf_bad_ident", test_elf_bad_ident);
-	htest_run("elf_bad_type_machine", test_elf_bad_type_machine);
-	htest_run("elf_phdr_bounds", test_elf_phdr_bounds);
-	htest_run("elf_segment_file_bounds", test_elf_segment_file_bounds);
-	htest_run("elf_segment_user_range", test_elf_segment_user_range);
-	htest_run("elf_congruence_overlap", test_elf_congruence_overlap);
-	htest_run("elf_flags", test_elf_flags);
-	htest_run("elf_entry", test_elf_entry);
-	htest_run("elf_segment_count", test_elf_segment_count);
-	htest_run("elf_fuzz", test_elf_fuzz);
-	htest_run("cpio_roundtrip", test_cpio_roundtrip);
-	htest_run("mkcpio_bad_args", test_mkcpio_bad_args);
-	htest_run("cpio_truncations", test_cpio_truncations);
-	htest_run("cpio_corruptions", test_cpio_corruptions);
-	htest_run("cpio_fuzz", test_cpio_fuzz);
+	if (!mkdtemp(tmpdir)) return perror("mkdtemp"), 1;
+	/* cpio_roundtrip builds the archive the later cpio cases use, so the order matters. */
+#define CASE(name) {#name, test_##name}
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} cases[] = {
+		CASE(elf_synthetic_ok),       CASE(elf_real_binaries),      CASE(elf_bad_ident),
+		CASE(elf_bad_type_machine),   CASE(elf_phdr_bounds),        CASE(elf_segment_file_bounds),
+		CASE(elf_segment_user_range), CASE(elf_congruence_overlap), CASE(elf_flags),
+		CASE(elf_entry),              CASE(elf_segment_count),      CASE(elf_fuzz),
+		CASE(cpio_roundtrip),         CASE(mkcpio_bad_args),        CASE(cpio_truncations),
+		CASE(cpio_corruptions),       CASE(cpio_fuzz),
+	};
+	htest_begin("elf_cpio", (int)ARRAY_SIZE(cases));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) htest_run(cases[i].name, cases[i].fn);
 	free(ar);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

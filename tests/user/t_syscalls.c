@@ -19,12 +19,16 @@ static void test_write(void)
 	CHECK_EQ(vmk_write(2, err, sizeof(err) - 1), sizeof(err) - 1);
 	CHECK_EQ(vmk_write(1, msg, 0), 0);
 	CHECK_EQ(vmk_write(1, NULL, 0), 0); /* len 0 never touches buf */
-	/* Exactly the per-call maximum is allowed. */
+	/* Exactly the per-call maximum is allowed: 32 comment lines of 128 bytes. */
 	char *big = malloc(VMK_WRITE_MAX);
 	REQUIRE(big != NULL);
-	memset(big, ' ', VMK_WRITE_MAX);
-	big[0] = '#';
-	big[VMK_WRITE_MAX - 1] = '\n';
+	for (u64 line = 0; line < VMK_WRITE_MAX / 128; line++) {
+		char *l = big + line * 128;
+		memset(l, '.', 128);
+		snprintf(l, 32, "# t_syscalls: max write %2llu ", (unsigned long long)line);
+		l[strlen(l)] = ' ';
+		l[127] = '\n';
+	}
 	CHECK_EQ(vmk_write(1, big, VMK_WRITE_MAX), VMK_WRITE_MAX);
 	free(big);
 }
@@ -184,6 +188,9 @@ static int child(int argc, char **argv)
 		struct vmk_shm_info a, b;
 		if (vmk_handles(hs, 4) != 2) return 1;
 		if (vmk_handles(hs, 1) != 2) return 2; /* the count is the total, whatever max is */
+		if (vmk_handles((u64 *)0xffffffff80000000UL, 2) != -EFAULT) return 7;
+		if (vmk_handles((u64 *)((uptr)hs + 4), 2) != -EFAULT) return 8; /* misaligned */
+		if (vmk_handles(NULL, 0) != 2) return 9;
 		if (vmk_shm_info(hs[0], &a) || vmk_shm_info(hs[1], &b)) return 3;
 		if (a.size != 4096 || b.size != 3 * 4096) return 4; /* order as given */
 		if (a.rights != SHM_ALL || b.rights != SHM_ALL) return 5;

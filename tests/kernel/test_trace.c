@@ -1,0 +1,163 @@
+/* The `trace` suite: the allocation trace's rings under a flood (drops counted and reported, never
+ * silent), the cost of an event site whose class is off (nothing reaches the ring), class parsing and
+ * the line grammar's defences against hostile strings. */
+#include "kernel/ktest.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "lib/trace.h"
+#include "vm/vmalloc.h"
+
+#define CAPTURE_MAX 4096
+
+/* What the drain wrote while a case listened; it still reaches the console so the log stays whole. */
+static char captured[CAPTURE_MAX];
+static size_t captured_len;
+
+static void capture_sink(const char *s, size_t n)
+{
+	size_t room = CAPTURE_MAX - 1 - captured_len;
+	size_t take = n < room ? n : room;
+	memcpy(captured + captured_len, s, take);
+	captured_len += take;
+	captured[captured_len] = 0;
+	console_write(s, n);
+}
+
+static void capture_start(void)
+{
+	trace_drain_all(); /* earlier lines belong to no case */
+	captured_len = 0;
+	captured[0] = 0;
+	trace_set_drain_sink(capture_sink);
+}
+
+static void capture_stop(void)
+{
+	trace_drain_all();
+	trace_set_drain_sink(NULL);
+}
+
+static const char *find(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncmp(hay, needle, n)) return hay;
+	return NULL;
+}
+
+static u64 field_u64(const char *line, const char *key)
+{
+	const char *p = find(line, key);
+	u64 v = 0;
+	if (!p) return ~0ULL;
+	for (p += strlen(key); *p >= '0' && *p <= '9'; p++) v = v * 10 + (u64)(*p - '0');
+	return v;
+}
+
+static void flood_drops_and_reports(struct ktest *t)
+{
+#ifdef TRACE_COMPILED_OUT
+	ktest_skip(t, "tracing compiled out");
+	return;
+#endif
+	u32 saved = trace_mask;
+	capture_start();
+	trace_set_ring_size(256);
+	u64 dropped0 = trace_dropped_total(), seq0 = trace_next_seq();
+	trace_mask = TRACE_ALL;
+	/* ~100-byte lines into a 256-byte ring: at most two fit until the next drain. */
+	for (int i = 0; i < 64; i++) TRACE(TRACE_VMALLOC, (void *)0, "ev=mark id=%d label=\"ktest flood\"", i);
+	trace_mask = saved;
+	u64 dropped = trace_dropped_total() - dropped0;
+	u64 seq1 = trace_next_seq();
+	capture_stop();
+	trace_set_ring_size(1u << 30); /* back to the largest ring */
+	KT_EXPECT(t, seq1 - seq0 == 64);
+	KT_ASSERT(t, dropped >= 32 && dropped <= 64);
+	const char *drop = find(captured, "ev=drop ");
+	KT_ASSERT(t, drop != NULL);
+	while (drop > captured && drop[-1] != '\n') drop--;
+	KT_EXPECT(t, !strncmp(drop, "@T hart=", 8));
+	KT_EXPECT(t, field_u64(drop, " count=") == dropped);
+	KT_EXPECT(t, field_u64(drop, " total=") >= dropped);
+	u64 first = field_u64(drop, " first_seq="), last = field_u64(drop, " last_seq=");
+	KT_EXPECT(t, first >= seq0 && first <= last && last < seq1);
+	KT_EXPECT(t, last - first + 1 >= dropped);
+	/* A second drain has nothing new to say: drops are reported once. */
+	capture_start();
+	capture_stop();
+	KT_EXPECT(t, find(captured, "ev=drop") == NULL);
+}
+
+static void off_class_costs_nothing(struct ktest *t)
+{
+	u32 saved = trace_mask;
+	trace_drain_all();
+	trace_mask = TRACE_ALL & ~TRACE_VMALLOC;
+	u64 bytes0 = trace_bytes_queued(), seq0 = trace_next_seq();
+	for (int i = 0; i < 100; i++) {
+		void *p = vmalloc(PAGE_SIZE);
+		KT_EXPECT(t, p != NULL);
+		vfree(p);
+	}
+	u64 bytes_off = trace_bytes_queued() - bytes0, seq_off = trace_next_seq() - seq0;
+#ifndef TRACE_COMPILED_OUT
+	/* The same work with the class on must leave a mark, or the check above proves nothing. */
+	trace_mask = TRACE_VMALLOC;
+	void *p = vmalloc(PAGE_SIZE);
+	vfree(p);
+	u64 bytes_on = trace_bytes_queued() - bytes0 - bytes_off, seq_on = trace_next_seq() - seq0 - seq_off;
+#endif
+	trace_mask = saved;
+	trace_drain_all();
+	KT_EXPECT(t, bytes_off == 0);
+	KT_EXPECT(t, seq_off == 0);
+#ifndef TRACE_COMPILED_OUT
+	KT_EXPECT(t, p != NULL);
+	KT_EXPECT(t, seq_on >= 2);
+	KT_EXPECT(t, bytes_on > 2 * 40);
+#endif
+}
+
+static void classes_parse(struct ktest *t)
+{
+	KT_EXPECT(t, trace_parse_classes("vmalloc") == TRACE_VMALLOC);
+	KT_EXPECT(t, trace_parse_classes("vmalloc,purge") == (TRACE_VMALLOC | TRACE_PURGE));
+	KT_EXPECT(t, trace_parse_classes("shm,fault") == (TRACE_SHM | TRACE_FAULT));
+	KT_EXPECT(t, trace_parse_classes("all") == TRACE_ALL);
+	KT_EXPECT(t, trace_parse_classes("bogus") == 0);
+	KT_EXPECT(t, trace_parse_classes("vmallocx,,purge") == TRACE_PURGE);
+	KT_EXPECT(t, trace_parse_classes("") == 0);
+	KT_EXPECT(t, trace_parse_classes(NULL) == 0);
+}
+
+static void hostile_strings_stay_one_line(struct ktest *t)
+{
+#ifdef TRACE_COMPILED_OUT
+	ktest_skip(t, "tracing compiled out");
+	return;
+#endif
+	char label[] = "a\"b\\c\nd\x01" "e";
+	KT_EXPECT(t, !strcmp(trace_clean(label), "a?b?c?d?e"));
+
+	u32 saved = trace_mask;
+	capture_start();
+	trace_mask = TRACE_ALL;
+	/* Raw, uncleaned: the ring itself must still never let a newline split the line. */
+	TRACE(TRACE_ALL, (void *)0, "ev=mark id=7 label=\"%s\"", "x\ny\rz");
+	trace_mask = saved;
+	capture_stop();
+	const char *line = find(captured, "ev=mark id=7 ");
+	KT_ASSERT(t, line != NULL);
+	while (line > captured && line[-1] != '\n') line--;
+	KT_EXPECT(t, !strncmp(line, "@T seq=", 7));
+	const char *nl = strchr(line, '\n');
+	KT_ASSERT(t, nl != NULL);
+	const char *caller = find(line, " caller=");
+	KT_EXPECT(t, caller != NULL && caller < nl);
+	KT_EXPECT(t, find(line, "label=\"x?y?z\"") != NULL);
+}
+
+KTEST_SUITE(trace, {"flood_drops_and_reports", flood_drops_and_reports},
+	    {"off_class_costs_nothing", off_class_costs_nothing}, {"classes_parse", classes_parse},
+	    {"hostile_strings_stay_one_line", hostile_strings_stay_one_line});

@@ -1,0 +1,349 @@
+/* Suite `vmalloc`: every API edge (NULL, 0, overflowing sizes, alignments, foreign, interior and double
+ * frees), vmap and vm_map_ram, huge and node fallbacks, owner limits, exhaustion of the region and of
+ * physical memory, and misuse caught with the right area named (guard page, use after vfree, redzone). */
+#include "kernel/ktest.h"
+#include "kernel/trap.h"
+#include "lib/ksyms.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/pt.h"
+#include "vm/vm_pages.h"
+#include "vm/vmalloc.h"
+#include "vm/vmalloc_internal.h"
+
+static bool contains(const char *s, const char *what)
+{
+	size_t n = strlen(what);
+	for (; *s; s++)
+		if (!strncmp(s, what, n)) return true;
+	return false;
+}
+
+static void bad_requests_rejected(struct ktest *t)
+{
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	vfree(NULL);
+	vfree_atomic(NULL);
+	vunmap(NULL);
+	KT_EXPECT(t, vmalloc(0) == NULL);
+	KT_EXPECT(t, vzalloc(0) == NULL);
+	KT_EXPECT(t, vmalloc(~(size_t)0) == NULL);
+	KT_EXPECT(t, vmalloc(VMALLOC_SIZE + 1) == NULL);
+	KT_EXPECT(t, vmalloc(~(size_t)0 - PAGE_SIZE + 2) == NULL); /* rounds up past 2^64 */
+	KT_EXPECT(t, __vmalloc_node(PAGE_SIZE, 3 * PAGE_SIZE, 0, NUMA_NO_NODE, NULL) == NULL);
+	KT_EXPECT(t, __vmalloc_node(PAGE_SIZE, 1UL << 63, 0, NUMA_NO_NODE, NULL) == NULL);
+	KT_EXPECT(t, __vmalloc_node(VMALLOC_SIZE, PAGE_SIZE, 0, NUMA_NO_NODE, NULL) == NULL); /* no room for the guard */
+	KT_EXPECT(t, vmap(NULL, 1, 0, 0) == NULL);
+	KT_EXPECT(t, vm_map_ram(NULL, 1, NUMA_NO_NODE) == NULL);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.rejected >= a.rejected + 5);
+	KT_EXPECT(t, b.failures > a.failures);
+	KT_EXPECT(t, b.last_fail_reason != NULL);
+	KT_EXPECT(t, b.live_areas == a.live_areas && b.live_pages == a.live_pages);
+}
+
+static void alloc_is_mapped_and_tracked(struct ktest *t)
+{
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	u8 *p = vmalloc(10000);
+	KT_ASSERT(t, p);
+	KT_EXPECT(t, is_vmalloc_addr(p) && ((uptr)p & (PAGE_SIZE - 1)) == 0);
+	for (u32 i = 0; i < 10000; i++) p[i] = (u8)i;
+	for (u32 i = 0; i < 10000; i++) KT_EXPECT(t, p[i] == (u8)i);
+	struct vm_area *ar = find_vm_area(p);
+	KT_ASSERT(t, ar);
+	KT_EXPECT(t, ar->requested == 10000 && ar->size == 3 * PAGE_SIZE && ar->nr_pages == 3);
+	KT_EXPECT(t, find_vm_area(p + PAGE_SIZE) == NULL);
+	struct page *pg[3];
+	for (int i = 0; i < 3; i++) pg[i] = vmalloc_to_page(p + i * PAGE_SIZE);
+	KT_EXPECT(t, pg[0] && pg[1] && pg[2] && pg[0] != pg[1] && pg[1] != pg[2]);
+	KT_EXPECT(t, vmalloc_to_page(p + 3 * PAGE_SIZE) == NULL); /* the guard */
+	KT_EXPECT(t, *(u8 *)phys_to_virt(page_to_pa(pg[1]) + 5) == (u8)(PAGE_SIZE + 5));
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.live_areas == a.live_areas + 1 && b.live_pages == a.live_pages + 3 && b.seq > a.seq);
+	vfree(p);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.live_areas == a.live_areas && b.live_pages == a.live_pages);
+	KT_EXPECT(t, vmalloc_to_page(p) == NULL); /* PTEs cleared at once */
+}
+
+static void vzalloc_is_zero(struct ktest *t)
+{
+	u8 *p = vzalloc(3 * PAGE_SIZE + 100);
+	KT_ASSERT(t, p);
+	bool zero = true;
+	for (u64 i = 0; i < 4 * PAGE_SIZE; i++) zero &= p[i] == 0; /* slack included */
+	KT_EXPECT(t, zero);
+	vfree(p);
+}
+
+static void alignments_honoured(struct ktest *t)
+{
+	for (u32 k = 12; k <= 32; k++) {
+		void *p = __vmalloc_node(PAGE_SIZE, 1UL << k, 0, NUMA_NO_NODE, NULL);
+		KT_EXPECT(t, p && ((uptr)p & ((1UL << k) - 1)) == 0);
+		vfree(p);
+	}
+}
+
+static void poke(void *p) { *(volatile u8 *)p = 1; }
+static void peek(void *p) { (void)*(volatile u8 *)p; }
+
+static void guard_page_fault_names_area(struct ktest *t)
+{
+	struct kfault_report r;
+	char start[32];
+	u8 *p = vmalloc(2 * PAGE_SIZE - 10);
+	KT_ASSERT(t, p);
+	long cause = kfault_try(poke, p + 2 * PAGE_SIZE + 16, &r);
+	snprintf(start, sizeof(start), "0x%lx", (u64)(uptr)p);
+	KT_EXPECT(t, cause == EXC_STORE_PAGE);
+	KT_EXPECT(t, contains(r.text, "guard page"));
+	KT_EXPECT(t, contains(r.text, start));
+	KT_EXPECT(t, contains(r.text, "26 bytes past the end")); /* 16 past the page + 10 bytes of slack */
+	char caller[96];
+	ksym_format((uptr)find_vm_area(p)->caller, caller, sizeof(caller));
+	KT_EXPECT(t, contains(r.text, caller)); /* the caller recorded at vmalloc */
+	vfree(p);
+}
+
+static void use_after_vfree_caught(struct ktest *t)
+{
+	struct kfault_report r;
+	char start[32];
+	u8 *p = vmalloc(PAGE_SIZE);
+	KT_ASSERT(t, p);
+	p[0] = 1;
+	vfree(p);
+	long cause = kfault_try(peek, p + 8, &r);
+	snprintf(start, sizeof(start), "0x%lx", (u64)(uptr)p);
+	KT_EXPECT(t, cause == EXC_LOAD_PAGE);
+	KT_EXPECT(t, contains(r.text, "use after vfree"));
+	KT_EXPECT(t, contains(r.text, start));
+}
+
+static void redzone_overwrite_caught(struct ktest *t)
+{
+	struct vm_stats a, b;
+	u8 *p = vmalloc(100);
+	KT_ASSERT(t, p);
+	vm_get_stats(&a);
+	p[99] = 1; /* in bounds: fine */
+	vfree(p);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.redzone_errors == a.redzone_errors);
+	p = vmalloc(100);
+	KT_ASSERT(t, p);
+	p[103] = 0x11;
+	vfree(p);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.redzone_errors == a.redzone_errors + 1);
+}
+
+static void bad_frees_change_nothing(struct ktest *t)
+{
+	struct vm_stats a, b;
+	u8 stack_byte = 0;
+	u8 *p = vmalloc(2 * PAGE_SIZE);
+	KT_ASSERT(t, p);
+	vm_get_stats(&a);
+	vfree(p + PAGE_SIZE);        /* interior */
+	vfree(&stack_byte);          /* foreign */
+	vfree((void *)VMALLOC_START); /* not an area start */
+	KT_EXPECT(t, vrealloc(p + 8, 100, 0) == NULL);
+	vunmap(p + 4);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.bad_frees >= a.bad_frees + 3);
+	KT_EXPECT(t, find_vm_area(p) != NULL && b.live_pages == a.live_pages);
+	p[2 * PAGE_SIZE - 1] = 7; /* still mapped */
+	vfree(p);
+	vfree(p); /* double free */
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.bad_frees >= a.bad_frees + 4 && b.live_pages == a.live_pages - 2);
+}
+
+static void vfree_atomic_defers_pages(struct ktest *t)
+{
+	struct vm_stats a, b;
+	void *p = vmalloc(3 * PAGE_SIZE);
+	KT_ASSERT(t, p);
+	vm_get_stats(&a);
+	unsigned long f = irq_save();
+	vfree_atomic(p);
+	irq_restore(f);
+	vm_get_stats(&b);
+	KT_EXPECT(t, find_vm_area(p) == NULL);       /* out of the busy map at once */
+	KT_EXPECT(t, b.live_pages == a.live_pages);  /* pages still held */
+	KT_EXPECT(t, b.deferred_frees == a.deferred_frees + 1);
+	vm_deferred_drain();
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.live_pages == a.live_pages - 3);
+}
+
+static void vmap_maps_callers_pages(struct ktest *t)
+{
+	struct page *pg[3] = {0};
+	for (int i = 0; i < 3; i++) {
+		u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+		KT_ASSERT(t, pa);
+		pg[i] = pa_to_page(pa);
+		memset(phys_to_virt(pa), 'A' + i, PAGE_SIZE);
+	}
+	u8 *v = vmap(pg, 3, 0, 0);
+	KT_EXPECT(t, v && v[0] == 'A' && v[PAGE_SIZE] == 'B' && v[3 * PAGE_SIZE - 1] == 'C');
+	KT_EXPECT(t, v && vmalloc_to_page(v + PAGE_SIZE) == pg[1]);
+	vunmap(v);
+	struct page *with_null[2] = {pg[0], NULL};
+	KT_EXPECT(t, vmap(with_null, 2, 0, 0) == NULL);
+	KT_EXPECT(t, vmap(pg, 1, 0, PTE_W) == NULL); /* write without read */
+	for (int i = 0; i < 3; i++) {
+		KT_EXPECT(t, *(u8 *)phys_to_virt(page_to_pa(pg[i])) == 'A' + i); /* pages stay the caller's */
+		vm_pages_free_order(page_to_pa(pg[i]), 0);
+	}
+}
+
+static void vm_map_ram_small_and_large(struct ktest *t)
+{
+	static struct page *pg[80];
+	u32 n = 0;
+	for (; n < ARRAY_SIZE(pg); n++) {
+		u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+		if (!pa) break;
+		pg[n] = pa_to_page(pa);
+		*(u64 *)phys_to_virt(pa) = n;
+	}
+	KT_ASSERT(t, n == ARRAY_SIZE(pg));
+	static const u32 counts[] = {1, 3, 64, 65, 80};
+	for (u32 c = 0; c < ARRAY_SIZE(counts); c++) {
+		u8 *v = vm_map_ram(pg, counts[c], NUMA_NO_NODE);
+		KT_EXPECT(t, v != NULL);
+		if (!v) continue;
+		for (u32 i = 0; i < counts[c]; i++) KT_EXPECT(t, *(u64 *)(v + (u64)i * PAGE_SIZE) == i);
+		vm_unmap_ram(v, counts[c]);
+		KT_EXPECT(t, vmalloc_to_page(v) == NULL);
+	}
+	/* Many short mappings cross several per-hart blocks; a stray unmap is refused. */
+	for (u32 i = 0; i < 2000; i++) {
+		u8 *v = vm_map_ram(pg + (i % 8), 5, NUMA_NO_NODE);
+		KT_ASSERT(t, v);
+		KT_EXPECT(t, *(u64 *)(v + 4 * PAGE_SIZE) == i % 8 + 4);
+		if (i == 7) vm_unmap_ram(v + 3 * PAGE_SIZE, 4); /* runs past what was handed out */
+		vm_unmap_ram(v, 5);
+	}
+	struct page *bad[2] = {pg[0], NULL};
+	KT_EXPECT(t, vm_map_ram(bad, 2, NUMA_NO_NODE) == NULL);
+	vm_unmap_aliases();
+	for (u32 i = 0; i < n; i++) vm_pages_free_order(page_to_pa(pg[i]), 0);
+}
+
+static void huge_and_node_fallbacks(struct ktest *t)
+{
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	u8 *p = vmalloc_huge(4 << 20, 0);
+	KT_ASSERT(t, p);
+	struct vm_area *ar = find_vm_area(p);
+	vm_get_stats(&b);
+	KT_EXPECT(t, ar && ((ar->flags & VM_HUGE) || b.huge_fallbacks > a.huge_fallbacks));
+	p[0] = 1;
+	p[(4 << 20) - 1] = 2;
+	KT_EXPECT(t, vmalloc_to_pa(p + (3 << 20)) == page_to_pa(vmalloc_to_page(p + (3 << 20))));
+	vfree(p);
+	p = vmalloc_huge(PAGE_SIZE, 0); /* too small for a leaf: plain pages */
+	KT_EXPECT(t, p && !(find_vm_area(p)->flags & VM_HUGE));
+	vfree(p);
+	p = vmalloc_node(2 * PAGE_SIZE, 0);
+	KT_EXPECT(t, p != NULL);
+	vfree(p);
+	p = vzalloc_node(2 * PAGE_SIZE, 37); /* no such node: any node will do */
+	KT_EXPECT(t, p && p[PAGE_SIZE] == 0);
+	vfree(p);
+}
+
+static void owner_limit_enforced(struct ktest *t)
+{
+	const u32 owner = VM_MAX_OWNERS - 1;
+	KT_ASSERT(t, vm_owner_set_limit(owner, 10) == 0);
+	KT_EXPECT(t, vm_owner_set_limit(VM_OWNER_KERNEL, 1) == -EINVAL);
+	void *big = __vmalloc_owner(11 * PAGE_SIZE, PAGE_SIZE, 0, NUMA_NO_NODE, owner, NULL);
+	KT_EXPECT(t, big == NULL);
+	void *p = __vmalloc_owner(10 * PAGE_SIZE, PAGE_SIZE, 0, NUMA_NO_NODE, owner, NULL);
+	KT_EXPECT(t, p && vm_owner_pages(owner) == 10);
+	KT_EXPECT(t, __vmalloc_owner(1, PAGE_SIZE, 0, NUMA_NO_NODE, owner, NULL) == NULL);
+	vfree(big);
+	vfree(p);
+	KT_EXPECT(t, vm_owner_pages(owner) == 0);
+	KT_EXPECT(t, __vmalloc_owner(PAGE_SIZE, PAGE_SIZE, 0, NUMA_NO_NODE, VM_MAX_OWNERS, NULL) == NULL);
+	vm_owner_set_limit(owner, 16384);
+}
+
+/* Physical exhaustion: allocations fail cleanly, and everything comes back. */
+static void physical_exhaustion(struct ktest *t)
+{
+	enum { CHUNK = 4 << 20, MAXN = 1024 };
+	static void *held[MAXN];
+	struct vm_stats st;
+	u32 n = 0;
+	while (n < MAXN && (held[n] = vmalloc(CHUNK))) n++;
+	vm_get_stats(&st);
+	KT_EXPECT(t, n < MAXN && n > 0);
+	KT_EXPECT(t, st.last_fail_reason && contains(st.last_fail_reason, "physical"));
+	void *small = NULL;
+	while (n && !(small = vmalloc(PAGE_SIZE))) vfree(held[--n]);
+	KT_EXPECT(t, small != NULL);
+	vfree(small);
+	while (n) vfree(held[--n]);
+	void *again = vmalloc(CHUNK);
+	KT_EXPECT(t, again != NULL);
+	vfree(again);
+}
+
+/* Region exhaustion: reserve the whole region without backing it, then see vmalloc fail, then succeed
+ * through purge-and-retry once a reservation is freed lazily. */
+static void region_exhaustion(struct ktest *t)
+{
+	static struct vm_area *held[96];
+	struct vm_stats a, b;
+	u32 n = 0;
+	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
+		struct vm_area *ar = vm_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
+		if (ar) {
+			ar->size = ar->requested = size;
+			held[n++] = ar;
+		} else {
+			size >>= 1;
+		}
+	}
+	KT_ASSERT(t, n < ARRAY_SIZE(held));
+	KT_EXPECT(t, vmalloc(PAGE_SIZE) == NULL);
+	vm_get_stats(&a);
+	KT_EXPECT(t, a.last_fail_reason && contains(a.last_fail_reason, "exhausted"));
+	struct vm_area *last = vm_area_take((void *)(uptr)held[0]->addr, "test", NULL);
+	KT_ASSERT(t, last == held[0]);
+	vm_area_park(last); /* lazily freed: only a purge makes it usable */
+	void *p = vmalloc(PAGE_SIZE);
+	vm_get_stats(&b);
+	KT_EXPECT(t, p != NULL);
+	KT_EXPECT(t, b.purges > a.purges);
+	vfree(p);
+	for (u32 i = 1; i < n; i++) {
+		struct vm_area *ar = vm_area_take((void *)(uptr)held[i]->addr, "test", NULL);
+		if (ar) vm_area_park(ar);
+	}
+	vm_purge_now();
+}
+
+KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
+	    {"alloc_is_mapped_and_tracked", alloc_is_mapped_and_tracked}, {"vzalloc_is_zero", vzalloc_is_zero},
+	    {"alignments_honoured", alignments_honoured}, {"guard_page_fault_names_area", guard_page_fault_names_area},
+	    {"use_after_vfree_caught", use_after_vfree_caught}, {"redzone_overwrite_caught", redzone_overwrite_caught},
+	    {"bad_frees_change_nothing", bad_frees_change_nothing},
+	    {"vfree_atomic_defers_pages", vfree_atomic_defers_pages}, {"vmap_maps_callers_pages", vmap_maps_callers_pages},
+	    {"vm_map_ram_small_and_large", vm_map_ram_small_and_large},
+	    {"huge_and_node_fallbacks", huge_and_node_fallbacks}, {"owner_limit_enforced", owner_limit_enforced},
+	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion});

@@ -1,0 +1,81 @@
+/* Suite `purge`: lazy TLB flushing. Freed ranges are not reused before a purge, a batch costs one local and
+ * at most one remote fence, N single-page vfrees cost at most ceil(N / threshold) purges, and the counters
+ * say so. */
+#include "kernel/ktest.h"
+#include "lib/bootargs.h"
+#include "lib/percpu.h"
+#include "vm/vmalloc.h"
+
+static void freed_range_waits_for_purge(struct ktest *t)
+{
+	struct vm_stats st;
+	vm_purge_now();
+	u8 *p = vmalloc(3 * PAGE_SIZE);
+	KT_ASSERT(t, p);
+	vfree(p);
+	vm_get_stats(&st);
+	KT_EXPECT(t, st.lazy_pages == 3 && st.lazy_areas == 1);
+	u8 *q = vmalloc(3 * PAGE_SIZE);
+	KT_EXPECT(t, q && q != p); /* not reused while other TLBs may hold it */
+	vfree(q);
+	vm_purge_now();
+	vm_get_stats(&st);
+	KT_EXPECT(t, st.lazy_pages == 0 && st.lazy_areas == 0);
+	u8 *r = vmalloc(3 * PAGE_SIZE);
+	KT_EXPECT(t, r == p); /* lowest fit again after the purge */
+	vfree(r);
+}
+
+static void batch_costs_one_fence_each(struct ktest *t)
+{
+	const u64 n = 1000, limit = 64, old = vm_lazy_max_pages();
+	struct vm_stats a, b;
+	vm_purge_now();
+	vm_set_lazy_max_pages(limit);
+	vm_get_stats(&a);
+	for (u64 i = 0; i < n; i++) {
+		void *p = vmalloc(PAGE_SIZE);
+		KT_ASSERT(t, p);
+		vfree(p);
+	}
+	vm_get_stats(&b);
+	vm_set_lazy_max_pages(old);
+	u64 purges = b.purges - a.purges, bound = (n + limit - 1) / limit;
+	KT_EXPECT(t, purges >= n / limit && purges <= bound);
+	KT_EXPECT(t, b.remote_fences - a.remote_fences <= bound);
+	KT_EXPECT(t, b.local_fences - a.local_fences == purges);
+	if (nr_harts_online > 1) KT_EXPECT(t, b.remote_fences - a.remote_fences == purges);
+	else KT_EXPECT(t, b.remote_fences == a.remote_fences);
+	KT_EXPECT(t, b.flushed_pages > a.flushed_pages);
+}
+
+static void wide_batch_flushes_all(struct ktest *t)
+{
+	static void *p[100];
+	struct vm_stats a, b;
+	vm_purge_now();
+	for (int i = 0; i < 100; i++) p[i] = vmalloc(PAGE_SIZE);
+	for (int i = 0; i < 100; i++) {
+		KT_EXPECT(t, p[i] != NULL);
+		vfree(p[i]);
+	}
+	vm_get_stats(&a);
+	vm_purge_now();
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.purges == a.purges + 1 && b.full_flushes == a.full_flushes + 1);
+	KT_EXPECT(t, b.lazy_pages == 0);
+}
+
+static void threshold_is_linux_default(struct ktest *t)
+{
+	/* 32 MiB per fls(online harts), unless the vmalloc.lazy_max_pages bootarg set it. */
+	u64 want = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
+	if (!bootarg_has("vmalloc.lazy_max_pages")) KT_EXPECT(t, vm_lazy_max_pages() == want);
+	vm_set_lazy_max_pages(0); /* 0 would never purge: clamped to 1 */
+	KT_EXPECT(t, vm_lazy_max_pages() == 1);
+	vm_set_lazy_max_pages(want);
+}
+
+KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
+	    {"batch_costs_one_fence_each", batch_costs_one_fence_each}, {"wide_batch_flushes_all", wide_batch_flushes_all},
+	    {"threshold_is_linux_default", threshold_is_linux_default});

@@ -1,0 +1,487 @@
+/* Our port of Linux's lib/test_vmalloc.c (same case names and ids, same Summary lines), run as the
+ * `test_vmalloc` ktest suite. With any test_vmalloc.* bootarg the parameters default to Linux's (a
+ * million loops, one worker per hart) and the run is a benchmark; without, they are small enough for
+ * `make test`. The first case runs every worker; each case then reports what its runs recorded. */
+#include "kernel/ktest.h"
+#include "kernel/smp.h"
+#include "kernel/timer.h"
+#include "lib/bootargs.h"
+#include "lib/percpu.h"
+#include "lib/printk.h"
+#include "lib/riscv.h"
+#include "lib/string.h"
+#include "vm/layout.h"
+#include "vm/page_alloc.h"
+#include "vm/vm_pages.h"
+#include "vm/vmalloc.h"
+
+#define MAX_WORKERS 32
+#define THREAD_ALIGN_X2 (32UL << 10) /* Linux's THREAD_ALIGN << 1 on riscv64 */
+
+static struct {
+	bool bench; /* any test_vmalloc.* bootarg: Linux's sizes; otherwise `make test` sizes */
+	u64 run_test_mask, test_loop_count, test_repeat_count, nr_threads, sequential_test_order, nr_pages, use_huge;
+} P;
+
+struct worker {
+	u32 id;
+	u64 rng;
+	u64 start, stop;
+	struct {
+		u32 passed, failed;
+		u64 usec;
+		u64 detail; /* align_shift: first alignment shift that failed (64: none) */
+	} data[16];
+};
+
+static struct worker workers[MAX_WORKERS];
+
+static u64 rnd(struct worker *w)
+{
+	/* xorshift64*: each worker its own reproducible stream. */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 0x2545f4914f6cdd1dULL;
+}
+
+static u64 rnd_range(struct worker *w, u64 lo, u64 hi) { return lo + rnd(w) % (hi - lo + 1); }
+
+static void *vmalloc_caller(size_t size, size_t align, unsigned flags)
+{
+	return __vmalloc_node(size, align, flags, NUMA_NO_NODE, __builtin_return_address(0));
+}
+
+static u64 map_pages(void) { return P.nr_pages ? P.nr_pages : 1; }
+
+static int fix_size_alloc_test(struct worker *w)
+{
+	(void)w;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p = P.use_huge ? vmalloc_huge(map_pages() * PAGE_SIZE, 0) : vmalloc(map_pages() * PAGE_SIZE);
+		if (!p) return -1;
+		*p = 0;
+		vfree(p);
+	}
+	return 0;
+}
+
+static int full_fit_alloc_test(struct worker *w)
+{
+	/* Linux's fls(harts) x 8192 pairs; under `make test` an eighth, which keeps the holes but not the
+	 * minutes that four harts take contending for the arena on a two-core TCG host. */
+	u64 junk = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE / (P.bench ? 1 : 8);
+	int rv = -1;
+	(void)w;
+
+	void **ptr = vmalloc(sizeof(void *) * junk), **junk_ptr = vmalloc(sizeof(void *) * junk);
+	if (!ptr || !junk_ptr) goto out;
+	for (u64 i = 0; i < junk; i++) {
+		ptr[i] = vmalloc(PAGE_SIZE);
+		junk_ptr[i] = vmalloc(PAGE_SIZE);
+	}
+	for (u64 i = 0; i < junk; i++) vfree(junk_ptr[i]);
+	rv = 0;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p = vmalloc(PAGE_SIZE);
+		if (!p) {
+			rv = -1;
+			break;
+		}
+		*p = 1;
+		vfree(p);
+	}
+	for (u64 i = 0; i < junk; i++) vfree(ptr[i]);
+out:
+	vfree(ptr);
+	vfree(junk_ptr);
+	return rv;
+}
+
+static int long_busy_list_alloc_test(struct worker *w)
+{
+	const int BUSY = P.bench ? 15000 : 2000; /* the make-test size, as in full_fit */
+	int rv = 0;
+	(void)w;
+
+	void **ptr = vmalloc(sizeof(void *) * BUSY);
+	if (!ptr) return -1;
+	for (int i = 0; i < BUSY; i++) ptr[i] = vmalloc(PAGE_SIZE);
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p1 = vmalloc(100 * PAGE_SIZE);
+		if (!p1) {
+			rv = -1;
+			break;
+		}
+		u8 *p2 = vmalloc(PAGE_SIZE);
+		if (!p2) {
+			vfree(p1);
+			rv = -1;
+			break;
+		}
+		*p1 = 0;
+		*p2 = 1;
+		vfree(p1);
+		vfree(p2);
+	}
+	for (int i = 0; i < BUSY; i++) vfree(ptr[i]);
+	vfree(ptr);
+	return rv;
+}
+
+static int random_size_alloc_test(struct worker *w)
+{
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p = vmalloc(rnd_range(w, 1, 100) * PAGE_SIZE);
+		if (!p) return -1;
+		*p = 1;
+		vfree(p);
+	}
+	return 0;
+}
+
+static int fix_align_alloc_test(struct worker *w)
+{
+	(void)w;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		void *p = vmalloc_caller(5 * PAGE_SIZE, THREAD_ALIGN_X2, VMF_ZERO);
+		if (!p) return -1;
+		vfree(p);
+	}
+	return 0;
+}
+
+static int random_size_align_alloc_test(struct worker *w)
+{
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 r = (u8)rnd(w);
+		void *p = vmalloc_caller((r % 10 + 1) * PAGE_SIZE, 1UL << (r % 23), VMF_ZERO);
+		if (!p) return -1;
+		vfree(p);
+	}
+	return 0;
+}
+
+/* Fails by design once the alignment outgrows the region (as Linux's does); records where. */
+static int align_shift_alloc_test(struct worker *w)
+{
+	w->data[6].detail = 64;
+	for (u32 i = 0; i < 64; i++) {
+		void *p = vmalloc_caller(PAGE_SIZE, 1UL << i, VMF_ZERO);
+		if (!p) {
+			w->data[6].detail = i;
+			return -1;
+		}
+		vfree(p);
+	}
+	return 0;
+}
+
+static int pcpu_alloc_test(struct worker *w)
+{
+	(void)w;
+	return 0; /* no per-hart allocator yet: reported as skipped */
+}
+
+/* Without RCU the deferred free is vfree_atomic: the area leaves the busy map at once and its pages are
+ * freed by the next allocation (or the drain), which is what kvfree_rcu amounts to here. */
+static int kvfree_rcu_1_arg_vfree_test(struct worker *w)
+{
+	(void)w;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p = vmalloc(PAGE_SIZE);
+		if (!p) return -1;
+		p[16] = 'a';
+		vfree_atomic(p);
+	}
+	return 0;
+}
+
+static int kvfree_rcu_2_arg_vfree_test(struct worker *w)
+{
+	(void)w;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p = vmalloc(PAGE_SIZE);
+		if (!p) return -1;
+		p[16] = 'a';
+		unsigned long f = irq_save(); /* the free as an interrupt-context caller would issue it */
+		vfree_atomic(p);
+		irq_restore(f);
+	}
+	return 0;
+}
+
+static int vm_map_ram_test(struct worker *w)
+{
+	struct page *pages[64];
+	u64 n = MIN(map_pages(), (u64)ARRAY_SIZE(pages)), got = 0;
+	int rv = -1;
+	(void)w;
+
+	for (; got < n; got++) {
+		u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+		if (!pa) goto out;
+		pages[got] = pa_to_page(pa);
+	}
+	rv = 0;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *v = vm_map_ram(pages, (u32)n, NUMA_NO_NODE);
+		if (!v) {
+			rv = -1;
+			break;
+		}
+		*v = 'a';
+		vm_unmap_ram(v, (u32)n);
+	}
+out:
+	while (got) vm_pages_free_order(page_to_pa(pages[--got]), 0);
+	return rv;
+}
+
+static int no_block_alloc_test(struct worker *w)
+{
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		bool atomic = rnd(w) & 1;
+		unsigned long f = atomic ? irq_save() : 0;
+		void *p = vmalloc(map_pages() * PAGE_SIZE);
+		if (atomic) irq_restore(f);
+		if (!p) return -1;
+		vfree(p);
+	}
+	return 0;
+}
+
+static u64 backed_pages(void *p)
+{
+	struct vm_area *a = find_vm_area(p);
+	return a ? a->nr_pages : 0;
+}
+
+/* 50 areas of 256 KiB shrunk to 16 KiB: the data stays, and the physical pages really go back. */
+static int vrealloc_shrink_test(struct worker *w)
+{
+	enum { N = 50, BIG = 256 << 10, SMALL = 16 << 10 };
+	u8 *p[N];
+	u64 before = 0, after = 0;
+	int rv = 0, made = 0;
+
+	for (; made < N; made++) {
+		p[made] = vmalloc(BIG);
+		if (!p[made]) {
+			rv = -1;
+			goto out;
+		}
+		for (u64 j = 0; j < BIG; j += 512) p[made][j] = (u8)(made + j / 512 + w->id);
+		before += backed_pages(p[made]);
+	}
+	for (int i = 0; i < N; i++) {
+		u8 *q = vrealloc(p[i], SMALL, 0);
+		if (q != p[i]) rv = -1;
+		if (!q) continue;
+		for (u64 j = 0; j < SMALL; j += 512)
+			if (q[j] != (u8)(i + j / 512 + w->id)) rv = -1;
+		if (vmalloc_to_page(q + SMALL)) rv = -1; /* the tail must be unmapped */
+		after += backed_pages(q);
+	}
+	if (after * 100 > before * 7) rv = -1; /* at least 93% fewer pages */
+out:
+	while (made) vfree(p[--made]);
+	return rv;
+}
+
+/* Linux's vrealloc_test sequence: grow, shrink, shrink inside the page, grow back in place. */
+static int vrealloc_test(struct worker *w)
+{
+	(void)w;
+	for (u64 i = 0; i < P.test_loop_count; i++) {
+		u8 *p = vrealloc(NULL, PAGE_SIZE, 0), *q;
+		int err = -1;
+		if (!p) return -1;
+		p[0] = 'a';
+		p[PAGE_SIZE - 1] = 'z';
+		if (!(q = vrealloc(p, 4 * PAGE_SIZE, 0))) goto fail;
+		p = q;
+		if (p[0] != 'a' || p[PAGE_SIZE - 1] != 'z') goto fail;
+		p[4 * PAGE_SIZE - 1] = 'e';
+		if (!(q = vrealloc(p, PAGE_SIZE, 0))) goto fail;
+		p = q;
+		if (p[0] != 'a' || p[PAGE_SIZE - 1] != 'z') goto fail;
+		if (!(q = vrealloc(p, PAGE_SIZE / 2, 0)) || q != p) goto fail;
+		if (p[0] != 'a') goto fail;
+		if (!(q = vrealloc(p, PAGE_SIZE, 0)) || q != p) goto fail;
+		if (p[0] != 'a') goto fail;
+		p[PAGE_SIZE - 1] = 'y';
+		err = 0;
+	fail:
+		vfree(p);
+		if (err) return err;
+	}
+	return 0;
+}
+
+struct test_case_desc {
+	const char *name;
+	int (*fn)(struct worker *w);
+};
+
+/* Index i is the case's id: bit i of run_test_mask. */
+static const struct test_case_desc cases[] = {
+	{"fix_size_alloc_test", fix_size_alloc_test},
+	{"full_fit_alloc_test", full_fit_alloc_test},
+	{"long_busy_list_alloc_test", long_busy_list_alloc_test},
+	{"random_size_alloc_test", random_size_alloc_test},
+	{"fix_align_alloc_test", fix_align_alloc_test},
+	{"random_size_align_alloc_test", random_size_align_alloc_test},
+	{"align_shift_alloc_test", align_shift_alloc_test},
+	{"pcpu_alloc_test", pcpu_alloc_test},
+	{"kvfree_rcu_1_arg_vfree_test", kvfree_rcu_1_arg_vfree_test},
+	{"kvfree_rcu_2_arg_vfree_test", kvfree_rcu_2_arg_vfree_test},
+	{"vm_map_ram_test", vm_map_ram_test},
+	{"no_block_alloc_test", no_block_alloc_test},
+	{"vrealloc_shrink_test", vrealloc_shrink_test},
+	{"vrealloc_test", vrealloc_test},
+};
+#define NR_CASES ARRAY_SIZE(cases)
+#define PCPU_ID 7
+#define ALIGN_SHIFT_ID 6
+
+static bool selected(u32 id) { return P.run_test_mask & (1UL << id); }
+
+static void run_worker(struct worker *w)
+{
+	u32 order[NR_CASES];
+
+	for (u32 i = 0; i < NR_CASES; i++) order[i] = i;
+	if (!P.sequential_test_order)
+		for (u32 i = NR_CASES - 1; i > 0; i--) {
+			u32 j = (u32)(rnd(w) % (i + 1)), t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+	w->start = rdtime();
+	for (u32 k = 0; k < NR_CASES; k++) {
+		u32 id = order[k];
+		if (!selected(id)) continue;
+		u64 t0 = rdtime();
+		for (u64 r = 0; r < P.test_repeat_count; r++) {
+			if (!cases[id].fn(w)) w->data[id].passed++;
+			else w->data[id].failed++;
+		}
+		/* Like Linux: the average over repeats of one run of the whole loop, in microseconds. */
+		w->data[id].usec = (rdtime() - t0) * 1000000 / timer_hz() / P.test_repeat_count;
+	}
+	w->stop = rdtime();
+}
+
+/* A hart runs its share of the workers one after the other (worker k lives on hart k % harts). */
+static void run_hart_share(void *arg)
+{
+	u32 hart = (u32)(uptr)arg, harts = nr_harts_online;
+	for (u32 k = hart; k < P.nr_threads; k += harts) run_worker(&workers[k]);
+}
+
+static u64 param(const char *name, u64 bench_default, u64 test_default, bool bench)
+{
+	char key[64];
+	u64 v;
+	snprintf(key, sizeof(key), "test_vmalloc.%s", name);
+	if (!bootarg_u64(key, &v)) return v;
+	return bench ? bench_default : test_default;
+}
+
+static void load_params(void)
+{
+	bool bench = false;
+	for (int i = 0; i < bootarg_count(); i++)
+		if (!strncmp(bootarg_key(i), "test_vmalloc.", 13)) bench = true;
+	P.bench = bench;
+	P.run_test_mask = param("run_test_mask", ~0ULL, ~0ULL, bench);
+	P.test_loop_count = param("test_loop_count", 1000000, 200, bench);
+	P.test_repeat_count = MAX(param("test_repeat_count", 1, 1, bench), 1);
+	P.nr_threads = param("nr_threads", 0, 0, bench);
+	if (!P.nr_threads) P.nr_threads = nr_harts_online;
+	P.nr_threads = MIN(P.nr_threads, (u64)MAX_WORKERS);
+	P.sequential_test_order = param("sequential_test_order", 0, 0, bench);
+	P.nr_pages = param("nr_pages", 0, 0, bench);
+	P.use_huge = param("use_huge", 0, 0, bench);
+}
+
+static void run_all(void)
+{
+	load_params();
+	printk("test_vmalloc: mask 0x%lx loops %lu repeat %lu workers %lu on %u harts%s\n", P.run_test_mask,
+	       P.test_loop_count, P.test_repeat_count, P.nr_threads, nr_harts_online,
+	       P.sequential_test_order ? ", sequential" : "");
+	memset(workers, 0, sizeof(workers));
+	for (u32 k = 0; k < P.nr_threads; k++) {
+		workers[k].id = k;
+		workers[k].rng = 0x9e3779b97f4a7c15ULL * (k + 1);
+	}
+	u32 harts = MIN(nr_harts_online, (u32)P.nr_threads);
+	for (u32 h = 1; h < harts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
+	run_hart_share((void *)0);
+	smp_wait_all();
+	for (u32 k = 0; k < P.nr_threads; k++) {
+		struct worker *w = &workers[k];
+		for (u32 id = 0; id < NR_CASES; id++) {
+			if (!selected(id)) continue;
+			printk("Summary: %s passed: %u failed: %u repeat: %lu loops: %lu avg: %lu usec\n", cases[id].name,
+			       w->data[id].passed, w->data[id].failed, P.test_repeat_count, P.test_loop_count,
+			       w->data[id].usec);
+		}
+		printk("All test took worker%u=%lu cycles\n", k, w->stop - w->start);
+	}
+}
+
+/* One KTAP case per test id: the first runs the workers, all judge what was recorded. */
+static void judge(struct ktest *t, u32 id)
+{
+	if (id == 0) run_all();
+	if (!selected(id)) {
+		ktest_skip(t, "not in test_vmalloc.run_test_mask");
+		return;
+	}
+	if (id == PCPU_ID) {
+		ktest_skip(t, "no per-hart allocator");
+		return;
+	}
+	for (u32 k = 0; k < P.nr_threads; k++) {
+		struct worker *w = &workers[k];
+		KT_EXPECT(t, w->data[id].passed + w->data[id].failed == P.test_repeat_count);
+		if (id == ALIGN_SHIFT_ID) {
+			/* Every alignment up to half the region fits; one past the region never does. */
+			KT_EXPECT(t, w->data[id].failed == P.test_repeat_count);
+			KT_EXPECT(t, (int)w->data[id].detail >= ilog2_u64(VMALLOC_SIZE));
+			KT_EXPECT(t, (int)w->data[id].detail <= ilog2_u64(VMALLOC_SIZE) + 3);
+		} else {
+			KT_EXPECT(t, w->data[id].failed == 0);
+		}
+	}
+}
+
+#define CASE(id, name) \
+	static void t_##name(struct ktest *t) { judge(t, id); }
+CASE(0, fix_size_alloc_test)
+CASE(1, full_fit_alloc_test)
+CASE(2, long_busy_list_alloc_test)
+CASE(3, random_size_alloc_test)
+CASE(4, fix_align_alloc_test)
+CASE(5, random_size_align_alloc_test)
+CASE(6, align_shift_alloc_test)
+CASE(7, pcpu_alloc_test)
+CASE(8, kvfree_rcu_1_arg_vfree_test)
+CASE(9, kvfree_rcu_2_arg_vfree_test)
+CASE(10, vm_map_ram_test)
+CASE(11, no_block_alloc_test)
+CASE(12, vrealloc_shrink_test)
+CASE(13, vrealloc_test)
+
+KTEST_SUITE(test_vmalloc, {"fix_size_alloc_test", t_fix_size_alloc_test},
+	    {"full_fit_alloc_test", t_full_fit_alloc_test}, {"long_busy_list_alloc_test", t_long_busy_list_alloc_test},
+	    {"random_size_alloc_test", t_random_size_alloc_test}, {"fix_align_alloc_test", t_fix_align_alloc_test},
+	    {"random_size_align_alloc_test", t_random_size_align_alloc_test},
+	    {"align_shift_alloc_test", t_align_shift_alloc_test}, {"pcpu_alloc_test", t_pcpu_alloc_test},
+	    {"kvfree_rcu_1_arg_vfree_test", t_kvfree_rcu_1_arg_vfree_test},
+	    {"kvfree_rcu_2_arg_vfree_test", t_kvfree_rcu_2_arg_vfree_test}, {"vm_map_ram_test", t_vm_map_ram_test},
+	    {"no_block_alloc_test", t_no_block_alloc_test}, {"vrealloc_shrink_test", t_vrealloc_shrink_test},
+	    {"vrealloc_test", t_vrealloc_test});

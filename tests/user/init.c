@@ -1,0 +1,56 @@
+/* init: the boot task. With "test" among its arguments it runs the user test programs one after the
+ * other (all of them, or those named after "test") and reports one KTAP line per program; with no
+ * arguments it runs the producer/consumer demo. Exits 0 when everything passed. */
+#include "user/vmk.h"
+
+static const char *const all_tests[] = {"t_syscalls", "t_shm", "t_rights", "t_resize",
+					 "t_hostile", "t_fault", "t_fuzz"};
+
+/* Runs /<name> with no arguments and reports it as one case; tests spawn their own partners. */
+static void run_program(const char *name)
+{
+	char path[VMK_NAME_MAX];
+	char why[64];
+	snprintf(path, sizeof(path), "/%s", name);
+	const char *argv[] = {path, NULL};
+	u64 t0 = now_ns();
+	long tid = vmk_spawn(path, argv, NULL, 0, 0);
+	if (tid < 0) {
+		snprintf(why, sizeof(why), "spawn failed: %s", errno_name(tid));
+		ktap_result(false, name, why);
+		return;
+	}
+	int status = wait_status(tid);
+	u64 ms = (now_ns() - t0) / 1000000;
+	printf("# init: %s finished in %llu ms with status %d\n", name, (unsigned long long)ms, status);
+	if (status == VMK_STATUS_KILLED) snprintf(why, sizeof(why), "killed by the kernel");
+	else if (status == WAIT_FAILED) snprintf(why, sizeof(why), "wait failed");
+	else snprintf(why, sizeof(why), "exit status %d", status);
+	ktap_result(status == 0, name, why);
+}
+
+static int run_tests(int argc, char **argv, int test_arg)
+{
+	ktap_begin("init");
+	if (test_arg + 1 < argc) {
+		for (int i = test_arg + 1; i < argc; i++) run_program(argv[i]);
+	} else {
+		for (u32 i = 0; i < ARRAY_SIZE(all_tests); i++) run_program(all_tests[i]);
+	}
+	return ktap_end();
+}
+
+static int run_demo(void)
+{
+	ktap_begin("init");
+	printf("# init: starting the shared-memory demo\n");
+	run_program("demo_producer");
+	return ktap_end();
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "test") == 0) return run_tests(argc, argv, i);
+	return run_demo();
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""vmtrace: turns a vmk UART log holding "@T" allocation-trace lines (docs/trace.md) into a report (leaks by
+caller and task, peak pages, fragmentation over time, purge and fence statistics, per-task usage,
+anomalies), a picture of the arena over time, and a check of the replayed end state against the kernel's
+own vmallocinfo listing in the same log.
+
+  tools/vmtrace.py build/trace/uart.log                       report on stdout
+  make run | tools/vmtrace.py -                               the same, live from stdin
+  tools/vmtrace.py LOG -o report.txt --plot arena.png --colour task
+  tools/vmtrace.py LOG --check-vmallocinfo                    exit 1 when replay and listing differ
+
+Exit status: 0 done (anomalies are reported, not fatal), 1 the vmallocinfo check failed, 2 bad usage or
+unreadable input, 3 the picture could not be drawn (the report is still written)."""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmtrace_parse import read_log  # noqa: E402
+from vmtrace_replay import Replay, seq_gaps  # noqa: E402
+
+MAX_LISTED = 40  # per anomaly list: a log full of garbage still gives a readable report
+
+
+def fn_of(caller):
+    return caller.split("+", 1)[0]
+
+
+def fmt_bytes(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return "%.1f %s" % (n / (1 << shift), unit)
+    return "%d B" % n
+
+
+class Report:
+    def __init__(self):
+        self.out = []
+
+    def line(self, text=""):
+        self.out.append(text)
+
+    def table(self, header, rows):
+        widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+        left = [isinstance(c, str) for c in rows[0]]  # text columns read left to right, numbers align right
+        for r in [header] + rows:
+            cells = [str(c).ljust(w) if l else str(c).rjust(w) for c, w, l in zip(r, widths, left)]
+            self.line("  " + "  ".join(cells).rstrip())
+
+    def listing(self, items):
+        for text in items[:MAX_LISTED]:
+            self.line("  " + text)
+        if len(items) > MAX_LISTED:
+            self.line("  ... and %d more" % (len(items) - MAX_LISTED))
+
+
+def task_label(r, tid):
+    return "%d (%s)" % (tid, r.names.get(tid, "?"))
+
+
+def seconds(log, r, t):
+    return (t - (r.first_t or 0)) / (log.timebase or 10000000)
+
+
+def write_report(rep, log, r, source, check):
+    rep.line("vmtrace report: %s" % source)
+    seqs = [e["seq"] for e in log.events]
+    rep.line("lines: %d, trace lines: %d, events: %d, seq %s, harts: %s" % (
+        log.lines, log.trace_lines, len(log.events),
+        "%d..%d" % (min(seqs), max(seqs)) if seqs else "-",
+        ",".join(str(h) for h in sorted({e["hart"] for e in log.events})) or "-"))
+    if r.last is not None:
+        rep.line("duration: %.6f s at %d Hz%s" % (seconds(log, r, r.last["t"]), log.timebase or 10000000,
+                                                  "" if log.timebase else " (assumed: no timebase line)"))
+    if r.region:
+        rep.line("region: 0x%x-0x%x (%s), lazy_max_pages=%s" % (r.region[0], r.region[1],
+                 fmt_bytes(r.region[1] - r.region[0]), r.lazy_max_pages if r.lazy_max_pages is not None else "?"))
+    rep.line("events: " + ", ".join("%s=%d" % kv for kv in sorted(r.counts.items())))
+    if r.realloc_modes:
+        rep.line("vrealloc: " + ", ".join("%s=%d" % kv for kv in sorted(r.realloc_modes.items())))
+    rep.line()
+
+    pending = [a for a in r.pending]
+    rep.line("pages: live=%d peak=%d%s; vmap/vm_map_ram pages mapped=%d" % (
+        r.pages, r.peak[0], " (seq %d, %.6f s)" % (r.peak[1], seconds(log, r, r.peak[2])) if r.peak[1] is not None
+        else "", r.borrowed))
+    rep.line("areas at end: live=%d, freed awaiting purge=%d (%d pages of range)" % (
+        len(r.live), len(pending), sum(a.va_size for a in pending) // 4096))
+    rep.line()
+
+    rep.line("live areas at end by caller and task (leaks unless meant to outlive the log):")
+    groups = {}
+    for a in r.live.values():
+        g = groups.setdefault((a.caller, a.task), [0, 0, 0])
+        g[0], g[1], g[2] = g[0] + 1, g[1] + a.pages, g[2] + a.size
+    rows = [[c, task_label(r, t), n, p, b] for (c, t), (n, p, b) in sorted(groups.items(), key=lambda kv: (
+        -kv[1][1], kv[0][0], kv[0][1]))]
+    if rows:
+        rep.table(["caller", "task", "areas", "pages", "bytes"], rows)
+    else:
+        rep.line("  none")
+    rep.line()
+
+    rep.line("fragmentation (free space of the region; 1 - largest free extent / total free):")
+    if r.frag:
+        last = r.frag[-1]
+        worst = max(r.frag, key=lambda f: (f[3], f[2]))
+        most = max(r.frag, key=lambda f: (f[2], f[3]))
+        rep.line("  samples=%d (every %d events)" % (len(r.frag), r.sample_every))
+        rep.line("  at end: free extents=%d fragmentation=%.9f" % (last[2], last[3]))
+        rep.line("  most extents: %d at seq %d; worst fragmentation: %.9f at seq %d" % (most[2], most[1], worst[3],
+                                                                                       worst[1]))
+    else:
+        rep.line("  no allocation events")
+    rep.line()
+
+    p = r.purges
+    rep.line("purges: %d" % len(p))
+    if p:
+        locals_ = sum(e.get("local_fences", 1) for e in p)
+        remotes = sum(e.get("remote_fences", e["remote"]) for e in p)
+        rep.line("  areas=%d pages=%d (%.1f areas, %.1f pages per purge), largest span %s" % (
+            sum(e["areas"] for e in p), sum(e["pages"] for e in p), sum(e["areas"] for e in p) / len(p),
+            sum(e["pages"] for e in p) / len(p), fmt_bytes(max(e["end"] - e["start"] for e in p))))
+        rep.line("  full flushes=%d, per-page flushes=%d, local fences=%d, remote fences=%d" % (
+            sum(1 for e in p if e["full"]), sum(1 for e in p if not e["full"]), locals_, remotes))
+        rep.line("  by caller: " + ", ".join("%s=%d" % kv for kv in sorted(count_by(p, lambda e: fn_of(
+            e["caller"])).items())))
+    if r.early_release:
+        rep.line("  ranges reused before their purge's line (SMP ordering, expected): %d" % r.early_release)
+    if r.untraced_purged:
+        rep.line("  purged areas the trace never showed (class off then, or untraced kinds such as vm_map_ram blocks): %d"
+                 % r.untraced_purged)
+    rep.line()
+
+    rep.line("per-task usage (pages are vmalloc pages charged to the allocating task):")
+    rows = [[task_label(r, t), u.allocs, u.frees, u.areas, u.pages, u.peak, u.bytes]
+            for t, u in sorted(r.tasks.items())]
+    if rows:
+        rep.table(["task", "allocs", "frees", "live", "pages", "peak", "bytes"], rows)
+    else:
+        rep.line("  none")
+    rep.line()
+
+    if r.failures:
+        rep.line("allocation failures by reason:")
+        rep.listing(["%d x %s" % (n, why) for why, n in sorted(r.failures.items())])
+    if r.shm:
+        rep.line("shm operations:")
+        rep.listing(["%s %s: %d" % (op, res, n) for (op, res), n in sorted(r.shm.items())])
+    if r.faults or r.kills:
+        rep.line("faults and kills:")
+        rep.listing(["seq %d task %d fault at 0x%x: %s" % (e["seq"], e["task"], e["addr"], e["what"]) for e in r.faults]
+                    + ["seq %d task %d killed at 0x%x (pc 0x%x): %s" % (e["seq"], e["tid"], e["addr"], e["pc"], e["why"])
+                       for e in r.kills])
+    if r.marks:
+        rep.line("marks:")
+        rep.listing(["seq %d %.6f s task %d id=%d %s" % (e["seq"], seconds(log, r, e["t"]), e["task"], e["id"],
+                                                        e["label"]) for e in r.marks])
+    if r.failures or r.shm or r.faults or r.kills or r.marks:
+        rep.line()
+
+    anomalies = []
+    total_dropped = sum(d["count"] for d in log.drops)
+    for d in log.drops:
+        rng = " (seq %d..%d)" % (d["first_seq"], d["last_seq"]) if "first_seq" in d else ""
+        anomalies.append("line %d: hart %d dropped %d events%s" % (d["line"], d["hart"], d["count"], rng))
+    for lo, hi in seq_gaps(log.events, log.drops):
+        anomalies.append("seq %d..%d: %d events missing and no drop marker says so (log cut short or a "
+                         "ring never drained?)" % (lo, hi, hi - lo + 1))
+    anomalies += ["line %d: malformed: %s%s" % (n, why, (": " + text) if text else "") for n, why, text in log.problems]
+    anomalies += ["line %d (seq %d): %s" % (line, seq, text) for seq, line, text in r.anomalies]
+    anomalies += ["line %d: %s" % w for w in log.kernel_warnings]
+    rep.line("anomalies: %d (events dropped: %d, malformed lines: %d, trace lines sharing a console line: %d)" % (
+        len(anomalies), total_dropped, len(log.problems), log.interleaved))
+    rep.listing(anomalies)
+    if check is not None:
+        rep.line()
+        rep.line("vmallocinfo check: %s" % check[0])
+        rep.listing(check[1])
+
+
+def count_by(items, key):
+    out = {}
+    for i in items:
+        out[key(i)] = out.get(key(i), 0) + 1
+    return out
+
+
+def check_vmallocinfo(log):
+    """(verdict, details, ok): the replay of the events logged before the last complete listing against it."""
+    dumps = [d for d in log.dumps if d[1] is not None]
+    if not dumps:
+        return "FAIL: no complete vmallocinfo listing in the log", [], False
+    begin, _, rows = dumps[-1]
+    # The power-off path drains every ring before listing, so what happened before is above the listing;
+    # the listing's own buffer is allocated after "begin" and left out of it by the kernel.
+    events = [e for e in log.events if e["line"] < begin]
+    r = Replay(samples=1).run(events)
+    traced = {a.addr: a for a in r.live.values() if not a.in_block}
+    listed = {row["start"]: row for row in rows}
+    details = []
+    for addr in sorted(set(traced) | set(listed)):
+        a, row = traced.get(addr), listed.get(addr)
+        if row is None:
+            details.append("0x%x-0x%x %s pages=%d: live in the replay, not in vmallocinfo" % (
+                a.addr, a.end, a.caller, a.pages))
+        elif a is None:
+            details.append("0x%x-0x%x %s pages=%d %s: in vmallocinfo (line %d), not live in the replay" % (
+                row["start"], row["end"], row["caller"], row["pages"], row["kind"], row["line"]))
+        else:
+            diffs = [name for name, x, y in (("end", a.end, row["end"]), ("pages", a.pages, row["pages"]),
+                                             ("caller", a.caller, row["caller"])) if x != y]
+            if diffs:
+                details.append("0x%x: %s differ: replay end=0x%x pages=%d caller=%s, vmallocinfo end=0x%x pages=%d "
+                               "caller=%s" % (addr, "/".join(diffs), a.end, a.pages, a.caller, row["end"],
+                                              row["pages"], row["caller"]))
+    dropped = sum(d["count"] for d in log.drops if d["line"] < begin)
+    if dropped:
+        details.append("note: %d events were dropped before the listing, so the replay is incomplete" % dropped)
+    ok = not any(not d.startswith("note:") for d in details)
+    verdict = "%s: %d areas listed at line %d, %d live in the replay%s" % (
+        "ok" if ok else "MISMATCH", len(listed), begin, len(traced),
+        "" if ok else ", %d differences" % sum(1 for d in details if not d.startswith("note:")))
+    return verdict, details, ok
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description="Replay a vmk allocation trace (docs/trace.md).")
+    ap.add_argument("log", help="UART log file, or - for stdin")
+    ap.add_argument("-o", "--output", help="write the report here instead of stdout")
+    ap.add_argument("--plot", help="draw the arena over time to this .png or .svg file")
+    ap.add_argument("--colour", "--color", choices=("caller", "task"), default="caller",
+                    help="colour areas in the picture by caller function or by task (default caller)")
+    ap.add_argument("--check-vmallocinfo", action="store_true",
+                    help="compare the replay with the log's vmallocinfo listing; exit 1 if they differ")
+    ap.add_argument("--samples", type=int, default=2000, help="fragmentation samples over the log (default 2000)")
+    args = ap.parse_args(argv)
+    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
+        print("vmtrace: --plot wants a .png or .svg file name, not %r" % args.plot, file=sys.stderr)
+        return 2
+    try:
+        if args.log == "-":
+            log = read_log(sys.stdin.buffer)
+        else:
+            with open(args.log, "rb") as f:
+                log = read_log(f)
+    except OSError as e:
+        print("vmtrace: cannot read %s: %s" % (args.log, e.strerror), file=sys.stderr)
+        return 2
+    r = Replay(samples=max(1, args.samples)).run(log.events)
+    check = check_vmallocinfo(log) if args.check_vmallocinfo or log.dumps else None
+    rep = Report()
+    write_report(rep, log, r, "stdin" if args.log == "-" else os.path.basename(args.log), check)
+    text = "\n".join(rep.out) + "\n"
+    if args.output:
+        try:
+            with open(args.output, "w") as f:
+                f.write(text)
+        except OSError as e:
+            print("vmtrace: cannot write %s: %s" % (args.output, e.strerror), file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(text)
+    status = 1 if args.check_vmallocinfo and not check[2] else 0
+    if args.plot:
+        try:
+            import vmtrace_plot
+            vmtrace_plot.draw(r, log, args.plot, args.colour)
+        except ImportError as e:
+            print("vmtrace: cannot draw (%s): install python3-matplotlib" % e, file=sys.stderr)
+            return 3
+        except OSError as e:
+            print("vmtrace: cannot write %s: %s" % (args.plot, e.strerror), file=sys.stderr)
+            return 3
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,178 @@
+"""Reading a vmk UART log: the "@T" trace lines (grammar in docs/trace.md), the vmallocinfo dump and the
+kernel's own vmalloc warnings. Everything here is defensive: a line that does not follow the grammar
+becomes an entry in `problems`, never an exception, because logs are cut short, interleaved with other
+console text and sometimes hostile."""
+import re
+
+PREFIX = "@T "
+# key=value, the value either a quoted string (the kernel replaces '"' inside it) or a run of non-blanks.
+TOKEN = re.compile(r'([a-z_][a-z0-9_]*)=("[^"]*"|[^\s"]*)(?: +|$)')
+
+DEC, HEX, STR = "dec", "hex", "str"
+COMMON = {"seq": DEC, "hart": DEC, "t": DEC, "task": DEC, "caller": STR}
+# Required fields per event; fields beyond these are accepted (the grammar only ever adds fields).
+EVENTS = {
+    "region": {"start": HEX, "end": HEX, "lazy_max_pages": DEC},
+    "alloc": {"fn": STR, "addr": HEX, "size": DEC, "pages": DEC},
+    "free": {"fn": STR, "addr": HEX, "size": DEC, "pages": DEC},
+    "realloc": {"addr": HEX, "new": HEX, "old_size": DEC, "new_size": DEC, "mode": STR, "freed_pages": DEC},
+    "fail": {"size": DEC, "align": DEC, "reason": STR},
+    "purge": {"areas": DEC, "pages": DEC, "start": HEX, "end": HEX, "full": DEC, "remote": DEC},
+    "fault": {"addr": HEX, "what": STR},
+    "kill": {"tid": DEC, "addr": HEX, "pc": HEX, "why": STR},
+    "spawn": {"tid": DEC, "name": STR, "parent": DEC},
+    "shm": {"op": STR, "result": DEC},
+    "mark": {"id": DEC, "label": STR},
+}
+# Optional fields whose type is still checked when present.
+OPTIONAL = {"huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC,
+            "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC}
+DROP = {"hart": DEC, "count": DEC, "total": DEC}
+
+DUMP_ROW = re.compile(r"^0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16}) +(\d+) (\S+) pages=(\d+) (\S+)((?: [a-z_]+)*) "
+                      r"N(-?\d+)=(\d+)$")
+BAD_POINTER = re.compile(r"vmalloc: (\w+)\(([^)]*)\) from (\S+): (.*); nothing changed")
+REDZONE = re.compile(r"vmalloc: redzone overwritten, found at (\w+) by (\S+): (.*)")
+TIMEBASE = re.compile(r"timebase (\d+) Hz")
+
+
+def convert(kind, text):
+    """The field's value, or None when it is not of its kind."""
+    if kind == STR:
+        return text[1:-1] if len(text) >= 2 and text[0] == '"' and text[-1] == '"' else text
+    if kind == HEX:
+        return int(text[2:], 16) if re.fullmatch(r"0x[0-9a-fA-F]{1,16}", text) else None
+    return int(text) if re.fullmatch(r"-?\d{1,20}", text) else None
+
+
+def tokenize(body):
+    """Fields of a trace line after the prefix, in order; None if the text is not all key=value pairs."""
+    fields, pos = {}, 0
+    while pos < len(body):
+        m = TOKEN.match(body, pos)
+        if not m or m.end() == pos:
+            return None, "not a key=value list at column %d" % (pos + len(PREFIX))
+        key = m.group(1)
+        if key in fields:
+            return None, "field '%s' given twice" % key
+        fields[key] = m.group(2)
+        pos = m.end()
+    return fields, None
+
+
+def check_fields(fields, schema, optional):
+    out = {}
+    for key, kind in schema.items():
+        if key not in fields:
+            return None, "missing field '%s'" % key
+        val = convert(kind, fields[key])
+        if val is None:
+            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", fields[key])
+        out[key] = val
+    for key, raw in fields.items():
+        if key in out:
+            continue
+        kind = optional.get(key, STR)
+        val = convert(kind, raw)
+        if val is None:
+            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
+        out[key] = val
+    return out, None
+
+
+def parse_trace_line(text):
+    """(event dict, None) or (None, reason). Event dicts carry every field, converted."""
+    fields, why = tokenize(text[len(PREFIX):].rstrip(" "))
+    if fields is None:
+        return None, why
+    ev = fields.get("ev")
+    if ev is None:
+        return None, "no 'ev' field"
+    if ev == "drop":
+        return check_fields(fields, dict(DROP, ev=STR), OPTIONAL)
+    if ev not in EVENTS:
+        out, why = check_fields(fields, dict(COMMON, ev=STR), OPTIONAL)
+        return (None, why) if out is None else (None, "unknown event '%s'" % ev)
+    return check_fields(fields, dict(COMMON, ev=STR, **EVENTS[ev]), OPTIONAL)
+
+
+class Log:
+    """Everything found in one log, in the order it was found."""
+
+    def __init__(self):
+        self.lines = 0
+        self.trace_lines = 0
+        self.events = []      # trace events, each with "line" (1-based) added
+        self.drops = []       # drop markers
+        self.problems = []    # (line, reason, excerpt)
+        self.dumps = []       # [(begin_line, end_line or None, rows)]
+        self.kernel_warnings = []  # (line, text)
+        self.timebase = None
+        self.interleaved = 0  # trace lines that did not start at the beginning of a console line
+
+
+def read_log(stream):
+    log = Log()
+    dump = None
+    for number, raw in enumerate(stream, 1):
+        log.lines = number
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        line = raw.rstrip("\r\n").replace("\r", "")
+        if dump is not None:
+            if line.startswith("vmallocinfo: end"):
+                log.dumps.append((dump[0], number, dump[1]))
+                dump = None
+                continue
+            m = DUMP_ROW.match(line)
+            if m:
+                dump[1].append({"start": int(m.group(1), 16), "end": int(m.group(2), 16), "size": int(m.group(3)),
+                                "caller": m.group(4), "pages": int(m.group(5)), "kind": m.group(6),
+                                "flags": m.group(7).split(), "line": number})
+                continue
+            # Trace lines and console text may land inside the listing: handled below as usual.
+        if line.startswith("vmallocinfo: begin"):
+            if dump is not None:
+                log.problems.append((dump[0], "vmallocinfo listing never ended", ""))
+            dump = (number, [])
+            continue
+        at = line.find(PREFIX)
+        if at < 0:
+            if line.rstrip() == "@T":
+                log.problems.append((number, "empty trace line", "@T"))
+                continue
+            note_console(log, number, line)
+            continue
+        if at > 0:
+            log.interleaved += 1
+        log.trace_lines += 1
+        ev, why = parse_trace_line(line[at:])
+        if ev is None:
+            log.problems.append((number, why, printable(line[at:at + 120])))
+            continue
+        ev["line"] = number
+        (log.drops if ev["ev"] == "drop" else log.events).append(ev)
+    if dump is not None:
+        log.dumps.append((dump[0], None, dump[1]))
+        log.problems.append((dump[0], "vmallocinfo listing never ended (log cut short?)", ""))
+    log.problems.sort(key=lambda p: p[0])
+    return log
+
+
+def printable(text):
+    """An excerpt safe to print in a report: hostile bytes become '?'."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
+
+
+def note_console(log, number, line):
+    m = BAD_POINTER.search(line)
+    if m:
+        log.kernel_warnings.append((number, "kernel rejected %s(%s) from %s: %s" % m.groups()))
+        return
+    m = REDZONE.search(line)
+    if m:
+        log.kernel_warnings.append((number, "kernel found a redzone overwritten at %s by %s" % m.groups()[:2]))
+        return
+    m = TIMEBASE.search(line)
+    if m and log.timebase is None and int(m.group(1)) > 0:
+        log.timebase = int(m.group(1))

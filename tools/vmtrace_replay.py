@@ -1,0 +1,342 @@
+"""Replaying trace events into a model of the vmalloc region.
+
+The model, stated once because every figure depends on it:
+  * The region is [start, end) from ev=region (64 GiB at 0xffffffc000000000 when the log lacks one).
+  * An allocation occupies [addr, addr + va_size): va_size is the alloc's own field when present, else its
+    mapped pages plus one guard page (every traced allocation has a guard; vm_map_ram blocks, fn=vmap_block,
+    have none and are 2 MiB). The vmallocinfo dump prints the same end, guard included, like Linux.
+  * A free (vfree, vfree_atomic, vunmap, vm_unmap_ram) makes the area dead but its range stays occupied:
+    the kernel only reuses a range after a purge has flushed every TLB.
+  * A purge releases the oldest pending ranges inside its [start, end), at most `areas` of them (the purge
+    event does not list them; anything it purged lies inside that span, and was freed before it).
+    An allocation overlapping a pending range proves that range was purged already (on SMP another hart
+    can reuse it before the purge's own line is emitted), so it is released then; that is not an anomaly.
+  * Pages are the mapped pages: alloc adds `pages`, a shrinking vrealloc removes freed_pages, an in-place
+    grow backs up to ceil(new_size / 4 KiB), a free removes what the area still has. vmap and vm_map_ram
+    pages belong to their caller and are counted apart from vmalloc's.
+Events are replayed in sequence-number order: harts drain their own rings, so the log is not in order."""
+import bisect
+
+PAGE = 4096
+DEFAULT_REGION = (0xFFFFFFC000000000, 0xFFFFFFD000000000)
+BORROWED_PAGES = ("vmap", "vm_map_ram", "vmap_block")  # pages owned by the caller, not by vmalloc
+
+
+class Area:
+    __slots__ = ("addr", "va_size", "pages", "size", "fn", "caller", "task", "t_alloc", "seq", "t_free",
+                 "seq_free", "t_purge", "in_block")
+
+    def __init__(self, ev, va_size, in_block):
+        self.addr, self.va_size, self.pages, self.size = ev["addr"], va_size, ev["pages"], ev["size"]
+        self.fn, self.caller, self.task = ev["fn"], ev["caller"], ev["task"]
+        self.t_alloc, self.seq = ev["t"], ev["seq"]
+        self.t_free = self.seq_free = self.t_purge = None
+        self.in_block = in_block  # a vm_map_ram request inside a block: no range of its own
+
+    @property
+    def end(self):
+        return self.addr + self.va_size
+
+    @property
+    def borrowed(self):
+        return self.fn in BORROWED_PAGES
+
+
+class Occupancy:
+    """Occupied ranges, sorted by start: the complement is the free space the fragmentation figures use."""
+
+    def __init__(self, region):
+        self.region = region
+        self.starts, self.ends = [], {}
+
+    def add(self, start, end):
+        bisect.insort(self.starts, start)
+        self.ends[start] = end
+
+    def remove(self, start):
+        i = bisect.bisect_left(self.starts, start)
+        if i < len(self.starts) and self.starts[i] == start:
+            del self.starts[i]
+            del self.ends[start]
+
+    def overlapping(self, start, end):
+        i = bisect.bisect_left(self.starts, end)
+        out = []
+        while i > 0:
+            i -= 1
+            s = self.starts[i]
+            if self.ends[s] <= start:
+                break  # ranges never overlap each other, so earlier ones end earlier still
+            out.append(s)
+        return out
+
+    def free_extents(self):
+        """(number of free extents, largest, total) over the region."""
+        count = largest = total = 0
+        cursor = self.region[0]
+        for s in self.starts + [self.region[1]]:
+            if s > cursor:
+                gap = s - cursor
+                count, total, largest = count + 1, total + gap, max(largest, gap)
+            cursor = max(cursor, self.ends.get(s, s))
+        return count, largest, total
+
+
+class TaskUse:
+    __slots__ = ("allocs", "frees", "areas", "pages", "peak", "bytes")
+
+    def __init__(self):
+        self.allocs = self.frees = self.areas = self.pages = self.peak = self.bytes = 0
+
+
+class Replay:
+    def __init__(self, samples=2000):
+        self.region = None
+        self.lazy_max_pages = None
+        self.occ = None
+        self.live = {}            # addr -> Area
+        self.pending = []         # freed, range not yet purged; in free order
+        self.freed = {}           # addr -> seq of its last free, for telling a double free from a stray one
+        self.history = []         # every Area ever seen, for the picture
+        self.anomalies = []       # (seq or line, text)
+        self.pages = self.borrowed = 0
+        self.peak = (0, None, None)  # pages, seq, t
+        self.tasks = {}
+        self.names = {0: "kernel"}
+        self.counts = {}
+        self.realloc_modes = {}
+        self.failures = {}
+        self.shm = {}
+        self.faults, self.kills, self.marks, self.purges = [], [], [], []
+        self.early_release = 0    # ranges reused before their purge's line: see the model above
+        self.untraced_purged = 0  # areas a purge freed that the trace never showed (e.g. untraced kinds)
+        self.frag = []            # (t, seq, extents, 1 - largest/total, live pages)
+        self.sample_every = 1
+        self.samples = samples
+        self.first_t = None
+        self.last = None
+
+    def note(self, ev, text):
+        self.anomalies.append((ev["seq"], ev["line"], text))
+
+    def task(self, tid):
+        return self.tasks.setdefault(tid, TaskUse())
+
+    def ensure_region(self, ev=None):
+        if self.region is None:
+            self.region = DEFAULT_REGION
+            self.occ = Occupancy(self.region)
+            if ev is not None:
+                self.anomalies.append((ev["seq"], ev["line"], "no ev=region before the first allocation: "
+                                       "assuming the 64 GiB region at 0x%x" % DEFAULT_REGION[0]))
+
+    def run(self, events):
+        events = sorted(events, key=lambda e: (e["seq"], e["line"]))
+        self.sample_every = max(1, len(events) // self.samples)
+        seen = set()
+        for i, ev in enumerate(events):
+            if ev["seq"] in seen:
+                self.note(ev, "sequence number %d appears twice: the second line was ignored" % ev["seq"])
+                continue
+            seen.add(ev["seq"])
+            if self.first_t is None:
+                self.first_t = ev["t"]
+            self.last = ev
+            self.counts[ev["ev"]] = self.counts.get(ev["ev"], 0) + 1
+            getattr(self, "on_" + ev["ev"])(ev)
+            if self.occ is not None and (i % self.sample_every == 0 or i == len(events) - 1) \
+                    and ev["ev"] in ("alloc", "free", "purge", "region"):
+                self.sample(ev)
+        return self
+
+    def sample(self, ev):
+        n, largest, total = self.occ.free_extents()
+        self.frag.append((ev["t"], ev["seq"], n, 1.0 - largest / total if total else 0.0, self.pages))
+
+    def on_region(self, ev):
+        if ev["end"] <= ev["start"]:
+            self.note(ev, "region end 0x%x is not above its start 0x%x: ignored" % (ev["end"], ev["start"]))
+            return
+        if self.region is not None and self.live:
+            self.note(ev, "a second ev=region with areas live: the log may hold two boots")
+        self.region = (ev["start"], ev["end"])
+        self.lazy_max_pages = ev["lazy_max_pages"]
+        self.occ = Occupancy(self.region)
+        for a in list(self.live.values()) + self.pending:
+            if not a.in_block:
+                self.occ.add(a.addr, a.end)
+
+    def account(self, area, delta):
+        if area.borrowed:
+            self.borrowed += delta
+            return
+        self.pages += delta
+        use = self.task(area.task)
+        use.pages += delta
+        use.peak = max(use.peak, use.pages)
+        if self.pages > self.peak[0]:
+            self.peak = (self.pages, self.last["seq"], self.last["t"])
+
+    def on_alloc(self, ev):
+        self.ensure_region(ev)
+        in_block = ev["fn"] == "vm_map_ram" and ev.get("block", 0) != 0
+        if ev["fn"] == "vmap_block":
+            va_size = ev.get("va_size", ev["size"])
+        else:
+            va_size = ev.get("va_size", ev["pages"] * PAGE + PAGE)
+        if ev["addr"] % PAGE or va_size <= 0:
+            self.note(ev, "alloc at 0x%x of %d bytes is not page-aligned or empty: ignored" % (ev["addr"], va_size))
+            return
+        area = Area(ev, va_size, in_block)
+        if ev["addr"] in self.live:
+            old = self.live.pop(ev["addr"])
+            self.note(ev, "alloc at 0x%x which is already live (from %s, seq %d): a free is missing"
+                      % (ev["addr"], old.caller, old.seq))
+            self.drop_area(old)
+        if not in_block:
+            lo, hi = self.region
+            if ev["addr"] < lo or area.end > hi:
+                self.note(ev, "alloc 0x%x-0x%x lies outside the region" % (ev["addr"], area.end))
+            for s in self.occ.overlapping(area.addr, area.end):
+                self.resolve_overlap(ev, s)
+            self.occ.add(area.addr, area.end)
+        self.live[area.addr] = area
+        self.freed.pop(area.addr, None)
+        self.history.append(area)
+        use = self.task(area.task)
+        use.allocs += 1
+        use.areas += 1
+        use.bytes += area.size
+        self.account(area, area.pages)
+
+    def resolve_overlap(self, ev, start):
+        for a in self.pending:
+            if a.addr == start and not a.in_block:
+                self.pending.remove(a)
+                a.t_purge = ev["t"]
+                self.occ.remove(start)
+                self.early_release += 1
+                return
+        other = self.live.get(start)
+        self.note(ev, "alloc 0x%x overlaps live area 0x%x (%s, seq %s): a free was missed"
+                  % (ev["addr"], start, other.caller if other else "?", other.seq if other else "?"))
+        if other:
+            del self.live[start]
+            self.drop_area(other)
+        self.occ.remove(start)
+
+    def drop_area(self, area):
+        """Forgets a live area the trace lost track of, without counting a free."""
+        use = self.task(area.task)
+        use.areas -= 1
+        self.account(area, -area.pages)
+        area.t_free = area.t_purge = self.last["t"]
+        if not area.in_block:
+            self.occ.remove(area.addr)
+
+    def on_free(self, ev):
+        self.ensure_region(ev)
+        area = self.live.pop(ev["addr"], None)
+        if area is None:
+            if ev["addr"] in self.freed:
+                self.note(ev, "double free: %s(0x%x) by %s, already freed at seq %d"
+                          % (ev["fn"], ev["addr"], ev["caller"], self.freed[ev["addr"]]))
+            else:
+                self.note(ev, "free of unknown address: %s(0x%x) by %s (alloc dropped or traced before "
+                          "tracing was on?)" % (ev["fn"], ev["addr"], ev["caller"]))
+            return
+        if ev["pages"] != area.pages:
+            self.note(ev, "free of 0x%x says pages=%d, the replay has %d" % (ev["addr"], ev["pages"], area.pages))
+        area.t_free, area.seq_free = ev["t"], ev["seq"]
+        self.freed[area.addr] = ev["seq"]
+        use = self.task(area.task)
+        use.frees += 1
+        use.areas -= 1
+        self.account(area, -area.pages)
+        if area.in_block:
+            area.t_purge = ev["t"]  # its range is the block's, which has its own free
+        else:
+            self.pending.append(area)
+
+    def on_purge(self, ev):
+        self.ensure_region(ev)
+        released = 0
+        for a in list(self.pending):
+            if released == ev["areas"]:
+                break
+            if a.addr >= ev["start"] and a.end <= ev["end"]:
+                self.pending.remove(a)
+                self.occ.remove(a.addr)
+                a.t_purge = ev["t"]
+                released += 1
+        self.untraced_purged += max(0, ev["areas"] - released)
+        self.purges.append(ev)
+
+    def on_realloc(self, ev):
+        mode = ev["mode"]
+        self.realloc_modes[mode] = self.realloc_modes.get(mode, 0) + 1
+        if mode == "moved":
+            return  # the kernel traces the new area's alloc and the old one's free itself
+        area = self.live.get(ev["addr"])
+        if area is None:
+            self.note(ev, "vrealloc(0x%x) %s of an unknown area" % (ev["addr"], mode))
+            return
+        if mode == "shrunk":
+            pages = area.pages - ev["freed_pages"]
+        elif mode == "inplace":
+            pages = max(area.pages, -(-ev["new_size"] // PAGE))
+        else:
+            self.note(ev, "vrealloc mode '%s' is unknown" % mode)
+            return
+        pages = ev.get("pages", pages)
+        if pages < 0 or pages * PAGE + PAGE > area.va_size and not area.fn.endswith("huge"):
+            self.note(ev, "vrealloc(0x%x) leaves %d pages in a %d-byte range" % (ev["addr"], pages, area.va_size))
+            return
+        self.account(area, pages - area.pages)
+        area.pages = pages
+        area.size = ev["new_size"]
+
+    def on_fail(self, ev):
+        self.failures[ev["reason"]] = self.failures.get(ev["reason"], 0) + 1
+
+    def on_fault(self, ev):
+        self.faults.append(ev)
+
+    def on_kill(self, ev):
+        self.kills.append(ev)
+
+    def on_spawn(self, ev):
+        self.names[ev["tid"]] = ev["name"]
+
+    def on_shm(self, ev):
+        key = (ev["op"], "ok" if ev["result"] >= 0 else "error %d" % ev["result"])
+        self.shm[key] = self.shm.get(key, 0) + 1
+
+    def on_mark(self, ev):
+        self.marks.append(ev)
+
+
+def seq_gaps(events, drops):
+    """Runs (first, last) of sequence numbers never seen that no drop marker accounts for. Markers from
+    kernels without first_seq/last_seq only say how many: that many missing numbers count as explained."""
+    seqs = sorted({e["seq"] for e in events})
+    covered = sorted((d["first_seq"], d["last_seq"]) for d in drops if "first_seq" in d and "last_seq" in d)
+    uncounted = sum(d["count"] for d in drops if "first_seq" not in d)
+    gaps = []
+    for a, b in zip(seqs, seqs[1:]):
+        lo, hi = a + 1, b - 1
+        for f, l in covered:  # interval arithmetic: a hostile seq=10^19 must not cost a loop per number
+            if l < lo or f > hi:
+                continue
+            if f > lo:
+                gaps.append([lo, f - 1])
+            lo = max(lo, l + 1)
+        if lo <= hi:
+            gaps.append([lo, hi])
+    out = []
+    for lo, hi in gaps:
+        take = min(uncounted, hi - lo + 1)
+        uncounted -= take
+        if lo + take <= hi:
+            out.append((lo + take, hi))
+    return out
