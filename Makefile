@@ -91,6 +91,18 @@ $(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) tests/host/htest.h
 	@echo "  HOSTCC  $@"
 	@$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $(host_srcs_$*) $(host_libs_$*)
 
+# libFuzzer target for the device-tree reader (clang), seeded with our DTBs: `make fuzz FUZZ_SECONDS=600`.
+FUZZ_SECONDS ?= 60
+$(BUILD)/host/fuzz_fdt: tests/host/fuzz_fdt.c platform/fdt.c platform/devtree.c
+	@mkdir -p $(dir $@)
+	@echo "  CLANG   $@"
+	@clang -DHOST_TEST -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude -o $@ $^
+
+fuzz: deps $(BUILD)/host/fuzz_fdt dtbs
+	@mkdir -p $(BUILD)/fuzz-corpus
+	@cp $(BUILD)/dtbs/*.dtb $(BUILD)/fuzz-corpus/
+	$(BUILD)/host/fuzz_fdt -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz-corpus
+
 # Device trees of our own test machines.
 DTBS := $(patsubst dts/%.dts,$(BUILD)/dtbs/%.dtb,$(wildcard dts/*.dts))
 dtbs: $(DTBS)

@@ -143,6 +143,7 @@ void kmain(u64 hartid, u64 dtb_pa)
 	aspace_init_asids();
 	smp_boot_secondaries(&machine);
 	vmalloc_init(); /* after the harts: the lazy-purge threshold scales with how many are online */
+	panic_set_dump_hook(vm_dump_areas_oops);
 	boot_report(&machine);
 
 	if (bootarg_get("oops")) oops_trigger(bootarg_get("oops"));

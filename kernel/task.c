@@ -158,8 +158,10 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 	t->tf->regs[REG_A0 + 1] = uargv;
 	t->ctx.ra = (u64)(uptr)task_entry;
 	t->ctx.sp = (u64)(uptr)t->tf;
-	TRACE(TRACE_SHM, __builtin_return_address(0), "ev=spawn tid=%u name=%s parent=%u", t->tid, t->name,
-	      parent ? parent->tid : 0);
+	char tname[sizeof(t->name)]; /* archive names may hold anything: cleaned for the quoted field */
+	strlcpy(tname, t->name, sizeof(tname));
+	TRACE(TRACE_SHM, __builtin_return_address(0), "ev=spawn tid=%u name=\"%s\" parent=%u", t->tid,
+	      trace_clean(tname), parent ? parent->tid : 0);
 	unsigned long f = spin_lock_irqsave(&sched_lock);
 	t->state = T_RUNNABLE;
 	spin_unlock_irqrestore(&sched_lock, f);

@@ -54,6 +54,24 @@ for t in $BUILD/host/test_*; do
 	echo "$name: exit $rc"
 done
 
+# A short libFuzzer run of the device-tree reader (longer ones: make fuzz FUZZ_SECONDS=...).
+if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$LOGS/fuzz_fdt.log" 2>&1; then ok; else bad "fuzz_fdt found a crash or did not build (see $LOGS/fuzz_fdt.log)"; fi
+echo "fuzz_fdt: $(grep -Eo 'Done [0-9]+ runs' "$LOGS/fuzz_fdt.log" || echo failed)"
+
+# True when the log shows every regex of "re1 && re2 ..." (each on some line); sets $missing otherwise.
+shows_all() {
+	local log=$1 rest=$2 re
+	[ "$rest" = - ] && return 0
+	while [ -n "$rest" ]; do
+		re=${rest%% && *}
+		[ "$re" = "$rest" ] && rest= || rest=${rest#* && }
+		if ! tr -d '\r' <"$log" | grep -Eq -- "$re"; then
+			missing=$re
+			return 1
+		fi
+	done
+}
+
 boot() { # name smp mem dtb bootargs expect regex [initrd]
 	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-}
 	local log=$LOGS/boot-$name.log
@@ -73,8 +91,8 @@ boot() { # name smp mem dtb bootargs expect regex [initrd]
 	elif [ "$rc" != "$expect" ]; then
 		bad "boot $name: exit status $rc, expected $expect (see $log)"
 		tail -15 "$log"
-	elif [ "$regex" != - ] && ! tr -d '\r' <"$log" | grep -Eq -- "$regex"; then
-		bad "boot $name: console never showed /$regex/ (see $log)"
+	elif ! shows_all "$log" "$regex"; then
+		bad "boot $name: console never showed /$missing/ (see $log)"
 	else
 		ok
 	fi
@@ -97,7 +115,24 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	# Bad input at boot: an initrd that is not an archive, and an init that is not a program.
 	boot bad-initrd 1 128M - "init=/init" 12 "initrd: not a usable newc archive" "$BUILD/user/not_elf"
 	boot bad-init-elf 1 128M - "init=/not_elf" 13 "init: cannot start /not_elf" "$BUILD/initrd.cpio"
+	# The demo with every trace class on and the listing at power-off: its replayed end state must equal
+	# the kernel's own vmallocinfo (checked by the trace tool tests below).
+	boot trace-live 2 256M - "trace=all vmallocinfo" 0 "init exited with status 0" "$BUILD/initrd.cpio"
 fi
+
+echo "== trace tool"
+live=()
+if [ -f "$LOGS/boot-trace-live.log" ]; then
+	tr -d '\r' <"$LOGS/boot-trace-live.log" >"$LOGS/trace-live.log"
+	live=("$LOGS/trace-live.log")
+fi
+tlog=$LOGS/trace-tool.log
+tests/trace/run.sh "${live[@]}" >"$tlog" 2>&1
+rc=$?
+before=$fail
+count_ktap "$tlog" "" trace-tool
+[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "trace tool tests exited with status $rc (see $tlog)"
+echo "trace tool: exit $rc, $((fail - before)) failures"
 
 if [ $fail -gt 0 ]; then
 	echo "== failures"

@@ -25,7 +25,7 @@ EVENTS = {
     "mark": {"id": DEC, "label": STR},
 }
 # Optional fields whose type is still checked when present.
-OPTIONAL = {"huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC,
+OPTIONAL = {"pages": DEC, "huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC,
             "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC}
 DROP = {"hart": DEC, "count": DEC, "total": DEC}
 

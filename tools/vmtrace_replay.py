@@ -22,6 +22,11 @@ DEFAULT_REGION = (0xFFFFFFC000000000, 0xFFFFFFD000000000)
 BORROWED_PAGES = ("vmap", "vm_map_ram", "vmap_block")  # pages owned by the caller, not by vmalloc
 
 
+def live_key(addr, in_block):
+    """A vm_map_ram request inside a block may start where its block starts: both are live at once."""
+    return ("in_block", addr) if in_block else addr
+
+
 class Area:
     __slots__ = ("addr", "va_size", "pages", "size", "fn", "caller", "task", "t_alloc", "seq", "t_free",
                  "seq_free", "t_purge", "in_block")
@@ -188,8 +193,9 @@ class Replay:
             self.note(ev, "alloc at 0x%x of %d bytes is not page-aligned or empty: ignored" % (ev["addr"], va_size))
             return
         area = Area(ev, va_size, in_block)
-        if ev["addr"] in self.live:
-            old = self.live.pop(ev["addr"])
+        k = live_key(ev["addr"], in_block)
+        if k in self.live:
+            old = self.live.pop(k)
             self.note(ev, "alloc at 0x%x which is already live (from %s, seq %d): a free is missing"
                       % (ev["addr"], old.caller, old.seq))
             self.drop_area(old)
@@ -200,8 +206,8 @@ class Replay:
             for s in self.occ.overlapping(area.addr, area.end):
                 self.resolve_overlap(ev, s)
             self.occ.add(area.addr, area.end)
-        self.live[area.addr] = area
-        self.freed.pop(area.addr, None)
+        self.live[k] = area
+        self.freed.pop(k, None)
         self.history.append(area)
         use = self.task(area.task)
         use.allocs += 1
@@ -236,11 +242,14 @@ class Replay:
 
     def on_free(self, ev):
         self.ensure_region(ev)
-        area = self.live.pop(ev["addr"], None)
+        k = live_key(ev["addr"], True)
+        if ev["fn"] != "vm_unmap_ram" or k not in self.live:
+            k = ev["addr"]
+        area = self.live.pop(k, None)
         if area is None:
-            if ev["addr"] in self.freed:
+            if k in self.freed:
                 self.note(ev, "double free: %s(0x%x) by %s, already freed at seq %d"
-                          % (ev["fn"], ev["addr"], ev["caller"], self.freed[ev["addr"]]))
+                          % (ev["fn"], ev["addr"], ev["caller"], self.freed[k]))
             else:
                 self.note(ev, "free of unknown address: %s(0x%x) by %s (alloc dropped or traced before "
                           "tracing was on?)" % (ev["fn"], ev["addr"], ev["caller"]))
@@ -248,7 +257,7 @@ class Replay:
         if ev["pages"] != area.pages:
             self.note(ev, "free of 0x%x says pages=%d, the replay has %d" % (ev["addr"], ev["pages"], area.pages))
         area.t_free, area.seq_free = ev["t"], ev["seq"]
-        self.freed[area.addr] = ev["seq"]
+        self.freed[k] = ev["seq"]
         use = self.task(area.task)
         use.frees += 1
         use.areas -= 1
@@ -288,7 +297,8 @@ class Replay:
         else:
             self.note(ev, "vrealloc mode '%s' is unknown" % mode)
             return
-        pages = ev.get("pages", pages)
+        if isinstance(ev.get("pages"), int):
+            pages = ev["pages"]
         if pages < 0 or pages * PAGE + PAGE > area.va_size and not area.fn.endswith("huge"):
             self.note(ev, "vrealloc(0x%x) leaves %d pages in a %d-byte range" % (ev["addr"], pages, area.va_size))
             return

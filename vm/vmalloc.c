@@ -212,8 +212,8 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		return NULL;
 	}
 	if (size < mapped) vm_redzone_fill(a, size);
-	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%lu huge=%d node=%d",
-	      zero ? "vzalloc" : "vmalloc", a->addr, (u64)size, pages, !!(a->flags & VM_HUGE), node);
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%lu huge=%d node=%d va_size=%lu",
+	      zero ? "vzalloc" : "vmalloc", a->addr, (u64)size, pages, !!(a->flags & VM_HUGE), node, vm_area_span(a));
 	return (void *)a->addr;
 }
 
@@ -367,7 +367,8 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 				e == -EINVAL ? "vmap: NULL or unmanaged page" : "vmap: no memory for page tables");
 		return NULL;
 	}
-	TRACE(TRACE_VMALLOC, CALLER, "ev=alloc fn=vmap addr=0x%lx size=%lu pages=%u", a->addr, a->size, count);
+	TRACE(TRACE_VMALLOC, CALLER, "ev=alloc fn=vmap addr=0x%lx size=%lu pages=%u va_size=%lu", a->addr, a->size,
+	      count, vm_area_span(a));
 	return (void *)a->addr;
 }
 

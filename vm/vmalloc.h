@@ -83,6 +83,7 @@ struct vm_stats {
 };
 void vm_get_stats(struct vm_stats *st);
 void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
+void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
 void vm_purge_now(void);           /* flush every lazily freed range now */
 void vm_set_lazy_max_pages(u64 pages);
 u64 vm_lazy_max_pages(void);

@@ -189,6 +189,15 @@ static void sort_rows(struct dump_row *r, u64 n)
 	}
 }
 
+static void print_row(u64 addr, u64 size, u64 pages, const void *caller, u32 flags, s16 node)
+{
+	char sym[96];
+	ksym_format((uptr)caller, sym, sizeof(sym));
+	const char *kind = (flags & VM_MAP_RAM) ? "vm_map_ram" : (flags & VM_MAP) ? "vmap" : "vmalloc";
+	printk("0x%016lx-0x%016lx %8lu %s pages=%lu %s%s%s N%d=%lu\n", addr, addr + size, size, sym, pages, kind,
+	       (flags & VM_HUGE) ? " huge" : "", (flags & VM_USER) ? " user" : "", node < 0 ? 0 : node, pages);
+}
+
 void vm_dump_areas(void)
 {
 	u64 cap = vm_live_areas() + 64;
@@ -205,14 +214,55 @@ void vm_dump_areas(void)
 	printk("vmallocinfo: begin\n");
 	for (u64 i = 0; i < c.n; i++) {
 		struct dump_row *r = &c.rows[i];
-		if (r->addr == self) continue; /* the listing's own buffer */
-		char sym[96];
-		ksym_format((uptr)r->caller, sym, sizeof(sym));
-		const char *kind = (r->flags & VM_MAP_RAM) ? "vm_map_ram" : (r->flags & VM_MAP) ? "vmap" : "vmalloc";
-		printk("0x%016lx-0x%016lx %8lu %s pages=%lu %s%s%s N%d=%lu\n", r->addr, r->addr + r->size, r->size, sym,
-		       r->pages, kind, (r->flags & VM_HUGE) ? " huge" : "", (r->flags & VM_USER) ? " user" : "",
-		       r->node < 0 ? 0 : r->node, r->pages);
+		if (r->addr != self) print_row(r->addr, r->size, r->pages, r->caller, r->flags, r->node);
 	}
 	printk("vmallocinfo: end\n");
 	vfree(c.rows);
+}
+
+struct next_ctx {
+	u64 after, best;
+	struct vm_area *hit;
+};
+
+static void find_next(void *ctx, struct va_busy_link *l)
+{
+	struct next_ctx *c = ctx;
+	struct vm_area *a = (struct vm_area *)l;
+	if (a->addr > c->after && a->addr < c->best) {
+		c->best = a->addr;
+		c->hit = a;
+	}
+}
+
+/* The listing while dying: the faulting hart may hold the arena lock or have broken the allocator, so
+ * this allocates nothing, only tries the lock for a while, and lists in address order by repeated scans
+ * (quadratic, hence the row limit). */
+#define OOPS_DUMP_MAX_ROWS 256
+void vm_dump_areas_oops(void)
+{
+	bool locked = false;
+	for (u32 i = 0; i < 1000000 && !locked; i++) locked = spin_trylock(&arena.lock);
+	if (!locked) {
+		printk("vmallocinfo: the arena lock stays held; no listing\n");
+		return;
+	}
+	printk("vmallocinfo: begin\n");
+	struct next_ctx c = {0, ~0ULL, NULL};
+	u64 rows = 0;
+	for (;;) {
+		c.best = ~0ULL;
+		c.hit = NULL;
+		va_busy_for_each(&arena.busy, find_next, &c);
+		if (!c.hit) break;
+		if (rows++ == OOPS_DUMP_MAX_ROWS) {
+			printk("vmallocinfo: ... %lu areas in all, the rest left out\n", arena.busy.count);
+			break;
+		}
+		struct vm_area *a = c.hit;
+		print_row(a->addr, a->va_start + a->va_size - a->addr, a->nr_pages, a->caller, a->flags, a->node);
+		c.after = a->addr;
+	}
+	printk("vmallocinfo: end\n");
+	spin_unlock(&arena.lock);
 }

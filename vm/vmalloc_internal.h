@@ -32,6 +32,9 @@ void vm_purge(void);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
 void vm_local_forget(u64 start, u64 size);    /* this hart's TLB only, no counting */
 
+/* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
+static inline u64 vm_area_span(const struct vm_area *a) { return a->va_start + a->va_size - a->addr; }
+
 /* vmalloc_diag.c */
 void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason);
 bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller);

@@ -25,7 +25,8 @@ bool vm_lazy_add_locked(struct vm_area *a)
 	return arena.lazy_pages >= arena.lazy_max_pages;
 }
 
-static void flush_kernel_range(u64 start, u64 size)
+/* Returns whether other harts were fenced (there were some online). */
+static bool flush_kernel_range(u64 start, u64 size)
 {
 	u64 pages = size >> PAGE_SHIFT, base;
 	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
@@ -41,9 +42,10 @@ static void flush_kernel_range(u64 start, u64 size)
 	if (full) arena.st.full_flushes++;
 	arena.st.flushed_pages += pages;
 	spin_unlock_irqrestore(&arena.lock, f);
+	return mask != 0;
 }
 
-void vm_flush_range_now(u64 start, u64 size) { flush_kernel_range(start, size); }
+void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
 
 /* The freeing hart forgets the range at once (local fences cost no IPI): its own use after vfree then
  * faults and is named, and only other harts' TLBs wait for the purge. */
@@ -75,7 +77,7 @@ void vm_purge(void)
 		lo = MIN(lo, a->va_start);
 		hi = MAX(hi, a->va_start + a->va_size);
 	}
-	flush_kernel_range(lo, hi - lo);
+	bool remote = flush_kernel_range(lo, hi - lo);
 
 	/* Back to the index in bursts: the arena lock is dropped between them so that allocating harts are
 	 * never held up for a whole batch of thousands of areas. */
@@ -98,8 +100,8 @@ void vm_purge(void)
 	spin_unlock(&arena.lock);
 	spin_unlock_irqrestore(&purge_lock, f);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
-	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d", areas, pages, lo, hi,
-	      (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, nr_harts_online > 1);
+	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d local_fences=1 remote_fences=%d",
+	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, remote, remote);
 }
 
 void vm_purge_now(void) { vm_purge(); }

@@ -30,7 +30,9 @@ static void block_dirty(struct vm_area *b, u32 pages)
 	if (!pages) return;
 	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
 	if (before + pages != VB_RETIRE) return;
-	if (vm_area_take((void *)(uptr)b->addr, "vm_unmap_ram", __builtin_return_address(0))) vm_area_park(b);
+	if (!vm_area_take((void *)(uptr)b->addr, "vm_unmap_ram", __builtin_return_address(0))) return;
+	TRACE(TRACE_VMALLOC, b->caller, "ev=free fn=vmap_block addr=0x%lx size=%lu pages=0", b->addr, VB_SIZE);
+	vm_area_park(b);
 }
 
 /* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
@@ -46,6 +48,8 @@ static struct vm_area *block_new(const void *caller)
 	if (!b) return NULL;
 	b->size = b->requested = VB_SIZE;
 	b->node = NUMA_NO_NODE;
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vmap_block addr=0x%lx size=%lu pages=0 va_size=%lu", b->addr,
+	      VB_SIZE, VB_SIZE);
 	return b;
 }
 
@@ -62,6 +66,8 @@ static void *map_ram_area(struct page **pages, unsigned int count, const void *c
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad page or no memory");
 		return NULL;
 	}
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x0", a->addr,
+	      a->size, count, vm_area_span(a));
 	return (void *)(uptr)a->addr;
 }
 
@@ -98,6 +104,8 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	b->vb_used += count;
 	irq_restore(f);
 	(void)node;
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
+	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
 	return (void *)(uptr)va;
 }
 
@@ -115,6 +123,8 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 		}
 		a = vm_area_take(mem, "vm_unmap_ram", caller);
 		if (!a) return;
+		TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", a->addr, a->size,
+		      count);
 		vmap_unmap(a->addr, count, false);
 		vm_local_forget(a->addr, a->size);
 		vm_area_park(a);
@@ -131,6 +141,8 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 		vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
 		return;
 	}
+	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", va,
+	      (u64)count << PAGE_SHIFT, count);
 	u32 cleared = vmap_unmap(va, count, false);
 	vm_local_forget(va, (u64)count << PAGE_SHIFT);
 	if (unlikely(cleared != count))

@@ -55,8 +55,8 @@ static void shrink(struct vm_area *a, u64 size, const void *caller)
 	a->requested = size;
 	if (!(a->flags & VM_ZERO)) vm_redzone_fill(a, size);
 	TRACE(TRACE_VMALLOC, caller,
-	      "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=shrunk freed_pages=%u", a->addr,
-	      a->addr, old, size, freed);
+	      "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=shrunk freed_pages=%u pages=%u",
+	      a->addr, a->addr, old, size, freed, a->nr_pages);
 }
 
 void *vrealloc(const void *p, size_t size, unsigned flags)
@@ -91,8 +91,8 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 		if (zero_new && !(a->flags & VM_ZERO)) memset((char *)p + old, 0, size - old);
 		a->requested = size;
 		vm_redzone_fill(a, size);
-		TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0",
-		      a->addr, a->addr, old, (u64)size);
+		TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0 pages=%u",
+		      a->addr, a->addr, old, (u64)size, a->nr_pages);
 		return (void *)p;
 	}
 	if (!(a->flags & VM_HUGE) && ALIGN_UP((u64)size, PAGE_SIZE) <= a->size) {
@@ -104,8 +104,8 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 				a->nr_pages = want;
 				a->requested = size;
 				vm_redzone_fill(a, size);
-				TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0",
-				      a->addr, a->addr, old, (u64)size);
+				TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0 pages=%u",
+				      a->addr, a->addr, old, (u64)size, a->nr_pages);
 				return (void *)p;
 			}
 			account(a, -(s64)(want - have));
