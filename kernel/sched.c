@@ -86,6 +86,7 @@ void scheduler_loop(void)
 		irq_enable();
 		smp_idle_poll();
 		trace_drain();
+		vm_idle_work();
 		if (sched_idle_hook) sched_idle_hook();
 		irq_disable();
 		spin_lock(&sched_lock);

@@ -29,8 +29,17 @@ void timer_init_hart(void) { arm(rdtime() + hz / TICK_HZ); }
 
 __attribute__((weak)) void sched_tick(void) {}
 
+static void (*tick_hook)(void);
+
+/* Tests run code in real interrupt context this way: the next tick on any hart calls fn once. */
+void timer_run_in_irq_once(void (*fn)(void)) { __atomic_store_n(&tick_hook, fn, __ATOMIC_RELEASE); }
+
 void timer_interrupt(void)
 {
+	void (*fn)(void) = __atomic_load_n(&tick_hook, __ATOMIC_ACQUIRE);
+	if (unlikely(fn) && __atomic_compare_exchange_n(&tick_hook, &fn, NULL, false, __ATOMIC_ACQ_REL,
+							 __ATOMIC_RELAXED))
+		fn();
 	this_hart()->ticks++;
 	arm(rdtime() + hz / TICK_HZ);
 	sched_tick();

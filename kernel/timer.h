@@ -9,5 +9,6 @@ void timer_init_hart(void);
 u64 timer_hz(void);
 u64 timer_ticks_to_ns(u64 ticks);
 u64 timer_now_ns(void);
+void timer_run_in_irq_once(void (*fn)(void));
 
 #endif

@@ -318,6 +318,13 @@ void vm_deferred_drain(void)
 	}
 }
 
+/* The idle loop is the deferred-free worker: frees from interrupt context do not wait for the next
+ * vmalloc or vfree to give their pages back. */
+void vm_idle_work(void)
+{
+	if (unlikely(READ_ONCE(arena.deferred_head))) vm_deferred_drain();
+}
+
 struct vm_area *find_vm_area(const void *addr)
 {
 	unsigned long f = spin_lock_irqsave(&arena.lock);

@@ -82,6 +82,7 @@ struct vm_stats {
 	const char *last_fail_reason;
 };
 void vm_get_stats(struct vm_stats *st);
+void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */
 void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
 void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
 void vm_purge_now(void);           /* flush every lazily freed range now */

@@ -2,6 +2,8 @@
  * frees), vmap and vm_map_ram, huge and node fallbacks, owner limits, exhaustion of the region and of
  * physical memory, and misuse caught with the right area named (guard page, use after vfree, redzone). */
 #include "kernel/ktest.h"
+#include "kernel/timer.h"
+#include "lib/percpu.h"
 #include "kernel/trap.h"
 #include "lib/ksyms.h"
 #include "lib/printk.h"
@@ -185,6 +187,37 @@ static void vfree_atomic_defers_pages(struct ktest *t)
 	KT_EXPECT(t, b.live_pages == a.live_pages - 3);
 }
 
+static void *volatile irq_victim;
+static volatile bool irq_was_interrupt, irq_done;
+
+static void free_from_tick(void)
+{
+	irq_was_interrupt = in_interrupt();
+	vfree((void *)irq_victim); /* plain vfree: it must see the interrupt context and defer */
+	irq_done = true;
+}
+
+/* A vfree issued by a real timer interrupt: the area leaves at once, the pages follow without anyone
+ * calling vmalloc or vfree again (idle harts are the deferred-free worker; here the test waits on one). */
+static void vfree_in_timer_interrupt(struct ktest *t)
+{
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	irq_victim = vmalloc(5 * PAGE_SIZE);
+	KT_ASSERT(t, irq_victim);
+	irq_done = false;
+	timer_run_in_irq_once(free_from_tick);
+	u64 until = timer_now_ns() + 2000000000ULL;
+	while (!irq_done && timer_now_ns() < until) cpu_relax();
+	KT_ASSERT(t, irq_done);
+	KT_EXPECT(t, irq_was_interrupt);
+	KT_EXPECT(t, find_vm_area((void *)irq_victim) == NULL);
+	vm_idle_work(); /* what an idle hart does; on SMP one may have done it already */
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.deferred_frees == a.deferred_frees + 1);
+	KT_EXPECT(t, b.live_pages == a.live_pages);
+}
+
 static void vmap_maps_callers_pages(struct ktest *t)
 {
 	struct page *pg[3] = {0};
@@ -343,7 +376,8 @@ KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"alignments_honoured", alignments_honoured}, {"guard_page_fault_names_area", guard_page_fault_names_area},
 	    {"use_after_vfree_caught", use_after_vfree_caught}, {"redzone_overwrite_caught", redzone_overwrite_caught},
 	    {"bad_frees_change_nothing", bad_frees_change_nothing},
-	    {"vfree_atomic_defers_pages", vfree_atomic_defers_pages}, {"vmap_maps_callers_pages", vmap_maps_callers_pages},
+	    {"vfree_atomic_defers_pages", vfree_atomic_defers_pages}, {"vfree_in_timer_interrupt", vfree_in_timer_interrupt},
+	    {"vmap_maps_callers_pages", vmap_maps_callers_pages},
 	    {"vm_map_ram_small_and_large", vm_map_ram_small_and_large},
 	    {"huge_and_node_fallbacks", huge_and_node_fallbacks}, {"owner_limit_enforced", owner_limit_enforced},
 	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion});
