@@ -127,7 +127,11 @@ fail:
 	return err;
 }
 
-u32 vmap_unmap(u64 va, u32 n, bool free_pages)
+enum leaf_fate { LEAF_KEEP, LEAF_FREE, LEAF_CHAIN };
+
+/* Clears the valid leaves among n pages from va; what becomes of each page is `fate`. LEAF_CHAIN links
+ * the pages through their first word into *chain (physical addresses, 0 ends it). Returns the count. */
+static u32 clear_leaves(u64 va, u32 n, enum leaf_fate fate, u64 *chain)
 {
 	u32 i = 0, cleared = 0;
 
@@ -144,11 +148,18 @@ u32 vmap_unmap(u64 va, u32 n, bool free_pages)
 			if (!(e & PTE_V)) continue;
 			l0[idx] = 0;
 			cleared++;
-			if (free_pages) vm_page_free(pte_pa(e));
+			if (fate == LEAF_FREE) {
+				vm_page_free(pte_pa(e));
+			} else if (fate == LEAF_CHAIN) {
+				*(u64 *)phys_to_virt(pte_pa(e)) = *chain;
+				*chain = pte_pa(e);
+			}
 		}
 	}
 	return cleared;
 }
+
+u32 vmap_unmap(u64 va, u32 n, bool free_pages) { return clear_leaves(va, n, free_pages ? LEAF_FREE : LEAF_KEEP, NULL); }
 
 /* A 2 MiB slot that once held a level-0 table keeps it (see above), so a huge leaf can only go where
  * the slot is still empty; the caller falls back to 4 KiB pages otherwise. */
@@ -209,26 +220,7 @@ u64 vmap_lookup_pte(u64 va, int *level)
 u64 vmap_unmap_collect(u64 va, u32 n, u32 *count)
 {
 	u64 head = 0;
-	u32 i = 0, got = 0;
-
-	while (i < n) {
-		u64 cur = va + ((u64)i << PAGE_SHIFT);
-		u32 idx = (cur >> PAGE_SHIFT) & 511, end = MIN(n, i + 512 - idx);
-		pte_t *l0 = l0_table(cur, false);
-		if (!l0) {
-			i = end;
-			continue;
-		}
-		for (; i < end; i++, idx++) {
-			pte_t e = l0[idx];
-			if (!(e & PTE_V)) continue;
-			l0[idx] = 0;
-			*(u64 *)phys_to_virt(pte_pa(e)) = head;
-			head = pte_pa(e);
-			got++;
-		}
-	}
-	*count = got;
+	*count = clear_leaves(va, n, LEAF_CHAIN, &head);
 	return head;
 }
 
