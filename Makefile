@@ -73,9 +73,11 @@ $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 HOST_TESTS := test_page_alloc test_bootargs test_va_index test_pt test_fdt test_elf_cpio
 host_srcs_test_page_alloc := vm/page_alloc.c
 host_srcs_test_bootargs := lib/bootargs.c
-host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c
-host_srcs_test_pt := vm/pt.c
-host_srcs_test_fdt := platform/fdt.c platform/devtree.c
+host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c tests/host/rbtree_node_pool.c \
+	tests/host/va_index_model.c tests/host/va_index_cases.c tests/host/va_busy_cases.c
+host_srcs_test_pt := vm/pt.c tests/host/pt_sim.c tests/host/pt_map.c tests/host/pt_modify.c tests/host/pt_random.c
+host_srcs_test_fdt := platform/fdt.c platform/devtree.c tests/host/fdt_diff_libfdt.c tests/host/fdt_semantics.c \
+	tests/host/fdt_corrupt.c tests/host/fdt_mutate.c
 host_libs_test_fdt := -lfdt
 host_srcs_test_elf_cpio := kernel/elf.c kernel/cpio.c
 HOST_BINS := $(foreach t,$(HOST_TESTS),$(if $(wildcard tests/host/$(t).c),$(BUILD)/host/$(t)))
@@ -86,7 +88,7 @@ print-host-tests:
 	@echo $(foreach t,$(HOST_TESTS),$(if $(wildcard tests/host/$(t).c),$(t)))
 
 .SECONDEXPANSION:
-$(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) tests/host/htest.h
+$(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) tests/host/htest.h $$(wildcard tests/host/$$*.h)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $(host_srcs_$*) $(host_libs_$*)

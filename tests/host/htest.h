@@ -5,8 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int htest_n, htest_failed, htest_cur_failed;
-static const char *htest_cur;
+/*
+ * One binary's cases may span several files: the file with main() includes this as is and owns the
+ * results, the others define HTEST_PART first, so a CHECK anywhere marks the one current test.
+ */
+#ifdef HTEST_PART
+extern int htest_n, htest_failed, htest_cur_failed;
+extern const char *htest_cur;
+#else
+int htest_n, htest_failed, htest_cur_failed;
+const char *htest_cur;
+#endif
 
 /* CHECK records a failure of the current test with the expression and line, and carries on. */
 #define CHECK(cond)                                                                         \

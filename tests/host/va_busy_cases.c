@@ -1,0 +1,123 @@
+/* test_va_index cases for the busy map of live vmalloc areas: a million random operations against a
+ * per-key presence model, growth blocked and resumed, and the spread of strided keys. */
+#define HTEST_PART
+#include "tests/host/test_va_index.h"
+
+#define BUSY_KEYS (1 << 17)
+static struct va_busy_link links[BUSY_KEYS], spare;
+static bool present[BUSY_KEYS];
+static u32 seen_epoch[BUSY_KEYS];
+static u32 epoch;
+static long foreach_bad;
+
+static u64 busy_key(u64 i) { return VMALLOC_START + i * 2 * PAGE_SIZE; }
+
+static void mark_seen(void *ctx, struct va_busy_link *l)
+{
+	(void)ctx;
+	long i = l - links;
+	if (i < 0 || i >= BUSY_KEYS || !present[i] || seen_epoch[i] == epoch || l->key != busy_key(i))
+		foreach_bad++;
+	else
+		seen_epoch[i] = epoch;
+}
+
+static bool busy_matches_model(struct va_busy *m, long model_count)
+{
+	epoch++;
+	foreach_bad = 0;
+	va_busy_for_each(m, mark_seen, NULL);
+	long seen = 0;
+	for (long i = 0; i < BUSY_KEYS; i++)
+		seen += seen_epoch[i] == epoch;
+	return foreach_bad == 0 && seen == model_count && va_busy_count(m) == (u64)model_count;
+}
+
+void test_va_busy_vs_model(void)
+{
+	struct va_busy m;
+	long count = 0, failures = 0, overloaded = 0;
+
+	va_busy_init(&m);
+	memset(present, 0, sizeof(present));
+	for (long op = 0; op < 1000000 && failures < 5; op++) {
+		u64 i = rnd_below(BUSY_KEYS), r = rnd_below(10);
+		/* A stretch with the table hook failing: the map must keep working, unresized. */
+		fail_tables = op >= 20000 && op < 60000;
+		u64 buckets = va_busy_buckets(&m);
+		overloaded += fail_tables && (u64)count > buckets;
+		bool ok;
+		if (r < 4) {
+			int got = va_busy_insert(&m, present[i] ? &spare : &links[i], busy_key(i));
+			ok = got == (present[i] ? -EEXIST : 0);
+			if (!present[i] && got == 0)
+				count++, present[i] = true;
+		} else if (r < 7) {
+			ok = va_busy_find(&m, busy_key(i)) == (present[i] ? &links[i] : NULL);
+			ok = ok && va_busy_find(&m, busy_key(i) + PAGE_SIZE) == NULL; /* never-inserted key */
+		} else {
+			ok = va_busy_remove(&m, busy_key(i)) == (present[i] ? &links[i] : NULL);
+			if (present[i])
+				count--, present[i] = false;
+		}
+		if (fail_tables && va_busy_buckets(&m) != buckets)
+			ok = false;
+		if (!ok || va_busy_count(&m) != (u64)count) {
+			printf("# busy map mismatch at op %ld\n", op);
+			failures++;
+		}
+		if (op % 100000 == 0 && !busy_matches_model(&m, count))
+			failures++;
+	}
+	fail_tables = false;
+	CHECK_EQ(failures, 0);
+	CHECK(busy_matches_model(&m, count));
+	CHECK(overloaded > 1000);                  /* the failing stretch did block growth... */
+	CHECK(va_busy_buckets(&m) >= (u64)count); /* ...and growth caught up afterwards */
+	printf("# %ld entries in %llu buckets, longest chain %llu\n", count,
+	       (unsigned long long)va_busy_buckets(&m), (unsigned long long)va_busy_longest_chain(&m));
+	va_busy_destroy(&m);
+	CHECK_EQ(tables_out, 0);
+	CHECK_EQ(table_size_mismatch, 0);
+	CHECK_EQ(va_busy_count(&m), 0);
+}
+
+void test_va_busy_growth_and_spread(void)
+{
+	struct va_busy m;
+	enum { N = 1 << 16 };
+
+	va_busy_init(&m);
+	fail_tables = true; /* no growth at all: still correct, just long chains */
+	for (u64 i = 0; i < 1000; i++)
+		CHECK_EQ(va_busy_insert(&m, &links[i], busy_key(i)), 0);
+	CHECK_EQ(va_busy_buckets(&m), VA_BUSY_INITIAL_BUCKETS);
+	for (u64 i = 0; i < 1000; i++)
+		CHECK(va_busy_find(&m, busy_key(i)) == &links[i]);
+	fail_tables = false;
+	for (u64 i = 1000; i < N; i++)
+		CHECK_EQ(va_busy_insert(&m, &links[i], busy_key(i)), 0);
+	CHECK_EQ(va_busy_buckets(&m), N); /* load factor back to <= 1 */
+	for (u64 i = 0; i < N; i++)
+		CHECK(va_busy_remove(&m, busy_key(i)) == &links[i]);
+	/* Strided keys (8 KiB areas, 64 KiB, 2 MiB-aligned huge mappings...) filling the 64 GiB
+	 * region must still spread: a hash that just masked the page number would pile them into a
+	 * fraction of the buckets. */
+	static const u64 strides[] = { 2, 4, 16, 512, 4096 };
+	for (unsigned k = 0; k < ARRAY_SIZE(strides); k++) {
+		u64 n = MIN((u64)N, (VMALLOC_SIZE / PAGE_SIZE) / strides[k]);
+		for (u64 i = 0; i < n; i++)
+			CHECK_EQ(va_busy_insert(&m, &links[i], VMALLOC_START + i * strides[k] * PAGE_SIZE), 0);
+		u64 longest = va_busy_longest_chain(&m);
+		if (longest > 3)
+			printf("# stride %llu pages: longest chain %llu\n", (unsigned long long)strides[k],
+			       (unsigned long long)longest);
+		CHECK(longest <= 3);
+		for (u64 i = 0; i < n; i++)
+			CHECK(va_busy_remove(&m, VMALLOC_START + i * strides[k] * PAGE_SIZE) == &links[i]);
+	}
+	CHECK_EQ(va_busy_count(&m), 0);
+	CHECK(va_busy_remove(&m, busy_key(0)) == NULL);
+	va_busy_destroy(&m);
+	CHECK_EQ(tables_out, 0);
+}
