@@ -25,6 +25,16 @@ void trace_set_drain_sink(void (*sink)(const char *s, size_t n));
 /* Makes a string safe as a quoted trace value in place: '"', '\\' and non-printable bytes become '?'. */
 char *trace_clean(char *s);
 
+/* For hot sites that format out of line: `if (trace_on(cls)) cold_formatter(...)` keeps the fast path to
+ * the one load and branch and its arguments out of the caller's registers. */
+#ifdef TRACE_COMPILED_OUT
+#define trace_on(cls) 0
+#else
+#define trace_on(cls)                                                                   \
+	(unlikely(__atomic_load_n((const u8 *)&trace_mask, __ATOMIC_RELAXED)) &&        \
+	 (__atomic_load_n(&trace_mask, __ATOMIC_RELAXED) & (cls)))
+#endif
+
 #ifdef TRACE_COMPILED_OUT
 /* Dead code, never emitted: the arguments still count as used and the format is still checked. */
 #define TRACE(cls, caller, ...)                                   \

@@ -212,8 +212,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		return NULL;
 	}
 	if (size < mapped) vm_redzone_fill(a, size);
-	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%lu huge=%d node=%d va_size=%lu",
-	      zero ? "vzalloc" : "vmalloc", a->addr, (u64)size, pages, !!(a->flags & VM_HUGE), node, vm_area_span(a));
+	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(a, caller);
 	return (void *)a->addr;
 }
 
@@ -282,8 +281,7 @@ static void vfree_caller(const void *addr, const void *caller)
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
 	}
 	vm_redzone_check(a, "vfree", caller);
-	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vfree addr=0x%lx size=%lu pages=%u", a->addr, a->size,
-	      a->nr_pages);
+	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree", caller);
 	area_retire(a);
 }
 
@@ -294,8 +292,7 @@ void vfree_atomic(const void *addr)
 	if (!addr) return;
 	struct vm_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
 	if (!a) return;
-	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vfree_atomic addr=0x%lx size=%lu pages=%u", a->addr, a->size,
-	      a->nr_pages);
+	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree_atomic", CALLER);
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	a->lazy_next = arena.deferred_head;
 	arena.deferred_head = a;

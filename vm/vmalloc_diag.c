@@ -150,6 +150,19 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 	TRACE(TRACE_FAULT, (void *)0, "ev=fault addr=0x%lx what=\"%s\"", addr, buf + 2);
 }
 
+/* The hot paths' events, formatted out of line from the area (see trace_on). */
+__attribute__((noinline, cold)) void trace_area_alloc(const struct vm_area *a, const void *caller)
+{
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%u huge=%d node=%d va_size=%lu",
+	      (a->flags & VM_ZERO) ? "vzalloc" : "vmalloc", a->addr, a->requested, a->nr_pages,
+	      !!(a->flags & VM_HUGE), a->node, vm_area_span(a));
+}
+
+__attribute__((noinline, cold)) void trace_area_free(const struct vm_area *a, const char *fn, const void *caller)
+{
+	TRACE(TRACE_VMALLOC, caller, "ev=free fn=%s addr=0x%lx size=%lu pages=%u", fn, a->addr, a->size, a->nr_pages);
+}
+
 struct dump_row {
 	u64 addr, size, pages;
 	const void *caller;

@@ -36,6 +36,8 @@ void vm_local_forget(u64 start, u64 size);    /* this hart's TLB only, no counti
 static inline u64 vm_area_span(const struct vm_area *a) { return a->va_start + a->va_size - a->addr; }
 
 /* vmalloc_diag.c */
+void trace_area_alloc(const struct vm_area *a, const void *caller);
+void trace_area_free(const struct vm_area *a, const char *fn, const void *caller);
 void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason);
 bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller);
 void vm_redzone_fill(struct vm_area *a, u64 from);
