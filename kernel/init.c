@@ -1,5 +1,6 @@
 /* Starting /init from the initrd, and ending the machine when it exits: the kernel reaps what is left,
  * checks that every page and vmalloc area came back, and powers off with init's status. */
+#include "kernel/boot_input.h"
 #include "kernel/cpio.h"
 #include "kernel/panic.h"
 #include "kernel/sched.h"
@@ -66,7 +67,7 @@ int kernel_start_init(void)
 	u64 size = machine.initrd_end - machine.initrd_start;
 	if (cpio_check(base, size, &why)) {
 		printk("initrd: not a usable newc archive: %s\n", why);
-		return 12;
+		return BOOT_EXIT_BAD_INITRD;
 	}
 	initrd_set(base, size);
 	const char *name = bootarg_get("init");
@@ -82,7 +83,7 @@ int kernel_start_init(void)
 	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0);
 	if (tid < 0) {
 		printk("init: cannot start %s: error %ld\n", argv[0], tid);
-		return 13;
+		return BOOT_EXIT_BAD_INIT;
 	}
 	init_tid = (u32)tid;
 	extern u32 orphan_exempt_tid;

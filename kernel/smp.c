@@ -63,11 +63,20 @@ void smp_boot_secondaries(const struct machine_desc *m)
 			printk("smp: hart %u skipped (%s)\n", hd->hartid, hd->enabled ? "no Sv39" : "disabled");
 			continue;
 		}
-		if (next == MAX_HARTS) {
-			printk("smp: hart %u skipped: at most %d harts are supported\n", hd->hartid, MAX_HARTS);
+		/* A tree may list harts the machine does not have: the firmware knows, and says so at once
+		 * (waiting for one to come online would cost a second each). */
+		long status = sbi_hart_get_status(hd->hartid);
+		if (status < 0) {
+			printk("smp: hart %u is in the device tree but not in the machine (SBI error %ld): skipped\n",
+			       hd->hartid, status);
 			continue;
 		}
-		u32 idx = next++;
+		if (next == MAX_HARTS) {
+			printk("smp: hart %u skipped: at most %d harts are supported (MAX_HARTS)\n", hd->hartid,
+			       MAX_HARTS);
+			continue;
+		}
+		u32 idx = next;
 		hart_locals[idx].hartid = hd->hartid;
 		hart_locals[idx].index = idx;
 		hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
@@ -80,7 +89,11 @@ void smp_boot_secondaries(const struct machine_desc *m)
 		}
 		u64 deadline = rdtime() + timer_hz();
 		while (!__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
-		if (!hart_locals[idx].online) printk("smp: hart %u did not come online within 1 s\n", hd->hartid);
+		if (!hart_locals[idx].online) {
+			/* Its slot stays taken: the hart may still arrive late and must not share a stack. */
+			printk("smp: hart %u did not come online within 1 s\n", hd->hartid);
+		}
+		next++;
 	}
 }
 

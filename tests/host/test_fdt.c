@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	htest_begin("fdt", 16);
+	htest_begin("fdt", 18);
 	htest_run("dtbs_valid", test_dtbs_valid);
 	htest_run("walk_matches_libfdt", test_walk_matches_libfdt);
 	htest_run("paths", test_paths);
@@ -117,6 +117,8 @@ int main(int argc, char **argv)
 	htest_run("cpu_semantics", test_cpu_semantics);
 	htest_run("chosen_semantics", test_chosen_semantics);
 	htest_run("limits", test_limits);
+	htest_run("bank_trimming", test_bank_trimming);
+	htest_run("empty_initrd_and_sifive_uart", test_empty_initrd_and_sifive_uart);
 	htest_run("mutations", test_mutations);
 	ed_close();
 	if (generated) {
