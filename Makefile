@@ -7,6 +7,8 @@ BUILD ?= build
 QEMU ?= qemu-system-riscv64
 SMP ?= 1
 MEM ?= 256M
+MACHINE ?= virt
+NUMA ?= 1
 BOOTARGS ?= trace=all
 DTB ?=
 INITRD ?=
@@ -25,7 +27,7 @@ HOST_CC ?= gcc
 HOST_CFLAGS := -DHOST_TEST -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Werror -I. -Iinclude
 
-.PHONY: all kernel deps run test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
+.PHONY: all kernel deps run run-dtb test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
 all: kernel
 
 deps:
@@ -116,16 +118,26 @@ user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 -include $(wildcard user/build.mk)
 -include $(KOBJ:.o=.d)
 
-QEMU_ARGS = -machine virt -bios default -nographic -no-reboot -smp $(SMP) -m $(MEM) -kernel $(BUILD)/kernel.bin \
-	$(if $(DTB),-dtb $(DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) -append "$(BOOTARGS)" $(QEMU_EXTRA)
+# BOOTARGS reaches QEMU through the environment, untouched: $(value) keeps make from expanding a `$` in it,
+# and "$$VMK_BOOTARGS" keeps the shell from splitting or expanding it, so quotes and `$` arrive as typed.
+VMK_BOOTARGS := $(value BOOTARGS)
+export VMK_BOOTARGS
+# DTB= may name a .dts: it is compiled on the fly (its directory on the include path, for qemu-virt.dtsi).
+RUN_DTB = $(if $(filter %.dts,$(DTB)),$(BUILD)/run-dtb/$(notdir $(DTB:.dts=.dtb)),$(DTB))
+QEMU_ARGS = $(shell tools/qemu-machine.sh '$(MACHINE)' '$(NUMA)' '$(SMP)' '$(MEM)') -bios default -nographic \
+	-no-reboot -kernel $(BUILD)/kernel.bin $(if $(DTB),-dtb $(RUN_DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
+	-append "$$VMK_BOOTARGS" $(QEMU_EXTRA)
 RUN_INITRD = $(if $(INITRD),$(INITRD),$(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio))
 
+run-dtb:
+	@$(if $(filter %.dts,$(DTB)),mkdir -p $(BUILD)/run-dtb && dtc -q -I dts -O dtb -i $(dir $(DTB)) -o $(RUN_DTB) $(DTB))
+
 run: deps
-	@$(MAKE) --no-print-directory kernel $(if $(RUN_INITRD),$(RUN_INITRD))
+	@$(MAKE) --no-print-directory kernel run-dtb $(if $(RUN_INITRD),$(RUN_INITRD))
 	$(QEMU) $(QEMU_ARGS)
 
 debug: deps
-	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory kernel run-dtb
 	@echo "QEMU is waiting for gdb. In another terminal run:"
 	@echo "  gdb-multiarch $(BUILD)/kernel.elf -ex 'target remote localhost:1234'"
 	$(QEMU) $(QEMU_ARGS) -s -S

@@ -8,8 +8,7 @@ struct bootarg_word {
 	bool has_value; /* the word had an '=' */
 };
 
-static bool is_sep_char(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-#define is_sep is_sep_char
+static bool is_sep(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* The original is kept apart from the split copy because splitting writes NULs over the
  * separators and removes quotes; both live here so the caller's string can go away. */
@@ -21,18 +20,21 @@ static struct bootargs_info info;
 static struct bootarg_bad_word bad_words[BOOTARGS_MAX_BAD];
 static int nr_bad;
 
+/* [start, end) is where the reader went in words_buf; the same offsets in the untouched copy hold the
+ * word as typed (splitting has written over words_buf by then). */
 static void note_bad(const char *start, const char *end, int flaw)
 {
-	if (nr_bad == BOOTARGS_MAX_BAD) return;
-	while (end > start && is_sep_char(end[-1])) end--;
-	bad_words[nr_bad++] = (struct bootarg_bad_word){(u16)(start - words_buf), (u16)(end - start), (u8)flaw};
-}
+	size_t from = (size_t)(start - words_buf), to = (size_t)(end - words_buf);
 
+	if (nr_bad == BOOTARGS_MAX_BAD) return;
+	while (to > from && is_sep(cmdline_copy[to - 1])) to--;
+	bad_words[nr_bad++] = (struct bootarg_bad_word){(u16)from, (u16)(to - from), (u8)flaw};
+}
 
 /*
  * Reads one word from *rp, writing it without its quotes at *wp (never ahead of the reader,
- * so it can share the buffer), the key and value NUL-terminated. Returns false if the word is
- * malformed. `cut` says the buffer ends where the original line did not.
+ * so it can share the buffer), the key and value NUL-terminated. Returns 0, or the word's flaw
+ * (enum bootarg_flaw). `cut` says the buffer ends where the original line did not.
  */
 static int parse_word(char **rp, char **wp, bool cut, struct bootarg_word *out)
 {
