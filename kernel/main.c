@@ -22,6 +22,7 @@
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/vm_boot.h"
+#include "vm/vm_pages.h"
 #include "vm/vmalloc.h"
 
 /* The blob's header says how long it is; this only bounds what we are willing to believe. */
@@ -61,10 +62,8 @@ static bool isa_has(const char *isa, const char *ext)
 /* One line per NUMA node: its harts (by hartid) and its memory, so placement tests can be read. */
 static void report_node_map(const struct machine_desc *m)
 {
-	int max_node = 0;
+	int max_node = dt_max_node(m);
 
-	for (int i = 0; i < m->nmem; i++) max_node = MAX(max_node, m->mem[i].node);
-	for (int i = 0; i < m->nharts; i++) max_node = MAX(max_node, m->harts[i].node);
 	if (!max_node) {
 		printk("numa: one node\n");
 		return;
@@ -165,6 +164,10 @@ void kmain(u64 hartid, u64 dtb_pa)
 		poweroff(BOOT_EXIT_BAD_MEMORY);
 	}
 	vm_boot_enable_paging();
+	/* On a NUMA machine each hart's page cache keeps to the hart's node (vmalloc's default placement). */
+	if (dt_max_node(&machine))
+		for (int i = 0; i < machine.nharts; i++)
+			if (machine.harts[i].hartid == hartid) vm_pages_set_hart_node(0, machine.harts[i].node);
 
 	bool sstc = false;
 	for (int i = 0; i < machine.nharts; i++)

@@ -11,7 +11,9 @@
 #include "platform/devtree.h"
 #include "platform/sbi.h"
 #include "vm/layout.h"
+#include "vm/page_alloc.h"
 #include "vm/vm_boot.h"
+#include "vm/vm_pages.h"
 
 
 struct call_box {
@@ -70,7 +72,7 @@ static int secondary_order(const struct machine_desc *m, u32 me, u16 *order)
 }
 
 /* Asks the firmware to start hart hd in slot idx; false (and a line saying why) if it refuses. */
-static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry)
+static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry, bool numa)
 {
 	/* A hartid the firmware does not know is refused here at once. */
 	long status = sbi_hart_get_status(hd->hartid);
@@ -82,6 +84,7 @@ static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry)
 	hart_locals[idx].hartid = hd->hartid;
 	hart_locals[idx].index = idx;
 	hart_locals[idx].online = false;
+	vm_pages_set_hart_node(idx, numa ? hd->node : PA_ANY_NODE);
 	hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
 	hart_boot_args[idx].tp = (uptr)&hart_locals[idx];
 	mb();
@@ -111,7 +114,7 @@ void smp_boot_secondaries(const struct machine_desc *m)
 	n = secondary_order(m, me, order);
 	while (next < n && idx < MAX_HARTS) {
 		const struct hart_desc *hd = &m->harts[order[next++]];
-		if (!start_in_slot(hd, idx, entry)) continue;
+		if (!start_in_slot(hd, idx, entry, dt_max_node(m) > 0)) continue;
 		u64 deadline = rdtime() + timer_hz();
 		while (!__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
 		if (hart_locals[idx].online) {

@@ -484,6 +484,17 @@ int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, c
 
 bool dt_hart_usable(const struct hart_desc *h) { return h->enabled && h->sv39; }
 
+int dt_max_node(const struct machine_desc *m)
+{
+	int max = 0, i;
+
+	for (i = 0; i < m->nmem; i++)
+		if (m->mem[i].node > max) max = m->mem[i].node;
+	for (i = 0; i < m->nharts; i++)
+		if (m->harts[i].node > max) max = m->harts[i].node;
+	return max;
+}
+
 bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size)
 {
 	int i;

@@ -69,6 +69,8 @@ struct machine_desc {
 int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, const char **why);
 
 bool dt_hart_usable(const struct hart_desc *h);
+/* The highest NUMA node id of any bank or hart: 0 on a machine without NUMA. */
+int dt_max_node(const struct machine_desc *m);
 /* Whether [base, base + size) lies inside one memory bank. */
 bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size);
 
