@@ -77,6 +77,7 @@ struct vm_stats {
 	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
 	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
 	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
+	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
 	u64 last_fail_size, last_fail_align, last_fail_seq;
 	const void *last_fail_caller;
 	const char *last_fail_reason;
