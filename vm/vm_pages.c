@@ -15,15 +15,22 @@
 struct page_cache {
 	u32 count;
 	int node; /* every cached page is of this node, unless it is PA_ANY_NODE */
+	int table_node; /* where this hart's next page tables come from; PA_ANY_NODE: the cache */
 	u64 pages[CACHE_HIGH];
 } __aligned(64);
 
-static struct page_cache caches[MAX_HARTS] = {[0 ... MAX_HARTS - 1] = {.node = PA_ANY_NODE}};
+static struct page_cache caches[MAX_HARTS] = {[0 ... MAX_HARTS - 1] = {.node = PA_ANY_NODE, .table_node = PA_ANY_NODE}};
 static spinlock_t buddy_lock = SPINLOCK_INIT;
 
 void vm_pages_set_hart_node(u32 index, int node)
 {
-	if (index < MAX_HARTS) caches[index].node = node;
+	if (index >= MAX_HARTS) return;
+	struct page_cache *c = &caches[index];
+	/* What the cache took before (the boot hart's early page tables) may be of another node. */
+	unsigned long f = spin_lock_irqsave(&buddy_lock);
+	while (c->count) pa_free(c->pages[--c->count], 0);
+	c->node = node;
+	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
 u64 vm_pages_alloc_order(unsigned order, int node, unsigned flags)
@@ -88,9 +95,18 @@ void vm_page_free(u64 pa)
 	irq_restore(f);
 }
 
+int vm_pages_set_table_node(int node)
+{
+	struct page_cache *c = &caches[this_hart_index()];
+	int old = c->table_node;
+
+	c->table_node = node;
+	return old;
+}
+
 u64 vm_zeroed_table_alloc(void)
 {
-	u64 pa = vm_page_alloc(PA_ANY_NODE);
+	u64 pa = vm_page_alloc(caches[this_hart_index()].table_node);
 	if (pa) memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }

@@ -43,6 +43,8 @@ void vfree_atomic(const void *addr);
 void *vrealloc(const void *p, size_t size, unsigned flags);
 void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot);
 void vunmap(const void *addr);
+/* Maps the caller's pages; any page table the mapping needs comes from `node` (NUMA_NO_NODE: the hart's
+ * own), falling back to another node only when it has none. node < NUMA_NO_NODE is refused (NULL). */
 void *vm_map_ram(struct page **pages, unsigned int count, int node);
 void vm_unmap_ram(const void *mem, unsigned int count);
 /* Flushes every hart's TLB of ranges vm_unmap_ram left lazily mapped (Linux's vm_unmap_aliases). */
