@@ -131,6 +131,14 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 		printk("spawn: %s is not a valid program: %s\n", name, why);
 		return -ENOEXEC;
 	}
+	/* Refused before the first page is allocated: a 10 GiB bss must not be loaded page by page until
+	 * memory runs out. */
+	u64 need = elf_plan_pages(&plan), quota = quota_pages ? quota_pages : VMK_DEFAULT_QUOTA_PAGES;
+	if (need > quota) {
+		printk("spawn: %s needs %lu pages for its segments, more than its quota of %lu pages\n", name, need,
+		       quota);
+		return -ENOMEM;
+	}
 	struct task *t = slot_alloc();
 	if (!t) return -EAGAIN;
 	const char *base = strchr(name, '/') == name ? name + 1 : name;
