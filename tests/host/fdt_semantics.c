@@ -385,3 +385,27 @@ void test_empty_initrd_and_sifive_uart(void)
 	ed_raw("/soc/serial@10000000", "compatible", "sifive,fu540-c000-uart\0sifive,uart0", 36);
 	CHECK(ed_parse(&m) == 0 && m.has_uart && m.uart_kind == UART_SIFIVE && m.uart_base == 0x10000000);
 }
+
+/* The other machines QEMU emulates, as QEMU describes them: the kernel must find their console, harts
+ * and power-off device (sifive_u: hart 0 an E51 without an MMU, a sifive,uart0 at stdout-path, no test
+ * device; spike: no UART, an HTIF, Sstc listed). */
+void test_other_machines(void)
+{
+	struct machine_desc m;
+	const char *why = NULL;
+	const struct blob *b = find_blob("sifive-u");
+
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.has_uart && m.uart_kind == UART_SIFIVE && m.uart_base == 0x10010000);
+	CHECK(!m.has_test && !m.has_htif && m.nharts == 3 && m.timebase_hz == 1000000);
+	CHECK(m.nharts == 3 && m.harts[0].hartid == 0 && !dt_hart_usable(&m.harts[0]) && dt_hart_usable(&m.harts[1]));
+	CHECK(m.nmem == 1 && m.mem[0].base == 0x80000000 && m.mem[0].size == 512ULL << 20);
+	b = find_blob("spike");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(!m.has_uart && !m.has_test && m.has_htif && m.htif_base == 0x1000000);
+	CHECK(m.nharts == 2 && strstr(m.harts[0].isa, "sstc") != NULL);
+	b = find_blob("qemu-numa");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.nmem == 2 && m.mem[0].node == 0 && m.mem[1].node == 1 && dt_max_node(&m) == 1);
+	CHECK(m.nharts == 4 && m.harts[3].node == 1);
+}
