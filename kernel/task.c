@@ -132,11 +132,11 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 		return -ENOEXEC;
 	}
 	/* Refused before the first page is allocated: a 10 GiB bss must not be loaded page by page until
-	 * memory runs out. */
-	u64 need = elf_plan_pages(&plan), quota = quota_pages ? quota_pages : VMK_DEFAULT_QUOTA_PAGES;
-	if (need > quota) {
-		printk("spawn: %s needs %lu pages for its segments, more than its quota of %lu pages\n", name, need,
-		       quota);
+	 * memory runs out. The bound is the largest quota any task may hold (the quota itself counts shm). */
+	u64 need = elf_plan_pages(&plan);
+	if (need > VMK_MAX_QUOTA_PAGES) {
+		printk("spawn: %s needs %lu pages for its segments, more than any task's quota (VMK_MAX_QUOTA_PAGES, "
+		       "%lu pages)\n", name, need, VMK_MAX_QUOTA_PAGES);
 		return -ENOMEM;
 	}
 	struct task *t = slot_alloc();

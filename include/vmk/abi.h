@@ -84,7 +84,8 @@
  *   Errors: -EFAULT bad name/argv/handles pointer; -EINVAL name too long or empty, quota_pages >
  *   VMK_MAX_QUOTA_PAGES; -E2BIG too many or too long args, nhandles > VMK_SPAWN_HANDLES_MAX; -EBADF a
  *   handle is not the caller's; -ENOENT no such file; -ENOEXEC the file is not a valid program (see
- *   kernel/elf.h); -EAGAIN task table full; -ENOMEM out of memory.
+ *   kernel/elf.h); -EAGAIN task table full; -ENOMEM out of memory, or the program's segments need more than
+ *   VMK_MAX_QUOTA_PAGES pages.
  *
  * long SYS_wait(long tid, int *status) -> 0
  *   Blocks until child `tid` has ended, stores its status (if status != NULL) and reaps it.
