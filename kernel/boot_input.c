@@ -21,17 +21,18 @@ static bool page_present(u64 pa)
 static u64 kernel_pa(void) { return (uptr)_kernel_start - KERNEL_VBASE + KERNEL_PBASE; }
 
 /*
- * The end of the RAM in bank b, assuming RAM is contiguous from a known-good page: the kernel's when it
- * lies in the bank (the firmware below it is locked away from S-mode), else the bank's first page.
- * 0 when even that page is missing. O(log pages) probes.
+ * The end of the RAM in bank b. Its last page answering means the whole bank is there (the first pages
+ * may not answer even so: the firmware locks itself away from S-mode). Otherwise RAM is taken to run
+ * contiguously from a known-good page, the kernel's when it lies in the bank, else the bank's first, and
+ * its end is found by bisection. 0 when not even that page answers. O(log pages) probes.
  */
 static u64 ram_end(const struct mem_range *b)
 {
 	u64 end = b->base + b->size, k = kernel_pa();
 	u64 good = k >= b->base && k < end ? ALIGN_DOWN(k, PAGE_SIZE) : b->base;
 
-	if (!page_present(good)) return 0;
 	if (page_present(end - PAGE_SIZE)) return end;
+	if (!page_present(good)) return 0;
 	u64 lo = good, hi = end - PAGE_SIZE; /* lo present, hi missing */
 	while (hi - lo > PAGE_SIZE) {
 		u64 mid = lo + ALIGN_DOWN((hi - lo) / 2, PAGE_SIZE);
@@ -96,6 +97,12 @@ int boot_input_check(struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 	clip_banks(m);
 	if (!m->nmem) {
 		printk("boot: refused: no memory bank of the device tree has RAM behind it\n");
+		return BOOT_EXIT_BAD_MEMORY;
+	}
+	u64 kstart = kernel_pa(), kend = (uptr)_kernel_end - KERNEL_VBASE + KERNEL_PBASE;
+	if (!dt_mem_contains(m, kstart, kend - kstart)) {
+		printk("boot: refused: memory too small for the kernel: no memory bank holds its image at 0x%lx-0x%lx\n",
+		       kstart, kend - 1);
 		return BOOT_EXIT_BAD_MEMORY;
 	}
 	if (!dt_mem_contains(m, dtb_pa, dtb_size)) {

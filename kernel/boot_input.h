@@ -15,7 +15,7 @@ struct machine_desc;
 /*
  * Makes *m true to the machine: clips every bank to the RAM really behind it (probing its pages under a
  * fault guard: a tree passed with -dtb may describe more than QEMU was given), then checks that the
- * device tree and the initrd lie inside the banks and that the initrd is not empty. Reservations
+ * kernel image, the device tree and the initrd lie inside the banks and that the initrd is not empty. Reservations
  * outside every bank are named and dropped (they protect nothing). Prints one line per change or
  * refusal; returns 0 or the BOOT_EXIT_* status to power off with. Boot hart, before vm_boot_init,
  * with the early page tables (the whole physical window mapped).
