@@ -82,7 +82,11 @@ int kernel_start_init(void)
 	baseline_areas = vm_live_areas();
 	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0);
 	if (tid < 0) {
-		printk("init: cannot start %s: error %ld\n", argv[0], tid);
+		const char *what = tid == -ENOENT    ? "no such file in the initrd"
+				   : tid == -ENOEXEC ? "not a valid program"
+				   : tid == -ENOMEM  ? "not enough memory, or over the page quota"
+						     : "error";
+		printk("init: cannot start %s: %s (error %ld)\n", argv[0], what, tid);
 		return BOOT_EXIT_BAD_INIT;
 	}
 	init_tid = (u32)tid;
