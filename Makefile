@@ -123,7 +123,7 @@ user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 VMK_BOOTARGS := $(value BOOTARGS)
 export VMK_BOOTARGS
 # DTB= may name a .dts: it is compiled on the fly (its directory on the include path, for qemu-virt.dtsi).
-RUN_DTB = $(if $(filter %.dts,$(DTB)),$(BUILD)/run-prep/$(notdir $(DTB:.dts=.dtb)),$(DTB))
+RUN_DTB = $(if $(filter %.dts,$(DTB)),$(BUILD)/run-dtb/$(notdir $(DTB:.dts=.dtb)),$(DTB))
 QEMU_ARGS = $(shell tools/qemu-machine.sh '$(MACHINE)' '$(NUMA)' '$(SMP)' '$(MEM)') -bios default -nographic \
 	-no-reboot -kernel $(BUILD)/kernel.bin $(if $(DTB),-dtb $(RUN_DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
 	-append "$$VMK_BOOTARGS" $(QEMU_EXTRA)
@@ -132,7 +132,7 @@ RUN_INITRD = $(if $(INITRD),$(INITRD),$(if $(wildcard user/build.mk),$(BUILD)/in
 # Also checks MACHINE/NUMA/SMP/MEM first, so a bad combination stops here with the script's message.
 run-prep:
 	@tools/qemu-machine.sh '$(MACHINE)' '$(NUMA)' '$(SMP)' '$(MEM)' >/dev/null
-	@$(if $(filter %.dts,$(DTB)),mkdir -p $(BUILD)/run-prep && dtc -q -I dts -O dtb -i $(dir $(DTB)) -o $(RUN_DTB) $(DTB))
+	@$(if $(filter %.dts,$(DTB)),mkdir -p $(BUILD)/run-dtb && dtc -q -I dts -O dtb -i $(dir $(DTB)) -o $(RUN_DTB) $(DTB))
 
 run: deps
 	@$(MAKE) --no-print-directory kernel run-prep $(if $(RUN_INITRD),$(RUN_INITRD))
