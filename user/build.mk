@@ -2,13 +2,21 @@
 # Every tests/user/*.c and user/demo_*.c becomes $(BUILD)/user/<name>, linked with the runtime below,
 # and $(BUILD)/initrd.cpio holds them all as "/<name>" (plus "/not_elf" for the loader's error path).
 
+# The C library is picolibc (Debian's picolibc-riscv64-unknown-elf) through its GCC specs file; our
+# crt0 replaces picolibc's, and user/libc.c and user/malloc.c supply its console, _exit and heap hooks.
+# Programs compile for rv64imac_zicsr (t_fault executes a CSR access on purpose) and link against
+# picolibc's rv64imac/lp64 multilib, which the extension in -march would otherwise fail to select.
 USER_CC := $(CROSS)gcc
-USER_CFLAGS := -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany -ffreestanding -nostdlib -static -O2 -g \
-	-fno-pic -fno-builtin -fno-stack-protector -fno-common -Wall -Wextra -Werror -I. -Iinclude -MMD -MP
-USER_LDFLAGS := -nostdlib -static -Wl,-T,user/user.ld -Wl,-z,max-page-size=4096 -Wl,--build-id=none
+USER_SPECS := --specs=picolibc.specs
+USER_CFLAGS := -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany $(USER_SPECS) -O2 -g -fno-pic \
+	-fno-stack-protector -fno-common -Wall -Wextra -Werror -I. -Iinclude -MMD -MP
+# The runtime implements malloc and calloc: GCC must not turn their insides back into calls to them.
+USER_RT_CFLAGS := $(USER_CFLAGS) -fno-builtin
+USER_LDFLAGS := -march=rv64imac -mabi=lp64 $(USER_SPECS) -nostartfiles -static -T user/user.ld \
+	-Wl,-z,max-page-size=4096 -Wl,--build-id=none
 MKCPIO_CC ?= gcc
 
-USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/malloc.c user/ktap.c lib/format.c lib/string.c
+USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/malloc.c user/ktap.c
 USER_RT_OBJ := $(patsubst %,$(BUILD)/user/rt/%.o,$(USER_RT_SRC))
 USER_TEST_PROGS := $(patsubst tests/user/%.c,%,$(wildcard tests/user/*.c))
 USER_DEMO_PROGS := $(patsubst user/%.c,%,$(wildcard user/demo_*.c))
@@ -17,11 +25,11 @@ USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS))
 
 $(filter %.c.o,$(USER_RT_OBJ)): $(BUILD)/user/rt/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
+	$(USER_CC) $(USER_RT_CFLAGS) -c $< -o $@
 
 $(filter %.S.o,$(USER_RT_OBJ)): $(BUILD)/user/rt/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(USER_CC) $(USER_CFLAGS) -D__ASSEMBLER__ -c $< -o $@
+	$(USER_CC) $(USER_RT_CFLAGS) -D__ASSEMBLER__ -c $< -o $@
 
 $(patsubst %,$(BUILD)/user/obj/%.o,$(USER_TEST_PROGS)): $(BUILD)/user/obj/%.o: tests/user/%.c
 	@mkdir -p $(dir $@)
@@ -32,7 +40,7 @@ $(patsubst %,$(BUILD)/user/obj/%.o,$(USER_DEMO_PROGS)): $(BUILD)/user/obj/%.o: u
 	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
 
 $(USER_BINS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o $(USER_RT_OBJ) user/user.ld
-	$(USER_CC) $(USER_CFLAGS) $(USER_LDFLAGS) -o $@ $< $(USER_RT_OBJ) -lgcc
+	$(USER_CC) $(USER_LDFLAGS) -o $@ $< $(USER_RT_OBJ)
 
 $(BUILD)/user/not_elf:
 	@mkdir -p $(dir $@)
