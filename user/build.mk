@@ -1,6 +1,7 @@
 # User programs and the initrd: included by the top Makefile, which provides CROSS and BUILD.
-# Every tests/user/*.c and user/demo_*.c becomes $(BUILD)/user/<name>, linked with the runtime below,
-# and $(BUILD)/initrd.cpio holds them all as "/<name>" (plus "/not_elf" for the loader's error path).
+# Every tests/user/*.c, user/demo_*.c and $(PROGRAMS)/*.c becomes $(BUILD)/user/<name>, linked with the
+# runtime below, and $(BUILD)/initrd.cpio holds them all as "/<name>" (plus "/not_elf" for the loader's
+# error path). $(PROGRAMS) (default programs/) is where a user drops programs of their own.
 
 # The C library is picolibc (Debian's picolibc-riscv64-unknown-elf) through its GCC specs file; our
 # crt0 replaces picolibc's, and user/libc.c and user/malloc.c supply its console, _exit and heap hooks.
@@ -20,7 +21,11 @@ USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/malloc.c user/ktap.c
 USER_RT_OBJ := $(patsubst %,$(BUILD)/user/rt/%.o,$(USER_RT_SRC))
 USER_TEST_PROGS := $(patsubst tests/user/%.c,%,$(wildcard tests/user/*.c))
 USER_DEMO_PROGS := $(patsubst user/%.c,%,$(wildcard user/demo_*.c))
-USER_PROGS := $(USER_TEST_PROGS) $(USER_DEMO_PROGS)
+PROGRAMS ?= programs
+USER_OWN_PROGS := $(patsubst $(PROGRAMS)/%.c,%,$(wildcard $(PROGRAMS)/*.c))
+USER_CLASHES := $(filter $(USER_TEST_PROGS) $(USER_DEMO_PROGS) not_elf,$(USER_OWN_PROGS))
+$(if $(USER_CLASHES),$(error $(PROGRAMS)/: $(USER_CLASHES) would replace a program of the same name in the initrd; rename it))
+USER_PROGS := $(USER_TEST_PROGS) $(USER_DEMO_PROGS) $(USER_OWN_PROGS)
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS))
 
 $(filter %.c.o,$(USER_RT_OBJ)): $(BUILD)/user/rt/%.c.o: %.c
@@ -39,6 +44,10 @@ $(patsubst %,$(BUILD)/user/obj/%.o,$(USER_DEMO_PROGS)): $(BUILD)/user/obj/%.o: u
 	@mkdir -p $(dir $@)
 	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
 
+$(patsubst %,$(BUILD)/user/obj/%.o,$(USER_OWN_PROGS)): $(BUILD)/user/obj/%.o: $(PROGRAMS)/%.c
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
+
 $(USER_BINS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o $(USER_RT_OBJ) user/user.ld
 	$(USER_CC) $(USER_LDFLAGS) -o $@ $< $(USER_RT_OBJ)
 
@@ -50,7 +59,12 @@ $(BUILD)/mkcpio: tools/mkcpio.c
 	@mkdir -p $(dir $@)
 	$(MKCPIO_CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-$(BUILD)/initrd.cpio: $(BUILD)/mkcpio $(USER_BINS) $(BUILD)/user/not_elf
+# The list of programs as a file that changes only when the list does, so removing a program from
+# $(PROGRAMS) also rebuilds the initrd.
+USER_LIST := $(BUILD)/user/programs.list
+$(shell mkdir -p $(BUILD)/user && { echo '$(USER_PROGS)' | cmp -s - $(USER_LIST) || echo '$(USER_PROGS)' > $(USER_LIST); })
+
+$(BUILD)/initrd.cpio: $(BUILD)/mkcpio $(USER_BINS) $(BUILD)/user/not_elf $(USER_LIST)
 	$(BUILD)/mkcpio $@ $(foreach p,$(USER_PROGS),/$(p)=$(BUILD)/user/$(p)) /not_elf=$(BUILD)/user/not_elf
 
 .PHONY: user initrd test-elf-cpio

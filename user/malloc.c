@@ -250,15 +250,17 @@ void *calloc(size_t n, size_t size)
 	return p;
 }
 
-/* Cuts allocated block b down to `need` bytes when the rest makes a block of its own. */
-static void shrink_block(u64 b, u64 need)
+/* Cuts allocated block b down to `need` bytes when the rest makes a block of its own; `trim` gives a
+ * large free top back to the kernel (not wanted right after growing the heap on purpose). */
+static void shrink_block(u64 b, u64 need, bool trim)
 {
 	u64 size = bsize(b);
 	if (size - need < MIN_BLOCK) return;
 	*hdr(b) = need | (*hdr(b) & FLAGS);
 	*hdr(b + need) = (size - need) | PREV_IN_USE;
 	heap.used -= size - need;
-	heap_trim(release(b + need));
+	u64 tail = release(b + need);
+	if (trim) heap_trim(tail);
 }
 
 void *realloc(void *p, size_t n)
@@ -275,7 +277,7 @@ void *realloc(void *p, size_t n)
 	}
 	u64 need = block_need(n), size = bsize(b);
 	if (need <= size) {
-		shrink_block(b, need);
+		shrink_block(b, need, true);
 		return p;
 	}
 	u64 next = b + size;
@@ -292,7 +294,7 @@ void *realloc(void *p, size_t n)
 		heap.used += bsize(next);
 		*hdr(b) = (size + bsize(next)) | (*hdr(b) & FLAGS);
 		*hdr(b + bsize(b)) |= PREV_IN_USE;
-		shrink_block(b, need);
+		shrink_block(b, need, false);
 		return p;
 	}
 	void *q = malloc(n);
@@ -326,7 +328,7 @@ void *memalign(size_t align, size_t n)
 		heap.used -= lead;
 		release(b);
 	}
-	shrink_block(a - HDR, block_need(n));
+	shrink_block(a - HDR, block_need(n), false);
 	return (void *)(uptr)a;
 }
 
