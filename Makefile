@@ -125,11 +125,14 @@ run: deps
 	@$(MAKE) --no-print-directory kernel $(if $(RUN_INITRD),$(RUN_INITRD))
 	$(QEMU) $(QEMU_ARGS)
 
+# QEMU halted with a gdb stub on GDB_PORT; the printed gdb line loads the vmk-* helpers (tools/gdb/vmk.py).
+GDB_PORT ?= 1234
 debug: deps
-	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory kernel $(if $(RUN_INITRD),$(RUN_INITRD))
 	@echo "QEMU is waiting for gdb. In another terminal run:"
-	@echo "  gdb-multiarch $(BUILD)/kernel.elf -ex 'target remote localhost:1234'"
-	$(QEMU) $(QEMU_ARGS) -s -S
+	@echo "  gdb-multiarch $(BUILD)/kernel.elf -x tools/gdb/vmk.py -ex 'target remote localhost:$(GDB_PORT)'"
+	@echo "then: vmk-vmallocinfo, vmk-areas-of TASK, vmk-pte ADDR [TASK], vmk-trace-ring, vmk-tasks (help vmk-...)"
+	$(QEMU) $(QEMU_ARGS) -gdb tcp::$(GDB_PORT) -S
 
 test: deps
 	@tests/run.sh

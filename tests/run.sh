@@ -134,6 +134,17 @@ count_ktap "$tlog" "" trace-tool
 [ $rc -ne 0 ] && [ $fail -eq $before ] && bad "trace tool tests exited with status $rc (see $tlog)"
 echo "trace tool: exit $rc, $((fail - before)) failures"
 
+if [ -f "$BUILD/initrd.cpio" ]; then
+	echo "== gdb helpers"
+	glog=$LOGS/gdb-helpers.log
+	tests/gdb/run.sh >"$glog" 2>&1
+	rc=$?
+	before=$fail
+	count_ktap "$glog" "" gdb-helpers
+	[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "gdb helper tests exited with status $rc (see $glog)"
+	echo "gdb helpers: exit $rc, $((fail - before)) failures"
+fi
+
 if [ $fail -gt 0 ]; then
 	echo "== failures"
 	printf '  %s\n' "${failures[@]}"

@@ -1,5 +1,5 @@
 # User programs and the initrd: included by the top Makefile, which provides CROSS and BUILD.
-# Every tests/user/*.c, user/demo_*.c and $(PROGRAMS)/*.c becomes $(BUILD)/user/<name>, linked with the
+# Every tests/user/*.c, user/demo_*.c, tests/gdb/*.c and $(PROGRAMS)/*.c becomes $(BUILD)/user/<name>, linked with the
 # runtime below, and $(BUILD)/initrd.cpio holds them all as "/<name>" (plus "/not_elf" for the loader's
 # error path). $(PROGRAMS) (default programs/) is where a user drops programs of their own.
 
@@ -21,11 +21,12 @@ USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/malloc.c user/ktap.c
 USER_RT_OBJ := $(patsubst %,$(BUILD)/user/rt/%.o,$(USER_RT_SRC))
 USER_TEST_PROGS := $(patsubst tests/user/%.c,%,$(wildcard tests/user/*.c))
 USER_DEMO_PROGS := $(patsubst user/%.c,%,$(wildcard user/demo_*.c))
+USER_GDB_PROGS := $(patsubst tests/gdb/%.c,%,$(wildcard tests/gdb/*.c))
 PROGRAMS ?= programs
 USER_OWN_PROGS := $(patsubst $(PROGRAMS)/%.c,%,$(wildcard $(PROGRAMS)/*.c))
-USER_CLASHES := $(filter $(USER_TEST_PROGS) $(USER_DEMO_PROGS) not_elf,$(USER_OWN_PROGS))
+USER_CLASHES := $(filter $(USER_TEST_PROGS) $(USER_DEMO_PROGS) $(USER_GDB_PROGS) not_elf,$(USER_OWN_PROGS))
 $(if $(USER_CLASHES),$(error $(PROGRAMS)/: $(USER_CLASHES) would replace a program of the same name in the initrd; rename it))
-USER_PROGS := $(USER_TEST_PROGS) $(USER_DEMO_PROGS) $(USER_OWN_PROGS)
+USER_PROGS := $(USER_TEST_PROGS) $(USER_DEMO_PROGS) $(USER_GDB_PROGS) $(USER_OWN_PROGS)
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS))
 
 $(filter %.c.o,$(USER_RT_OBJ)): $(BUILD)/user/rt/%.c.o: %.c
@@ -41,6 +42,10 @@ $(patsubst %,$(BUILD)/user/obj/%.o,$(USER_TEST_PROGS)): $(BUILD)/user/obj/%.o: t
 	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
 
 $(patsubst %,$(BUILD)/user/obj/%.o,$(USER_DEMO_PROGS)): $(BUILD)/user/obj/%.o: user/%.c
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
+
+$(patsubst %,$(BUILD)/user/obj/%.o,$(USER_GDB_PROGS)): $(BUILD)/user/obj/%.o: tests/gdb/%.c
 	@mkdir -p $(dir $@)
 	$(USER_CC) $(USER_CFLAGS) -c $< -o $@
 
