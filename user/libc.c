@@ -1,5 +1,6 @@
 /* What vmk adds under and beside picolibc: the console streams stdout/stderr (line buffered over
- * SYS_write), the _exit hook, dprintf, errno names, time, a PRNG and the spawn/wait helpers. */
+ * SYS_write), the _exit, kill and getpid hooks picolibc calls, dprintf, errno names, time, a PRNG and
+ * the spawn/wait helpers. */
 #include "user/vmk.h"
 
 /* A console stream's line buffer: a line goes out in one write when it ends, fills the buffer, or the
@@ -49,7 +50,7 @@ void console_flush_all(void)
 	console_flush(&console_err.file);
 }
 
-/* picolibc's exit() (and abort(), so a failed assert) end here. */
+/* picolibc's exit() ends here, after its atexit handlers; vmk_exit flushes the console streams. */
 void _exit(int status)
 {
 	vmk_exit(status);
