@@ -197,6 +197,28 @@ static void test_aligned(void)
 	CHECK_EQ(st.used, 32); /* only test_small_blocks' malloc(0): one minimum-size block */
 }
 
+/* An array grown by realloc in 100 KiB steps: the heap grows by doubling and keeps what it grew, instead
+ * of handing the surplus back at once and asking for it again on the next step. */
+static void test_grow_steps(void)
+{
+	struct heap_stats before, after;
+	heap_get_stats(&before);
+	u8 *v = NULL;
+	for (u64 n = 100 * 1024; n <= 1000 * 1024; n += 100 * 1024) {
+		u8 *w = realloc(v, n);
+		REQUIRE(w != NULL);
+		memset(w + n - 100 * 1024, (int)(n >> 10), 100 * 1024);
+		v = w;
+	}
+	heap_get_stats(&after);
+	CHECK_EQ(after.shrinks, before.shrinks);
+	CHECK(after.grows - before.grows <= 5); /* 128 KiB .. 2 MiB by doubling */
+	for (u64 n = 100 * 1024; n <= 1000 * 1024; n += 100 * 1024) CHECK_EQ(v[n - 1], (u8)(n >> 10));
+	free(v);
+	heap_get_stats(&after);
+	CHECK_EQ(after.shrinks, before.shrinks + 1);
+}
+
 /* Words at the start and end of each 4 KiB page of [p, p + n): enough to see a page lost or misplaced. */
 static void mark_pages(u64 *p, u64 n, u64 salt)
 {
@@ -335,6 +357,7 @@ int main(int argc, char **argv)
 	ktap_run("qsort_stdlib_string", test_qsort_stdlib_string);
 	ktap_run("small_blocks", test_small_blocks);
 	ktap_run("aligned", test_aligned);
+	ktap_run("grow_steps", test_grow_steps);
 	ktap_run("malloc_realloc_64mib", test_64mib);
 	ktap_run("quota_enomem", test_quota);
 	ktap_run("assert_aborts", test_assert);

@@ -17,8 +17,6 @@ import gdb
 VM_MAP, VM_MAP_RAM, VM_HUGE, VM_USER = 0x02, 0x04, 0x10, 0x40
 # vm/layout.h
 DMAP_BASE = 0xFFFFFFD800000000
-# kernel/task.h
-TASK_STATES = ("free", "runnable", "running", "blocked", "zombie")
 # Sv39 (RISC-V privileged spec): PTE bits and the satp PPN field
 PTE_BITS = "VRWXUGAD"
 PTE_V, PTE_R, PTE_W, PTE_X = 1, 2, 4, 8
@@ -265,13 +263,13 @@ class Tasks(gdb.Command):
         gdb.write("%5s %4s %-8s %4s %-16s %6s %6s %7s %7s %4s\n" % (
             "tid", "slot", "state", "hart", "name", "parent", "quota", "charged", "handles", "maps"))
         for t in live_tasks():
-            state = int(t["state"])
+            state = str(t["state"]).lower().replace("t_", "", 1)  # enum task_state, from the debug info
             parent = int(t["parent"]["tid"]) if int(t["parent"]) else 0
             handles = sum(1 for h in range(array_len(t["handles"])) if int(t["handles"][h]["obj"]))
             maps = sum(1 for m in range(array_len(t["maps"])) if int(t["maps"][m]["obj"]))
             on_hart = int(t["on_hart"])
             gdb.write("%5d %4d %-8s %4s %-16s %6s %6d %7d %7d %4d\n" % (
-                int(t["tid"]), int(t["slot"]), TASK_STATES[state] if state < len(TASK_STATES) else str(state),
+                int(t["tid"]), int(t["slot"]), state,
                 str(on_hart) if on_hart >= 0 else "-", t["name"].string(), str(parent) if parent else "-",
                 int(t["quota_pages"]), int(owner_pages[int(t["slot"])]), handles, maps))
 
