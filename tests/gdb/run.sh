@@ -8,14 +8,18 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 OUT=$BUILD/gdb-test
 mkdir -p "$OUT"
-rm -f "$OUT/result.json" "$OUT/uart.log"
+rm -f "$OUT/result.json" "$OUT/uart.log" "$OUT/qemu.pid"
 export GDB_TEST_OUT=$OUT/result.json GDB_TEST_UART=$OUT/uart.log
 export GDB_TEST_QEMU="qemu-system-riscv64 -machine virt -bios default -display none -monitor none -no-reboot \
 -smp 2 -m 256M -kernel $BUILD/kernel.bin -initrd $BUILD/initrd.cpio -serial file:$GDB_TEST_UART \
--append 'init=/gdb_state trace=all' -gdb stdio -S"
+-append 'init=/gdb_state trace=all' -gdb stdio -S -pidfile $OUT/qemu.pid"
 timeout "${GDB_TEST_TIMEOUT:-120}" gdb-multiarch -q -nx -batch -x tests/gdb/session.py "$BUILD/kernel.elf" \
 	>"$OUT/gdb.log" 2>&1
 rc=$?
+# QEMU ends when gdb's pipe closes and removes its pid file; one still there after a timeout is ours to end.
+if [ -s "$OUT/qemu.pid" ] && kill -0 "$(cat "$OUT/qemu.pid")" 2>/dev/null; then
+	kill "$(cat "$OUT/qemu.pid")"
+fi
 if [ ! -s "$OUT/result.json" ] || [ ! -f "$OUT/uart.log" ]; then
 	echo "TAP version 13"
 	echo "not ok 1 gdb_session # gdb exited with $rc before writing results (see $OUT/gdb.log)"
