@@ -1,10 +1,20 @@
 /* The user runtime's interface: one wrapper per syscall, what vmk adds to picolibc (console streams,
- * errno names, spawn helpers, the shm-backed heap), and KTAP test helpers. Include it before any other
- * header that could pull in <vmk/abi.h>: picolibc's errno numbers differ from Linux's (and so from the
- * kernel's) for ENOSYS and EOVERFLOW, and this header makes the kernel's values win. */
+ * errno names, spawn helpers, the shm-backed heap), and KTAP test helpers. It also settles two clashes
+ * between picolibc's headers and ours, whichever comes first: errno numbers (picolibc uses newlib's, which
+ * differ from Linux's and so from the kernel's for ENOSYS and EOVERFLOW; the kernel's win, as syscalls
+ * return them) and the attribute macros lib/types.h spells its own way. Include it, or <vmk/abi.h>,
+ * before any C library header (picolibc's <errno.h> followed by <vmk/abi.h> cannot be reconciled). */
 #ifndef USER_VMK_H
 #define USER_VMK_H
 
+#ifdef VMK_ERRNO_H /* <vmk/abi.h> came first */
+#undef ENOSYS
+#undef EOVERFLOW
+#endif
+#ifdef LIB_TYPES_H
+#undef __unused
+#undef __aligned
+#endif
 #include <assert.h>
 #include <errno.h>
 #include <malloc.h>
@@ -12,14 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-/* Syscall results are -errno in the kernel's (Linux's) numbering; picolibc's header uses newlib's for
- * these two. The kernel's definitions from <vmk/errno.h> replace them. */
 #undef ENOSYS
 #undef EOVERFLOW
-/* lib/types.h (pulled in by the ABI header) spells these attributes its own way. */
+#undef VMK_ERRNO_H
+#include <vmk/errno.h>
+#ifndef LIB_TYPES_H
 #undef __unused
 #undef __aligned
-#undef __noreturn
+#endif
 #include <vmk/abi.h>
 #include "lib/types.h"
 
