@@ -115,6 +115,10 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	# Bad input at boot: an initrd that is not an archive, and an init that is not a program.
 	boot bad-initrd 1 128M - "init=/init" 12 "initrd: not a usable newc archive" "$BUILD/user/not_elf"
 	boot bad-init-elf 1 128M - "init=/not_elf" 13 "init: cannot start /not_elf" "$BUILD/initrd.cpio"
+	# programs/*.c, built into the initrd by the documented rule and booted as `make run INIT=/name` does.
+	boot program-hello 1 256M - "init=/hello" 0 "sorted 250000 numbers: 0 .. 249999" "$BUILD/initrd.cpio"
+	boot program-bigsort 2 256M - "init=/bigsort" 0 "bigsort: 8388608 numbers in 64 MiB && bigsort: ok" \
+		"$BUILD/initrd.cpio"
 	# The demo with every trace class on and the listing at power-off: its replayed end state must equal
 	# the kernel's own vmallocinfo (checked by the trace tool tests below).
 	boot trace-live 2 256M - "trace=all vmallocinfo" 0 "init exited with status 0" "$BUILD/initrd.cpio"
