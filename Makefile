@@ -118,7 +118,8 @@ user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 -include $(KOBJ:.o=.d)
 
 QEMU_ARGS = -machine virt -bios default -nographic -no-reboot -smp $(SMP) -m $(MEM) -kernel $(BUILD)/kernel.bin \
-	$(if $(DTB),-dtb $(DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) -append "$(BOOTARGS)$(if $(INIT), init=$(INIT))" $(QEMU_EXTRA)
+	$(if $(DTB),-dtb $(DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
+	-append "$(BOOTARGS)$(if $(INIT), init=$(INIT))" $(QEMU_EXTRA)
 RUN_INITRD = $(if $(INITRD),$(INITRD),$(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio))
 
 run: deps

@@ -25,7 +25,8 @@ USER_GDB_PROGS := $(patsubst tests/gdb/%.c,%,$(wildcard tests/gdb/*.c))
 PROGRAMS ?= programs
 USER_OWN_PROGS := $(patsubst $(PROGRAMS)/%.c,%,$(wildcard $(PROGRAMS)/*.c))
 USER_CLASHES := $(filter $(USER_TEST_PROGS) $(USER_DEMO_PROGS) $(USER_GDB_PROGS) not_elf,$(USER_OWN_PROGS))
-$(if $(USER_CLASHES),$(error $(PROGRAMS)/: $(USER_CLASHES) would replace a program of the same name in the initrd; rename it))
+$(if $(USER_CLASHES),$(error $(PROGRAMS)/: $(USER_CLASHES) would replace a program of the same name \
+	in the initrd; rename it))
 USER_PROGS := $(USER_TEST_PROGS) $(USER_DEMO_PROGS) $(USER_GDB_PROGS) $(USER_OWN_PROGS)
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS))
 
@@ -67,7 +68,8 @@ $(BUILD)/mkcpio: tools/mkcpio.c
 # The list of programs as a file that changes only when the list does, so removing a program from
 # $(PROGRAMS) also rebuilds the initrd.
 USER_LIST := $(BUILD)/user/programs.list
-$(shell mkdir -p $(BUILD)/user && { echo '$(USER_PROGS)' | cmp -s - $(USER_LIST) || echo '$(USER_PROGS)' > $(USER_LIST); })
+$(shell mkdir -p $(BUILD)/user && \
+	{ echo '$(USER_PROGS)' | cmp -s - $(USER_LIST) || echo '$(USER_PROGS)' > $(USER_LIST); })
 
 $(BUILD)/initrd.cpio: $(BUILD)/mkcpio $(USER_BINS) $(BUILD)/user/not_elf $(USER_LIST)
 	$(BUILD)/mkcpio $@ $(foreach p,$(USER_PROGS),/$(p)=$(BUILD)/user/$(p)) /not_elf=$(BUILD)/user/not_elf

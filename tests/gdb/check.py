@@ -5,8 +5,8 @@ import json
 import re
 import sys
 
-ROW = re.compile(r"^0x([0-9a-f]{16})-0x([0-9a-f]{16}) +(\d+) (\S+) pages=(\d+) (vmalloc|vmap|vm_map_ram)( huge)?( user)? "
-                 r"N\d+=\d+$")
+ROW = re.compile(r"^0x([0-9a-f]{16})-0x([0-9a-f]{16}) +(\d+) (\S+) pages=(\d+) (vmalloc|vmap|vm_map_ram)"
+                 r"( huge)?( user)? N\d+=\d+$")
 
 
 class Ktap:
@@ -69,7 +69,8 @@ def main(json_path, uart_path):
         if len(f) == 10:
             tasks[int(f[0])] = f
     p, c = tasks.get(st["tid"]), tasks.get(st["child"])
-    k.result("tasks_lists_both", p and c and p[4] == c[4] == "gdb_state" and p[2] == "running" and c[5] == str(st["tid"])
+    k.result("tasks_lists_both", p and c and p[4] == c[4] == "gdb_state" and p[2] == "running"
+             and c[5] == str(st["tid"])
              and p[8] == "2" and p[9] == "2" and c[8] == "2" and c[9] == "2", "vmk-tasks: %r" % out.get("tasks"))
 
     # vmk-areas-of: each task's rows are kernel rows; together they are exactly the user areas; the charge
@@ -77,7 +78,8 @@ def main(json_path, uart_path):
     areas = {}
     for key, tid in (("areas_parent", st["tid"]), ("areas_child", st["child"])):
         lines = out.get(key, "").splitlines()
-        head = re.match(r"task %d \(gdb_state\), slot \d+: (\d+) areas, (\d+) pages charged" % tid, lines[0] if lines else "")
+        head = re.match(r"task %d \(gdb_state\), slot \d+: (\d+) areas, (\d+) pages charged" % tid,
+                        lines[0] if lines else "")
         areas[tid] = (head, lines[1:])
     both = sorted(areas[st["tid"]][1] + areas[st["child"]][1])
     k.result("areas_of_partition_user_areas", both == user_rows, "areas-of %r, user rows %r" % (both, user_rows))
@@ -97,7 +99,8 @@ def main(json_path, uart_path):
 
     # vmk-pte: the shared object's page, through the parent's satp, the child's tables and the kernel's
     # own mapping of the area the listing shows, is one physical page; user mappings have U, the kernel's not.
-    cur, chi, ker = translation(out.get("pte_current")), translation(out.get("pte_child")), translation(out.get("pte_kernel"))
+    cur, chi = translation(out.get("pte_current")), translation(out.get("pte_child"))
+    ker = translation(out.get("pte_kernel"))
     k.result("pte_same_page_three_ways", cur and chi and ker and cur[1] == chi[1] == ker[1] and cur[0] == st["obj"]
              and "U" in cur[2] and "U" in chi[2] and "U" not in ker[2] and "W" in cur[2],
              "current %r child %r kernel %r" % (cur, chi, ker))

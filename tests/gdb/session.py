@@ -31,7 +31,8 @@ gdb.execute("source tools/gdb/vmk.py")
 
 # The helpers mirror kernel constants: compare them with the headers they come from.
 drift = []
-for header, names in (("vm/vmalloc.h", ("VM_MAP", "VM_MAP_RAM", "VM_HUGE", "VM_USER")), ("vm/layout.h", ("DMAP_BASE",))):
+for header, names in (("vm/vmalloc.h", ("VM_MAP", "VM_MAP_RAM", "VM_HUGE", "VM_USER")),
+                      ("vm/layout.h", ("DMAP_BASE",))):
     text = open(header).read()
     for name in names:
         m = re.search(r"#define %s (0x[0-9a-fA-F]+)" % name, text)
@@ -66,7 +67,8 @@ if frame.name() == "vm_dump_areas":
         run("pte_unmapped", "vmk-pte 0x3000000000")
         run("trace_ring", "vmk-trace-ring")
         # The shared object's kernel address, from the helper's own listing (its only 3-page user area).
-        kva = re.findall(r"^(0x[0-9a-f]+)-\S+ +\d+ \S+ pages=3 vmalloc user ", result["outputs"].get("vmallocinfo", ""), re.M)
+        kva = re.findall(r"^(0x[0-9a-f]+)-\S+ +\d+ \S+ pages=3 vmalloc user ",
+                         result["outputs"].get("vmallocinfo", ""), re.M)
         if len(kva) == 1:
             run("pte_kernel", "vmk-pte " + kva[0])
 save()
