@@ -136,6 +136,10 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	boot elf-over-quota 1 128M - "init=/huge_bss" 13 "spawn: /huge_bss needs 26[0-9]{4} pages for its segments, more than any task's quota \\(VMK_MAX_QUOTA_PAGES, 65536 pages\\)" "$BUILD/initrd.cpio"
 	: >"$BUILD/empty.initrd"
 	boot empty-initrd 1 128M - "init=/init" 12 "refused: the initrd is empty" "$BUILD/empty.initrd"
+	# programs/*.c, built into the initrd by the documented rule and booted as `make run INIT=/name` does.
+	boot program-hello 1 256M - "init=/hello" 0 "sorted 250000 numbers: 0 .. 249999" "$BUILD/initrd.cpio"
+	boot program-bigsort 2 256M - "init=/bigsort" 0 "bigsort: 8388608 numbers in 64 MiB && bigsort: ok" \
+		"$BUILD/initrd.cpio"
 	# The demo with every trace class on and the listing at power-off: its replayed end state must equal
 	# the kernel's own vmallocinfo (checked by the trace tool tests below).
 	boot trace-live 2 256M - "trace=all vmallocinfo" 0 "init exited with status 0" "$BUILD/initrd.cpio"
@@ -154,6 +158,17 @@ before=$fail
 count_ktap "$tlog" "" trace-tool
 [ $rc -ne 0 ] && [ $fail -eq $before ] && bad "trace tool tests exited with status $rc (see $tlog)"
 echo "trace tool: exit $rc, $((fail - before)) failures"
+
+if [ -f "$BUILD/initrd.cpio" ]; then
+	echo "== gdb helpers"
+	glog=$LOGS/gdb-helpers.log
+	tests/gdb/run.sh >"$glog" 2>&1
+	rc=$?
+	before=$fail
+	count_ktap "$glog" "" gdb-helpers
+	[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "gdb helper tests exited with status $rc (see $glog)"
+	echo "gdb helpers: exit $rc, $((fail - before)) failures"
+fi
 
 if [ $fail -gt 0 ]; then
 	echo "== failures"
