@@ -3,8 +3,6 @@
 #include "boot/boot.h"
 #include "vm/layout.h"
 
-u8 boot_stacks[MAX_HARTS][BOOT_STACK_SIZE] __aligned(16);
-struct hart_boot_arg hart_boot_args[MAX_HARTS];
 u64 early_satp;
 static u64 early_root[512] __aligned(4096);
 

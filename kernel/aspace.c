@@ -62,7 +62,7 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
 void aspace_flush(struct task *t, u64 va, u64 size)
 {
 	u32 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED), me = this_hart_index();
-	unsigned long hmask = 0, base = ~0UL;
+	unsigned long base;
 
 	if (mask & (1u << me)) {
 		if (size && size <= 64 * PAGE_SIZE)
@@ -71,10 +71,7 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 		else
 			local_flush_tlb_asid(t->asid);
 	}
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((mask & (1u << i)) && i != me && hart_locals[i].hartid < base) base = hart_locals[i].hartid;
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((mask & (1u << i)) && i != me) hmask |= 1UL << (hart_locals[i].hartid - base);
+	unsigned long hmask = harts_sbi_mask(mask, &base);
 	if (hmask) {
 		if (t->asid) sbi_remote_sfence_vma_asid(hmask, base, size ? va : 0, size, t->asid);
 		else sbi_remote_sfence_vma(hmask, base, size ? va : 0, size);

@@ -45,6 +45,9 @@ struct ktest_suite {
 	__attribute__((section(".ktest_suites"), used, aligned(8))) static const struct  \
 		ktest_suite sname##_suite = {#sname, sname##_cases, ARRAY_SIZE(sname##_cases)}
 
+/* The section's bounds, from boot/kernel.ld. */
+extern const struct ktest_suite __ktest_start[], __ktest_end[];
+
 /* Runs the suites named in a comma list ("all" for every one) and returns 0 if all passed. */
 int ktest_run_all(const char *list);
 

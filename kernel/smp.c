@@ -2,7 +2,7 @@
  * to run workers on several harts at once. */
 #include "kernel/smp.h"
 #include "kernel/task.h"
-#include "boot/boot.h"
+#include "kernel/hart.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
 #include "lib/percpu.h"
@@ -13,6 +13,9 @@
 #include "vm/layout.h"
 #include "vm/vm_boot.h"
 
+struct hart harts[MAX_HARTS];
+u8 boot_stacks[MAX_HARTS][BOOT_STACK_SIZE] __aligned(16);
+struct hart_boot_arg hart_boot_args[MAX_HARTS];
 
 struct call_box {
 	void (*fn)(void *);
@@ -29,7 +32,13 @@ void smp_send_ipi(u32 index)
 		csr_set(sip, SIE_SSIE);
 		return;
 	}
-	sbi_send_ipi(1UL, hart_locals[index].hartid);
+	sbi_send_ipi(1UL, harts[index].local.hartid);
+}
+
+void smp_ipi_interrupt(void)
+{
+	csr_clear(sip, SIE_SSIE);
+	this_kernel_hart()->ipis_taken++;
 }
 
 void secondary_main(u64 hartid, u64 index)
@@ -47,10 +56,9 @@ void secondary_main(u64 hartid, u64 index)
 	scheduler_loop();
 }
 
-void smp_boot_secondaries(const struct machine_desc *m)
+void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 {
 	u32 me = this_hart()->hartid, next = 1;
-	u64 entry = (uptr)_secondary_entry - KERNEL_VBASE + KERNEL_PBASE;
 
 	if (!sbi_info.has_hsm) {
 		printk("smp: firmware has no HSM extension: running on one hart\n");
@@ -68,10 +76,11 @@ void smp_boot_secondaries(const struct machine_desc *m)
 			continue;
 		}
 		u32 idx = next++;
-		hart_locals[idx].hartid = hd->hartid;
-		hart_locals[idx].index = idx;
+		harts[idx].local.hartid = hd->hartid;
+		harts[idx].local.index = idx;
+		hart_locals[idx] = &harts[idx].local;
 		hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
-		hart_boot_args[idx].tp = (uptr)&hart_locals[idx];
+		hart_boot_args[idx].tp = (uptr)&harts[idx];
 		mb();
 		long err = sbi_hart_start(hd->hartid, entry, idx);
 		if (err) {
@@ -79,8 +88,8 @@ void smp_boot_secondaries(const struct machine_desc *m)
 			continue;
 		}
 		u64 deadline = rdtime() + timer_hz();
-		while (!__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
-		if (!hart_locals[idx].online) printk("smp: hart %u did not come online within 1 s\n", hd->hartid);
+		while (!__atomic_load_n(&harts[idx].local.online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
+		if (!harts[idx].local.online) printk("smp: hart %u did not come online within 1 s\n", hd->hartid);
 	}
 }
 

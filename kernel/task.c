@@ -21,7 +21,6 @@ static u64 initrd_size;
 static u32 tid_gen = 1;
 u32 orphan_exempt_tid; /* init: its status is collected by kernel/init.c, not reaped as an orphan */
 
-void trap_return(struct trap_frame *tf);
 
 void initrd_set(const void *base, u64 size)
 {

@@ -1,5 +1,6 @@
 /* Timer: a 100 Hz tick per hart through Sstc's stimecmp when the hart has it, else the SBI TIME call. */
 #include "kernel/timer.h"
+#include "kernel/sched.h"
 #include "kernel/trap.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
@@ -26,8 +27,6 @@ static void arm(u64 when)
 }
 
 void timer_init_hart(void) { arm(rdtime() + hz / TICK_HZ); }
-
-__attribute__((weak)) void sched_tick(void) {}
 
 static void (*tick_hook)(void);
 

@@ -1,8 +1,7 @@
 /* Trap entry and exit. sscratch holds this hart's hart_local while user code runs and 0 in the kernel, so
  * one swap tells where the trap came from and finds the kernel stack without touching user registers. */
-#define TF_SIZE (36 * 8)
-#define HL_KERNEL_SP 0
-#define HL_USER_SP 8
+#include "kernel/hart.h"
+#include "kernel/trap.h"
 
 	.text
 	.balign 4
@@ -20,11 +19,11 @@ trap_entry:
 	j	.Lsave_rest
 
 .Lfrom_user:
-	sd	sp, HL_USER_SP(tp)
-	ld	sp, HL_KERNEL_SP(tp)
+	sd	sp, HART_USER_SP(tp)
+	ld	sp, HART_KERNEL_SP(tp)
 	addi	sp, sp, -TF_SIZE
 	sd	t0, 5*8(sp)
-	ld	t0, HL_USER_SP(tp)
+	ld	t0, HART_USER_SP(tp)
 	sd	t0, 2*8(sp)
 	csrr	t0, sscratch
 	sd	t0, 4*8(sp)

@@ -25,6 +25,10 @@
 #define KERNEL_VBASE 0xffffffff80000000UL
 #define KERNEL_PBASE 0x80000000UL
 
+/* The kernel image's parts, placed by boot/kernel.ld (page aligned, so each gets its own protection). */
+extern char _kernel_start[], _text_start[], _text_end[], _rodata_start[], _rodata_end[];
+extern char _data_start[], _data_end[], __bss_start[], __bss_end[], _kernel_end[];
+
 #ifndef HOST_TEST
 static inline void *ioremap(u64 pa) { return (void *)(uptr)(IO_BASE + pa); }
 static inline void *phys_to_virt(u64 pa) { return (void *)(uptr)(pa + DMAP_BASE); }

@@ -4,7 +4,6 @@
  * image W^X in 4 KiB pages, the direct map in the largest leaves that fit, the device window, and the
  * vmalloc region's level-1 tables created once so no address space ever needs a lazy sync. */
 #include "vm/vm_boot.h"
-#include "boot/boot.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "platform/devtree.h"

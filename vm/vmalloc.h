@@ -92,6 +92,13 @@ void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
 int vm_owner_set_limit(u32 owner, u64 pages);
 u64 vm_owner_pages(u32 owner);
 
+/* A kernel-mode page fault at addr in the vmalloc region (cause = scause): true if the PTE allows the
+ * access, so the fault came from a stale TLB entry of this hart, which is then flushed. Trap context. */
+bool vm_fault_spurious(u64 addr, u64 cause);
+/* Appends to buf what addr is in the vmalloc region (an area, its guard, a freed area) for the oops;
+ * safe while the faulting hart holds the arena lock. */
+void vm_fault_describe(u64 addr, char *buf, size_t size);
+
 /* Leak-check support for the test runner. */
 void vm_quiesce(void);
 u64 vm_live_areas(void);

@@ -8,6 +8,8 @@
 #include "lib/trace.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
+#include "vm/pt.h"
+#include "vm/vmalloc.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
@@ -110,8 +112,8 @@ bool vm_fault_spurious(u64 addr, u64 cause)
 	int level;
 	u64 pte = vmap_lookup_pte(addr, &level);
 	if (!pte) return false;
-	if (cause == 15 && !(pte & 0x4)) return false; /* a store to a read-only mapping is real */
-	if (cause == 12 && !(pte & 0x8)) return false; /* so is executing a non-executable one */
+	if (cause == EXC_STORE_PAGE && !(pte & PTE_W)) return false; /* a store to a read-only mapping is real */
+	if (cause == EXC_INST_PAGE && !(pte & PTE_X)) return false; /* so is executing a non-executable one */
 	local_flush_tlb_page(addr);
 	return true;
 }
