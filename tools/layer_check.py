@@ -14,13 +14,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def read_layers():
+    """[[entry, ...] per layer, top first]; an entry is a directory or a file path without extension."""
     with open(os.path.join(ROOT, "tools/layers.txt")) as f:
-        return [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        return [l.split() for l in f if l.strip() and not l.startswith("#")]
 
 
 LAYERS = read_layers()
-RANK = {name: i for i, name in enumerate(LAYERS)}  # 0 = top
-PRODUCT = [l for l in LAYERS if l != "tests"]
+RANK = {}  # entry -> rank, 0 = top
+for i, entries in enumerate(LAYERS):
+    for e in entries:
+        RANK[e] = i
+DIRS = [entries[0] for entries in LAYERS if len(entries) == 1 and "/" not in entries[0]]
+PRODUCT = [d for d in DIRS if d != "tests"]
 
 
 def readme_sentence():
@@ -30,12 +35,16 @@ def readme_sentence():
 
 
 def layer_of(path):
+    """The entry a path belongs to: its own file line if it has one, else its top directory."""
+    stem = os.path.splitext(path)[0]
+    if stem in RANK:
+        return stem
     top = path.split("/", 1)[0]
     return top if top in RANK else None
 
 
 def sources():
-    for layer in LAYERS:
+    for layer in DIRS:
         base = os.path.join(ROOT, layer if layer != "tests" else "tests/kernel")
         for dirpath, _, files in os.walk(base):
             for fn in sorted(files):

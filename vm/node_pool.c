@@ -1,5 +1,6 @@
 /* Fixed-size object pool: O(1) get/put through a free list, pages carved lazily. */
 #include "vm/node_pool.h"
+#include "vm/vm_pages.h"
 
 #define OBJ_ALIGN 16UL
 /* Header at the start of each page links the pages for release; padded so objects stay aligned. */
@@ -43,7 +44,7 @@ static bool add_page(struct node_pool *pool)
 {
 	if (!pool->objsize)
 		return false;
-	char *page = node_pool_page_alloc();
+	char *page = vm_block_alloc(NODE_POOL_PAGE_SIZE);
 	if (!page)
 		return false;
 	*(void **)page = pool->pages;
@@ -107,7 +108,7 @@ void node_pool_release_all(struct node_pool *pool)
 
 	while (page) {
 		void *next = *(void **)page;
-		node_pool_page_free(page);
+		vm_block_free(page, NODE_POOL_PAGE_SIZE);
 		page = next;
 	}
 	pool->free_list = NULL;

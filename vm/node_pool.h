@@ -4,14 +4,7 @@
 
 #include "lib/types.h"
 
-/*
- * Page supply, provided by whoever links the pool (the kernel's page allocator, or a host test).
- * Pages must be 4 KiB and at least 16-byte aligned; node_pool_page_alloc returns NULL when out
- * of memory.
- */
-void *node_pool_page_alloc(void);
-void node_pool_page_free(void *page);
-
+/* Pages come from vm's page source (vm_block_alloc, vm/vm_pages.h). */
 #define NODE_POOL_PAGE_SIZE 4096UL
 
 /*

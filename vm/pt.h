@@ -5,6 +5,7 @@
 #define VM_PT_H
 
 #include "lib/types.h"
+#include "vm/vm_pages.h"
 
 typedef u64 pte_t;
 
@@ -30,10 +31,10 @@ typedef u64 pte_t;
 /* pt_map flags */
 #define PT_HUGE 1u /* allow 2 MiB and 1 GiB leaves where alignment permits */
 
-/* Provided by the embedder (the kernel's memory setup, or a host test). */
-u64 pt_alloc_table(void); /* physical address of a zeroed 4 KiB page, 0 when out of memory */
-void pt_free_table(u64 pa);
-pte_t *pt_table_va(u64 pa); /* where the table at pa can be read and written */
+/* Tables come from vm's one page source (vm/vm_pages.h; host tests link a simulated one). */
+static inline u64 pt_alloc_table(void) { return vm_zeroed_table_alloc(); } /* zeroed, 0 when out */
+static inline void pt_free_table(u64 pa) { vm_page_free(pa); }
+static inline pte_t *pt_table_va(u64 pa) { return vm_page_va(pa); } /* where the table can be written */
 
 static inline pte_t pte_make(u64 pa, u64 flags) { return (pa >> PAGE_SHIFT) << PTE_PPN_SHIFT | flags; }
 static inline u64 pte_pa(pte_t pte) { return (pte & PTE_PPN_MASK) >> PTE_PPN_SHIFT << PAGE_SHIFT; }

@@ -1,5 +1,6 @@
 /* Busy-area map: chained hash keyed by page number, grown by doubling, intrusive links. */
 #include "vm/va_busy.h"
+#include "vm/vm_pages.h"
 #include "lib/string.h"
 
 /* 2^64 / golden ratio: multiplying spreads sequential page numbers evenly over the top bits. */
@@ -25,7 +26,7 @@ void va_busy_init(struct va_busy *map)
 void va_busy_destroy(struct va_busy *map)
 {
 	if (map->buckets != map->initial)
-		va_busy_table_free(map->buckets, map->nbuckets * sizeof(*map->buckets));
+		vm_block_free(map->buckets, map->nbuckets * sizeof(*map->buckets));
 	va_busy_init(map);
 }
 
@@ -39,7 +40,7 @@ static void grow(struct va_busy *map)
 		map->grow_at = ~(u64)0;
 		return;
 	}
-	table = va_busy_table_alloc(new_n * sizeof(*table));
+	table = vm_block_alloc(new_n * sizeof(*table));
 	if (!table) {
 		/* Chains just get longer; try again when the population has doubled. */
 		map->grow_at = map->count * 2;
@@ -60,7 +61,7 @@ static void grow(struct va_busy *map)
 		}
 	}
 	if (old != map->initial)
-		va_busy_table_free(old, old_n * sizeof(*old));
+		vm_block_free(old, old_n * sizeof(*old));
 	map->grow_at = new_n;
 }
 

@@ -4,14 +4,7 @@
 
 #include "lib/types.h"
 
-/*
- * Bucket arrays come from the embedder (the kernel backs them with contiguous pages). bytes is
- * a power of two times sizeof(void *); alloc returns NULL on failure, the memory need not be
- * zeroed. free receives the same size that was allocated.
- */
-void *va_busy_table_alloc(size_t bytes);
-void va_busy_table_free(void *table, size_t bytes);
-
+/* Bucket arrays come from vm's page source (vm_block_alloc, vm/vm_pages.h). */
 /* Embedded in the caller's area object: inserting never allocates. */
 struct va_busy_link {
 	u64 key;

@@ -48,11 +48,8 @@ static u64 carve(const struct machine_desc *m, u64 bytes)
 	return 0;
 }
 
-u64 pt_alloc_table(void) { return vm_zeroed_table_alloc(); }
 
-void pt_free_table(u64 pa) { vm_page_free(pa); }
 
-pte_t *pt_table_va(u64 pa) { return phys_to_virt(pa); }
 
 static u64 kpa(const void *sym) { return (uptr)sym - KERNEL_VBASE + KERNEL_PBASE; }
 

@@ -19,41 +19,6 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 #define CALLER __builtin_return_address(0)
 #define DEFAULT_TASK_QUOTA_PAGES 16384 /* 64 MiB per task unless the bootarg or spawn says otherwise */
 
-void *node_pool_page_alloc(void)
-{
-	u64 pa = vm_page_alloc(PA_ANY_NODE);
-	return pa ? phys_to_virt(pa) : NULL;
-}
-
-void node_pool_page_free(void *page) { vm_page_free(virt_to_phys(page)); }
-
-static unsigned order_for(size_t bytes)
-{
-	unsigned order = 0;
-	while ((PAGE_SIZE << order) < bytes) order++;
-	return order;
-}
-
-/* Pages held by the busy map's bucket array: kept across suites, so leak checks count them as cached. */
-static u64 busy_table_pages;
-
-void *va_busy_table_alloc(size_t bytes)
-{
-	unsigned order = order_for(bytes);
-	if (order > PA_MAX_ORDER) return NULL;
-	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
-	if (!pa) return NULL;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
-	busy_table_pages += 1UL << order;
-	return phys_to_virt(pa);
-}
-
-void va_busy_table_free(void *table, size_t bytes)
-{
-	busy_table_pages -= 1UL << order_for(bytes);
-	vm_pages_free_order(virt_to_phys(table), order_for(bytes));
-}
-
 void vmalloc_init(void)
 {
 	u64 v;
@@ -401,8 +366,7 @@ u64 vm_live_areas(void) { return READ_ONCE(arena.st.live_areas); }
 
 u64 vm_cached_pages(void)
 {
-	return node_pool_pages(&arena.extent_pool) + node_pool_pages(&arena.area_pool) + vm_pages_cached() +
-	       vmap_tables_held() + READ_ONCE(busy_table_pages);
+	return vm_blocks_held() + vm_pages_cached() + vmap_tables_held();
 }
 
 void vm_quiesce(void)

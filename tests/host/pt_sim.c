@@ -1,9 +1,9 @@
-/* The simulated 64 MiB of physical memory behind the hooks vm/pt.c calls, an independent walker that
+/* The simulated 64 MiB of physical memory behind the page-source functions vm/pt.c calls, an independent walker that
  * reads it directly, and the mapping checks every test_pt case is built on. */
 #define HTEST_PART
 #include "tests/host/test_pt.h"
 
-/* ---- simulated physical memory and the hooks pt.c calls ---- */
+/* ---- simulated physical memory behind vm's page source (vm/vm_pages.h), as pt.c reaches it ---- */
 
 static u8 *sim_mem;
 static bool sim_live[SIM_PAGES];
@@ -30,7 +30,7 @@ pte_t *sim_table(u64 pa)
 	return sim_live[pg] ? (pte_t *)(sim_mem + pg * PAGE_SIZE) : NULL;
 }
 
-u64 pt_alloc_table(void)
+u64 vm_zeroed_table_alloc(void)
 {
 	if (fail_after == 0 || !sim_nfree) return 0;
 	if (fail_after > 0) fail_after--;
@@ -43,7 +43,7 @@ u64 pt_alloc_table(void)
 
 /* Freeing anything but an empty live table is a bug; freed tables are poisoned with pointers to pa 0,
  * so a later use of one is caught by pt_table_va. */
-void pt_free_table(u64 pa)
+void vm_page_free(u64 pa)
 {
 	pte_t *t = sim_table(pa);
 	if (!t) {
@@ -59,7 +59,7 @@ void pt_free_table(u64 pa)
 	live_tables--;
 }
 
-pte_t *pt_table_va(u64 pa)
+void *vm_page_va(u64 pa)
 {
 	pte_t *t = sim_table(pa);
 	if (t) return t;
