@@ -110,16 +110,19 @@ $(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) $(BUILD)/host.flags
 	@$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $(host_srcs_$*) $(host_libs_$*)
 
 # libFuzzer target for the device-tree reader (clang), seeded with our DTBs: `make fuzz FUZZ_SECONDS=600`.
+# Every run starts from the same place: the seeds are the DTBs built from the committed dts/ (read only),
+# the corpus libFuzzer grows is emptied first, and the random seed is fixed (FUZZ_SEED=0: a new one).
 FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 1
 $(BUILD)/host/fuzz_fdt: tests/host/fuzz_fdt.c platform/fdt.c platform/devtree.c
 	@mkdir -p $(dir $@)
 	@echo "  CLANG   $@"
 	@clang -DHOST_TEST -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude -o $@ $^
 
 fuzz: deps $(BUILD)/host/fuzz_fdt dtbs
-	@mkdir -p $(BUILD)/fuzz-corpus
-	@cp $(BUILD)/dtbs/*.dtb $(BUILD)/fuzz-corpus/
-	$(BUILD)/host/fuzz_fdt -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz-corpus
+	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/host/fuzz_fdt -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		$(BUILD)/fuzz-corpus $(BUILD)/dtbs
 
 # Device trees of our own test machines.
 DTBS := $(patsubst dts/%.dts,$(BUILD)/dtbs/%.dtb,$(wildcard dts/*.dts))

@@ -25,8 +25,6 @@ void aspace_init_asids(void)
 	asid_bits = (u32)fls64(got);
 }
 
-u32 aspace_asid_bits(void) { return asid_bits; }
-
 int aspace_create(struct task *t)
 {
 	t->root_pa = pt_alloc_table();

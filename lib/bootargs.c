@@ -87,9 +87,11 @@ void bootargs_init(const char *cmdline)
 	}
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void bootargs_get_info(struct bootargs_info *out) { *out = info; }
 
 const char *bootargs_cmdline(void) { return cmdline_copy; }
+#endif
 
 static char key_char(char c) { return c == '-' ? '_' : c; }
 
@@ -159,6 +161,7 @@ int bootarg_u64(const char *key, u64 *out)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 static bool str_in(const char *s, const char *const *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -204,6 +207,7 @@ bool bootarg_list_has(const char *key, const char *item)
 		s = comma + 1;
 	}
 }
+#endif
 
 int bootarg_count(void) { return nr_words; }
 

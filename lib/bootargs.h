@@ -26,8 +26,10 @@ struct bootargs_info {
 /* Copies and splits the line (NULL means empty). May be called again; the previous line is
  * forgotten. Not thread-safe: meant for early boot. */
 void bootargs_init(const char *cmdline);
+#ifdef HOST_TEST /* test support: only host tests call these */
 void bootargs_get_info(struct bootargs_info *info);
 const char *bootargs_cmdline(void); /* the copy as given (possibly truncated), for the boot log */
+#endif
 
 /* The value of the last occurrence of key: "" for a bare key or "key=", NULL if absent. */
 const char *bootarg_get(const char *key);
@@ -39,6 +41,7 @@ bool bootarg_has(const char *key);
  * on success. */
 int bootarg_u64(const char *key, u64 *out);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Boolean: a bare key, 1, y, yes, on, true mean true; 0, n, no, off, false mean false (lower
  * case). 0, -ENOENT if absent, -EINVAL otherwise. */
 int bootarg_bool(const char *key, bool *out);
@@ -46,6 +49,7 @@ int bootarg_bool(const char *key, bool *out);
 /* Comma lists, e.g. test=vmalloc,fdt: true if item, or "all", is one of the elements. False if
  * the key is absent or bare, or item is empty. Elements compare exactly (case and all). */
 bool bootarg_list_has(const char *key, const char *item);
+#endif
 
 /* Iteration over the kept words in command-line order; NULL when i is out of range. */
 int bootarg_count(void);

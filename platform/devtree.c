@@ -1,5 +1,5 @@
 /* Builds struct machine_desc from a validated device tree: memory banks (merged), reservations,
- * harts, /chosen, and the UART, PLIC and test device the kernel drives. Malformed values of the
+ * harts, /chosen, and the UART and test device the kernel drives. Malformed values of the
  * properties it reads are semantic errors, each with its own reason. */
 #include "platform/devtree.h"
 #include "platform/fdt.h"
@@ -367,8 +367,7 @@ static void parse_uart(struct dt_ctx *c)
 	static const char *const uart_compat[] = { "ns16550a", "ns16550" };
 	struct machine_desc *m = c->m;
 	size_t len = 0;
-	int node = -ENOENT, irq_len;
-	const void *irq;
+	int node = -ENOENT;
 	u64 clock = 0;
 
 	if (m->stdout_path) {
@@ -378,8 +377,6 @@ static void parse_uart(struct dt_ctx *c)
 	if (node < 0 || !usable_device(c, node, uart_compat, 2)) node = find_device(c, uart_compat, 2);
 	if (node < 0) return; /* the kernel falls back to the SBI console */
 	if (!device_reg(c, node, &m->uart_base, &m->uart_size, "malformed uart reg")) return;
-	irq = fdt_getprop(c->blob, node, "interrupts", &irq_len);
-	m->uart_irq = irq && irq_len >= 4 ? fdt_be32(irq) : 0;
 	prop_num(c, node, "clock-frequency", 8, &clock, "malformed uart clock-frequency");
 	if (clock > 0xffffffffULL) bad(c, "uart clock-frequency out of range");
 	m->uart_clock = (u32)clock;
@@ -393,18 +390,12 @@ static void parse_uart(struct dt_ctx *c)
 
 static void parse_devices(struct dt_ctx *c)
 {
-	static const char *const plic_compat[] = { "riscv,plic0", "sifive,plic-1.0.0" };
 	static const char *const test_compat[] = { "sifive,test1", "sifive,test0" };
 	struct machine_desc *m = c->m;
 	u64 size;
 	int node;
 
 	parse_uart(c);
-	node = find_device(c, plic_compat, 2);
-	if (node >= 0 && device_reg(c, node, &m->plic_base, &m->plic_size, "malformed plic reg")) {
-		m->plic_ndev = prop_u32(c, node, "riscv,ndev", 0, "malformed riscv,ndev");
-		m->has_plic = true;
-	}
 	node = find_device(c, test_compat, 2);
 	if (node >= 0 && device_reg(c, node, &m->test_base, &size, "malformed test device reg"))
 		m->has_test = true;
@@ -456,6 +447,7 @@ int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, c
 
 bool dt_hart_usable(const struct hart_desc *h) { return h->enabled && h->sv39; }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size)
 {
 	int i;
@@ -467,3 +459,4 @@ bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size)
 	}
 	return false;
 }
+#endif

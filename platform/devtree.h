@@ -1,5 +1,5 @@
 /* The machine description the kernel boots from: memory banks, reservations, harts, console UART,
- * PLIC and test device, extracted from the device tree OpenSBI hands over. */
+ * and test device, extracted from the device tree OpenSBI hands over. */
 #ifndef PLATFORM_DEVTREE_H
 #define PLATFORM_DEVTREE_H
 
@@ -42,10 +42,7 @@ struct machine_desc {
 	bool has_initrd;
 	bool has_uart;
 	u64 uart_base, uart_size;
-	u32 uart_irq, uart_clock, uart_reg_shift, uart_io_width;
-	bool has_plic;
-	u64 plic_base, plic_size;
-	u32 plic_ndev;
+	u32 uart_clock, uart_reg_shift, uart_io_width;
 	bool has_test;
 	u64 test_base;
 	u32 poweroff_value;
@@ -62,7 +59,9 @@ struct machine_desc {
 int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, const char **why);
 
 bool dt_hart_usable(const struct hart_desc *h);
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Whether [base, base + size) lies inside one memory bank. */
 bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size);
+#endif
 
 #endif

@@ -72,10 +72,4 @@ long sbi_hart_start(unsigned long hartid, unsigned long start_pa, unsigned long 
 	return sbi_call(SBI_EXT_HSM, 0, hartid, start_pa, opaque, 0, 0).error;
 }
 
-long sbi_hart_get_status(unsigned long hartid)
-{
-	struct sbiret r = sbi_call(SBI_EXT_HSM, 2, hartid, 0, 0, 0, 0);
-	return r.error ? r.error : r.value;
-}
-
 void sbi_system_reset(u32 type, u32 reason) { sbi_call(SBI_EXT_SRST, 0, type, reason, 0, 0, 0); }

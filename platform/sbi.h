@@ -37,7 +37,6 @@ long sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base
 long sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,
 				unsigned long size, unsigned long asid);
 long sbi_hart_start(unsigned long hartid, unsigned long start_pa, unsigned long opaque);
-long sbi_hart_get_status(unsigned long hartid);
 void sbi_system_reset(u32 type, u32 reason);
 
 #endif

@@ -1,14 +1,12 @@
-/* ns16550a driver: output is polled (the console must work from traps and with interrupts off); input
- * raises an interrupt through the PLIC when enabled. */
+/* ns16550a driver, output only and polled: the console must work from traps and with interrupts off,
+ * and nothing reads the serial line (vmk drives no interrupt controller). */
 #include "platform/uart.h"
 
-#define RBR 0
 #define THR 0
 #define IER 1
 #define FCR 2
 #define LCR 3
 #define LSR 5
-#define LSR_DR 0x01
 #define LSR_THRE 0x20
 
 static volatile u8 *uart_base;
@@ -38,15 +36,9 @@ void uart_init(void *base, u32 reg_shift, u32 io_width)
 	wr(FCR, 0x07); /* enable and clear FIFOs */
 }
 
-bool uart_present(void) { return uart_base != NULL; }
-
 void uart_putc(char c)
 {
 	while (!(rd(LSR) & LSR_THRE)) {
 	}
 	wr(THR, (u8)c);
 }
-
-int uart_getc(void) { return (rd(LSR) & LSR_DR) ? (int)rd(RBR) : -1; }
-
-void uart_enable_rx_irq(void) { wr(IER, 0x01); }

@@ -5,9 +5,6 @@
 #include "lib/types.h"
 
 void uart_init(void *base, u32 reg_shift, u32 io_width);
-bool uart_present(void);
 void uart_putc(char c);
-int uart_getc(void); /* -1 when nothing is waiting */
-void uart_enable_rx_irq(void);
 
 #endif

@@ -5,11 +5,15 @@ tools/layers.txt. Checks, each printed as one KTAP case:
   symbol_graph   every undefined symbol of a kernel object is defined in the same or a lower layer (nm)
   no_weak        no weak symbol in the kernel objects: a missing definition is a link error, not a default
   no_extern_in_c no .c file declares another file's function or variable (`extern` or a bare prototype)
+  no_uncalled    every global function in the kernel objects is called (or its address taken) somewhere
+                 in the image: by a relocation from any object, or in its own file where the compiler
+                 inlined it; functions only host tests call are compiled for them alone (HOST_TEST)
   readme         README's layer sentence is the one generated from tools/layers.txt
-Usage: layer_check.py BUILD_DIR [NM]   (BUILD_DIR holds k/<dir>/<file>.o from the kernel build)
+Usage: layer_check.py BUILD_DIR [NM]   (objdump is found beside NM)   (BUILD_DIR holds k/<dir>/<file>.o from the kernel build)
 """
 import os, re, subprocess, sys
 
+BUILD = "build"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -143,6 +147,33 @@ def check_externs():
     return bad
 
 
+# Called by code the compiler writes, not by ours.
+COMPILER_CALLED = {"memmove", "memcpy", "memset", "memcmp"}
+
+
+def check_uncalled(objs, objdump):
+    referenced = set()
+    for src in objs:
+        out = subprocess.run([objdump, "-r", os.path.join(BUILD, "k", src + ".o")], capture_output=True,
+                             text=True, check=True).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[1].startswith("R_"):
+                referenced.add(re.sub(r"[+-]0x[0-9a-f]+$", "", parts[2]))
+    bad = []
+    for src, (defined, _) in sorted(objs.items()):
+        for sym, typ in sorted(defined.items()):
+            if typ != "T" or sym in referenced or sym in COMPILER_CALLED or sym == "_start":
+                continue
+            # Inlined into its own file's callers: the name appears there besides its definition.
+            with open(os.path.join(ROOT, src)) as f:
+                code = [l for l in f if not l.lstrip().startswith(("*", "/*", "//"))]
+            uses = sum(len(re.findall(r"\b%s\b" % re.escape(sym), l)) for l in code)
+            if uses < 2:
+                bad.append("%s: %s is never called" % (src, sym))
+    return bad
+
+
 def check_readme():
     want = readme_sentence()
     with open(os.path.join(ROOT, "README.md")) as f:
@@ -154,12 +185,15 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--sentence":
         print(readme_sentence())
         return 0
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    global BUILD
+    build = BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
     nm = sys.argv[2] if len(sys.argv) > 2 else "riscv64-unknown-elf-nm"
+    objdump = nm[:-2] + "objdump"
     objs = nm_objects(build, nm)
     checks = [("include_graph", check_includes()), ("symbol_graph", check_symbols(objs) if objs else
               ["no kernel objects under %s/k" % build]), ("no_weak", check_weak(objs)),
-              ("no_extern_in_c", check_externs()), ("readme", check_readme())]
+              ("no_extern_in_c", check_externs()), ("no_uncalled", check_uncalled(objs, objdump)),
+              ("readme", check_readme())]
     print("KTAP version 1\n1..%d" % len(checks))
     failed = 0
     for i, (name, bad) in enumerate(checks, 1):

@@ -93,6 +93,7 @@ void node_pool_put(struct node_pool *pool, void *obj)
 	pool->in_use--;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 int node_pool_reserve(struct node_pool *pool, u64 n)
 {
 	while (node_pool_available(pool) < n) {
@@ -116,3 +117,4 @@ void node_pool_release_all(struct node_pool *pool)
 	pool->pages = NULL;
 	pool->in_use = pool->free_objects = pool->pages_held = 0;
 }
+#endif

@@ -30,11 +30,13 @@ int node_pool_init(struct node_pool *pool, size_t objsize);
 void *node_pool_get(struct node_pool *pool);
 void node_pool_put(struct node_pool *pool, void *obj);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Make sure the next n gets succeed without calling the page hook; -ENOMEM if it cannot. */
 int node_pool_reserve(struct node_pool *pool, u64 n);
 
 /* Return every page (outstanding objects become invalid) and leave the pool empty but usable. */
 void node_pool_release_all(struct node_pool *pool);
+#endif
 
 static inline u64 node_pool_in_use(const struct node_pool *pool) { return pool->in_use; }
 static inline u64 node_pool_pages(const struct node_pool *pool) { return pool->pages_held; }

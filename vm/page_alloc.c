@@ -435,6 +435,7 @@ u64 pa_total_pages(void)
 	return n;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u64 pa_free_pages_node(int node)
 {
 	u64 n = 0;
@@ -461,6 +462,7 @@ void pa_get_stats(struct pa_stats *s)
 	s->failed = nr_failed;
 	s->bad_frees = nr_bad_frees;
 }
+#endif
 
 /* Every listed block: in range, aligned, flagged as a free head of its list's order, with
  * consistent back links and flag-free tail pages. Then the counters must match what was seen,
@@ -511,10 +513,12 @@ static int check_zone(const struct pa_zone *z)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void pa_drain(void)
 {
 	for (unsigned i = 0; i < nr_zones; i++) drain_hot(&zones[i]);
 }
+#endif
 
 int pa_check(void)
 {
@@ -523,9 +527,11 @@ int pa_check(void)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void pa_reset(void)
 {
 	memset(zones, 0, sizeof(zones));
 	nr_zones = 0;
 	nr_allocs = nr_frees = nr_failed = nr_bad_frees = 0;
 }
+#endif

@@ -23,12 +23,14 @@ void va_busy_init(struct va_busy *map)
 	map->grow_at = VA_BUSY_INITIAL_BUCKETS;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void va_busy_destroy(struct va_busy *map)
 {
 	if (map->buckets != map->initial)
 		vm_block_free(map->buckets, map->nbuckets * sizeof(*map->buckets));
 	va_busy_init(map);
 }
+#endif
 
 /* Off the hot path: it runs once per doubling of the population. */
 static void grow(struct va_busy *map)
@@ -102,6 +104,7 @@ struct va_busy_link *va_busy_remove(struct va_busy *map, u64 key)
 	return l;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u64 va_busy_longest_chain(const struct va_busy *map)
 {
 	u64 longest = 0;
@@ -114,6 +117,7 @@ u64 va_busy_longest_chain(const struct va_busy *map)
 	}
 	return longest;
 }
+#endif
 
 void va_busy_for_each(const struct va_busy *map, void (*fn)(void *ctx, struct va_busy_link *link),
 		      void *ctx)

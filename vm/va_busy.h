@@ -28,8 +28,10 @@ struct va_busy {
 };
 
 void va_busy_init(struct va_busy *map);
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Give the bucket array back; the map is empty afterwards (links are not touched). */
 void va_busy_destroy(struct va_busy *map);
+#endif
 
 /* -EEXIST (and nothing changes) if key is already present. */
 int va_busy_insert(struct va_busy *map, struct va_busy_link *link, u64 key);
@@ -39,8 +41,10 @@ struct va_busy_link *va_busy_remove(struct va_busy *map, u64 key);
 
 static inline u64 va_busy_count(const struct va_busy *map) { return map->count; }
 static inline u64 va_busy_buckets(const struct va_busy *map) { return map->nbuckets; }
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Diagnostics: the longest chain, to see whether the hash spreads the keys. O(buckets). */
 u64 va_busy_longest_chain(const struct va_busy *map);
+#endif
 
 /* Calls fn for every entry, in no particular order; fn must not modify the map. */
 void va_busy_for_each(const struct va_busy *map, void (*fn)(void *ctx, struct va_busy_link *link),

@@ -85,7 +85,9 @@ void va_index_init(struct va_index *ix, struct node_pool *pool, u64 start, u64 e
 	ix->extents = 1;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u64 va_index_largest(const struct va_index *ix) { return sub_max(ix->root.node); }
+#endif
 
 static inline struct va_extent *node_get(struct va_index *ix)
 {
@@ -329,6 +331,7 @@ int va_index_alloc(struct va_index *ix, u64 size, u64 align, u64 *addr)
 	return err;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, u64 *addr)
 {
 	struct va_extent *e;
@@ -346,6 +349,7 @@ int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, 
 		*addr = a;
 	return err;
 }
+#endif
 
 /* The freed range closes the gap between prev and next: they become one extent. */
 static __noinline int free_bridging(struct va_index *ix, struct va_extent *prev, struct va_extent *next,
@@ -419,6 +423,7 @@ int va_index_free(struct va_index *ix, u64 addr, u64 size)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void va_index_for_each(const struct va_index *ix, void (*fn)(void *ctx, u64 start, u64 end), void *ctx)
 {
 	for (struct rb_node *n = rb_first(&ix->root); n; n = rb_next(n))
@@ -450,3 +455,4 @@ bool va_index_check(const struct va_index *ix)
 	}
 	return bytes == ix->free_bytes && count == ix->extents;
 }
+#endif

@@ -104,17 +104,6 @@ void vm_block_free(void *block, size_t bytes)
 
 u64 vm_blocks_held(void) { return __atomic_load_n(&block_pages, __ATOMIC_RELAXED); }
 
-void vm_pages_drain_all(void)
-{
-	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	for (u32 i = 0; i < MAX_HARTS; i++) {
-		/* Other harts only touch their cache with interrupts off; callers run this while they idle. */
-		struct page_cache *c = &caches[i];
-		while (c->count) pa_free(c->pages[--c->count], 0);
-	}
-	spin_unlock_irqrestore(&buddy_lock, f);
-}
-
 u64 vm_pages_cached(void)
 {
 	u64 n = 0;

@@ -27,8 +27,6 @@ static inline void *vm_page_va(u64 pa) { return phys_to_virt(pa); }
 void *vm_block_alloc(size_t bytes);
 void vm_block_free(void *block, size_t bytes);
 u64 vm_blocks_held(void);
-/* Gives every hart's cached pages back to the buddy allocator (tests' leak checks). */
-void vm_pages_drain_all(void);
 u64 vm_pages_cached(void);
 
 #endif

@@ -85,23 +85,6 @@ fail:
 	return -ENOMEM;
 }
 
-int vmap_map_pas(u64 va, const u64 *pas, u32 n, u64 prot)
-{
-	u32 i = 0;
-
-	while (i < n) {
-		u64 cur = va + ((u64)i << PAGE_SHIFT);
-		pte_t *l0 = l0_table(cur, true);
-		if (!l0) {
-			vmap_unmap(va, i, false);
-			return -ENOMEM;
-		}
-		u32 idx = (cur >> PAGE_SHIFT) & 511, end = MIN(n, i + 512 - idx);
-		for (; i < end; i++, idx++) l0[idx] = pte_make(pas[i], prot | PTE_V | PTE_G | PTE_A | PTE_D);
-	}
-	return 0;
-}
-
 int vmap_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot)
 {
 	u32 i = 0;

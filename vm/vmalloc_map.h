@@ -7,8 +7,6 @@
 void vmap_tables_init(void);
 /* Allocates n pages (zeroed if asked) and maps them from va on; on failure nothing stays mapped. */
 int vmap_populate(u64 va, u32 n, int node, bool zero);
-/* Maps caller-provided pages. */
-int vmap_map_pas(u64 va, const u64 *pas, u32 n, u64 prot);
 /* Maps the caller's pages (struct page pointers); -EINVAL for a NULL or unmanaged page, -ENOMEM for
  * no table; nothing stays mapped on failure. */
 struct page;
