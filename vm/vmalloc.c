@@ -105,6 +105,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	a->owner = owner;
 	a->caller = caller;
 	a->lazy_next = NULL;
+	a->lazy_tables = 0;
 	a->vb_used = a->vb_dirty = 0;
 	a->nr_pages = 0;
 	a->seq = ++arena.st.seq;
@@ -138,6 +139,15 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 	spin_unlock_irqrestore(&arena.lock, f);
 }
 
+/* Gives back n of the pages vm_area_get charged to a's owner. */
+static void uncharge(struct vm_area *a, u64 n)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.owner_pages[a->owner] -= n;
+	arena.st.live_pages -= n;
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
 {
 	if (unlikely(!size || size > VMALLOC_SIZE)) {
@@ -167,8 +177,19 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	int e = -ENOMEM;
 	if (huge) {
 		e = vmap_populate_huge(a->addr, mapped, node, zero);
-		if (!e) a->flags |= VM_HUGE;
-		else __atomic_fetch_add(&arena.st.huge_fallbacks, 1, __ATOMIC_RELAXED);
+		if (!e) {
+			a->flags |= VM_HUGE;
+		} else {
+			/* Fall back at the real size: the range stays 2 MiB rounded and aligned, the rest of it
+			 * is guard, and the owner is charged for the pages actually mapped. */
+			u64 real = ALIGN_UP((u64)size, PAGE_SIZE);
+			uncharge(a, pages - (real >> PAGE_SHIFT));
+			mapped = real;
+			pages = real >> PAGE_SHIFT;
+			a->size = mapped;
+			a->nr_pages = (u32)pages;
+			__atomic_fetch_add(&arena.st.huge_fallbacks, 1, __ATOMIC_RELAXED);
+		}
 	}
 	if (e) e = vmap_populate(a->addr, (u32)pages, node, zero);
 	if (unlikely(e)) {
@@ -214,6 +235,9 @@ static void area_retire(struct vm_area *a)
 
 	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
+	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
+	 * flush comes before they are reused. */
+	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	vm_local_forget(a->addr, a->size);
 	if (!(a->flags & VM_ALLOC)) pages = 0;
 	unsigned long f = spin_lock_irqsave(&arena.lock);
@@ -226,6 +250,7 @@ static void area_retire(struct vm_area *a)
 
 void vm_area_park(struct vm_area *a)
 {
+	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	bool due = vm_lazy_add_locked(a);
 	spin_unlock_irqrestore(&arena.lock, f);

@@ -61,6 +61,7 @@ struct vm_area {
 	u64 seq;
 	const void *caller;
 	struct vm_area *lazy_next; /* on the purge list once freed */
+	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */
 	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
 	u32 flags;
 	u32 owner;

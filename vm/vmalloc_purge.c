@@ -78,6 +78,10 @@ void vm_purge(void)
 		hi = MAX(hi, a->va_start + a->va_size);
 	}
 	bool remote = flush_kernel_range(lo, hi - lo);
+	for (struct vm_area *a = list; a; a = a->lazy_next) {
+		vmap_free_chain(a->lazy_tables); /* level-0 tables the areas emptied: no walker holds them now */
+		a->lazy_tables = 0;
+	}
 
 	/* Back to the index in bursts: the arena lock is dropped between them so that allocating harts are
 	 * never held up for a whole batch of thousands of areas. */
