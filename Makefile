@@ -89,7 +89,7 @@ host_srcs_test_bootargs := lib/bootargs.c
 host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c tests/host/rbtree_node_pool.c \
 	tests/host/va_index_model.c tests/host/va_index_cases.c tests/host/va_busy_cases.c
 host_srcs_test_pt := vm/pt.c tests/host/pt_sim.c tests/host/pt_map.c tests/host/pt_modify.c tests/host/pt_random.c
-host_srcs_test_fdt := platform/fdt.c platform/devtree.c tests/host/fdt_diff_libfdt.c tests/host/fdt_semantics.c \
+host_srcs_test_fdt := platform/fdt.c platform/devtree.c lib/sort.c tests/host/fdt_diff_libfdt.c tests/host/fdt_semantics.c \
 	tests/host/fdt_corrupt.c tests/host/fdt_mutate.c
 host_libs_test_fdt := -lfdt
 host_srcs_test_elf_cpio := kernel/elf.c kernel/cpio.c
@@ -114,7 +114,7 @@ $(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) $(BUILD)/host.flags
 # the corpus libFuzzer grows is emptied first, and the random seed is fixed (FUZZ_SEED=0: a new one).
 FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 1
-$(BUILD)/host/fuzz_fdt: tests/host/fuzz_fdt.c platform/fdt.c platform/devtree.c
+$(BUILD)/host/fuzz_fdt: tests/host/fuzz_fdt.c platform/fdt.c platform/devtree.c lib/sort.c
 	@mkdir -p $(dir $@)
 	@echo "  CLANG   $@"
 	@clang -DHOST_TEST -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude -o $@ $^

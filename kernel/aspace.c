@@ -38,7 +38,7 @@ int aspace_create(struct task *t)
 
 void aspace_activate(struct task *t)
 {
-	csr_write(satp, SATP_MODE_SV39 | ((u64)t->asid << 44) | (t->root_pa >> PAGE_SHIFT));
+	csr_write(satp, pt_satp(t->root_pa, t->asid));
 	if (!t->asid) local_flush_tlb_all();
 	__atomic_fetch_or(&t->hart_mask, 1u << this_hart_index(), __ATOMIC_RELAXED);
 }
@@ -63,7 +63,7 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 	unsigned long base;
 
 	if (mask & (1u << me)) {
-		if (size && size <= 64 * PAGE_SIZE)
+		if (size && size <= TLB_FLUSH_ALL_PAGES * PAGE_SIZE)
 			for (u64 a = va; a < va + size; a += PAGE_SIZE)
 				__asm__ volatile("sfence.vma %0, %1" ::"r"(a), "r"((u64)t->asid) : "memory");
 		else

@@ -8,6 +8,7 @@
 #include "kernel/hart.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
+#include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
 
@@ -109,7 +110,7 @@ void scheduler_loop(void)
 		t->on_hart = -1;
 		kh->current = NULL;
 		h->tid = 0;
-		csr_write(satp, SATP_MODE_SV39 | (kernel_root_pa >> PAGE_SHIFT));
+		csr_write(satp, pt_satp(kernel_root_pa, 0));
 		spin_unlock(&sched_lock);
 	}
 }

@@ -174,6 +174,6 @@ bool task_handle_fault(struct trap_frame *tf)
 	struct task *t = current_task();
 	if (!t) return false;
 	u64 c = tf->scause;
-	if ((c == 12 || c == 13 || c == 15) && shm_fault(t, tf->stval, c)) return true;
+	if ((c == EXC_INST_PAGE || c == EXC_LOAD_PAGE || c == EXC_STORE_PAGE) && shm_fault(t, tf->stval, c)) return true;
 	task_kill_current(tf, trap_cause_name(c));
 }

@@ -3,19 +3,15 @@
 #define KERNEL_TASK_H
 
 #include <vmk/abi.h>
+#include "kernel/context.h"
 #include "kernel/trap.h"
 #include "lib/types.h"
 
 #define MAX_TASKS 64
 #define KSTACK_SIZE (16 * 1024)
-#define USER_STACK_TOP 0x3fff000000UL
-#define USER_STACK_SIZE (64 * 1024)
 
 enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE };
 
-struct context {
-	u64 ra, sp, s[12];
-};
 
 struct shm_obj;
 

@@ -69,7 +69,7 @@ static void kernel_fault(struct trap_frame *tf)
 
 long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report)
 {
-	u64 jb[14];
+	u64 jb[CONTEXT_WORDS];
 	struct hart *h = this_kernel_hart();
 	void *saved = h->fault_jmp;
 	struct kfault_report *saved_report = h->fault_report;

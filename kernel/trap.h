@@ -13,6 +13,7 @@
 #define REG_A7 17
 
 #ifndef __ASSEMBLER__
+#include "kernel/context.h"
 #include "lib/riscv.h" /* scause values */
 #include "lib/types.h"
 
@@ -43,7 +44,7 @@ struct kfault_report {
 long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report);
 /* trap_entry.S's landing pad for kernel faults: kfault_setjmp saves the callee-saved registers in jb
  * and returns 0; kfault_longjmp(jb, val) returns from that kfault_setjmp again with val (never 0). */
-long kfault_setjmp(u64 *jb);
+long kfault_setjmp(u64 *jb); /* jb: CONTEXT_WORDS words (kernel/context.h) */
 void kfault_longjmp(u64 *jb, long val) __noreturn;
 
 /* What trap_handler dispatches to, each in its own file. */

@@ -23,7 +23,7 @@ struct copy_job {
 
 static int guarded(struct copy_job *j)
 {
-	u64 jb[14];
+	u64 jb[CONTEXT_WORDS];
 	struct hart *h = this_kernel_hart();
 	void *saved = h->fault_jmp;
 	bool saved_user = h->fault_user_only;

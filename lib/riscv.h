@@ -42,6 +42,10 @@
 #define csr_set(csr, val) __asm__ volatile("csrs " #csr ", %0" ::"rK"(val) : "memory")
 #define csr_clear(csr, val) __asm__ volatile("csrc " #csr ", %0" ::"rK"(val) : "memory")
 
+/* Past this many pages in a flushed span, one full flush is cheaper than per-page sfence.vma (the same
+ * cut-over as Linux's tlb_flush_all_threshold on RISC-V). */
+#define TLB_FLUSH_ALL_PAGES 64
+
 static inline void local_flush_tlb_all(void) { __asm__ volatile("sfence.vma" ::: "memory"); }
 static inline void local_flush_tlb_page(uptr va) { __asm__ volatile("sfence.vma %0" ::"r"(va) : "memory"); }
 static inline void local_flush_tlb_asid(unsigned long asid)

@@ -1,6 +1,8 @@
 /* Builds struct machine_desc from a validated device tree: memory banks (merged), reservations,
  * harts, /chosen, and the UART and test device the kernel drives. Malformed values of the
  * properties it reads are semantic errors, each with its own reason. */
+#include "platform/poweroff.h"
+#include "lib/sort.h"
 #include "platform/devtree.h"
 #include "platform/fdt.h"
 #include "lib/string.h"
@@ -93,20 +95,14 @@ static int numa_node(struct dt_ctx *c, int node)
 
 static u64 range_end(const struct mem_range *r) { return r->base + r->size; }
 
-static void sort_ranges(struct mem_range *r, int n)
+/* By base, then by size. */
+static bool range_less(const void *a, const void *b)
 {
-	struct mem_range t;
-	int i, j;
-
-	for (i = 1; i < n; i++) {
-		t = r[i];
-		for (j = i; j > 0 && (r[j - 1].base > t.base ||
-				      (r[j - 1].base == t.base && r[j - 1].size > t.size));
-		     j--)
-			r[j] = r[j - 1];
-		r[j] = t;
-	}
+	const struct mem_range *x = a, *y = b;
+	return x->base < y->base || (x->base == y->base && x->size < y->size);
 }
+
+static void sort_ranges(struct mem_range *r, int n) { sort(r, (size_t)n, sizeof(*r), range_less); }
 
 /* Sorts the banks and folds each into its predecessor when they overlap or touch on one node. */
 static void merge_banks(struct dt_ctx *c)
@@ -399,10 +395,10 @@ static void parse_devices(struct dt_ctx *c)
 	node = find_device(c, test_compat, 2);
 	if (node >= 0 && device_reg(c, node, &m->test_base, &size, "malformed test device reg"))
 		m->has_test = true;
-	m->poweroff_value = 0x5555; /* what QEMU's sifive_test takes as "pass" */
+	m->poweroff_value = QEMU_TEST_PASS;
 	node = fdt_find_compatible(c->blob, -1, "syscon-poweroff");
 	if (node >= 0)
-		m->poweroff_value = prop_u32(c, node, "value", 0x5555, "malformed syscon-poweroff value");
+		m->poweroff_value = prop_u32(c, node, "value", QEMU_TEST_PASS, "malformed syscon-poweroff value");
 }
 
 /* Bytes of bank not covered by any reservation (resv is sorted by base). */

@@ -4,7 +4,7 @@
 #include "platform/sbi.h"
 
 static volatile u32 *test_dev;
-static u32 pass_value = 0x5555;
+static u32 pass_value = QEMU_TEST_PASS;
 
 void poweroff_init(void *dev, u32 value)
 {

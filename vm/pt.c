@@ -9,8 +9,6 @@
 /* Physical address bits that must be clear in a page address given to us. */
 #define PT_BAD_PA_BITS (~(PT_PA_LIMIT - 1) | (PAGE_SIZE - 1))
 
-static inline unsigned pt_index(u64 va, int level) { return (va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1); }
-
 /* The hardware walker on another hart may read a table while we write it: one store per PTE. */
 static inline void set_pte(pte_t *slot, pte_t v) { WRITE_ONCE(*slot, v); }
 
@@ -170,7 +168,7 @@ long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx)
 void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx)
 {
 	struct unmap_state u = {leaf, ctx, 0};
-	unmap_level(pt_table_va(root), 2, 0, PT_USER_TOP - 1, &u);
+	unmap_level(pt_table_va(root), 2, 0, USER_TOP - 1, &u);
 }
 
 /* ---- map ---- */
@@ -277,7 +275,7 @@ static void unpopulate(pte_t *root_t, unsigned first, unsigned end, const u64 *c
 int pt_prepopulate(u64 root, u64 va_start, u64 va_end)
 {
 	u64 last = va_end - 1; /* va_end == 0 stands for 2^64 */
-	if (va_start < PT_KERNEL_HALF || ((va_start | va_end) & (PUD_SIZE - 1)) || last < va_start) return -EINVAL;
+	if (va_start < KERNEL_HALF || ((va_start | va_end) & (PUD_SIZE - 1)) || last < va_start) return -EINVAL;
 	pte_t *t = pt_table_va(root);
 	unsigned first = pt_index(va_start, 2), end = pt_index(last, 2) + 1;
 	u64 created[PT_ENTRIES / 2 / 64] = {0};

@@ -4,6 +4,7 @@
 #ifndef VM_PT_H
 #define VM_PT_H
 
+#include "lib/riscv.h"
 #include "lib/types.h"
 #include "vm/vm_pages.h"
 
@@ -25,8 +26,6 @@ typedef u64 pte_t;
 #define PT_LEVELS 3
 #define PT_ENTRIES 512
 #define PT_PA_LIMIT (1UL << 56) /* a PTE holds a 44-bit PPN */
-#define PT_USER_TOP (1UL << 38)
-#define PT_KERNEL_HALF 0xffffffc000000000UL
 
 /* pt_map flags */
 #define PT_HUGE 1u /* allow 2 MiB and 1 GiB leaves where alignment permits */
@@ -42,6 +41,10 @@ static inline bool pte_is_leaf(pte_t pte) { return pte & (PTE_R | PTE_W | PTE_X)
 /* Sv39 addresses are 39-bit values sign-extended from bit 38. */
 static inline bool pt_va_canonical(u64 va) { return (u64)((s64)(va << 25) >> 25) == va; }
 static inline u64 pt_level_size(int level) { return 1UL << (PAGE_SHIFT + 9 * level); }
+/* va's slot in its level-`level` table. */
+static inline unsigned pt_index(u64 va, int level) { return (va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1); }
+/* The satp value that selects Sv39 with the root table at root_pa, tagged asid. */
+static inline u64 pt_satp(u64 root_pa, u64 asid) { return SATP_MODE_SV39 | asid << 44 | (root_pa >> PAGE_SHIFT); }
 
 struct pt_walk {
 	u64 pa;      /* translation of the walked address, offset included */

@@ -20,8 +20,9 @@ static inline u64 compute_max(const struct va_extent *e)
 	return r > m ? r : m;
 }
 
-/* Recompute upward after something shrank or moved; ancestors of an unchanged node are right. */
-static void aug_propagate(struct rb_node *n, struct rb_node *stop)
+/* Recompute upward after something shrank or moved; ancestors of an unchanged node are right. Inlined
+ * into the allocation fast path too. */
+static inline void aug_propagate(struct rb_node *n, struct rb_node *stop)
 {
 	while (n != stop) {
 		struct va_extent *e = ext_of(n);
@@ -244,18 +245,7 @@ static void insert_after(struct va_index *ix, struct va_extent *e, struct va_ext
 	ix->extents++;
 }
 
-/* Same rule as aug_propagate, inlined into the allocation fast path. */
-static inline void shrink_propagate(struct rb_node *n)
-{
-	do {
-		struct va_extent *e = ext_of(n);
-		u64 m = compute_max(e);
-		if (m == e->subtree_max)
-			break;
-		e->subtree_max = m;
-		n = rb_parent(n);
-	} while (n);
-}
+static inline void shrink_propagate(struct rb_node *n) { aug_propagate(n, NULL); }
 
 /* Cut [a, a + size) out of the middle of e: the tail becomes a new extent. */
 static __noinline int carve_middle(struct va_index *ix, struct va_extent *e, u64 a, u64 size)

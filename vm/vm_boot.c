@@ -139,6 +139,6 @@ const char *vm_boot_init(const struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 
 void vm_boot_enable_paging(void)
 {
-	csr_write(satp, SATP_MODE_SV39 | (kernel_root_pa >> PAGE_SHIFT));
+	csr_write(satp, pt_satp(kernel_root_pa, 0));
 	local_flush_tlb_all();
 }

@@ -4,6 +4,7 @@
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "lib/sort.h"
 #include "lib/string.h"
 #include "lib/trace.h"
 #include "vm/layout.h"
@@ -185,23 +186,9 @@ static void collect(void *ctx, struct va_busy_link *l)
 		c->rows[c->n++] = (struct dump_row){a->addr, a->va_start + a->va_size - a->addr, a->nr_pages, a->caller, a->flags, a->node};
 }
 
-static void sort_rows(struct dump_row *r, u64 n)
+static bool row_less(const void *a, const void *b)
 {
-	/* Heapsort: O(n log n) with no extra memory. */
-	for (u64 start = n / 2; start-- > 0;)
-		for (u64 root = start, child; (child = 2 * root + 1) < n; root = child) {
-			if (child + 1 < n && r[child].addr < r[child + 1].addr) child++;
-			if (r[root].addr >= r[child].addr) break;
-			struct dump_row t = r[root]; r[root] = r[child]; r[child] = t;
-		}
-	for (u64 end = n; end-- > 1;) {
-		struct dump_row t = r[0]; r[0] = r[end]; r[end] = t;
-		for (u64 root = 0, child; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end && r[child].addr < r[child + 1].addr) child++;
-			if (r[root].addr >= r[child].addr) break;
-			t = r[root]; r[root] = r[child]; r[child] = t;
-		}
-	}
+	return ((const struct dump_row *)a)->addr < ((const struct dump_row *)b)->addr;
 }
 
 static void print_row(u64 addr, u64 size, u64 pages, const void *caller, u32 flags, s16 node)
@@ -225,7 +212,7 @@ void vm_dump_areas(void)
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	va_busy_for_each(&arena.busy, collect, &c);
 	spin_unlock_irqrestore(&arena.lock, f);
-	sort_rows(c.rows, c.n);
+	sort(c.rows, c.n, sizeof(*c.rows), row_less);
 	printk("vmallocinfo: begin\n");
 	for (u64 i = 0; i < c.n; i++) {
 		struct dump_row *r = &c.rows[i];

@@ -9,10 +9,6 @@
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
-/* Past this many pages in the flushed span, one full flush is cheaper than per-page sfence.vma (the same
- * cut-over as Linux's tlb_flush_all_threshold on RISC-V). */
-#define FLUSH_ALL_THRESHOLD_PAGES 64
-
 static spinlock_t purge_lock = SPINLOCK_INIT;
 
 bool vm_lazy_add_locked(struct vm_area *a)
@@ -29,7 +25,7 @@ bool vm_lazy_add_locked(struct vm_area *a)
 static bool flush_kernel_range(u64 start, u64 size)
 {
 	u64 pages = size >> PAGE_SHIFT, base;
-	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
+	bool full = pages > TLB_FLUSH_ALL_PAGES;
 
 	if (full) local_flush_tlb_all();
 	else
@@ -51,7 +47,7 @@ void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, s
  * faults and is named, and only other harts' TLBs wait for the purge. */
 void vm_local_forget(u64 start, u64 size)
 {
-	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) {
+	if (size >> PAGE_SHIFT > TLB_FLUSH_ALL_PAGES) {
 		local_flush_tlb_all();
 		return;
 	}
@@ -105,7 +101,7 @@ void vm_purge(void)
 	spin_unlock_irqrestore(&purge_lock, f);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
 	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d local_fences=1 remote_fences=%d",
-	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, remote, remote);
+	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > TLB_FLUSH_ALL_PAGES, remote, remote);
 }
 
 void vm_purge_now(void) { vm_purge(); }
