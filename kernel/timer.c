@@ -4,6 +4,7 @@
 #include "kernel/trap.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
+#include "lib/trace.h"
 #include "platform/sbi.h"
 
 #define TICK_HZ 100
@@ -41,5 +42,8 @@ void timer_interrupt(void)
 		fn();
 	this_hart()->ticks++;
 	arm(rdtime() + hz / TICK_HZ);
+	/* A hart busy in a task never idles: without this its trace ring would fill and drop events. The
+	 * drain takes no allocator lock and gives way (trylock) if this hart's idle loop is draining. */
+	trace_drain();
 	sched_tick();
 }
