@@ -15,7 +15,7 @@ bool vm_lazy_add_locked(struct vm_area *a)
 {
 	/* Under the arena lock, like the purge's taking of the list: the purge numbered purge_id releases
 	 * exactly the areas traced with it, so the replay never has to guess. */
-	TRACE(TRACE_PURGE, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
+	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
 	a->lazy_next = arena.lazy_head;
 	arena.lazy_head = a;
 	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
