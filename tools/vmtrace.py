@@ -47,11 +47,13 @@ class Report:
             cells = [str(c).ljust(w) if l else str(c).rjust(w) for c, w, l in zip(r, widths, left)]
             self.line("  " + "  ".join(cells).rstrip())
 
-    def listing(self, items):
+    def listing(self, items, total=None):
+        """The first MAX_LISTED items; total counts items a capped list did not keep."""
+        total = len(items) if total is None else total
         for text in items[:MAX_LISTED]:
             self.line("  " + text)
-        if len(items) > MAX_LISTED:
-            self.line("  ... and %d more" % (len(items) - MAX_LISTED))
+        if total > MAX_LISTED:
+            self.line("  ... and %d more" % (total - MAX_LISTED))
 
 
 def task_label(r, tid):
@@ -114,18 +116,14 @@ def write_report(rep, log, r, source, check):
     rep.line()
 
     p = r.purges
-    rep.line("purges: %d" % len(p) + (" (%d released exactly as traced, %d guessed: the log has no ev=lazy)" % (
+    rep.line("purges: %d" % p.count + (" (%d released exactly as traced, %d guessed: the log has no ev=lazy)" % (
         r.exact_purges, r.guessed_purges) if r.guessed_purges else ""))
-    if p:
-        locals_ = sum(e.get("local_fences", 1) for e in p)
-        remotes = sum(e.get("remote_fences", e["remote"]) for e in p)
+    if p.count:
         rep.line("  areas=%d pages=%d (%.1f areas, %.1f pages per purge), largest span %s" % (
-            sum(e["areas"] for e in p), sum(e["pages"] for e in p), sum(e["areas"] for e in p) / len(p),
-            sum(e["pages"] for e in p) / len(p), fmt_bytes(max(e["end"] - e["start"] for e in p))))
+            p.areas, p.pages, p.areas / p.count, p.pages / p.count, fmt_bytes(p.span)))
         rep.line("  full flushes=%d, per-page flushes=%d, local fences=%d, remote fences=%d" % (
-            sum(1 for e in p if e["full"]), sum(1 for e in p if not e["full"]), locals_, remotes))
-        rep.line("  by caller: " + ", ".join("%s=%d" % kv for kv in sorted(count_by(p, lambda e: fn_of(
-            e["caller"])).items())))
+            p.full, p.count - p.full, p.local, p.remote))
+        rep.line("  by caller: " + ", ".join("%s=%d" % kv for kv in sorted(p.by_caller.items())))
     if r.early_release:
         rep.line("  ranges reused before their purge's line (SMP ordering, expected): %d" % r.early_release)
     if r.untraced_purged:
@@ -152,11 +150,11 @@ def write_report(rep, log, r, source, check):
         rep.line("faults and kills:")
         rep.listing(["seq %d task %d fault at 0x%x: %s" % (e["seq"], e["task"], e["addr"], e["what"]) for e in r.faults]
                     + ["seq %d task %d killed at 0x%x (pc 0x%x): %s" % (e["seq"], e["tid"], e["addr"], e["pc"], e["why"])
-                       for e in r.kills])
+                       for e in r.kills], r.faults.total + r.kills.total)
     if r.marks:
         rep.line("marks:")
         rep.listing(["seq %d %.6f s task %d id=%d %s" % (e["seq"], seconds(log, r, e["t"]), e["task"], e["id"],
-                                                        e["label"]) for e in r.marks])
+                                                        e["label"]) for e in r.marks], r.marks.total)
     if r.failures or r.shm or r.faults or r.kills or r.marks:
         rep.line()
 
@@ -172,9 +170,14 @@ def write_report(rep, log, r, source, check):
     if log.problem_count > len(log.problems):
         anomalies.append("... %d more malformed lines not kept" % (log.problem_count - len(log.problems)))
     anomalies += ["line %d (seq %d): %s" % (line, seq, text) for seq, line, text in r.anomalies]
+    if r.anomalies.total > len(r.anomalies):
+        anomalies.append("... %d more replay anomalies not kept" % (r.anomalies.total - len(r.anomalies)))
     anomalies += ["line %d: %s" % w for w in log.kernel_warnings]
+    unkept = (log.problem_count - len(log.problems)) + (r.anomalies.total - len(r.anomalies))
+    # Each "not kept" line stands for the anomalies it counts.
+    count = len(anomalies) + unkept - (log.problem_count > len(log.problems)) - (r.anomalies.total > len(r.anomalies))
     rep.line("anomalies: %d (events dropped: %d, malformed lines: %d, trace lines sharing a console line: %d)" % (
-        len(anomalies), total_dropped, log.problem_count, log.interleaved))
+        count, total_dropped, log.problem_count, log.interleaved))
     rep.listing(anomalies)
     if check is not None:
         rep.line()

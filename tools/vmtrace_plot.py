@@ -58,8 +58,9 @@ def draw(r, log, path, colour_by):
         boxes(top, r, t_end, sec, base, key, colours)
     else:
         raster(top, r, t_end, sec, base, key, colours, x_max, y_max)
-    for p in r.purges[:5000]:
-        top.axvline(sec(p["t"]), color="black", linestyle="--", linewidth=0.6)
+    if len(r.purges.times):  # one collection of lines, however many purges
+        top.vlines([sec(t) for t in r.purges.times], 0, 1, transform=top.get_xaxis_transform(), color="black",
+                   linestyle="--", linewidth=0.6)
     # A drop has no time of its own: mark it at the last sample before its first lost sequence number.
     drop_times = []
     samples = r.frag
@@ -123,23 +124,30 @@ def raster(top, r, t_end, sec, base, key, colours, x_max, y_max):
     """Paints every area into a fixed-size RGBA image: one pass, memory independent of the log."""
     import numpy as np
     w, h = 1600, 900
-    img = np.ones((h, w, 4))
-    img[:, :, 3] = 0
+    img = np.zeros((h, w, 4), dtype=np.uint8)  # transparent; 6 MB whatever the log
 
     def px(x, y):
         return min(w - 1, max(0, int(x / x_max * w))), min(h - 1, max(0, int(y / y_max * h)))
 
+    rgba = {}
+
+    def shade(c, alpha):
+        k = (c, alpha)
+        if k not in rgba:
+            rgba[k] = tuple(int(round(v * 255)) for v in (c[0], c[1], c[2], alpha))
+        return rgba[k]
+
     for t_alloc, t_free, t_purge, addr, va_size, pages, caller, task in areas_of(r, t_end):
-        c = colours.get(key(caller, task), GREY)
+        c = tuple(colours.get(key(caller, task), GREY))
         y = (addr - base) / 1024
         m = min(pages * PAGE, va_size) / 1024
         x0, y0 = px(sec(t_alloc), y)
         x1, y1 = px(sec(t_free if t_free is not None else t_end), y + va_size / 1024)
         _, ym = px(0, y + m)
-        img[y0:y1 + 1, x0:x1 + 1] = (c[0], c[1], c[2], 0.4)
-        img[y0:ym + 1, x0:x1 + 1] = (c[0], c[1], c[2], 1.0)
+        img[y0:y1 + 1, x0:x1 + 1] = shade(c, 0.4)
+        img[y0:ym + 1, x0:x1 + 1] = shade(c, 1.0)
         if t_free is not None:
             x2, _ = px(sec(t_purge if t_purge is not None else t_end), y)
             if x2 > x1:
-                img[y0:y1 + 1, x1 + 1:x2 + 1] = (c[0], c[1], c[2], 0.15)
+                img[y0:y1 + 1, x1 + 1:x2 + 1] = shade(c, 0.15)
     top.imshow(img, origin="lower", extent=(0, x_max, 0, y_max), aspect="auto", interpolation="nearest")

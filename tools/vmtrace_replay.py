@@ -106,6 +106,41 @@ class Occupancy:
         return count, largest, total
 
 
+class Kept(list):
+    """A list that keeps its first `cap` items and counts all of them (`total`): a hostile log cannot
+    make the report's lists grow without bound."""
+
+    def __init__(self, cap):
+        super().__init__()
+        self.cap, self.total = cap, 0
+
+    def append(self, item):
+        self.total += 1
+        if len(self) < self.cap:
+            super().append(item)
+
+
+class PurgeStats:
+    """What the report says about purges, summed as they come (times kept compact for the picture)."""
+
+    def __init__(self):
+        self.count = self.areas = self.pages = self.span = self.full = self.local = self.remote = 0
+        self.by_caller = {}
+        self.times = array.array("d")
+
+    def add(self, ev):
+        self.count += 1
+        self.areas += ev["areas"]
+        self.pages += ev["pages"]
+        self.span = max(self.span, ev["end"] - ev["start"])
+        self.full += 1 if ev["full"] else 0
+        self.local += ev.get("local_fences", 1)
+        self.remote += ev.get("remote_fences", ev["remote"])
+        fn = ev["caller"].split("+", 1)[0]
+        self.by_caller[fn] = self.by_caller.get(fn, 0) + 1
+        self.times.append(ev["t"])
+
+
 class TaskUse:
     __slots__ = ("allocs", "frees", "areas", "pages", "peak", "bytes")
 
@@ -126,7 +161,7 @@ class Replay:
         self.callers = {}         # caller string -> index, for the finished areas' records
         self.boxes = array.array("d")  # per finished area: BOX_FIELDS numbers (see finish_area)
         self.freed = {}           # addr -> seq of its last free, for telling a double free from a stray one
-        self.anomalies = []       # (seq or line, text)
+        self.anomalies = Kept(10000)  # (seq, line, text)
         self.pages = self.borrowed = 0
         self.peak = (0, None, None)  # pages, seq, t
         self.tasks = {}
@@ -135,7 +170,8 @@ class Replay:
         self.realloc_modes = {}
         self.failures = {}
         self.shm = {}
-        self.faults, self.kills, self.marks, self.purges = [], [], [], []
+        self.faults, self.kills, self.marks = Kept(1000), Kept(1000), Kept(1000)
+        self.purges = PurgeStats()
         self.early_release = 0    # ranges reused before their purge's line: see the model above
         self.untraced_purged = 0  # areas a purge freed that the trace never showed (e.g. untraced kinds)
         self.frag = []            # (t, seq, extents, 1 - largest/total, live pages)
@@ -382,7 +418,7 @@ class Replay:
                     self.release(a, ev["t"])
                     released += 1
         self.untraced_purged += max(0, ev["areas"] - released)
-        self.purges.append(ev)
+        self.purges.add(ev)
 
     def on_realloc(self, ev):
         mode = ev["mode"]
