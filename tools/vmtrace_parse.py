@@ -84,24 +84,49 @@ def tokenize(body):
     return fields, None
 
 
+def _dec(text):
+    if text.isdigit() and text.isascii() and len(text) <= 20:
+        return int(text)
+    return convert(DEC, text)
+
+
+CONVERT = {DEC: _dec, HEX: lambda text: convert(HEX, text), STR: lambda text: convert(STR, text)}
+_SCHEMAS = {}
+
+
+def _schema(schema):
+    """(key, kind, converter) per field of a schema, made once per schema."""
+    key = id(schema)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = (schema, tuple((k, kind, CONVERT[kind]) for k, kind in schema.items()))
+    return _SCHEMAS[key][1]
+
+
 def check_fields(fields, schema, optional):
     out = {}
-    for key, kind in schema.items():
-        if key not in fields:
+    for key, kind, conv in _schema(schema):
+        raw = fields.get(key)
+        if raw is None:
             return None, "missing field '%s'" % key
-        val = convert(kind, fields[key])
+        val = conv(raw)
         if val is None:
-            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", fields[key])
+            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
         out[key] = val
     for key, raw in fields.items():
         if key in out:
             continue
         kind = optional.get(key, STR)
-        val = convert(kind, raw)
+        val = CONVERT[kind](raw)
         if val is None:
             return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
         out[key] = val
     return out, None
+
+
+# The schema of each event, built once: check_fields caches its converters by the dict's identity.
+FULL = {ev: dict(COMMON, ev=STR, **fields) for ev, fields in EVENTS.items()}
+DROP_FULL = dict(DROP, ev=STR)
+COMMON_FULL = dict(COMMON, ev=STR)
 
 
 def parse_trace_line(text):
@@ -113,11 +138,11 @@ def parse_trace_line(text):
     if ev is None:
         return None, "no 'ev' field"
     if ev == "drop":
-        return check_fields(fields, dict(DROP, ev=STR), OPTIONAL)
+        return check_fields(fields, DROP_FULL, OPTIONAL)
     if ev not in EVENTS:
-        out, why = check_fields(fields, dict(COMMON, ev=STR), OPTIONAL)
+        out, why = check_fields(fields, COMMON_FULL, OPTIONAL)
         return (None, why) if out is None else (None, "unknown event '%s'" % ev)
-    return check_fields(fields, dict(COMMON, ev=STR, **EVENTS[ev]), OPTIONAL)
+    return check_fields(fields, FULL[ev], OPTIONAL)
 
 
 class Log:
