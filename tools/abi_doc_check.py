@@ -8,6 +8,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ktap  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFINE = re.compile(r"^#define\s+([A-Za-z_][A-Za-z0-9_]*)\s+\(?(-?(?:0x[0-9a-fA-F]+|\d+))(?:UL|U|L)?\)?(?:\s|$)")
 SHIFT = re.compile(r"^#define\s+([A-Za-z_][A-Za-z0-9_]*)\s+\(1UL << (\d+)\)")
@@ -47,15 +50,7 @@ def main():
     stale = ["`%s` | %d in the page is no define of the headers" % (n, v) for n, v in sorted(rows.items())
              if n not in defs]
     fields = ["struct field %s is not in the page" % f for f in struct_fields() if "`%s`" % f not in text]
-    print("KTAP version 1\n1..3")
-    bad = 0
-    for i, (name, problems) in enumerate((("every_define_documented", missing), ("no_stale_names", stale),
-                                          ("struct_fields", fields)), 1):
-        for p in problems:
-            print("# " + p)
-        print("%s %d %s" % ("not ok" if problems else "ok", i, name))
-        bad += bool(problems)
-    return 1 if bad else 0
+    return ktap.report([("every_define_documented", missing), ("no_stale_names", stale), ("struct_fields", fields)])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ Usage: layer_check.py BUILD_DIR [NM]   (objdump is found beside NM)   (BUILD_DIR
 """
 import os, re, subprocess, sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ktap  # noqa: E402
+
 BUILD = "build"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -194,14 +197,7 @@ def main():
               ["no kernel objects under %s/k" % build]), ("no_weak", check_weak(objs)),
               ("no_extern_in_c", check_externs()), ("no_uncalled", check_uncalled(objs, objdump)),
               ("readme", check_readme())]
-    print("KTAP version 1\n1..%d" % len(checks))
-    failed = 0
-    for i, (name, bad) in enumerate(checks, 1):
-        for b in bad:
-            print("# " + b)
-        print("%s %d %s" % ("not ok" if bad else "ok", i, name))
-        failed += bool(bad)
-    return 1 if failed else 0
+    return ktap.report(checks)
 
 
 if __name__ == "__main__":
