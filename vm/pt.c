@@ -392,50 +392,55 @@ static void zero_page(void *page)
 struct kr_fill {
 	int node;
 	bool zero;
-	const u64 *pas; /* given pages, or NULL to allocate */
+	const u64 *pas; /* pt_kr_map's pages */
 	pte_t flags;
 	u32 filled; /* PTEs written so far, for the undo */
 };
 
-static int fill_run(void *ctx, pte_t *slots, u32 i, u32 count)
+/* pt_kr_populate's run: fresh pages from the hart's cache. */
+static int fill_fresh_run(void *ctx, pte_t *slots, u32 i, u32 count)
 {
 	struct kr_fill *f = ctx;
 	for (u32 k = 0; k < count; k++) {
-		u64 pa;
-		if (f->pas) {
-			pa = f->pas[i + k];
-			if (unlikely(!pa || (pa & PT_BAD_PA_BITS))) return -EINVAL;
-		} else {
-			pa = vm_page_alloc(f->node);
-			if (unlikely(!pa)) return -ENOMEM;
-			if (f->zero) zero_page(pt_table_va(pa));
-		}
+		u64 pa = vm_page_alloc(f->node);
+		if (unlikely(!pa)) return -ENOMEM;
+		if (f->zero) zero_page(pt_table_va(pa));
 		set_pte(&slots[k], pte_make(pa, f->flags));
 		f->filled = i + k + 1;
 	}
 	return 0;
 }
 
-static int kr_fill(u64 va, u32 n, struct kr_fill *f)
+/* pt_kr_map's run: the caller's pages, each checked. */
+static int fill_given_run(void *ctx, pte_t *slots, u32 i, u32 count)
 {
-	u32 done;
-	f->filled = 0;
-	int err = kr_for_each_run(va, n, true, fill_run, f, &done);
-	if (unlikely(err)) pt_kr_clear(va, f->filled, f->pas ? PT_KR_KEEP : PT_KR_FREE, NULL);
-	return err;
+	struct kr_fill *f = ctx;
+	for (u32 k = 0; k < count; k++) {
+		u64 pa = f->pas[i + k];
+		if (unlikely(!pa || (pa & PT_BAD_PA_BITS))) return -EINVAL;
+		set_pte(&slots[k], pte_make(pa, f->flags));
+		f->filled = i + k + 1;
+	}
+	return 0;
 }
 
 int pt_kr_populate(u64 va, u32 n, int node, bool zero)
 {
 	struct kr_fill f = {.node = node, .zero = zero, .flags = PT_KR_PROT | PT_LEAF_FLAGS};
-	return kr_fill(va, n, &f) ? -ENOMEM : 0;
+	u32 done;
+	if (likely(!kr_for_each_run(va, n, true, fill_fresh_run, &f, &done))) return 0;
+	pt_kr_clear(va, f.filled, PT_KR_FREE, NULL);
+	return -ENOMEM;
 }
 
 int pt_kr_map(u64 va, const u64 *pas, u32 n, u64 prot)
 {
 	if (unlikely(!prot_ok(prot) || (prot & PTE_U))) return -EINVAL;
 	struct kr_fill f = {.pas = pas, .flags = prot | PT_LEAF_FLAGS};
-	return kr_fill(va, n, &f);
+	u32 done;
+	int err = kr_for_each_run(va, n, true, fill_given_run, &f, &done);
+	if (unlikely(err)) pt_kr_clear(va, f.filled, PT_KR_KEEP, NULL);
+	return err;
 }
 
 struct kr_clear {

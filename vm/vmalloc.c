@@ -237,7 +237,7 @@ static void area_retire(struct vm_area *a)
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
 	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
 	 * flush comes before they are reused. */
-	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
+	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	vm_local_forget(a->addr, a->size);
 	if (!(a->flags & VM_ALLOC)) pages = 0;
 	unsigned long f = spin_lock_irqsave(&arena.lock);
