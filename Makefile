@@ -17,7 +17,8 @@ QEMU_EXTRA ?=
 
 ARCH_FLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 CFLAGS := $(ARCH_FLAGS) -O2 -g -ffreestanding -nostdlib -fno-builtin -fno-stack-protector -fno-pic \
-	-fno-omit-frame-pointer -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -Iinclude -MMD -MP \
+	-fno-omit-frame-pointer -fno-common -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wmissing-prototypes -Wmissing-declarations -Wshadow -I. -Iinclude -MMD -MP \
 	$(EXTRA_CFLAGS)
 LDFLAGS := -march=rv64imac -mabi=lp64 -nostdlib -static -Wl,-T,boot/kernel.ld -Wl,--no-relax -Wl,-z,max-page-size=4096
 
@@ -26,7 +27,7 @@ KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 
 HOST_CC ?= gcc
 HOST_CFLAGS := -DHOST_TEST -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	-Wall -Wextra -Werror -I. -Iinclude
+	-Wall -Wextra -Werror -I. -Iinclude $(EXTRA_HOST_CFLAGS)
 
 .PHONY: all kernel deps run run-prep test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
 all: kernel
@@ -36,24 +37,36 @@ deps:
 
 kernel: $(BUILD)/kernel.bin
 
-$(BUILD)/k/%.c.o: %.c
+# Each stamp holds the command line its objects were built with and is rewritten only when that changes,
+# so changing CFLAGS (or the compiler) rebuilds exactly what it affects.
+define flags_stamp
+	@mkdir -p $(dir $@)
+	@echo '$(1)' | cmp -s - $@ || echo '$(1)' > $@
+endef
+$(BUILD)/kernel.flags: FORCE
+	$(call flags_stamp,$(CC) $(CFLAGS) $(LDFLAGS))
+$(BUILD)/host.flags: FORCE
+	$(call flags_stamp,$(HOST_CC) $(HOST_CFLAGS))
+FORCE:
+
+$(BUILD)/k/%.c.o: %.c $(BUILD)/kernel.flags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/k/%.S.o: %.S
+$(BUILD)/k/%.S.o: %.S $(BUILD)/kernel.flags
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CC) $(CFLAGS) -D__ASSEMBLER__ -c $< -o $@
 
 # Two links: the first has an empty symbol table; the second adds the table at the end of rodata, which
 # moves no text, so the addresses it records stay true.
-$(BUILD)/ksyms0.o: tools/gen_ksyms.awk
+$(BUILD)/ksyms0.o: tools/gen_ksyms.awk $(BUILD)/kernel.flags
 	@mkdir -p $(BUILD)
 	@awk -f tools/gen_ksyms.awk </dev/null > $(BUILD)/ksyms0.S
 	@$(CC) $(CFLAGS) -c $(BUILD)/ksyms0.S -o $@
 
-$(BUILD)/kernel.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o boot/kernel.ld
+$(BUILD)/kernel.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o boot/kernel.ld $(BUILD)/kernel.flags
 	@echo "  LD      $@"
 	@$(CC) $(filter-out -march=%,$(CFLAGS)) $(LDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o -lgcc
 
@@ -79,7 +92,7 @@ host_srcs_test_bootargs := lib/bootargs.c
 host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c tests/host/rbtree_node_pool.c \
 	tests/host/va_index_model.c tests/host/va_index_cases.c tests/host/va_busy_cases.c
 host_srcs_test_pt := vm/pt.c tests/host/pt_sim.c tests/host/pt_map.c tests/host/pt_modify.c tests/host/pt_random.c
-host_srcs_test_fdt := platform/fdt.c platform/devtree.c tests/host/fdt_diff_libfdt.c tests/host/fdt_semantics.c \
+host_srcs_test_fdt := platform/fdt.c platform/devtree.c lib/sort.c tests/host/fdt_diff_libfdt.c tests/host/fdt_semantics.c \
 	tests/host/fdt_corrupt.c tests/host/fdt_mutate.c
 host_libs_test_fdt := -lfdt
 host_srcs_test_elf_cpio := kernel/elf.c kernel/cpio.c
@@ -91,22 +104,28 @@ print-host-tests:
 	@echo $(foreach t,$(HOST_TESTS),$(if $(wildcard tests/host/$(t).c),$(t)))
 
 .SECONDEXPANSION:
-$(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) tests/host/htest.h $$(wildcard tests/host/$$*.h)
+# Each binary also depends on every header its sources include: -MM over all of them writes
+# build/host/<test>.d (one -MMD file per binary would keep only the last source's headers).
+$(BUILD)/host/%: tests/host/%.c $$(host_srcs_$$*) $(BUILD)/host.flags
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
+	@$(HOST_CC) $(HOST_CFLAGS) -MM -MP -MT $@ $< $(host_srcs_$*) > $@.d
 	@$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $(host_srcs_$*) $(host_libs_$*)
 
 # libFuzzer target for the device-tree reader (clang), seeded with our DTBs: `make fuzz FUZZ_SECONDS=600`.
+# Every run starts from the same place: the seeds are the DTBs built from the committed dts/ (read only),
+# the corpus libFuzzer grows is emptied first, and the random seed is fixed (FUZZ_SEED=0: a new one).
 FUZZ_SECONDS ?= 60
-$(BUILD)/host/fuzz_fdt: tests/host/fuzz_fdt.c platform/fdt.c platform/devtree.c
+FUZZ_SEED ?= 1
+$(BUILD)/host/fuzz_fdt: tests/host/fuzz_fdt.c platform/fdt.c platform/devtree.c lib/sort.c
 	@mkdir -p $(dir $@)
 	@echo "  CLANG   $@"
 	@clang -DHOST_TEST -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude -o $@ $^
 
 fuzz: deps $(BUILD)/host/fuzz_fdt dtbs
-	@mkdir -p $(BUILD)/fuzz-corpus
-	@cp $(BUILD)/dtbs/*.dtb $(BUILD)/fuzz-corpus/
-	$(BUILD)/host/fuzz_fdt -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz-corpus
+	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/host/fuzz_fdt -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		$(BUILD)/fuzz-corpus $(BUILD)/dtbs
 
 # Device trees of our own test machines.
 DTBS := $(patsubst dts/%.dts,$(BUILD)/dtbs/%.dtb,$(wildcard dts/*.dts))
@@ -118,6 +137,7 @@ $(BUILD)/dtbs/%.dtb: dts/%.dts
 user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 -include $(wildcard user/build.mk)
 -include $(KOBJ:.o=.d)
+-include $(HOST_BINS:=.d)
 
 # BOOTARGS (and INIT, appended as init=...) reach QEMU through the environment, untouched: $(value) keeps
 # make from expanding a `$` in them, and "$$VMK_BOOTARGS" keeps the shell from splitting or expanding them,

@@ -15,6 +15,7 @@ _start:
 
 	mv	s0, a0
 	mv	s1, a1
+	lla	s2, _secondary_entry /* physical: kmain passes it to the secondaries */
 	csrw	sie, zero
 	csrw	sscratch, zero
 
@@ -65,6 +66,7 @@ high_boot:
 	ld	tp, .Lhart0
 	mv	a0, s0
 	mv	a1, s1
+	mv	a2, s2
 	call	kmain
 	j	.
 
@@ -81,7 +83,7 @@ high_secondary:
 .Lboot_sp:
 	.dword	boot_stacks + BOOT_STACK_SIZE
 .Lhart0:
-	.dword	hart_locals
+	.dword	harts
 .Lboot_args:
 	.dword	hart_boot_args
 

@@ -25,8 +25,6 @@ void aspace_init_asids(void)
 	asid_bits = (u32)fls64(got);
 }
 
-u32 aspace_asid_bits(void) { return asid_bits; }
-
 int aspace_create(struct task *t)
 {
 	t->root_pa = pt_alloc_table();
@@ -40,7 +38,7 @@ int aspace_create(struct task *t)
 
 void aspace_activate(struct task *t)
 {
-	csr_write(satp, SATP_MODE_SV39 | ((u64)t->asid << 44) | (t->root_pa >> PAGE_SHIFT));
+	csr_write(satp, pt_satp(t->root_pa, t->asid));
 	if (!t->asid) local_flush_tlb_all();
 	__atomic_fetch_or(&t->hart_mask, 1u << this_hart_index(), __ATOMIC_RELAXED);
 }
@@ -62,19 +60,16 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
 void aspace_flush(struct task *t, u64 va, u64 size)
 {
 	u32 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED), me = this_hart_index();
-	unsigned long hmask = 0, base = ~0UL;
+	unsigned long base;
 
 	if (mask & (1u << me)) {
-		if (size && size <= 64 * PAGE_SIZE)
+		if (size && size <= TLB_FLUSH_ALL_PAGES * PAGE_SIZE)
 			for (u64 a = va; a < va + size; a += PAGE_SIZE)
 				__asm__ volatile("sfence.vma %0, %1" ::"r"(a), "r"((u64)t->asid) : "memory");
 		else
 			local_flush_tlb_asid(t->asid);
 	}
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((mask & (1u << i)) && i != me && hart_locals[i].hartid < base) base = hart_locals[i].hartid;
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((mask & (1u << i)) && i != me) hmask |= 1UL << (hart_locals[i].hartid - base);
+	unsigned long hmask = harts_sbi_mask(mask, &base);
 	if (hmask) {
 		if (t->asid) sbi_remote_sfence_vma_asid(hmask, base, size ? va : 0, size, t->asid);
 		else sbi_remote_sfence_vma(hmask, base, size ? va : 0, size);

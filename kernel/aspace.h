@@ -8,7 +8,6 @@
 struct task;
 
 void aspace_init_asids(void);                 /* probes how many ASID bits satp keeps */
-u32 aspace_asid_bits(void);
 int aspace_create(struct task *t);            /* root table + ASID */
 void aspace_activate(struct task *t);         /* loads satp on this hart */
 /* Maps freshly allocated, zeroed user pages for [va, va+size) with prot (PTE_R/W/X). */

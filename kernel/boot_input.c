@@ -2,7 +2,7 @@
  * A tree handed over with -dtb is not rewritten by QEMU, so its banks may describe RAM that is not
  * there, or miss the blob and the initrd QEMU placed at the top of the RAM it really has. */
 #include "kernel/boot_input.h"
-#include "boot/boot.h"
+#include "vm/layout.h"
 #include "kernel/trap.h"
 #include "lib/printk.h"
 #include "platform/devtree.h"

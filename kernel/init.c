@@ -2,6 +2,8 @@
  * checks that every page and vmalloc area came back, and powers off with init's status. */
 #include "kernel/boot_input.h"
 #include "kernel/cpio.h"
+#include "kernel/init.h"
+#include "kernel/main.h"
 #include "kernel/panic.h"
 #include "kernel/sched.h"
 #include "kernel/shm.h"
@@ -16,9 +18,6 @@
 #include "vm/page_alloc.h"
 #include "vm/vmalloc.h"
 
-extern struct machine_desc machine;
-void task_reap_orphans(void);
-void task_reap_one(struct task *t);
 
 static u32 init_tid;
 static u64 baseline_pages, baseline_areas;
@@ -90,7 +89,6 @@ int kernel_start_init(void)
 		return BOOT_EXIT_BAD_INIT;
 	}
 	init_tid = (u32)tid;
-	extern u32 orphan_exempt_tid;
 	orphan_exempt_tid = init_tid;
 	printk("init: started %s as task %ld\n", argv[0], tid);
 	sched_idle_hook = init_watch;

@@ -6,14 +6,8 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "vm/page_alloc.h"
+#include "vm/vmalloc.h"
 
-extern const struct ktest_suite __ktest_start[], __ktest_end[];
-
-/* The allocator above the buddy layer says what it caches (pool pages) and how many areas are live;
- * it quiesces first (purges lazily freed ranges, drains deferred frees) so the counts are final. */
-__attribute__((weak)) void vm_quiesce(void) {}
-__attribute__((weak)) u64 vm_live_areas(void) { return 0; }
-__attribute__((weak)) u64 vm_cached_pages(void) { return 0; }
 
 void ktest_fail(struct ktest *t, const char *file, int line, const char *what)
 {

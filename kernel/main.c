@@ -1,5 +1,7 @@
 /* kmain: the boot hart's path from the firmware hand-off to a running system, and the boot report. */
-#include "boot/boot.h"
+#include "kernel/hart.h"
+#include "kernel/init.h"
+#include "kernel/main.h"
 #include "kernel/aspace.h"
 #include "kernel/boot_input.h"
 #include "kernel/bootparams.h"
@@ -107,9 +109,6 @@ static void boot_report(const struct machine_desc *m)
 	       DMAP_BASE + DMAP_SIZE - 1, IO_BASE, VMALLOC_START, VMALLOC_END - 1, VMALLOC_SIZE >> 30);
 }
 
-int kernel_start_init(void);
-void oops_trigger(const char *kind); /* tests/kernel/oops_trigger.c */
-
 /* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
 void kernel_poweroff(int status)
 {
@@ -119,7 +118,7 @@ void kernel_poweroff(int status)
 	poweroff(status);
 }
 
-void kmain(u64 hartid, u64 dtb_pa)
+void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 {
 	struct hart_local *h = this_hart();
 	const char *why = NULL;
@@ -127,6 +126,7 @@ void kmain(u64 hartid, u64 dtb_pa)
 	h->hartid = (u32)hartid;
 	h->index = 0;
 	h->online = true;
+	hart_locals[0] = h;
 	trap_init_hart();
 	console_set_sink(sbi_sink);
 	sbi_probe_all();
@@ -183,12 +183,11 @@ void kmain(u64 hartid, u64 dtb_pa)
 	irq_enable();
 
 	aspace_init_asids();
-	smp_boot_secondaries(&machine);
+	smp_boot_secondaries(&machine, secondary_entry_pa);
 	vmalloc_init(); /* after the harts: the lazy-purge threshold scales with how many are online */
 	panic_set_dump_hook(vm_dump_areas_oops);
 	boot_report(&machine);
 
-	if (bootarg_get("oops")) oops_trigger(bootarg_get("oops"));
 	const char *suites = bootarg_get("test");
 	if (suites && *suites) kernel_poweroff(ktest_run_all(suites)); /* a bare "test" word is init's argument */
 	st = kernel_start_init();

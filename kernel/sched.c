@@ -5,9 +5,10 @@
 #include "kernel/sched.h"
 #include "kernel/smp.h"
 #include "kernel/task.h"
-#include "lib/percpu.h"
+#include "kernel/hart.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
+#include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
 
@@ -17,8 +18,6 @@ static struct context sched_ctx[MAX_HARTS];
 static u32 rr_next[MAX_HARTS];
 static bool need_resched[MAX_HARTS];
 void (*sched_idle_hook)(void);
-
-void switch_context(struct context *from, struct context *to);
 
 /* Called with sched_lock held and the task's state already changed: back to this hart's loop. */
 void sched_switch_out(struct task *t)
@@ -80,7 +79,8 @@ void task_yield(void)
 
 void scheduler_loop(void)
 {
-	struct hart_local *h = this_hart();
+	struct hart *kh = this_kernel_hart();
+	struct hart_local *h = &kh->local;
 
 	for (;;) {
 		irq_enable();
@@ -100,17 +100,17 @@ void scheduler_loop(void)
 		}
 		t->state = T_RUNNING;
 		t->on_hart = (int)h->index;
-		h->current = t;
+		kh->current = t;
 		h->tid = t->tid;
-		h->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
+		kh->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
 		aspace_activate(t);
 		need_resched[h->index] = false;
 		switch_context(&sched_ctx[h->index], &t->ctx);
 		/* Back from the task, still holding sched_lock. */
 		t->on_hart = -1;
-		h->current = NULL;
+		kh->current = NULL;
 		h->tid = 0;
-		csr_write(satp, SATP_MODE_SV39 | (kernel_root_pa >> PAGE_SHIFT));
+		csr_write(satp, pt_satp(kernel_root_pa, 0));
 		spin_unlock(&sched_lock);
 	}
 }

@@ -10,5 +10,7 @@ extern struct task tasks[MAX_TASKS];
 extern void (*sched_idle_hook)(void);
 void sched_switch_out(struct task *t);
 void sched_tick(void);
+/* switch.S: saves the running thread's callee-saved registers in *from and resumes *to. */
+void switch_context(struct context *from, struct context *to);
 
 #endif

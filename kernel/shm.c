@@ -343,7 +343,7 @@ bool shm_fault(struct task *t, u64 addr, u64 cause)
 		struct task_map *m = &t->maps[i];
 		if (!m->obj || addr < m->uva || addr >= m->uva + m->max_size) continue;
 		struct pt_walk w;
-		bool write = cause == 15;
+		bool write = cause == EXC_STORE_PAGE;
 		/* Mapped by now (a resize finished while we waited for the lock) with the access allowed? */
 		if (addr - m->uva < m->mapped && !pt_walk(t->root_pa, addr, &w) && (!write || (w.pte & PTE_W)))
 			retry = true;

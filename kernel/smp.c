@@ -2,7 +2,7 @@
  * to run workers on several harts at once. */
 #include "kernel/smp.h"
 #include "kernel/task.h"
-#include "boot/boot.h"
+#include "kernel/hart.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
 #include "lib/percpu.h"
@@ -15,6 +15,9 @@
 #include "vm/vm_boot.h"
 #include "vm/vm_pages.h"
 
+struct hart harts[MAX_HARTS];
+u8 boot_stacks[MAX_HARTS][BOOT_STACK_SIZE] __aligned(16);
+struct hart_boot_arg hart_boot_args[MAX_HARTS];
 
 struct call_box {
 	void (*fn)(void *);
@@ -31,7 +34,13 @@ void smp_send_ipi(u32 index)
 		csr_set(sip, SIE_SSIE);
 		return;
 	}
-	sbi_send_ipi(1UL, hart_locals[index].hartid);
+	sbi_send_ipi(1UL, harts[index].local.hartid);
+}
+
+void smp_ipi_interrupt(void)
+{
+	csr_clear(sip, SIE_SSIE);
+	this_kernel_hart()->ipis_taken++;
 }
 
 void secondary_main(u64 hartid, u64 index)
@@ -81,12 +90,13 @@ static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry, bool n
 		       hd->hartid, status);
 		return false;
 	}
-	hart_locals[idx].hartid = hd->hartid;
-	hart_locals[idx].index = idx;
-	hart_locals[idx].online = false;
+	harts[idx].local.hartid = hd->hartid;
+	harts[idx].local.index = idx;
+	harts[idx].local.online = false;
+	hart_locals[idx] = &harts[idx].local;
 	vm_pages_set_hart_node(idx, numa ? hd->node : PA_ANY_NODE);
 	hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
-	hart_boot_args[idx].tp = (uptr)&hart_locals[idx];
+	hart_boot_args[idx].tp = (uptr)&harts[idx];
 	mb();
 	long err = sbi_hart_start(hd->hartid, entry, idx);
 	if (err) printk("smp: hart %u did not start (SBI error %ld)\n", hd->hartid, err);
@@ -100,11 +110,10 @@ static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry, bool n
  * tree listing 64 harts for a 2-hart machine costs one second, not 62. Slot indices stay dense (tests
  * and per-hart tables count harts 0..nr_harts_online-1), so a hart that fails keeps no slot.
  */
-void smp_boot_secondaries(const struct machine_desc *m)
+void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 {
 	static u16 order[DT_MAX_HARTS];
 	u32 me = this_hart()->hartid, idx = 1;
-	u64 entry = (uptr)_secondary_entry - KERNEL_VBASE + KERNEL_PBASE;
 	int n, next = 0;
 
 	if (!sbi_info.has_hsm) {
@@ -116,8 +125,8 @@ void smp_boot_secondaries(const struct machine_desc *m)
 		const struct hart_desc *hd = &m->harts[order[next++]];
 		if (!start_in_slot(hd, idx, entry, dt_max_node(m) > 0)) continue;
 		u64 deadline = rdtime() + timer_hz();
-		while (!__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
-		if (hart_locals[idx].online) {
+		while (!__atomic_load_n(&harts[idx].local.online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
+		if (harts[idx].local.online) {
 			idx++;
 			continue;
 		}

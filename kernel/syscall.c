@@ -146,7 +146,8 @@ static long sys_trace_mark(struct task *t, const u64 *a)
 		int r = strncpy_from_user(label, a[1], sizeof(label));
 		if (r) return r;
 	}
-	TRACE(TRACE_ALL, __builtin_return_address(0), "ev=mark id=%lu label=\"%s\"", a[0], trace_clean(label));
+	/* Written whatever the mask (docs/trace.md): a mark is the user's own note in the log. */
+	trace_emit(__builtin_return_address(0), "ev=mark id=%lu label=\"%s\"", a[0], trace_clean(label));
 	return 0;
 }
 
@@ -174,6 +175,6 @@ bool task_handle_fault(struct trap_frame *tf)
 	struct task *t = current_task();
 	if (!t) return false;
 	u64 c = tf->scause;
-	if ((c == 12 || c == 13 || c == 15) && shm_fault(t, tf->stval, c)) return true;
+	if ((c == EXC_INST_PAGE || c == EXC_LOAD_PAGE || c == EXC_STORE_PAGE) && shm_fault(t, tf->stval, c)) return true;
 	task_kill_current(tf, trap_cause_name(c));
 }

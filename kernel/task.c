@@ -21,7 +21,6 @@ static u64 initrd_size;
 static u32 tid_gen = 1;
 u32 orphan_exempt_tid; /* init: its status is collected by kernel/init.c, not reaped as an orphan */
 
-void trap_return(struct trap_frame *tf);
 
 void initrd_set(const void *base, u64 size)
 {
@@ -96,7 +95,7 @@ static int load_segments(struct task *t, const u8 *img, const struct elf_plan *p
 static int push_args(struct task *t, const char *const *argv, int argc, u64 *sp_out, u64 *argv_out)
 {
 	struct pt_walk w;
-	u64 top = USER_STACK_TOP, sp = top;
+	u64 top = VMK_STACK_TOP, sp = top;
 	u64 ptrs[VMK_ARGV_MAX + 1];
 
 	if (pt_walk(t->root_pa, top - PAGE_SIZE, &w)) return -ENOMEM;
@@ -152,7 +151,7 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 	if (!t->kstack) goto fail;
 	if (aspace_create(t)) goto fail;
 	if ((err = load_segments(t, img, &plan))) goto fail;
-	if ((err = aspace_map_anon(t, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, PTE_R | PTE_W))) goto fail;
+	if ((err = aspace_map_anon(t, VMK_STACK_TOP - VMK_STACK_SIZE, VMK_STACK_SIZE, PTE_R | PTE_W))) goto fail;
 	u64 sp, uargv;
 	if ((err = push_args(t, argv, argc, &sp, &uargv))) goto fail;
 	if ((err = shm_inherit(parent, t, handles, parent ? nhandles : 0))) goto fail;

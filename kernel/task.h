@@ -3,19 +3,15 @@
 #define KERNEL_TASK_H
 
 #include <vmk/abi.h>
+#include "kernel/context.h"
 #include "kernel/trap.h"
 #include "lib/types.h"
 
 #define MAX_TASKS 64
 #define KSTACK_SIZE (16 * 1024)
-#define USER_STACK_TOP 0x3fff000000UL
-#define USER_STACK_SIZE (64 * 1024)
 
 enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE };
 
-struct context {
-	u64 ra, sp, s[12];
-};
 
 struct shm_obj;
 
@@ -69,11 +65,18 @@ void task_kill_current(struct trap_frame *tf, const char *why) __noreturn;
 void scheduler_loop(void) __noreturn;
 void task_user_return_work(void);
 
+/* Reaping (sched_lock not held): task_reap_one frees a zombie's resources and its slot;
+ * task_reap_orphans does that for every zombie nobody will wait for, except orphan_exempt_tid
+ * (init: kernel/init.c collects its status). */
+void task_reap_one(struct task *t);
+void task_reap_orphans(void);
+extern u32 orphan_exempt_tid;
+
 /* initrd access for spawn. */
 void initrd_set(const void *base, u64 size);
 int initrd_lookup(const char *name, const void **data, u64 *size);
 
-#include "lib/percpu.h"
-static inline struct task *current_task(void) { return (struct task *)this_hart()->current; }
+#include "kernel/hart.h"
+static inline struct task *current_task(void) { return this_kernel_hart()->current; }
 
 #endif

@@ -1,10 +1,12 @@
 /* Timer: a 100 Hz tick per hart through Sstc's stimecmp when the boot hart has shown it works, else the
  * SBI TIME call. */
 #include "kernel/timer.h"
+#include "kernel/sched.h"
 #include "kernel/trap.h"
 #include "lib/types.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
+#include "lib/trace.h"
 #include "platform/sbi.h"
 
 #define TICK_HZ 100
@@ -48,8 +50,6 @@ static void arm(u64 when)
 
 void timer_init_hart(void) { arm(rdtime() + hz / TICK_HZ); }
 
-__attribute__((weak)) void sched_tick(void) {}
-
 static void (*tick_hook)(void);
 
 /* Tests run code in real interrupt context this way: the next tick on any hart calls fn once. */
@@ -63,5 +63,8 @@ void timer_interrupt(void)
 		fn();
 	this_hart()->ticks++;
 	arm(rdtime() + hz / TICK_HZ);
+	/* A hart busy in a task never idles: without this its trace ring would fill and drop events. The
+	 * drain takes no allocator lock and gives way (trylock) if this hart's idle loop is draining. */
+	trace_drain();
 	sched_tick();
 }

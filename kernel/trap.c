@@ -3,14 +3,13 @@
 #include "kernel/trap.h"
 #include "lib/ksyms.h"
 #include "kernel/panic.h"
-#include "lib/percpu.h"
+#include "kernel/hart.h"
+#include "kernel/smp.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/layout.h"
-
-long kfault_setjmp(u64 *jb);
-void kfault_longjmp(u64 *jb, long val) __noreturn;
+#include "vm/vmalloc.h"
 
 void trap_init_hart(void)
 {
@@ -45,7 +44,7 @@ static void describe_fault(struct trap_frame *tf, char *buf, size_t size)
 
 static void kernel_fault(struct trap_frame *tf)
 {
-	struct hart_local *h = this_hart();
+	struct hart *h = this_kernel_hart();
 
 	if (is_page_fault(tf->scause) && is_vmalloc_addr((void *)tf->stval) && vm_fault_spurious(tf->stval, tf->scause))
 		return;
@@ -70,10 +69,10 @@ static void kernel_fault(struct trap_frame *tf)
 
 long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report)
 {
-	u64 jb[14];
-	struct hart_local *h = this_hart();
+	u64 jb[CONTEXT_WORDS];
+	struct hart *h = this_kernel_hart();
 	void *saved = h->fault_jmp;
-	void *saved_report = h->fault_report;
+	struct kfault_report *saved_report = h->fault_report;
 	bool saved_user = h->fault_user_only;
 
 	long r = kfault_setjmp(jb);
@@ -99,11 +98,10 @@ void trap_handler(struct trap_frame *tf)
 		h->irq_depth++;
 		switch (cause & ~CAUSE_INTERRUPT) {
 		case IRQ_S_TIMER: timer_interrupt(); break;
-		case IRQ_S_SOFT:
-			csr_clear(sip, SIE_SSIE);
-			ipi_interrupt();
-			break;
-		case IRQ_S_EXT: external_interrupt(); break;
+		case IRQ_S_SOFT: smp_ipi_interrupt(); break;
+		case IRQ_S_EXT:
+			/* SEIE is never enabled: vmk drives no interrupt controller, so one arriving is a bug. */
+			panic("hart %u: external interrupt, but no interrupt controller is driven", h->hartid);
 		default: printk("hart %u: unexpected interrupt %lu\n", h->hartid, cause & ~CAUSE_INTERRUPT);
 		}
 		h->irq_depth--;

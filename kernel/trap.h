@@ -2,34 +2,9 @@
 #ifndef KERNEL_TRAP_H
 #define KERNEL_TRAP_H
 
-#include "lib/types.h"
-
-/* Order matters: kernel/trap.S saves registers at these offsets (regs[i] = x(i), regs[0] unused). */
-struct trap_frame {
-	u64 regs[32];
-	u64 sepc;
-	u64 sstatus;
-	u64 scause;
-	u64 stval;
-};
+/* Order matters: kernel/trap_entry.S saves registers at these offsets (regs[i] = x(i), regs[0] unused),
+ * and it includes this file for TF_SIZE. */
 #define TF_SIZE (36 * 8)
-
-#define CAUSE_INTERRUPT (1UL << 63)
-#define IRQ_S_SOFT 1
-#define IRQ_S_TIMER 5
-#define IRQ_S_EXT 9
-#define EXC_INST_MISALIGNED 0
-#define EXC_INST_ACCESS 1
-#define EXC_ILLEGAL 2
-#define EXC_BREAKPOINT 3
-#define EXC_LOAD_MISALIGNED 4
-#define EXC_LOAD_ACCESS 5
-#define EXC_STORE_MISALIGNED 6
-#define EXC_STORE_ACCESS 7
-#define EXC_ECALL_U 8
-#define EXC_INST_PAGE 12
-#define EXC_LOAD_PAGE 13
-#define EXC_STORE_PAGE 15
 
 #define REG_RA 1
 #define REG_SP 2
@@ -37,11 +12,28 @@ struct trap_frame {
 #define REG_A0 10
 #define REG_A7 17
 
+#ifndef __ASSEMBLER__
+#include "kernel/context.h"
+#include "lib/riscv.h" /* scause values */
+#include "lib/types.h"
+
+struct trap_frame {
+	u64 regs[32];
+	u64 sepc;
+	u64 sstatus;
+	u64 scause;
+	u64 stval;
+};
+_Static_assert(sizeof(struct trap_frame) == TF_SIZE, "trap_entry.S frame size");
+
 extern char trap_entry[];
 void trap_init_hart(void);
 void trap_handler(struct trap_frame *tf);
 const char *trap_cause_name(u64 scause);
 void trap_return_to_user(struct trap_frame *tf) __noreturn;
+/* trap_entry.S's exit path: restores the frame at tf and returns from the trap (a new task's first
+ * return to user mode starts here). */
+void trap_return(struct trap_frame *tf);
 
 /* Kernel faults a test provokes on purpose: kfault_try runs fn(arg); if it faults, the fault is described
  * in *report (as the oops would be) and kfault_try returns the scause instead of oopsing. */
@@ -50,15 +42,16 @@ struct kfault_report {
 	char text[256];
 };
 long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report);
+/* trap_entry.S's landing pad for kernel faults: kfault_setjmp saves the callee-saved registers in jb
+ * and returns 0; kfault_longjmp(jb, val) returns from that kfault_setjmp again with val (never 0). */
+long kfault_setjmp(u64 *jb); /* jb: CONTEXT_WORDS words (kernel/context.h) */
+void kfault_longjmp(u64 *jb, long val) __noreturn;
 
-/* Hooks for layers above: handle_vm_kernel_fault explains a kernel-mode fault in the vmalloc region. */
-bool vm_fault_spurious(u64 addr, u64 cause);                /* PTE valid: stale TLB, flushed locally */
-void vm_fault_describe(u64 addr, char *buf, size_t size);   /* names the area for the oops */
+/* What trap_handler dispatches to, each in its own file. */
 bool task_handle_fault(struct trap_frame *tf);              /* user-mode fault: kill the task */
 void syscall_dispatch(struct trap_frame *tf);
 void timer_interrupt(void);
 void task_user_return_work(void);
-void ipi_interrupt(void);
-void external_interrupt(void);
+#endif
 
 #endif

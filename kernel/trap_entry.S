@@ -1,8 +1,8 @@
 /* Trap entry and exit. sscratch holds this hart's hart_local while user code runs and 0 in the kernel, so
  * one swap tells where the trap came from and finds the kernel stack without touching user registers. */
-#define TF_SIZE (36 * 8)
-#define HL_KERNEL_SP 0
-#define HL_USER_SP 8
+#include "kernel/context.h"
+#include "kernel/hart.h"
+#include "kernel/trap.h"
 
 	.text
 	.balign 4
@@ -20,11 +20,11 @@ trap_entry:
 	j	.Lsave_rest
 
 .Lfrom_user:
-	sd	sp, HL_USER_SP(tp)
-	ld	sp, HL_KERNEL_SP(tp)
+	sd	sp, HART_USER_SP(tp)
+	ld	sp, HART_KERNEL_SP(tp)
 	addi	sp, sp, -TF_SIZE
 	sd	t0, 5*8(sp)
-	ld	t0, HL_USER_SP(tp)
+	ld	t0, HART_USER_SP(tp)
 	sd	t0, 2*8(sp)
 	csrr	t0, sscratch
 	sd	t0, 4*8(sp)
@@ -119,38 +119,12 @@ trap_return:
 /* kfault_try's landing pad: a tiny setjmp/longjmp pair for the callee-saved registers. */
 	.globl kfault_setjmp
 kfault_setjmp:
-	sd	ra, 0(a0)
-	sd	sp, 8(a0)
-	sd	s0, 16(a0)
-	sd	s1, 24(a0)
-	sd	s2, 32(a0)
-	sd	s3, 40(a0)
-	sd	s4, 48(a0)
-	sd	s5, 56(a0)
-	sd	s6, 64(a0)
-	sd	s7, 72(a0)
-	sd	s8, 80(a0)
-	sd	s9, 88(a0)
-	sd	s10, 96(a0)
-	sd	s11, 104(a0)
+	CONTEXT_SAVE a0
 	li	a0, 0
 	ret
 
 	.globl kfault_longjmp
 kfault_longjmp:
-	ld	ra, 0(a0)
-	ld	sp, 8(a0)
-	ld	s0, 16(a0)
-	ld	s1, 24(a0)
-	ld	s2, 32(a0)
-	ld	s3, 40(a0)
-	ld	s4, 48(a0)
-	ld	s5, 56(a0)
-	ld	s6, 64(a0)
-	ld	s7, 72(a0)
-	ld	s8, 80(a0)
-	ld	s9, 88(a0)
-	ld	s10, 96(a0)
-	ld	s11, 104(a0)
+	CONTEXT_LOAD a0
 	mv	a0, a1
 	ret

@@ -3,11 +3,10 @@
 #include "kernel/uaccess.h"
 #include "kernel/trap.h"
 #include <vmk/abi.h>
-#include "lib/percpu.h"
+#include "kernel/hart.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 
-long kfault_setjmp(u64 *jb);
 
 bool user_range_ok(u64 addr, u64 len)
 {
@@ -24,8 +23,8 @@ struct copy_job {
 
 static int guarded(struct copy_job *j)
 {
-	u64 jb[14];
-	struct hart_local *h = this_hart();
+	u64 jb[CONTEXT_WORDS];
+	struct hart *h = this_kernel_hart();
 	void *saved = h->fault_jmp;
 	bool saved_user = h->fault_user_only;
 

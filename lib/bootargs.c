@@ -231,6 +231,7 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 int bootarg_bool(const char *key, bool *out)
 {
 	const char *s = bootarg_get(key);
@@ -258,6 +259,7 @@ bool bootarg_list_has(const char *key, const char *item)
 		s = comma + 1;
 	}
 }
+#endif
 
 int bootarg_count(void) { return nr_words; }
 

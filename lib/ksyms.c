@@ -2,17 +2,6 @@
 #include "lib/ksyms.h"
 #include "lib/printk.h"
 
-struct ksym {
-	u64 addr;
-	u32 name;
-	u32 size;
-};
-
-/* Emitted by tools/gen_ksyms.awk; the first link gets an empty table so text is already final. */
-extern const u64 ksyms_count;
-extern const struct ksym ksyms_table[];
-extern const char ksyms_names[];
-
 const char *ksym_lookup(u64 pc, u64 *offset, u64 *len)
 {
 	u64 lo = 0, hi = ksyms_count;

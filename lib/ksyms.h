@@ -9,4 +9,15 @@ int ksym_format(u64 pc, char *buf, size_t size);
 /* Returns the symbol name containing pc and its offset, or NULL. */
 const char *ksym_lookup(u64 pc, u64 *offset, u64 *len);
 
+/* The table itself, emitted by tools/gen_ksyms.awk into .ksyms; the first link gets an empty table so
+ * text is already final. */
+struct ksym {
+	u64 addr;
+	u32 name; /* offset into ksyms_names */
+	u32 size;
+};
+extern const u64 ksyms_count;
+extern const struct ksym ksyms_table[];
+extern const char ksyms_names[];
+
 #endif

@@ -1,4 +1,6 @@
-/* Per-hart state reached through tp: which hart this is, its stack, and what it is running. */
+/* The generic per-hart record reached through tp: which hart this is, whom to attribute work to, and
+ * whether it is in an interrupt. It knows nothing of the kernel: kernel/hart.h embeds it as the first
+ * member of the kernel's own per-hart state, so tp points at both. */
 #ifndef LIB_PERCPU_H
 #define LIB_PERCPU_H
 
@@ -7,31 +9,29 @@
 #define MAX_HARTS 8
 
 struct hart_local {
-	/* The trap entry code addresses these first three fields by offset: keep them first. */
-	u64 kernel_sp;   /* 0: stack top used when a trap arrives from user mode */
-	u64 user_sp;     /* 8: scratch for the user's sp while switching stacks */
-	u64 user_tp;     /* 16: user's tp, restored on return */
 	u32 hartid;      /* the hart id firmware knows it by */
 	u32 index;       /* dense index 0..nr_harts-1, for arrays */
-	void *current;   /* the task running here (kernel/task.h) */
-	u32 tid;         /* its id, for trace attribution (0 = the kernel) */
+	u32 tid;         /* the task running here, for trace attribution (0 = the kernel) */
 	int irq_depth;   /* > 0 while handling an interrupt */
-	void *fault_jmp; /* kernel faults resume here (kfault_try, user copies) instead of oopsing */
-	void *fault_report;
-	bool fault_user_only; /* the jump is taken only for faults on user addresses */
 	u64 ticks;       /* timer interrupts taken */
 	bool online;
 };
 
-extern struct hart_local hart_locals[MAX_HARTS];
+/* Every hart's record by dense index: filled in by whoever starts the hart (kernel/smp.c) before it
+ * runs, NULL for an index never used. */
+extern struct hart_local *hart_locals[MAX_HARTS];
 extern u32 nr_harts_online;
 extern u32 harts_online_mask; /* bit i = dense hart index i online */
 
-/* SBI hart mask (relative to *base) of every online hart but this one; 0 when alone. */
+/* SBI hart mask (relative to *base) of the harts whose dense index is set in index_mask, this hart
+ * left out; 0 when none. Any context. */
+unsigned long harts_sbi_mask(u32 index_mask, unsigned long *base);
+/* The same for every online hart but this one. */
 unsigned long harts_other_sbi_mask(unsigned long *base);
 
 #ifdef HOST_TEST
-static inline struct hart_local *this_hart(void) { return &hart_locals[0]; }
+extern struct hart_local host_hart;
+static inline struct hart_local *this_hart(void) { return &host_hart; }
 #else
 static inline struct hart_local *this_hart(void)
 {

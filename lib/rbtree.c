@@ -92,7 +92,9 @@ static void insert_fixup(struct rb_root *root, struct rb_node *node, const struc
 	set_black(root->node);
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void rb_insert(struct rb_root *root, struct rb_node *node) { insert_fixup(root, node, NULL); }
+#endif
 
 void rb_insert_augmented(struct rb_root *root, struct rb_node *node, const struct rb_augment_ops *aug)
 {
@@ -196,13 +198,16 @@ static void erase_node(struct rb_root *root, struct rb_node *node, const struct 
 		erase_fixup(root, child, fix_parent, aug);
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void rb_erase(struct rb_root *root, struct rb_node *node) { erase_node(root, node, NULL); }
+#endif
 
 void rb_erase_augmented(struct rb_root *root, struct rb_node *node, const struct rb_augment_ops *aug)
 {
 	erase_node(root, node, aug);
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 struct rb_node *rb_first(const struct rb_root *root)
 {
 	struct rb_node *n = root->node;
@@ -250,10 +255,12 @@ struct rb_node *rb_prev(const struct rb_node *node)
 		node = p;
 	return p;
 }
+#endif
 
 /* A red-black tree over 2^64 nodes is at most 128 deep; deeper means a cycle or corruption. */
 #define RB_MAX_DEPTH 130
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Returns the black height of the subtree, or -1 on a violation. */
 static int validate_subtree(const struct rb_node *n, const struct rb_node *parent, int depth)
 {
@@ -278,3 +285,4 @@ bool rb_validate(const struct rb_root *root)
 		return false;
 	return validate_subtree(root->node, NULL, 0) > 0;
 }
+#endif

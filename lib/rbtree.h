@@ -53,14 +53,19 @@ struct rb_augment_ops {
 	void (*rotate)(struct rb_node *old, struct rb_node *new_node);
 };
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Rebalance after rb_link_node(). For augmented trees the caller must first give the new node
  * its own value and propagate it to the ancestors (the tree is then consistent but unbalanced). */
 void rb_insert(struct rb_root *root, struct rb_node *node);
+#endif
 void rb_insert_augmented(struct rb_root *root, struct rb_node *node, const struct rb_augment_ops *aug);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void rb_erase(struct rb_root *root, struct rb_node *node);
+#endif
 void rb_erase_augmented(struct rb_root *root, struct rb_node *node, const struct rb_augment_ops *aug);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* In-order iteration; NULL at either end. */
 struct rb_node *rb_first(const struct rb_root *root);
 struct rb_node *rb_last(const struct rb_root *root);
@@ -72,5 +77,6 @@ struct rb_node *rb_prev(const struct rb_node *node);
  * black height on every path, black root, bounded height. Returns false on the first violation.
  */
 bool rb_validate(const struct rb_root *root);
+#endif
 
 #endif

@@ -14,6 +14,24 @@
 #define SIE_SEIE (1UL << 9)
 #define SATP_MODE_SV39 (8UL << 60)
 
+/* scause values */
+#define CAUSE_INTERRUPT (1UL << 63)
+#define IRQ_S_SOFT 1
+#define IRQ_S_TIMER 5
+#define IRQ_S_EXT 9
+#define EXC_INST_MISALIGNED 0
+#define EXC_INST_ACCESS 1
+#define EXC_ILLEGAL 2
+#define EXC_BREAKPOINT 3
+#define EXC_LOAD_MISALIGNED 4
+#define EXC_LOAD_ACCESS 5
+#define EXC_STORE_MISALIGNED 6
+#define EXC_STORE_ACCESS 7
+#define EXC_ECALL_U 8
+#define EXC_INST_PAGE 12
+#define EXC_LOAD_PAGE 13
+#define EXC_STORE_PAGE 15
+
 #define csr_read(csr)                                                  \
 	({                                                             \
 		unsigned long __v;                                     \
@@ -23,6 +41,10 @@
 #define csr_write(csr, val) __asm__ volatile("csrw " #csr ", %0" ::"rK"(val) : "memory")
 #define csr_set(csr, val) __asm__ volatile("csrs " #csr ", %0" ::"rK"(val) : "memory")
 #define csr_clear(csr, val) __asm__ volatile("csrc " #csr ", %0" ::"rK"(val) : "memory")
+
+/* Past this many pages in a flushed span, one full flush is cheaper than per-page sfence.vma (the same
+ * cut-over as Linux's tlb_flush_all_threshold on RISC-V). */
+#define TLB_FLUSH_ALL_PAGES 64
 
 static inline void local_flush_tlb_all(void) { __asm__ volatile("sfence.vma" ::: "memory"); }
 static inline void local_flush_tlb_page(uptr va) { __asm__ volatile("sfence.vma %0" ::"r"(va) : "memory"); }

@@ -142,7 +142,7 @@ void trace_drain(void) { drain_ring(&rings[this_hart_index()], this_hart()->hart
 
 void trace_drain_all(void)
 {
-	for (u32 i = 0; i < MAX_HARTS; i++) drain_ring(&rings[i], hart_locals[i].hartid);
+	for (u32 i = 0; i < MAX_HARTS; i++) if (hart_locals[i]) drain_ring(&rings[i], hart_locals[i]->hartid);
 }
 
 void trace_set_drain_sink(void (*sink)(const char *s, size_t n)) { drain_sink = sink; }

@@ -1,6 +1,8 @@
 /* Builds struct machine_desc from a validated device tree: memory banks (merged), reservations,
- * harts, /chosen, and the UART, PLIC and test device the kernel drives. Malformed values of the
+ * harts, /chosen, and the UART and test device the kernel drives. Malformed values of the
  * properties it reads are semantic errors, each with its own reason. */
+#include "platform/poweroff.h"
+#include "lib/sort.h"
 #include "platform/devtree.h"
 #include "platform/fdt.h"
 #include "lib/string.h"
@@ -94,20 +96,14 @@ static int numa_node(struct dt_ctx *c, int node)
 
 static u64 range_end(const struct mem_range *r) { return r->base + r->size; }
 
-static void sort_ranges(struct mem_range *r, int n)
+/* By base, then by size. */
+static bool range_less(const void *a, const void *b)
 {
-	struct mem_range t;
-	int i, j;
-
-	for (i = 1; i < n; i++) {
-		t = r[i];
-		for (j = i; j > 0 && (r[j - 1].base > t.base ||
-				      (r[j - 1].base == t.base && r[j - 1].size > t.size));
-		     j--)
-			r[j] = r[j - 1];
-		r[j] = t;
-	}
+	const struct mem_range *x = a, *y = b;
+	return x->base < y->base || (x->base == y->base && x->size < y->size);
 }
+
+static void sort_ranges(struct mem_range *r, int n) { sort(r, (size_t)n, sizeof(*r), range_less); }
 
 /* Sorts the banks and folds each into its predecessor when they overlap or touch on one node. */
 static void merge_banks(struct dt_ctx *c)
@@ -391,8 +387,7 @@ static void parse_uart(struct dt_ctx *c)
 	static const char *const uart_compat[] = { "ns16550a", "ns16550", "sifive,uart0" };
 	struct machine_desc *m = c->m;
 	size_t len = 0;
-	int node = -ENOENT, irq_len;
-	const void *irq;
+	int node = -ENOENT;
 	u64 clock = 0;
 
 	if (m->stdout_path) {
@@ -403,8 +398,6 @@ static void parse_uart(struct dt_ctx *c)
 	if (node < 0) return; /* the kernel falls back to the SBI console */
 	m->uart_kind = fdt_node_check_compatible(c->blob, node, "sifive,uart0") == 0 ? UART_SIFIVE : UART_NS16550;
 	if (!device_reg(c, node, &m->uart_base, &m->uart_size, "malformed uart reg")) return;
-	irq = fdt_getprop(c->blob, node, "interrupts", &irq_len);
-	m->uart_irq = irq && irq_len >= 4 ? fdt_be32(irq) : 0;
 	prop_num(c, node, "clock-frequency", 8, &clock, "malformed uart clock-frequency");
 	if (clock > 0xffffffffULL) bad(c, "uart clock-frequency out of range");
 	m->uart_clock = (u32)clock;
@@ -418,7 +411,6 @@ static void parse_uart(struct dt_ctx *c)
 
 static void parse_devices(struct dt_ctx *c)
 {
-	static const char *const plic_compat[] = { "riscv,plic0", "sifive,plic-1.0.0" };
 	static const char *const test_compat[] = { "sifive,test1", "sifive,test0" };
 	static const char *const htif_compat[] = { "ucb,htif0" };
 	struct machine_desc *m = c->m;
@@ -426,20 +418,15 @@ static void parse_devices(struct dt_ctx *c)
 	int node;
 
 	parse_uart(c);
-	node = find_device(c, plic_compat, 2);
-	if (node >= 0 && device_reg(c, node, &m->plic_base, &m->plic_size, "malformed plic reg")) {
-		m->plic_ndev = prop_u32(c, node, "riscv,ndev", 0, "malformed riscv,ndev");
-		m->has_plic = true;
-	}
 	node = find_device(c, htif_compat, 1);
 	if (node >= 0 && device_reg(c, node, &m->htif_base, &size, "malformed htif reg")) m->has_htif = true;
 	node = find_device(c, test_compat, 2);
 	if (node >= 0 && device_reg(c, node, &m->test_base, &size, "malformed test device reg"))
 		m->has_test = true;
-	m->poweroff_value = 0x5555; /* what QEMU's sifive_test takes as "pass" */
+	m->poweroff_value = QEMU_TEST_PASS;
 	node = fdt_find_compatible(c->blob, -1, "syscon-poweroff");
 	if (node >= 0)
-		m->poweroff_value = prop_u32(c, node, "value", 0x5555, "malformed syscon-poweroff value");
+		m->poweroff_value = prop_u32(c, node, "value", QEMU_TEST_PASS, "malformed syscon-poweroff value");
 }
 
 /* Bytes of bank not covered by any reservation (resv is sorted by base). */

@@ -1,5 +1,5 @@
 /* The machine description the kernel boots from: memory banks, reservations, harts, console UART,
- * PLIC and test device, extracted from the device tree OpenSBI hands over. */
+ * and test device, extracted from the device tree OpenSBI hands over. */
 #ifndef PLATFORM_DEVTREE_H
 #define PLATFORM_DEVTREE_H
 
@@ -47,10 +47,7 @@ struct machine_desc {
 	bool has_uart;
 	int uart_kind; /* UART_NS16550 or UART_SIFIVE (platform/uart.h) */
 	u64 uart_base, uart_size;
-	u32 uart_irq, uart_clock, uart_reg_shift, uart_io_width;
-	bool has_plic;
-	u64 plic_base, plic_size;
-	u32 plic_ndev;
+	u32 uart_clock, uart_reg_shift, uart_io_width;
 	bool has_htif; /* "ucb,htif0" (spike): fromhost, then tohost, as QEMU lays them out */
 	u64 htif_base;
 	bool has_test;

@@ -207,7 +207,9 @@ int fdt_check(const void *blob, size_t bufsize, const char **why)
 	}
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u32 fdt_total_size(const void *blob) { return hdr(blob, HDR_TOTALSIZE); }
+#endif
 
 /* Offset just past node's BEGIN_NODE token and name. */
 static int node_body(const struct fdt_view *v, int node, u64 *body)
@@ -504,6 +506,7 @@ int fdt_find_compatible(const void *blob, int start, const char *compat)
 	return node;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u32 fdt_get_phandle(const void *blob, int node)
 {
 	int len;
@@ -522,6 +525,7 @@ int fdt_node_by_phandle(const void *blob, u32 phandle)
 		if (fdt_get_phandle(blob, node) == phandle) return node;
 	return node;
 }
+#endif
 
 int fdt_num_mem_rsv(const void *blob)
 {

@@ -40,7 +40,9 @@
  * "no such thing", -EINVAL for a bad handle or malformed data.
  */
 int fdt_check(const void *blob, size_t bufsize, const char **why);
+#ifdef HOST_TEST /* test support: only host tests call these */
 u32 fdt_total_size(const void *blob);
+#endif
 
 int fdt_root(const void *blob);
 int fdt_first_child(const void *blob, int node);
@@ -75,8 +77,10 @@ bool fdt_stringlist_contains(const char *list, int len, const char *str);
 /* First node after start (-1: from the root, inclusive) in depth-first order that is compatible. */
 int fdt_find_compatible(const void *blob, int start, const char *compat);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u32 fdt_get_phandle(const void *blob, int node); /* 0 when the node has none */
 int fdt_node_by_phandle(const void *blob, u32 phandle);
+#endif
 
 int fdt_num_mem_rsv(const void *blob);
 int fdt_get_mem_rsv(const void *blob, int n, u64 *addr, u64 *size);

@@ -12,7 +12,7 @@
 #define SBI_LEGACY_SHUTDOWN 0x08
 
 static volatile u32 *test_dev;
-static u32 pass_value = 0x5555;
+static u32 pass_value = QEMU_TEST_PASS;
 static volatile u32 *htif_tohost;
 
 void poweroff_init(void *dev, u32 value)

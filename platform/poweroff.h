@@ -10,6 +10,9 @@
 #define POWEROFF_LINE "vmk: power off, exit status "
 
 /* test_dev: the mapped sifive,test register, or NULL on machines without one. Boot hart. */
+/* What QEMU's sifive_test device takes as "pass" when the device tree names no other value. */
+#define QEMU_TEST_PASS 0x5555
+
 void poweroff_init(void *test_dev, u32 pass_value);
 /* tohost: the mapped register of an HTIF ("ucb,htif0", spike), which exits QEMU with a status. Boot hart.
  * OpenSBI 1.1 on spike lists SRST but hangs in it, so HTIF is tried first there. */

@@ -54,6 +54,26 @@ for t in $BUILD/host/test_*; do
 	echo "$name: exit $rc"
 done
 
+echo "== layers"
+# The architecture rule (tools/layers.txt) against the include graph and the kernel objects' symbols.
+log=$LOGS/layer_check.log
+python3 tools/layer_check.py "$BUILD" >"$log" 2>&1
+rc=$?
+before=$fail
+count_ktap "$log" "" layer_check
+[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "layer_check exited with status $rc (see $log)"
+[ $fail -ne $before ] && grep '^#' "$log" | head -20
+echo "layer_check: exit $rc"
+
+# docs/abi.md against include/vmk/abi.h and errno.h: every name and number in both, the same.
+log=$LOGS/abi_doc_check.log
+python3 tools/abi_doc_check.py >"$log" 2>&1
+rc=$?
+before=$fail
+count_ktap "$log" "" abi_doc_check
+[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "abi_doc_check exited with status $rc (see $log)"
+echo "abi_doc_check: exit $rc"
+
 # A short libFuzzer run of the device-tree reader (longer ones: make fuzz FUZZ_SECONDS=...).
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$LOGS/fuzz_fdt.log" 2>&1; then ok; else bad "fuzz_fdt found a crash or did not build (see $LOGS/fuzz_fdt.log)"; fi
 echo "fuzz_fdt: $(grep -Eo 'Done [0-9]+ runs' "$LOGS/fuzz_fdt.log" || echo failed)"

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmtrace_parse import read_log  # noqa: E402
-from vmtrace_replay import Replay, seq_gaps  # noqa: E402
+from vmtrace_replay import Reorder, Replay, seq_gaps  # noqa: E402
 
 MAX_LISTED = 40  # per anomaly list: a log full of garbage still gives a readable report
 
@@ -47,11 +47,13 @@ class Report:
             cells = [str(c).ljust(w) if l else str(c).rjust(w) for c, w, l in zip(r, widths, left)]
             self.line("  " + "  ".join(cells).rstrip())
 
-    def listing(self, items):
+    def listing(self, items, total=None):
+        """The first MAX_LISTED items; total counts items a capped list did not keep."""
+        total = len(items) if total is None else total
         for text in items[:MAX_LISTED]:
             self.line("  " + text)
-        if len(items) > MAX_LISTED:
-            self.line("  ... and %d more" % (len(items) - MAX_LISTED))
+        if total > MAX_LISTED:
+            self.line("  ... and %d more" % (total - MAX_LISTED))
 
 
 def task_label(r, tid):
@@ -64,11 +66,10 @@ def seconds(log, r, t):
 
 def write_report(rep, log, r, source, check):
     rep.line("vmtrace report: %s" % source)
-    seqs = [e["seq"] for e in log.events]
     rep.line("lines: %d, trace lines: %d, events: %d, seq %s, harts: %s" % (
-        log.lines, log.trace_lines, len(log.events),
-        "%d..%d" % (min(seqs), max(seqs)) if seqs else "-",
-        ",".join(str(h) for h in sorted({e["hart"] for e in log.events})) or "-"))
+        log.lines, log.trace_lines, r.steps,
+        "%d..%d" % (r.min_seq, r.max_seq) if r.steps else "-",
+        ",".join(str(h) for h in sorted(r.harts)) or "-"))
     if r.last is not None:
         rep.line("duration: %.6f s at %d Hz%s" % (seconds(log, r, r.last["t"]), log.timebase or 10000000,
                                                   "" if log.timebase else " (assumed: no timebase line)"))
@@ -80,7 +81,7 @@ def write_report(rep, log, r, source, check):
         rep.line("vrealloc: " + ", ".join("%s=%d" % kv for kv in sorted(r.realloc_modes.items())))
     rep.line()
 
-    pending = [a for a in r.pending]
+    pending = list(r.pending.values())
     rep.line("pages: live=%d peak=%d%s; vmap/vm_map_ram pages mapped=%d" % (
         r.pages, r.peak[0], " (seq %d, %.6f s)" % (r.peak[1], seconds(log, r, r.peak[2])) if r.peak[1] is not None
         else "", r.borrowed))
@@ -127,17 +128,14 @@ def write_report(rep, log, r, source, check):
     rep.line()
 
     p = r.purges
-    rep.line("purges: %d" % len(p))
-    if p:
-        locals_ = sum(e.get("local_fences", 1) for e in p)
-        remotes = sum(e.get("remote_fences", e["remote"]) for e in p)
+    rep.line("purges: %d" % p.count + (" (%d released exactly as traced, %d guessed: the log has no ev=lazy)" % (
+        r.exact_purges, r.guessed_purges) if r.guessed_purges else ""))
+    if p.count:
         rep.line("  areas=%d pages=%d (%.1f areas, %.1f pages per purge), largest span %s" % (
-            sum(e["areas"] for e in p), sum(e["pages"] for e in p), sum(e["areas"] for e in p) / len(p),
-            sum(e["pages"] for e in p) / len(p), fmt_bytes(max(e["end"] - e["start"] for e in p))))
+            p.areas, p.pages, p.areas / p.count, p.pages / p.count, fmt_bytes(p.span)))
         rep.line("  full flushes=%d, per-page flushes=%d, local fences=%d, remote fences=%d" % (
-            sum(1 for e in p if e["full"]), sum(1 for e in p if not e["full"]), locals_, remotes))
-        rep.line("  by caller: " + ", ".join("%s=%d" % kv for kv in sorted(count_by(p, lambda e: fn_of(
-            e["caller"])).items())))
+            p.full, p.count - p.full, p.local, p.remote))
+        rep.line("  by caller: " + ", ".join("%s=%d" % kv for kv in sorted(p.by_caller.items())))
     if r.early_release:
         rep.line("  ranges reused before their purge's line (SMP ordering, expected): %d" % r.early_release)
     if r.untraced_purged:
@@ -164,11 +162,11 @@ def write_report(rep, log, r, source, check):
         rep.line("faults and kills:")
         rep.listing(["seq %d task %d fault at 0x%x: %s" % (e["seq"], e["task"], e["addr"], e["what"]) for e in r.faults]
                     + ["seq %d task %d killed at 0x%x (pc 0x%x): %s" % (e["seq"], e["tid"], e["addr"], e["pc"], e["why"])
-                       for e in r.kills])
+                       for e in r.kills], r.faults.total + r.kills.total)
     if r.marks:
         rep.line("marks:")
         rep.listing(["seq %d %.6f s task %d id=%d %s" % (e["seq"], seconds(log, r, e["t"]), e["task"], e["id"],
-                                                        e["label"]) for e in r.marks])
+                                                        e["label"]) for e in r.marks], r.marks.total)
     if r.failures or r.shm or r.faults or r.kills or r.marks:
         rep.line()
 
@@ -177,14 +175,21 @@ def write_report(rep, log, r, source, check):
     for d in log.drops:
         rng = " (seq %d..%d)" % (d["first_seq"], d["last_seq"]) if "first_seq" in d else ""
         anomalies.append("line %d: hart %d dropped %d events%s" % (d["line"], d["hart"], d["count"], rng))
-    for lo, hi in seq_gaps(log.events, log.drops):
+    for lo, hi in seq_gaps(r.gaps, log.drops):
         anomalies.append("seq %d..%d: %d events missing and no drop marker says so (log cut short or a "
                          "ring never drained?)" % (lo, hi, hi - lo + 1))
     anomalies += ["line %d: malformed: %s%s" % (n, why, (": " + text) if text else "") for n, why, text in log.problems]
+    if log.problem_count > len(log.problems):
+        anomalies.append("... %d more malformed lines not kept" % (log.problem_count - len(log.problems)))
     anomalies += ["line %d (seq %d): %s" % (line, seq, text) for seq, line, text in r.anomalies]
+    if r.anomalies.total > len(r.anomalies):
+        anomalies.append("... %d more replay anomalies not kept" % (r.anomalies.total - len(r.anomalies)))
     anomalies += ["line %d: %s" % w for w in log.kernel_warnings]
+    unkept = (log.problem_count - len(log.problems)) + (r.anomalies.total - len(r.anomalies))
+    # Each "not kept" line stands for the anomalies it counts.
+    count = len(anomalies) + unkept - (log.problem_count > len(log.problems)) - (r.anomalies.total > len(r.anomalies))
     rep.line("anomalies: %d (events dropped: %d, malformed lines: %d, trace lines sharing a console line: %d)" % (
-        len(anomalies), total_dropped, len(log.problems), log.interleaved))
+        count, total_dropped, log.problem_count, log.interleaved))
     rep.listing(anomalies)
     if check is not None:
         rep.line()
@@ -199,17 +204,33 @@ def count_by(items, key):
     return out
 
 
-def check_vmallocinfo(log):
-    """(verdict, details, ok): the replay of the events logged before the last complete listing against it."""
+class Snapshot:
+    """The replay's live areas when a vmallocinfo listing began: the power-off path drains every ring
+    before listing, so the events above the listing are all the ones that happened before it (the
+    listing's own buffer is allocated after "begin" and left out of it by the kernel)."""
+
+    def __init__(self):
+        self.at = {}  # listing's begin line -> {addr: (end, pages, caller)}
+
+    def take(self, replay, reorder, line):
+        reorder.flush()
+        self.at[line] = {a.addr: (a.end, a.pages, a.caller) for a in replay.live.values() if not a.in_block}
+        for old in sorted(self.at)[:-2]:
+            del self.at[old]  # the last complete listing is one of the last two begun
+
+
+def check_vmallocinfo(log, snap):
+    """(verdict, details, ok): the replay up to the last complete listing against that listing."""
     dumps = [d for d in log.dumps if d[1] is not None]
     if not dumps:
         return "FAIL: no complete vmallocinfo listing in the log", [], False
     begin, _, rows = dumps[-1]
-    # The power-off path drains every ring before listing, so what happened before is above the listing;
-    # the listing's own buffer is allocated after "begin" and left out of it by the kernel.
-    events = [e for e in log.events if e["line"] < begin]
-    r = Replay(samples=1).run(events)
-    traced = {a.addr: a for a in r.live.values() if not a.in_block}
+
+    class Live:
+        def __init__(self, addr, v):
+            self.addr, (self.end, self.pages, self.caller) = addr, v
+
+    traced = {addr: Live(addr, v) for addr, v in snap.at.get(begin, {}).items()}
     listed = {row["start"]: row for row in rows}
     details = []
     for addr in sorted(set(traced) | set(listed)):
@@ -251,17 +272,22 @@ def main(argv):
     if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
         print("vmtrace: --plot wants a .png or .svg file name, not %r" % args.plot, file=sys.stderr)
         return 2
+    r = Replay(samples=max(1, args.samples))
+    reorder = Reorder(r)
+    snap = Snapshot()
+    take = lambda line: snap.take(r, reorder, line)  # noqa: E731
     try:
         if args.log == "-":
-            log = read_log(sys.stdin.buffer)
+            log = read_log(sys.stdin.buffer, reorder.push, take)
         else:
             with open(args.log, "rb") as f:
-                log = read_log(f)
+                log = read_log(f, reorder.push, take)
     except OSError as e:
         print("vmtrace: cannot read %s: %s" % (args.log, e.strerror), file=sys.stderr)
         return 2
-    r = Replay(samples=max(1, args.samples)).run(log.events)
-    check = check_vmallocinfo(log) if args.check_vmallocinfo or log.dumps else None
+    reorder.flush()
+    r.finish()
+    check = check_vmallocinfo(log, snap) if args.check_vmallocinfo or log.dumps else None
     rep = Report()
     write_report(rep, log, r, "stdin" if args.log == "-" else os.path.basename(args.log), check)
     text = "\n".join(rep.out) + "\n"

@@ -18,6 +18,7 @@ EVENTS = {
     "realloc": {"addr": HEX, "new": HEX, "old_size": DEC, "new_size": DEC, "mode": STR, "freed_pages": DEC},
     "fail": {"size": DEC, "align": DEC, "reason": STR},
     "purge": {"areas": DEC, "pages": DEC, "start": HEX, "end": HEX, "full": DEC, "remote": DEC},
+    "lazy": {"addr": HEX, "purge": DEC},
     "fault": {"addr": HEX, "what": STR},
     "kill": {"tid": DEC, "addr": HEX, "pc": HEX, "why": STR},
     "spawn": {"tid": DEC, "name": STR, "parent": DEC},
@@ -26,7 +27,8 @@ EVENTS = {
 }
 # Optional fields whose type is still checked when present.
 OPTIONAL = {"pages": DEC, "huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC,
-            "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC}
+            "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC, "id": DEC}
+MAX_PROBLEMS = 10000  # malformed lines kept for the report; beyond that they are only counted
 DROP = {"hart": DEC, "count": DEC, "total": DEC}
 
 DUMP_ROW = re.compile(r"^0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16}) +(\d+) (\S+) pages=(\d+) (\S+)((?: [a-z_]+)*) "
@@ -36,17 +38,39 @@ REDZONE = re.compile(r"vmalloc: redzone overwritten, found at (\w+) by (\S+): (.
 TIMEBASE = re.compile(r"timebase (\d+) Hz")
 
 
+HEX_VALUE = re.compile(r"0x[0-9a-fA-F]{1,16}")
+DEC_VALUE = re.compile(r"-?\d{1,20}")
+
+
 def convert(kind, text):
     """The field's value, or None when it is not of its kind."""
     if kind == STR:
         return text[1:-1] if len(text) >= 2 and text[0] == '"' and text[-1] == '"' else text
     if kind == HEX:
-        return int(text[2:], 16) if re.fullmatch(r"0x[0-9a-fA-F]{1,16}", text) else None
-    return int(text) if re.fullmatch(r"-?\d{1,20}", text) else None
+        return int(text[2:], 16) if HEX_VALUE.fullmatch(text) else None
+    if text.isascii() and text.isdigit() and len(text) <= 20:
+        return int(text)  # the common case, without a regex
+    return int(text) if DEC_VALUE.fullmatch(text) else None
+
+
+KEY = re.compile(r"[a-z_][a-z0-9_]*")
+ODD_SPACE = re.compile(r"[^\S ]")
 
 
 def tokenize(body):
     """Fields of a trace line after the prefix, in order; None if the text is not all key=value pairs."""
+    if '"' not in body and not body.startswith(" ") and not ODD_SPACE.search(body):
+        # Most lines: no quoted value, so the fields are what lies between spaces.
+        fields = {}
+        for part in body.split(" "):
+            if not part:
+                continue
+            key, eq, value = part.partition("=")
+            if not eq or key in fields or not KEY.fullmatch(key):
+                break  # let the exact reader below say what is wrong
+            fields[key] = value
+        else:
+            return fields, None
     fields, pos = {}, 0
     while pos < len(body):
         m = TOKEN.match(body, pos)
@@ -60,24 +84,49 @@ def tokenize(body):
     return fields, None
 
 
+def _dec(text):
+    if text.isdigit() and text.isascii() and len(text) <= 20:
+        return int(text)
+    return convert(DEC, text)
+
+
+CONVERT = {DEC: _dec, HEX: lambda text: convert(HEX, text), STR: lambda text: convert(STR, text)}
+_SCHEMAS = {}
+
+
+def _schema(schema):
+    """(key, kind, converter) per field of a schema, made once per schema."""
+    key = id(schema)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = (schema, tuple((k, kind, CONVERT[kind]) for k, kind in schema.items()))
+    return _SCHEMAS[key][1]
+
+
 def check_fields(fields, schema, optional):
     out = {}
-    for key, kind in schema.items():
-        if key not in fields:
+    for key, kind, conv in _schema(schema):
+        raw = fields.get(key)
+        if raw is None:
             return None, "missing field '%s'" % key
-        val = convert(kind, fields[key])
+        val = conv(raw)
         if val is None:
-            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", fields[key])
+            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
         out[key] = val
     for key, raw in fields.items():
         if key in out:
             continue
         kind = optional.get(key, STR)
-        val = convert(kind, raw)
+        val = CONVERT[kind](raw)
         if val is None:
             return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
         out[key] = val
     return out, None
+
+
+# The schema of each event, built once: check_fields caches its converters by the dict's identity.
+FULL = {ev: dict(COMMON, ev=STR, **fields) for ev, fields in EVENTS.items()}
+DROP_FULL = dict(DROP, ev=STR)
+COMMON_FULL = dict(COMMON, ev=STR)
 
 
 def parse_trace_line(text):
@@ -89,11 +138,11 @@ def parse_trace_line(text):
     if ev is None:
         return None, "no 'ev' field"
     if ev == "drop":
-        return check_fields(fields, dict(DROP, ev=STR), OPTIONAL)
+        return check_fields(fields, DROP_FULL, OPTIONAL)
     if ev not in EVENTS:
-        out, why = check_fields(fields, dict(COMMON, ev=STR), OPTIONAL)
+        out, why = check_fields(fields, COMMON_FULL, OPTIONAL)
         return (None, why) if out is None else (None, "unknown event '%s'" % ev)
-    return check_fields(fields, dict(COMMON, ev=STR, **EVENTS[ev]), OPTIONAL)
+    return check_fields(fields, FULL[ev], OPTIONAL)
 
 
 class Log:
@@ -104,16 +153,25 @@ class Log:
         self.trace_lines = 0
         self.events = []      # trace events, each with "line" (1-based) added
         self.drops = []       # drop markers
-        self.problems = []    # (line, reason, excerpt)
+        self.problems = []    # (line, reason, excerpt), the first MAX_PROBLEMS of them
+        self.problem_count = 0
         self.dumps = []       # [(begin_line, end_line or None, rows)]
         self.kernel_warnings = []  # (line, text)
         self.timebase = None
         self.interleaved = 0  # trace lines that did not start at the beginning of a console line
 
 
-def read_log(stream):
+def read_log(stream, sink=None, on_listing=None):
+    """Reads the whole log. Trace events go to sink(ev) as they are read when a sink is given (the log then
+    keeps none of them: memory stays bounded), else into log.events. on_listing(line) is called when a
+    vmallocinfo listing begins, before anything after it is read."""
     log = Log()
     dump = None
+
+    def problem(entry):
+        log.problem_count += 1
+        if len(log.problems) < MAX_PROBLEMS:
+            log.problems.append(entry)
     for number, raw in enumerate(stream, 1):
         log.lines = number
         if isinstance(raw, bytes):
@@ -133,13 +191,15 @@ def read_log(stream):
             # Trace lines and console text may land inside the listing: handled below as usual.
         if line.startswith("vmallocinfo: begin"):
             if dump is not None:
-                log.problems.append((dump[0], "vmallocinfo listing never ended", ""))
+                problem((dump[0], "vmallocinfo listing never ended", ""))
             dump = (number, [])
+            if on_listing:
+                on_listing(number)
             continue
         at = line.find(PREFIX)
         if at < 0:
             if line.rstrip() == "@T":
-                log.problems.append((number, "empty trace line", "@T"))
+                problem((number, "empty trace line", "@T"))
                 continue
             note_console(log, number, line)
             continue
@@ -148,13 +208,18 @@ def read_log(stream):
         log.trace_lines += 1
         ev, why = parse_trace_line(line[at:])
         if ev is None:
-            log.problems.append((number, why, printable(line[at:at + 120])))
+            problem((number, why, printable(line[at:at + 120])))
             continue
         ev["line"] = number
-        (log.drops if ev["ev"] == "drop" else log.events).append(ev)
+        if ev["ev"] == "drop":
+            log.drops.append(ev)
+        elif sink:
+            sink(ev)
+        else:
+            log.events.append(ev)
     if dump is not None:
         log.dumps.append((dump[0], None, dump[1]))
-        log.problems.append((dump[0], "vmallocinfo listing never ended (log cut short?)", ""))
+        problem((dump[0], "vmallocinfo listing never ended (log cut short?)", ""))
     log.problems.sort(key=lambda p: p[0])
     return log
 

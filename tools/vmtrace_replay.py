@@ -7,17 +7,25 @@ The model, stated once because every figure depends on it:
     have none and are 2 MiB). The vmallocinfo dump prints the same end, guard included, like Linux.
   * A free (vfree, vfree_atomic, vunmap, vm_unmap_ram) makes the area dead but its range stays occupied:
     the kernel only reuses a range after a purge has flushed every TLB.
-  * A purge releases the oldest pending ranges inside its [start, end), at most `areas` of them (the purge
-    event does not list them; anything it purged lies inside that span, and was freed before it).
+  * Every parked range is named by an ev=lazy line with the id of the purge that will release it (the
+    kernel writes it under the arena lock, where the purge takes its list), and a purge with `id` releases
+    exactly those: nothing is guessed. Logs from kernels without ev=lazy fall back on a guess, counted
+    as such: a purge releases the oldest pending ranges inside its [start, end), at most `areas` of them.
     An allocation overlapping a pending range proves that range was purged already (on SMP another hart
     can reuse it before the purge's own line is emitted), so it is released then; that is not an anomaly.
   * Pages are the mapped pages: alloc adds `pages`, a shrinking vrealloc removes freed_pages, an in-place
     grow backs up to ceil(new_size / 4 KiB), a free removes what the area still has. vmap and vm_map_ram
     pages belong to their caller and are counted apart from vmalloc's.
-Events are replayed in sequence-number order: harts drain their own rings, so the log is not in order."""
+Events are replayed in sequence-number order: harts drain their own rings, so the log is not in order.
+Reorder puts them back in order as they are read, holding at most a window of them (a ring holds a few
+hundred lines, so a log is never that far out of order), so time is linear in the log and memory bounded
+by the window and the areas live at once; finished areas are kept as a few numbers each for the picture."""
+import array
 import bisect
+import heapq
 
 PAGE = 4096
+SAMPLE_WORK = 8  # occupied ranges a fragmentation sample may walk, per event replayed
 DEFAULT_REGION = (0xFFFFFFC000000000, 0xFFFFFFD000000000)
 BORROWED_PAGES = ("vmap", "vm_map_ram", "vmap_block")  # pages owned by the caller, not by vmalloc
 
@@ -29,13 +37,13 @@ def live_key(addr, in_block):
 
 class Area:
     __slots__ = ("addr", "va_size", "pages", "size", "fn", "caller", "task", "t_alloc", "seq", "t_free",
-                 "seq_free", "t_purge", "in_block")
+                 "seq_free", "t_purge", "in_block", "purge_id")
 
     def __init__(self, ev, va_size, in_block):
         self.addr, self.va_size, self.pages, self.size = ev["addr"], va_size, ev["pages"], ev["size"]
         self.fn, self.caller, self.task = ev["fn"], ev["caller"], ev["task"]
         self.t_alloc, self.seq = ev["t"], ev["seq"]
-        self.t_free = self.seq_free = self.t_purge = None
+        self.t_free = self.seq_free = self.t_purge = self.purge_id = None
         self.in_block = in_block  # a vm_map_ram request inside a block: no range of its own
 
     @property
@@ -48,43 +56,89 @@ class Area:
 
 
 class Occupancy:
-    """Occupied ranges, sorted by start: the complement is the free space the fragmentation figures use."""
+    """Occupied ranges, sorted by start (two parallel lists): the complement is the free space the
+    fragmentation figures use."""
 
     def __init__(self, region):
         self.region = region
-        self.starts, self.ends = [], {}
+        self.starts, self.ends = [], []
 
     def add(self, start, end):
-        bisect.insort(self.starts, start)
-        self.ends[start] = end
+        i = bisect.bisect_left(self.starts, start)
+        if i < len(self.starts) and self.starts[i] == start:
+            self.ends[i] = end
+            return
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
 
     def remove(self, start):
         i = bisect.bisect_left(self.starts, start)
         if i < len(self.starts) and self.starts[i] == start:
             del self.starts[i]
-            del self.ends[start]
+            del self.ends[i]
 
     def overlapping(self, start, end):
         i = bisect.bisect_left(self.starts, end)
         out = []
         while i > 0:
             i -= 1
-            s = self.starts[i]
-            if self.ends[s] <= start:
+            if self.ends[i] <= start:
                 break  # ranges never overlap each other, so earlier ones end earlier still
-            out.append(s)
+            out.append(self.starts[i])
         return out
 
     def free_extents(self):
         """(number of free extents, largest, total) over the region."""
         count = largest = total = 0
         cursor = self.region[0]
-        for s in self.starts + [self.region[1]]:
+        for s, e in zip(self.starts, self.ends):
             if s > cursor:
                 gap = s - cursor
-                count, total, largest = count + 1, total + gap, max(largest, gap)
-            cursor = max(cursor, self.ends.get(s, s))
+                count += 1
+                total += gap
+                if gap > largest:
+                    largest = gap
+            if e > cursor:
+                cursor = e
+        if self.region[1] > cursor:
+            gap = self.region[1] - cursor
+            count, total, largest = count + 1, total + gap, max(largest, gap)
         return count, largest, total
+
+
+class Kept(list):
+    """A list that keeps its first `cap` items and counts all of them (`total`): a hostile log cannot
+    make the report's lists grow without bound."""
+
+    def __init__(self, cap):
+        super().__init__()
+        self.cap, self.total = cap, 0
+
+    def append(self, item):
+        self.total += 1
+        if len(self) < self.cap:
+            super().append(item)
+
+
+class PurgeStats:
+    """What the report says about purges, summed as they come (times kept compact for the picture)."""
+
+    def __init__(self):
+        self.count = self.areas = self.pages = self.span = self.full = self.local = self.remote = 0
+        self.by_caller = {}
+        self.times = array.array("d")
+
+    def add(self, ev):
+        self.count += 1
+        self.areas += ev["areas"]
+        self.pages += ev["pages"]
+        self.span = max(self.span, ev["end"] - ev["start"])
+        self.full += 1 if ev["full"] else 0
+        self.local += ev.get("local_fences", 1)
+        self.remote += ev.get("remote_fences", ev["remote"])
+        fn = ev["caller"].split("+", 1)[0]
+        self.by_caller[fn] = self.by_caller.get(fn, 0) + 1
+        self.times.append(ev["t"])
 
 
 class TaskUse:
@@ -100,10 +154,14 @@ class Replay:
         self.lazy_max_pages = None
         self.occ = None
         self.live = {}            # addr -> Area
-        self.pending = []         # freed, range not yet purged; in free order
+        self.pending = {}         # addr -> Area freed, range not yet purged; in free order
+        self.by_purge = {}        # purge id -> {addr: Area} parked for it (ev=lazy)
+        self.purged_ids = set()
+        self.exact_purges = self.guessed_purges = 0
+        self.callers = {}         # caller string -> index, for the finished areas' records
+        self.boxes = array.array("d")  # per finished area: BOX_FIELDS numbers (see finish_area)
         self.freed = {}           # addr -> seq of its last free, for telling a double free from a stray one
-        self.history = []         # every Area ever seen, for the picture
-        self.anomalies = []       # (seq or line, text)
+        self.anomalies = Kept(10000)  # (seq, line, text)
         self.pages = self.borrowed = 0
         self.peak = (0, None, None)  # pages, seq, t
         self.tasks = {}
@@ -113,7 +171,8 @@ class Replay:
         self.resized = {}         # Area -> [grows in place, shrinks, smallest size, largest size, moved to]
         self.failures = {}
         self.shm = {}
-        self.faults, self.kills, self.marks, self.purges = [], [], [], []
+        self.faults, self.kills, self.marks = Kept(1000), Kept(1000), Kept(1000)
+        self.purges = PurgeStats()
         self.early_release = 0    # ranges reused before their purge's line: see the model above
         self.untraced_purged = 0  # areas a purge freed that the trace never showed (e.g. untraced kinds)
         self.frag = []            # (t, seq, extents, 1 - largest/total, live pages)
@@ -121,6 +180,11 @@ class Replay:
         self.samples = samples
         self.first_t = None
         self.last = None
+        self.steps = 0
+        self.prev_seq = None
+        self.min_seq = self.max_seq = None
+        self.harts = set()
+        self.gaps = []            # (first, last) sequence numbers never seen between two seen ones
 
     def note(self, ev, text):
         self.anomalies.append((ev["seq"], ev["line"], text))
@@ -137,23 +201,77 @@ class Replay:
                                        "assuming the 64 GiB region at 0x%x" % DEFAULT_REGION[0]))
 
     def run(self, events):
-        events = sorted(events, key=lambda e: (e["seq"], e["line"]))
-        self.sample_every = max(1, len(events) // self.samples)
-        seen = set()
-        for i, ev in enumerate(events):
-            if ev["seq"] in seen:
-                self.note(ev, "sequence number %d appears twice: the second line was ignored" % ev["seq"])
-                continue
-            seen.add(ev["seq"])
-            if self.first_t is None:
-                self.first_t = ev["t"]
-            self.last = ev
-            self.counts[ev["ev"]] = self.counts.get(ev["ev"], 0) + 1
-            getattr(self, "on_" + ev["ev"])(ev)
-            if self.occ is not None and (i % self.sample_every == 0 or i == len(events) - 1) \
-                    and ev["ev"] in ("alloc", "free", "purge", "region"):
+        """Replays a list of events (any order)."""
+        for ev in sorted(events, key=lambda e: (e["seq"], e["line"])):
+            self.step(ev)
+        return self.finish()
+
+    def step(self, ev):
+        """One event, in sequence order (Reorder sees to that)."""
+        seq = ev["seq"]
+        self.steps += 1  # every event read, a duplicate included
+        if self.prev_seq is not None and seq <= self.prev_seq:
+            if seq == self.prev_seq:
+                self.note(ev, "sequence number %d appears twice: the second line was ignored" % seq)
+                return
+            self.note(ev, "sequence number %d arrived after %d, further out of order than any ring holds"
+                      % (seq, self.prev_seq))
+        elif self.prev_seq is not None and seq > self.prev_seq + 1:
+            self.gaps.append((self.prev_seq + 1, seq - 1))
+        if self.prev_seq is None or seq > self.prev_seq:
+            self.prev_seq = seq
+        self.min_seq = seq if self.min_seq is None else min(self.min_seq, seq)
+        self.max_seq = seq if self.max_seq is None else max(self.max_seq, seq)
+        self.harts.add(ev["hart"])
+        if self.first_t is None:
+            self.first_t = ev["t"]
+        self.last = ev
+        self.counts[ev["ev"]] = self.counts.get(ev["ev"], 0) + 1
+        getattr(self, "on_" + ev["ev"])(ev)
+        if self.occ is not None and ev["ev"] in ("alloc", "free", "purge", "region"):
+            self.sampled += 1
+            # A sample walks every occupied range: its cost is bounded to SAMPLE_WORK per event replayed,
+            # so a log with many areas live at once gets fewer samples, never quadratic time.
+            if self.sampled % self.sample_every == 0 and \
+                    self.sample_work + len(self.occ.starts) <= SAMPLE_WORK * self.steps + 10000:
+                self.sample_work += len(self.occ.starts)
                 self.sample(ev)
+                if len(self.frag) >= 2 * self.samples:  # keep it bounded: every other sample, twice the step
+                    self.frag = self.frag[1::2]
+                    self.sample_every *= 2
+            else:
+                self.unsampled = ev
+
+    sampled = 0
+    sample_work = 0
+    unsampled = None
+
+    def finish(self):
+        """After the last event: the end state is always sampled."""
+        if self.unsampled is not None and self.occ is not None and (not self.frag or
+                                                                    self.frag[-1][1] < self.unsampled["seq"]):
+            self.sample(self.unsampled)
+            self.unsampled = None
         return self
+
+    BOX_FIELDS = 8  # t_alloc, t_free, t_purge, addr, va_size, pages, caller index, task
+
+    def finish_area(self, area):
+        """An area whose range is free again: kept as numbers for the picture, the object let go."""
+        if area.in_block:
+            return
+        c = self.callers.setdefault(area.caller, len(self.callers))
+        self.boxes.extend((area.t_alloc, area.t_free, area.t_purge, float(area.addr), area.va_size, area.pages,
+                           c, area.task))
+
+    def release(self, area, t):
+        """A pending range made reusable by a purge at time t."""
+        area.t_purge = t
+        self.pending.pop(area.addr, None)
+        if area.purge_id is not None:
+            self.by_purge.get(area.purge_id, {}).pop(area.addr, None)
+        self.occ.remove(area.addr)
+        self.finish_area(area)
 
     def sample(self, ev):
         n, largest, total = self.occ.free_extents()
@@ -168,7 +286,7 @@ class Replay:
         self.region = (ev["start"], ev["end"])
         self.lazy_max_pages = ev["lazy_max_pages"]
         self.occ = Occupancy(self.region)
-        for a in list(self.live.values()) + self.pending:
+        for a in list(self.live.values()) + list(self.pending.values()):
             if not a.in_block:
                 self.occ.add(a.addr, a.end)
 
@@ -209,7 +327,6 @@ class Replay:
             self.occ.add(area.addr, area.end)
         self.live[k] = area
         self.freed.pop(k, None)
-        self.history.append(area)
         use = self.task(area.task)
         use.allocs += 1
         use.areas += 1
@@ -217,13 +334,11 @@ class Replay:
         self.account(area, area.pages)
 
     def resolve_overlap(self, ev, start):
-        for a in self.pending:
-            if a.addr == start and not a.in_block:
-                self.pending.remove(a)
-                a.t_purge = ev["t"]
-                self.occ.remove(start)
-                self.early_release += 1
-                return
+        a = self.pending.get(start)
+        if a is not None and not a.in_block:
+            self.release(a, ev["t"])
+            self.early_release += 1
+            return
         other = self.live.get(start)
         self.note(ev, "alloc 0x%x overlaps live area 0x%x (%s, seq %s): a free was missed"
                   % (ev["addr"], start, other.caller if other else "?", other.seq if other else "?"))
@@ -240,6 +355,7 @@ class Replay:
         area.t_free = area.t_purge = self.last["t"]
         if not area.in_block:
             self.occ.remove(area.addr)
+            self.finish_area(area)
 
     def on_free(self, ev):
         self.ensure_region(ev)
@@ -266,21 +382,44 @@ class Replay:
         if area.in_block:
             area.t_purge = ev["t"]  # its range is the block's, which has its own free
         else:
-            self.pending.append(area)
+            old = self.pending.pop(area.addr, None)
+            if old is not None:  # freed twice before a purge: the kernel refused the second; keep the first
+                self.pending[old.addr] = old
+            else:
+                self.pending[area.addr] = area
+
+    def on_lazy(self, ev):
+        """A freed range parked for purge number `purge`."""
+        area = self.pending.get(ev["addr"])
+        if area is None:
+            return  # its free was not traced (class off then): the purge counts it as untraced
+        if area.purge_id is not None:
+            self.by_purge.get(area.purge_id, {}).pop(area.addr, None)  # parked again for a later purge
+        area.purge_id = ev["purge"]
+        if ev["purge"] in self.purged_ids:
+            self.release(area, ev["t"])  # that purge's line came first (SMP ordering)
+        else:
+            self.by_purge.setdefault(ev["purge"], {})[area.addr] = area
 
     def on_purge(self, ev):
         self.ensure_region(ev)
         released = 0
-        for a in list(self.pending):
-            if released == ev["areas"]:
-                break
-            if a.addr >= ev["start"] and a.end <= ev["end"]:
-                self.pending.remove(a)
-                self.occ.remove(a.addr)
-                a.t_purge = ev["t"]
+        if "id" in ev:
+            self.exact_purges += 1
+            self.purged_ids.add(ev["id"])
+            for a in list(self.by_purge.pop(ev["id"], {}).values()):
+                self.release(a, ev["t"])
                 released += 1
+        else:
+            self.guessed_purges += 1
+            for a in list(self.pending.values()):
+                if released == ev["areas"]:
+                    break
+                if a.purge_id is None and a.addr >= ev["start"] and a.end <= ev["end"]:
+                    self.release(a, ev["t"])
+                    released += 1
         self.untraced_purged += max(0, ev["areas"] - released)
-        self.purges.append(ev)
+        self.purges.add(ev)
 
     def resize_record(self, area, ev):
         return self.resized.setdefault(area, [0, 0, ev["old_size"], ev["old_size"], None])
@@ -336,27 +475,52 @@ class Replay:
         self.marks.append(ev)
 
 
-def seq_gaps(events, drops):
-    """Runs (first, last) of sequence numbers never seen that no drop marker accounts for. Markers from
-    kernels without first_seq/last_seq only say how many: that many missing numbers count as explained."""
-    seqs = sorted({e["seq"] for e in events})
-    covered = sorted((d["first_seq"], d["last_seq"]) for d in drops if "first_seq" in d and "last_seq" in d)
+class Reorder:
+    """Puts events back in sequence order as they are read: a heap of at most `window` events; the
+    smallest goes to the replay whenever the heap is full, and all of it at flush()."""
+
+    def __init__(self, replay, window=50000):
+        self.replay, self.window, self.heap = replay, window, []
+
+    def push(self, ev):
+        heapq.heappush(self.heap, (ev["seq"], ev["line"], ev))
+        if len(self.heap) > self.window:
+            self.replay.step(heapq.heappop(self.heap)[2])
+
+    def flush(self):
+        while self.heap:
+            self.replay.step(heapq.heappop(self.heap)[2])
+
+
+def seq_gaps(gaps, drops):
+    """Runs (first, last) of sequence numbers never seen that no drop marker accounts for, from the gaps a
+    replay met (in order) and the log's drop markers. Markers from kernels without first_seq/last_seq
+    only say how many: that many missing numbers count as explained. One sweep over both, sorted."""
+    covered = []  # the markers' ranges merged into disjoint runs, so one pointer sweeps them
+    for f, l in sorted((d["first_seq"], d["last_seq"]) for d in drops if "first_seq" in d and "last_seq" in d):
+        if covered and f <= covered[-1][1] + 1:
+            covered[-1][1] = max(covered[-1][1], l)
+        else:
+            covered.append([f, l])
     uncounted = sum(d["count"] for d in drops if "first_seq" not in d)
-    gaps = []
-    for a, b in zip(seqs, seqs[1:]):
-        lo, hi = a + 1, b - 1
-        for f, l in covered:  # interval arithmetic: a hostile seq=10^19 must not cost a loop per number
-            if l < lo or f > hi:
-                continue
-            if f > lo:
-                gaps.append([lo, f - 1])
-            lo = max(lo, l + 1)
-        if lo <= hi:
-            gaps.append([lo, hi])
     out = []
-    for lo, hi in gaps:
+    i = 0
+    for lo, hi in sorted(gaps):
+        while i < len(covered) and covered[i][1] < lo:
+            i += 1  # runs wholly before this gap can cover no later one either
+        while lo <= hi and i < len(covered) and covered[i][0] <= hi:
+            f, l = covered[i]
+            if f > lo:
+                out.append([lo, f - 1])
+            lo = max(lo, l + 1)
+            if l <= hi:
+                i += 1
+        if lo <= hi:
+            out.append([lo, hi])
+    result = []
+    for lo, hi in out:
         take = min(uncounted, hi - lo + 1)
         uncounted -= take
         if lo + take <= hi:
-            out.append((lo + take, hi))
-    return out
+            result.append((lo + take, hi))
+    return result

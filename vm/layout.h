@@ -2,6 +2,7 @@
 #ifndef VM_LAYOUT_H
 #define VM_LAYOUT_H
 
+#include <vmk/abi.h>
 #include "lib/types.h"
 
 /*
@@ -14,8 +15,9 @@
  *   0xfffffffc00000000 .. 0xfffffffc80000000   device window: the low 2 GiB of physical space (MMIO)
  *   0xffffffff80000000 .. 0xffffffffc0000000   kernel image, va = KERNEL_VBASE + (pa - KERNEL_PBASE)
  */
-#define USER_TOP 0x0000004000000000UL /* user half ends here (2^38) */
-#define VMALLOC_START 0xffffffc000000000UL
+#define USER_TOP VMK_USER_TOP            /* user half ends here (2^38): the ABI's number */
+#define KERNEL_HALF 0xffffffc000000000UL /* Sv39's upper half starts here (-2^38) */
+#define VMALLOC_START KERNEL_HALF        /* the vmalloc region opens the kernel half */
 #define VMALLOC_END 0xffffffd000000000UL
 #define VMALLOC_SIZE (VMALLOC_END - VMALLOC_START)
 #define DMAP_BASE 0xffffffd800000000UL
@@ -24,6 +26,10 @@
 #define IO_SIZE 0x0000000080000000UL
 #define KERNEL_VBASE 0xffffffff80000000UL
 #define KERNEL_PBASE 0x80000000UL
+
+/* The kernel image's parts, placed by boot/kernel.ld (page aligned, so each gets its own protection). */
+extern char _kernel_start[], _text_start[], _text_end[], _rodata_start[], _rodata_end[];
+extern char _data_start[], _data_end[], __bss_start[], __bss_end[], _kernel_end[];
 
 #ifndef HOST_TEST
 static inline void *ioremap(u64 pa) { return (void *)(uptr)(IO_BASE + pa); }

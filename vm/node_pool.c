@@ -1,5 +1,6 @@
 /* Fixed-size object pool: O(1) get/put through a free list, pages carved lazily. */
 #include "vm/node_pool.h"
+#include "vm/vm_pages.h"
 
 #define OBJ_ALIGN 16UL
 /* Header at the start of each page links the pages for release; padded so objects stay aligned. */
@@ -43,7 +44,7 @@ static bool add_page(struct node_pool *pool)
 {
 	if (!pool->objsize)
 		return false;
-	char *page = node_pool_page_alloc();
+	char *page = vm_block_alloc(NODE_POOL_PAGE_SIZE);
 	if (!page)
 		return false;
 	*(void **)page = pool->pages;
@@ -92,6 +93,7 @@ void node_pool_put(struct node_pool *pool, void *obj)
 	pool->in_use--;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 int node_pool_reserve(struct node_pool *pool, u64 n)
 {
 	while (node_pool_available(pool) < n) {
@@ -107,7 +109,7 @@ void node_pool_release_all(struct node_pool *pool)
 
 	while (page) {
 		void *next = *(void **)page;
-		node_pool_page_free(page);
+		vm_block_free(page, NODE_POOL_PAGE_SIZE);
 		page = next;
 	}
 	pool->free_list = NULL;
@@ -115,3 +117,4 @@ void node_pool_release_all(struct node_pool *pool)
 	pool->pages = NULL;
 	pool->in_use = pool->free_objects = pool->pages_held = 0;
 }
+#endif

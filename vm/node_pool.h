@@ -4,14 +4,7 @@
 
 #include "lib/types.h"
 
-/*
- * Page supply, provided by whoever links the pool (the kernel's page allocator, or a host test).
- * Pages must be 4 KiB and at least 16-byte aligned; node_pool_page_alloc returns NULL when out
- * of memory.
- */
-void *node_pool_page_alloc(void);
-void node_pool_page_free(void *page);
-
+/* Pages come from vm's page source (vm_block_alloc, vm/vm_pages.h). */
 #define NODE_POOL_PAGE_SIZE 4096UL
 
 /*
@@ -37,11 +30,13 @@ int node_pool_init(struct node_pool *pool, size_t objsize);
 void *node_pool_get(struct node_pool *pool);
 void node_pool_put(struct node_pool *pool, void *obj);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Make sure the next n gets succeed without calling the page hook; -ENOMEM if it cannot. */
 int node_pool_reserve(struct node_pool *pool, u64 n);
 
 /* Return every page (outstanding objects become invalid) and leave the pool empty but usable. */
 void node_pool_release_all(struct node_pool *pool);
+#endif
 
 static inline u64 node_pool_in_use(const struct node_pool *pool) { return pool->in_use; }
 static inline u64 node_pool_pages(const struct node_pool *pool) { return pool->pages_held; }

@@ -521,10 +521,12 @@ static int check_zone(const struct pa_zone *z)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void pa_drain(void)
 {
 	for (unsigned i = 0; i < nr_zones; i++) drain_hot(&zones[i]);
 }
+#endif
 
 int pa_check(void)
 {
@@ -533,9 +535,11 @@ int pa_check(void)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void pa_reset(void)
 {
 	memset(zones, 0, sizeof(zones));
 	nr_zones = 0;
 	nr_allocs = nr_frees = nr_failed = nr_bad_frees = nr_node_fallbacks = 0;
 }
+#endif

@@ -99,8 +99,10 @@ void pa_free(u64 pa, unsigned order);
 struct page *pa_to_page(u64 pa); /* NULL if pa is not in a zone */
 u64 page_to_pa(const struct page *p); /* 0 if p is not a zone's struct page */
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Merges every hot-list page back into the buddy lists (tests, or before reporting). */
 void pa_drain(void);
+#endif
 
 u64 pa_free_pages(void);
 u64 pa_total_pages(void);
@@ -112,7 +114,9 @@ void pa_get_stats(struct pa_stats *s);
  * -EIO otherwise. O(pages); meant for tests and debugging. */
 int pa_check(void);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Forgets every zone and counter (host tests). */
 void pa_reset(void);
+#endif
 
 #endif

@@ -1,14 +1,13 @@
-/* Sv39 page-table operations: map (ranges and page arrays), unmap with table reclaim, protect, walk,
- * and the kernel-half sharing between address spaces. Ranges are handled with an inclusive last address
- * so a mapping may end at the very top of the address space without the end wrapping to zero. */
+/* The page-table engine, the only code that writes PTEs after boot: map and unmap of ranges in any
+ * address space (with huge leaves, splits and table reclaim), walk, the kernel-half sharing between
+ * address spaces, and the lock-free kernel range vmalloc works in. Ranges are handled with an inclusive
+ * last address so a mapping may end at the very top of the address space without the end wrapping. */
 #include "vm/pt.h"
 #include "lib/string.h"
 
 #define PT_LEAF_FLAGS (PTE_V | PTE_A | PTE_D)
 /* Physical address bits that must be clear in a page address given to us. */
 #define PT_BAD_PA_BITS (~(PT_PA_LIMIT - 1) | (PAGE_SIZE - 1))
-
-static inline unsigned pt_index(u64 va, int level) { return (va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1); }
 
 /* The hardware walker on another hart may read a table while we write it: one store per PTE. */
 static inline void set_pte(pte_t *slot, pte_t v) { WRITE_ONCE(*slot, v); }
@@ -169,7 +168,7 @@ long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx)
 void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx)
 {
 	struct unmap_state u = {leaf, ctx, 0};
-	unmap_level(pt_table_va(root), 2, 0, PT_USER_TOP - 1, &u);
+	unmap_level(pt_table_va(root), 2, 0, USER_TOP - 1, &u);
 }
 
 /* ---- map ---- */
@@ -240,147 +239,6 @@ int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags)
 	return err;
 }
 
-/* Level-0 table covering va when the tables above it exist, NULL otherwise: the common case. */
-static inline pte_t *leaf_table_present(u64 root, u64 va)
-{
-	pte_t e = pt_table_va(root)[pt_index(va, 2)];
-	if (unlikely((e & (PTE_V | PTE_R | PTE_W | PTE_X)) != PTE_V)) return NULL;
-	e = table_of(e)[pt_index(va, 1)];
-	if (unlikely((e & (PTE_V | PTE_R | PTE_W | PTE_X)) != PTE_V)) return NULL;
-	return table_of(e);
-}
-
-/* Level-0 table covering va, creating the tables above it when alloc; NULL with *err set otherwise. */
-static pte_t *leaf_table(u64 root, u64 va, bool alloc, int *err)
-{
-	pte_t *t = pt_table_va(root);
-	for (int level = 2; level > 0; level--) {
-		pte_t *slot = &t[pt_index(va, level)];
-		pte_t e = *slot;
-		if (!(e & PTE_V)) {
-			u64 table;
-			if (!alloc || !(table = pt_alloc_table())) {
-				*err = alloc ? -ENOMEM : -ENOENT;
-				return NULL;
-			}
-			e = pte_make(table, PTE_V);
-			set_pte(slot, e);
-		} else if (pte_is_leaf(e)) {
-			*err = -EEXIST;
-			return NULL;
-		}
-		t = table_of(e);
-	}
-	return t;
-}
-
-pte_t *pt_leaf_slot(u64 root, u64 va, bool alloc)
-{
-	if (!pt_va_canonical(va)) return NULL;
-	int err;
-	pte_t *t = leaf_table(root, va, alloc, &err);
-	if (t) return &t[pt_index(va, 0)];
-	if (err == -ENOMEM) unmap_quiet(root, va & ~(PAGE_SIZE - 1), va | (PAGE_SIZE - 1));
-	return NULL;
-}
-
-/* pt_map_pages past its one-page fast path: any number of pages, creating tables, rolling back. */
-static __attribute__((noinline)) int map_pages_slow(u64 root, u64 va, const u64 *pas, size_t n, pte_t flags)
-{
-	const u64 start = va;
-	size_t i = 0;
-	int err;
-	do {
-		pte_t *t = leaf_table(root, va, true, &err);
-		if (unlikely(!t)) goto fail;
-		unsigned idx = pt_index(va, 0);
-		size_t stop = MIN(n, i + PT_ENTRIES - idx);
-		for (pte_t *slot = &t[idx]; i < stop; i++, slot++, va += PAGE_SIZE) {
-			u64 pa = pas[i];
-			if (unlikely(*slot & PTE_V)) {
-				err = -EEXIST;
-				goto fail;
-			}
-			if (unlikely(pa & PT_BAD_PA_BITS)) {
-				err = -EINVAL;
-				goto fail;
-			}
-			set_pte(slot, pte_make(pa, flags));
-		}
-	} while (i < n);
-	return 0;
-fail:
-	map_rollback(root, start, va, err);
-	return err;
-}
-
-int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
-{
-	/* No half of the address space holds more than 2^26 pages, which also keeps n << 12 in range. */
-	if (unlikely(n - 1 >= (1UL << 26) || (va & (PAGE_SIZE - 1)) || !prot_ok(prot) ||
-		     !range_ok(va, va + (n << PAGE_SHIFT) - 1)))
-		return -EINVAL;
-	const pte_t flags = prot | PT_LEAF_FLAGS;
-	if (n == 1) {
-		pte_t *t = leaf_table_present(root, va);
-		if (likely(t)) {
-			pte_t *slot = &t[pt_index(va, 0)];
-			if (unlikely(*slot & PTE_V)) return -EEXIST;
-			if (unlikely(pas[0] & PT_BAD_PA_BITS)) return -EINVAL;
-			set_pte(slot, pte_make(pas[0], flags));
-			return 0;
-		}
-	}
-	return map_pages_slow(root, va, pas, n, flags);
-}
-
-/* ---- protect ---- */
-
-static int check_mapped(const pte_t *t, int level, u64 va, u64 last)
-{
-	u64 span = pt_level_size(level) - 1;
-	for (;;) {
-		u64 chunk_last = MIN(va | span, last);
-		pte_t e = t[pt_index(va, level)];
-		if (!(e & PTE_V)) return -ENOENT;
-		if (level > 0 && !pte_is_leaf(e)) {
-			int err = check_mapped(table_of(e), level - 1, va, chunk_last);
-			if (err) return err;
-		}
-		if (chunk_last == last) return 0;
-		va = chunk_last + 1;
-	}
-}
-
-static void protect_level(pte_t *t, int level, u64 va, u64 last, u64 prot)
-{
-	u64 span = pt_level_size(level) - 1;
-	for (;;) {
-		u64 chunk_last = MIN(va | span, last);
-		pte_t *slot = &t[pt_index(va, level)];
-		pte_t e = *slot;
-		if (level == 0 || pte_is_leaf(e))
-			set_pte(slot, (e & ~PTE_PROT_MASK) | prot);
-		else
-			protect_level(table_of(e), level - 1, va, chunk_last, prot);
-		if (chunk_last == last) return;
-		va = chunk_last + 1;
-	}
-}
-
-int pt_protect(u64 root, u64 va, u64 size, u64 prot)
-{
-	u64 last = va + size - 1;
-	if (!size || ((va | size) & (PAGE_SIZE - 1)) || !range_ok(va, last) || !prot_ok(prot)) return -EINVAL;
-	int err = check_mapped(pt_table_va(root), 2, va, last);
-	if (err) return err;
-	struct split_log log;
-	err = split_ends(root, va, last, &log);
-	if (err) return err;
-	protect_level(pt_table_va(root), 2, va, last, prot);
-	return 0;
-}
-
 /* ---- lookups and address-space plumbing ---- */
 
 int pt_walk(u64 root, u64 va, struct pt_walk *w)
@@ -417,7 +275,7 @@ static void unpopulate(pte_t *root_t, unsigned first, unsigned end, const u64 *c
 int pt_prepopulate(u64 root, u64 va_start, u64 va_end)
 {
 	u64 last = va_end - 1; /* va_end == 0 stands for 2^64 */
-	if (va_start < PT_KERNEL_HALF || ((va_start | va_end) & (PUD_SIZE - 1)) || last < va_start) return -EINVAL;
+	if (va_start < KERNEL_HALF || ((va_start | va_end) & (PUD_SIZE - 1)) || last < va_start) return -EINVAL;
 	pte_t *t = pt_table_va(root);
 	unsigned first = pt_index(va_start, 2), end = pt_index(last, 2) + 1;
 	u64 created[PT_ENTRIES / 2 / 64] = {0};
@@ -446,3 +304,221 @@ void pt_copy_kernel_half(u64 dst_root, u64 src_root)
 	memcpy(&pt_table_va(dst_root)[PT_ENTRIES / 2], &pt_table_va(src_root)[PT_ENTRIES / 2],
 	       PT_ENTRIES / 2 * sizeof(pte_t));
 }
+
+/* ---- the kernel range ---- */
+
+#define KR_MAX_L1 64 /* 1 GiB level-1 tables: the vmalloc region is 64 GiB */
+
+static struct {
+	u64 start, end;
+	pte_t *l1[KR_MAX_L1];
+	u64 tables; /* level-0 tables hanging under l1[] now */
+} kr;
+
+void pt_kr_init(u64 root, u64 start, u64 end)
+{
+	pte_t *t = pt_table_va(root);
+	kr.start = start;
+	kr.end = MIN(end, start + KR_MAX_L1 * PUD_SIZE);
+	kr.tables = 0; /* the range holds no level-0 table yet */
+	for (u64 va = kr.start; va < kr.end; va += PUD_SIZE) kr.l1[(va - kr.start) >> 30] = table_of(t[pt_index(va, 2)]);
+}
+
+static inline pte_t *kr_l1_slot(u64 va) { return &kr.l1[(va - kr.start) >> 30][pt_index(va, 1)]; }
+
+/* The one walker of the kernel range: the level-0 table covering va, installed by compare-and-swap when
+ * alloc and missing. NULL if a 2 MiB leaf is there, or none is there and !alloc, or memory ran out. */
+static inline pte_t *kr_l0_table(u64 va, bool alloc)
+{
+	pte_t *slot = kr_l1_slot(va);
+	pte_t e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (likely(e & PTE_V)) return pte_is_leaf(e) ? NULL : table_of(e);
+	if (!alloc) return NULL;
+	u64 pa = pt_alloc_table();
+	if (unlikely(!pa)) return NULL;
+	if (!__atomic_compare_exchange_n(slot, &e, pte_make(pa, PTE_V), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		pt_free_table(pa); /* a neighbour won the race: use its table */
+		return pte_is_leaf(e) ? NULL : table_of(e);
+	}
+	__atomic_fetch_add(&kr.tables, 1, __ATOMIC_RELAXED);
+	return pt_table_va(pa);
+}
+
+/*
+ * The one chunk iterator: splits the n pages from va into runs that share a level-0 table and calls
+ * fn(ctx, slots, i, count) for each, slots pointing at the run's first PTE and i its index among the n.
+ * A run with no table (and !alloc) is skipped. Stops at fn's first nonzero return and returns it, or
+ * -ENOMEM when a table is needed and cannot be had; *done is then the index the work stopped at.
+ * Inlined into each operation, so fn is a direct call.
+ */
+typedef int (*kr_run_fn)(void *ctx, pte_t *slots, u32 i, u32 count);
+static inline __attribute__((always_inline)) int kr_for_each_run(u64 va, u32 n, bool alloc, kr_run_fn fn,
+								  void *ctx, u32 *done)
+{
+	u32 i = 0;
+	while (i < n) {
+		u64 cur = va + ((u64)i << PAGE_SHIFT);
+		u32 idx = pt_index(cur, 0), count = MIN(n - i, PT_ENTRIES - idx);
+		pte_t *l0 = kr_l0_table(cur, alloc);
+		if (l0) {
+			int err = fn(ctx, &l0[idx], i, count);
+			if (unlikely(err)) {
+				*done = i;
+				return err;
+			}
+		} else if (alloc) {
+			*done = i;
+			return -ENOMEM;
+		}
+		i += count;
+	}
+	*done = n;
+	return 0;
+}
+
+/* Zeroing is most of the cost of vzalloc; 16 stores per iteration keep the loop overhead near 1/8 of the
+ * stores (memset's 4 would be 1/2). There is no Zicboz on the target. */
+static void zero_page(void *page)
+{
+	u64 *p = page, *end = p + PAGE_SIZE / sizeof(u64);
+	do {
+		p[0] = 0; p[1] = 0; p[2] = 0; p[3] = 0; p[4] = 0; p[5] = 0; p[6] = 0; p[7] = 0;
+		p[8] = 0; p[9] = 0; p[10] = 0; p[11] = 0; p[12] = 0; p[13] = 0; p[14] = 0; p[15] = 0;
+		p += 16;
+	} while (p != end);
+}
+
+struct kr_fill {
+	int node;
+	bool zero;
+	const u64 *pas; /* pt_kr_map's pages */
+	pte_t flags;
+	u32 filled; /* PTEs written so far, for the undo */
+};
+
+/* pt_kr_populate's run: fresh pages from the hart's cache. */
+static int fill_fresh_run(void *ctx, pte_t *slots, u32 i, u32 count)
+{
+	struct kr_fill *f = ctx;
+	for (u32 k = 0; k < count; k++) {
+		u64 pa = vm_page_alloc(f->node);
+		if (unlikely(!pa)) return -ENOMEM;
+		if (f->zero) zero_page(pt_table_va(pa));
+		set_pte(&slots[k], pte_make(pa, f->flags));
+		f->filled = i + k + 1;
+	}
+	return 0;
+}
+
+/* pt_kr_map's run: the caller's pages, each checked. */
+static int fill_given_run(void *ctx, pte_t *slots, u32 i, u32 count)
+{
+	struct kr_fill *f = ctx;
+	for (u32 k = 0; k < count; k++) {
+		u64 pa = f->pas[i + k];
+		if (unlikely(!pa || (pa & PT_BAD_PA_BITS))) return -EINVAL;
+		set_pte(&slots[k], pte_make(pa, f->flags));
+		f->filled = i + k + 1;
+	}
+	return 0;
+}
+
+int pt_kr_populate(u64 va, u32 n, int node, bool zero)
+{
+	struct kr_fill f = {.node = node, .zero = zero, .flags = PT_KR_PROT | PT_LEAF_FLAGS};
+	u32 done;
+	if (likely(!kr_for_each_run(va, n, true, fill_fresh_run, &f, &done))) return 0;
+	pt_kr_clear(va, f.filled, PT_KR_FREE, NULL);
+	return -ENOMEM;
+}
+
+int pt_kr_map(u64 va, const u64 *pas, u32 n, u64 prot)
+{
+	if (unlikely(!prot_ok(prot) || (prot & PTE_U))) return -EINVAL;
+	struct kr_fill f = {.pas = pas, .flags = prot | PT_LEAF_FLAGS};
+	u32 done;
+	int err = kr_for_each_run(va, n, true, fill_given_run, &f, &done);
+	if (unlikely(err)) pt_kr_clear(va, f.filled, PT_KR_KEEP, NULL);
+	return err;
+}
+
+struct kr_clear {
+	enum pt_kr_fate fate;
+	u64 chain;
+	u32 cleared;
+};
+
+static int clear_run(void *ctx, pte_t *slots, u32 i, u32 count)
+{
+	struct kr_clear *c = ctx;
+	(void)i;
+	for (u32 k = 0; k < count; k++) {
+		pte_t e = slots[k];
+		if (!(e & PTE_V)) continue;
+		set_pte(&slots[k], 0);
+		c->cleared++;
+		if (c->fate == PT_KR_FREE) {
+			vm_page_free(pte_pa(e));
+		} else if (c->fate == PT_KR_CHAIN) {
+			*(u64 *)pt_table_va(pte_pa(e)) = c->chain;
+			c->chain = pte_pa(e);
+		}
+	}
+	return 0;
+}
+
+u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
+{
+	struct kr_clear c = {fate, 0, 0};
+	u32 done;
+	kr_for_each_run(va, n, false, clear_run, &c, &done);
+	if (chain) *chain = c.chain;
+	return c.cleared;
+}
+
+long pt_kr_detach_table(u64 va)
+{
+	pte_t *slot = kr_l1_slot(va);
+	pte_t e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!(e & PTE_V)) return 0;
+	if (pte_is_leaf(e) || !table_empty(table_of(e))) return -EBUSY;
+	/* The caller owns the whole 2 MiB: nobody else can be installing or filling this table. */
+	set_pte(slot, 0);
+	__atomic_fetch_sub(&kr.tables, 1, __ATOMIC_RELAXED);
+	return (long)pte_pa(e);
+}
+
+int pt_kr_map_huge(u64 va, u64 pa)
+{
+	pte_t expect = 0;
+	if (!__atomic_compare_exchange_n(kr_l1_slot(va), &expect, pte_make(pa, PT_KR_PROT | PT_LEAF_FLAGS), false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	return 0;
+}
+
+u64 pt_kr_clear_huge(u64 va)
+{
+	pte_t *slot = kr_l1_slot(va);
+	pte_t e = *slot;
+	if (!(e & PTE_V) || !pte_is_leaf(e)) return 0;
+	set_pte(slot, 0);
+	return pte_pa(e);
+}
+
+pte_t pt_kr_lookup(u64 va, int *level)
+{
+	if (va < kr.start || va >= kr.end) return 0;
+	pte_t e = READ_ONCE(*kr_l1_slot(va));
+	if (!(e & PTE_V)) return 0;
+	if (pte_is_leaf(e)) {
+		*level = 1;
+		return e;
+	}
+	e = READ_ONCE(table_of(e)[pt_index(va, 0)]);
+	*level = 0;
+	return (e & PTE_V) ? e : 0;
+}
+
+u64 pt_kr_tables(void) { return __atomic_load_n(&kr.tables, __ATOMIC_RELAXED); }

@@ -4,7 +4,9 @@
 #ifndef VM_PT_H
 #define VM_PT_H
 
+#include "lib/riscv.h"
 #include "lib/types.h"
+#include "vm/vm_pages.h"
 
 typedef u64 pte_t;
 
@@ -24,16 +26,14 @@ typedef u64 pte_t;
 #define PT_LEVELS 3
 #define PT_ENTRIES 512
 #define PT_PA_LIMIT (1UL << 56) /* a PTE holds a 44-bit PPN */
-#define PT_USER_TOP (1UL << 38)
-#define PT_KERNEL_HALF 0xffffffc000000000UL
 
 /* pt_map flags */
 #define PT_HUGE 1u /* allow 2 MiB and 1 GiB leaves where alignment permits */
 
-/* Provided by the embedder (the kernel's memory setup, or a host test). */
-u64 pt_alloc_table(void); /* physical address of a zeroed 4 KiB page, 0 when out of memory */
-void pt_free_table(u64 pa);
-pte_t *pt_table_va(u64 pa); /* where the table at pa can be read and written */
+/* Tables come from vm's one page source (vm/vm_pages.h; host tests link a simulated one). */
+static inline u64 pt_alloc_table(void) { return vm_zeroed_table_alloc(); } /* zeroed, 0 when out */
+static inline void pt_free_table(u64 pa) { vm_page_free(pa); }
+static inline pte_t *pt_table_va(u64 pa) { return vm_page_va(pa); } /* where the table can be written */
 
 static inline pte_t pte_make(u64 pa, u64 flags) { return (pa >> PAGE_SHIFT) << PTE_PPN_SHIFT | flags; }
 static inline u64 pte_pa(pte_t pte) { return (pte & PTE_PPN_MASK) >> PTE_PPN_SHIFT << PAGE_SHIFT; }
@@ -41,6 +41,10 @@ static inline bool pte_is_leaf(pte_t pte) { return pte & (PTE_R | PTE_W | PTE_X)
 /* Sv39 addresses are 39-bit values sign-extended from bit 38. */
 static inline bool pt_va_canonical(u64 va) { return (u64)((s64)(va << 25) >> 25) == va; }
 static inline u64 pt_level_size(int level) { return 1UL << (PAGE_SHIFT + 9 * level); }
+/* va's slot in its level-`level` table. */
+static inline unsigned pt_index(u64 va, int level) { return (va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1); }
+/* The satp value that selects Sv39 with the root table at root_pa, tagged asid. */
+static inline u64 pt_satp(u64 root_pa, u64 asid) { return SATP_MODE_SV39 | asid << 44 | (root_pa >> PAGE_SHIFT); }
 
 struct pt_walk {
 	u64 pa;      /* translation of the walked address, offset included */
@@ -60,23 +64,52 @@ typedef void (*pt_leaf_fn)(void *ctx, u64 pa, int level);
  * space shares it, see pt_copy_kernel_half).
  */
 int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags);
-int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot);
-/* Level-0 slot for va, creating missing tables when alloc; NULL if absent, out of memory, or a huge
- * leaf covers va. Tables it creates are reclaimed by a later unmap of the range if left empty. */
-pte_t *pt_leaf_slot(u64 root, u64 va, bool alloc);
 /* Returns the number of 4 KiB pages unmapped (holes are fine), calling leaf() per cleared leaf. Huge leaves
  * straddling the range's ends are split first (-ENOMEM: nothing changed). Tables left empty are freed,
  * except level-1 tables under kernel-half root slots. */
 long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx);
-/* Sets the PTE_R/W/X/U/G bits of every leaf in the range to prot, splitting straddling huge leaves;
- * -ENOENT (nothing changed) if any page of the range is unmapped. */
-int pt_protect(u64 root, u64 va, u64 size, u64 prot);
 /* -EINVAL for a non-canonical va, -ENOENT if unmapped. */
 int pt_walk(u64 root, u64 va, struct pt_walk *w);
 /* Hangs an empty level-1 table under every root slot of [va_start, va_end) (kernel half, 1 GiB aligned;
  * va_end 0 means 2^64) so mappings there never touch the root. -EEXIST if a 1 GiB leaf is in the way. */
 int pt_prepopulate(u64 root, u64 va_start, u64 va_end);
 void pt_copy_kernel_half(u64 dst_root, u64 src_root);
+
+/*
+ * The kernel range: the vmalloc region of the kernel root, shared by every address space. Its level-1
+ * tables exist from boot (pt_prepopulate) and stay, so nothing here takes a lock: a level-0 table is
+ * installed by compare-and-swap and two harts working on neighbouring ranges never meet. Every call is
+ * about a range its caller owns (reserved in the arena), of n 4 KiB pages from a page-aligned va; none
+ * flushes a TLB. Any context, interrupts on or off.
+ */
+#define PT_KR_PROT (PTE_R | PTE_W | PTE_G) /* vmalloc memory: readable, writable, global */
+/* Records where the level-1 tables of [start, end) are (prepopulated under root). Once, at boot. */
+void pt_kr_init(u64 root, u64 start, u64 end);
+/* Maps n fresh pages (vm_page_alloc(node), zeroed when zero) read-write. -ENOMEM with nothing left
+ * mapped (pages and leaves undone) when a page or a table cannot be had. */
+int pt_kr_populate(u64 va, u32 n, int node, bool zero);
+/* Maps n given physical pages with prot (PTE_R/W/X/G); -EINVAL for a 0 or misaligned page address,
+ * -ENOMEM for no table; nothing stays mapped on failure. */
+int pt_kr_map(u64 va, const u64 *pas, u32 n, u64 prot);
+/* Clears the valid 4 KiB leaves among n pages from va (holes are fine) and returns how many there were.
+ * PT_KR_KEEP leaves the pages alone, PT_KR_FREE gives them to vm_page_free, PT_KR_CHAIN links them
+ * through their first word into a list returned in *chain (physical addresses, 0 ends it) for the
+ * caller to free once every TLB has forgotten them. */
+enum pt_kr_fate { PT_KR_KEEP, PT_KR_FREE, PT_KR_CHAIN };
+u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain);
+/* Takes the empty level-0 table out of the level-1 slot covering the 2 MiB block at va (2 MiB aligned,
+ * wholly owned by the caller) and returns its physical address; 0 when the slot is already empty. The
+ * caller must have every hart flush its TLB before giving the table back (vm_page_free): a walker may
+ * still hold it. -EBUSY (nothing changed) if the slot holds a leaf or the table maps anything. */
+long pt_kr_detach_table(u64 va);
+/* Installs a 2 MiB leaf for pa (2 MiB aligned) at va if the slot is empty; -EBUSY otherwise. */
+int pt_kr_map_huge(u64 va, u64 pa);
+/* Clears the 2 MiB leaf at va and returns its physical address, 0 if there is none. */
+u64 pt_kr_clear_huge(u64 va);
+/* The leaf entry for va in the kernel range (level 0 or 1 in *level), 0 if none or va is outside. */
+pte_t pt_kr_lookup(u64 va, int *level);
+/* Level-0 tables the kernel range holds now. */
+u64 pt_kr_tables(void);
 /* Unmaps the whole user half and frees its tables; the root itself stays. */
 void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx);
 

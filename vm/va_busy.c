@@ -1,5 +1,6 @@
 /* Busy-area map: chained hash keyed by page number, grown by doubling, intrusive links. */
 #include "vm/va_busy.h"
+#include "vm/vm_pages.h"
 #include "lib/string.h"
 
 /* 2^64 / golden ratio: multiplying spreads sequential page numbers evenly over the top bits. */
@@ -22,12 +23,14 @@ void va_busy_init(struct va_busy *map)
 	map->grow_at = VA_BUSY_INITIAL_BUCKETS;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void va_busy_destroy(struct va_busy *map)
 {
 	if (map->buckets != map->initial)
-		va_busy_table_free(map->buckets, map->nbuckets * sizeof(*map->buckets));
+		vm_block_free(map->buckets, map->nbuckets * sizeof(*map->buckets));
 	va_busy_init(map);
 }
+#endif
 
 /* Off the hot path: it runs once per doubling of the population. */
 static void grow(struct va_busy *map)
@@ -39,7 +42,7 @@ static void grow(struct va_busy *map)
 		map->grow_at = ~(u64)0;
 		return;
 	}
-	table = va_busy_table_alloc(new_n * sizeof(*table));
+	table = vm_block_alloc(new_n * sizeof(*table));
 	if (!table) {
 		/* Chains just get longer; try again when the population has doubled. */
 		map->grow_at = map->count * 2;
@@ -60,7 +63,7 @@ static void grow(struct va_busy *map)
 		}
 	}
 	if (old != map->initial)
-		va_busy_table_free(old, old_n * sizeof(*old));
+		vm_block_free(old, old_n * sizeof(*old));
 	map->grow_at = new_n;
 }
 
@@ -101,6 +104,7 @@ struct va_busy_link *va_busy_remove(struct va_busy *map, u64 key)
 	return l;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u64 va_busy_longest_chain(const struct va_busy *map)
 {
 	u64 longest = 0;
@@ -113,6 +117,7 @@ u64 va_busy_longest_chain(const struct va_busy *map)
 	}
 	return longest;
 }
+#endif
 
 void va_busy_for_each(const struct va_busy *map, void (*fn)(void *ctx, struct va_busy_link *link),
 		      void *ctx)

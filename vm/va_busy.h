@@ -4,14 +4,7 @@
 
 #include "lib/types.h"
 
-/*
- * Bucket arrays come from the embedder (the kernel backs them with contiguous pages). bytes is
- * a power of two times sizeof(void *); alloc returns NULL on failure, the memory need not be
- * zeroed. free receives the same size that was allocated.
- */
-void *va_busy_table_alloc(size_t bytes);
-void va_busy_table_free(void *table, size_t bytes);
-
+/* Bucket arrays come from vm's page source (vm_block_alloc, vm/vm_pages.h). */
 /* Embedded in the caller's area object: inserting never allocates. */
 struct va_busy_link {
 	u64 key;
@@ -35,8 +28,10 @@ struct va_busy {
 };
 
 void va_busy_init(struct va_busy *map);
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Give the bucket array back; the map is empty afterwards (links are not touched). */
 void va_busy_destroy(struct va_busy *map);
+#endif
 
 /* -EEXIST (and nothing changes) if key is already present. */
 int va_busy_insert(struct va_busy *map, struct va_busy_link *link, u64 key);
@@ -46,8 +41,10 @@ struct va_busy_link *va_busy_remove(struct va_busy *map, u64 key);
 
 static inline u64 va_busy_count(const struct va_busy *map) { return map->count; }
 static inline u64 va_busy_buckets(const struct va_busy *map) { return map->nbuckets; }
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Diagnostics: the longest chain, to see whether the hash spreads the keys. O(buckets). */
 u64 va_busy_longest_chain(const struct va_busy *map);
+#endif
 
 /* Calls fn for every entry, in no particular order; fn must not modify the map. */
 void va_busy_for_each(const struct va_busy *map, void (*fn)(void *ctx, struct va_busy_link *link),

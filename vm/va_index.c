@@ -20,8 +20,9 @@ static inline u64 compute_max(const struct va_extent *e)
 	return r > m ? r : m;
 }
 
-/* Recompute upward after something shrank or moved; ancestors of an unchanged node are right. */
-static void aug_propagate(struct rb_node *n, struct rb_node *stop)
+/* Recompute upward after something shrank or moved; ancestors of an unchanged node are right. Inlined
+ * into the allocation fast path too. */
+static inline void aug_propagate(struct rb_node *n, struct rb_node *stop)
 {
 	while (n != stop) {
 		struct va_extent *e = ext_of(n);
@@ -85,7 +86,9 @@ void va_index_init(struct va_index *ix, struct node_pool *pool, u64 start, u64 e
 	ix->extents = 1;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 u64 va_index_largest(const struct va_index *ix) { return sub_max(ix->root.node); }
+#endif
 
 static inline struct va_extent *node_get(struct va_index *ix)
 {
@@ -242,18 +245,7 @@ static void insert_after(struct va_index *ix, struct va_extent *e, struct va_ext
 	ix->extents++;
 }
 
-/* Same rule as aug_propagate, inlined into the allocation fast path. */
-static inline void shrink_propagate(struct rb_node *n)
-{
-	do {
-		struct va_extent *e = ext_of(n);
-		u64 m = compute_max(e);
-		if (m == e->subtree_max)
-			break;
-		e->subtree_max = m;
-		n = rb_parent(n);
-	} while (n);
-}
+static inline void shrink_propagate(struct rb_node *n) { aug_propagate(n, NULL); }
 
 /* Cut [a, a + size) out of the middle of e: the tail becomes a new extent. */
 static __noinline int carve_middle(struct va_index *ix, struct va_extent *e, u64 a, u64 size)
@@ -329,6 +321,7 @@ int va_index_alloc(struct va_index *ix, u64 size, u64 align, u64 *addr)
 	return err;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, u64 *addr)
 {
 	struct va_extent *e;
@@ -346,6 +339,7 @@ int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, 
 		*addr = a;
 	return err;
 }
+#endif
 
 /* The freed range closes the gap between prev and next: they become one extent. */
 static __noinline int free_bridging(struct va_index *ix, struct va_extent *prev, struct va_extent *next,
@@ -419,6 +413,7 @@ int va_index_free(struct va_index *ix, u64 addr, u64 size)
 	return 0;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 void va_index_for_each(const struct va_index *ix, void (*fn)(void *ctx, u64 start, u64 end), void *ctx)
 {
 	for (struct rb_node *n = rb_first(&ix->root); n; n = rb_next(n))
@@ -450,3 +445,4 @@ bool va_index_check(const struct va_index *ix)
 	}
 	return bytes == ix->free_bytes && count == ix->extents;
 }
+#endif

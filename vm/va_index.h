@@ -49,8 +49,10 @@ void va_index_init(struct va_index *ix, struct node_pool *pool, u64 start, u64 e
  */
 int va_index_alloc(struct va_index *ix, u64 size, u64 align, u64 *addr);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* As va_index_alloc, but the range must lie inside [lo, hi); -EINVAL if lo >= hi. */
 int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, u64 *addr);
+#endif
 
 /*
  * Return [addr, addr + size) (page-aligned, non-empty) to the index, merging with free
@@ -61,6 +63,7 @@ int va_index_free(struct va_index *ix, u64 addr, u64 size);
 
 static inline u64 va_index_free_bytes(const struct va_index *ix) { return ix->free_bytes; }
 static inline u64 va_index_extents(const struct va_index *ix) { return ix->extents; }
+#ifdef HOST_TEST /* test support: only host tests call these */
 u64 va_index_largest(const struct va_index *ix);
 
 /* Calls fn for every free extent in ascending address order; fn must not modify the index. */
@@ -68,5 +71,6 @@ void va_index_for_each(const struct va_index *ix, void (*fn)(void *ctx, u64 star
 
 /* Full invariant check (tree shape, ordering, merging, cached maxima, totals); O(n), for tests. */
 bool va_index_check(const struct va_index *ix);
+#endif
 
 #endif

@@ -4,7 +4,6 @@
  * image W^X in 4 KiB pages, the direct map in the largest leaves that fit, the device window, and the
  * vmalloc region's level-1 tables created once so no address space ever needs a lazy sync. */
 #include "vm/vm_boot.h"
-#include "boot/boot.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "platform/devtree.h"
@@ -57,11 +56,8 @@ static u64 carve(const struct machine_desc *m, u64 bytes)
 	return 0;
 }
 
-u64 pt_alloc_table(void) { return vm_zeroed_table_alloc(); }
 
-void pt_free_table(u64 pa) { vm_page_free(pa); }
 
-pte_t *pt_table_va(u64 pa) { return phys_to_virt(pa); }
 
 static u64 kpa(const void *sym) { return (uptr)sym - KERNEL_VBASE + KERNEL_PBASE; }
 
@@ -153,6 +149,6 @@ const char *vm_boot_init(const struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 
 void vm_boot_enable_paging(void)
 {
-	csr_write(satp, SATP_MODE_SV39 | (kernel_root_pa >> PAGE_SHIFT));
+	csr_write(satp, pt_satp(kernel_root_pa, 0));
 	local_flush_tlb_all();
 }

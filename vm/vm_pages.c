@@ -111,16 +111,35 @@ u64 vm_zeroed_table_alloc(void)
 	return pa;
 }
 
-void vm_pages_drain_all(void)
+static unsigned order_for(size_t bytes)
 {
-	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	for (u32 i = 0; i < MAX_HARTS; i++) {
-		/* Other harts only touch their cache with interrupts off; callers run this while they idle. */
-		struct page_cache *c = &caches[i];
-		while (c->count) pa_free(c->pages[--c->count], 0);
-	}
-	spin_unlock_irqrestore(&buddy_lock, f);
+	unsigned order = 0;
+	while ((PAGE_SIZE << order) < bytes) order++;
+	return order;
 }
+
+/* Pages held in blocks (node pools, busy-map buckets): kept for the kernel's life or across test suites,
+ * so leak checks count them with the caches. */
+static u64 block_pages;
+
+void *vm_block_alloc(size_t bytes)
+{
+	unsigned order = order_for(bytes);
+	if (order > PA_MAX_ORDER) return NULL;
+	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
+	if (!pa) return NULL;
+	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
+	__atomic_fetch_add(&block_pages, 1UL << order, __ATOMIC_RELAXED);
+	return phys_to_virt(pa);
+}
+
+void vm_block_free(void *block, size_t bytes)
+{
+	__atomic_fetch_sub(&block_pages, 1UL << order_for(bytes), __ATOMIC_RELAXED);
+	vm_pages_free_order(virt_to_phys(block), order_for(bytes));
+}
+
+u64 vm_blocks_held(void) { return __atomic_load_n(&block_pages, __ATOMIC_RELAXED); }
 
 u64 vm_pages_cached(void)
 {

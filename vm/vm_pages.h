@@ -1,9 +1,11 @@
-/* Page supply for the kernel's allocators: the buddy allocator behind one lock, fronted by per-hart
- * caches of single pages. */
+/* The one page source of vm/: the buddy allocator behind one lock, fronted by per-hart caches of single
+ * pages. Every vm structure draws from it directly (page tables, the node pools, the busy map's buckets);
+ * host tests link a simulated source with the same functions. */
 #ifndef VM_VM_PAGES_H
 #define VM_VM_PAGES_H
 
 #include "lib/types.h"
+#include "vm/layout.h"
 
 /*
  * One page (physical address, not zeroed) or 0. node = PA_ANY_NODE means the hart's own node (any node
@@ -27,8 +29,18 @@ u64 vm_zeroed_table_alloc(void);
  * previous setting to restore. Interrupts off between set and restore, so the setting stays on this
  * hart and applies only to what the caller maps. */
 int vm_pages_set_table_node(int node);
-/* Gives every hart's cached pages back to the buddy allocator (tests' leak checks). */
-void vm_pages_drain_all(void);
+/* Where the page at pa can be read and written (the direct map). */
+#ifdef HOST_TEST
+void *vm_page_va(u64 pa);
+#else
+static inline void *vm_page_va(u64 pa) { return phys_to_virt(pa); }
+#endif
+/* Zeroed, contiguous memory for a vm structure: the smallest power-of-two number of pages holding bytes,
+ * by its direct-map address; NULL when out of memory or too large. vm_block_free takes the same size.
+ * The pages count as held by vm/ (vm_blocks_held) until freed. Any context. */
+void *vm_block_alloc(size_t bytes);
+void vm_block_free(void *block, size_t bytes);
+u64 vm_blocks_held(void);
 u64 vm_pages_cached(void);
 /* Pages asked of one node and served from another because it had none (pa_stats.node_fallbacks). */
 u64 vm_pages_node_fallbacks(void);

@@ -19,41 +19,6 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 #define CALLER __builtin_return_address(0)
 #define DEFAULT_TASK_QUOTA_PAGES 16384 /* 64 MiB per task unless the bootarg or spawn says otherwise */
 
-void *node_pool_page_alloc(void)
-{
-	u64 pa = vm_page_alloc(PA_ANY_NODE);
-	return pa ? phys_to_virt(pa) : NULL;
-}
-
-void node_pool_page_free(void *page) { vm_page_free(virt_to_phys(page)); }
-
-static unsigned order_for(size_t bytes)
-{
-	unsigned order = 0;
-	while ((PAGE_SIZE << order) < bytes) order++;
-	return order;
-}
-
-/* Pages held by the busy map's bucket array: kept across suites, so leak checks count them as cached. */
-static u64 busy_table_pages;
-
-void *va_busy_table_alloc(size_t bytes)
-{
-	unsigned order = order_for(bytes);
-	if (order > PA_MAX_ORDER) return NULL;
-	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
-	if (!pa) return NULL;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
-	busy_table_pages += 1UL << order;
-	return phys_to_virt(pa);
-}
-
-void va_busy_table_free(void *table, size_t bytes)
-{
-	busy_table_pages -= 1UL << order_for(bytes);
-	vm_pages_free_order(virt_to_phys(table), order_for(bytes));
-}
-
 void vmalloc_init(void)
 {
 	u64 v;
@@ -140,6 +105,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	a->owner = owner;
 	a->caller = caller;
 	a->lazy_next = NULL;
+	a->lazy_tables = 0;
 	a->vb_used = a->vb_dirty = 0;
 	a->nr_pages = 0;
 	a->seq = ++arena.st.seq;
@@ -173,6 +139,15 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 	spin_unlock_irqrestore(&arena.lock, f);
 }
 
+/* Gives back n of the pages vm_area_get charged to a's owner. */
+static void uncharge(struct vm_area *a, u64 n)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena.owner_pages[a->owner] -= n;
+	arena.st.live_pages -= n;
+	spin_unlock_irqrestore(&arena.lock, f);
+}
+
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
 {
 	if (unlikely(!size || size > VMALLOC_SIZE)) {
@@ -202,8 +177,19 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	int e = -ENOMEM;
 	if (huge) {
 		e = vmap_populate_huge(a->addr, mapped, node, zero);
-		if (!e) a->flags |= VM_HUGE;
-		else __atomic_fetch_add(&arena.st.huge_fallbacks, 1, __ATOMIC_RELAXED);
+		if (!e) {
+			a->flags |= VM_HUGE;
+		} else {
+			/* Fall back at the real size: the range stays 2 MiB rounded and aligned, the rest of it
+			 * is guard, and the owner is charged for the pages actually mapped. */
+			u64 real = ALIGN_UP((u64)size, PAGE_SIZE);
+			uncharge(a, pages - (real >> PAGE_SHIFT));
+			mapped = real;
+			pages = real >> PAGE_SHIFT;
+			a->size = mapped;
+			a->nr_pages = (u32)pages;
+			__atomic_fetch_add(&arena.st.huge_fallbacks, 1, __ATOMIC_RELAXED);
+		}
 	}
 	if (e) e = vmap_populate(a->addr, (u32)pages, node, zero);
 	if (unlikely(e)) {
@@ -249,6 +235,9 @@ static void area_retire(struct vm_area *a)
 
 	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
+	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
+	 * flush comes before they are reused. */
+	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	vm_local_forget(a->addr, a->size);
 	if (!(a->flags & VM_ALLOC)) pages = 0;
 	unsigned long f = spin_lock_irqsave(&arena.lock);
@@ -261,6 +250,7 @@ static void area_retire(struct vm_area *a)
 
 void vm_area_park(struct vm_area *a)
 {
+	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	bool due = vm_lazy_add_locked(a);
 	spin_unlock_irqrestore(&arena.lock, f);
@@ -401,8 +391,7 @@ u64 vm_live_areas(void) { return READ_ONCE(arena.st.live_areas); }
 
 u64 vm_cached_pages(void)
 {
-	return node_pool_pages(&arena.extent_pool) + node_pool_pages(&arena.area_pool) + vm_pages_cached() +
-	       vmap_tables_held() + READ_ONCE(busy_table_pages);
+	return vm_blocks_held() + vm_pages_cached() + vmap_tables_held();
 }
 
 void vm_quiesce(void)

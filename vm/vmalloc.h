@@ -63,6 +63,7 @@ struct vm_area {
 	u64 seq;
 	const void *caller;
 	struct vm_area *lazy_next; /* on the purge list once freed */
+	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */
 	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
 	u32 flags;
 	u32 owner;
@@ -94,6 +95,13 @@ u64 vm_lazy_max_pages(void);
 void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
 int vm_owner_set_limit(u32 owner, u64 pages);
 u64 vm_owner_pages(u32 owner);
+
+/* A kernel-mode page fault at addr in the vmalloc region (cause = scause): true if the PTE allows the
+ * access, so the fault came from a stale TLB entry of this hart, which is then flushed. Trap context. */
+bool vm_fault_spurious(u64 addr, u64 cause);
+/* Appends to buf what addr is in the vmalloc region (an area, its guard, a freed area) for the oops;
+ * safe while the faulting hart holds the arena lock. */
+void vm_fault_describe(u64 addr, char *buf, size_t size);
 
 /* Leak-check support for the test runner. */
 void vm_quiesce(void);

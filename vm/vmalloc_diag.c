@@ -4,10 +4,13 @@
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "lib/sort.h"
 #include "lib/string.h"
 #include "lib/trace.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
+#include "vm/pt.h"
+#include "vm/vmalloc.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vm_pages.h"
 #include "vm/vmalloc_map.h"
@@ -112,8 +115,8 @@ bool vm_fault_spurious(u64 addr, u64 cause)
 	int level;
 	u64 pte = vmap_lookup_pte(addr, &level);
 	if (!pte) return false;
-	if (cause == 15 && !(pte & 0x4)) return false; /* a store to a read-only mapping is real */
-	if (cause == 12 && !(pte & 0x8)) return false; /* so is executing a non-executable one */
+	if (cause == EXC_STORE_PAGE && !(pte & PTE_W)) return false; /* a store to a read-only mapping is real */
+	if (cause == EXC_INST_PAGE && !(pte & PTE_X)) return false; /* so is executing a non-executable one */
 	local_flush_tlb_page(addr);
 	return true;
 }
@@ -185,23 +188,9 @@ static void collect(void *ctx, struct va_busy_link *l)
 		c->rows[c->n++] = (struct dump_row){a->addr, a->va_start + a->va_size - a->addr, a->nr_pages, a->caller, a->flags, a->node};
 }
 
-static void sort_rows(struct dump_row *r, u64 n)
+static bool row_less(const void *a, const void *b)
 {
-	/* Heapsort: O(n log n) with no extra memory. */
-	for (u64 start = n / 2; start-- > 0;)
-		for (u64 root = start, child; (child = 2 * root + 1) < n; root = child) {
-			if (child + 1 < n && r[child].addr < r[child + 1].addr) child++;
-			if (r[root].addr >= r[child].addr) break;
-			struct dump_row t = r[root]; r[root] = r[child]; r[child] = t;
-		}
-	for (u64 end = n; end-- > 1;) {
-		struct dump_row t = r[0]; r[0] = r[end]; r[end] = t;
-		for (u64 root = 0, child; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end && r[child].addr < r[child + 1].addr) child++;
-			if (r[root].addr >= r[child].addr) break;
-			t = r[root]; r[root] = r[child]; r[child] = t;
-		}
-	}
+	return ((const struct dump_row *)a)->addr < ((const struct dump_row *)b)->addr;
 }
 
 static void print_row(u64 addr, u64 size, u64 pages, const void *caller, u32 flags, s16 node)
@@ -225,7 +214,7 @@ void vm_dump_areas(void)
 	unsigned long f = spin_lock_irqsave(&arena.lock);
 	va_busy_for_each(&arena.busy, collect, &c);
 	spin_unlock_irqrestore(&arena.lock, f);
-	sort_rows(c.rows, c.n);
+	sort(c.rows, c.n, sizeof(*c.rows), row_less);
 	printk("vmallocinfo: begin\n");
 	for (u64 i = 0; i < c.n; i++) {
 		struct dump_row *r = &c.rows[i];

@@ -16,6 +16,7 @@ struct vm_arena {
 	struct node_pool area_pool;
 	struct vm_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
 	u64 lazy_pages, lazy_max_pages;
+	u64 purge_id;               /* number of the next purge: traced with each parked area (ev=lazy) */
 	struct vm_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
 	struct vm_stats st;
 	u64 owner_pages[VM_MAX_OWNERS];

@@ -7,15 +7,21 @@
 void vmap_tables_init(void);
 /* Allocates n pages (zeroed if asked) and maps them from va on; on failure nothing stays mapped. */
 int vmap_populate(u64 va, u32 n, int node, bool zero);
-/* Maps caller-provided pages. */
-int vmap_map_pas(u64 va, const u64 *pas, u32 n, u64 prot);
 /* Maps the caller's pages (struct page pointers); -EINVAL for a NULL or unmanaged page, -ENOMEM for
  * no table; nothing stays mapped on failure. */
 struct page;
 int vmap_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot);
-/* Level-0 tables created so far (never freed). */
+/* Level-0 tables the region holds now. */
 u64 vmap_tables_held(void);
-/* Maps 2 MiB leaves of freshly allocated order-9 blocks; -ENOMEM (nothing mapped) when one fails. */
+/* Takes the empty level-0 tables of the 2 MiB blocks wholly inside [va, va + size), a range the caller
+ * owns, out of the page tables and returns them chained (physical addresses through their first word,
+ * 0 for none): vmap_free_chain gives them back once every hart's TLB has been flushed. */
+u64 vmap_detach_tables(u64 va, u64 size);
+/* The same, flushing and giving them back at once. May send IPIs: not with the arena lock held. */
+void vmap_release_tables(u64 va, u64 size);
+/* Maps 2 MiB leaves of freshly allocated order-9 blocks over [va, va + size) (2 MiB aligned, owned by
+ * the caller), first giving back the empty level-0 tables purged areas left there; -ENOMEM (nothing
+ * mapped) when a block cannot be had. */
 int vmap_populate_huge(u64 va, u64 size, int node, bool zero);
 /* Clears n 4 KiB leaves from va; frees the pages when free_pages. Returns how many were mapped. */
 u32 vmap_unmap(u64 va, u32 n, bool free_pages);

@@ -9,14 +9,13 @@
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
-/* Past this many pages in the flushed span, one full flush is cheaper than per-page sfence.vma (the same
- * cut-over as Linux's tlb_flush_all_threshold on RISC-V). */
-#define FLUSH_ALL_THRESHOLD_PAGES 64
-
 static spinlock_t purge_lock = SPINLOCK_INIT;
 
 bool vm_lazy_add_locked(struct vm_area *a)
 {
+	/* Under the arena lock, like the purge's taking of the list: the purge numbered purge_id releases
+	 * exactly the areas traced with it, so the replay never has to guess. */
+	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
 	a->lazy_next = arena.lazy_head;
 	arena.lazy_head = a;
 	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
@@ -25,11 +24,15 @@ bool vm_lazy_add_locked(struct vm_area *a)
 	return arena.lazy_pages >= arena.lazy_max_pages;
 }
 
-/* Returns whether other harts were fenced (there were some online). */
-static bool flush_kernel_range(u64 start, u64 size)
+/* What one flush cost: sfence.vma instructions on this hart, SBI remote-fence calls to the others. */
+struct fences {
+	u64 local, remote;
+};
+
+static struct fences flush_kernel_range(u64 start, u64 size)
 {
 	u64 pages = size >> PAGE_SHIFT, base;
-	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
+	bool full = pages > TLB_FLUSH_ALL_PAGES;
 
 	if (full) local_flush_tlb_all();
 	else
@@ -42,7 +45,7 @@ static bool flush_kernel_range(u64 start, u64 size)
 	if (full) arena.st.full_flushes++;
 	arena.st.flushed_pages += pages;
 	spin_unlock_irqrestore(&arena.lock, f);
-	return mask != 0;
+	return (struct fences){full ? 1 : pages, mask != 0};
 }
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
@@ -51,7 +54,7 @@ void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, s
  * faults and is named, and only other harts' TLBs wait for the purge. */
 void vm_local_forget(u64 start, u64 size)
 {
-	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) {
+	if (size >> PAGE_SHIFT > TLB_FLUSH_ALL_PAGES) {
 		local_flush_tlb_all();
 		return;
 	}
@@ -67,6 +70,8 @@ void vm_purge(void)
 	arena.lazy_head = NULL;
 	arena.lazy_pages = 0;
 	arena.st.lazy_areas = 0;
+	u64 id = arena.purge_id;
+	if (list) arena.purge_id++; /* areas parked from now on wait for the next purge */
 	spin_unlock(&arena.lock);
 	if (!list) {
 		spin_unlock_irqrestore(&purge_lock, f);
@@ -77,7 +82,11 @@ void vm_purge(void)
 		lo = MIN(lo, a->va_start);
 		hi = MAX(hi, a->va_start + a->va_size);
 	}
-	bool remote = flush_kernel_range(lo, hi - lo);
+	struct fences fenced = flush_kernel_range(lo, hi - lo);
+	for (struct vm_area *a = list; a; a = a->lazy_next) {
+		vmap_free_chain(a->lazy_tables); /* level-0 tables the areas emptied: no walker holds them now */
+		a->lazy_tables = 0;
+	}
 
 	/* Back to the index in bursts: the arena lock is dropped between them so that allocating harts are
 	 * never held up for a whole batch of thousands of areas. */
@@ -100,8 +109,10 @@ void vm_purge(void)
 	spin_unlock(&arena.lock);
 	spin_unlock_irqrestore(&purge_lock, f);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
-	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d local_fences=1 remote_fences=%d",
-	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, remote, remote);
+	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d local_fences=%lu remote_fences=%lu "
+	      "id=%lu",
+	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > TLB_FLUSH_ALL_PAGES, fenced.remote != 0, fenced.local,
+	      fenced.remote, id);
 }
 
 void vm_purge_now(void) { vm_purge(); }

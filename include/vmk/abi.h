@@ -213,39 +213,39 @@
 #define TRACE_ALL 15UL
 
 #ifndef __ASSEMBLER__
-#include "lib/types.h"
+#include <stdint.h>
 
-/* Every field is a u64 so the layout is identical for any compiler and never needs padding rules. */
+/* Every field is a uint64_t so the layout is identical for any compiler and never needs padding rules. */
 struct vmk_timespec {
-	u64 sec;
-	u64 nsec;
+	uint64_t sec;
+	uint64_t nsec;
 };
 
 struct vmk_shm_info {
-	u64 size;    /* current size in bytes (whole pages) */
-	u64 pages;   /* size / 4096 */
-	u64 mappers; /* live mappings of the object, across all tasks */
-	u64 rights;  /* rights of the handle asked about */
-	u64 huge;    /* number of 2 MiB blocks backing it (0 = all 4 KiB pages) */
+	uint64_t size;    /* current size in bytes (whole pages) */
+	uint64_t pages;   /* size / 4096 */
+	uint64_t mappers; /* live mappings of the object, across all tasks */
+	uint64_t rights;  /* rights of the handle asked about */
+	uint64_t huge;    /* number of 2 MiB blocks backing it (0 = all 4 KiB pages) */
 };
 
 struct vmk_vm_stats {
-	u64 seq;              /* bumps on every change, so two equal reads mean nothing moved */
-	u64 live_areas;       /* vmalloc areas currently allocated */
-	u64 live_pages;       /* pages backing them */
-	u64 peak_pages;       /* highest live_pages seen */
-	u64 rejected;         /* requests refused as invalid (size 0, bad align, ...) */
-	u64 failures;         /* valid requests that failed (no space or memory) */
-	u64 lazy_pages;       /* freed pages waiting for a lazy purge */
-	u64 purges;           /* lazy purges done */
-	u64 local_fences;     /* sfence.vma on this hart */
-	u64 remote_fences;    /* TLB shootdowns sent to other harts */
-	u64 flushed_pages;    /* pages covered by those flushes */
-	u64 free_phys_pages;  /* physical page allocator: free */
-	u64 total_phys_pages; /* physical page allocator: managed */
-	u64 last_fail_size;   /* the last failed request's size, */
-	u64 last_fail_align;  /* its alignment, */
-	u64 last_fail_reason; /* and why it failed (a positive errno number, 0 if none yet) */
+	uint64_t seq;              /* bumps on every change, so two equal reads mean nothing moved */
+	uint64_t live_areas;       /* vmalloc areas currently allocated */
+	uint64_t live_pages;       /* pages backing them */
+	uint64_t peak_pages;       /* highest live_pages seen */
+	uint64_t rejected;         /* requests refused as invalid (size 0, bad align, ...) */
+	uint64_t failures;         /* valid requests that failed (no space or memory) */
+	uint64_t lazy_pages;       /* freed pages waiting for a lazy purge */
+	uint64_t purges;           /* lazy purges done */
+	uint64_t local_fences;     /* sfence.vma on this hart */
+	uint64_t remote_fences;    /* TLB shootdowns sent to other harts */
+	uint64_t flushed_pages;    /* pages covered by those flushes */
+	uint64_t free_phys_pages;  /* physical page allocator: free */
+	uint64_t total_phys_pages; /* physical page allocator: managed */
+	uint64_t last_fail_size;   /* the last failed request's size, */
+	uint64_t last_fail_align;  /* its alignment, */
+	uint64_t last_fail_reason; /* and why it failed (a positive errno number, 0 if none yet) */
 };
 #endif
 

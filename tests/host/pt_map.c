@@ -84,7 +84,6 @@ void test_huge_choice(void)
 void test_invalid(void)
 {
 	u64 root = setup(), r = PTE_R;
-	u64 pas[2] = {0x1000, 0x2000};
 	CHECK_EQ(pt_map(root, 0, 0, 0, r, 0), -EINVAL);
 	CHECK_EQ(pt_map(root, 0x800, 0, PAGE_SIZE, r, 0), -EINVAL);
 	CHECK_EQ(pt_map(root, 0, 0x800, PAGE_SIZE, r, 0), -EINVAL);
@@ -99,87 +98,19 @@ void test_invalid(void)
 	CHECK_EQ(pt_map(root, 0, 0, PAGE_SIZE, r, 2), -EINVAL);
 	const u64 bad_prot[] = {0, PTE_W, PTE_W | PTE_X, PTE_X, PTE_U, r | PTE_V, r | PTE_A, r | PTE_D, r | 1UL << 8,
 				r | 1UL << 60};
-	for (size_t i = 0; i < ARRAY_SIZE(bad_prot); i++) {
-		CHECK_EQ(pt_map(root, 0, 0, PAGE_SIZE, bad_prot[i], 0), -EINVAL);
-		CHECK_EQ(pt_map_pages(root, 0, pas, 1, bad_prot[i]), -EINVAL);
-	}
-	CHECK_EQ(pt_map_pages(root, 0, pas, 0, r), -EINVAL);
-	CHECK_EQ(pt_map_pages(root, 0x10, pas, 1, r), -EINVAL);
-	CHECK_EQ(pt_map_pages(root, USER_TOP - PAGE_SIZE, pas, 2, r), -EINVAL);
-	CHECK_EQ(pt_map_pages(root, TOP_PAGE, pas, 2, r), -EINVAL);
-	CHECK_EQ(pt_map_pages(root, 0, pas, (size_t)1 << 52, r), -EINVAL);
-	CHECK_EQ(pt_map_pages(root, 0, pas, ~(size_t)0, r), -EINVAL);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_prot); i++) CHECK_EQ(pt_map(root, 0, 0, PAGE_SIZE, bad_prot[i], 0), -EINVAL);
 	CHECK_EQ(pt_unmap(root, 0, 0, NULL, NULL), -EINVAL);
 	CHECK_EQ(pt_unmap(root, 0x10, PAGE_SIZE, NULL, NULL), -EINVAL);
 	CHECK_EQ(pt_unmap(root, USER_TOP - PAGE_SIZE, 2 * PAGE_SIZE, NULL, NULL), -EINVAL);
 	CHECK_EQ(pt_unmap(root, TOP_PAGE, 2 * PAGE_SIZE, NULL, NULL), -EINVAL);
-	CHECK_EQ(pt_protect(root, 0, 0, r), -EINVAL);
-	CHECK_EQ(pt_protect(root, USER_TOP, PAGE_SIZE, r), -EINVAL);
 	struct pt_walk w;
 	CHECK_EQ(pt_walk(root, USER_TOP, &w), -EINVAL);
-	CHECK(pt_leaf_slot(root, USER_TOP, true) == NULL);
 	CHECK_EQ(pt_prepopulate(root, 0, GiB), -EINVAL);
 	CHECK_EQ(pt_prepopulate(root, VMALLOC_START + PAGE_SIZE, VMALLOC_END), -EINVAL);
 	CHECK_EQ(pt_prepopulate(root, VMALLOC_START, VMALLOC_START), -EINVAL);
 	CHECK_EQ(pt_prepopulate(root, VMALLOC_END, VMALLOC_START), -EINVAL);
-	/* A bad page address in the middle of an array: everything before it is undone. */
-	u64 many[600];
-	for (int i = 0; i < 600; i++) many[i] = (u64)(i + 1) << 12;
-	many[550] = 0x123;
-	CHECK_EQ(pt_map_pages(root, 2 * MiB - 8 * PAGE_SIZE, many, 600, r), -EINVAL);
-	many[550] = PT_PA_LIMIT;
-	CHECK_EQ(pt_map_pages(root, 2 * MiB - 8 * PAGE_SIZE, many, 600, r), -EINVAL);
-	many[0] = 1UL << 63;
-	CHECK_EQ(pt_map_pages(root, 2 * MiB, many, 1, r), -EINVAL);
 	CHECK_EQ(live_tables, 1);
 	CHECK_EQ(sw_scan(root, NULL).pages, 0);
-	teardown_checks();
-}
-
-void test_map_pages(void)
-{
-	u64 root = setup();
-	static u64 pas[2000];
-	for (int i = 0; i < 2000; i++) pas[i] = (rnd() % (1UL << 40)) & PAGE_MASK;
-	u64 va = GiB - 600 * PAGE_SIZE;
-	CHECK_EQ(pt_map_pages(root, va, pas, 2000, PTE_R | PTE_W), 0);
-	bool all = true;
-	for (int i = 0; i < 2000; i++) all &= mapped_as(root, va + i * PAGE_SIZE, pas[i], PTE_R | PTE_W, 0);
-	CHECK(all && unmapped(root, va - PAGE_SIZE) && unmapped(root, va + 2000 * PAGE_SIZE));
-	CHECK_EQ(live_tables, 8); /* root, 2 L1, L0s: 88+512 below 1 GiB, 512+512+376 above */
-	CHECK_EQ(pt_unmap(root, va, 2000 * PAGE_SIZE, NULL, NULL), 2000);
-	CHECK_EQ(live_tables, 1);
-	/* The vmalloc hot path: one page into a prepopulated region, and one at the very top. */
-	CHECK_EQ(pt_prepopulate(root, VMALLOC_START, VMALLOC_END), 0);
-	CHECK_EQ(pt_map_pages(root, VMALLOC_START + 3 * GiB + 5 * PAGE_SIZE, pas, 1, PTE_R | PTE_G), 0);
-	CHECK(mapped_as(root, VMALLOC_START + 3 * GiB + 5 * PAGE_SIZE, pas[0], PTE_R | PTE_G, 0));
-	CHECK_EQ(live_tables, 66);
-	CHECK_EQ(pt_map_pages(root, VMALLOC_START + 3 * GiB + 6 * PAGE_SIZE, pas + 1, 1, PTE_R), 0);
-	CHECK_EQ(live_tables, 66);
-	CHECK_EQ(pt_map_pages(root, TOP_PAGE, pas + 2, 1, PTE_R), 0);
-	CHECK(mapped_as(root, ~0UL, pas[2] + PAGE_SIZE - 1, PTE_R, 0));
-	teardown_checks();
-}
-
-void test_leaf_slot(void)
-{
-	u64 root = setup();
-	CHECK(pt_leaf_slot(root, 5 * GiB, false) == NULL);
-	CHECK_EQ(live_tables, 1);
-	fail_after = 1;
-	CHECK(pt_leaf_slot(root, 5 * GiB, true) == NULL);
-	fail_after = -1;
-	CHECK_EQ(live_tables, 1);
-	pte_t *slot = pt_leaf_slot(root, 5 * GiB + 0x3456, true);
-	CHECK(slot && *slot == 0 && live_tables == 3);
-	if (slot) *slot = pte_make(0x77000, PTE_V | PTE_R | PTE_A | PTE_D);
-	struct pt_walk w;
-	CHECK(!pt_walk(root, 5 * GiB + 0x3456, &w) && w.slot == slot && w.pa == 0x77456 && w.level == 0);
-	CHECK(pt_leaf_slot(root, 5 * GiB + 0x3000, false) == slot);
-	CHECK_EQ(pt_map(root, 6 * GiB, 0, GiB, PTE_R, PT_HUGE), 0);
-	CHECK(pt_leaf_slot(root, 6 * GiB + 0x5000, false) == NULL && pt_leaf_slot(root, 6 * GiB, true) == NULL);
-	CHECK_EQ(pt_unmap(root, 5 * GiB, 2 * GiB, NULL, NULL), 1 + (1L << 18));
-	CHECK_EQ(live_tables, 1);
 	teardown_checks();
 }
 
@@ -201,5 +132,121 @@ void test_prepopulate(void)
 	CHECK_EQ(pt_prepopulate(root, ~0UL - 4 * GiB + 1, 0), 0); /* up to 2^64 */
 	CHECK_EQ(live_tables, 7);
 	CHECK_EQ(sw_scan(root, NULL).pages, 1L << 18);
+	teardown_checks();
+}
+
+/* The kernel range (vmalloc's region): fill, clear, the page fates, and 2 MiB leaves taking the place of
+ * emptied level-0 tables. */
+static u64 kr_setup(void)
+{
+	u64 root = setup();
+	CHECK_EQ(pt_prepopulate(root, VMALLOC_START, VMALLOC_END), 0);
+	pt_kr_init(root, VMALLOC_START, VMALLOC_END);
+	return root;
+}
+
+static bool page_is_zero(u64 pa)
+{
+	const u64 *p = (const u64 *)sim_table(pa);
+	for (int i = 0; p && i < 512; i++)
+		if (p[i]) return false;
+	return p != NULL;
+}
+
+void test_kernel_range(void)
+{
+	u64 root = kr_setup();
+	long base_tables = live_tables;
+	u64 va = VMALLOC_START + 5 * GiB + 2 * MiB - 300 * PAGE_SIZE; /* 600 pages over two level-0 tables */
+	CHECK_EQ(pt_kr_populate(va, 600, 0, true), 0);
+	CHECK_EQ(live_tables, base_tables + 2);
+	CHECK_EQ(pt_kr_tables(), 2);
+	CHECK_EQ(live_data_pages, 600);
+	bool all = true;
+	for (u64 k = 0; k < 600; k++) {
+		struct pt_walk w;
+		all &= !pt_walk(root, va + k * PAGE_SIZE, &w) && w.level == 0 && page_is_zero(w.pa) &&
+		       mapped_as(root, va + k * PAGE_SIZE, w.pa, PT_KR_PROT, 0);
+	}
+	CHECK(all && unmapped(root, va - PAGE_SIZE) && unmapped(root, va + 600 * PAGE_SIZE));
+	int level = -1;
+	CHECK(pt_kr_lookup(va + 5 * PAGE_SIZE, &level) && level == 0);
+	CHECK(pt_kr_lookup(VMALLOC_END, &level) == 0 && pt_kr_lookup(va - PAGE_SIZE, &level) == 0);
+	/* Clearing with a hole in the middle: only valid leaves count; chained pages come back linked. */
+	CHECK_EQ(pt_kr_clear(va + 100 * PAGE_SIZE, 10, PT_KR_FREE, NULL), 10);
+	CHECK_EQ(live_data_pages, 590);
+	u64 chain = 0;
+	CHECK_EQ(pt_kr_clear(va, 300, PT_KR_CHAIN, &chain), 290);
+	long linked = 0;
+	for (u64 pa = chain; pa && linked <= 290; pa = *(u64 *)sim_table(pa)) linked++;
+	CHECK_EQ(linked, 290);
+	CHECK_EQ(live_data_pages, 590); /* chained, not freed */
+	for (u64 pa = chain, next; pa; pa = next) {
+		next = *(u64 *)sim_table(pa);
+		vm_page_free(pa);
+	}
+	CHECK_EQ(pt_kr_clear(va + 300 * PAGE_SIZE, 300, PT_KR_FREE, NULL), 300);
+	CHECK_EQ(live_data_pages, 0);
+	/* Given pages, and the tables: still there, empty, so a detach takes them; a used one stays. */
+	u64 pas[3] = {0x1000, 0x7000, 0x3000};
+	CHECK_EQ(pt_kr_map(va, pas, 3, PTE_R | PTE_G), 0);
+	CHECK(mapped_as(root, va + PAGE_SIZE, 0x7000, PTE_R | PTE_G, 0));
+	u64 block = ALIGN_DOWN(va, 2 * MiB), next_block = block + 2 * MiB;
+	CHECK_EQ(pt_kr_detach_table(block), -EBUSY);
+	long t = pt_kr_detach_table(next_block);
+	CHECK(t > 0 && sim_table((u64)t) && pt_kr_tables() == 1);
+	vm_page_free((u64)t);
+	CHECK_EQ(pt_kr_detach_table(next_block), 0); /* nothing there any more */
+	CHECK_EQ(pt_kr_clear(va, 3, PT_KR_KEEP, NULL), 3);
+	/* A 2 MiB leaf where the table was, and not over a table or another leaf. */
+	CHECK_EQ(pt_kr_map_huge(next_block, 0x40000000), 0);
+	CHECK(mapped_as(root, next_block + 12345, 0x40000000 + 12345, PT_KR_PROT, 1));
+	CHECK(pt_kr_lookup(next_block + MiB, &level) && level == 1);
+	CHECK_EQ(pt_kr_map_huge(next_block, 0x40200000), -EBUSY);
+	CHECK_EQ(pt_kr_map_huge(block, 0x40200000), -EBUSY);
+	CHECK_EQ(pt_kr_clear_huge(next_block), 0x40000000);
+	CHECK_EQ(pt_kr_clear_huge(next_block), 0);
+	CHECK(unmapped(root, next_block));
+	long tables = pt_kr_detach_table(block);
+	CHECK(tables > 0);
+	vm_page_free((u64)tables);
+	CHECK(live_tables == base_tables && pt_kr_tables() == 0);
+	teardown_checks();
+}
+
+void test_kernel_range_failures(void)
+{
+	u64 root = kr_setup();
+	long base_tables = live_tables;
+	u64 va = VMALLOC_START + 7 * GiB + 2 * MiB - 5 * PAGE_SIZE;
+	/* Out of pages or tables at every step of a 520-page fill: nothing stays mapped or held. Tables
+	 * already made stay (they are the region's), so only pages are compared. */
+	for (long k = 0; k < 523; k += k < 8 ? 1 : 37) {
+		fail_after = k;
+		CHECK_EQ(pt_kr_populate(va, 520, 0, false), -ENOMEM);
+		fail_after = -1;
+		CHECK_EQ(live_data_pages, 0);
+		CHECK_EQ(sw_scan(root, NULL).pages, 0);
+	}
+	CHECK_EQ(pt_kr_populate(va, 520, 0, false), 0);
+	CHECK_EQ(sw_scan(root, NULL).pages, 520);
+	CHECK_EQ(pt_kr_clear(va, 520, PT_KR_FREE, NULL), 520);
+	/* Bad page addresses in the middle of an array: everything before is undone, the pages kept. */
+	static u64 many[600];
+	for (int i = 0; i < 600; i++) many[i] = (u64)(i + 1) << 12;
+	many[550] = 0x123;
+	CHECK_EQ(pt_kr_map(va, many, 600, PTE_R), -EINVAL);
+	many[550] = PT_PA_LIMIT;
+	CHECK_EQ(pt_kr_map(va, many, 600, PTE_R), -EINVAL);
+	many[550] = 0;
+	CHECK_EQ(pt_kr_map(va, many, 600, PTE_R), -EINVAL);
+	CHECK_EQ(pt_kr_map(va, many, 1, PTE_W), -EINVAL);
+	CHECK_EQ(pt_kr_map(va, many, 1, PTE_R | PTE_U), -EINVAL);
+	CHECK_EQ(sw_scan(root, NULL).pages, 0);
+	for (u64 b = ALIGN_DOWN(va, 2 * MiB); b < va + 600 * PAGE_SIZE; b += 2 * MiB) {
+		long t = pt_kr_detach_table(b);
+		if (t > 0) vm_page_free((u64)t);
+	}
+	CHECK(live_tables == base_tables && pt_kr_tables() == 0 && live_data_pages == 0);
 	teardown_checks();
 }

@@ -1,5 +1,5 @@
 /* test_pt cases that change or remove what is mapped: rollback after -EEXIST and -ENOMEM, unmap with
- * leaf splitting, reclaim of emptied tables, protect, and the teardown of a user address space. */
+ * leaf splitting, reclaim of emptied tables, and the teardown of a user address space. */
 #define HTEST_PART
 #include "tests/host/test_pt.h"
 
@@ -18,11 +18,8 @@ void test_eexist_rollback(void)
 	CHECK_EQ(pt_map(root, 3 * GiB, 0, 8 * MiB, r, 0), -EEXIST);
 	CHECK_EQ(pt_map(root, 3 * GiB, 0, 8 * MiB, r, PT_HUGE), -EEXIST);
 	CHECK_EQ(pt_map(root, 3 * GiB + 2 * MiB, 0, 2 * MiB, r, PT_HUGE), -EEXIST);
-	u64 pas[1024];
-	for (int i = 0; i < 1024; i++) pas[i] = (u64)i << 12;
-	CHECK_EQ(pt_map_pages(root, 3 * GiB, pas, 1024, r), -EEXIST);
-	CHECK_EQ(pt_map_pages(root, GiB - 100 * PAGE_SIZE, pas, 1024, r), -EEXIST);
-	CHECK_EQ(pt_map_pages(root, GiB + 700 * PAGE_SIZE, pas, 1, r), -EEXIST);
+	CHECK_EQ(pt_map(root, GiB - 100 * PAGE_SIZE, 0, 1024 * PAGE_SIZE, r, 0), -EEXIST);
+	CHECK_EQ(pt_map(root, GiB + 700 * PAGE_SIZE, 0, PAGE_SIZE, r, 0), -EEXIST);
 	CHECK_EQ(pt_map(root, 0, 0, 4 * GiB, r, PT_HUGE), -EEXIST);
 	CHECK_EQ(live_tables, base);
 	struct sw_stats s = sw_scan(root, NULL);
@@ -53,16 +50,10 @@ static void enomem_sweep(u64 root, int (*op)(u64 root), long want_new_tables)
 static int map_span(u64 root) { return pt_map(root, GiB - 3 * MiB, MiB, 6 * MiB, PTE_R | PTE_W, PT_HUGE); }
 static int map_span_pages(u64 root)
 {
-	static u64 pas[1500];
-	for (int i = 0; i < 1500; i++) pas[i] = 0x100000000UL + ((u64)i << 12);
-	return pt_map_pages(root, 2 * GiB - 700 * PAGE_SIZE, pas, 1500, PTE_R);
+	return pt_map(root, 2 * GiB - 700 * PAGE_SIZE, 0x100000000UL, 1500 * PAGE_SIZE, PTE_R, 0);
 }
 static int map_fresh(u64 root) { return pt_map(root, 5 * GiB, 0, PAGE_SIZE, PTE_R, PT_HUGE); }
-static int map_fresh_page(u64 root)
-{
-	u64 pa = 0x1000;
-	return pt_map_pages(root, 6 * GiB, &pa, 1, PTE_R);
-}
+static int map_fresh_page(u64 root) { return pt_map(root, 6 * GiB, 0x1000, PAGE_SIZE, PTE_R, 0); }
 static int map_vmalloc(u64 root) { return pt_map(root, VMALLOC_START + GiB - 4 * MiB, 0, 8 * MiB, PTE_R, 0); }
 
 void test_enomem_rollback(void)
@@ -135,8 +126,6 @@ void test_unmap_split(void)
 	for (long k = 0; k < 3; k++) {
 		fail_after = k;
 		CHECK_EQ(pt_unmap(root, GiB + PAGE_SIZE, 10 * MiB, NULL, NULL), -ENOMEM);
-		fail_after = k;
-		CHECK_EQ(pt_protect(root, GiB + PAGE_SIZE, 10 * MiB, PTE_R), -ENOMEM);
 		fail_after = -1;
 		CHECK_EQ(live_tables, 1);
 		CHECK(mapped_as(root, GiB + 3 * MiB, 4 * GiB + 3 * MiB, p, 2));
@@ -177,38 +166,6 @@ void test_table_reclaim(void)
 	CHECK_EQ(live_tables, 67);
 	CHECK_EQ(pt_unmap(root, KERNEL_VBASE, 8 * PAGE_SIZE, NULL, NULL), 8);
 	CHECK_EQ(live_tables, 66);
-	teardown_checks();
-}
-
-void test_protect(void)
-{
-	u64 root = setup(), rw = PTE_R | PTE_W;
-	CHECK_EQ(pt_map(root, 0, 0x40000000, 4 * MiB, rw, 0), 0);
-	CHECK_EQ(pt_protect(root, MiB, MiB, PTE_R | PTE_U), 0);
-	CHECK(mapped_as(root, MiB, 0x40000000 + MiB, PTE_R | PTE_U, 0));
-	CHECK(mapped_as(root, 2 * MiB - PAGE_SIZE, 0x40000000 + 2 * MiB - PAGE_SIZE, PTE_R | PTE_U, 0));
-	CHECK(mapped_as(root, MiB - PAGE_SIZE, 0x40000000 + MiB - PAGE_SIZE, rw, 0));
-	CHECK(mapped_as(root, 2 * MiB, 0x40000000 + 2 * MiB, rw, 0));
-	CHECK_EQ(pt_map(root, GiB, 2 * GiB, GiB, rw | PTE_G, PT_HUGE), 0);
-	CHECK_EQ(pt_protect(root, GiB + PAGE_SIZE, PAGE_SIZE, PTE_R | PTE_X | PTE_G), 0);
-	CHECK(mapped_as(root, GiB + PAGE_SIZE, 2 * GiB + PAGE_SIZE, PTE_R | PTE_X | PTE_G, 0));
-	CHECK(mapped_as(root, GiB, 2 * GiB, rw | PTE_G, 0));
-	CHECK(mapped_as(root, GiB + 2 * MiB, 2 * GiB + 2 * MiB, rw | PTE_G, 1));
-	CHECK_EQ(pt_protect(root, GiB, GiB, PTE_R), 0); /* whole leaves, no split */
-	CHECK(mapped_as(root, GiB + PAGE_SIZE, 2 * GiB + PAGE_SIZE, PTE_R, 0) &&
-	      mapped_as(root, 2 * GiB - 1, 3 * GiB - 1, PTE_R, 1));
-	long tables = live_tables;
-	/* A hole anywhere: -ENOENT and nothing changes, not even a split. */
-	CHECK_EQ(pt_unmap(root, 3 * MiB, PAGE_SIZE, NULL, NULL), 1);
-	CHECK_EQ(pt_protect(root, 0, 4 * MiB, PTE_R | PTE_X), -ENOENT);
-	CHECK(mapped_as(root, 0, 0x40000000, rw, 0) && mapped_as(root, MiB, 0x40000000 + MiB, PTE_R | PTE_U, 0));
-	CHECK_EQ(pt_protect(root, GiB + 3 * MiB + PAGE_SIZE, GiB, PTE_R | PTE_X), -ENOENT);
-	CHECK_EQ(pt_protect(root, 3 * GiB, PAGE_SIZE, PTE_R), -ENOENT);
-	CHECK_EQ(live_tables, tables);
-	CHECK(mapped_as(root, GiB + 3 * MiB + PAGE_SIZE, 2 * GiB + 3 * MiB + PAGE_SIZE, PTE_R, 1));
-	CHECK_EQ(pt_protect(root, 0, PAGE_SIZE, PTE_W), -EINVAL);
-	CHECK_EQ(pt_protect(root, 0, PAGE_SIZE, PTE_R | PTE_D), -EINVAL);
-	CHECK(mapped_as(root, 0, 0x40000000, rw, 0));
 	teardown_checks();
 }
 

@@ -129,14 +129,8 @@ void test_random_differential(void)
 		if (inject) fail_after = rnd() % 4;
 		if (kind < 50) {
 			u64 prot = random_prot(), pa = big ? ((rnd() % 1024) << 30) + (va & (GiB - 1)) : random_pa(va);
-			int err;
-			if (kind < 35) {
-				err = pt_map(root, va, pa, n * PAGE_SIZE, prot, big || rnd() & 1 ? PT_HUGE : 0);
-				for (u64 k = 0; k < n; k++) pas[k] = pa + k * PAGE_SIZE;
-			} else {
-				for (u64 k = 0; k < n; k++) pas[k] = (rnd() % (1UL << 28)) << 12;
-				err = pt_map_pages(root, va, pas, n, prot);
-			}
+			int err = pt_map(root, va, pa, n * PAGE_SIZE, prot, big || rnd() & 1 ? PT_HUGE : 0);
+			for (u64 k = 0; k < n; k++) pas[k] = pa + k * PAGE_SIZE;
 			if (!err) {
 				CHECK_EQ(mapped, 0);
 				for (u64 k = 0; k < n; k++) {
@@ -162,16 +156,6 @@ void test_random_differential(void)
 				model_mapped -= mapped;
 			}
 			counts[2]++;
-		} else if (kind < 95) {
-			u64 prot = random_prot();
-			int err = pt_protect(root, va, n * PAGE_SIZE, prot);
-			if ((u64)mapped < n)
-				CHECK_EQ(err, -ENOENT);
-			else if (err)
-				CHECK(err == -ENOMEM && inject);
-			else
-				memset(model_prot + first, (int)prot, n);
-			counts[3]++;
 		} else {
 			counts[4]++;
 		}
@@ -184,8 +168,8 @@ void test_random_differential(void)
 		if (op % 2000 == 1999) full_check(root);
 	}
 	full_check(root);
-	printf("# %d ops: %ld maps, %ld failed maps, %ld unmaps, %ld protects, %ld walks; last leaf of a new "
-	       "mapping: %ld 4K, %ld 2M, %ld 1G\n", DIFF_OPS, counts[0], counts[1], counts[2], counts[3], counts[4],
+	printf("# %d ops: %ld maps, %ld failed maps, %ld unmaps, %ld walks; last leaf of a new "
+	       "mapping: %ld 4K, %ld 2M, %ld 1G\n", DIFF_OPS, counts[0], counts[1], counts[2], counts[4],
 	       leaves_made[0], leaves_made[1], leaves_made[2]);
 	/* The run must have exercised every leaf size, or it proves little. */
 	CHECK(leaves_made[1] > 0 && leaves_made[2] > 0);

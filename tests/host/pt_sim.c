@@ -1,12 +1,14 @@
-/* The simulated 64 MiB of physical memory behind the hooks vm/pt.c calls, an independent walker that
+/* The simulated 64 MiB of physical memory behind the page-source functions vm/pt.c calls, an independent walker that
  * reads it directly, and the mapping checks every test_pt case is built on. */
 #define HTEST_PART
 #include "tests/host/test_pt.h"
 
-/* ---- simulated physical memory and the hooks pt.c calls ---- */
+/* ---- simulated physical memory behind vm's page source (vm/vm_pages.h), as pt.c reaches it ---- */
 
 static u8 *sim_mem;
-static bool sim_live[SIM_PAGES];
+static u8 sim_live[SIM_PAGES]; /* 0 free, SIM_TABLE or SIM_DATA */
+enum { SIM_TABLE = 1, SIM_DATA = 2 };
+long live_data_pages;
 static u32 sim_free[SIM_PAGES];
 static size_t sim_nfree;
 long live_tables, hook_errors;
@@ -18,7 +20,7 @@ static void sim_reset(void)
 	if (!sim_mem) sim_mem = aligned_alloc(PAGE_SIZE, SIM_SIZE);
 	memset(sim_live, 0, sizeof(sim_live));
 	for (sim_nfree = 0; sim_nfree < SIM_PAGES; sim_nfree++) sim_free[sim_nfree] = SIM_PAGES - 1 - sim_nfree;
-	live_tables = hook_errors = 0;
+	live_tables = hook_errors = live_data_pages = 0;
 	fail_after = -1;
 }
 
@@ -30,36 +32,52 @@ pte_t *sim_table(u64 pa)
 	return sim_live[pg] ? (pte_t *)(sim_mem + pg * PAGE_SIZE) : NULL;
 }
 
-u64 pt_alloc_table(void)
+static u64 sim_alloc(u8 kind)
 {
 	if (fail_after == 0 || !sim_nfree) return 0;
 	if (fail_after > 0) fail_after--;
 	u32 pg = sim_free[--sim_nfree];
-	memset(sim_mem + pg * PAGE_SIZE, 0, PAGE_SIZE);
-	sim_live[pg] = true;
-	live_tables++;
+	memset(sim_mem + pg * PAGE_SIZE, kind == SIM_DATA ? 0x5a : 0, PAGE_SIZE); /* data pages: not zeroed */
+	sim_live[pg] = kind;
+	if (kind == SIM_TABLE) live_tables++;
+	else live_data_pages++;
 	return SIM_BASE + (u64)pg * PAGE_SIZE;
+}
+
+u64 vm_zeroed_table_alloc(void) { return sim_alloc(SIM_TABLE); }
+
+u64 vm_page_alloc(int node)
+{
+	(void)node;
+	return sim_alloc(SIM_DATA);
 }
 
 /* Freeing anything but an empty live table is a bug; freed tables are poisoned with pointers to pa 0,
  * so a later use of one is caught by pt_table_va. */
-void pt_free_table(u64 pa)
+void vm_page_free(u64 pa)
 {
 	pte_t *t = sim_table(pa);
 	if (!t) {
 		hook_errors++;
 		return;
 	}
+	u64 pg = (pa - SIM_BASE) / PAGE_SIZE;
+	if (sim_live[pg] == SIM_DATA) {
+		sim_live[pg] = 0;
+		sim_free[sim_nfree++] = (u32)pg;
+		live_data_pages--;
+		return;
+	}
 	for (int i = 0; i < PT_ENTRIES; i++) {
 		if (t[i]) hook_errors++;
 		t[i] = PTE_V;
 	}
-	sim_live[(pa - SIM_BASE) / PAGE_SIZE] = false;
-	sim_free[sim_nfree++] = (pa - SIM_BASE) / PAGE_SIZE;
+	sim_live[pg] = 0;
+	sim_free[sim_nfree++] = (u32)pg;
 	live_tables--;
 }
 
-pte_t *pt_table_va(u64 pa)
+void *vm_page_va(u64 pa)
 {
 	pte_t *t = sim_table(pa);
 	if (t) return t;

@@ -151,7 +151,7 @@ void test_node_pool(void)
 		CHECK(((u8 *)objs[i])[0] == (i & 0xff) && ((u8 *)objs[i])[47] == (i & 0xff));
 	CHECK_EQ(node_pool_in_use(&pool), N);
 	CHECK_EQ(node_pool_pages(&pool), (N + 84) / 85); /* (4096 - 16) / 48 = 85 per page */
-	CHECK_EQ(pages_out, node_pool_pages(&pool));
+	CHECK_EQ(blocks_out, node_pool_pages(&pool));
 	for (int i = 0; i < N; i += 2)
 		node_pool_put(&pool, objs[i]);
 	CHECK_EQ(node_pool_in_use(&pool), N / 2);
@@ -164,17 +164,17 @@ void test_node_pool(void)
 	CHECK_EQ(node_pool_reserve(&pool, 200), 0);
 	CHECK(node_pool_available(&pool) >= 200);
 	u64 avail = node_pool_available(&pool);
-	fail_pages = true;
+	fail_blocks = true;
 	CHECK_EQ(node_pool_reserve(&pool, avail + 1), -ENOMEM);
 	for (u64 i = 0; i < avail; i++)
 		CHECK(node_pool_get(&pool) != NULL);
 	CHECK(node_pool_get(&pool) == NULL);
-	fail_pages = false;
+	fail_blocks = false;
 	CHECK(node_pool_get(&pool) != NULL);
 	node_pool_release_all(&pool);
-	CHECK_EQ(pages_out, 0);
+	CHECK_EQ(blocks_out, 0);
 	CHECK_EQ(node_pool_in_use(&pool), 0);
 	CHECK(node_pool_get(&pool) != NULL); /* still usable */
 	node_pool_release_all(&pool);
-	CHECK_EQ(pages_out, 0);
+	CHECK_EQ(blocks_out, 0);
 }

@@ -1,4 +1,4 @@
-/* What the files of the test_pt host binary share: the simulated physical memory behind pt.c's hooks,
+/* What the files of the test_pt host binary share: the simulated physical memory behind vm's page source,
  * the independent walker, the mapping checks and the case functions that test_pt.c runs in order. */
 #ifndef TESTS_HOST_TEST_PT_H
 #define TESTS_HOST_TEST_PT_H
@@ -20,7 +20,7 @@
 #define LEAF_BITS (PTE_V | PTE_A | PTE_D)
 
 /* pt_sim.c */
-extern long live_tables, hook_errors, sw_errors;
+extern long live_tables, live_data_pages, hook_errors, sw_errors;
 extern long fail_after; /* allocations still granted before failing; -1: never fail */
 pte_t *sim_table(u64 pa);
 
@@ -49,8 +49,8 @@ void test_helpers(void);
 void test_every_leaf_size(void);
 void test_huge_choice(void);
 void test_invalid(void);
-void test_map_pages(void);
-void test_leaf_slot(void);
+void test_kernel_range(void);
+void test_kernel_range_failures(void);
 void test_prepopulate(void);
 
 /* pt_modify.c */
@@ -58,7 +58,6 @@ void test_eexist_rollback(void);
 void test_enomem_rollback(void);
 void test_unmap_split(void);
 void test_table_reclaim(void);
-void test_protect(void);
 void test_destroy_and_share(void);
 
 /* pt_random.c */

@@ -1,46 +1,35 @@
 /* Host tests for the rbtree, node pool, vmalloc free-space index (against a reference model) and busy
- * map: the hooks those modules expect from their embedder, the one random stream, and main, which runs
+ * map: the page source those modules draw from, the one random stream, and main, which runs
  * the cases of rbtree_node_pool.c, va_index_cases.c and va_busy_cases.c in a fixed order. */
 #include "tests/host/test_va_index.h"
 
-/* ---- hooks the modules expect from their embedder, with failure injection and leak counts ---- */
+/* ---- vm's page source (vm/vm_pages.h), simulated with failure injection and a leak count ---- */
 
-bool fail_pages, fail_tables;
-long pages_out, tables_out, table_size_mismatch;
+bool fail_blocks;
+long blocks_out, block_size_mismatch;
 
-void *node_pool_page_alloc(void)
+/* A header page remembers each block's size so a free with the wrong size is caught; blocks are zeroed
+ * and page-aligned, as the kernel's are. */
+void *vm_block_alloc(size_t bytes)
 {
-	if (fail_pages)
+	if (fail_blocks)
 		return NULL;
-	pages_out++;
-	return aligned_alloc(4096, 4096);
-}
-
-void node_pool_page_free(void *page)
-{
-	pages_out--;
-	free(page);
-}
-
-/* A header remembers each table's size so a free with the wrong size is caught. */
-void *va_busy_table_alloc(size_t bytes)
-{
-	if (fail_tables)
-		return NULL;
-	size_t *p = malloc(bytes + 16);
+	size_t len = 4096 + ((bytes + 4095) & ~(size_t)4095);
+	char *p = aligned_alloc(4096, len);
 	if (!p)
 		return NULL;
-	p[0] = bytes;
-	tables_out++;
-	return (char *)p + 16;
+	memset(p, 0, len);
+	*(size_t *)p = bytes;
+	blocks_out++;
+	return p + 4096;
 }
 
-void va_busy_table_free(void *table, size_t bytes)
+void vm_block_free(void *block, size_t bytes)
 {
-	size_t *p = (size_t *)((char *)table - 16);
-	if (p[0] != bytes)
-		table_size_mismatch++;
-	tables_out--;
+	char *p = (char *)block - 4096;
+	if (*(size_t *)p != bytes)
+		block_size_mismatch++;
+	blocks_out--;
 	free(p);
 }
 

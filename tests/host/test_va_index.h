@@ -1,5 +1,5 @@
-/* What the files of the test_va_index host binary share: the embedder hooks' failure switches and leak
- * counts, one random stream, the reference model of the vmalloc free space with its random driver, and
+/* What the files of the test_va_index host binary share: the simulated page source's failure switch and leak
+ * count, one random stream, the reference model of the vmalloc free space with its random driver, and
  * the case functions that test_va_index.c runs in order. */
 #ifndef TESTS_HOST_TEST_VA_INDEX_H
 #define TESTS_HOST_TEST_VA_INDEX_H
@@ -14,8 +14,8 @@
 #include "tests/host/htest.h"
 
 /* test_va_index.c */
-extern bool fail_pages, fail_tables;
-extern long pages_out, tables_out, table_size_mismatch;
+extern bool fail_blocks;
+extern long blocks_out, block_size_mismatch;
 /* One stream for every case, seeded by main (VA_SEED), so a printed seed replays the whole run. */
 u64 rnd_below(u64 n);
 

@@ -43,9 +43,9 @@ void test_va_busy_vs_model(void)
 	for (long op = 0; op < 1000000 && failures < 5; op++) {
 		u64 i = rnd_below(BUSY_KEYS), r = rnd_below(10);
 		/* A stretch with the table hook failing: the map must keep working, unresized. */
-		fail_tables = op >= 20000 && op < 60000;
+		fail_blocks = op >= 20000 && op < 60000;
 		u64 buckets = va_busy_buckets(&m);
-		overloaded += fail_tables && (u64)count > buckets;
+		overloaded += fail_blocks && (u64)count > buckets;
 		bool ok;
 		if (r < 4) {
 			int got = va_busy_insert(&m, present[i] ? &spare : &links[i], busy_key(i));
@@ -60,7 +60,7 @@ void test_va_busy_vs_model(void)
 			if (present[i])
 				count--, present[i] = false;
 		}
-		if (fail_tables && va_busy_buckets(&m) != buckets)
+		if (fail_blocks && va_busy_buckets(&m) != buckets)
 			ok = false;
 		if (!ok || va_busy_count(&m) != (u64)count) {
 			printf("# busy map mismatch at op %ld\n", op);
@@ -69,7 +69,7 @@ void test_va_busy_vs_model(void)
 		if (op % 100000 == 0 && !busy_matches_model(&m, count))
 			failures++;
 	}
-	fail_tables = false;
+	fail_blocks = false;
 	CHECK_EQ(failures, 0);
 	CHECK(busy_matches_model(&m, count));
 	CHECK(overloaded > 1000);                  /* the failing stretch did block growth... */
@@ -77,8 +77,8 @@ void test_va_busy_vs_model(void)
 	printf("# %ld entries in %llu buckets, longest chain %llu\n", count,
 	       (unsigned long long)va_busy_buckets(&m), (unsigned long long)va_busy_longest_chain(&m));
 	va_busy_destroy(&m);
-	CHECK_EQ(tables_out, 0);
-	CHECK_EQ(table_size_mismatch, 0);
+	CHECK_EQ(blocks_out, 0);
+	CHECK_EQ(block_size_mismatch, 0);
 	CHECK_EQ(va_busy_count(&m), 0);
 }
 
@@ -88,13 +88,13 @@ void test_va_busy_growth_and_spread(void)
 	enum { N = 1 << 16 };
 
 	va_busy_init(&m);
-	fail_tables = true; /* no growth at all: still correct, just long chains */
+	fail_blocks = true; /* no growth at all: still correct, just long chains */
 	for (u64 i = 0; i < 1000; i++)
 		CHECK_EQ(va_busy_insert(&m, &links[i], busy_key(i)), 0);
 	CHECK_EQ(va_busy_buckets(&m), VA_BUSY_INITIAL_BUCKETS);
 	for (u64 i = 0; i < 1000; i++)
 		CHECK(va_busy_find(&m, busy_key(i)) == &links[i]);
-	fail_tables = false;
+	fail_blocks = false;
 	for (u64 i = 1000; i < N; i++)
 		CHECK_EQ(va_busy_insert(&m, &links[i], busy_key(i)), 0);
 	CHECK_EQ(va_busy_buckets(&m), N); /* load factor back to <= 1 */
@@ -119,5 +119,5 @@ void test_va_busy_growth_and_spread(void)
 	CHECK_EQ(va_busy_count(&m), 0);
 	CHECK(va_busy_remove(&m, busy_key(0)) == NULL);
 	va_busy_destroy(&m);
-	CHECK_EQ(tables_out, 0);
+	CHECK_EQ(blocks_out, 0);
 }

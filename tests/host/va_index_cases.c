@@ -114,7 +114,7 @@ void test_va_index_vs_model(void)
 	CHECK_EQ(va_index_extents(&ix), 1);
 	CHECK_EQ(va_index_free_bytes(&ix), REGION_PAGES * PAGE_SIZE);
 	node_pool_release_all(&pool);
-	CHECK_EQ(pages_out, 0);
+	CHECK_EQ(blocks_out, 0);
 }
 
 /* With the pool drained and no pages to be had, exactly the ops that need a node fail, harmlessly. */
@@ -134,7 +134,7 @@ void test_va_index_pool_failure(void)
 		random_op(&ix, NULL);
 	CHECK(index_matches_model(&ix));
 
-	fail_pages = true;
+	fail_blocks = true;
 	while (nheld < (long)ARRAY_SIZE(held) && (held[nheld] = node_pool_get(&pool)) != NULL)
 		nheld++;
 	CHECK(node_pool_get(&pool) == NULL);
@@ -182,12 +182,12 @@ void test_va_index_pool_failure(void)
 	model_free(a, PAGE_SIZE, pos);
 	CHECK(index_matches_model(&ix));
 
-	fail_pages = false;
+	fail_blocks = false;
 	while (nheld > 0)
 		node_pool_put(&pool, held[--nheld]);
 	/* A reservation made while pages were available carries the free path through a failure. */
 	CHECK_EQ(node_pool_reserve(&pool, 1), 0);
-	fail_pages = true;
+	fail_blocks = true;
 	while (node_pool_available(&pool) > 1)
 		held[nheld++] = node_pool_get(&pool);
 	struct area ar = { 0, 0 };
@@ -204,11 +204,11 @@ void test_va_index_pool_failure(void)
 		model_free(ar.addr, ar.size, pos);
 		CHECK(index_matches_model(&ix));
 	}
-	fail_pages = false;
+	fail_blocks = false;
 	while (nheld > 0)
 		node_pool_put(&pool, held[--nheld]);
 	node_pool_release_all(&pool);
-	CHECK_EQ(pages_out, 0);
+	CHECK_EQ(blocks_out, 0);
 }
 
 /* ------------------------------------ informational timing ------------------------------------ */

@@ -4,7 +4,8 @@
 #include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
-#include "boot/boot.h"
+#include "kernel/hart.h"
+#include "kernel/main.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
@@ -16,7 +17,6 @@
 #include "vm/vm_boot.h"
 #include "vm/vm_pages.h"
 
-extern struct machine_desc machine;
 
 /* Every usable hart of the tree is online, up to MAX_HARTS, unless the firmware shows it never received
  * its start (a hart the tree lists but the machine lacks stays "start pending"). */
@@ -135,6 +135,16 @@ static void ipi_every_hart(struct ktest *t)
 	KT_EXPECT(t, ipi_seen == (harts_online_mask & ~1u));
 }
 
+/* An IPI to oneself with interrupts on is taken at once, by the real handler (it counts it). */
+static void ipi_handler_runs(struct ktest *t)
+{
+	KT_ASSERT(t, csr_read(sstatus) & SSTATUS_SIE);
+	u64 before = this_kernel_hart()->ipis_taken;
+	smp_send_ipi(this_hart_index());
+	KT_EXPECT(t, this_kernel_hart()->ipis_taken == before + 1);
+	KT_EXPECT(t, !(csr_read(sip) & SIE_SSIE)); /* acknowledged */
+}
+
 static void remote_fence_accepted(struct ktest *t)
 {
 	unsigned long base, mask = harts_other_sbi_mask(&base);
@@ -163,5 +173,6 @@ KTEST_SUITE(boot, {"harts_online", harts_online}, {"memory_accounted", memory_ac
 	    {"vmalloc_tables_prepopulated", vmalloc_tables_prepopulated},
 	    {"rodata_and_text_are_read_only", rodata_and_text_are_read_only},
 	    {"data_is_not_executable", data_is_not_executable}, {"timer_ticks", timer_ticks},
-	    {"ipi_every_hart", ipi_every_hart}, {"remote_fence_accepted", remote_fence_accepted},
+	    {"ipi_every_hart", ipi_every_hart}, {"ipi_handler_runs", ipi_handler_runs},
+	    {"remote_fence_accepted", remote_fence_accepted},
 	    {"huge_block_alignment", huge_block_alignment}, {"bootargs_visible", bootargs_visible});

@@ -1,14 +1,12 @@
 /* In-kernel device-tree parser checks: the firmware's blob parses to the machine we booted on, and
  * broken copies of it are rejected with the right reason instead of being walked out of bounds. */
+#include "kernel/main.h"
 #include "kernel/ktest.h"
 #include "lib/string.h"
 #include "platform/devtree.h"
 #include "platform/fdt.h"
 #include "vm/vmalloc.h"
 
-extern struct machine_desc machine;
-extern const void *boot_dtb;
-extern u64 boot_dtb_size;
 
 static void put_be32(u8 *p, u32 v)
 {

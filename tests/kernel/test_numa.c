@@ -7,6 +7,7 @@
 #include "kernel/smp.h"
 #include "lib/percpu.h"
 #include "lib/string.h"
+#include "kernel/main.h"
 #include "platform/devtree.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
@@ -14,8 +15,6 @@
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_map.h"
-
-extern struct machine_desc machine;
 
 #define AREA_PAGES 64
 
@@ -30,7 +29,7 @@ static int bank_node(u64 pa)
 static int hart_node(u32 index)
 {
 	for (int i = 0; i < machine.nharts; i++)
-		if (machine.harts[i].hartid == hart_locals[index].hartid) return machine.harts[i].node;
+		if (machine.harts[i].hartid == hart_locals[index]->hartid) return machine.harts[i].node;
 	return -1;
 }
 

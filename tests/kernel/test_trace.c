@@ -2,7 +2,9 @@
  * silent), the cost of an event site whose class is off (nothing reaches the ring), class parsing and
  * the line grammar's defences against hostile strings. */
 #include "kernel/ktest.h"
+#include "lib/percpu.h"
 #include "lib/printk.h"
+#include "lib/riscv.h"
 #include "lib/string.h"
 #include "lib/trace.h"
 #include "vm/vmalloc.h"
@@ -158,6 +160,27 @@ static void hostile_strings_stay_one_line(struct ktest *t)
 	KT_EXPECT(t, find(line, "label=\"x?y?z\"") != NULL);
 }
 
-KTEST_SUITE(trace, {"flood_drops_and_reports", flood_drops_and_reports},
+/* A hart that never idles still gets its ring drained: by its timer tick. The case spins (interrupts
+ * on, no idle loop) until two ticks have passed and looks for its event in what was drained. */
+static void tick_drains_busy_hart(struct ktest *t)
+{
+#ifdef TRACE_COMPILED_OUT
+	ktest_skip(t, "tracing compiled out");
+	return;
+#endif
+	u32 old_mask = trace_mask;
+	capture_start();
+	trace_mask = TRACE_ALL;
+	trace_emit(NULL, "ev=mark id=4242 label=\"tick drain\"");
+	trace_mask = old_mask;
+	KT_ASSERT(t, csr_read(sstatus) & SSTATUS_SIE);
+	u64 t0 = this_hart()->ticks;
+	while (this_hart()->ticks < t0 + 2) cpu_relax();
+	bool seen = find(captured, "id=4242 label=\"tick drain\"") != NULL;
+	capture_stop();
+	KT_EXPECT(t, seen);
+}
+
+KTEST_SUITE(trace, {"flood_drops_and_reports", flood_drops_and_reports}, {"tick_drains_busy_hart", tick_drains_busy_hart},
 	    {"off_class_costs_nothing", off_class_costs_nothing}, {"classes_parse", classes_parse},
 	    {"hostile_strings_stay_one_line", hostile_strings_stay_one_line});

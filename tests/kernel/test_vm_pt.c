@@ -1,0 +1,90 @@
+/* The page-table engine under the vmalloc arena (vm/pt.c's kernel range): huge leaves on an arena that
+ * has been used, a huge request that cannot get 2 MiB blocks falling back at its real size, and level-0
+ * tables given back once the areas that emptied them are purged. */
+#include "kernel/ktest.h"
+#include "lib/string.h"
+#include "vm/page_alloc.h"
+#include "vm/vm_pages.h"
+#include "vm/vmalloc.h"
+#include "vm/vmalloc_map.h"
+
+/* Leaf level of the mapping at p: 0 for 4 KiB, 1 for 2 MiB, -1 when unmapped. */
+static int leaf_level(const void *p)
+{
+	int level = -1;
+	return vmap_lookup_pte((u64)(uptr)p, &level) ? level : -1;
+}
+
+/* The arena's low addresses have held 4 KiB mappings (one large area, then many small ones) and have
+ * been purged: a 4 MiB huge request landing there must still get two 2 MiB leaves. */
+static void huge_leaves_on_used_arena(struct ktest *t)
+{
+	u8 *big = vmalloc(24 << 20);
+	KT_ASSERT(t, big);
+	memset(big, 1, 24 << 20);
+	vfree(big);
+	static void *small[1024]; /* static: tests run on a 16 KiB boot stack */
+	for (u32 i = 0; i < ARRAY_SIZE(small); i++) small[i] = vmalloc(PAGE_SIZE);
+	for (u32 i = 0; i < ARRAY_SIZE(small); i++) vfree(small[i]);
+	vm_purge_now();
+
+	u8 *p = vmalloc_huge(4 << 20, 0);
+	KT_ASSERT(t, p);
+	struct vm_area *a = find_vm_area(p);
+	KT_EXPECT(t, a && (a->flags & VM_HUGE) && a->size == (4UL << 20));
+	KT_EXPECT(t, leaf_level(p) == 1);
+	KT_EXPECT(t, leaf_level(p + (2 << 20)) == 1);
+	KT_EXPECT(t, (uptr)p < (uptr)big + (24 << 20)); /* it did land on the used part of the arena */
+	p[0] = 1;
+	p[(4 << 20) - 1] = 2;
+	vfree(p);
+}
+
+/* With no free 2 MiB block, a huge request maps 4 KiB pages for exactly what was asked (page rounded),
+ * is charged for those pages only, and the rest of its 2 MiB-rounded range faults like a guard. */
+static void huge_fallback_at_real_size(struct ktest *t)
+{
+	static u64 held[4096]; /* 8 GiB of 2 MiB blocks */
+	u64 n = 0;
+	while (n < ARRAY_SIZE(held)) {
+		u64 pa = vm_pages_alloc_order(9, PA_ANY_NODE, 0);
+		if (!pa) break;
+		held[n++] = pa;
+	}
+	KT_ASSERT(t, n < ARRAY_SIZE(held)); /* every 2 MiB block is taken */
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	u64 size = (3 << 20) + 100;
+	u8 *p = vmalloc_huge(size, 0);
+	vm_get_stats(&b);
+	for (u64 i = 0; i < n; i++) vm_pages_free_order(held[i], 9);
+	KT_ASSERT(t, p);
+	struct vm_area *ar = find_vm_area(p);
+	KT_EXPECT(t, b.huge_fallbacks == a.huge_fallbacks + 1);
+	KT_EXPECT(t, ar && !(ar->flags & VM_HUGE) && ar->size == ALIGN_UP(size, PAGE_SIZE));
+	KT_EXPECT(t, ar && ar->nr_pages == ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE);
+	KT_EXPECT(t, b.live_pages - a.live_pages == ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE);
+	KT_EXPECT(t, leaf_level(p) == 0 && leaf_level(p + size - 1) == 0);
+	KT_EXPECT(t, leaf_level(p + ALIGN_UP(size, PAGE_SIZE)) == -1);
+	p[size - 1] = 1;
+	vfree(p);
+}
+
+/* An area covering whole 2 MiB blocks empties their level-0 tables when freed; the purge gives them back. */
+static void empty_tables_given_back(struct ktest *t)
+{
+	vm_purge_now();
+	u64 before = vmap_tables_held();
+	u8 *p = vmalloc(8 << 20);
+	KT_ASSERT(t, p);
+	u64 during = vmap_tables_held(); /* 8 MiB of 4 KiB leaves: at least four tables, new or reused */
+	vfree(p);
+	vm_purge_now();
+	u64 after = vmap_tables_held();
+	KT_EXPECT(t, during - after >= 3); /* at least the three blocks wholly inside the area */
+	KT_EXPECT(t, after <= before + 2); /* at most the two part-used blocks at its ends stay */
+}
+
+KTEST_SUITE(vm_pt, {"huge_leaves_on_used_arena", huge_leaves_on_used_arena},
+	    {"huge_fallback_at_real_size", huge_fallback_at_real_size},
+	    {"empty_tables_given_back", empty_tables_given_back});

@@ -1,0 +1,14 @@
+"""KTAP output for the host-side checks (tools/layer_check.py, tools/abi_doc_check.py)."""
+
+
+def report(cases):
+    """Prints one KTAP case per (name, problems), each problem as a '#' line before it; returns the exit
+    status: 1 if any case has problems, else 0."""
+    print("KTAP version 1\n1..%d" % len(cases))
+    failed = 0
+    for i, (name, problems) in enumerate(cases, 1):
+        for p in problems:
+            print("# " + p)
+        print("%s %d %s" % ("not ok" if problems else "ok", i, name))
+        failed += bool(problems)
+    return 1 if failed else 0

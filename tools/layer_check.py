@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""The architecture check run by `make test`: every dependency edge must run down the layers of
+tools/layers.txt. Checks, each printed as one KTAP case:
+  include_graph  every #include of a kernel source or header names a file of the same or a lower layer
+  symbol_graph   every undefined symbol of a kernel object is defined in the same or a lower layer (nm)
+  no_weak        no weak symbol in the kernel objects: a missing definition is a link error, not a default
+  no_extern_in_c no .c file declares another file's function or variable (`extern` or a bare prototype)
+  no_uncalled    every global function in the kernel objects is called (or its address taken) somewhere
+                 in the image: by a relocation from any object, or in its own file where the compiler
+                 inlined it; functions only host tests call are compiled for them alone (HOST_TEST)
+  readme         README's layer sentence is the one generated from tools/layers.txt
+Usage: layer_check.py BUILD_DIR [NM]   (objdump is found beside NM)   (BUILD_DIR holds k/<dir>/<file>.o from the kernel build)
+"""
+import os, re, subprocess, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ktap  # noqa: E402
+
+BUILD = "build"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_layers():
+    """[[entry, ...] per layer, top first]; an entry is a directory or a file path without extension."""
+    with open(os.path.join(ROOT, "tools/layers.txt")) as f:
+        return [l.split() for l in f if l.strip() and not l.startswith("#")]
+
+
+LAYERS = read_layers()
+RANK = {}  # entry -> rank, 0 = top
+for i, entries in enumerate(LAYERS):
+    for e in entries:
+        RANK[e] = i
+DIRS = [entries[0] for entries in LAYERS if len(entries) == 1 and "/" not in entries[0]]
+PRODUCT = [d for d in DIRS if d != "tests"]
+
+
+def readme_sentence():
+    """The one README line the rule produces: the product layers, top to bottom."""
+    return "Each directory is one layer and uses only the layers below it: " + " → ".join(
+        "`%s/`" % ("include/vmk" if l == "include" else l) for l in PRODUCT) + "."
+
+
+def layer_of(path):
+    """The entry a path belongs to: its own file line if it has one, else its top directory."""
+    stem = os.path.splitext(path)[0]
+    if stem in RANK:
+        return stem
+    top = path.split("/", 1)[0]
+    return top if top in RANK else None
+
+
+def sources():
+    for layer in DIRS:
+        base = os.path.join(ROOT, layer if layer != "tests" else "tests/kernel")
+        for dirpath, _, files in os.walk(base):
+            for fn in sorted(files):
+                if fn.endswith((".c", ".h", ".S")):
+                    yield os.path.relpath(os.path.join(dirpath, fn), ROOT)
+
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+
+
+def check_includes():
+    bad = []
+    for src in sources():
+        me = layer_of(src)
+        with open(os.path.join(ROOT, src)) as f:
+            for n, line in enumerate(f, 1):
+                m = INCLUDE.match(line)
+                if not m:
+                    continue
+                target = m.group(2)
+                if m.group(1) == "<":
+                    if not target.startswith("vmk/"):
+                        continue  # compiler headers: stdint.h, stdarg.h, ...
+                    target = "include/" + target
+                to = layer_of(target)
+                if to is None:
+                    bad.append("%s:%d includes %s, which is in no layer" % (src, n, target))
+                elif RANK[to] < RANK[me]:
+                    bad.append("%s:%d (%s) includes %s (%s): upward" % (src, n, me, target, to))
+    return bad
+
+
+def nm_objects(build, nm):
+    """{object path relative to build/k: (defined {sym: type}, undefined set)}"""
+    objs = {}
+    kdir = os.path.join(build, "k")
+    for dirpath, _, files in os.walk(kdir):
+        for fn in files:
+            path = os.path.join(dirpath, fn)
+            if fn.endswith(".o") and os.path.exists(os.path.join(ROOT, os.path.relpath(path, kdir)[:-2])):
+                out = subprocess.run([nm, path], capture_output=True, text=True, check=True).stdout
+                defined, undefined = {}, set()
+                for line in out.splitlines():
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0] in ("U", "w", "v"):
+                        undefined.add(parts[1])
+                        if parts[0] in ("w", "v"):
+                            defined[parts[1]] = parts[0]
+                    elif len(parts) == 3:
+                        defined[parts[2]] = parts[1]
+                objs[os.path.relpath(path, kdir)[:-2]] = (defined, undefined)
+    return objs
+
+
+def check_symbols(objs):
+    owner = {}
+    for src, (defined, _) in objs.items():
+        for sym, typ in defined.items():
+            if typ.isupper() or typ in ("W", "V"):
+                owner.setdefault(sym, src)
+    bad = []
+    for src, (_, undefined) in sorted(objs.items()):
+        me = layer_of(src)
+        for sym in sorted(undefined):
+            to_src = owner.get(sym)
+            if to_src is None:
+                continue  # linker-script symbols (_text_start, ...) and libgcc
+            to = layer_of(to_src)
+            if me and to and RANK[to] < RANK[me]:
+                bad.append("%s (%s) uses %s from %s (%s): upward" % (src, me, sym, to_src, to))
+    return bad
+
+
+def check_weak(objs):
+    return ["%s: weak symbol %s" % (src, sym) for src, (defined, _) in sorted(objs.items())
+            for sym, typ in sorted(defined.items()) if typ in ("W", "V", "w", "v")]
+
+
+PROTO = re.compile(r"^(?!static\b|typedef\b|return\b)[A-Za-z_][\w \t\*]*\b[A-Za-z_]\w*\s*\([^;{]*\)\s*(__\w+\s*)*;")
+
+
+def check_externs():
+    """A declaration of something defined elsewhere belongs in that file's header, where the compiler
+    checks it against the definition; one written in a .c file can silently disagree."""
+    bad = []
+    for src in sources():
+        if not src.endswith(".c"):
+            continue
+        depth = 0
+        with open(os.path.join(ROOT, src)) as f:
+            for n, line in enumerate(f, 1):
+                code = line.split("//")[0]
+                if re.match(r"^\s*extern\b", code) or (depth == 0 and PROTO.match(code)):
+                    bad.append("%s:%d: %s" % (src, n, line.strip()))
+                depth += code.count("{") - code.count("}")
+    return bad
+
+
+# Called by code the compiler writes, not by ours.
+COMPILER_CALLED = {"memmove", "memcpy", "memset", "memcmp"}
+
+
+def check_uncalled(objs, objdump):
+    referenced = set()
+    for src in objs:
+        out = subprocess.run([objdump, "-r", os.path.join(BUILD, "k", src + ".o")], capture_output=True,
+                             text=True, check=True).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[1].startswith("R_"):
+                referenced.add(re.sub(r"[+-]0x[0-9a-f]+$", "", parts[2]))
+    bad = []
+    for src, (defined, _) in sorted(objs.items()):
+        for sym, typ in sorted(defined.items()):
+            if typ != "T" or sym in referenced or sym in COMPILER_CALLED or sym == "_start":
+                continue
+            # Inlined into its own file's callers: the name appears there besides its definition.
+            with open(os.path.join(ROOT, src)) as f:
+                code = [l for l in f if not l.lstrip().startswith(("*", "/*", "//"))]
+            uses = sum(len(re.findall(r"\b%s\b" % re.escape(sym), l)) for l in code)
+            if uses < 2:
+                bad.append("%s: %s is never called" % (src, sym))
+    return bad
+
+
+def check_readme():
+    want = readme_sentence()
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    return [] if want in text else ["README.md lacks the generated layer sentence:\n  " + want]
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--sentence":
+        print(readme_sentence())
+        return 0
+    global BUILD
+    build = BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
+    nm = sys.argv[2] if len(sys.argv) > 2 else "riscv64-unknown-elf-nm"
+    objdump = nm[:-2] + "objdump"
+    objs = nm_objects(build, nm)
+    checks = [("include_graph", check_includes()), ("symbol_graph", check_symbols(objs) if objs else
+              ["no kernel objects under %s/k" % build]), ("no_weak", check_weak(objs)),
+              ("no_extern_in_c", check_externs()), ("no_uncalled", check_uncalled(objs, objdump)),
+              ("readme", check_readme())]
+    return ktap.report(checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
