@@ -168,9 +168,15 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 	arena.st.live_areas--;
 	arena.st.live_pages -= pages;
 	arena.st.failures++;
-	va_index_free(&arena.free, a->va_start, a->va_size);
-	node_pool_put(&arena.area_pool, a);
+	bool due = false;
+	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
+		a->nr_pages = 0; /* no node to record the range: parked for the purge rather than lost */
+		due = vm_lazy_add_locked(a);
+	} else {
+		node_pool_put(&arena.area_pool, a);
+	}
 	spin_unlock_irqrestore(&arena.lock, f);
+	if (due) vm_purge();
 }
 
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
@@ -211,7 +217,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		vm_note_failure(size, align, caller, "out of physical pages");
 		return NULL;
 	}
-	if (size < mapped) vm_redzone_fill(a, size);
+	vm_area_settle(a, size, zero ? 0 : mapped, size);
 	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(a, caller);
 	return (void *)a->addr;
 }

@@ -9,6 +9,7 @@
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vm_pages.h"
+#include "vm/vmalloc_internal.h"
 
 #define KPROT (PTE_V | PTE_R | PTE_W | PTE_G | PTE_A | PTE_D)
 #define NR_L1 (VMALLOC_SIZE >> 30)
@@ -231,4 +232,55 @@ void vmap_free_chain(u64 head)
 		vm_page_free(head);
 		head = next;
 	}
+}
+
+/* Takes an empty level-0 table out of a 2 MiB slot so that a huge leaf can go there. Only for a slot
+ * wholly inside the caller's own live area (nobody else maps there); every hart forgets the old table
+ * before its page is freed, since a walk may have cached it. False if the table is not empty. */
+static bool slot_reclaim_empty(pte_t *slot, u64 va)
+{
+	pte_t e = READ_ONCE(*slot);
+	if (!(e & PTE_V)) return true;
+	if (pte_is_leaf(e)) return false;
+	const pte_t *t = pt_table_va(pte_pa(e));
+	for (u32 i = 0; i < PT_ENTRIES; i++)
+		if (t[i]) return false;
+	if (!__atomic_compare_exchange_n(slot, &e, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return false;
+	vm_flush_range_now(ALIGN_DOWN(va, PMD_SIZE), PMD_SIZE);
+	vm_page_free(pte_pa(e));
+	__atomic_fetch_sub(&l0_tables_held, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+int vmap_move(u64 from, u64 to, u32 n)
+{
+	/* Every table first: past this loop nothing can fail, so a failure moves nothing. */
+	for (u32 i = 0; i < n; i += 512 - (u32)(((to >> PAGE_SHIFT) + i) & 511))
+		if (!l0_table(to + ((u64)i << PAGE_SHIFT), true)) return -ENOMEM;
+	for (u32 i = 0; i < n; i++) {
+		u64 src = from + ((u64)i << PAGE_SHIFT), dst = to + ((u64)i << PAGE_SHIFT);
+		pte_t *s = &l0_table(src, false)[(src >> PAGE_SHIFT) & 511];
+		l0_table(dst, false)[(dst >> PAGE_SHIFT) & 511] = *s;
+		*s = 0;
+	}
+	return 0;
+}
+
+int vmap_move_huge(u64 from, u64 to, u64 size)
+{
+	for (u64 off = 0; off < size; off += PMD_SIZE)
+		if (!slot_reclaim_empty(l1_slot(to + off), to + off)) return -EBUSY;
+	for (u64 off = 0; off < size; off += PMD_SIZE) {
+		pte_t *s = l1_slot(from + off);
+		WRITE_ONCE(*l1_slot(to + off), *s);
+		WRITE_ONCE(*s, 0);
+	}
+	return 0;
+}
+
+int vmap_make_room_huge(u64 va, u64 size)
+{
+	for (u64 off = 0; off < size; off += PMD_SIZE)
+		if (!slot_reclaim_empty(l1_slot(va + off), va + off)) return -EBUSY;
+	return 0;
 }
