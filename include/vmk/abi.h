@@ -57,6 +57,7 @@
 #define SYS_clock_gettime 6
 #define SYS_sleep 7
 #define SYS_handles 8
+#define SYS_kill 9
 #define SYS_shm_create 16
 #define SYS_shm_map 17
 #define SYS_shm_unmap 18
@@ -174,6 +175,9 @@
 #define VMK_USER_BASE 0x1000UL
 #define VMK_USER_TOP 0x4000000000UL /* 2^38: end of the Sv39 user half */
 #define VMK_PROG_BASE 0x10000UL     /* where programs are linked */
+#define VMK_PROG_TOP 0x1000000000UL /* program segments must end by here (-ENOEXEC otherwise) */
+#define VMK_SHM_BASE 0x1000000000UL /* shm mappings (and map hints) lie in [VMK_SHM_BASE, VMK_SHM_TOP) */
+#define VMK_SHM_TOP 0x3000000000UL
 #define VMK_STACK_TOP 0x3fff000000UL
 #define VMK_STACK_SIZE 0x10000UL      /* 64 KiB, mapped read-write at start */
 #define VMK_STACK_RESERVE 0x1000000UL /* 16 MiB window below VMK_STACK_TOP kept for the stack */
@@ -188,6 +192,12 @@
 #define VMK_SHM_MAX_SIZE (1UL << 30)
 #define VMK_DEFAULT_QUOTA_PAGES 4096UL /* 16 MiB */
 #define VMK_MAX_QUOTA_PAGES 65536UL    /* 256 MiB */
+#define VMK_MAX_OBJECTS 64             /* shm objects charged to one task at once (-EMFILE beyond) */
+#define VMK_ORPHAN_QUOTA_PAGES 16384UL /* the orphan pool's page limit (64 MiB) */
+#define VMK_ORPHAN_MAX_OBJECTS 256     /* and its object limit */
+
+/* SYS_spawn flags (its sixth argument). */
+#define VMK_SPAWN_DIAG 1UL /* the child may use SYS_vm_dump and SYS_trace_ctl (only a task that may) */
 
 /* shm_create flags. */
 #define SHM_F_HUGE 1UL
