@@ -357,8 +357,8 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 		return NULL;
 	}
 	if (!prot) prot = PTE_R | PTE_W;
-	if (!(prot & PTE_R) || (prot & ~(u64)(PTE_R | PTE_W | PTE_X))) {
-		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad protection");
+	if (!(prot & PTE_R) || (prot & ~(u64)(PTE_R | PTE_W | PTE_X)) || ((prot & PTE_W) && (prot & PTE_X))) {
+		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad protection (W+X is refused)");
 		return NULL;
 	}
 	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
