@@ -62,6 +62,16 @@ int kernel_start_init(void)
 	int argc = 0;
 
 	if (!machine.has_initrd) return -ENOENT;
+	/* The device tree's word alone is not enough to read it: it must lie in RAM the direct map covers. */
+	bool in_ram = false;
+	for (int b = 0; b < machine.nmem; b++)
+		in_ram |= machine.initrd_start >= machine.mem[b].base && machine.initrd_end <= DMAP_SIZE &&
+			  machine.initrd_end <= machine.mem[b].base + machine.mem[b].size;
+	if (!in_ram) {
+		printk("initrd: not a usable newc archive: [0x%lx, 0x%lx) is not in memory\n", machine.initrd_start,
+		       machine.initrd_end);
+		return 12;
+	}
 	const void *base = phys_to_virt(machine.initrd_start);
 	u64 size = machine.initrd_end - machine.initrd_start;
 	if (cpio_check(base, size, &why)) {
