@@ -172,6 +172,7 @@ void syscall_dispatch(struct trap_frame *tf)
 	u64 nr = tf->regs[REG_A7];
 	struct task *t = current_task();
 	syscall_fn fn = nr < SYS_MAX ? table[nr] : NULL;
+	t->fault_repeats = 0; /* fault retries count only while no system call comes between them */
 	tf->regs[REG_A0] = fn ? (u64)fn(t, &tf->regs[REG_A0]) : (u64)-ENOSYS;
 }
 

@@ -315,6 +315,10 @@ void task_sleep_ns(u64 ns)
 	u64 part = rest * hz / 1000000000ULL;
 	ticks = ticks > ~0ULL - part ? ~0ULL : ticks + part;
 	unsigned long f = spin_lock_irqsave(&sched_lock);
+	if (me->killed) { /* killed before it got here: no sleeping through it */
+		spin_unlock_irqrestore(&sched_lock, f);
+		return;
+	}
 	u64 now = rdtime();
 	if (!ticks) ticks = 1;
 	me->wake_at = ticks > ~0ULL - now ? ~0ULL : now + ticks;

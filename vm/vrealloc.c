@@ -102,11 +102,18 @@ static struct vm_area *grow_by_moving(struct vm_area *a, u64 size, bool zero_new
 		vm_note_failure(size, PAGE_SIZE, caller, "vrealloc: no pages or tables for the moved area");
 		return NULL;
 	}
-	/* The old range holds no leaves now: it leaves the busy map and waits for the purge like any freed
-	 * range (a stale translation of it still points at a live page, so nothing is exposed). */
-	a->nr_pages = 0;
-	if (vm_area_take((void *)(uptr)a->addr, "vrealloc", caller)) vm_area_park(a);
 	return na;
+}
+
+/* The old area of a move, whose leaves went to the new one: out of the busy map, traced as freed (the
+ * trace's model counts the pages again at the new area's alloc), parked for the purge like any freed
+ * range. A stale translation of it still points at a live page, so nothing is exposed meanwhile. */
+static void retire_moved(struct vm_area *a, const void *caller)
+{
+	if (!vm_area_take((void *)(uptr)a->addr, "vrealloc", caller)) return;
+	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree", caller);
+	a->nr_pages = 0;
+	vm_area_park(a);
 }
 
 /* The copy fallback: only for a huge kernel area whose new range has no room for 2 MiB leaves. */
@@ -176,6 +183,8 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 	if (!na && (a->flags & VM_HUGE) && !(a->flags & VM_USER)) return grow_by_copying(a, size, zero_new, caller);
 	if (!na) return NULL;
 	settle_grown(na, old, size, zero_new);
+	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(na, caller);
+	retire_moved(a, caller);
 	TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=moved freed_pages=0",
 	      (u64)(uptr)p, na->addr, old, (u64)size);
 	return (void *)(uptr)na->addr;
