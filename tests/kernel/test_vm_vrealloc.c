@@ -220,6 +220,28 @@ static void moved_grow_keeps_pages(struct ktest *t)
 	vfree(q);
 }
 
+/* An area's charge moves whole to a new owner, within that owner's limit unless forced; memory held
+ * outside areas (page tables of user mappings) is charged and credited the same way. */
+static void owner_transfer_moves_charge(struct ktest *t)
+{
+	const u32 from = VM_MAX_OWNERS - 1, to = VM_MAX_OWNERS - 2;
+	KT_ASSERT(t, vm_owner_set_limit(from, 16) == 0 && vm_owner_set_limit(to, 8) == 0);
+	u8 *p = __vmalloc_owner(10 * PAGE_SIZE, PAGE_SIZE, VMF_ZERO, NUMA_NO_NODE, from, NULL);
+	KT_ASSERT(t, p);
+	KT_EXPECT(t, vm_area_set_owner(p, to, false) == -ENOMEM); /* 10 > 8: nothing moves */
+	KT_EXPECT(t, vm_owner_pages(from) == 10 && vm_owner_pages(to) == 0 && find_vm_area(p)->owner == from);
+	KT_EXPECT(t, vm_area_set_owner(p, to, true) == 0); /* forced past the limit */
+	KT_EXPECT(t, vm_owner_pages(from) == 0 && vm_owner_pages(to) == 10 && find_vm_area(p)->owner == to);
+	KT_EXPECT(t, vm_owner_charge(to, 1) == -ENOMEM && vm_owner_pages(to) == 10);
+	KT_EXPECT(t, vm_owner_charge(from, 16) == 0 && vm_owner_charge(from, 1) == -ENOMEM);
+	KT_EXPECT(t, vm_owner_charge(from, -16) == 0 && vm_owner_pages(from) == 0);
+	KT_EXPECT(t, vm_owner_charge(VM_OWNER_KERNEL, 1) == -EINVAL && vm_area_set_owner(p + 1, from, true) == -EINVAL);
+	vfree(p);
+	KT_EXPECT(t, vm_owner_pages(to) == 0);
+	vm_owner_set_limit(from, 16384);
+	vm_owner_set_limit(to, 16384);
+}
+
 static void bad_pointer_changes_nothing(struct ktest *t)
 {
 	u8 *p = vmalloc(2 * PAGE_SIZE);
@@ -243,4 +265,5 @@ KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
 	    {"huge_move_then_grow_reads_zero", huge_move_then_grow_reads_zero},
 	    {"slack_invariant_on_every_path", slack_invariant_on_every_path},
 	    {"grow_charges_only_difference", grow_charges_only_difference},
-	    {"moved_grow_keeps_pages", moved_grow_keeps_pages});
+	    {"moved_grow_keeps_pages", moved_grow_keeps_pages},
+	    {"owner_transfer_moves_charge", owner_transfer_moves_charge});
