@@ -7,9 +7,12 @@ BUILD ?= build
 QEMU ?= qemu-system-riscv64
 SMP ?= 1
 MEM ?= 256M
+MACHINE ?= virt
+NUMA ?= 1
 BOOTARGS ?= trace=all
 DTB ?=
 INITRD ?=
+INIT ?=
 QEMU_EXTRA ?=
 
 ARCH_FLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
@@ -25,7 +28,7 @@ HOST_CC ?= gcc
 HOST_CFLAGS := -DHOST_TEST -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Werror -I. -Iinclude
 
-.PHONY: all kernel deps run test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
+.PHONY: all kernel deps run run-prep test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
 all: kernel
 
 deps:
@@ -116,19 +119,36 @@ user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 -include $(wildcard user/build.mk)
 -include $(KOBJ:.o=.d)
 
-QEMU_ARGS = -machine virt -bios default -nographic -no-reboot -smp $(SMP) -m $(MEM) -kernel $(BUILD)/kernel.bin \
-	$(if $(DTB),-dtb $(DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) -append "$(BOOTARGS)" $(QEMU_EXTRA)
+# BOOTARGS (and INIT, appended as init=...) reach QEMU through the environment, untouched: $(value) keeps
+# make from expanding a `$` in them, and "$$VMK_BOOTARGS" keeps the shell from splitting or expanding them,
+# so quotes and `$` arrive as typed.
+VMK_BOOTARGS := $(value BOOTARGS)
+VMK_INIT := $(value INIT)
+export VMK_BOOTARGS VMK_INIT
+# DTB= may name a .dts: it is compiled on the fly (its directory on the include path, for qemu-virt.dtsi).
+RUN_DTB = $(if $(filter %.dts,$(DTB)),$(BUILD)/run-dtb/$(notdir $(DTB:.dts=.dtb)),$(DTB))
+QEMU_ARGS = $(shell tools/qemu-machine.sh '$(MACHINE)' '$(NUMA)' '$(SMP)' '$(MEM)') -bios default -nographic \
+	-no-reboot -kernel $(BUILD)/kernel.bin $(if $(DTB),-dtb $(RUN_DTB)) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
+	-append "$$VMK_BOOTARGS$${VMK_INIT:+ init=$$VMK_INIT}" $(QEMU_EXTRA)
 RUN_INITRD = $(if $(INITRD),$(INITRD),$(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio))
 
+# Also checks MACHINE/NUMA/SMP/MEM first, so a bad combination stops here with the script's message.
+run-prep:
+	@tools/qemu-machine.sh '$(MACHINE)' '$(NUMA)' '$(SMP)' '$(MEM)' >/dev/null
+	@$(if $(filter %.dts,$(DTB)),mkdir -p $(BUILD)/run-dtb && dtc -q -I dts -O dtb -i $(dir $(DTB)) -o $(RUN_DTB) $(DTB))
+
 run: deps
-	@$(MAKE) --no-print-directory kernel $(if $(RUN_INITRD),$(RUN_INITRD))
+	@$(MAKE) --no-print-directory kernel run-prep $(if $(RUN_INITRD),$(RUN_INITRD))
 	$(QEMU) $(QEMU_ARGS)
 
+# QEMU halted with a gdb stub on GDB_PORT; the printed gdb line loads the vmk-* helpers (tools/gdb/vmk.py).
+GDB_PORT ?= 1234
 debug: deps
-	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory kernel run-prep $(if $(RUN_INITRD),$(RUN_INITRD))
 	@echo "QEMU is waiting for gdb. In another terminal run:"
-	@echo "  gdb-multiarch $(BUILD)/kernel.elf -ex 'target remote localhost:1234'"
-	$(QEMU) $(QEMU_ARGS) -s -S
+	@echo "  gdb-multiarch $(BUILD)/kernel.elf -x tools/gdb/vmk.py -ex 'target remote localhost:$(GDB_PORT)'"
+	@echo "then: vmk-vmallocinfo, vmk-areas-of TASK, vmk-pte ADDR [TASK], vmk-trace-ring, vmk-tasks (help vmk-...)"
+	$(QEMU) $(QEMU_ARGS) -gdb tcp::$(GDB_PORT) -S
 
 test: deps
 	@tests/run.sh

@@ -121,3 +121,15 @@ int elf_plan(const void *img, u64 len, struct elf_plan *p, const char **why)
 	}
 	return reject(why, "entry point outside every segment");
 }
+
+u64 elf_plan_pages(const struct elf_plan *p)
+{
+	u64 pages = 0;
+
+	/* Segments lie in the user half (2^38 bytes) and share no page, so the sum cannot overflow. */
+	for (u32 i = 0; i < p->nsegs; i++) {
+		const struct elf_seg *s = &p->segs[i];
+		pages += (ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE) - ALIGN_DOWN(s->vaddr, PAGE_SIZE)) >> PAGE_SHIFT;
+	}
+	return pages;
+}

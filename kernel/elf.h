@@ -39,4 +39,8 @@ struct elf_plan {
  */
 int elf_plan(const void *img, u64 len, struct elf_plan *p, const char **why);
 
+/* The pages the plan's segments occupy once loaded (file and zero-filled parts alike): what a loader
+ * compares with the task's quota before it allocates the first one. */
+u64 elf_plan_pages(const struct elf_plan *p);
+
 #endif

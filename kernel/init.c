@@ -1,5 +1,6 @@
 /* Starting /init from the initrd, and ending the machine when it exits: the kernel reaps what is left,
  * checks that every page and vmalloc area came back, and powers off with init's status. */
+#include "kernel/boot_input.h"
 #include "kernel/cpio.h"
 #include "kernel/panic.h"
 #include "kernel/sched.h"
@@ -62,21 +63,11 @@ int kernel_start_init(void)
 	int argc = 0;
 
 	if (!machine.has_initrd) return -ENOENT;
-	/* The device tree's word alone is not enough to read it: it must lie in RAM the direct map covers. */
-	bool in_ram = false;
-	for (int b = 0; b < machine.nmem; b++)
-		in_ram |= machine.initrd_start >= machine.mem[b].base && machine.initrd_end <= DMAP_SIZE &&
-			  machine.initrd_end <= machine.mem[b].base + machine.mem[b].size;
-	if (!in_ram) {
-		printk("initrd: not a usable newc archive: [0x%lx, 0x%lx) is not in memory\n", machine.initrd_start,
-		       machine.initrd_end);
-		return 12;
-	}
 	const void *base = phys_to_virt(machine.initrd_start);
 	u64 size = machine.initrd_end - machine.initrd_start;
 	if (cpio_check(base, size, &why)) {
 		printk("initrd: not a usable newc archive: %s\n", why);
-		return 12;
+		return BOOT_EXIT_BAD_INITRD;
 	}
 	initrd_set(base, size);
 	const char *name = bootarg_get("init");
@@ -91,8 +82,12 @@ int kernel_start_init(void)
 	baseline_areas = vm_live_areas();
 	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0, 0);
 	if (tid < 0) {
-		printk("init: cannot start %s: error %ld\n", argv[0], tid);
-		return 13;
+		const char *what = tid == -ENOENT    ? "no such file in the initrd"
+				   : tid == -ENOEXEC ? "not a valid program"
+				   : tid == -ENOMEM  ? "not enough memory, or over the page quota"
+						     : "error";
+		printk("init: cannot start %s: %s (error %ld)\n", argv[0], what, tid);
+		return BOOT_EXIT_BAD_INIT;
 	}
 	init_tid = (u32)tid;
 	extern u32 orphan_exempt_tid;

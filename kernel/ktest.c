@@ -1,6 +1,7 @@
 /* The in-kernel test runner: KTAP version 1 output (suites as subtests), and after every suite a leak
  * check that free pages and live vmalloc areas are back to where they were. */
 #include "kernel/ktest.h"
+#include "kernel/bootparams.h"
 #include "lib/bootargs.h"
 #include "lib/printk.h"
 #include "lib/string.h"
@@ -65,9 +66,47 @@ static bool run_suite(const struct ktest_suite *s, int number)
 	return failed == 0;
 }
 
+static bool suite_exists(const char *name, size_t len)
+{
+	for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
+		if (strlen(s->name) == len && !strncmp(s->name, name, len)) return true;
+	return false;
+}
+
+/* A misspelt suite name must fail the run, not pass it by running nothing: one line per unknown name. */
+static int unknown_suites(const char *list)
+{
+	int unknown = 0;
+
+	if (!strcmp(list, "all")) return 0;
+	for (const char *p = list;;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (!suite_exists(p, len)) {
+			printk("ktest: error: no suite named '");
+			bootparams_print_escaped(p, MIN(len, (size_t)64));
+			printk("'\n");
+			unknown++;
+		}
+		if (!e) break;
+		p = e + 1;
+	}
+	if (unknown) {
+		printk("ktest: known suites: all");
+		for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++) printk(" %s", s->name);
+		printk("\n");
+	}
+	return unknown;
+}
+
 int ktest_run_all(const char *list)
 {
 	int n = 0, bad = 0;
+
+	if (unknown_suites(list)) {
+		printk("# ktest: unknown suite names in test=: nothing run\n");
+		return KTEST_EXIT_UNKNOWN_SUITE;
+	}
 
 	for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
 		if (selected(list, s->name)) n++;

@@ -45,7 +45,9 @@ struct ktest_suite {
 	__attribute__((section(".ktest_suites"), used, aligned(8))) static const struct  \
 		ktest_suite sname##_suite = {#sname, sname##_cases, ARRAY_SIZE(sname##_cases)}
 
-/* Runs the suites named in a comma list ("all" for every one) and returns 0 if all passed. */
+#define KTEST_EXIT_UNKNOWN_SUITE 14 /* BOOT_EXIT_BAD_BOOTARGS: a misspelt suite is a bad boot argument */
+/* Runs the suites named in a comma list ("all" for every one) and returns 0 if all passed, 1 if any
+ * failed, KTEST_EXIT_UNKNOWN_SUITE (running nothing) if the list names a suite that does not exist. */
 int ktest_run_all(const char *list);
 
 #endif

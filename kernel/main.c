@@ -1,6 +1,8 @@
 /* kmain: the boot hart's path from the firmware hand-off to a running system, and the boot report. */
 #include "boot/boot.h"
 #include "kernel/aspace.h"
+#include "kernel/boot_input.h"
+#include "kernel/bootparams.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
@@ -20,6 +22,7 @@
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/vm_boot.h"
+#include "vm/vm_pages.h"
 #include "vm/vmalloc.h"
 
 /* The blob's header says how long it is; this only bounds what we are willing to believe. */
@@ -48,12 +51,31 @@ static void uart_sink(const char *s, size_t n)
 	}
 }
 
+static void probe_word(void *p) { (void)*(volatile u32 *)p; }
+
 static bool isa_has(const char *isa, const char *ext)
 {
 	size_t n = strlen(ext);
 	for (const char *p = isa; (p = strchr(p, '_')) != NULL; p++)
 		if (!strncmp(p + 1, ext, n) && (p[1 + n] == '_' || p[1 + n] == '\0')) return true;
 	return false;
+}
+
+/* One line per NUMA node: its harts (by hartid) and its memory, so placement tests can be read. */
+static void report_node_map(const struct machine_desc *m)
+{
+	int max_node = dt_max_node(m);
+
+	if (!max_node) {
+		printk("numa: one node\n");
+		return;
+	}
+	for (int n = 0; n <= max_node && n < 64; n++) {
+		printk("numa: node %d: %lu MiB free, harts", n, pa_free_pages_node(n) >> 8);
+		for (int i = 0; i < m->nharts; i++)
+			if (m->harts[i].node == n && dt_hart_usable(&m->harts[i])) printk(" %u", m->harts[i].hartid);
+		printk("\n");
+	}
 }
 
 static void boot_report(const struct machine_desc *m)
@@ -64,9 +86,13 @@ static void boot_report(const struct machine_desc *m)
 	       sbi_info.has_hsm ? " HSM" : "", sbi_info.has_srst ? " SRST" : "", sbi_info.has_dbcn ? " DBCN" : "");
 	printk("harts: %u online of %d in the device tree (boot hart %u), timebase %lu Hz\n", nr_harts_online,
 	       m->nharts, this_hart()->hartid, m->timebase_hz);
+	printk("console: %s; timer: %s; power-off: %s\n",
+	       m->has_uart ? uart_name() : "SBI legacy console (no UART in the device tree)", timer_source(),
+	       poweroff_method());
 	for (int i = 0; i < m->nmem; i++)
 		printk("memory: bank %d 0x%lx-0x%lx (%lu MiB) node %d\n", i, m->mem[i].base,
 		       m->mem[i].base + m->mem[i].size - 1, m->mem[i].size >> 20, m->mem[i].node);
+	report_node_map(m);
 	if (m->mem_merged) printk("memory: %d overlapping or adjacent banks merged\n", m->mem_merged);
 	for (int i = 0; i < vm_boot_nresv; i++)
 		printk("reserved: 0x%lx-0x%lx %s\n", vm_boot_resv[i].base,
@@ -79,7 +105,6 @@ static void boot_report(const struct machine_desc *m)
 	printk("layout: bss    0x%lx-0x%lx RW\n", (uptr)__bss_start, (uptr)__bss_end);
 	printk("layout: direct map 0x%lx-0x%lx, devices 0x%lx, vmalloc 0x%lx-0x%lx (%lu GiB)\n", DMAP_BASE,
 	       DMAP_BASE + DMAP_SIZE - 1, IO_BASE, VMALLOC_START, VMALLOC_END - 1, VMALLOC_SIZE >> 30);
-	if (m->bootargs) printk("bootargs: %s\n", m->bootargs);
 }
 
 int kernel_start_init(void);
@@ -110,27 +135,44 @@ void kmain(u64 hartid, u64 dtb_pa)
 	const void *dtb = phys_to_virt(dtb_pa);
 	if (dt_parse_machine(dtb, DTB_MAX_SIZE, &machine, &why)) {
 		printk("boot: unusable device tree: %s\n", why);
-		poweroff_init(ioremap(QEMU_VIRT_TEST_DEVICE), 0);
-		poweroff(10);
+		/* Other machines have nothing (or something else) there: only a register that answers is used. */
+		struct kfault_report r;
+		if (!kfault_try(probe_word, ioremap(QEMU_VIRT_TEST_DEVICE), &r))
+			poweroff_init(ioremap(QEMU_VIRT_TEST_DEVICE), 0);
+		poweroff(BOOT_EXIT_BAD_TREE);
 	}
 	if (machine.has_test) poweroff_init(ioremap(machine.test_base), machine.poweroff_value);
+	/* QEMU's spike puts fromhost first, then tohost, in the region the tree names. */
+	if (machine.has_htif && machine.htif_base + 16 <= IO_SIZE) poweroff_init_htif(ioremap(machine.htif_base + 8));
 	bootargs_init(machine.bootargs ? machine.bootargs : "");
 	if (machine.has_uart) {
-		uart_init(ioremap(machine.uart_base), machine.uart_reg_shift, machine.uart_io_width);
+		uart_init(machine.uart_kind, ioremap(machine.uart_base), machine.uart_reg_shift, machine.uart_io_width);
 		console_set_sink(uart_sink);
 	} else {
 		printk("console: no UART in the device tree, staying on the SBI console\n");
 	}
+	bootparams_echo();
+	int bad_args = bootparams_check();
+	if (bad_args) {
+		printk("boot: refused: %d bad boot argument%s (see above)\n", bad_args, bad_args == 1 ? "" : "s");
+		poweroff(BOOT_EXIT_BAD_BOOTARGS);
+	}
 
 	u64 dtb_size = fdt_be32((const u8 *)dtb + 4); /* header totalsize, checked by dt_parse_machine */
+	int st = boot_input_check(&machine, dtb_pa, dtb_size);
+	if (st) poweroff(st);
 	boot_dtb = dtb;
 	boot_dtb_size = dtb_size;
 	why = vm_boot_init(&machine, dtb_pa, dtb_size);
 	if (why) {
 		printk("boot: %s\n", why);
-		poweroff(11);
+		poweroff(BOOT_EXIT_BAD_MEMORY);
 	}
 	vm_boot_enable_paging();
+	/* On a NUMA machine each hart's page cache keeps to the hart's node (vmalloc's default placement). */
+	if (dt_max_node(&machine))
+		for (int i = 0; i < machine.nharts; i++)
+			if (machine.harts[i].hartid == hartid) vm_pages_set_hart_node(0, machine.harts[i].node);
 
 	bool sstc = false;
 	for (int i = 0; i < machine.nharts; i++)
@@ -149,7 +191,7 @@ void kmain(u64 hartid, u64 dtb_pa)
 	if (bootarg_get("oops")) oops_trigger(bootarg_get("oops"));
 	const char *suites = bootarg_get("test");
 	if (suites && *suites) kernel_poweroff(ktest_run_all(suites)); /* a bare "test" word is init's argument */
-	int st = kernel_start_init();
+	st = kernel_start_init();
 	if (st == -ENOENT) {
 		printk("boot: no init program (no initrd): powering off\n");
 		kernel_poweroff(0);

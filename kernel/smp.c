@@ -11,7 +11,9 @@
 #include "platform/devtree.h"
 #include "platform/sbi.h"
 #include "vm/layout.h"
+#include "vm/page_alloc.h"
 #include "vm/vm_boot.h"
+#include "vm/vm_pages.h"
 
 
 struct call_box {
@@ -47,15 +49,14 @@ void secondary_main(u64 hartid, u64 index)
 	scheduler_loop();
 }
 
-void smp_boot_secondaries(const struct machine_desc *m)
-{
-	u32 me = this_hart()->hartid, next = 1;
-	u64 entry = (uptr)_secondary_entry - KERNEL_VBASE + KERNEL_PBASE;
+#define HSM_START_PENDING 2
 
-	if (!sbi_info.has_hsm) {
-		printk("smp: firmware has no HSM extension: running on one hart\n");
-		return;
-	}
+/* The usable harts other than this one, by hartid: real harts are numbered from 0 on every machine we
+ * know, and a tree may list them in any order, or list harts the machine does not have. */
+static int secondary_order(const struct machine_desc *m, u32 me, u16 *order)
+{
+	int n = 0;
+
 	for (int i = 0; i < m->nharts; i++) {
 		const struct hart_desc *hd = &m->harts[i];
 		if (hd->hartid == me) continue;
@@ -63,25 +64,77 @@ void smp_boot_secondaries(const struct machine_desc *m)
 			printk("smp: hart %u skipped (%s)\n", hd->hartid, hd->enabled ? "no Sv39" : "disabled");
 			continue;
 		}
-		if (next == MAX_HARTS) {
-			printk("smp: hart %u skipped: at most %d harts are supported\n", hd->hartid, MAX_HARTS);
-			continue;
-		}
-		u32 idx = next++;
-		hart_locals[idx].hartid = hd->hartid;
-		hart_locals[idx].index = idx;
-		hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
-		hart_boot_args[idx].tp = (uptr)&hart_locals[idx];
-		mb();
-		long err = sbi_hart_start(hd->hartid, entry, idx);
-		if (err) {
-			printk("smp: hart %u did not start (SBI error %ld)\n", hd->hartid, err);
-			continue;
-		}
+		int j = n++;
+		for (; j > 0 && m->harts[order[j - 1]].hartid > hd->hartid; j--) order[j] = order[j - 1];
+		order[j] = (u16)i;
+	}
+	return n;
+}
+
+/* Asks the firmware to start hart hd in slot idx; false (and a line saying why) if it refuses. */
+static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry, bool numa)
+{
+	/* A hartid the firmware does not know is refused here at once. */
+	long status = sbi_hart_get_status(hd->hartid);
+	if (status < 0) {
+		printk("smp: hart %u is in the device tree but not in the machine (SBI error %ld): skipped\n",
+		       hd->hartid, status);
+		return false;
+	}
+	hart_locals[idx].hartid = hd->hartid;
+	hart_locals[idx].index = idx;
+	hart_locals[idx].online = false;
+	vm_pages_set_hart_node(idx, numa ? hd->node : PA_ANY_NODE);
+	hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
+	hart_boot_args[idx].tp = (uptr)&hart_locals[idx];
+	mb();
+	long err = sbi_hart_start(hd->hartid, entry, idx);
+	if (err) printk("smp: hart %u did not start (SBI error %ld)\n", hd->hartid, err);
+	return err == 0;
+}
+
+/*
+ * Starts the secondaries one at a time in hartid order, each given up to 1 s to come online. A listed hart
+ * the machine lacks stays "start pending" in the firmware (which believes the tree) and never arrives;
+ * the first such hart ends the bring-up, and the harts listed above it are reported, not tried, so a
+ * tree listing 64 harts for a 2-hart machine costs one second, not 62. Slot indices stay dense (tests
+ * and per-hart tables count harts 0..nr_harts_online-1), so a hart that fails keeps no slot.
+ */
+void smp_boot_secondaries(const struct machine_desc *m)
+{
+	static u16 order[DT_MAX_HARTS];
+	u32 me = this_hart()->hartid, idx = 1;
+	u64 entry = (uptr)_secondary_entry - KERNEL_VBASE + KERNEL_PBASE;
+	int n, next = 0;
+
+	if (!sbi_info.has_hsm) {
+		printk("smp: firmware has no HSM extension: running on one hart\n");
+		return;
+	}
+	n = secondary_order(m, me, order);
+	while (next < n && idx < MAX_HARTS) {
+		const struct hart_desc *hd = &m->harts[order[next++]];
+		if (!start_in_slot(hd, idx, entry, dt_max_node(m) > 0)) continue;
 		u64 deadline = rdtime() + timer_hz();
 		while (!__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
-		if (!hart_locals[idx].online) printk("smp: hart %u did not come online within 1 s\n", hd->hartid);
+		if (hart_locals[idx].online) {
+			idx++;
+			continue;
+		}
+		long st = sbi_hart_get_status(hd->hartid);
+		if (st == HSM_START_PENDING) {
+			printk("smp: hart %u never answered its start: not in this machine; the %d harts listed above it "
+			       "are taken to be absent too\n", hd->hartid, n - next);
+			return;
+		}
+		/* Started but late: it may yet run on this slot's stack, so the slot is never reused. */
+		printk("smp: hart %u did not come online within 1 s (HSM state %ld): no more harts started\n",
+		       hd->hartid, st);
+		return;
 	}
+	for (; next < n; next++)
+		printk("smp: hart %u skipped: at most %d harts are supported (MAX_HARTS)\n", m->harts[order[next]].hartid,
+		       MAX_HARTS);
 }
 
 int smp_call_on(u32 index, void (*fn)(void *), void *arg)

@@ -153,6 +153,14 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 		printk("spawn: %s is not a valid program: %s\n", name, why);
 		return -ENOEXEC;
 	}
+	/* Refused before the first page is allocated: a 10 GiB bss must not be loaded page by page until
+	 * memory runs out. The bound is the largest quota any task may hold (the quota itself counts shm). */
+	u64 need = elf_plan_pages(&plan);
+	if (need > VMK_MAX_QUOTA_PAGES) {
+		printk("spawn: %s needs %lu pages for its segments, more than any task's quota (VMK_MAX_QUOTA_PAGES, "
+		       "%lu pages)\n", name, need, VMK_MAX_QUOTA_PAGES);
+		return -ENOMEM;
+	}
 	struct task *t = slot_alloc();
 	if (!t) return -EAGAIN;
 	const char *base = strchr(name, '/') == name ? name + 1 : name;

@@ -1,6 +1,8 @@
-/* Timer: a 100 Hz tick per hart through Sstc's stimecmp when the hart has it, else the SBI TIME call. */
+/* Timer: a 100 Hz tick per hart through Sstc's stimecmp when the boot hart has shown it works, else the
+ * SBI TIME call. */
 #include "kernel/timer.h"
 #include "kernel/trap.h"
+#include "lib/types.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "platform/sbi.h"
@@ -8,20 +10,39 @@
 #define TICK_HZ 100
 static u64 hz = 10000000;
 static bool use_sstc;
+static const char *source = "SBI TIME";
 
 u64 timer_hz(void) { return hz; }
 u64 timer_ticks_to_ns(u64 t) { return t / hz * 1000000000ULL + t % hz * 1000000000ULL / hz; }
 u64 timer_now_ns(void) { return timer_ticks_to_ns(rdtime()); }
 
-void timer_setup(u64 timebase_hz, bool sstc)
+#define CSR_STIMECMP 0x14d
+
+/* Far in the future: the probe must not fire a tick before the handler is ready for one. */
+static void write_stimecmp_max(void *arg) { __asm__ volatile("csrw %0, %1" ::"i"(CSR_STIMECMP), "r"(~0UL)); }
+
+void timer_setup(u64 timebase_hz, bool sstc_listed)
 {
+	struct kfault_report r;
+
 	if (timebase_hz) hz = timebase_hz;
-	use_sstc = sstc;
+	use_sstc = false;
+	source = sbi_info.has_time ? "SBI TIME" : "SBI legacy set_timer";
+	if (!sstc_listed) return;
+	if (kfault_try(write_stimecmp_max, NULL, &r)) {
+		source = sbi_info.has_time ? "SBI TIME (Sstc listed, but stimecmp faults: not enabled by the firmware)"
+					   : "SBI legacy set_timer (Sstc listed, but stimecmp faults)";
+		return;
+	}
+	use_sstc = true;
+	source = "Sstc (stimecmp)";
 }
+
+const char *timer_source(void) { return source; }
 
 static void arm(u64 when)
 {
-	if (use_sstc) __asm__ volatile("csrw 0x14d, %0" ::"r"(when));
+	if (use_sstc) __asm__ volatile("csrw %0, %1" ::"i"(CSR_STIMECMP), "r"(when));
 	else sbi_set_timer(when);
 }
 

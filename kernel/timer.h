@@ -4,7 +4,14 @@
 
 #include "lib/types.h"
 
-void timer_setup(u64 timebase_hz, bool sstc);
+/*
+ * Boot hart, once, before timer_init_hart. sstc_listed says the device tree's riscv,isa names Sstc;
+ * that alone is not trusted (OpenSBI 1.1 on spike lists it without enabling it for S-mode): Sstc is
+ * used only if a first stimecmp write under a fault guard succeeds, else the SBI TIME call.
+ */
+void timer_setup(u64 timebase_hz, bool sstc_listed);
+/* "Sstc", "SBI TIME (Sstc listed but stimecmp faults)", ...: the source chosen, for the boot report. */
+const char *timer_source(void);
 void timer_init_hart(void);
 u64 timer_hz(void);
 u64 timer_ticks_to_ns(u64 ticks);

@@ -4,6 +4,7 @@
 #include "platform/devtree.h"
 #include "platform/fdt.h"
 #include "lib/string.h"
+#include "platform/uart.h"
 
 struct dt_ctx {
 	const void *blob;
@@ -131,6 +132,27 @@ static void merge_banks(struct dt_ctx *c)
 	m->mem_merged = c->mem_added - out;
 }
 
+/* Rounds each bank inward to whole pages (the direct map and the page allocator work in pages); a bank
+ * with no whole page left is dropped. Runs after merging, so two halves of a page still make one. */
+static void trim_banks(struct dt_ctx *c)
+{
+	struct machine_desc *m = c->m;
+	int i, out = 0;
+
+	for (i = 0; i < m->nmem; i++) {
+		struct mem_range *b = &m->mem[i];
+		u64 start = (b->base + DT_PAGE_SIZE - 1) & ~(u64)(DT_PAGE_SIZE - 1);
+		u64 end = range_end(b) & ~(u64)(DT_PAGE_SIZE - 1);
+
+		if (start < b->base || end <= start) continue; /* wraps at the top, or no whole page */
+		b->trimmed = b->size - (end - start);
+		b->base = start;
+		b->size = end - start;
+		m->mem[out++] = *b;
+	}
+	m->nmem = out;
+}
+
 static bool range_ok(struct dt_ctx *c, u64 base, u64 size, const char *wraps)
 {
 	if (size > ~0ULL - base) {
@@ -148,7 +170,7 @@ static void add_bank(struct dt_ctx *c, u64 base, u64 size, int node, const char 
 	if (!range_ok(c, base, size, "memory range wraps around")) return;
 	if (m->nmem == DT_MAX_MEM) merge_banks(c); /* duplicates should not cost slots */
 	if (m->nmem == DT_MAX_MEM) {
-		m->truncated = true;
+		bad(c, "more than 16 memory banks (DT_MAX_MEM)");
 		return;
 	}
 	r = &m->mem[m->nmem++];
@@ -167,7 +189,7 @@ static void add_resv(struct dt_ctx *c, u64 base, u64 size, bool nomap, const cha
 
 	if (!range_ok(c, base, size, "reserved range wraps around")) return;
 	if (m->nresv == DT_MAX_RESV) {
-		m->truncated = true;
+		bad(c, "more than 32 reserved memory ranges (DT_MAX_RESV)");
 		return;
 	}
 	r = &m->resv[m->nresv++];
@@ -211,6 +233,7 @@ static void parse_memory(struct dt_ctx *c, int root)
 	}
 	if (!found) bad(c, "no memory node");
 	merge_banks(c);
+	trim_banks(c);
 }
 
 static void parse_reserved(struct dt_ctx *c)
@@ -275,7 +298,7 @@ static void parse_cpus(struct dt_ctx *c)
 			prop_num(c, node, "timebase-frequency", 8, &m->timebase_hz,
 				 "malformed timebase-frequency");
 		if (m->nharts == DT_MAX_HARTS) {
-			m->truncated = true;
+			bad(c, "more than 256 cpu nodes (DT_MAX_HARTS)");
 			continue;
 		}
 		h = &m->harts[m->nharts++];
@@ -316,6 +339,7 @@ static void parse_chosen(struct dt_ctx *c)
 	else if (has_start && m->initrd_end < m->initrd_start)
 		bad(c, "initrd ends before it starts");
 	m->has_initrd = has_start && has_end && m->initrd_end > m->initrd_start;
+	m->initrd_empty = has_start && has_end && m->initrd_end == m->initrd_start;
 }
 
 /* Whether node's registers are CPU physical addresses: every bus above it maps 1:1. */
@@ -364,7 +388,7 @@ static bool device_reg(struct dt_ctx *c, int node, u64 *base, u64 *size, const c
 
 static void parse_uart(struct dt_ctx *c)
 {
-	static const char *const uart_compat[] = { "ns16550a", "ns16550" };
+	static const char *const uart_compat[] = { "ns16550a", "ns16550", "sifive,uart0" };
 	struct machine_desc *m = c->m;
 	size_t len = 0;
 	int node = -ENOENT, irq_len;
@@ -375,8 +399,9 @@ static void parse_uart(struct dt_ctx *c)
 		while (m->stdout_path[len] && m->stdout_path[len] != ':') len++;
 		node = fdt_path_offset_len(c->blob, m->stdout_path, len);
 	}
-	if (node < 0 || !usable_device(c, node, uart_compat, 2)) node = find_device(c, uart_compat, 2);
+	if (node < 0 || !usable_device(c, node, uart_compat, 3)) node = find_device(c, uart_compat, 3);
 	if (node < 0) return; /* the kernel falls back to the SBI console */
+	m->uart_kind = fdt_node_check_compatible(c->blob, node, "sifive,uart0") == 0 ? UART_SIFIVE : UART_NS16550;
 	if (!device_reg(c, node, &m->uart_base, &m->uart_size, "malformed uart reg")) return;
 	irq = fdt_getprop(c->blob, node, "interrupts", &irq_len);
 	m->uart_irq = irq && irq_len >= 4 ? fdt_be32(irq) : 0;
@@ -395,6 +420,7 @@ static void parse_devices(struct dt_ctx *c)
 {
 	static const char *const plic_compat[] = { "riscv,plic0", "sifive,plic-1.0.0" };
 	static const char *const test_compat[] = { "sifive,test1", "sifive,test0" };
+	static const char *const htif_compat[] = { "ucb,htif0" };
 	struct machine_desc *m = c->m;
 	u64 size;
 	int node;
@@ -405,6 +431,8 @@ static void parse_devices(struct dt_ctx *c)
 		m->plic_ndev = prop_u32(c, node, "riscv,ndev", 0, "malformed riscv,ndev");
 		m->has_plic = true;
 	}
+	node = find_device(c, htif_compat, 1);
+	if (node >= 0 && device_reg(c, node, &m->htif_base, &size, "malformed htif reg")) m->has_htif = true;
 	node = find_device(c, test_compat, 2);
 	if (node >= 0 && device_reg(c, node, &m->test_base, &size, "malformed test device reg"))
 		m->has_test = true;
@@ -455,6 +483,17 @@ int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, c
 }
 
 bool dt_hart_usable(const struct hart_desc *h) { return h->enabled && h->sv39; }
+
+int dt_max_node(const struct machine_desc *m)
+{
+	int max = 0, i;
+
+	for (i = 0; i < m->nmem; i++)
+		if (m->mem[i].node > max) max = m->mem[i].node;
+	for (i = 0; i < m->nharts; i++)
+		if (m->harts[i].node > max) max = m->harts[i].node;
+	return max;
+}
 
 bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size)
 {

@@ -5,10 +5,12 @@
 
 #include "lib/types.h"
 
-/* Entries past a limit are dropped and m->truncated is set; that is not an error. */
+/* A tree with more (after merging duplicates) is refused, naming the limit: a dropped bank or hart
+ * would be memory or a CPU the kernel silently never uses, a dropped reservation memory it overwrites. */
 #define DT_MAX_MEM 16
 #define DT_MAX_RESV 32
-#define DT_MAX_HARTS 32
+#define DT_MAX_HARTS 256
+#define DT_PAGE_SIZE 4096 /* banks are trimmed inward to whole pages of this size */
 #define DT_NAME_LEN 32
 #define DT_ISA_LEN 96
 
@@ -16,6 +18,7 @@ struct mem_range {
 	u64 base, size;
 	int node; /* NUMA node */
 	bool nomap; /* reserved with no-map: must not even be in the direct map */
+	u64 trimmed; /* banks: bytes cut off to reach page boundaries (the tree's range was not aligned) */
 	char name[DT_NAME_LEN]; /* node name ("memreserve" for /memreserve/ entries), cut to fit */
 };
 
@@ -40,28 +43,34 @@ struct machine_desc {
 	const char *stdout_path; /* the raw value, ":options" included; into the blob or NULL */
 	u64 initrd_start, initrd_end;
 	bool has_initrd;
+	bool initrd_empty; /* /chosen names an initrd of zero bytes */
 	bool has_uart;
+	int uart_kind; /* UART_NS16550 or UART_SIFIVE (platform/uart.h) */
 	u64 uart_base, uart_size;
 	u32 uart_irq, uart_clock, uart_reg_shift, uart_io_width;
 	bool has_plic;
 	u64 plic_base, plic_size;
 	u32 plic_ndev;
+	bool has_htif; /* "ucb,htif0" (spike): fromhost, then tohost, as QEMU lays them out */
+	u64 htif_base;
 	bool has_test;
 	u64 test_base;
 	u32 poweroff_value;
-	bool truncated;
 };
 
 /*
  * Validates blob (fdt_check) and fills *m. Returns 0, or -EINVAL with *why (may be NULL) a static
  * reason: a structural one from fdt_check, or a semantic one such as "no memory node",
- * "no usable memory", "missing timebase-frequency", "no cpus", "no hart supports Sv39".
+ * "no usable memory", "missing timebase-frequency", "no cpus", "no hart supports Sv39",
+ * "more than 16 memory banks". Banks come out trimmed inward to DT_PAGE_SIZE boundaries.
  * Device registers are taken as CPU physical addresses, so devices are only looked for on the root
  * or on buses with an empty "ranges" (identity mapped), which is how QEMU's virt lays them out.
  */
 int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, const char **why);
 
 bool dt_hart_usable(const struct hart_desc *h);
+/* The highest NUMA node id of any bank or hart: 0 on a machine without NUMA. */
+int dt_max_node(const struct machine_desc *m);
 /* Whether [base, base + size) lies inside one memory bank. */
 bool dt_mem_contains(const struct machine_desc *m, u64 base, u64 size);
 

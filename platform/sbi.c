@@ -78,4 +78,4 @@ long sbi_hart_get_status(unsigned long hartid)
 	return r.error ? r.error : r.value;
 }
 
-void sbi_system_reset(u32 type, u32 reason) { sbi_call(SBI_EXT_SRST, 0, type, reason, 0, 0, 0); }
+long sbi_system_reset(u32 type, u32 reason) { return sbi_call(SBI_EXT_SRST, 0, type, reason, 0, 0, 0).error; }

@@ -38,6 +38,7 @@ long sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask
 				unsigned long size, unsigned long asid);
 long sbi_hart_start(unsigned long hartid, unsigned long start_pa, unsigned long opaque);
 long sbi_hart_get_status(unsigned long hartid);
-void sbi_system_reset(u32 type, u32 reason);
+/* Returns only on failure (the SBI error), e.g. when the platform has no device for that reset type. */
+long sbi_system_reset(u32 type, u32 reason);
 
 #endif

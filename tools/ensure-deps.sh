@@ -3,7 +3,7 @@
 # otherwise it prints the exact command to run and fails.
 set -eu
 pkgs=(make gcc libc6-dev gcc-riscv64-unknown-elf qemu-system-misc opensbi device-tree-compiler libfdt-dev
-      clang gdb-multiarch python3 python3-matplotlib)
+      clang gdb-multiarch python3 python3-matplotlib picolibc-riscv64-unknown-elf)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make trace`: boots `make run`'s demo with every trace class on and the vmallocinfo listing at power-off,
 # keeps the console in build/trace/uart.log, and turns it into build/trace/report.txt and arena.png with
-# tools/vmtrace.py (which also checks its replay against the listing). SMP, MEM and BOOTARGS as for run.
+# tools/vmtrace.py (which also checks its replay against the listing). SMP, MEM, INIT and BOOTARGS as for run.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 make -s kernel "$BUILD/initrd.cpio" || exit 1
 timeout "${TRACE_TIMEOUT:-300}" qemu-system-riscv64 -machine virt -bios default -nographic -no-reboot \
 	-smp "${SMP:-2}" -m "${MEM:-256M}" -kernel "$BUILD/kernel.bin" -initrd "$BUILD/initrd.cpio" \
-	-append "trace=all vmallocinfo ${BOOTARGS:-}" </dev/null 2>&1 | tr -d '\r' >"$OUT/uart.log"
+	-append "trace=all vmallocinfo ${INIT:+init=$INIT }${BOOTARGS:-}" </dev/null 2>&1 | tr -d '\r' >"$OUT/uart.log"
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 124 ] && echo "make trace: the boot timed out; reporting on what was logged"
 tools/vmtrace.py "$OUT/uart.log" -o "$OUT/report.txt" --plot "$OUT/arena.png" --check-vmallocinfo

@@ -101,6 +101,18 @@ def write_report(rep, log, r, source, check):
         rep.line("  none")
     rep.line()
 
+    rep.line("areas resized by vrealloc (an shm object's resizes, a user heap's growth and shrinking):")
+    rows = [["0x%x" % a.addr, fn_of(a.caller), task_label(r, a.task), g, s, "%s..%s" % (fmt_bytes(lo), fmt_bytes(hi)),
+             "moved to 0x%x" % to if to is not None else "in place"]
+            for a, (g, s, lo, hi, to) in sorted(r.resized.items(), key=lambda kv: (kv[0].seq, kv[0].addr))]
+    if rows:
+        rep.table(["area", "caller", "task", "grows", "shrinks", "sizes", "where"], rows[:MAX_LISTED])
+        if len(rows) > MAX_LISTED:
+            rep.line("  ... and %d more" % (len(rows) - MAX_LISTED))
+    else:
+        rep.line("  none")
+    rep.line()
+
     rep.line("fragmentation (free space of the region; 1 - largest free extent / total free):")
     if r.frag:
         last = r.frag[-1]

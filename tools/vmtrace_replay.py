@@ -110,6 +110,7 @@ class Replay:
         self.names = {0: "kernel"}
         self.counts = {}
         self.realloc_modes = {}
+        self.resized = {}         # Area -> [grows in place, shrinks, smallest size, largest size, moved to]
         self.failures = {}
         self.shm = {}
         self.faults, self.kills, self.marks, self.purges = [], [], [], []
@@ -281,10 +282,16 @@ class Replay:
         self.untraced_purged += max(0, ev["areas"] - released)
         self.purges.append(ev)
 
+    def resize_record(self, area, ev):
+        return self.resized.setdefault(area, [0, 0, ev["old_size"], ev["old_size"], None])
+
     def on_realloc(self, ev):
         mode = ev["mode"]
         self.realloc_modes[mode] = self.realloc_modes.get(mode, 0) + 1
         if mode == "moved":
+            old = self.live.get(ev["addr"])
+            if old is not None:
+                self.resize_record(old, ev)[4] = ev["new"]
             return  # the kernel traces the new area's alloc and the old one's free itself
         area = self.live.get(ev["addr"])
         if area is None:
@@ -305,6 +312,9 @@ class Replay:
         self.account(area, pages - area.pages)
         area.pages = pages
         area.size = ev["new_size"]
+        rec = self.resize_record(area, ev)
+        rec[0 if mode == "inplace" else 1] += 1
+        rec[2], rec[3] = min(rec[2], area.size), max(rec[3], area.size)
 
     def on_fail(self, ev):
         self.failures[ev["reason"]] = self.failures.get(ev["reason"], 0) + 1

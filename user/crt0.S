@@ -1,4 +1,5 @@
-/* Program entry: the kernel starts every user program here with a0 = argc, a1 = argv, sp set. */
+/* Program entry: the kernel starts every user program here with a0 = argc, a1 = argv, sp set. Sets up
+ * gp and tp (picolibc's errno is thread-local), runs constructors, and hands main's result to exit(). */
 #include <vmk/abi.h>
 
 	.section .text.start, "ax"
@@ -10,9 +11,15 @@ _start:
 	.option norelax
 	la gp, __global_pointer$
 	.option pop
+	/* RISC-V TLS variant I: tp points at the block's start, which is the linked .tdata image. */
+	la tp, __tls_base
 	andi sp, sp, -16
+	mv s0, a0
+	mv s1, a1
+	call __libc_init_array
+	mv a0, s0
+	mv a1, s1
 	call main
-	/* main's return value is already in a0: it becomes the exit status. */
-	li a7, SYS_exit
-	ecall
+	/* exit flushes stdio and runs atexit handlers, then _exit (user/libc.c) ends the task. */
+	call exit
 1:	j 1b

@@ -1,6 +1,75 @@
-/* The user runtime's small libc: console printf over SYS_write, strtoul, errno names, time and a PRNG.
- * Formatting is lib/format.c, the same code the kernel's printk uses. */
+/* What vmk adds under and beside picolibc: the console streams stdout/stderr (line buffered over
+ * SYS_write), the _exit, kill and getpid hooks picolibc calls, dprintf, errno names, time, a PRNG and
+ * the spawn/wait helpers. */
 #include "user/vmk.h"
+
+/* A console stream's line buffer: a line goes out in one write when it ends, fills the buffer, or the
+ * program exits. */
+struct console_stream {
+	FILE file; /* first: picolibc hands put() this pointer */
+	int fd;
+	u32 used;
+	char buf[PRINTF_MAX];
+};
+
+static int console_flush(FILE *f)
+{
+	struct console_stream *cs = (struct console_stream *)f;
+	long r = cs->used ? vmk_write(cs->fd, cs->buf, cs->used) : 0;
+	cs->used = 0;
+	return r < 0 ? EOF : 0;
+}
+
+static int console_put(char c, FILE *f)
+{
+	struct console_stream *cs = (struct console_stream *)f;
+	cs->buf[cs->used++] = c;
+	if (c == '\n' || cs->used == sizeof(cs->buf)) return console_flush(f) ? EOF : (unsigned char)c;
+	return (unsigned char)c;
+}
+
+static int no_input(FILE *f)
+{
+	(void)f;
+	return EOF;
+}
+
+static struct console_stream console_out = {
+	.file = FDEV_SETUP_STREAM(console_put, no_input, console_flush, _FDEV_SETUP_RW), .fd = 1};
+static struct console_stream console_err = {
+	.file = FDEV_SETUP_STREAM(console_put, no_input, console_flush, _FDEV_SETUP_WRITE), .fd = 2};
+
+FILE *const stdin = &console_out.file; /* reads give EOF: there is no console input */
+FILE *const stdout = &console_out.file;
+FILE *const stderr = &console_err.file;
+
+/* The console's pending partial lines, written before the task ends. */
+void console_flush_all(void)
+{
+	console_flush(&console_out.file);
+	console_flush(&console_err.file);
+}
+
+/* picolibc's exit() ends here, after its atexit handlers; vmk_exit flushes the console streams. */
+void _exit(int status)
+{
+	vmk_exit(status);
+}
+
+/* picolibc's raise() (behind abort(), so behind a failed assert) delivers a default-handled signal with
+ * kill(getpid(), sig). There are no signals between tasks: a task can only end itself, with status
+ * 128 + sig as a shell would report it. */
+int getpid(void) { return (int)vmk_getpid(); }
+
+int kill(int pid, int sig)
+{
+	if (pid != getpid()) {
+		errno = EPERM;
+		return -1;
+	}
+	fprintf(stderr, "# task %d: ended by signal %d\n", pid, sig);
+	vmk_exit(128 + sig);
+}
 
 int vdprintf(int fd, const char *fmt, va_list ap)
 {
@@ -8,6 +77,7 @@ int vdprintf(int fd, const char *fmt, va_list ap)
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (n < 0) return n;
 	u64 len = (u64)n < sizeof(buf) ? (u64)n : sizeof(buf) - 1;
+	if (fd == 1 || fd == 2) console_flush(fd == 1 ? stdout : stderr); /* keep the order of the output */
 	long r = vmk_write(fd, buf, len);
 	return r < 0 ? (int)r : n;
 }
@@ -19,56 +89,6 @@ int dprintf(int fd, const char *fmt, ...)
 	int n = vdprintf(fd, fmt, ap);
 	va_end(ap);
 	return n;
-}
-
-int printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vdprintf(1, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-int puts(const char *s) { return printf("%s\n", s); }
-
-void exit(int status) { vmk_exit(status); }
-
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
-	return 99;
-}
-
-/* Like C's strtoul without locale or errno: base 0 picks 16 for "0x", 8 for "0", else 10; on overflow
- * the result saturates at ~0UL. */
-unsigned long strtoul(const char *s, char **end, int base)
-{
-	const char *p = s;
-	unsigned long v = 0;
-	bool any = false, overflow = false;
-
-	while (*p == ' ' || *p == '\t' || *p == '\n') p++;
-	if (*p == '+') p++;
-	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && digit_value(p[2]) < 16) {
-		p += 2;
-		base = 16;
-	} else if (base == 0) {
-		base = p[0] == '0' ? 8 : 10;
-	}
-	if (base < 2 || base > 36) {
-		if (end) *end = (char *)s;
-		return 0;
-	}
-	for (int d; (d = digit_value(*p)) < base; p++) {
-		if (v > (~0UL - (unsigned long)d) / (unsigned long)base) overflow = true;
-		v = v * (unsigned long)base + (unsigned long)d;
-		any = true;
-	}
-	if (end) *end = (char *)(any ? p : s);
-	return overflow ? ~0UL : v;
 }
 
 const char *errno_name(long err)

@@ -1,62 +1,352 @@
-/* malloc/free for user programs: first fit over one static arena. Blocks carry a header with their size
- * and a free bit; free merges with the following block, and the scan merges runs of free blocks it
- * walks over, so the arena does not fragment into unusable slivers. Tasks are single-threaded. */
+/* The user heap: malloc and friends over one private shm object. The object is mapped once with a 1 GiB
+ * address reservation, so it grows with shm_resize without ever moving in the task's address space, and
+ * it shrinks when its top is free. Blocks carry boundary tags (a header word, and a footer while free) so
+ * a free merges with both neighbours at once; free blocks sit on one doubly linked list searched first
+ * fit, the top block last so the heap's end stays free to give back. Tasks are single-threaded. */
 #include "user/vmk.h"
 
 #define ALIGN 16
-#define HDR ALIGN /* header size; keeps payloads 16-byte aligned */
-#define FREE_BIT 1UL
+#define HDR 8                      /* header word before each payload */
+#define MIN_BLOCK 32               /* header, two list links, footer */
+#define IN_USE 1UL                 /* this block is allocated */
+#define PREV_IN_USE 2UL            /* the block before it is allocated (so it has no footer to read) */
+#define FLAGS (IN_USE | PREV_IN_USE)
 
-static u8 arena[MALLOC_ARENA] __aligned(ALIGN);
-static bool arena_ready;
+#define HEAP_MAX VMK_SHM_MAX_SIZE    /* the mapping's reservation: the most the heap can grow to */
+#define HEAP_INITIAL (64UL << 10)    /* size at the first allocation, and the least it shrinks to */
+#define HEAP_RESERVE (2UL << 20)     /* kernel-side range asked for at creation (see heap_init) */
+#define HEAP_HINT 0x2f00000000UL     /* near the top of the shm window, away from where programs map */
+#define GROW_STEP_MAX (16UL << 20)   /* growth doubles the heap, but by at most this much at once */
+#define TRIM_THRESHOLD (256UL << 10) /* a free top this large is given back ... */
+#define TRIM_KEEP (64UL << 10)       /* ... down to this much, so a free/malloc cycle does not thrash */
 
-/* Header word at the start of each block: total block size (a multiple of ALIGN) | FREE_BIT. */
-static u64 *hdr_at(u64 off) { return (u64 *)(void *)&arena[off]; }
-static u64 block_size(u64 off) { return *hdr_at(off) & ~FREE_BIT; }
-static bool block_free(u64 off) { return *hdr_at(off) & FREE_BIT; }
+struct free_links {
+	u64 next, prev; /* block addresses, 0 at the ends */
+};
 
-static void arena_init(void)
+static struct {
+	u64 handle, base, size, reserved;
+	u64 free_head;
+	u64 grows, shrinks, moves, used;
+} heap;
+
+static u64 *hdr(u64 b) { return (u64 *)(uptr)b; }
+static u64 bsize(u64 b) { return *hdr(b) & ~FLAGS; }
+static bool in_use(u64 b) { return *hdr(b) & IN_USE; }
+static struct free_links *links(u64 b) { return (struct free_links *)(uptr)(b + HDR); }
+static u64 epilogue(void) { return heap.base + heap.size - HDR; }
+static void *payload(u64 b) { return (void *)(uptr)(b + HDR); }
+
+static void list_insert(u64 b)
 {
-	*hdr_at(0) = MALLOC_ARENA | FREE_BIT;
-	arena_ready = true;
+	links(b)->prev = 0;
+	links(b)->next = heap.free_head;
+	if (heap.free_head) links(heap.free_head)->prev = b;
+	heap.free_head = b;
 }
+
+static void list_remove(u64 b)
+{
+	struct free_links *l = links(b);
+	if (l->prev) links(l->prev)->next = l->next;
+	else heap.free_head = l->next;
+	if (l->next) links(l->next)->prev = l->prev;
+}
+
+/* Writes a free block's header and footer and tells its successor. */
+static void set_free(u64 b, u64 size, u64 prev_flag)
+{
+	*hdr(b) = size | prev_flag;
+	*hdr(b + size - 8) = size;
+	*hdr(b + size) &= ~PREV_IN_USE;
+}
+
+/* Frees block b (its size already in its header), merging it with free neighbours; returns the merged
+ * block, which is on the free list. */
+static u64 release(u64 b)
+{
+	u64 size = bsize(b), prev_flag = *hdr(b) & PREV_IN_USE;
+	u64 next = b + size;
+	if (!in_use(next)) {
+		list_remove(next);
+		size += bsize(next);
+	}
+	if (!prev_flag) {
+		u64 prev = b - *hdr(b - 8); /* the footer of the free block before */
+		list_remove(prev);
+		size += bsize(prev);
+		b = prev;
+		prev_flag = *hdr(b) & PREV_IN_USE;
+	}
+	set_free(b, size, prev_flag);
+	list_insert(b);
+	return b;
+}
+
+/* Marks free block b (off the list) allocated with `need` bytes, returning any worthwhile tail. */
+static void place(u64 b, u64 need)
+{
+	u64 size = bsize(b), prev_flag = *hdr(b) & PREV_IN_USE;
+	if (size - need >= MIN_BLOCK) {
+		*hdr(b) = need | IN_USE | prev_flag;
+		u64 tail = b + need;
+		*hdr(tail) = (size - need) | PREV_IN_USE;
+		release(tail);
+	} else {
+		*hdr(b) = size | IN_USE | prev_flag;
+		*hdr(b + size) |= PREV_IN_USE;
+	}
+	heap.used += bsize(b);
+}
+
+/* The first allocation creates the heap. shm_resize grows the kernel's area in place only inside the
+ * range the area was created with, so the object is created HEAP_RESERVE bytes large (less if the
+ * quota says no) and at once shrunk to HEAP_INITIAL: the range stays reserved, the pages go back. */
+static bool heap_init(void)
+{
+	u64 reserve = HEAP_RESERVE;
+	long h;
+	while ((h = vmk_shm_create(reserve, 0)) == -ENOMEM && reserve > HEAP_INITIAL) reserve /= 2;
+	if (h < 0) return false;
+	if (reserve > HEAP_INITIAL && vmk_shm_resize((u64)h, HEAP_INITIAL) < 0) {
+		vmk_shm_close((u64)h);
+		return false;
+	}
+	long a = vmk_shm_map((u64)h, HEAP_HINT, HEAP_MAX, PROT_READ | PROT_WRITE);
+	if (a < 0) {
+		vmk_shm_close((u64)h);
+		return false;
+	}
+	heap.handle = (u64)h;
+	heap.base = (u64)a;
+	heap.size = HEAP_INITIAL;
+	heap.reserved = reserve;
+	/* The first block starts 8 bytes in, so payloads are 16-byte aligned; the epilogue (an allocated
+	 * block of size 0) stops merges at the end. */
+	u64 first = heap.base + HDR;
+	*hdr(epilogue()) = IN_USE;
+	set_free(first, heap.size - 2 * HDR, PREV_IN_USE);
+	list_insert(first);
+	return true;
+}
+
+static bool heap_resize(u64 size)
+{
+	if (vmk_shm_resize(heap.handle, size) < 0) return false;
+	if (size > heap.size) {
+		heap.grows++;
+		if (size > heap.reserved) {
+			heap.moves++; /* the kernel moved its area; ours stays where it is mapped */
+			heap.reserved = size;
+		}
+	} else {
+		heap.shrinks++;
+	}
+	heap.size = size;
+	return true;
+}
+
+/* Grows the heap so that it ends at or after `end`, the new space joining the top free block. Asks for
+ * double the size first (up to GROW_STEP_MAX more), then for just enough when the quota refuses. */
+static bool heap_grow(u64 end)
+{
+	u64 want = ALIGN_UP(end - heap.base, PAGE_SIZE), old = heap.size;
+	if (end - heap.base > HEAP_MAX) return false;
+	u64 ample = MIN(MAX(want, old + MIN(old, GROW_STEP_MAX)), HEAP_MAX);
+	if (!heap_resize(ample) && !heap_resize(want)) return false;
+	u64 b = heap.base + old - HDR; /* the old epilogue becomes the new space's header */
+	*hdr(b) = (heap.size - old) | (*hdr(b) & PREV_IN_USE);
+	*hdr(epilogue()) = IN_USE;
+	release(b);
+	return true;
+}
+
+/* Gives back the heap's top when it is free and large. */
+static void heap_trim(u64 top)
+{
+	if (epilogue() != top + bsize(top) || bsize(top) < TRIM_THRESHOLD) return;
+	u64 end = MAX(ALIGN_UP(top + TRIM_KEEP, PAGE_SIZE), heap.base + HEAP_INITIAL);
+	if (end >= heap.base + heap.size) return;
+	u64 prev_flag = *hdr(top) & PREV_IN_USE;
+	/* Shrink the block first: the kernel unmaps the cut tail, so nothing may be written there after. */
+	list_remove(top);
+	u64 old_size = heap.size;
+	heap.size = end - heap.base;
+	set_free(top, end - HDR - top, prev_flag);
+	*hdr(epilogue()) = IN_USE;
+	list_insert(top);
+	if (!heap_resize(end - heap.base)) {
+		/* Cannot happen for a shrink of our own object; keep the bookkeeping true if it does. */
+		list_remove(top);
+		set_free(top, heap.base + old_size - HDR - top, prev_flag);
+		heap.size = old_size;
+		*hdr(epilogue()) = IN_USE;
+		list_insert(top);
+	}
+}
+
+static u64 block_need(size_t n) { return MAX(ALIGN_UP((u64)n + HDR, ALIGN), (u64)MIN_BLOCK); }
 
 void *malloc(size_t n)
 {
-	if (!arena_ready) arena_init();
-	if (n == 0 || n > MALLOC_ARENA - HDR) return NULL;
-	u64 need = ALIGN_UP((u64)n, ALIGN) + HDR;
-
-	for (u64 off = 0; off < MALLOC_ARENA; off += block_size(off)) {
-		if (!block_free(off)) continue;
-		/* Absorb free neighbours so a run of small freed blocks can serve a large request. */
-		while (off + block_size(off) < MALLOC_ARENA && block_free(off + block_size(off)))
-			*hdr_at(off) = (block_size(off) + block_size(off + block_size(off))) | FREE_BIT;
-		u64 have = block_size(off);
-		if (have < need) continue;
-		if (have - need >= HDR + ALIGN) {
-			*hdr_at(off + need) = (have - need) | FREE_BIT;
-			have = need;
-		}
-		*hdr_at(off) = have;
-		return &arena[off + HDR];
+	if (n > HEAP_MAX - 2 * HDR || (!heap.base && !heap_init())) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	return NULL;
+	u64 need = block_need(n), top = 0;
+	for (u64 b = heap.free_head; b; b = links(b)->next) {
+		if (bsize(b) < need) continue;
+		if (b + bsize(b) == epilogue()) {
+			top = b; /* the top only when nothing else fits, so the heap's end stays free */
+			continue;
+		}
+		list_remove(b);
+		place(b, need);
+		return payload(b);
+	}
+	if (!top) {
+		u64 e = epilogue();
+		u64 start = (*hdr(e) & PREV_IN_USE) ? e : e - *hdr(e - 8);
+		if (!heap_grow(start + need + HDR)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		top = start;
+	}
+	list_remove(top);
+	place(top, need);
+	return payload(top);
 }
 
-void *calloc(size_t n, size_t size)
+/* The block of a pointer malloc returned; anything else is a bug in the program, which ends here. */
+static u64 block_of(void *p, const char *who)
 {
-	if (size && n > (size_t)-1 / size) return NULL;
-	void *p = malloc(n * size);
-	if (p) memset(p, 0, n * size);
-	return p;
+	u64 b = (u64)(uptr)p - HDR;
+	if (!heap.base || (u64)(uptr)p < heap.base + 2 * HDR || (u64)(uptr)p >= epilogue() || ((u64)(uptr)p & (ALIGN - 1)) ||
+	    !in_use(b) || bsize(b) < MIN_BLOCK || b + bsize(b) > epilogue()) {
+		fprintf(stderr, "%s(%p): not an allocated block\n", who, p);
+		abort();
+	}
+	return b;
 }
 
 void free(void *p)
 {
 	if (!p) return;
-	u64 off = (u64)((u8 *)p - arena) - HDR;
-	*hdr_at(off) |= FREE_BIT;
-	u64 next = off + block_size(off);
-	if (next < MALLOC_ARENA && block_free(next)) *hdr_at(off) = (block_size(off) + block_size(next)) | FREE_BIT;
+	u64 b = block_of(p, "free");
+	heap.used -= bsize(b);
+	*hdr(b) &= ~IN_USE;
+	heap_trim(release(b));
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (size && n > (size_t)-1 / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = malloc(n * size);
+	if (p) memset(p, 0, n * size);
+	return p;
+}
+
+/* Cuts allocated block b down to `need` bytes when the rest makes a block of its own; `trim` gives a
+ * large free top back to the kernel (not wanted right after growing the heap on purpose). */
+static void shrink_block(u64 b, u64 need, bool trim)
+{
+	u64 size = bsize(b);
+	if (size - need < MIN_BLOCK) return;
+	*hdr(b) = need | (*hdr(b) & FLAGS);
+	*hdr(b + need) = (size - need) | PREV_IN_USE;
+	heap.used -= size - need;
+	u64 tail = release(b + need);
+	if (trim) heap_trim(tail);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (!p) return malloc(n);
+	if (!n) {
+		free(p);
+		return NULL;
+	}
+	u64 b = block_of(p, "realloc");
+	if (n > HEAP_MAX - 2 * HDR) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	u64 need = block_need(n), size = bsize(b);
+	if (need <= size) {
+		shrink_block(b, need, true);
+		return p;
+	}
+	u64 next = b + size;
+	/* At the top: grow the heap under the block rather than copy it. */
+	if (next == epilogue() || (!in_use(next) && next + bsize(next) == epilogue() && size + bsize(next) < need)) {
+		if (!heap_grow(b + need + HDR)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		next = b + size; /* now a free block reaching to the new end */
+	}
+	if (!in_use(next) && size + bsize(next) >= need) {
+		list_remove(next);
+		heap.used += bsize(next);
+		*hdr(b) = (size + bsize(next)) | (*hdr(b) & FLAGS);
+		*hdr(b + bsize(b)) |= PREV_IN_USE;
+		shrink_block(b, need, false);
+		return p;
+	}
+	void *q = malloc(n);
+	if (!q) return NULL;
+	memcpy(q, p, size - HDR);
+	free(p);
+	return q;
+}
+
+void *memalign(size_t align, size_t n)
+{
+	if (!is_pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= ALIGN) return malloc(n);
+	if (n > HEAP_MAX - align - MIN_BLOCK) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	u8 *p = malloc(n + align + MIN_BLOCK);
+	if (!p) return NULL;
+	u64 a = ALIGN_UP((u64)(uptr)p, (u64)align);
+	if (a != (u64)(uptr)p && a - (u64)(uptr)p < MIN_BLOCK) a += align;
+	if (a != (u64)(uptr)p) {
+		/* The lead becomes a free block of its own; the aligned block starts after it. */
+		u64 b = (u64)(uptr)p - HDR, lead = a - (u64)(uptr)p, size = bsize(b);
+		u64 nb = a - HDR;
+		*hdr(nb) = (size - lead) | IN_USE;
+		*hdr(b) = lead | (*hdr(b) & PREV_IN_USE);
+		heap.used -= lead;
+		release(b);
+	}
+	shrink_block(a - HDR, block_need(n), false);
+	return (void *)(uptr)a;
+}
+
+void *aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	if (align < sizeof(void *) || !is_pow2(align)) return EINVAL;
+	void *p = memalign(align, n);
+	if (!p) return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+size_t malloc_usable_size(void *p) { return p ? bsize(block_of(p, "malloc_usable_size")) - HDR : 0; }
+
+void heap_get_stats(struct heap_stats *st)
+{
+	*st = (struct heap_stats){heap.handle, heap.base, heap.base ? heap.size : 0, heap.reserved,
+				  heap.grows, heap.shrinks, heap.moves, heap.used};
 }

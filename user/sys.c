@@ -25,8 +25,11 @@ long vmk_syscall(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 
 #define P(x) ((u64)(uptr)(x))
 
+void console_flush_all(void); /* user/libc.c */
+
 void vmk_exit(int status)
 {
+	console_flush_all(); /* a last line without its newline still reaches the console */
 	ecall6(SYS_exit, (u64)(s64)status, 0, 0, 0, 0, 0);
 	for (;;) /* the kernel never returns from exit; spin rather than run off the end if it did */
 		;

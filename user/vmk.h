@@ -1,11 +1,36 @@
-/* The user runtime's interface: one wrapper per syscall, a small libc, and KTAP test helpers. */
+/* The user runtime's interface: one wrapper per syscall, what vmk adds to picolibc (console streams,
+ * errno names, spawn helpers, the shm-backed heap), and KTAP test helpers. It also settles two clashes
+ * between picolibc's headers and ours, whichever comes first: errno numbers (picolibc uses newlib's, which
+ * differ from Linux's and so from the kernel's for ENOSYS and EOVERFLOW; the kernel's win, as syscalls
+ * return them) and the attribute macros lib/types.h spells its own way. Include it, or <vmk/abi.h>,
+ * before any C library header (picolibc's <errno.h> followed by <vmk/abi.h> cannot be reconciled). */
 #ifndef USER_VMK_H
 #define USER_VMK_H
 
+#ifdef VMK_ERRNO_H /* <vmk/abi.h> came first */
+#undef ENOSYS
+#undef EOVERFLOW
+#endif
+#ifdef LIB_TYPES_H
+#undef __unused
+#undef __aligned
+#endif
+#include <assert.h>
+#include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#undef ENOSYS
+#undef EOVERFLOW
+#undef VMK_ERRNO_H
+#include <vmk/errno.h>
+#ifndef LIB_TYPES_H
+#undef __unused
+#undef __aligned
+#endif
 #include <vmk/abi.h>
-#include "lib/printk.h" /* snprintf, vsnprintf: the kernel's own formatter, linked in */
-#include "lib/string.h"
 #include "lib/types.h"
 
 /* Syscalls (user/sys.c). Each returns what include/vmk/abi.h documents: >= 0 or -errno. */
@@ -32,15 +57,14 @@ long vmk_trace_mark(u64 id, const char *label);
 /* Any number with any arguments, for the hostile and fuzz tests. */
 long vmk_syscall(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
 
-/* libc (user/libc.c). printf formats are lib/printk.h's; one call is one write, at most PRINTF_MAX
- * bytes (longer output is cut), so lines from concurrent tasks never interleave mid-line. */
+/* C library: picolibc (printf, snprintf, strtoul, qsort, assert, string.h, stdlib.h, exit ...) over the
+ * hooks in user/libc.c. stdout and stderr are line buffered: each line (up to PRINTF_MAX bytes) is one
+ * write, so lines from concurrent tasks never interleave mid-line; exit() and vmk_exit() flush what is
+ * left. dprintf and vdprintf are ours (picolibc has none): one call is one write of at most PRINTF_MAX
+ * bytes (longer output is cut). */
 #define PRINTF_MAX 512
-int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int vdprintf(int fd, const char *fmt, va_list ap);
-int puts(const char *s);
-unsigned long strtoul(const char *s, char **end, int base);
-__noreturn void exit(int status);
 const char *errno_name(long err); /* "EFAULT" for -14, "ok" for 0, "" for > 0, "E?" if unknown */
 u64 now_ns(void);                 /* monotonic nanoseconds since boot, 0 if the clock call fails */
 u64 rng_next(u64 *state);         /* splitmix64: deterministic pseudo-random numbers from a seed */
@@ -59,11 +83,19 @@ bool wait_for_u64(const volatile u64 *p, u64 want, u64 timeout_ns);
 static inline void store_u64(volatile u64 *p, u64 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 static inline u64 load_u64(const volatile u64 *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 
-/* malloc (user/malloc.c): first fit over a static arena of MALLOC_ARENA bytes, 16-byte aligned. */
-#define MALLOC_ARENA (64 * 1024)
-void *malloc(size_t n);
-void *calloc(size_t n, size_t size);
-void free(void *p);
+/* malloc, calloc, realloc, free, memalign, aligned_alloc, posix_memalign (user/malloc.c): 16-byte
+ * aligned blocks in a heap that is one private shm object, created at the first allocation, mapped at one
+ * address for the task's life, grown with shm_resize and shrunk when its top is free. Out of quota or
+ * memory: NULL with errno = ENOMEM. The heap holds one handle and one mapping of the task's tables. */
+struct heap_stats {
+	u64 handle;   /* the heap's shm handle (0 before the first allocation) */
+	u64 base;     /* user address of the mapping */
+	u64 size;     /* current size of the shm object, bytes */
+	u64 reserved; /* the kernel area's reserved range: growth up to here is in place */
+	u64 grows, shrinks, moves; /* shm_resize calls that grew / shrank it; grows past the reservation */
+	u64 used;     /* bytes in allocated blocks, headers included */
+};
+void heap_get_stats(struct heap_stats *st);
 
 /* KTAP (user/ktap.c). A test program calls ktap_begin, then ktap_run per case, then returns ktap_end()
  * from main. Output: "# user: <name>", then "ok N case" or "not ok N case # reason" per case. */

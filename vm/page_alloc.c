@@ -33,7 +33,7 @@ struct pa_zone {
 
 static struct pa_zone zones[PA_MAX_ZONES];
 static unsigned nr_zones;
-static u64 nr_allocs, nr_frees, nr_failed, nr_bad_frees;
+static u64 nr_allocs, nr_frees, nr_failed, nr_bad_frees, nr_node_fallbacks;
 
 /* Zone 0 is tested first and alone on the fast path: most machines have a single bank. The
  * unsigned subtraction folds "below base" into "beyond end". */
@@ -172,9 +172,11 @@ static __attribute__((noinline)) u64 pa_alloc_slow(unsigned order, int node, uns
 	} else {
 		for (i = 0; i < nr_zones && !pa; i++)
 			if (zones[i].node == node) pa = zone_alloc(&zones[i], order);
-		if (!(flags & PA_THISNODE))
+		if (!pa && !(flags & PA_THISNODE)) {
 			for (i = 0; i < nr_zones && !pa; i++)
 				if (zones[i].node != node) pa = zone_alloc(&zones[i], order);
+			if (pa) nr_node_fallbacks++;
+		}
 	}
 	if (likely(pa)) {
 		nr_allocs++;
@@ -435,6 +437,13 @@ u64 pa_total_pages(void)
 	return n;
 }
 
+int pa_node_of(u64 pa)
+{
+	struct pa_zone *z = zone_of_pfn(pa >> PAGE_SHIFT);
+
+	return z ? z->node : -1;
+}
+
 u64 pa_free_pages_node(int node)
 {
 	u64 n = 0;
@@ -460,6 +469,7 @@ void pa_get_stats(struct pa_stats *s)
 	s->frees = nr_frees;
 	s->failed = nr_failed;
 	s->bad_frees = nr_bad_frees;
+	s->node_fallbacks = nr_node_fallbacks;
 }
 
 /* Every listed block: in range, aligned, flagged as a free head of its list's order, with
@@ -527,5 +537,5 @@ void pa_reset(void)
 {
 	memset(zones, 0, sizeof(zones));
 	nr_zones = 0;
-	nr_allocs = nr_frees = nr_failed = nr_bad_frees = 0;
+	nr_allocs = nr_frees = nr_failed = nr_bad_frees = nr_node_fallbacks = 0;
 }

@@ -60,6 +60,7 @@ struct pa_stats {
 	u64 frees;          /* accepted pa_free calls */
 	u64 failed;         /* pa_alloc calls that returned 0 */
 	u64 bad_frees;      /* pa_free calls rejected: unmanaged, unaligned, not allocated, wrong order */
+	u64 node_fallbacks; /* allocations for a node served from another because that node had none */
 	u64 hot_pages;      /* free order-0 pages on the hot lists, not in nr_free */
 	u64 nr_free[PA_MAX_ORDER + 1]; /* free blocks per order on the buddy lists, all zones */
 };
@@ -104,6 +105,7 @@ void pa_drain(void);
 u64 pa_free_pages(void);
 u64 pa_total_pages(void);
 u64 pa_free_pages_node(int node);
+int pa_node_of(u64 pa); /* the NUMA node of the zone holding pa, -1 if unmanaged; O(zones) */
 void pa_get_stats(struct pa_stats *s);
 
 /* Walks every free list and checks links, flags, alignment and counters. 0 if consistent,

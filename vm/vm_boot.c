@@ -17,9 +17,17 @@ struct boot_range vm_boot_resv[VM_BOOT_MAX_RESV];
 int vm_boot_nresv;
 u64 kernel_root_pa;
 
+static bool resv_full;
+
+/* A reservation that does not fit must not be forgotten (its memory would be handed out): the table
+ * holds the tree's own (DT_MAX_RESV) plus ours, so this only trips if the two limits drift apart. */
 static void add_resv(u64 base, u64 size, const char *what)
 {
-	if (!size || vm_boot_nresv == VM_BOOT_MAX_RESV) return;
+	if (!size) return;
+	if (vm_boot_nresv == VM_BOOT_MAX_RESV) {
+		resv_full = true;
+		return;
+	}
 	vm_boot_resv[vm_boot_nresv++] = (struct boot_range){base, size, what};
 }
 
@@ -103,6 +111,7 @@ const char *vm_boot_init(const struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 		add_resv(ALIGN_DOWN(m->initrd_start, PAGE_SIZE),
 			 ALIGN_UP(m->initrd_end, PAGE_SIZE) - ALIGN_DOWN(m->initrd_start, PAGE_SIZE), "initrd");
 	for (int i = 0; i < m->nresv; i++) add_resv(m->resv[i].base, m->resv[i].size, m->resv[i].name);
+	if (resv_full) return "too many reserved ranges (VM_BOOT_MAX_RESV)";
 
 	for (int b = 0; b < m->nmem; b++) {
 		u64 base = m->mem[b].base, size = m->mem[b].size;
@@ -113,6 +122,7 @@ const char *vm_boot_init(const struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 		u64 at = carve(m, meta);
 		if (!at) return "memory too small: no room for the page allocator's metadata";
 		add_resv(at, ALIGN_UP(meta, PAGE_SIZE), "struct page array");
+		if (resv_full) return "too many reserved ranges (VM_BOOT_MAX_RESV)";
 		memset(phys_to_virt(at), 0, meta);
 		if (pa_add_zone(base, size, m->mem[b].node, phys_to_virt(at))) return "bad memory bank";
 	}

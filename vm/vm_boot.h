@@ -11,7 +11,7 @@ struct boot_range {
 	const char *what;
 };
 
-#define VM_BOOT_MAX_RESV 48
+#define VM_BOOT_MAX_RESV 64 /* DT_MAX_RESV, the kernel, DTB and initrd, one page array per zone */
 
 /* What the boot reserved and why, for the boot report. */
 extern struct boot_range vm_boot_resv[VM_BOOT_MAX_RESV];

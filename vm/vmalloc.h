@@ -43,6 +43,8 @@ void vfree_atomic(const void *addr);
 void *vrealloc(const void *p, size_t size, unsigned flags);
 void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot);
 void vunmap(const void *addr);
+/* Maps the caller's pages; any page table the mapping needs comes from `node` (NUMA_NO_NODE: the hart's
+ * own), falling back to another node only when it has none. node < NUMA_NO_NODE is refused (NULL). */
 void *vm_map_ram(struct page **pages, unsigned int count, int node);
 void vm_unmap_ram(const void *mem, unsigned int count);
 /* Flushes every hart's TLB of ranges vm_unmap_ram left lazily mapped (Linux's vm_unmap_aliases). */
@@ -77,6 +79,7 @@ struct vm_stats {
 	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
 	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
 	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
+	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
 	u64 last_fail_size, last_fail_align, last_fail_seq;
 	const void *last_fail_caller;
 	const char *last_fail_reason;

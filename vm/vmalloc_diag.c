@@ -9,6 +9,7 @@
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/vmalloc_internal.h"
+#include "vm/vm_pages.h"
 #include "vm/vmalloc_map.h"
 
 void vm_get_stats(struct vm_stats *st)
@@ -17,6 +18,7 @@ void vm_get_stats(struct vm_stats *st)
 	*st = arena.st;
 	st->lazy_pages = arena.lazy_pages;
 	spin_unlock_irqrestore(&arena.lock, f);
+	st->node_fallbacks = vm_pages_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
 }
 
 void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason)

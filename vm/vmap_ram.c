@@ -11,6 +11,7 @@
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vmalloc_internal.h"
+#include "vm/vm_pages.h"
 #include "vm/vmalloc_map.h"
 
 #define VB_PAGES 512u                          /* one level-0 table's worth */
@@ -53,15 +54,20 @@ static struct vm_area *block_new(const void *caller)
 	return b;
 }
 
-static void *map_ram_area(struct page **pages, unsigned int count, const void *caller)
+static void *map_ram_area(struct page **pages, unsigned int count, int node, const void *caller)
 {
 	struct vm_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + PAGE_SIZE, PAGE_SIZE, VM_MAP | VM_MAP_RAM,
 					VM_OWNER_KERNEL, 0, caller);
 	if (!a) return NULL;
 	a->size = a->requested = (u64)count << PAGE_SHIFT;
 	a->nr_pages = count;
-	a->node = NUMA_NO_NODE;
-	if (vmap_map_pages(a->addr, pages, count, MAP_RAM_PROT)) {
+	a->node = (s16)node;
+	unsigned long f = irq_save();
+	int old = vm_pages_set_table_node(node); /* the tables mapping it come from the caller's node */
+	int e = vmap_map_pages(a->addr, pages, count, MAP_RAM_PROT);
+	vm_pages_set_table_node(old);
+	irq_restore(f);
+	if (e) {
 		vm_area_abort(a, 0);
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad page or no memory");
 		return NULL;
@@ -79,7 +85,11 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: no pages");
 		return NULL;
 	}
-	if (count > VB_MAX_ALLOC) return map_ram_area(pages, count, caller);
+	if (unlikely(node < NUMA_NO_NODE)) {
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad node");
+		return NULL;
+	}
+	if (count > VB_MAX_ALLOC) return map_ram_area(pages, count, node, caller);
 
 	/* Interrupts off: the block is this hart's alone while it bumps the offset. */
 	unsigned long f = irq_save();
@@ -97,14 +107,16 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		hart_block[me] = b;
 	}
 	u64 va = b->addr + ((u64)b->vb_used << PAGE_SHIFT);
-	if (unlikely(vmap_map_pages(va, pages, count, MAP_RAM_PROT))) {
+	int old = vm_pages_set_table_node(node); /* any table this needs comes from the caller's node */
+	int e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
+	vm_pages_set_table_node(old);
+	if (unlikely(e)) {
 		irq_restore(f);
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
 	b->vb_used += count;
 	irq_restore(f);
-	(void)node;
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
 	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
 	return (void *)(uptr)va;

@@ -112,7 +112,8 @@
  *   VMK_MAX_QUOTA_PAGES, unknown flags; -E2BIG too many or too long args, nhandles >
  *   VMK_SPAWN_HANDLES_MAX; -EPERM VMK_SPAWN_DIAG from a task without it; -EBADF a handle is not the
  *   caller's; -ENOENT no such file; -ENOEXEC the file is not a valid program (see kernel/elf.h);
- *   -EAGAIN task table full; -ENOMEM out of memory.
+ *   -EAGAIN task table full; -ENOMEM out of memory, or the program's segments need more than
+ *   VMK_MAX_QUOTA_PAGES pages.
  *
  * long SYS_wait(long tid, int *status) -> 0
  *   Blocks until child `tid` has ended, stores its status (if status != NULL), and only then reaps it.

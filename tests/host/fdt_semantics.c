@@ -2,6 +2,7 @@
  * edited with libfdt's read-write API, down to every refusal reason and table limit. */
 #define HTEST_PART
 #include "tests/host/test_fdt.h"
+#include "platform/uart.h"
 
 static int parse_named(const char *name, struct machine_desc *m, const char **why)
 {
@@ -32,7 +33,7 @@ void test_dts_semantics(void)
 	const char *why;
 
 	CHECK_EQ(parse_named("two-banks", &m, &why), 0);
-	CHECK(m.nmem == 2 && m.mem_merged == 0 && !m.truncated);
+	CHECK(m.nmem == 2 && m.mem_merged == 0);
 	CHECK(range_is(&m.mem[0], 0x80000000, 0x07000000, false, "memory@80000000"));
 	CHECK(range_is(&m.mem[1], 0x88000000, 0x08000000, false, "memory@88000000"));
 	CHECK_EQ(m.nresv, 3);
@@ -113,6 +114,8 @@ static void ed_reg(const char *path, u64 base, u64 size)
 	wr32(reg + 12, (u32)size);
 	ed_raw(path, "reg", reg, 16);
 }
+/* Room to edit again after ed_parse packed the tree. */
+static void ed_grow(void) { CHECK_EQ(fdt_open_into(ed, ed, ED_CAP), 0); }
 static void ed_delnode(const char *path) { CHECK_EQ(fdt_del_node(ed, ed_node(path)), 0); }
 static void ed_add(const char *parent, const char *name)
 {
@@ -296,7 +299,7 @@ void test_limits(void)
 	char path[64];
 	int i;
 
-	ed_open(); /* 20 disjoint banks more than fill the table */
+	ed_open(); /* 20 disjoint banks: more than the table holds, refused by name rather than dropped */
 	for (i = 0; i < 20; i++) {
 		u64 base = 0x100000000ULL + 0x200000ULL * (u64)i;
 		snprintf(path, sizeof(path), "memory@%llx", (unsigned long long)base);
@@ -305,7 +308,7 @@ void test_limits(void)
 		ed_str(path, "device_type", "memory");
 		ed_reg(path, base, 0x100000);
 	}
-	CHECK(ed_parse(&m) == 0 && m.nmem == DT_MAX_MEM && m.truncated);
+	ed_expect("more than 16 memory banks (DT_MAX_MEM)");
 	ed_open(); /* 20 copies of the one bank merge as they come and never fill it */
 	for (i = 0; i < 20; i++) {
 		snprintf(path, sizeof(path), "memory@%d", i);
@@ -314,9 +317,9 @@ void test_limits(void)
 		ed_str(path, "device_type", "memory");
 		ed_reg(path, 0x80000000, 0x8000000);
 	}
-	CHECK(ed_parse(&m) == 0 && m.nmem == 1 && m.mem_merged == 20 && !m.truncated);
-	ed_open();
-	for (i = 2; i < 42; i++) {
+	CHECK(ed_parse(&m) == 0 && m.nmem == 1 && m.mem_merged == 20);
+	ed_open(); /* 64 harts listed in descending order: every one is kept, so hart 1 is not lost */
+	for (i = 2; i < 64; i++) {
 		snprintf(path, sizeof(path), "cpu@%d", i);
 		ed_add("/cpus", path);
 		snprintf(path, sizeof(path), "/cpus/cpu@%d", i);
@@ -324,9 +327,17 @@ void test_limits(void)
 		ed_str(path, "mmu-type", "riscv,sv39");
 		ed_u32(path, "reg", (u32)i);
 	}
-	/* libfdt adds each subnode first, so cpu@41 leads and cpu@0 and cpu@1 are the ones dropped */
-	CHECK(ed_parse(&m) == 0 && m.nharts == DT_MAX_HARTS && m.truncated && m.harts[0].hartid == 41);
-	CHECK_EQ(m.harts[31].hartid, 10);
+	CHECK(ed_parse(&m) == 0 && m.nharts == 64 && m.harts[0].hartid == 63);
+	CHECK_EQ(m.harts[63].hartid, 1);
+	ed_grow();
+	for (i = 64; i < DT_MAX_HARTS + 1; i++) { /* one past the table: refused, naming the limit */
+		snprintf(path, sizeof(path), "cpu@%d", i);
+		ed_add("/cpus", path);
+		snprintf(path, sizeof(path), "/cpus/cpu@%d", i);
+		ed_str(path, "device_type", "cpu");
+		ed_u32(path, "reg", (u32)i);
+	}
+	ed_expect("more than 256 cpu nodes (DT_MAX_HARTS)");
 	ed_open();
 	ed_add("/", "reserved-memory");
 	ed_u32("/reserved-memory", "#address-cells", 2);
@@ -337,5 +348,64 @@ void test_limits(void)
 		snprintf(path, sizeof(path), "/reserved-memory/r@%d", i);
 		ed_reg(path, 0x80000000 + 0x1000ULL * (u64)i, 0x1000);
 	}
-	CHECK(ed_parse(&m) == 0 && m.nresv == DT_MAX_RESV && m.truncated);
+	ed_expect("more than 32 reserved memory ranges (DT_MAX_RESV)");
+}
+
+/* Banks not on page boundaries are rounded inward (and say by how much); one with no whole page goes. */
+void test_bank_trimming(void)
+{
+	struct machine_desc m;
+
+	ed_open();
+	ed_reg("/memory@80000000", 0x80000010, 0x8000000);
+	CHECK(ed_parse(&m) == 0 && m.nmem == 1);
+	CHECK(m.mem[0].base == 0x80001000 && m.mem[0].size == 0x7fff000 && m.mem[0].trimmed == 0x1000);
+	CHECK(!strcmp(m.mem[0].name, "memory@80000000"));
+	ed_grow();
+	ed_add("/", "memory@90000000");
+	ed_str("/memory@90000000", "device_type", "memory");
+	ed_reg("/memory@90000000", 0x90000800, 0x400);
+	CHECK(ed_parse(&m) == 0 && m.nmem == 1 && m.mem[0].base == 0x80001000);
+	ed_open();
+	CHECK(ed_parse(&m) == 0 && m.nmem == 1 && m.mem[0].trimmed == 0);
+}
+
+/* An initrd of zero bytes is named (the kernel refuses it); the sifive,uart0 is a console like ns16550a. */
+void test_empty_initrd_and_sifive_uart(void)
+{
+	struct machine_desc m;
+
+	ed_open();
+	ed_u64("/chosen", "linux,initrd-start", 0x88000000);
+	ed_u64("/chosen", "linux,initrd-end", 0x88000000);
+	CHECK(ed_parse(&m) == 0 && !m.has_initrd && m.initrd_empty);
+	ed_open();
+	CHECK(ed_parse(&m) == 0 && !m.has_initrd && !m.initrd_empty && m.uart_kind == UART_NS16550);
+	ed_open();
+	ed_raw("/soc/serial@10000000", "compatible", "sifive,fu540-c000-uart\0sifive,uart0", 36);
+	CHECK(ed_parse(&m) == 0 && m.has_uart && m.uart_kind == UART_SIFIVE && m.uart_base == 0x10000000);
+}
+
+/* The other machines QEMU emulates, as QEMU describes them: the kernel must find their console, harts
+ * and power-off device (sifive_u: hart 0 an E51 without an MMU, a sifive,uart0 at stdout-path, no test
+ * device; spike: no UART, an HTIF, Sstc listed). */
+void test_other_machines(void)
+{
+	struct machine_desc m;
+	const char *why = NULL;
+	const struct blob *b = find_blob("sifive-u");
+
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.has_uart && m.uart_kind == UART_SIFIVE && m.uart_base == 0x10010000);
+	CHECK(!m.has_test && !m.has_htif && m.nharts == 3 && m.timebase_hz == 1000000);
+	CHECK(m.nharts == 3 && m.harts[0].hartid == 0 && !dt_hart_usable(&m.harts[0]) && dt_hart_usable(&m.harts[1]));
+	CHECK(m.nmem == 1 && m.mem[0].base == 0x80000000 && m.mem[0].size == 512ULL << 20);
+	b = find_blob("spike");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(!m.has_uart && !m.has_test && m.has_htif && m.htif_base == 0x1000000);
+	CHECK(m.nharts == 2 && strstr(m.harts[0].isa, "sstc") != NULL);
+	b = find_blob("qemu-numa");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.nmem == 2 && m.mem[0].node == 0 && m.mem[1].node == 1 && dt_max_node(&m) == 1);
+	CHECK(m.nharts == 4 && m.harts[3].node == 1);
 }

@@ -1,4 +1,5 @@
 /* Host tests for the command-line parser (lib/bootargs.c): words, quoting, numbers, lists, limits. */
+#include <stdio.h>
 #include <string.h>
 #include "tests/host/htest.h"
 #include "lib/bootargs.h"
@@ -313,9 +314,73 @@ static void test_hostile_bytes(void)
 	}
 }
 
+/* Every dropped word is remembered with its reason and its bytes in the original line. */
+static void test_bad_words_named(void)
+{
+	const struct bootarg_bad_word *bad;
+	char line[600];
+	int n, len = 0;
+
+	bootargs_init("a=1 =x \"b c\"=2 d=\"open");
+	n = bootargs_bad_words(&bad);
+	CHECK_EQ(n, 3);
+	CHECK(n == 3 && bad[0].flaw == BA_FLAW_EMPTY_KEY && bad[1].flaw == BA_FLAW_SPACE_IN_KEY &&
+	      bad[2].flaw == BA_FLAW_OPEN_QUOTE);
+	CHECK(n == 3 && !strncmp(bootargs_cmdline() + bad[0].offset, "=x", bad[0].len) && bad[0].len == 2);
+	CHECK(n == 3 && !strncmp(bootargs_cmdline() + bad[2].offset, "d=\"open", bad[2].len) && bad[2].len == 7);
+	CHECK(!strcmp(bootarg_flaw_text(BA_FLAW_OPEN_QUOTE), "unterminated quote"));
+
+	for (int i = 0; i < BOOTARGS_MAX_WORDS; i++) len += sprintf(line + len, "w%d ", i);
+	sprintf(line + len, "test=boot");
+	bootargs_init(line);
+	n = bootargs_bad_words(&bad);
+	CHECK_EQ(n, 1);
+	CHECK(n == 1 && bad[0].flaw == BA_FLAW_TOO_MANY && bad[0].len == 9);
+	CHECK(n == 1 && !strncmp(bootargs_cmdline() + bad[0].offset, "test=boot", 9));
+	CHECK(bootarg_get("test") == NULL);
+}
+
+struct seen {
+	int n, kinds[8], words[8];
+};
+static void note(void *ctx, int problem, int word, const struct bootarg_param *p)
+{
+	struct seen *s = ctx;
+	(void)p;
+	if (s->n < 8) {
+		s->kinds[s->n] = problem;
+		s->words[s->n] = word;
+	}
+	s->n++;
+}
+
+/* Each occurrence is checked against the table: ranges, number syntax, booleans, unknown keys. */
+static void test_check_against_table(void)
+{
+	static const struct bootarg_param params[] = {
+		{"lazy", BA_NUMBER, 1, 100, "pages"},
+		{"flag", BA_FLAG, 0, 0, "a flag"},
+		{"name", BA_TEXT, 0, 0, "text"},
+	};
+	struct seen s = {0};
+
+	bootargs_init("lazy=-1 lazy=0 lazy=99999999999999999999 lazy=100 lazy=0x10 flag flag=maybe name=x "
+		      "initarg other=1 dotted.word");
+	CHECK_EQ(bootargs_check(params, 3, note, &s), 4);
+	CHECK_EQ(s.n, 6);
+	CHECK(s.kinds[0] == BA_NOT_A_NUMBER && s.words[0] == 0);
+	CHECK(s.kinds[1] == BA_OUT_OF_RANGE && s.words[1] == 1);
+	CHECK(s.kinds[2] == BA_OUT_OF_RANGE && s.words[2] == 2);
+	CHECK(s.kinds[3] == BA_NOT_A_BOOLEAN && s.words[3] == 6);
+	CHECK(s.kinds[4] == BA_UNKNOWN_KEY && s.words[4] == 9);  /* other=1; the bare initarg is init's */
+	CHECK(s.kinds[5] == BA_UNKNOWN_KEY && s.words[5] == 10); /* dotted.word */
+	bootargs_init("lazy=5 flag=off name=");
+	CHECK_EQ(bootargs_check(params, 3, NULL, NULL), 0);
+}
+
 int main(void)
 {
-	htest_begin("bootargs", 14);
+	htest_begin("bootargs", 16);
 	htest_run("basic_words", test_basic_words);
 	htest_run("empty_and_null_lines", test_empty_and_null_lines);
 	htest_run("empty_values_and_equals", test_empty_values_and_equals);
@@ -330,5 +395,7 @@ int main(void)
 	htest_run("word_limit", test_word_limit);
 	htest_run("overlong_lines", test_overlong_lines);
 	htest_run("hostile_bytes", test_hostile_bytes);
+	htest_run("bad_words_named", test_bad_words_named);
+	htest_run("check_against_table", test_check_against_table);
 	return htest_end();
 }

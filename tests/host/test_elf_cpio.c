@@ -285,6 +285,22 @@ static void test_elf_segment_user_range(void)
 	EXPECT_ACCEPT(put_le(PH(img, 1) + 16, VMK_PROG_TOP - 0x1000, 8)); /* last page of the program area */
 }
 
+/* The page count a loader checks against the quota: every page a segment touches, zero-fill included. */
+static void test_elf_plan_pages(void)
+{
+	struct elf_plan p;
+	build_elf();
+	CHECK_EQ(plan_of(img, img_len, &p, NULL), 0);
+	CHECK_EQ(elf_plan_pages(&p), 2);
+	put_le(PH(img, 1) + 40, 10ULL << 30, 8); /* a 10 GiB zero-filled tail: valid, but 2^21 + 1 pages */
+	CHECK_EQ(plan_of(img, img_len, &p, NULL), 0);
+	CHECK_EQ(elf_plan_pages(&p), (10ULL << 30 >> 12) + 1);
+	build_elf();
+	put_le(PH(img, 1) + 40, 0x1001, 8); /* one byte into the next page costs the whole page */
+	CHECK_EQ(plan_of(img, img_len, &p, NULL), 0);
+	CHECK_EQ(elf_plan_pages(&p), 3);
+}
+
 static void test_elf_congruence_overlap(void)
 {
 	EXPECT_REJECT(put_le(PH(img, 0) + 8, 0x1001, 8), "congruent");
@@ -590,6 +606,7 @@ int main(int argc, char **argv)
 		CASE(elf_bad_type_machine),   CASE(elf_phdr_bounds),        CASE(elf_segment_file_bounds),
 		CASE(elf_segment_user_range), CASE(elf_congruence_overlap), CASE(elf_flags),
 		CASE(elf_entry),              CASE(elf_segment_count),      CASE(elf_fuzz),
+		CASE(elf_plan_pages),
 		CASE(cpio_roundtrip),         CASE(mkcpio_bad_args),        CASE(cpio_truncations),
 		CASE(cpio_corruptions),       CASE(cpio_fuzz),
 	};

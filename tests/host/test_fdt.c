@@ -29,9 +29,11 @@ int lib_get_mem_rsv(const void *f, int n, uint64_t *a, uint64_t *s)
 
 struct blob blobs[64];
 int nblobs;
-static const char *const qemu_names[] = { "qemu-initrd", "qemu-numa" };
+/* QEMU dumps: qemu-* are virt machines (checked field by field against libfdt), the others are not. */
+static const char *const qemu_names[] = { "qemu-initrd", "qemu-numa", "sifive-u", "spike" };
 static const char *const dts_names[] = { "two-banks", "overlap-banks", "bad-no-memory", "bad-tiny-memory",
-					  "bad-no-timebase", "bad-no-sv39", "no-stdout-path", "no-uart" };
+					  "bad-no-timebase", "bad-no-sv39", "no-stdout-path", "no-uart",
+					  "unaligned-banks", "big-bank", "bad-17-banks", "harts-64-descending" };
 
 static bool load_blob(const char *dir, const char *name)
 {
@@ -101,7 +103,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	htest_begin("fdt", 16);
+	htest_begin("fdt", 19);
 	htest_run("dtbs_valid", test_dtbs_valid);
 	htest_run("walk_matches_libfdt", test_walk_matches_libfdt);
 	htest_run("paths", test_paths);
@@ -117,6 +119,9 @@ int main(int argc, char **argv)
 	htest_run("cpu_semantics", test_cpu_semantics);
 	htest_run("chosen_semantics", test_chosen_semantics);
 	htest_run("limits", test_limits);
+	htest_run("bank_trimming", test_bank_trimming);
+	htest_run("empty_initrd_and_sifive_uart", test_empty_initrd_and_sifive_uart);
+	htest_run("other_machines", test_other_machines);
 	htest_run("mutations", test_mutations);
 	ed_close();
 	if (generated) {

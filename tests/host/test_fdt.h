@@ -66,6 +66,9 @@ void test_memory_semantics(void);
 void test_cpu_semantics(void);
 void test_chosen_semantics(void);
 void test_limits(void);
+void test_bank_trimming(void);
+void test_empty_initrd_and_sifive_uart(void);
+void test_other_machines(void);
 void ed_close(void);
 
 /* fdt_corrupt.c */

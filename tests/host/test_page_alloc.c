@@ -334,6 +334,13 @@ static void test_reserve_allocated_and_across_zones(void)
 	reset_all();
 }
 
+static struct pa_stats stats(void)
+{
+	struct pa_stats st;
+	pa_get_stats(&st);
+	return st;
+}
+
 static void test_node_preference(void)
 {
 	u64 pa, n1 = 0;
@@ -352,14 +359,22 @@ static void test_node_preference(void)
 	}
 	CHECK_EQ(n1, 64);
 	CHECK_EQ(pa_free_pages_node(1), 0);
-	/* ...then PA_THISNODE fails and a plain request falls back to node 0. */
+	CHECK_EQ(stats().node_fallbacks, 0); /* served from the asked node: no fallback counted */
+	CHECK_EQ(pa_node_of(RAM_BASE + 16 * MiB), 1);
+	CHECK_EQ(pa_node_of(RAM_BASE), 0);
+	CHECK_EQ(pa_node_of(RAM_BASE + 8 * MiB), -1);
+	/* ...then PA_THISNODE fails and a plain request falls back to node 0, counted. */
 	CHECK_EQ(pa_alloc(0, 1, PA_THISNODE), 0);
 	pa = pa_alloc(0, 1, 0);
 	CHECK(pa >= RAM_BASE && pa < RAM_BASE + MiB);
 	CHECK_EQ(pa_free_pages_node(0), 255);
+	CHECK_EQ(stats().node_fallbacks, 1);
 	/* An unknown node falls back too, but not with PA_THISNODE. */
 	CHECK(pa_alloc(3, 5, 0) != 0);
 	CHECK_EQ(pa_alloc(0, 5, PA_THISNODE), 0);
+	CHECK_EQ(stats().node_fallbacks, 2);
+	CHECK(pa_alloc(0, PA_ANY_NODE, 0) != 0); /* no node asked: never a fallback */
+	CHECK_EQ(stats().node_fallbacks, 2);
 	/* A node 1 page freed goes back to node 1 and is preferred again. */
 	pa_free(RAM_BASE + 16 * MiB + 8 * PAGE_SIZE, 0);
 	CHECK_EQ(pa_alloc(0, 1, PA_THISNODE), RAM_BASE + 16 * MiB + 8 * PAGE_SIZE);

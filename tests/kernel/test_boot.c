@@ -18,12 +18,20 @@
 
 extern struct machine_desc machine;
 
+/* Every usable hart of the tree is online, up to MAX_HARTS, unless the firmware shows it never received
+ * its start (a hart the tree lists but the machine lacks stays "start pending"). */
 static void harts_online(struct ktest *t)
 {
-	u32 usable = 0;
-	for (int i = 0; i < machine.nharts; i++) usable += dt_hart_usable(&machine.harts[i]);
-	KT_EXPECT(t, nr_harts_online == MIN(usable, (u32)MAX_HARTS));
+	u32 usable = 0, absent = 0;
+	for (int i = 0; i < machine.nharts; i++) {
+		if (!dt_hart_usable(&machine.harts[i])) continue;
+		usable++;
+		absent += sbi_hart_get_status(machine.harts[i].hartid) == 2; /* SBI HSM START_PENDING */
+	}
+	KT_EXPECT(t, nr_harts_online <= MIN(usable, (u32)MAX_HARTS));
+	KT_EXPECT(t, nr_harts_online == MIN(usable, (u32)MAX_HARTS) || absent > 0);
 	KT_EXPECT(t, (u32)__builtin_popcount(harts_online_mask) == nr_harts_online);
+	KT_EXPECT(t, harts_online_mask == (1u << nr_harts_online) - 1); /* indices stay dense */
 }
 
 static void memory_accounted(struct ktest *t)

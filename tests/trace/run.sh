@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of tools/vmtrace.py on recorded logs (fixtures/: a real demo boot, a real drop flood from the
-# `trace` suite, hand-made replay/mismatch/malformed logs) against reviewed outputs (expected/), plus the
+# `trace` suite, a real boot of programs/hello with its growing heap, hand-made replay/mismatch/malformed
+# logs) against reviewed outputs (expected/), plus the
 # pictures, stdin, hostile bytes and bad usage. Optional $1: the log of a live boot with
 # `trace=all vmallocinfo`, replayed and checked against its own vmallocinfo listing.
 # Prints KTAP "ok N name" / "not ok N name" lines; exits 0 when all pass. UPDATE=1 rewrites expected/.
@@ -48,6 +49,8 @@ report_case replay_model replay.log 0 --check-vmallocinfo
 report_case mismatch_fails mismatch.log 1 --check-vmallocinfo
 report_case malformed_lines malformed.log 0
 report_case malformed_check_without_listing malformed.log 1 --check-vmallocinfo
+# programs/hello under `make trace INIT=/hello`: its heap grows and shrinks as one area resized in place.
+report_case heap_report heap.log 0 --check-vmallocinfo
 
 # The same log through stdin gives the same report but for the name of its source.
 "$TOOL" - <$T/fixtures/replay.log >"$OUT/stdin.txt" 2>&1

@@ -3,7 +3,7 @@
  * arguments it runs the producer/consumer demo. Exits 0 when everything passed. */
 #include "user/vmk.h"
 
-static const char *const all_tests[] = {"t_syscalls", "t_shm", "t_rights", "t_resize",
+static const char *const all_tests[] = {"t_syscalls", "t_shm", "t_rights", "t_resize", "t_malloc",
 					 "t_hostile", "t_fault", "t_fuzz", "t_attack", "t_siege"};
 
 /* Runs /<name> with no arguments and reports it as one case; tests spawn their own partners. Test
