@@ -120,7 +120,9 @@ static struct shm_obj *handle_get(struct task *t, u64 h, u64 *rights)
 }
 
 /* Page-table pages a mapping of [uva, uva + len) may need, charged to the mapper: one level-0 table per
- * 2 MiB span it touches and one level-1 table per 1 GiB span. */
+ * 2 MiB span it touches and one level-1 table per 1 GiB span. A mapping is charged for what it maps (at
+ * map time within the mapper's quota; when the object grows, past it if need be: the growth is the
+ * owner's to decide, and its tables are a 512th of it), and credited at unmap. */
 static u64 table_charge(u64 uva, u64 len)
 {
 	return ((uva + len - 1) / PMD_SIZE - uva / PMD_SIZE + 1) + ((uva + len - 1) / PUD_SIZE - uva / PUD_SIZE + 1);
@@ -258,11 +260,11 @@ long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 		if (!t->maps[i].obj) m = &t->maps[i];
 	u64 uva = m ? find_va(t, hint, max_size) : 0;
 	r = !m ? -EMFILE : !uva ? -ENOMEM : 0;
-	if (!r && vm_owner_charge(t->slot, (s64)table_charge(uva, max_size))) r = -ENOMEM;
+	if (!r && vm_owner_charge(t->slot, (s64)table_charge(uva, o->size), false)) r = -ENOMEM;
 	if (!r) {
-		charged = table_charge(uva, max_size);
+		charged = table_charge(uva, o->size);
 		*m = (struct task_map){.obj = o, .uva = uva, .max_size = max_size, .prot = prot, .mapped = o->size,
-				       .task = t};
+				       .table_pages = charged, .task = t};
 		if (map_user(m, o->kva, 0, o->size)) {
 			m->obj = NULL;
 			r = -ENOMEM;
@@ -278,7 +280,7 @@ long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 unlock_obj:
 	spin_unlock_irqrestore(&o->lock, fo);
 put:
-	if (charged) vm_owner_charge(t->slot, -(s64)charged);
+	if (charged) vm_owner_charge(t->slot, -(s64)charged, false);
 	obj_put(o);
 out:
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=map handle=0x%lx addr=0x%lx max=%lu result=%ld", handle,
@@ -296,7 +298,7 @@ static void map_remove(struct shm_obj *o, struct task_map *m, bool flush)
 			*pp = m->next_on_obj;
 			break;
 		}
-	vm_owner_charge(m->task->slot, -(s64)table_charge(m->uva, m->max_size));
+	vm_owner_charge(m->task->slot, -(s64)m->table_pages, false);
 	m->obj = NULL;
 }
 
@@ -368,6 +370,11 @@ static long grow(struct shm_obj *o, u64 new_size)
 	for (m = o->maps; m; m = m->next_on_obj) {
 		f = spin_lock_irqsave(&m->task->shm_lock);
 		m->mapped = MIN(new_size, m->max_size);
+		u64 tables = table_charge(m->uva, m->mapped);
+		if (tables > m->table_pages) {
+			vm_owner_charge(m->task->slot, (s64)(tables - m->table_pages), true);
+			m->table_pages = tables;
+		}
 		spin_unlock_irqrestore(&m->task->shm_lock, f);
 	}
 	o->size = new_size;

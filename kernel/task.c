@@ -127,15 +127,13 @@ u64 task_default_quota(void)
 	return quota;
 }
 
-/* A child's quota: what was asked (or the default), bounded by what the parent has left. */
+/* A task's quota: init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES; any other task what it
+ * was asked (or the default), bounded by what its parent has left. */
 static u64 child_quota(const struct task *parent, u64 asked)
 {
-	u64 q = asked ? asked : task_default_quota();
-	if (parent) {
-		u64 used = vm_owner_pages(parent->slot);
-		q = MIN(q, parent->quota_pages > used ? parent->quota_pages - used : 0);
-	}
-	return q;
+	if (!parent) return VMK_MAX_QUOTA_PAGES;
+	u64 q = asked ? asked : task_default_quota(), used = vm_owner_pages(parent->slot);
+	return MIN(q, parent->quota_pages > used ? parent->quota_pages - used : 0);
 }
 
 long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent, const u64 *handles,

@@ -31,6 +31,7 @@ struct task_map {
 	struct shm_obj *obj; /* NULL when free */
 	u64 uva, max_size, prot;
 	u64 mapped;          /* bytes currently mapped (follows resizes up to max_size) */
+	u64 table_pages;     /* page-table pages charged to the mapper for it (kernel/shm.c) */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };
@@ -76,7 +77,8 @@ long task_wait(long tid, u64 ustatus);
 /* Marks child tid of the caller for death: it ends with VMK_STATUS_KILLED at its next return to user
  * mode (blocked, sleeping or spinning). -ESRCH no such live task, -EPERM not the caller's child. */
 long task_kill(struct task *me, long tid);
-/* The default quota of a spawned task (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages bootarg). */
+/* The quota of a task spawned with quota 0 (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages
+ * bootarg); init holds VMK_MAX_QUOTA_PAGES. */
 u64 task_default_quota(void);
 void task_yield(void);
 void task_sleep_ns(u64 ns);

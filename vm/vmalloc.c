@@ -399,12 +399,12 @@ int vm_owner_set_limit(u32 owner, u64 pages)
 	return 0;
 }
 
-int vm_owner_charge(u32 owner, s64 pages)
+int vm_owner_charge(u32 owner, s64 pages, bool force)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
 	int r = 0;
 	unsigned long f = spin_lock_irqsave(&arena.lock);
-	if (pages > 0 && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
+	if (pages > 0 && !force && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
 	else arena.owner_pages[owner] += (u64)pages;
 	spin_unlock_irqrestore(&arena.lock, f);
 	return r;

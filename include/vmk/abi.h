@@ -49,13 +49,16 @@
  * QUOTAS AND OWNERSHIP
  *   Each task has a page quota, set at spawn: the quota asked for (or the default, VMK_DEFAULT_QUOTA_PAGES
  *   or the vmalloc.task_quota_pages bootarg), but never more than the pages its parent has left at that
- *   moment. Charged against it, -ENOMEM beyond:
+ *   moment; init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES. Charged against it, -ENOMEM
+ *   beyond:
  *   - the pages of every shm object the task owns: an object is owned by its creator. A huge object
  *     (SHM_F_HUGE that really got 2 MiB blocks) is charged its backing, its size rounded up to 2 MiB;
  *     any other object its size in pages. A resize charges or credits only the difference.
  *   - the page tables of every mapping the task makes: one page per 2 MiB-aligned span and one per
- *     1 GiB-aligned span that the mapping's reserved range [addr, addr + max_size) touches (a small
- *     mapping costs 2 pages), credited at unmap.
+ *     1 GiB-aligned span that the mapped part [addr, addr + size) touches (a small mapping costs 2
+ *     pages), charged at map time (-ENOMEM when they do not fit), charged again as the object grows
+ *     (past the quota if need be: growth is the owner's call, and its tables are a 512th of it),
+ *     credited at unmap.
  *   A task also owns at most VMK_MAX_OBJECTS objects, holds at most VMK_MAX_HANDLES handles and makes at
  *   most VMK_MAX_MAPS mappings (-EMFILE beyond each). When the owner exits, every object it created that
  *   others still hold changes owner: to its parent if the parent is alive and has room (pages and

@@ -232,10 +232,11 @@ static void owner_transfer_moves_charge(struct ktest *t)
 	KT_EXPECT(t, vm_owner_pages(from) == 10 && vm_owner_pages(to) == 0 && find_vm_area(p)->owner == from);
 	KT_EXPECT(t, vm_area_set_owner(p, to, true) == 0); /* forced past the limit */
 	KT_EXPECT(t, vm_owner_pages(from) == 0 && vm_owner_pages(to) == 10 && find_vm_area(p)->owner == to);
-	KT_EXPECT(t, vm_owner_charge(to, 1) == -ENOMEM && vm_owner_pages(to) == 10);
-	KT_EXPECT(t, vm_owner_charge(from, 16) == 0 && vm_owner_charge(from, 1) == -ENOMEM);
-	KT_EXPECT(t, vm_owner_charge(from, -16) == 0 && vm_owner_pages(from) == 0);
-	KT_EXPECT(t, vm_owner_charge(VM_OWNER_KERNEL, 1) == -EINVAL && vm_area_set_owner(p + 1, from, true) == -EINVAL);
+	KT_EXPECT(t, vm_owner_charge(to, 1, false) == -ENOMEM && vm_owner_pages(to) == 10);
+	KT_EXPECT(t, vm_owner_charge(from, 16, false) == 0 && vm_owner_charge(from, 1, false) == -ENOMEM);
+	KT_EXPECT(t, vm_owner_charge(from, 1, true) == 0 && vm_owner_pages(from) == 17); /* forced past it */
+	KT_EXPECT(t, vm_owner_charge(from, -17, false) == 0 && vm_owner_pages(from) == 0);
+	KT_EXPECT(t, vm_owner_charge(VM_OWNER_KERNEL, 1, false) == -EINVAL && vm_area_set_owner(p + 1, from, true) == -EINVAL);
 	vfree(p);
 	KT_EXPECT(t, vm_owner_pages(to) == 0);
 	vm_owner_set_limit(from, 16384);
