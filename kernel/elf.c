@@ -59,7 +59,7 @@ static int check_load(const u8 *ph, u64 len, struct elf_seg *s, const char **why
 	if (s->offset > len || s->filesz > len - s->offset) return reject(why, "segment data beyond end of file");
 	if (s->filesz > s->memsz) return reject(why, "segment filesz larger than memsz");
 	if (s->vaddr < ELF_USER_MIN || s->vaddr >= ELF_USER_END || s->memsz > ELF_USER_END - s->vaddr)
-		return reject(why, "segment outside the user address range");
+		return reject(why, "segment outside the program area");
 	if ((s->vaddr & (PAGE_SIZE - 1)) != (s->offset & (PAGE_SIZE - 1)))
 		return reject(why, "segment vaddr and offset not congruent modulo the page size");
 	if (flags & ~(PF_R | PF_W | PF_X)) return reject(why, "unknown segment flags");

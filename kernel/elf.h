@@ -2,6 +2,7 @@
 #ifndef KERNEL_ELF_H
 #define KERNEL_ELF_H
 
+#include <vmk/abi.h>
 #include "lib/types.h"
 
 #define ELF_MAX_SEGS 8
@@ -11,9 +12,10 @@
 #define ELF_PROT_W 2u
 #define ELF_PROT_X 4u
 
-/* Lowest and one-past-highest user address a segment may occupy (the Sv39 user half). */
+/* Lowest and one-past-highest address a segment may occupy: the program area, below the shm window and
+ * the stack (<vmk/abi.h>), so a program can neither be mapped over its stack nor take the shm window. */
 #define ELF_USER_MIN 0x1000UL
-#define ELF_USER_END (1UL << 38)
+#define ELF_USER_END VMK_PROG_TOP
 
 struct elf_seg {
 	u64 vaddr;  /* first byte, may be unaligned; map from ALIGN_DOWN(vaddr, PAGE_SIZE) */

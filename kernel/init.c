@@ -79,7 +79,7 @@ int kernel_start_init(void)
 	vm_quiesce();
 	baseline_pages = pa_free_pages() + vm_cached_pages();
 	baseline_areas = vm_live_areas();
-	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0);
+	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0, 0);
 	if (tid < 0) {
 		const char *what = tid == -ENOENT    ? "no such file in the initrd"
 				   : tid == -ENOEXEC ? "not a valid program"

@@ -61,6 +61,7 @@ void sched_tick(void)
 
 void task_user_return_work(void)
 {
+	task_die_if_killed();
 	u32 me = this_hart_index();
 	if (need_resched[me]) {
 		need_resched[me] = false;

@@ -17,8 +17,11 @@ long shm_close(struct task *t, u64 handle);
 long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out);
 /* Readies a new task's handle table and gives it n of the parent's handles (n = 0 for none). */
 int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32 n);
+/* Drops every mapping and handle of an exiting (or never started) task, and hands the charge of each
+ * object it created that others still hold to its parent or the orphan pool. Task context, no locks. */
 void shm_release_task(struct task *t);
-/* A user page fault inside a shm mapping's reserved range: true if the access may be retried. */
+/* A user page fault inside a shm mapping's reserved range: true if the access may be retried (a load or
+ * store to a page a resize has mapped meanwhile; never an instruction fetch). */
 bool shm_fault(struct task *t, u64 addr, u64 cause);
 u64 shm_live_objects(void);
 

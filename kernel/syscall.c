@@ -43,23 +43,23 @@ static long sys_spawn(struct task *t, const u64 *a)
 	argv[argc] = NULL;
 	if (a[3] > VMK_SPAWN_HANDLES_MAX) return -E2BIG;
 	if (a[3] && ((a[2] & 7) || (r = copy_from_user(handles, a[2], a[3] * 8)))) return r ? r : -EFAULT;
-	if (a[4] > VMK_MAX_QUOTA_PAGES) return -EINVAL;
-	return task_spawn(name, argv, argc, t, handles, (u32)a[3], a[4]);
+	if (a[4] > VMK_MAX_QUOTA_PAGES || (a[5] & ~VMK_SPAWN_DIAG)) return -EINVAL;
+	if ((a[5] & VMK_SPAWN_DIAG) && !t->diag) return -EPERM;
+	return task_spawn(name, argv, argc, t, handles, (u32)a[3], a[4], a[5]);
 }
 
 static long sys_wait(struct task *t, const u64 *a)
 {
-	int status = 0;
 	(void)t;
 	if (a[1] && ((a[1] & 3) || !user_range_ok(a[1], 4))) return -EFAULT;
-	if (a[1]) { /* prove the pointer writable before blocking, so nothing is reaped for a bad one */
+	if (a[1]) { /* a pointer that is bad already fails before blocking */
 		int probe;
 		if (copy_from_user(&probe, a[1], 4) || copy_to_user(a[1], &probe, 4)) return -EFAULT;
 	}
-	long r = task_wait((long)a[0], &status);
-	if (!r && a[1]) r = copy_to_user(a[1], &status, 4);
-	return r;
+	return task_wait((long)a[0], a[1]); /* stores the status before it reaps: -EFAULT reaps nothing */
 }
+
+static long sys_kill(struct task *t, const u64 *a) { return task_kill(t, (long)a[0]); }
 
 static long sys_yield(struct task *t, const u64 *a) { (void)t; (void)a; task_yield(); return 0; }
 static long sys_getpid(struct task *t, const u64 *a) { (void)a; return t->tid; }
@@ -127,11 +127,18 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 	return copy_to_user(a[0], &u, sizeof(u));
 }
 
-static long sys_vm_dump(struct task *t, const u64 *a) { (void)t; (void)a; vm_dump_areas(); return 0; }
+/* Diagnostics show kernel addresses and can flood the console: init and the tasks it grants them only. */
+static long sys_vm_dump(struct task *t, const u64 *a)
+{
+	(void)a;
+	if (!t->diag) return -EPERM;
+	vm_dump_areas();
+	return 0;
+}
 
 static long sys_trace_ctl(struct task *t, const u64 *a)
 {
-	(void)t;
+	if (!t->diag) return -EPERM;
 	if ((a[0] | a[1]) & ~(u64)TRACE_ALL) return -EINVAL;
 	u32 m = (__atomic_load_n(&trace_mask, __ATOMIC_RELAXED) | (u32)a[0]) & ~(u32)a[1];
 	__atomic_store_n(&trace_mask, m, __ATOMIC_RELAXED);
@@ -154,7 +161,7 @@ static long sys_trace_mark(struct task *t, const u64 *a)
 static const syscall_fn table[SYS_MAX] = {
 	[SYS_exit] = sys_exit, [SYS_spawn] = sys_spawn, [SYS_wait] = sys_wait, [SYS_yield] = sys_yield,
 	[SYS_getpid] = sys_getpid, [SYS_write] = sys_write, [SYS_clock_gettime] = sys_clock_gettime,
-	[SYS_sleep] = sys_sleep, [SYS_handles] = sys_handles, [SYS_shm_create] = sys_shm_create,
+	[SYS_sleep] = sys_sleep, [SYS_handles] = sys_handles, [SYS_kill] = sys_kill, [SYS_shm_create] = sys_shm_create,
 	[SYS_shm_map] = sys_shm_map, [SYS_shm_unmap] = sys_shm_unmap, [SYS_shm_resize] = sys_shm_resize,
 	[SYS_shm_share] = sys_shm_share, [SYS_shm_close] = sys_shm_close, [SYS_shm_info] = sys_shm_info,
 	[SYS_vm_stats] = sys_vm_stats, [SYS_vm_dump] = sys_vm_dump, [SYS_trace_ctl] = sys_trace_ctl,
@@ -166,15 +173,26 @@ void syscall_dispatch(struct trap_frame *tf)
 	u64 nr = tf->regs[REG_A7];
 	struct task *t = current_task();
 	syscall_fn fn = nr < SYS_MAX ? table[nr] : NULL;
+	t->fault_repeats = 0; /* fault retries count only while no system call comes between them */
 	tf->regs[REG_A0] = fn ? (u64)fn(t, &tf->regs[REG_A0]) : (u64)-ENOSYS;
 }
 
-/* A user-mode fault: a shm mapping mid-resize may retry; anything else kills the task. */
+/* A user-mode fault: a load or store racing a shm resize that has since mapped the page is retried
+ * (after this hart forgets any stale translation); a retry that keeps faulting at the same address, and
+ * every other fault (instruction fetches included), kills the task. */
+#define FAULT_RETRIES_MAX 8
 bool task_handle_fault(struct trap_frame *tf)
 {
 	struct task *t = current_task();
 	if (!t) return false;
 	u64 c = tf->scause;
-	if ((c == EXC_INST_PAGE || c == EXC_LOAD_PAGE || c == EXC_STORE_PAGE) && shm_fault(t, tf->stval, c)) return true;
+	if ((c == EXC_INST_PAGE || c == EXC_LOAD_PAGE || c == EXC_STORE_PAGE) && shm_fault(t, tf->stval, c)) {
+		if (t->fault_addr != tf->stval) t->fault_repeats = 0;
+		t->fault_addr = tf->stval;
+		if (++t->fault_repeats <= FAULT_RETRIES_MAX) {
+			local_flush_tlb_page(tf->stval); /* the PTE may be newer than this hart's TLB */
+			return true;
+		}
+	}
 	task_kill_current(tf, trap_cause_name(c));
 }

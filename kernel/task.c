@@ -1,5 +1,5 @@
 /* Task lifecycle: spawn from the initrd (ELF checked by kernel/elf.c, segments mapped W^X), exit with
- * every resource released, wait and reap, sleep, and killing a task that faulted. */
+ * every resource released, wait and reap, sleep, killing a task that faulted and SYS_kill. */
 #include "kernel/task.h"
 #include "kernel/aspace.h"
 #include "kernel/cpio.h"
@@ -7,6 +7,8 @@
 #include "kernel/sched.h"
 #include "kernel/shm.h"
 #include "kernel/timer.h"
+#include "kernel/uaccess.h"
+#include "lib/bootargs.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
@@ -115,8 +117,26 @@ static int push_args(struct task *t, const char *const *argv, int argc, u64 *sp_
 	return 0;
 }
 
+u64 task_default_quota(void)
+{
+	static u64 quota;
+	u64 v;
+	if (!quota) quota = !bootarg_u64("vmalloc.task_quota_pages", &v) && v && v <= VMK_MAX_QUOTA_PAGES
+				    ? v : VMK_DEFAULT_QUOTA_PAGES;
+	return quota;
+}
+
+/* A task's quota: init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES; any other task what it
+ * was asked (or the default), bounded by what its parent has left. */
+static u64 child_quota(const struct task *parent, u64 asked)
+{
+	if (!parent) return VMK_MAX_QUOTA_PAGES;
+	u64 q = asked ? asked : task_default_quota(), used = vm_owner_pages(parent->slot);
+	return MIN(q, parent->quota_pages > used ? parent->quota_pages - used : 0);
+}
+
 long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent, const u64 *handles,
-		u32 nhandles, u64 quota_pages)
+		u32 nhandles, u64 quota_pages, u64 flags)
 {
 	const void *img;
 	u64 img_size;
@@ -143,7 +163,10 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
 	const char *base = strchr(name, '/') == name ? name + 1 : name;
 	strlcpy(t->name, base, sizeof(t->name));
 	t->parent = parent;
-	t->quota_pages = quota_pages ? quota_pages : VMK_DEFAULT_QUOTA_PAGES;
+	t->quota_pages = child_quota(parent, quota_pages);
+	t->diag = !parent || (parent->diag && (flags & VMK_SPAWN_DIAG));
+	/* kernel/shm.c hands every charge of an exiting task on, so the slot's account starts empty. */
+	if (vm_owner_pages(t->slot)) printk("spawn: slot %u still charged %lu pages\n", t->slot, vm_owner_pages(t->slot));
 	vm_owner_set_limit(t->slot, t->quota_pages);
 
 	err = -ENOMEM;
@@ -215,26 +238,39 @@ void task_reap_one(struct task *t)
 	slot_release(t);
 }
 
-long task_wait(long tid, int *status)
+long task_wait(long tid, u64 ustatus)
 {
 	struct task *me = current_task();
 	for (;;) {
 		unsigned long f = spin_lock_irqsave(&sched_lock);
 		struct task *child = NULL;
 		for (int i = 1; i < MAX_TASKS; i++)
-			if (tasks[i].state != T_FREE && (long)tasks[i].tid == tid && tasks[i].parent == me)
+			if (tasks[i].state != T_FREE && tasks[i].state != T_REAPING && (long)tasks[i].tid == tid &&
+			    tasks[i].parent == me)
 				child = &tasks[i];
 		if (!child) {
 			spin_unlock_irqrestore(&sched_lock, f);
 			return -ECHILD;
 		}
 		if (child->state == T_ZOMBIE) {
-			if (status) *status = child->exit_status;
+			int status = child->exit_status;
+			child->state = T_REAPING; /* ours: nobody else reaps it while the status goes out */
+			spin_unlock_irqrestore(&sched_lock, f);
+			if (ustatus && copy_to_user(ustatus, &status, sizeof(status))) {
+				f = spin_lock_irqsave(&sched_lock);
+				child->state = T_ZOMBIE; /* nothing reaped: it can be waited for again */
+				spin_unlock_irqrestore(&sched_lock, f);
+				return -EFAULT;
+			}
+			f = spin_lock_irqsave(&sched_lock);
 			child->parent = NULL;
-			child->state = T_BLOCKED; /* being reaped: invisible to wait and the scheduler */
 			spin_unlock_irqrestore(&sched_lock, f);
 			task_reap_one(child);
 			return 0;
+		}
+		if (me->killed) {
+			spin_unlock_irqrestore(&sched_lock, f);
+			return -EINTR;
 		}
 		me->waiting_for = tid;
 		me->state = T_BLOCKED;
@@ -244,6 +280,33 @@ long task_wait(long tid, int *status)
 	}
 }
 
+long task_kill(struct task *me, long tid)
+{
+	struct task *t = task_by_tid(tid);
+	if (!t) return -ESRCH;
+	long r = -EPERM;
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	if (t->tid != (u32)tid || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING) {
+		r = -ESRCH;
+	} else if (t->parent == me) {
+		t->killed = true;
+		if (t->state == T_BLOCKED) t->wake_at = 1; /* wakes at the next pick and dies on the way out */
+		r = 0;
+	}
+	spin_unlock_irqrestore(&sched_lock, f);
+	if (!r) TRACE(TRACE_FAULT, __builtin_return_address(0), "ev=kill tid=%u by=%u", (u32)tid, me->tid);
+	return r;
+}
+
+void task_die_if_killed(void)
+{
+	struct task *t = current_task();
+	if (!t || !READ_ONCE(t->killed)) return;
+	printk("task %u (%s) killed by its parent\n", t->tid, t->name);
+	irq_enable();
+	task_exit(VMK_STATUS_KILLED);
+}
+
 void task_sleep_ns(u64 ns)
 {
 	struct task *me = current_task();
@@ -251,9 +314,19 @@ void task_sleep_ns(u64 ns)
 		task_yield();
 		return;
 	}
-	u64 ticks = ns / 1000 * timer_hz() / 1000000;
+	/* Whole seconds and the rest apart, so that no product overflows; saturates at "never". */
+	u64 hz = timer_hz(), secs = ns / 1000000000ULL, rest = ns % 1000000000ULL;
+	u64 ticks = secs > ~0ULL / hz ? ~0ULL : secs * hz;
+	u64 part = rest * hz / 1000000000ULL;
+	ticks = ticks > ~0ULL - part ? ~0ULL : ticks + part;
 	unsigned long f = spin_lock_irqsave(&sched_lock);
-	me->wake_at = rdtime() + (ticks ? ticks : 1);
+	if (me->killed) { /* killed before it got here: no sleeping through it */
+		spin_unlock_irqrestore(&sched_lock, f);
+		return;
+	}
+	u64 now = rdtime();
+	if (!ticks) ticks = 1;
+	me->wake_at = ticks > ~0ULL - now ? ~0ULL : now + ticks;
 	me->state = T_BLOCKED;
 	sched_switch_out(me);
 	spin_unlock_irqrestore(&sched_lock, f);
@@ -261,9 +334,10 @@ void task_sleep_ns(u64 ns)
 
 struct task *task_by_tid(long tid)
 {
-	if (tid <= 0) return NULL;
+	if (tid <= 0 || tid > 0xffffffffL) return NULL; /* tids are u32: high bits never name a task */
 	struct task *t = &tasks[tid & (MAX_TASKS - 1)];
-	return (t->tid == (u32)tid && t->state != T_FREE && t->state != T_ZOMBIE) ? t : NULL;
+	enum task_state s = READ_ONCE(t->state);
+	return (t->tid == (u32)tid && s != T_FREE && s != T_ZOMBIE && s != T_REAPING) ? t : NULL;
 }
 
 void task_kill_current(struct trap_frame *tf, const char *why)
@@ -285,7 +359,7 @@ void task_reap_orphans(void)
 		if (READ_ONCE(t->state) != T_ZOMBIE || READ_ONCE(t->parent)) continue;
 		unsigned long f = spin_lock_irqsave(&sched_lock);
 		bool orphan = t->state == T_ZOMBIE && !t->parent && t->on_hart < 0 && t->tid != orphan_exempt_tid;
-		if (orphan) t->state = T_BLOCKED;
+		if (orphan) t->state = T_REAPING;
 		spin_unlock_irqrestore(&sched_lock, f);
 		if (orphan) task_reap_one(t);
 	}

@@ -5,12 +5,14 @@
 #include <vmk/abi.h>
 #include "kernel/context.h"
 #include "kernel/trap.h"
+#include "lib/spinlock.h"
 #include "lib/types.h"
 
 #define MAX_TASKS 64
 #define KSTACK_SIZE (16 * 1024)
 
-enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE };
+/* T_REAPING: a zombie claimed by the task reaping it; invisible to wait, kill and the scheduler. */
+enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE, T_REAPING };
 
 
 struct shm_obj;
@@ -18,13 +20,14 @@ struct shm_obj;
 struct task_handle {
 	struct shm_obj *obj; /* NULL when the slot is free */
 	u64 rights;
-	u32 gen;             /* bumps on every close, so stale values never match */
+	u32 gen;             /* from a global 32-bit counter: a value is not reissued within 2^32 handles */
 };
 
 struct task_map {
 	struct shm_obj *obj; /* NULL when free */
 	u64 uva, max_size, prot;
 	u64 mapped;          /* bytes currently mapped (follows resizes up to max_size) */
+	u64 table_pages;     /* page-table pages charged to the mapper for it (kernel/shm.c) */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };
@@ -45,6 +48,12 @@ struct task {
 	u64 wake_at;         /* T_BLOCKED in sleep: timebase tick to wake at */
 	long waiting_for;    /* T_BLOCKED in wait: the child's tid */
 	u64 quota_pages;
+	bool killed;         /* SYS_kill asked: the task dies at its next return to user mode */
+	bool diag;           /* may use SYS_vm_dump and SYS_trace_ctl (VMK_SPAWN_DIAG) */
+	u64 fault_addr;      /* last user fault retried, and how often in a row: a retry that never */
+	u32 fault_repeats;   /* makes progress ends in a kill */
+	spinlock_t shm_lock; /* handles, maps and the shm ranges of the page tables (kernel/shm.c) */
+	bool shm_gone;       /* handles released: nobody may give this task a new one */
 	struct task_handle handles[VMK_MAX_HANDLES];
 	struct task_map maps[VMK_MAX_MAPS];
 	u64 inherited[VMK_SPAWN_HANDLES_MAX];
@@ -55,13 +64,24 @@ static inline struct task *current_task(void);
 
 /* Creates a task running `name` from the initrd; on success returns its tid. */
 long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent,
-		const u64 *handles, u32 nhandles, u64 quota_pages);
+		const u64 *handles, u32 nhandles, u64 quota_pages, u64 flags);
 void task_exit(int status) __noreturn;
-long task_wait(long tid, int *status);
+/* Blocks until child tid ends, stores its status at user address ustatus (when not 0) and reaps it;
+ * -EFAULT (nothing reaped, the child can be waited for again) when the status cannot be stored,
+ * -EINTR when the caller is killed while waiting. Task context. */
+long task_wait(long tid, u64 ustatus);
+/* Marks child tid of the caller for death: it ends with VMK_STATUS_KILLED at its next return to user
+ * mode (blocked, sleeping or spinning). -ESRCH no such live task, -EPERM not the caller's child. */
+long task_kill(struct task *me, long tid);
+/* The quota of a task spawned with quota 0 (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages
+ * bootarg); init holds VMK_MAX_QUOTA_PAGES. */
+u64 task_default_quota(void);
 void task_yield(void);
 void task_sleep_ns(u64 ns);
 struct task *task_by_tid(long tid);       /* live (not zombie) task or NULL; caller holds no locks */
 void task_kill_current(struct trap_frame *tf, const char *why) __noreturn;
+/* On the way back to user mode: a task SYS_kill marked ends here. */
+void task_die_if_killed(void);
 void scheduler_loop(void) __noreturn;
 void task_user_return_work(void);
 

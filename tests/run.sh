@@ -150,6 +150,9 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	echo "== user programs"
 	boot user-smp1 1 256M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
 	boot user-smp4 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
+	# The quota bootarg: init's own quota and its children's default.
+	boot user-quota-bootarg 1 128M - "init=/t_attack quota64 vmalloc.task_quota_pages=64" 0 \
+		"vmalloc.task_quota_pages=64 holds" "$BUILD/initrd.cpio"
 	# Bad input at boot: an initrd that is not an archive, and an init that is not a program.
 	boot bad-initrd 1 128M - "init=/init" 12 "initrd: not a usable newc archive" "$BUILD/user/not_elf"
 	boot bad-init-elf 1 128M - "init=/not_elf" 13 "init: cannot start /not_elf" "$BUILD/initrd.cpio"

@@ -175,15 +175,35 @@ void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx)
 
 struct map_state {
 	u64 pa_minus_va; /* modulo 2^64 */
+	const u64 *pas;  /* pt_map_pages: the page of va is pas[(va - va0) >> PAGE_SHIFT] */
+	u64 va0;
 	pte_t flags;
 	bool huge;
+	bool tables_only; /* pt_reserve_tables: build the path to level 0, write no leaf */
 	u64 fail_va;
 };
+
+/* Level 0 of map_level for a page array: each page checked, as it comes from a caller's list. */
+static int map_pages_run(pte_t *slot, u64 va, u64 last, struct map_state *m)
+{
+	for (;; slot++) {
+		u64 pa = m->pas[(va - m->va0) >> PAGE_SHIFT];
+		if (unlikely((*slot & PTE_V) || !pa || (pa & PT_BAD_PA_BITS))) {
+			m->fail_va = va;
+			return (*slot & PTE_V) ? -EEXIST : -EINVAL;
+		}
+		set_pte(slot, pte_make(pa, m->flags));
+		if (va + PAGE_SIZE - 1 == last) return 0;
+		va += PAGE_SIZE;
+	}
+}
 
 static int map_level(pte_t *t, int level, u64 va, u64 last, struct map_state *m)
 {
 	if (level == 0) {
 		pte_t *slot = &t[pt_index(va, 0)];
+		if (m->tables_only) return 0;
+		if (m->pas) return map_pages_run(slot, va, last, m);
 		pte_t pte = pte_make(va + m->pa_minus_va, m->flags);
 		for (;; slot++, pte += 1UL << PTE_PPN_SHIFT) {
 			if (unlikely(*slot & PTE_V)) {
@@ -233,7 +253,29 @@ int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags)
 	if (!size || ((va | pa | size) & (PAGE_SIZE - 1)) || !range_ok(va, last) || pa_last < pa ||
 	    pa_last >= PT_PA_LIMIT || !prot_ok(prot) || (flags & ~PT_HUGE))
 		return -EINVAL;
-	struct map_state m = {pa - va, prot | PT_LEAF_FLAGS, flags & PT_HUGE, 0};
+	struct map_state m = {.pa_minus_va = pa - va, .flags = prot | PT_LEAF_FLAGS, .huge = flags & PT_HUGE};
+	int err = map_level(pt_table_va(root), 2, va, last, &m);
+	if (err) map_rollback(root, va, m.fail_va, err);
+	return err;
+}
+
+int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
+{
+	/* No half of the address space holds more than 2^26 pages, which also keeps n << 12 in range. */
+	if (n - 1 >= (1UL << 26) || (va & (PAGE_SIZE - 1)) || !prot_ok(prot) ||
+	    !range_ok(va, va + (n << PAGE_SHIFT) - 1))
+		return -EINVAL;
+	struct map_state m = {.pas = pas, .va0 = va, .flags = prot | PT_LEAF_FLAGS};
+	int err = map_level(pt_table_va(root), 2, va, va + (n << PAGE_SHIFT) - 1, &m);
+	if (err) map_rollback(root, va, m.fail_va, err);
+	return err;
+}
+
+int pt_reserve_tables(u64 root, u64 va, u64 size)
+{
+	u64 last = va + size - 1;
+	if (!size || ((va | size) & (PAGE_SIZE - 1)) || !range_ok(va, last)) return -EINVAL;
+	struct map_state m = {.tables_only = true};
 	int err = map_level(pt_table_va(root), 2, va, last, &m);
 	if (err) map_rollback(root, va, m.fail_va, err);
 	return err;
@@ -475,6 +517,50 @@ u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
 	kr_for_each_run(va, n, false, clear_run, &c, &done);
 	if (chain) *chain = c.chain;
 	return c.cleared;
+}
+
+static int no_run(void *ctx, pte_t *slots, u32 i, u32 count)
+{
+	(void)ctx, (void)slots, (void)i, (void)count;
+	return 0;
+}
+
+/* pt_kr_move's run: each destination PTE takes its source's entry, which is cleared. Source and
+ * destination runs need not share table boundaries, so the source is found page by page. */
+static int move_run(void *ctx, pte_t *slots, u32 i, u32 count)
+{
+	u64 from = *(const u64 *)ctx;
+	for (u32 k = 0; k < count; k++) {
+		u64 src = from + ((u64)(i + k) << PAGE_SHIFT);
+		pte_t *l0 = kr_l0_table(src, false);
+		if (!l0) continue;
+		pte_t *s = &l0[pt_index(src, 0)];
+		set_pte(&slots[k], *s);
+		set_pte(s, 0);
+	}
+	return 0;
+}
+
+int pt_kr_move(u64 from, u64 to, u32 n)
+{
+	u32 done;
+	/* Every destination table first: past this nothing can fail, so a failure moves nothing (the empty
+	 * tables it made stay, as any table of the range does until a purge gives it back). */
+	if (kr_for_each_run(to, n, true, no_run, NULL, &done)) return -ENOMEM;
+	kr_for_each_run(to, n, false, move_run, &from, &done);
+	return 0;
+}
+
+bool pt_kr_slot_empty(u64 va) { return !(__atomic_load_n(kr_l1_slot(va), __ATOMIC_ACQUIRE) & PTE_V); }
+
+int pt_kr_move_huge(u64 from, u64 to)
+{
+	pte_t *src = kr_l1_slot(from), e = *src, expect = 0;
+	if (!(e & PTE_V) || !pte_is_leaf(e)) return -EINVAL;
+	if (!__atomic_compare_exchange_n(kr_l1_slot(to), &expect, e, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	set_pte(src, 0);
+	return 0;
 }
 
 long pt_kr_detach_table(u64 va)

@@ -64,6 +64,13 @@ typedef void (*pt_leaf_fn)(void *ctx, u64 pa, int level);
  * space shares it, see pt_copy_kernel_half).
  */
 int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags);
+/* Maps n 4 KiB pages, page i at pas[i] (each checked: -EINVAL for 0 or out of range), at va. Same errors
+ * and all-or-nothing rollback as pt_map. */
+int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot);
+/* Builds every table [va, va + size) needs down to level 0 and maps nothing, so that a later pt_map there
+ * cannot fail for want of a table. -EEXIST if a huge leaf is in the way; -ENOMEM frees what it built. A
+ * table left empty is freed by the next pt_unmap over it. */
+int pt_reserve_tables(u64 root, u64 va, u64 size);
 /* Returns the number of 4 KiB pages unmapped (holes are fine), calling leaf() per cleared leaf. Huge leaves
  * straddling the range's ends are split first (-ENOMEM: nothing changed). Tables left empty are freed,
  * except level-1 tables under kernel-half root slots. */
@@ -102,6 +109,15 @@ u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain);
  * caller must have every hart flush its TLB before giving the table back (vm_page_free): a walker may
  * still hold it. -EBUSY (nothing changed) if the slot holds a leaf or the table maps anything. */
 long pt_kr_detach_table(u64 va);
+/* Moves the n 4 KiB leaves at from to the same offsets at to (holes stay holes), the source cleared: the
+ * pages change address, not place. -ENOMEM, nothing moved, when a destination table cannot be had. The
+ * caller owns both ranges and flushes the source from every TLB before its range is reused. */
+int pt_kr_move(u64 from, u64 to, u32 n);
+/* Whether the level-1 slot covering va holds nothing (no table, no leaf). */
+bool pt_kr_slot_empty(u64 va);
+/* Moves the 2 MiB leaf at from to the empty slot at to: -EINVAL if from has no leaf, -EBUSY if to's slot
+ * is not empty (nothing changed either way). */
+int pt_kr_move_huge(u64 from, u64 to);
 /* Installs a 2 MiB leaf for pa (2 MiB aligned) at va if the slot is empty; -EBUSY otherwise. */
 int pt_kr_map_huge(u64 va, u64 pa);
 /* Clears the 2 MiB leaf at va and returns its physical address, 0 if there is none. */

@@ -142,6 +142,15 @@ const char *vm_boot_init(const struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 			return "cannot map the kernel image";
 	}
 	if (map_direct(m)) return "cannot build the direct map";
+	/* The direct map's alias of the kernel's text and rodata is read-only too (and, as all of the direct
+	 * map, never executable): the image's W^X would mean little with a writable second mapping. */
+	u64 ro = (uptr)_text_start, ro_len = ALIGN_UP((uptr)_rodata_end, PAGE_SIZE) - ro;
+	/* Remapped rather than re-protected: pt_unmap splits the huge leaves at the ends, and the one map
+	 * walker writes the read-only leaves. Paging is not on yet, so no TLB holds the old ones. */
+	u64 alias = DMAP_BASE + kpa(_text_start);
+	if (pt_unmap(kernel_root_pa, alias, ro_len, NULL, NULL) < 0 ||
+	    pt_map(kernel_root_pa, alias, kpa(_text_start), ro_len, PTE_R | PTE_G, PT_HUGE))
+		return "cannot protect the kernel image's direct-map alias";
 	if (pt_map(kernel_root_pa, IO_BASE, 0, IO_SIZE, PTE_R | PTE_W | PTE_G, PT_HUGE)) return "cannot map devices";
 	if (pt_prepopulate(kernel_root_pa, VMALLOC_START, VMALLOC_END)) return "cannot populate the vmalloc region";
 	return NULL;

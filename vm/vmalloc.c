@@ -17,7 +17,6 @@
 struct vm_arena arena = {.lock = SPINLOCK_INIT};
 
 #define CALLER __builtin_return_address(0)
-#define DEFAULT_TASK_QUOTA_PAGES 16384 /* 64 MiB per task unless the bootarg or spawn says otherwise */
 
 void vmalloc_init(void)
 {
@@ -31,10 +30,9 @@ void vmalloc_init(void)
 	/* Linux's lazy_max_pages: 32 MiB per fls(online cpus). */
 	arena.lazy_max_pages = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
 	if (!bootarg_u64("vmalloc.lazy_max_pages", &v) && v) arena.lazy_max_pages = v;
-	u64 quota = DEFAULT_TASK_QUOTA_PAGES;
-	if (!bootarg_u64("vmalloc.task_quota_pages", &v)) quota = v;
+	/* Owners other than the kernel get their limits from whoever creates them (kernel/task.c's spawn,
+	 * from the one default in <vmk/abi.h> or the vmalloc.task_quota_pages bootarg); until then, none. */
 	arena.owner_limit[VM_OWNER_KERNEL] = ~0ULL;
-	for (u32 i = 1; i < VM_MAX_OWNERS; i++) arena.owner_limit[i] = quota;
 	if (bootarg_get("trace")) trace_mask = trace_parse_classes(bootarg_get("trace"));
 	TRACE(TRACE_VMALLOC, CALLER, "ev=region start=0x%lx end=0x%lx lazy_max_pages=%lu", VMALLOC_START,
 	      VMALLOC_END, arena.lazy_max_pages);
@@ -134,9 +132,15 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 	arena.st.live_areas--;
 	arena.st.live_pages -= pages;
 	arena.st.failures++;
-	va_index_free(&arena.free, a->va_start, a->va_size);
-	node_pool_put(&arena.area_pool, a);
+	bool due = false;
+	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
+		a->nr_pages = 0; /* no node to record the range: parked for the purge rather than lost */
+		due = vm_lazy_add_locked(a);
+	} else {
+		node_pool_put(&arena.area_pool, a);
+	}
 	spin_unlock_irqrestore(&arena.lock, f);
+	if (due) vm_purge();
 }
 
 /* Gives back n of the pages vm_area_get charged to a's owner. */
@@ -197,7 +201,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		vm_note_failure(size, align, caller, "out of physical pages");
 		return NULL;
 	}
-	if (size < mapped) vm_redzone_fill(a, size);
+	vm_area_settle(a, size, zero ? 0 : mapped, size);
 	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(a, caller);
 	return (void *)a->addr;
 }
@@ -343,8 +347,8 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 		return NULL;
 	}
 	if (!prot) prot = PTE_R | PTE_W;
-	if (!(prot & PTE_R) || (prot & ~(u64)(PTE_R | PTE_W | PTE_X))) {
-		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad protection");
+	if (!(prot & PTE_R) || (prot & ~(u64)(PTE_R | PTE_W | PTE_X)) || ((prot & PTE_W) && (prot & PTE_X))) {
+		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, "vmap: bad protection (W+X is refused)");
 		return NULL;
 	}
 	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
@@ -383,6 +387,37 @@ int vm_owner_set_limit(u32 owner, u64 pages)
 	arena.owner_limit[owner] = pages;
 	spin_unlock_irqrestore(&arena.lock, f);
 	return 0;
+}
+
+int vm_owner_charge(u32 owner, s64 pages, bool force)
+{
+	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
+	int r = 0;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	if (pages > 0 && !force && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
+	else arena.owner_pages[owner] += (u64)pages;
+	spin_unlock_irqrestore(&arena.lock, f);
+	return r;
+}
+
+int vm_area_set_owner(const void *addr, u32 owner, bool force)
+{
+	if (owner >= VM_MAX_OWNERS) return -EINVAL;
+	int r = -EINVAL;
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	struct vm_area *a = (struct vm_area *)va_busy_find(&arena.busy, (u64)(uptr)addr);
+	if (a && (a->flags & VM_ALLOC)) {
+		u64 pages = a->nr_pages;
+		r = -ENOMEM;
+		if (force || a->owner == owner || arena.owner_pages[owner] + pages <= arena.owner_limit[owner]) {
+			arena.owner_pages[a->owner] -= pages;
+			arena.owner_pages[owner] += pages;
+			a->owner = owner;
+			r = 0;
+		}
+	}
+	spin_unlock_irqrestore(&arena.lock, f);
+	return r;
 }
 
 u64 vm_owner_pages(u32 owner) { return owner < VM_MAX_OWNERS ? READ_ONCE(arena.owner_pages[owner]) : 0; }

@@ -95,6 +95,13 @@ u64 vm_lazy_max_pages(void);
 void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
 int vm_owner_set_limit(u32 owner, u64 pages);
 u64 vm_owner_pages(u32 owner);
+/* Charges (pages > 0: within the owner's limit, else -ENOMEM and nothing charged, unless `force`) or
+ * credits (pages < 0) memory held for an owner outside any area, such as the page tables of its user
+ * mappings. Any context but interrupts. */
+int vm_owner_charge(u32 owner, s64 pages, bool force);
+/* Moves the live VM_ALLOC area at addr, with its pages' charge, to `owner`: within the new owner's limit
+ * (else -ENOMEM, nothing changed) unless `force`. -EINVAL for no such area. */
+int vm_area_set_owner(const void *addr, u32 owner, bool force);
 
 /* A kernel-mode page fault at addr in the vmalloc region (cause = scause): true if the PTE allows the
  * access, so the fault came from a stale TLB entry of this hart, which is then flushed. Trap context. */

@@ -36,6 +36,12 @@ void vm_local_forget(u64 start, u64 size);    /* this hart's TLB only, no counti
 /* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
 static inline u64 vm_area_span(const struct vm_area *a) { return a->va_start + a->va_size - a->addr; }
 
+/* vrealloc.c */
+/* The one place an area's requested size is set, with the slack invariant every path keeps: every mapped
+ * byte past `size` reads as zero in a VM_ZERO area and as REDZONE_BYTE in any other. Bytes in
+ * [size, dirty_end) may hold anything and are refilled (bytes from dirty_end on hold the fill byte
+ * already); bytes in [zero_from, size) are zeroed (pass size for none). Caller owns the area. */
+void vm_area_settle(struct vm_area *a, u64 size, u64 dirty_end, u64 zero_from);
 /* vmalloc_diag.c */
 void trace_area_alloc(const struct vm_area *a, const void *caller);
 void trace_area_free(const struct vm_area *a, const char *fn, const void *caller);

@@ -113,3 +113,24 @@ u32 vmap_unmap_huge(u64 va, u64 size)
 }
 
 u64 vmap_lookup_pte(u64 va, int *level) { return pt_kr_lookup(va, level); }
+
+int vmap_move(u64 from, u64 to, u32 n) { return pt_kr_move(from, to, n); }
+
+int vmap_make_room_huge(u64 va, u64 size)
+{
+	/* Empty level-0 tables left by purged areas are given back (after a flush); anything else in the
+	 * way means the range is not free for leaves. */
+	vmap_release_tables(va, size);
+	for (u64 off = 0; off < size; off += PMD_SIZE)
+		if (!pt_kr_slot_empty(va + off)) return -EBUSY;
+	return 0;
+}
+
+int vmap_move_huge(u64 from, u64 to, u64 size)
+{
+	int e = vmap_make_room_huge(to, size);
+	if (e) return e;
+	/* Every destination slot is empty and the caller owns both ranges: no move below can fail. */
+	for (u64 off = 0; off < size; off += PMD_SIZE) pt_kr_move_huge(from + off, to + off);
+	return 0;
+}

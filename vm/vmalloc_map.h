@@ -28,6 +28,14 @@ u32 vmap_unmap(u64 va, u32 n, bool free_pages);
 u32 vmap_unmap_huge(u64 va, u64 size);
 u64 vmap_unmap_collect(u64 va, u32 n, u32 *count);
 void vmap_free_chain(u64 head);
+/* Moves n 4 KiB leaves from `from` to `to` (the pages move with them, nothing is copied or freed);
+ * the destination must be the caller's own unmapped range. -ENOMEM (nothing moved) for no table. */
+int vmap_move(u64 from, u64 to, u32 n);
+/* Moves the 2 MiB leaves of [from, from + size) to `to` (PMD aligned, the caller's own range), taking out
+ * empty level-0 tables left there; -EBUSY (nothing moved) if a slot holds a table still in use. */
+int vmap_move_huge(u64 from, u64 to, u64 size);
+/* Clears empty level-0 tables out of [va, va + size) (the caller's own range) so 2 MiB leaves fit. */
+int vmap_make_room_huge(u64 va, u64 size);
 /* Leaf entry for va in the kernel tables (4 KiB or 2 MiB), 0 if none. */
 u64 vmap_lookup_pte(u64 va, int *level);
 

@@ -95,7 +95,8 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	unsigned long f = irq_save();
 	u32 me = this_hart_index();
 	struct vm_area *b = hart_block[me];
-	if (unlikely(!b || b->vb_used + count > VB_PAGES)) {
+	/* The block's last page is never handed out: a guard page before whatever follows the block. */
+	if (unlikely(!b || b->vb_used + count > VB_PAGES - 1)) {
 		hart_block[me] = NULL;
 		if (b) block_detach(b);
 		b = block_new(caller);

@@ -1,7 +1,9 @@
 /* vrealloc with Linux's current semantics: NULL allocates, 0 frees, shrink keeps the pointer and really
  * gives the tail pages back (flushed first), grow stays in place while the area's reserved range allows,
- * and bytes revealed by a grow read as zero when the area was zero-initialised. Zeroed areas keep their
- * slack zero, so growing back over it needs no second zeroing. */
+ * and bytes revealed by a grow read as zero when the area was zero-initialised. A grow that has to move
+ * takes the pages along (their leaves move to the new range, nothing is copied), so whoever else maps
+ * those pages (shm's user mappings) keeps seeing the same memory, and only the added pages are charged.
+ * Also owns the slack invariant (vm_area_settle), which every path that sets an area's size goes through. */
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "lib/trace.h"
@@ -33,17 +35,20 @@ static bool charge(struct vm_area *a, u64 pages)
 	return ok;
 }
 
+void vm_area_settle(struct vm_area *a, u64 size, u64 dirty_end, u64 zero_from)
+{
+	u64 end = (u64)a->nr_pages << PAGE_SHIFT;
+	if (zero_from < size) memset((void *)(a->addr + zero_from), 0, size - zero_from);
+	dirty_end = MIN(dirty_end, end);
+	if (size < dirty_end) memset((void *)(a->addr + size), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, dirty_end - size);
+	a->requested = size;
+}
+
 static void shrink(struct vm_area *a, u64 size, const void *caller)
 {
 	u64 old = a->requested, keep = MAX(ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT, 1);
-	u64 stay = (a->flags & VM_HUGE) ? a->size : keep << PAGE_SHIFT;
 	u32 freed = 0;
 
-	/* Bytes that stay mapped past the new end must read as zero if a zeroed area grows back over them;
-	 * with that done, its slack is zero already and needs no refill. */
-	if (a->flags & VM_ZERO) {
-		if (MIN(old, stay) > size) memset((void *)(a->addr + size), 0, MIN(old, stay) - size);
-	}
 	if (!(a->flags & VM_HUGE) && keep < a->nr_pages) {
 		u64 tail = a->addr + (keep << PAGE_SHIFT);
 		u64 chain = vmap_unmap_collect(tail, a->nr_pages - (u32)keep, &freed);
@@ -52,11 +57,78 @@ static void shrink(struct vm_area *a, u64 size, const void *caller)
 		a->nr_pages = (u32)keep;
 		account(a, -(s64)freed);
 	}
-	a->requested = size;
-	if (!(a->flags & VM_ZERO)) vm_redzone_fill(a, size);
+	vm_area_settle(a, size, old, size); /* bytes past `old` hold the fill byte already */
 	TRACE(TRACE_VMALLOC, caller,
 	      "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=shrunk freed_pages=%u pages=%u",
 	      a->addr, a->addr, old, size, freed, a->nr_pages);
+}
+
+/* Where a grow by fresh pages leaves the settle arguments: fresh pages are zeroed exactly when the area
+ * is zeroed or the caller asked, and an unzeroed area's fresh slack needs the redzone byte. */
+static void settle_grown(struct vm_area *a, u64 old, u64 size, bool zero_new)
+{
+	bool zeroed = a->flags & VM_ZERO;
+	vm_area_settle(a, size, zeroed ? 0 : ~0UL, zero_new && !zeroed ? old : size);
+}
+
+/* A grow past the area's reserved range: a new range, the old leaves moved into it, fresh pages after
+ * them. Only the added pages are charged (the moved ones stay charged to the same owner). NULL with
+ * nothing changed on failure. */
+static struct vm_area *grow_by_moving(struct vm_area *a, u64 size, bool zero_new, const void *caller)
+{
+	bool huge = a->flags & VM_HUGE, zero_pages = zero_new || (a->flags & VM_ZERO);
+	u64 mapped = ALIGN_UP(size, huge ? PMD_SIZE : PAGE_SIZE), kept = (u64)a->nr_pages << PAGE_SHIFT;
+	u64 guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE;
+	unsigned flags = a->flags & (VM_ALLOC | VM_ZERO | VM_USER | VM_NO_GUARD | VM_HUGE);
+	struct vm_area *na = vm_area_get(mapped + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
+					 (mapped - kept) >> PAGE_SHIFT, caller);
+	if (!na) return NULL;
+	na->size = mapped;
+	na->nr_pages = (u32)(mapped >> PAGE_SHIFT);
+	na->node = a->node;
+	na->requested = a->requested;
+	int e;
+	if (huge) {
+		e = vmap_make_room_huge(na->addr, mapped);
+		if (!e) e = vmap_populate_huge(na->addr + kept, mapped - kept, na->node, zero_pages);
+		if (!e && (e = vmap_move_huge(a->addr, na->addr, kept))) vmap_unmap_huge(na->addr + kept, mapped - kept);
+	} else {
+		e = vmap_populate(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), na->node, zero_pages);
+		if (!e && (e = vmap_move(a->addr, na->addr, a->nr_pages)))
+			vmap_unmap(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), true);
+	}
+	if (e) {
+		vm_area_abort(na, (mapped - kept) >> PAGE_SHIFT);
+		vm_note_failure(size, PAGE_SIZE, caller, "vrealloc: no pages or tables for the moved area");
+		return NULL;
+	}
+	return na;
+}
+
+/* The old area of a move, whose leaves went to the new one: out of the busy map, traced as freed (the
+ * trace's model counts the pages again at the new area's alloc), parked for the purge like any freed
+ * range. A stale translation of it still points at a live page, so nothing is exposed meanwhile. */
+static void retire_moved(struct vm_area *a, const void *caller)
+{
+	if (!vm_area_take((void *)(uptr)a->addr, "vrealloc", caller)) return;
+	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree", caller);
+	a->nr_pages = 0;
+	vm_area_park(a);
+}
+
+/* The copy fallback: only for a huge kernel area whose new range has no room for 2 MiB leaves. */
+static void *grow_by_copying(struct vm_area *a, u64 size, bool zero_new, const void *caller)
+{
+	unsigned nflags = VMF_HUGE | ((zero_new || (a->flags & VM_ZERO)) ? VMF_ZERO : 0) |
+			  ((a->flags & VM_NO_GUARD) ? VMF_NO_GUARD : 0);
+	char *n = __vmalloc_owner(size, PAGE_SIZE, nflags, a->node, a->owner, caller);
+	if (!n) return NULL;
+	struct vm_area *na = find_vm_area(n);
+	memcpy(n, (void *)(uptr)a->addr, a->requested);
+	na->flags = (na->flags & ~VM_ZERO) | (a->flags & VM_ZERO);
+	settle_grown(na, a->requested, size, zero_new);
+	vfree((void *)(uptr)a->addr);
+	return n;
 }
 
 void *vrealloc(const void *p, size_t size, unsigned flags)
@@ -87,10 +159,7 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 	}
 	u64 backed = (u64)a->nr_pages << PAGE_SHIFT;
 	if (size <= backed) {
-		/* Zeroed areas already hold zeros past `old`; others may hold the redzone pattern. */
-		if (zero_new && !(a->flags & VM_ZERO)) memset((char *)p + old, 0, size - old);
-		a->requested = size;
-		vm_redzone_fill(a, size);
+		vm_area_settle(a, size, 0, zero_new && !(a->flags & VM_ZERO) ? old : size);
 		TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0 pages=%u",
 		      a->addr, a->addr, old, (u64)size, a->nr_pages);
 		return (void *)p;
@@ -98,32 +167,25 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 	if (!(a->flags & VM_HUGE) && ALIGN_UP((u64)size, PAGE_SIZE) <= a->size) {
 		/* The range is still ours after an earlier shrink: back it with fresh pages. */
 		u32 want = (u32)(ALIGN_UP((u64)size, PAGE_SIZE) >> PAGE_SHIFT), have = a->nr_pages;
-		if (charge(a, want - have)) {
-			if (!vmap_populate(a->addr + ((u64)have << PAGE_SHIFT), want - have, a->node, zero_new)) {
-				if (zero_new && !(a->flags & VM_ZERO)) memset((char *)p + old, 0, backed - old);
-				a->nr_pages = want;
-				a->requested = size;
-				vm_redzone_fill(a, size);
-				TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0 pages=%u",
-				      a->addr, a->addr, old, (u64)size, a->nr_pages);
-				return (void *)p;
-			}
+		if (!charge(a, want - have)) return NULL;
+		if (vmap_populate(a->addr + ((u64)have << PAGE_SHIFT), want - have, a->node,
+				  zero_new || (a->flags & VM_ZERO))) {
 			account(a, -(s64)(want - have));
+			return NULL;
 		}
+		a->nr_pages = want;
+		settle_grown(a, old, size, zero_new);
+		TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0 pages=%u",
+		      a->addr, a->addr, old, (u64)size, a->nr_pages);
+		return (void *)p;
 	}
-	unsigned nflags = (flags & ~VMF_ZERO) | ((a->flags & VM_HUGE) ? VMF_HUGE : 0) |
-			  ((a->flags & VM_USER) ? VMF_USER : 0) | ((a->flags & VM_NO_GUARD) ? VMF_NO_GUARD : 0);
-	char *n = __vmalloc_owner(size, PAGE_SIZE, nflags, a->node, a->owner, caller);
-	if (!n) return NULL;
-	memcpy(n, p, old);
-	if (zero_new) {
-		struct vm_area *na = find_vm_area(n);
-		memset(n + old, 0, size - old);
-		na->flags |= VM_ZERO;
-		vm_redzone_fill(na, size);
-	}
+	struct vm_area *na = grow_by_moving(a, size, zero_new, caller);
+	if (!na && (a->flags & VM_HUGE) && !(a->flags & VM_USER)) return grow_by_copying(a, size, zero_new, caller);
+	if (!na) return NULL;
+	settle_grown(na, old, size, zero_new);
+	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(na, caller);
+	retire_moved(a, caller);
 	TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=moved freed_pages=0",
-	      (u64)(uptr)p, (u64)(uptr)n, old, (u64)size);
-	vfree(p);
-	return n;
+	      (u64)(uptr)p, na->addr, old, (u64)size);
+	return (void *)(uptr)na->addr;
 }

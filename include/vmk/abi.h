@@ -12,8 +12,10 @@
  *   preserved. An unknown number in a7 returns -ENOSYS and does no harm.
  *
  * PROGRAM START
- *   Programs are static ELF64 RISC-V ET_EXEC files from the initrd (newc cpio), linked at 0x10000. The
- *   kernel maps each PT_LOAD with exactly its R/W/X flags (W+X is refused), sets sp to a 16-byte aligned
+ *   Programs are static ELF64 RISC-V ET_EXEC files from the initrd (newc cpio), linked at 0x10000. Every
+ *   PT_LOAD must lie in the program area [0x1000, VMK_PROG_TOP): a segment over the stack or in the shm
+ *   window makes the file "not a valid program" (-ENOEXEC from SYS_spawn, the reason on the console).
+ *   The kernel maps each PT_LOAD with exactly its R/W/X flags (W+X is refused), sets sp to a 16-byte aligned
  *   user stack of VMK_STACK_SIZE bytes ending at VMK_STACK_TOP (shm_map never places mappings in
  *   [VMK_STACK_TOP - VMK_STACK_RESERVE, VMK_STACK_TOP), the rest of that window stays unmapped), and
  *   enters the ELF entry with a0 = argc and a1 = argv (argc pointers then NULL, strings
@@ -37,14 +39,40 @@
  *
  * EXIT STATUS
  *   SYS_exit(status) is reported to the parent's SYS_wait as (status & 0xff), so it can never collide with
- *   VMK_STATUS_KILLED, which is reported for a task the kernel killed. Every U-mode exception other
- *   than ecall kills: page faults (kernel, unmapped or wrongly-permissioned addresses, including shm
- *   pages cut off by a shrink, executing data or stack), illegal or privileged instructions, ebreak.
- *   The kernel logs the reason on the console; the killed task's mappings and handles are released.
+ *   VMK_STATUS_KILLED, which is reported for a task the kernel killed or its parent killed (SYS_kill).
+ *   Every U-mode exception other than ecall kills: page faults (kernel, unmapped or wrongly-permissioned
+ *   addresses, including shm pages cut off by a shrink, executing data, stack or any shm mapping: shm
+ *   mappings are never executable), illegal or privileged instructions, ebreak. The only fault not fatal
+ *   is a load or store that raced a resize which has since mapped the page: it is retried, a few times at
+ *   most. The kernel logs the reason on the console; the killed task's mappings and handles are released.
  *
- * QUOTAS
- *   Each task has a page quota (set at spawn) that bounds the shm pages charged to it: shm_create charges
- *   the creator, and a resize charges/credits the object's creator. Over quota -> -ENOMEM.
+ * QUOTAS AND OWNERSHIP
+ *   Each task has a page quota, set at spawn: the quota asked for (or the default, VMK_DEFAULT_QUOTA_PAGES
+ *   or the vmalloc.task_quota_pages bootarg), but never more than the pages its parent has left at that
+ *   moment; init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES. Charged against it, -ENOMEM
+ *   beyond:
+ *   - the pages of every shm object the task owns: an object is owned by its creator. A huge object
+ *     (SHM_F_HUGE that really got 2 MiB blocks) is charged its backing, its size rounded up to 2 MiB;
+ *     any other object its size in pages. A resize charges or credits only the difference.
+ *   - the page tables of every mapping the task makes: one page per 2 MiB-aligned span and one per
+ *     1 GiB-aligned span that the mapped part [addr, addr + size) touches (a small mapping costs 2
+ *     pages), charged at map time (-ENOMEM when they do not fit), charged again as the object grows
+ *     (past the quota if need be: growth is the owner's call, and its tables are a 512th of it),
+ *     credited at unmap.
+ *   A task also owns at most VMK_MAX_OBJECTS objects, holds at most VMK_MAX_HANDLES handles and makes at
+ *   most VMK_MAX_MAPS mappings (-EMFILE beyond each). When the owner exits, every object it created that
+ *   others still hold changes owner: to its parent if the parent is alive and has room (pages and
+ *   objects), else to the kernel's orphan pool (VMK_ORPHAN_QUOTA_PAGES, VMK_ORPHAN_MAX_OBJECTS), else to
+ *   the parent beyond its limits, else to the pool beyond its own. The new owner's limits then refuse its
+ *   further growth. Nothing stays charged to an exited task: a new task starts with its whole quota.
+ *
+ * ERROR ORDER
+ *   When several errors apply, the one listed first in the call's Errors line below wins (for the shm
+ *   calls: the handle, then rights or arguments as listed, then resources).
+ *
+ * PRIVILEGE
+ *   SYS_vm_dump and SYS_trace_ctl show kernel addresses and steer the kernel's trace: only init and the
+ *   tasks spawned with VMK_SPAWN_DIAG by a task that has it may use them (-EPERM for everyone else).
  */
 
 /* Syscall numbers. */
@@ -57,6 +85,7 @@
 #define SYS_clock_gettime 6
 #define SYS_sleep 7
 #define SYS_handles 8
+#define SYS_kill 9
 #define SYS_shm_create 16
 #define SYS_shm_map 17
 #define SYS_shm_unmap 18
@@ -75,22 +104,27 @@
  *   Ends the task; never returns. Its mappings are torn down and its handles closed.
  *
  * long SYS_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles,
- *                u64 quota_pages) -> tid (> 0) of the new child task
+ *                u64 quota_pages, u64 flags) -> tid (> 0) of the new child task
  *   name: initrd path, with or without a leading "/" (at most VMK_NAME_MAX bytes with the NUL).
  *   argv: NULL-terminated array (NULL means argc = 0); at most VMK_ARGV_MAX strings and VMK_ARGV_BYTES
  *   bytes including NULs. handles: nhandles of the caller's handles; the child receives a handle for each,
- *   with the same rights, readable with SYS_handles in the order given. quota_pages 0 means
- *   VMK_DEFAULT_QUOTA_PAGES.
+ *   with the same rights, readable with SYS_handles in the order given (passing a handle needs no
+ *   SHM_SHARE right: the child gets exactly the rights the caller holds). quota_pages 0 means the default
+ *   (see QUOTAS); any quota is cut to what the caller has left. flags: VMK_SPAWN_DIAG or 0.
  *   Errors: -EFAULT bad name/argv/handles pointer; -EINVAL name too long or empty, quota_pages >
- *   VMK_MAX_QUOTA_PAGES; -E2BIG too many or too long args, nhandles > VMK_SPAWN_HANDLES_MAX; -EBADF a
- *   handle is not the caller's; -ENOENT no such file; -ENOEXEC the file is not a valid program (see
- *   kernel/elf.h); -EAGAIN task table full; -ENOMEM out of memory, or the program's segments need more than
+ *   VMK_MAX_QUOTA_PAGES, unknown flags; -E2BIG too many or too long args, nhandles >
+ *   VMK_SPAWN_HANDLES_MAX; -EPERM VMK_SPAWN_DIAG from a task without it; -EBADF a handle is not the
+ *   caller's; -ENOENT no such file; -ENOEXEC the file is not a valid program (see kernel/elf.h);
+ *   -EAGAIN task table full; -ENOMEM out of memory, or the program's segments need more than
  *   VMK_MAX_QUOTA_PAGES pages.
  *
  * long SYS_wait(long tid, int *status) -> 0
- *   Blocks until child `tid` has ended, stores its status (if status != NULL) and reaps it.
- *   Errors: -ECHILD tid is not a live or unreaped child of the caller (including itself, already waited
- *   for, or another task's child); -EFAULT bad status pointer (checked before blocking, nothing reaped).
+ *   Blocks until child `tid` has ended, stores its status (if status != NULL), and only then reaps it.
+ *   Errors: -EFAULT bad status pointer, whether bad before blocking or made bad while blocked (another
+ *   task shrank the object holding it): nothing is reaped, the child can be waited for again; -ECHILD
+ *   tid is not a live or unreaped child of the caller (including itself, already waited for, another
+ *   task's child, or any value above 2^32 - 1); -EINTR the caller was killed while waiting (it never
+ *   sees this: it dies on the way out).
  *
  * long SYS_yield(void) -> 0
  * long SYS_getpid(void) -> tid of the caller (> 0)
@@ -104,6 +138,13 @@
  *   Errors: -EFAULT.
  *
  * long SYS_sleep(u64 nanoseconds) -> 0                       sleeps at least that long (0 = yield)
+ *   Any length works: lengths past what the clock can count sleep until killed.
+ *
+ * long SYS_kill(long tid) -> 0
+ *   Ends child `tid` of the caller: it dies with VMK_STATUS_KILLED at its next return to user mode,
+ *   whether it is running, spinning, sleeping or waiting; its parent then reaps it with SYS_wait.
+ *   Errors: -ESRCH no such live task (tids are > 0 and below 2^32; a task that has ended is gone);
+ *   -EPERM the task is not the caller's child (itself included).
  *
  * long SYS_handles(u64 *out, u64 max) -> number of handles received at spawn
  *   Writes the first min(count, max) of them to out. Only those min(count, max) words are checked, so
@@ -112,19 +153,23 @@
  *
  * long SYS_shm_create(u64 size, u64 flags) -> handle with SHM_ALL rights
  *   size is rounded up to whole pages and zero-filled. flags: SHM_F_HUGE asks for 2 MiB physical blocks
- *   where the size allows (falls back to 4 KiB pages silently).
+ *   where the size allows (falls back to 4 KiB pages silently; shm_info's `huge` tells). The caller owns
+ *   the object (see QUOTAS).
  *   Errors: -EINVAL size 0, size > VMK_SHM_MAX_SIZE, unknown flag bits; -ENOMEM over quota or out of
- *   memory; -EMFILE handle table full.
+ *   memory; -EMFILE the caller owns VMK_MAX_OBJECTS objects already, or its handle table is full.
  *
  * long SYS_shm_map(u64 handle, u64 hint, u64 max_size, u64 prot) -> user address (page aligned)
  *   Maps the object's current size; max_size (rounded up to pages) reserves address space so that later
  *   growth shows up in this mapping in place, up to max_size. max_size 0 means the current size.
- *   hint 0 lets the kernel choose; otherwise it is a page-aligned preferred address, used when free.
+ *   hint 0 lets the kernel choose; otherwise it is a page-aligned address in the shm window
+ *   [VMK_SHM_BASE, VMK_SHM_TOP), taken when [hint, hint + max_size) is free with a page to spare on
+ *   either side of other mappings, else the kernel chooses as for 0. Mappings are never executable.
  *   prot: PROT_READ or PROT_READ|PROT_WRITE (write-only does not exist on RISC-V).
  *   Errors: -EBADF bad handle; -EACCES handle lacks SHM_MAP, SHM_R, or SHM_W when PROT_WRITE asked;
- *   -EINVAL prot 0 / unknown bits / PROT_WRITE without PROT_READ, max_size < size (when non-zero),
- *   max_size > VMK_SHM_MAX_SIZE, hint not page aligned or hint+max_size outside the user half or wrapping;
- *   -ENOMEM no room in the address space or for page tables; -EMFILE more than VMK_MAX_MAPS mappings.
+ *   -EINVAL max_size > VMK_SHM_MAX_SIZE, prot 0 / unknown bits / PROT_WRITE without PROT_READ, hint not
+ *   page aligned or outside the shm window, max_size < size (when non-zero), hint + max_size past
+ *   VMK_SHM_TOP; -EMFILE more than VMK_MAX_MAPS mappings; -ENOMEM no room in the window, quota left for
+ *   the mapping's page tables (see QUOTAS), or memory for them.
  *
  * long SYS_shm_unmap(u64 addr) -> 0
  *   addr must be exactly an address SYS_shm_map returned and not yet unmapped.
@@ -132,22 +177,26 @@
  *
  * long SYS_shm_resize(u64 handle, u64 new_size) -> 0
  *   new_size is rounded up to pages. Growth is zero-filled and appears in every mapping up to that
- *   mapping's reserved max_size. Shrinking unmaps the cut tail from every mapping in every task at once
- *   (TLBs included); any later access there kills the accessing task. Bytes below the cut are untouched.
+ *   mapping's reserved max_size before the call returns; pages that stay are never unmapped, not even
+ *   for a moment, so other tasks' accesses and system calls using them keep working throughout.
+ *   Shrinking unmaps the cut tail from every mapping in every task at once (TLBs included); any later
+ *   access there kills the accessing task. Bytes below the cut are untouched.
  *   Errors: -EBADF; -EACCES no SHM_RESIZE right; -EINVAL new_size 0 or > VMK_SHM_MAX_SIZE; -ENOMEM growth
- *   over the creator's quota or out of memory (the object keeps its old size).
+ *   over the owner's quota (see QUOTAS) or out of memory or page tables in some mapper: the object keeps
+ *   its old size and every mapping stays exactly as it was.
  *
  * long SYS_shm_share(u64 handle, long tid, u64 rights) -> handle value valid in task tid
  *   Gives task tid (which may be the caller itself, to make a reduced copy) a new handle to the same
  *   object with `rights`, which must be a subset of the caller's rights on this handle. The target is
  *   not notified: the caller passes the value on itself (e.g. through a shared object).
- *   Errors: -EBADF; -EACCES caller lacks SHM_SHARE or rights exceed the caller's; -EINVAL rights 0 or
- *   unknown bits; -ESRCH no such live task (tids are > 0; an exited task is gone even before it is
- *   reaped); -EMFILE target's handle table full.
+ *   Errors: -EBADF; -EINVAL rights 0 or unknown bits; -EACCES caller lacks SHM_SHARE or rights exceed
+ *   the caller's; -ESRCH no such live task (tids are > 0 and below 2^32; an exited task is gone even
+ *   before it is reaped); -EMFILE target's handle table full.
  *
  * long SYS_shm_close(u64 handle) -> 0
- *   Drops the handle. Mappings made through it stay valid; the object is freed (and its quota credited)
- *   when the last handle and the last mapping are gone.
+ *   Drops the handle. Mappings made through it stay valid; the object is freed (and its owner's quota
+ *   credited) when the last handle and the last mapping, in any task, are gone. A closed handle's value
+ *   is not handed out again (generations are 32 bits wide, drawn from one counter for all tasks).
  *   Errors: -EBADF (including a second close).
  *
  * long SYS_shm_info(u64 handle, struct vmk_shm_info *info) -> 0
@@ -158,10 +207,12 @@
  *   Errors: -EFAULT.
  *
  * long SYS_vm_dump(void) -> 0                                   prints the vmalloc areas on the console
+ *   Errors: -EPERM the caller lacks the diagnostic grant (see PRIVILEGE).
  *
  * long SYS_trace_ctl(u64 enable_mask, u64 disable_mask) -> the resulting trace mask
  *   Turns trace classes on, then off. (0, 0) just reads the mask.
- *   Errors: -EINVAL bits outside TRACE_ALL in either mask (nothing changes).
+ *   Errors: -EPERM the caller lacks the diagnostic grant (see PRIVILEGE); -EINVAL bits outside
+ *   TRACE_ALL in either mask (nothing changes).
  *
  * long SYS_trace_mark(u64 id, const char *label) -> 0
  *   Puts a marker event into the trace stream. label may be NULL.
@@ -175,6 +226,9 @@
 #define VMK_USER_BASE 0x1000UL
 #define VMK_USER_TOP 0x4000000000UL /* 2^38: end of the Sv39 user half */
 #define VMK_PROG_BASE 0x10000UL     /* where programs are linked */
+#define VMK_PROG_TOP 0x1000000000UL /* program segments must end by here (-ENOEXEC otherwise) */
+#define VMK_SHM_BASE 0x1000000000UL /* shm mappings (and map hints) lie in [VMK_SHM_BASE, VMK_SHM_TOP) */
+#define VMK_SHM_TOP 0x3000000000UL
 #define VMK_STACK_TOP 0x3fff000000UL
 #define VMK_STACK_SIZE 0x10000UL      /* 64 KiB, mapped read-write at start */
 #define VMK_STACK_RESERVE 0x1000000UL /* 16 MiB window below VMK_STACK_TOP kept for the stack */
@@ -189,6 +243,12 @@
 #define VMK_SHM_MAX_SIZE (1UL << 30)
 #define VMK_DEFAULT_QUOTA_PAGES 4096UL /* 16 MiB */
 #define VMK_MAX_QUOTA_PAGES 65536UL    /* 256 MiB */
+#define VMK_MAX_OBJECTS 64             /* shm objects charged to one task at once (-EMFILE beyond) */
+#define VMK_ORPHAN_QUOTA_PAGES 16384UL /* the orphan pool's page limit (64 MiB) */
+#define VMK_ORPHAN_MAX_OBJECTS 256     /* and its object limit */
+
+/* SYS_spawn flags (its sixth argument). */
+#define VMK_SPAWN_DIAG 1UL /* the child may use SYS_vm_dump and SYS_trace_ctl (only a task that may) */
 
 /* shm_create flags. */
 #define SHM_F_HUGE 1UL

@@ -271,14 +271,18 @@ static void test_elf_segment_file_bounds(void)
 static void test_elf_segment_user_range(void)
 {
 	EXPECT_REJECT(put_le(PH(img, 0) + 16, 0, 8); put_le(img + 24, 0x10, 8); put_le(PH(img, 0) + 8, 0, 8),
-		      "user address range");
-	EXPECT_REJECT(put_le(PH(img, 0) + 16, 0x800, 8), "user address range");
-	EXPECT_REJECT(put_le(PH(img, 1) + 16, (1ULL << 38) - 0x1000, 8); put_le(PH(img, 1) + 40, 0x1001, 8),
-		      "user address range");
-	EXPECT_REJECT(put_le(PH(img, 1) + 16, 1ULL << 38, 8), "user address range");
-	EXPECT_REJECT(put_le(PH(img, 1) + 16, 0xffffffff80000000ULL, 8), "user address range");
-	EXPECT_REJECT(put_le(PH(img, 1) + 40, ~0ULL - 0x10000, 8), "user address range"); /* wraps */
-	EXPECT_ACCEPT(put_le(PH(img, 1) + 16, (1ULL << 38) - 0x1000, 8)); /* last user page */
+		      "program area");
+	EXPECT_REJECT(put_le(PH(img, 0) + 16, 0x800, 8), "program area");
+	EXPECT_REJECT(put_le(PH(img, 1) + 16, VMK_PROG_TOP - 0x1000, 8); put_le(PH(img, 1) + 40, 0x1001, 8),
+		      "program area");
+	EXPECT_REJECT(put_le(PH(img, 1) + 16, 1ULL << 38, 8), "program area");
+	EXPECT_REJECT(put_le(PH(img, 1) + 16, 0xffffffff80000000ULL, 8), "program area");
+	EXPECT_REJECT(put_le(PH(img, 1) + 40, ~0ULL - 0x10000, 8), "program area"); /* wraps */
+	/* issue 9 defect 11: a segment over the stack, or inside the shm window, is not a program. */
+	EXPECT_REJECT(put_le(PH(img, 1) + 16, VMK_STACK_TOP - VMK_STACK_SIZE, 8), "program area");
+	EXPECT_REJECT(put_le(PH(img, 1) + 16, VMK_SHM_BASE, 8), "program area");
+	EXPECT_REJECT(put_le(PH(img, 1) + 16, VMK_SHM_BASE + 0x100000, 8), "program area");
+	EXPECT_ACCEPT(put_le(PH(img, 1) + 16, VMK_PROG_TOP - 0x1000, 8)); /* last page of the program area */
 }
 
 /* The page count a loader checks against the quota: every page a segment touches, zero-fill included. */

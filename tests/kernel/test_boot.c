@@ -48,6 +48,8 @@ static void memory_accounted(struct ktest *t)
 	}
 }
 
+static void write_rodata(void *arg);
+
 static u64 leaf_flags(u64 va, int *level)
 {
 	struct pt_walk w;
@@ -73,12 +75,32 @@ static void kernel_w_xor_x(struct ktest *t)
 	}
 }
 
+/* The direct map's alias of text and rodata is neither writable nor executable; data's alias stays
+ * writable (the kernel writes through either). A write through the alias faults. */
+static void direct_map_alias_of_image_read_only(struct ktest *t)
+{
+	int lvl;
+	for (uptr va = (uptr)_text_start; va < (uptr)_rodata_end; va += PAGE_SIZE) {
+		u64 f = leaf_flags((u64)(uptr)phys_to_virt(virt_to_phys((void *)va)), &lvl);
+		KT_ASSERT(t, (f & PTE_V) && (f & PTE_R) && !(f & (PTE_W | PTE_X)));
+	}
+	u64 d = leaf_flags((u64)(uptr)phys_to_virt(virt_to_phys(_data_start)), &lvl);
+	KT_EXPECT(t, (d & PTE_W) && !(d & PTE_X));
+	struct kfault_report r;
+	void *alias = phys_to_virt(virt_to_phys(_rodata_start));
+	KT_EXPECT(t, kfault_try(write_rodata, alias, &r) == EXC_STORE_PAGE);
+	alias = phys_to_virt(virt_to_phys(_text_start));
+	KT_EXPECT(t, kfault_try(write_rodata, alias, &r) == EXC_STORE_PAGE);
+}
+
 static void direct_map_uses_large_leaves(struct ktest *t)
 {
 	int lvl = -1;
 	for (int i = 0; i < machine.nmem; i++) {
 		u64 base = machine.mem[i].base, end = base + machine.mem[i].size;
-		u64 probe = ALIGN_UP(base, PMD_SIZE) + PMD_SIZE;
+		/* Past the kernel image: its text and rodata alias is split into 4 KiB read-only leaves. */
+		u64 kend = virt_to_phys(_kernel_end);
+		u64 probe = ALIGN_UP(kend > base && kend < end ? kend : base, PMD_SIZE) + PMD_SIZE;
 		if (probe + PMD_SIZE > end) continue;
 		u64 f = leaf_flags(DMAP_BASE + probe, &lvl);
 		KT_EXPECT(t, (f & PTE_V) && !(f & PTE_X) && lvl >= 1);
@@ -170,6 +192,7 @@ static void bootargs_visible(struct ktest *t) { KT_EXPECT(t, bootarg_get("test")
 
 KTEST_SUITE(boot, {"harts_online", harts_online}, {"memory_accounted", memory_accounted},
 	    {"kernel_w_xor_x", kernel_w_xor_x}, {"direct_map_uses_large_leaves", direct_map_uses_large_leaves},
+	    {"direct_map_alias_of_image_read_only", direct_map_alias_of_image_read_only},
 	    {"vmalloc_tables_prepopulated", vmalloc_tables_prepopulated},
 	    {"rodata_and_text_are_read_only", rodata_and_text_are_read_only},
 	    {"data_is_not_executable", data_is_not_executable}, {"timer_ticks", timer_ticks},

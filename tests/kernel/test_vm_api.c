@@ -238,10 +238,36 @@ static void vmap_maps_callers_pages(struct ktest *t)
 	struct page *with_null[2] = {pg[0], NULL};
 	KT_EXPECT(t, vmap(with_null, 2, 0, 0) == NULL);
 	KT_EXPECT(t, vmap(pg, 1, 0, PTE_W) == NULL); /* write without read */
+	KT_EXPECT(t, vmap(pg, 1, 0, PTE_R | PTE_W | PTE_X) == NULL); /* W^X */
+	u8 *x = vmap(pg, 1, 0, PTE_R | PTE_X);
+	KT_EXPECT(t, x != NULL);
+	vunmap(x);
 	for (int i = 0; i < 3; i++) {
 		KT_EXPECT(t, *(u8 *)phys_to_virt(page_to_pa(pg[i])) == 'A' + i); /* pages stay the caller's */
 		vm_pages_free_order(page_to_pa(pg[i]), 0);
 	}
+}
+
+/* A per-hart vm_map_ram block never hands out its last page: a guard before whatever follows it (the
+ * next block, or a task's kernel stack). Filled one page at a time, no mapping lands there. */
+static void vm_map_ram_blocks_end_in_a_guard(struct ktest *t)
+{
+	u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa);
+	struct page *pg = pa_to_page(pa);
+	static void *v[1100];
+	u32 n = 0, on_last = 0;
+	unsigned long f = irq_save(); /* one hart's block throughout */
+	for (; n < ARRAY_SIZE(v); n++) {
+		v[n] = vm_map_ram(&pg, 1, NUMA_NO_NODE);
+		if (!v[n]) break;
+		on_last += ((uptr)v[n] & (PMD_SIZE - 1)) == PMD_SIZE - PAGE_SIZE;
+	}
+	irq_restore(f);
+	KT_EXPECT(t, n == ARRAY_SIZE(v));
+	KT_EXPECT(t, on_last == 0);
+	for (u32 i = 0; i < n; i++) vm_unmap_ram(v[i], 1);
+	vm_pages_free_order(pa, 0);
 }
 
 static void vm_map_ram_small_and_large(struct ktest *t)
@@ -384,4 +410,5 @@ KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"vmap_maps_callers_pages", vmap_maps_callers_pages},
 	    {"vm_map_ram_small_and_large", vm_map_ram_small_and_large},
 	    {"huge_and_node_fallbacks", huge_and_node_fallbacks}, {"owner_limit_enforced", owner_limit_enforced},
+	    {"vm_map_ram_blocks_end_in_a_guard", vm_map_ram_blocks_end_in_a_guard},
 	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion});

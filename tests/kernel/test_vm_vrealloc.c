@@ -111,6 +111,138 @@ static void huge_shrink_changes_metadata_only(struct ktest *t)
 	vfree(p);
 }
 
+/* Leaves freed memory full of a non-zero byte, so that a path that forgets to zero shows it. */
+static void dirty_free_memory(u64 bytes)
+{
+	u8 *junk = vmalloc_huge(bytes, 0);
+	if (!junk) return;
+	memset(junk, 0xee, bytes);
+	vfree(junk);
+	vm_purge_now();
+}
+
+/* Every mapped byte from `from` to the end of the backed pages reads as `want`. */
+static bool slack_is(const u8 *p, u64 from, u8 want)
+{
+	const struct vm_area *a = find_vm_area(p);
+	u64 end = a ? (u64)a->nr_pages << PAGE_SHIFT : 0;
+	for (u64 i = from; i < end; i++)
+		if (p[i] != want) return false;
+	return a != NULL;
+}
+
+/* issue 9 defect 1: a zeroed huge area that moves and then grows in place must not reveal old memory. */
+static void huge_move_then_grow_reads_zero(struct ktest *t)
+{
+	u64 areas = vm_live_areas(), pages = live_pages();
+	dirty_free_memory(8 << 20);
+	/* 1 GiB alignment finds 2 MiB slots no earlier area has touched, so the area really is huge. */
+	u8 *p = __vmalloc_node(4 << 20, 1UL << 30, VMF_ZERO | VMF_HUGE, NUMA_NO_NODE, NULL);
+	KT_ASSERT(t, p);
+	fill(p, 4 << 20, 5);
+	u8 *q = vrealloc(p, 5 << 20, 0);
+	KT_ASSERT(t, q);
+	KT_EXPECT(t, pattern_ok(q, 4 << 20, 5));
+	u8 *r = vrealloc(q, 6 << 20, 0);
+	KT_ASSERT(t, r);
+	bool zero = true;
+	for (u64 i = 4 << 20; i < (6 << 20); i++) zero &= r[i] == 0;
+	KT_EXPECT(t, zero);
+	KT_EXPECT(t, slack_is(r, 6 << 20, 0));
+	vfree(r);
+	vm_purge_now();
+	KT_EXPECT(t, vm_live_areas() == areas && live_pages() == pages);
+}
+
+/* The slack invariant on every path: past the requested size a zeroed area reads zero and any other area
+ * the redzone byte, after allocation, shrink, in-place growth, growth over freed pages and a move. */
+static void slack_invariant_on_every_path(struct ktest *t)
+{
+	dirty_free_memory(4 << 20);
+	static const unsigned kinds[] = {0, VMF_ZERO};
+	for (u32 k = 0; k < 2; k++) {
+		u8 want = kinds[k] ? 0 : 0xa5;
+		u8 *p = __vmalloc_node(3 * PAGE_SIZE + 100, PAGE_SIZE, kinds[k], NUMA_NO_NODE, NULL);
+		KT_ASSERT(t, p);
+		KT_EXPECT(t, slack_is(p, 3 * PAGE_SIZE + 100, want));
+		memset(p, 0x3c, 3 * PAGE_SIZE + 100);
+		KT_EXPECT(t, vrealloc(p, PAGE_SIZE + 7, 0) == p); /* shrink */
+		KT_EXPECT(t, slack_is(p, PAGE_SIZE + 7, want));
+		KT_EXPECT(t, vrealloc(p, PAGE_SIZE + 900, 0) == p); /* in place, within the backed page */
+		KT_EXPECT(t, slack_is(p, PAGE_SIZE + 900, want));
+		if (kinds[k]) for (u64 i = PAGE_SIZE + 7; i < PAGE_SIZE + 900; i++) KT_EXPECT(t, p[i] == 0);
+		KT_EXPECT(t, vrealloc(p, 3 * PAGE_SIZE + 50, 0) == p); /* over pages freed by the shrink */
+		KT_EXPECT(t, slack_is(p, 3 * PAGE_SIZE + 50, want));
+		u8 *q = vrealloc(p, 9 * PAGE_SIZE + 1, 0); /* moves */
+		KT_ASSERT(t, q);
+		KT_EXPECT(t, slack_is(q, 9 * PAGE_SIZE + 1, want));
+		KT_EXPECT(t, q[0] == 0x3c && q[PAGE_SIZE + 6] == 0x3c);
+		vfree(q);
+	}
+}
+
+/* issue 9 defect 7: growth charges only the difference: a 6-page area of a 16-page owner grows to 12. */
+static void grow_charges_only_difference(struct ktest *t)
+{
+	const u32 owner = VM_MAX_OWNERS - 1;
+	KT_ASSERT(t, vm_owner_set_limit(owner, 16) == 0);
+	u8 *p = __vmalloc_owner(6 * PAGE_SIZE, PAGE_SIZE, VMF_ZERO, NUMA_NO_NODE, owner, NULL);
+	KT_ASSERT(t, p);
+	fill(p, 6 * PAGE_SIZE, 11);
+	u8 *q = vrealloc(p, 12 * PAGE_SIZE, VMF_ZERO); /* beyond the reserved range: moves */
+	KT_EXPECT(t, q != NULL);
+	if (q) {
+		KT_EXPECT(t, pattern_ok(q, 6 * PAGE_SIZE, 11) && vm_owner_pages(owner) == 12);
+		p = q;
+	}
+	/* Over the limit: nothing changes, not the pointer, the pages, the contents or the charge. */
+	u64 charged = vm_owner_pages(owner), pa0 = vmalloc_to_pa(p);
+	KT_EXPECT(t, vrealloc(p, 17 * PAGE_SIZE, 0) == NULL);
+	KT_EXPECT(t, find_vm_area(p) && vmalloc_to_pa(p) == pa0 && p[5] == (u8)(11 + 5 * 7));
+	KT_EXPECT(t, vm_owner_pages(owner) == charged);
+	vfree(p);
+	KT_EXPECT(t, vm_owner_pages(owner) == 0);
+	vm_owner_set_limit(owner, 16384);
+}
+
+/* A move keeps the physical pages (no copy): whoever maps them (a user task through shm) keeps seeing
+ * the same memory while the area moves. */
+static void moved_grow_keeps_pages(struct ktest *t)
+{
+	u8 *p = vzalloc(3 * PAGE_SIZE);
+	KT_ASSERT(t, p);
+	u64 pa[3];
+	for (u32 i = 0; i < 3; i++) pa[i] = vmalloc_to_pa(p + i * PAGE_SIZE);
+	u8 *q = vrealloc(p, 40 * PAGE_SIZE, 0);
+	KT_ASSERT(t, q && q != p);
+	for (u32 i = 0; i < 3; i++) KT_EXPECT(t, vmalloc_to_pa(q + i * PAGE_SIZE) == pa[i]);
+	KT_EXPECT(t, find_vm_area(p) == NULL && find_vm_area(q)->nr_pages == 40);
+	vfree(q);
+}
+
+/* An area's charge moves whole to a new owner, within that owner's limit unless forced; memory held
+ * outside areas (page tables of user mappings) is charged and credited the same way. */
+static void owner_transfer_moves_charge(struct ktest *t)
+{
+	const u32 from = VM_MAX_OWNERS - 1, to = VM_MAX_OWNERS - 2;
+	KT_ASSERT(t, vm_owner_set_limit(from, 16) == 0 && vm_owner_set_limit(to, 8) == 0);
+	u8 *p = __vmalloc_owner(10 * PAGE_SIZE, PAGE_SIZE, VMF_ZERO, NUMA_NO_NODE, from, NULL);
+	KT_ASSERT(t, p);
+	KT_EXPECT(t, vm_area_set_owner(p, to, false) == -ENOMEM); /* 10 > 8: nothing moves */
+	KT_EXPECT(t, vm_owner_pages(from) == 10 && vm_owner_pages(to) == 0 && find_vm_area(p)->owner == from);
+	KT_EXPECT(t, vm_area_set_owner(p, to, true) == 0); /* forced past the limit */
+	KT_EXPECT(t, vm_owner_pages(from) == 0 && vm_owner_pages(to) == 10 && find_vm_area(p)->owner == to);
+	KT_EXPECT(t, vm_owner_charge(to, 1, false) == -ENOMEM && vm_owner_pages(to) == 10);
+	KT_EXPECT(t, vm_owner_charge(from, 16, false) == 0 && vm_owner_charge(from, 1, false) == -ENOMEM);
+	KT_EXPECT(t, vm_owner_charge(from, 1, true) == 0 && vm_owner_pages(from) == 17); /* forced past it */
+	KT_EXPECT(t, vm_owner_charge(from, -17, false) == 0 && vm_owner_pages(from) == 0);
+	KT_EXPECT(t, vm_owner_charge(VM_OWNER_KERNEL, 1, false) == -EINVAL && vm_area_set_owner(p + 1, from, true) == -EINVAL);
+	vfree(p);
+	KT_EXPECT(t, vm_owner_pages(to) == 0);
+	vm_owner_set_limit(from, 16384);
+	vm_owner_set_limit(to, 16384);
+}
+
 static void bad_pointer_changes_nothing(struct ktest *t)
 {
 	u8 *p = vmalloc(2 * PAGE_SIZE);
@@ -130,4 +262,9 @@ KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
 	    {"grow_in_page_reveals_zero", grow_in_page_reveals_zero},
 	    {"grow_beyond_moves_and_copies", grow_beyond_moves_and_copies},
 	    {"huge_shrink_changes_metadata_only", huge_shrink_changes_metadata_only},
-	    {"bad_pointer_changes_nothing", bad_pointer_changes_nothing});
+	    {"bad_pointer_changes_nothing", bad_pointer_changes_nothing},
+	    {"huge_move_then_grow_reads_zero", huge_move_then_grow_reads_zero},
+	    {"slack_invariant_on_every_path", slack_invariant_on_every_path},
+	    {"grow_charges_only_difference", grow_charges_only_difference},
+	    {"moved_grow_keeps_pages", moved_grow_keeps_pages},
+	    {"owner_transfer_moves_charge", owner_transfer_moves_charge});

@@ -160,8 +160,8 @@ static void one_call(void)
 	static const long nrs[] = {SYS_spawn, SYS_wait, SYS_yield, SYS_getpid, SYS_write, SYS_clock_gettime,
 				   SYS_sleep, SYS_handles, SYS_shm_create, SYS_shm_map, SYS_shm_unmap,
 				   SYS_shm_resize, SYS_shm_share, SYS_shm_close, SYS_shm_info, SYS_vm_stats,
-				   SYS_trace_ctl, SYS_trace_mark, -2 /* stands for an unknown number */};
-	static const long unknown[] = {9, 15, 23, 31, 36, 200, 1L << 40, -1};
+				   SYS_trace_ctl, SYS_trace_mark, SYS_kill, -2 /* stands for an unknown number */};
+	static const long unknown[] = {10, 15, 23, 31, 36, 200, 1L << 40, -1};
 	long nr = nrs[pick(ARRAY_SIZE(nrs))];
 	bool is_unknown = nr == -2;
 	if (is_unknown) nr = unknown[pick(ARRAY_SIZE(unknown))];
@@ -197,6 +197,9 @@ static void one_call(void)
 	case SYS_shm_close: case SYS_shm_info: a[0] = rand_handle(); a[1] = rand_ptr(); break;
 	case SYS_trace_ctl: a[0] = pick(2) ? 0 : (TRACE_ALL + 1) << pick(50); a[1] = pick(2) ? 0 : rand_any(); break;
 	case SYS_trace_mark: a[1] = pick(3) ? rand_ptr() : 0; break;
+	case SYS_kill: /* we have no children: ourselves, our parent, or tids that cannot exist */
+		a[0] = (u64[]){(u64)self, (u64)self + (1UL << 32), 0, (u64)-1, rng_next(&rs), 1}[pick(6)];
+		break;
 	default: break;
 	}
 	long r = vmk_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -163,8 +163,10 @@ class AreasOf(gdb.Command):
         slot = int(t["slot"])
         mine = [a for a in live_areas() if int(a["owner"]) == slot]
         charged = int(gdb.parse_and_eval("arena")["owner_pages"][slot])
-        gdb.write("%s: %d areas, %d pages charged of a %d-page quota\n" % (
-            task_label(t), len(mine), charged, int(t["quota_pages"])))
+        # The charge also counts the page tables of the task's shm mappings (kernel/shm.c), held outside areas.
+        tables = sum(int(t["maps"][m]["table_pages"]) for m in range(array_len(t["maps"])) if int(t["maps"][m]["obj"]))
+        gdb.write("%s: %d areas, %d pages charged (%d for page tables of its mappings) of a %d-page quota\n" % (
+            task_label(t), len(mine), charged, tables, int(t["quota_pages"])))
         for a in mine:
             gdb.write(area_row(a) + "\n")
 
