@@ -23,14 +23,15 @@ class Ktap:
 
 
 def block(text, begin="vmallocinfo: begin", end="vmallocinfo: end"):
-    """Lines between the first begin/end pair in text, or None."""
+    """Lines between the first begin/end pair in text, or None. Trace events ("@T ...") drained by the
+    timer tick may land between the listing's lines: they are not part of it."""
     lines = text.splitlines()
     try:
         b = lines.index(begin)
         e = lines.index(end, b)
     except ValueError:
         return None
-    return lines[b + 1:e]
+    return [line for line in lines[b + 1:e] if not line.startswith("@T ")]
 
 
 def translation(text):
