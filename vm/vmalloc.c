@@ -66,6 +66,7 @@ void vmalloc_init(void)
 	/* Linux's lazy_max_pages: 32 MiB per fls(online cpus). */
 	arena.lazy_max_pages = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
 	if (!bootarg_u64("vmalloc.lazy_max_pages", &v) && v) arena.lazy_max_pages = v;
+	if (!bootarg_u64("vmalloc.debug_uaf", &v)) vm_debug_uaf = v != 0;
 	u64 quota = DEFAULT_TASK_QUOTA_PAGES;
 	if (!bootarg_u64("vmalloc.task_quota_pages", &v)) quota = v;
 	arena.owner_limit[VM_OWNER_KERNEL] = ~0ULL;

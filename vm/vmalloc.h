@@ -89,6 +89,9 @@ void vm_purge_now(void);           /* flush every lazily freed range now */
 void vm_set_lazy_max_pages(u64 pages);
 u64 vm_lazy_max_pages(void);
 void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
+/* Use-after-vfree detection on the freeing hart (bootarg vmalloc.debug_uaf=1): each free then flushes
+ * that hart's TLB. Returns the previous setting; any context. */
+bool vm_set_debug_uaf(bool on);
 int vm_owner_set_limit(u32 owner, u64 pages);
 u64 vm_owner_pages(u32 owner);
 

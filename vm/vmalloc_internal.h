@@ -30,7 +30,8 @@ extern struct vm_arena arena;
 bool vm_lazy_add_locked(struct vm_area *a); /* true when the batch is due */
 void vm_purge(void);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
-void vm_local_forget(u64 start, u64 size);    /* this hart's TLB only, no counting */
+void vm_local_forget(u64 start, u64 size);    /* debug_uaf only: this hart's TLB, no counting */
+extern bool vm_debug_uaf;
 
 /* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
 static inline u64 vm_area_span(const struct vm_area *a) { return a->va_start + a->va_size - a->addr; }

@@ -1,6 +1,6 @@
-/* Lazy purge. vfree clears PTEs at once, so a stale access faults on any hart that has no cached
- * translation, but the virtual range is not reused until a purge has flushed every hart's TLB: then the
- * whole batch costs one local flush and ONE SBI remote fence instead of one per vfree. */
+/* Lazy purge. vfree clears PTEs at once and flushes no TLB, not even its own hart's (as Linux): a stale
+ * access faults on any hart that has no cached translation, and the virtual range is not reused until a
+ * purge has flushed every hart's TLB: the whole batch costs one local flush and ONE remote fence. */
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
@@ -9,9 +9,12 @@
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
-/* Past this many pages in the flushed span, one full flush is cheaper than per-page sfence.vma (the same
- * cut-over as Linux's tlb_flush_all_threshold on RISC-V). */
-#define FLUSH_ALL_THRESHOLD_PAGES 64
+/* Past this many pages in the flushed span one full flush is cheaper than per-page sfence.vma. Linux
+ * uses 64 for real cores; under QEMU every sfence.vma, with an address or not, flushes the whole soft
+ * TLB, so a loop of N ranged fences costs N full flushes: only a single page is flushed by address. */
+#define FLUSH_ALL_THRESHOLD_PAGES 1
+
+bool vm_debug_uaf;
 
 static spinlock_t purge_lock = SPINLOCK_INIT;
 
@@ -32,8 +35,7 @@ static bool flush_kernel_range(u64 start, u64 size)
 	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
 
 	if (full) local_flush_tlb_all();
-	else
-		for (u64 va = start; va < start + size; va += PAGE_SIZE) local_flush_tlb_page(va);
+	else local_flush_tlb_page(start);
 	unsigned long mask = harts_other_sbi_mask(&base);
 	if (mask) sbi_remote_sfence_vma(mask, base, full ? 0 : start, full ? 0 : size);
 	unsigned long f = spin_lock_irqsave(&arena.lock);
@@ -47,15 +49,21 @@ static bool flush_kernel_range(u64 start, u64 size)
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
 
-/* The freeing hart forgets the range at once (local fences cost no IPI): its own use after vfree then
- * faults and is named, and only other harts' TLBs wait for the purge. */
+/* Debug mode only (vmalloc.debug_uaf=1): the freeing hart forgets the range at once, so its own use
+ * after vfree faults and is named. One sfence.vma per free: under QEMU that is a whole soft-TLB flush and
+ * a refill of every translation the hart uses next, which is why it is off by default. */
 void vm_local_forget(u64 start, u64 size)
 {
-	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) {
-		local_flush_tlb_all();
-		return;
-	}
-	for (u64 va = start; va < start + size; va += PAGE_SIZE) local_flush_tlb_page(va);
+	if (!READ_ONCE(vm_debug_uaf)) return;
+	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) local_flush_tlb_all();
+	else local_flush_tlb_page(start);
+}
+
+bool vm_set_debug_uaf(bool on)
+{
+	bool was = READ_ONCE(vm_debug_uaf);
+	WRITE_ONCE(vm_debug_uaf, on);
+	return was;
 }
 
 void vm_purge(void)
