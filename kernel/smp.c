@@ -1,5 +1,7 @@
-/* Secondary hart bring-up through SBI HSM, and a one-slot call box per hart that tests and benchmarks use
- * to run workers on several harts at once. */
+/* Secondary hart bring-up through SBI HSM, a one-slot call box per hart that tests and benchmarks use
+ * to run workers on several harts at once, and a start barrier for them. Every cross-hart wait here
+ * sleeps in wfi and is ended by the other hart's IPI (hart_wait_until): a spinning vCPU starves the
+ * others under QEMU 7.2's round-robin icount scheduler. */
 #include "kernel/smp.h"
 #include "kernel/task.h"
 #include "boot/boot.h"
@@ -8,6 +10,7 @@
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "lib/tlb_shootdown.h"
 #include "platform/devtree.h"
 #include "platform/sbi.h"
 #include "vm/layout.h"
@@ -18,6 +21,7 @@ struct call_box {
 	void (*fn)(void *);
 	void *arg;
 	volatile int busy;
+	u32 caller; /* hart index to kick when the call is done */
 };
 static struct call_box call_boxes[MAX_HARTS];
 
@@ -41,9 +45,10 @@ void secondary_main(u64 hartid, u64 index)
 	h->index = (u32)index;
 	timer_init_hart();
 	csr_set(sie, SIE_SSIE | SIE_STIE);
-	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
 	__atomic_fetch_or(&harts_online_mask, 1u << index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
+	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
 	scheduler_loop();
 }
 
@@ -56,6 +61,7 @@ void smp_boot_secondaries(const struct machine_desc *m)
 		printk("smp: firmware has no HSM extension: running on one hart\n");
 		return;
 	}
+	hart_kick = smp_send_ipi;
 	for (int i = 0; i < m->nharts; i++) {
 		const struct hart_desc *hd = &m->harts[i];
 		if (hd->hartid == me) continue;
@@ -79,7 +85,7 @@ void smp_boot_secondaries(const struct machine_desc *m)
 			continue;
 		}
 		u64 deadline = rdtime() + timer_hz();
-		while (!__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
+		hart_wait_until(__atomic_load_n(&hart_locals[idx].online, __ATOMIC_ACQUIRE) || rdtime() >= deadline);
 		if (!hart_locals[idx].online) printk("smp: hart %u did not come online within 1 s\n", hd->hartid);
 	}
 }
@@ -88,9 +94,10 @@ int smp_call_on(u32 index, void (*fn)(void *), void *arg)
 {
 	if (index >= MAX_HARTS || !(smp_online_mask() & (1u << index))) return -EINVAL;
 	struct call_box *b = &call_boxes[index];
-	while (__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE)) cpu_relax();
+	hart_wait_until(!__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE));
 	b->fn = fn;
 	b->arg = arg;
+	b->caller = this_hart_index();
 	__atomic_store_n(&b->busy, 1, __ATOMIC_RELEASE);
 	smp_send_ipi(index);
 	return 0;
@@ -100,16 +107,41 @@ void smp_idle_poll(void)
 {
 	struct call_box *b = &call_boxes[this_hart_index()];
 	if (__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE)) {
+		u32 caller = b->caller;
 		b->fn(b->arg);
 		__atomic_store_n(&b->busy, 0, __ATOMIC_RELEASE);
+		smp_send_ipi(caller);
 	}
 }
 
 void smp_wait_all(void)
 {
+	smp_idle_poll(); /* a call queued on this hart itself runs here */
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		while (__atomic_load_n(&call_boxes[i].busy, __ATOMIC_ACQUIRE)) {
-			if (i == this_hart_index()) smp_idle_poll();
-			cpu_relax();
-		}
+		hart_wait_until(!__atomic_load_n(&call_boxes[i].busy, __ATOMIC_ACQUIRE));
 }
+
+void smp_barrier_init(struct smp_barrier *b, u32 parties)
+{
+	b->parties = parties;
+	b->arrived = 0;
+	b->generation = 0;
+}
+
+void smp_barrier_wait(struct smp_barrier *b)
+{
+	u32 gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->parties) {
+		b->arrived = 0;
+		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+		u32 online = smp_online_mask(), me = this_hart_index();
+		for (u32 i = 0; i < MAX_HARTS; i++)
+			if ((online & (1u << i)) && i != me) smp_send_ipi(i);
+		return;
+	}
+	hart_wait_until(__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != gen);
+}
+
+/* Every IPI wakes its target from wfi (that is what most are for: a call box, a lock released, a
+ * barrier passed); one that carries a TLB shootdown request is also served here. */
+void ipi_interrupt(void) { tlb_shootdown_service(); }

@@ -15,4 +15,11 @@ int smp_call_on(u32 index, void (*fn)(void *), void *arg);
 void smp_wait_all(void);
 void smp_idle_poll(void); /* the idle loop's hook: runs a queued call if there is one */
 
+/* A reusable barrier for `parties` harts: each waits in wfi until the last arrives, which wakes them. */
+struct smp_barrier {
+	u32 parties, arrived, generation;
+};
+void smp_barrier_init(struct smp_barrier *b, u32 parties);
+void smp_barrier_wait(struct smp_barrier *b);
+
 #endif

@@ -27,8 +27,36 @@ extern struct hart_local hart_locals[MAX_HARTS];
 extern u32 nr_harts_online;
 extern u32 harts_online_mask; /* bit i = dense hart index i online */
 
+/* Wakes hart `index` from wfi (an IPI). Installed by the hart layer when secondaries start, NULL before:
+ * lib and vm wait with wfi and need someone to wake them without calling up into kernel/. */
+extern void (*hart_kick)(u32 index);
+
 /* SBI hart mask (relative to *base) of every online hart but this one; 0 when alone. */
 unsigned long harts_other_sbi_mask(unsigned long *base);
+
+#ifndef HOST_TEST
+#include "lib/riscv.h"
+/* One step of a cross-hart wait, between two wfi: lets pending interrupts in when the caller had them
+ * on (irq_was_on), else serves a TLB shootdown by hand and consumes the IPI so the next wfi sleeps.
+ * Returns whether it consumed an IPI (the wait re-raises it when done, for whoever else it was for). */
+bool hart_wait_step(unsigned long irq_was_on);
+
+/* Waits for another hart to make `cond` true without spinning: sleeps in wfi, woken by that hart's
+ * hart_kick (or at worst the next tick). wfi with interrupts masked still wakes on a pending interrupt,
+ * so a kick that lands between the test and the wfi is not lost. A spinning vCPU would starve the
+ * others under QEMU's icount scheduler. Any context. */
+#define hart_wait_until(cond)                                           \
+	do {                                                            \
+		unsigned long __hw_f = irq_save();                      \
+		bool __hw_ipi = false;                                  \
+		while (!(cond)) {                                       \
+			wfi();                                          \
+			__hw_ipi |= hart_wait_step(__hw_f);             \
+		}                                                       \
+		if (__hw_ipi) csr_set(sip, SIE_SSIE);                   \
+		irq_restore(__hw_f);                                    \
+	} while (0)
+#endif
 
 #ifdef HOST_TEST
 static inline struct hart_local *this_hart(void) { return &hart_locals[0]; }

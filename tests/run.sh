@@ -72,14 +72,16 @@ shows_all() {
 	done
 }
 
-boot() { # name smp mem dtb bootargs expect regex [initrd]
-	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-}
+boot() { # name smp mem dtb bootargs expect regex [initrd] [extra QEMU options] [timeout in s]
+	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-} extra=${9:-} limit=${10:-}
 	local log=$LOGS/boot-$name.log
 	local qargs=(-machine virt -bios default -nographic -no-reboot -smp "$smp" -m "$mem" -kernel "$BUILD/kernel.bin")
+	# shellcheck disable=SC2206 # the extra options are words on purpose (e.g. "-icount shift=0")
+	[ -n "$extra" ] && [ "$extra" != - ] && qargs+=($extra)
 	[ "$dtb" != - ] && qargs+=(-dtb "$BUILD/dtbs/$dtb.dtb")
 	[ -n "$initrd" ] && qargs+=(-initrd "$initrd")
 	[ "$args" != - ] && qargs+=(-append "$args")
-	timeout "${BOOT_TIMEOUT:-300}" qemu-system-riscv64 "${qargs[@]}" </dev/null >"$log" 2>&1
+	timeout "${limit:-${BOOT_TIMEOUT:-300}}" qemu-system-riscv64 "${qargs[@]}" </dev/null >"$log" 2>&1
 	local rc=$?
 	local before=$fail
 	case "$args" in
@@ -102,10 +104,11 @@ boot() { # name smp mem dtb bootargs expect regex [initrd]
 trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:space:]]}"}"; }
 
 echo "== QEMU boots"
-while IFS='|' read -r name smp mem dtb args expect regex; do
+while IFS='|' read -r name smp mem dtb args expect regex extra limit; do
 	name=$(trim "$name")
 	case "$name" in '' | \#*) continue ;; esac
-	boot "$name" "$(trim "$smp")" "$(trim "$mem")" "$(trim "$dtb")" "$(trim "$args")" "$(trim "$expect")" "$(trim "$regex")"
+	boot "$name" "$(trim "$smp")" "$(trim "$mem")" "$(trim "$dtb")" "$(trim "$args")" "$(trim "$expect")" "$(trim "$regex")" \
+		"" "$(trim "$extra")" "$(trim "$limit")"
 done <tests/boots.txt
 
 if [ -f "$BUILD/initrd.cpio" ]; then

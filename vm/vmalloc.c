@@ -54,6 +54,37 @@ void va_busy_table_free(void *table, size_t bytes)
 	vm_pages_free_order(virt_to_phys(table), order_for(bytes));
 }
 
+/* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
+ * has no limit to check); a task's are charged under the arena lock in vm_area_get. */
+static void area_count_in(struct vm_area *a, u64 pages)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	unsigned long f = irq_save();
+	a->seq = (u64)++h->stat[VM_STAT_SEQ];
+	h->stat[VM_STAT_LIVE_AREAS]++;
+	h->stat[VM_STAT_LIVE_PAGES] += (s64)pages;
+	if (a->owner == VM_OWNER_KERNEL) h->stat[VM_STAT_KERNEL_PAGES] += (s64)pages;
+	irq_restore(f);
+}
+
+/* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. */
+static void area_count_out(u32 owner, u64 pages, bool area)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	unsigned long f = irq_save();
+	if (area) h->stat[VM_STAT_LIVE_AREAS]--;
+	h->stat[VM_STAT_LIVE_PAGES] -= (s64)pages;
+	if (owner == VM_OWNER_KERNEL) h->stat[VM_STAT_KERNEL_PAGES] -= (s64)pages;
+	irq_restore(f);
+	if (owner != VM_OWNER_KERNEL) {
+		f = arena_lock();
+		arena.owner_pages[owner] -= pages;
+		arena_unlock(f);
+	}
+}
+
+static void deferred_drain_some(void);
+
 void vmalloc_init(void)
 {
 	u64 v;
@@ -78,9 +109,9 @@ void vmalloc_init(void)
 
 static void reject(u64 size, u64 align, const void *caller, const char *reason)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.st.rejected++;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	vm_note_failure(size, align, caller, reason);
 }
 
@@ -92,14 +123,16 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
 #define PADDED_ALIGN_MAX (4UL << 20)
 
 /* Reserves va_size bytes (guard included) at the given alignment and registers the area. Charges `pages`
- * to the owner first: a task over its quota gets nothing. Purges lazily freed ranges and retries once
- * before giving up. */
+ * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
+ * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
+ * what is left and retries before giving up. Any context but interrupt; no lock held. */
 struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
 	u64 start, span = va_size;
-	bool retried = false, padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
+	u32 retries = 0;
+	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 
 	if (unlikely(owner >= VM_MAX_OWNERS || arena.owner_pages[owner] + pages > arena.owner_limit[owner])) {
 		arena.st.rejected++;
@@ -124,15 +157,16 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 			}
 		}
 		if (likely(!e)) break;
-		if (e == -EINVAL || retried || !arena.lazy_head) {
+		bool lazy = arena.lazy_head || vm_lazy_pages_total() || vm_purge_in_flight();
+		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
 			goto fail_unlock;
 		}
-		spin_unlock_irqrestore(&arena.lock, f);
-		vm_purge();
-		retried = true;
-		f = spin_lock_irqsave(&arena.lock);
+		arena_unlock(f);
+		vm_purge(); /* waits for a purge in flight, then purges what is still parked */
+		retries++;
+		f = arena_lock();
 	}
 	a->va_start = start;
 	a->va_size = span;
@@ -143,18 +177,15 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	a->lazy_next = NULL;
 	a->vb_used = a->vb_dirty = 0;
 	a->nr_pages = 0;
-	a->seq = ++arena.st.seq;
 	va_busy_insert(&arena.busy, &a->link, a->addr);
-	arena.owner_pages[owner] += pages;
-	arena.st.live_areas++;
-	arena.st.live_pages += pages;
-	if (arena.st.live_pages > arena.st.peak_pages) arena.st.peak_pages = arena.st.live_pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	if (owner != VM_OWNER_KERNEL) arena.owner_pages[owner] += pages;
+	arena_unlock(f);
+	area_count_in(a, pages);
 	return a;
 
 fail_unlock:
 	arena.st.failures++;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	vm_note_failure(va_size, align, caller, why);
 	return NULL;
 }
@@ -163,15 +194,14 @@ fail_unlock:
  * free index, no purge needed since no translation of it was ever used. */
 void vm_area_abort(struct vm_area *a, u64 pages)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	va_busy_remove(&arena.busy, a->addr);
-	arena.owner_pages[a->owner] -= pages;
-	arena.st.live_areas--;
-	arena.st.live_pages -= pages;
+	if (a->owner != VM_OWNER_KERNEL) arena.owner_pages[a->owner] -= pages;
 	arena.st.failures++;
 	va_index_free(&arena.free, a->va_start, a->va_size);
 	node_pool_put(&arena.area_pool, a);
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
+	area_count_out(a->owner, pages, true);
 }
 
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
@@ -185,7 +215,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		reject(size, align, caller, "alignment not a power of two");
 		return NULL;
 	}
-	if (unlikely(arena.deferred_head)) vm_deferred_drain();
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	bool huge = (flags & VMF_HUGE) && size >= PMD_SIZE, zero = flags & VMF_ZERO;
 	u64 mapped = ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE);
 	if (huge && align < PMD_SIZE) align = PMD_SIZE;
@@ -234,12 +264,15 @@ void *vmalloc_huge(size_t size, unsigned flags)
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
 struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	struct va_busy_link *l = va_busy_remove(&arena.busy, (u64)(uptr)addr);
-	if (likely(l)) arena.st.live_areas--;
-	else arena.st.bad_frees++;
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (unlikely(!l)) vm_warn_bad_pointer(fn, addr, caller);
+	if (unlikely(!l)) arena.st.bad_frees++;
+	arena_unlock(f);
+	if (unlikely(!l)) {
+		vm_warn_bad_pointer(fn, addr, caller);
+		return NULL;
+	}
+	vm_stat_add(VM_STAT_LIVE_AREAS, -1);
 	return (struct vm_area *)l;
 }
 
@@ -251,22 +284,11 @@ static void area_retire(struct vm_area *a)
 	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
 	vm_local_forget(a->addr, a->size);
-	if (!(a->flags & VM_ALLOC)) pages = 0;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	arena.owner_pages[a->owner] -= pages;
-	arena.st.live_pages -= pages;
-	bool due = vm_lazy_add_locked(a);
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (due) vm_purge();
+	if (a->flags & VM_ALLOC) area_count_out(a->owner, pages, false);
+	vm_lazy_add(a);
 }
 
-void vm_area_park(struct vm_area *a)
-{
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	bool due = vm_lazy_add_locked(a);
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (due) vm_purge();
-}
+void vm_area_park(struct vm_area *a) { vm_lazy_add(a); }
 
 static void vfree_caller(const void *addr, const void *caller)
 {
@@ -275,7 +297,7 @@ static void vfree_caller(const void *addr, const void *caller)
 		vfree_atomic(addr);
 		return;
 	}
-	if (unlikely(arena.deferred_head)) vm_deferred_drain();
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	struct vm_area *a = vm_area_take(addr, "vfree", caller);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
@@ -294,40 +316,62 @@ void vfree_atomic(const void *addr)
 	struct vm_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
 	if (!a) return;
 	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree_atomic", CALLER);
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	a->lazy_next = arena.deferred_head;
 	arena.deferred_head = a;
-	arena.st.deferred_frees++;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
+	vm_stat_add(VM_STAT_DEFERRED_FREES, 1);
 }
 
-void vm_deferred_drain(void)
+/* Takes the deferred list and retires it. The list leaves the arena before its areas are retired, so
+ * `deferred_draining` counts the harts half-way through one: a drain that must mean "drained" waits
+ * for it to reach zero. */
+static void deferred_drain_some(void)
 {
 	if (in_interrupt()) return;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	struct vm_area *list = arena.deferred_head;
 	arena.deferred_head = NULL;
-	spin_unlock_irqrestore(&arena.lock, f);
+	if (list) __atomic_fetch_add(&arena.deferred_draining, 1, __ATOMIC_RELAXED);
+	arena_unlock(f);
+	if (!list) return;
 	while (list) {
 		struct vm_area *next = list->lazy_next;
 		vm_redzone_check(list, "vfree_atomic", list->caller);
 		area_retire(list);
 		list = next;
 	}
+	__atomic_fetch_sub(&arena.deferred_draining, 1, __ATOMIC_RELEASE);
+	/* Whoever waits for the drain sleeps in wfi: wake every hart (drains are rare). */
+	if (hart_kick) {
+		u32 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE), me = this_hart_index();
+		for (u32 i = 0; i < MAX_HARTS; i++)
+			if ((online & (1u << i)) && i != me) hart_kick(i);
+	}
 }
 
-/* The idle loop is the deferred-free worker: frees from interrupt context do not wait for the next
- * vmalloc or vfree to give their pages back. */
+void vm_deferred_drain(void)
+{
+	if (in_interrupt()) return;
+	deferred_drain_some();
+	hart_wait_until(!__atomic_load_n(&arena.deferred_draining, __ATOMIC_ACQUIRE) &&
+			!READ_ONCE(arena.deferred_head));
+}
+
+/* The idle loop is the deferred-free and purge worker: frees from interrupt context do not wait for the
+ * next vmalloc or vfree to give their pages back, and a crossed lazy threshold is purged by a hart
+ * with nothing else to do. Returns without waiting for work other harts have in hand. */
 void vm_idle_work(void)
 {
-	if (unlikely(READ_ONCE(arena.deferred_head))) vm_deferred_drain();
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
+	vm_purge_idle_work();
 }
 
 struct vm_area *find_vm_area(const void *addr)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	struct vm_area *a = (struct vm_area *)va_busy_find(&arena.busy, (u64)(uptr)addr);
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	return a;
 }
 
@@ -390,15 +434,30 @@ void vunmap(const void *addr)
 int vm_owner_set_limit(u32 owner, u64 pages)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.owner_limit[owner] = pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	return 0;
 }
 
-u64 vm_owner_pages(u32 owner) { return owner < VM_MAX_OWNERS ? READ_ONCE(arena.owner_pages[owner]) : 0; }
+/* Sums a per-hart counter with its base in arena.st (the base moves under the arena lock, e.g. vrealloc). */
+static s64 stat_sum(enum vm_stat s)
+{
+	s64 n = 0;
+	for (u32 i = 0; i < MAX_HARTS; i++) n += __atomic_load_n(&vm_harts[i].stat[s], __ATOMIC_RELAXED);
+	return n;
+}
 
-u64 vm_live_areas(void) { return READ_ONCE(arena.st.live_areas); }
+u64 vm_owner_pages(u32 owner)
+{
+	if (owner >= VM_MAX_OWNERS) return 0;
+	u64 base = READ_ONCE(arena.owner_pages[owner]);
+	return owner == VM_OWNER_KERNEL ? base + (u64)stat_sum(VM_STAT_KERNEL_PAGES) : base;
+}
+
+u64 vm_live_areas(void) { return (u64)stat_sum(VM_STAT_LIVE_AREAS); }
+
+u64 vm_stat_total(enum vm_stat s) { return (u64)stat_sum(s); }
 
 u64 vm_cached_pages(void)
 {

@@ -85,7 +85,8 @@ void vm_get_stats(struct vm_stats *st);
 void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */
 void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
 void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
-void vm_purge_now(void);           /* flush every lazily freed range now */
+void vm_purge_now(void);           /* flush every lazily freed range now (waits for one in flight first) */
+void vm_purge_wait_idle(void);     /* returns once no purge is in flight; process context */
 void vm_set_lazy_max_pages(u64 pages);
 u64 vm_lazy_max_pages(void);
 void vm_deferred_drain(void);      /* frees what vfree_atomic parked */

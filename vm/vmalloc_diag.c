@@ -11,23 +11,37 @@
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
+/* The base in arena.st plus every hart's counters. Peak pages are the highest total any read or
+ * slow-path update has seen: the fast path keeps no global total to compare against. */
 void vm_get_stats(struct vm_stats *st)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	*st = arena.st;
-	st->lazy_pages = arena.lazy_pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	st->seq += vm_stat_total(VM_STAT_SEQ);
+	st->live_areas += vm_stat_total(VM_STAT_LIVE_AREAS);
+	st->live_pages += vm_stat_total(VM_STAT_LIVE_PAGES);
+	st->lazy_areas += vm_stat_total(VM_STAT_LAZY_AREAS);
+	st->deferred_frees += vm_stat_total(VM_STAT_DEFERRED_FREES);
+	st->purges += vm_stat_total(VM_STAT_PURGES);
+	st->local_fences += vm_stat_total(VM_STAT_LOCAL_FENCES);
+	st->remote_fences += vm_stat_total(VM_STAT_REMOTE_FENCES);
+	st->full_flushes += vm_stat_total(VM_STAT_FULL_FLUSHES);
+	st->flushed_pages += vm_stat_total(VM_STAT_FLUSHED_PAGES);
+	st->lazy_pages = vm_lazy_pages_total();
+	if (st->live_pages > arena.st.peak_pages) arena.st.peak_pages = st->live_pages;
+	st->peak_pages = arena.st.peak_pages;
+	arena_unlock(f);
 }
 
 void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.st.last_fail_size = size;
 	arena.st.last_fail_align = align;
 	arena.st.last_fail_caller = caller;
 	arena.st.last_fail_reason = reason;
-	arena.st.last_fail_seq = arena.st.seq;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena.st.last_fail_seq = vm_stat_total(VM_STAT_SEQ);
+	arena_unlock(f);
 	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu reason=\"%s\"", size, align, reason);
 }
 
@@ -82,12 +96,11 @@ void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller)
 	bool lazy = false;
 
 	ksym_format((uptr)caller, sym, sizeof(sym));
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
-		if (a->addr == (u64)(uptr)addr) lazy = true;
+	unsigned long f = arena_lock();
+	lazy = vm_lazy_find((u64)(uptr)addr, false) != NULL;
 	for (struct vm_area *a = arena.deferred_head; a; a = a->lazy_next)
 		if (a->addr == (u64)(uptr)addr) lazy = true;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	printk("vmalloc: %s(%p) from %s: %s; nothing changed\n", fn, addr, sym,
 	       lazy ? "double free (the area was already freed)" : "not the start of a live vmalloc area");
 }
@@ -136,9 +149,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 		else
 			snprintf(buf, size, "; inside %s", what);
 	} else {
-		struct vm_area *lz = NULL;
-		for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
-			if (addr >= a->va_start && addr < a->va_start + a->va_size) lz = a;
+		struct vm_area *lz = vm_lazy_find(addr, true);
 		if (lz) {
 			describe_area(lz, what, sizeof(what));
 			snprintf(buf, size, "; use after vfree of %s", what);

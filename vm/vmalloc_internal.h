@@ -2,6 +2,7 @@
 #ifndef VM_VMALLOC_INTERNAL_H
 #define VM_VMALLOC_INTERNAL_H
 
+#include "lib/percpu.h"
 #include "lib/spinlock.h"
 #include "vm/node_pool.h"
 #include "vm/va_busy.h"
@@ -15,8 +16,10 @@ struct vm_arena {
 	struct node_pool extent_pool;
 	struct node_pool area_pool;
 	struct vm_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
-	u64 lazy_pages, lazy_max_pages;
+	s64 lazy_pages;             /* parked pages counted so far (atomic; harts publish theirs in batches) */
+	u64 lazy_max_pages;
 	struct vm_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
+	u32 deferred_draining;      /* harts half-way through a deferred list they took */
 	struct vm_stats st;
 	u64 owner_pages[VM_MAX_OWNERS];
 	u64 owner_limit[VM_MAX_OWNERS];
@@ -24,11 +27,56 @@ struct vm_arena {
 
 extern struct vm_arena arena;
 
+/* Counters kept per hart and summed on read (vm_get_stats), so the fast path writes only its own line. */
+enum vm_stat {
+	VM_STAT_SEQ, VM_STAT_LIVE_AREAS, VM_STAT_LIVE_PAGES, VM_STAT_KERNEL_PAGES, VM_STAT_LAZY_AREAS,
+	VM_STAT_DEFERRED_FREES, VM_STAT_PURGES, VM_STAT_LOCAL_FENCES, VM_STAT_REMOTE_FENCES, VM_STAT_FULL_FLUSHES,
+	VM_STAT_FLUSHED_PAGES, VM_STAT_ARENA_LOCKS, VM_STAT_BUSY_LOCKS, VM_STAT_NR
+};
+
+/* Per-hart state of the arena: its counters and its lazy list. The lazy list is a stack pushed by its
+ * own hart and taken whole (exchange) by the purge, whichever hart runs it. */
+struct vm_hart {
+	s64 stat[VM_STAT_NR];
+	struct vm_area *lazy_head;
+	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (owner only) */
+} __aligned(64);
+
+extern struct vm_hart vm_harts[MAX_HARTS];
+
+static inline void vm_stat_add(enum vm_stat s, s64 n)
+{
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[s], n, __ATOMIC_RELAXED);
+}
+
+/* The arena lock, counted: `make bench` reports acquisitions per operation from VM_STAT_ARENA_LOCKS. */
+static inline unsigned long arena_lock(void)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	vm_harts[this_hart_index()].stat[VM_STAT_ARENA_LOCKS]++;
+	return f;
+}
+static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena.lock, f); }
+
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
 /* vmalloc_purge.c */
 bool vm_lazy_add_locked(struct vm_area *a); /* true when the batch is due */
+/* Parks a retired area on this hart's lazy list; kicks the purge when the threshold is crossed. */
+void vm_lazy_add(struct vm_area *a);
+/* Everything parked before the call has been purged (and every TLB flushed) when it returns. Process
+ * context, interrupts on, no lock held: it may wait for a purge in flight on another hart. */
 void vm_purge(void);
+/* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. */
+void vm_purge_kick(void);
+void vm_purge_idle_work(void);
+u64 vm_purge_seq(void);         /* purges completed so far */
+bool vm_purge_in_flight(void);
+void vm_purge_wait(u64 seq);    /* sleeps until a purge completes after `seq`, or none is in flight */
+u64 vm_lazy_pages_total(void);
+/* Diagnostics: the parked area starting at (or, with `contains`, holding) addr; NULL if none. The walk
+ * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
+struct vm_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
 void vm_local_forget(u64 start, u64 size);    /* debug_uaf only: this hart's TLB, no counting */
 extern bool vm_debug_uaf;
@@ -53,6 +101,8 @@ void vm_area_abort(struct vm_area *a, u64 pages);
 struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller);
 /* Parks an area already out of the busy map and already unmapped for the next purge. */
 void vm_area_park(struct vm_area *a);
+
+u64 vm_stat_total(enum vm_stat s); /* summed over harts */
 
 /* vmap_ram.c */
 void vm_map_ram_quiesce(void); /* retires idle per-hart blocks so leak checks see them gone */

@@ -4,7 +4,7 @@
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "platform/sbi.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/layout.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
@@ -16,35 +16,94 @@
 
 bool vm_debug_uaf;
 
-static spinlock_t purge_lock = SPINLOCK_INIT;
+/* One purge at a time, claimed by compare-and-swap rather than a lock: the purge runs with interrupts
+ * on and no lock held through the remote fence, and nobody ever waits for it spinning. */
+static u32 purge_running;
+static u64 purge_seq;       /* purges completed; a waiter sleeps until it moves */
+static u64 purge_waiters;   /* harts sleeping until the purge in flight ends */
+static u32 purge_requested; /* the threshold was crossed: an idle hart should purge */
+
+/* Pages a hart parks before it adds them to the shared count and checks the threshold: the shared line
+ * is then written once per batch, and the threshold is overshot by at most this much per hart. */
+#define LAZY_PUBLISH_PAGES 32
+
+struct vm_hart vm_harts[MAX_HARTS];
+
+static u64 lazy_pages_of(const struct vm_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
+
+static bool over_threshold(void)
+{
+	return __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) >= (s64)READ_ONCE(arena.lazy_max_pages);
+}
 
 bool vm_lazy_add_locked(struct vm_area *a)
 {
 	a->lazy_next = arena.lazy_head;
 	arena.lazy_head = a;
 	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
-	arena.lazy_pages += MAX(a->size >> PAGE_SHIFT, 1);
-	arena.st.lazy_areas++;
-	return arena.lazy_pages >= arena.lazy_max_pages;
+	__atomic_fetch_add(&arena.lazy_pages, (s64)lazy_pages_of(a), __ATOMIC_RELAXED);
+	vm_stat_add(VM_STAT_LAZY_AREAS, 1);
+	return over_threshold();
 }
 
-/* Returns whether other harts were fenced (there were some online). */
+void vm_lazy_add(struct vm_area *a)
+{
+	u64 n = lazy_pages_of(a);
+	unsigned long f = irq_save();
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct vm_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
+	do a->lazy_next = head;
+	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	h->stat[VM_STAT_LAZY_AREAS]++;
+	h->lazy_unpublished += n;
+	bool due = false;
+	if (unlikely(h->lazy_unpublished >= LAZY_PUBLISH_PAGES)) {
+		__atomic_fetch_add(&arena.lazy_pages, (s64)h->lazy_unpublished, __ATOMIC_RELAXED);
+		h->lazy_unpublished = 0;
+		due = over_threshold();
+	}
+	irq_restore(f);
+	if (unlikely(due)) vm_purge_kick();
+}
+
+static bool lazy_match(const struct vm_area *a, u64 addr, bool contains)
+{
+	return contains ? addr >= a->va_start && addr < a->va_start + a->va_size : a->addr == addr;
+}
+
+struct vm_area *vm_lazy_find(u64 addr, bool contains)
+{
+	u32 budget = 1u << 20;
+	for (struct vm_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
+		if (lazy_match(a, addr, contains)) return a;
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		for (struct vm_area *a = READ_ONCE(vm_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
+			if (lazy_match(a, addr, contains)) return a;
+	return NULL;
+}
+
+u64 vm_lazy_pages_total(void)
+{
+	s64 n = __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED);
+	for (u32 i = 0; i < MAX_HARTS; i++) n += (s64)READ_ONCE(vm_harts[i].lazy_unpublished);
+	return n > 0 ? (u64)n : 0;
+}
+
+/* Flushes the range from this hart's TLB and every other hart's. Returns whether other harts were fenced
+ * (there were some online). No lock may be held: the remote half waits for acknowledgements. */
 static bool flush_kernel_range(u64 start, u64 size)
 {
-	u64 pages = size >> PAGE_SHIFT, base;
+	u64 pages = size >> PAGE_SHIFT;
 	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
 
 	if (full) local_flush_tlb_all();
 	else local_flush_tlb_page(start);
-	unsigned long mask = harts_other_sbi_mask(&base);
-	if (mask) sbi_remote_sfence_vma(mask, base, full ? 0 : start, full ? 0 : size);
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	arena.st.local_fences++;
-	if (mask) arena.st.remote_fences++;
-	if (full) arena.st.full_flushes++;
-	arena.st.flushed_pages += pages;
-	spin_unlock_irqrestore(&arena.lock, f);
-	return mask != 0;
+	bool remote = tlb_flush_other_harts() != 0;
+	vm_stat_add(VM_STAT_LOCAL_FENCES, 1);
+	if (remote) vm_stat_add(VM_STAT_REMOTE_FENCES, 1);
+	if (full) vm_stat_add(VM_STAT_FULL_FLUSHES, 1);
+	vm_stat_add(VM_STAT_FLUSHED_PAGES, pages);
+	return remote;
 }
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
@@ -66,59 +125,135 @@ bool vm_set_debug_uaf(bool on)
 	return was;
 }
 
-void vm_purge(void)
+/* One batch: takes the whole lazy list, fences every hart once, gives the ranges back to the index.
+ * Caller has claimed purge_running. */
+static void purge_batch(void)
 {
-	unsigned long f = spin_lock_irqsave(&purge_lock);
-	spin_lock(&arena.lock);
+	unsigned long f = arena_lock();
 	struct vm_area *list = arena.lazy_head;
-	u64 pages = arena.lazy_pages, areas = arena.st.lazy_areas;
 	arena.lazy_head = NULL;
-	arena.lazy_pages = 0;
-	arena.st.lazy_areas = 0;
-	spin_unlock(&arena.lock);
-	if (!list) {
-		spin_unlock_irqrestore(&purge_lock, f);
-		return;
+	arena_unlock(f);
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		struct vm_area *l = __atomic_exchange_n(&vm_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
+		if (!l) continue;
+		struct vm_area *tail = l;
+		while (tail->lazy_next) tail = tail->lazy_next;
+		tail->lazy_next = list;
+		list = l;
 	}
+	if (!list) return;
+	u64 pages = 0, areas = 0;
 	u64 lo = ~0ULL, hi = 0;
 	for (struct vm_area *a = list; a; a = a->lazy_next) {
 		lo = MIN(lo, a->va_start);
 		hi = MAX(hi, a->va_start + a->va_size);
+		pages += lazy_pages_of(a);
+		areas++;
 	}
+	/* Pages some hart has not published yet go negative here and even out when it publishes them. */
+	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
+	vm_stat_add(VM_STAT_LAZY_AREAS, -(s64)areas);
 	bool remote = flush_kernel_range(lo, hi - lo);
 
 	/* Back to the index in bursts: the arena lock is dropped between them so that allocating harts are
 	 * never held up for a whole batch of thousands of areas. */
-	spin_lock(&arena.lock);
-	for (u32 burst = 0; list; burst++) {
-		struct vm_area *next = list->lazy_next;
-		if (va_index_free(&arena.free, list->va_start, list->va_size) == -ENOMEM) {
-			/* No node to record the range: keep it parked for the next purge rather than lose it. */
-			vm_lazy_add_locked(list);
-		} else {
-			node_pool_put(&arena.area_pool, list);
+	while (list) {
+		f = arena_lock();
+		for (u32 burst = 0; list && burst < 32; burst++) {
+			struct vm_area *next = list->lazy_next;
+			if (va_index_free(&arena.free, list->va_start, list->va_size) == -ENOMEM) {
+				/* No node to record the range: keep it parked for the next purge rather than lose it. */
+				vm_lazy_add_locked(list);
+			} else {
+				node_pool_put(&arena.area_pool, list);
+			}
+			list = next;
 		}
-		list = next;
-		if ((burst & 31) == 31) {
-			spin_unlock(&arena.lock);
-			spin_lock(&arena.lock);
-		}
+		arena_unlock(f);
 	}
-	arena.st.purges++;
-	spin_unlock(&arena.lock);
-	spin_unlock_irqrestore(&purge_lock, f);
+	vm_stat_add(VM_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
 	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d local_fences=1 remote_fences=%d",
 	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, remote, remote);
 }
 
+/* Runs purges while the lazy list is over its threshold (more areas may be parked while one runs:
+ * harts that find a purge in flight leave theirs to it), or one purge when `once`. Returns false
+ * without doing anything if another hart's purge is in flight. */
+static bool purge_run(bool once)
+{
+	u32 idle = 0;
+	if (!__atomic_compare_exchange_n(&purge_running, &idle, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&purge_requested, 0, __ATOMIC_RELAXED);
+	do purge_batch();
+	while (!once && over_threshold());
+	__atomic_add_fetch(&purge_seq, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&purge_running, 0, __ATOMIC_RELEASE);
+	mb();
+	u64 waiting = __atomic_exchange_n(&purge_waiters, 0, __ATOMIC_ACQ_REL);
+	u32 me = this_hart_index();
+	for (u32 i = 0; waiting; i++, waiting >>= 1)
+		if ((waiting & 1) && i != me) hart_kick(i);
+	return true;
+}
+
+bool vm_purge_in_flight(void) { return __atomic_load_n(&purge_running, __ATOMIC_ACQUIRE); }
+
+u64 vm_purge_seq(void) { return __atomic_load_n(&purge_seq, __ATOMIC_ACQUIRE); }
+
+static bool purge_moved(u64 seq, u64 me)
+{
+	__atomic_fetch_or(&purge_waiters, me, __ATOMIC_SEQ_CST);
+	mb();
+	return __atomic_load_n(&purge_seq, __ATOMIC_ACQUIRE) != seq || !__atomic_load_n(&purge_running, __ATOMIC_ACQUIRE);
+}
+
+void vm_purge_wait(u64 seq)
+{
+	u64 me = 1ULL << this_hart_index();
+	if (!hart_kick) return;
+	hart_wait_until(purge_moved(seq, me));
+	__atomic_fetch_and(&purge_waiters, ~me, __ATOMIC_RELAXED);
+}
+
+/* Everything parked before the call is purged when it returns: a purge already in flight may have taken
+ * its list before our areas were parked, so it is waited for and then ours is run. */
+void vm_purge(void)
+{
+	while (!purge_run(true)) vm_purge_wait(vm_purge_seq());
+}
+
+/* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over
+ * the threshold); otherwise idle harts are asked to do it, and this hart does it itself only when
+ * alone, or when twice the threshold has piled up because no hart was idle to take it. */
+void vm_purge_kick(void)
+{
+	if (__atomic_load_n(&purge_running, __ATOMIC_ACQUIRE)) return;
+	u32 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE), me = this_hart_index();
+	bool alone = !(online & ~(1u << me)) || !hart_kick;
+	if (!alone && __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) < 2 * (s64)READ_ONCE(arena.lazy_max_pages)) {
+		if (__atomic_exchange_n(&purge_requested, 1, __ATOMIC_ACQ_REL)) return;
+		for (u32 i = 0; i < MAX_HARTS; i++)
+			if ((online & (1u << i)) && i != me) hart_kick(i);
+		return;
+	}
+	(void)purge_run(false);
+}
+
+/* The idle loop's share: the purge an allocating or freeing hart asked for. */
+void vm_purge_idle_work(void)
+{
+	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && over_threshold()) (void)purge_run(false);
+}
+
 void vm_purge_now(void) { vm_purge(); }
 
-void vm_set_lazy_max_pages(u64 pages)
+void vm_purge_wait_idle(void)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	arena.lazy_max_pages = pages ? pages : 1;
-	spin_unlock_irqrestore(&arena.lock, f);
+	while (vm_purge_in_flight()) vm_purge_wait(vm_purge_seq());
 }
+
+void vm_set_lazy_max_pages(u64 pages) { WRITE_ONCE(arena.lazy_max_pages, pages ? pages : 1); }
 
 u64 vm_lazy_max_pages(void) { return READ_ONCE(arena.lazy_max_pages); }

@@ -7,7 +7,7 @@
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "platform/sbi.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vmalloc_internal.h"
@@ -155,10 +155,8 @@ void vm_unmap_ram(const void *mem, unsigned int count)
  * about to reuse the pages for something sensitive flushes them all now. */
 void vm_unmap_aliases(void)
 {
-	unsigned long base;
 	local_flush_tlb_all();
-	unsigned long mask = harts_other_sbi_mask(&base);
-	if (mask) sbi_remote_sfence_vma(mask, base, 0, 0);
+	(void)tlb_flush_other_harts();
 }
 
 /* The test runner's leak check runs while other harts idle: their blocks can be detached from here. */

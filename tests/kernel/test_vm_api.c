@@ -216,7 +216,7 @@ static void vfree_in_timer_interrupt(struct ktest *t)
 	KT_ASSERT(t, irq_done);
 	KT_EXPECT(t, irq_was_interrupt);
 	KT_EXPECT(t, find_vm_area((void *)irq_victim) == NULL);
-	vm_idle_work(); /* what an idle hart does; on SMP one may have done it already */
+	vm_deferred_drain(); /* waits for an idle hart that took the list to finish it */
 	vm_get_stats(&b);
 	KT_EXPECT(t, b.deferred_frees == a.deferred_frees + 1);
 	KT_EXPECT(t, b.live_pages == a.live_pages);
