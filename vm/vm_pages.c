@@ -35,36 +35,38 @@ void vm_pages_free_order(u64 pa, unsigned order)
 	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
+/* The caches are touched by their own hart in process context only, where the kernel never preempts
+ * itself, so the fast path masks no interrupts: under QEMU every CSR write ends the translation block,
+ * which costs more than the rest of the fast path. Interrupt handlers go to the buddy allocator. */
 u64 vm_page_alloc(int node)
 {
-	if (node != PA_ANY_NODE) return vm_pages_alloc_order(0, node, 0);
-	unsigned long f = irq_save();
+	if (node != PA_ANY_NODE || unlikely(in_interrupt())) return vm_pages_alloc_order(0, node, 0);
 	struct page_cache *c = &caches[this_hart_index()];
 	if (unlikely(!c->count)) {
-		spin_lock(&buddy_lock);
+		unsigned long f = spin_lock_irqsave(&buddy_lock);
 		while (c->count < CACHE_BATCH) {
 			u64 pa = pa_alloc(0, PA_ANY_NODE, 0);
 			if (!pa) break;
 			c->pages[c->count++] = pa;
 		}
-		spin_unlock(&buddy_lock);
+		spin_unlock_irqrestore(&buddy_lock, f);
 	}
-	u64 pa = c->count ? c->pages[--c->count] : 0;
-	irq_restore(f);
-	return pa;
+	return c->count ? c->pages[--c->count] : 0;
 }
 
 void vm_page_free(u64 pa)
 {
-	unsigned long f = irq_save();
+	if (unlikely(in_interrupt())) {
+		vm_pages_free_order(pa, 0);
+		return;
+	}
 	struct page_cache *c = &caches[this_hart_index()];
 	if (unlikely(c->count == CACHE_HIGH)) {
-		spin_lock(&buddy_lock);
+		unsigned long f = spin_lock_irqsave(&buddy_lock);
 		while (c->count > CACHE_HIGH - CACHE_BATCH) pa_free(c->pages[--c->count], 0);
-		spin_unlock(&buddy_lock);
+		spin_unlock_irqrestore(&buddy_lock, f);
 	}
 	c->pages[c->count++] = pa;
-	irq_restore(f);
 }
 
 u64 vm_zeroed_table_alloc(void)

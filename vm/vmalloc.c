@@ -44,43 +44,154 @@ void *va_busy_table_alloc(size_t bytes)
 	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
 	if (!pa) return NULL;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
-	busy_table_pages += 1UL << order;
+	__atomic_fetch_add(&busy_table_pages, 1UL << order, __ATOMIC_RELAXED); /* stripes grow concurrently */
 	return phys_to_virt(pa);
 }
 
 void va_busy_table_free(void *table, size_t bytes)
 {
-	busy_table_pages -= 1UL << order_for(bytes);
+	__atomic_fetch_sub(&busy_table_pages, 1UL << order_for(bytes), __ATOMIC_RELAXED);
 	vm_pages_free_order(virt_to_phys(table), order_for(bytes));
 }
 
 /* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
- * has no limit to check); a task's are charged under the arena lock in vm_area_get. */
+ * has no limit to check); a task's are charged under the arena lock in vm_area_get. Atomic adds on the
+ * hart's own line: a vfree_atomic from an interrupt may count on the same hart. */
 static void area_count_in(struct vm_area *a, u64 pages)
 {
-	struct vm_hart *h = &vm_harts[this_hart_index()];
-	unsigned long f = irq_save();
-	a->seq = (u64)++h->stat[VM_STAT_SEQ];
-	h->stat[VM_STAT_LIVE_AREAS]++;
-	h->stat[VM_STAT_LIVE_PAGES] += (s64)pages;
-	if (a->owner == VM_OWNER_KERNEL) h->stat[VM_STAT_KERNEL_PAGES] += (s64)pages;
-	irq_restore(f);
+	s64 *st = vm_harts[this_hart_index()].stat;
+	a->seq = (u64)__atomic_add_fetch(&st[VM_STAT_SEQ], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	if (a->owner == VM_OWNER_KERNEL) __atomic_fetch_add(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
 }
 
 /* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. */
 static void area_count_out(u32 owner, u64 pages, bool area)
 {
-	struct vm_hart *h = &vm_harts[this_hart_index()];
-	unsigned long f = irq_save();
-	if (area) h->stat[VM_STAT_LIVE_AREAS]--;
-	h->stat[VM_STAT_LIVE_PAGES] -= (s64)pages;
-	if (owner == VM_OWNER_KERNEL) h->stat[VM_STAT_KERNEL_PAGES] -= (s64)pages;
-	irq_restore(f);
-	if (owner != VM_OWNER_KERNEL) {
-		f = arena_lock();
+	s64 *st = vm_harts[this_hart_index()].stat;
+	if (area) __atomic_fetch_sub(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	if (owner == VM_OWNER_KERNEL) {
+		__atomic_fetch_sub(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	} else {
+		unsigned long f = arena_lock();
 		arena.owner_pages[owner] -= pages;
 		arena_unlock(f);
 	}
+}
+
+struct busy_stripe busy_stripes[BUSY_STRIPES];
+
+static void busy_insert(struct vm_area *a)
+{
+	struct busy_stripe *b = busy_stripe_of(a->addr);
+	unsigned long f = busy_lock(b);
+	va_busy_insert(&b->map, &a->link, a->addr);
+	busy_unlock(b, f);
+}
+
+static struct vm_area *busy_remove(u64 addr)
+{
+	struct busy_stripe *b = busy_stripe_of(addr);
+	unsigned long f = busy_lock(b);
+	struct va_busy_link *l = va_busy_remove(&b->map, addr);
+	busy_unlock(b, f);
+	return (struct vm_area *)l;
+}
+
+void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
+{
+	for (u32 i = 0; i < BUSY_STRIPES; i++) {
+		struct busy_stripe *b = &busy_stripes[i];
+		unsigned long f = irq_save();
+		bool locked = false;
+		if (try) {
+			for (u32 n = 0; n < 10000 && !locked; n++) locked = spin_trylock(&b->lock);
+		} else {
+			irq_restore(f);
+			f = busy_lock(b);
+			locked = true;
+		}
+		va_busy_for_each(&b->map, fn, ctx);
+		if (locked) spin_unlock(&b->lock);
+		irq_restore(f);
+	}
+}
+
+u64 vm_busy_count(void)
+{
+	u64 n = 0;
+	for (u32 i = 0; i < BUSY_STRIPES; i++) n += READ_ONCE(busy_stripes[i].map.count);
+	return n;
+}
+
+/* Refills this hart's area-struct cache and the range cache of one class under a single arena lock.
+ * Returns false when the index has no range of that size left (the caller takes the slow path, which
+ * waits for purges). */
+static bool caches_refill(struct vm_hart *h, struct va_class_cache *c, u64 va_size)
+{
+	u64 got[VA_CACHE_SLOTS / 2];
+	u32 n = 0;
+	unsigned long f = arena_lock();
+	while (h->area_count < AREA_CACHE_SLOTS) {
+		struct vm_area *a = node_pool_get(&arena.area_pool);
+		if (!a) break;
+		h->areas[h->area_count++] = a;
+	}
+	if (!c->count)
+		while (n < VA_CACHE_SLOTS / 2 && !va_index_alloc(&arena.free, va_size, PAGE_SIZE, &got[n])) n++;
+	arena_unlock(f);
+	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
+	while (n) c->start[c->count++] = got[--n];
+	return c->count && h->area_count;
+}
+
+void vm_va_cache_flush(void)
+{
+	if (in_interrupt()) return;
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	unsigned long f = arena_lock();
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		struct va_class_cache *c = &h->va[k];
+		while (c->count) {
+			u64 start = c->start[--c->count];
+			if (va_index_free(&arena.free, start, (u64)(k + 1) << PAGE_SHIFT) == -ENOMEM) {
+				c->count++; /* no node to record it: keep it cached */
+				break;
+			}
+		}
+	}
+	arena_unlock(f);
+}
+
+static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
+		      const void *caller)
+{
+	a->va_start = start;
+	a->va_size = span;
+	a->addr = ALIGN_UP(start, align);
+	a->flags = vmflags;
+	a->owner = owner;
+	a->caller = caller;
+	a->lazy_next = NULL;
+	a->vb_used = a->vb_dirty = 0;
+	a->nr_pages = 0;
+}
+
+/* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
+ * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
+ * cannot be refilled (the slow path then decides). */
+static struct vm_area *area_get_cached(u64 va_size, unsigned vmflags, u64 pages, const void *caller)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct va_class_cache *c = &h->va[(va_size >> PAGE_SHIFT) - 1];
+	if (unlikely(!c->count || !h->area_count) && !caches_refill(h, c, va_size)) return NULL;
+	struct vm_area *a = h->areas[--h->area_count];
+	area_init(a, c->start[--c->count], va_size, PAGE_SIZE, vmflags, VM_OWNER_KERNEL, caller);
+	busy_insert(a);
+	area_count_in(a, pages);
+	return a;
 }
 
 static void deferred_drain_some(void);
@@ -92,7 +203,10 @@ void vmalloc_init(void)
 	node_pool_init(&arena.extent_pool, VA_INDEX_NODE_SIZE);
 	node_pool_init(&arena.area_pool, sizeof(struct vm_area));
 	va_index_init(&arena.free, &arena.extent_pool, VMALLOC_START, VMALLOC_END);
-	va_busy_init(&arena.busy);
+	for (u32 i = 0; i < BUSY_STRIPES; i++) {
+		busy_stripes[i].lock = (spinlock_t)SPINLOCK_INIT;
+		va_busy_init(&busy_stripes[i].map);
+	}
 	vmap_tables_init();
 	/* Linux's lazy_max_pages: 32 MiB per fls(online cpus). */
 	arena.lazy_max_pages = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
@@ -132,8 +246,14 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	u32 retries = 0;
 	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
-	unsigned long f = arena_lock();
 
+	if (likely(owner == VM_OWNER_KERNEL && align == PAGE_SIZE && va_size &&
+		   va_size <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
+		   !in_interrupt())) {
+		struct vm_area *a = area_get_cached(va_size, vmflags, pages, caller);
+		if (likely(a)) return a;
+	}
+	unsigned long f = arena_lock();
 	if (unlikely(owner >= VM_MAX_OWNERS || arena.owner_pages[owner] + pages > arena.owner_limit[owner])) {
 		arena.st.rejected++;
 		why = "over the owner's page limit";
@@ -168,18 +288,10 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 		retries++;
 		f = arena_lock();
 	}
-	a->va_start = start;
-	a->va_size = span;
-	a->addr = ALIGN_UP(start, align);
-	a->flags = vmflags;
-	a->owner = owner;
-	a->caller = caller;
-	a->lazy_next = NULL;
-	a->vb_used = a->vb_dirty = 0;
-	a->nr_pages = 0;
-	va_busy_insert(&arena.busy, &a->link, a->addr);
 	if (owner != VM_OWNER_KERNEL) arena.owner_pages[owner] += pages;
 	arena_unlock(f);
+	area_init(a, start, span, align, vmflags, owner, caller);
+	busy_insert(a);
 	area_count_in(a, pages);
 	return a;
 
@@ -194,8 +306,8 @@ fail_unlock:
  * free index, no purge needed since no translation of it was ever used. */
 void vm_area_abort(struct vm_area *a, u64 pages)
 {
+	busy_remove(a->addr);
 	unsigned long f = arena_lock();
-	va_busy_remove(&arena.busy, a->addr);
 	if (a->owner != VM_OWNER_KERNEL) arena.owner_pages[a->owner] -= pages;
 	arena.st.failures++;
 	va_index_free(&arena.free, a->va_start, a->va_size);
@@ -264,11 +376,11 @@ void *vmalloc_huge(size_t size, unsigned flags)
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
 struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller)
 {
-	unsigned long f = arena_lock();
-	struct va_busy_link *l = va_busy_remove(&arena.busy, (u64)(uptr)addr);
-	if (unlikely(!l)) arena.st.bad_frees++;
-	arena_unlock(f);
+	struct vm_area *l = busy_remove((u64)(uptr)addr);
 	if (unlikely(!l)) {
+		unsigned long f = arena_lock();
+		arena.st.bad_frees++;
+		arena_unlock(f);
 		vm_warn_bad_pointer(fn, addr, caller);
 		return NULL;
 	}
@@ -369,9 +481,10 @@ void vm_idle_work(void)
 
 struct vm_area *find_vm_area(const void *addr)
 {
-	unsigned long f = arena_lock();
-	struct vm_area *a = (struct vm_area *)va_busy_find(&arena.busy, (u64)(uptr)addr);
-	arena_unlock(f);
+	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
+	unsigned long f = busy_lock(b);
+	struct vm_area *a = (struct vm_area *)va_busy_find(&b->map, (u64)(uptr)addr);
+	busy_unlock(b, f);
 	return a;
 }
 

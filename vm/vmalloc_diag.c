@@ -135,7 +135,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 	char what[200];
 	bool locked = spin_trylock(&arena.lock); /* the faulting hart may hold it: read anyway */
 
-	va_busy_for_each(&arena.busy, find_containing, &c);
+	vm_busy_for_each(find_containing, &c, true);
 	if (c.hit) {
 		struct vm_area *a = c.hit;
 		describe_area(a, what, sizeof(what));
@@ -231,9 +231,7 @@ void vm_dump_areas(void)
 		return;
 	}
 	u64 self = (u64)(uptr)c.rows;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	va_busy_for_each(&arena.busy, collect, &c);
-	spin_unlock_irqrestore(&arena.lock, f);
+	vm_busy_for_each(collect, &c, false);
 	sort_rows(c.rows, c.n);
 	printk("vmallocinfo: begin\n");
 	for (u64 i = 0; i < c.n; i++) {
@@ -259,28 +257,22 @@ static void find_next(void *ctx, struct va_busy_link *l)
 	}
 }
 
-/* The listing while dying: the faulting hart may hold the arena lock or have broken the allocator, so
- * this allocates nothing, only tries the lock for a while, and lists in address order by repeated scans
- * (quadratic, hence the row limit). */
+/* The listing while dying: the faulting hart may hold a busy-map lock or have broken the allocator, so
+ * this allocates nothing, only tries each stripe's lock for a while (reading it anyway after), and lists
+ * in address order by repeated scans (quadratic, hence the row limit). */
 #define OOPS_DUMP_MAX_ROWS 256
 void vm_dump_areas_oops(void)
 {
-	bool locked = false;
-	for (u32 i = 0; i < 1000000 && !locked; i++) locked = spin_trylock(&arena.lock);
-	if (!locked) {
-		printk("vmallocinfo: the arena lock stays held; no listing\n");
-		return;
-	}
 	printk("vmallocinfo: begin\n");
 	struct next_ctx c = {0, ~0ULL, NULL};
 	u64 rows = 0;
 	for (;;) {
 		c.best = ~0ULL;
 		c.hit = NULL;
-		va_busy_for_each(&arena.busy, find_next, &c);
+		vm_busy_for_each(find_next, &c, true);
 		if (!c.hit) break;
 		if (rows++ == OOPS_DUMP_MAX_ROWS) {
-			printk("vmallocinfo: ... %lu areas in all, the rest left out\n", arena.busy.count);
+			printk("vmallocinfo: ... %lu areas in all, the rest left out\n", vm_busy_count());
 			break;
 		}
 		struct vm_area *a = c.hit;
@@ -288,5 +280,4 @@ void vm_dump_areas_oops(void)
 		c.after = a->addr;
 	}
 	printk("vmallocinfo: end\n");
-	spin_unlock(&arena.lock);
 }

@@ -9,10 +9,24 @@
 #include "vm/va_index.h"
 #include "vm/vmalloc.h"
 
+/* The busy map is split into stripes by address hash, each with its own lock: a vmalloc and a vfree
+ * take one stripe lock each and no lock shared by every hart (Linux 6.9 splits its busy tree by node
+ * the same way). */
+#define BUSY_STRIPES 16
+struct busy_stripe {
+	spinlock_t lock;
+	struct va_busy map;
+} __aligned(64);
+extern struct busy_stripe busy_stripes[BUSY_STRIPES];
+
+static inline struct busy_stripe *busy_stripe_of(u64 addr)
+{
+	return &busy_stripes[((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 60];
+}
+
 struct vm_arena {
 	spinlock_t lock;            /* index work only: never held over page-table walks or fences */
 	struct va_index free;       /* free virtual ranges, lowest fit in O(log n) */
-	struct va_busy busy;        /* live areas by start address, O(1) */
 	struct node_pool extent_pool;
 	struct node_pool area_pool;
 	struct vm_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
@@ -34,12 +48,28 @@ enum vm_stat {
 	VM_STAT_FLUSHED_PAGES, VM_STAT_ARENA_LOCKS, VM_STAT_BUSY_LOCKS, VM_STAT_NR
 };
 
-/* Per-hart state of the arena: its counters and its lazy list. The lazy list is a stack pushed by its
- * own hart and taken whole (exchange) by the purge, whichever hart runs it. */
+/* Small free ranges each hart keeps for itself (Linux 6.9's per-node vmap pools): reserved ranges of
+ * 1..VA_CACHE_CLASSES pages (guard included), carved from the index in batches under one arena lock. */
+#define VA_CACHE_CLASSES 9
+#define VA_CACHE_SLOTS 32
+#define AREA_CACHE_SLOTS 64
+
+struct va_class_cache {
+	u32 count;
+	u64 start[VA_CACHE_SLOTS]; /* popped from the end: lowest address last in */
+};
+
+/* Per-hart state of the arena: its counters, its lazy list and its caches. The lazy list is a stack
+ * pushed by its own hart and taken whole (exchange) by the purge, whichever hart runs it. The caches
+ * are touched only by their own hart, in process context (never from an interrupt handler), so they
+ * need neither a lock nor interrupts off: the kernel does not preempt itself. */
 struct vm_hart {
 	s64 stat[VM_STAT_NR];
 	struct vm_area *lazy_head;
-	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (owner only) */
+	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
+	u32 area_count;
+	struct vm_area *areas[AREA_CACHE_SLOTS];
+	struct va_class_cache va[VA_CACHE_CLASSES];
 } __aligned(64);
 
 extern struct vm_hart vm_harts[MAX_HARTS];
@@ -53,10 +83,26 @@ static inline void vm_stat_add(enum vm_stat s, s64 n)
 static inline unsigned long arena_lock(void)
 {
 	unsigned long f = spin_lock_irqsave(&arena.lock);
-	vm_harts[this_hart_index()].stat[VM_STAT_ARENA_LOCKS]++;
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[VM_STAT_ARENA_LOCKS], 1, __ATOMIC_RELAXED);
 	return f;
 }
 static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena.lock, f); }
+
+static inline unsigned long busy_lock(struct busy_stripe *b)
+{
+	unsigned long f = spin_lock_irqsave(&b->lock);
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[VM_STAT_BUSY_LOCKS], 1, __ATOMIC_RELAXED);
+	return f;
+}
+static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_unlock_irqrestore(&b->lock, f); }
+
+/* Calls fn for every live area, stripe by stripe under each stripe's lock; with `try` (an oops) a
+ * stripe whose lock stays held is read anyway. */
+void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try);
+u64 vm_busy_count(void);
+/* Gives this hart's cached free ranges back to the index (vm_purge does, so that a purge restores
+ * lowest-fit order for the purging hart). Process context. */
+void vm_va_cache_flush(void);
 
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 

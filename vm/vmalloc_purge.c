@@ -49,21 +49,15 @@ bool vm_lazy_add_locked(struct vm_area *a)
 void vm_lazy_add(struct vm_area *a)
 {
 	u64 n = lazy_pages_of(a);
-	unsigned long f = irq_save();
 	struct vm_hart *h = &vm_harts[this_hart_index()];
 	struct vm_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
 	do a->lazy_next = head;
 	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	h->stat[VM_STAT_LAZY_AREAS]++;
-	h->lazy_unpublished += n;
-	bool due = false;
-	if (unlikely(h->lazy_unpublished >= LAZY_PUBLISH_PAGES)) {
-		__atomic_fetch_add(&arena.lazy_pages, (s64)h->lazy_unpublished, __ATOMIC_RELAXED);
-		h->lazy_unpublished = 0;
-		due = over_threshold();
-	}
-	irq_restore(f);
-	if (unlikely(due)) vm_purge_kick();
+	__atomic_fetch_add(&h->stat[VM_STAT_LAZY_AREAS], 1, __ATOMIC_RELAXED);
+	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return;
+	u64 batch = __atomic_exchange_n(&h->lazy_unpublished, 0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&arena.lazy_pages, (s64)batch, __ATOMIC_RELAXED);
+	if (unlikely(over_threshold())) vm_purge_kick();
 }
 
 static bool lazy_match(const struct vm_area *a, u64 addr, bool contains)
@@ -159,7 +153,7 @@ static void purge_batch(void)
 	 * never held up for a whole batch of thousands of areas. */
 	while (list) {
 		f = arena_lock();
-		for (u32 burst = 0; list && burst < 32; burst++) {
+		for (u32 burst = 0; list && burst < 64; burst++) {
 			struct vm_area *next = list->lazy_next;
 			if (va_index_free(&arena.free, list->va_start, list->va_size) == -ENOMEM) {
 				/* No node to record the range: keep it parked for the next purge rather than lose it. */
@@ -221,6 +215,7 @@ void vm_purge_wait(u64 seq)
  * its list before our areas were parked, so it is waited for and then ours is run. */
 void vm_purge(void)
 {
+	vm_va_cache_flush();
 	while (!purge_run(true)) vm_purge_wait(vm_purge_seq());
 }
 

@@ -373,10 +373,14 @@ static void run_worker(struct worker *w)
 	w->stop = rdtime();
 }
 
-/* A hart runs its share of the workers one after the other (worker k lives on hart k % harts). */
+static struct smp_barrier start_line;
+
+/* A hart runs its share of the workers one after the other (worker k lives on hart k % harts). The
+ * harts start together: each sleeps in wfi at the barrier until the last one arrives. */
 static void run_hart_share(void *arg)
 {
-	u32 hart = (u32)(uptr)arg, harts = nr_harts_online;
+	u32 hart = (u32)(uptr)arg, harts = MIN(nr_harts_online, (u32)P.nr_threads);
+	smp_barrier_wait(&start_line);
 	for (u32 k = hart; k < P.nr_threads; k += harts) run_worker(&workers[k]);
 }
 
@@ -418,6 +422,7 @@ static void run_all(void)
 		workers[k].rng = 0x9e3779b97f4a7c15ULL * (k + 1);
 	}
 	u32 harts = MIN(nr_harts_online, (u32)P.nr_threads);
+	smp_barrier_init(&start_line, harts);
 	for (u32 h = 1; h < harts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
 	run_hart_share((void *)0);
 	smp_wait_all();
