@@ -131,7 +131,7 @@ u64 vm_busy_count(void)
  * waits for purges). */
 static bool caches_refill(struct vm_hart *h, struct va_class_cache *c, u64 va_size)
 {
-	u64 got[VA_CACHE_SLOTS / 2];
+	u64 got[VA_CACHE_SLOTS];
 	u32 n = 0;
 	unsigned long f = arena_lock();
 	while (h->area_count < AREA_CACHE_SLOTS) {
@@ -140,7 +140,7 @@ static bool caches_refill(struct vm_hart *h, struct va_class_cache *c, u64 va_si
 		h->areas[h->area_count++] = a;
 	}
 	if (!c->count)
-		while (n < VA_CACHE_SLOTS / 2 && !va_index_alloc(&arena.free, va_size, PAGE_SIZE, &got[n])) n++;
+		while (n < VA_CACHE_SLOTS && !va_index_alloc(&arena.free, va_size, PAGE_SIZE, &got[n])) n++;
 	arena_unlock(f);
 	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
 	while (n) c->start[c->count++] = got[--n];
@@ -571,6 +571,12 @@ u64 vm_owner_pages(u32 owner)
 u64 vm_live_areas(void) { return (u64)stat_sum(VM_STAT_LIVE_AREAS); }
 
 u64 vm_stat_total(enum vm_stat s) { return (u64)stat_sum(s); }
+
+void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks)
+{
+	*arena_locks = (u64)stat_sum(VM_STAT_ARENA_LOCKS);
+	*stripe_locks = (u64)stat_sum(VM_STAT_BUSY_LOCKS);
+}
 
 u64 vm_cached_pages(void)
 {
