@@ -13,6 +13,7 @@
 #include "lib/tlb_shootdown.h"
 #include "platform/devtree.h"
 #include "platform/sbi.h"
+#include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
 #include "vm/vm_boot.h"
 
@@ -143,5 +144,10 @@ void smp_barrier_wait(struct smp_barrier *b)
 }
 
 /* Every IPI wakes its target from wfi (that is what most are for: a call box, a lock released, a
- * barrier passed); one that carries a TLB shootdown request is also served here. */
-void ipi_interrupt(void) { tlb_shootdown_service(); }
+ * barrier passed); one that carries a TLB shootdown request is also served here, and the hart reports
+ * a quiescent state if the code it interrupted is outside RCU read-side sections. */
+void ipi_interrupt(void)
+{
+	tlb_shootdown_service();
+	rcu_note_qs();
+}

@@ -7,6 +7,7 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "lib/trace.h"
+#include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/pt.h"
@@ -477,6 +478,7 @@ void vm_idle_work(void)
 {
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	vm_purge_idle_work();
+	kvfree_rcu_idle_work();
 }
 
 struct vm_area *find_vm_area(const void *addr)
@@ -586,6 +588,7 @@ u64 vm_cached_pages(void)
 
 void vm_quiesce(void)
 {
+	kvfree_rcu_barrier();
 	vm_deferred_drain();
 	vm_map_ram_quiesce();
 	vm_purge();

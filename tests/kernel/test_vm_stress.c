@@ -7,6 +7,7 @@
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
+#include "vm/kvfree_rcu.h"
 #include "vm/vmalloc.h"
 
 #define SLOTS 48
@@ -201,6 +202,52 @@ static void drain_waits_for_work_in_flight(struct ktest *t)
 	KT_EXPECT(t, mismatches == 0);
 }
 
+struct rcu_obj {
+	struct rcu_head rcu;
+	u8 data[16];
+};
+static volatile u32 reader_state; /* 1: inside the read section, 2: told to leave, 3: left */
+
+static void rcu_reader(void *arg)
+{
+	(void)arg;
+	rcu_read_lock();
+	reader_state = 1;
+	hart_wait_until(reader_state == 2);
+	rcu_read_unlock();
+	reader_state = 3;
+}
+
+/* kvfree_rcu frees only after a grace period: while a reader on another hart stays inside its read
+ * section the object stays mapped, however often the freeing hart polls and kicks; once it leaves, the
+ * barrier frees it. */
+static void kvfree_rcu_waits_for_readers(struct ktest *t)
+{
+	if (nr_harts_online < 2) {
+		ktest_skip(t, "needs a second hart");
+		return;
+	}
+	reader_state = 0;
+	KT_ASSERT(t, smp_call_on(1, rcu_reader, NULL) == 0);
+	hart_wait_until(reader_state == 1);
+	struct rcu_obj *p = vmalloc(sizeof(*p));
+	KT_ASSERT(t, p);
+	p->data[0] = 1;
+	kvfree_rcu(p, rcu);
+	for (int i = 0; i < 200; i++) {
+		kvfree_rcu_idle_work(); /* what this hart's idle loop would do */
+		smp_send_ipi(1);        /* a reader takes the IPI but reports nothing inside its section */
+	}
+	KT_EXPECT(t, find_vm_area(p) != NULL && p->data[0] == 1);
+	reader_state = 2;
+	smp_send_ipi(1);
+	smp_wait_all();
+	KT_EXPECT(t, reader_state == 3);
+	kvfree_rcu_barrier();
+	KT_EXPECT(t, find_vm_area(p) == NULL);
+}
+
 KTEST_SUITE(vm_stress, {"random_ops_all_harts", random_ops_all_harts},
 	    {"ids_in_every_page_all_harts", ids_in_every_page_all_harts},
-	    {"drain_waits_for_work_in_flight", drain_waits_for_work_in_flight});
+	    {"drain_waits_for_work_in_flight", drain_waits_for_work_in_flight},
+	    {"kvfree_rcu_waits_for_readers", kvfree_rcu_waits_for_readers});
