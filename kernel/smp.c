@@ -26,7 +26,7 @@ struct call_box {
 };
 static struct call_box call_boxes[MAX_HARTS];
 
-u32 smp_online_mask(void) { return __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE); }
+u64 smp_online_mask(void) { return __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE); }
 
 void smp_send_ipi(u32 index)
 {
@@ -46,7 +46,7 @@ void secondary_main(u64 hartid, u64 index)
 	h->index = (u32)index;
 	timer_init_hart();
 	csr_set(sie, SIE_SSIE | SIE_STIE);
-	__atomic_fetch_or(&harts_online_mask, 1u << index, __ATOMIC_ACQ_REL);
+	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
 	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
@@ -93,7 +93,7 @@ void smp_boot_secondaries(const struct machine_desc *m)
 
 int smp_call_on(u32 index, void (*fn)(void *), void *arg)
 {
-	if (index >= MAX_HARTS || !(smp_online_mask() & (1u << index))) return -EINVAL;
+	if (index >= MAX_HARTS || !((smp_online_mask() >> index) & 1)) return -EINVAL;
 	struct call_box *b = &call_boxes[index];
 	hart_wait_until(!__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE));
 	b->fn = fn;
@@ -135,9 +135,7 @@ void smp_barrier_wait(struct smp_barrier *b)
 	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->parties) {
 		b->arrived = 0;
 		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
-		u32 online = smp_online_mask(), me = this_hart_index();
-		for (u32 i = 0; i < MAX_HARTS; i++)
-			if ((online & (1u << i)) && i != me) smp_send_ipi(i);
+		harts_kick_others();
 		return;
 	}
 	hart_wait_until(__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != gen);

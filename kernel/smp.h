@@ -7,7 +7,7 @@
 struct machine_desc;
 
 void smp_boot_secondaries(const struct machine_desc *m);
-u32 smp_online_mask(void);  /* bit i = dense hart index i online */
+u64 smp_online_mask(void);  /* bit i = dense hart index i online */
 void smp_send_ipi(u32 index);
 
 /* Runs fn(arg) on hart `index` from its idle loop; smp_wait_all waits for every queued call to finish. */

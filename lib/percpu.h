@@ -4,7 +4,7 @@
 
 #include "lib/types.h"
 
-#define MAX_HARTS 8
+#define MAX_HARTS 64 /* hart sets are u64 bitmaps of dense indices */
 
 struct hart_local {
 	/* The trap entry code addresses these first three fields by offset: keep them first. */
@@ -25,13 +25,22 @@ struct hart_local {
 
 extern struct hart_local hart_locals[MAX_HARTS];
 extern u32 nr_harts_online;
-extern u32 harts_online_mask; /* bit i = dense hart index i online */
+extern u64 harts_online_mask; /* bit i = dense hart index i online */
 
 /* Wakes hart `index` from wfi (an IPI). Installed by the hart layer when secondaries start, NULL before:
  * lib and vm wait with wfi and need someone to wake them without calling up into kernel/. */
 extern void (*hart_kick)(u32 index);
 
-/* SBI hart mask (relative to *base) of every online hart but this one; 0 when alone. */
+/* Sends hart_kick to every online hart but this one (no-op before secondaries start). */
+void harts_kick_others(void);
+
+/* SBI names harts by (mask, base) pairs, a mask covering ids base..base+63: a set of dense indices whose
+ * hart ids lie far apart needs several. Fills masks[] and bases[] (room for MAX_HARTS) and returns how
+ * many pairs; bit b of masks[k] is hart id bases[k] + b, bases are multiples of 64. */
+u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases);
+
+/* The first SBI (mask, base) pair of every online hart but this one; 0 when alone. Enough while hart ids
+ * span less than 64 (QEMU virt numbers them densely); otherwise use harts_sbi_chunks. */
 unsigned long harts_other_sbi_mask(unsigned long *base);
 
 #ifndef HOST_TEST
@@ -59,7 +68,8 @@ bool hart_wait_step(unsigned long irq_was_on);
 #endif
 
 #ifdef HOST_TEST
-static inline struct hart_local *this_hart(void) { return &hart_locals[0]; }
+extern u32 host_this_hart; /* the host tests say which hart they pretend to run on */
+static inline struct hart_local *this_hart(void) { return &hart_locals[host_this_hart]; }
 #else
 static inline struct hart_local *this_hart(void)
 {

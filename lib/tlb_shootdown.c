@@ -22,23 +22,22 @@ void tlb_shootdown_service(void)
 		if ((waiting & 1) && i != me) hart_kick(i);
 }
 
-static bool all_done(u32 targets, u64 gen)
+static bool all_done(u64 targets, u64 gen)
 {
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((targets & (1u << i)) && __atomic_load_n(&tlb_gen_done[i], __ATOMIC_ACQUIRE) < gen) return false;
+		if (((targets >> i) & 1) && __atomic_load_n(&tlb_gen_done[i], __ATOMIC_ACQUIRE) < gen) return false;
 	return true;
 }
 
 u32 tlb_flush_other_harts(void)
 {
-	u32 me = this_hart_index(), online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
-	u32 targets = online & ~(1u << me);
+	u32 me = this_hart_index();
+	u64 targets = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << me);
 	if (!targets || !hart_kick) return 0;
 	__atomic_fetch_or(&tlb_requesters, 1ULL << me, __ATOMIC_SEQ_CST);
 	u64 gen = __atomic_add_fetch(&tlb_gen_requested, 1, __ATOMIC_SEQ_CST);
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if (targets & (1u << i)) hart_kick(i);
+	harts_kick_others();
 	hart_wait_until(all_done(targets, gen));
 	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
-	return (u32)__builtin_popcount(targets);
+	return (u32)__builtin_popcountll(targets);
 }

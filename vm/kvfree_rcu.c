@@ -52,10 +52,7 @@ void rcu_note_qs(void)
 /* Asks every other hart for a quiescent state now rather than at its next tick. */
 static void gp_kick(void)
 {
-	u32 me = this_hart_index(), online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
-	if (hart_kick)
-		for (u32 i = 0; i < MAX_HARTS; i++)
-			if ((online & (1u << i)) && i != me) hart_kick(i);
+	harts_kick_others();
 }
 
 static u64 gp_start(void)
@@ -79,10 +76,10 @@ static void gp_wait(u64 g)
 
 static bool gp_done(u64 g)
 {
-	u32 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
+	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
 	rcu_note_qs();
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((online & (1u << i)) && __atomic_load_n(&rcu_harts[i].qs_seq, __ATOMIC_ACQUIRE) < g) return false;
+		if (((online >> i) & 1) && __atomic_load_n(&rcu_harts[i].qs_seq, __ATOMIC_ACQUIRE) < g) return false;
 	return true;
 }
 

@@ -456,11 +456,7 @@ static void deferred_drain_some(void)
 	}
 	__atomic_fetch_sub(&arena.deferred_draining, 1, __ATOMIC_RELEASE);
 	/* Whoever waits for the drain sleeps in wfi: wake every hart (drains are rare). */
-	if (hart_kick) {
-		u32 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE), me = this_hart_index();
-		for (u32 i = 0; i < MAX_HARTS; i++)
-			if ((online & (1u << i)) && i != me) hart_kick(i);
-	}
+	harts_kick_others();
 }
 
 void vm_deferred_drain(void)

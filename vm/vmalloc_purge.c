@@ -225,12 +225,11 @@ void vm_purge(void)
 void vm_purge_kick(void)
 {
 	if (__atomic_load_n(&purge_running, __ATOMIC_ACQUIRE)) return;
-	u32 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE), me = this_hart_index();
-	bool alone = !(online & ~(1u << me)) || !hart_kick;
+	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
+	bool alone = !(online & ~(1ULL << this_hart_index())) || !hart_kick;
 	if (!alone && __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) < 2 * (s64)READ_ONCE(arena.lazy_max_pages)) {
 		if (__atomic_exchange_n(&purge_requested, 1, __ATOMIC_ACQ_REL)) return;
-		for (u32 i = 0; i < MAX_HARTS; i++)
-			if ((online & (1u << i)) && i != me) hart_kick(i);
+		harts_kick_others();
 		return;
 	}
 	(void)purge_run(false);

@@ -177,7 +177,7 @@ static void drain_waits_for_work_in_flight(struct ktest *t)
 {
 	static void *p[DRAIN_AREAS];
 	struct vm_stats a, b;
-	u32 mismatches = 0, online = smp_online_mask();
+	u32 mismatches = 0;
 
 	if (nr_harts_online < 2) {
 		ktest_skip(t, "needs a second hart");
@@ -192,8 +192,7 @@ static void drain_waits_for_work_in_flight(struct ktest *t)
 		unsigned long f = irq_save();
 		for (u32 k = 0; k < DRAIN_AREAS; k++) vfree_atomic(p[k]);
 		irq_restore(f);
-		for (u32 i = 1; i < MAX_HARTS; i++)
-			if (online & (1u << i)) smp_send_ipi(i);
+		harts_kick_others();
 		for (volatile u32 spin = 0; spin < (r % 64) * 8; spin++) {} /* vary who gets there first */
 		vm_deferred_drain();
 		vm_get_stats(&b);
