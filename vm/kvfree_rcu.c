@@ -78,8 +78,8 @@ static bool gp_done(u64 g)
 {
 	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
 	rcu_note_qs();
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if (((online >> i) & 1) && __atomic_load_n(&rcu_harts[i].qs_seq, __ATOMIC_ACQUIRE) < g) return false;
+	for (u64 m = online; m; m &= m - 1)
+		if (__atomic_load_n(&rcu_harts[__builtin_ctzll(m)].qs_seq, __ATOMIC_ACQUIRE) < g) return false;
 	return true;
 }
 
