@@ -11,24 +11,15 @@
 #include "vm/vm_pages.h"
 
 #define KPROT (PTE_V | PTE_R | PTE_W | PTE_G | PTE_A | PTE_D)
+/* Freshly zeroed pages are mapped with D clear: the MMU sets it on the first store, so at unmap a clear
+ * D bit proves the page is still all zeros (vmap_unmap_zeroed). */
+#define KPROT_CLEAN (KPROT & ~PTE_D)
 #define NR_L1 (VMALLOC_SIZE >> 30)
 
 static pte_t *l1_tables[NR_L1];
 static u64 l0_tables_held; /* level-0 tables created here: kept for good, so leak checks count them */
 
 u64 vmap_tables_held(void) { return __atomic_load_n(&l0_tables_held, __ATOMIC_RELAXED); }
-
-/* Zeroing is most of the cost of vzalloc; 16 stores per iteration keep the loop overhead near 1/8 of the
- * stores (memset's 4 would be 1/2). There is no Zicboz on the target. */
-static void zero_page(void *page)
-{
-	u64 *p = page, *end = p + PAGE_SIZE / sizeof(u64);
-	do {
-		p[0] = 0; p[1] = 0; p[2] = 0; p[3] = 0; p[4] = 0; p[5] = 0; p[6] = 0; p[7] = 0;
-		p[8] = 0; p[9] = 0; p[10] = 0; p[11] = 0; p[12] = 0; p[13] = 0; p[14] = 0; p[15] = 0;
-		p += 16;
-	} while (p != end);
-}
 
 void vmap_tables_init(void)
 {
@@ -73,10 +64,9 @@ int vmap_populate(u64 va, u32 n, int node, bool zero)
 		if (unlikely(!l0)) goto fail;
 		u32 idx = (cur >> PAGE_SHIFT) & 511, end = MIN(n, i + 512 - idx);
 		for (; i < end; i++, idx++) {
-			u64 pa = vm_page_alloc(node);
+			u64 pa = zero ? vm_page_alloc_zeroed(node) : vm_page_alloc(node);
 			if (unlikely(!pa)) goto fail;
-			if (zero) zero_page(phys_to_virt(pa));
-			l0[idx] = pte_make(pa, KPROT);
+			l0[idx] = pte_make(pa, zero ? KPROT_CLEAN : KPROT);
 		}
 	}
 	return 0;
@@ -127,7 +117,7 @@ fail:
 	return err;
 }
 
-enum leaf_fate { LEAF_KEEP, LEAF_FREE, LEAF_CHAIN };
+enum leaf_fate { LEAF_KEEP, LEAF_FREE, LEAF_FREE_SORTED, LEAF_CHAIN };
 
 /* Clears the valid leaves among n pages from va; what becomes of each page is `fate`. LEAF_CHAIN links
  * the pages through their first word into *chain (physical addresses, 0 ends it). Returns the count. */
@@ -148,8 +138,10 @@ static u32 clear_leaves(u64 va, u32 n, enum leaf_fate fate, u64 *chain)
 			if (!(e & PTE_V)) continue;
 			l0[idx] = 0;
 			cleared++;
-			if (fate == LEAF_FREE) {
+			if (fate == LEAF_FREE || (fate == LEAF_FREE_SORTED && (e & PTE_D))) {
 				vm_page_free(pte_pa(e));
+			} else if (fate == LEAF_FREE_SORTED) {
+				vm_page_free_zeroed(pte_pa(e));
 			} else if (fate == LEAF_CHAIN) {
 				*(u64 *)phys_to_virt(pte_pa(e)) = *chain;
 				*chain = pte_pa(e);
@@ -160,6 +152,19 @@ static u32 clear_leaves(u64 va, u32 n, enum leaf_fate fate, u64 *chain)
 }
 
 u32 vmap_unmap(u64 va, u32 n, bool free_pages) { return clear_leaves(va, n, free_pages ? LEAF_FREE : LEAF_KEEP, NULL); }
+
+u32 vmap_unmap_zeroed(u64 va, u32 n) { return clear_leaves(va, n, LEAF_FREE_SORTED, NULL); }
+
+bool vmap_mark_dirty(u64 va)
+{
+	pte_t *l0 = l0_table(va, false);
+	if (!l0) return false;
+	pte_t *slot = &l0[(va >> PAGE_SHIFT) & 511];
+	pte_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if ((e & (PTE_V | PTE_W)) != (PTE_V | PTE_W)) return false;
+	__atomic_fetch_or(slot, PTE_D, __ATOMIC_RELAXED);
+	return true;
+}
 
 /* A 2 MiB slot that once held a level-0 table keeps it (see above), so a huge leaf can only go where
  * the slot is still empty; the caller falls back to 4 KiB pages otherwise. */
