@@ -395,6 +395,8 @@ static void area_retire(struct vm_area *a)
 	u64 pages = a->nr_pages;
 
 	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
+	else if ((a->flags & (VM_ALLOC | VM_ZERO | VM_USER)) == (VM_ALLOC | VM_ZERO))
+		vmap_unmap_zeroed(a->addr, (u32)(a->size >> PAGE_SHIFT)); /* unwritten pages stay known-zero */
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
 	vm_local_forget(a->addr, a->size);
 	if (a->flags & VM_ALLOC) area_count_out(a->owner, pages, false);

@@ -125,6 +125,9 @@ bool vm_fault_spurious(u64 addr, u64 cause)
 	if (!pte) return false;
 	if (cause == 15 && !(pte & 0x4)) return false; /* a store to a read-only mapping is real */
 	if (cause == 12 && !(pte & 0x8)) return false; /* so is executing a non-executable one */
+	/* A first store to a page mapped clean (vmap_populate's zeroed pages) on an MMU that faults
+	 * rather than setting D itself: set it, as the hardware would have. */
+	if (cause == 15 && !(pte & 0x80) && !level) vmap_mark_dirty(addr);
 	local_flush_tlb_page(addr);
 	return true;
 }

@@ -201,6 +201,23 @@ static void drain_waits_for_work_in_flight(struct ktest *t)
 	KT_EXPECT(t, mismatches == 0);
 }
 
+/* Zeroed pages come back as known-zero only if nothing stored to them (their D bit): vzalloc after
+ * vzalloc, with stores to a random page or none, must always see zeros everywhere. */
+static void vzalloc_zero_after_reuse(struct ktest *t)
+{
+	u64 rng = 0x1234567, bad = 0;
+	for (u32 r = 0; r < 400; r++) {
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		u32 pages = rng % 4 + 1;
+		u64 *p = vzalloc((u64)pages * PAGE_SIZE);
+		KT_ASSERT(t, p);
+		for (u64 i = 0; i < pages * PAGE_SIZE / 8; i++) bad += p[i] != 0;
+		if ((rng >> 8) & 1) p[((rng >> 16) % (pages * PAGE_SIZE / 8))] = rng | 1;
+		vfree(p);
+	}
+	KT_EXPECT(t, bad == 0);
+}
+
 struct rcu_obj {
 	struct rcu_head rcu;
 	u8 data[16];
@@ -249,4 +266,5 @@ static void kvfree_rcu_waits_for_readers(struct ktest *t)
 KTEST_SUITE(vm_stress, {"random_ops_all_harts", random_ops_all_harts},
 	    {"ids_in_every_page_all_harts", ids_in_every_page_all_harts},
 	    {"drain_waits_for_work_in_flight", drain_waits_for_work_in_flight},
-	    {"kvfree_rcu_waits_for_readers", kvfree_rcu_waits_for_readers});
+	    {"kvfree_rcu_waits_for_readers", kvfree_rcu_waits_for_readers},
+	    {"vzalloc_zero_after_reuse", vzalloc_zero_after_reuse});
