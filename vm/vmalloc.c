@@ -127,43 +127,116 @@ u64 vm_busy_count(void)
 	return n;
 }
 
-/* Refills this hart's area-struct cache and the range cache of one class under a single arena lock.
- * Returns false when the index has no range of that size left (the caller takes the slow path, which
- * waits for purges). */
-static bool caches_refill(struct vm_hart *h, struct va_class_cache *c, u64 va_size)
+struct va_pool va_pools[VA_CACHE_CLASSES];
+
+static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
+
+/* Whether the pools or this hart's caches hold free ranges the index does not have (vm_purge returns them). */
+static bool vm_pools_hold_ranges(void)
 {
-	u64 got[VA_CACHE_SLOTS];
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
+		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
+	return false;
+}
+
+bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts)
+{
+	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
+		return false;
+	u32 k = class_of(a->va_size);
+	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
+	a->lazy_next = lists[k];
+	lists[k] = a;
+	counts[k]++;
+	return true;
+}
+
+void vm_pool_put_flush(struct vm_area **lists, u32 *counts)
+{
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		if (!lists[k]) continue;
+		struct vm_area *tail = lists[k];
+		while (tail->lazy_next) tail = tail->lazy_next;
+		struct va_pool *p = &va_pools[k];
+		unsigned long f = pool_lock(p);
+		tail->lazy_next = p->head;
+		p->head = lists[k];
+		p->count += counts[k];
+		spin_unlock_irqrestore(&p->lock, f);
+		lists[k] = NULL;
+		counts[k] = 0;
+	}
+}
+
+/* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
+ * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
+ * slow path, which waits for purges). */
+static bool cache_refill(struct va_class_cache *c, u64 va_size)
+{
+	struct va_pool *p = &va_pools[class_of(va_size)];
+	if (READ_ONCE(p->head)) {
+		unsigned long f = pool_lock(p);
+		while (c->count < VA_CACHE_SLOTS && p->head) {
+			struct vm_area *a = p->head;
+			p->head = a->lazy_next;
+			p->count--;
+			c->areas[c->count++] = a;
+		}
+		spin_unlock_irqrestore(&p->lock, f);
+		if (c->count) return true;
+	}
+	struct vm_area *got[VA_CACHE_SLOTS];
 	u32 n = 0;
 	unsigned long f = arena_lock();
-	while (h->area_count < AREA_CACHE_SLOTS) {
+	while (n < VA_CACHE_SLOTS) {
+		u64 start;
 		struct vm_area *a = node_pool_get(&arena.area_pool);
 		if (!a) break;
-		h->areas[h->area_count++] = a;
+		if (va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) {
+			node_pool_put(&arena.area_pool, a);
+			break;
+		}
+		a->va_start = start;
+		a->va_size = va_size;
+		got[n++] = a;
 	}
-	if (!c->count)
-		while (n < VA_CACHE_SLOTS && !va_index_alloc(&arena.free, va_size, PAGE_SIZE, &got[n])) n++;
 	arena_unlock(f);
 	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
-	while (n) c->start[c->count++] = got[--n];
-	return c->count && h->area_count;
+	while (n) c->areas[c->count++] = got[--n];
+	return c->count != 0;
+}
+
+/* Gives a cached or pooled area's range back to the index and its struct to the pool of structs; false
+ * (nothing changed) when the index has no node to record the range. Arena lock held. */
+static bool range_return_locked(struct vm_area *a)
+{
+	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
+	node_pool_put(&arena.area_pool, a);
+	return true;
 }
 
 void vm_va_cache_flush(void)
 {
 	if (in_interrupt()) return;
 	struct vm_hart *h = &vm_harts[this_hart_index()];
-	unsigned long f = arena_lock();
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
 		struct va_class_cache *c = &h->va[k];
-		while (c->count) {
-			u64 start = c->start[--c->count];
-			if (va_index_free(&arena.free, start, (u64)(k + 1) << PAGE_SHIFT) == -ENOMEM) {
-				c->count++; /* no node to record it: keep it cached */
-				break;
-			}
+		struct va_pool *p = &va_pools[k];
+		unsigned long pf = pool_lock(p);
+		struct vm_area *list = p->head;
+		p->head = NULL;
+		p->count = 0;
+		spin_unlock_irqrestore(&p->lock, pf);
+		unsigned long f = arena_lock();
+		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
+		while (list) {
+			struct vm_area *next = list->lazy_next;
+			if (!range_return_locked(list)) vm_lazy_add_locked(list); /* no node: the next purge retries */
+			list = next;
 		}
+		arena_unlock(f);
 	}
-	arena_unlock(f);
 }
 
 static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
@@ -186,10 +259,10 @@ static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigne
 static struct vm_area *area_get_cached(u64 va_size, unsigned vmflags, u64 pages, const void *caller)
 {
 	struct vm_hart *h = &vm_harts[this_hart_index()];
-	struct va_class_cache *c = &h->va[(va_size >> PAGE_SHIFT) - 1];
-	if (unlikely(!c->count || !h->area_count) && !caches_refill(h, c, va_size)) return NULL;
-	struct vm_area *a = h->areas[--h->area_count];
-	area_init(a, c->start[--c->count], va_size, PAGE_SIZE, vmflags, VM_OWNER_KERNEL, caller);
+	struct va_class_cache *c = &h->va[class_of(va_size)];
+	if (unlikely(!c->count) && !cache_refill(c, va_size)) return NULL;
+	struct vm_area *a = c->areas[--c->count];
+	area_init(a, a->va_start, va_size, PAGE_SIZE, vmflags, VM_OWNER_KERNEL, caller);
 	busy_insert(a);
 	area_count_in(a, pages);
 	return a;
@@ -278,7 +351,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 			}
 		}
 		if (likely(!e)) break;
-		bool lazy = arena.lazy_head || vm_lazy_pages_total() || vm_purge_in_flight();
+		bool lazy = arena.lazy_head || vm_lazy_pages_total() || vm_purge_in_flight() || vm_pools_hold_ranges();
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
@@ -572,8 +645,9 @@ u64 vm_live_areas(void) { return (u64)stat_sum(VM_STAT_LIVE_AREAS); }
 
 u64 vm_stat_total(enum vm_stat s) { return (u64)stat_sum(s); }
 
-void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks)
+void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks)
 {
+	*pool_locks = (u64)stat_sum(VM_STAT_POOL_LOCKS);
 	*arena_locks = (u64)stat_sum(VM_STAT_ARENA_LOCKS);
 	*stripe_locks = (u64)stat_sum(VM_STAT_BUSY_LOCKS);
 }

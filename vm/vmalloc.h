@@ -87,8 +87,9 @@ void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by addre
 void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
 void vm_purge_now(void);           /* flush every lazily freed range now (waits for one in flight first) */
 void vm_purge_wait_idle(void);     /* returns once no purge is in flight; process context */
-/* Acquisitions so far, summed over harts: of the arena lock every hart shares, and of busy-map stripes. */
-void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks);
+/* Acquisitions so far, summed over harts: of the arena lock every hart shares, of busy-map stripes, and
+ * of the per-size-class pools of purged ranges. */
+void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks);
 void vm_set_lazy_max_pages(u64 pages);
 u64 vm_lazy_max_pages(void);
 void vm_deferred_drain(void);      /* frees what vfree_atomic parked */

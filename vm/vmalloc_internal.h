@@ -45,19 +45,29 @@ extern struct vm_arena arena;
 enum vm_stat {
 	VM_STAT_SEQ, VM_STAT_LIVE_AREAS, VM_STAT_LIVE_PAGES, VM_STAT_KERNEL_PAGES, VM_STAT_LAZY_AREAS,
 	VM_STAT_DEFERRED_FREES, VM_STAT_PURGES, VM_STAT_LOCAL_FENCES, VM_STAT_REMOTE_FENCES, VM_STAT_FULL_FLUSHES,
-	VM_STAT_FLUSHED_PAGES, VM_STAT_ARENA_LOCKS, VM_STAT_BUSY_LOCKS, VM_STAT_NR
+	VM_STAT_FLUSHED_PAGES, VM_STAT_ARENA_LOCKS, VM_STAT_BUSY_LOCKS, VM_STAT_POOL_LOCKS, VM_STAT_NR
 };
 
-/* Small free ranges each hart keeps for itself (Linux 6.9's per-node vmap pools): reserved ranges of
- * 1..VA_CACHE_CLASSES pages (guard included), carved from the index in batches under one arena lock. */
+/* Small free ranges, each held in the area struct that will describe it, by size class (1..VA_CACHE_CLASSES
+ * pages, guard included). Linux 6.9's vmap-node pools are the model: the purge puts the small areas it
+ * frees into the pool of their class instead of back into the index, and each hart takes them from there
+ * a batch at a time into a cache of its own, so the index (and the arena lock) is left for everything
+ * else. A pool holds at most VA_POOL_MAX areas; the rest go back to the index. */
 #define VA_CACHE_CLASSES 9
 #define VA_CACHE_SLOTS 32
-#define AREA_CACHE_SLOTS 64
+#define VA_POOL_MAX 16384
 
 struct va_class_cache {
 	u32 count;
-	u64 start[VA_CACHE_SLOTS]; /* popped from the end: lowest address last in */
+	struct vm_area *areas[VA_CACHE_SLOTS]; /* va_start / va_size set; popped from the end */
 };
+
+struct va_pool {
+	spinlock_t lock;
+	u32 count;
+	struct vm_area *head; /* linked through lazy_next */
+} __aligned(64);
+extern struct va_pool va_pools[VA_CACHE_CLASSES];
 
 /* Per-hart state of the arena: its counters, its lazy list and its caches. The lazy list is a stack
  * pushed by its own hart and taken whole (exchange) by the purge, whichever hart runs it. The caches
@@ -67,8 +77,6 @@ struct vm_hart {
 	s64 stat[VM_STAT_NR];
 	struct vm_area *lazy_head;
 	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
-	u32 area_count;
-	struct vm_area *areas[AREA_CACHE_SLOTS];
 	struct va_class_cache va[VA_CACHE_CLASSES];
 } __aligned(64);
 
@@ -100,9 +108,20 @@ static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_un
  * stripe whose lock stays held is read anyway. */
 void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try);
 u64 vm_busy_count(void);
-/* Gives this hart's cached free ranges back to the index (vm_purge does, so that a purge restores
- * lowest-fit order for the purging hart). Process context. */
+/* Gives this hart's cached free ranges and every pool's back to the index (vm_purge does, so that a purge
+ * restores lowest-fit order, and an exhausted region gets every free range back). Process context. */
 void vm_va_cache_flush(void);
+/* The purge's side of the pools: keeps a purged area whose range is of a pooled size; false when it does
+ * not fit (the caller gives it back to the index). `list` batches pushes: vm_pool_put_flush ends them. */
+bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts);
+void vm_pool_put_flush(struct vm_area **lists, u32 *counts);
+
+static inline unsigned long pool_lock(struct va_pool *p)
+{
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[VM_STAT_POOL_LOCKS], 1, __ATOMIC_RELAXED);
+	return f;
+}
 
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 

@@ -149,8 +149,21 @@ static void purge_batch(void)
 	vm_stat_add(VM_STAT_LAZY_AREAS, -(s64)areas);
 	bool remote = flush_kernel_range(lo, hi - lo);
 
-	/* Back to the index in bursts: the arena lock is dropped between them so that allocating harts are
-	 * never held up for a whole batch of thousands of areas. */
+	/* Small areas go to their class's pool (whole, struct and range); the rest back to the index in
+	 * bursts: the arena lock is dropped between them so that allocating harts are never held up for a
+	 * whole batch of thousands of areas. */
+	struct vm_area *pooled[VA_CACHE_CLASSES] = {0}, *rest = NULL;
+	u32 counts[VA_CACHE_CLASSES] = {0};
+	while (list) {
+		struct vm_area *next = list->lazy_next;
+		if (!vm_pool_put(list, pooled, counts)) {
+			list->lazy_next = rest;
+			rest = list;
+		}
+		list = next;
+	}
+	vm_pool_put_flush(pooled, counts);
+	list = rest;
 	while (list) {
 		f = arena_lock();
 		for (u32 burst = 0; list && burst < 64; burst++) {
@@ -212,11 +225,14 @@ void vm_purge_wait(u64 seq)
 }
 
 /* Everything parked before the call is purged when it returns: a purge already in flight may have taken
- * its list before our areas were parked, so it is waited for and then ours is run. */
+ * its list before our areas were parked, so it is waited for and then ours is run. Then the pools and
+ * this hart's caches go back to the index too: after vm_purge the index holds every free range but the
+ * few other harts keep cached (at most VA_CACHE_SLOTS per class each), so lowest fit and the largest
+ * alignments see the whole region again. */
 void vm_purge(void)
 {
-	vm_va_cache_flush();
 	while (!purge_run(true)) vm_purge_wait(vm_purge_seq());
+	vm_va_cache_flush();
 }
 
 /* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over

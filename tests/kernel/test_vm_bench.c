@@ -94,24 +94,26 @@ static void print_ratio(const char *what, u64 n, u64 pairs)
 }
 
 /* The design in one figure: a 1-page vmalloc+vfree takes the arena lock (the one every hart shares) only
- * when its hart refills its caches or a purge gives ranges back, and one busy-map stripe lock each way. */
+ * when its hart refills its cache from the index or a purge gives large ranges back, a size-class pool
+ * lock once per batch of 32 ranges, and one busy-map stripe lock each way. */
 static void locks_per_pair(struct ktest *t)
 {
 	const u64 pairs = 100000;
-	u64 arena0, stripes0, arena1, stripes1;
+	u64 arena0, stripes0, pools0, arena1, stripes1, pools1;
 
 	vm_purge_now();
-	vm_lock_counts(&arena0, &stripes0);
+	vm_lock_counts(&arena0, &stripes0, &pools0);
 	for (u64 i = 0; i < pairs; i++) {
 		void *p = vmalloc(PAGE_SIZE);
 		KT_ASSERT(t, p);
 		vfree(p);
 	}
 	vm_purge_wait_idle();
-	vm_lock_counts(&arena1, &stripes1);
+	vm_lock_counts(&arena1, &stripes1, &pools1);
 	printk("bench: locks: pairs=%lu harts=%u\n", pairs, nr_harts_online);
 	print_ratio("global-lock acquisitions (arena lock)", arena1 - arena0, pairs);
 	print_ratio("busy-map stripe-lock acquisitions", stripes1 - stripes0, pairs);
+	print_ratio("size-class pool-lock acquisitions", pools1 - pools0, pairs);
 	KT_EXPECT(t, (arena1 - arena0) * 10 <= pairs);    /* at most 0.1 per pair */
 	KT_EXPECT(t, stripes1 - stripes0 <= 2 * pairs + 100); /* one per vmalloc, one per vfree */
 }
