@@ -36,7 +36,9 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, unsigned long f) { (voi
 #else
 #include "lib/riscv.h"
 
-#define SPIN_BEFORE_SLEEP 512
+/* About 10 us of polling on a running host core: longer than any critical section here, so a waiter
+ * sleeps only when the holder is not running (descheduled vCPU, or QEMU's icount round robin). */
+#define SPIN_BEFORE_SLEEP 4096
 
 /* Out of line (lib/spinlock.c): the sleeping wait and the wake-up of sleepers. */
 void spin_wait_slow(spinlock_t *l);

@@ -256,13 +256,13 @@ static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigne
 /* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
  * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
  * cannot be refilled (the slow path then decides). */
-static struct vm_area *area_get_cached(u64 va_size, unsigned vmflags, u64 pages, const void *caller)
+static struct vm_area *area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
 	struct vm_hart *h = &vm_harts[this_hart_index()];
-	struct va_class_cache *c = &h->va[class_of(va_size)];
-	if (unlikely(!c->count) && !cache_refill(c, va_size)) return NULL;
+	struct va_class_cache *c = &h->va[class_of(span)];
+	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
 	struct vm_area *a = c->areas[--c->count];
-	area_init(a, a->va_start, va_size, PAGE_SIZE, vmflags, VM_OWNER_KERNEL, caller);
+	area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
 	busy_insert(a);
 	area_count_in(a, pages);
 	return a;
@@ -321,10 +321,13 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
 
-	if (likely(owner == VM_OWNER_KERNEL && align == PAGE_SIZE && va_size &&
-		   va_size <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
+	/* A padded request is a range of va_size + align - PAGE_SIZE bytes, whatever its start: small ones
+	 * come from the same per-hart caches. */
+	u64 cached_span = padded ? va_size + align - PAGE_SIZE : va_size;
+	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size &&
+		   cached_span <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
 		   !in_interrupt())) {
-		struct vm_area *a = area_get_cached(va_size, vmflags, pages, caller);
+		struct vm_area *a = area_get_cached(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
 	unsigned long f = arena_lock();

@@ -53,7 +53,7 @@ enum vm_stat {
  * frees into the pool of their class instead of back into the index, and each hart takes them from there
  * a batch at a time into a cache of its own, so the index (and the arena lock) is left for everything
  * else. A pool holds at most VA_POOL_MAX areas; the rest go back to the index. */
-#define VA_CACHE_CLASSES 9
+#define VA_CACHE_CLASSES 16
 #define VA_CACHE_SLOTS 32
 #define VA_POOL_MAX 16384
 

@@ -79,30 +79,26 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: no pages");
 		return NULL;
 	}
-	if (count > VB_MAX_ALLOC) return map_ram_area(pages, count, caller);
+	/* The block is touched by its own hart in process context only, where the kernel never preempts
+	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
+	 * get an area of their own. */
+	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, caller);
 
-	/* Interrupts off: the block is this hart's alone while it bumps the offset. */
-	unsigned long f = irq_save();
 	u32 me = this_hart_index();
 	struct vm_area *b = hart_block[me];
 	if (unlikely(!b || b->vb_used + count > VB_PAGES)) {
 		hart_block[me] = NULL;
 		if (b) block_detach(b);
 		b = block_new(caller);
-		if (unlikely(!b)) {
-			irq_restore(f);
-			return NULL;
-		}
+		if (unlikely(!b)) return NULL;
 		hart_block[me] = b;
 	}
 	u64 va = b->addr + ((u64)b->vb_used << PAGE_SHIFT);
 	if (unlikely(vmap_map_pages(va, pages, count, MAP_RAM_PROT))) {
-		irq_restore(f);
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
-	b->vb_used += count;
-	irq_restore(f);
+	__atomic_store_n(&b->vb_used, b->vb_used + count, __ATOMIC_RELEASE); /* read by other harts' unmaps */
 	(void)node;
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
 	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
@@ -115,7 +111,14 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 	u64 va = (u64)(uptr)mem;
 
 	if (!mem) return;
-	if (count > VB_MAX_ALLOC) {
+	u64 base = va & ~(VB_SIZE - 1);
+	struct vm_area *b = NULL;
+	if (count <= VB_MAX_ALLOC) {
+		b = READ_ONCE(hart_block[this_hart_index()]);
+		if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
+	}
+	if (!b || !(b->flags & VM_MAP_RAM_BLOCK)) {
+		/* An area of its own: large, or mapped from an interrupt handler. */
 		struct vm_area *a = find_vm_area(mem);
 		if (!a || !(a->flags & VM_MAP_RAM) || a->size != (u64)count << PAGE_SHIFT) {
 			vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
@@ -130,13 +133,8 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 		vm_area_park(a);
 		return;
 	}
-	u64 base = va & ~(VB_SIZE - 1);
-	unsigned long f = irq_save();
-	struct vm_area *b = hart_block[this_hart_index()];
-	irq_restore(f);
-	if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
 	/* Only pages this block handed out: a stray count or pointer must not unmap anything else. */
-	if (unlikely(!count || !b || !(b->flags & VM_MAP_RAM_BLOCK) || (va & (PAGE_SIZE - 1)) ||
+	if (unlikely(!count || (va & (PAGE_SIZE - 1)) ||
 		     ((va - base) >> PAGE_SHIFT) + count > READ_ONCE(b->vb_used))) {
 		vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
 		return;
