@@ -1,6 +1,7 @@
 /* The vmalloc arena: reserving virtual ranges (lowest fit, guard page after each area), backing them
- * with pages, freeing them lazily, and vrealloc. Index work happens under the arena lock; page-table
- * work and page allocation happen outside it. */
+ * with pages, freeing them lazily, and vrealloc. Small kernel requests take their range from a per-hart
+ * cache fed by pools of purged areas (no shared lock); the rest do index work under the arena lock.
+ * Live areas sit in a striped busy map; page-table work and page allocation happen outside all locks. */
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
