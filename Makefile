@@ -86,7 +86,7 @@ $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 	@$(OBJCOPY) -O binary $< $@
 
 # Host unit tests: portable sources built natively with sanitizers.
-HOST_TESTS := test_page_alloc test_bootargs test_va_index test_pt test_fdt test_elf_cpio
+HOST_TESTS := test_page_alloc test_bootargs test_va_index test_pt test_fdt test_elf_cpio test_hart_masks
 host_srcs_test_page_alloc := vm/page_alloc.c
 host_srcs_test_bootargs := lib/bootargs.c
 host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c tests/host/rbtree_node_pool.c \
@@ -96,6 +96,7 @@ host_srcs_test_fdt := platform/fdt.c platform/devtree.c lib/sort.c tests/host/fd
 	tests/host/fdt_corrupt.c tests/host/fdt_mutate.c
 host_libs_test_fdt := -lfdt
 host_srcs_test_elf_cpio := kernel/elf.c kernel/cpio.c
+host_srcs_test_hart_masks := lib/percpu.c
 HOST_BINS := $(foreach t,$(HOST_TESTS),$(if $(wildcard tests/host/$(t).c),$(BUILD)/host/$(t)))
 
 host-tests: $(HOST_BINS)

@@ -40,7 +40,7 @@ void aspace_activate(struct task *t)
 {
 	csr_write(satp, pt_satp(t->root_pa, t->asid));
 	if (!t->asid) local_flush_tlb_all();
-	__atomic_fetch_or(&t->hart_mask, 1u << this_hart_index(), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&t->hart_mask, 1ULL << this_hart_index(), __ATOMIC_RELAXED);
 }
 
 int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
@@ -59,20 +59,22 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
 
 void aspace_flush(struct task *t, u64 va, u64 size)
 {
-	u32 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED), me = this_hart_index();
-	unsigned long base;
+	u64 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED);
+	u32 me = this_hart_index();
+	unsigned long hmasks[MAX_HARTS], bases[MAX_HARTS];
 
-	if (mask & (1u << me)) {
+	if ((mask >> me) & 1) {
 		if (size && size <= TLB_FLUSH_ALL_PAGES * PAGE_SIZE)
 			for (u64 a = va; a < va + size; a += PAGE_SIZE)
 				__asm__ volatile("sfence.vma %0, %1" ::"r"(a), "r"((u64)t->asid) : "memory");
 		else
 			local_flush_tlb_asid(t->asid);
 	}
-	unsigned long hmask = harts_sbi_mask(mask, &base);
-	if (hmask) {
-		if (t->asid) sbi_remote_sfence_vma_asid(hmask, base, size ? va : 0, size, t->asid);
-		else sbi_remote_sfence_vma(hmask, base, size ? va : 0, size);
+	/* One SBI call per 64-id chunk of hart ids: no shift can overflow however far apart they are. */
+	u32 n = harts_sbi_chunks(mask & ~(1ULL << me), hmasks, bases);
+	for (u32 k = 0; k < n; k++) {
+		if (t->asid) sbi_remote_sfence_vma_asid(hmasks[k], bases[k], size ? va : 0, size, t->asid);
+		else sbi_remote_sfence_vma(hmasks[k], bases[k], size ? va : 0, size);
 	}
 }
 

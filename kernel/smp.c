@@ -1,5 +1,7 @@
-/* Secondary hart bring-up through SBI HSM, and a one-slot call box per hart that tests and benchmarks use
- * to run workers on several harts at once. */
+/* Secondary hart bring-up through SBI HSM, a one-slot call box per hart that tests and benchmarks use
+ * to run workers on several harts at once, and a start barrier for them. Every cross-hart wait here
+ * sleeps in wfi and is ended by the other hart's IPI (hart_wait_until): a spinning vCPU starves the
+ * others under QEMU 7.2's round-robin icount scheduler. */
 #include "kernel/smp.h"
 #include "kernel/task.h"
 #include "kernel/hart.h"
@@ -8,8 +10,10 @@
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "lib/tlb_shootdown.h"
 #include "platform/devtree.h"
 #include "platform/sbi.h"
+#include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/vm_boot.h"
@@ -23,10 +27,11 @@ struct call_box {
 	void (*fn)(void *);
 	void *arg;
 	volatile int busy;
+	u32 caller; /* hart index to kick when the call is done */
 };
 static struct call_box call_boxes[MAX_HARTS];
 
-u32 smp_online_mask(void) { return __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE); }
+u64 smp_online_mask(void) { return __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE); }
 
 void smp_send_ipi(u32 index)
 {
@@ -41,6 +46,11 @@ void smp_ipi_interrupt(void)
 {
 	csr_clear(sip, SIE_SSIE);
 	this_kernel_hart()->ipis_taken++;
+	/* Every IPI wakes its target from wfi (that is what most are for: a call box, a lock released, a
+	 * barrier passed); one that carries a TLB shootdown request is also served here, and the hart
+	 * reports a quiescent state if the code it interrupted is outside RCU read-side sections. */
+	tlb_shootdown_service();
+	rcu_note_qs();
 }
 
 void secondary_main(u64 hartid, u64 index)
@@ -52,9 +62,10 @@ void secondary_main(u64 hartid, u64 index)
 	h->index = (u32)index;
 	timer_init_hart();
 	csr_set(sie, SIE_SSIE | SIE_STIE);
-	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
-	__atomic_fetch_or(&harts_online_mask, 1u << index, __ATOMIC_ACQ_REL);
+	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
+	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
 	scheduler_loop();
 }
 
@@ -120,12 +131,13 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 		printk("smp: firmware has no HSM extension: running on one hart\n");
 		return;
 	}
+	hart_kick = smp_send_ipi;
 	n = secondary_order(m, me, order);
 	while (next < n && idx < MAX_HARTS) {
 		const struct hart_desc *hd = &m->harts[order[next++]];
 		if (!start_in_slot(hd, idx, entry, dt_max_node(m) > 0)) continue;
 		u64 deadline = rdtime() + timer_hz();
-		while (!__atomic_load_n(&harts[idx].local.online, __ATOMIC_ACQUIRE) && rdtime() < deadline) cpu_relax();
+		hart_wait_until(__atomic_load_n(&harts[idx].local.online, __ATOMIC_ACQUIRE) || rdtime() >= deadline);
 		if (harts[idx].local.online) {
 			idx++;
 			continue;
@@ -148,11 +160,12 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 
 int smp_call_on(u32 index, void (*fn)(void *), void *arg)
 {
-	if (index >= MAX_HARTS || !(smp_online_mask() & (1u << index))) return -EINVAL;
+	if (index >= MAX_HARTS || !((smp_online_mask() >> index) & 1)) return -EINVAL;
 	struct call_box *b = &call_boxes[index];
-	while (__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE)) cpu_relax();
+	hart_wait_until(!__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE));
 	b->fn = fn;
 	b->arg = arg;
+	b->caller = this_hart_index();
 	__atomic_store_n(&b->busy, 1, __ATOMIC_RELEASE);
 	smp_send_ipi(index);
 	return 0;
@@ -162,16 +175,36 @@ void smp_idle_poll(void)
 {
 	struct call_box *b = &call_boxes[this_hart_index()];
 	if (__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE)) {
+		u32 caller = b->caller;
 		b->fn(b->arg);
 		__atomic_store_n(&b->busy, 0, __ATOMIC_RELEASE);
+		smp_send_ipi(caller);
 	}
 }
 
 void smp_wait_all(void)
 {
+	smp_idle_poll(); /* a call queued on this hart itself runs here */
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		while (__atomic_load_n(&call_boxes[i].busy, __ATOMIC_ACQUIRE)) {
-			if (i == this_hart_index()) smp_idle_poll();
-			cpu_relax();
-		}
+		hart_wait_until(!__atomic_load_n(&call_boxes[i].busy, __ATOMIC_ACQUIRE));
 }
+
+void smp_barrier_init(struct smp_barrier *b, u32 parties)
+{
+	b->parties = parties;
+	b->arrived = 0;
+	b->generation = 0;
+}
+
+void smp_barrier_wait(struct smp_barrier *b)
+{
+	u32 gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->parties) {
+		b->arrived = 0;
+		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+		harts_kick_others();
+		return;
+	}
+	hart_wait_until(__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != gen);
+}
+

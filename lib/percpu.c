@@ -1,25 +1,58 @@
 /* Per-hart records and the online set: at the bottom because the allocator's fences need to know which
  * harts may hold TLB entries, and vm/ must not call up into kernel/. */
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 
 struct hart_local *hart_locals[MAX_HARTS];
 u32 nr_harts_online = 1;
-u32 harts_online_mask = 1;
+u64 harts_online_mask = 1;
+void (*hart_kick)(u32 index);
 
-unsigned long harts_sbi_mask(u32 index_mask, unsigned long *base)
+void harts_kick_others(void)
 {
-	unsigned long lo = ~0UL, mask = 0;
-	u32 me = this_hart_index();
+	u64 others = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << this_hart_index());
+	if (!hart_kick) return;
+	for (u32 i = 0; others; i++, others >>= 1)
+		if (others & 1) hart_kick(i);
+}
 
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((index_mask & (1u << i)) && i != me && hart_locals[i]->hartid < lo) lo = hart_locals[i]->hartid;
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if ((index_mask & (1u << i)) && i != me) mask |= 1UL << (hart_locals[i]->hartid - lo);
-	*base = mask ? lo : 0;
-	return mask;
+u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		if (!((index_mask >> i) & 1)) continue;
+		unsigned long id = hart_locals[i]->hartid, base = id & ~63UL;
+		u32 k = 0;
+		while (k < n && bases[k] != base) k++;
+		if (k == n) {
+			bases[n] = base;
+			masks[n++] = 0;
+		}
+		masks[k] |= 1UL << (id - base); /* id - base < 64 by construction */
+	}
+	return n;
 }
 
 unsigned long harts_other_sbi_mask(unsigned long *base)
 {
-	return harts_sbi_mask(__atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE), base);
+	unsigned long masks[MAX_HARTS], bases[MAX_HARTS];
+	u64 others = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << this_hart_index());
+	u32 n = harts_sbi_chunks(others, masks, bases);
+	*base = n ? bases[0] : 0;
+	return n ? masks[0] : 0;
 }
+
+#ifndef HOST_TEST
+bool hart_wait_step(unsigned long irq_was_on)
+{
+	if (irq_was_on) {
+		irq_enable(); /* pending interrupts (the IPI among them) are taken here */
+		irq_disable();
+		return false;
+	}
+	bool ipi = csr_read(sip) & SIE_SSIE;
+	if (ipi) csr_clear(sip, SIE_SSIE);
+	tlb_shootdown_service();
+	return ipi;
+}
+#endif

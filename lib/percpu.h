@@ -6,7 +6,7 @@
 
 #include "lib/types.h"
 
-#define MAX_HARTS 8
+#define MAX_HARTS 64 /* hart sets are u64 bitmaps of dense indices */
 
 struct hart_local {
 	u32 hartid;      /* the hart id firmware knows it by */
@@ -21,17 +21,51 @@ struct hart_local {
  * runs, NULL for an index never used. */
 extern struct hart_local *hart_locals[MAX_HARTS];
 extern u32 nr_harts_online;
-extern u32 harts_online_mask; /* bit i = dense hart index i online */
+extern u64 harts_online_mask; /* bit i = dense hart index i online */
 
-/* SBI hart mask (relative to *base) of the harts whose dense index is set in index_mask, this hart
- * left out; 0 when none. Any context. */
-unsigned long harts_sbi_mask(u32 index_mask, unsigned long *base);
-/* The same for every online hart but this one. */
+/* Wakes hart `index` from wfi (an IPI). Installed by the hart layer when secondaries start, NULL before:
+ * lib and vm wait with wfi and need someone to wake them without calling up into kernel/. */
+extern void (*hart_kick)(u32 index);
+
+/* Sends hart_kick to every online hart but this one (no-op before secondaries start). */
+void harts_kick_others(void);
+
+/* SBI names harts by (mask, base) pairs, a mask covering ids base..base+63: a set of dense indices whose
+ * hart ids lie far apart needs several. Fills masks[] and bases[] (room for MAX_HARTS) and returns how
+ * many pairs; bit b of masks[k] is hart id bases[k] + b, bases are multiples of 64. */
+u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases);
+
+/* The first SBI (mask, base) pair of every online hart but this one; 0 when alone. Enough while hart ids
+ * span less than 64 (QEMU virt numbers them densely); otherwise use harts_sbi_chunks. */
 unsigned long harts_other_sbi_mask(unsigned long *base);
 
+#ifndef HOST_TEST
+#include "lib/riscv.h"
+/* One step of a cross-hart wait, between two wfi: lets pending interrupts in when the caller had them
+ * on (irq_was_on), else serves a TLB shootdown by hand and consumes the IPI so the next wfi sleeps.
+ * Returns whether it consumed an IPI (the wait re-raises it when done, for whoever else it was for). */
+bool hart_wait_step(unsigned long irq_was_on);
+
+/* Waits for another hart to make `cond` true without spinning: sleeps in wfi, woken by that hart's
+ * hart_kick (or at worst the next tick). wfi with interrupts masked still wakes on a pending interrupt,
+ * so a kick that lands between the test and the wfi is not lost. A spinning vCPU would starve the
+ * others under QEMU's icount scheduler. Any context. */
+#define hart_wait_until(cond)                                           \
+	do {                                                            \
+		unsigned long __hw_f = irq_save();                      \
+		bool __hw_ipi = false;                                  \
+		while (!(cond)) {                                       \
+			wfi();                                          \
+			__hw_ipi |= hart_wait_step(__hw_f);             \
+		}                                                       \
+		if (__hw_ipi) csr_set(sip, SIE_SSIE);                   \
+		irq_restore(__hw_f);                                    \
+	} while (0)
+#endif
+
 #ifdef HOST_TEST
-extern struct hart_local host_hart;
-static inline struct hart_local *this_hart(void) { return &host_hart; }
+extern u32 host_this_hart; /* the host tests say which hart they pretend to run on */
+static inline struct hart_local *this_hart(void) { return hart_locals[host_this_hart]; }
 #else
 static inline struct hart_local *this_hart(void)
 {

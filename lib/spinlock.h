@@ -1,4 +1,5 @@
-/* Spinlocks: test-and-test-and-set with irq-saving variants.
+/* Spinlocks: test-and-test-and-set with irq-saving variants, whose waiters go to sleep (wfi) after a
+ * short spin and are woken by the unlocker's IPI.
  *
  * Why not a fair (ticket or queued) lock: our harts are usually QEMU vCPU threads, often more of them than
  * host cores. A fair lock hands the lock to the next waiter in line, and when that waiter's thread is
@@ -6,7 +7,14 @@
  * cores a hot lock fell to ~800 acquisitions per second. Whoever is running takes a test-and-set lock,
  * so only lock-holder preemption stalls anyone. Linux makes the same choice in guests without
  * paravirtual spinlocks (virt_spin_lock). Waiters spin on a plain load so the line stays shared until
- * the release. Critical sections here are short; no caller relies on FIFO order. */
+ * the release.
+ *
+ * Why waiters sleep: a spinning vCPU never lets QEMU 7.2's round-robin icount scheduler run the vCPU
+ * that holds the lock (it burns the whole time budget, and the next vCPU gets none), and on a loaded
+ * host it burns the core the holder needs. After SPIN_BEFORE_SLEEP polls a waiter marks its bit in the
+ * lock's sleeper mask and executes wfi, which QEMU treats as a halt; unlock sends an IPI to the marked
+ * harts (Linux's paravirtual pv_wait / pv_kick, in miniature). The wait runs with the caller's interrupt
+ * state, not with interrupts forced off: spin_lock_irqsave disables them only once the lock is taken. */
 #ifndef LIB_SPINLOCK_H
 #define LIB_SPINLOCK_H
 
@@ -15,9 +23,10 @@
 typedef struct {
 	u32 locked;
 	u32 pad;
+	u64 sleepers; /* bit i: hart index i sleeps waiting for this lock */
 } spinlock_t;
 
-#define SPINLOCK_INIT {0, 0}
+#define SPINLOCK_INIT {0, 0, 0}
 
 #ifdef HOST_TEST
 static inline void spin_lock(spinlock_t *l) { (void)l; }
@@ -27,22 +36,53 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, unsigned long f) { (voi
 #else
 #include "lib/riscv.h"
 
+/* About 10 us of polling on a running host core: longer than any critical section here, so a waiter
+ * sleeps only when the holder is not running (descheduled vCPU, or QEMU's icount round robin). */
+#define SPIN_BEFORE_SLEEP 4096
+
+/* Out of line (lib/spinlock.c): the sleeping wait and the wake-up of sleepers. */
+void spin_wait_slow(spinlock_t *l);
+void spin_wake_sleepers(spinlock_t *l);
+
 static inline bool spin_trylock(spinlock_t *l) { return !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE); }
 
-static inline void spin_lock(spinlock_t *l)
+/* Returns once the lock looks free: polls, then sleeps until woken by an unlock. */
+static inline void spin_wait_unlocked(spinlock_t *l)
 {
-	while (!spin_trylock(l))
-		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) cpu_relax();
+	for (u32 n = 0; __atomic_load_n(&l->locked, __ATOMIC_RELAXED); n++) {
+		if (unlikely(n == SPIN_BEFORE_SLEEP)) {
+			spin_wait_slow(l);
+			return;
+		}
+		cpu_relax();
+	}
 }
 
-static inline void spin_unlock(spinlock_t *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
+/* Any context; may sleep in wfi while the lock is held elsewhere (interrupts stay as the caller had them). */
+static inline void spin_lock(spinlock_t *l)
+{
+	while (!spin_trylock(l)) spin_wait_unlocked(l);
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_SEQ_CST);
+	/* Pairs with the sleeper's fence between marking itself and re-reading `locked`: either it sees the
+	 * lock free, or this load sees its mark and wakes it. */
+	mb();
+	if (unlikely(__atomic_load_n(&l->sleepers, __ATOMIC_RELAXED))) spin_wake_sleepers(l);
+}
 
 
+/* Takes the lock and returns with interrupts off; waits with interrupts as they were. */
 static inline unsigned long spin_lock_irqsave(spinlock_t *l)
 {
-	unsigned long f = irq_save();
-	spin_lock(l);
-	return f;
+	for (;;) {
+		unsigned long f = irq_save();
+		if (likely(spin_trylock(l))) return f;
+		irq_restore(f);
+		spin_wait_unlocked(l);
+	}
 }
 
 static inline void spin_unlock_irqrestore(spinlock_t *l, unsigned long f)

@@ -1,33 +1,45 @@
 #!/usr/bin/env bash
-# `make bench`: the test_vmalloc port and the vm_bench suite, 1 GiB, beside Linux 6.12's figures from the
-# same QEMU (../shared/peer/README.md). One-hart runs use -icount shift=0 (one guest nanosecond per
-# instruction, so figures are instruction counts and repeat run to run); runs on several harts use parallel
-# vCPUs and say why below. Prints figures only: nothing here fails on time.
+# `make bench`: the test_vmalloc port beside Linux 6.12's, in instructions and in time.
+#  1. Icount table: one hart, LOOPS (100000) loops under -icount shift=0 (one guest nanosecond per
+#     instruction: figures repeat run to run), against the Linux peer's figures from the same QEMU
+#     (../shared/peer/README.md, -O2/SLUB build in Sv39).
+#  2. Wall-clock table: our kernel and the Linux peer (ICOUNT=0 ../shared/peer/linux-test_vmalloc.sh) booted
+#     alternately RUNS (5) times each without icount, -smp 1 with one worker and -smp 2 with two, WALL_LOOPS
+#     (20000) loops: the median of the runs per case, microseconds per loop (per worker), and the ratio.
+#     Wall-clock figures are noisy on a shared 2-core host (single runs swing 2-20x): only the medians of
+#     interleaved runs mean anything. Set WALL=0 to skip (the peer's first build takes a few minutes).
+#  3. Several harts under icount (4 harts, 4 workers, 2000 loops, masks 1, 9 and 1024): must finish, and
+#     prints its makespan (first start to last stop = every hart's instructions); printed, not compared.
+#  4. The vm_bench suite: scaling with live areas, fences per 10^5 vfrees, lock acquisitions per pair.
+# Prints figures only: nothing here fails on time.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 LOGS=$BUILD/bench-logs
 LOOPS=${LOOPS:-100000}
+WALL_LOOPS=${WALL_LOOPS:-20000}
+RUNS=${RUNS:-5}
+PEER=${PEER:-../shared/peer/linux-test_vmalloc.sh}
+[ -x "$PEER" ] || PEER=/work/shared/peer/linux-test_vmalloc.sh
 mkdir -p "$LOGS"
 make -s kernel || exit 1
 
-boot() { # name smp bootargs [icount: 1 (default) or 0]
+boot() { # name smp bootargs [icount: 1 (default) or 0] [mem]
 	local log=$LOGS/$1.log clock=(-icount shift=0)
 	[ "${4:-1}" = 0 ] && clock=()
 	timeout "${BENCH_TIMEOUT:-1800}" qemu-system-riscv64 -machine virt -bios default -nographic -no-reboot \
-		"${clock[@]}" -smp "$2" -m 1G -kernel "$BUILD/kernel.bin" -append "$3" </dev/null 2>&1 |
+		"${clock[@]}" -smp "$2" -m "${5:-1G}" -kernel "$BUILD/kernel.bin" -append "$3" </dev/null 2>&1 |
 		tr -d '\r' >"$log"
 	grep -q '# ktest: .* 0 failed' "$log" || echo "bench: boot $1 did not pass its suites (see $log)"
 }
 
-# Linux 6.12, 1 hart, 1 GiB, 100000 loops: instructions per loop.
-declare -A LINUX=([fix_size_alloc_test]=4144 [full_fit_alloc_test]=5571 [long_busy_list_alloc_test]=64084
-	[random_size_alloc_test]=30883 [fix_align_alloc_test]=11016 [random_size_align_alloc_test]=10500
-	[kvfree_rcu_1_arg_vfree_test]=4677 [kvfree_rcu_2_arg_vfree_test]=4765 [vm_map_ram_test]=1252)
+# Linux 6.12 (-O2, SLUB, Sv39), 1 hart, 1 GiB, 100000 loops: instructions per loop (../shared/peer/README.md).
+declare -A LINUX=([fix_size_alloc_test]=3386 [full_fit_alloc_test]=4624 [long_busy_list_alloc_test]=56092
+	[random_size_alloc_test]=26687 [fix_align_alloc_test]=9836 [random_size_align_alloc_test]=9305
+	[pcpu_alloc_test]=1419 [kvfree_rcu_1_arg_vmalloc_test]=4092 [kvfree_rcu_2_arg_vmalloc_test]=4077
+	[vm_map_ram_test]=1026)
 
 compare() { # log
-	grep -E '^(Summary|All test took)' "$1"
-	echo
 	printf '%-30s %12s %12s %7s\n' case ours/loop linux/loop ratio
 	grep '^Summary' "$1" | while read -r _ name _ _ _ _ _ _ _ loops _ avg _; do
 		ours=$((avg * 1000 / loops))
@@ -42,27 +54,65 @@ compare() { # log
 }
 
 ARGS="test_vmalloc.test_loop_count=$LOOPS test_vmalloc.sequential_test_order=1"
-echo "== test_vmalloc: 1 hart, mask 1983, $LOOPS loops (instructions per loop = avg usec * 1000 / loops)"
+echo "== 1. test_vmalloc: 1 hart, mask 1983, $LOOPS loops, icount (instructions per loop = avg usec * 1000 / loops)"
 boot tv-smp1 1 "test=test_vmalloc test_vmalloc.run_test_mask=1983 test_vmalloc.nr_threads=1 $ARGS"
 compare "$LOGS/tv-smp1.log"
 echo
-# Several harts are measured without icount, on purpose. Under -icount QEMU runs every vCPU in one thread,
-# round robin, and the shared virtual clock advances with whichever vCPU runs: a worker's figure then
-# includes the other workers' instructions, and a vCPU descheduled inside a critical section or while
-# its TLB-fence IPI is pending makes every other vCPU spin out its whole time slice. Those figures
-# measure QEMU's scheduler, not the allocator (2000 loops of random_size took 2.4 M "instructions" per
-# loop, and with Sstc on QEMU 7.2 such a boot can stop making progress altogether). So: real parallel
-# vCPUs, wall-clock microseconds (noisy, never compared or gated), and the deterministic counters.
-echo "== test_vmalloc: fix_size and random_size, 4 workers on 4 harts, $LOOPS loops, parallel vCPUs, wall clock"
-boot tv-smp4 4 "test=test_vmalloc test_vmalloc.run_test_mask=9 test_vmalloc.nr_threads=4 $ARGS" 0
-grep -E '^(Summary|All test took)' "$LOGS/tv-smp4.log"
-grep -E '^(Summary)' "$LOGS/tv-smp4.log" | awk '{ n[$2]++; s[$2] += $12 * 1000 / $10 }
-	END { for (k in n) printf "%-30s mean %8.0f ns per loop per worker (wall clock, %d workers)\n", k, s[k] / n[k], n[k] }' | sort
+
+# One run's figures as "case usec_per_loop" lines: the mean over workers of avg usec / loops.
+per_loop() { # file
+	grep '^Summary' "$1" | awk '{ n[$2]++; s[$2] += $12 / $10 } END { for (k in n) printf "%s %.4f\n", k, s[k] / n[k] }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+wall() { # smp workers mask
+	local smp=$1 thr=$2 mask=$3 dir=$LOGS/wall-smp$1 r
+	rm -rf "$dir" && mkdir -p "$dir"
+	for r in $(seq 1 "$RUNS"); do
+		boot "wall-smp$smp-ours-$r" "$smp" "test=test_vmalloc test_vmalloc.run_test_mask=$mask \
+test_vmalloc.nr_threads=$thr test_vmalloc.test_loop_count=$WALL_LOOPS test_vmalloc.sequential_test_order=1" 0
+		per_loop "$LOGS/wall-smp$smp-ours-$r.log" >"$dir/ours-$r"
+		ICOUNT=0 "$PEER" "$smp" "$thr" "$WALL_LOOPS" "$mask" >"$dir/linux-raw-$r" 2>&1
+		per_loop "$dir/linux-raw-$r" >"$dir/linux-$r"
+	done
+	printf '%-30s %12s %12s %7s\n' case ours_us linux_us ratio
+	for name in $(cut -d' ' -f1 "$dir/ours-1" | sort); do
+		local o l
+		o=$(cat "$dir"/ours-* | awk -v n="$name" '$1 == n { print $2 }' | median)
+		l=$(cat "$dir"/linux-[0-9]* | awk -v n="$name" '$1 == n { print $2 }' | median)
+		[ -n "$l" ] || l=0
+		printf '%-30s %12.2f %12.2f %7s\n' "$name" "$o" "$l" \
+			"$(awk -v a="$o" -v b="$l" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+	done
+}
+
+if [ "${WALL:-1}" != 0 ]; then
+	echo "== 2a. wall clock: -smp 1, 1 worker, mask 1983, $WALL_LOOPS loops, medians of $RUNS interleaved runs each (us per loop)"
+	wall 1 1 1983
+	echo
+	echo "== 2b. wall clock: -smp 2, 2 workers, mask 1983, $WALL_LOOPS loops, medians of $RUNS interleaved runs each (us per loop per worker)"
+	wall 2 2 1983
+	echo
+fi
+
+echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB (printed, not compared)"
+for mask in 1 9 1024; do
+	boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
+test_vmalloc.run_test_mask=$mask test_vmalloc.sequential_test_order=1" 1 4G
+	ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
+	if [ -n "$ms" ]; then
+		echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
+	else
+		echo "mask $mask: did not finish (see $LOGS/icount-smp4-mask$mask.log)"
+	fi
+done
 echo
-echo "== scaling: instructions per 1-page vmalloc+vfree against live areas (1 hart, icount)"
+
+echo "== 4a. scaling: instructions per 1-page vmalloc+vfree against live areas (1 hart, icount)"
 boot vm-bench-scaling 1 "test=vm_bench"
-grep '^bench: \(calibration\|scaling\)' "$LOGS/vm-bench-scaling.log" | sed 's/^bench: //'
+grep '^bench: \(calibration\|scaling\|locks\)' "$LOGS/vm-bench-scaling.log" | sed 's/^bench: //'
 echo
-echo "== fences per 10^5 single-page vfrees on 4 harts (in-kernel counters)"
+echo "== 4b. fences per 10^5 single-page vfrees, and locks per pair, on 4 harts (in-kernel counters)"
 boot vm-bench-fences 4 "test=vm_bench" 0
-grep '^bench: fences' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'
+grep '^bench: \(fences\|locks\)' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'

@@ -100,8 +100,8 @@ boot_status() {
 	if [ "$rc" = 0 ] && [ -n "$line" ]; then echo "${line##* }"; else echo "$rc"; fi
 }
 
-boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [numa=N] [extra QEMU args]]
-	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-} mspec=${9:-virt}
+boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [numa=N] [extra QEMU args]] [timeout]
+	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-} mspec=${9:-virt} limit=${10:-}
 	local log=$LOGS/boot-$name.log machine numa=1 extra=() w
 	read -r machine rest <<<"$mspec"
 	for w in $rest; do
@@ -114,7 +114,7 @@ boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [nu
 	[ -n "$initrd" ] && qargs+=(-initrd "$initrd")
 	# \xNN in a boot line's arguments stands for that byte (control bytes cannot be written in boots.txt).
 	[ "$args" != - ] && qargs+=(-append "$(printf '%b' "$args")")
-	timeout "${BOOT_TIMEOUT:-300}" qemu-system-riscv64 "${qargs[@]}" </dev/null >"$log" 2>&1
+	timeout "${limit:-${BOOT_TIMEOUT:-300}}" qemu-system-riscv64 "${qargs[@]}" </dev/null >"$log" 2>&1
 	local rc=$?
 	local before=$fail
 	case "$args" in
@@ -138,12 +138,13 @@ boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [nu
 trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:space:]]}"}"; }
 
 echo "== QEMU boots"
-while IFS='|' read -r name smp mem dtb args expect regex machine; do
+while IFS='|' read -r name smp mem dtb args expect regex machine limit; do
 	name=$(trim "$name")
 	case "$name" in '' | \#*) continue ;; esac
 	machine=$(trim "$machine")
+	[ "$machine" = - ] && machine=
 	boot "$name" "$(trim "$smp")" "$(trim "$mem")" "$(trim "$dtb")" "$(trim "$args")" "$(trim "$expect")" "$(trim "$regex")" \
-		"" "${machine:-virt}"
+		"" "${machine:-virt}" "$(trim "$limit")"
 done <tests/boots.txt
 
 if [ -f "$BUILD/initrd.cpio" ]; then

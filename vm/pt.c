@@ -419,18 +419,6 @@ static inline __attribute__((always_inline)) int kr_for_each_run(u64 va, u32 n, 
 	return 0;
 }
 
-/* Zeroing is most of the cost of vzalloc; 16 stores per iteration keep the loop overhead near 1/8 of the
- * stores (memset's 4 would be 1/2). There is no Zicboz on the target. */
-static void zero_page(void *page)
-{
-	u64 *p = page, *end = p + PAGE_SIZE / sizeof(u64);
-	do {
-		p[0] = 0; p[1] = 0; p[2] = 0; p[3] = 0; p[4] = 0; p[5] = 0; p[6] = 0; p[7] = 0;
-		p[8] = 0; p[9] = 0; p[10] = 0; p[11] = 0; p[12] = 0; p[13] = 0; p[14] = 0; p[15] = 0;
-		p += 16;
-	} while (p != end);
-}
-
 struct kr_fill {
 	int node;
 	bool zero;
@@ -444,9 +432,8 @@ static int fill_fresh_run(void *ctx, pte_t *slots, u32 i, u32 count)
 {
 	struct kr_fill *f = ctx;
 	for (u32 k = 0; k < count; k++) {
-		u64 pa = vm_page_alloc(f->node);
+		u64 pa = f->zero ? vm_page_alloc_zeroed(f->node) : vm_page_alloc(f->node);
 		if (unlikely(!pa)) return -ENOMEM;
-		if (f->zero) zero_page(pt_table_va(pa));
 		set_pte(&slots[k], pte_make(pa, f->flags));
 		f->filled = i + k + 1;
 	}
@@ -468,7 +455,9 @@ static int fill_given_run(void *ctx, pte_t *slots, u32 i, u32 count)
 
 int pt_kr_populate(u64 va, u32 n, int node, bool zero)
 {
-	struct kr_fill f = {.node = node, .zero = zero, .flags = PT_KR_PROT | PT_LEAF_FLAGS};
+	/* Zeroed pages are mapped with D clear: the first store sets it (pt_kr_mark_dirty from the fault), so
+	 * at unmap a clear D proves the page still all zeros and it can be handed out again unzeroed. */
+	struct kr_fill f = {.node = node, .zero = zero, .flags = (PT_KR_PROT | PT_LEAF_FLAGS) & ~(zero ? PTE_D : 0)};
 	u32 done;
 	if (likely(!kr_for_each_run(va, n, true, fill_fresh_run, &f, &done))) return 0;
 	pt_kr_clear(va, f.filled, PT_KR_FREE, NULL);
@@ -500,8 +489,10 @@ static int clear_run(void *ctx, pte_t *slots, u32 i, u32 count)
 		if (!(e & PTE_V)) continue;
 		set_pte(&slots[k], 0);
 		c->cleared++;
-		if (c->fate == PT_KR_FREE) {
+		if (c->fate == PT_KR_FREE || (c->fate == PT_KR_FREE_SORTED && (e & PTE_D))) {
 			vm_page_free(pte_pa(e));
+		} else if (c->fate == PT_KR_FREE_SORTED) {
+			vm_page_free_zeroed(pte_pa(e));
 		} else if (c->fate == PT_KR_CHAIN) {
 			*(u64 *)pt_table_va(pte_pa(e)) = c->chain;
 			c->chain = pte_pa(e);
@@ -605,6 +596,16 @@ pte_t pt_kr_lookup(u64 va, int *level)
 	e = READ_ONCE(table_of(e)[pt_index(va, 0)]);
 	*level = 0;
 	return (e & PTE_V) ? e : 0;
+}
+
+bool pt_kr_mark_dirty(u64 va)
+{
+	pte_t *l0 = kr_l0_table(va, false);
+	if (!l0) return false;
+	pte_t *slot = &l0[pt_index(va, 0)];
+	if ((__atomic_load_n(slot, __ATOMIC_RELAXED) & (PTE_V | PTE_W)) != (PTE_V | PTE_W)) return false;
+	__atomic_fetch_or(slot, PTE_D, __ATOMIC_RELAXED);
+	return true;
 }
 
 u64 pt_kr_tables(void) { return __atomic_load_n(&kr.tables, __ATOMIC_RELAXED); }

@@ -92,7 +92,7 @@ void pt_copy_kernel_half(u64 dst_root, u64 src_root);
 #define PT_KR_PROT (PTE_R | PTE_W | PTE_G) /* vmalloc memory: readable, writable, global */
 /* Records where the level-1 tables of [start, end) are (prepopulated under root). Once, at boot. */
 void pt_kr_init(u64 root, u64 start, u64 end);
-/* Maps n fresh pages (vm_page_alloc(node), zeroed when zero) read-write. -ENOMEM with nothing left
+/* Maps n fresh pages (vm_page_alloc(node); zeroed when zero, then mapped with D clear) read-write. -ENOMEM with nothing left
  * mapped (pages and leaves undone) when a page or a table cannot be had. */
 int pt_kr_populate(u64 va, u32 n, int node, bool zero);
 /* Maps n given physical pages with prot (PTE_R/W/X/G); -EINVAL for a 0 or misaligned page address,
@@ -101,8 +101,9 @@ int pt_kr_map(u64 va, const u64 *pas, u32 n, u64 prot);
 /* Clears the valid 4 KiB leaves among n pages from va (holes are fine) and returns how many there were.
  * PT_KR_KEEP leaves the pages alone, PT_KR_FREE gives them to vm_page_free, PT_KR_CHAIN links them
  * through their first word into a list returned in *chain (physical addresses, 0 ends it) for the
- * caller to free once every TLB has forgotten them. */
-enum pt_kr_fate { PT_KR_KEEP, PT_KR_FREE, PT_KR_CHAIN };
+ * caller to free once every TLB has forgotten them. PT_KR_FREE_SORTED frees like PT_KR_FREE, but a page whose
+ * D bit is still clear (mapped zeroed by pt_kr_populate, never written) goes to vm_page_free_zeroed. */
+enum pt_kr_fate { PT_KR_KEEP, PT_KR_FREE, PT_KR_CHAIN, PT_KR_FREE_SORTED };
 u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain);
 /* Takes the empty level-0 table out of the level-1 slot covering the 2 MiB block at va (2 MiB aligned,
  * wholly owned by the caller) and returns its physical address; 0 when the slot is already empty. The
@@ -124,6 +125,9 @@ int pt_kr_map_huge(u64 va, u64 pa);
 u64 pt_kr_clear_huge(u64 va);
 /* The leaf entry for va in the kernel range (level 0 or 1 in *level), 0 if none or va is outside. */
 pte_t pt_kr_lookup(u64 va, int *level);
+/* A store fault on a writable 4 KiB leaf whose D bit is clear (zeroed pages are mapped so): sets D and
+ * returns true, so the store can be retried; false if va has no such leaf. Trap context. */
+bool pt_kr_mark_dirty(u64 va);
 /* Level-0 tables the kernel range holds now. */
 u64 pt_kr_tables(void);
 /* Unmaps the whole user half and frees its tables; the root itself stays. */

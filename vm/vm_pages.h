@@ -23,6 +23,10 @@ void vm_pages_set_hart_node(u32 index, int node);
 /* Blocks of 2^order pages straight from the buddy allocator, under its lock. */
 u64 vm_pages_alloc_order(unsigned order, int node, unsigned flags);
 void vm_pages_free_order(u64 pa, unsigned order);
+/* A zeroed page: one known to be zero from this hart's cache, else a fresh one zeroed now. */
+u64 vm_page_alloc_zeroed(int node);
+/* Gives back a page the caller knows is all zeros (kept for vm_page_alloc_zeroed while there is room). */
+void vm_page_free_zeroed(u64 pa);
 /* A zeroed page for a page table, from this hart's table node (vm_pages_set_table_node). */
 u64 vm_zeroed_table_alloc(void);
 /* Page tables this hart creates from now on come from node (PA_ANY_NODE: the default); returns the

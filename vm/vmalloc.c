@@ -1,12 +1,14 @@
 /* The vmalloc arena: reserving virtual ranges (lowest fit, guard page after each area), backing them
- * with pages, freeing them lazily, and vrealloc. Index work happens under the arena lock; page-table
- * work and page allocation happen outside it. */
+ * with pages, freeing them lazily, and vrealloc. Small kernel requests take their range from a per-hart
+ * cache fed by pools of purged areas (no shared lock); the rest do index work under the arena lock.
+ * Live areas sit in a striped busy map; page-table work and page allocation happen outside all locks. */
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "lib/trace.h"
+#include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
 #include "vm/page_alloc.h"
 #include "vm/pt.h"
@@ -18,6 +20,222 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 
 #define CALLER __builtin_return_address(0)
 
+/* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
+ * has no limit to check); a task's are charged under the arena lock in vm_area_get. Atomic adds on the
+ * hart's own line: a vfree_atomic from an interrupt may count on the same hart. */
+static void area_count_in(struct vm_area *a, u64 pages)
+{
+	s64 *st = vm_harts[this_hart_index()].stat;
+	a->seq = (u64)__atomic_add_fetch(&st[VM_STAT_SEQ], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	if (a->owner == VM_OWNER_KERNEL) __atomic_fetch_add(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
+}
+
+/* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. */
+static void area_count_out(u32 owner, u64 pages, bool area)
+{
+	s64 *st = vm_harts[this_hart_index()].stat;
+	if (area) __atomic_fetch_sub(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	if (owner == VM_OWNER_KERNEL) {
+		__atomic_fetch_sub(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	} else {
+		unsigned long f = arena_lock();
+		arena.owner_pages[owner] -= pages;
+		arena_unlock(f);
+	}
+}
+
+struct busy_stripe busy_stripes[BUSY_STRIPES];
+
+static void busy_insert(struct vm_area *a)
+{
+	struct busy_stripe *b = busy_stripe_of(a->addr);
+	unsigned long f = busy_lock(b);
+	va_busy_insert(&b->map, &a->link, a->addr);
+	busy_unlock(b, f);
+}
+
+static struct vm_area *busy_remove(u64 addr)
+{
+	struct busy_stripe *b = busy_stripe_of(addr);
+	unsigned long f = busy_lock(b);
+	struct va_busy_link *l = va_busy_remove(&b->map, addr);
+	busy_unlock(b, f);
+	return (struct vm_area *)l;
+}
+
+void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
+{
+	for (u32 i = 0; i < BUSY_STRIPES; i++) {
+		struct busy_stripe *b = &busy_stripes[i];
+		unsigned long f = irq_save();
+		bool locked = false;
+		if (try) {
+			for (u32 n = 0; n < 10000 && !locked; n++) locked = spin_trylock(&b->lock);
+		} else {
+			irq_restore(f);
+			f = busy_lock(b);
+			locked = true;
+		}
+		va_busy_for_each(&b->map, fn, ctx);
+		if (locked) spin_unlock(&b->lock);
+		irq_restore(f);
+	}
+}
+
+u64 vm_busy_count(void)
+{
+	u64 n = 0;
+	for (u32 i = 0; i < BUSY_STRIPES; i++) n += READ_ONCE(busy_stripes[i].map.count);
+	return n;
+}
+
+struct va_pool va_pools[VA_CACHE_CLASSES];
+
+static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
+
+/* Whether the pools or this hart's caches hold free ranges the index does not have (vm_purge returns them). */
+static bool vm_pools_hold_ranges(void)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
+		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
+	return false;
+}
+
+bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts)
+{
+	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
+		return false;
+	u32 k = class_of(a->va_size);
+	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
+	a->lazy_next = lists[k];
+	lists[k] = a;
+	counts[k]++;
+	return true;
+}
+
+void vm_pool_put_flush(struct vm_area **lists, u32 *counts)
+{
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		if (!lists[k]) continue;
+		struct vm_area *tail = lists[k];
+		while (tail->lazy_next) tail = tail->lazy_next;
+		struct va_pool *p = &va_pools[k];
+		unsigned long f = pool_lock(p);
+		tail->lazy_next = p->head;
+		p->head = lists[k];
+		p->count += counts[k];
+		spin_unlock_irqrestore(&p->lock, f);
+		lists[k] = NULL;
+		counts[k] = 0;
+	}
+}
+
+/* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
+ * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
+ * slow path, which waits for purges). */
+static bool cache_refill(struct va_class_cache *c, u64 va_size)
+{
+	struct va_pool *p = &va_pools[class_of(va_size)];
+	if (READ_ONCE(p->head)) {
+		unsigned long f = pool_lock(p);
+		while (c->count < VA_CACHE_SLOTS && p->head) {
+			struct vm_area *a = p->head;
+			p->head = a->lazy_next;
+			p->count--;
+			c->areas[c->count++] = a;
+		}
+		spin_unlock_irqrestore(&p->lock, f);
+		if (c->count) return true;
+	}
+	struct vm_area *got[VA_CACHE_SLOTS];
+	u32 n = 0;
+	unsigned long f = arena_lock();
+	while (n < VA_CACHE_SLOTS) {
+		u64 start;
+		struct vm_area *a = node_pool_get(&arena.area_pool);
+		if (!a) break;
+		if (va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) {
+			node_pool_put(&arena.area_pool, a);
+			break;
+		}
+		a->va_start = start;
+		a->va_size = va_size;
+		got[n++] = a;
+	}
+	arena_unlock(f);
+	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
+	while (n) c->areas[c->count++] = got[--n];
+	return c->count != 0;
+}
+
+/* Gives a cached or pooled area's range back to the index and its struct to the pool of structs; false
+ * (nothing changed) when the index has no node to record the range. Arena lock held. */
+static bool range_return_locked(struct vm_area *a)
+{
+	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
+	node_pool_put(&arena.area_pool, a);
+	return true;
+}
+
+void vm_va_cache_flush(void)
+{
+	if (in_interrupt()) return;
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		struct va_class_cache *c = &h->va[k];
+		struct va_pool *p = &va_pools[k];
+		unsigned long pf = pool_lock(p);
+		struct vm_area *list = p->head;
+		p->head = NULL;
+		p->count = 0;
+		spin_unlock_irqrestore(&p->lock, pf);
+		unsigned long f = arena_lock();
+		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
+		while (list) {
+			struct vm_area *next = list->lazy_next;
+			if (!range_return_locked(list)) vm_lazy_add_locked(list); /* no node: the next purge retries */
+			list = next;
+		}
+		arena_unlock(f);
+	}
+}
+
+static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
+		      const void *caller)
+{
+	a->va_start = start;
+	a->va_size = span;
+	a->addr = ALIGN_UP(start, align);
+	a->flags = vmflags;
+	a->owner = owner;
+	a->caller = caller;
+	a->lazy_next = NULL;
+	a->lazy_tables = 0;
+	a->vb_used = a->vb_dirty = 0;
+	a->nr_pages = 0;
+}
+
+/* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
+ * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
+ * cannot be refilled (the slow path then decides). */
+static struct vm_area *area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct va_class_cache *c = &h->va[class_of(span)];
+	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
+	struct vm_area *a = c->areas[--c->count];
+	area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
+	busy_insert(a);
+	area_count_in(a, pages);
+	return a;
+}
+
+static void deferred_drain_some(void);
+
 void vmalloc_init(void)
 {
 	u64 v;
@@ -25,13 +243,17 @@ void vmalloc_init(void)
 	node_pool_init(&arena.extent_pool, VA_INDEX_NODE_SIZE);
 	node_pool_init(&arena.area_pool, sizeof(struct vm_area));
 	va_index_init(&arena.free, &arena.extent_pool, VMALLOC_START, VMALLOC_END);
-	va_busy_init(&arena.busy);
+	for (u32 i = 0; i < BUSY_STRIPES; i++) {
+		busy_stripes[i].lock = (spinlock_t)SPINLOCK_INIT;
+		va_busy_init(&busy_stripes[i].map);
+	}
 	vmap_tables_init();
 	/* Linux's lazy_max_pages: 32 MiB per fls(online cpus). */
 	arena.lazy_max_pages = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
 	if (!bootarg_u64("vmalloc.lazy_max_pages", &v) && v) arena.lazy_max_pages = v;
 	/* Owners other than the kernel get their limits from whoever creates them (kernel/task.c's spawn,
 	 * from the one default in <vmk/abi.h> or the vmalloc.task_quota_pages bootarg); until then, none. */
+	if (!bootarg_u64("vmalloc.debug_uaf", &v)) vm_debug_uaf = v != 0;
 	arena.owner_limit[VM_OWNER_KERNEL] = ~0ULL;
 	if (bootarg_get("trace")) trace_mask = trace_parse_classes(bootarg_get("trace"));
 	TRACE(TRACE_VMALLOC, CALLER, "ev=region start=0x%lx end=0x%lx lazy_max_pages=%lu", VMALLOC_START,
@@ -40,9 +262,9 @@ void vmalloc_init(void)
 
 static void reject(u64 size, u64 align, const void *caller, const char *reason)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.st.rejected++;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	vm_note_failure(size, align, caller, reason);
 }
 
@@ -54,15 +276,26 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
 #define PADDED_ALIGN_MAX (4UL << 20)
 
 /* Reserves va_size bytes (guard included) at the given alignment and registers the area. Charges `pages`
- * to the owner first: a task over its quota gets nothing. Purges lazily freed ranges and retries once
- * before giving up. */
+ * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
+ * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
+ * what is left and retries before giving up. Any context but interrupt; no lock held. */
 struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
 	u64 start, span = va_size;
-	bool retried = false, padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
+	u32 retries = 0;
+	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
 
+	/* A padded request is a range of va_size + align - PAGE_SIZE bytes, whatever its start: small ones
+	 * come from the same per-hart caches. */
+	u64 cached_span = padded ? va_size + align - PAGE_SIZE : va_size;
+	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size &&
+		   cached_span <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
+		   !in_interrupt())) {
+		struct vm_area *a = area_get_cached(cached_span, align, vmflags, pages, caller);
+		if (likely(a)) return a;
+	}
+	unsigned long f = arena_lock();
 	if (unlikely(owner >= VM_MAX_OWNERS || arena.owner_pages[owner] + pages > arena.owner_limit[owner])) {
 		arena.st.rejected++;
 		why = "over the owner's page limit";
@@ -86,38 +319,27 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 			}
 		}
 		if (likely(!e)) break;
-		if (e == -EINVAL || retried || !arena.lazy_head) {
+		bool lazy = arena.lazy_head || vm_lazy_pages_total() || vm_purge_in_flight() || vm_pools_hold_ranges();
+		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
 			goto fail_unlock;
 		}
-		spin_unlock_irqrestore(&arena.lock, f);
-		vm_purge();
-		retried = true;
-		f = spin_lock_irqsave(&arena.lock);
+		arena_unlock(f);
+		vm_purge(); /* waits for a purge in flight, then purges what is still parked */
+		retries++;
+		f = arena_lock();
 	}
-	a->va_start = start;
-	a->va_size = span;
-	a->addr = ALIGN_UP(start, align);
-	a->flags = vmflags;
-	a->owner = owner;
-	a->caller = caller;
-	a->lazy_next = NULL;
-	a->lazy_tables = 0;
-	a->vb_used = a->vb_dirty = 0;
-	a->nr_pages = 0;
-	a->seq = ++arena.st.seq;
-	va_busy_insert(&arena.busy, &a->link, a->addr);
-	arena.owner_pages[owner] += pages;
-	arena.st.live_areas++;
-	arena.st.live_pages += pages;
-	if (arena.st.live_pages > arena.st.peak_pages) arena.st.peak_pages = arena.st.live_pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	if (owner != VM_OWNER_KERNEL) arena.owner_pages[owner] += pages;
+	arena_unlock(f);
+	area_init(a, start, span, align, vmflags, owner, caller);
+	busy_insert(a);
+	area_count_in(a, pages);
 	return a;
 
 fail_unlock:
 	arena.st.failures++;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	vm_note_failure(va_size, align, caller, why);
 	return NULL;
 }
@@ -126,11 +348,9 @@ fail_unlock:
  * free index, no purge needed since no translation of it was ever used. */
 void vm_area_abort(struct vm_area *a, u64 pages)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	va_busy_remove(&arena.busy, a->addr);
-	arena.owner_pages[a->owner] -= pages;
-	arena.st.live_areas--;
-	arena.st.live_pages -= pages;
+	busy_remove(a->addr);
+	u32 owner = a->owner;
+	unsigned long f = arena_lock();
 	arena.st.failures++;
 	bool due = false;
 	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
@@ -139,17 +359,18 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 	} else {
 		node_pool_put(&arena.area_pool, a);
 	}
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (due) vm_purge();
+	arena_unlock(f);
+	area_count_out(owner, pages, true); /* the owner's charge too, once */
+	if (due) vm_purge_kick();
 }
 
 /* Gives back n of the pages vm_area_get charged to a's owner. */
 static void uncharge(struct vm_area *a, u64 n)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.owner_pages[a->owner] -= n;
 	arena.st.live_pages -= n;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 }
 
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
@@ -163,7 +384,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		reject(size, align, caller, "alignment not a power of two");
 		return NULL;
 	}
-	if (unlikely(arena.deferred_head)) vm_deferred_drain();
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	bool huge = (flags & VMF_HUGE) && size >= PMD_SIZE, zero = flags & VMF_ZERO;
 	u64 mapped = ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE);
 	if (huge && align < PMD_SIZE) align = PMD_SIZE;
@@ -223,12 +444,15 @@ void *vmalloc_huge(size_t size, unsigned flags)
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
 struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	struct va_busy_link *l = va_busy_remove(&arena.busy, (u64)(uptr)addr);
-	if (likely(l)) arena.st.live_areas--;
-	else arena.st.bad_frees++;
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (unlikely(!l)) vm_warn_bad_pointer(fn, addr, caller);
+	struct vm_area *l = busy_remove((u64)(uptr)addr);
+	if (unlikely(!l)) {
+		unsigned long f = arena_lock();
+		arena.st.bad_frees++;
+		arena_unlock(f);
+		vm_warn_bad_pointer(fn, addr, caller);
+		return NULL;
+	}
+	vm_stat_add(VM_STAT_LIVE_AREAS, -1);
 	return (struct vm_area *)l;
 }
 
@@ -238,27 +462,21 @@ static void area_retire(struct vm_area *a)
 	u64 pages = a->nr_pages;
 
 	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
+	else if ((a->flags & (VM_ALLOC | VM_ZERO | VM_USER)) == (VM_ALLOC | VM_ZERO))
+		vmap_unmap_zeroed(a->addr, (u32)(a->size >> PAGE_SHIFT)); /* unwritten pages stay known-zero */
 	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
 	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	vm_local_forget(a->addr, a->size);
-	if (!(a->flags & VM_ALLOC)) pages = 0;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	arena.owner_pages[a->owner] -= pages;
-	arena.st.live_pages -= pages;
-	bool due = vm_lazy_add_locked(a);
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (due) vm_purge();
+	if (a->flags & VM_ALLOC) area_count_out(a->owner, pages, false);
+	vm_lazy_add(a);
 }
 
 void vm_area_park(struct vm_area *a)
 {
 	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	bool due = vm_lazy_add_locked(a);
-	spin_unlock_irqrestore(&arena.lock, f);
-	if (due) vm_purge();
+	vm_lazy_add(a);
 }
 
 static void vfree_caller(const void *addr, const void *caller)
@@ -268,7 +486,7 @@ static void vfree_caller(const void *addr, const void *caller)
 		vfree_atomic(addr);
 		return;
 	}
-	if (unlikely(arena.deferred_head)) vm_deferred_drain();
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	struct vm_area *a = vm_area_take(addr, "vfree", caller);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
@@ -287,40 +505,60 @@ void vfree_atomic(const void *addr)
 	struct vm_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
 	if (!a) return;
 	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree_atomic", CALLER);
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	a->lazy_next = arena.deferred_head;
 	arena.deferred_head = a;
-	arena.st.deferred_frees++;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
+	vm_stat_add(VM_STAT_DEFERRED_FREES, 1);
 }
 
-void vm_deferred_drain(void)
+/* Takes the deferred list and retires it. The list leaves the arena before its areas are retired, so
+ * `deferred_draining` counts the harts half-way through one: a drain that must mean "drained" waits
+ * for it to reach zero. */
+static void deferred_drain_some(void)
 {
 	if (in_interrupt()) return;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	struct vm_area *list = arena.deferred_head;
 	arena.deferred_head = NULL;
-	spin_unlock_irqrestore(&arena.lock, f);
+	if (list) __atomic_fetch_add(&arena.deferred_draining, 1, __ATOMIC_RELAXED);
+	arena_unlock(f);
+	if (!list) return;
 	while (list) {
 		struct vm_area *next = list->lazy_next;
 		vm_redzone_check(list, "vfree_atomic", list->caller);
 		area_retire(list);
 		list = next;
 	}
+	__atomic_fetch_sub(&arena.deferred_draining, 1, __ATOMIC_RELEASE);
+	/* Whoever waits for the drain sleeps in wfi: wake every hart (drains are rare). */
+	harts_kick_others();
 }
 
-/* The idle loop is the deferred-free worker: frees from interrupt context do not wait for the next
- * vmalloc or vfree to give their pages back. */
+void vm_deferred_drain(void)
+{
+	if (in_interrupt()) return;
+	deferred_drain_some();
+	hart_wait_until(!__atomic_load_n(&arena.deferred_draining, __ATOMIC_ACQUIRE) &&
+			!READ_ONCE(arena.deferred_head));
+}
+
+/* The idle loop is the deferred-free and purge worker: frees from interrupt context do not wait for the
+ * next vmalloc or vfree to give their pages back, and a crossed lazy threshold is purged by a hart
+ * with nothing else to do. Returns without waiting for work other harts have in hand. */
 void vm_idle_work(void)
 {
-	if (unlikely(READ_ONCE(arena.deferred_head))) vm_deferred_drain();
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
+	vm_purge_idle_work();
+	kvfree_rcu_idle_work();
 }
 
 struct vm_area *find_vm_area(const void *addr)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	struct vm_area *a = (struct vm_area *)va_busy_find(&arena.busy, (u64)(uptr)addr);
-	spin_unlock_irqrestore(&arena.lock, f);
+	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
+	unsigned long f = busy_lock(b);
+	struct vm_area *a = (struct vm_area *)va_busy_find(&b->map, (u64)(uptr)addr);
+	busy_unlock(b, f);
 	return a;
 }
 
@@ -383,9 +621,9 @@ void vunmap(const void *addr)
 int vm_owner_set_limit(u32 owner, u64 pages)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.owner_limit[owner] = pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	return 0;
 }
 
@@ -393,10 +631,10 @@ int vm_owner_charge(u32 owner, s64 pages, bool force)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
 	int r = 0;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	if (pages > 0 && !force && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
 	else arena.owner_pages[owner] += (u64)pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	return r;
 }
 
@@ -404,8 +642,11 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 {
 	if (owner >= VM_MAX_OWNERS) return -EINVAL;
 	int r = -EINVAL;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	struct vm_area *a = (struct vm_area *)va_busy_find(&arena.busy, (u64)(uptr)addr);
+	/* Stripe, then arena lock: nothing takes them the other way round. */
+	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
+	unsigned long bf = busy_lock(b);
+	struct vm_area *a = (struct vm_area *)va_busy_find(&b->map, (u64)(uptr)addr);
+	unsigned long f = arena_lock();
 	if (a && (a->flags & VM_ALLOC)) {
 		u64 pages = a->nr_pages;
 		r = -ENOMEM;
@@ -416,13 +657,37 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 			r = 0;
 		}
 	}
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
+	busy_unlock(b, bf);
 	return r;
 }
 
-u64 vm_owner_pages(u32 owner) { return owner < VM_MAX_OWNERS ? READ_ONCE(arena.owner_pages[owner]) : 0; }
 
-u64 vm_live_areas(void) { return READ_ONCE(arena.st.live_areas); }
+/* Sums a per-hart counter with its base in arena.st (the base moves under the arena lock, e.g. vrealloc). */
+static s64 stat_sum(enum vm_stat s)
+{
+	s64 n = 0;
+	for (u32 i = 0; i < MAX_HARTS; i++) n += __atomic_load_n(&vm_harts[i].stat[s], __ATOMIC_RELAXED);
+	return n;
+}
+
+u64 vm_owner_pages(u32 owner)
+{
+	if (owner >= VM_MAX_OWNERS) return 0;
+	u64 base = READ_ONCE(arena.owner_pages[owner]);
+	return owner == VM_OWNER_KERNEL ? base + (u64)stat_sum(VM_STAT_KERNEL_PAGES) : base;
+}
+
+u64 vm_live_areas(void) { return (u64)stat_sum(VM_STAT_LIVE_AREAS); }
+
+u64 vm_stat_total(enum vm_stat s) { return (u64)stat_sum(s); }
+
+void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks)
+{
+	*pool_locks = (u64)stat_sum(VM_STAT_POOL_LOCKS);
+	*arena_locks = (u64)stat_sum(VM_STAT_ARENA_LOCKS);
+	*stripe_locks = (u64)stat_sum(VM_STAT_BUSY_LOCKS);
+}
 
 u64 vm_cached_pages(void)
 {
@@ -431,6 +696,7 @@ u64 vm_cached_pages(void)
 
 void vm_quiesce(void)
 {
+	kvfree_rcu_barrier();
 	vm_deferred_drain();
 	vm_map_ram_quiesce();
 	vm_purge();

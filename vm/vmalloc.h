@@ -89,10 +89,17 @@ void vm_get_stats(struct vm_stats *st);
 void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */
 void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
 void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
-void vm_purge_now(void);           /* flush every lazily freed range now */
+void vm_purge_now(void);           /* flush every lazily freed range now (waits for one in flight first) */
+void vm_purge_wait_idle(void);     /* returns once no purge is in flight; process context */
+/* Acquisitions so far, summed over harts: of the arena lock every hart shares, of busy-map stripes, and
+ * of the per-size-class pools of purged ranges. */
+void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks);
 void vm_set_lazy_max_pages(u64 pages);
 u64 vm_lazy_max_pages(void);
 void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
+/* Use-after-vfree detection on the freeing hart (bootarg vmalloc.debug_uaf=1): each free then flushes
+ * that hart's TLB. Returns the previous setting; any context. */
+bool vm_set_debug_uaf(bool on);
 int vm_owner_set_limit(u32 owner, u64 pages);
 u64 vm_owner_pages(u32 owner);
 /* Charges (pages > 0: within the owner's limit, else -ENOMEM and nothing charged, unless `force`) or

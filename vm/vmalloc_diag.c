@@ -15,24 +15,38 @@
 #include "vm/vm_pages.h"
 #include "vm/vmalloc_map.h"
 
+/* The base in arena.st plus every hart's counters. Peak pages are the highest total any read or
+ * slow-path update has seen: the fast path keeps no global total to compare against. */
 void vm_get_stats(struct vm_stats *st)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	*st = arena.st;
-	st->lazy_pages = arena.lazy_pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	st->seq += vm_stat_total(VM_STAT_SEQ);
+	st->live_areas += vm_stat_total(VM_STAT_LIVE_AREAS);
+	st->live_pages += vm_stat_total(VM_STAT_LIVE_PAGES);
+	st->lazy_areas += vm_stat_total(VM_STAT_LAZY_AREAS);
+	st->deferred_frees += vm_stat_total(VM_STAT_DEFERRED_FREES);
+	st->purges += vm_stat_total(VM_STAT_PURGES);
+	st->local_fences += vm_stat_total(VM_STAT_LOCAL_FENCES);
+	st->remote_fences += vm_stat_total(VM_STAT_REMOTE_FENCES);
+	st->full_flushes += vm_stat_total(VM_STAT_FULL_FLUSHES);
+	st->flushed_pages += vm_stat_total(VM_STAT_FLUSHED_PAGES);
+	st->lazy_pages = vm_lazy_pages_total();
+	if (st->live_pages > arena.st.peak_pages) arena.st.peak_pages = st->live_pages;
+	st->peak_pages = arena.st.peak_pages;
+	arena_unlock(f);
 	st->node_fallbacks = vm_pages_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
 }
 
 void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.st.last_fail_size = size;
 	arena.st.last_fail_align = align;
 	arena.st.last_fail_caller = caller;
 	arena.st.last_fail_reason = reason;
-	arena.st.last_fail_seq = arena.st.seq;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena.st.last_fail_seq = vm_stat_total(VM_STAT_SEQ);
+	arena_unlock(f);
 	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu reason=\"%s\"", size, align, reason);
 }
 
@@ -72,9 +86,9 @@ bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller)
 		printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
 		       "0x%02x, expected 0x%02x; %s\n",
 		       when, sym, i, i - a->requested, p[i], want, what);
-		unsigned long f = spin_lock_irqsave(&arena.lock);
+		unsigned long f = arena_lock();
 		arena.st.redzone_errors++;
-		spin_unlock_irqrestore(&arena.lock, f);
+		arena_unlock(f);
 		vm_redzone_fill(a, a->requested);
 		return false;
 	}
@@ -87,12 +101,11 @@ void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller)
 	bool lazy = false;
 
 	ksym_format((uptr)caller, sym, sizeof(sym));
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
-		if (a->addr == (u64)(uptr)addr) lazy = true;
+	unsigned long f = arena_lock();
+	lazy = vm_lazy_find((u64)(uptr)addr, false) != NULL;
 	for (struct vm_area *a = arena.deferred_head; a; a = a->lazy_next)
 		if (a->addr == (u64)(uptr)addr) lazy = true;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	printk("vmalloc: %s(%p) from %s: %s; nothing changed\n", fn, addr, sym,
 	       lazy ? "double free (the area was already freed)" : "not the start of a live vmalloc area");
 }
@@ -117,6 +130,9 @@ bool vm_fault_spurious(u64 addr, u64 cause)
 	if (!pte) return false;
 	if (cause == EXC_STORE_PAGE && !(pte & PTE_W)) return false; /* a store to a read-only mapping is real */
 	if (cause == EXC_INST_PAGE && !(pte & PTE_X)) return false; /* so is executing a non-executable one */
+	/* A first store to a page mapped clean (vmap_populate's zeroed pages) on an MMU that faults
+	 * rather than setting D itself: set it, as the hardware would have. */
+	if (cause == EXC_STORE_PAGE && !(pte & PTE_D) && !level) vmap_mark_dirty(addr);
 	local_flush_tlb_page(addr);
 	return true;
 }
@@ -127,7 +143,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 	char what[200];
 	bool locked = spin_trylock(&arena.lock); /* the faulting hart may hold it: read anyway */
 
-	va_busy_for_each(&arena.busy, find_containing, &c);
+	vm_busy_for_each(find_containing, &c, true);
 	if (c.hit) {
 		struct vm_area *a = c.hit;
 		describe_area(a, what, sizeof(what));
@@ -141,9 +157,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 		else
 			snprintf(buf, size, "; inside %s", what);
 	} else {
-		struct vm_area *lz = NULL;
-		for (struct vm_area *a = arena.lazy_head; a; a = a->lazy_next)
-			if (addr >= a->va_start && addr < a->va_start + a->va_size) lz = a;
+		struct vm_area *lz = vm_lazy_find(addr, true);
 		if (lz) {
 			describe_area(lz, what, sizeof(what));
 			snprintf(buf, size, "; use after vfree of %s", what);
@@ -211,9 +225,7 @@ void vm_dump_areas(void)
 		return;
 	}
 	u64 self = (u64)(uptr)c.rows;
-	unsigned long f = spin_lock_irqsave(&arena.lock);
-	va_busy_for_each(&arena.busy, collect, &c);
-	spin_unlock_irqrestore(&arena.lock, f);
+	vm_busy_for_each(collect, &c, false);
 	sort(c.rows, c.n, sizeof(*c.rows), row_less);
 	printk("vmallocinfo: begin\n");
 	for (u64 i = 0; i < c.n; i++) {
@@ -239,28 +251,22 @@ static void find_next(void *ctx, struct va_busy_link *l)
 	}
 }
 
-/* The listing while dying: the faulting hart may hold the arena lock or have broken the allocator, so
- * this allocates nothing, only tries the lock for a while, and lists in address order by repeated scans
- * (quadratic, hence the row limit). */
+/* The listing while dying: the faulting hart may hold a busy-map lock or have broken the allocator, so
+ * this allocates nothing, only tries each stripe's lock for a while (reading it anyway after), and lists
+ * in address order by repeated scans (quadratic, hence the row limit). */
 #define OOPS_DUMP_MAX_ROWS 256
 void vm_dump_areas_oops(void)
 {
-	bool locked = false;
-	for (u32 i = 0; i < 1000000 && !locked; i++) locked = spin_trylock(&arena.lock);
-	if (!locked) {
-		printk("vmallocinfo: the arena lock stays held; no listing\n");
-		return;
-	}
 	printk("vmallocinfo: begin\n");
 	struct next_ctx c = {0, ~0ULL, NULL};
 	u64 rows = 0;
 	for (;;) {
 		c.best = ~0ULL;
 		c.hit = NULL;
-		va_busy_for_each(&arena.busy, find_next, &c);
+		vm_busy_for_each(find_next, &c, true);
 		if (!c.hit) break;
 		if (rows++ == OOPS_DUMP_MAX_ROWS) {
-			printk("vmallocinfo: ... %lu areas in all, the rest left out\n", arena.busy.count);
+			printk("vmallocinfo: ... %lu areas in all, the rest left out\n", vm_busy_count());
 			break;
 		}
 		struct vm_area *a = c.hit;
@@ -268,5 +274,4 @@ void vm_dump_areas_oops(void)
 		c.after = a->addr;
 	}
 	printk("vmallocinfo: end\n");
-	spin_unlock(&arena.lock);
 }

@@ -2,22 +2,39 @@
 #ifndef VM_VMALLOC_INTERNAL_H
 #define VM_VMALLOC_INTERNAL_H
 
+#include "lib/percpu.h"
 #include "lib/spinlock.h"
 #include "vm/node_pool.h"
 #include "vm/va_busy.h"
 #include "vm/va_index.h"
 #include "vm/vmalloc.h"
 
+/* The busy map is split into stripes by address hash, each with its own lock: a vmalloc and a vfree
+ * take one stripe lock each and no lock shared by every hart (Linux 6.9 splits its busy tree by node
+ * the same way). */
+#define BUSY_STRIPES 16
+struct busy_stripe {
+	spinlock_t lock;
+	struct va_busy map;
+} __aligned(64);
+extern struct busy_stripe busy_stripes[BUSY_STRIPES];
+
+static inline struct busy_stripe *busy_stripe_of(u64 addr)
+{
+	return &busy_stripes[((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 60];
+}
+
 struct vm_arena {
 	spinlock_t lock;            /* index work only: never held over page-table walks or fences */
 	struct va_index free;       /* free virtual ranges, lowest fit in O(log n) */
-	struct va_busy busy;        /* live areas by start address, O(1) */
 	struct node_pool extent_pool;
 	struct node_pool area_pool;
 	struct vm_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
-	u64 lazy_pages, lazy_max_pages;
 	u64 purge_id;               /* number of the next purge: traced with each parked area (ev=lazy) */
+	s64 lazy_pages;             /* parked pages counted so far (atomic; harts publish theirs in batches) */
+	u64 lazy_max_pages;
 	struct vm_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
+	u32 deferred_draining;      /* harts half-way through a deferred list they took */
 	struct vm_stats st;
 	u64 owner_pages[VM_MAX_OWNERS];
 	u64 owner_limit[VM_MAX_OWNERS];
@@ -25,13 +42,110 @@ struct vm_arena {
 
 extern struct vm_arena arena;
 
+/* Counters kept per hart and summed on read (vm_get_stats), so the fast path writes only its own line. */
+enum vm_stat {
+	VM_STAT_SEQ, VM_STAT_LIVE_AREAS, VM_STAT_LIVE_PAGES, VM_STAT_KERNEL_PAGES, VM_STAT_LAZY_AREAS,
+	VM_STAT_DEFERRED_FREES, VM_STAT_PURGES, VM_STAT_LOCAL_FENCES, VM_STAT_REMOTE_FENCES, VM_STAT_FULL_FLUSHES,
+	VM_STAT_FLUSHED_PAGES, VM_STAT_ARENA_LOCKS, VM_STAT_BUSY_LOCKS, VM_STAT_POOL_LOCKS, VM_STAT_NR
+};
+
+/* Small free ranges, each held in the area struct that will describe it, by size class (1..VA_CACHE_CLASSES
+ * pages, guard included). Linux 6.9's vmap-node pools are the model: the purge puts the small areas it
+ * frees into the pool of their class instead of back into the index, and each hart takes them from there
+ * a batch at a time into a cache of its own, so the index (and the arena lock) is left for everything
+ * else. A pool holds at most VA_POOL_MAX areas; the rest go back to the index. */
+#define VA_CACHE_CLASSES 16
+#define VA_CACHE_SLOTS 32
+#define VA_POOL_MAX 16384
+
+struct va_class_cache {
+	u32 count;
+	struct vm_area *areas[VA_CACHE_SLOTS]; /* va_start / va_size set; popped from the end */
+};
+
+struct va_pool {
+	spinlock_t lock;
+	u32 count;
+	struct vm_area *head; /* linked through lazy_next */
+} __aligned(64);
+extern struct va_pool va_pools[VA_CACHE_CLASSES];
+
+/* Per-hart state of the arena: its counters, its lazy list and its caches. The lazy list is a stack
+ * pushed by its own hart and taken whole (exchange) by the purge, whichever hart runs it. The caches
+ * are touched only by their own hart, in process context (never from an interrupt handler), so they
+ * need neither a lock nor interrupts off: the kernel does not preempt itself. */
+struct vm_hart {
+	s64 stat[VM_STAT_NR];
+	struct vm_area *lazy_head;
+	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
+	struct va_class_cache va[VA_CACHE_CLASSES];
+} __aligned(64);
+
+extern struct vm_hart vm_harts[MAX_HARTS];
+
+static inline void vm_stat_add(enum vm_stat s, s64 n)
+{
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[s], n, __ATOMIC_RELAXED);
+}
+
+/* The arena lock, counted: `make bench` reports acquisitions per operation from VM_STAT_ARENA_LOCKS. */
+static inline unsigned long arena_lock(void)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[VM_STAT_ARENA_LOCKS], 1, __ATOMIC_RELAXED);
+	return f;
+}
+static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena.lock, f); }
+
+static inline unsigned long busy_lock(struct busy_stripe *b)
+{
+	unsigned long f = spin_lock_irqsave(&b->lock);
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[VM_STAT_BUSY_LOCKS], 1, __ATOMIC_RELAXED);
+	return f;
+}
+static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_unlock_irqrestore(&b->lock, f); }
+
+/* Calls fn for every live area, stripe by stripe under each stripe's lock; with `try` (an oops) a
+ * stripe whose lock stays held is read anyway. */
+void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try);
+u64 vm_busy_count(void);
+/* Gives this hart's cached free ranges and every pool's back to the index (vm_purge does, so that a purge
+ * restores lowest-fit order, and an exhausted region gets every free range back). Process context. */
+void vm_va_cache_flush(void);
+/* The purge's side of the pools: keeps a purged area whose range is of a pooled size; false when it does
+ * not fit (the caller gives it back to the index). `list` batches pushes: vm_pool_put_flush ends them. */
+bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts);
+void vm_pool_put_flush(struct vm_area **lists, u32 *counts);
+
+static inline unsigned long pool_lock(struct va_pool *p)
+{
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	__atomic_fetch_add(&vm_harts[this_hart_index()].stat[VM_STAT_POOL_LOCKS], 1, __ATOMIC_RELAXED);
+	return f;
+}
+
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
 /* vmalloc_purge.c */
 bool vm_lazy_add_locked(struct vm_area *a); /* true when the batch is due */
+/* Parks a retired area on this hart's lazy list; kicks the purge when the threshold is crossed. */
+void vm_lazy_add(struct vm_area *a);
+/* Everything parked before the call has been purged (and every TLB flushed) when it returns. Process
+ * context, interrupts on, no lock held: it may wait for a purge in flight on another hart. */
 void vm_purge(void);
+/* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. */
+void vm_purge_kick(void);
+void vm_purge_idle_work(void);
+u64 vm_purge_seq(void);         /* purges completed so far */
+bool vm_purge_in_flight(void);
+void vm_purge_wait(u64 seq);    /* sleeps until a purge completes after `seq`, or none is in flight */
+u64 vm_lazy_pages_total(void);
+/* Diagnostics: the parked area starting at (or, with `contains`, holding) addr; NULL if none. The walk
+ * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
+struct vm_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
-void vm_local_forget(u64 start, u64 size);    /* this hart's TLB only, no counting */
+void vm_local_forget(u64 start, u64 size);    /* debug_uaf only: this hart's TLB, no counting */
+extern bool vm_debug_uaf;
 
 /* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
 static inline u64 vm_area_span(const struct vm_area *a) { return a->va_start + a->va_size - a->addr; }
@@ -59,6 +173,8 @@ void vm_area_abort(struct vm_area *a, u64 pages);
 struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller);
 /* Parks an area already out of the busy map and already unmapped for the next purge. */
 void vm_area_park(struct vm_area *a);
+
+u64 vm_stat_total(enum vm_stat s); /* summed over harts */
 
 /* vmap_ram.c */
 void vm_map_ram_quiesce(void); /* retires idle per-hart blocks so leak checks see them gone */

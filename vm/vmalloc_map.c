@@ -39,6 +39,10 @@ u32 vmap_unmap(u64 va, u32 n, bool free_pages)
 	return pt_kr_clear(va, n, free_pages ? PT_KR_FREE : PT_KR_KEEP, NULL);
 }
 
+u32 vmap_unmap_zeroed(u64 va, u32 n) { return pt_kr_clear(va, n, PT_KR_FREE_SORTED, NULL); }
+
+bool vmap_mark_dirty(u64 va) { return pt_kr_mark_dirty(va); }
+
 u64 vmap_unmap_collect(u64 va, u32 n, u32 *count)
 {
 	u64 head;

@@ -25,6 +25,12 @@ void vmap_release_tables(u64 va, u64 size);
 int vmap_populate_huge(u64 va, u64 size, int node, bool zero);
 /* Clears n 4 KiB leaves from va; frees the pages when free_pages. Returns how many were mapped. */
 u32 vmap_unmap(u64 va, u32 n, bool free_pages);
+/* As vmap_unmap freeing the pages, for pages vmap_populate zeroed: those never stored to since (D bit
+ * clear) go back as known-zero pages, which the next zeroed allocation takes without zeroing again. Only
+ * for areas nobody writes through another mapping (not shm's user-mapped ones). */
+u32 vmap_unmap_zeroed(u64 va, u32 n);
+/* Sets D on the writable 4 KiB leaf at va (for MMUs that fault instead of setting it); false if none. */
+bool vmap_mark_dirty(u64 va);
 u32 vmap_unmap_huge(u64 va, u64 size);
 u64 vmap_unmap_collect(u64 va, u32 n, u32 *count);
 void vmap_free_chain(u64 head);

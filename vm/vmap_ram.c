@@ -7,7 +7,7 @@
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "platform/sbi.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vmalloc_internal.h"
@@ -85,14 +85,15 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: no pages");
 		return NULL;
 	}
+	/* The block is touched by its own hart in process context only, where the kernel never preempts
+	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
+	 * get an area of their own. */
 	if (unlikely(node < NUMA_NO_NODE)) {
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad node");
 		return NULL;
 	}
-	if (count > VB_MAX_ALLOC) return map_ram_area(pages, count, node, caller);
+	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, node, caller);
 
-	/* Interrupts off: the block is this hart's alone while it bumps the offset. */
-	unsigned long f = irq_save();
 	u32 me = this_hart_index();
 	struct vm_area *b = hart_block[me];
 	/* The block's last page is never handed out: a guard page before whatever follows the block. */
@@ -100,23 +101,27 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		hart_block[me] = NULL;
 		if (b) block_detach(b);
 		b = block_new(caller);
-		if (unlikely(!b)) {
-			irq_restore(f);
-			return NULL;
-		}
+		if (unlikely(!b)) return NULL;
 		hart_block[me] = b;
 	}
 	u64 va = b->addr + ((u64)b->vb_used << PAGE_SHIFT);
-	int old = vm_pages_set_table_node(node); /* any table this needs comes from the caller's node */
-	int e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
-	vm_pages_set_table_node(old);
-	if (unlikely(e)) {
+	int e;
+	if (likely(node == NUMA_NO_NODE)) {
+		e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
+	} else {
+		/* Any table this needs comes from the caller's node: the setting is this hart's, so it is
+		 * made and undone with interrupts off (an interrupt's own mapping must not inherit it). */
+		unsigned long f = irq_save();
+		int old = vm_pages_set_table_node(node);
+		e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
+		vm_pages_set_table_node(old);
 		irq_restore(f);
+	}
+	if (unlikely(e)) {
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
-	b->vb_used += count;
-	irq_restore(f);
+	__atomic_store_n(&b->vb_used, b->vb_used + count, __ATOMIC_RELEASE); /* read by other harts' unmaps */
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
 	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
 	return (void *)(uptr)va;
@@ -128,7 +133,14 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 	u64 va = (u64)(uptr)mem;
 
 	if (!mem) return;
-	if (count > VB_MAX_ALLOC) {
+	u64 base = va & ~(VB_SIZE - 1);
+	struct vm_area *b = NULL;
+	if (count <= VB_MAX_ALLOC) {
+		b = READ_ONCE(hart_block[this_hart_index()]);
+		if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
+	}
+	if (!b || !(b->flags & VM_MAP_RAM_BLOCK)) {
+		/* An area of its own: large, or mapped from an interrupt handler. */
 		struct vm_area *a = find_vm_area(mem);
 		if (!a || !(a->flags & VM_MAP_RAM) || a->size != (u64)count << PAGE_SHIFT) {
 			vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
@@ -143,13 +155,8 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 		vm_area_park(a);
 		return;
 	}
-	u64 base = va & ~(VB_SIZE - 1);
-	unsigned long f = irq_save();
-	struct vm_area *b = hart_block[this_hart_index()];
-	irq_restore(f);
-	if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
 	/* Only pages this block handed out: a stray count or pointer must not unmap anything else. */
-	if (unlikely(!count || !b || !(b->flags & VM_MAP_RAM_BLOCK) || (va & (PAGE_SIZE - 1)) ||
+	if (unlikely(!count || (va & (PAGE_SIZE - 1)) ||
 		     ((va - base) >> PAGE_SHIFT) + count > READ_ONCE(b->vb_used))) {
 		vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
 		return;
@@ -168,10 +175,8 @@ void vm_unmap_ram(const void *mem, unsigned int count)
  * about to reuse the pages for something sensitive flushes them all now. */
 void vm_unmap_aliases(void)
 {
-	unsigned long base;
 	local_flush_tlb_all();
-	unsigned long mask = harts_other_sbi_mask(&base);
-	if (mask) sbi_remote_sfence_vma(mask, base, 0, 0);
+	(void)tlb_flush_other_harts();
 }
 
 /* The test runner's leak check runs while other harts idle: their blocks can be detached from here. */

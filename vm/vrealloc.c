@@ -13,16 +13,16 @@
 
 static void account(struct vm_area *a, s64 delta)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	arena.owner_pages[a->owner] += (u64)delta;
 	arena.st.live_pages += (u64)delta;
 	if (arena.st.live_pages > arena.st.peak_pages) arena.st.peak_pages = arena.st.live_pages;
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 }
 
 static bool charge(struct vm_area *a, u64 pages)
 {
-	unsigned long f = spin_lock_irqsave(&arena.lock);
+	unsigned long f = arena_lock();
 	bool ok = arena.owner_pages[a->owner] + pages <= arena.owner_limit[a->owner];
 	if (ok) {
 		arena.owner_pages[a->owner] += pages;
@@ -31,7 +31,7 @@ static bool charge(struct vm_area *a, u64 pages)
 	} else {
 		arena.st.rejected++;
 	}
-	spin_unlock_irqrestore(&arena.lock, f);
+	arena_unlock(f);
 	return ok;
 }
 

@@ -52,6 +52,14 @@ u64 vm_page_alloc(int node)
 	return sim_alloc(SIM_DATA);
 }
 
+/* A zeroed data page: the simulation keeps no known-zero cache, so it is zeroed here. */
+u64 vm_page_alloc_zeroed(int node)
+{
+	u64 pa = vm_page_alloc(node);
+	if (pa) memset(sim_mem + (pa - SIM_BASE), 0, PAGE_SIZE);
+	return pa;
+}
+
 /* Freeing anything but an empty live table is a bug; freed tables are poisoned with pointers to pa 0,
  * so a later use of one is caught by pt_table_va. */
 void vm_page_free(u64 pa)
@@ -194,4 +202,16 @@ u64 rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
+}
+
+/* A page given back as known-zero must be a data page that really is all zeros. */
+void vm_page_free_zeroed(u64 pa)
+{
+	const u8 *p = sim_mem + (pa - SIM_BASE);
+	for (u32 i = 0; i < PAGE_SIZE; i++)
+		if (p[i]) {
+			hook_errors++;
+			break;
+		}
+	vm_page_free(pa);
 }

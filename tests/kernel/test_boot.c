@@ -30,8 +30,8 @@ static void harts_online(struct ktest *t)
 	}
 	KT_EXPECT(t, nr_harts_online <= MIN(usable, (u32)MAX_HARTS));
 	KT_EXPECT(t, nr_harts_online == MIN(usable, (u32)MAX_HARTS) || absent > 0);
-	KT_EXPECT(t, (u32)__builtin_popcount(harts_online_mask) == nr_harts_online);
-	KT_EXPECT(t, harts_online_mask == (1u << nr_harts_online) - 1); /* indices stay dense */
+	KT_EXPECT(t, (u32)__builtin_popcountll(harts_online_mask) == nr_harts_online);
+	KT_EXPECT(t, harts_online_mask == (nr_harts_online == 64 ? ~0ULL : (1ULL << nr_harts_online) - 1)); /* indices stay dense */
 }
 
 static void memory_accounted(struct ktest *t)
@@ -145,16 +145,16 @@ static void timer_ticks(struct ktest *t)
 	KT_EXPECT(t, timer_ticks_to_ns(timer_hz()) == 1000000000ULL);
 }
 
-static volatile u32 ipi_seen;
-static void mark_hart(void *arg) { (void)arg; __atomic_fetch_or(&ipi_seen, 1u << this_hart_index(), __ATOMIC_RELAXED); }
+static volatile u64 ipi_seen;
+static void mark_hart(void *arg) { (void)arg; __atomic_fetch_or(&ipi_seen, 1ULL << this_hart_index(), __ATOMIC_RELAXED); }
 
 static void ipi_every_hart(struct ktest *t)
 {
 	ipi_seen = 0;
 	for (u32 i = 1; i < MAX_HARTS; i++)
-		if (harts_online_mask & (1u << i)) KT_EXPECT(t, smp_call_on(i, mark_hart, NULL) == 0);
+		if ((harts_online_mask >> i) & 1) KT_EXPECT(t, smp_call_on(i, mark_hart, NULL) == 0);
 	smp_wait_all();
-	KT_EXPECT(t, ipi_seen == (harts_online_mask & ~1u));
+	KT_EXPECT(t, ipi_seen == (harts_online_mask & ~1ULL));
 }
 
 /* An IPI to oneself with interrupts on is taken at once, by the real handler (it counts it). */

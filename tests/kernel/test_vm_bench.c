@@ -1,7 +1,8 @@
 /* Suite `vm_bench`: the figures `make bench` reports beside the test_vmalloc port. A calibration of the
  * timebase against a loop of known length, the cost of a 1-page vmalloc+vfree as the number of live
- * areas grows (10^2 .. 10^5, as memory allows), and the fences that 10^5 single-page vfrees cost. Time is
- * printed, never asserted (under `make test` it is wall time); the fence bound is asserted. */
+ * areas grows (10^2 .. 10^5, as memory allows), the fences that 10^5 single-page vfrees cost, and the
+ * lock acquisitions per 1-page vmalloc+vfree pair. Time is printed, never asserted (under `make test` it
+ * is wall time); the fence bound and the lock counts (deterministic) are asserted. */
 #include "kernel/ktest.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
@@ -75,6 +76,7 @@ static void fences(struct ktest *t)
 		KT_ASSERT(t, p);
 		vfree(p);
 	}
+	vm_purge_wait_idle(); /* an idle hart may be purging what the last vfree kicked */
 	vm_get_stats(&b);
 	u64 limit = vm_lazy_max_pages(), bound = (frees + limit - 1) / limit;
 	printk("bench: fences: vfrees=%lu harts=%u lazy_max_pages=%lu purges=%lu remote_fences=%lu local_fences=%lu "
@@ -86,4 +88,35 @@ static void fences(struct ktest *t)
 	KT_EXPECT(t, nr_harts_online == 1 || b.remote_fences - a.remote_fences == b.purges - a.purges);
 }
 
-KTEST_SUITE(vm_bench, {"calibration", calibrate}, {"scaling", scaling}, {"fences_per_1e5_vfrees", fences});
+static void print_ratio(const char *what, u64 n, u64 pairs)
+{
+	printk("bench: locks: %s per fix_size pair: %lu.%03lu\n", what, n / pairs, n * 1000 / pairs % 1000);
+}
+
+/* The design in one figure: a 1-page vmalloc+vfree takes the arena lock (the one every hart shares) only
+ * when its hart refills its cache from the index or a purge gives large ranges back, a size-class pool
+ * lock once per batch of 32 ranges, and one busy-map stripe lock each way. */
+static void locks_per_pair(struct ktest *t)
+{
+	const u64 pairs = 100000;
+	u64 arena0, stripes0, pools0, arena1, stripes1, pools1;
+
+	vm_purge_now();
+	vm_lock_counts(&arena0, &stripes0, &pools0);
+	for (u64 i = 0; i < pairs; i++) {
+		void *p = vmalloc(PAGE_SIZE);
+		KT_ASSERT(t, p);
+		vfree(p);
+	}
+	vm_purge_wait_idle();
+	vm_lock_counts(&arena1, &stripes1, &pools1);
+	printk("bench: locks: pairs=%lu harts=%u\n", pairs, nr_harts_online);
+	print_ratio("global-lock acquisitions (arena lock)", arena1 - arena0, pairs);
+	print_ratio("busy-map stripe-lock acquisitions", stripes1 - stripes0, pairs);
+	print_ratio("size-class pool-lock acquisitions", pools1 - pools0, pairs);
+	KT_EXPECT(t, (arena1 - arena0) * 10 <= pairs);    /* at most 0.1 per pair */
+	KT_EXPECT(t, stripes1 - stripes0 <= 2 * pairs + 100); /* one per vmalloc, one per vfree */
+}
+
+KTEST_SUITE(vm_bench, {"calibration", calibrate}, {"scaling", scaling}, {"fences_per_1e5_vfrees", fences},
+	    {"locks_per_fix_size_pair", locks_per_pair});

@@ -38,10 +38,13 @@ static void batch_costs_one_fence_each(struct ktest *t)
 		KT_ASSERT(t, p);
 		vfree(p);
 	}
+	vm_purge_wait_idle(); /* an idle hart may be purging what the last vfree kicked */
 	vm_get_stats(&b);
 	vm_set_lazy_max_pages(old);
+	/* Purges run on idle harts while frees go on, so a batch may hold more than the threshold: at least
+	 * one purge, never more than one per threshold's worth of pages. */
 	u64 purges = b.purges - a.purges, bound = (n + limit - 1) / limit;
-	KT_EXPECT(t, purges >= n / limit && purges <= bound);
+	KT_EXPECT(t, purges >= 1 && purges <= bound);
 	KT_EXPECT(t, b.remote_fences - a.remote_fences <= bound);
 	KT_EXPECT(t, b.local_fences - a.local_fences == purges);
 	if (nr_harts_online > 1) KT_EXPECT(t, b.remote_fences - a.remote_fences == purges);

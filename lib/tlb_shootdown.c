@@ -1,0 +1,43 @@
+/* Generation-counted shootdown: a request bumps the global generation, each target records the
+ * generation it has flushed up to; the requester waits until every target it asked has reached its own.
+ * Concurrent requesters share flushes: any flush at or after a generation satisfies it. */
+#include "lib/tlb_shootdown.h"
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+
+static u64 tlb_gen_requested;
+static u64 tlb_gen_done[MAX_HARTS];
+static u64 tlb_requesters; /* harts waiting for acknowledgements: kicked by every flush */
+
+void tlb_shootdown_service(void)
+{
+	u32 me = this_hart_index();
+	u64 want = __atomic_load_n(&tlb_gen_requested, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&tlb_gen_done[me], __ATOMIC_RELAXED) >= want) return;
+	local_flush_tlb_all();
+	__atomic_store_n(&tlb_gen_done[me], want, __ATOMIC_RELEASE);
+	mb();
+	u64 waiting = __atomic_load_n(&tlb_requesters, __ATOMIC_ACQUIRE);
+	for (u32 i = 0; waiting; i++, waiting >>= 1)
+		if ((waiting & 1) && i != me) hart_kick(i);
+}
+
+static bool all_done(u64 targets, u64 gen)
+{
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		if (((targets >> i) & 1) && __atomic_load_n(&tlb_gen_done[i], __ATOMIC_ACQUIRE) < gen) return false;
+	return true;
+}
+
+u32 tlb_flush_other_harts(void)
+{
+	u32 me = this_hart_index();
+	u64 targets = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << me);
+	if (!targets || !hart_kick) return 0;
+	__atomic_fetch_or(&tlb_requesters, 1ULL << me, __ATOMIC_SEQ_CST);
+	u64 gen = __atomic_add_fetch(&tlb_gen_requested, 1, __ATOMIC_SEQ_CST);
+	harts_kick_others();
+	hart_wait_until(all_done(targets, gen));
+	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
+	return (u32)__builtin_popcountll(targets);
+}
