@@ -1,6 +1,7 @@
 /* The boot arguments the kernel knows (types and accepted ranges), the check that refuses a bad command
  * line before anything reads it, and the escaped echo of the line for the boot log. */
 #include "kernel/bootparams.h"
+#include <vmk/abi.h>
 #include "lib/bootargs.h"
 #include "lib/printk.h"
 #include "lib/string.h"
@@ -16,7 +17,8 @@ static const struct bootarg_param kernel_params[] = {
 	{"oops", BA_TEXT, 0, 0, "a deliberate kernel fault"},
 	{"vmallocinfo", BA_FLAG, 0, 0, "list vmalloc areas at power-off"},
 	{"vmalloc.lazy_max_pages", BA_NUMBER, 1, VMALLOC_PAGES, "lazy-purge threshold in pages"},
-	{"vmalloc.task_quota_pages", BA_NUMBER, 1, VMALLOC_PAGES, "per-task vmalloc quota in pages"},
+	{"vmalloc.debug_uaf", BA_NUMBER, 0, 1, "use-after-vfree detection on the freeing hart (costs a TLB flush per vfree)"},
+	{"vmalloc.task_quota_pages", BA_NUMBER, 1, VMK_MAX_QUOTA_PAGES, "per-task vmalloc quota in pages"},
 	{"test_vmalloc.run_test_mask", BA_NUMBER, 0, ~0ULL, "test_vmalloc cases"},
 	{"test_vmalloc.test_loop_count", BA_NUMBER, 1, 100000000, "test_vmalloc loops"},
 	{"test_vmalloc.test_repeat_count", BA_NUMBER, 1, 1000, "test_vmalloc repeats"},

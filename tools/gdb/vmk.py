@@ -84,16 +84,20 @@ ksyms = KernelSymbols()
 
 
 def live_areas():
-    """Every area in the busy map (vm/va_busy.h: chained hash of links embedded first in struct vm_area)."""
-    busy = gdb.parse_and_eval("arena")["busy"]
+    """Every area in the busy map: its stripes (vm/vmalloc_internal.h busy_stripes), each a chained hash
+    (vm/va_busy.h) of links embedded first in struct vm_area."""
+    stripes = gdb.parse_and_eval("busy_stripes")
     area_ptr = gdb.lookup_type("struct vm_area").pointer()
-    buckets = busy["buckets"]
     out = []
-    for i in range(int(busy["nbuckets"])):
-        link = buckets[i]
-        while int(link):
-            out.append(link.cast(area_ptr).dereference())
-            link = link["next"]
+    lo, hi = stripes.type.range()
+    for s in range(lo, hi + 1):
+        busy = stripes[s]["map"]
+        buckets = busy["buckets"]
+        for i in range(int(busy["nbuckets"])):
+            link = buckets[i]
+            while int(link):
+                out.append(link.cast(area_ptr).dereference())
+                link = link["next"]
     return sorted(out, key=lambda a: int(a["addr"]))
 
 
