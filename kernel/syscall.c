@@ -124,7 +124,7 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		/* Pages in the per-hart caches are free for use: they count as free. */
 		.free_phys_pages = pa_free_pages() + vm_pages_cached(), .total_phys_pages = pa_total_pages(),
 		.last_fail_size = s.last_fail_size, .last_fail_align = s.last_fail_align,
-		.last_fail_reason = s.last_fail_reason ? (u64)ENOMEM : 0,
+		.last_fail_reason = (u64)s.last_fail_errno,
 	};
 	return copy_to_user(a[0], &u, sizeof(u));
 }

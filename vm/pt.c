@@ -4,6 +4,7 @@
  * last address so a mapping may end at the very top of the address space without the end wrapping. */
 #include "vm/pt.h"
 #include "lib/string.h"
+#include "vm/page_alloc.h"
 
 #define PT_LEAF_FLAGS (PTE_V | PTE_A | PTE_D)
 /* Physical address bits that must be clear in a page address given to us. */
@@ -422,7 +423,7 @@ static inline __attribute__((always_inline)) int kr_for_each_run(u64 va, u32 n, 
 struct kr_fill {
 	int node;
 	bool zero;
-	const u64 *pas; /* pt_kr_map's pages */
+	struct page *const *pages; /* pt_kr_map_pages' pages */
 	pte_t flags;
 	u32 filled; /* PTEs written so far, for the undo */
 };
@@ -440,16 +441,21 @@ static int fill_fresh_run(void *ctx, pte_t *slots, u32 i, u32 count)
 	return 0;
 }
 
-/* pt_kr_map's run: the caller's pages, each checked. */
-static int fill_given_run(void *ctx, pte_t *slots, u32 i, u32 count)
+/* pt_kr_map_pages' run: the caller's struct pages, translated here so that no copy of the list is made
+ * (vm_map_ram of one page is a hot path). */
+static int fill_pages_run(void *ctx, pte_t *slots, u32 i, u32 count)
 {
 	struct kr_fill *f = ctx;
 	for (u32 k = 0; k < count; k++) {
-		u64 pa = f->pas[i + k];
-		if (unlikely(!pa || (pa & PT_BAD_PA_BITS))) return -EINVAL;
+		const struct page *pg = f->pages[i + k];
+		u64 pa = pg ? page_to_pa(pg) : 0;
+		if (unlikely(!pa || (pa & PT_BAD_PA_BITS))) {
+			f->filled = i + k;
+			return -EINVAL;
+		}
 		set_pte(&slots[k], pte_make(pa, f->flags));
-		f->filled = i + k + 1;
 	}
+	f->filled = i + count;
 	return 0;
 }
 
@@ -464,12 +470,12 @@ int pt_kr_populate(u64 va, u32 n, int node, bool zero)
 	return -ENOMEM;
 }
 
-int pt_kr_map(u64 va, const u64 *pas, u32 n, u64 prot)
+int pt_kr_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot)
 {
 	if (unlikely(!prot_ok(prot) || (prot & PTE_U))) return -EINVAL;
-	struct kr_fill f = {.pas = pas, .flags = prot | PT_LEAF_FLAGS};
+	struct kr_fill f = {.pages = pages, .flags = prot | PT_LEAF_FLAGS};
 	u32 done;
-	int err = kr_for_each_run(va, n, true, fill_given_run, &f, &done);
+	int err = kr_for_each_run(va, n, true, fill_pages_run, &f, &done);
 	if (unlikely(err)) pt_kr_clear(va, f.filled, PT_KR_KEEP, NULL);
 	return err;
 }

@@ -95,9 +95,10 @@ void pt_kr_init(u64 root, u64 start, u64 end);
 /* Maps n fresh pages (vm_page_alloc(node); zeroed when zero, then mapped with D clear) read-write. -ENOMEM with nothing left
  * mapped (pages and leaves undone) when a page or a table cannot be had. */
 int pt_kr_populate(u64 va, u32 n, int node, bool zero);
-/* Maps n given physical pages with prot (PTE_R/W/X/G); -EINVAL for a 0 or misaligned page address,
- * -ENOMEM for no table; nothing stays mapped on failure. */
-int pt_kr_map(u64 va, const u64 *pas, u32 n, u64 prot);
+/* Maps n given pages (struct pages of vm/page_alloc.h) with prot (PTE_R/W/X/G); -EINVAL for a NULL or
+ * unmanaged page or a bad prot, -ENOMEM for no table; nothing stays mapped on failure. */
+struct page;
+int pt_kr_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot);
 /* Clears the valid 4 KiB leaves among n pages from va (holes are fine) and returns how many there were.
  * PT_KR_KEEP leaves the pages alone, PT_KR_FREE gives them to vm_page_free, PT_KR_CHAIN links them
  * through their first word into a list returned in *chain (physical addresses, 0 ends it) for the

@@ -260,12 +260,13 @@ void vmalloc_init(void)
 	      VMALLOC_END, arena.lazy_max_pages);
 }
 
+/* A request refused for a bad argument (EINVAL), before anything was reserved. */
 static void reject(u64 size, u64 align, const void *caller, const char *reason)
 {
 	unsigned long f = arena_lock();
 	arena.st.rejected++;
 	arena_unlock(f);
-	vm_note_failure(size, align, caller, reason);
+	vm_note_failure(size, align, caller, EINVAL, reason);
 }
 
 /* Aligned requests up to this alignment reserve size + align - PAGE_SIZE from the start of the lowest
@@ -285,6 +286,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	u32 retries = 0;
 	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
+	int err = ENOMEM;
 
 	/* A padded request is a range of va_size + align - PAGE_SIZE bytes, whatever its start: small ones
 	 * come from the same per-hart caches. */
@@ -323,6 +325,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
+			err = -e == EINVAL ? EINVAL : ENOMEM;
 			goto fail_unlock;
 		}
 		arena_unlock(f);
@@ -340,7 +343,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 fail_unlock:
 	arena.st.failures++;
 	arena_unlock(f);
-	vm_note_failure(va_size, align, caller, why);
+	vm_note_failure(va_size, align, caller, err, why);
 	return NULL;
 }
 
@@ -419,7 +422,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	if (e) e = vmap_populate(a->addr, (u32)pages, node, zero);
 	if (unlikely(e)) {
 		vm_area_abort(a, pages);
-		vm_note_failure(size, align, caller, "out of physical pages");
+		vm_note_failure(size, align, caller, ENOMEM, "out of physical pages");
 		return NULL;
 	}
 	vm_area_settle(a, size, zero ? 0 : mapped, size);
@@ -599,7 +602,7 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 	int e = vmap_map_pages(a->addr, pages, count, prot);
 	if (e) {
 		vm_area_abort(a, 0);
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER,
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, -e,
 				e == -EINVAL ? "vmap: NULL or unmanaged page" : "vmap: no memory for page tables");
 		return NULL;
 	}

@@ -84,6 +84,7 @@ struct vm_stats {
 	u64 last_fail_size, last_fail_align, last_fail_seq;
 	const void *last_fail_caller;
 	const char *last_fail_reason;
+	int last_fail_errno; /* EINVAL or ENOMEM: what the last failure was, for SYS_vm_stats */
 };
 void vm_get_stats(struct vm_stats *st);
 void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */

@@ -38,16 +38,17 @@ void vm_get_stats(struct vm_stats *st)
 	st->node_fallbacks = vm_pages_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
 }
 
-void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason)
+void vm_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason)
 {
 	unsigned long f = arena_lock();
 	arena.st.last_fail_size = size;
 	arena.st.last_fail_align = align;
 	arena.st.last_fail_caller = caller;
 	arena.st.last_fail_reason = reason;
+	arena.st.last_fail_errno = err;
 	arena.st.last_fail_seq = vm_stat_total(VM_STAT_SEQ);
 	arena_unlock(f);
-	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu reason=\"%s\"", size, align, reason);
+	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu errno=%d reason=\"%s\"", size, align, err, reason);
 }
 
 /* The redzone is the slack between the requested size and the end of its page: small enough to fill on

@@ -159,7 +159,9 @@ void vm_area_settle(struct vm_area *a, u64 size, u64 dirty_end, u64 zero_from);
 /* vmalloc_diag.c */
 void trace_area_alloc(const struct vm_area *a, const void *caller);
 void trace_area_free(const struct vm_area *a, const char *fn, const void *caller);
-void vm_note_failure(u64 size, u64 align, const void *caller, const char *reason);
+/* Records the last failure: err is the errno a task would see for it (EINVAL for a bad argument, ENOMEM
+ * when memory, address space or a quota ran out), reason the words diagnostics print. Any context. */
+void vm_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason);
 bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller);
 void vm_redzone_fill(struct vm_area *a, u64 from);
 void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller);

@@ -20,18 +20,7 @@ int vmap_populate(u64 va, u32 n, int node, bool zero) { return pt_kr_populate(va
 
 int vmap_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot)
 {
-	u64 pas[64];
-	u32 done = 0;
-	int err = 0;
-
-	while (done < n && !err) {
-		u32 k = MIN(n - done, (u32)ARRAY_SIZE(pas));
-		for (u32 j = 0; j < k; j++) pas[j] = pages[done + j] ? page_to_pa(pages[done + j]) : 0;
-		err = pt_kr_map(va + ((u64)done << PAGE_SHIFT), pas, k, prot | PTE_G);
-		if (!err) done += k;
-	}
-	if (err) pt_kr_clear(va, done, PT_KR_KEEP, NULL);
-	return err;
+	return pt_kr_map_pages(va, pages, n, prot | PTE_G);
 }
 
 u32 vmap_unmap(u64 va, u32 n, bool free_pages)

@@ -69,7 +69,7 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 	irq_restore(f);
 	if (e) {
 		vm_area_abort(a, 0);
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad page or no memory");
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, ENOMEM, "vm_map_ram: bad page or no memory");
 		return NULL;
 	}
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x0", a->addr,
@@ -82,14 +82,14 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	const void *caller = __builtin_return_address(0);
 
 	if (unlikely(!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT))) {
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: no pages");
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: no pages");
 		return NULL;
 	}
 	/* The block is touched by its own hart in process context only, where the kernel never preempts
 	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
 	 * get an area of their own. */
 	if (unlikely(node < NUMA_NO_NODE)) {
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: bad node");
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: bad node");
 		return NULL;
 	}
 	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, node, caller);
@@ -118,7 +118,7 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		irq_restore(f);
 	}
 	if (unlikely(e)) {
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, "vm_map_ram: NULL or unmanaged page");
+		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
 	__atomic_store_n(&b->vb_used, b->vb_used + count, __ATOMIC_RELEASE); /* read by other harts' unmaps */

@@ -99,7 +99,7 @@ static struct vm_area *grow_by_moving(struct vm_area *a, u64 size, bool zero_new
 	}
 	if (e) {
 		vm_area_abort(na, (mapped - kept) >> PAGE_SHIFT);
-		vm_note_failure(size, PAGE_SIZE, caller, "vrealloc: no pages or tables for the moved area");
+		vm_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages or tables for the moved area");
 		return NULL;
 	}
 	return na;
@@ -146,7 +146,7 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 		return NULL;
 	}
 	if (size > VMALLOC_SIZE) {
-		vm_note_failure(size, PAGE_SIZE, caller, "size exceeds the vmalloc region");
+		vm_note_failure(size, PAGE_SIZE, caller, EINVAL, "size exceeds the vmalloc region");
 		return NULL;
 	}
 	vm_redzone_check(a, "vrealloc", caller);

@@ -193,8 +193,8 @@ void test_kernel_range(void)
 	CHECK_EQ(pt_kr_clear(va + 300 * PAGE_SIZE, 300, PT_KR_FREE, NULL), 300);
 	CHECK_EQ(live_data_pages, 0);
 	/* Given pages, and the tables: still there, empty, so a detach takes them; a used one stays. */
-	u64 pas[3] = {0x1000, 0x7000, 0x3000};
-	CHECK_EQ(pt_kr_map(va, pas, 3, PTE_R | PTE_G), 0);
+	struct page *pas[3] = {SIM_PAGE(0x1000), SIM_PAGE(0x7000), SIM_PAGE(0x3000)};
+	CHECK_EQ(pt_kr_map_pages(va, pas, 3, PTE_R | PTE_G), 0);
 	CHECK(mapped_as(root, va + PAGE_SIZE, 0x7000, PTE_R | PTE_G, 0));
 	u64 block = ALIGN_DOWN(va, 2 * MiB), next_block = block + 2 * MiB;
 	CHECK_EQ(pt_kr_detach_table(block), -EBUSY);
@@ -237,16 +237,16 @@ void test_kernel_range_failures(void)
 	CHECK_EQ(sw_scan(root, NULL).pages, 520);
 	CHECK_EQ(pt_kr_clear(va, 520, PT_KR_FREE, NULL), 520);
 	/* Bad page addresses in the middle of an array: everything before is undone, the pages kept. */
-	static u64 many[600];
-	for (int i = 0; i < 600; i++) many[i] = (u64)(i + 1) << 12;
-	many[550] = 0x123;
-	CHECK_EQ(pt_kr_map(va, many, 600, PTE_R), -EINVAL);
-	many[550] = PT_PA_LIMIT;
-	CHECK_EQ(pt_kr_map(va, many, 600, PTE_R), -EINVAL);
-	many[550] = 0;
-	CHECK_EQ(pt_kr_map(va, many, 600, PTE_R), -EINVAL);
-	CHECK_EQ(pt_kr_map(va, many, 1, PTE_W), -EINVAL);
-	CHECK_EQ(pt_kr_map(va, many, 1, PTE_R | PTE_U), -EINVAL);
+	static struct page *many[600];
+	for (int i = 0; i < 600; i++) many[i] = SIM_PAGE((u64)(i + 1) << 12);
+	many[550] = SIM_PAGE(0x123);
+	CHECK_EQ(pt_kr_map_pages(va, many, 600, PTE_R), -EINVAL);
+	many[550] = SIM_PAGE(PT_PA_LIMIT);
+	CHECK_EQ(pt_kr_map_pages(va, many, 600, PTE_R), -EINVAL);
+	many[550] = NULL;
+	CHECK_EQ(pt_kr_map_pages(va, many, 600, PTE_R), -EINVAL);
+	CHECK_EQ(pt_kr_map_pages(va, many, 1, PTE_W), -EINVAL);
+	CHECK_EQ(pt_kr_map_pages(va, many, 1, PTE_R | PTE_U), -EINVAL);
 	CHECK_EQ(sw_scan(root, NULL).pages, 0);
 	for (u64 b = ALIGN_DOWN(va, 2 * MiB); b < va + 600 * PAGE_SIZE; b += 2 * MiB) {
 		long t = pt_kr_detach_table(b);

@@ -215,3 +215,6 @@ void vm_page_free_zeroed(u64 pa)
 		}
 	vm_page_free(pa);
 }
+
+/* The struct page of a host test is its physical address (SIM_PAGE). */
+u64 page_to_pa(const struct page *p) { return (u64)(uintptr_t)p; }

@@ -13,6 +13,9 @@
 #define SIM_BASE 0x80000000UL
 #define SIM_SIZE (64UL << 20)
 #define SIM_PAGES (SIM_SIZE / PAGE_SIZE)
+/* Host tests name a page by its physical address: pt_sim.c's page_to_pa undoes this cast. */
+struct page;
+#define SIM_PAGE(pa) ((struct page *)(uintptr_t)(pa))
 #define GiB (1UL << 30)
 #define MiB (1UL << 20)
 #define KiB 1024UL

@@ -45,6 +45,7 @@ static void bad_requests_rejected(struct ktest *t)
 	KT_EXPECT(t, b.rejected >= a.rejected + 5);
 	KT_EXPECT(t, b.failures > a.failures);
 	KT_EXPECT(t, b.last_fail_reason != NULL);
+	KT_EXPECT(t, b.last_fail_errno == EINVAL); /* the last one, vm_map_ram(NULL, ...), is a bad argument */
 	KT_EXPECT(t, b.live_areas == a.live_areas && b.live_pages == a.live_pages);
 }
 
@@ -356,6 +357,7 @@ static void physical_exhaustion(struct ktest *t)
 	vm_get_stats(&st);
 	KT_EXPECT(t, n < MAXN && n > 0);
 	KT_EXPECT(t, st.last_fail_reason && contains(st.last_fail_reason, "physical"));
+	KT_EXPECT(t, st.last_fail_errno == ENOMEM);
 	void *small = NULL;
 	while (n && !(small = vmalloc(PAGE_SIZE))) vfree(held[--n]);
 	KT_EXPECT(t, small != NULL);
@@ -386,6 +388,7 @@ static void region_exhaustion(struct ktest *t)
 	KT_EXPECT(t, vmalloc(PAGE_SIZE) == NULL);
 	vm_get_stats(&a);
 	KT_EXPECT(t, a.last_fail_reason && contains(a.last_fail_reason, "exhausted"));
+	KT_EXPECT(t, a.last_fail_errno == ENOMEM);
 	struct vm_area *last = vm_area_take((void *)(uptr)held[0]->addr, "test", NULL);
 	KT_ASSERT(t, last == held[0]);
 	vm_area_park(last); /* lazily freed: only a purge makes it usable */
