@@ -170,7 +170,7 @@ long shm_create(struct task *t, u64 size, u64 flags)
 	void *kva = __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO | VMF_USER | ((flags & SHM_F_HUGE) ? VMF_HUGE : 0),
 				    NUMA_NO_NODE, t->slot, CALLER);
 	if (!kva) return -ENOMEM;
-	struct vm_area *a = find_vm_area(kva);
+	struct vmap_area *a = find_vm_area(kva);
 	struct shm_obj *o = NULL;
 	long r = -EMFILE;
 	unsigned long f = spin_lock_irqsave(&objs_lock);

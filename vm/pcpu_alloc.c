@@ -107,7 +107,7 @@ void free_percpu(void *p)
 	unsigned long f = spin_lock_irqsave(&pcpu_lock);
 	/* Under the lock: a chunk is only ever given back by a free holding it, so it cannot vanish between
 	 * this check and the reads of its header. */
-	struct vm_area *a = find_vm_area(c);
+	struct vmap_area *a = find_vm_area(c);
 	if (!a || a->addr != (uptr)c || c->magic != PCPU_MAGIC || off < HEADER_SIZE || off >= c->next_free || !c->live) {
 		spin_unlock_irqrestore(&pcpu_lock, f);
 		printk("free_percpu(%p) from %p: not a per-hart object; nothing changed\n", p,

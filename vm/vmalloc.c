@@ -23,7 +23,7 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 /* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
  * has no limit to check); a task's are charged under the arena lock in vm_area_get. Atomic adds on the
  * hart's own line: a vfree_atomic from an interrupt may count on the same hart. */
-static void area_count_in(struct vm_area *a, u64 pages)
+static void area_count_in(struct vmap_area *a, u64 pages)
 {
 	s64 *st = vm_harts[this_hart_index()].stat;
 	a->seq = (u64)__atomic_add_fetch(&st[VM_STAT_SEQ], 1, __ATOMIC_RELAXED);
@@ -49,7 +49,7 @@ static void area_count_out(u32 owner, u64 pages, bool area)
 
 struct busy_stripe busy_stripes[BUSY_STRIPES];
 
-static void busy_insert(struct vm_area *a)
+static void busy_insert(struct vmap_area *a)
 {
 	struct busy_stripe *b = busy_stripe_of(a->addr);
 	unsigned long f = busy_lock(b);
@@ -57,13 +57,13 @@ static void busy_insert(struct vm_area *a)
 	busy_unlock(b, f);
 }
 
-static struct vm_area *busy_remove(u64 addr)
+static struct vmap_area *busy_remove(u64 addr)
 {
 	struct busy_stripe *b = busy_stripe_of(addr);
 	unsigned long f = busy_lock(b);
 	struct va_busy_link *l = va_busy_remove(&b->map, addr);
 	busy_unlock(b, f);
-	return (struct vm_area *)l;
+	return (struct vmap_area *)l;
 }
 
 void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
@@ -105,7 +105,7 @@ static bool vm_pools_hold_ranges(void)
 	return false;
 }
 
-bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts)
+bool vm_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
 {
 	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
 		return false;
@@ -117,11 +117,11 @@ bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts)
 	return true;
 }
 
-void vm_pool_put_flush(struct vm_area **lists, u32 *counts)
+void vm_pool_put_flush(struct vmap_area **lists, u32 *counts)
 {
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
 		if (!lists[k]) continue;
-		struct vm_area *tail = lists[k];
+		struct vmap_area *tail = lists[k];
 		while (tail->lazy_next) tail = tail->lazy_next;
 		struct va_pool *p = &va_pools[k];
 		unsigned long f = pool_lock(p);
@@ -143,7 +143,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 	if (READ_ONCE(p->head)) {
 		unsigned long f = pool_lock(p);
 		while (c->count < VA_CACHE_SLOTS && p->head) {
-			struct vm_area *a = p->head;
+			struct vmap_area *a = p->head;
 			p->head = a->lazy_next;
 			p->count--;
 			c->areas[c->count++] = a;
@@ -151,12 +151,12 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 		spin_unlock_irqrestore(&p->lock, f);
 		if (c->count) return true;
 	}
-	struct vm_area *got[VA_CACHE_SLOTS];
+	struct vmap_area *got[VA_CACHE_SLOTS];
 	u32 n = 0;
 	unsigned long f = arena_lock();
 	while (n < VA_CACHE_SLOTS) {
 		u64 start;
-		struct vm_area *a = node_pool_get(&arena.area_pool);
+		struct vmap_area *a = node_pool_get(&arena.area_pool);
 		if (!a) break;
 		if (va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) {
 			node_pool_put(&arena.area_pool, a);
@@ -174,7 +174,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 
 /* Gives a cached or pooled area's range back to the index and its struct to the pool of structs; false
  * (nothing changed) when the index has no node to record the range. Arena lock held. */
-static bool range_return_locked(struct vm_area *a)
+static bool range_return_locked(struct vmap_area *a)
 {
 	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
 	node_pool_put(&arena.area_pool, a);
@@ -189,14 +189,14 @@ void vm_va_cache_flush(void)
 		struct va_class_cache *c = &h->va[k];
 		struct va_pool *p = &va_pools[k];
 		unsigned long pf = pool_lock(p);
-		struct vm_area *list = p->head;
+		struct vmap_area *list = p->head;
 		p->head = NULL;
 		p->count = 0;
 		spin_unlock_irqrestore(&p->lock, pf);
 		unsigned long f = arena_lock();
 		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
 		while (list) {
-			struct vm_area *next = list->lazy_next;
+			struct vmap_area *next = list->lazy_next;
 			if (!range_return_locked(list)) vm_lazy_add_locked(list); /* no node: the next purge retries */
 			list = next;
 		}
@@ -204,7 +204,7 @@ void vm_va_cache_flush(void)
 	}
 }
 
-static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
+static void area_init(struct vmap_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
 		      const void *caller)
 {
 	a->va_start = start;
@@ -222,12 +222,12 @@ static void area_init(struct vm_area *a, u64 start, u64 span, u64 align, unsigne
 /* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
  * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
  * cannot be refilled (the slow path then decides). */
-static struct vm_area *area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
+static struct vmap_area *area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
 	struct vm_hart *h = &vm_harts[this_hart_index()];
 	struct va_class_cache *c = &h->va[class_of(span)];
 	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
-	struct vm_area *a = c->areas[--c->count];
+	struct vmap_area *a = c->areas[--c->count];
 	area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
 	busy_insert(a);
 	area_count_in(a, pages);
@@ -241,7 +241,7 @@ void vmalloc_init(void)
 	u64 v;
 
 	node_pool_init(&arena.extent_pool, VA_INDEX_NODE_SIZE);
-	node_pool_init(&arena.area_pool, sizeof(struct vm_area));
+	node_pool_init(&arena.area_pool, sizeof(struct vmap_area));
 	va_index_init(&arena.free, &arena.extent_pool, VMALLOC_START, VMALLOC_END);
 	for (u32 i = 0; i < BUSY_STRIPES; i++) {
 		busy_stripes[i].lock = (spinlock_t)SPINLOCK_INIT;
@@ -280,7 +280,7 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
  * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
  * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
  * what is left and retries before giving up. Any context but interrupt; no lock held. */
-struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
+struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
 	u64 start, span = va_size;
 	u32 retries = 0;
@@ -294,7 +294,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size &&
 		   cached_span <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
 		   !in_interrupt())) {
-		struct vm_area *a = area_get_cached(cached_span, align, vmflags, pages, caller);
+		struct vmap_area *a = area_get_cached(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
 	unsigned long f = arena_lock();
@@ -303,7 +303,7 @@ struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner,
 		why = "over the owner's page limit";
 		goto fail_unlock;
 	}
-	struct vm_area *a = node_pool_get(&arena.area_pool);
+	struct vmap_area *a = node_pool_get(&arena.area_pool);
 	if (unlikely(!a)) {
 		why = "no memory for area metadata";
 		goto fail_unlock;
@@ -349,7 +349,7 @@ fail_unlock:
 
 /* Undoes vm_area_get for an area whose range was never exposed (population failed): straight back to the
  * free index, no purge needed since no translation of it was ever used. */
-void vm_area_abort(struct vm_area *a, u64 pages)
+void vm_area_abort(struct vmap_area *a, u64 pages)
 {
 	busy_remove(a->addr);
 	u32 owner = a->owner;
@@ -368,7 +368,7 @@ void vm_area_abort(struct vm_area *a, u64 pages)
 }
 
 /* Gives back n of the pages vm_area_get charged to a's owner. */
-static void uncharge(struct vm_area *a, u64 n)
+static void uncharge(struct vmap_area *a, u64 n)
 {
 	unsigned long f = arena_lock();
 	arena.owner_pages[a->owner] -= n;
@@ -396,7 +396,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
 			   ((flags & VMF_USER) ? VM_USER : 0);
 
-	struct vm_area *a = vm_area_get(mapped + guard, align, vmflags, owner, pages, caller);
+	struct vmap_area *a = vm_area_get(mapped + guard, align, vmflags, owner, pages, caller);
 	if (unlikely(!a)) return NULL;
 	a->size = mapped;
 	a->requested = size;
@@ -445,9 +445,9 @@ void *vmalloc_huge(size_t size, unsigned flags)
 }
 
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
-struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller)
+struct vmap_area *vm_area_take(const void *addr, const char *fn, const void *caller)
 {
-	struct vm_area *l = busy_remove((u64)(uptr)addr);
+	struct vmap_area *l = busy_remove((u64)(uptr)addr);
 	if (unlikely(!l)) {
 		unsigned long f = arena_lock();
 		arena.st.bad_frees++;
@@ -456,11 +456,11 @@ struct vm_area *vm_area_take(const void *addr, const char *fn, const void *calle
 		return NULL;
 	}
 	vm_stat_add(VM_STAT_LIVE_AREAS, -1);
-	return (struct vm_area *)l;
+	return (struct vmap_area *)l;
 }
 
 /* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge. */
-static void area_retire(struct vm_area *a)
+static void area_retire(struct vmap_area *a)
 {
 	u64 pages = a->nr_pages;
 
@@ -476,7 +476,7 @@ static void area_retire(struct vm_area *a)
 	vm_lazy_add(a);
 }
 
-void vm_area_park(struct vm_area *a)
+void vm_area_park(struct vmap_area *a)
 {
 	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
 	vm_lazy_add(a);
@@ -490,7 +490,7 @@ static void vfree_caller(const void *addr, const void *caller)
 		return;
 	}
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
-	struct vm_area *a = vm_area_take(addr, "vfree", caller);
+	struct vmap_area *a = vm_area_take(addr, "vfree", caller);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
@@ -505,7 +505,7 @@ void vfree(const void *addr) { vfree_caller(addr, CALLER); }
 void vfree_atomic(const void *addr)
 {
 	if (!addr) return;
-	struct vm_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
+	struct vmap_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
 	if (!a) return;
 	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree_atomic", CALLER);
 	unsigned long f = arena_lock();
@@ -522,13 +522,13 @@ static void deferred_drain_some(void)
 {
 	if (in_interrupt()) return;
 	unsigned long f = arena_lock();
-	struct vm_area *list = arena.deferred_head;
+	struct vmap_area *list = arena.deferred_head;
 	arena.deferred_head = NULL;
 	if (list) __atomic_fetch_add(&arena.deferred_draining, 1, __ATOMIC_RELAXED);
 	arena_unlock(f);
 	if (!list) return;
 	while (list) {
-		struct vm_area *next = list->lazy_next;
+		struct vmap_area *next = list->lazy_next;
 		vm_redzone_check(list, "vfree_atomic", list->caller);
 		area_retire(list);
 		list = next;
@@ -556,11 +556,11 @@ void vm_idle_work(void)
 	kvfree_rcu_idle_work();
 }
 
-struct vm_area *find_vm_area(const void *addr)
+struct vmap_area *find_vm_area(const void *addr)
 {
 	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
 	unsigned long f = busy_lock(b);
-	struct vm_area *a = (struct vm_area *)va_busy_find(&b->map, (u64)(uptr)addr);
+	struct vmap_area *a = (struct vmap_area *)va_busy_find(&b->map, (u64)(uptr)addr);
 	busy_unlock(b, f);
 	return a;
 }
@@ -593,7 +593,7 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 		return NULL;
 	}
 	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
-	struct vm_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
+	struct vmap_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
 				     VM_MAP | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0), 0, 0, CALLER);
 	if (!a) return NULL;
 	a->size = a->requested = (u64)count << PAGE_SHIFT;
@@ -614,7 +614,7 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 void vunmap(const void *addr)
 {
 	if (!addr) return;
-	struct vm_area *a = vm_area_take(addr, "vunmap", CALLER);
+	struct vmap_area *a = vm_area_take(addr, "vunmap", CALLER);
 	if (!a) return;
 	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vunmap addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 	      a->nr_pages);
@@ -648,7 +648,7 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 	/* Stripe, then arena lock: nothing takes them the other way round. */
 	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
 	unsigned long bf = busy_lock(b);
-	struct vm_area *a = (struct vm_area *)va_busy_find(&b->map, (u64)(uptr)addr);
+	struct vmap_area *a = (struct vmap_area *)va_busy_find(&b->map, (u64)(uptr)addr);
 	unsigned long f = arena_lock();
 	if (a && (a->flags & VM_ALLOC)) {
 		u64 pages = a->nr_pages;

@@ -53,7 +53,7 @@ void vm_unmap_aliases(void);
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
 
-struct vm_area {
+struct vmap_area {
 	struct va_busy_link link; /* busy map entry; link.key is the start address */
 	u64 addr;           /* first byte */
 	u64 va_start;       /* reserved virtual range [va_start, va_start + va_size): alignment padding */
@@ -62,7 +62,7 @@ struct vm_area {
 	u64 requested;      /* what the caller asked for; vrealloc moves it */
 	u64 seq;
 	const void *caller;
-	struct vm_area *lazy_next; /* on the purge list once freed */
+	struct vmap_area *lazy_next; /* on the purge list once freed */
 	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */
 	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
 	u32 flags;
@@ -74,7 +74,7 @@ struct vm_area {
 };
 
 /* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). */
-struct vm_area *find_vm_area(const void *addr);
+struct vmap_area *find_vm_area(const void *addr);
 
 struct vm_stats {
 	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
@@ -90,7 +90,7 @@ void vm_get_stats(struct vm_stats *st);
 void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */
 void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
 void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
-void vm_purge_now(void);           /* flush every lazily freed range now (waits for one in flight first) */
+void vm_purge(void);           /* flush every lazily freed range now (waits for one in flight first) */
 void vm_purge_wait_idle(void);     /* returns once no purge is in flight; process context */
 /* Acquisitions so far, summed over harts: of the arena lock every hart shares, of busy-map stripes, and
  * of the per-size-class pools of purged ranges. */

@@ -53,19 +53,19 @@ void vm_note_failure(u64 size, u64 align, const void *caller, int err, const cha
 
 /* The redzone is the slack between the requested size and the end of its page: small enough to fill on
  * every allocation, and it catches the classic off-by-a-few overrun that a guard page cannot. */
-static u64 redzone_end(const struct vm_area *a)
+static u64 redzone_end(const struct vmap_area *a)
 {
 	u64 end = ALIGN_UP(a->requested, PAGE_SIZE);
 	return MIN(end, (u64)a->nr_pages << PAGE_SHIFT);
 }
 
-void vm_redzone_fill(struct vm_area *a, u64 from)
+void vm_redzone_fill(struct vmap_area *a, u64 from)
 {
 	u64 end = redzone_end(a);
 	if (from < end) memset((void *)(a->addr + from), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, end - from);
 }
 
-static void describe_area(const struct vm_area *a, char *buf, size_t size)
+static void describe_area(const struct vmap_area *a, char *buf, size_t size)
 {
 	char sym[96];
 	ksym_format((uptr)a->caller, sym, sizeof(sym));
@@ -73,7 +73,7 @@ static void describe_area(const struct vm_area *a, char *buf, size_t size)
 		 a->size, a->requested, sym);
 }
 
-bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller)
+bool vm_redzone_check(struct vmap_area *a, const char *when, const void *caller)
 {
 	if (!(a->flags & VM_ALLOC)) return true;
 	u8 want = (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE;
@@ -104,7 +104,7 @@ void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller)
 	ksym_format((uptr)caller, sym, sizeof(sym));
 	unsigned long f = arena_lock();
 	lazy = vm_lazy_find((u64)(uptr)addr, false) != NULL;
-	for (struct vm_area *a = arena.deferred_head; a; a = a->lazy_next)
+	for (struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next)
 		if (a->addr == (u64)(uptr)addr) lazy = true;
 	arena_unlock(f);
 	printk("vmalloc: %s(%p) from %s: %s; nothing changed\n", fn, addr, sym,
@@ -114,13 +114,13 @@ void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller)
 /* Fault attribution walks every area: it runs once, on the way to an oops or a test's report. */
 struct find_ctx {
 	u64 addr;
-	struct vm_area *hit;
+	struct vmap_area *hit;
 };
 
 static void find_containing(void *ctx, struct va_busy_link *l)
 {
 	struct find_ctx *c = ctx;
-	struct vm_area *a = (struct vm_area *)l;
+	struct vmap_area *a = (struct vmap_area *)l;
 	if (c->addr >= a->va_start && c->addr < a->va_start + a->va_size) c->hit = a;
 }
 
@@ -146,7 +146,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 
 	vm_busy_for_each(find_containing, &c, true);
 	if (c.hit) {
-		struct vm_area *a = c.hit;
+		struct vmap_area *a = c.hit;
 		describe_area(a, what, sizeof(what));
 		if (addr < a->addr)
 			snprintf(buf, size, "; access to the alignment padding %lu bytes before %s", a->addr - addr, what);
@@ -158,7 +158,7 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 		else
 			snprintf(buf, size, "; inside %s", what);
 	} else {
-		struct vm_area *lz = vm_lazy_find(addr, true);
+		struct vmap_area *lz = vm_lazy_find(addr, true);
 		if (lz) {
 			describe_area(lz, what, sizeof(what));
 			snprintf(buf, size, "; use after vfree of %s", what);
@@ -171,14 +171,14 @@ void vm_fault_describe(u64 addr, char *buf, size_t size)
 }
 
 /* The hot paths' events, formatted out of line from the area (see trace_on). */
-__attribute__((noinline, cold)) void trace_area_alloc(const struct vm_area *a, const void *caller)
+__attribute__((noinline, cold)) void trace_area_alloc(const struct vmap_area *a, const void *caller)
 {
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%u huge=%d node=%d va_size=%lu",
 	      (a->flags & VM_ZERO) ? "vzalloc" : "vmalloc", a->addr, a->requested, a->nr_pages,
 	      !!(a->flags & VM_HUGE), a->node, vm_area_span(a));
 }
 
-__attribute__((noinline, cold)) void trace_area_free(const struct vm_area *a, const char *fn, const void *caller)
+__attribute__((noinline, cold)) void trace_area_free(const struct vmap_area *a, const char *fn, const void *caller)
 {
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=%s addr=0x%lx size=%lu pages=%u", fn, a->addr, a->size, a->nr_pages);
 }
@@ -198,7 +198,7 @@ struct dump_ctx {
 static void collect(void *ctx, struct va_busy_link *l)
 {
 	struct dump_ctx *c = ctx;
-	struct vm_area *a = (struct vm_area *)l;
+	struct vmap_area *a = (struct vmap_area *)l;
 	if (c->n < c->cap)
 		c->rows[c->n++] = (struct dump_row){a->addr, a->va_start + a->va_size - a->addr, a->nr_pages, a->caller, a->flags, a->node};
 }
@@ -239,13 +239,13 @@ void vm_dump_areas(void)
 
 struct next_ctx {
 	u64 after, best;
-	struct vm_area *hit;
+	struct vmap_area *hit;
 };
 
 static void find_next(void *ctx, struct va_busy_link *l)
 {
 	struct next_ctx *c = ctx;
-	struct vm_area *a = (struct vm_area *)l;
+	struct vmap_area *a = (struct vmap_area *)l;
 	if (a->addr > c->after && a->addr < c->best) {
 		c->best = a->addr;
 		c->hit = a;
@@ -270,7 +270,7 @@ void vm_dump_areas_oops(void)
 			printk("vmallocinfo: ... %lu areas in all, the rest left out\n", vm_busy_count());
 			break;
 		}
-		struct vm_area *a = c.hit;
+		struct vmap_area *a = c.hit;
 		print_row(a->addr, a->va_start + a->va_size - a->addr, a->nr_pages, a->caller, a->flags, a->node);
 		c.after = a->addr;
 	}

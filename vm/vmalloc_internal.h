@@ -29,11 +29,11 @@ struct vm_arena {
 	struct va_index free;       /* free virtual ranges, lowest fit in O(log n) */
 	struct node_pool extent_pool;
 	struct node_pool area_pool;
-	struct vm_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
+	struct vmap_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
 	u64 purge_id;               /* number of the next purge: traced with each parked area (ev=lazy) */
 	s64 lazy_pages;             /* parked pages counted so far (atomic; harts publish theirs in batches) */
 	u64 lazy_max_pages;
-	struct vm_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
+	struct vmap_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
 	u32 deferred_draining;      /* harts half-way through a deferred list they took */
 	struct vm_stats st;
 	u64 owner_pages[VM_MAX_OWNERS];
@@ -60,13 +60,13 @@ enum vm_stat {
 
 struct va_class_cache {
 	u32 count;
-	struct vm_area *areas[VA_CACHE_SLOTS]; /* va_start / va_size set; popped from the end */
+	struct vmap_area *areas[VA_CACHE_SLOTS]; /* va_start / va_size set; popped from the end */
 };
 
 struct va_pool {
 	spinlock_t lock;
 	u32 count;
-	struct vm_area *head; /* linked through lazy_next */
+	struct vmap_area *head; /* linked through lazy_next */
 } __aligned(64);
 extern struct va_pool va_pools[VA_CACHE_CLASSES];
 
@@ -76,7 +76,7 @@ extern struct va_pool va_pools[VA_CACHE_CLASSES];
  * need neither a lock nor interrupts off: the kernel does not preempt itself. */
 struct vm_hart {
 	s64 stat[VM_STAT_NR];
-	struct vm_area *lazy_head;
+	struct vmap_area *lazy_head;
 	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
 	struct va_class_cache va[VA_CACHE_CLASSES];
 } __aligned(64);
@@ -114,8 +114,8 @@ u64 vm_busy_count(void);
 void vm_va_cache_flush(void);
 /* The purge's side of the pools: keeps a purged area whose range is of a pooled size; false when it does
  * not fit (the caller gives it back to the index). `list` batches pushes: vm_pool_put_flush ends them. */
-bool vm_pool_put(struct vm_area *a, struct vm_area **lists, u32 *counts);
-void vm_pool_put_flush(struct vm_area **lists, u32 *counts);
+bool vm_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts);
+void vm_pool_put_flush(struct vmap_area **lists, u32 *counts);
 
 static inline unsigned long pool_lock(struct va_pool *p)
 {
@@ -127,12 +127,9 @@ static inline unsigned long pool_lock(struct va_pool *p)
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
 /* vmalloc_purge.c */
-bool vm_lazy_add_locked(struct vm_area *a); /* true when the batch is due */
+bool vm_lazy_add_locked(struct vmap_area *a); /* true when the batch is due */
 /* Parks a retired area on this hart's lazy list; kicks the purge when the threshold is crossed. */
-void vm_lazy_add(struct vm_area *a);
-/* Everything parked before the call has been purged (and every TLB flushed) when it returns. Process
- * context, interrupts on, no lock held: it may wait for a purge in flight on another hart. */
-void vm_purge(void);
+void vm_lazy_add(struct vmap_area *a);
 /* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. */
 void vm_purge_kick(void);
 void vm_purge_idle_work(void);
@@ -142,39 +139,39 @@ void vm_purge_wait(u64 seq);    /* sleeps until a purge completes after `seq`, o
 u64 vm_lazy_pages_total(void);
 /* Diagnostics: the parked area starting at (or, with `contains`, holding) addr; NULL if none. The walk
  * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
-struct vm_area *vm_lazy_find(u64 addr, bool contains);
+struct vmap_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
 void vm_local_forget(u64 start, u64 size);    /* debug_uaf only: this hart's TLB, no counting */
 extern bool vm_debug_uaf;
 
 /* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
-static inline u64 vm_area_span(const struct vm_area *a) { return a->va_start + a->va_size - a->addr; }
+static inline u64 vm_area_span(const struct vmap_area *a) { return a->va_start + a->va_size - a->addr; }
 
 /* vrealloc.c */
 /* The one place an area's requested size is set, with the slack invariant every path keeps: every mapped
  * byte past `size` reads as zero in a VM_ZERO area and as REDZONE_BYTE in any other. Bytes in
  * [size, dirty_end) may hold anything and are refilled (bytes from dirty_end on hold the fill byte
  * already); bytes in [zero_from, size) are zeroed (pass size for none). Caller owns the area. */
-void vm_area_settle(struct vm_area *a, u64 size, u64 dirty_end, u64 zero_from);
+void vm_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from);
 /* vmalloc_diag.c */
-void trace_area_alloc(const struct vm_area *a, const void *caller);
-void trace_area_free(const struct vm_area *a, const char *fn, const void *caller);
+void trace_area_alloc(const struct vmap_area *a, const void *caller);
+void trace_area_free(const struct vmap_area *a, const char *fn, const void *caller);
 /* Records the last failure: err is the errno a task would see for it (EINVAL for a bad argument, ENOMEM
  * when memory, address space or a quota ran out), reason the words diagnostics print. Any context. */
 void vm_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason);
-bool vm_redzone_check(struct vm_area *a, const char *when, const void *caller);
-void vm_redzone_fill(struct vm_area *a, u64 from);
+bool vm_redzone_check(struct vmap_area *a, const char *when, const void *caller);
+void vm_redzone_fill(struct vmap_area *a, u64 from);
 void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller);
 
 /* vmalloc.c */
 /* Reserves va_size bytes (guard included) and registers the area as live; NULL on failure (noted). */
-struct vm_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller);
+struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller);
 /* Undoes vm_area_get for a range never exposed: straight back to the free index. */
-void vm_area_abort(struct vm_area *a, u64 pages);
+void vm_area_abort(struct vmap_area *a, u64 pages);
 /* Takes the live area starting at addr out of the busy map; NULL with a warning naming fn and caller. */
-struct vm_area *vm_area_take(const void *addr, const char *fn, const void *caller);
+struct vmap_area *vm_area_take(const void *addr, const char *fn, const void *caller);
 /* Parks an area already out of the busy map and already unmapped for the next purge. */
-void vm_area_park(struct vm_area *a);
+void vm_area_park(struct vmap_area *a);
 
 u64 vm_stat_total(enum vm_stat s); /* summed over harts */
 

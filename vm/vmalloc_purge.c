@@ -29,14 +29,14 @@ static u32 purge_requested; /* the threshold was crossed: an idle hart should pu
 
 struct vm_hart vm_harts[MAX_HARTS];
 
-static u64 lazy_pages_of(const struct vm_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
+static u64 lazy_pages_of(const struct vmap_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
 
 static bool over_threshold(void)
 {
 	return __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) >= (s64)READ_ONCE(arena.lazy_max_pages);
 }
 
-bool vm_lazy_add_locked(struct vm_area *a)
+bool vm_lazy_add_locked(struct vmap_area *a)
 {
 	/* Under the arena lock, like the purge's taking of the list: the purge numbered purge_id releases
 	 * exactly the areas traced with it, so the replay never has to guess. */
@@ -51,11 +51,11 @@ bool vm_lazy_add_locked(struct vm_area *a)
 	return over_threshold();
 }
 
-void vm_lazy_add(struct vm_area *a)
+void vm_lazy_add(struct vmap_area *a)
 {
 	u64 n = lazy_pages_of(a);
 	struct vm_hart *h = &vm_harts[this_hart_index()];
-	struct vm_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
+	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
 	do a->lazy_next = head;
 	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	__atomic_fetch_add(&h->stat[VM_STAT_LAZY_AREAS], 1, __ATOMIC_RELAXED);
@@ -65,18 +65,18 @@ void vm_lazy_add(struct vm_area *a)
 	if (unlikely(over_threshold())) vm_purge_kick();
 }
 
-static bool lazy_match(const struct vm_area *a, u64 addr, bool contains)
+static bool lazy_match(const struct vmap_area *a, u64 addr, bool contains)
 {
 	return contains ? addr >= a->va_start && addr < a->va_start + a->va_size : a->addr == addr;
 }
 
-struct vm_area *vm_lazy_find(u64 addr, bool contains)
+struct vmap_area *vm_lazy_find(u64 addr, bool contains)
 {
 	u32 budget = 1u << 20;
-	for (struct vm_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
+	for (struct vmap_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
 		if (lazy_match(a, addr, contains)) return a;
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		for (struct vm_area *a = READ_ONCE(vm_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
+		for (struct vmap_area *a = READ_ONCE(vm_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
 			if (lazy_match(a, addr, contains)) return a;
 	return NULL;
 }
@@ -130,13 +130,13 @@ bool vm_set_debug_uaf(bool on)
 static void purge_batch(void)
 {
 	unsigned long f = arena_lock();
-	struct vm_area *list = arena.lazy_head;
+	struct vmap_area *list = arena.lazy_head;
 	arena.lazy_head = NULL;
 	arena_unlock(f);
 	for (u32 i = 0; i < MAX_HARTS; i++) {
-		struct vm_area *l = __atomic_exchange_n(&vm_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
+		struct vmap_area *l = __atomic_exchange_n(&vm_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
 		if (!l) continue;
-		struct vm_area *tail = l;
+		struct vmap_area *tail = l;
 		while (tail->lazy_next) tail = tail->lazy_next;
 		tail->lazy_next = list;
 		list = l;
@@ -144,7 +144,7 @@ static void purge_batch(void)
 	if (!list) return;
 	u64 pages = 0, areas = 0, id = arena.purge_id++; /* purge_running serialises batches */
 	u64 lo = ~0ULL, hi = 0;
-	for (struct vm_area *a = list; a; a = a->lazy_next) {
+	for (struct vmap_area *a = list; a; a = a->lazy_next) {
 		lo = MIN(lo, a->va_start);
 		hi = MAX(hi, a->va_start + a->va_size);
 		pages += lazy_pages_of(a);
@@ -158,7 +158,7 @@ static void purge_batch(void)
 	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
 	vm_stat_add(VM_STAT_LAZY_AREAS, -(s64)areas);
 	u32 remote = flush_kernel_range(lo, hi - lo);
-	for (struct vm_area *a = list; a; a = a->lazy_next) {
+	for (struct vmap_area *a = list; a; a = a->lazy_next) {
 		vmap_free_chain(a->lazy_tables); /* level-0 tables the areas emptied: no walker holds them now */
 		a->lazy_tables = 0;
 	}
@@ -166,10 +166,10 @@ static void purge_batch(void)
 	/* Small areas go to their class's pool (whole, struct and range); the rest back to the index in
 	 * bursts: the arena lock is dropped between them so that allocating harts are never held up for a
 	 * whole batch of thousands of areas. */
-	struct vm_area *pooled[VA_CACHE_CLASSES] = {0}, *rest = NULL;
+	struct vmap_area *pooled[VA_CACHE_CLASSES] = {0}, *rest = NULL;
 	u32 counts[VA_CACHE_CLASSES] = {0};
 	while (list) {
-		struct vm_area *next = list->lazy_next;
+		struct vmap_area *next = list->lazy_next;
 		if (!vm_pool_put(list, pooled, counts)) {
 			list->lazy_next = rest;
 			rest = list;
@@ -181,7 +181,7 @@ static void purge_batch(void)
 	while (list) {
 		f = arena_lock();
 		for (u32 burst = 0; list && burst < 64; burst++) {
-			struct vm_area *next = list->lazy_next;
+			struct vmap_area *next = list->lazy_next;
 			if (va_index_free(&arena.free, list->va_start, list->va_size) == -ENOMEM) {
 				/* No node to record the range: keep it parked for the next purge rather than lose it. */
 				vm_lazy_add_locked(list);
@@ -270,8 +270,6 @@ void vm_purge_idle_work(void)
 {
 	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && over_threshold()) (void)purge_run(false);
 }
-
-void vm_purge_now(void) { vm_purge(); }
 
 void vm_purge_wait_idle(void)
 {

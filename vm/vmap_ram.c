@@ -19,14 +19,14 @@
 #define VB_MAX_ALLOC 64u                       /* larger requests get their own area (Linux: VMAP_MAX_ALLOC) */
 #define MAP_RAM_PROT (PTE_R | PTE_W)
 
-static struct vm_area *hart_block[MAX_HARTS];
+static struct vmap_area *hart_block[MAX_HARTS];
 
 /* Adds to the block's dirty count; whoever brings it to VB_RETIRE hands the range to the purge. The hart
  * that owns a block adds one extra on letting it go, so a full block whose pages are all unmapped by
  * others still cannot be retired under its owner. */
 #define VB_RETIRE (VB_PAGES + 1)
 
-static void block_dirty(struct vm_area *b, u32 pages)
+static void block_dirty(struct vmap_area *b, u32 pages)
 {
 	if (!pages) return;
 	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
@@ -37,14 +37,14 @@ static void block_dirty(struct vm_area *b, u32 pages)
 }
 
 /* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
-static void block_detach(struct vm_area *b)
+static void block_detach(struct vmap_area *b)
 {
 	block_dirty(b, VB_PAGES - b->vb_used + 1);
 }
 
-static struct vm_area *block_new(const void *caller)
+static struct vmap_area *block_new(const void *caller)
 {
-	struct vm_area *b = vm_area_get(VB_SIZE, VB_SIZE, VM_MAP_RAM | VM_MAP_RAM_BLOCK | VM_NO_GUARD, VM_OWNER_KERNEL,
+	struct vmap_area *b = vm_area_get(VB_SIZE, VB_SIZE, VM_MAP_RAM | VM_MAP_RAM_BLOCK | VM_NO_GUARD, VM_OWNER_KERNEL,
 					0, caller);
 	if (!b) return NULL;
 	b->size = b->requested = VB_SIZE;
@@ -56,7 +56,7 @@ static struct vm_area *block_new(const void *caller)
 
 static void *map_ram_area(struct page **pages, unsigned int count, int node, const void *caller)
 {
-	struct vm_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + PAGE_SIZE, PAGE_SIZE, VM_MAP | VM_MAP_RAM,
+	struct vmap_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + PAGE_SIZE, PAGE_SIZE, VM_MAP | VM_MAP_RAM,
 					VM_OWNER_KERNEL, 0, caller);
 	if (!a) return NULL;
 	a->size = a->requested = (u64)count << PAGE_SHIFT;
@@ -95,7 +95,7 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, node, caller);
 
 	u32 me = this_hart_index();
-	struct vm_area *b = hart_block[me];
+	struct vmap_area *b = hart_block[me];
 	/* The block's last page is never handed out: a guard page before whatever follows the block. */
 	if (unlikely(!b || b->vb_used + count > VB_PAGES - 1)) {
 		hart_block[me] = NULL;
@@ -134,14 +134,14 @@ void vm_unmap_ram(const void *mem, unsigned int count)
 
 	if (!mem) return;
 	u64 base = va & ~(VB_SIZE - 1);
-	struct vm_area *b = NULL;
+	struct vmap_area *b = NULL;
 	if (count <= VB_MAX_ALLOC) {
 		b = READ_ONCE(hart_block[this_hart_index()]);
 		if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
 	}
 	if (!b || !(b->flags & VM_MAP_RAM_BLOCK)) {
 		/* An area of its own: large, or mapped from an interrupt handler. */
-		struct vm_area *a = find_vm_area(mem);
+		struct vmap_area *a = find_vm_area(mem);
 		if (!a || !(a->flags & VM_MAP_RAM) || a->size != (u64)count << PAGE_SHIFT) {
 			vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
 			return;
@@ -184,7 +184,7 @@ void vm_map_ram_quiesce(void)
 {
 	for (u32 i = 0; i < MAX_HARTS; i++) {
 		unsigned long f = irq_save();
-		struct vm_area *b = hart_block[i];
+		struct vmap_area *b = hart_block[i];
 		if (b && b->vb_dirty == b->vb_used) {
 			hart_block[i] = NULL;
 			block_detach(b);

@@ -11,7 +11,7 @@
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
-static void account(struct vm_area *a, s64 delta)
+static void account(struct vmap_area *a, s64 delta)
 {
 	unsigned long f = arena_lock();
 	arena.owner_pages[a->owner] += (u64)delta;
@@ -20,7 +20,7 @@ static void account(struct vm_area *a, s64 delta)
 	arena_unlock(f);
 }
 
-static bool charge(struct vm_area *a, u64 pages)
+static bool charge(struct vmap_area *a, u64 pages)
 {
 	unsigned long f = arena_lock();
 	bool ok = arena.owner_pages[a->owner] + pages <= arena.owner_limit[a->owner];
@@ -35,7 +35,7 @@ static bool charge(struct vm_area *a, u64 pages)
 	return ok;
 }
 
-void vm_area_settle(struct vm_area *a, u64 size, u64 dirty_end, u64 zero_from)
+void vm_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
 {
 	u64 end = (u64)a->nr_pages << PAGE_SHIFT;
 	if (zero_from < size) memset((void *)(a->addr + zero_from), 0, size - zero_from);
@@ -44,7 +44,7 @@ void vm_area_settle(struct vm_area *a, u64 size, u64 dirty_end, u64 zero_from)
 	a->requested = size;
 }
 
-static void shrink(struct vm_area *a, u64 size, const void *caller)
+static void shrink(struct vmap_area *a, u64 size, const void *caller)
 {
 	u64 old = a->requested, keep = MAX(ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT, 1);
 	u32 freed = 0;
@@ -65,7 +65,7 @@ static void shrink(struct vm_area *a, u64 size, const void *caller)
 
 /* Where a grow by fresh pages leaves the settle arguments: fresh pages are zeroed exactly when the area
  * is zeroed or the caller asked, and an unzeroed area's fresh slack needs the redzone byte. */
-static void settle_grown(struct vm_area *a, u64 old, u64 size, bool zero_new)
+static void settle_grown(struct vmap_area *a, u64 old, u64 size, bool zero_new)
 {
 	bool zeroed = a->flags & VM_ZERO;
 	vm_area_settle(a, size, zeroed ? 0 : ~0UL, zero_new && !zeroed ? old : size);
@@ -74,13 +74,13 @@ static void settle_grown(struct vm_area *a, u64 old, u64 size, bool zero_new)
 /* A grow past the area's reserved range: a new range, the old leaves moved into it, fresh pages after
  * them. Only the added pages are charged (the moved ones stay charged to the same owner). NULL with
  * nothing changed on failure. */
-static struct vm_area *grow_by_moving(struct vm_area *a, u64 size, bool zero_new, const void *caller)
+static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero_new, const void *caller)
 {
 	bool huge = a->flags & VM_HUGE, zero_pages = zero_new || (a->flags & VM_ZERO);
 	u64 mapped = ALIGN_UP(size, huge ? PMD_SIZE : PAGE_SIZE), kept = (u64)a->nr_pages << PAGE_SHIFT;
 	u64 guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE;
 	unsigned flags = a->flags & (VM_ALLOC | VM_ZERO | VM_USER | VM_NO_GUARD | VM_HUGE);
-	struct vm_area *na = vm_area_get(mapped + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
+	struct vmap_area *na = vm_area_get(mapped + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
 					 (mapped - kept) >> PAGE_SHIFT, caller);
 	if (!na) return NULL;
 	na->size = mapped;
@@ -108,7 +108,7 @@ static struct vm_area *grow_by_moving(struct vm_area *a, u64 size, bool zero_new
 /* The old area of a move, whose leaves went to the new one: out of the busy map, traced as freed (the
  * trace's model counts the pages again at the new area's alloc), parked for the purge like any freed
  * range. A stale translation of it still points at a live page, so nothing is exposed meanwhile. */
-static void retire_moved(struct vm_area *a, const void *caller)
+static void retire_moved(struct vmap_area *a, const void *caller)
 {
 	if (!vm_area_take((void *)(uptr)a->addr, "vrealloc", caller)) return;
 	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree", caller);
@@ -117,13 +117,13 @@ static void retire_moved(struct vm_area *a, const void *caller)
 }
 
 /* The copy fallback: only for a huge kernel area whose new range has no room for 2 MiB leaves. */
-static void *grow_by_copying(struct vm_area *a, u64 size, bool zero_new, const void *caller)
+static void *grow_by_copying(struct vmap_area *a, u64 size, bool zero_new, const void *caller)
 {
 	unsigned nflags = VMF_HUGE | ((zero_new || (a->flags & VM_ZERO)) ? VMF_ZERO : 0) |
 			  ((a->flags & VM_NO_GUARD) ? VMF_NO_GUARD : 0);
 	char *n = __vmalloc_owner(size, PAGE_SIZE, nflags, a->node, a->owner, caller);
 	if (!n) return NULL;
-	struct vm_area *na = find_vm_area(n);
+	struct vmap_area *na = find_vm_area(n);
 	memcpy(n, (void *)(uptr)a->addr, a->requested);
 	na->flags = (na->flags & ~VM_ZERO) | (a->flags & VM_ZERO);
 	settle_grown(na, a->requested, size, zero_new);
@@ -136,7 +136,7 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 	const void *caller = __builtin_return_address(0);
 
 	if (!p) return __vmalloc_owner(size, PAGE_SIZE, flags, NUMA_NO_NODE, VM_OWNER_KERNEL, caller);
-	struct vm_area *a = find_vm_area(p);
+	struct vmap_area *a = find_vm_area(p);
 	if (!a || !(a->flags & VM_ALLOC)) {
 		vm_warn_bad_pointer("vrealloc", p, caller);
 		return NULL;
@@ -179,7 +179,7 @@ void *vrealloc(const void *p, size_t size, unsigned flags)
 		      a->addr, a->addr, old, (u64)size, a->nr_pages);
 		return (void *)p;
 	}
-	struct vm_area *na = grow_by_moving(a, size, zero_new, caller);
+	struct vmap_area *na = grow_by_moving(a, size, zero_new, caller);
 	if (!na && (a->flags & VM_HUGE) && !(a->flags & VM_USER)) return grow_by_copying(a, size, zero_new, caller);
 	if (!na) return NULL;
 	settle_grown(na, old, size, zero_new);

@@ -138,7 +138,7 @@ static void vm_map_ram_tables_from_node(struct ktest *t)
 	u8 *p = vm_map_ram(pages, N, node);
 	KT_ASSERT(t, p != NULL);
 	u64 created = vmap_tables_held() - held0, on_node = 0;
-	struct vm_area *a = find_vm_area(p);
+	struct vmap_area *a = find_vm_area(p);
 	KT_EXPECT(t, a && a->node == node);
 	/* One walk per level-0 table the mapping touches: the table is the page holding the leaf's slot. */
 	for (u64 va = (u64)(uptr)p; va < (u64)(uptr)p + N * PAGE_SIZE; va = ALIGN_DOWN(va, 2UL << 20) + (2UL << 20)) {

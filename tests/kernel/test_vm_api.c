@@ -58,7 +58,7 @@ static void alloc_is_mapped_and_tracked(struct ktest *t)
 	KT_EXPECT(t, is_vmalloc_addr(p) && ((uptr)p & (PAGE_SIZE - 1)) == 0);
 	for (u32 i = 0; i < 10000; i++) p[i] = (u8)i;
 	for (u32 i = 0; i < 10000; i++) KT_EXPECT(t, p[i] == (u8)i);
-	struct vm_area *ar = find_vm_area(p);
+	struct vmap_area *ar = find_vm_area(p);
 	KT_ASSERT(t, ar);
 	KT_EXPECT(t, ar->requested == 10000 && ar->size == 3 * PAGE_SIZE && ar->nr_pages == 3);
 	KT_EXPECT(t, find_vm_area(p + PAGE_SIZE) == NULL);
@@ -311,7 +311,7 @@ static void huge_and_node_fallbacks(struct ktest *t)
 	vm_get_stats(&a);
 	u8 *p = vmalloc_huge(4 << 20, 0);
 	KT_ASSERT(t, p);
-	struct vm_area *ar = find_vm_area(p);
+	struct vmap_area *ar = find_vm_area(p);
 	vm_get_stats(&b);
 	KT_EXPECT(t, ar && ((ar->flags & VM_HUGE) || b.huge_fallbacks > a.huge_fallbacks));
 	p[0] = 1;
@@ -372,11 +372,11 @@ static void physical_exhaustion(struct ktest *t)
  * through purge-and-retry once a reservation is freed lazily. */
 static void region_exhaustion(struct ktest *t)
 {
-	static struct vm_area *held[96];
+	static struct vmap_area *held[96];
 	struct vm_stats a, b;
 	u32 n = 0;
 	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
-		struct vm_area *ar = vm_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
+		struct vmap_area *ar = vm_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
 		if (ar) {
 			ar->size = ar->requested = size;
 			held[n++] = ar;
@@ -389,7 +389,7 @@ static void region_exhaustion(struct ktest *t)
 	vm_get_stats(&a);
 	KT_EXPECT(t, a.last_fail_reason && contains(a.last_fail_reason, "exhausted"));
 	KT_EXPECT(t, a.last_fail_errno == ENOMEM);
-	struct vm_area *last = vm_area_take((void *)(uptr)held[0]->addr, "test", NULL);
+	struct vmap_area *last = vm_area_take((void *)(uptr)held[0]->addr, "test", NULL);
 	KT_ASSERT(t, last == held[0]);
 	vm_area_park(last); /* lazily freed: only a purge makes it usable */
 	void *p = vmalloc(PAGE_SIZE);
@@ -398,10 +398,10 @@ static void region_exhaustion(struct ktest *t)
 	KT_EXPECT(t, b.purges > a.purges);
 	vfree(p);
 	for (u32 i = 1; i < n; i++) {
-		struct vm_area *ar = vm_area_take((void *)(uptr)held[i]->addr, "test", NULL);
+		struct vmap_area *ar = vm_area_take((void *)(uptr)held[i]->addr, "test", NULL);
 		if (ar) vm_area_park(ar);
 	}
-	vm_purge_now();
+	vm_purge();
 }
 
 KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},

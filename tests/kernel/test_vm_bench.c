@@ -54,7 +54,7 @@ static void scaling(struct ktest *t)
 		}
 		KT_EXPECT(t, n == levels[l]);
 		if (n != levels[l]) break;
-		vm_purge_now(); /* every level starts from the same lazy state */
+		vm_purge(); /* every level starts from the same lazy state */
 		u64 ns = loop_cost_ns(loops);
 		KT_EXPECT(t, ns > 0);
 		if (!base) base = ns;
@@ -69,7 +69,7 @@ static void fences(struct ktest *t)
 	const u64 frees = 100000;
 	struct vm_stats a, b;
 
-	vm_purge_now();
+	vm_purge();
 	vm_get_stats(&a);
 	for (u64 i = 0; i < frees; i++) {
 		void *p = vmalloc(PAGE_SIZE);
@@ -101,7 +101,7 @@ static void locks_per_pair(struct ktest *t)
 	const u64 pairs = 100000;
 	u64 arena0, stripes0, pools0, arena1, stripes1, pools1;
 
-	vm_purge_now();
+	vm_purge();
 	vm_lock_counts(&arena0, &stripes0, &pools0);
 	for (u64 i = 0; i < pairs; i++) {
 		void *p = vmalloc(PAGE_SIZE);

@@ -26,11 +26,11 @@ static void huge_leaves_on_used_arena(struct ktest *t)
 	static void *small[1024]; /* static: tests run on a 16 KiB boot stack */
 	for (u32 i = 0; i < ARRAY_SIZE(small); i++) small[i] = vmalloc(PAGE_SIZE);
 	for (u32 i = 0; i < ARRAY_SIZE(small); i++) vfree(small[i]);
-	vm_purge_now();
+	vm_purge();
 
 	u8 *p = vmalloc_huge(4 << 20, 0);
 	KT_ASSERT(t, p);
-	struct vm_area *a = find_vm_area(p);
+	struct vmap_area *a = find_vm_area(p);
 	KT_EXPECT(t, a && (a->flags & VM_HUGE) && a->size == (4UL << 20));
 	KT_EXPECT(t, leaf_level(p) == 1);
 	KT_EXPECT(t, leaf_level(p + (2 << 20)) == 1);
@@ -59,7 +59,7 @@ static void huge_fallback_at_real_size(struct ktest *t)
 	vm_get_stats(&b);
 	for (u64 i = 0; i < n; i++) vm_pages_free_order(held[i], 9);
 	KT_ASSERT(t, p);
-	struct vm_area *ar = find_vm_area(p);
+	struct vmap_area *ar = find_vm_area(p);
 	KT_EXPECT(t, b.huge_fallbacks == a.huge_fallbacks + 1);
 	KT_EXPECT(t, ar && !(ar->flags & VM_HUGE) && ar->size == ALIGN_UP(size, PAGE_SIZE));
 	KT_EXPECT(t, ar && ar->nr_pages == ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE);
@@ -73,13 +73,13 @@ static void huge_fallback_at_real_size(struct ktest *t)
 /* An area covering whole 2 MiB blocks empties their level-0 tables when freed; the purge gives them back. */
 static void empty_tables_given_back(struct ktest *t)
 {
-	vm_purge_now();
+	vm_purge();
 	u64 before = vmap_tables_held();
 	u8 *p = vmalloc(8 << 20);
 	KT_ASSERT(t, p);
 	u64 during = vmap_tables_held(); /* 8 MiB of 4 KiB leaves: at least four tables, new or reused */
 	vfree(p);
-	vm_purge_now();
+	vm_purge();
 	u64 after = vmap_tables_held();
 	KT_EXPECT(t, during - after >= 3); /* at least the three blocks wholly inside the area */
 	KT_EXPECT(t, after <= before + 2); /* at most the two part-used blocks at its ends stay */

@@ -9,7 +9,7 @@
 static void freed_range_waits_for_purge(struct ktest *t)
 {
 	struct vm_stats st;
-	vm_purge_now();
+	vm_purge();
 	u8 *p = vmalloc(3 * PAGE_SIZE);
 	KT_ASSERT(t, p);
 	vfree(p);
@@ -18,7 +18,7 @@ static void freed_range_waits_for_purge(struct ktest *t)
 	u8 *q = vmalloc(3 * PAGE_SIZE);
 	KT_EXPECT(t, q && q != p); /* not reused while other TLBs may hold it */
 	vfree(q);
-	vm_purge_now();
+	vm_purge();
 	vm_get_stats(&st);
 	KT_EXPECT(t, st.lazy_pages == 0 && st.lazy_areas == 0);
 	u8 *r = vmalloc(3 * PAGE_SIZE);
@@ -30,7 +30,7 @@ static void batch_costs_one_fence_each(struct ktest *t)
 {
 	const u64 n = 1000, limit = 64, old = vm_lazy_max_pages();
 	struct vm_stats a, b;
-	vm_purge_now();
+	vm_purge();
 	vm_set_lazy_max_pages(limit);
 	vm_get_stats(&a);
 	for (u64 i = 0; i < n; i++) {
@@ -56,14 +56,14 @@ static void wide_batch_flushes_all(struct ktest *t)
 {
 	static void *p[100];
 	struct vm_stats a, b;
-	vm_purge_now();
+	vm_purge();
 	for (int i = 0; i < 100; i++) p[i] = vmalloc(PAGE_SIZE);
 	for (int i = 0; i < 100; i++) {
 		KT_EXPECT(t, p[i] != NULL);
 		vfree(p[i]);
 	}
 	vm_get_stats(&a);
-	vm_purge_now();
+	vm_purge();
 	vm_get_stats(&b);
 	KT_EXPECT(t, b.purges == a.purges + 1 && b.full_flushes == a.full_flushes + 1);
 	KT_EXPECT(t, b.lazy_pages == 0);

@@ -39,7 +39,7 @@ static u64 next(struct stress_worker *w)
 /* Every byte the model says is there: the pattern, then (for zeroed areas) zeros to the page end. */
 static bool check(struct slot *s)
 {
-	struct vm_area *a = find_vm_area(s->p);
+	struct vmap_area *a = find_vm_area(s->p);
 	if (!a || a->requested != s->size || a->nr_pages < ALIGN_UP(s->size, PAGE_SIZE) / PAGE_SIZE) return false;
 	for (u64 i = 0; i < s->size; i += 61)
 		if (s->p[i] != (u8)(s->seed + i)) return false;

@@ -101,7 +101,7 @@ static void huge_shrink_changes_metadata_only(struct ktest *t)
 {
 	u8 *p = vmalloc_huge(4 << 20, 0);
 	KT_ASSERT(t, p);
-	struct vm_area *a = find_vm_area(p);
+	struct vmap_area *a = find_vm_area(p);
 	u32 pages = a->nr_pages;
 	p[(1 << 20) - 1] = 4;
 	KT_EXPECT(t, vrealloc(p, 1 << 20, 0) == p);
@@ -118,13 +118,13 @@ static void dirty_free_memory(u64 bytes)
 	if (!junk) return;
 	memset(junk, 0xee, bytes);
 	vfree(junk);
-	vm_purge_now();
+	vm_purge();
 }
 
 /* Every mapped byte from `from` to the end of the backed pages reads as `want`. */
 static bool slack_is(const u8 *p, u64 from, u8 want)
 {
-	const struct vm_area *a = find_vm_area(p);
+	const struct vmap_area *a = find_vm_area(p);
 	u64 end = a ? (u64)a->nr_pages << PAGE_SHIFT : 0;
 	for (u64 i = from; i < end; i++)
 		if (p[i] != want) return false;
@@ -150,7 +150,7 @@ static void huge_move_then_grow_reads_zero(struct ktest *t)
 	KT_EXPECT(t, zero);
 	KT_EXPECT(t, slack_is(r, 6 << 20, 0));
 	vfree(r);
-	vm_purge_now();
+	vm_purge();
 	KT_EXPECT(t, vm_live_areas() == areas && live_pages() == pages);
 }
 

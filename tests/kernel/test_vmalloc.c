@@ -284,7 +284,7 @@ static int no_block_alloc_test(struct worker *w)
 
 static u64 backed_pages(void *p)
 {
-	struct vm_area *a = find_vm_area(p);
+	struct vmap_area *a = find_vm_area(p);
 	return a ? a->nr_pages : 0;
 }
 

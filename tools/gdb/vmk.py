@@ -85,9 +85,9 @@ ksyms = KernelSymbols()
 
 def live_areas():
     """Every area in the busy map: its stripes (vm/vmalloc_internal.h busy_stripes), each a chained hash
-    (vm/va_busy.h) of links embedded first in struct vm_area."""
+    (vm/va_busy.h) of links embedded first in struct vmap_area."""
     stripes = gdb.parse_and_eval("busy_stripes")
-    area_ptr = gdb.lookup_type("struct vm_area").pointer()
+    area_ptr = gdb.lookup_type("struct vmap_area").pointer()
     out = []
     lo, hi = stripes.type.range()
     for s in range(lo, hi + 1):
