@@ -11,7 +11,7 @@
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 
 static u32 asid_bits;
 
@@ -50,7 +50,7 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
 		if (!pa) return -ENOMEM;
 		int e = pt_map(t->root_pa, va + off, pa, PAGE_SIZE, prot | PTE_U, 0);
 		if (e) {
-			vm_page_free(pa);
+			page_cache_free(pa);
 			return e;
 		}
 	}
@@ -81,7 +81,7 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 static void free_leaf(void *ctx, u64 pa, int level)
 {
 	(void)ctx;
-	if (level == 0) vm_page_free(pa);
+	if (level == 0) page_cache_free(pa);
 }
 
 void aspace_destroy(struct task *t)

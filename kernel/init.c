@@ -15,7 +15,7 @@
 #include "platform/devtree.h"
 #include "platform/poweroff.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/vmalloc.h"
 
 
@@ -44,7 +44,7 @@ static void init_watch(void)
 	task_reap_one(init);
 	vm_quiesce();
 	trace_drain_all();
-	u64 pages = pa_free_pages() + vm_cached_pages(), areas = vm_live_areas();
+	u64 pages = buddy_free_pages() + vm_cached_pages(), areas = vm_live_areas();
 	bool leak = pages != baseline_pages || areas != baseline_areas || shm_live_objects();
 	printk("init exited with status %d\n", status);
 	printk("%s 1 kernel_leak_check_after_all_tasks", leak ? "not ok" : "ok");
@@ -77,7 +77,7 @@ int kernel_start_init(void)
 	argv[argc] = NULL;
 
 	vm_quiesce();
-	baseline_pages = pa_free_pages() + vm_cached_pages();
+	baseline_pages = buddy_free_pages() + vm_cached_pages();
 	baseline_areas = vm_live_areas();
 	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0, 0);
 	if (tid < 0) {

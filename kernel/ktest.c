@@ -5,7 +5,7 @@
 #include "lib/bootargs.h"
 #include "lib/printk.h"
 #include "lib/string.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/vmalloc.h"
 
 
@@ -40,7 +40,7 @@ static bool run_suite(const struct ktest_suite *s, int number)
 	int failed = 0;
 
 	vm_quiesce();
-	u64 pages0 = pa_free_pages() + vm_cached_pages(), areas0 = vm_live_areas();
+	u64 pages0 = buddy_free_pages() + vm_cached_pages(), areas0 = vm_live_areas();
 	printk("    KTAP version 1\n    # Subtest: %s\n    1..%d\n", s->name, s->ncases + 1);
 	for (int i = 0; i < s->ncases; i++) {
 		struct ktest t = {.name = s->cases[i].name};
@@ -50,7 +50,7 @@ static bool run_suite(const struct ktest_suite *s, int number)
 		       t.failed ? " # " : t.skipped ? " # SKIP " : "", (t.failed || t.skipped) ? t.reason : "");
 	}
 	vm_quiesce();
-	u64 pages1 = pa_free_pages() + vm_cached_pages(), areas1 = vm_live_areas();
+	u64 pages1 = buddy_free_pages() + vm_cached_pages(), areas1 = vm_live_areas();
 	bool leak = pages1 != pages0 || areas1 != areas0;
 	if (leak) failed++;
 	printk("    %s %d leak_check", leak ? "not ok" : "ok", s->ncases + 1);

@@ -22,9 +22,9 @@
 #include "platform/sbi.h"
 #include "platform/uart.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/vm_boot.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 
 /* The blob's header says how long it is; this only bounds what we are willing to believe. */
@@ -73,7 +73,7 @@ static void report_node_map(const struct machine_desc *m)
 		return;
 	}
 	for (int n = 0; n <= max_node && n < 64; n++) {
-		printk("numa: node %d: %lu MiB free, harts", n, pa_free_pages_node(n) >> 8);
+		printk("numa: node %d: %lu MiB free, harts", n, buddy_free_pages_node(n) >> 8);
 		for (int i = 0; i < m->nharts; i++)
 			if (m->harts[i].node == n && dt_hart_usable(&m->harts[i])) printk(" %u", m->harts[i].hartid);
 		printk("\n");
@@ -99,8 +99,8 @@ static void boot_report(const struct machine_desc *m)
 	for (int i = 0; i < vm_boot_nresv; i++)
 		printk("reserved: 0x%lx-0x%lx %s\n", vm_boot_resv[i].base,
 		       vm_boot_resv[i].base + vm_boot_resv[i].size - 1, vm_boot_resv[i].what);
-	printk("pages: %lu free of %lu managed (%lu MiB free)\n", pa_free_pages(), pa_total_pages(),
-	       pa_free_pages() >> 8);
+	printk("pages: %lu free of %lu managed (%lu MiB free)\n", buddy_free_pages(), buddy_total_pages(),
+	       buddy_free_pages() >> 8);
 	printk("layout: text   0x%lx-0x%lx RX\n", (uptr)_text_start, (uptr)_text_end);
 	printk("layout: rodata 0x%lx-0x%lx R\n", (uptr)_rodata_start, (uptr)_rodata_end);
 	printk("layout: data   0x%lx-0x%lx RW\n", (uptr)_data_start, (uptr)_data_end);
@@ -172,7 +172,7 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 	/* On a NUMA machine each hart's page cache keeps to the hart's node (vmalloc's default placement). */
 	if (dt_max_node(&machine))
 		for (int i = 0; i < machine.nharts; i++)
-			if (machine.harts[i].hartid == hartid) vm_pages_set_hart_node(0, machine.harts[i].node);
+			if (machine.harts[i].hartid == hartid) page_cache_set_hart_node(0, machine.harts[i].node);
 
 	bool sstc = false;
 	for (int i = 0; i < machine.nharts; i++)

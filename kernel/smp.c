@@ -15,9 +15,9 @@
 #include "platform/sbi.h"
 #include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/vm_boot.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 
 struct hart harts[MAX_HARTS];
 u8 boot_stacks[MAX_HARTS][BOOT_STACK_SIZE] __aligned(16);
@@ -105,7 +105,7 @@ static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry, bool n
 	harts[idx].local.index = idx;
 	harts[idx].local.online = false;
 	hart_locals[idx] = &harts[idx].local;
-	vm_pages_set_hart_node(idx, numa ? hd->node : PA_ANY_NODE);
+	page_cache_set_hart_node(idx, numa ? hd->node : PA_ANY_NODE);
 	hart_boot_args[idx].sp = (uptr)boot_stacks[idx] + BOOT_STACK_SIZE;
 	hart_boot_args[idx].tp = (uptr)&harts[idx];
 	mb();

@@ -9,8 +9,8 @@
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "lib/trace.h"
-#include "vm/page_alloc.h"
-#include "vm/vm_pages.h"
+#include "vm/buddy.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 
 typedef long (*syscall_fn)(struct task *t, const u64 *a);
@@ -122,7 +122,7 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		.rejected = s.rejected, .failures = s.failures, .lazy_pages = s.lazy_pages, .purges = s.purges,
 		.local_fences = s.local_fences, .remote_fences = s.remote_fences, .flushed_pages = s.flushed_pages,
 		/* Pages in the per-hart caches are free for use: they count as free. */
-		.free_phys_pages = pa_free_pages() + vm_pages_cached(), .total_phys_pages = pa_total_pages(),
+		.free_phys_pages = buddy_free_pages() + page_cache_pages(), .total_phys_pages = buddy_total_pages(),
 		.last_fail_size = s.last_fail_size, .last_fail_align = s.last_fail_align,
 		.last_fail_reason = (u64)s.last_fail_errno,
 	};

@@ -15,7 +15,7 @@
 #include "lib/trace.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 
 static const void *initrd_base;
@@ -85,7 +85,7 @@ static int load_segments(struct task *t, const u8 *img, const struct elf_plan *p
 			if (lo < hi) memcpy((u8 *)phys_to_virt(pa) + (lo - va), img + s->offset + (lo - s->vaddr), hi - lo);
 			int e = pt_map(t->root_pa, va, pa, PAGE_SIZE, prot | PTE_U, 0);
 			if (e) {
-				vm_page_free(pa);
+				page_cache_free(pa);
 				return e;
 			}
 		}

@@ -1,6 +1,6 @@
 /* Fixed-size object pool: O(1) get/put through a free list, pages carved lazily. */
 #include "vm/node_pool.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 
 #define OBJ_ALIGN 16UL
 /* Header at the start of each page links the pages for release; padded so objects stay aligned. */

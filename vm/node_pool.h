@@ -4,7 +4,7 @@
 
 #include "lib/types.h"
 
-/* Pages come from vm's page source (vm_block_alloc, vm/vm_pages.h). */
+/* Pages come from vm's page source (vm_block_alloc, vm/page_cache.h). */
 #define NODE_POOL_PAGE_SIZE 4096UL
 
 /*

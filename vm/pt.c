@@ -4,7 +4,7 @@
  * last address so a mapping may end at the very top of the address space without the end wrapping. */
 #include "vm/pt.h"
 #include "lib/string.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 
 #define PT_LEAF_FLAGS (PTE_V | PTE_A | PTE_D)
 /* Physical address bits that must be clear in a page address given to us. */
@@ -433,7 +433,7 @@ static int fill_fresh_run(void *ctx, pte_t *slots, u32 i, u32 count)
 {
 	struct kr_fill *f = ctx;
 	for (u32 k = 0; k < count; k++) {
-		u64 pa = f->zero ? vm_page_alloc_zeroed(f->node) : vm_page_alloc(f->node);
+		u64 pa = f->zero ? page_cache_alloc_zeroed(f->node) : page_cache_alloc(f->node);
 		if (unlikely(!pa)) return -ENOMEM;
 		set_pte(&slots[k], pte_make(pa, f->flags));
 		f->filled = i + k + 1;
@@ -496,9 +496,9 @@ static int clear_run(void *ctx, pte_t *slots, u32 i, u32 count)
 		set_pte(&slots[k], 0);
 		c->cleared++;
 		if (c->fate == PT_KR_FREE || (c->fate == PT_KR_FREE_SORTED && (e & PTE_D))) {
-			vm_page_free(pte_pa(e));
+			page_cache_free(pte_pa(e));
 		} else if (c->fate == PT_KR_FREE_SORTED) {
-			vm_page_free_zeroed(pte_pa(e));
+			page_cache_free_zeroed(pte_pa(e));
 		} else if (c->fate == PT_KR_CHAIN) {
 			*(u64 *)pt_table_va(pte_pa(e)) = c->chain;
 			c->chain = pte_pa(e);

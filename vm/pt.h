@@ -6,7 +6,7 @@
 
 #include "lib/riscv.h"
 #include "lib/types.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 
 typedef u64 pte_t;
 
@@ -30,9 +30,9 @@ typedef u64 pte_t;
 /* pt_map flags */
 #define PT_HUGE 1u /* allow 2 MiB and 1 GiB leaves where alignment permits */
 
-/* Tables come from vm's one page source (vm/vm_pages.h; host tests link a simulated one). */
+/* Tables come from vm's one page source (vm/page_cache.h; host tests link a simulated one). */
 static inline u64 pt_alloc_table(void) { return vm_zeroed_table_alloc(); } /* zeroed, 0 when out */
-static inline void pt_free_table(u64 pa) { vm_page_free(pa); }
+static inline void pt_free_table(u64 pa) { page_cache_free(pa); }
 static inline pte_t *pt_table_va(u64 pa) { return vm_page_va(pa); } /* where the table can be written */
 
 static inline pte_t pte_make(u64 pa, u64 flags) { return (pa >> PAGE_SHIFT) << PTE_PPN_SHIFT | flags; }
@@ -92,23 +92,23 @@ void pt_copy_kernel_half(u64 dst_root, u64 src_root);
 #define PT_KR_PROT (PTE_R | PTE_W | PTE_G) /* vmalloc memory: readable, writable, global */
 /* Records where the level-1 tables of [start, end) are (prepopulated under root). Once, at boot. */
 void pt_kr_init(u64 root, u64 start, u64 end);
-/* Maps n fresh pages (vm_page_alloc(node); zeroed when zero, then mapped with D clear) read-write. -ENOMEM with nothing left
+/* Maps n fresh pages (page_cache_alloc(node); zeroed when zero, then mapped with D clear) read-write. -ENOMEM with nothing left
  * mapped (pages and leaves undone) when a page or a table cannot be had. */
 int pt_kr_populate(u64 va, u32 n, int node, bool zero);
-/* Maps n given pages (struct pages of vm/page_alloc.h) with prot (PTE_R/W/X/G); -EINVAL for a NULL or
+/* Maps n given pages (struct pages of vm/buddy.h) with prot (PTE_R/W/X/G); -EINVAL for a NULL or
  * unmanaged page or a bad prot, -ENOMEM for no table; nothing stays mapped on failure. */
 struct page;
 int pt_kr_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot);
 /* Clears the valid 4 KiB leaves among n pages from va (holes are fine) and returns how many there were.
- * PT_KR_KEEP leaves the pages alone, PT_KR_FREE gives them to vm_page_free, PT_KR_CHAIN links them
+ * PT_KR_KEEP leaves the pages alone, PT_KR_FREE gives them to page_cache_free, PT_KR_CHAIN links them
  * through their first word into a list returned in *chain (physical addresses, 0 ends it) for the
  * caller to free once every TLB has forgotten them. PT_KR_FREE_SORTED frees like PT_KR_FREE, but a page whose
- * D bit is still clear (mapped zeroed by pt_kr_populate, never written) goes to vm_page_free_zeroed. */
+ * D bit is still clear (mapped zeroed by pt_kr_populate, never written) goes to page_cache_free_zeroed. */
 enum pt_kr_fate { PT_KR_KEEP, PT_KR_FREE, PT_KR_CHAIN, PT_KR_FREE_SORTED };
 u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain);
 /* Takes the empty level-0 table out of the level-1 slot covering the 2 MiB block at va (2 MiB aligned,
  * wholly owned by the caller) and returns its physical address; 0 when the slot is already empty. The
- * caller must have every hart flush its TLB before giving the table back (vm_page_free): a walker may
+ * caller must have every hart flush its TLB before giving the table back (page_cache_free): a walker may
  * still hold it. -EBUSY (nothing changed) if the slot holds a leaf or the table maps anything. */
 long pt_kr_detach_table(u64 va);
 /* Moves the n 4 KiB leaves at from to the same offsets at to (holes stay holes), the source cleared: the

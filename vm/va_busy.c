@@ -1,6 +1,6 @@
 /* Busy-area map: chained hash keyed by page number, grown by doubling, intrusive links. */
 #include "vm/va_busy.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "lib/string.h"
 
 /* 2^64 / golden ratio: multiplying spreads sequential page numbers evenly over the top bits. */

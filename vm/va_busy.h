@@ -4,7 +4,7 @@
 
 #include "lib/types.h"
 
-/* Bucket arrays come from vm's page source (vm_block_alloc, vm/vm_pages.h). */
+/* Bucket arrays come from vm's page source (vm_block_alloc, vm/page_cache.h). */
 /* Embedded in the caller's area object: inserting never allocates. */
 struct va_busy_link {
 	u64 key;

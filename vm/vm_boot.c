@@ -8,9 +8,9 @@
 #include "lib/string.h"
 #include "platform/devtree.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 
 struct boot_range vm_boot_resv[VM_BOOT_MAX_RESV];
 int vm_boot_nresv;
@@ -113,18 +113,18 @@ const char *vm_boot_init(const struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 		u64 base = m->mem[b].base, size = m->mem[b].size;
 		if (base >= DMAP_SIZE) continue; /* beyond the direct map: not usable by this kernel */
 		if (base + size > DMAP_SIZE) size = DMAP_SIZE - base;
-		size_t meta = pa_zone_meta_bytes(base, size);
+		size_t meta = buddy_zone_meta_bytes(base, size);
 		if (!meta) continue;
 		u64 at = carve(m, meta);
 		if (!at) return "memory too small: no room for the page allocator's metadata";
 		add_resv(at, ALIGN_UP(meta, PAGE_SIZE), "struct page array");
 		if (resv_full) return "too many reserved ranges (VM_BOOT_MAX_RESV)";
 		memset(phys_to_virt(at), 0, meta);
-		if (pa_add_zone(base, size, m->mem[b].node, phys_to_virt(at))) return "bad memory bank";
+		if (buddy_add_zone(base, size, m->mem[b].node, phys_to_virt(at))) return "bad memory bank";
 	}
-	for (int b = 0; b < m->nmem; b++) pa_free_range(m->mem[b].base, m->mem[b].size);
-	for (int i = 0; i < vm_boot_nresv; i++) pa_reserve_range(vm_boot_resv[i].base, vm_boot_resv[i].size);
-	if (pa_free_pages() < 1024) return "memory too small: fewer than 4 MiB free after the kernel";
+	for (int b = 0; b < m->nmem; b++) buddy_free_range(m->mem[b].base, m->mem[b].size);
+	for (int i = 0; i < vm_boot_nresv; i++) buddy_reserve_range(vm_boot_resv[i].base, vm_boot_resv[i].size);
+	if (buddy_free_pages() < 1024) return "memory too small: fewer than 4 MiB free after the kernel";
 
 	kernel_root_pa = pt_alloc_table();
 	if (!kernel_root_pa) return "out of memory building page tables";

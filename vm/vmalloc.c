@@ -10,9 +10,9 @@
 #include "lib/trace.h"
 #include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
@@ -694,7 +694,7 @@ void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks)
 
 u64 vm_cached_pages(void)
 {
-	return vm_blocks_held() + vm_pages_cached() + vmap_tables_held();
+	return vm_blocks_held() + page_cache_pages() + vmap_tables_held();
 }
 
 void vm_quiesce(void)

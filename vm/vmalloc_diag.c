@@ -8,11 +8,11 @@
 #include "lib/string.h"
 #include "lib/trace.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_internal.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc_map.h"
 
 /* The base in arena.st plus every hart's counters. Peak pages are the highest total any read or
@@ -35,7 +35,7 @@ void vm_get_stats(struct vm_stats *st)
 	if (st->live_pages > arena.st.peak_pages) arena.st.peak_pages = st->live_pages;
 	st->peak_pages = arena.st.peak_pages;
 	arena_unlock(f);
-	st->node_fallbacks = vm_pages_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
+	st->node_fallbacks = page_cache_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
 }
 
 void vm_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason)

@@ -4,10 +4,10 @@
 #include "vm/vmalloc_map.h"
 #include "lib/string.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc_internal.h"
 
 #define HUGE_ORDER 9 /* 2 MiB blocks */
@@ -43,7 +43,7 @@ void vmap_free_chain(u64 head)
 {
 	while (head) {
 		u64 next = *(u64 *)phys_to_virt(head);
-		vm_page_free(head);
+		page_cache_free(head);
 		head = next;
 	}
 }
@@ -79,11 +79,11 @@ int vmap_populate_huge(u64 va, u64 size, int node, bool zero)
 	 * caller does not own the range: fall back rather than touch it. */
 	vmap_release_tables(va, size);
 	for (off = 0; off < size; off += PMD_SIZE) {
-		u64 pa = vm_pages_alloc_order(HUGE_ORDER, node, 0);
+		u64 pa = buddy_alloc_order(HUGE_ORDER, node, 0);
 		if (!pa) goto fail;
 		if (zero) memset(phys_to_virt(pa), 0, PMD_SIZE);
 		if (pt_kr_map_huge(va + off, pa)) {
-			vm_pages_free_order(pa, HUGE_ORDER);
+			buddy_free_order(pa, HUGE_ORDER);
 			goto fail;
 		}
 	}
@@ -99,7 +99,7 @@ u32 vmap_unmap_huge(u64 va, u64 size)
 	for (u64 off = 0; off < size; off += PMD_SIZE) {
 		u64 pa = pt_kr_clear_huge(va + off);
 		if (!pa) continue;
-		vm_pages_free_order(pa, HUGE_ORDER);
+		buddy_free_order(pa, HUGE_ORDER);
 		pages += PMD_SIZE >> PAGE_SHIFT;
 	}
 	return pages;

@@ -11,7 +11,7 @@
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vmalloc_internal.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc_map.h"
 
 #define VB_PAGES 512u                          /* one level-0 table's worth */
@@ -63,9 +63,9 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 	a->nr_pages = count;
 	a->node = (s16)node;
 	unsigned long f = irq_save();
-	int old = vm_pages_set_table_node(node); /* the tables mapping it come from the caller's node */
+	int old = page_cache_set_table_node(node); /* the tables mapping it come from the caller's node */
 	int e = vmap_map_pages(a->addr, pages, count, MAP_RAM_PROT);
-	vm_pages_set_table_node(old);
+	page_cache_set_table_node(old);
 	irq_restore(f);
 	if (e) {
 		vm_area_abort(a, 0);
@@ -112,9 +112,9 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		/* Any table this needs comes from the caller's node: the setting is this hart's, so it is
 		 * made and undone with interrupts off (an interrupt's own mapping must not inherit it). */
 		unsigned long f = irq_save();
-		int old = vm_pages_set_table_node(node);
+		int old = page_cache_set_table_node(node);
 		e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
-		vm_pages_set_table_node(old);
+		page_cache_set_table_node(old);
 		irq_restore(f);
 	}
 	if (unlikely(e)) {

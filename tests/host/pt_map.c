@@ -188,7 +188,7 @@ void test_kernel_range(void)
 	CHECK_EQ(live_data_pages, 590); /* chained, not freed */
 	for (u64 pa = chain, next; pa; pa = next) {
 		next = *(u64 *)sim_table(pa);
-		vm_page_free(pa);
+		page_cache_free(pa);
 	}
 	CHECK_EQ(pt_kr_clear(va + 300 * PAGE_SIZE, 300, PT_KR_FREE, NULL), 300);
 	CHECK_EQ(live_data_pages, 0);
@@ -200,7 +200,7 @@ void test_kernel_range(void)
 	CHECK_EQ(pt_kr_detach_table(block), -EBUSY);
 	long t = pt_kr_detach_table(next_block);
 	CHECK(t > 0 && sim_table((u64)t) && pt_kr_tables() == 1);
-	vm_page_free((u64)t);
+	page_cache_free((u64)t);
 	CHECK_EQ(pt_kr_detach_table(next_block), 0); /* nothing there any more */
 	CHECK_EQ(pt_kr_clear(va, 3, PT_KR_KEEP, NULL), 3);
 	/* A 2 MiB leaf where the table was, and not over a table or another leaf. */
@@ -214,7 +214,7 @@ void test_kernel_range(void)
 	CHECK(unmapped(root, next_block));
 	long tables = pt_kr_detach_table(block);
 	CHECK(tables > 0);
-	vm_page_free((u64)tables);
+	page_cache_free((u64)tables);
 	CHECK(live_tables == base_tables && pt_kr_tables() == 0);
 	teardown_checks();
 }
@@ -250,7 +250,7 @@ void test_kernel_range_failures(void)
 	CHECK_EQ(sw_scan(root, NULL).pages, 0);
 	for (u64 b = ALIGN_DOWN(va, 2 * MiB); b < va + 600 * PAGE_SIZE; b += 2 * MiB) {
 		long t = pt_kr_detach_table(b);
-		if (t > 0) vm_page_free((u64)t);
+		if (t > 0) page_cache_free((u64)t);
 	}
 	CHECK(live_tables == base_tables && pt_kr_tables() == 0 && live_data_pages == 0);
 	teardown_checks();

@@ -3,7 +3,7 @@
 #define HTEST_PART
 #include "tests/host/test_pt.h"
 
-/* ---- simulated physical memory behind vm's page source (vm/vm_pages.h), as pt.c reaches it ---- */
+/* ---- simulated physical memory behind vm's page source (vm/page_cache.h), as pt.c reaches it ---- */
 
 static u8 *sim_mem;
 static u8 sim_live[SIM_PAGES]; /* 0 free, SIM_TABLE or SIM_DATA */
@@ -46,23 +46,23 @@ static u64 sim_alloc(u8 kind)
 
 u64 vm_zeroed_table_alloc(void) { return sim_alloc(SIM_TABLE); }
 
-u64 vm_page_alloc(int node)
+u64 page_cache_alloc(int node)
 {
 	(void)node;
 	return sim_alloc(SIM_DATA);
 }
 
 /* A zeroed data page: the simulation keeps no known-zero cache, so it is zeroed here. */
-u64 vm_page_alloc_zeroed(int node)
+u64 page_cache_alloc_zeroed(int node)
 {
-	u64 pa = vm_page_alloc(node);
+	u64 pa = page_cache_alloc(node);
 	if (pa) memset(sim_mem + (pa - SIM_BASE), 0, PAGE_SIZE);
 	return pa;
 }
 
 /* Freeing anything but an empty live table is a bug; freed tables are poisoned with pointers to pa 0,
  * so a later use of one is caught by pt_table_va. */
-void vm_page_free(u64 pa)
+void page_cache_free(u64 pa)
 {
 	pte_t *t = sim_table(pa);
 	if (!t) {
@@ -205,7 +205,7 @@ u64 rnd(void)
 }
 
 /* A page given back as known-zero must be a data page that really is all zeros. */
-void vm_page_free_zeroed(u64 pa)
+void page_cache_free_zeroed(u64 pa)
 {
 	const u8 *p = sim_mem + (pa - SIM_BASE);
 	for (u32 i = 0; i < PAGE_SIZE; i++)
@@ -213,7 +213,7 @@ void vm_page_free_zeroed(u64 pa)
 			hook_errors++;
 			break;
 		}
-	vm_page_free(pa);
+	page_cache_free(pa);
 }
 
 /* The struct page of a host test is its physical address (SIM_PAGE). */

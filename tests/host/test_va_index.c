@@ -3,7 +3,7 @@
  * the cases of rbtree_node_pool.c, va_index_cases.c and va_busy_cases.c in a fixed order. */
 #include "tests/host/test_va_index.h"
 
-/* ---- vm's page source (vm/vm_pages.h), simulated with failure injection and a leak count ---- */
+/* ---- vm's page source (vm/page_cache.h), simulated with failure injection and a leak count ---- */
 
 bool fail_blocks;
 long blocks_out, block_size_mismatch;

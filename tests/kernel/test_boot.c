@@ -12,10 +12,10 @@
 #include "platform/devtree.h"
 #include "platform/sbi.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 
 
 /* Every usable hart of the tree is online, up to MAX_HARTS, unless the firmware shows it never received
@@ -38,9 +38,9 @@ static void memory_accounted(struct ktest *t)
 {
 	u64 bank_pages = 0;
 	for (int i = 0; i < machine.nmem; i++) bank_pages += machine.mem[i].size >> PAGE_SHIFT;
-	KT_EXPECT(t, pa_total_pages() > 0 && pa_total_pages() <= bank_pages);
-	KT_EXPECT(t, pa_free_pages() <= pa_total_pages());
-	KT_EXPECT(t, pa_check() == 0);
+	KT_EXPECT(t, buddy_total_pages() > 0 && buddy_total_pages() <= bank_pages);
+	KT_EXPECT(t, buddy_free_pages() <= buddy_total_pages());
+	KT_EXPECT(t, buddy_check() == 0);
 	/* Everything the boot reserved must be out of the allocator's reach. */
 	for (int i = 0; i < vm_boot_nresv; i++) {
 		struct page *p = pa_to_page(ALIGN_DOWN(vm_boot_resv[i].base, PAGE_SIZE));
@@ -180,12 +180,12 @@ static void remote_fence_accepted(struct ktest *t)
 
 static void huge_block_alignment(struct ktest *t)
 {
-	u64 free0 = pa_free_pages();
-	u64 pa = vm_pages_alloc_order(9, PA_ANY_NODE, 0);
+	u64 free0 = buddy_free_pages();
+	u64 pa = buddy_alloc_order(9, PA_ANY_NODE, 0);
 	KT_ASSERT(t, pa != 0);
 	KT_EXPECT(t, IS_ALIGNED(pa, PMD_SIZE));
-	vm_pages_free_order(pa, 9);
-	KT_EXPECT(t, pa_free_pages() == free0);
+	buddy_free_order(pa, 9);
+	KT_EXPECT(t, buddy_free_pages() == free0);
 }
 
 static void bootargs_visible(struct ktest *t) { KT_EXPECT(t, bootarg_get("test") != NULL); }

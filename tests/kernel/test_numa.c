@@ -10,7 +10,7 @@
 #include "kernel/main.h"
 #include "platform/devtree.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
@@ -54,7 +54,7 @@ static u64 fallbacks(void)
 static void vmalloc_node_places_on_node(struct ktest *t)
 {
 	for (int n = 0; n <= dt_max_node(&machine); n++) {
-		if (pa_free_pages_node(n) < 4 * AREA_PAGES) continue; /* no memory of its own: fallback case */
+		if (buddy_free_pages_node(n) < 4 * AREA_PAGES) continue; /* no memory of its own: fallback case */
 		u64 f0 = fallbacks();
 		void *p = vmalloc_node(AREA_PAGES * PAGE_SIZE, n);
 		KT_ASSERT(t, p != NULL);
@@ -67,7 +67,7 @@ static void vmalloc_node_places_on_node(struct ktest *t)
 static void vzalloc_node_places_and_zeroes(struct ktest *t)
 {
 	for (int n = 0; n <= dt_max_node(&machine); n++) {
-		if (pa_free_pages_node(n) < 4 * AREA_PAGES) continue;
+		if (buddy_free_pages_node(n) < 4 * AREA_PAGES) continue;
 		u8 *p = vzalloc_node(AREA_PAGES * PAGE_SIZE, n);
 		KT_ASSERT(t, p != NULL);
 		KT_EXPECT(t, pages_off_node(p, AREA_PAGES, n) == 0);
@@ -103,7 +103,7 @@ static void hart_cache_keeps_to_its_node(struct ktest *t)
 	for (u32 i = 0; i < nr_harts_online; i++) {
 		KT_EXPECT(t, results[i].area != NULL);
 		/* Only when the hart's node has memory of its own is there a local page to expect. */
-		if (pa_free_pages_node(results[i].node) >= 4 * AREA_PAGES) KT_EXPECT(t, results[i].off_node == 0);
+		if (buddy_free_pages_node(results[i].node) >= 4 * AREA_PAGES) KT_EXPECT(t, results[i].off_node == 0);
 		vfree(results[i].area);
 	}
 }

@@ -10,9 +10,9 @@
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/pt.h"
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_internal.h"
 
@@ -227,7 +227,7 @@ static void vmap_maps_callers_pages(struct ktest *t)
 {
 	struct page *pg[3] = {0};
 	for (int i = 0; i < 3; i++) {
-		u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+		u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
 		KT_ASSERT(t, pa);
 		pg[i] = pa_to_page(pa);
 		memset(phys_to_virt(pa), 'A' + i, PAGE_SIZE);
@@ -245,7 +245,7 @@ static void vmap_maps_callers_pages(struct ktest *t)
 	vunmap(x);
 	for (int i = 0; i < 3; i++) {
 		KT_EXPECT(t, *(u8 *)phys_to_virt(page_to_pa(pg[i])) == 'A' + i); /* pages stay the caller's */
-		vm_pages_free_order(page_to_pa(pg[i]), 0);
+		buddy_free_order(page_to_pa(pg[i]), 0);
 	}
 }
 
@@ -253,7 +253,7 @@ static void vmap_maps_callers_pages(struct ktest *t)
  * next block, or a task's kernel stack). Filled one page at a time, no mapping lands there. */
 static void vm_map_ram_blocks_end_in_a_guard(struct ktest *t)
 {
-	u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+	u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
 	KT_ASSERT(t, pa);
 	struct page *pg = pa_to_page(pa);
 	static void *v[1100];
@@ -268,7 +268,7 @@ static void vm_map_ram_blocks_end_in_a_guard(struct ktest *t)
 	KT_EXPECT(t, n == ARRAY_SIZE(v));
 	KT_EXPECT(t, on_last == 0);
 	for (u32 i = 0; i < n; i++) vm_unmap_ram(v[i], 1);
-	vm_pages_free_order(pa, 0);
+	buddy_free_order(pa, 0);
 }
 
 static void vm_map_ram_small_and_large(struct ktest *t)
@@ -276,7 +276,7 @@ static void vm_map_ram_small_and_large(struct ktest *t)
 	static struct page *pg[80];
 	u32 n = 0;
 	for (; n < ARRAY_SIZE(pg); n++) {
-		u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+		u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
 		if (!pa) break;
 		pg[n] = pa_to_page(pa);
 		*(u64 *)phys_to_virt(pa) = n;
@@ -302,7 +302,7 @@ static void vm_map_ram_small_and_large(struct ktest *t)
 	struct page *bad[2] = {pg[0], NULL};
 	KT_EXPECT(t, vm_map_ram(bad, 2, NUMA_NO_NODE) == NULL);
 	vm_unmap_aliases();
-	for (u32 i = 0; i < n; i++) vm_pages_free_order(page_to_pa(pg[i]), 0);
+	for (u32 i = 0; i < n; i++) buddy_free_order(page_to_pa(pg[i]), 0);
 }
 
 static void huge_and_node_fallbacks(struct ktest *t)

@@ -8,7 +8,7 @@
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "vm/vmalloc.h"
 
 static u64 ticks_to_ns(u64 ticks) { return ticks * 1000000000ULL / timer_hz(); }
@@ -41,7 +41,7 @@ static u64 loop_cost_ns(u64 loops)
 static void scaling(struct ktest *t)
 {
 	static const u64 levels[] = {100, 1000, 10000, 100000};
-	u64 cap = pa_free_pages() * 6 / 10, loops = 10000, base = 0;
+	u64 cap = buddy_free_pages() * 6 / 10, loops = 10000, base = 0;
 	void **live = vmalloc(sizeof(void *) * 100000);
 	u64 n = 0;
 

@@ -3,8 +3,8 @@
  * tables given back once the areas that emptied them are purged. */
 #include "kernel/ktest.h"
 #include "lib/string.h"
-#include "vm/page_alloc.h"
-#include "vm/vm_pages.h"
+#include "vm/buddy.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_map.h"
 
@@ -47,7 +47,7 @@ static void huge_fallback_at_real_size(struct ktest *t)
 	static u64 held[4096]; /* 8 GiB of 2 MiB blocks */
 	u64 n = 0;
 	while (n < ARRAY_SIZE(held)) {
-		u64 pa = vm_pages_alloc_order(9, PA_ANY_NODE, 0);
+		u64 pa = buddy_alloc_order(9, PA_ANY_NODE, 0);
 		if (!pa) break;
 		held[n++] = pa;
 	}
@@ -57,7 +57,7 @@ static void huge_fallback_at_real_size(struct ktest *t)
 	u64 size = (3 << 20) + 100;
 	u8 *p = vmalloc_huge(size, 0);
 	vm_get_stats(&b);
-	for (u64 i = 0; i < n; i++) vm_pages_free_order(held[i], 9);
+	for (u64 i = 0; i < n; i++) buddy_free_order(held[i], 9);
 	KT_ASSERT(t, p);
 	struct vmap_area *ar = find_vm_area(p);
 	KT_EXPECT(t, b.huge_fallbacks == a.huge_fallbacks + 1);

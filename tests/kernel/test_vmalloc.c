@@ -11,8 +11,8 @@
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
-#include "vm/vm_pages.h"
+#include "vm/buddy.h"
+#include "vm/page_cache.h"
 #include "vm/kvfree_rcu.h"
 #include "vm/pcpu_alloc.h"
 #include "vm/vmalloc.h"
@@ -250,7 +250,7 @@ static int vm_map_ram_test(struct worker *w)
 	(void)w;
 
 	for (; got < n; got++) {
-		u64 pa = vm_pages_alloc_order(0, PA_ANY_NODE, 0);
+		u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
 		if (!pa) goto out;
 		pages[got] = pa_to_page(pa);
 	}
@@ -265,7 +265,7 @@ static int vm_map_ram_test(struct worker *w)
 		vm_unmap_ram(v, (u32)n);
 	}
 out:
-	while (got) vm_pages_free_order(page_to_pa(pages[--got]), 0);
+	while (got) buddy_free_order(page_to_pa(pages[--got]), 0);
 	return rv;
 }
 
@@ -489,9 +489,11 @@ static void judge(struct ktest *t, u32 id)
 		struct worker *w = &workers[k];
 		KT_EXPECT(t, w->data[id].passed + w->data[id].failed == P.test_repeat_count);
 		if (id == ALIGN_SHIFT_ID) {
-			/* Every alignment up to half the region fits; one past the region never does. */
+			/* Alone, every alignment up to half the region fits; with other workers allocating at the
+			 * same time their areas may sit on both candidate starts of the largest alignments. One
+			 * past the region never fits. */
 			KT_EXPECT(t, w->data[id].failed == P.test_repeat_count);
-			KT_EXPECT(t, (int)w->data[id].detail >= ilog2_u64(VMALLOC_SIZE));
+			if (P.nr_threads == 1) KT_EXPECT(t, (int)w->data[id].detail >= ilog2_u64(VMALLOC_SIZE));
 			KT_EXPECT(t, (int)w->data[id].detail <= ilog2_u64(VMALLOC_SIZE) + 3);
 		} else {
 			KT_EXPECT(t, w->data[id].failed == 0);

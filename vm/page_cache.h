@@ -1,8 +1,8 @@
 /* The one page source of vm/: the buddy allocator behind one lock, fronted by per-hart caches of single
  * pages. Every vm structure draws from it directly (page tables, the node pools, the busy map's buckets);
  * host tests link a simulated source with the same functions. */
-#ifndef VM_VM_PAGES_H
-#define VM_VM_PAGES_H
+#ifndef VM_PAGE_CACHE_H
+#define VM_PAGE_CACHE_H
 
 #include "lib/types.h"
 #include "vm/layout.h"
@@ -10,29 +10,29 @@
 /*
  * One page (physical address, not zeroed) or 0. node = PA_ANY_NODE means the hart's own node (any node
  * on a machine without NUMA); a page comes from another node only when the asked one has none left
- * (counted in pa_stats.node_fallbacks). The hart's cache serves its own node; other nodes go to the
+ * (counted in buddy_stats.node_fallbacks). The hart's cache serves its own node; other nodes go to the
  * buddy allocator directly. Any context.
  */
-u64 vm_page_alloc(int node);
+u64 page_cache_alloc(int node);
 /* Back to the hart's cache when the page is of the hart's node, else to the buddy allocator. */
-void vm_page_free(u64 pa);
+void page_cache_free(u64 pa);
 /* Which node hart `index`'s cache holds pages of (PA_ANY_NODE, the default: whatever comes); what it
  * held is given back. The hart itself, or before the hart runs: the boot hart and smp bring-up call it
  * on NUMA machines. */
-void vm_pages_set_hart_node(u32 index, int node);
+void page_cache_set_hart_node(u32 index, int node);
 /* Blocks of 2^order pages straight from the buddy allocator, under its lock. */
-u64 vm_pages_alloc_order(unsigned order, int node, unsigned flags);
-void vm_pages_free_order(u64 pa, unsigned order);
+u64 buddy_alloc_order(unsigned order, int node, unsigned flags);
+void buddy_free_order(u64 pa, unsigned order);
 /* A zeroed page: one known to be zero from this hart's cache, else a fresh one zeroed now. */
-u64 vm_page_alloc_zeroed(int node);
-/* Gives back a page the caller knows is all zeros (kept for vm_page_alloc_zeroed while there is room). */
-void vm_page_free_zeroed(u64 pa);
-/* A zeroed page for a page table, from this hart's table node (vm_pages_set_table_node). */
+u64 page_cache_alloc_zeroed(int node);
+/* Gives back a page the caller knows is all zeros (kept for page_cache_alloc_zeroed while there is room). */
+void page_cache_free_zeroed(u64 pa);
+/* A zeroed page for a page table, from this hart's table node (page_cache_set_table_node). */
 u64 vm_zeroed_table_alloc(void);
 /* Page tables this hart creates from now on come from node (PA_ANY_NODE: the default); returns the
  * previous setting to restore. Interrupts off between set and restore, so the setting stays on this
  * hart and applies only to what the caller maps. */
-int vm_pages_set_table_node(int node);
+int page_cache_set_table_node(int node);
 /* Where the page at pa can be read and written (the direct map). */
 #ifdef HOST_TEST
 void *vm_page_va(u64 pa);
@@ -45,8 +45,8 @@ static inline void *vm_page_va(u64 pa) { return phys_to_virt(pa); }
 void *vm_block_alloc(size_t bytes);
 void vm_block_free(void *block, size_t bytes);
 u64 vm_blocks_held(void);
-u64 vm_pages_cached(void);
-/* Pages asked of one node and served from another because it had none (pa_stats.node_fallbacks). */
-u64 vm_pages_node_fallbacks(void);
+u64 page_cache_pages(void);
+/* Pages asked of one node and served from another because it had none (buddy_stats.node_fallbacks). */
+u64 page_cache_node_fallbacks(void);
 
 #endif

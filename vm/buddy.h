@@ -1,6 +1,6 @@
 /* Physical page allocator: a binary buddy allocator over per-bank zones, with per-node preference. */
-#ifndef VM_PAGE_ALLOC_H
-#define VM_PAGE_ALLOC_H
+#ifndef VM_BUDDY_H
+#define VM_BUDDY_H
 
 #include "lib/types.h"
 
@@ -9,29 +9,29 @@
  * zero pages themselves when they need to, and the whole thing runs unchanged in host tests.
  * It takes no locks; the kernel serialises calls.
  *
- * Blocks of 2^order pages (order 0..PA_MAX_ORDER) are naturally aligned in physical address:
+ * Blocks of 2^order pages (order 0..BUDDY_MAX_ORDER) are naturally aligned in physical address:
  * an order-9 block is a 2 MiB-aligned megapage, usable as one Sv39 leaf.
  */
-#define PA_MAX_ORDER 10
-#define PA_MAX_ZONES 16
+#define BUDDY_MAX_ORDER 10
+#define BUDDY_MAX_ZONES 16
 #define PA_ANY_NODE (-1)
 
-/* pa_alloc flags. Any other bit makes the call fail. */
-#define PA_THISNODE 0x1u /* only the requested node's zones; no fallback */
+/* buddy_alloc flags. Any other bit makes the call fail. */
+#define BUDDY_THISNODE 0x1u /* only the requested node's zones; no fallback */
 
 /* struct page flags. */
 #define PG_FREE 0x01     /* head of a block on a free list (order is the block's order) */
 #define PG_RESERVED 0x02 /* not available: firmware, kernel image, metadata, holes */
 #define PG_HEAD 0x04     /* head of an allocated block (order is the block's order) */
-#define PG_PINNED 0x08   /* with PG_RESERVED: reserved by pa_reserve_range, pa_free_range skips it */
+#define PG_PINNED 0x08   /* with PG_RESERVED: reserved by buddy_reserve_range, buddy_free_range skips it */
 #define PG_HOT 0x10      /* with PG_FREE: a freed order-0 page waiting unmerged on a hot list */
 
 /*
- * One per managed page, in an array per zone that the caller provides (pa_zone_meta_bytes).
+ * One per managed page, in an array per zone that the caller provides (buddy_zone_meta_bytes).
  * Only block heads carry meaning in flags/order; other pages of a block have flags 0.
  *
  * Owner fields: while a block is allocated, `private` and `owner` of every page of the block
- * belong to whoever allocated it (vmalloc keeps a back pointer or a tag there). pa_alloc clears
+ * belong to whoever allocated it (vmalloc keeps a back pointer or a tag there). buddy_alloc clears
  * them on the head page only. `private` shares storage with the free-list links, so it is
  * meaningless once the block is freed. Owners must never write flags, order or zone.
  */
@@ -52,71 +52,71 @@ struct page {
 
 _Static_assert(sizeof(struct page) == 16, "struct page must stay 16 bytes");
 
-struct pa_stats {
+struct buddy_stats {
 	u64 free_pages;     /* pages on free lists */
 	u64 total_pages;    /* pages not reserved: free + allocated */
 	u64 reserved_pages; /* pages in zones that are reserved */
-	u64 allocs;         /* successful pa_alloc calls */
-	u64 frees;          /* accepted pa_free calls */
-	u64 failed;         /* pa_alloc calls that returned 0 */
-	u64 bad_frees;      /* pa_free calls rejected: unmanaged, unaligned, not allocated, wrong order */
+	u64 allocs;         /* successful buddy_alloc calls */
+	u64 frees;          /* accepted buddy_free calls */
+	u64 failed;         /* buddy_alloc calls that returned 0 */
+	u64 bad_frees;      /* buddy_free calls rejected: unmanaged, unaligned, not allocated, wrong order */
 	u64 node_fallbacks; /* allocations for a node served from another because that node had none */
 	u64 hot_pages;      /* free order-0 pages on the hot lists, not in nr_free */
-	u64 nr_free[PA_MAX_ORDER + 1]; /* free blocks per order on the buddy lists, all zones */
+	u64 nr_free[BUDDY_MAX_ORDER + 1]; /* free blocks per order on the buddy lists, all zones */
 };
 
 /* Bytes of struct page needed for the zone [base, base+size) (base rounded up and end rounded
- * down to pages, as pa_add_zone does). 0 if the zone holds no whole page. */
-size_t pa_zone_meta_bytes(u64 base, u64 size);
+ * down to pages, as buddy_add_zone does). 0 if the zone holds no whole page. */
+size_t buddy_zone_meta_bytes(u64 base, u64 size);
 
 /* Registers a memory bank as a zone on NUMA node `node` (>= 0). Every page starts RESERVED;
- * pa_free_range then hands out the usable parts. Returns 0, -EINVAL (empty, node < 0, meta NULL,
+ * buddy_free_range then hands out the usable parts. Returns 0, -EINVAL (empty, node < 0, meta NULL,
  * address overflow), -ERANGE (more than 2^32-2 pages), -EEXIST (overlaps a zone), -ENOSPC (too
  * many zones). */
-int pa_add_zone(u64 base, u64 size, int node, struct page *meta);
+int buddy_add_zone(u64 base, u64 size, int node, struct page *meta);
 
 /* Makes the whole pages inside [pa, pa+size) free, merging with free neighbours. Only pages still
- * reserved from pa_add_zone change: free, allocated and pa_reserve_range'd pages are left alone,
+ * reserved from buddy_add_zone change: free, allocated and buddy_reserve_range'd pages are left alone,
  * so boot code may reserve before or after freeing the banks. Physical page 0 is never freed,
  * so that 0 can mean failure. Parts outside every zone are ignored. */
-void pa_free_range(u64 pa, u64 size);
+void buddy_free_range(u64 pa, u64 size);
 
 /* Reserves every page touching [pa, pa+size) for good, splitting free blocks around it.
  * Idempotent. Allocated pages are left to their owner (and become free when it frees them).
  * Parts outside every zone are ignored. */
-void pa_reserve_range(u64 pa, u64 size);
+void buddy_reserve_range(u64 pa, u64 size);
 
 /* Allocates 2^order contiguous pages aligned to their size and returns the physical address, or
  * 0 on failure. node = PA_ANY_NODE or a node id whose zones are tried first. O(1). */
-u64 pa_alloc(unsigned order, int node, unsigned flags);
+u64 buddy_alloc(unsigned order, int node, unsigned flags);
 
-/* Frees a block from pa_alloc. A free of anything else (unmanaged address, not the head of an
+/* Frees a block from buddy_alloc. A free of anything else (unmanaged address, not the head of an
  * allocated block, wrong order, double free) is counted in bad_frees and ignored. Order-0 pages
  * may wait unmerged on a small per-zone hot list, so that a free followed by an alloc is a push
- * and a pop; pa_alloc merges them back before it would fail. */
-void pa_free(u64 pa, unsigned order);
+ * and a pop; buddy_alloc merges them back before it would fail. */
+void buddy_free(u64 pa, unsigned order);
 
 struct page *pa_to_page(u64 pa); /* NULL if pa is not in a zone */
 u64 page_to_pa(const struct page *p); /* 0 if p is not a zone's struct page */
 
 #ifdef HOST_TEST /* test support: only host tests call these */
 /* Merges every hot-list page back into the buddy lists (tests, or before reporting). */
-void pa_drain(void);
+void buddy_drain(void);
 #endif
 
-u64 pa_free_pages(void);
-u64 pa_total_pages(void);
-u64 pa_free_pages_node(int node);
-int pa_node_of(u64 pa); /* the NUMA node of the zone holding pa, -1 if unmanaged; O(zones) */
-void pa_get_stats(struct pa_stats *s);
+u64 buddy_free_pages(void);
+u64 buddy_total_pages(void);
+u64 buddy_free_pages_node(int node);
+int buddy_node_of(u64 pa); /* the NUMA node of the zone holding pa, -1 if unmanaged; O(zones) */
+void buddy_get_stats(struct buddy_stats *s);
 
 /* Walks every free list and checks links, flags, alignment and counters. 0 if consistent,
  * -EIO otherwise. O(pages); meant for tests and debugging. */
-int pa_check(void);
+int buddy_check(void);
 
 #ifdef HOST_TEST /* test support: only host tests call these */
 /* Forgets every zone and counter (host tests). */
-void pa_reset(void);
+void buddy_reset(void);
 #endif
 
 #endif

@@ -1,34 +1,34 @@
-/* Host tests for the buddy page allocator (vm/page_alloc.c): zones, splitting, merging, reservations,
+/* Host tests for the buddy page allocator (vm/buddy.c): zones, splitting, merging, reservations,
  * node preference, bad frees, and a long random run checked against a per-page reference model. */
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include "tests/host/htest.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 
 #define MiB (1ull << 20)
 #define RAM_BASE 0x80000000ull
 
-static struct page *metas[PA_MAX_ZONES + 4];
+static struct page *metas[BUDDY_MAX_ZONES + 4];
 static int nr_metas;
 
 static void reset_all(void)
 {
-	pa_reset();
+	buddy_reset();
 	for (int i = 0; i < nr_metas; i++) free(metas[i]);
 	nr_metas = 0;
 }
 
 /* Adds a zone with freshly allocated metadata; the metadata is filled with junk first so that
- * a pa_add_zone that forgot to initialise a field shows up. */
+ * a buddy_add_zone that forgot to initialise a field shows up. */
 static int add_zone(u64 base, u64 size, int node)
 {
-	size_t bytes = pa_zone_meta_bytes(base, size);
+	size_t bytes = buddy_zone_meta_bytes(base, size);
 	struct page *meta = malloc(bytes ? bytes : sizeof(struct page));
 	int err;
 
 	memset(meta, 0xa5, bytes ? bytes : sizeof(struct page));
-	err = pa_add_zone(base, size, node, meta);
+	err = buddy_add_zone(base, size, node, meta);
 	if (err)
 		free(meta);
 	else
@@ -48,33 +48,33 @@ static u64 rnd(void)
 
 /* What a buddy allocator must end up with after freeing [first, end) pfns into an empty zone:
  * the greedy cover by the largest naturally aligned blocks (pfn 0 is never freed). */
-static void expected_blocks(u64 first, u64 end, u64 counts[PA_MAX_ORDER + 1])
+static void expected_blocks(u64 first, u64 end, u64 counts[BUDDY_MAX_ORDER + 1])
 {
 	if (first == 0) first = 1;
 	while (first < end) {
-		unsigned k = PA_MAX_ORDER;
+		unsigned k = BUDDY_MAX_ORDER;
 		while ((first & ((1ull << k) - 1)) || first + (1ull << k) > end) k--;
 		counts[k]++;
 		first += 1ull << k;
 	}
 }
 
-static void check_counts(const u64 want[PA_MAX_ORDER + 1])
+static void check_counts(const u64 want[BUDDY_MAX_ORDER + 1])
 {
-	struct pa_stats s;
+	struct buddy_stats s;
 
-	pa_get_stats(&s);
-	for (int k = 0; k <= PA_MAX_ORDER; k++) CHECK_EQ(s.nr_free[k], want[k]);
+	buddy_get_stats(&s);
+	for (int k = 0; k <= BUDDY_MAX_ORDER; k++) CHECK_EQ(s.nr_free[k], want[k]);
 }
 
 static void test_struct_page_layout(void)
 {
 	CHECK(sizeof(struct page) <= 16);
-	CHECK_EQ(pa_zone_meta_bytes(RAM_BASE, 8 * MiB), 2048 * sizeof(struct page));
+	CHECK_EQ(buddy_zone_meta_bytes(RAM_BASE, 8 * MiB), 2048 * sizeof(struct page));
 	/* Unaligned edges: only whole pages count. */
-	CHECK_EQ(pa_zone_meta_bytes(RAM_BASE + 1, 3 * PAGE_SIZE), 2 * sizeof(struct page));
-	CHECK_EQ(pa_zone_meta_bytes(RAM_BASE + 1, PAGE_SIZE), 0);
-	CHECK_EQ(pa_zone_meta_bytes(~0ull - PAGE_SIZE, 10 * PAGE_SIZE), 0);
+	CHECK_EQ(buddy_zone_meta_bytes(RAM_BASE + 1, 3 * PAGE_SIZE), 2 * sizeof(struct page));
+	CHECK_EQ(buddy_zone_meta_bytes(RAM_BASE + 1, PAGE_SIZE), 0);
+	CHECK_EQ(buddy_zone_meta_bytes(~0ull - PAGE_SIZE, 10 * PAGE_SIZE), 0);
 }
 
 static void test_add_zone_errors(void)
@@ -82,44 +82,44 @@ static void test_add_zone_errors(void)
 	struct page dummy[2];
 
 	reset_all();
-	CHECK_EQ(pa_add_zone(RAM_BASE, MiB, 0, NULL), -EINVAL);
-	CHECK_EQ(pa_add_zone(RAM_BASE, 0, 0, dummy), -EINVAL);
-	CHECK_EQ(pa_add_zone(RAM_BASE, MiB, -1, dummy), -EINVAL);
-	CHECK_EQ(pa_add_zone(RAM_BASE + 1, PAGE_SIZE, 0, dummy), -EINVAL);
-	CHECK_EQ(pa_add_zone(~0ull - PAGE_SIZE, 4 * PAGE_SIZE, 0, dummy), -EINVAL);
-	CHECK_EQ(pa_add_zone(RAM_BASE, 1ull << 45, 0, dummy), -ERANGE);
-	CHECK_EQ(pa_add_zone(RAM_BASE, MiB, 0, (struct page *)((char *)dummy + 4)), -EINVAL);
+	CHECK_EQ(buddy_add_zone(RAM_BASE, MiB, 0, NULL), -EINVAL);
+	CHECK_EQ(buddy_add_zone(RAM_BASE, 0, 0, dummy), -EINVAL);
+	CHECK_EQ(buddy_add_zone(RAM_BASE, MiB, -1, dummy), -EINVAL);
+	CHECK_EQ(buddy_add_zone(RAM_BASE + 1, PAGE_SIZE, 0, dummy), -EINVAL);
+	CHECK_EQ(buddy_add_zone(~0ull - PAGE_SIZE, 4 * PAGE_SIZE, 0, dummy), -EINVAL);
+	CHECK_EQ(buddy_add_zone(RAM_BASE, 1ull << 45, 0, dummy), -ERANGE);
+	CHECK_EQ(buddy_add_zone(RAM_BASE, MiB, 0, (struct page *)((char *)dummy + 4)), -EINVAL);
 	CHECK_EQ(add_zone(RAM_BASE, MiB, 0), 0);
 	CHECK_EQ(add_zone(RAM_BASE + MiB - PAGE_SIZE, MiB, 0), -EEXIST);
 	CHECK_EQ(add_zone(RAM_BASE - MiB + 1, MiB + PAGE_SIZE, 0), -EEXIST);
 	CHECK_EQ(add_zone(RAM_BASE - MiB, MiB, 0), 0); /* touching is fine */
-	for (int i = 2; i < PA_MAX_ZONES; i++) CHECK_EQ(add_zone(RAM_BASE + i * 16 * MiB, MiB, i), 0);
+	for (int i = 2; i < BUDDY_MAX_ZONES; i++) CHECK_EQ(add_zone(RAM_BASE + i * 16 * MiB, MiB, i), 0);
 	CHECK_EQ(add_zone(RAM_BASE + 512 * MiB, MiB, 0), -ENOSPC);
-	CHECK_EQ(pa_total_pages(), 0);
-	CHECK_EQ(pa_free_pages(), 0);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_total_pages(), 0);
+	CHECK_EQ(buddy_free_pages(), 0);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
 static void test_zone_starts_reserved(void)
 {
-	struct pa_stats s;
+	struct buddy_stats s;
 
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
-	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0), 0);
-	pa_get_stats(&s);
+	CHECK_EQ(buddy_alloc(0, PA_ANY_NODE, 0), 0);
+	buddy_get_stats(&s);
 	CHECK_EQ(s.failed, 1);
 	CHECK_EQ(s.reserved_pages, 1024);
 	CHECK(pa_to_page(RAM_BASE)->flags & PG_RESERVED);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
 /* Zones with odd starts and sizes free into exactly the maximal aligned blocks. */
 static void test_free_range_maximal_blocks(void)
 {
-	u64 want[PA_MAX_ORDER + 1] = {0};
+	u64 want[BUDDY_MAX_ORDER + 1] = {0};
 	u64 b0 = RAM_BASE + 3 * PAGE_SIZE, s0 = 5 * MiB + 5 * PAGE_SIZE;
 	u64 b1 = RAM_BASE + 64 * MiB + 4 * MiB - 7 * PAGE_SIZE, s1 = 9 * MiB + 123;
 
@@ -127,20 +127,20 @@ static void test_free_range_maximal_blocks(void)
 	CHECK_EQ(add_zone(b0, s0, 0), 0);
 	CHECK_EQ(add_zone(b1, s1, 1), 0);
 	/* Freed in pieces and out of order: the result must not depend on it. */
-	pa_free_range(b0 + 100, PAGE_SIZE); /* holds no whole page */
-	CHECK_EQ(pa_total_pages(), 0);
-	pa_free_range(b1 + MiB, s1);
-	pa_free_range(b0 + 2 * MiB + 100, s0);
-	pa_free_range(b0 - MiB, MiB + 2 * MiB + PAGE_SIZE + 100);
-	pa_free_range(b1, MiB);
-	pa_free_range(b1, MiB); /* already free: no change */
+	buddy_free_range(b0 + 100, PAGE_SIZE); /* holds no whole page */
+	CHECK_EQ(buddy_total_pages(), 0);
+	buddy_free_range(b1 + MiB, s1);
+	buddy_free_range(b0 + 2 * MiB + 100, s0);
+	buddy_free_range(b0 - MiB, MiB + 2 * MiB + PAGE_SIZE + 100);
+	buddy_free_range(b1, MiB);
+	buddy_free_range(b1, MiB); /* already free: no change */
 	expected_blocks(b0 >> PAGE_SHIFT, (b0 + s0) >> PAGE_SHIFT, want);
 	expected_blocks(b1 >> PAGE_SHIFT, (b1 + s1) >> PAGE_SHIFT, want);
 	check_counts(want);
-	CHECK_EQ(pa_total_pages(), (s0 >> PAGE_SHIFT) + (s1 >> PAGE_SHIFT));
-	CHECK_EQ(pa_free_pages(), pa_total_pages());
-	CHECK_EQ(pa_free_pages_node(1), s1 >> PAGE_SHIFT);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_total_pages(), (s0 >> PAGE_SHIFT) + (s1 >> PAGE_SHIFT));
+	CHECK_EQ(buddy_free_pages(), buddy_total_pages());
+	CHECK_EQ(buddy_free_pages_node(1), s1 >> PAGE_SHIFT);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
@@ -149,11 +149,11 @@ static void test_page_zero_never_allocated(void)
 {
 	reset_all();
 	CHECK_EQ(add_zone(0, 64 * PAGE_SIZE, 0), 0);
-	pa_free_range(0, 64 * PAGE_SIZE);
-	CHECK_EQ(pa_free_pages(), 63);
-	for (int i = 0; i < 63; i++) CHECK(pa_alloc(0, PA_ANY_NODE, 0) != 0);
-	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0), 0);
-	CHECK_EQ(pa_check(), 0);
+	buddy_free_range(0, 64 * PAGE_SIZE);
+	CHECK_EQ(buddy_free_pages(), 63);
+	for (int i = 0; i < 63; i++) CHECK(buddy_alloc(0, PA_ANY_NODE, 0) != 0);
+	CHECK_EQ(buddy_alloc(0, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
@@ -169,7 +169,7 @@ static const struct zone_desc odd_zones[] = {
 	{RAM_BASE + 256 * MiB - 13 * PAGE_SIZE, 77 * PAGE_SIZE, 2},
 };
 
-static u64 setup_odd_zones(u64 want[PA_MAX_ORDER + 1])
+static u64 setup_odd_zones(u64 want[BUDDY_MAX_ORDER + 1])
 {
 	u64 pages = 0;
 
@@ -178,7 +178,7 @@ static u64 setup_odd_zones(u64 want[PA_MAX_ORDER + 1])
 		const struct zone_desc *d = &odd_zones[i];
 
 		CHECK_EQ(add_zone(d->base, d->size, d->node), 0);
-		pa_free_range(d->base, d->size);
+		buddy_free_range(d->base, d->size);
 		if (want) expected_blocks(d->base >> PAGE_SHIFT, (d->base + d->size) >> PAGE_SHIFT, want);
 		pages += d->size >> PAGE_SHIFT;
 	}
@@ -204,7 +204,7 @@ struct block {
  * full coverage. Freeing it all in random order must give back the initial maximal blocks. */
 static void test_alloc_all_then_coalesce(void)
 {
-	u64 want[PA_MAX_ORDER + 1] = {0};
+	u64 want[BUDDY_MAX_ORDER + 1] = {0};
 	u64 total = setup_odd_zones(want);
 	u64 span = (256 * MiB) >> PAGE_SHIFT, got = 0, base_pfn = RAM_BASE >> PAGE_SHIFT;
 	u8 *used = calloc(span, 1);
@@ -214,8 +214,8 @@ static void test_alloc_all_then_coalesce(void)
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (;;) {
-			unsigned order = pass == 0 ? (unsigned)(rnd() % (PA_MAX_ORDER + 1)) : 0;
-			u64 pa = pa_alloc(order, PA_ANY_NODE, 0);
+			unsigned order = pass == 0 ? (unsigned)(rnd() % (BUDDY_MAX_ORDER + 1)) : 0;
+			u64 pa = buddy_alloc(order, PA_ANY_NODE, 0);
 			u64 pfn = pa >> PAGE_SHIFT;
 
 			if (!pa) {
@@ -238,9 +238,9 @@ static void test_alloc_all_then_coalesce(void)
 	CHECK(!misaligned);
 	CHECK(!outside);
 	CHECK_EQ(got, total);
-	CHECK_EQ(pa_free_pages(), 0);
-	for (int k = 0; k <= PA_MAX_ORDER; k++) CHECK_EQ(pa_alloc(k, PA_ANY_NODE, 0), 0);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_free_pages(), 0);
+	for (int k = 0; k <= BUDDY_MAX_ORDER; k++) CHECK_EQ(buddy_alloc(k, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(buddy_check(), 0);
 
 	for (u64 i = nblocks; i > 1; i--) { /* Fisher-Yates */
 		u64 j = rnd() % i;
@@ -249,20 +249,20 @@ static void test_alloc_all_then_coalesce(void)
 		blocks[j] = t;
 	}
 	for (u64 i = 0; i < nblocks; i++) {
-		pa_free(blocks[i].pa, blocks[i].order);
-		if (i % 97 == 0) CHECK_EQ(pa_check(), 0);
+		buddy_free(blocks[i].pa, blocks[i].order);
+		if (i % 97 == 0) CHECK_EQ(buddy_check(), 0);
 	}
-	CHECK_EQ(pa_free_pages(), total);
-	CHECK_EQ(pa_check(), 0);
-	pa_drain();
+	CHECK_EQ(buddy_free_pages(), total);
+	CHECK_EQ(buddy_check(), 0);
+	buddy_drain();
 	check_counts(want);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_check(), 0);
 	free(used);
 	free(blocks);
 	reset_all();
 }
 
-/* Reservations split free blocks, round outward, are idempotent, survive a later pa_free_range,
+/* Reservations split free blocks, round outward, are idempotent, survive a later buddy_free_range,
  * and the reserved pages are never handed out. */
 static void test_reserve_splits_blocks(void)
 {
@@ -276,22 +276,22 @@ static void test_reserve_splits_blocks(void)
 
 	reset_all();
 	CHECK_EQ(add_zone(base, size, 0), 0);
-	pa_reserve_range(r3, r3_len);
-	pa_free_range(base, size);
-	CHECK_EQ(pa_total_pages(), npages - 64);
-	pa_reserve_range(r1, r1_len);
-	pa_reserve_range(r2, r2_len);
-	CHECK_EQ(pa_total_pages(), npages - 64 - 3 - 2);
-	CHECK_EQ(pa_free_pages(), pa_total_pages());
-	CHECK_EQ(pa_check(), 0);
-	pa_reserve_range(r1, r1_len); /* idempotent */
-	pa_reserve_range(r2 - PAGE_SIZE, 0);
-	pa_free_range(base, size);    /* explicit reservations stay */
-	CHECK_EQ(pa_total_pages(), npages - 69);
-	CHECK_EQ(pa_check(), 0);
+	buddy_reserve_range(r3, r3_len);
+	buddy_free_range(base, size);
+	CHECK_EQ(buddy_total_pages(), npages - 64);
+	buddy_reserve_range(r1, r1_len);
+	buddy_reserve_range(r2, r2_len);
+	CHECK_EQ(buddy_total_pages(), npages - 64 - 3 - 2);
+	CHECK_EQ(buddy_free_pages(), buddy_total_pages());
+	CHECK_EQ(buddy_check(), 0);
+	buddy_reserve_range(r1, r1_len); /* idempotent */
+	buddy_reserve_range(r2 - PAGE_SIZE, 0);
+	buddy_free_range(base, size);    /* explicit reservations stay */
+	CHECK_EQ(buddy_total_pages(), npages - 69);
+	CHECK_EQ(buddy_check(), 0);
 	/* The two 4 MiB halves are broken, so no order-10 block may exist any more. */
-	CHECK_EQ(pa_alloc(PA_MAX_ORDER, PA_ANY_NODE, 0), 0);
-	for (u64 pa; (pa = pa_alloc(0, PA_ANY_NODE, 0)) != 0; got++) {
+	CHECK_EQ(buddy_alloc(BUDDY_MAX_ORDER, PA_ANY_NODE, 0), 0);
+	for (u64 pa; (pa = buddy_alloc(0, PA_ANY_NODE, 0)) != 0; got++) {
 		u64 i = (pa - base) >> PAGE_SHIFT;
 		if (pa >= r1 - 17 && pa < r1 + r1_len) bad = true;
 		if (pa >= r2 && pa < r2 + r2_len) bad = true;
@@ -315,29 +315,29 @@ static void test_reserve_allocated_and_across_zones(void)
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, MiB, 0), 0);
 	CHECK_EQ(add_zone(RAM_BASE + 2 * MiB, MiB, 1), 0);
-	pa_free_range(0, ~0ull);
-	total = pa_total_pages();
+	buddy_free_range(0, ~0ull);
+	total = buddy_total_pages();
 	CHECK_EQ(total, 512);
-	a = pa_alloc(2, 0, 0);
+	a = buddy_alloc(2, 0, 0);
 	CHECK_EQ(a, RAM_BASE);
-	b = pa_alloc(0, 1, 0);
+	b = buddy_alloc(0, 1, 0);
 	CHECK(b >= RAM_BASE + 2 * MiB);
 	/* From the middle of zone 0 through the hole into zone 1's first 2 pages. */
-	pa_reserve_range(RAM_BASE + MiB / 2, MiB / 2 + MiB + 2 * PAGE_SIZE);
-	CHECK_EQ(pa_total_pages(), 512 - 128 - 2 + (b < RAM_BASE + 2 * MiB + 2 * PAGE_SIZE));
-	pa_reserve_range(RAM_BASE, 4 * PAGE_SIZE); /* allocated: left alone */
+	buddy_reserve_range(RAM_BASE + MiB / 2, MiB / 2 + MiB + 2 * PAGE_SIZE);
+	CHECK_EQ(buddy_total_pages(), 512 - 128 - 2 + (b < RAM_BASE + 2 * MiB + 2 * PAGE_SIZE));
+	buddy_reserve_range(RAM_BASE, 4 * PAGE_SIZE); /* allocated: left alone */
 	CHECK_EQ(pa_to_page(a)->flags, PG_HEAD);
-	pa_free(a, 2);
-	pa_free(b, 0);
-	CHECK_EQ(pa_check(), 0);
-	CHECK_EQ(pa_free_pages(), pa_total_pages());
+	buddy_free(a, 2);
+	buddy_free(b, 0);
+	CHECK_EQ(buddy_check(), 0);
+	CHECK_EQ(buddy_free_pages(), buddy_total_pages());
 	reset_all();
 }
 
-static struct pa_stats stats(void)
+static struct buddy_stats stats(void)
 {
-	struct pa_stats st;
-	pa_get_stats(&st);
+	struct buddy_stats st;
+	buddy_get_stats(&st);
 	return st;
 }
 
@@ -348,101 +348,101 @@ static void test_node_preference(void)
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, MiB, 0), 0);
 	CHECK_EQ(add_zone(RAM_BASE + 16 * MiB, 64 * PAGE_SIZE, 1), 0);
-	pa_free_range(RAM_BASE, 32 * MiB);
-	CHECK_EQ(pa_free_pages_node(0), 256);
-	CHECK_EQ(pa_free_pages_node(1), 64);
-	CHECK_EQ(pa_free_pages_node(7), 0);
+	buddy_free_range(RAM_BASE, 32 * MiB);
+	CHECK_EQ(buddy_free_pages_node(0), 256);
+	CHECK_EQ(buddy_free_pages_node(1), 64);
+	CHECK_EQ(buddy_free_pages_node(7), 0);
 	/* Node 1 first, until it runs dry... */
-	while ((pa = pa_alloc(0, 1, PA_THISNODE)) != 0) {
+	while ((pa = buddy_alloc(0, 1, BUDDY_THISNODE)) != 0) {
 		CHECK(pa >= RAM_BASE + 16 * MiB && pa < RAM_BASE + 16 * MiB + 64 * PAGE_SIZE);
 		n1++;
 	}
 	CHECK_EQ(n1, 64);
-	CHECK_EQ(pa_free_pages_node(1), 0);
+	CHECK_EQ(buddy_free_pages_node(1), 0);
 	CHECK_EQ(stats().node_fallbacks, 0); /* served from the asked node: no fallback counted */
-	CHECK_EQ(pa_node_of(RAM_BASE + 16 * MiB), 1);
-	CHECK_EQ(pa_node_of(RAM_BASE), 0);
-	CHECK_EQ(pa_node_of(RAM_BASE + 8 * MiB), -1);
-	/* ...then PA_THISNODE fails and a plain request falls back to node 0, counted. */
-	CHECK_EQ(pa_alloc(0, 1, PA_THISNODE), 0);
-	pa = pa_alloc(0, 1, 0);
+	CHECK_EQ(buddy_node_of(RAM_BASE + 16 * MiB), 1);
+	CHECK_EQ(buddy_node_of(RAM_BASE), 0);
+	CHECK_EQ(buddy_node_of(RAM_BASE + 8 * MiB), -1);
+	/* ...then BUDDY_THISNODE fails and a plain request falls back to node 0, counted. */
+	CHECK_EQ(buddy_alloc(0, 1, BUDDY_THISNODE), 0);
+	pa = buddy_alloc(0, 1, 0);
 	CHECK(pa >= RAM_BASE && pa < RAM_BASE + MiB);
-	CHECK_EQ(pa_free_pages_node(0), 255);
+	CHECK_EQ(buddy_free_pages_node(0), 255);
 	CHECK_EQ(stats().node_fallbacks, 1);
-	/* An unknown node falls back too, but not with PA_THISNODE. */
-	CHECK(pa_alloc(3, 5, 0) != 0);
-	CHECK_EQ(pa_alloc(0, 5, PA_THISNODE), 0);
+	/* An unknown node falls back too, but not with BUDDY_THISNODE. */
+	CHECK(buddy_alloc(3, 5, 0) != 0);
+	CHECK_EQ(buddy_alloc(0, 5, BUDDY_THISNODE), 0);
 	CHECK_EQ(stats().node_fallbacks, 2);
-	CHECK(pa_alloc(0, PA_ANY_NODE, 0) != 0); /* no node asked: never a fallback */
+	CHECK(buddy_alloc(0, PA_ANY_NODE, 0) != 0); /* no node asked: never a fallback */
 	CHECK_EQ(stats().node_fallbacks, 2);
 	/* A node 1 page freed goes back to node 1 and is preferred again. */
-	pa_free(RAM_BASE + 16 * MiB + 8 * PAGE_SIZE, 0);
-	CHECK_EQ(pa_alloc(0, 1, PA_THISNODE), RAM_BASE + 16 * MiB + 8 * PAGE_SIZE);
-	CHECK_EQ(pa_check(), 0);
+	buddy_free(RAM_BASE + 16 * MiB + 8 * PAGE_SIZE, 0);
+	CHECK_EQ(buddy_alloc(0, 1, BUDDY_THISNODE), RAM_BASE + 16 * MiB + 8 * PAGE_SIZE);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
 static void test_exhaustion_and_bad_args(void)
 {
-	struct pa_stats s;
+	struct buddy_stats s;
 	u64 pa;
 
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
-	pa_free_range(RAM_BASE, 4 * MiB);
-	CHECK_EQ(pa_alloc(PA_MAX_ORDER + 1, PA_ANY_NODE, 0), 0);
-	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0x80), 0);
-	pa = pa_alloc(PA_MAX_ORDER, PA_ANY_NODE, 0);
+	buddy_free_range(RAM_BASE, 4 * MiB);
+	CHECK_EQ(buddy_alloc(BUDDY_MAX_ORDER + 1, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(buddy_alloc(0, PA_ANY_NODE, 0x80), 0);
+	pa = buddy_alloc(BUDDY_MAX_ORDER, PA_ANY_NODE, 0);
 	CHECK_EQ(pa, RAM_BASE);
-	CHECK_EQ(pa_alloc(0, PA_ANY_NODE, 0), 0);
-	CHECK_EQ(pa_alloc(0, 0, 0), 0);
-	pa_get_stats(&s);
+	CHECK_EQ(buddy_alloc(0, PA_ANY_NODE, 0), 0);
+	CHECK_EQ(buddy_alloc(0, 0, 0), 0);
+	buddy_get_stats(&s);
 	CHECK_EQ(s.allocs, 1);
 	CHECK_EQ(s.failed, 4);
 	CHECK_EQ(s.free_pages, 0);
-	pa_free(pa, PA_MAX_ORDER);
-	CHECK_EQ(pa_free_pages(), 1024);
-	CHECK_EQ(pa_check(), 0);
+	buddy_free(pa, BUDDY_MAX_ORDER);
+	CHECK_EQ(buddy_free_pages(), 1024);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
 /* Every kind of wrong free is counted and changes nothing. */
 static void test_bad_frees_harmless(void)
 {
-	struct pa_stats before, after;
+	struct buddy_stats before, after;
 	u64 big, small, free_before;
 
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, 8 * MiB, 0), 0);
-	pa_free_range(RAM_BASE + PAGE_SIZE, 8 * MiB); /* first page stays reserved */
-	big = pa_alloc(3, PA_ANY_NODE, 0);
-	small = pa_alloc(0, PA_ANY_NODE, 0);
+	buddy_free_range(RAM_BASE + PAGE_SIZE, 8 * MiB); /* first page stays reserved */
+	big = buddy_alloc(3, PA_ANY_NODE, 0);
+	small = buddy_alloc(0, PA_ANY_NODE, 0);
 	CHECK(big && small);
-	free_before = pa_free_pages();
-	pa_get_stats(&before);
+	free_before = buddy_free_pages();
+	buddy_get_stats(&before);
 
-	pa_free(RAM_BASE - PAGE_SIZE, 0);        /* outside every zone */
-	pa_free(0, 0);                           /* address 0 */
-	pa_free(big + 1, 0);                     /* not page aligned */
-	pa_free(big, 2);                         /* wrong order, smaller */
-	pa_free(big, 4);                         /* wrong order, larger */
-	pa_free(big + PAGE_SIZE, 0);             /* tail page of a block */
-	pa_free(big, PA_MAX_ORDER + 1);          /* impossible order */
-	pa_free(RAM_BASE, 0);                    /* reserved page */
-	pa_free(RAM_BASE + 6 * MiB, 0);          /* free page */
-	pa_free(RAM_BASE + 4 * MiB, PA_MAX_ORDER); /* head of a free block */
-	pa_free(small, 0);                       /* valid */
-	pa_free(small, 0);                       /* double free */
-	pa_free(big + 4 * PAGE_SIZE, 2);         /* aligned but inside an allocated block */
+	buddy_free(RAM_BASE - PAGE_SIZE, 0);        /* outside every zone */
+	buddy_free(0, 0);                           /* address 0 */
+	buddy_free(big + 1, 0);                     /* not page aligned */
+	buddy_free(big, 2);                         /* wrong order, smaller */
+	buddy_free(big, 4);                         /* wrong order, larger */
+	buddy_free(big + PAGE_SIZE, 0);             /* tail page of a block */
+	buddy_free(big, BUDDY_MAX_ORDER + 1);          /* impossible order */
+	buddy_free(RAM_BASE, 0);                    /* reserved page */
+	buddy_free(RAM_BASE + 6 * MiB, 0);          /* free page */
+	buddy_free(RAM_BASE + 4 * MiB, BUDDY_MAX_ORDER); /* head of a free block */
+	buddy_free(small, 0);                       /* valid */
+	buddy_free(small, 0);                       /* double free */
+	buddy_free(big + 4 * PAGE_SIZE, 2);         /* aligned but inside an allocated block */
 
-	pa_get_stats(&after);
+	buddy_get_stats(&after);
 	CHECK_EQ(after.bad_frees - before.bad_frees, 12);
 	CHECK_EQ(after.frees - before.frees, 1);
-	CHECK_EQ(pa_free_pages(), free_before + 1);
-	CHECK_EQ(pa_check(), 0);
-	pa_free(big, 3);
-	CHECK_EQ(pa_free_pages(), pa_total_pages());
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_free_pages(), free_before + 1);
+	CHECK_EQ(buddy_check(), 0);
+	buddy_free(big, 3);
+	CHECK_EQ(buddy_free_pages(), buddy_total_pages());
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
@@ -454,11 +454,11 @@ static void test_page_lookup_and_owner_fields(void)
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE + 3 * PAGE_SIZE, MiB, 0), 0);
 	CHECK_EQ(add_zone(RAM_BASE + 8 * MiB, MiB, 1), 0);
-	pa_free_range(RAM_BASE, 16 * MiB);
+	buddy_free_range(RAM_BASE, 16 * MiB);
 	CHECK(pa_to_page(RAM_BASE) == NULL);
 	CHECK(pa_to_page(RAM_BASE + 4 * MiB) == NULL);
 	CHECK_EQ(page_to_pa(NULL), 0);
-	pa = pa_alloc(1, 1, PA_THISNODE);
+	pa = buddy_alloc(1, 1, BUDDY_THISNODE);
 	p = pa_to_page(pa);
 	CHECK(p != NULL);
 	CHECK_EQ(page_to_pa(p), pa);
@@ -473,16 +473,16 @@ static void test_page_lookup_and_owner_fields(void)
 	p->owner = 42;
 	p[1].private = ~0ull;
 	p[1].owner = ~0u;
-	pa_free(pa, 1);
-	CHECK_EQ(pa_check(), 0);
+	buddy_free(pa, 1);
+	CHECK_EQ(buddy_check(), 0);
 	/* ...and cleared for the next owner. */
-	pa2 = pa_alloc(1, 1, PA_THISNODE);
+	pa2 = buddy_alloc(1, 1, BUDDY_THISNODE);
 	CHECK_EQ(pa2, pa);
 	CHECK_EQ(p->private, 0);
 	CHECK_EQ(p->owner, 0);
-	pa_free(pa2, 1);
-	CHECK_EQ(pa_free_pages(), pa_total_pages());
-	CHECK_EQ(pa_check(), 0);
+	buddy_free(pa2, 1);
+	CHECK_EQ(buddy_free_pages(), buddy_total_pages());
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
@@ -491,34 +491,34 @@ static void test_page_lookup_and_owner_fields(void)
 static void test_hot_list_merges_when_needed(void)
 {
 	static u64 pas[1024];
-	struct pa_stats s;
+	struct buddy_stats s;
 	u64 pa;
 
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
-	pa_free_range(RAM_BASE, 4 * MiB);
-	for (int i = 0; i < 1024; i++) CHECK((pas[i] = pa_alloc(0, PA_ANY_NODE, 0)) != 0);
-	for (int i = 0; i < 1024; i++) pa_free(pas[i], 0);
-	pa_get_stats(&s);
+	buddy_free_range(RAM_BASE, 4 * MiB);
+	for (int i = 0; i < 1024; i++) CHECK((pas[i] = buddy_alloc(0, PA_ANY_NODE, 0)) != 0);
+	for (int i = 0; i < 1024; i++) buddy_free(pas[i], 0);
+	buddy_get_stats(&s);
 	CHECK(s.hot_pages > 0 && s.hot_pages < 1024);
 	CHECK_EQ(s.free_pages, 1024);
-	CHECK_EQ(s.nr_free[PA_MAX_ORDER], 0);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(s.nr_free[BUDDY_MAX_ORDER], 0);
+	CHECK_EQ(buddy_check(), 0);
 	/* Only possible once the hot pages are merged. */
-	CHECK_EQ(pa_alloc(PA_MAX_ORDER, PA_ANY_NODE, 0), RAM_BASE);
-	pa_get_stats(&s);
+	CHECK_EQ(buddy_alloc(BUDDY_MAX_ORDER, PA_ANY_NODE, 0), RAM_BASE);
+	buddy_get_stats(&s);
 	CHECK_EQ(s.hot_pages, 0);
-	pa_free(RAM_BASE, PA_MAX_ORDER);
+	buddy_free(RAM_BASE, BUDDY_MAX_ORDER);
 	/* A hot page can still be reserved, and is then gone for good. */
-	pa = pa_alloc(0, PA_ANY_NODE, 0);
-	pa_free(pa, 0);
-	pa_reserve_range(pa, PAGE_SIZE);
+	pa = buddy_alloc(0, PA_ANY_NODE, 0);
+	buddy_free(pa, 0);
+	buddy_reserve_range(pa, PAGE_SIZE);
 	CHECK(pa_to_page(pa)->flags & PG_RESERVED);
-	CHECK_EQ(pa_total_pages(), 1023);
-	CHECK_EQ(pa_free_pages(), 1023);
-	for (int i = 0; i < 1023; i++) CHECK(pa_alloc(0, PA_ANY_NODE, 0) != pa);
-	CHECK_EQ(pa_free_pages(), 0);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_total_pages(), 1023);
+	CHECK_EQ(buddy_free_pages(), 1023);
+	for (int i = 0; i < 1023; i++) CHECK(buddy_alloc(0, PA_ANY_NODE, 0) != pa);
+	CHECK_EQ(buddy_free_pages(), 0);
+	CHECK_EQ(buddy_check(), 0);
 	reset_all();
 }
 
@@ -551,14 +551,14 @@ static bool model_zone_fits(unsigned z, unsigned order)
 	return false;
 }
 
-/* The zone pa_alloc must pick: the first fitting zone of the node, then (without PA_THISNODE)
+/* The zone buddy_alloc must pick: the first fitting zone of the node, then (without BUDDY_THISNODE)
  * the first fitting zone of the others; -1 when none fits. */
 static int model_expected_zone(unsigned order, int node, unsigned flags)
 {
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned z = 0; z < ARRAY_SIZE(rand_zones); z++) {
 			bool mine = node == PA_ANY_NODE || rand_zones[z].node == node;
-			if (pass == 0 ? mine : (!mine && !(flags & PA_THISNODE)))
+			if (pass == 0 ? mine : (!mine && !(flags & BUDDY_THISNODE)))
 				if (model_zone_fits(z, order)) return (int)z;
 		}
 	return -1;
@@ -584,7 +584,7 @@ static void test_random_ops_vs_model(void)
 	const u64 ops = 1000000;
 	u64 total = 0, free_pages, live_pages = 0, nlive = 0, allocs = 0, frees = 0, failed = 0, bad = 0;
 	struct block *live;
-	struct pa_stats s;
+	struct buddy_stats s;
 	bool ok = true;
 
 	reset_all();
@@ -596,15 +596,15 @@ static void test_random_ops_vs_model(void)
 		CHECK_EQ(add_zone(rand_zones[z].base, rand_zones[z].size, rand_zones[z].node), 0);
 		for (u64 i = 0; i < rand_zones[z].size >> PAGE_SHIFT; i++) model[first - model_base + i] = M_FREE;
 	}
-	pa_free_range(RAM_BASE, 64 * MiB);
+	buddy_free_range(RAM_BASE, 64 * MiB);
 	/* A few reservations, including one that splits a large block of the middle zone. */
-	pa_reserve_range(RAM_BASE + 1000 * PAGE_SIZE, 3 * PAGE_SIZE);
-	pa_reserve_range(RAM_BASE + 5000 * PAGE_SIZE + 1, PAGE_SIZE);
+	buddy_reserve_range(RAM_BASE + 1000 * PAGE_SIZE, 3 * PAGE_SIZE);
+	buddy_reserve_range(RAM_BASE + 5000 * PAGE_SIZE + 1, PAGE_SIZE);
 	for (u64 pfn = 1000; pfn < 1003; pfn++) model[pfn] = M_RESERVED;
 	model[5000] = model[5001] = M_RESERVED;
 	for (u64 i = 0; i < model_span; i++) total += model[i] == M_FREE;
 	free_pages = total;
-	CHECK_EQ(pa_total_pages(), total);
+	CHECK_EQ(buddy_total_pages(), total);
 	live = malloc(total * sizeof(*live));
 
 	for (u64 op = 0; op < ops && ok; op++) {
@@ -618,20 +618,20 @@ static void test_random_ops_vs_model(void)
 			u64 pfn = model_base + rnd() % model_span;
 			u64 kind = rnd() % 3;
 			if (kind == 0)
-				pa_free(b->pa, b->order == PA_MAX_ORDER ? b->order - 1 : b->order + 1);
+				buddy_free(b->pa, b->order == BUDDY_MAX_ORDER ? b->order - 1 : b->order + 1);
 			else if (kind == 1 && model[pfn - model_base] != M_USED)
-				pa_free(pfn << PAGE_SHIFT, 0);
+				buddy_free(pfn << PAGE_SHIFT, 0);
 			else if (b->order > 0)
-				pa_free(b->pa + (PAGE_SIZE << (rnd() % b->order)), 0);
+				buddy_free(b->pa + (PAGE_SIZE << (rnd() % b->order)), 0);
 			else
-				pa_free(b->pa + 1, 0);
+				buddy_free(b->pa + 1, 0);
 			bad++;
 		} else if (want_alloc || !nlive) {
 			unsigned order = random_order();
 			int node = (int)(rnd() % 3) - 1;
-			unsigned flags = rnd() % 4 == 0 ? PA_THISNODE : 0;
+			unsigned flags = rnd() % 4 == 0 ? BUDDY_THISNODE : 0;
 			int expect = model_expected_zone(order, node, flags);
-			u64 pa = pa_alloc(order, node, flags);
+			u64 pa = buddy_alloc(order, node, flags);
 			u64 pfn = pa >> PAGE_SHIFT;
 
 			if (!pa) {
@@ -653,7 +653,7 @@ static void test_random_ops_vs_model(void)
 			u64 i = rnd() % nlive;
 			struct block b = live[i];
 			live[i] = live[--nlive];
-			pa_free(b.pa, b.order);
+			buddy_free(b.pa, b.order);
 			for (u64 p = b.pa >> PAGE_SHIFT; p < (b.pa >> PAGE_SHIFT) + (1u << b.order); p++)
 				model[p - model_base] = M_FREE;
 			live_pages -= 1u << b.order;
@@ -663,7 +663,7 @@ static void test_random_ops_vs_model(void)
 		if (op % 100000 == 50000) {
 			/* Reserve a few pages wherever they are: free ones go, held ones stay held. */
 			u64 first = rnd() % (model_span - 8), n = 1 + rnd() % 8;
-			pa_reserve_range((model_base + first) << PAGE_SHIFT, n << PAGE_SHIFT);
+			buddy_reserve_range((model_base + first) << PAGE_SHIFT, n << PAGE_SHIFT);
 			for (u64 i = first; i < first + n; i++)
 				if (model[i] == M_FREE) {
 					model[i] = M_RESERVED;
@@ -671,8 +671,8 @@ static void test_random_ops_vs_model(void)
 					total--;
 				}
 		}
-		if (pa_free_pages() != free_pages) ok = false;
-		if (op % 50000 == 0 && pa_check() != 0) ok = false;
+		if (buddy_free_pages() != free_pages) ok = false;
+		if (op % 50000 == 0 && buddy_check() != 0) ok = false;
 	}
 	for (u64 i = 0; i < model_span; i++) {
 		struct page *p = pa_to_page((model_base + i) << PAGE_SHIFT);
@@ -680,19 +680,19 @@ static void test_random_ops_vs_model(void)
 		else if (p && !!(p->flags & PG_RESERVED) != (model[i] == M_RESERVED)) ok = false;
 	}
 	CHECK(ok);
-	pa_get_stats(&s);
+	buddy_get_stats(&s);
 	CHECK_EQ(s.allocs, allocs);
 	CHECK_EQ(s.failed, failed);
 	CHECK_EQ(s.frees, frees);
 	CHECK_EQ(s.bad_frees, bad);
 	CHECK_EQ(s.total_pages, total);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_check(), 0);
 	while (nlive) {
 		nlive--;
-		pa_free(live[nlive].pa, live[nlive].order);
+		buddy_free(live[nlive].pa, live[nlive].order);
 	}
-	CHECK_EQ(pa_free_pages(), total);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_free_pages(), total);
+	CHECK_EQ(buddy_check(), 0);
 	printf("# random: %llu allocs, %llu frees, %llu failed, %llu bad frees\n",
 	       (unsigned long long)allocs, (unsigned long long)frees, (unsigned long long)failed,
 	       (unsigned long long)bad);
@@ -718,23 +718,23 @@ static void test_order0_speed(void)
 
 	reset_all();
 	CHECK_EQ(add_zone(RAM_BASE, 64 * MiB, 0), 0);
-	pa_free_range(RAM_BASE, 64 * MiB);
-	total = pa_free_pages();
+	buddy_free_range(RAM_BASE, 64 * MiB);
+	total = buddy_free_pages();
 	t0 = now_ns();
 	for (int i = 0; i < BATCH * ROUNDS; i++) {
-		u64 pa = pa_alloc(0, PA_ANY_NODE, 0);
+		u64 pa = buddy_alloc(0, PA_ANY_NODE, 0);
 		zeros += !pa;
-		pa_free(pa, 0);
+		buddy_free(pa, 0);
 	}
 	t1 = now_ns();
 	for (int r = 0; r < ROUNDS; r++) {
-		for (int i = 0; i < BATCH; i++) zeros += !(pas[i] = pa_alloc(0, PA_ANY_NODE, 0));
-		for (int i = 0; i < BATCH; i++) pa_free(pas[i], 0);
+		for (int i = 0; i < BATCH; i++) zeros += !(pas[i] = buddy_alloc(0, PA_ANY_NODE, 0));
+		for (int i = 0; i < BATCH; i++) buddy_free(pas[i], 0);
 	}
 	t2 = now_ns();
 	CHECK_EQ(zeros, 0);
-	CHECK_EQ(pa_free_pages(), total);
-	CHECK_EQ(pa_check(), 0);
+	CHECK_EQ(buddy_free_pages(), total);
+	CHECK_EQ(buddy_check(), 0);
 	printf("# order-0 alloc+free pair: %.1f ns (alloc/free alternating), %.1f ns (batches of %d)\n",
 	       (t1 - t0) / (BATCH * ROUNDS), (t2 - t1) / (BATCH * ROUNDS), BATCH);
 	reset_all();
@@ -742,7 +742,7 @@ static void test_order0_speed(void)
 
 int main(void)
 {
-	htest_begin("page_alloc", 15);
+	htest_begin("buddy", 15);
 	htest_run("struct_page_layout", test_struct_page_layout);
 	htest_run("add_zone_errors", test_add_zone_errors);
 	htest_run("zone_starts_reserved", test_zone_starts_reserved);

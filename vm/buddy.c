@@ -1,5 +1,5 @@
 /* Buddy allocator for physical pages: zones, free lists per order, split on alloc, merge on free. */
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 #include "lib/string.h"
 
 #define PA_NIL 0xffffffffu
@@ -17,27 +17,27 @@
  * merge up to the top order and a split back down. The hot list is merged back into the buddy
  * lists whenever a request would otherwise fail in that zone, and before reservations.
  */
-struct pa_zone {
+struct buddy_zone {
 	struct page *pages;
 	u64 base_pfn;
 	u32 npages;
 	u32 nonempty; /* bit k set iff free_head[k] != PA_NIL */
 	int node;
-	u32 free_head[PA_MAX_ORDER + 1];
-	u64 nr_free[PA_MAX_ORDER + 1]; /* blocks on each list */
+	u32 free_head[BUDDY_MAX_ORDER + 1];
+	u64 nr_free[BUDDY_MAX_ORDER + 1]; /* blocks on each list */
 	u32 hot_head; /* singly linked through link.next */
 	u32 nr_hot;
 	u64 free_pages; /* hot pages included */
 	u64 total_pages; /* pages not reserved */
 };
 
-static struct pa_zone zones[PA_MAX_ZONES];
+static struct buddy_zone zones[BUDDY_MAX_ZONES];
 static unsigned nr_zones;
 static u64 nr_allocs, nr_frees, nr_failed, nr_bad_frees, nr_node_fallbacks;
 
 /* Zone 0 is tested first and alone on the fast path: most machines have a single bank. The
  * unsigned subtraction folds "below base" into "beyond end". */
-static inline struct pa_zone *zone_of_pfn(u64 pfn)
+static inline struct buddy_zone *zone_of_pfn(u64 pfn)
 {
 	if (likely(pfn - zones[0].base_pfn < zones[0].npages)) return &zones[0];
 	for (unsigned i = 1; i < nr_zones; i++)
@@ -45,7 +45,7 @@ static inline struct pa_zone *zone_of_pfn(u64 pfn)
 	return NULL;
 }
 
-static inline void list_push(struct pa_zone *z, unsigned order, u32 idx)
+static inline void list_push(struct buddy_zone *z, unsigned order, u32 idx)
 {
 	struct page *p = &z->pages[idx];
 	u32 head = z->free_head[order];
@@ -60,7 +60,7 @@ static inline void list_push(struct pa_zone *z, unsigned order, u32 idx)
 	z->nr_free[order]++;
 }
 
-static inline void list_del(struct pa_zone *z, unsigned order, u32 idx)
+static inline void list_del(struct buddy_zone *z, unsigned order, u32 idx)
 {
 	struct page *p = &z->pages[idx];
 	u32 next = p->link.next, prev = p->link.prev;
@@ -77,11 +77,11 @@ static inline void list_del(struct pa_zone *z, unsigned order, u32 idx)
 
 /* Puts a block whose pages all have flags 0 on the free lists, merging it with its buddy for as
  * long as the buddy is a whole free block of the same order. Does not touch counters. */
-static void free_block(struct pa_zone *z, u32 idx, unsigned order)
+static void free_block(struct buddy_zone *z, u32 idx, unsigned order)
 {
 	u64 pfn = z->base_pfn + idx;
 
-	while (order < PA_MAX_ORDER) {
+	while (order < BUDDY_MAX_ORDER) {
 		u64 buddy = (pfn ^ (1ull << order)) - z->base_pfn;
 		struct page *b;
 
@@ -96,7 +96,7 @@ static void free_block(struct pa_zone *z, u32 idx, unsigned order)
 }
 
 /* Merges the zone's hot pages into the buddy lists. */
-static void drain_hot(struct pa_zone *z)
+static void drain_hot(struct buddy_zone *z)
 {
 	while (z->hot_head != PA_NIL) {
 		u32 idx = z->hot_head;
@@ -108,7 +108,7 @@ static void drain_hot(struct pa_zone *z)
 	z->nr_hot = 0;
 }
 
-static inline u64 take_block(struct pa_zone *z, struct page *p, u32 idx, unsigned order)
+static inline u64 take_block(struct buddy_zone *z, struct page *p, u32 idx, unsigned order)
 {
 	p->flags = PG_HEAD;
 	p->order = (u8)order;
@@ -119,7 +119,7 @@ static inline u64 take_block(struct pa_zone *z, struct page *p, u32 idx, unsigne
 }
 
 /* Callers check nr_hot rather than hot_head: an unused, zeroed zone has nr_hot 0. */
-static inline u64 hot_pop(struct pa_zone *z)
+static inline u64 hot_pop(struct buddy_zone *z)
 {
 	u32 idx = z->hot_head;
 	struct page *p = &z->pages[idx];
@@ -129,7 +129,7 @@ static inline u64 hot_pop(struct pa_zone *z)
 	return take_block(z, p, idx, 0);
 }
 
-static u64 zone_alloc(struct pa_zone *z, unsigned order)
+static u64 zone_alloc(struct buddy_zone *z, unsigned order)
 {
 	u32 avail = z->nonempty >> order;
 	unsigned k;
@@ -166,13 +166,13 @@ static __attribute__((noinline)) u64 pa_alloc_slow(unsigned order, int node, uns
 	u64 pa = 0;
 	unsigned i;
 
-	if (unlikely(order > PA_MAX_ORDER || (flags & ~PA_THISNODE))) goto fail;
+	if (unlikely(order > BUDDY_MAX_ORDER || (flags & ~BUDDY_THISNODE))) goto fail;
 	if (node == PA_ANY_NODE) {
 		for (i = 0; i < nr_zones && !pa; i++) pa = zone_alloc(&zones[i], order);
 	} else {
 		for (i = 0; i < nr_zones && !pa; i++)
 			if (zones[i].node == node) pa = zone_alloc(&zones[i], order);
-		if (!pa && !(flags & PA_THISNODE)) {
+		if (!pa && !(flags & BUDDY_THISNODE)) {
 			for (i = 0; i < nr_zones && !pa; i++)
 				if (zones[i].node != node) pa = zone_alloc(&zones[i], order);
 			if (pa) nr_node_fallbacks++;
@@ -188,25 +188,25 @@ fail:
 }
 
 /* The single-page case that vmalloc hammers: first zone, hot list not empty. */
-u64 pa_alloc(unsigned order, int node, unsigned flags)
+u64 buddy_alloc(unsigned order, int node, unsigned flags)
 {
-	struct pa_zone *z = &zones[0];
+	struct buddy_zone *z = &zones[0];
 
 	if (likely(order == 0 && z->nr_hot && (node == PA_ANY_NODE || node == z->node) &&
-		   !(flags & ~PA_THISNODE))) {
+		   !(flags & ~BUDDY_THISNODE))) {
 		nr_allocs++;
 		return hot_pop(z);
 	}
 	return pa_alloc_slow(order, node, flags);
 }
 
-void pa_free(u64 pa, unsigned order)
+void buddy_free(u64 pa, unsigned order)
 {
-	struct pa_zone *z;
+	struct buddy_zone *z;
 	struct page *p;
 	u32 idx;
 
-	if (unlikely(order > PA_MAX_ORDER || (pa & ((PAGE_SIZE << order) - 1)))) goto bad;
+	if (unlikely(order > BUDDY_MAX_ORDER || (pa & ((PAGE_SIZE << order) - 1)))) goto bad;
 	z = zone_of_pfn(pa >> PAGE_SHIFT);
 	if (unlikely(!z)) goto bad;
 	idx = (u32)((pa >> PAGE_SHIFT) - z->base_pfn);
@@ -230,13 +230,13 @@ bad:
 
 /* Frees [i, end) of a zone, all of whose pages are reserved, as the largest naturally aligned
  * blocks that fit: an unaligned zone edge only costs smaller blocks near the edge. */
-static void free_reserved_run(struct pa_zone *z, u32 i, u32 end)
+static void free_reserved_run(struct buddy_zone *z, u32 i, u32 end)
 {
 	while (i < end) {
 		u64 pfn = z->base_pfn + i;
-		unsigned order = pfn ? (unsigned)__builtin_ctzll(pfn) : PA_MAX_ORDER;
+		unsigned order = pfn ? (unsigned)__builtin_ctzll(pfn) : BUDDY_MAX_ORDER;
 
-		if (order > PA_MAX_ORDER) order = PA_MAX_ORDER;
+		if (order > BUDDY_MAX_ORDER) order = BUDDY_MAX_ORDER;
 		while ((1u << order) > end - i) order--;
 		for (u32 j = i; j < i + (1u << order); j++) z->pages[j].flags = 0;
 		z->free_pages += 1u << order;
@@ -246,8 +246,8 @@ static void free_reserved_run(struct pa_zone *z, u32 i, u32 end)
 	}
 }
 
-/* Only pages still reserved since pa_add_zone qualify: PG_PINNED ones stay out. */
-static void zone_free_range(struct pa_zone *z, u32 i, u32 end)
+/* Only pages still reserved since buddy_add_zone qualify: PG_PINNED ones stay out. */
+static void zone_free_range(struct buddy_zone *z, u32 i, u32 end)
 {
 	while (i < end) {
 		u32 run = i;
@@ -264,11 +264,11 @@ static void zone_free_range(struct pa_zone *z, u32 i, u32 end)
 
 /* The free block holding page idx: the first aligned candidate head, going up in order, that
  * is a free head large enough to reach idx. Free blocks never overlap, so the first is the one. */
-static bool find_free_block(struct pa_zone *z, u32 idx, u32 *head, unsigned *order)
+static bool find_free_block(struct buddy_zone *z, u32 idx, u32 *head, unsigned *order)
 {
 	u64 pfn = z->base_pfn + idx;
 
-	for (unsigned k = 0; k <= PA_MAX_ORDER; k++) {
+	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
 		u64 h = (pfn & ~((1ull << k) - 1)) - z->base_pfn;
 		struct page *p;
 
@@ -283,7 +283,7 @@ static bool find_free_block(struct pa_zone *z, u32 idx, u32 *head, unsigned *ord
 	return false;
 }
 
-static void zone_reserve_range(struct pa_zone *z, u32 i, u32 end)
+static void zone_reserve_range(struct buddy_zone *z, u32 i, u32 end)
 {
 	drain_hot(z);
 	while (i < end) {
@@ -318,10 +318,10 @@ static void zone_reserve_range(struct pa_zone *z, u32 i, u32 end)
 }
 
 /* Applies fn to the part of [first_pfn, end_pfn) inside each zone. */
-static void for_each_zone_part(u64 first_pfn, u64 end_pfn, void (*fn)(struct pa_zone *, u32, u32))
+static void for_each_zone_part(u64 first_pfn, u64 end_pfn, void (*fn)(struct buddy_zone *, u32, u32))
 {
 	for (unsigned n = 0; n < nr_zones; n++) {
-		struct pa_zone *z = &zones[n];
+		struct buddy_zone *z = &zones[n];
 		u64 s = MAX(first_pfn, z->base_pfn);
 		u64 e = MIN(end_pfn, z->base_pfn + z->npages);
 
@@ -331,7 +331,7 @@ static void for_each_zone_part(u64 first_pfn, u64 end_pfn, void (*fn)(struct pa_
 
 static u64 range_end(u64 pa, u64 size) { return size > ~0ull - pa ? ~0ull : pa + size; }
 
-void pa_free_range(u64 pa, u64 size)
+void buddy_free_range(u64 pa, u64 size)
 {
 	u64 first = (pa >> PAGE_SHIFT) + ((pa & ~PAGE_MASK) != 0);
 	u64 end = range_end(pa, size) >> PAGE_SHIFT;
@@ -340,7 +340,7 @@ void pa_free_range(u64 pa, u64 size)
 	for_each_zone_part(first, end, zone_free_range);
 }
 
-void pa_reserve_range(u64 pa, u64 size)
+void buddy_reserve_range(u64 pa, u64 size)
 {
 	u64 last = range_end(pa, size);
 	u64 end = (last >> PAGE_SHIFT) + ((last & ~PAGE_MASK) != 0);
@@ -359,17 +359,17 @@ static u64 zone_span(u64 base, u64 size, u64 *first_pfn)
 	return end > first ? end - first : 0;
 }
 
-size_t pa_zone_meta_bytes(u64 base, u64 size)
+size_t buddy_zone_meta_bytes(u64 base, u64 size)
 {
 	u64 first;
 
 	return (size_t)(zone_span(base, size, &first) * sizeof(struct page));
 }
 
-int pa_add_zone(u64 base, u64 size, int node, struct page *meta)
+int buddy_add_zone(u64 base, u64 size, int node, struct page *meta)
 {
 	u64 first, npages = zone_span(base, size, &first);
-	struct pa_zone *z;
+	struct buddy_zone *z;
 
 	if (!meta || ((uptr)meta & (_Alignof(struct page) - 1)) || node < 0 || size == 0 ||
 	    size > ~0ull - base || npages == 0)
@@ -379,7 +379,7 @@ int pa_add_zone(u64 base, u64 size, int node, struct page *meta)
 		if (first < zones[i].base_pfn + zones[i].npages &&
 		    zones[i].base_pfn < first + npages)
 			return -EEXIST;
-	if (nr_zones == PA_MAX_ZONES) return -ENOSPC;
+	if (nr_zones == BUDDY_MAX_ZONES) return -ENOSPC;
 
 	for (u64 i = 0; i < npages; i++) {
 		meta[i].private = 0;
@@ -395,7 +395,7 @@ int pa_add_zone(u64 base, u64 size, int node, struct page *meta)
 	z->base_pfn = first;
 	z->npages = (u32)npages;
 	z->node = node;
-	for (unsigned k = 0; k <= PA_MAX_ORDER; k++) z->free_head[k] = PA_NIL;
+	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) z->free_head[k] = PA_NIL;
 	z->hot_head = PA_NIL;
 	nr_zones++;
 	return 0;
@@ -404,14 +404,14 @@ int pa_add_zone(u64 base, u64 size, int node, struct page *meta)
 struct page *pa_to_page(u64 pa)
 {
 	u64 pfn = pa >> PAGE_SHIFT;
-	struct pa_zone *z = zone_of_pfn(pfn);
+	struct buddy_zone *z = zone_of_pfn(pfn);
 
 	return z ? &z->pages[pfn - z->base_pfn] : NULL;
 }
 
 u64 page_to_pa(const struct page *p)
 {
-	const struct pa_zone *z;
+	const struct buddy_zone *z;
 	uptr off;
 
 	if (!p || p->zone >= nr_zones) return 0;
@@ -421,7 +421,7 @@ u64 page_to_pa(const struct page *p)
 	return (z->base_pfn + off / sizeof(struct page)) << PAGE_SHIFT;
 }
 
-u64 pa_free_pages(void)
+u64 buddy_free_pages(void)
 {
 	u64 n = 0;
 
@@ -429,7 +429,7 @@ u64 pa_free_pages(void)
 	return n;
 }
 
-u64 pa_total_pages(void)
+u64 buddy_total_pages(void)
 {
 	u64 n = 0;
 
@@ -437,14 +437,14 @@ u64 pa_total_pages(void)
 	return n;
 }
 
-int pa_node_of(u64 pa)
+int buddy_node_of(u64 pa)
 {
-	struct pa_zone *z = zone_of_pfn(pa >> PAGE_SHIFT);
+	struct buddy_zone *z = zone_of_pfn(pa >> PAGE_SHIFT);
 
 	return z ? z->node : -1;
 }
 
-u64 pa_free_pages_node(int node)
+u64 buddy_free_pages_node(int node)
 {
 	u64 n = 0;
 
@@ -453,17 +453,17 @@ u64 pa_free_pages_node(int node)
 	return n;
 }
 
-void pa_get_stats(struct pa_stats *s)
+void buddy_get_stats(struct buddy_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (unsigned i = 0; i < nr_zones; i++) {
-		const struct pa_zone *z = &zones[i];
+		const struct buddy_zone *z = &zones[i];
 
 		s->free_pages += z->free_pages;
 		s->total_pages += z->total_pages;
 		s->reserved_pages += z->npages - z->total_pages;
 		s->hot_pages += z->nr_hot;
-		for (unsigned k = 0; k <= PA_MAX_ORDER; k++) s->nr_free[k] += z->nr_free[k];
+		for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) s->nr_free[k] += z->nr_free[k];
 	}
 	s->allocs = nr_allocs;
 	s->frees = nr_frees;
@@ -475,11 +475,11 @@ void pa_get_stats(struct pa_stats *s)
 /* Every listed block: in range, aligned, flagged as a free head of its list's order, with
  * consistent back links and flag-free tail pages. Then the counters must match what was seen,
  * and no page outside the lists may claim to be a free head. */
-static int check_zone(const struct pa_zone *z)
+static int check_zone(const struct buddy_zone *z)
 {
 	u64 free = 0, heads = 0, reserved = 0;
 
-	for (unsigned k = 0; k <= PA_MAX_ORDER; k++) {
+	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
 		u64 count = 0;
 		u32 prev = PA_NIL;
 
@@ -522,13 +522,13 @@ static int check_zone(const struct pa_zone *z)
 }
 
 #ifdef HOST_TEST /* test support: only host tests call these */
-void pa_drain(void)
+void buddy_drain(void)
 {
 	for (unsigned i = 0; i < nr_zones; i++) drain_hot(&zones[i]);
 }
 #endif
 
-int pa_check(void)
+int buddy_check(void)
 {
 	for (unsigned i = 0; i < nr_zones; i++)
 		if (check_zone(&zones[i])) return -EIO;
@@ -536,7 +536,7 @@ int pa_check(void)
 }
 
 #ifdef HOST_TEST /* test support: only host tests call these */
-void pa_reset(void)
+void buddy_reset(void)
 {
 	memset(zones, 0, sizeof(zones));
 	nr_zones = 0;

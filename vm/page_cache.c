@@ -2,13 +2,13 @@
  * a cache touched only by its own hart makes that a few loads and stores, and the buddy lock is taken
  * once per batch. A second per-hart cache holds pages known to be all zeros (zeroed for a vzalloc and
  * given back unwritten), so the next zeroed allocation skips the zeroing. */
-#include "vm/vm_pages.h"
+#include "vm/page_cache.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "vm/layout.h"
-#include "vm/page_alloc.h"
+#include "vm/buddy.h"
 
 /* 256 pages (1 MiB) per hart: a 100-page vmalloc and its vfree then run from the cache alone, with no
  * buddy lock (a lock round trip costs two CSR writes, each of which ends QEMU's translation block). */
@@ -40,77 +40,77 @@ static void zero_page(void *page)
 }
 static spinlock_t buddy_lock = SPINLOCK_INIT;
 
-void vm_pages_set_hart_node(u32 index, int node)
+void page_cache_set_hart_node(u32 index, int node)
 {
 	if (index >= MAX_HARTS) return;
 	struct page_cache *c = &caches[index];
 	/* What the cache took before (the boot hart's early page tables) may be of another node. */
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	while (c->count) pa_free(c->pages[--c->count], 0);
-	while (zero_caches[index].count) pa_free(zero_caches[index].pages[--zero_caches[index].count], 0);
+	while (c->count) buddy_free(c->pages[--c->count], 0);
+	while (zero_caches[index].count) buddy_free(zero_caches[index].pages[--zero_caches[index].count], 0);
 	c->node = node;
 	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
-u64 vm_pages_alloc_order(unsigned order, int node, unsigned flags)
+u64 buddy_alloc_order(unsigned order, int node, unsigned flags)
 {
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	u64 pa = pa_alloc(order, node, flags);
+	u64 pa = buddy_alloc(order, node, flags);
 	spin_unlock_irqrestore(&buddy_lock, f);
 	return pa;
 }
 
-void vm_pages_free_order(u64 pa, unsigned order)
+void buddy_free_order(u64 pa, unsigned order)
 {
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	pa_free(pa, order);
+	buddy_free(pa, order);
 	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
 /* The caches are touched by their own hart in process context only, where the kernel never preempts
  * itself, so the fast path masks no interrupts: under QEMU every CSR write ends the translation block,
  * which costs more than the rest of the fast path. Interrupt handlers go to the buddy allocator. */
-u64 vm_page_alloc(int node)
+u64 page_cache_alloc(int node)
 {
-	if (unlikely(in_interrupt())) return vm_pages_alloc_order(0, node, 0);
+	if (unlikely(in_interrupt())) return buddy_alloc_order(0, node, 0);
 	struct page_cache *c = &caches[this_hart_index()];
-	if (node != PA_ANY_NODE && node != c->node) return vm_pages_alloc_order(0, node, 0);
+	if (node != PA_ANY_NODE && node != c->node) return buddy_alloc_order(0, node, 0);
 	if (unlikely(!c->count)) {
 		/* The cache holds only its node's pages, so a later request for that node never gets another
 		 * node's page while its own has some; when the node is empty, one page at a time falls back. */
 		unsigned long f = spin_lock_irqsave(&buddy_lock);
 		while (c->count < CACHE_BATCH) {
-			u64 pa = pa_alloc(0, c->node, c->node == PA_ANY_NODE ? 0 : PA_THISNODE);
+			u64 pa = buddy_alloc(0, c->node, c->node == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
 			if (!pa) break;
 			c->pages[c->count++] = pa;
 		}
-		u64 pa = c->count ? 0 : pa_alloc(0, c->node, 0);
+		u64 pa = c->count ? 0 : buddy_alloc(0, c->node, 0);
 		spin_unlock_irqrestore(&buddy_lock, f);
 		if (pa) return pa;
 	}
 	return c->count ? c->pages[--c->count] : 0;
 }
 
-void vm_page_free(u64 pa)
+void page_cache_free(u64 pa)
 {
 	if (unlikely(in_interrupt())) {
-		vm_pages_free_order(pa, 0);
+		buddy_free_order(pa, 0);
 		return;
 	}
 	struct page_cache *c = &caches[this_hart_index()];
-	if (unlikely(c->node != PA_ANY_NODE) && pa_node_of(pa) != c->node) {
-		vm_pages_free_order(pa, 0);
+	if (unlikely(c->node != PA_ANY_NODE) && buddy_node_of(pa) != c->node) {
+		buddy_free_order(pa, 0);
 		return;
 	}
 	if (unlikely(c->count == CACHE_HIGH)) {
 		unsigned long f = spin_lock_irqsave(&buddy_lock);
-		while (c->count > CACHE_HIGH - CACHE_BATCH) pa_free(c->pages[--c->count], 0);
+		while (c->count > CACHE_HIGH - CACHE_BATCH) buddy_free(c->pages[--c->count], 0);
 		spin_unlock_irqrestore(&buddy_lock, f);
 	}
 	c->pages[c->count++] = pa;
 }
 
-int vm_pages_set_table_node(int node)
+int page_cache_set_table_node(int node)
 {
 	struct page_cache *c = &caches[this_hart_index()];
 	int old = c->table_node;
@@ -126,31 +126,31 @@ static unsigned order_for(size_t bytes)
 	return order;
 }
 
-u64 vm_page_alloc_zeroed(int node)
+u64 page_cache_alloc_zeroed(int node)
 {
 	if (node == PA_ANY_NODE && likely(!in_interrupt())) {
 		struct page_cache *z = &zero_caches[this_hart_index()];
 		if (z->count) return z->pages[--z->count];
 	}
-	u64 pa = vm_page_alloc(node);
+	u64 pa = page_cache_alloc(node);
 	if (pa) zero_page(phys_to_virt(pa));
 	return pa;
 }
 
-void vm_page_free_zeroed(u64 pa)
+void page_cache_free_zeroed(u64 pa)
 {
 	if (likely(!in_interrupt()) && (likely(caches[this_hart_index()].node == PA_ANY_NODE) ||
-					pa_node_of(pa) == caches[this_hart_index()].node)) {
+					buddy_node_of(pa) == caches[this_hart_index()].node)) {
 		struct page_cache *z = &zero_caches[this_hart_index()];
 		if (z->count < CACHE_HIGH) {
 			z->pages[z->count++] = pa;
 			return;
 		}
 	}
-	vm_page_free(pa);
+	page_cache_free(pa);
 }
 
-u64 vm_zeroed_table_alloc(void) { return vm_page_alloc_zeroed(caches[this_hart_index()].table_node); }
+u64 vm_zeroed_table_alloc(void) { return page_cache_alloc_zeroed(caches[this_hart_index()].table_node); }
 
 /* Pages held in blocks (node pools, busy-map buckets): kept for the kernel's life or across test suites,
  * so leak checks count them with the caches. */
@@ -159,8 +159,8 @@ static u64 block_pages;
 void *vm_block_alloc(size_t bytes)
 {
 	unsigned order = order_for(bytes);
-	if (order > PA_MAX_ORDER) return NULL;
-	u64 pa = vm_pages_alloc_order(order, PA_ANY_NODE, 0);
+	if (order > BUDDY_MAX_ORDER) return NULL;
+	u64 pa = buddy_alloc_order(order, PA_ANY_NODE, 0);
 	if (!pa) return NULL;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
 	__atomic_fetch_add(&block_pages, 1UL << order, __ATOMIC_RELAXED);
@@ -170,23 +170,23 @@ void *vm_block_alloc(size_t bytes)
 void vm_block_free(void *block, size_t bytes)
 {
 	__atomic_fetch_sub(&block_pages, 1UL << order_for(bytes), __ATOMIC_RELAXED);
-	vm_pages_free_order(virt_to_phys(block), order_for(bytes));
+	buddy_free_order(virt_to_phys(block), order_for(bytes));
 }
 
 u64 vm_blocks_held(void) { return __atomic_load_n(&block_pages, __ATOMIC_RELAXED); }
 
-u64 vm_pages_cached(void)
+u64 page_cache_pages(void)
 {
 	u64 n = 0;
 	for (u32 i = 0; i < MAX_HARTS; i++) n += READ_ONCE(caches[i].count) + READ_ONCE(zero_caches[i].count);
 	return n;
 }
 
-u64 vm_pages_node_fallbacks(void)
+u64 page_cache_node_fallbacks(void)
 {
-	struct pa_stats st;
+	struct buddy_stats st;
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	pa_get_stats(&st);
+	buddy_get_stats(&st);
 	spin_unlock_irqrestore(&buddy_lock, f);
 	return st.node_fallbacks;
 }
