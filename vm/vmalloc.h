@@ -8,7 +8,7 @@
 
 struct page;
 
-/* Area kinds and properties (vm_area.flags). */
+/* Area kinds and properties (vmap_area.flags). */
 #define VM_ALLOC 0x01u      /* pages allocated and owned by the area */
 #define VM_MAP 0x02u        /* vmap: the caller's pages */
 #define VM_MAP_RAM 0x04u    /* vm_map_ram */
