@@ -57,16 +57,35 @@ KEY = re.compile(r"[a-z_][a-z0-9_]*")
 ODD_SPACE = re.compile(r"[^\S ]")
 
 
+_GOOD_KEYS = set()  # keys already seen to be well formed: a set lookup instead of a regex per field
+
+
+def _good_key(key):
+    if not KEY.fullmatch(key):
+        return False
+    if len(_GOOD_KEYS) < 4096:
+        _GOOD_KEYS.add(key)
+    return True
+
+
 def tokenize(body):
     """Fields of a trace line after the prefix, in order; None if the text is not all key=value pairs."""
     if '"' not in body and not body.startswith(" ") and not ODD_SPACE.search(body):
-        # Most lines: no quoted value, so the fields are what lies between spaces.
+        # Most lines: no quoted value, so the fields are what lies between spaces. First in one go, for
+        # lines whose keys are all known good and given once; else field by field.
+        parts = body.split(" ")
+        try:
+            fields = dict(part.split("=", 1) for part in parts)
+        except ValueError:  # a part without '='
+            fields = None
+        if fields is not None and len(fields) == len(parts) and _GOOD_KEYS.issuperset(fields):
+            return fields, None
         fields = {}
         for part in body.split(" "):
             if not part:
                 continue
             key, eq, value = part.partition("=")
-            if not eq or key in fields or not KEY.fullmatch(key):
+            if not eq or key in fields or (key not in _GOOD_KEYS and not _good_key(key)):
                 break  # let the exact reader below say what is wrong
             fields[key] = value
         else:
@@ -108,10 +127,23 @@ def check_fields(fields, schema, optional):
         raw = fields.get(key)
         if raw is None:
             return None, "missing field '%s'" % key
+        # The common forms inline (a converter call per field is most of the parse), the rest below.
+        if kind == DEC:
+            if raw.isdigit() and raw.isascii() and len(raw) <= 20:
+                out[key] = int(raw)
+                continue
+        elif kind == STR:
+            out[key] = raw[1:-1] if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"' else raw
+            continue
+        elif HEX_VALUE.fullmatch(raw):
+            out[key] = int(raw[2:], 16)
+            continue
         val = conv(raw)
         if val is None:
             return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
         out[key] = val
+    if len(out) == len(fields):
+        return out, None  # no field beyond the schema: the usual line
     for key, raw in fields.items():
         if key in out:
             continue

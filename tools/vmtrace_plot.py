@@ -126,9 +126,6 @@ def raster(top, r, t_end, sec, base, key, colours, x_max, y_max):
     w, h = 1600, 900
     img = np.zeros((h, w, 4), dtype=np.uint8)  # transparent; 6 MB whatever the log
 
-    def px(x, y):
-        return min(w - 1, max(0, int(x / x_max * w))), min(h - 1, max(0, int(y / y_max * h)))
-
     rgba = {}
 
     def shade(c, alpha):
@@ -137,17 +134,28 @@ def raster(top, r, t_end, sec, base, key, colours, x_max, y_max):
             rgba[k] = tuple(int(round(v * 255)) for v in (c[0], c[1], c[2], alpha))
         return rgba[k]
 
+    # The per-area work is the whole cost on a big log: the pixel arithmetic is inlined (sec and px as
+    # one multiply each) and each area's three shades are looked up once per colour.
+    kx = w / x_max
+    ky = h / y_max
+    shades = {}
     for t_alloc, t_free, t_purge, addr, va_size, pages, caller, task in areas_of(r, t_end):
-        c = tuple(colours.get(key(caller, task), GREY))
+        k = key(caller, task)
+        sh = shades.get(k)
+        if sh is None:
+            c = tuple(colours.get(k, GREY))
+            sh = shades[k] = (shade(c, 0.4), shade(c, 1.0), shade(c, 0.15))
         y = (addr - base) / 1024
-        m = min(pages * PAGE, va_size) / 1024
-        x0, y0 = px(sec(t_alloc), y)
-        x1, y1 = px(sec(t_free if t_free is not None else t_end), y + va_size / 1024)
-        _, ym = px(0, y + m)
-        img[y0:y1 + 1, x0:x1 + 1] = shade(c, 0.4)
-        img[y0:ym + 1, x0:x1 + 1] = shade(c, 1.0)
+        x0 = min(w - 1, max(0, int(sec(t_alloc) * kx)))
+        x1 = min(w - 1, max(0, int(sec(t_free if t_free is not None else t_end) * kx)))
+        y0 = min(h - 1, max(0, int(y * ky)))
+        y1 = min(h - 1, max(0, int((y + va_size / 1024) * ky)))
+        ym = min(h - 1, max(0, int((y + min(pages * PAGE, va_size) / 1024) * ky)))
+        if ym < y1:  # a pale part shows (at this scale most areas are one row: solid only)
+            img[ym + 1:y1 + 1, x0:x1 + 1] = sh[0]
+        img[y0:ym + 1, x0:x1 + 1] = sh[1]
         if t_free is not None:
-            x2, _ = px(sec(t_purge if t_purge is not None else t_end), y)
+            x2 = min(w - 1, max(0, int(sec(t_purge if t_purge is not None else t_end) * kx)))
             if x2 > x1:
-                img[y0:y1 + 1, x1 + 1:x2 + 1] = shade(c, 0.15)
+                img[y0:y1 + 1, x1 + 1:x2 + 1] = sh[2]
     top.imshow(img, origin="lower", extent=(0, x_max, 0, y_max), aspect="auto", interpolation="nearest")

@@ -53,6 +53,8 @@ void vm_unmap_aliases(void);
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
 
+/* One live (or lazily freed) area: its reserved range and what maps it. Linux splits this in two, the
+ * range (vmap_area) and the mapping (vm_struct); one record here means one lookup and one allocation. */
 struct vmap_area {
 	struct va_busy_link link; /* busy map entry; link.key is the start address */
 	u64 addr;           /* first byte */
