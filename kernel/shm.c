@@ -2,7 +2,9 @@
  * area's pages. Locking: an object's own lock covers its size, area and list of mappings; a task's
  * shm_lock covers its handle table, its mapping table and the shm ranges of its page tables; the order is
  * object, then task. No global lock is held across a copy, a page-table loop or a TLB shootdown (the
- * object table's lock only guards slot allocation and the per-account object counts).
+ * object table's lock only guards slot allocation and the per-account object counts). Object and task
+ * locks are taken with interrupts on: no interrupt handler takes them and the kernel never preempts
+ * itself, so a long resize under them delays no interrupt (and no IPI a TLB shootdown waits for).
  *
  * Resizing: a shrink unmaps the cut tail from every mapping and fences those tasks before vrealloc frees
  * the pages. A grow never unmaps anything: vrealloc keeps the pages that stay (a move takes them along),
@@ -108,14 +110,14 @@ static long handle_add(struct task *t, struct shm_obj *o, u64 rights)
 /* The object behind a handle of t, with a reference for the caller (obj_put when done), or NULL. */
 static struct shm_obj *handle_get(struct task *t, u64 h, u64 *rights)
 {
-	unsigned long f = spin_lock_irqsave(&t->shm_lock);
+	spin_lock(&t->shm_lock);
 	struct task_handle *th = lookup(t, h);
 	struct shm_obj *o = th ? th->obj : NULL;
 	if (o) {
 		obj_get(o);
 		*rights = th->rights;
 	}
-	spin_unlock_irqrestore(&t->shm_lock, f);
+	spin_unlock(&t->shm_lock);
 	return o;
 }
 
@@ -187,9 +189,9 @@ long shm_create(struct task *t, u64 size, u64 flags)
 	if (!o) {
 		vfree(kva);
 	} else {
-		f = spin_lock_irqsave(&t->shm_lock);
+		spin_lock(&t->shm_lock);
 		r = handle_add(t, o, SHM_ALL);
-		spin_unlock_irqrestore(&t->shm_lock, f);
+		spin_unlock(&t->shm_lock);
 		obj_put(o); /* the creation reference: the handle holds its own, or the object goes */
 	}
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=create size=%lu handle=0x%lx result=%ld", size, r > 0 ? (u64)r : 0, r < 0 ? r : 0);
@@ -242,7 +244,7 @@ long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 		goto put;
 	}
 	max_size = ALIGN_UP(max_size, PAGE_SIZE);
-	unsigned long fo = spin_lock_irqsave(&o->lock);
+	spin_lock(&o->lock);
 	if (max_size && max_size < o->size) {
 		r = -EINVAL;
 		goto unlock_obj;
@@ -276,7 +278,7 @@ long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 	}
 	spin_unlock(&t->shm_lock);
 unlock_obj:
-	spin_unlock_irqrestore(&o->lock, fo);
+	spin_unlock(&o->lock);
 put:
 	if (charged) vm_owner_charge(t->slot, -(s64)charged, false);
 	obj_put(o);
@@ -303,23 +305,23 @@ static void map_remove(struct shm_obj *o, struct task_map *m, bool flush)
 /* Removes t's mapping at uva (any mapping of t when uva is 0 and `any`); false if there is none. */
 static bool unmap_one(struct task *t, u64 uva, bool flush)
 {
-	unsigned long f = spin_lock_irqsave(&t->shm_lock);
+	spin_lock(&t->shm_lock);
 	struct task_map *m = NULL;
 	for (u32 i = 0; i < VMK_MAX_MAPS && !m; i++)
 		if (t->maps[i].obj && (t->maps[i].uva == uva || !uva)) m = &t->maps[i];
 	struct shm_obj *o = m ? m->obj : NULL;
 	if (o) obj_get(o);
-	spin_unlock_irqrestore(&t->shm_lock, f);
+	spin_unlock(&t->shm_lock);
 	if (!o) return false;
 	bool done = false;
-	f = spin_lock_irqsave(&o->lock);
+	spin_lock(&o->lock);
 	spin_lock(&t->shm_lock);
 	if (m->obj == o && (m->uva == uva || !uva)) { /* still the same mapping: t is single-threaded */
 		map_remove(o, m, flush);
 		done = true;
 	}
 	spin_unlock(&t->shm_lock);
-	spin_unlock_irqrestore(&o->lock, f);
+	spin_unlock(&o->lock);
 	if (done) obj_put(o); /* the mapping's reference */
 	obj_put(o);
 	return done;
@@ -337,11 +339,10 @@ long shm_unmap(struct task *t, u64 addr)
 static long grow(struct shm_obj *o, u64 new_size)
 {
 	struct task_map *m;
-	unsigned long f;
 	for (m = o->maps; m; m = m->next_on_obj) {
-		f = spin_lock_irqsave(&m->task->shm_lock);
+		spin_lock(&m->task->shm_lock);
 		int e = reserve_tables(m, m->mapped, MIN(new_size, m->max_size));
-		spin_unlock_irqrestore(&m->task->shm_lock, f);
+		spin_unlock(&m->task->shm_lock);
 		if (e) return -ENOMEM; /* empty tables left behind change no mapping; unmap reclaims them */
 	}
 	u64 old = o->size;
@@ -349,31 +350,31 @@ static long grow(struct shm_obj *o, u64 new_size)
 	if (!n) return -ENOMEM;
 	struct task_map *failed = NULL;
 	for (m = o->maps; m; m = m->next_on_obj) {
-		f = spin_lock_irqsave(&m->task->shm_lock);
+		spin_lock(&m->task->shm_lock);
 		/* Tables were reserved, but an unmap in that task may have reclaimed an empty one since. */
 		if (map_user(m, n, m->mapped, MIN(new_size, m->max_size))) failed = m;
-		spin_unlock_irqrestore(&m->task->shm_lock, f);
+		spin_unlock(&m->task->shm_lock);
 		if (failed) break;
 	}
 	if (failed) {
 		for (m = o->maps; m != failed; m = m->next_on_obj) {
-			f = spin_lock_irqsave(&m->task->shm_lock);
+			spin_lock(&m->task->shm_lock);
 			unmap_user(m, m->mapped, MIN(new_size, m->max_size), true);
-			spin_unlock_irqrestore(&m->task->shm_lock, f);
+			spin_unlock(&m->task->shm_lock);
 		}
 		o->kva = vrealloc(n, old, VMF_ZERO); /* a shrink: in place, the kept pages untouched */
 		return -ENOMEM;
 	}
 	o->kva = n;
 	for (m = o->maps; m; m = m->next_on_obj) {
-		f = spin_lock_irqsave(&m->task->shm_lock);
+		spin_lock(&m->task->shm_lock);
 		m->mapped = MIN(new_size, m->max_size);
 		u64 tables = table_charge(m->uva, m->mapped);
 		if (tables > m->table_pages) {
 			vm_owner_charge(m->task->slot, (s64)(tables - m->table_pages), true);
 			m->table_pages = tables;
 		}
-		spin_unlock_irqrestore(&m->task->shm_lock, f);
+		spin_unlock(&m->task->shm_lock);
 	}
 	o->size = new_size;
 	return 0;
@@ -389,22 +390,22 @@ long shm_resize(struct task *t, u64 handle, u64 new_size)
 	else if (!new_size || new_size > VMK_SHM_MAX_SIZE) r = -EINVAL;
 	if (r) goto out;
 	new_size = ALIGN_UP(new_size, PAGE_SIZE);
-	unsigned long f = spin_lock_irqsave(&o->lock);
+	spin_lock(&o->lock);
 	if (new_size < o->size) {
 		for (struct task_map *m = o->maps; m; m = m->next_on_obj) {
-			unsigned long ft = spin_lock_irqsave(&m->task->shm_lock);
+			spin_lock(&m->task->shm_lock);
 			if (m->mapped > new_size) {
 				unmap_user(m, new_size, m->mapped, true);
 				m->mapped = new_size;
 			}
-			spin_unlock_irqrestore(&m->task->shm_lock, ft);
+			spin_unlock(&m->task->shm_lock);
 		}
 		o->kva = vrealloc(o->kva, new_size, VMF_ZERO); /* shrinks in place, frees the tail */
 		o->size = new_size;
 	} else if (new_size > o->size) {
 		r = grow(o, new_size);
 	}
-	spin_unlock_irqrestore(&o->lock, f);
+	spin_unlock(&o->lock);
 out:
 	if (o) obj_put(o);
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=resize handle=0x%lx size=%lu result=%ld", handle, new_size, r);
@@ -422,10 +423,10 @@ long shm_share(struct task *t, u64 handle, long tid, u64 rights)
 	else if (!(mine & SHM_SHARE) || (rights & ~mine)) r = -EACCES;
 	else if (!target) r = -ESRCH;
 	else {
-		unsigned long f = spin_lock_irqsave(&target->shm_lock);
+		spin_lock(&target->shm_lock);
 		/* The slot may have been reused since the lookup; a task that has released its handles is gone. */
 		r = target->tid != (u32)tid || target->shm_gone ? -ESRCH : handle_add(target, o, rights);
-		spin_unlock_irqrestore(&target->shm_lock, f);
+		spin_unlock(&target->shm_lock);
 	}
 	if (o) obj_put(o);
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=share handle=0x%lx tid=%ld rights=%lu result=%ld", handle, tid, rights,
@@ -435,11 +436,11 @@ long shm_share(struct task *t, u64 handle, long tid, u64 rights)
 
 long shm_close(struct task *t, u64 handle)
 {
-	unsigned long f = spin_lock_irqsave(&t->shm_lock);
+	spin_lock(&t->shm_lock);
 	struct task_handle *th = lookup(t, handle);
 	struct shm_obj *o = th ? th->obj : NULL;
 	if (th) th->obj = NULL;
-	spin_unlock_irqrestore(&t->shm_lock, f);
+	spin_unlock(&t->shm_lock);
 	if (o) obj_put(o);
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=close handle=0x%lx result=%ld", handle, o ? 0L : (long)-EBADF);
 	return o ? 0 : -EBADF;
@@ -450,12 +451,12 @@ long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out)
 	u64 rights = 0;
 	struct shm_obj *o = handle_get(t, handle, &rights);
 	if (!o) return -EBADF;
-	unsigned long f = spin_lock_irqsave(&o->lock);
+	spin_lock(&o->lock);
 	u64 n = 0;
 	for (struct task_map *m = o->maps; m; m = m->next_on_obj) n++;
 	*out = (struct vmk_shm_info){o->size, o->size >> PAGE_SHIFT, n, rights,
 				     o->huge ? ALIGN_UP(o->size, PMD_SIZE) / PMD_SIZE : 0};
-	spin_unlock_irqrestore(&o->lock, f);
+	spin_unlock(&o->lock);
 	obj_put(o);
 	return 0;
 }
@@ -472,11 +473,11 @@ int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32
 			r = -EBADF;
 			break;
 		}
-		unsigned long f = spin_lock_irqsave(&child->shm_lock);
+		spin_lock(&child->shm_lock);
 		long h = handle_add(child, o, rights);
 		if (h < 0) r = (int)h;
 		else child->inherited[child->ninherited++] = (u64)h;
-		spin_unlock_irqrestore(&child->shm_lock, f);
+		spin_unlock(&child->shm_lock);
 		obj_put(o);
 	}
 	return r;
@@ -502,9 +503,9 @@ static bool move_charge(struct shm_obj *o, u32 to, u32 to_tid, bool force)
 static bool give_to_parent(struct shm_obj *o, struct task *parent, u32 parent_tid, bool force)
 {
 	if (!parent) return false;
-	unsigned long f = spin_lock_irqsave(&parent->shm_lock);
+	spin_lock(&parent->shm_lock);
 	bool ok = parent->tid == parent_tid && !parent->shm_gone && move_charge(o, parent->slot, parent_tid, force);
-	spin_unlock_irqrestore(&parent->shm_lock, f);
+	spin_unlock(&parent->shm_lock);
 	return ok;
 }
 
@@ -524,17 +525,17 @@ void shm_release_task(struct task *t)
 	struct task *parent = t->parent;
 	u32 parent_tid = parent ? parent->tid : 0;
 	spin_unlock_irqrestore(&sched_lock, f);
-	f = spin_lock_irqsave(&t->shm_lock);
+	spin_lock(&t->shm_lock);
 	t->shm_gone = true; /* from here on nobody can give t a handle */
-	spin_unlock_irqrestore(&t->shm_lock, f);
+	spin_unlock(&t->shm_lock);
 	/* No flush: the task never returns to user mode, and its ASID is flushed when it is reaped. */
 	while (unmap_one(t, 0, false)) {
 	}
 	for (u32 i = 0; i < VMK_MAX_HANDLES; i++) {
-		f = spin_lock_irqsave(&t->shm_lock);
+		spin_lock(&t->shm_lock);
 		struct shm_obj *o = t->handles[i].obj;
 		t->handles[i].obj = NULL;
-		spin_unlock_irqrestore(&t->shm_lock, f);
+		spin_unlock(&t->shm_lock);
 		if (o) obj_put(o);
 	}
 	/* What t created and others still hold changes hands, so t's account is empty for the slot's next task. */
@@ -546,9 +547,9 @@ void shm_release_task(struct task *t)
 		if (live) obj_get(o);
 		spin_unlock_irqrestore(&objs_lock, f);
 		if (!live) continue;
-		f = spin_lock_irqsave(&o->lock);
+		spin_lock(&o->lock);
 		if (o->owner_tid == t->tid) hand_over(o, parent, parent_tid);
-		spin_unlock_irqrestore(&o->lock, f);
+		spin_unlock(&o->lock);
 		obj_put(o);
 	}
 }
@@ -557,7 +558,7 @@ bool shm_fault(struct task *t, u64 addr, u64 cause)
 {
 	bool retry = false;
 	if (cause != 13 && cause != 15) return false; /* instruction fetches: shm mappings are never executable */
-	unsigned long f = spin_lock_irqsave(&t->shm_lock);
+	spin_lock(&t->shm_lock);
 	for (u32 i = 0; i < VMK_MAX_MAPS; i++) {
 		struct task_map *m = &t->maps[i];
 		if (!m->obj || addr < m->uva || addr >= m->uva + m->max_size) continue;
@@ -566,7 +567,7 @@ bool shm_fault(struct task *t, u64 addr, u64 cause)
 		if (addr - m->uva < m->mapped && !pt_walk(t->root_pa, addr, &w) && (cause != EXC_STORE_PAGE || (w.pte & PTE_W)))
 			retry = true;
 	}
-	spin_unlock_irqrestore(&t->shm_lock, f);
+	spin_unlock(&t->shm_lock);
 	return retry;
 }
 
