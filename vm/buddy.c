@@ -4,7 +4,6 @@
 
 #define PA_NIL 0xffffffffu
 #define PA_MAX_ZONE_PAGES (PA_NIL - 1)
-#define PA_HOT_MAX 64 /* order-0 pages a zone keeps unmerged */
 
 /*
  * Free lists are doubly linked through 32-bit page indices in the zone's own struct page array,
@@ -12,10 +11,8 @@
  * `nonempty` mirrors which lists have entries: finding the smallest order that can satisfy a
  * request is one shift and one count-trailing-zeros, never a scan.
  *
- * Freed order-0 pages first go to a small per-zone hot list, unmerged (like Linux's per-cpu
- * lists): a page freed and allocated again in a loop then costs a push and a pop instead of a
- * merge up to the top order and a split back down. The hot list is merged back into the buddy
- * lists whenever a request would otherwise fail in that zone, and before reservations.
+ * There is no cache of single pages here: page_cache.c's per-hart caches stand in front of this
+ * allocator and take and return order-0 pages in batches, so every free merges at once.
  */
 struct buddy_zone {
 	struct page *pages;
@@ -25,9 +22,7 @@ struct buddy_zone {
 	int node;
 	u32 free_head[BUDDY_MAX_ORDER + 1];
 	u64 nr_free[BUDDY_MAX_ORDER + 1]; /* blocks on each list */
-	u32 hot_head; /* singly linked through link.next */
-	u32 nr_hot;
-	u64 free_pages; /* hot pages included */
+	u64 free_pages;
 	u64 total_pages; /* pages not reserved */
 };
 
@@ -95,19 +90,6 @@ static void free_block(struct buddy_zone *z, u32 idx, unsigned order)
 	list_push(z, order, (u32)(pfn - z->base_pfn));
 }
 
-/* Merges the zone's hot pages into the buddy lists. */
-static void drain_hot(struct buddy_zone *z)
-{
-	while (z->hot_head != PA_NIL) {
-		u32 idx = z->hot_head;
-
-		z->hot_head = z->pages[idx].link.next;
-		z->pages[idx].flags = 0;
-		free_block(z, idx, 0);
-	}
-	z->nr_hot = 0;
-}
-
 static inline u64 take_block(struct buddy_zone *z, struct page *p, u32 idx, unsigned order)
 {
 	p->flags = PG_HEAD;
@@ -118,17 +100,6 @@ static inline u64 take_block(struct buddy_zone *z, struct page *p, u32 idx, unsi
 	return (z->base_pfn + idx) << PAGE_SHIFT;
 }
 
-/* Callers check nr_hot rather than hot_head: an unused, zeroed zone has nr_hot 0. */
-static inline u64 hot_pop(struct buddy_zone *z)
-{
-	u32 idx = z->hot_head;
-	struct page *p = &z->pages[idx];
-
-	z->hot_head = p->link.next;
-	z->nr_hot--;
-	return take_block(z, p, idx, 0);
-}
-
 static u64 zone_alloc(struct buddy_zone *z, unsigned order)
 {
 	u32 avail = z->nonempty >> order;
@@ -136,13 +107,7 @@ static u64 zone_alloc(struct buddy_zone *z, unsigned order)
 	u32 idx, next;
 	struct page *p;
 
-	if (order == 0 && z->nr_hot) return hot_pop(z);
-	if (unlikely(!avail)) {
-		if (!z->nr_hot) return 0;
-		drain_hot(z);
-		avail = z->nonempty >> order;
-		if (!avail) return 0;
-	}
+	if (unlikely(!avail)) return 0;
 	k = order + (unsigned)__builtin_ctz(avail);
 	idx = z->free_head[k];
 	p = &z->pages[idx];
@@ -161,7 +126,7 @@ static u64 zone_alloc(struct buddy_zone *z, unsigned order)
 	return take_block(z, p, idx, order);
 }
 
-static __attribute__((noinline)) u64 pa_alloc_slow(unsigned order, int node, unsigned flags)
+u64 buddy_alloc(unsigned order, int node, unsigned flags)
 {
 	u64 pa = 0;
 	unsigned i;
@@ -187,19 +152,6 @@ fail:
 	return 0;
 }
 
-/* The single-page case that vmalloc hammers: first zone, hot list not empty. */
-u64 buddy_alloc(unsigned order, int node, unsigned flags)
-{
-	struct buddy_zone *z = &zones[0];
-
-	if (likely(order == 0 && z->nr_hot && (node == PA_ANY_NODE || node == z->node) &&
-		   !(flags & ~BUDDY_THISNODE))) {
-		nr_allocs++;
-		return hot_pop(z);
-	}
-	return pa_alloc_slow(order, node, flags);
-}
-
 void buddy_free(u64 pa, unsigned order)
 {
 	struct buddy_zone *z;
@@ -214,13 +166,6 @@ void buddy_free(u64 pa, unsigned order)
 	if (unlikely(p->flags != PG_HEAD || p->order != order)) goto bad;
 	z->free_pages += 1u << order;
 	nr_frees++;
-	if (order == 0 && z->nr_hot < PA_HOT_MAX) {
-		p->flags = PG_FREE | PG_HOT;
-		p->link.next = z->hot_head;
-		z->hot_head = idx;
-		z->nr_hot++;
-		return;
-	}
 	p->flags = 0;
 	free_block(z, idx, order);
 	return;
@@ -285,7 +230,6 @@ static bool find_free_block(struct buddy_zone *z, u32 idx, u32 *head, unsigned *
 
 static void zone_reserve_range(struct buddy_zone *z, u32 i, u32 end)
 {
-	drain_hot(z);
 	while (i < end) {
 		struct page *p = &z->pages[i];
 		u32 head, block_end;
@@ -396,7 +340,6 @@ int buddy_add_zone(u64 base, u64 size, int node, struct page *meta)
 	z->npages = (u32)npages;
 	z->node = node;
 	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) z->free_head[k] = PA_NIL;
-	z->hot_head = PA_NIL;
 	nr_zones++;
 	return 0;
 }
@@ -462,7 +405,6 @@ void buddy_get_stats(struct buddy_stats *s)
 		s->free_pages += z->free_pages;
 		s->total_pages += z->total_pages;
 		s->reserved_pages += z->npages - z->total_pages;
-		s->hot_pages += z->nr_hot;
 		for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) s->nr_free[k] += z->nr_free[k];
 	}
 	s->allocs = nr_allocs;
@@ -500,19 +442,8 @@ static int check_zone(const struct buddy_zone *z)
 		free += count << k;
 		heads += count;
 	}
-	{
-		u64 hot = 0;
-
-		for (u32 i = z->hot_head; i != PA_NIL; i = z->pages[i].link.next) {
-			if (i >= z->npages || ++hot > z->nr_hot) return -EIO;
-			if (z->pages[i].flags != (PG_FREE | PG_HOT)) return -EIO;
-		}
-		if (hot != z->nr_hot || hot > PA_HOT_MAX) return -EIO;
-		free += hot;
-		heads += hot;
-	}
 	for (u32 i = 0; i < z->npages; i++) {
-		if (z->pages[i].flags == PG_FREE || z->pages[i].flags == (PG_FREE | PG_HOT)) heads--;
+		if (z->pages[i].flags == PG_FREE) heads--;
 		if (z->pages[i].flags & PG_RESERVED) reserved++;
 	}
 	if (heads || free != z->free_pages || reserved != z->npages - z->total_pages ||
@@ -520,13 +451,6 @@ static int check_zone(const struct buddy_zone *z)
 		return -EIO;
 	return 0;
 }
-
-#ifdef HOST_TEST /* test support: only host tests call these */
-void buddy_drain(void)
-{
-	for (unsigned i = 0; i < nr_zones; i++) drain_hot(&zones[i]);
-}
-#endif
 
 int buddy_check(void)
 {

@@ -24,7 +24,6 @@
 #define PG_RESERVED 0x02 /* not available: firmware, kernel image, metadata, holes */
 #define PG_HEAD 0x04     /* head of an allocated block (order is the block's order) */
 #define PG_PINNED 0x08   /* with PG_RESERVED: reserved by buddy_reserve_range, buddy_free_range skips it */
-#define PG_HOT 0x10      /* with PG_FREE: a freed order-0 page waiting unmerged on a hot list */
 
 /*
  * One per managed page, in an array per zone that the caller provides (buddy_zone_meta_bytes).
@@ -61,7 +60,6 @@ struct buddy_stats {
 	u64 failed;         /* buddy_alloc calls that returned 0 */
 	u64 bad_frees;      /* buddy_free calls rejected: unmanaged, unaligned, not allocated, wrong order */
 	u64 node_fallbacks; /* allocations for a node served from another because that node had none */
-	u64 hot_pages;      /* free order-0 pages on the hot lists, not in nr_free */
 	u64 nr_free[BUDDY_MAX_ORDER + 1]; /* free blocks per order on the buddy lists, all zones */
 };
 
@@ -90,19 +88,14 @@ void buddy_reserve_range(u64 pa, u64 size);
  * 0 on failure. node = PA_ANY_NODE or a node id whose zones are tried first. O(1). */
 u64 buddy_alloc(unsigned order, int node, unsigned flags);
 
-/* Frees a block from buddy_alloc. A free of anything else (unmanaged address, not the head of an
- * allocated block, wrong order, double free) is counted in bad_frees and ignored. Order-0 pages
- * may wait unmerged on a small per-zone hot list, so that a free followed by an alloc is a push
- * and a pop; buddy_alloc merges them back before it would fail. */
+/* Frees a block from buddy_alloc, merging it with its free buddies at once. A free of anything else
+ * (unmanaged address, not the head of an allocated block, wrong order, double free) is counted in
+ * bad_frees and ignored. */
 void buddy_free(u64 pa, unsigned order);
 
 struct page *pa_to_page(u64 pa); /* NULL if pa is not in a zone */
 u64 page_to_pa(const struct page *p); /* 0 if p is not a zone's struct page */
 
-#ifdef HOST_TEST /* test support: only host tests call these */
-/* Merges every hot-list page back into the buddy lists (tests, or before reporting). */
-void buddy_drain(void);
-#endif
 
 u64 buddy_free_pages(void);
 u64 buddy_total_pages(void);
