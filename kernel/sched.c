@@ -62,6 +62,7 @@ void sched_tick(void)
 void task_user_return_work(void)
 {
 	task_die_if_killed();
+	trace_drain_if_half_full(); /* a hart busy with system calls drains before the tick would */
 	u32 me = this_hart_index();
 	if (need_resched[me]) {
 		need_resched[me] = false;

@@ -140,6 +140,13 @@ static void drain_ring(struct trace_ring *r, u32 hartid)
 
 void trace_drain(void) { drain_ring(&rings[this_hart_index()], this_hart()->hartid); }
 
+void trace_drain_if_half_full(void)
+{
+	struct trace_ring *r = &rings[this_hart_index()];
+	u32 queued = __atomic_load_n(&r->head, __ATOMIC_RELAXED) - __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+	if (unlikely(queued > ring_bytes(r) / 2)) drain_ring(r, this_hart()->hartid);
+}
+
 void trace_drain_all(void)
 {
 	for (u32 i = 0; i < MAX_HARTS; i++) if (hart_locals[i]) drain_ring(&rings[i], hart_locals[i]->hartid);

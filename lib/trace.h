@@ -12,6 +12,10 @@ extern u32 trace_mask;
 
 void trace_emit(const void *caller, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void trace_drain(void);            /* writes this hart's ring to the console; never under allocator locks */
+/* Drains this hart's ring when it is half full, else does nothing (one load and a compare): for the
+ * return to user mode, so a hart busy with system calls between two ticks does not overflow its ring.
+ * Process context, no allocator lock held. */
+void trace_drain_if_half_full(void);
 void trace_drain_all(void);        /* every hart's ring, from one hart (tests, power-off) */
 u32 trace_parse_classes(const char *list); /* "vmalloc,purge" / "all" -> mask */
 u64 trace_dropped_total(void);

@@ -115,6 +115,9 @@ if [ $# -ge 1 ]; then
 	[ $rc -eq 0 ] && grep -q '^anomalies: 0 ' "$OUT/live.txt" && grep -q '^vmallocinfo check: ok' "$OUT/live.txt" &&
 		grep -q ' ev=region ' "$1"
 	result live_boot_matches_vmallocinfo $? "exit $rc; see $OUT/live.txt"
+	# make trace's workload purges during the run (a low threshold): every purge names what it releases.
+	grep -q '^purges: [1-9]' "$OUT/live.txt" && ! grep -q 'guessed' "$OUT/live.txt"
+	result live_boot_purges_released_exactly $? "see $OUT/live.txt"
 fi
 
 echo "1..$n"
