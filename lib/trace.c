@@ -1,6 +1,6 @@
 /* Trace rings: each hart formats its events into its own ring with interrupts off (no lock shared with
  * other harts, so tracing never serialises allocation), and the ring is drained to the console later,
- * from the idle loop or the timer tick, outside every allocator lock. A full ring drops events and the
+ * from the idle loop, the timer tick or (half full) the return to user mode, outside every allocator lock. A full ring drops events and the
  * next drain says how many and which sequence numbers, so a gap is never silent. */
 #include <stdarg.h>
 #include "lib/trace.h"
