@@ -5,9 +5,9 @@
 #include "kernel/aspace.h"
 #include "kernel/task.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
-#include "platform/sbi.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
@@ -61,7 +61,6 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 {
 	u64 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED);
 	u32 me = this_hart_index();
-	unsigned long hmasks[MAX_HARTS], bases[MAX_HARTS];
 
 	if ((mask >> me) & 1) {
 		if (size && size <= TLB_FLUSH_ALL_PAGES * PAGE_SIZE)
@@ -70,12 +69,9 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 		else
 			local_flush_tlb_asid(t->asid);
 	}
-	/* One SBI call per 64-id chunk of hart ids: no shift can overflow however far apart they are. */
-	u32 n = harts_sbi_chunks(mask & ~(1ULL << me), hmasks, bases);
-	for (u32 k = 0; k < n; k++) {
-		if (t->asid) sbi_remote_sfence_vma_asid(hmasks[k], bases[k], size ? va : 0, size, t->asid);
-		else sbi_remote_sfence_vma(hmasks[k], bases[k], size ? va : 0, size);
-	}
+	/* Other harts that ran the task: the IPI shootdown (a whole-TLB flush there, acknowledged), whose
+	 * requester sleeps in wfi rather than spinning in M-mode as an SBI RFENCE caller would. */
+	if (mask & ~(1ULL << me)) tlb_flush_other_harts();
 }
 
 static void free_leaf(void *ctx, u64 pa, int level)

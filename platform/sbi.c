@@ -61,12 +61,6 @@ long sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base
 	return sbi_call(SBI_EXT_RFENCE, 1, hart_mask, hart_mask_base, start, size, 0).error;
 }
 
-long sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,
-				unsigned long size, unsigned long asid)
-{
-	return sbi_call(SBI_EXT_RFENCE, 2, hart_mask, hart_mask_base, start, size, asid).error;
-}
-
 long sbi_hart_start(unsigned long hartid, unsigned long start_pa, unsigned long opaque)
 {
 	return sbi_call(SBI_EXT_HSM, 0, hartid, start_pa, opaque, 0, 0).error;

@@ -34,8 +34,6 @@ long sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base);
 /* start == size == 0 flushes everything; hart_mask_base == -1 targets every hart. */
 long sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,
 			   unsigned long size);
-long sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,
-				unsigned long size, unsigned long asid);
 long sbi_hart_start(unsigned long hartid, unsigned long start_pa, unsigned long opaque);
 long sbi_hart_get_status(unsigned long hartid);
 /* Returns only on failure (the SBI error), e.g. when the platform has no device for that reset type. */
