@@ -20,18 +20,6 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 
 #define CALLER __builtin_return_address(0)
 
-/* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
- * has no limit to check); a task's are charged under the arena lock in vm_area_get. Atomic adds on the
- * hart's own line: a vfree_atomic from an interrupt may count on the same hart. */
-static void area_count_in(struct vmap_area *a, u64 pages)
-{
-	s64 *st = vm_harts[this_hart_index()].stat;
-	a->seq = (u64)__atomic_add_fetch(&st[VM_STAT_SEQ], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
-	if (a->owner == VM_OWNER_KERNEL) __atomic_fetch_add(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
-}
-
 /* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. */
 static void area_count_out(u32 owner, u64 pages, bool area)
 {
@@ -45,193 +33,6 @@ static void area_count_out(u32 owner, u64 pages, bool area)
 		arena.owner_pages[owner] -= pages;
 		arena_unlock(f);
 	}
-}
-
-struct busy_stripe busy_stripes[BUSY_STRIPES];
-
-static void busy_insert(struct vmap_area *a)
-{
-	struct busy_stripe *b = busy_stripe_of(a->addr);
-	unsigned long f = busy_lock(b);
-	va_busy_insert(&b->map, &a->link, a->addr);
-	busy_unlock(b, f);
-}
-
-static struct vmap_area *busy_remove(u64 addr)
-{
-	struct busy_stripe *b = busy_stripe_of(addr);
-	unsigned long f = busy_lock(b);
-	struct va_busy_link *l = va_busy_remove(&b->map, addr);
-	busy_unlock(b, f);
-	return (struct vmap_area *)l;
-}
-
-void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
-{
-	for (u32 i = 0; i < BUSY_STRIPES; i++) {
-		struct busy_stripe *b = &busy_stripes[i];
-		unsigned long f = irq_save();
-		bool locked = false;
-		if (try) {
-			for (u32 n = 0; n < 10000 && !locked; n++) locked = spin_trylock(&b->lock);
-		} else {
-			irq_restore(f);
-			f = busy_lock(b);
-			locked = true;
-		}
-		va_busy_for_each(&b->map, fn, ctx);
-		if (locked) spin_unlock(&b->lock);
-		irq_restore(f);
-	}
-}
-
-u64 vm_busy_count(void)
-{
-	u64 n = 0;
-	for (u32 i = 0; i < BUSY_STRIPES; i++) n += READ_ONCE(busy_stripes[i].map.count);
-	return n;
-}
-
-struct va_pool va_pools[VA_CACHE_CLASSES];
-
-static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
-
-/* Whether the pools or this hart's caches hold free ranges the index does not have (vm_purge returns them). */
-static bool vm_pools_hold_ranges(void)
-{
-	struct vm_hart *h = &vm_harts[this_hart_index()];
-	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
-		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
-	return false;
-}
-
-bool vm_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
-{
-	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
-		return false;
-	u32 k = class_of(a->va_size);
-	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
-	a->lazy_next = lists[k];
-	lists[k] = a;
-	counts[k]++;
-	return true;
-}
-
-void vm_pool_put_flush(struct vmap_area **lists, u32 *counts)
-{
-	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
-		if (!lists[k]) continue;
-		struct vmap_area *tail = lists[k];
-		while (tail->lazy_next) tail = tail->lazy_next;
-		struct va_pool *p = &va_pools[k];
-		unsigned long f = pool_lock(p);
-		tail->lazy_next = p->head;
-		p->head = lists[k];
-		p->count += counts[k];
-		spin_unlock_irqrestore(&p->lock, f);
-		lists[k] = NULL;
-		counts[k] = 0;
-	}
-}
-
-/* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
- * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
- * slow path, which waits for purges). */
-static bool cache_refill(struct va_class_cache *c, u64 va_size)
-{
-	struct va_pool *p = &va_pools[class_of(va_size)];
-	if (READ_ONCE(p->head)) {
-		unsigned long f = pool_lock(p);
-		while (c->count < VA_CACHE_SLOTS && p->head) {
-			struct vmap_area *a = p->head;
-			p->head = a->lazy_next;
-			p->count--;
-			c->areas[c->count++] = a;
-		}
-		spin_unlock_irqrestore(&p->lock, f);
-		if (c->count) return true;
-	}
-	struct vmap_area *got[VA_CACHE_SLOTS];
-	u32 n = 0;
-	unsigned long f = arena_lock();
-	while (n < VA_CACHE_SLOTS) {
-		u64 start;
-		struct vmap_area *a = node_pool_get(&arena.area_pool);
-		if (!a) break;
-		if (va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) {
-			node_pool_put(&arena.area_pool, a);
-			break;
-		}
-		a->va_start = start;
-		a->va_size = va_size;
-		got[n++] = a;
-	}
-	arena_unlock(f);
-	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
-	while (n) c->areas[c->count++] = got[--n];
-	return c->count != 0;
-}
-
-/* Gives a cached or pooled area's range back to the index and its struct to the pool of structs; false
- * (nothing changed) when the index has no node to record the range. Arena lock held. */
-static bool range_return_locked(struct vmap_area *a)
-{
-	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
-	node_pool_put(&arena.area_pool, a);
-	return true;
-}
-
-void vm_va_cache_flush(void)
-{
-	if (in_interrupt()) return;
-	struct vm_hart *h = &vm_harts[this_hart_index()];
-	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
-		struct va_class_cache *c = &h->va[k];
-		struct va_pool *p = &va_pools[k];
-		unsigned long pf = pool_lock(p);
-		struct vmap_area *list = p->head;
-		p->head = NULL;
-		p->count = 0;
-		spin_unlock_irqrestore(&p->lock, pf);
-		unsigned long f = arena_lock();
-		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
-		while (list) {
-			struct vmap_area *next = list->lazy_next;
-			if (!range_return_locked(list)) vm_lazy_add_locked(list); /* no node: the next purge retries */
-			list = next;
-		}
-		arena_unlock(f);
-	}
-}
-
-static void area_init(struct vmap_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
-		      const void *caller)
-{
-	a->va_start = start;
-	a->va_size = span;
-	a->addr = ALIGN_UP(start, align);
-	a->flags = vmflags;
-	a->owner = owner;
-	a->caller = caller;
-	a->lazy_next = NULL;
-	a->lazy_tables = 0;
-	a->vb_used = a->vb_dirty = 0;
-	a->nr_pages = 0;
-}
-
-/* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
- * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
- * cannot be refilled (the slow path then decides). */
-static struct vmap_area *area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
-{
-	struct vm_hart *h = &vm_harts[this_hart_index()];
-	struct va_class_cache *c = &h->va[class_of(span)];
-	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
-	struct vmap_area *a = c->areas[--c->count];
-	area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
-	busy_insert(a);
-	area_count_in(a, pages);
-	return a;
 }
 
 static void deferred_drain_some(void);
@@ -294,7 +95,7 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size &&
 		   cached_span <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
 		   !in_interrupt())) {
-		struct vmap_area *a = area_get_cached(cached_span, align, vmflags, pages, caller);
+		struct vmap_area *a = vm_area_get_cached(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
 	unsigned long f = arena_lock();
@@ -335,9 +136,9 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	}
 	if (owner != VM_OWNER_KERNEL) arena.owner_pages[owner] += pages;
 	arena_unlock(f);
-	area_init(a, start, span, align, vmflags, owner, caller);
-	busy_insert(a);
-	area_count_in(a, pages);
+	vm_area_init(a, start, span, align, vmflags, owner, caller);
+	vm_busy_insert(a);
+	vm_area_count_in(a, pages);
 	return a;
 
 fail_unlock:
@@ -351,7 +152,7 @@ fail_unlock:
  * free index, no purge needed since no translation of it was ever used. */
 void vm_area_abort(struct vmap_area *a, u64 pages)
 {
-	busy_remove(a->addr);
+	vm_busy_remove(a->addr);
 	u32 owner = a->owner;
 	unsigned long f = arena_lock();
 	arena.st.failures++;
@@ -447,7 +248,7 @@ void *vmalloc_huge(size_t size, unsigned flags)
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
 struct vmap_area *vm_area_take(const void *addr, const char *fn, const void *caller)
 {
-	struct vmap_area *l = busy_remove((u64)(uptr)addr);
+	struct vmap_area *l = vm_busy_remove((u64)(uptr)addr);
 	if (unlikely(!l)) {
 		unsigned long f = arena_lock();
 		arena.st.bad_frees++;

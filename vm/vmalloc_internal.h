@@ -178,4 +178,60 @@ u64 vm_stat_total(enum vm_stat s); /* summed over harts */
 /* vmap_ram.c */
 void vm_map_ram_quiesce(void); /* retires idle per-hart blocks so leak checks see them gone */
 
+/* Sets up an area record for the range [start, start + span) placed at `align`. */
+static inline void vm_area_init(struct vmap_area *a, u64 start, u64 span, u64 align, unsigned vmflags,
+				u32 owner, const void *caller)
+{
+	a->va_start = start;
+	a->va_size = span;
+	a->addr = ALIGN_UP(start, align);
+	a->flags = vmflags;
+	a->owner = owner;
+	a->caller = caller;
+	a->lazy_next = NULL;
+	a->lazy_tables = 0;
+	a->vb_used = a->vb_dirty = 0;
+	a->nr_pages = 0;
+}
+
+/* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
+ * has no limit to check); a task's are charged under the arena lock in vm_area_get. Atomic adds on the
+ * hart's own line: a vfree_atomic from an interrupt may count on the same hart. */
+static inline void vm_area_count_in(struct vmap_area *a, u64 pages)
+{
+	s64 *st = vm_harts[this_hart_index()].stat;
+	a->seq = (u64)__atomic_add_fetch(&st[VM_STAT_SEQ], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	if (a->owner == VM_OWNER_KERNEL) __atomic_fetch_add(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
+}
+
+/* The busy map: insert and remove take the area's stripe lock; any context. Inline: they are on the
+ * fast path of every vmalloc and vfree. */
+static inline void vm_busy_insert(struct vmap_area *a)
+{
+	struct busy_stripe *b = busy_stripe_of(a->addr);
+	unsigned long f = busy_lock(b);
+	va_busy_insert(&b->map, &a->link, a->addr);
+	busy_unlock(b, f);
+}
+
+static inline struct vmap_area *vm_busy_remove(u64 addr)
+{
+	struct busy_stripe *b = busy_stripe_of(addr);
+	unsigned long f = busy_lock(b);
+	struct va_busy_link *l = va_busy_remove(&b->map, addr);
+	busy_unlock(b, f);
+	return (struct vmap_area *)l;
+}
+
+/* vm/vmalloc_cache.c. */
+/* Whether the pools or this hart's caches hold free ranges the index does not have (vm_purge gives
+ * them back). */
+bool vm_pools_hold_ranges(void);
+/* The fast path for a small kernel request of `span` bytes: a range and area struct from this hart's
+ * cache for that class (refilled from the class's pool, else from the index), registered and counted.
+ * NULL when the caches cannot be refilled: the caller takes the slow path. Process context. */
+struct vmap_area *vm_area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller);
+
 #endif

@@ -1,0 +1,163 @@
+/* The per-hart fast path's structures: the busy map in 16 locked stripes (a live area is found by its
+ * address, whichever hart freed it), each hart's caches of free ranges per size class, and the
+ * size-class pools the purge fills with small purged areas (Linux 6.9's vmap-node pools). A small kernel
+ * vmalloc takes its range and area struct here with no shared lock in the common case. */
+#include "lib/percpu.h"
+#include "vm/layout.h"
+#include "vm/vmalloc_internal.h"
+
+struct busy_stripe busy_stripes[BUSY_STRIPES];
+
+void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
+{
+	for (u32 i = 0; i < BUSY_STRIPES; i++) {
+		struct busy_stripe *b = &busy_stripes[i];
+		unsigned long f = irq_save();
+		bool locked = false;
+		if (try) {
+			for (u32 n = 0; n < 10000 && !locked; n++) locked = spin_trylock(&b->lock);
+		} else {
+			irq_restore(f);
+			f = busy_lock(b);
+			locked = true;
+		}
+		va_busy_for_each(&b->map, fn, ctx);
+		if (locked) spin_unlock(&b->lock);
+		irq_restore(f);
+	}
+}
+
+u64 vm_busy_count(void)
+{
+	u64 n = 0;
+	for (u32 i = 0; i < BUSY_STRIPES; i++) n += READ_ONCE(busy_stripes[i].map.count);
+	return n;
+}
+
+struct va_pool va_pools[VA_CACHE_CLASSES];
+
+static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
+
+/* Whether the pools or this hart's caches hold free ranges the index does not have (vm_purge returns them). */
+bool vm_pools_hold_ranges(void)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
+		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
+	return false;
+}
+
+bool vm_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
+{
+	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
+		return false;
+	u32 k = class_of(a->va_size);
+	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
+	a->lazy_next = lists[k];
+	lists[k] = a;
+	counts[k]++;
+	return true;
+}
+
+void vm_pool_put_flush(struct vmap_area **lists, u32 *counts)
+{
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		if (!lists[k]) continue;
+		struct vmap_area *tail = lists[k];
+		while (tail->lazy_next) tail = tail->lazy_next;
+		struct va_pool *p = &va_pools[k];
+		unsigned long f = pool_lock(p);
+		tail->lazy_next = p->head;
+		p->head = lists[k];
+		p->count += counts[k];
+		spin_unlock_irqrestore(&p->lock, f);
+		lists[k] = NULL;
+		counts[k] = 0;
+	}
+}
+
+/* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
+ * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
+ * slow path, which waits for purges). */
+static bool cache_refill(struct va_class_cache *c, u64 va_size)
+{
+	struct va_pool *p = &va_pools[class_of(va_size)];
+	if (READ_ONCE(p->head)) {
+		unsigned long f = pool_lock(p);
+		while (c->count < VA_CACHE_SLOTS && p->head) {
+			struct vmap_area *a = p->head;
+			p->head = a->lazy_next;
+			p->count--;
+			c->areas[c->count++] = a;
+		}
+		spin_unlock_irqrestore(&p->lock, f);
+		if (c->count) return true;
+	}
+	struct vmap_area *got[VA_CACHE_SLOTS];
+	u32 n = 0;
+	unsigned long f = arena_lock();
+	while (n < VA_CACHE_SLOTS) {
+		u64 start;
+		struct vmap_area *a = node_pool_get(&arena.area_pool);
+		if (!a) break;
+		if (va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) {
+			node_pool_put(&arena.area_pool, a);
+			break;
+		}
+		a->va_start = start;
+		a->va_size = va_size;
+		got[n++] = a;
+	}
+	arena_unlock(f);
+	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
+	while (n) c->areas[c->count++] = got[--n];
+	return c->count != 0;
+}
+
+/* Gives a cached or pooled area's range back to the index and its struct to the pool of structs; false
+ * (nothing changed) when the index has no node to record the range. Arena lock held. */
+static bool range_return_locked(struct vmap_area *a)
+{
+	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
+	node_pool_put(&arena.area_pool, a);
+	return true;
+}
+
+void vm_va_cache_flush(void)
+{
+	if (in_interrupt()) return;
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		struct va_class_cache *c = &h->va[k];
+		struct va_pool *p = &va_pools[k];
+		unsigned long pf = pool_lock(p);
+		struct vmap_area *list = p->head;
+		p->head = NULL;
+		p->count = 0;
+		spin_unlock_irqrestore(&p->lock, pf);
+		unsigned long f = arena_lock();
+		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
+		while (list) {
+			struct vmap_area *next = list->lazy_next;
+			if (!range_return_locked(list)) vm_lazy_add_locked(list); /* no node: the next purge retries */
+			list = next;
+		}
+		arena_unlock(f);
+	}
+}
+
+
+/* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
+ * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
+ * cannot be refilled (the slow path then decides). */
+struct vmap_area *vm_area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
+{
+	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct va_class_cache *c = &h->va[class_of(span)];
+	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
+	struct vmap_area *a = c->areas[--c->count];
+	vm_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
+	vm_busy_insert(a);
+	vm_area_count_in(a, pages);
+	return a;
+}
