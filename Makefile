@@ -87,7 +87,7 @@ $(BUILD)/kernel.bin: $(BUILD)/kernel.elf
 
 # Host unit tests: portable sources built natively with sanitizers.
 HOST_TESTS := test_buddy test_bootargs test_va_index test_pt test_fdt test_elf_cpio test_hart_masks
-host_srcs_test_buddy := vm/buddy.c
+host_srcs_test_buddy := vm/buddy.c tests/host/buddy_random.c
 host_srcs_test_bootargs := lib/bootargs.c
 host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c tests/host/rbtree_node_pool.c \
 	tests/host/va_index_model.c tests/host/va_index_cases.c tests/host/va_busy_cases.c
