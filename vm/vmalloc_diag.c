@@ -32,10 +32,19 @@ void vm_get_stats(struct vm_stats *st)
 	st->full_flushes += vm_stat_total(VM_STAT_FULL_FLUSHES);
 	st->flushed_pages += vm_stat_total(VM_STAT_FLUSHED_PAGES);
 	st->lazy_pages = vm_lazy_pages_total();
-	if (st->live_pages > arena.st.peak_pages) arena.st.peak_pages = st->live_pages;
+	/* The base and the harts' counters move independently (a shrink on one hart, the alloc counted on
+	 * another), so a read racing with them may sum below zero for a moment: that is no total. */
+	if ((s64)st->live_pages < 0) st->live_pages = 0;
+	vm_peak_update_locked();
 	st->peak_pages = arena.st.peak_pages;
 	arena_unlock(f);
 	st->node_fallbacks = page_cache_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
+}
+
+void vm_peak_update_locked(void)
+{
+	s64 total = (s64)arena.st.live_pages + (s64)vm_stat_total(VM_STAT_LIVE_PAGES);
+	if (total > 0 && (u64)total > arena.st.peak_pages) arena.st.peak_pages = (u64)total;
 }
 
 void vm_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason)

@@ -159,6 +159,9 @@ void trace_area_free(const struct vmap_area *a, const char *fn, const void *call
 /* Records the last failure: err is the errno a task would see for it (EINVAL for a bad argument, ENOMEM
  * when memory, address space or a quota ran out), reason the words diagnostics print. Any context. */
 void vm_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason);
+/* Raises the peak to the current total (the base in arena.st plus every hart's counter) if that is
+ * higher. The base alone may be below zero (a shrink counted there, its alloc on a hart). Arena lock held. */
+void vm_peak_update_locked(void);
 bool vm_redzone_check(struct vmap_area *a, const char *when, const void *caller);
 void vm_redzone_fill(struct vmap_area *a, u64 from);
 void vm_warn_bad_pointer(const char *fn, const void *addr, const void *caller);

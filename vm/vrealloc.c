@@ -15,8 +15,8 @@ static void account(struct vmap_area *a, s64 delta)
 {
 	unsigned long f = arena_lock();
 	arena.owner_pages[a->owner] += (u64)delta;
-	arena.st.live_pages += (u64)delta;
-	if (arena.st.live_pages > arena.st.peak_pages) arena.st.peak_pages = arena.st.live_pages;
+	arena.st.live_pages += (u64)delta; /* the base: with the harts' counters, the total */
+	vm_peak_update_locked();
 	arena_unlock(f);
 }
 
@@ -27,7 +27,7 @@ static bool charge(struct vmap_area *a, u64 pages)
 	if (ok) {
 		arena.owner_pages[a->owner] += pages;
 		arena.st.live_pages += pages;
-		if (arena.st.live_pages > arena.st.peak_pages) arena.st.peak_pages = arena.st.live_pages;
+		vm_peak_update_locked();
 	} else {
 		arena.st.rejected++;
 	}

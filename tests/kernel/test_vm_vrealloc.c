@@ -2,6 +2,7 @@
  * tail, grow back over freed pages, grow by moving, zeroed bytes revealed, huge areas, bad pointers). */
 #include "kernel/ktest.h"
 #include "lib/string.h"
+#include "vm/buddy.h"
 #include "vm/vmalloc.h"
 
 static u64 live_pages(void)
@@ -256,7 +257,23 @@ static void bad_pointer_changes_nothing(struct ktest *t)
 	KT_EXPECT(t, vrealloc(p, 100, 0) == NULL); /* freed */
 }
 
+/* A shrink gives pages back through the base count while their alloc was counted on the hart: the peak
+ * and the live count stay true totals (the peak once wrapped to 2^64 - 2 in the demo's vm_stats). */
+static void shrink_keeps_stats_totals(struct ktest *t)
+{
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	u8 *p = vmalloc(64 * PAGE_SIZE);
+	KT_ASSERT(t, p != NULL);
+	KT_EXPECT(t, vrealloc(p, PAGE_SIZE, 0) == p);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.live_pages == a.live_pages + 1);
+	KT_EXPECT(t, b.peak_pages >= b.live_pages && b.peak_pages <= buddy_total_pages());
+	vfree(p);
+}
+
 KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
+	    {"shrink_keeps_stats_totals", shrink_keeps_stats_totals},
 	    {"shrink_keeps_pointer_frees_tail", shrink_keeps_pointer_frees_tail},
 	    {"grow_back_maps_fresh_zeroed_pages", grow_back_maps_fresh_zeroed_pages},
 	    {"grow_in_page_reveals_zero", grow_in_page_reveals_zero},
