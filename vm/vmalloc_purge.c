@@ -151,8 +151,7 @@ static void purge_batch(void)
 		areas++;
 		/* Named here, where the batch is fixed, not at vfree: a hart's lazy list is taken by whichever
 		 * purge comes next, so only now is it known which purge releases the range. */
-		if (unlikely(trace_on(TRACE_VMALLOC)))
-			TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
+		TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
 	}
 	/* Pages some hart has not published yet go negative here and even out when it publishes them. */
 	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
