@@ -20,7 +20,7 @@ CFLAGS := $(ARCH_FLAGS) -O2 -g -ffreestanding -nostdlib -fno-builtin -fno-stack-
 	-fno-omit-frame-pointer -fno-common -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wmissing-prototypes -Wmissing-declarations -Wshadow -I. -Iinclude -MMD -MP \
 	$(EXTRA_CFLAGS)
-LDFLAGS := -march=rv64imac -mabi=lp64 -nostdlib -static -Wl,-T,boot/kernel.ld -Wl,--no-relax -Wl,-z,max-page-size=4096
+LDFLAGS := -march=rv64imac -mabi=lp64 -nostdlib -static -Wl,-T,boot/kernel.ld -Wl,-z,max-page-size=4096
 
 KSRC ?= $(wildcard boot/*.S boot/*.c kernel/*.S kernel/*.c vm/*.c platform/*.c lib/*.c tests/kernel/*.c)
 KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
