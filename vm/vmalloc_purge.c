@@ -38,10 +38,9 @@ static bool over_threshold(void)
 
 bool vm_lazy_add_locked(struct vmap_area *a)
 {
-	/* Under the arena lock, like the purge's taking of the list: the purge numbered purge_id releases
-	 * exactly the areas traced with it, so the replay never has to guess. */
-	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
-	/* Only a purge that could not give the range back parks it here: the next purge releases it. */
+	/* Only a purge that could not give the range back parks it here, under the arena lock like the
+	 * purge's taking of the list: the purge numbered purge_id releases exactly the areas traced with it,
+	 * so the replay never has to guess. */
 	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
 	a->lazy_next = arena.lazy_head;
 	arena.lazy_head = a;
