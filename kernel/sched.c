@@ -97,7 +97,7 @@ void scheduler_loop(void)
 			spin_unlock(&sched_lock);
 			/* wfi with interrupts masked still wakes on a pending interrupt, which is then taken
 			 * when the loop enables them: no wake-up is lost between the check and the wait. */
-			wfi();
+			hart_sleep_wfi(h);
 			continue;
 		}
 		t->state = T_RUNNING;

@@ -15,7 +15,23 @@ struct hart_local {
 	int irq_depth;   /* > 0 while handling an interrupt */
 	u64 ticks;       /* timer interrupts taken */
 	bool online;
+	/* Sleeping in wfi (the idle loop or a cross-hart wait). RCU counts such a hart as quiescent unless it
+	 * sleeps inside a read-side section, so a grace period never has to wake it (Linux's idle EQS). */
+	bool asleep;
 };
+
+#ifndef HOST_TEST
+/* wfi with the hart marked asleep: the fences order every access before the sleep ahead of the mark,
+ * and the clearing of the mark ahead of every access after it (see vm/kvfree_rcu.c's gp_done). */
+static inline void hart_sleep_wfi(struct hart_local *h)
+{
+	__atomic_store_n(&h->asleep, true, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__asm__ volatile("wfi" ::: "memory");
+	__atomic_store_n(&h->asleep, false, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+#endif
 
 /* Every hart's record by dense index: filled in by whoever starts the hart (kernel/smp.c) before it
  * runs, NULL for an index never used. */
@@ -55,7 +71,7 @@ bool hart_wait_step(unsigned long irq_was_on);
 		unsigned long __hw_f = irq_save();                      \
 		bool __hw_ipi = false;                                  \
 		while (!(cond)) {                                       \
-			wfi();                                          \
+			hart_sleep_wfi(this_hart());                    \
 			__hw_ipi |= hart_wait_step(__hw_f);             \
 		}                                                       \
 		if (__hw_ipi) csr_set(sip, SIE_SSIE);                   \

@@ -1,6 +1,7 @@
 /* Grace periods and the deferred frees behind kvfree_rcu. A grace period is a number: starting one bumps
  * gp_seq; hart i has passed it once qs_seq[i] reaches it, which it records whenever it is outside
- * read-side sections at a quiescent point (idle loop, the IPI handler, its own kvfree_rcu calls). Each
+ * read-side sections at a quiescent point (idle loop, the IPI handler, its own kvfree_rcu calls); a hart
+ * asleep in wfi outside a read-side section counts as quiescent without being woken. Each
  * hart keeps its frees in two batches: the one filling up, and the one waiting for its grace period;
  * when the wait ends its objects are vfreed, from process context, by the hart that queued them (or its
  * idle loop). Idle harts pass quiescent states at every tick; when a batch fills before the grace period
@@ -74,12 +75,25 @@ static void gp_wait(u64 g)
 	__atomic_fetch_and(&gp_waiters, ~me, __ATOMIC_RELAXED);
 }
 
+/* Whether hart i has passed grace period g: it noted a quiescent state since g began, or it is asleep in
+ * wfi outside any read-side section now. The fence orders the caller's unlinking of what it frees (before
+ * gp_start) ahead of the look at `asleep`; the sleeper fences between its last access and setting the
+ * mark, and between clearing it and its next access, so a hart seen asleep here cannot still hold, or
+ * newly find, a pointer to the object. */
+static bool hart_passed(u32 i, u64 g)
+{
+	if (__atomic_load_n(&rcu_harts[i].qs_seq, __ATOMIC_ACQUIRE) >= g) return true;
+	struct hart_local *h = hart_locals[i];
+	return h && __atomic_load_n(&h->asleep, __ATOMIC_ACQUIRE) && !READ_ONCE(rcu_harts[i].nesting);
+}
+
 static bool gp_done(u64 g)
 {
 	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
 	rcu_note_qs();
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (u64 m = online; m; m &= m - 1)
-		if (__atomic_load_n(&rcu_harts[__builtin_ctzll(m)].qs_seq, __ATOMIC_ACQUIRE) < g) return false;
+		if (!hart_passed(__builtin_ctzll(m), g)) return false;
 	return true;
 }
 

@@ -263,8 +263,46 @@ static void kvfree_rcu_waits_for_readers(struct ktest *t)
 	KT_EXPECT(t, find_vm_area(p) == NULL);
 }
 
+static volatile u32 sleeper_state; /* 1: about to sleep, 2: told to leave, 3: left */
+
+static void quiet_sleeper(void *arg)
+{
+	(void)arg;
+	sleeper_state = 1;
+	hart_wait_until(sleeper_state == 2);
+	sleeper_state = 3;
+}
+
+/* A hart asleep in wfi outside any read section has nothing to report: a grace period ends without
+ * waking it. The sleeper here is in a cross-hart wait, not the idle loop, so before this only an IPI
+ * (the full-batch kick) ended the grace period; nothing sends one here, and the object must go within
+ * a few polls. */
+static void grace_period_leaves_sleepers_asleep(struct ktest *t)
+{
+	if (nr_harts_online < 2) {
+		ktest_skip(t, "needs a second hart");
+		return;
+	}
+	sleeper_state = 0;
+	KT_ASSERT(t, smp_call_on(1, quiet_sleeper, NULL) == 0);
+	hart_wait_until(sleeper_state == 1);
+	u32 n = 0;
+	while (!__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && n < 10000000) n++, cpu_relax();
+	KT_ASSERT(t, __atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE));
+	struct rcu_obj *p = vmalloc(sizeof(*p));
+	KT_ASSERT(t, p);
+	kvfree_rcu(p, rcu);
+	for (int i = 0; i < 4 && find_vm_area(p); i++) kvfree_rcu_idle_work();
+	KT_EXPECT(t, find_vm_area(p) == NULL);
+	sleeper_state = 2;
+	smp_send_ipi(1);
+	smp_wait_all();
+	KT_EXPECT(t, sleeper_state == 3);
+}
+
 KTEST_SUITE(vm_stress, {"random_ops_all_harts", random_ops_all_harts},
 	    {"ids_in_every_page_all_harts", ids_in_every_page_all_harts},
 	    {"drain_waits_for_work_in_flight", drain_waits_for_work_in_flight},
 	    {"kvfree_rcu_waits_for_readers", kvfree_rcu_waits_for_readers},
+	    {"grace_period_leaves_sleepers_asleep", grace_period_leaves_sleepers_asleep},
 	    {"vzalloc_zero_after_reuse", vzalloc_zero_after_reuse});
