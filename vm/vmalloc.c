@@ -23,11 +23,11 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 /* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. */
 static void area_count_out(u32 owner, u64 pages, bool area)
 {
-	s64 *st = vm_harts[this_hart_index()].stat;
-	if (area) __atomic_fetch_sub(&st[VM_STAT_LIVE_AREAS], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&st[VM_STAT_LIVE_PAGES], (s64)pages, __ATOMIC_RELAXED);
+	s64 *bank = vm_stat_bank();
+	if (area) vm_stat_bank_add(bank, VM_STAT_LIVE_AREAS, -1);
+	vm_stat_bank_add(bank, VM_STAT_LIVE_PAGES, -(s64)pages);
 	if (owner == VM_OWNER_KERNEL) {
-		__atomic_fetch_sub(&st[VM_STAT_KERNEL_PAGES], (s64)pages, __ATOMIC_RELAXED);
+		vm_stat_bank_add(bank, VM_STAT_KERNEL_PAGES, -(s64)pages);
 	} else {
 		unsigned long f = arena_lock();
 		arena.owner_pages[owner] -= pages;
@@ -471,7 +471,9 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 static s64 stat_sum(enum vm_stat s)
 {
 	s64 n = 0;
-	for (u32 i = 0; i < MAX_HARTS; i++) n += __atomic_load_n(&vm_harts[i].stat[s], __ATOMIC_RELAXED);
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		n += __atomic_load_n(&vm_harts[i].stat[0][s], __ATOMIC_RELAXED) +
+		     __atomic_load_n(&vm_harts[i].stat[1][s], __ATOMIC_RELAXED);
 	return n;
 }
 

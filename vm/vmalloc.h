@@ -62,7 +62,6 @@ struct vmap_area {
 	u64 va_size;        /* before addr, the guard page after the mapped bytes */
 	u64 size;           /* mapped bytes the area may use (without the guard) */
 	u64 requested;      /* what the caller asked for; vrealloc moves it */
-	u64 seq;
 	const void *caller;
 	struct vmap_area *lazy_next; /* on the purge list once freed */
 	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */

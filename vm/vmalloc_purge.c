@@ -57,7 +57,7 @@ void vm_lazy_add(struct vmap_area *a)
 	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
 	do a->lazy_next = head;
 	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	__atomic_fetch_add(&h->stat[VM_STAT_LAZY_AREAS], 1, __ATOMIC_RELAXED);
+	vm_stat_add(VM_STAT_LAZY_AREAS, 1);
 	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return;
 	u64 batch = __atomic_exchange_n(&h->lazy_unpublished, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&arena.lazy_pages, (s64)batch, __ATOMIC_RELAXED);
