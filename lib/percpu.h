@@ -20,19 +20,6 @@ struct hart_local {
 	bool asleep;
 };
 
-#ifndef HOST_TEST
-/* wfi with the hart marked asleep: the fences order every access before the sleep ahead of the mark,
- * and the clearing of the mark ahead of every access after it (see vm/kvfree_rcu.c's gp_done). */
-static inline void hart_sleep_wfi(struct hart_local *h)
-{
-	__atomic_store_n(&h->asleep, true, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	__asm__ volatile("wfi" ::: "memory");
-	__atomic_store_n(&h->asleep, false, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-#endif
-
 /* Every hart's record by dense index: filled in by whoever starts the hart (kernel/smp.c) before it
  * runs, NULL for an index never used. */
 extern struct hart_local *hart_locals[MAX_HARTS];
@@ -57,6 +44,17 @@ unsigned long harts_other_sbi_mask(unsigned long *base);
 
 #ifndef HOST_TEST
 #include "lib/riscv.h"
+/* wfi with the hart marked asleep: the fences order every access before the sleep ahead of the mark,
+ * and the clearing of the mark ahead of every access after it (see vm/kvfree_rcu.c's gp_done). */
+static inline void hart_sleep_wfi(struct hart_local *h)
+{
+	__atomic_store_n(&h->asleep, true, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wfi();
+	__atomic_store_n(&h->asleep, false, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* One step of a cross-hart wait, between two wfi: lets pending interrupts in when the caller had them
  * on (irq_was_on), else serves a TLB shootdown by hand and consumes the IPI so the next wfi sleeps.
  * Returns whether it consumed an IPI (the wait re-raises it when done, for whoever else it was for). */

@@ -70,15 +70,14 @@ struct va_pool {
 } __aligned(64);
 extern struct va_pool va_pools[VA_CACHE_CLASSES];
 
-/* Per-hart state of the arena: its counters, its lazy list and its caches. The lazy list is a stack
- * pushed by its own hart and taken whole (exchange) by the purge, whichever hart runs it. The caches
- * are touched only by their own hart, in process context (never from an interrupt handler), so they
- * need neither a lock nor interrupts off: the kernel does not preempt itself. */
-/* A hart's counters come in two banks, one for process context and one for interrupt handlers: the
- * kernel never preempts itself and handlers do not nest, so each bank has a single writer at any time
- * and is updated with a plain load and store. An atomic add would be correct too, but under QEMU with
- * several vCPUs each one is a helper call (~15 ns against ~4 for the plain pair), and a vmalloc+vfree
- * pair made a dozen. Readers on other harts sum both banks. */
+/* Per-hart state of the arena: its counters, its lazy list and its caches. The counters come in two
+ * banks, one for process context and one for interrupt handlers: the kernel does not preempt itself and
+ * handlers do not nest, so each bank has a single writer at any time and is updated with a plain load
+ * and store. An atomic add would be correct too, but under QEMU with several vCPUs each one is a helper
+ * call (~15 ns against ~4 for the plain pair), and a vmalloc+vfree pair made a dozen. Readers on other
+ * harts sum both banks. The lazy list is a stack pushed by its own hart and taken whole (exchange) by
+ * the purge, whichever hart runs it. The caches are touched only by their own hart, in process context
+ * (never from an interrupt handler), so they need neither a lock nor interrupts off. */
 struct vm_hart {
 	s64 stat[2][VM_STAT_NR];
 	struct vmap_area *lazy_head;
