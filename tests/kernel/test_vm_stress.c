@@ -223,16 +223,34 @@ struct rcu_obj {
 	struct rcu_head rcu;
 	u8 data[16];
 };
-static volatile u32 reader_state; /* 1: inside the read section, 2: told to leave, 3: left */
+static volatile u32 parked_state; /* 1: parked, 2: told to leave, 3: left */
 
-static void rcu_reader(void *arg)
+/* Runs on hart 1: parks it in a cross-hart wait (asleep in wfi), inside a read section when
+ * `in_read_section` is non-NULL, until park_release. */
+static void park(void *in_read_section)
 {
-	(void)arg;
-	rcu_read_lock();
-	reader_state = 1;
-	hart_wait_until(reader_state == 2);
-	rcu_read_unlock();
-	reader_state = 3;
+	if (in_read_section) rcu_read_lock();
+	parked_state = 1;
+	hart_wait_until(parked_state == 2);
+	if (in_read_section) rcu_read_unlock();
+	parked_state = 3;
+}
+
+/* False when hart 1 could not be given the work. */
+static bool park_hart1(bool in_read_section)
+{
+	parked_state = 0;
+	if (smp_call_on(1, park, in_read_section ? (void *)1 : NULL) != 0) return false;
+	hart_wait_until(parked_state == 1);
+	return true;
+}
+
+static void park_release(struct ktest *t)
+{
+	parked_state = 2;
+	smp_send_ipi(1);
+	smp_wait_all();
+	KT_EXPECT(t, parked_state == 3);
 }
 
 /* kvfree_rcu frees only after a grace period: while a reader on another hart stays inside its read
@@ -244,9 +262,7 @@ static void kvfree_rcu_waits_for_readers(struct ktest *t)
 		ktest_skip(t, "needs a second hart");
 		return;
 	}
-	reader_state = 0;
-	KT_ASSERT(t, smp_call_on(1, rcu_reader, NULL) == 0);
-	hart_wait_until(reader_state == 1);
+	KT_ASSERT(t, park_hart1(true));
 	struct rcu_obj *p = vmalloc(sizeof(*p));
 	KT_ASSERT(t, p);
 	p->data[0] = 1;
@@ -256,22 +272,9 @@ static void kvfree_rcu_waits_for_readers(struct ktest *t)
 		smp_send_ipi(1);        /* a reader takes the IPI but reports nothing inside its section */
 	}
 	KT_EXPECT(t, find_vm_area(p) != NULL && p->data[0] == 1);
-	reader_state = 2;
-	smp_send_ipi(1);
-	smp_wait_all();
-	KT_EXPECT(t, reader_state == 3);
+	park_release(t);
 	kvfree_rcu_barrier();
 	KT_EXPECT(t, find_vm_area(p) == NULL);
-}
-
-static volatile u32 sleeper_state; /* 1: about to sleep, 2: told to leave, 3: left */
-
-static void quiet_sleeper(void *arg)
-{
-	(void)arg;
-	sleeper_state = 1;
-	hart_wait_until(sleeper_state == 2);
-	sleeper_state = 3;
 }
 
 /* A hart asleep in wfi outside any read section has nothing to report: a grace period ends without
@@ -283,9 +286,7 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 		ktest_skip(t, "needs a second hart");
 		return;
 	}
-	sleeper_state = 0;
-	KT_ASSERT(t, smp_call_on(1, quiet_sleeper, NULL) == 0);
-	hart_wait_until(sleeper_state == 1);
+	KT_ASSERT(t, park_hart1(false));
 	u32 n = 0;
 	while (!__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && n < 10000000) n++, cpu_relax();
 	KT_ASSERT(t, __atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE));
@@ -300,10 +301,7 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 		cpu_relax();
 	}
 	KT_EXPECT(t, find_vm_area(p) == NULL);
-	sleeper_state = 2;
-	smp_send_ipi(1);
-	smp_wait_all();
-	KT_EXPECT(t, sleeper_state == 3);
+	park_release(t);
 }
 
 KTEST_SUITE(vm_stress, {"random_ops_all_harts", random_ops_all_harts},
