@@ -3,14 +3,9 @@
 #include "vm/page_cache.h"
 #include "lib/string.h"
 
-/* 2^64 / golden ratio: multiplying spreads sequential page numbers evenly over the top bits. */
-#define HASH_MULT 0x9e3779b97f4a7c15ULL
-/* Keeps nbuckets * sizeof(void *) far from overflow on any target. */
-#define MAX_BUCKET_SHIFT 40
-
 static inline struct va_busy_link **bucket_of(const struct va_busy *map, u64 key)
 {
-	return &map->buckets[((key >> PAGE_SHIFT) * HASH_MULT) >> map->shift];
+	return &map->buckets[va_busy_hash(key) >> map->shift];
 }
 
 void va_busy_init(struct va_busy *map)
@@ -38,7 +33,7 @@ static void grow(struct va_busy *map)
 	u64 old_n = map->nbuckets, new_n = old_n * 2;
 	struct va_busy_link **old = map->buckets, **table;
 
-	if (map->shift <= 64 - MAX_BUCKET_SHIFT) {
+	if (map->shift <= 64 - VA_BUSY_MAX_BUCKET_BITS) {
 		map->grow_at = ~(u64)0;
 		return;
 	}

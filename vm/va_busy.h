@@ -12,6 +12,21 @@ struct va_busy_link {
 };
 
 #define VA_BUSY_INITIAL_BUCKETS 16
+/* At most 2^40 buckets: keeps nbuckets * sizeof(void *) far from overflow on any target. */
+#define VA_BUSY_MAX_BUCKET_BITS 40
+
+/* The hash a map buckets by: 2^64 / golden ratio times the page number spreads sequential and strided
+ * page numbers evenly over the top bits, and a bucket index is the top log2(nbuckets) bits. */
+static inline u64 va_busy_hash(u64 key) { return (key >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL; }
+
+/* Which of 2^bits maps a key belongs in, for a caller that splits its keys over several maps (each under
+ * its own lock). The shard comes from hash bits just below any bucket index can reach: shards taken from
+ * the top bits would leave each map only the buckets of its own prefix, 1/2^bits of them, and chains
+ * 2^bits times longer than the load factor says. bits <= 64 - VA_BUSY_MAX_BUCKET_BITS. */
+static inline u32 va_busy_shard(u64 key, unsigned bits)
+{
+	return (u32)(va_busy_hash(key) >> (64 - VA_BUSY_MAX_BUCKET_BITS - bits)) & ((1u << bits) - 1);
+}
 
 /*
  * Chained hash, load kept <= 1 by doubling. If a doubling cannot get memory the map keeps

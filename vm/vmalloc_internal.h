@@ -12,7 +12,8 @@
 /* The busy map is split into stripes by address hash, each with its own lock: a vmalloc and a vfree
  * take one stripe lock each and no lock shared by every hart (Linux 6.9 splits its busy tree by node
  * the same way). */
-#define BUSY_STRIPES 16
+#define BUSY_STRIPE_BITS 4
+#define BUSY_STRIPES (1u << BUSY_STRIPE_BITS)
 struct busy_stripe {
 	spinlock_t lock;
 	struct va_busy map;
@@ -21,7 +22,7 @@ extern struct busy_stripe busy_stripes[BUSY_STRIPES];
 
 static inline struct busy_stripe *busy_stripe_of(u64 addr)
 {
-	return &busy_stripes[((addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 60];
+	return &busy_stripes[va_busy_shard(addr, BUSY_STRIPE_BITS)];
 }
 
 struct vm_arena {

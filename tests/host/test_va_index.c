@@ -59,6 +59,7 @@ int main(void)
 	htest_run("va_index_pool_failure", test_va_index_pool_failure);
 	htest_run("va_busy_vs_model_1e6", test_va_busy_vs_model);
 	htest_run("va_busy_growth_and_spread", test_va_busy_growth_and_spread);
+	htest_run("va_busy_shards_keep_spread", test_va_busy_shards_keep_spread);
 	htest_run("bench_alloc_free_pair", test_bench);
 	return htest_end();
 }

@@ -58,5 +58,6 @@ void test_bench(void);
 /* va_busy_cases.c */
 void test_va_busy_vs_model(void);
 void test_va_busy_growth_and_spread(void);
+void test_va_busy_shards_keep_spread(void);
 
 #endif

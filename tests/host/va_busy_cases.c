@@ -121,3 +121,39 @@ void test_va_busy_growth_and_spread(void)
 	va_busy_destroy(&m);
 	CHECK_EQ(blocks_out, 0);
 }
+
+/* Keys split over 16 maps by va_busy_shard, as vmalloc's busy stripes split them: every map must still
+ * spread its share over all its buckets. Shards taken from the hash's top bits (as the stripes once
+ * were) leave each map 1/16 of its buckets and chains of ~16; this fails on that. */
+void test_va_busy_shards_keep_spread(void)
+{
+	enum { SHARD_BITS = 4, SHARDS = 1 << SHARD_BITS, N = 1 << 16 };
+	static struct va_busy maps[SHARDS];
+	static const u64 strides[] = { 1, 2, 3, 5, 17, 512 };
+
+	for (unsigned k = 0; k < ARRAY_SIZE(strides); k++) {
+		u64 per_shard[SHARDS] = {0}, longest = 0;
+		for (unsigned s = 0; s < SHARDS; s++) va_busy_init(&maps[s]);
+		for (u64 i = 0; i < N; i++) {
+			u64 key = VMALLOC_START + i * strides[k] * PAGE_SIZE;
+			u32 s = va_busy_shard(key, SHARD_BITS);
+			CHECK(s < SHARDS);
+			per_shard[s]++;
+			CHECK_EQ(va_busy_insert(&maps[s], &links[i], key), 0);
+		}
+		for (unsigned s = 0; s < SHARDS; s++) {
+			CHECK(per_shard[s] > N / SHARDS / 2); /* the shards share the keys about evenly */
+			longest = MAX(longest, va_busy_longest_chain(&maps[s]));
+		}
+		if (longest > 6)
+			printf("# stride %llu pages over %d shards: longest chain %llu\n",
+			       (unsigned long long)strides[k], SHARDS, (unsigned long long)longest);
+		CHECK(longest <= 6);
+		for (u64 i = 0; i < N; i++) {
+			u64 key = VMALLOC_START + i * strides[k] * PAGE_SIZE;
+			CHECK(va_busy_remove(&maps[va_busy_shard(key, SHARD_BITS)], key) == &links[i]);
+		}
+		for (unsigned s = 0; s < SHARDS; s++) va_busy_destroy(&maps[s]);
+	}
+	CHECK_EQ(blocks_out, 0);
+}
