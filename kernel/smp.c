@@ -64,7 +64,7 @@ void secondary_main(u64 hartid, u64 index)
 	csr_set(sie, SIE_SSIE | SIE_STIE);
 	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
-	__atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
+	store_release(h->online, true);
 	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
 	scheduler_loop();
 }
@@ -166,7 +166,7 @@ int smp_call_on(u32 index, void (*fn)(void *), void *arg)
 	b->fn = fn;
 	b->arg = arg;
 	b->caller = this_hart_index();
-	__atomic_store_n(&b->busy, 1, __ATOMIC_RELEASE);
+	store_release(b->busy, 1);
 	smp_send_ipi(index);
 	return 0;
 }
@@ -177,7 +177,7 @@ void smp_idle_poll(void)
 	if (__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE)) {
 		u32 caller = b->caller;
 		b->fn(b->arg);
-		__atomic_store_n(&b->busy, 0, __ATOMIC_RELEASE);
+		store_release(b->busy, 0);
 		smp_send_ipi(caller);
 	}
 }
@@ -201,7 +201,7 @@ void smp_barrier_wait(struct smp_barrier *b)
 	u32 gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
 	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->parties) {
 		b->arrived = 0;
-		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+		store_release(b->generation, gen + 1);
 		harts_kick_others();
 		return;
 	}

@@ -143,7 +143,7 @@ static long sys_trace_ctl(struct task *t, const u64 *a)
 	if (!t->diag) return -EPERM;
 	if ((a[0] | a[1]) & ~(u64)TRACE_ALL) return -EINVAL;
 	u32 m = (__atomic_load_n(&trace_mask, __ATOMIC_RELAXED) | (u32)a[0]) & ~(u32)a[1];
-	__atomic_store_n(&trace_mask, m, __ATOMIC_RELAXED);
+	WRITE_ONCE(trace_mask, m);
 	return m;
 }
 

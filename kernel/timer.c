@@ -53,7 +53,7 @@ void timer_init_hart(void) { arm(rdtime() + hz / TICK_HZ); }
 static void (*tick_hook)(void);
 
 /* Tests run code in real interrupt context this way: the next tick on any hart calls fn once. */
-void timer_run_in_irq_once(void (*fn)(void)) { __atomic_store_n(&tick_hook, fn, __ATOMIC_RELEASE); }
+void timer_run_in_irq_once(void (*fn)(void)) { store_release(tick_hook, fn); }
 
 void timer_interrupt(void)
 {

@@ -48,10 +48,10 @@ unsigned long harts_other_sbi_mask(unsigned long *base);
  * and the clearing of the mark ahead of every access after it (see vm/kvfree_rcu.c's gp_done). */
 static inline void hart_sleep_wfi(struct hart_local *h)
 {
-	__atomic_store_n(&h->asleep, true, __ATOMIC_RELAXED);
+	WRITE_ONCE(h->asleep, true);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	wfi();
-	__atomic_store_n(&h->asleep, false, __ATOMIC_RELAXED);
+	WRITE_ONCE(h->asleep, false);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 

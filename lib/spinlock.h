@@ -66,7 +66,7 @@ static inline void spin_lock(spinlock_t *l)
 
 static inline void spin_unlock(spinlock_t *l)
 {
-	__atomic_store_n(&l->locked, 0, __ATOMIC_SEQ_CST);
+	store_release(l->locked, 0);
 	/* Pairs with the sleeper's fence between marking itself and re-reading `locked`: either it sees the
 	 * lock free, or this load sees its mark and wakes it. */
 	mb();

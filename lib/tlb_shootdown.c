@@ -15,7 +15,7 @@ void tlb_shootdown_service(void)
 	u64 want = __atomic_load_n(&tlb_gen_requested, __ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&tlb_gen_done[me], __ATOMIC_RELAXED) >= want) return;
 	local_flush_tlb_all();
-	__atomic_store_n(&tlb_gen_done[me], want, __ATOMIC_RELEASE);
+	store_release(tlb_gen_done[me], want);
 	mb();
 	u64 waiting = __atomic_load_n(&tlb_requesters, __ATOMIC_ACQUIRE);
 	for (u32 i = 0; waiting; i++, waiting >>= 1)

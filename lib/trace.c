@@ -90,7 +90,7 @@ void trace_emit(const void *caller, const char *fmt, ...)
 	} else {
 		for (int i = 0; i < n; i++) r->buf[(r->head + (u32)i) & (size - 1)] = line[i];
 		r->accepted += (u32)n;
-		__atomic_store_n(&r->head, r->head + (u32)n, __ATOMIC_RELEASE);
+		store_release(r->head, r->head + (u32)n);
 	}
 	irq_restore(f);
 }
@@ -121,7 +121,7 @@ static void drain_ring(struct trace_ring *r, u32 hartid)
 		while (cut && chunk[cut - 1] != '\n') cut--;
 		if (!cut) cut = n;
 		drain_write(chunk, cut);
-		__atomic_store_n(&r->tail, tail + cut, __ATOMIC_RELEASE);
+		store_release(r->tail, tail + cut);
 	}
 	/* Read the drop record with interrupts off so an event dropped meanwhile lands in the next report. */
 	unsigned long f = irq_save();

@@ -34,6 +34,15 @@ typedef uintptr_t uptr;
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 #define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+/* Store-release the way RVWMO maps it: `fence rw,w`, then a plain store. Not __atomic_store_n: GCC 12
+ * compiles every atomic store, even a relaxed one, to an amoswap, which multi-threaded QEMU runs as a
+ * locked host exchange, several times the cost of a store, on the counters and unlocks of every vmalloc.
+ * A relaxed store of a naturally aligned word is WRITE_ONCE: single-copy atomic on RISC-V as on x86. */
+#ifdef __riscv
+#define store_release(x, v) do { __asm__ volatile("fence rw,w" ::: "memory"); WRITE_ONCE(x, v); } while (0)
+#else
+#define store_release(x, v) do { __atomic_thread_fence(__ATOMIC_RELEASE); WRITE_ONCE(x, v); } while (0)
+#endif
 #define __unused __attribute__((unused))
 #define __noreturn __attribute__((noreturn))
 #define __aligned(n) __attribute__((aligned(n)))

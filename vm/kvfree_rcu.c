@@ -1,18 +1,22 @@
 /* Grace periods and the deferred frees behind kvfree_rcu. A grace period is a number: starting one bumps
  * gp_seq; hart i has passed it once qs_seq[i] reaches it, which it records whenever it is outside
- * read-side sections at a quiescent point (idle loop, the IPI handler, its own kvfree_rcu calls); a hart
- * asleep in wfi outside a read-side section counts as quiescent without being woken. Each
- * hart keeps its frees in two batches: the one filling up, and the one waiting for its grace period;
- * when the wait ends its objects are vfreed, from process context, by the hart that queued them (or its
- * idle loop). Idle harts pass quiescent states at every tick; when a batch fills before the grace period
- * ends, the other harts are kicked (an IPI: the handler reports the state) and the hart sleeps in wfi
- * until the last of them wakes it. */
+ * read-side sections at a quiescent point (idle loop, the IPI handler, its own kvfree_rcu calls as they
+ * look at their batches); a hart asleep in wfi outside a read-side section counts as quiescent without
+ * being woken. Each hart keeps its frees in two batches: the one filling up, and the one waiting for its
+ * grace period; when the wait ends its objects are vfreed, from process context, by the hart that queued
+ * them (or its idle loop). Idle harts pass quiescent states at every tick; when a batch fills before the
+ * grace period ends, the other harts are kicked (an IPI: the handler reports the state) and the hart
+ * sleeps in wfi until the last of them wakes it. */
 #include "vm/kvfree_rcu.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "vm/vmalloc.h"
 
 #define BATCH 256
+/* Every this many kvfree_rcu calls a hart looks at whether its waiting batch's grace period has ended and
+ * starts one for the filling batch, not at each call: a look costs fences and reads of lines other harts
+ * write. What is left below that when a hart stops calling goes at its next idle loop or barrier. */
+#define ADVANCE_EVERY 16
 
 struct rcu_batch {
 	u32 n;                 /* pointers from kvfree_rcu_ptr */
@@ -41,10 +45,15 @@ void rcu_note_qs(void)
 {
 	struct rcu_hart *r = &rcu_harts[this_hart_index()];
 	if (r->nesting) return;
-	u64 g = __atomic_load_n(&gp_seq, __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&r->qs_seq, __ATOMIC_RELAXED) == g) return;
-	__atomic_store_n(&r->qs_seq, g, __ATOMIC_SEQ_CST);
-	u64 waiting = __atomic_load_n(&gp_waiters, __ATOMIC_SEQ_CST);
+	u64 g = READ_ONCE(gp_seq);
+	if (READ_ONCE(r->qs_seq) == g) return; /* nothing new to report: no ordering needed either */
+	/* Acquire on the new number: what gp_start's caller unlinked before starting it is seen unlinked by
+	 * everything this hart does next. Then the report, ordered before the look at the sleepers (pairs
+	 * with gp_wait marking itself before it checks). */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	store_release(r->qs_seq, g);
+	mb();
+	u64 waiting = READ_ONCE(gp_waiters);
 	u32 me = this_hart_index();
 	for (u32 i = 0; waiting && hart_kick; i++, waiting >>= 1)
 		if ((waiting & 1) && i != me) hart_kick(i);
@@ -92,8 +101,8 @@ static bool gp_done(u64 g)
 	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
 	rcu_note_qs();
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (u64 m = online; m; m &= m - 1)
-		if (!hart_passed(__builtin_ctzll(m), g)) return false;
+	for (u32 i = 0; online; i++, online >>= 1) /* no ctz: without Zbb it is a libgcc call */
+		if ((online & 1) && !hart_passed(i, g)) return false;
 	return true;
 }
 
@@ -132,15 +141,18 @@ void kvfree_rcu_ptr(void *ptr)
 {
 	if (!ptr) return;
 	struct rcu_hart *r = &rcu_harts[this_hart_index()];
-	advance(r);
-	if (FILL(r)->n == BATCH) {
-		/* Both batches full: wait for the grace period (Linux's mightsleep path). */
-		gp_wait(WAIT(r)->gp);
-		advance(r);
-	}
 	struct rcu_batch *f = FILL(r);
+	if (unlikely(f->n == BATCH)) {
+		advance(r);
+		/* Both batches full: wait for the grace period (Linux's mightsleep path). */
+		if (FILL(r)->n == BATCH) {
+			gp_wait(WAIT(r)->gp);
+			advance(r);
+		}
+		f = FILL(r);
+	}
 	f->ptrs[f->n++] = ptr;
-	advance(r);
+	if (unlikely(f->n % ADVANCE_EVERY == 0)) advance(r);
 }
 
 void kvfree_rcu_head(void *ptr, struct rcu_head *head)
@@ -152,7 +164,7 @@ void kvfree_rcu_head(void *ptr, struct rcu_head *head)
 	head->next = f->heads;
 	f->heads = head;
 	if (++f->nheads % BATCH == 0 && r->waiting) gp_kick(); /* no waiting here: hurry it instead */
-	advance(r);
+	if (f->nheads % ADVANCE_EVERY == 0) advance(r);
 }
 
 void kvfree_rcu_idle_work(void)

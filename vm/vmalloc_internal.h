@@ -93,7 +93,7 @@ static inline s64 *vm_stat_bank(void) { return vm_harts[this_hart_index()].stat[
 
 static inline void vm_stat_bank_add(s64 *bank, enum vm_stat s, s64 n)
 {
-	__atomic_store_n(&bank[s], bank[s] + n, __ATOMIC_RELAXED); /* one writer: see struct vm_hart */
+	WRITE_ONCE(bank[s], bank[s] + n); /* one writer: see struct vm_hart */
 }
 
 static inline void vm_stat_add(enum vm_stat s, s64 n) { vm_stat_bank_add(vm_stat_bank(), s, n); }

@@ -204,11 +204,11 @@ static bool purge_run(bool once)
 	u32 idle = 0;
 	if (!__atomic_compare_exchange_n(&purge_running, &idle, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
-	__atomic_store_n(&purge_requested, 0, __ATOMIC_RELAXED);
+	WRITE_ONCE(purge_requested, 0);
 	do purge_batch();
 	while (!once && over_threshold());
 	__atomic_add_fetch(&purge_seq, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&purge_running, 0, __ATOMIC_RELEASE);
+	store_release(purge_running, 0);
 	mb();
 	u64 waiting = __atomic_exchange_n(&purge_waiters, 0, __ATOMIC_ACQ_REL);
 	u32 me = this_hart_index();

@@ -121,7 +121,7 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
-	__atomic_store_n(&b->vb_used, b->vb_used + count, __ATOMIC_RELEASE); /* read by other harts' unmaps */
+	store_release(b->vb_used, b->vb_used + count); /* read by other harts' unmaps */
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
 	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
 	return (void *)(uptr)va;
