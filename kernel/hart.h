@@ -23,7 +23,7 @@ struct hart {
 	struct kfault_report *fault_report;
 	bool fault_user_only;          /* the jump is taken only for faults on user addresses */
 	u64 ipis_taken;                /* software interrupts received */
-};
+} __aligned(64); /* a line of its own: one hart's writes (fault_jmp, ipis_taken) never evict another's tp reads */
 _Static_assert(__builtin_offsetof(struct hart, kernel_sp) == HART_KERNEL_SP, "trap_entry.S offsets");
 _Static_assert(__builtin_offsetof(struct hart, user_sp) == HART_USER_SP, "trap_entry.S offsets");
 

@@ -151,8 +151,14 @@ u64 vm_lazy_pages_total(void);
  * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
 struct vmap_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
-void vm_local_forget(u64 start, u64 size);    /* debug_uaf only: this hart's TLB, no counting */
 extern bool vm_debug_uaf;
+void vm_local_forget_now(u64 start, u64 size);
+/* debug_uaf only: flushes this hart's TLB for the range, no counting. Inline because every vfree calls
+ * it and it is almost always off: under QEMU a call's return costs a translation-block lookup. */
+static inline void vm_local_forget(u64 start, u64 size)
+{
+	if (unlikely(READ_ONCE(vm_debug_uaf))) vm_local_forget_now(start, size);
+}
 
 /* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
 static inline u64 vm_area_span(const struct vmap_area *a) { return a->va_start + a->va_size - a->addr; }

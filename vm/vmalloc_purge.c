@@ -110,9 +110,8 @@ void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, s
 /* Debug mode only (vmalloc.debug_uaf=1): the freeing hart forgets the range at once, so its own use
  * after vfree faults and is named. One sfence.vma per free: under QEMU that is a whole soft-TLB flush and
  * a refill of every translation the hart uses next, which is why it is off by default. */
-void vm_local_forget(u64 start, u64 size)
+void vm_local_forget_now(u64 start, u64 size)
 {
-	if (!READ_ONCE(vm_debug_uaf)) return;
 	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) local_flush_tlb_all();
 	else local_flush_tlb_page(start);
 }
