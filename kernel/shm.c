@@ -165,7 +165,7 @@ static int map_user(struct task_map *m, void *kva, u64 from, u64 to)
 	return 0;
 }
 
-long shm_create(struct task *t, u64 size, u64 flags)
+__noinline long shm_create(struct task *t, u64 size, u64 flags)
 {
 	if (!size || size > VMK_SHM_MAX_SIZE || (flags & ~SHM_F_HUGE)) return -EINVAL;
 	size = ALIGN_UP(size, PAGE_SIZE);
@@ -225,7 +225,7 @@ static u64 find_va(struct task *t, u64 hint, u64 len)
 	return best;
 }
 
-long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
+__noinline long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 {
 	long r;
 	u64 rights = 0, charged = 0;
@@ -327,7 +327,7 @@ static bool unmap_one(struct task *t, u64 uva, bool flush)
 	return done;
 }
 
-long shm_unmap(struct task *t, u64 addr)
+__noinline long shm_unmap(struct task *t, u64 addr)
 {
 	long r = addr && unmap_one(t, addr, true) ? 0 : -EINVAL;
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=unmap addr=0x%lx result=%ld", addr, r);
@@ -380,7 +380,7 @@ static long grow(struct shm_obj *o, u64 new_size)
 	return 0;
 }
 
-long shm_resize(struct task *t, u64 handle, u64 new_size)
+__noinline long shm_resize(struct task *t, u64 handle, u64 new_size)
 {
 	long r = 0;
 	u64 rights = 0;
@@ -412,7 +412,7 @@ out:
 	return r;
 }
 
-long shm_share(struct task *t, u64 handle, long tid, u64 rights)
+__noinline long shm_share(struct task *t, u64 handle, long tid, u64 rights)
 {
 	long r;
 	u64 mine = 0;
@@ -434,7 +434,7 @@ long shm_share(struct task *t, u64 handle, long tid, u64 rights)
 	return r;
 }
 
-long shm_close(struct task *t, u64 handle)
+__noinline long shm_close(struct task *t, u64 handle)
 {
 	spin_lock(&t->shm_lock);
 	struct task_handle *th = lookup(t, handle);

@@ -147,7 +147,7 @@ static long sys_trace_ctl(struct task *t, const u64 *a)
 	return m;
 }
 
-static long sys_trace_mark(struct task *t, const u64 *a)
+__noinline static long sys_trace_mark(struct task *t, const u64 *a)
 {
 	char label[VMK_LABEL_MAX] = "";
 	(void)t;

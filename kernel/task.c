@@ -135,7 +135,7 @@ static u64 child_quota(const struct task *parent, u64 asked)
 	return MIN(q, parent->quota_pages > used ? parent->quota_pages - used : 0);
 }
 
-long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent, const u64 *handles,
+__noinline long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent, const u64 *handles,
 		u32 nhandles, u64 quota_pages, u64 flags)
 {
 	const void *img;
@@ -280,7 +280,7 @@ long task_wait(long tid, u64 ustatus)
 	}
 }
 
-long task_kill(struct task *me, long tid)
+__noinline long task_kill(struct task *me, long tid)
 {
 	struct task *t = task_by_tid(tid);
 	if (!t) return -ESRCH;

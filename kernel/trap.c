@@ -67,7 +67,8 @@ static void kernel_fault(struct trap_frame *tf)
 	oops(tf, what);
 }
 
-long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report)
+/* Not inlined: the setjmp frame stays its own, so no caller's locals live across the second return. */
+__noinline long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report)
 {
 	u64 jb[CONTEXT_WORDS];
 	struct hart *h = this_kernel_hart();

@@ -44,7 +44,7 @@ struct kfault_report {
 long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report);
 /* trap_entry.S's landing pad for kernel faults: kfault_setjmp saves the callee-saved registers in jb
  * and returns 0; kfault_longjmp(jb, val) returns from that kfault_setjmp again with val (never 0). */
-long kfault_setjmp(u64 *jb); /* jb: CONTEXT_WORDS words (kernel/context.h) */
+long kfault_setjmp(u64 *jb) __attribute__((returns_twice)); /* jb: CONTEXT_WORDS words (kernel/context.h) */
 void kfault_longjmp(u64 *jb, long val) __noreturn;
 
 /* What trap_handler dispatches to, each in its own file. */

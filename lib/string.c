@@ -2,7 +2,11 @@
  * vrealloc copies sit on the allocator's measured paths. */
 #include "lib/string.h"
 
-void *memset(void *d, int c, size_t n)
+/* The compiler calls memset/memcpy/memmove/memcmp itself (struct copies, zeroing) without naming them in
+ * any source: under LTO nothing would keep them until code generation asks for them, hence `used`. */
+#define COMPILER_CALLED __attribute__((used))
+
+COMPILER_CALLED void *memset(void *d, int c, size_t n)
 {
 	unsigned char *p = d;
 	u64 w = (u8)c * 0x0101010101010101ULL;
@@ -22,7 +26,7 @@ void *memset(void *d, int c, size_t n)
 	return d;
 }
 
-void *memcpy(void *d, const void *s, size_t n)
+COMPILER_CALLED void *memcpy(void *d, const void *s, size_t n)
 {
 	unsigned char *dp = d;
 	const unsigned char *sp = s;
@@ -42,7 +46,7 @@ void *memcpy(void *d, const void *s, size_t n)
 	return d;
 }
 
-void *memmove(void *d, const void *s, size_t n)
+COMPILER_CALLED void *memmove(void *d, const void *s, size_t n)
 {
 	unsigned char *dp = d;
 	const unsigned char *sp = s;
@@ -52,7 +56,7 @@ void *memmove(void *d, const void *s, size_t n)
 	return d;
 }
 
-int memcmp(const void *a, const void *b, size_t n)
+COMPILER_CALLED int memcmp(const void *a, const void *b, size_t n)
 {
 	const unsigned char *x = a, *y = b;
 	for (; n; n--, x++, y++)

@@ -45,6 +45,9 @@ typedef uintptr_t uptr;
 #endif
 #define __unused __attribute__((unused))
 #define __noreturn __attribute__((noreturn))
+/* For functions that name their caller with __builtin_return_address(0): inlined (and the kernel is
+ * built with LTO, which inlines across files) they would name their caller's caller. */
+#define __noinline __attribute__((noinline))
 #define __aligned(n) __attribute__((aligned(n)))
 
 /* Index of the highest set bit, 1-based; fls(0) == 0 (Linux's fls). */

@@ -30,7 +30,7 @@ static struct pcpu_chunk *current_chunk;
 static u32 nr_chunks;
 
 
-static struct pcpu_chunk *chunk_new(void)
+__noinline static struct pcpu_chunk *chunk_new(void)
 {
 	u32 units = __atomic_load_n(&nr_harts_online, __ATOMIC_ACQUIRE);
 	struct pcpu_chunk *c = __vmalloc_node((u64)units * PCPU_UNIT_SIZE, PCPU_UNIT_SIZE, 0, NUMA_NO_NODE,
@@ -56,7 +56,7 @@ static void *carve(u64 size, u64 align)
 	return (u8 *)c + off;
 }
 
-void *__alloc_percpu(size_t size, size_t align)
+__noinline void *__alloc_percpu(size_t size, size_t align)
 {
 	if (!size || size > PCPU_MAX_ALLOC || !align || !is_pow2(align) || align > PAGE_SIZE) {
 		printk("alloc_percpu: bad request (size %lu, align %lu) from %p\n", (u64)size, (u64)align,
@@ -99,7 +99,7 @@ void *__alloc_percpu(size_t size, size_t align)
 	return p;
 }
 
-void free_percpu(void *p)
+__noinline void free_percpu(void *p)
 {
 	if (!p) return;
 	struct pcpu_chunk *c = (struct pcpu_chunk *)((uptr)p & ~(PCPU_UNIT_SIZE - 1));

@@ -236,11 +236,11 @@ void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const 
 	return __vmalloc_owner(size, align, flags, node, VM_OWNER_KERNEL, caller);
 }
 
-void *vmalloc(size_t size) { return __vmalloc_owner(size, PAGE_SIZE, 0, NUMA_NO_NODE, 0, CALLER); }
-void *vzalloc(size_t size) { return __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO, NUMA_NO_NODE, 0, CALLER); }
-void *vmalloc_node(size_t size, int node) { return __vmalloc_owner(size, PAGE_SIZE, 0, node, 0, CALLER); }
-void *vzalloc_node(size_t size, int node) { return __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO, node, 0, CALLER); }
-void *vmalloc_huge(size_t size, unsigned flags)
+__noinline void *vmalloc(size_t size) { return __vmalloc_owner(size, PAGE_SIZE, 0, NUMA_NO_NODE, 0, CALLER); }
+__noinline void *vzalloc(size_t size) { return __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO, NUMA_NO_NODE, 0, CALLER); }
+__noinline void *vmalloc_node(size_t size, int node) { return __vmalloc_owner(size, PAGE_SIZE, 0, node, 0, CALLER); }
+__noinline void *vzalloc_node(size_t size, int node) { return __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO, node, 0, CALLER); }
+__noinline void *vmalloc_huge(size_t size, unsigned flags)
 {
 	return __vmalloc_owner(size, PAGE_SIZE, flags | VMF_HUGE, NUMA_NO_NODE, 0, CALLER);
 }
@@ -301,9 +301,9 @@ static void vfree_caller(const void *addr, const void *caller)
 	area_retire(a);
 }
 
-void vfree(const void *addr) { vfree_caller(addr, CALLER); }
+__noinline void vfree(const void *addr) { vfree_caller(addr, CALLER); }
 
-void vfree_atomic(const void *addr)
+__noinline void vfree_atomic(const void *addr)
 {
 	if (!addr) return;
 	struct vmap_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
@@ -382,7 +382,7 @@ struct page *vmalloc_to_page(const void *addr)
 	return pa ? pa_to_page(pa) : NULL;
 }
 
-void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
+__noinline void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 {
 	if (!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT)) {
 		reject((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, pages ? "vmap: bad page count" : "vmap: no pages");
@@ -412,7 +412,7 @@ void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot)
 	return (void *)a->addr;
 }
 
-void vunmap(const void *addr)
+__noinline void vunmap(const void *addr)
 {
 	if (!addr) return;
 	struct vmap_area *a = vm_area_take(addr, "vunmap", CALLER);

@@ -26,7 +26,7 @@ static struct vmap_area *hart_block[MAX_HARTS];
  * others still cannot be retired under its owner. */
 #define VB_RETIRE (VB_PAGES + 1)
 
-static void block_dirty(struct vmap_area *b, u32 pages)
+__noinline static void block_dirty(struct vmap_area *b, u32 pages)
 {
 	if (!pages) return;
 	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
@@ -77,7 +77,7 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 	return (void *)(uptr)a->addr;
 }
 
-void *vm_map_ram(struct page **pages, unsigned int count, int node)
+__noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 {
 	const void *caller = __builtin_return_address(0);
 
@@ -127,7 +127,7 @@ void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	return (void *)(uptr)va;
 }
 
-void vm_unmap_ram(const void *mem, unsigned int count)
+__noinline void vm_unmap_ram(const void *mem, unsigned int count)
 {
 	const void *caller = __builtin_return_address(0);
 	u64 va = (u64)(uptr)mem;

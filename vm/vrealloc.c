@@ -131,7 +131,7 @@ static void *grow_by_copying(struct vmap_area *a, u64 size, bool zero_new, const
 	return n;
 }
 
-void *vrealloc(const void *p, size_t size, unsigned flags)
+__noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 {
 	const void *caller = __builtin_return_address(0);
 

@@ -49,7 +49,7 @@ static u64 rnd(struct worker *w)
 
 static u64 rnd_range(struct worker *w, u64 lo, u64 hi) { return lo + rnd(w) % (hi - lo + 1); }
 
-static void *vmalloc_caller(size_t size, size_t align, unsigned flags)
+__noinline static void *vmalloc_caller(size_t size, size_t align, unsigned flags)
 {
 	return __vmalloc_node(size, align, flags, NUMA_NO_NODE, __builtin_return_address(0));
 }

@@ -9,6 +9,7 @@ debug` prints a gdb line that does) and use them while the kernel is stopped.
 
 Everything is read from kernel memory through the symbols of build/kernel.elf; nothing is written. The
 constants below mirror the kernel headers named next to them (tests/gdb/run.sh fails when they drift)."""
+import re
 import struct
 
 import gdb
@@ -35,8 +36,31 @@ def address_of(symbol):
     return int(gdb.parse_and_eval("(unsigned long)&%s" % symbol))
 
 
+_static_addresses = None
+
+
+def elf_static_address(name):
+    """The address of a file-scope static from the ELF symbol table (gdb's minimal symbols)."""
+    global _static_addresses
+    if _static_addresses is None:
+        _static_addresses = {}
+        for line in gdb.execute("maint print msymbols", to_string=True).splitlines():
+            m = re.match(r"\[\s*\d+\] [bBdD] (0x[0-9a-f]+) (\S+)", line)
+            if m:
+                _static_addresses.setdefault(m.group(2), []).append(int(m.group(1), 16))
+    found = _static_addresses.get(name, [])
+    if len(found) != 1:
+        raise gdb.GdbError("%s: %d data symbols of that name" % (name, len(found)))
+    return found[0]
+
+
 def static_var(file, name):
-    return gdb.parse_and_eval("'%s'::%s" % (file, name))
+    """A file-scope static. The kernel is built with LTO, whose debug info can keep a static's type but
+    lose its location ("optimized out"); the ELF symbol still has the address, so it is read from there."""
+    v = gdb.parse_and_eval("'%s'::%s" % (file, name))
+    if not v.is_optimized_out:
+        return v
+    return gdb.Value(elf_static_address(name)).cast(v.type.pointer()).dereference()
 
 
 class KernelSymbols:
