@@ -8,6 +8,8 @@ tools/layers.txt. Checks, each printed as one KTAP case:
   no_uncalled    every global function in the kernel objects is called (or its address taken) somewhere
                  in the image: by a relocation from any object, or in its own file where the compiler
                  inlined it; functions only host tests call are compiled for them alone (HOST_TEST)
+  caller_frames  every function that names its caller (__builtin_return_address(0), or a CALLER macro for
+                 it) is __noinline: the kernel is built with LTO, and inlined it would name the wrong caller
   readme         README's layer sentence is the one generated from tools/layers.txt
 Usage: layer_check.py BUILD_DIR [NM]   (objdump is found beside NM)   (BUILD_DIR holds k/<dir>/<file>.o from the kernel build)
 """
@@ -150,6 +152,30 @@ def check_externs():
     return bad
 
 
+def check_caller_frames():
+    """Attribution (vmallocinfo's caller, trace events) reads __builtin_return_address(0): in a function
+    the compiler inlined it is the caller's caller. Tracks the top-level definition each line is in."""
+    bad = []
+    for src in sources():
+        if not src.endswith(".c"):
+            continue
+        depth, header, uses_caller = 0, "", False
+        with open(os.path.join(ROOT, src)) as f:
+            text = f.read()
+        uses_caller_macro = re.search(r"#define CALLER __builtin_return_address\(0\)", text) is not None
+        for n, line in enumerate(text.splitlines(), 1):
+            code = line.split("//")[0]
+            if depth == 0 and re.match(r"^[A-Za-z_].*\(", code) and not code.rstrip().endswith(";"):
+                header = code
+            if depth > 0 or "{" in code:
+                named = "__builtin_return_address(0)" in code or (uses_caller_macro and re.search(r"\bCALLER\b", code)
+                                                                 and not code.startswith("#define"))
+                if named and "__noinline" not in header:
+                    bad.append("%s:%d: %s names its caller but is not __noinline" % (src, n, header.strip()))
+            depth += code.count("{") - code.count("}")
+    return sorted(set(bad))
+
+
 # Called by code the compiler writes, not by ours.
 COMPILER_CALLED = {"memmove", "memcpy", "memset", "memcmp"}
 
@@ -196,7 +222,7 @@ def main():
     checks = [("include_graph", check_includes()), ("symbol_graph", check_symbols(objs) if objs else
               ["no kernel objects under %s/k" % build]), ("no_weak", check_weak(objs)),
               ("no_extern_in_c", check_externs()), ("no_uncalled", check_uncalled(objs, objdump)),
-              ("readme", check_readme())]
+              ("caller_frames", check_caller_frames()), ("readme", check_readme())]
     return ktap.report(checks)
 
 

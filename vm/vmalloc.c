@@ -37,7 +37,7 @@ static void area_count_out(u32 owner, u64 pages, bool area)
 
 static void deferred_drain_some(void);
 
-void vmalloc_init(void)
+__noinline void vmalloc_init(void)
 {
 	u64 v;
 

@@ -36,7 +36,7 @@ static bool over_threshold(void)
 	return __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) >= (s64)READ_ONCE(arena.lazy_max_pages);
 }
 
-bool vm_lazy_add_locked(struct vmap_area *a)
+__noinline bool vm_lazy_add_locked(struct vmap_area *a)
 {
 	/* Only a purge that could not give the range back parks it here, under the arena lock like the
 	 * purge's taking of the list: the purge numbered purge_id releases exactly the areas traced with it,
@@ -125,7 +125,7 @@ bool vm_set_debug_uaf(bool on)
 
 /* One batch: takes the whole lazy list, fences every hart once, gives the ranges back to the index.
  * Caller has claimed purge_running. */
-static void purge_batch(void)
+__noinline static void purge_batch(void)
 {
 	unsigned long f = arena_lock();
 	struct vmap_area *list = arena.lazy_head;
