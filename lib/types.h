@@ -47,7 +47,9 @@ typedef uintptr_t uptr;
 #define __noreturn __attribute__((noreturn))
 /* For functions that name their caller with __builtin_return_address(0): inlined (and the kernel is
  * built with LTO, which inlines across files) they would name their caller's caller. */
+#ifndef __noinline /* picolibc's sys/cdefs.h, which user programs include too, defines the same */
 #define __noinline __attribute__((noinline))
+#endif
 #define __aligned(n) __attribute__((aligned(n)))
 
 /* Index of the highest set bit, 1-based; fls(0) == 0 (Linux's fls). */
