@@ -152,6 +152,8 @@ u64 vm_lazy_pages_total(void);
 struct vmap_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
 extern bool vm_debug_uaf;
+/* Flushes [start, start + size) from this hart's TLB now: one sfence.vma by address for a page, a full
+ * flush for more. Any context. */
 void vm_local_forget_now(u64 start, u64 size);
 /* debug_uaf only: flushes this hart's TLB for the range, no counting. Inline because every vfree calls
  * it and it is almost always off: under QEMU a call's return costs a translation-block lookup. */

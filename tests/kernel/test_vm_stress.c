@@ -304,9 +304,26 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 	park_release(t);
 }
 
+/* kvfree_rcu_ptr looks at its batches only every few calls: an object left below that by a hart that
+ * stops calling must still go, at its idle loop's next pass, with no barrier. Polls up to half a second
+ * (other harts report at their ticks, and on an overcommitted host a woken vCPU may wait for a core). */
+static void kvfree_rcu_leftovers_go_at_idle(struct ktest *t)
+{
+	void *p = vmalloc(PAGE_SIZE);
+	KT_ASSERT(t, p);
+	kvfree_rcu_ptr(p);
+	KT_EXPECT(t, find_vm_area(p) != NULL); /* one call: no grace period can have passed for it yet */
+	for (u64 end = rdtime() + timer_hz() / 2; find_vm_area(p) && rdtime() < end;) {
+		kvfree_rcu_idle_work(); /* what this hart's idle loop does */
+		cpu_relax();
+	}
+	KT_EXPECT(t, find_vm_area(p) == NULL);
+}
+
 KTEST_SUITE(vm_stress, {"random_ops_all_harts", random_ops_all_harts},
 	    {"ids_in_every_page_all_harts", ids_in_every_page_all_harts},
 	    {"drain_waits_for_work_in_flight", drain_waits_for_work_in_flight},
 	    {"kvfree_rcu_waits_for_readers", kvfree_rcu_waits_for_readers},
+	    {"kvfree_rcu_leftovers_go_at_idle", kvfree_rcu_leftovers_go_at_idle},
 	    {"grace_period_leaves_sleepers_asleep", grace_period_leaves_sleepers_asleep},
 	    {"vzalloc_zero_after_reuse", vzalloc_zero_after_reuse});
