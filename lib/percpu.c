@@ -8,13 +8,15 @@ u32 nr_harts_online = 1;
 u64 harts_online_mask = 1;
 void (*hart_kick)(u32 index);
 
-void harts_kick_others(void)
+void harts_kick(u64 mask)
 {
-	u64 others = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << this_hart_index());
 	if (!hart_kick) return;
-	for (u32 i = 0; others; i++, others >>= 1)
-		if (others & 1) hart_kick(i);
+	mask &= ~(1ULL << this_hart_index());
+	for (u32 i = 0; mask; i++, mask >>= 1)
+		if (mask & 1) hart_kick(i);
 }
+
+void harts_kick_others(void) { harts_kick(__atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE)); }
 
 u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases)
 {

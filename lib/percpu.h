@@ -30,7 +30,10 @@ extern u64 harts_online_mask; /* bit i = dense hart index i online */
  * lib and vm wait with wfi and need someone to wake them without calling up into kernel/. */
 extern void (*hart_kick)(u32 index);
 
-/* Sends hart_kick to every online hart but this one (no-op before secondaries start). */
+/* Sends hart_kick to every hart in `mask` but this one: how a hart wakes those that marked themselves as
+ * sleeping on what it just changed. No-op before secondaries start. Any context. */
+void harts_kick(u64 mask);
+/* harts_kick of every online hart. */
 void harts_kick_others(void);
 
 /* SBI names harts by (mask, base) pairs, a mask covering ids base..base+63: a set of dense indices whose

@@ -28,8 +28,5 @@ void spin_wait_slow(spinlock_t *l)
 
 void spin_wake_sleepers(spinlock_t *l)
 {
-	u64 mask = __atomic_exchange_n(&l->sleepers, 0, __ATOMIC_ACQ_REL);
-	u32 me = this_hart_index();
-	for (u32 i = 0; mask; i++, mask >>= 1)
-		if ((mask & 1) && i != me) hart_kick(i);
+	harts_kick(__atomic_exchange_n(&l->sleepers, 0, __ATOMIC_ACQ_REL));
 }

@@ -17,9 +17,7 @@ void tlb_shootdown_service(void)
 	local_flush_tlb_all();
 	store_release(tlb_gen_done[me], want);
 	mb();
-	u64 waiting = __atomic_load_n(&tlb_requesters, __ATOMIC_ACQUIRE);
-	for (u32 i = 0; waiting; i++, waiting >>= 1)
-		if ((waiting & 1) && i != me) hart_kick(i);
+	harts_kick(__atomic_load_n(&tlb_requesters, __ATOMIC_ACQUIRE));
 }
 
 static bool all_done(u64 targets, u64 gen)

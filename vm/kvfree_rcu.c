@@ -53,10 +53,7 @@ void rcu_note_qs(void)
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	store_release(r->qs_seq, g);
 	mb();
-	u64 waiting = READ_ONCE(gp_waiters);
-	u32 me = this_hart_index();
-	for (u32 i = 0; waiting && hart_kick; i++, waiting >>= 1)
-		if ((waiting & 1) && i != me) hart_kick(i);
+	harts_kick(READ_ONCE(gp_waiters));
 }
 
 /* Asks every other hart for a quiescent state now rather than at its next tick. */

@@ -70,7 +70,7 @@ void vm_pool_put_flush(struct vmap_area **lists, u32 *counts)
 		tail->lazy_next = p->head;
 		p->head = lists[k];
 		p->count += counts[k];
-		spin_unlock_irqrestore(&p->lock, f);
+		pool_unlock(p, f);
 		lists[k] = NULL;
 		counts[k] = 0;
 	}
@@ -90,7 +90,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 			p->count--;
 			c->areas[c->count++] = a;
 		}
-		spin_unlock_irqrestore(&p->lock, f);
+		pool_unlock(p, f);
 		if (c->count) return true;
 	}
 	struct vmap_area *got[VA_CACHE_SLOTS];
@@ -134,7 +134,7 @@ void vm_va_cache_flush(void)
 		struct vmap_area *list = p->head;
 		p->head = NULL;
 		p->count = 0;
-		spin_unlock_irqrestore(&p->lock, pf);
+		pool_unlock(p, pf);
 		unsigned long f = arena_lock();
 		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
 		while (list) {

@@ -133,6 +133,7 @@ static inline unsigned long pool_lock(struct va_pool *p)
 	vm_stat_add(VM_STAT_POOL_LOCKS, 1);
 	return f;
 }
+static inline void pool_unlock(struct va_pool *p, unsigned long f) { spin_unlock_irqrestore(&p->lock, f); }
 
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 

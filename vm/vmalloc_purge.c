@@ -209,10 +209,7 @@ static bool purge_run(bool once)
 	__atomic_add_fetch(&purge_seq, 1, __ATOMIC_RELEASE);
 	store_release(purge_running, 0);
 	mb();
-	u64 waiting = __atomic_exchange_n(&purge_waiters, 0, __ATOMIC_ACQ_REL);
-	u32 me = this_hart_index();
-	for (u32 i = 0; waiting; i++, waiting >>= 1)
-		if ((waiting & 1) && i != me) hart_kick(i);
+	harts_kick(__atomic_exchange_n(&purge_waiters, 0, __ATOMIC_ACQ_REL));
 	return true;
 }
 
