@@ -41,6 +41,7 @@ long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u6
 }
 
 long vmk_wait(long tid, int *status) { return ecall6(SYS_wait, (u64)tid, P(status), 0, 0, 0, 0); }
+long vmk_kill(long tid) { return ecall6(SYS_kill, (u64)tid, 0, 0, 0, 0, 0); }
 long vmk_yield(void) { return ecall6(SYS_yield, 0, 0, 0, 0, 0, 0); }
 long vmk_getpid(void) { return ecall6(SYS_getpid, 0, 0, 0, 0, 0, 0); }
 long vmk_write(int fd, const void *buf, u64 len)

@@ -37,6 +37,7 @@
 __noreturn void vmk_exit(int status);
 long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages);
 long vmk_wait(long tid, int *status);
+long vmk_kill(long tid);
 long vmk_yield(void);
 long vmk_getpid(void);
 long vmk_write(int fd, const void *buf, u64 len);

@@ -51,6 +51,18 @@ static long new_ctl(struct ctl **c)
 	return *c ? h : -1;
 }
 
+/* A ctl object (its handle in *h) and a child spawned in `mode` with it, once the child has reached step
+ * 1. Returns the child's tid, or <= 0 when the object or the child could not be had: the caller
+ * REQUIREs a positive tid. */
+static long start_child(const char *mode, const char *arg, struct ctl **c, long *h)
+{
+	*h = new_ctl(c);
+	if (*h <= 0) return -1;
+	long tid = spawn_mode(mode, arg, *h, 0);
+	if (tid > 0) CHECK(wait_for_u64(&(*c)->step, 1, TIMEOUT));
+	return tid;
+}
+
 static void drop_ctl(long h, struct ctl *c)
 {
 	CHECK_EQ(vmk_shm_unmap((u64)(uptr)c), 0);
@@ -100,11 +112,9 @@ static int exec_child(void)
 static void test_exec_from_shm_kills(void)
 {
 	struct ctl *c;
-	long h = new_ctl(&c);
-	REQUIRE(h > 0);
-	long tid = spawn_mode("exec", NULL, h, 0);
+	long h;
+	long tid = start_child("exec", NULL, &c, &h);
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	/* Its mappings go when it dies: a task stuck in a fault loop keeps them. */
 	struct vmk_shm_info info = {0};
 	u64 t0 = now_ns();
@@ -113,7 +123,7 @@ static void test_exec_from_shm_kills(void)
 		CHECK_EQ(vmk_shm_info(h, &info), 0);
 	} while (info.mappers > 1 && now_ns() - t0 < TIMEOUT);
 	CHECK_EQ(info.mappers, 1);
-	if (info.mappers > 1) vmk_syscall(SYS_kill, (u64)tid, 0, 0, 0, 0, 0);
+	if (info.mappers > 1) vmk_kill(tid);
 	CHECK_EQ(wait_status(tid), VMK_STATUS_KILLED);
 	CHECK_EQ(load_u64(&c->step), 1);
 	drop_ctl(h, c);
@@ -145,11 +155,9 @@ static int copier_child(void)
 static void test_copies_during_growth(void)
 {
 	struct ctl *c;
-	long h = new_ctl(&c);
-	REQUIRE(h > 0);
-	long tid = spawn_mode("copier", NULL, h, 0);
+	long h;
+	long tid = start_child("copier", NULL, &c, &h);
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	long bad = 0;
 	for (int i = 0; i < GROW_ROUNDS; i++) {
 		bad += vmk_shm_resize(h, GROW_PAGES * PG) != 0;
@@ -371,7 +379,7 @@ static void test_tids_with_high_bits(void)
 	CHECK_EQ(vmk_shm_share(h, self + (1L << 32), SHM_R), -ESRCH);
 	CHECK_EQ(vmk_shm_share(h, self | (1L << 40), SHM_R), -ESRCH);
 	CHECK_EQ(vmk_shm_share(h, self | (1L << 62), SHM_R), -ESRCH);
-	CHECK_EQ(vmk_syscall(SYS_kill, (u64)self + (1UL << 32), 0, 0, 0, 0, 0), -ESRCH);
+	CHECK_EQ(vmk_kill(self + (1L << 32)), -ESRCH);
 	CHECK_EQ(vmk_wait(self + (1L << 32), NULL), -ECHILD);
 	CHECK_EQ(vmk_shm_close(h), 0);
 }
@@ -392,14 +400,12 @@ static void test_huge_sleep_sleeps(void)
 	static const char *const lengths[] = {"1844674407371000", "18446744073709551615", "9223372036854775808"};
 	for (u32 i = 0; i < ARRAY_SIZE(lengths); i++) {
 		struct ctl *c;
-		long h = new_ctl(&c);
-		REQUIRE(h > 0);
-		long tid = spawn_mode("sleeper", lengths[i], h, 0);
+		long h;
+		long tid = start_child("sleeper", lengths[i], &c, &h);
 		REQUIRE(tid > 0);
-		CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 		vmk_sleep(100 * MS);
 		CHECK_EQ(load_u64(&c->value), 0);
-		CHECK_EQ(vmk_syscall(SYS_kill, (u64)tid, 0, 0, 0, 0, 0), 0);
+		CHECK_EQ(vmk_kill(tid), 0);
 		CHECK_EQ(wait_status(tid), VMK_STATUS_KILLED);
 		CHECK_EQ(load_u64(&c->value), 0);
 		drop_ctl(h, c);
@@ -434,25 +440,23 @@ static int waiter_child(void)
 static void test_kill_reclaims_children(void)
 {
 	struct ctl *c;
-	long h = new_ctl(&c);
-	REQUIRE(h > 0);
-	long tid = spawn_mode("spinner", NULL, h, 0);
+	long h;
+	long tid = start_child("spinner", NULL, &c, &h);
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
-	CHECK_EQ(vmk_syscall(SYS_kill, (u64)tid, 0, 0, 0, 0, 0), 0);
+	CHECK_EQ(vmk_kill(tid), 0);
 	CHECK_EQ(wait_status(tid), VMK_STATUS_KILLED);
-	CHECK_EQ(vmk_syscall(SYS_kill, (u64)tid, 0, 0, 0, 0, 0), -ESRCH); /* reaped */
+	CHECK_EQ(vmk_kill(tid), -ESRCH); /* reaped */
 	store_u64(&c->step, 0);
 	tid = spawn_mode("waiter", NULL, h, 0);
 	REQUIRE(tid > 0);
 	CHECK(wait_for_u64(&c->step, 2, TIMEOUT));
 	vmk_sleep(20 * MS); /* into its wait */
-	CHECK_EQ(vmk_syscall(SYS_kill, (u64)tid, 0, 0, 0, 0, 0), 0);
+	CHECK_EQ(vmk_kill(tid), 0);
 	CHECK_EQ(wait_status(tid), VMK_STATUS_KILLED);
 	store_u64(&c->stop, 1); /* its spinner, now an orphan, ends and is reaped by the kernel */
-	CHECK_EQ(vmk_syscall(SYS_kill, (u64)vmk_getpid(), 0, 0, 0, 0, 0), -EPERM); /* not our child */
-	CHECK_EQ(vmk_syscall(SYS_kill, 0, 0, 0, 0, 0, 0), -ESRCH);
-	CHECK_EQ(vmk_syscall(SYS_kill, (u64)-1, 0, 0, 0, 0, 0), -ESRCH);
+	CHECK_EQ(vmk_kill(vmk_getpid()), -EPERM); /* not our child */
+	CHECK_EQ(vmk_kill(0), -ESRCH);
+	CHECK_EQ(vmk_kill(-1), -ESRCH);
 	drop_ctl(h, c);
 }
 

@@ -58,9 +58,9 @@ static int child_peek(u64 addr) { return (int)*(volatile u64 *)addr; }
 static int child_relatives(u64 parent)
 {
 	int st;
-	if (vmk_syscall(SYS_kill, parent, 0, 0, 0, 0, 0) != -EPERM) return 1;
+	if (vmk_kill((long)parent) != -EPERM) return 1;
 	if (vmk_wait((long)parent, &st) != -ECHILD) return 2;
-	if (vmk_syscall(SYS_kill, (u64)vmk_getpid(), 0, 0, 0, 0, 0) != -EPERM) return 3;
+	if (vmk_kill(vmk_getpid()) != -EPERM) return 3;
 	if (vmk_wait(vmk_getpid(), &st) != -ECHILD) return 4;
 	return 0;
 }
@@ -201,7 +201,7 @@ static void test_isolation(void)
 	REQUIRE(tid > 0);
 	EXPECT_EQ(wait_status(tid), 0);
 	EXPECT_EQ(vmk_shm_share(h, tid, SHM_R), -ESRCH);
-	EXPECT_EQ(vmk_syscall(SYS_kill, (u64)tid, 0, 0, 0, 0, 0), -ESRCH);
+	EXPECT_EQ(vmk_kill(tid), -ESRCH);
 	EXPECT_EQ(vmk_wait(tid, NULL), -ECHILD);
 	EXPECT_EQ(vmk_shm_unmap(a), 0);
 	EXPECT_EQ(vmk_shm_close(h), 0);
