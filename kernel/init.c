@@ -69,6 +69,7 @@ int kernel_start_init(void)
 		return BOOT_EXIT_BAD_INITRD;
 	}
 	initrd_set(base, size);
+	shm_init();
 	const char *name = bootarg_get("init");
 	argv[argc++] = name && *name ? name : "/init";
 	/* Bare words on the command line (no '=') are init's arguments, as in Linux. */

@@ -6,6 +6,7 @@
 #include "kernel/smp.h"
 #include "kernel/task.h"
 #include "kernel/hart.h"
+#include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
 #include "vm/pt.h"
@@ -68,6 +69,55 @@ void task_user_return_work(void)
 		need_resched[me] = false;
 		task_yield();
 	}
+}
+
+int sched_block_until(const bool *done, u64 deadline)
+{
+	struct task *me = current_task();
+	int r;
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	for (;;) {
+		if (READ_ONCE(*done)) r = 0;
+		else if (me->killed) r = -EINTR;
+		else if (deadline && rdtime() >= deadline) r = -ETIMEDOUT;
+		else {
+			/* A timeout or a kill (task_kill sets wake_at = 1) makes pick_next run it again. */
+			me->wake_at = deadline;
+			me->state = T_BLOCKED;
+			sched_switch_out(me);
+			continue;
+		}
+		break;
+	}
+	me->wake_at = 0;
+	spin_unlock_irqrestore(&sched_lock, f);
+	return r;
+}
+
+/* Wakes one hart asleep in its idle loop, not this one: the woken task runs there at once. */
+static void kick_one_sleeper(void)
+{
+	u32 me = this_hart_index();
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		struct hart_local *h = hart_locals[i];
+		if (i != me && h && READ_ONCE(h->online) && READ_ONCE(h->asleep)) {
+			harts_kick(1UL << i);
+			return;
+		}
+	}
+}
+
+void sched_wake_task(struct task *t, bool *done)
+{
+	unsigned long f = spin_lock_irqsave(&sched_lock);
+	WRITE_ONCE(*done, true);
+	bool woke = t->state == T_BLOCKED;
+	if (woke) {
+		t->wake_at = 0;
+		t->state = T_RUNNABLE;
+	}
+	spin_unlock_irqrestore(&sched_lock, f);
+	if (woke) kick_one_sleeper();
 }
 
 void task_yield(void)

@@ -10,6 +10,22 @@ extern struct task tasks[MAX_TASKS];
 extern void (*sched_idle_hook)(void);
 void sched_switch_out(struct task *t);
 void sched_tick(void);
+
+/*
+ * Blocking on a flag, for wait queues (kernel/shm_waitq.c). The flag is set only by sched_wake_task,
+ * under sched_lock, and read by the sleeper under it: a wake that comes before the sleeper blocks is seen
+ * before it blocks, one that comes after finds it blocked. No wake-up is lost.
+ *
+ * sched_block_until: blocks the current task until *done is set, the timebase tick `deadline` passes
+ * (0: no deadline) or the task is killed. Returns 0, -ETIMEDOUT or -EINTR (in that order of precedence:
+ * a flag set is never reported as a timeout). Task context, interrupts on, no spin lock held.
+ *
+ * sched_wake_task: sets *done and, if t is blocked, makes it runnable and wakes one sleeping hart to run
+ * it (an IPI; none when every hart is busy: the next tick picks it). Task context; the caller may hold any
+ * lock but sched_lock, which nests inside all others.
+ */
+int sched_block_until(const bool *done, u64 deadline);
+void sched_wake_task(struct task *t, bool *done);
 /* switch.S: saves the running thread's callee-saved registers in *from and resumes *to. */
 void switch_context(struct context *from, struct context *to);
 

@@ -111,6 +111,12 @@ static long sys_shm_info(struct task *t, const u64 *a)
 	return r ? r : copy_to_user(a[1], &info, sizeof(info));
 }
 
+static long sys_shm_seal(struct task *t, const u64 *a) { return shm_seal(t, a[0], a[1]); }
+static long sys_shm_read(struct task *t, const u64 *a) { return shm_rw(t, a[0], a[1], a[2], a[3], false); }
+static long sys_shm_write(struct task *t, const u64 *a) { return shm_rw(t, a[0], a[1], a[2], a[3], true); }
+static long sys_shm_wait(struct task *t, const u64 *a) { return shm_wait(t, a[0], a[1], a[2], a[3]); }
+static long sys_shm_wake(struct task *t, const u64 *a) { return shm_wake(t, a[0], a[1], a[2]); }
+
 static long sys_vm_stats(struct task *t, const u64 *a)
 {
 	struct vm_stats s;
@@ -166,6 +172,8 @@ static const syscall_fn table[SYS_MAX] = {
 	[SYS_sleep] = sys_sleep, [SYS_handles] = sys_handles, [SYS_kill] = sys_kill, [SYS_shm_create] = sys_shm_create,
 	[SYS_shm_map] = sys_shm_map, [SYS_shm_unmap] = sys_shm_unmap, [SYS_shm_resize] = sys_shm_resize,
 	[SYS_shm_share] = sys_shm_share, [SYS_shm_close] = sys_shm_close, [SYS_shm_info] = sys_shm_info,
+	[SYS_shm_seal] = sys_shm_seal, [SYS_shm_read] = sys_shm_read, [SYS_shm_write] = sys_shm_write,
+	[SYS_shm_wait] = sys_shm_wait, [SYS_shm_wake] = sys_shm_wake,
 	[SYS_vm_stats] = sys_vm_stats, [SYS_vm_dump] = sys_vm_dump, [SYS_trace_ctl] = sys_trace_ctl,
 	[SYS_trace_mark] = sys_trace_mark,
 };

@@ -314,19 +314,13 @@ void task_sleep_ns(u64 ns)
 		task_yield();
 		return;
 	}
-	/* Whole seconds and the rest apart, so that no product overflows; saturates at "never". */
-	u64 hz = timer_hz(), secs = ns / 1000000000ULL, rest = ns % 1000000000ULL;
-	u64 ticks = secs > ~0ULL / hz ? ~0ULL : secs * hz;
-	u64 part = rest * hz / 1000000000ULL;
-	ticks = ticks > ~0ULL - part ? ~0ULL : ticks + part;
+	u64 deadline = timer_deadline_after_ns(ns);
 	unsigned long f = spin_lock_irqsave(&sched_lock);
 	if (me->killed) { /* killed before it got here: no sleeping through it */
 		spin_unlock_irqrestore(&sched_lock, f);
 		return;
 	}
-	u64 now = rdtime();
-	if (!ticks) ticks = 1;
-	me->wake_at = ticks > ~0ULL - now ? ~0ULL : now + ticks;
+	me->wake_at = deadline;
 	me->state = T_BLOCKED;
 	sched_switch_out(me);
 	spin_unlock_irqrestore(&sched_lock, f);

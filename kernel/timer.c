@@ -18,6 +18,18 @@ u64 timer_hz(void) { return hz; }
 u64 timer_ticks_to_ns(u64 t) { return t / hz * 1000000000ULL + t % hz * 1000000000ULL / hz; }
 u64 timer_now_ns(void) { return timer_ticks_to_ns(rdtime()); }
 
+u64 timer_deadline_after_ns(u64 ns)
+{
+	/* Whole seconds and the rest apart, so that no product overflows; saturates at "never". */
+	u64 secs = ns / 1000000000ULL, rest = ns % 1000000000ULL;
+	u64 ticks = secs > ~0ULL / hz ? ~0ULL : secs * hz;
+	u64 part = rest * hz / 1000000000ULL;
+	ticks = ticks > ~0ULL - part ? ~0ULL : ticks + part;
+	if (!ticks) ticks = 1;
+	u64 now = rdtime();
+	return ticks > ~0ULL - now ? ~0ULL : now + ticks;
+}
+
 #define CSR_STIMECMP 0x14d
 
 /* Far in the future: the probe must not fire a tick before the handler is ready for one. */

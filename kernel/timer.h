@@ -16,6 +16,9 @@ void timer_init_hart(void);
 u64 timer_hz(void);
 u64 timer_ticks_to_ns(u64 ticks);
 u64 timer_now_ns(void);
+/* The timebase tick `ns` nanoseconds from now, for a task's wake_at: at least one tick ahead, saturating at
+ * ~0 ("never") where the sum would not fit. Any context. */
+u64 timer_deadline_after_ns(u64 ns);
 void timer_run_in_irq_once(void (*fn)(void));
 
 #endif

@@ -17,7 +17,7 @@ USER_LDFLAGS := -march=rv64imac -mabi=lp64 $(USER_SPECS) -nostartfiles -static -
 	-Wl,-z,max-page-size=4096 -Wl,--build-id=none
 MKCPIO_CC ?= gcc
 
-USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/malloc.c user/ktap.c
+USER_RT_SRC := user/crt0.S user/sys.c user/libc.c user/sync.c user/malloc.c user/ktap.c
 USER_RT_OBJ := $(patsubst %,$(BUILD)/user/rt/%.o,$(USER_RT_SRC))
 USER_TEST_PROGS := $(patsubst tests/user/%.c,%,$(wildcard tests/user/*.c))
 USER_DEMO_PROGS := $(patsubst user/%.c,%,$(wildcard user/demo_*.c))

@@ -102,7 +102,7 @@ const char *errno_name(long err)
 		{EBADF, "EBADF"},   {ECHILD, "ECHILD"}, {EAGAIN, "EAGAIN"},     {ENOMEM, "ENOMEM"},
 		{EACCES, "EACCES"}, {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},       {EEXIST, "EEXIST"},
 		{ENODEV, "ENODEV"}, {EINVAL, "EINVAL"}, {ENFILE, "ENFILE"},     {EMFILE, "EMFILE"},
-		{ENOSPC, "ENOSPC"}, {ERANGE, "ERANGE"}, {ENOSYS, "ENOSYS"},     {EOVERFLOW, "EOVERFLOW"},
+		{ENOSPC, "ENOSPC"}, {ERANGE, "ERANGE"}, {ENOSYS, "ENOSYS"},     {EOVERFLOW, "EOVERFLOW"}, {EPIPE, "EPIPE"}, {ETIMEDOUT, "ETIMEDOUT"},
 	};
 	if (err == VMK_STATUS_KILLED) return "KILLED";
 	if (err > 0) return "";
@@ -125,16 +125,6 @@ u64 rng_next(u64 *state)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
-}
-
-bool wait_for_u64(const volatile u64 *p, u64 want, u64 timeout_ns)
-{
-	u64 start = now_ns();
-	for (;;) {
-		if (load_u64(p) == want) return true;
-		if (now_ns() - start > timeout_ns) return load_u64(p) == want;
-		vmk_yield();
-	}
 }
 
 long spawn_with(const char *prog, const u64 *handles, u64 nhandles, ...)

@@ -72,6 +72,20 @@ long vmk_shm_info(u64 handle, struct vmk_shm_info *info)
 {
 	return ecall6(SYS_shm_info, handle, P(info), 0, 0, 0, 0);
 }
+long vmk_shm_seal(u64 handle, u64 seals) { return ecall6(SYS_shm_seal, handle, seals, 0, 0, 0, 0); }
+long vmk_shm_read(u64 handle, u64 offset, void *buf, u64 len)
+{
+	return ecall6(SYS_shm_read, handle, offset, P(buf), len, 0, 0);
+}
+long vmk_shm_write(u64 handle, u64 offset, const void *buf, u64 len)
+{
+	return ecall6(SYS_shm_write, handle, offset, P(buf), len, 0, 0);
+}
+long vmk_shm_wait(u64 handle, u64 offset, u32 expected, u64 timeout_ns)
+{
+	return ecall6(SYS_shm_wait, handle, offset, expected, timeout_ns, 0, 0);
+}
+long vmk_shm_wake(u64 handle, u64 offset, u64 count) { return ecall6(SYS_shm_wake, handle, offset, count, 0, 0, 0); }
 
 long vmk_vm_stats(struct vmk_vm_stats *st) { return ecall6(SYS_vm_stats, P(st), 0, 0, 0, 0, 0); }
 long vmk_vm_dump(void) { return ecall6(SYS_vm_dump, 0, 0, 0, 0, 0, 0); }

@@ -1,7 +1,7 @@
 /* The user runtime's interface: one wrapper per syscall, what vmk adds to picolibc (console streams,
  * errno names, spawn helpers, the shm-backed heap), and KTAP test helpers. It also settles two clashes
  * between picolibc's headers and ours, whichever comes first: errno numbers (picolibc uses newlib's, which
- * differ from Linux's and so from the kernel's for ENOSYS and EOVERFLOW; the kernel's win, as syscalls
+ * differ from Linux's and so from the kernel's for ENOSYS, EOVERFLOW and ETIMEDOUT; the kernel's win, as syscalls
  * return them) and the attribute macros lib/types.h spells its own way. Include it, or <vmk/abi.h>,
  * before any C library header (picolibc's <errno.h> followed by <vmk/abi.h> cannot be reconciled). */
 #ifndef USER_VMK_H
@@ -10,6 +10,7 @@
 #ifdef VMK_ERRNO_H /* <vmk/abi.h> came first */
 #undef ENOSYS
 #undef EOVERFLOW
+#undef ETIMEDOUT
 #endif
 #ifdef LIB_TYPES_H
 #undef __unused
@@ -24,6 +25,7 @@
 #include <string.h>
 #undef ENOSYS
 #undef EOVERFLOW
+#undef ETIMEDOUT
 #undef VMK_ERRNO_H
 #include <vmk/errno.h>
 #ifndef LIB_TYPES_H
@@ -51,6 +53,12 @@ long vmk_shm_resize(u64 handle, u64 new_size);
 long vmk_shm_share(u64 handle, long tid, u64 rights);
 long vmk_shm_close(u64 handle);
 long vmk_shm_info(u64 handle, struct vmk_shm_info *info);
+long vmk_shm_seal(u64 handle, u64 seals);
+long vmk_shm_read(u64 handle, u64 offset, void *buf, u64 len);
+long vmk_shm_write(u64 handle, u64 offset, const void *buf, u64 len);
+/* handle 0: offset is an address in one of the caller's shm mappings (see SYS_shm_wait). */
+long vmk_shm_wait(u64 handle, u64 offset, u32 expected, u64 timeout_ns);
+long vmk_shm_wake(u64 handle, u64 offset, u64 count);
 long vmk_vm_stats(struct vmk_vm_stats *st);
 long vmk_vm_dump(void);
 long vmk_trace_ctl(u64 enable_mask, u64 disable_mask);
@@ -78,10 +86,33 @@ long spawn_with(const char *prog, const u64 *handles, u64 nhandles, ...);
 #define WAIT_FAILED (-2000)
 int wait_status(long tid);
 
-/* Polls *p (shared memory written by another task) until it equals want or timeout_ns passes, yielding
- * in between. Returns true when it matched. */
+/* Waiting for other tasks (user/sync.c), without polling: each sleeps in SYS_shm_wait on a word of one of
+ * the caller's shm mappings, and the side that changes the word wakes it. Words in private memory cannot
+ * be waited on (nobody else can change them).
+ * store_u64 stores v (add_u64 adds n) and wakes every task waiting on *p. wait_for_u64 sleeps until *p == want (true) or
+ * timeout_ns passes (false); it watches the low 32 bits, so a writer must change those (counters below
+ * 2^32 always do) and publish with store_u64. */
+void store_u64(volatile u64 *p, u64 v);
+u64 add_u64(volatile u64 *p, u64 n); /* adds n, wakes every waiter; returns the new value */
 bool wait_for_u64(const volatile u64 *p, u64 want, u64 timeout_ns);
-static inline void store_u64(volatile u64 *p, u64 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+/* A mutex in shared memory (zero-initialised = free), between tasks that map it, at any addresses.
+ * lock returns 0, or -EPIPE when it would sleep forever (every other holder of the object is gone) or
+ * another -errno of SYS_shm_wait (the word is not in a shm mapping: -EFAULT). */
+struct vmk_mutex {
+	u32 state;
+};
+long vmk_mutex_lock(struct vmk_mutex *m);
+bool vmk_mutex_trylock(struct vmk_mutex *m);
+void vmk_mutex_unlock(struct vmk_mutex *m);
+/* A counting semaphore in shared memory (zero-initialised = count 0). wait takes one unit, sleeping
+ * while there is none, up to timeout_ns (0: no timeout): 0, -ETIMEDOUT, or -EPIPE / -EFAULT as for the
+ * mutex. post adds one and wakes a waiter (a syscall only when somebody waits). */
+struct vmk_sem {
+	u32 count;
+	u32 waiters;
+};
+void vmk_sem_post(struct vmk_sem *s);
+long vmk_sem_wait(struct vmk_sem *s, u64 timeout_ns);
 static inline u64 load_u64(const volatile u64 *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 
 /* malloc, calloc, realloc, free, memalign, aligned_alloc, posix_memalign (user/malloc.c): 16-byte

@@ -93,6 +93,11 @@
 #define SYS_shm_share 20
 #define SYS_shm_close 21
 #define SYS_shm_info 22
+#define SYS_shm_seal 23
+#define SYS_shm_read 24
+#define SYS_shm_write 25
+#define SYS_shm_wait 26
+#define SYS_shm_wake 27
 #define SYS_vm_stats 32
 #define SYS_vm_dump 33
 #define SYS_trace_ctl 34
@@ -164,12 +169,15 @@
  *   hint 0 lets the kernel choose; otherwise it is a page-aligned address in the shm window
  *   [VMK_SHM_BASE, VMK_SHM_TOP), taken when [hint, hint + max_size) is free with a page to spare on
  *   either side of other mappings, else the kernel chooses as for 0. Mappings are never executable.
- *   prot: PROT_READ or PROT_READ|PROT_WRITE (write-only does not exist on RISC-V).
+ *   prot: PROT_READ or PROT_READ|PROT_WRITE (write-only does not exist on RISC-V), optionally with
+ *   SHM_MAP_REQUIRE_NOSHRINK: the mapping is made only if the object is sealed against shrinking, so no
+ *   task can ever cut it (and so kill the mapper through it).
  *   Errors: -EBADF bad handle; -EACCES handle lacks SHM_MAP, SHM_R, or SHM_W when PROT_WRITE asked;
- *   -EINVAL max_size > VMK_SHM_MAX_SIZE, prot 0 / unknown bits / PROT_WRITE without PROT_READ, hint not
- *   page aligned or outside the shm window, max_size < size (when non-zero), hint + max_size past
- *   VMK_SHM_TOP; -EMFILE more than VMK_MAX_MAPS mappings; -ENOMEM no room in the window, quota left for
- *   the mapping's page tables (see QUOTAS), or memory for them.
+ *   -EINVAL max_size > VMK_SHM_MAX_SIZE, prot without PROT_READ or with unknown bits, hint not page
+ *   aligned or outside the shm window, max_size < size (when non-zero), hint + max_size past
+ *   VMK_SHM_TOP; -EPERM PROT_WRITE on a write-sealed object, or SHM_MAP_REQUIRE_NOSHRINK on an object
+ *   without SHM_SEAL_SHRINK; -EMFILE more than VMK_MAX_MAPS mappings; -ENOMEM no room in the window,
+ *   quota left for the mapping's page tables (see QUOTAS), or memory for them.
  *
  * long SYS_shm_unmap(u64 addr) -> 0
  *   addr must be exactly an address SYS_shm_map returned and not yet unmapped.
@@ -180,10 +188,13 @@
  *   mapping's reserved max_size before the call returns; pages that stay are never unmapped, not even
  *   for a moment, so other tasks' accesses and system calls using them keep working throughout.
  *   Shrinking unmaps the cut tail from every mapping in every task at once (TLBs included); any later
- *   access there kills the accessing task. Bytes below the cut are untouched.
- *   Errors: -EBADF; -EACCES no SHM_RESIZE right; -EINVAL new_size 0 or > VMK_SHM_MAX_SIZE; -ENOMEM growth
- *   over the owner's quota (see QUOTAS) or out of memory or page tables in some mapper: the object keeps
- *   its old size and every mapping stays exactly as it was.
+ *   access there kills the accessing task (map with SHM_MAP_REQUIRE_NOSHRINK to be immune), and tasks
+ *   waiting on a word past the new end return -ERANGE. Bytes below the cut are untouched. A page-table
+ *   page a mapping no longer needs after a shrink is freed and credited to its mapper at once.
+ *   Errors: -EBADF; -EACCES no SHM_RESIZE right; -EINVAL new_size 0 or > VMK_SHM_MAX_SIZE; -EPERM a
+ *   shrink of an object sealed with SHM_SEAL_SHRINK, a grow of one sealed with SHM_SEAL_GROW; -ENOMEM
+ *   growth over the owner's quota (see QUOTAS) or out of memory or page tables in some mapper: the
+ *   object keeps its old size and every mapping stays exactly as it was.
  *
  * long SYS_shm_share(u64 handle, long tid, u64 rights) -> handle value valid in task tid
  *   Gives task tid (which may be the caller itself, to make a reduced copy) a new handle to the same
@@ -202,6 +213,43 @@
  * long SYS_shm_info(u64 handle, struct vmk_shm_info *info) -> 0
  *   Any valid handle may ask, whatever its rights.
  *   Errors: -EBADF; -EFAULT.
+ *
+ * long SYS_shm_seal(u64 handle, u64 seals) -> the object's seals after the call
+ *   Adds seals (memfd's F_ADD_SEALS); a seal is never removed, and holds against every task and call:
+ *   SHM_SEAL_SHRINK (no resize below the current size), SHM_SEAL_GROW (none above it), SHM_SEAL_WRITE
+ *   (no writable mapping, no SYS_shm_write; mappings made read-only stay), SHM_SEAL_SEAL (no more seals).
+ *   seals 0 only reads them. Adding seals needs the SHM_SEAL right, which shm_create gives and shm_share
+ *   may withhold: a sealer restricts every holder, so only whom the creator trusts may.
+ *   Errors: -EBADF; -EACCES no SHM_SEAL right; -EINVAL unknown bits; -EPERM the object has SHM_SEAL_SEAL
+ *   (and seals is not 0); -EBUSY SHM_SEAL_WRITE while some task has a writable mapping (nothing added).
+ *
+ * long SYS_shm_read(u64 handle, u64 offset, void *buf, u64 len) -> bytes copied
+ * long SYS_shm_write(u64 handle, u64 offset, const void *buf, u64 len) -> bytes copied
+ *   Copy between the object at offset and buf without mapping it (pread/pwrite). The count stops at the
+ *   object's end: a write never grows it; 0 at or past the end, whatever offset and len (wrapping ones
+ *   included). A copy is made a page of buf at a time: a buf that becomes bad part-way (unmapped, or
+ *   read-only for a read), a shrink racing the call or a write seal added meanwhile ends it with the
+ *   count so far. Never kills the caller.
+ *   Errors: -EBADF; -EACCES no SHM_R (read) / SHM_W (write) right; -EPERM write to a write-sealed
+ *   object; -EFAULT buf bad at its first byte (nothing copied).
+ *
+ * long SYS_shm_wait(u64 handle, u64 offset, u64 expected, u64 timeout_ns) -> 0
+ *   Futex wait on the aligned 32-bit word at offset, keyed by (object, offset): the same word whatever
+ *   address each task maps the object at, or with no mapping. Sleeps while the word equals the low 32
+ *   bits of expected; the check and the sleep are atomic with respect to SYS_shm_wake (no lost wake-up).
+ *   timeout_ns 0: no timeout. handle 0 means offset is an address in one of the caller's own shm
+ *   mappings (the word there); a handle needs SHM_R. A return of 0 may be spurious: re-check the word.
+ *   Errors: -EBADF; -EACCES no SHM_R; -EFAULT handle 0 and offset in none of the caller's mappings;
+ *   -EINVAL offset not 4-byte aligned; -ERANGE the word lies past the object's end, at the call or cut
+ *   by a shrink while waiting; -EAGAIN the word did not equal expected; -ETIMEDOUT; -EPIPE every other
+ *   task's handle and mapping of the object is gone (nobody could wake it); -EINTR the caller was killed
+ *   (it never sees this: it dies on the way out).
+ *
+ * long SYS_shm_wake(u64 handle, u64 offset, u64 count) -> tasks woken
+ *   Wakes up to count tasks waiting on the word at offset, oldest first. handle 0 as for SYS_shm_wait;
+ *   a handle needs SHM_R (waking is harmless: waiters re-check their word).
+ *   Errors: -EBADF; -EACCES no SHM_R; -EFAULT handle 0 and offset in none of the caller's mappings;
+ *   -EINVAL offset not 4-byte aligned; -ERANGE the word lies past the object's end.
  *
  * long SYS_vm_stats(struct vmk_vm_stats *st) -> 0              snapshot of the kernel's vmalloc counters
  *   Errors: -EFAULT.
@@ -258,12 +306,23 @@
 #define PROT_WRITE 2UL
 
 /* Handle rights. */
-#define SHM_R 1UL       /* map readable (shm_info needs no right) */
-#define SHM_W 2UL       /* map writable */
+#define SHM_R 1UL       /* map readable, shm_read, shm_wait/wake (shm_info needs no right) */
+#define SHM_W 2UL       /* map writable, shm_write */
 #define SHM_MAP 4UL     /* map at all */
 #define SHM_RESIZE 8UL  /* shm_resize */
 #define SHM_SHARE 16UL  /* shm_share (to other tasks or to self) */
-#define SHM_ALL 31UL
+#define SHM_SEAL 32UL   /* shm_seal: add seals */
+#define SHM_ALL 63UL
+
+/* shm_map: in its prot argument, map only an object sealed against shrinking. */
+#define SHM_MAP_REQUIRE_NOSHRINK 0x100UL
+
+/* Seals (shm_seal, shm_info). */
+#define SHM_SEAL_SHRINK 1UL
+#define SHM_SEAL_GROW 2UL
+#define SHM_SEAL_WRITE 4UL
+#define SHM_SEAL_SEAL 8UL
+#define SHM_SEAL_ALL 15UL
 
 /* Trace classes for SYS_trace_ctl. */
 #define TRACE_VMALLOC 1UL
@@ -287,6 +346,7 @@ struct vmk_shm_info {
 	uint64_t mappers; /* live mappings of the object, across all tasks */
 	uint64_t rights;  /* rights of the handle asked about */
 	uint64_t huge;    /* number of 2 MiB blocks backing it (0 = all 4 KiB pages) */
+	uint64_t seals;   /* SHM_SEAL_* bits */
 };
 
 struct vmk_vm_stats {

@@ -22,8 +22,10 @@
 #define ENFILE 23
 #define EMFILE 24
 #define ENOSPC 28
+#define EPIPE 32
 #define ERANGE 34
 #define ENOSYS 38
 #define EOVERFLOW 75
+#define ETIMEDOUT 110
 
 #endif

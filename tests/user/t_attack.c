@@ -182,7 +182,7 @@ static int hog_child(void)
 	for (u32 i = 0; i < ARRAY_SIZE(sizes); i++)
 		if (vmk_shm_create(sizes[i] * PG, 0) > 0) got += sizes[i];
 	__atomic_fetch_add(&c->value, got, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&c->step, 1, __ATOMIC_SEQ_CST);
+	add_u64(&c->step, 1);
 	while (!load_u64(&c->stop)) vmk_sleep(5 * MS);
 	return 0;
 }

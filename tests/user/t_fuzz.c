@@ -120,7 +120,7 @@ static u64 rand_any(void)
 static bool documented(long r)
 {
 	static const int ok[] = {EPERM, ENOENT, ESRCH, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM,
-				 EACCES, EFAULT, EINVAL, EMFILE, ENOSYS};
+				 EACCES, EFAULT, EBUSY, EINVAL, EMFILE, ERANGE, ENOSYS, ETIMEDOUT, EPIPE};
 	for (u32 i = 0; i < ARRAY_SIZE(ok); i++)
 		if (r == -ok[i]) return true;
 	return false;
@@ -160,8 +160,9 @@ static void one_call(void)
 	static const long nrs[] = {SYS_spawn, SYS_wait, SYS_yield, SYS_getpid, SYS_write, SYS_clock_gettime,
 				   SYS_sleep, SYS_handles, SYS_shm_create, SYS_shm_map, SYS_shm_unmap,
 				   SYS_shm_resize, SYS_shm_share, SYS_shm_close, SYS_shm_info, SYS_vm_stats,
-				   SYS_trace_ctl, SYS_trace_mark, SYS_kill, -2 /* stands for an unknown number */};
-	static const long unknown[] = {10, 15, 23, 31, 36, 200, 1L << 40, -1};
+				   SYS_trace_ctl, SYS_trace_mark, SYS_kill, SYS_shm_seal, SYS_shm_read, SYS_shm_write,
+				   SYS_shm_wait, SYS_shm_wake, -2 /* stands for an unknown number */};
+	static const long unknown[] = {10, 15, 28, 31, 36, 200, 1L << 40, -1};
 	long nr = nrs[pick(ARRAY_SIZE(nrs))];
 	bool is_unknown = nr == -2;
 	if (is_unknown) nr = unknown[pick(ARRAY_SIZE(unknown))];
@@ -195,6 +196,23 @@ static void one_call(void)
 		a[2] = pick(4) ? 1 + pick(31) : rng_next(&rs);
 		break;
 	case SYS_shm_close: case SYS_shm_info: a[0] = rand_handle(); a[1] = rand_ptr(); break;
+	case SYS_shm_seal: a[0] = rand_handle(); a[1] = pick(4) ? pick(16) : rng_next(&rs); break;
+	case SYS_shm_read:
+	case SYS_shm_write:
+		a[0] = rand_handle(); a[1] = pick(2) ? pick(4 * PG) : rand_size(); a[2] = rand_ptr();
+		a[3] = pick(2) ? pick(2 * PG) : rand_size();
+		/* A read lands in scratch only within it: the kernel must never be led to write our state. */
+		if (a[2] >= (u64)(uptr)scratch && a[2] < (u64)(uptr)scratch + sizeof(scratch))
+			a[3] = MIN(a[3], (u64)(uptr)scratch + sizeof(scratch) - a[2]);
+		break;
+	case SYS_shm_wait: /* short timeouts: an unknown word may well hold the value expected */
+		a[0] = pick(4) ? rand_handle() : 0; a[1] = pick(2) ? 4 * pick(2 * PG / 4) : rand_ptr();
+		a[2] = pick(2) ? 0 : rng_next(&rs); a[3] = 1 + pick(200000);
+		break;
+	case SYS_shm_wake:
+		a[0] = pick(4) ? rand_handle() : 0; a[1] = pick(2) ? 4 * pick(2 * PG / 4) : rand_ptr();
+		a[2] = pick(2) ? pick(4) : rng_next(&rs);
+		break;
 	case SYS_trace_ctl: a[0] = pick(2) ? 0 : (TRACE_ALL + 1) << pick(50); a[1] = pick(2) ? 0 : rand_any(); break;
 	case SYS_trace_mark: a[1] = pick(3) ? rand_ptr() : 0; break;
 	case SYS_kill: /* we have no children: ourselves, our parent, or tids that cannot exist */

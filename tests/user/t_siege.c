@@ -87,7 +87,7 @@ static int child_rights(u64 which)
 		if (vmk_shm_map(h, 0, 0, PROT_READ) != -EACCES) return 8;
 		if (vmk_shm_share(h, vmk_getpid(), SHM_R | SHM_W) != -EACCES) return 9; /* more than held */
 		if (vmk_shm_share(h, vmk_getpid(), 0) != -EINVAL) return 10;
-		if (vmk_shm_share(h, vmk_getpid(), 1UL << 5) != -EINVAL) return 11;
+		if (vmk_shm_share(h, vmk_getpid(), 1UL << 6) != -EINVAL) return 11;
 		{
 			long c = vmk_shm_share(h, vmk_getpid(), SHM_R);
 			if (c <= 0 || vmk_shm_info(c, &info) || info.rights != SHM_R) return 12;
@@ -181,7 +181,7 @@ static int child_worker(u64 id, u64 rounds)
 		if (vmk_clock_gettime(ts) != 0) errors++;
 	}
 	__atomic_fetch_add(&shared[1], errors, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&shared[0], 1, __ATOMIC_SEQ_CST);
+	add_u64(&shared[0], 1);
 	return 0;
 }
 

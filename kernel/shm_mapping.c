@@ -1,0 +1,233 @@
+/* User mappings of shm objects (kernel/shm_mapping.h): address choice in the shm window, PTE writing,
+ * page-table charges, fault retry. A mapping's PTEs point straight at the object's vmalloc pages. */
+#include "kernel/shm_mapping.h"
+#include "kernel/aspace.h"
+#include "lib/riscv.h"
+#include "vm/layout.h"
+#include "vm/pt.h"
+#include "vm/vmalloc.h"
+
+static u64 table_charge(u64 uva, u64 len)
+{
+	return ((uva + len - 1) / PMD_SIZE - uva / PMD_SIZE + 1) + ((uva + len - 1) / PUD_SIZE - uva / PUD_SIZE + 1);
+}
+
+static void no_free(void *ctx, u64 pa, int level) { (void)ctx; (void)pa; (void)level; }
+
+/* Caller holds the mapper's shm_lock. */
+static void unmap_range(struct task_map *m, u64 from, u64 to, bool flush)
+{
+	if (to <= from) return;
+	pt_unmap(m->task->root_pa, m->uva + from, to - from, no_free, NULL);
+	if (flush) aspace_flush(m->task, m->uva + from, to - from);
+}
+
+/* Maps the object's pages [from, to) into the mapping; on failure nothing of that range stays mapped.
+ * Caller holds the mapper's shm_lock. */
+static int map_range(struct task_map *m, void *kva, u64 from, u64 to)
+{
+	u64 pte = PTE_R | ((m->prot & PROT_WRITE) ? PTE_W : 0) | PTE_U, pas[32];
+	for (u64 off = from; off < to;) {
+		size_t n = 0;
+		for (; n < ARRAY_SIZE(pas) && off + n * PAGE_SIZE < to; n++)
+			pas[n] = vmalloc_to_pa((u8 *)kva + off + n * PAGE_SIZE);
+		int e = pt_map_pages(m->task->root_pa, m->uva + off, pas, n, pte);
+		if (e) {
+			if (off > from) pt_unmap(m->task->root_pa, m->uva + from, off - from, no_free, NULL);
+			return e;
+		}
+		off += n * PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* Caller holds t->shm_lock. */
+static bool range_free(struct task *t, u64 va, u64 len)
+{
+	if (va < VMK_SHM_BASE || va + len > VMK_SHM_TOP || va + len < va) return false;
+	for (u32 i = 0; i < VMK_MAX_MAPS; i++) {
+		struct task_map *m = &t->maps[i];
+		if (m->obj && va < m->uva + m->max_size + PAGE_SIZE && m->uva < va + len + PAGE_SIZE) return false;
+	}
+	return true;
+}
+
+/* Caller holds t->shm_lock. A hint is taken when the range there is free (guard pages included);
+ * otherwise the lowest free place. */
+static u64 find_va(struct task *t, u64 hint, u64 len)
+{
+	if (hint && range_free(t, hint, len)) return hint;
+	u64 best = 0;
+	if (range_free(t, VMK_SHM_BASE, len)) return VMK_SHM_BASE;
+	for (u32 i = 0; i < VMK_MAX_MAPS; i++) {
+		struct task_map *m = &t->maps[i];
+		if (!m->obj) continue;
+		u64 cand = m->uva + m->max_size + PAGE_SIZE;
+		if (range_free(t, cand, len) && (!best || cand < best)) best = cand;
+	}
+	return best;
+}
+
+long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot)
+{
+	long r;
+	u64 charge = 0;
+	spin_lock(&t->shm_lock);
+	struct task_map *m = NULL;
+	for (u32 i = 0; i < VMK_MAX_MAPS && !m; i++)
+		if (!t->maps[i].obj) m = &t->maps[i];
+	u64 uva = m ? find_va(t, hint, max_size) : 0;
+	r = !m ? -EMFILE : !uva ? -ENOMEM : 0;
+	if (!r) {
+		charge = table_charge(uva, o->size);
+		if (vm_owner_charge(t->slot, (s64)charge, false)) r = -ENOMEM;
+	}
+	if (!r) {
+		*m = (struct task_map){.obj = o, .uva = uva, .max_size = max_size, .prot = prot, .mapped = o->size,
+				       .table_pages = charge, .task = t};
+		if (map_range(m, o->kva, 0, o->size)) {
+			m->obj = NULL;
+			vm_owner_charge(t->slot, -(s64)charge, false);
+			r = -ENOMEM;
+		} else {
+			m->next_on_obj = o->maps;
+			o->maps = m;
+			shm_obj_get(o); /* the mapping's own reference */
+			r = (long)uva;
+		}
+	}
+	spin_unlock(&t->shm_lock);
+	return r;
+}
+
+/* Takes mapping m (of object o) out: page tables, TLBs when `flush`, the object's list, the table charge.
+ * Caller holds o->lock and m's task->shm_lock and still owes shm_obj_put for the mapping's reference. */
+static void map_remove(struct shm_obj *o, struct task_map *m, bool flush)
+{
+	unmap_range(m, 0, m->mapped, flush);
+	for (struct task_map **pp = &o->maps; *pp; pp = &(*pp)->next_on_obj)
+		if (*pp == m) {
+			*pp = m->next_on_obj;
+			break;
+		}
+	vm_owner_charge(m->task->slot, -(s64)m->table_pages, false);
+	m->obj = NULL;
+}
+
+bool shm_mapping_drop(struct task *t, u64 uva, bool flush)
+{
+	spin_lock(&t->shm_lock);
+	struct task_map *m = NULL;
+	for (u32 i = 0; i < VMK_MAX_MAPS && !m; i++)
+		if (t->maps[i].obj && (t->maps[i].uva == uva || !uva)) m = &t->maps[i];
+	struct shm_obj *o = m ? m->obj : NULL;
+	if (o) shm_obj_get(o);
+	spin_unlock(&t->shm_lock);
+	if (!o) return false;
+	bool done = false;
+	spin_lock(&o->lock);
+	spin_lock(&t->shm_lock);
+	if (m->obj == o && (m->uva == uva || !uva)) { /* still the same mapping: t is single-threaded */
+		map_remove(o, m, flush);
+		done = true;
+	}
+	spin_unlock(&t->shm_lock);
+	spin_unlock(&o->lock);
+	if (done) shm_obj_put(o); /* the mapping's reference */
+	shm_obj_put(o);
+	return done;
+}
+
+static u64 reach(const struct task_map *m, u64 to) { return MIN(to, m->max_size); }
+
+int shm_mapping_reserve(struct task_map *m, u64 to)
+{
+	to = reach(m, to);
+	spin_lock(&m->task->shm_lock);
+	int e = to > m->mapped ? pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped) : 0;
+	spin_unlock(&m->task->shm_lock);
+	return e ? -ENOMEM : 0; /* empty tables left behind change no mapping; unmap reclaims them */
+}
+
+int shm_mapping_fill(struct task_map *m, void *kva, u64 to)
+{
+	spin_lock(&m->task->shm_lock);
+	/* Tables were reserved, but an unmap in that task may have reclaimed an empty one since. */
+	int e = map_range(m, kva, m->mapped, reach(m, to));
+	spin_unlock(&m->task->shm_lock);
+	return e ? -ENOMEM : 0;
+}
+
+void shm_mapping_unfill(struct task_map *m, u64 to)
+{
+	spin_lock(&m->task->shm_lock);
+	unmap_range(m, m->mapped, reach(m, to), true);
+	spin_unlock(&m->task->shm_lock);
+}
+
+void shm_mapping_commit(struct task_map *m, u64 to)
+{
+	spin_lock(&m->task->shm_lock);
+	m->mapped = reach(m, to);
+	u64 tables = table_charge(m->uva, m->mapped);
+	if (tables > m->table_pages) {
+		vm_owner_charge(m->task->slot, (s64)(tables - m->table_pages), true);
+		m->table_pages = tables;
+	}
+	spin_unlock(&m->task->shm_lock);
+}
+
+void shm_mapping_cut(struct task_map *m, u64 to)
+{
+	spin_lock(&m->task->shm_lock);
+	if (m->mapped > to) {
+		unmap_range(m, to, m->mapped, true); /* pt_unmap frees the tables it leaves empty */
+		m->mapped = to;
+		u64 tables = table_charge(m->uva, to);
+		if (tables < m->table_pages) {
+			vm_owner_charge(m->task->slot, -(s64)(m->table_pages - tables), false);
+			m->table_pages = tables;
+		}
+	}
+	spin_unlock(&m->task->shm_lock);
+}
+
+bool shm_mapping_fault(struct task *t, u64 addr, u64 cause)
+{
+	bool retry = false;
+	if (cause != EXC_LOAD_PAGE && cause != EXC_STORE_PAGE) return false; /* shm mappings are never executable */
+	spin_lock(&t->shm_lock);
+	for (u32 i = 0; i < VMK_MAX_MAPS; i++) {
+		struct task_map *m = &t->maps[i];
+		if (!m->obj || addr < m->uva || addr >= m->uva + m->max_size) continue;
+		struct pt_walk w;
+		/* Mapped by now (a resize published it while the access was on its way) with the access allowed? */
+		if (addr - m->uva < m->mapped && !pt_walk(t->root_pa, addr, &w) && (cause != EXC_STORE_PAGE || (w.pte & PTE_W)))
+			retry = true;
+	}
+	spin_unlock(&t->shm_lock);
+	return retry;
+}
+
+struct shm_obj *shm_mapping_lookup(struct task *t, u64 uva, u64 *offset)
+{
+	struct shm_obj *o = NULL;
+	spin_lock(&t->shm_lock);
+	for (u32 i = 0; i < VMK_MAX_MAPS && !o; i++) {
+		struct task_map *m = &t->maps[i];
+		if (m->obj && uva >= m->uva && uva - m->uva < m->mapped) {
+			o = m->obj;
+			*offset = uva - m->uva;
+			shm_obj_get(o);
+		}
+	}
+	spin_unlock(&t->shm_lock);
+	return o;
+}
+
+bool shm_mapping_any_writable(struct shm_obj *o)
+{
+	for (struct task_map *m = o->maps; m; m = m->next_on_obj)
+		if (m->prot & PROT_WRITE) return true;
+	return false;
+}

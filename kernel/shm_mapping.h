@@ -1,0 +1,50 @@
+/* User mappings of shm objects: where in the shm window a mapping goes, writing and clearing its PTEs,
+ * the page-table pages charged to the mapper, and the fault retry for an access that raced a grow.
+ *
+ * Page-table charge: a mapping of [uva, uva + len) is charged one level-0 table per 2 MiB span and one
+ * level-1 table per 1 GiB span it touches (a small mapping costs 2 pages): at map time within the mapper's
+ * quota, as the object grows past it if need be (growth is the owner's call, and its tables are a 512th
+ * of it), credited as a shrink frees tables, and credited in full at unmap. */
+#ifndef KERNEL_SHM_MAPPING_H
+#define KERNEL_SHM_MAPPING_H
+
+#include "kernel/shm_obj.h"
+
+/* Maps o (current size) into t at the hint or a free place of the shm window, reserving max_size bytes
+ * of address space (page multiple, >= o->size), with prot (PROT_READ[|PROT_WRITE]); the mapping takes a
+ * reference of its own. Returns the user address, or -EMFILE (t's mapping table full), -ENOMEM (no room
+ * in the window, quota for the page tables, or memory). On failure nothing is left mapped or charged.
+ * Caller holds o->lock. */
+long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot);
+
+/* Removes t's mapping at uva (the first mapping of t when uva is 0): PTEs, TLBs when `flush`, the table
+ * charge and its reference. false if there is none. Task context, no shm lock held. */
+bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
+
+/* Steps of the resize protocol (kernel/shm_resize.c) on one mapping m of an object whose lock the caller
+ * holds; each takes m's task->shm_lock itself. `to` is a size of the object, cut to m's reserve.
+ * reserve: creates the page tables [m->mapped, to) needs, so that filling there cannot fail for want
+ *   of them (-ENOMEM).
+ * fill: maps the object's pages [m->mapped, to) from kva (m->mapped unchanged); -ENOMEM leaves nothing
+ *   of that range mapped. unfill undoes a fill (with a TLB shootdown of m's task).
+ * commit: m->mapped = to, charging the mapper for new table pages (past its quota if need be).
+ * cut: unmaps [to, m->mapped) with a TLB shootdown of m's task, frees the tables left empty and credits
+ *   them, and sets m->mapped = to. */
+int shm_mapping_reserve(struct task_map *m, u64 to);
+int shm_mapping_fill(struct task_map *m, void *kva, u64 to);
+void shm_mapping_unfill(struct task_map *m, u64 to);
+void shm_mapping_commit(struct task_map *m, u64 to);
+void shm_mapping_cut(struct task_map *m, u64 to);
+
+/* A user page fault at addr inside one of t's mappings: true if the access may be retried (a load or
+ * store to a page a grow has mapped meanwhile, with the access allowed). Task context. */
+bool shm_mapping_fault(struct task *t, u64 addr, u64 cause);
+
+/* The object and offset behind user address uva of t, if uva lies in the mapped part of one of t's
+ * mappings: the object with a reference for the caller, or NULL. Task context, no shm lock held. */
+struct shm_obj *shm_mapping_lookup(struct task *t, u64 uva, u64 *offset);
+
+/* Whether o has a writable mapping in any task. Caller holds o->lock. */
+bool shm_mapping_any_writable(struct shm_obj *o);
+
+#endif

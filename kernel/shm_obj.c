@@ -1,0 +1,172 @@
+/* The shm object table: slots, references, the page accounts objects are charged to and their hand-over
+ * when an owner exits, and the waiter list primitives (kernel/shm_obj.h).
+ *
+ * Ownership: an object's pages are charged to its creator's account (the vmalloc owner named by the
+ * creator's slot, together with its tid). When the creator exits, every object it still owns moves to its
+ * parent if the parent has room, else to the orphan pool (its own page and object limits), else to the
+ * parent over its limits; so an account is always empty when its slot is reused. */
+#include "kernel/shm_obj.h"
+#include "kernel/sched.h"
+#include "vm/vmalloc.h"
+
+/* Every live object is held by a handle or a mapping of a live task, so this many slots can never run
+ * out: no task can exhaust the table for the others. */
+#define MAX_SHM_OBJS (MAX_TASKS * (VMK_MAX_HANDLES + VMK_MAX_MAPS))
+#define NR_ACCOUNTS (MAX_TASKS + 1)
+
+static struct shm_obj objs[MAX_SHM_OBJS];
+static spinlock_t objs_lock = SPINLOCK_INIT; /* slot allocation and owned[] only */
+static u32 owned[NR_ACCOUNTS];               /* objects charged to each account */
+
+#define CALLER __builtin_return_address(0)
+
+void shm_objs_init(void) { vm_owner_set_limit(SHM_ORPHAN_OWNER, VMK_ORPHAN_QUOTA_PAGES); }
+
+__noinline struct shm_obj *shm_obj_create(struct task *t, u64 size, bool huge, long *err)
+{
+	void *kva = __vmalloc_owner(size, PAGE_SIZE, VMF_ZERO | VMF_USER | (huge ? VMF_HUGE : 0), NUMA_NO_NODE,
+				    t->slot, CALLER);
+	if (!kva) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	struct vmap_area *a = find_vm_area(kva);
+	struct shm_obj *o = NULL;
+	unsigned long f = spin_lock_irqsave(&objs_lock);
+	if (owned[t->slot] < VMK_MAX_OBJECTS)
+		for (u32 i = 0; i < MAX_SHM_OBJS; i++)
+			if (!objs[i].used) {
+				o = &objs[i];
+				*o = (struct shm_obj){.lock = SPINLOCK_INIT, .refs = 1, .owner = t->slot, .owner_tid = t->tid,
+						      .used = true, .huge = a && (a->flags & VM_HUGE), .kva = kva, .size = size};
+				owned[t->slot]++;
+				break;
+			}
+	spin_unlock_irqrestore(&objs_lock, f);
+	if (!o) {
+		vfree(kva);
+		*err = -EMFILE;
+	}
+	return o;
+}
+
+void shm_obj_get(struct shm_obj *o) { __atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED); }
+
+/* References task t holds on o through its tables. Caller holds o->lock (t->shm_lock nests inside). */
+static u32 task_refs_on(struct task *t, struct shm_obj *o)
+{
+	u32 n = 0;
+	spin_lock(&t->shm_lock);
+	for (u32 i = 0; i < VMK_MAX_HANDLES; i++) n += t->handles[i].obj == o;
+	for (u32 i = 0; i < VMK_MAX_MAPS; i++) n += t->maps[i].obj == o;
+	spin_unlock(&t->shm_lock);
+	return n;
+}
+
+/* When every reference left is a waiter's (its tables, plus the one each holds through its call), no
+ * other task can reach the object to wake them: end their waits. A reference taken meanwhile by a caller
+ * in flight only delays this to that caller's own put. */
+static void end_hopeless_waits(struct shm_obj *o)
+{
+	spin_lock(&o->lock);
+	u32 theirs = 0;
+	for (struct shm_waiter *w = o->waiters; w; w = w->next) theirs += 1 + task_refs_on(w->task, o);
+	if (o->waiters && theirs == __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE))
+		while (o->waiters) shm_obj_finish_waiter(o, o->waiters, -EPIPE);
+	spin_unlock(&o->lock);
+}
+
+void shm_obj_put(struct shm_obj *o)
+{
+	if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL)) {
+		if (READ_ONCE(o->waiters)) end_hopeless_waits(o);
+		return;
+	}
+	vfree(o->kva);
+	unsigned long f = spin_lock_irqsave(&objs_lock);
+	owned[o->owner]--;
+	o->kva = NULL;
+	o->used = false;
+	spin_unlock_irqrestore(&objs_lock, f);
+}
+
+void shm_obj_add_waiter(struct shm_obj *o, struct shm_waiter *w)
+{
+	w->next = o->waiters;
+	o->waiters = w;
+}
+
+void shm_obj_remove_waiter(struct shm_obj *o, struct shm_waiter *w)
+{
+	for (struct shm_waiter **pp = &o->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+void shm_obj_finish_waiter(struct shm_obj *o, struct shm_waiter *w, long result)
+{
+	shm_obj_remove_waiter(o, w);
+	w->result = result;
+	/* After this the sleeper may return and its stack frame, w included, is gone: w is not touched again. */
+	sched_wake_task(w->task, &w->done);
+}
+
+/* Moves o's charge to account `to` (task tid `to_tid`, 0 for the orphan pool); unless forced, only
+ * within that account's page and object limits. Caller holds o->lock. */
+static bool move_charge(struct shm_obj *o, u32 to, u32 to_tid, bool force)
+{
+	u32 cap = to == SHM_ORPHAN_OWNER ? VMK_ORPHAN_MAX_OBJECTS : VMK_MAX_OBJECTS;
+	if (!force && READ_ONCE(owned[to]) >= cap) return false;
+	if (vm_area_set_owner(o->kva, to, force)) return false;
+	unsigned long f = spin_lock_irqsave(&objs_lock);
+	owned[o->owner]--;
+	owned[to]++;
+	spin_unlock_irqrestore(&objs_lock, f);
+	o->owner = to;
+	o->owner_tid = to_tid;
+	return true;
+}
+
+/* The parent takes an object only while it can still hand it on in turn (it has not released its own). */
+static bool give_to_parent(struct shm_obj *o, struct task *parent, u32 parent_tid, bool force)
+{
+	if (!parent) return false;
+	spin_lock(&parent->shm_lock);
+	bool ok = parent->tid == parent_tid && !parent->shm_gone && move_charge(o, parent->slot, parent_tid, force);
+	spin_unlock(&parent->shm_lock);
+	return ok;
+}
+
+static void hand_over(struct shm_obj *o, struct task *parent, u32 parent_tid)
+{
+	if (give_to_parent(o, parent, parent_tid, false) || move_charge(o, SHM_ORPHAN_OWNER, 0, false) ||
+	    give_to_parent(o, parent, parent_tid, true))
+		return;
+	move_charge(o, SHM_ORPHAN_OWNER, 0, true);
+}
+
+void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid)
+{
+	for (u32 i = 0; i < MAX_SHM_OBJS; i++) {
+		struct shm_obj *o = &objs[i];
+		if (READ_ONCE(o->owner_tid) != t->tid) continue;
+		unsigned long f = spin_lock_irqsave(&objs_lock);
+		bool live = o->used && o->owner_tid == t->tid && __atomic_load_n(&o->refs, __ATOMIC_RELAXED);
+		if (live) shm_obj_get(o);
+		spin_unlock_irqrestore(&objs_lock, f);
+		if (!live) continue;
+		spin_lock(&o->lock);
+		if (o->owner_tid == t->tid) hand_over(o, parent, parent_tid);
+		spin_unlock(&o->lock);
+		shm_obj_put(o);
+	}
+}
+
+u64 shm_objs_live(void)
+{
+	u64 n = 0;
+	for (u32 i = 0; i < MAX_SHM_OBJS; i++) n += READ_ONCE(objs[i].used);
+	return n;
+}

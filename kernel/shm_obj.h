@@ -1,0 +1,73 @@
+/* Shared-memory objects, the bottom of the shm service: the object table, references, the page accounts
+ * objects are charged to (and their hand-over when an owner exits), seals, and the list of tasks waiting
+ * on a word of an object. Everything above (handles, mappings, resize, read/write, wait/wake) works on a
+ * struct shm_obj it holds a reference to. */
+#ifndef KERNEL_SHM_OBJ_H
+#define KERNEL_SHM_OBJ_H
+
+#include <vmk/abi.h>
+#include "kernel/task.h"
+#include "lib/spinlock.h"
+#include "lib/types.h"
+
+#define SHM_ORPHAN_OWNER MAX_TASKS /* vmalloc owner account of the orphan pool; task slots are below it */
+
+/* A task blocked in shm_wait, on its own kernel stack, listed on the object while it sleeps. The waker
+ * sets result and then done (through sched_wake_task); the sleeper reads them after it is woken. */
+struct shm_waiter {
+	struct shm_waiter *next;
+	struct task *task;
+	u64 offset; /* the 32-bit word waited on */
+	long result; /* 0 woken by shm_wake; -ERANGE its word was cut; -EPIPE nobody else holds the object */
+	bool done;
+};
+
+/*
+ * Locking: `lock` covers size, kva, maps, seals and waiters; a mapper's task->shm_lock nests inside it,
+ * and sched_lock inside both. Taken with interrupts on (no interrupt handler takes it). `refs` is atomic:
+ * handles + mappings + callers in flight; the object is freed when it reaches 0.
+ */
+struct shm_obj {
+	spinlock_t lock;
+	u32 refs;
+	u32 owner;     /* vmalloc owner account charged for the pages */
+	u32 owner_tid; /* the task owning that account, 0 for the orphan pool */
+	bool used;
+	bool huge;
+	u32 seals;     /* SHM_SEAL_* bits: only ever added */
+	void *kva;
+	u64 size;
+	struct task_map *maps;       /* every mapping, across tasks (task_map.next_on_obj) */
+	struct shm_waiter *waiters;  /* tasks in shm_wait on this object */
+};
+
+/* Sets the orphan pool's limits. Boot, once, before the first task. */
+void shm_objs_init(void);
+
+/* Creates an object of `size` bytes (page multiple, 0 < size <= VMK_SHM_MAX_SIZE) charged to task t,
+ * zero-filled, with 2 MiB blocks where `huge` and the size allow. Returns it holding one reference (the
+ * caller's), or NULL with *err = -ENOMEM (quota or memory) or -EMFILE (t owns VMK_MAX_OBJECTS already).
+ * Task context. */
+struct shm_obj *shm_obj_create(struct task *t, u64 size, bool huge, long *err);
+
+/* References. shm_obj_put drops one; the last frees the pages (credited to the owner) and the slot. When
+ * the references left all belong to tasks waiting on the object, nobody can ever wake them: they are
+ * woken with -EPIPE. Task context, no shm lock held. */
+void shm_obj_get(struct shm_obj *o);
+void shm_obj_put(struct shm_obj *o);
+
+/* Waiter list; caller holds o->lock. shm_obj_finish_waiter takes w off the list and wakes its task with
+ * `result`. */
+void shm_obj_add_waiter(struct shm_obj *o, struct shm_waiter *w);
+void shm_obj_remove_waiter(struct shm_obj *o, struct shm_waiter *w);
+void shm_obj_finish_waiter(struct shm_obj *o, struct shm_waiter *w, long result);
+
+/* Hands every live object task t (exiting, tid t->tid) owns to its parent when the parent has room (pages
+ * and objects), else to the orphan pool when it has room, else to the parent over its limits, else to
+ * the pool over its own; so t's account is empty when its slot is reused. Task context, no shm lock. */
+void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid);
+
+/* Objects alive now (for the leak checks). Any context. */
+u64 shm_objs_live(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* The resize protocol (kernel/shm_resize.h). vrealloc does the memory side: a shrink frees the tail in
+ * place, a grow keeps every page that stays (a move takes them along), so mappings of the kept pages stay
+ * valid throughout and no task ever sees them unmapped, not even for a moment. */
+#include "kernel/shm_resize.h"
+#include "kernel/shm_mapping.h"
+#include "vm/vmalloc.h"
+
+static void shrink(struct shm_obj *o, u64 new_size)
+{
+	for (struct task_map *m = o->maps; m; m = m->next_on_obj) shm_mapping_cut(m, new_size);
+	for (struct shm_waiter *w = o->waiters, *next; w; w = next) {
+		next = w->next;
+		if (w->offset + sizeof(u32) > new_size) shm_obj_finish_waiter(o, w, -ERANGE);
+	}
+	o->kva = vrealloc(o->kva, new_size, VMF_ZERO); /* in place: frees the tail, keeps the rest */
+	o->size = new_size;
+}
+
+static long grow(struct shm_obj *o, u64 new_size)
+{
+	struct task_map *m, *failed = NULL;
+	for (m = o->maps; m; m = m->next_on_obj)
+		if (shm_mapping_reserve(m, new_size)) return -ENOMEM;
+	u64 old = o->size;
+	void *n = vrealloc(o->kva, new_size, VMF_ZERO);
+	if (!n) return -ENOMEM;
+	for (m = o->maps; m && !failed; m = m->next_on_obj)
+		if (shm_mapping_fill(m, n, new_size)) failed = m;
+	if (failed) {
+		for (m = o->maps; m != failed; m = m->next_on_obj) shm_mapping_unfill(m, new_size);
+		o->kva = vrealloc(n, old, VMF_ZERO); /* a shrink: in place, the kept pages untouched */
+		return -ENOMEM;
+	}
+	o->kva = n;
+	for (m = o->maps; m; m = m->next_on_obj) shm_mapping_commit(m, new_size);
+	o->size = new_size;
+	return 0;
+}
+
+long shm_resize_locked(struct shm_obj *o, u64 new_size)
+{
+	if (new_size < o->size) shrink(o, new_size);
+	else if (new_size > o->size) return grow(o, new_size);
+	return 0;
+}
