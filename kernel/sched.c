@@ -97,10 +97,10 @@ int sched_block_until(const bool *done, u64 deadline)
 /* Wakes one hart asleep in its idle loop, not this one: the woken task runs there at once. */
 static void kick_one_sleeper(void)
 {
-	u32 me = this_hart_index();
-	for (u32 i = 0; i < MAX_HARTS; i++) {
-		struct hart_local *h = hart_locals[i];
-		if (i != me && h && READ_ONCE(h->online) && READ_ONCE(h->asleep)) {
+	u64 others = READ_ONCE(harts_online_mask) & ~(1UL << this_hart_index());
+	for (; others; others &= others - 1) {
+		u32 i = (u32)__builtin_ctzl(others);
+		if (READ_ONCE(hart_locals[i]->asleep)) {
 			harts_kick(1UL << i);
 			return;
 		}
@@ -133,18 +133,30 @@ void scheduler_loop(void)
 {
 	struct hart *kh = this_kernel_hart();
 	struct hart_local *h = &kh->local;
+	/* Housekeeping (trace drain, vmalloc idle work, the idle hook) runs before this hart sleeps and
+	 * once per tick while tasks keep it busy, not on every switch: a wait/wake round trip between two
+	 * tasks is two switches, and it should cost two switches. */
+	bool house = true;
+	u64 house_tick = 0;
 
 	for (;;) {
 		irq_enable();
 		smp_idle_poll();
-		trace_drain();
-		vm_idle_work();
-		if (sched_idle_hook) sched_idle_hook();
+		bool housed = house || h->ticks != house_tick;
+		if (housed) {
+			house_tick = h->ticks;
+			trace_drain();
+			vm_idle_work();
+			if (sched_idle_hook) sched_idle_hook();
+		}
+		house = false;
 		irq_disable();
 		spin_lock(&sched_lock);
 		struct task *t = pick_next();
 		if (!t) {
 			spin_unlock(&sched_lock);
+			house = true;
+			if (!housed) continue; /* nothing to run: housekeeping first, then look again */
 			/* wfi with interrupts masked still wakes on a pending interrupt, which is then taken
 			 * when the loop enables them: no wake-up is lost between the check and the wait. */
 			hart_sleep_wfi(h);

@@ -230,6 +230,7 @@ int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32
 	int r = 0;
 	child->shm_lock = (spinlock_t)SPINLOCK_INIT;
 	child->shm_gone = false;
+	child->handles_hi = child->maps_hi = 0;
 	for (u32 i = 0; i < n && !r; i++) {
 		u64 rights = 0;
 		struct shm_obj *o = shm_handle_get(parent, handles[i], &rights);

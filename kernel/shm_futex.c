@@ -15,12 +15,15 @@ static long check_offset(struct shm_obj *o, u64 offset)
 
 long shm_futex_wait(struct shm_obj *o, u64 offset, u32 expected, u64 timeout_ns)
 {
-	struct shm_waiter w = {.task = current_task(), .offset = offset};
+	struct shm_waiter w = {.task = current_task(), .offset = offset, .forever = !timeout_ns};
 	u64 deadline = timeout_ns ? timer_deadline_after_ns(timeout_ns) : 0;
 	spin_lock(&o->lock);
 	long r = check_offset(o, offset);
 	if (!r && __atomic_load_n((u32 *)((u8 *)o->kva + offset), __ATOMIC_ACQUIRE) != expected) r = -EAGAIN;
-	if (!r) shm_obj_add_waiter(o, &w);
+	if (!r) {
+		shm_obj_add_waiter(o, &w);
+		shm_obj_end_hopeless_waits(o); /* alone with the object already: nobody could wake us */
+	}
 	spin_unlock(&o->lock);
 	if (r) return r;
 	r = sched_block_until(&w.done, deadline);

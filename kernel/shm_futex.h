@@ -9,7 +9,8 @@
  * one step with respect to shm_futex_wake (under o->lock), so no wake-up is lost. timeout_ns 0 means no
  * timeout. Returns 0 woken by a wake; -EAGAIN the word differed; -ETIMEDOUT; -EINTR the task was killed;
  * -EINVAL offset not 4-byte aligned; -ERANGE the word lies past the object's end, at the call or cut by a
- * shrink while waiting; -EPIPE every other holder of the object is gone (nobody can wake it). The caller
+ * shrink while waiting; -EPIPE (untimed waits only) every other holder of the object is gone, so nobody
+ * could ever wake it. The caller
  * holds a reference to o for the whole call. Task context, no shm lock held. */
 long shm_futex_wait(struct shm_obj *o, u64 offset, u32 expected, u64 timeout_ns);
 

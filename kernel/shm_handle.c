@@ -37,6 +37,7 @@ long shm_handle_add(struct task *t, struct shm_obj *o, u64 rights)
 			do gen = __atomic_add_fetch(&handle_gen, 1, __ATOMIC_RELAXED);
 			while (!gen);
 			t->handles[i] = (struct task_handle){.obj = o, .rights = rights, .gen = gen};
+			if (i >= t->handles_hi) t->handles_hi = i + 1;
 			shm_obj_get(o);
 			return (long)handle_value(t, i);
 		}

@@ -76,6 +76,7 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 	struct task_map *m = NULL;
 	for (u32 i = 0; i < VMK_MAX_MAPS && !m; i++)
 		if (!t->maps[i].obj) m = &t->maps[i];
+	if (m && (u32)(m - t->maps) >= t->maps_hi) t->maps_hi = (u32)(m - t->maps) + 1;
 	u64 uva = m ? find_va(t, hint, max_size) : 0;
 	r = !m ? -EMFILE : !uva ? -ENOMEM : 0;
 	if (!r) {
@@ -213,7 +214,7 @@ struct shm_obj *shm_mapping_lookup(struct task *t, u64 uva, u64 *offset)
 {
 	struct shm_obj *o = NULL;
 	spin_lock(&t->shm_lock);
-	for (u32 i = 0; i < VMK_MAX_MAPS && !o; i++) {
+	for (u32 i = 0; i < t->maps_hi && !o; i++) {
 		struct task_map *m = &t->maps[i];
 		if (m->obj && uva >= m->uva && uva - m->uva < m->mapped) {
 			o = m->obj;

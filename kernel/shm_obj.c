@@ -57,8 +57,8 @@ static u32 task_refs_on(struct task *t, struct shm_obj *o)
 {
 	u32 n = 0;
 	spin_lock(&t->shm_lock);
-	for (u32 i = 0; i < VMK_MAX_HANDLES; i++) n += t->handles[i].obj == o;
-	for (u32 i = 0; i < VMK_MAX_MAPS; i++) n += t->maps[i].obj == o;
+	for (u32 i = 0; i < t->handles_hi; i++) n += t->handles[i].obj == o;
+	for (u32 i = 0; i < t->maps_hi; i++) n += t->maps[i].obj == o;
 	spin_unlock(&t->shm_lock);
 	return n;
 }
@@ -66,20 +66,25 @@ static u32 task_refs_on(struct task *t, struct shm_obj *o)
 /* When every reference left is a waiter's (its tables, plus the one each holds through its call), no
  * other task can reach the object to wake them: end their waits. A reference taken meanwhile by a caller
  * in flight only delays this to that caller's own put. */
-static void end_hopeless_waits(struct shm_obj *o)
+void shm_obj_end_hopeless_waits(struct shm_obj *o)
 {
-	spin_lock(&o->lock);
 	u32 theirs = 0;
 	for (struct shm_waiter *w = o->waiters; w; w = w->next) theirs += 1 + task_refs_on(w->task, o);
-	if (o->waiters && theirs == __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE))
-		while (o->waiters) shm_obj_finish_waiter(o, o->waiters, -EPIPE);
-	spin_unlock(&o->lock);
+	if (!o->waiters || theirs != __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE)) return;
+	for (struct shm_waiter *w = o->waiters, *next; w; w = next) {
+		next = w->next;
+		if (w->forever) shm_obj_finish_waiter(o, w, -EPIPE);
+	}
 }
 
 void shm_obj_put(struct shm_obj *o)
 {
 	if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL)) {
-		if (READ_ONCE(o->waiters)) end_hopeless_waits(o);
+		if (READ_ONCE(o->waiters)) {
+			spin_lock(&o->lock);
+			shm_obj_end_hopeless_waits(o);
+			spin_unlock(&o->lock);
+		}
 		return;
 	}
 	vfree(o->kva);

@@ -18,6 +18,7 @@ struct shm_waiter {
 	struct shm_waiter *next;
 	struct task *task;
 	u64 offset; /* the 32-bit word waited on */
+	bool forever; /* no timeout: the only waits -EPIPE ends (a timed one ends by itself) */
 	long result; /* 0 woken by shm_wake; -ERANGE its word was cut; -EPIPE nobody else holds the object */
 	bool done;
 };
@@ -61,6 +62,9 @@ void shm_obj_put(struct shm_obj *o);
 void shm_obj_add_waiter(struct shm_obj *o, struct shm_waiter *w);
 void shm_obj_remove_waiter(struct shm_obj *o, struct shm_waiter *w);
 void shm_obj_finish_waiter(struct shm_obj *o, struct shm_waiter *w, long result);
+/* Ends every untimed wait on o with -EPIPE when the waiters hold all of o's references (no other task
+ * can reach o to wake them). shm_obj_put runs it; a new waiter runs it once listed. Caller holds o->lock. */
+void shm_obj_end_hopeless_waits(struct shm_obj *o);
 
 /* Hands every live object task t (exiting, tid t->tid) owns to its parent when the parent has room (pages
  * and objects), else to the orphan pool when it has room, else to the parent over its limits, else to

@@ -56,6 +56,7 @@ struct task {
 	bool shm_gone;       /* handles released: nobody may give this task a new one */
 	struct task_handle handles[VMK_MAX_HANDLES];
 	struct task_map maps[VMK_MAX_MAPS];
+	u32 handles_hi, maps_hi; /* no entry at or above these indices was ever used: scans stop there */
 	u64 inherited[VMK_SPAWN_HANDLES_MAX];
 	u32 ninherited;
 };

@@ -241,8 +241,8 @@
  *   mappings (the word there); a handle needs SHM_R. A return of 0 may be spurious: re-check the word.
  *   Errors: -EBADF; -EACCES no SHM_R; -EFAULT handle 0 and offset in none of the caller's mappings;
  *   -EINVAL offset not 4-byte aligned; -ERANGE the word lies past the object's end, at the call or cut
- *   by a shrink while waiting; -EAGAIN the word did not equal expected; -ETIMEDOUT; -EPIPE every other
- *   task's handle and mapping of the object is gone (nobody could wake it); -EINTR the caller was killed
+ *   by a shrink while waiting; -EAGAIN the word did not equal expected; -ETIMEDOUT; -EPIPE (timeout_ns 0
+ *   only) every other task's handle and mapping of the object is gone (nobody could ever wake it); -EINTR the caller was killed
  *   (it never sees this: it dies on the way out).
  *
  * long SYS_shm_wake(u64 handle, u64 offset, u64 count) -> tasks woken
