@@ -225,6 +225,14 @@ long shm_wake(struct task *t, u64 handle, u64 offset, u64 count)
 	return r;
 }
 
+bool shm_holds(struct task *t, u64 h)
+{
+	u64 rights;
+	struct shm_obj *o = shm_handle_get(t, h, &rights);
+	if (o) shm_obj_put(o);
+	return o;
+}
+
 int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32 n)
 {
 	int r = 0;

@@ -30,6 +30,8 @@ long shm_rw(struct task *t, u64 handle, u64 offset, u64 ubuf, u64 len, bool writ
 long shm_wait(struct task *t, u64 handle, u64 offset, u64 expected, u64 timeout_ns);
 long shm_wake(struct task *t, u64 handle, u64 offset, u64 count);
 
+/* Whether h is a live handle of t. Task context (t's own). */
+bool shm_holds(struct task *t, u64 h);
 /* Readies a new task's handle table and gives it n of the parent's handles (n = 0 for none), with the
  * parent's rights. -EBADF if one is not the parent's (the child then holds the ones before it: the
  * caller releases the child with shm_release_task). Task context (the parent's). */

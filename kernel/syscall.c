@@ -17,36 +17,85 @@ typedef long (*syscall_fn)(struct task *t, const u64 *a);
 
 static long sys_exit(struct task *t, const u64 *a) { (void)t; task_exit((int)(a[0] & 0xff)); }
 
+/* SYS_spawn's Errors line in order (abi.h ERROR ORDER): when several apply, the first listed wins. The
+ * later ones (ENOENT, ENOEXEC, EAGAIN, ENOMEM) come from task_spawn, which runs only once every check
+ * here has passed, in that order. */
+static const int spawn_errors[] = {EFAULT, EINVAL, E2BIG, EPERM, EBADF};
+
+/* Keeps in *err whichever of *err and e comes first in spawn_errors (0 = none yet). */
+static void spawn_note(long *err, long e)
+{
+	if (!e) return;
+	for (u32 i = 0; i < ARRAY_SIZE(spawn_errors); i++) {
+		if (*err == -spawn_errors[i]) return;
+		if (e == -spawn_errors[i]) break;
+	}
+	*err = e;
+}
+
+/* Copies argv in; -EFAULT (which outranks everything, so it returns at once), else notes -E2BIG in *err
+ * and goes on reading, so that a bad pointer further on still wins. The array is read up to
+ * VMK_ARGV_MAX + 1 entries and each string up to VMK_ARGV_BYTES bytes: what lies beyond is never read. */
+static long spawn_copy_argv(u64 uargv, char *argbuf, const char **argv, int *argc_out, long *err)
+{
+	u64 used = 0;
+	bool big = false;
+	int argc = 0;
+	if (uargv & 7) return -EFAULT;
+	for (;; argc++) {
+		u64 p;
+		long r;
+		if ((r = copy_from_user(&p, uargv + (u64)argc * 8, 8))) return r;
+		if (!p) break;
+		if (argc == VMK_ARGV_MAX) {
+			big = true;
+			break;
+		}
+		if (!big && used < VMK_ARGV_BYTES) {
+			r = strncpy_from_user(argbuf + used, p, VMK_ARGV_BYTES - used);
+			if (!r) {
+				argv[argc] = argbuf + used;
+				used += strlen(argbuf + used) + 1;
+				continue;
+			}
+			if (r != -EINVAL) return r;
+		}
+		/* Too long for what is left: the call fails with E2BIG at best, so argbuf is scratch now and
+		 * the string is only checked for a bad byte within its own limit. */
+		big = true;
+		r = strncpy_from_user(argbuf, p, VMK_ARGV_BYTES);
+		if (r && r != -EINVAL) return r;
+	}
+	if (big) spawn_note(err, -E2BIG);
+	*argc_out = argc;
+	return 0;
+}
+
 static long sys_spawn(struct task *t, const u64 *a)
 {
 	char name[VMK_NAME_MAX], argbuf[VMK_ARGV_BYTES];
 	const char *argv[VMK_ARGV_MAX + 1];
 	u64 handles[VMK_SPAWN_HANDLES_MAX];
-	int argc = 0, r;
-	u64 used = 0;
+	u64 nhandles = MIN(a[3], VMK_SPAWN_HANDLES_MAX); /* the words read: an oversized count is E2BIG */
+	int argc = 0;
+	long r, err = 0;
 
-	if ((r = strncpy_from_user(name, a[0], sizeof(name)))) return r;
-	if (!name[0]) return -EINVAL;
-	if (a[1]) {
-		if (a[1] & 7) return -EFAULT;
-		for (;; argc++) {
-			u64 p;
-			if ((r = copy_from_user(&p, a[1] + (u64)argc * 8, 8))) return r;
-			if (!p) break;
-			if (argc == VMK_ARGV_MAX || used >= sizeof(argbuf)) return -E2BIG;
-			r = strncpy_from_user(argbuf + used, p, sizeof(argbuf) - used);
-			if (r == -EINVAL) return -E2BIG;
-			if (r) return r;
-			argv[argc] = argbuf + used;
-			used += strlen(argbuf + used) + 1;
-		}
-	}
+	/* EFAULT first: every pointer is checked before any other error may be returned. */
+	r = strncpy_from_user(name, a[0], sizeof(name));
+	if (r == -EFAULT) return r;
+	spawn_note(&err, r ? r : (name[0] ? 0 : -EINVAL)); /* too long or empty */
+	if (a[1] && (r = spawn_copy_argv(a[1], argbuf, argv, &argc, &err))) return r;
 	argv[argc] = NULL;
-	if (a[3] > VMK_SPAWN_HANDLES_MAX) return -E2BIG;
-	if (a[3] && ((a[2] & 7) || (r = copy_from_user(handles, a[2], a[3] * 8)))) return r ? r : -EFAULT;
-	if (a[4] > VMK_MAX_QUOTA_PAGES || (a[5] & ~VMK_SPAWN_DIAG)) return -EINVAL;
-	if ((a[5] & VMK_SPAWN_DIAG) && !t->diag) return -EPERM;
-	return task_spawn(name, argv, argc, t, handles, (u32)a[3], a[4], a[5]);
+	if (nhandles && ((a[2] & 7) || copy_from_user(handles, a[2], nhandles * 8))) return -EFAULT;
+	if (a[4] > VMK_MAX_QUOTA_PAGES || (a[5] & ~VMK_SPAWN_DIAG)) spawn_note(&err, -EINVAL);
+	if (a[3] > VMK_SPAWN_HANDLES_MAX) spawn_note(&err, -E2BIG);
+	if ((a[5] & VMK_SPAWN_DIAG) && !t->diag) spawn_note(&err, -EPERM);
+	if (err) return err;
+	/* EBADF before the file is looked up. The caller's handles cannot change meanwhile: only the caller
+	 * closes them, and it is here. */
+	for (u64 i = 0; i < nhandles; i++)
+		if (!shm_holds(t, handles[i])) return -EBADF;
+	return task_spawn(name, argv, argc, t, handles, (u32)nhandles, a[4], a[5]);
 }
 
 static long sys_wait(struct task *t, const u64 *a)

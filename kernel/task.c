@@ -150,16 +150,18 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 		printk("spawn: %s is not a valid program: %s\n", name, why);
 		return -ENOEXEC;
 	}
+	/* A full task table (EAGAIN) comes before ENOMEM in SYS_spawn's error order. */
+	struct task *t = slot_alloc();
+	if (!t) return -EAGAIN;
 	/* Refused before the first page is allocated: a 10 GiB bss must not be loaded page by page until
 	 * memory runs out. The bound is the largest quota any task may hold (the quota itself counts shm). */
 	u64 need = elf_plan_pages(&plan);
 	if (need > VMK_MAX_QUOTA_PAGES) {
 		printk("spawn: %s needs %lu pages for its segments, more than any task's quota (VMK_MAX_QUOTA_PAGES, "
 		       "%lu pages)\n", name, need, VMK_MAX_QUOTA_PAGES);
+		slot_release(t);
 		return -ENOMEM;
 	}
-	struct task *t = slot_alloc();
-	if (!t) return -EAGAIN;
 	const char *base = strchr(name, '/') == name ? name + 1 : name;
 	strlcpy(t->name, base, sizeof(t->name));
 	t->parent = parent;
@@ -220,7 +222,11 @@ void task_exit(int status)
 	release_resources(t);
 	unsigned long f = spin_lock_irqsave(&sched_lock);
 	(void)f;
-	t->exit_status = status;
+	/* A kill that SYS_kill reported as done (0) wins over the task's own status, even one landing while
+	 * the task was already inside SYS_exit: task_kill sets `killed` under this lock only while the task
+	 * is not yet a zombie, so either it saw the zombie (-ESRCH, the task's own status stands) or it is
+	 * seen here. */
+	t->exit_status = t->killed ? VMK_STATUS_KILLED : status;
 	t->state = T_ZOMBIE;
 	/* Orphans are reaped by nobody: hand them to the kernel, which reaps them at power-off. */
 	for (int i = 0; i < MAX_TASKS; i++)

@@ -185,6 +185,8 @@ static void heap_trim(u64 top)
 	}
 }
 
+u64 heap_handle(void) { return heap.handle; }
+
 static u64 block_need(size_t n) { return MAX(ALIGN_UP((u64)n + HDR, ALIGN), (u64)MIN_BLOCK); }
 
 void *malloc(size_t n)

@@ -35,9 +35,30 @@ void vmk_exit(int status)
 		;
 }
 
+/* The heap's handle carries SHM_RESIZE: a child given it could shrink the heap under this task's malloc
+ * (user/malloc.c), so the runtime never passes it on. The array is read here only once the kernel has
+ * said it is readable: a spawn that must fail (empty name: -EINVAL) reads the handle words first and
+ * answers -EFAULT for them (abi.h ERROR ORDER), so a bad pointer still gets -EFAULT instead of a fault. */
+static bool passes_heap(const u64 *handles, u64 nhandles)
+{
+	u64 heap = heap_handle();
+	if (!nhandles || !heap) return false; /* no heap yet: nothing to protect */
+	if (ecall6(SYS_spawn, P(""), 0, P(handles), nhandles, 0, 0) == -EFAULT) return false;
+	for (u64 i = 0; i < MIN(nhandles, VMK_SPAWN_HANDLES_MAX); i++)
+		if (handles[i] == heap) return true;
+	return false;
+}
+
+long vmk_spawn_flags(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages,
+		     u64 flags)
+{
+	if (passes_heap(handles, nhandles)) return -EPERM;
+	return ecall6(SYS_spawn, P(name), P(argv), P(handles), nhandles, quota_pages, flags);
+}
+
 long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages)
 {
-	return ecall6(SYS_spawn, P(name), P(argv), P(handles), nhandles, quota_pages, 0);
+	return vmk_spawn_flags(name, argv, handles, nhandles, quota_pages, 0);
 }
 
 long vmk_wait(long tid, int *status) { return ecall6(SYS_wait, (u64)tid, P(status), 0, 0, 0, 0); }
@@ -64,6 +85,8 @@ long vmk_shm_resize(u64 handle, u64 new_size) { return ecall6(SYS_shm_resize, ha
 
 long vmk_shm_share(u64 handle, long tid, u64 rights)
 {
+	/* See passes_heap: a sharer that could resize or seal the heap could take it away from malloc. */
+	if ((rights & (SHM_RESIZE | SHM_SEAL)) && handle && handle == heap_handle()) return -EPERM;
 	return ecall6(SYS_shm_share, handle, (u64)tid, rights, 0, 0, 0);
 }
 

@@ -37,7 +37,11 @@
 
 /* Syscalls (user/sys.c). Each returns what include/vmk/abi.h documents: >= 0 or -errno. */
 __noreturn void vmk_exit(int status);
+/* vmk_spawn is SYS_spawn with flags 0; vmk_spawn_flags passes flags (VMK_SPAWN_DIAG). Both refuse to pass
+ * the heap's handle (heap_handle below) with -EPERM, before the kernel sees the call. */
 long vmk_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages);
+long vmk_spawn_flags(const char *name, const char *const *argv, const u64 *handles, u64 nhandles, u64 quota_pages,
+		     u64 flags);
 long vmk_wait(long tid, int *status);
 long vmk_kill(long tid);
 long vmk_yield(void);
@@ -50,7 +54,7 @@ long vmk_shm_create(u64 size, u64 flags);
 long vmk_shm_map(u64 handle, u64 hint, u64 max_size, u64 prot);
 long vmk_shm_unmap(u64 addr);
 long vmk_shm_resize(u64 handle, u64 new_size);
-long vmk_shm_share(u64 handle, long tid, u64 rights);
+long vmk_shm_share(u64 handle, long tid, u64 rights); /* -EPERM: SHM_RESIZE or SHM_SEAL of the heap's handle */
 long vmk_shm_close(u64 handle);
 long vmk_shm_info(u64 handle, struct vmk_shm_info *info);
 long vmk_shm_seal(u64 handle, u64 seals);
@@ -128,6 +132,15 @@ struct heap_stats {
 	u64 used;     /* bytes in allocated blocks, headers included */
 };
 void heap_get_stats(struct heap_stats *st);
+/* The heap's own handle (0 before the first allocation). It holds SHM_ALL because malloc resizes the heap;
+ * a task holding SHM_RESIZE on it could shrink the heap under malloc and get this task killed at its next
+ * touch of a cut block. So the runtime keeps that right inside the task: vmk_spawn, vmk_spawn_flags and
+ * spawn_with refuse to pass this handle, and vmk_shm_share refuses to share it with SHM_RESIZE (-EPERM).
+ * To let another task see heap memory, share a reduced copy first, e.g.
+ * vmk_shm_share(heap_handle(), vmk_getpid(), SHM_R | SHM_W | SHM_MAP), and pass that. The raw syscalls
+ * (vmk_syscall) are not checked: a program that passes the heap's handle that way gives its child the
+ * power to shrink it. */
+u64 heap_handle(void);
 
 /* KTAP (user/ktap.c). A test program calls ktap_begin, then ktap_run per case, then returns ktap_end()
  * from main. Output: "# user: <name>", then "ok N case" or "not ok N case # reason" per case. */

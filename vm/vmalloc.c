@@ -466,6 +466,11 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 	return r;
 }
 
+u64 vm_area_backed_pages(const void *addr)
+{
+	struct vmap_area *a = find_vm_area(addr);
+	return a ? a->nr_pages : 0;
+}
 
 /* Sums a per-hart counter with its base in arena.st (the base moves under the arena lock, e.g. vrealloc). */
 static s64 stat_sum(enum vm_stat s)

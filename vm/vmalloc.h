@@ -111,6 +111,11 @@ int vm_owner_charge(u32 owner, s64 pages, bool force);
 /* Moves the live VM_ALLOC area at addr, with its pages' charge, to `owner`: within the new owner's limit
  * (else -ENOMEM, nothing changed) unless `force`. -EINVAL for no such area. */
 int vm_area_set_owner(const void *addr, u32 owner, bool force);
+/* The 4 KiB pages backing the live area at addr now, which is exactly what its owner is charged for it
+ * (a huge area counts its 2 MiB blocks as 512 each; after a vrealloc shrink only the kept blocks); 0 for
+ * no such area. Stable while the caller keeps the area from being resized or freed. Any context but
+ * interrupts. */
+u64 vm_area_backed_pages(const void *addr);
 
 /* A kernel-mode page fault at addr in the vmalloc region (cause = scause): true if the PTE allows the
  * access, so the fault came from a stale TLB entry of this hart, which is then flushed. Trap context. */

@@ -105,6 +105,27 @@ u32 vmap_unmap_huge(u64 va, u64 size)
 	return pages;
 }
 
+u32 vmap_unmap_huge_flushed(u64 va, u64 size)
+{
+	/* Batches of blocks on the stack rather than a chain through the blocks themselves: until the flush a
+	 * stale translation on another hart may still write into a block, and would corrupt a link. */
+	u64 pas[32];
+	u32 pages = 0;
+	for (u64 off = 0; off < size;) {
+		u64 start = off;
+		u32 n = 0;
+		for (; off < size && n < ARRAY_SIZE(pas); off += PMD_SIZE) {
+			u64 pa = pt_kr_clear_huge(va + off);
+			if (pa) pas[n++] = pa;
+		}
+		if (!n) continue;
+		vm_flush_range_now(va + start, off - start);
+		for (u32 i = 0; i < n; i++) buddy_free_order(pas[i], HUGE_ORDER);
+		pages += n * (u32)(PMD_SIZE >> PAGE_SHIFT);
+	}
+	return pages;
+}
+
 u64 vmap_lookup_pte(u64 va, int *level) { return pt_kr_lookup(va, level); }
 
 int vmap_move(u64 from, u64 to, u32 n) { return pt_kr_move(from, to, n); }

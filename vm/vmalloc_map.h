@@ -32,6 +32,11 @@ u32 vmap_unmap_zeroed(u64 va, u32 n);
 /* Sets D on the writable 4 KiB leaf at va (for MMUs that fault instead of setting it); false if none. */
 bool vmap_mark_dirty(u64 va);
 u32 vmap_unmap_huge(u64 va, u64 size);
+/* Clears the 2 MiB leaves of [va, va + size) (PMD aligned, the caller's own range, empty slots skipped)
+ * and frees their blocks only after every hart's TLB has forgotten them, so no stale translation can
+ * reach a block once it is reused. Returns the 4 KiB pages freed. May send IPIs: not with the arena
+ * lock held; process context. */
+u32 vmap_unmap_huge_flushed(u64 va, u64 size);
 u64 vmap_unmap_collect(u64 va, u32 n, u32 *count);
 void vmap_free_chain(u64 head);
 /* Moves n 4 KiB leaves from `from` to `to` (the pages move with them, nothing is copied or freed);

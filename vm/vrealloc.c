@@ -1,5 +1,6 @@
 /* vrealloc with Linux's current semantics: NULL allocates, 0 frees, shrink keeps the pointer and really
- * gives the tail pages back (flushed first), grow stays in place while the area's reserved range allows,
+ * gives the tail pages back (flushed first; a huge area its whole 2 MiB blocks past the new end, which
+ * Linux does not), grow stays in place while the area's reserved range allows,
  * and bytes revealed by a grow read as zero when the area was zero-initialised. A grow that has to move
  * takes the pages along (their leaves move to the new range, nothing is copied), so whoever else maps
  * those pages (shm's user mappings) keeps seeing the same memory, and only the added pages are charged.
@@ -44,12 +45,30 @@ void vm_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
 	a->requested = size;
 }
 
+/* A huge area gives back every whole 2 MiB block past the new end; the block the end falls in (at least
+ * one) stays, since a block cannot be split without remapping it as 4 KiB pages. Linux's vrealloc frees
+ * nothing of a huge area; here the owner's charge follows its backing, which is what abi.h promises shm
+ * users (a huge object is charged its size rounded up to 2 MiB). The range stays the area's (a->size is
+ * unchanged): the freed blocks become its unbacked tail, faulting like a guard, and a later grow maps
+ * fresh blocks there in place. Returns the 4 KiB pages freed. */
+static u32 shrink_huge(struct vmap_area *a, u64 size)
+{
+	u64 keep = MAX(ALIGN_UP(size, PMD_SIZE), PMD_SIZE), backed = (u64)a->nr_pages << PAGE_SHIFT;
+	if (keep >= backed) return 0;
+	u32 freed = vmap_unmap_huge_flushed(a->addr + keep, backed - keep);
+	a->nr_pages = (u32)(keep >> PAGE_SHIFT);
+	account(a, -(s64)freed);
+	return freed;
+}
+
 static void shrink(struct vmap_area *a, u64 size, const void *caller)
 {
 	u64 old = a->requested, keep = MAX(ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT, 1);
 	u32 freed = 0;
 
-	if (!(a->flags & VM_HUGE) && keep < a->nr_pages) {
+	if (a->flags & VM_HUGE) {
+		freed = shrink_huge(a, size);
+	} else if (keep < a->nr_pages) {
 		u64 tail = a->addr + (keep << PAGE_SHIFT);
 		u64 chain = vmap_unmap_collect(tail, a->nr_pages - (u32)keep, &freed);
 		vm_flush_range_now(tail, (u64)(a->nr_pages - keep) << PAGE_SHIFT);
@@ -164,13 +183,17 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		      a->addr, a->addr, old, (u64)size, a->nr_pages);
 		return (void *)p;
 	}
-	if (!(a->flags & VM_HUGE) && ALIGN_UP((u64)size, PAGE_SIZE) <= a->size) {
-		/* The range is still ours after an earlier shrink: back it with fresh pages. */
-		u32 want = (u32)(ALIGN_UP((u64)size, PAGE_SIZE) >> PAGE_SHIFT), have = a->nr_pages;
+	bool huge = a->flags & VM_HUGE;
+	if (ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE) <= a->size) {
+		/* The range is still ours after an earlier shrink: back it with fresh pages (huge: blocks). */
+		u32 want = (u32)(ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE) >> PAGE_SHIFT), have = a->nr_pages;
+		u64 from = a->addr + ((u64)have << PAGE_SHIFT);
+		bool zero_pages = zero_new || (a->flags & VM_ZERO);
 		if (!charge(a, want - have)) return NULL;
-		if (vmap_populate(a->addr + ((u64)have << PAGE_SHIFT), want - have, a->node,
-				  zero_new || (a->flags & VM_ZERO))) {
+		if (huge ? vmap_populate_huge(from, (u64)(want - have) << PAGE_SHIFT, a->node, zero_pages)
+			 : vmap_populate(from, want - have, a->node, zero_pages)) {
 			account(a, -(s64)(want - have));
+			vm_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages to back the area again");
 			return NULL;
 		}
 		a->nr_pages = want;

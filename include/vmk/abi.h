@@ -106,7 +106,9 @@
 
 /*
  * void SYS_exit(int status)
- *   Ends the task; never returns. Its mappings are torn down and its handles closed.
+ *   Ends the task; never returns. Its mappings are torn down and its handles closed. A SYS_kill that
+ *   returned 0 wins over the status even when it landed while the task was already in SYS_exit: the
+ *   parent then sees VMK_STATUS_KILLED (see SYS_kill).
  *
  * long SYS_spawn(const char *name, const char *const *argv, const u64 *handles, u64 nhandles,
  *                u64 quota_pages, u64 flags) -> tid (> 0) of the new child task
@@ -116,6 +118,9 @@
  *   with the same rights, readable with SYS_handles in the order given (passing a handle needs no
  *   SHM_SHARE right: the child gets exactly the rights the caller holds). quota_pages 0 means the default
  *   (see QUOTAS); any quota is cut to what the caller has left. flags: VMK_SPAWN_DIAG or 0.
+ *   What is read: the name up to VMK_NAME_MAX bytes, argv up to VMK_ARGV_MAX + 1 entries and each of
+ *   their strings up to VMK_ARGV_BYTES bytes, the first min(nhandles, VMK_SPAWN_HANDLES_MAX) handle
+ *   words; -EFAULT covers exactly those bytes, and nothing past them is ever read.
  *   Errors: -EFAULT bad name/argv/handles pointer; -EINVAL name too long or empty, quota_pages >
  *   VMK_MAX_QUOTA_PAGES, unknown flags; -E2BIG too many or too long args, nhandles >
  *   VMK_SPAWN_HANDLES_MAX; -EPERM VMK_SPAWN_DIAG from a task without it; -EBADF a handle is not the
@@ -148,6 +153,9 @@
  * long SYS_kill(long tid) -> 0
  *   Ends child `tid` of the caller: it dies with VMK_STATUS_KILLED at its next return to user mode,
  *   whether it is running, spinning, sleeping or waiting; its parent then reaps it with SYS_wait.
+ *   A kill and the child's own SYS_exit race without a window: 0 means the child's status will be
+ *   VMK_STATUS_KILLED, even if it was already inside SYS_exit; -ESRCH means it had ended first and its
+ *   own status stands.
  *   Errors: -ESRCH no such live task (tids are > 0 and below 2^32; a task that has ended is gone);
  *   -EPERM the task is not the caller's child (itself included).
  *

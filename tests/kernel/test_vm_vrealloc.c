@@ -1,9 +1,13 @@
 /* Suite `vrealloc`: Linux's current vrealloc semantics case by case (NULL, 0, shrink in place freeing the
- * tail, grow back over freed pages, grow by moving, zeroed bytes revealed, huge areas, bad pointers). */
+ * tail, grow back over freed pages, grow by moving, zeroed bytes revealed, huge areas giving back whole
+ * 2 MiB blocks, bad pointers). */
 #include "kernel/ktest.h"
+#include "kernel/trap.h"
+#include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
 #include "vm/vmalloc.h"
+#include "vm/vmalloc_map.h"
 
 static u64 live_pages(void)
 {
@@ -98,18 +102,72 @@ static void grow_beyond_moves_and_copies(struct ktest *t)
 	vfree(q);
 }
 
-static void huge_shrink_changes_metadata_only(struct ktest *t)
+/* Free physical pages, those the page cache holds included (as the suite's leak check counts them). */
+static u64 free_pages(void) { return buddy_free_pages() + vm_cached_pages(); }
+
+static void peek(void *p) { (void)*(volatile u8 *)p; }
+
+static bool contains(const char *s, const char *what)
 {
-	u8 *p = vmalloc_huge(4 << 20, 0);
+	size_t n = strlen(what);
+	for (; *s; s++)
+		if (!strncmp(s, what, n)) return true;
+	return false;
+}
+
+/* issue 17 item 7: a huge area's shrink gives back every whole 2 MiB block past the new end (only the
+ * block the end falls in is kept), to the page allocator and from its owner's charge; the freed blocks
+ * fault as the area's unbacked tail; a grow maps fresh blocks there in place. Linux frees nothing here. */
+static void huge_shrink_frees_whole_blocks(struct ktest *t)
+{
+	const u32 owner = VM_MAX_OWNERS - 1;
+	const u64 blk = PMD_SIZE >> PAGE_SHIFT; /* 512 */
+	KT_ASSERT(t, vm_owner_set_limit(owner, 16384) == 0);
+	vm_quiesce(); /* nothing freed in the background from here on: the free count moves only by us */
+	u64 areas = vm_live_areas(), pages = live_pages(), free0 = free_pages();
+	/* 1 GiB alignment finds 2 MiB slots no earlier area has touched, so the area really is huge. */
+	u8 *p = __vmalloc_owner(8 << 20, 1UL << 30, VMF_HUGE, NUMA_NO_NODE, owner, NULL);
 	KT_ASSERT(t, p);
 	struct vmap_area *a = find_vm_area(p);
-	u32 pages = a->nr_pages;
-	p[(1 << 20) - 1] = 4;
-	KT_EXPECT(t, vrealloc(p, 1 << 20, 0) == p);
-	KT_EXPECT(t, a->requested == 1 << 20 && p[(1 << 20) - 1] == 4);
-	if (a->flags & VM_HUGE) KT_EXPECT(t, a->nr_pages == pages);
-	else KT_EXPECT(t, a->nr_pages == 256);
+	KT_ASSERT(t, a->flags & VM_HUGE);
+	KT_EXPECT(t, a->nr_pages == 4 * blk && vm_owner_pages(owner) == 4 * blk);
+	fill(p, 8 << 20, 13);
+	u64 free1 = free_pages(), live1 = live_pages(), span = a->va_size, size = a->size;
+
+	u64 cut = (3 << 20) + 100; /* ends in the second block: two kept, two freed */
+	KT_EXPECT(t, vrealloc(p, cut, 0) == p);
+	KT_EXPECT(t, a->nr_pages == 2 * blk && vm_area_backed_pages(p) == 2 * blk);
+	KT_EXPECT(t, free_pages() == free1 + 2 * blk);
+	KT_EXPECT(t, live_pages() == live1 - 2 * blk && vm_owner_pages(owner) == 2 * blk);
+	KT_EXPECT(t, a->va_size == span && a->size == size); /* the range stays the area's */
+	KT_EXPECT(t, pattern_ok(p, cut, 13)); /* the kept blocks hold their data */
+	int level = -1;
+	KT_EXPECT(t, vmap_lookup_pte((u64)(uptr)(p + (4 << 20)), &level) == 0);
+	KT_EXPECT(t, vmap_lookup_pte((u64)(uptr)(p + (4 << 20) - 1), &level) != 0 && level == 1);
+	struct kfault_report r;
+	KT_EXPECT(t, kfault_try(peek, p + (4 << 20), &r) == EXC_LOAD_PAGE);
+	KT_EXPECT(t, contains(r.text, "unbacked tail"));
+	KT_EXPECT(t, kfault_try(peek, p + (8 << 20) - 1, &r) == EXC_LOAD_PAGE);
+
+	/* A shrink within the kept last block frees nothing; to one byte keeps one block. */
+	KT_EXPECT(t, vrealloc(p, (2 << 20) + 1, 0) == p && a->nr_pages == 2 * blk);
+	KT_EXPECT(t, vrealloc(p, 1, 0) == p && a->nr_pages == blk && vm_owner_pages(owner) == blk);
+	KT_EXPECT(t, free_pages() == free1 + 3 * blk && p[0] == 13);
+
+	/* Grow after shrink: in place (same pointer), fresh blocks zeroed as asked, charged again. */
+	u8 *q = vrealloc(p, (7 << 20) + 5, VMF_ZERO);
+	KT_ASSERT(t, q == p);
+	KT_EXPECT(t, a->nr_pages == 4 * blk && vm_owner_pages(owner) == 4 * blk && free_pages() == free1);
+	bool zero = p[0] == 13;
+	for (u64 i = 1; i < (7 << 20) + 5; i += 509) zero &= p[i] == 0;
+	KT_EXPECT(t, zero && p[(7 << 20) + 4] == 0);
+	KT_EXPECT(t, vmap_lookup_pte((u64)(uptr)(p + (6 << 20)), &level) != 0 && level == 1);
+	p[(8 << 20) - 1] = 1; /* the last block is mapped again */
+
 	vfree(p);
+	vm_quiesce();
+	KT_EXPECT(t, vm_owner_pages(owner) == 0);
+	KT_EXPECT(t, vm_live_areas() == areas && live_pages() == pages && free_pages() == free0);
 }
 
 /* Leaves freed memory full of a non-zero byte, so that a path that forgets to zero shows it. */
@@ -278,7 +336,7 @@ KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
 	    {"grow_back_maps_fresh_zeroed_pages", grow_back_maps_fresh_zeroed_pages},
 	    {"grow_in_page_reveals_zero", grow_in_page_reveals_zero},
 	    {"grow_beyond_moves_and_copies", grow_beyond_moves_and_copies},
-	    {"huge_shrink_changes_metadata_only", huge_shrink_changes_metadata_only},
+	    {"huge_shrink_frees_whole_blocks", huge_shrink_frees_whole_blocks},
 	    {"bad_pointer_changes_nothing", bad_pointer_changes_nothing},
 	    {"huge_move_then_grow_reads_zero", huge_move_then_grow_reads_zero},
 	    {"slack_invariant_on_every_path", slack_invariant_on_every_path},

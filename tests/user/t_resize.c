@@ -1,5 +1,6 @@
 /* t_resize: shrinking an object that another task maps: the child keeps working below the cut, dies on
- * touching the cut tail, and the parent sees VMK_STATUS_KILLED; plus regrowth, limits and quotas. */
+ * touching the cut tail, and the parent sees VMK_STATUS_KILLED; plus regrowth, limits, quotas, and the
+ * credit of a huge object's freed 2 MiB blocks. */
 #include "user/vmk.h"
 
 #define PROG "/t_resize"
@@ -154,6 +155,44 @@ static int quota_child(void)
 	return 0;
 }
 
+/* issue 17 item 7: a huge object's shrink gives back its whole 2 MiB blocks past the new end, and its
+ * owner's charge with them. Runs in a child whose quota is the 8 MiB object plus 16 pages (the mapping's
+ * tables, at most 6, and slack): a 4 MiB object fits beside it only if the shrink credited the two freed
+ * blocks. Returns 0 or the number of the failed step. */
+static int huge_credit_child(void)
+{
+	const u64 mib = 1UL << 20;
+	long h = vmk_shm_create(8 * mib, SHM_F_HUGE);
+	if (h <= 0) return 1;
+	struct vmk_shm_info info;
+	if (vmk_shm_info(h, &info) || info.huge != 4) return 2; /* no 2 MiB blocks: nothing to test */
+	long a = vmk_shm_map(h, 0, 8 * mib, PROT_READ | PROT_WRITE);
+	if (a <= 0) return 3;
+	volatile u64 *p = (volatile u64 *)a;
+	p[0] = 11;
+	p[(2 * mib + 8) / 8] = 22;
+	p[6 * mib / 8] = 33;
+	if (vmk_shm_create(4 * mib, 0) != -ENOMEM) return 4; /* the quota is full */
+	if (vmk_shm_resize(h, 2 * mib + PG) != 0) return 5;   /* keeps two blocks, frees two */
+	if (vmk_shm_info(h, &info) || info.huge != 2) return 6;
+	long b = vmk_shm_create(4 * mib, 0);
+	if (b <= 0) return 7; /* main: -ENOMEM, the shrink credited nothing */
+	if (vmk_shm_resize(h, 8 * mib) != -ENOMEM) return 8; /* the two blocks are charged again to come back */
+	if (vmk_shm_close(b) != 0) return 9;
+	if (vmk_shm_resize(h, 8 * mib) != 0) return 10;
+	if (vmk_shm_info(h, &info) || info.huge != 4) return 11;
+	if (p[0] != 11 || p[(2 * mib + 8) / 8] != 22) return 12; /* kept blocks kept their data */
+	if (p[6 * mib / 8] != 0) return 13;                       /* fresh blocks read zero */
+	return 0;
+}
+
+static void test_huge_shrink_credits(void)
+{
+	long tid = vmk_spawn(PROG, (const char *const[]){PROG, "huge-credit", NULL}, NULL, 0, 2048 + 16);
+	REQUIRE(tid > 0);
+	CHECK_EQ(wait_status(tid), 0); /* else the number of the failed step */
+}
+
 static void test_quota(void)
 {
 	long tid = vmk_spawn(PROG, (const char *const[]){PROG, "quota", NULL}, NULL, 0, 18);
@@ -166,6 +205,7 @@ static void test_quota(void)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "reader") == 0) return reader();
+	if (argc > 1 && strcmp(argv[1], "huge-credit") == 0) return huge_credit_child();
 	if (argc > 1 && strcmp(argv[1], "quota") == 0) {
 		int r = quota_child();
 		if (r) printf("# t_resize quota child: step %d failed\n", r);
@@ -176,5 +216,6 @@ int main(int argc, char **argv)
 	ktap_run("regrow_zero_fills", test_regrow_zero_fills);
 	ktap_run("resize_limits", test_resize_limits);
 	ktap_run("quota", test_quota);
+	ktap_run("huge_shrink_credits", test_huge_shrink_credits);
 	return ktap_end();
 }
