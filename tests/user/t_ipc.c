@@ -634,11 +634,14 @@ static void test_pingpong_stress(void)
 		}
 		CHECK_EQ(vmk_shm_close(h), 0); /* only the pair holds its object now */
 	}
-	/* Pair 1 loses a side early, pair 3 later: their partners must get -EPIPE, not sleep forever. */
-	vmk_sleep(10 * MS);
-	CHECK_EQ(vmk_kill(tids[1][0]), 0);
-	vmk_sleep(30 * MS);
-	CHECK_EQ(vmk_kill(tids[3][1]), 0);
+	/* Pairs 1 and 3 lose a side, chosen at random, at random times: the partners must get -EPIPE,
+	 * not sleep forever. A pair that finished first loses nobody. */
+	u64 rs = now_ns();
+	vmk_sleep(rng_next(&rs) % (20 * MS));
+	CHECK(vmk_kill(tids[1][rng_next(&rs) & 1]) == 0);
+	vmk_sleep(rng_next(&rs) % (stress_rounds / 100 * MS + MS));
+	long victim = tids[3][rng_next(&rs) & 1], kr = vmk_kill(victim);
+	CHECK(kr == 0 || kr == -ESRCH); /* -ESRCH: it had already finished */
 	int killed = 0;
 	for (int p = 0; p < PAIRS; p++)
 		for (int s = 0; s < 2; s++) {
@@ -656,6 +659,97 @@ static void test_pingpong_stress(void)
 	printf("# pingpong_stress: %llu round trips in %llu ms, %d killed, %llu told their partner was gone\n",
 	       (unsigned long long)(load_u64(&c->rounds) / 2), (unsigned long long)(ns / MS), killed,
 	       (unsigned long long)gone);
+	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch), 0);
+}
+
+/* ---- accounting regressions (issue 17, item 7) ---- */
+
+/* Quota 16: maps the parent's 8 MiB object 1 GiB-aligned (4 level-0 tables and a level-1 one charged),
+ * fills the rest with 1-page objects, lets the parent shrink the object to one page, and counts how
+ * many more pages fit: the 3 level-0 tables the shrink freed. */
+static int tables_child(void)
+{
+	u64 hs[2];
+	struct ctl *c = child_setup(hs, 2);
+	if (!c) return 1;
+	if (vmk_shm_map(hs[1], VMK_SHM_BASE + (1UL << 30), 0, PROT_READ) != (long)(VMK_SHM_BASE + (1UL << 30))) return 2;
+	u64 before = 0, after = 0;
+	while (vmk_shm_create(PG, 0) > 0) before++;
+	store_u64(&c->rounds, before);
+	store_u64(&c->step, 1);
+	if (!wait_for_u64(&c->step, 2, TIMEOUT)) return 3;
+	while (vmk_shm_create(PG, 0) > 0) after++;
+	store_u64(&c->result, after);
+	return 0;
+}
+
+static void test_shrink_credits_tables(void)
+{
+	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(8UL << 20, 0);
+	REQUIRE(ca > 0 && h > 0);
+	struct ctl *c = (struct ctl *)ca;
+	u64 hs[2] = {(u64)ch, (u64)h};
+	const char *argv[] = {PROG, "tables", NULL};
+	long tid = vmk_spawn(PROG, argv, hs, 2, 16);
+	REQUIRE(tid > 0);
+	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
+	CHECK_EQ(load_u64(&c->rounds), 16 - 2 - 5); /* the ctl mapping's 2 tables, the big one's 5 */
+	CHECK_EQ(vmk_shm_resize(h, PG), 0);
+	store_u64(&c->step, 2);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(load_u64(&c->result), 3);
+	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+}
+
+/* The middle task (quota 64) of three: its child makes a 20-page object, shares it back and exits once
+ * the middle task has left itself no room for it. The object must go to the orphan pool, within the
+ * pool's limit, and so still grow; before, the pool's limit was 0 and it landed on the middle task over
+ * its own limit, where growing it by one page failed. */
+static int orphan_mid_child(void)
+{
+	u64 hs[1];
+	struct ctl *c = child_setup(hs, 1);
+	if (!c) return 1;
+	if (vmk_shm_create(40 * PG, 0) <= 0) return 2;
+	char me[24];
+	snprintf(me, sizeof(me), "%ld", vmk_getpid());
+	const char *argv[] = {PROG, "orphan-leaf", me, NULL};
+	long leaf = vmk_spawn(PROG, argv, hs, 1, 0);
+	if (leaf <= 0) return 3;
+	if (!wait_for_u64(&c->step, 1, TIMEOUT)) return 4;
+	long x = (long)load_u64(&c->result);
+	/* 40 + 20 pages and the ctl mapping's 2 table pages: 62 of 64 used, no room for the leaf's 20. */
+	if (vmk_shm_create(20 * PG, 0) <= 0) return 5;
+	store_u64(&c->stop, 1);
+	if (wait_status(leaf) != 0) return 6;
+	if (vmk_shm_resize(x, 21 * PG) != 0) return 7; /* charged to the pool, which has room */
+	if (vmk_shm_create(2 * PG, 0) <= 0) return 8;  /* and none of it to us: our last 2 pages are free */
+	return 0;
+}
+
+static int orphan_leaf_child(long mid)
+{
+	u64 hs[1];
+	struct ctl *c = child_setup(hs, 1);
+	if (!c) return 1;
+	long x = vmk_shm_create(20 * PG, 0);
+	if (x <= 0) return 2;
+	long shared = vmk_shm_share(x, mid, SHM_ALL);
+	if (shared <= 0) return 3;
+	store_u64(&c->result, (u64)shared);
+	store_u64(&c->step, 1);
+	return wait_for_u64(&c->stop, 1, TIMEOUT) ? 0 : 4;
+}
+
+static void test_orphan_pool_takes_objects(void)
+{
+	long ch, ca = map_new(PG, 0, &ch);
+	REQUIRE(ca > 0);
+	u64 hs[1] = {(u64)ch};
+	const char *argv[] = {PROG, "orphan-mid", NULL};
+	long tid = vmk_spawn(PROG, argv, hs, 1, 64);
+	REQUIRE(tid > 0);
+	CHECK_EQ(wait_status(tid), 0);
 	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch), 0);
 }
 
@@ -680,6 +774,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "copier")) return copier_child();
 		if (!strcmp(argv[1], "server")) return server_child();
 		if (!strcmp(argv[1], "locker")) return locker_child();
+		if (!strcmp(argv[1], "tables")) return tables_child();
+		if (!strcmp(argv[1], "orphan-mid")) return orphan_mid_child();
+		if (argc > 2 && !strcmp(argv[1], "orphan-leaf")) return orphan_leaf_child(strtol(argv[2], NULL, 10));
 		if (argc > 2 && !strcmp(argv[1], "pong0")) return pong_child(0, strtoull(argv[2], NULL, 10));
 		if (argc > 2 && !strcmp(argv[1], "pong1")) return pong_child(1, strtoull(argv[2], NULL, 10));
 		if (!strcmp(argv[1], "stress") && argc > 2) stress_rounds = strtoull(argv[2], NULL, 10);
@@ -707,6 +804,8 @@ int main(int argc, char **argv)
 	ktap_run("copies_race_resizes", test_copies_race_resizes);
 	ktap_run("server_survives_client", test_server_survives_client);
 	ktap_run("mutex_and_semaphore", test_mutex_and_semaphore);
+	ktap_run("shrink_credits_tables", test_shrink_credits_tables);
+	ktap_run("orphan_pool_takes_objects", test_orphan_pool_takes_objects);
 	ktap_run("pingpong_stress", test_pingpong_stress);
 	ktap_run("nothing_left_behind", test_nothing_left_behind);
 	return ktap_end();
