@@ -15,6 +15,7 @@
 
 #define RING_MAX 16384u
 #define RING_MIN 256u
+#define TRACE_LINE_MAX 384u /* a line with its newline; events inside a system call carry ~60 bytes more */
 
 struct trace_ring {
 	char buf[RING_MAX];
@@ -74,7 +75,7 @@ char *trace_clean(char *s)
 
 void trace_emit(const void *caller, const char *fmt, ...)
 {
-	char line[256], sym[96];
+	char line[TRACE_LINE_MAX], sym[96];
 	va_list ap;
 	unsigned long f = irq_save();
 	struct hart_local *h = this_hart();
@@ -141,7 +142,7 @@ static void drain_write(const char *s, size_t n)
  * it right now. */
 static bool drain_ring(struct trace_ring *r, u32 hartid)
 {
-	char chunk[256];
+	char chunk[TRACE_LINE_MAX + 128];
 
 	if (!spin_trylock(&r->drain_lock)) return false;
 	u32 size = ring_bytes(r);
@@ -153,7 +154,7 @@ static bool drain_ring(struct trace_ring *r, u32 hartid)
 		while (tail + n != head && n < sizeof(chunk)) {
 			chunk[n] = r->buf[(tail + n) & (size - 1)];
 			n++;
-			if (chunk[n - 1] == '\n' && n > sizeof(chunk) - 128) break;
+			if (chunk[n - 1] == '\n' && n > sizeof(chunk) - TRACE_LINE_MAX) break;
 		}
 		u32 cut = n;
 		while (cut && chunk[cut - 1] != '\n') cut--;
