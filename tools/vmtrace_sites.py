@@ -73,7 +73,7 @@ class Symbolizer:
 
 
 class Site:
-    __slots__ = ("objects", "grown", "live", "peak", "events")
+    __slots__ = ("objects", "grown", "live", "peak", "events")  # peak: most mapped bytes its areas held at once
 
     def __init__(self):
         self.objects = self.grown = self.live = self.peak = self.events = 0
@@ -109,7 +109,9 @@ class Sites:
             a = self.r.live.get(ev["addr"])
             if key is not None and a is not None and not a.borrowed:
                 self.site(key).objects += 1
-                self.owner[ev["addr"]] = [key, a.pages * PAGE]
+                # The peak before it, in case a `moved` realloc gives the area to its old owner: nothing
+                # else of this site (this task, in this very call) can happen in between.
+                self.owner[ev["addr"]] = [key, a.pages * PAGE, self.site(key).peak]
                 self.add_live(key, a.pages * PAGE)
         elif kind == "free":
             own = self.owner.pop(ev["addr"], None)
@@ -125,7 +127,9 @@ class Sites:
                 if own is not None and first is not None:
                     self.site(own[0]).objects -= 1  # the same object, moved: not a new one
                     if own[0] != first:
+                        was = self.site(own[0])
                         self.add_live(own[0], -own[1])
+                        was.peak = max(own[2], was.live)  # the new area never was this line's
                         own[0] = first
                         self.add_live(first, own[1])
             else:
@@ -140,7 +144,7 @@ class Sites:
     def rows(self, sym):
         """(program label, site text, Site, leaked areas, leaked bytes) per site, most bytes first."""
         leaks = {}
-        for addr, (key, nbytes) in self.owner.items():
+        for addr, (key, nbytes, _) in self.owner.items():
             n = leaks.setdefault(key, [0, 0])
             n[0] += 1
             n[1] += nbytes
