@@ -38,6 +38,7 @@ static struct trace_ring rings[MAX_HARTS];
 static u64 trace_seq;
 static u32 ring_size = RING_MAX;
 static u32 trace_closed; /* set once, by trace_close_and_drain_all at power-off */
+static u32 drain_waiters; /* harts waiting for another hart's drain to end (drain_ring_waiting) */
 static void (*drain_sink)(const char *s, size_t n);
 
 static u32 ring_bytes(const struct trace_ring *r) { return r->size ? r->size : ring_size; }
@@ -175,7 +176,8 @@ static bool drain_ring(struct trace_ring *r, u32 hartid)
 		drain_write(line, (size_t)n);
 	}
 	spin_unlock(&r->drain_lock);
-	if (unlikely(READ_ONCE(trace_closed))) harts_kick_others(); /* the closer may wait for this ring */
+	/* Someone may wait for this drain (a kick lost to the race with its count costs it a tick). */
+	if (unlikely(READ_ONCE(drain_waiters) || READ_ONCE(trace_closed))) harts_kick_others();
 	return true;
 }
 
@@ -188,9 +190,24 @@ void trace_drain_if_half_full(void)
 	if (unlikely(queued > ring_bytes(r) / 2)) drain_ring(r, this_hart()->hartid);
 }
 
+/* Drains ring i; when its own hart is in the middle of draining it, waits for that drain to end rather
+ * than skip the ring, so what was queued when the call began is on the console when it returns (power-off
+ * lists vmallocinfo after this: lines left in a ring another hart was writing out would come after the
+ * listing, or never). This hart's own ring is only tried: if it is held, this hart holds it itself, in
+ * the code an interrupt interrupted, and waiting would never end. */
+static void drain_ring_waiting(u32 i)
+{
+	if (i == this_hart_index()) drain_ring(&rings[i], hart_locals[i]->hartid);
+	else if (!drain_ring(&rings[i], hart_locals[i]->hartid)) {
+		__atomic_fetch_add(&drain_waiters, 1, __ATOMIC_SEQ_CST);
+		hart_wait_until(drain_ring(&rings[i], hart_locals[i]->hartid));
+		__atomic_fetch_sub(&drain_waiters, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
 void trace_drain_all(void)
 {
-	for (u32 i = 0; i < MAX_HARTS; i++) if (hart_locals[i]) drain_ring(&rings[i], hart_locals[i]->hartid);
+	for (u32 i = 0; i < MAX_HARTS; i++) if (hart_locals[i]) drain_ring_waiting(i);
 }
 
 void trace_close_and_drain_all(void)
@@ -205,7 +222,7 @@ void trace_close_and_drain_all(void)
 		 * empty. Both kick this hart when done (the tick wakes it otherwise); wfi, not a spin, so that
 		 * under QEMU's icount the hart being waited for gets to run. */
 		hart_wait_until(!READ_ONCE(r->writing));
-		hart_wait_until(drain_ring(r, hart_locals[i]->hartid));
+		drain_ring_waiting(i);
 	}
 }
 

@@ -27,7 +27,10 @@ void trace_drain(void);            /* writes this hart's ring to the console; ne
  * return to user mode, so a hart busy with system calls between two ticks does not overflow its ring.
  * Process context, no allocator lock held. */
 void trace_drain_if_half_full(void);
-void trace_drain_all(void);        /* every hart's ring, from one hart (tests, power-off) */
+/* Every hart's ring, from one hart (tests, power-off): a ring another hart is draining right now is
+ * waited for, not skipped, so every line queued before the call is on the console when it returns.
+ * Process context (it may wait on other harts), no allocator lock held. */
+void trace_drain_all(void);
 /* The last drain, right before the power-off line: closes the trace (an event that would start after
  * this takes no sequence number and is not written, so no gap appears), waits for every event already
  * numbered to reach its ring and for any drain another hart is in the middle of, then drains every ring
