@@ -205,7 +205,7 @@ __noinline void syscall_dispatch(struct trap_frame *tf)
 		tf->regs[REG_A0] = (u64)-ENOSYS;
 		return;
 	}
-	/* Four stores per call; the clock is read only while tracing, which is when sys_dt is printed. */
+	/* Five stores per call; the clock is read only while tracing, which is when sys_dt is printed. */
 	t->tsys.t0 = trace_on(TRACE_ALL) ? rdtime() : 0;
 	t->tsys.upc = tf->sepc - 4; /* the trap handler has stepped sepc past the ecall */
 	t->tsys.ucaller = tf->regs[REG_A6];
