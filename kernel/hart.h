@@ -5,8 +5,8 @@
 #define KERNEL_HART_H
 
 #define BOOT_STACK_SIZE 16384
-#define HART_KERNEL_SP 32 /* offsetof(struct hart, kernel_sp) */
-#define HART_USER_SP 40   /* offsetof(struct hart, user_sp) */
+#define HART_KERNEL_SP 40 /* offsetof(struct hart, kernel_sp) */
+#define HART_USER_SP 48   /* offsetof(struct hart, user_sp) */
 
 #ifndef __ASSEMBLER__
 #include "lib/percpu.h"

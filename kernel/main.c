@@ -114,7 +114,9 @@ void kernel_poweroff(int status)
 {
 	trace_drain_all();
 	if (bootarg_has("vmallocinfo")) vm_dump_areas();
-	trace_drain_all();
+	/* Closed, not just drained: another hart may still be tracing (its idle purge, a task being reaped)
+	 * or be halfway through draining its own ring, and nothing it writes after the last line is seen. */
+	trace_close_and_drain_all();
 	poweroff(status);
 }
 

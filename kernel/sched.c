@@ -166,6 +166,7 @@ void scheduler_loop(void)
 		t->on_hart = (int)h->index;
 		kh->current = t;
 		h->tid = t->tid;
+		h->sys = &t->tsys;
 		kh->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
 		aspace_activate(t);
 		need_resched[h->index] = false;
@@ -174,6 +175,7 @@ void scheduler_loop(void)
 		t->on_hart = -1;
 		kh->current = NULL;
 		h->tid = 0;
+		h->sys = NULL;
 		csr_write(satp, pt_satp(kernel_root_pa, 0));
 		spin_unlock(&sched_lock);
 	}

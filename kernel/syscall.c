@@ -1,5 +1,6 @@
-/* System call dispatch: number in a7, arguments in a0..a5, result (or -errno) in a0. Every user pointer
- * goes through kernel/uaccess.c; nothing here dereferences one directly. */
+/* System call dispatch: number in a7, arguments in a0..a5, result (or -errno) in a0, the user's call site
+ * for the trace in a6. Every user pointer goes through kernel/uaccess.c; nothing here dereferences one
+ * directly. */
 #include <vmk/abi.h>
 #include "kernel/shm.h"
 #include "kernel/task.h"
@@ -12,6 +13,17 @@
 #include "vm/buddy.h"
 #include "vm/page_cache.h"
 #include "vm/vmalloc.h"
+
+/* Called, not jumped to: `return shm_create(...)` as a sibling call would leave the callee's return
+ * address (vmallocinfo's owner, the trace's caller=) in the dispatcher; with the empty asm after it the
+ * callee returns into the handler, whose name LTO keeps (it is reached through the table), e.g.
+ * caller=sys_shm_create+0x1a/0x2c. For the handlers whose callee names its caller. */
+#define CALLED(call)                                  \
+	({                                            \
+		long r_ = (call);                     \
+		__asm__ volatile("");                 \
+		r_;                                   \
+	})
 
 typedef long (*syscall_fn)(struct task *t, const u64 *a);
 
@@ -95,7 +107,7 @@ static long sys_spawn(struct task *t, const u64 *a)
 	 * closes them, and it is here. */
 	for (u64 i = 0; i < nhandles; i++)
 		if (!shm_holds(t, handles[i])) return -EBADF;
-	return task_spawn(name, argv, argc, t, handles, (u32)nhandles, a[4], a[5]);
+	return CALLED(task_spawn(name, argv, argc, t, handles, (u32)nhandles, a[4], a[5]));
 }
 
 static long sys_wait(struct task *t, const u64 *a)
@@ -109,7 +121,7 @@ static long sys_wait(struct task *t, const u64 *a)
 	return task_wait((long)a[0], a[1]); /* stores the status before it reaps: -EFAULT reaps nothing */
 }
 
-static long sys_kill(struct task *t, const u64 *a) { return task_kill(t, (long)a[0]); }
+static long sys_kill(struct task *t, const u64 *a) { return CALLED(task_kill(t, (long)a[0])); }
 
 static long sys_yield(struct task *t, const u64 *a) { (void)t; (void)a; task_yield(); return 0; }
 static long sys_getpid(struct task *t, const u64 *a) { (void)a; return t->tid; }
@@ -145,12 +157,12 @@ static long sys_handles(struct task *t, const u64 *a)
 	return t->ninherited;
 }
 
-static long sys_shm_create(struct task *t, const u64 *a) { return shm_create(t, a[0], a[1]); }
-static long sys_shm_map(struct task *t, const u64 *a) { return shm_map(t, a[0], a[1], a[2], a[3]); }
-static long sys_shm_unmap(struct task *t, const u64 *a) { return shm_unmap(t, a[0]); }
-static long sys_shm_resize(struct task *t, const u64 *a) { return shm_resize(t, a[0], a[1]); }
-static long sys_shm_share(struct task *t, const u64 *a) { return shm_share(t, a[0], (long)a[1], a[2]); }
-static long sys_shm_close(struct task *t, const u64 *a) { return shm_close(t, a[0]); }
+static long sys_shm_create(struct task *t, const u64 *a) { return CALLED(shm_create(t, a[0], a[1])); }
+static long sys_shm_map(struct task *t, const u64 *a) { return CALLED(shm_map(t, a[0], a[1], a[2], a[3])); }
+static long sys_shm_unmap(struct task *t, const u64 *a) { return CALLED(shm_unmap(t, a[0])); }
+static long sys_shm_resize(struct task *t, const u64 *a) { return CALLED(shm_resize(t, a[0], a[1])); }
+static long sys_shm_share(struct task *t, const u64 *a) { return CALLED(shm_share(t, a[0], (long)a[1], a[2])); }
+static long sys_shm_close(struct task *t, const u64 *a) { return CALLED(shm_close(t, a[0])); }
 
 static long sys_shm_info(struct task *t, const u64 *a)
 {
@@ -160,7 +172,7 @@ static long sys_shm_info(struct task *t, const u64 *a)
 	return r ? r : copy_to_user(a[1], &info, sizeof(info));
 }
 
-static long sys_shm_seal(struct task *t, const u64 *a) { return shm_seal(t, a[0], a[1]); }
+static long sys_shm_seal(struct task *t, const u64 *a) { return CALLED(shm_seal(t, a[0], a[1])); }
 static long sys_shm_read(struct task *t, const u64 *a) { return shm_rw(t, a[0], a[1], a[2], a[3], false); }
 static long sys_shm_write(struct task *t, const u64 *a) { return shm_rw(t, a[0], a[1], a[2], a[3], true); }
 static long sys_shm_wait(struct task *t, const u64 *a) { return shm_wait(t, a[0], a[1], a[2], a[3]); }
@@ -227,13 +239,37 @@ static const syscall_fn table[SYS_MAX] = {
 	[SYS_trace_mark] = sys_trace_mark,
 };
 
-void syscall_dispatch(struct trap_frame *tf)
+/* The name every trace event inside a call carries (sys=, docs/trace.md): one per number of the table. */
+static const char *const names[SYS_MAX] = {
+	[SYS_exit] = "exit", [SYS_spawn] = "spawn", [SYS_wait] = "wait", [SYS_yield] = "yield",
+	[SYS_getpid] = "getpid", [SYS_write] = "write", [SYS_clock_gettime] = "clock_gettime",
+	[SYS_sleep] = "sleep", [SYS_handles] = "handles", [SYS_kill] = "kill", [SYS_shm_create] = "shm_create",
+	[SYS_shm_map] = "shm_map", [SYS_shm_unmap] = "shm_unmap", [SYS_shm_resize] = "shm_resize",
+	[SYS_shm_share] = "shm_share", [SYS_shm_close] = "shm_close", [SYS_shm_info] = "shm_info",
+	[SYS_shm_seal] = "shm_seal", [SYS_shm_read] = "shm_read", [SYS_shm_write] = "shm_write",
+	[SYS_shm_wait] = "shm_wait", [SYS_shm_wake] = "shm_wake", [SYS_vm_stats] = "vm_stats", [SYS_vm_dump] = "vm_dump", [SYS_trace_ctl] = "trace_ctl",
+	[SYS_trace_mark] = "trace_mark",
+};
+
+/* Not inlined into the trap handler: a handler called through the table returns here, so what it names
+ * as its caller is this function, never trap_handler. */
+__noinline void syscall_dispatch(struct trap_frame *tf)
 {
 	u64 nr = tf->regs[REG_A7];
 	struct task *t = current_task();
 	syscall_fn fn = nr < SYS_MAX ? table[nr] : NULL;
 	t->fault_repeats = 0; /* fault retries count only while no system call comes between them */
-	tf->regs[REG_A0] = fn ? (u64)fn(t, &tf->regs[REG_A0]) : (u64)-ENOSYS;
+	if (!fn) {
+		tf->regs[REG_A0] = (u64)-ENOSYS;
+		return;
+	}
+	/* Five stores per call; the clock is read only while tracing, which is when sys_dt is printed. */
+	t->tsys.t0 = trace_on(TRACE_ALL) ? rdtime() : 0;
+	t->tsys.upc = tf->sepc - 4; /* the trap handler has stepped sepc past the ecall */
+	t->tsys.ucaller = tf->regs[REG_A6];
+	WRITE_ONCE(t->tsys.name, names[nr] ? names[nr] : "unnamed");
+	tf->regs[REG_A0] = (u64)fn(t, &tf->regs[REG_A0]);
+	WRITE_ONCE(t->tsys.name, NULL);
 }
 
 /* A user-mode fault: a load or store racing a shm resize that has since mapped the page is retried

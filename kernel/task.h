@@ -6,6 +6,7 @@
 #include "kernel/context.h"
 #include "kernel/trap.h"
 #include "lib/spinlock.h"
+#include "lib/trace.h"
 #include "lib/types.h"
 
 #define MAX_TASKS 64
@@ -59,6 +60,7 @@ struct task {
 	u32 handles_hi, maps_hi; /* no entry at or above these indices was ever used: scans stop there */
 	u64 inherited[VMK_SPAWN_HANDLES_MAX];
 	u32 ninherited;
+	struct trace_syscall tsys; /* the system call in progress, for trace attribution (kernel/syscall.c) */
 };
 
 static inline struct task *current_task(void);

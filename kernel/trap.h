@@ -10,6 +10,7 @@
 #define REG_SP 2
 #define REG_TP 4
 #define REG_A0 10
+#define REG_A6 16 /* the user call site, for the trace (docs/abi.md) */
 #define REG_A7 17
 
 #ifndef __ASSEMBLER__

@@ -6,6 +6,8 @@
 
 #include "lib/types.h"
 
+struct trace_syscall;
+
 #define MAX_HARTS 64 /* hart sets are u64 bitmaps of dense indices */
 
 struct hart_local {
@@ -18,6 +20,10 @@ struct hart_local {
 	/* Sleeping in wfi (the idle loop or a cross-hart wait). RCU counts such a hart as quiescent unless it
 	 * sleeps inside a read-side section, so a grace period never has to wake it (Linux's idle EQS). */
 	bool asleep;
+	/* That task's system call in progress, for trace attribution (lib/trace.h); NULL for the kernel.
+	 * The scheduler points it at the running task's record as it sets tid, so it follows a task that
+	 * blocks inside a call and resumes on another hart. */
+	const struct trace_syscall *sys;
 };
 
 /* Every hart's record by dense index: filled in by whoever starts the hart (kernel/smp.c) before it

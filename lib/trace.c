@@ -1,7 +1,9 @@
 /* Trace rings: each hart formats its events into its own ring with interrupts off (no lock shared with
  * other harts, so tracing never serialises allocation), and the ring is drained to the console later,
  * from the idle loop, the timer tick or (half full) the return to user mode, outside every allocator lock. A full ring drops events and the
- * next drain says how many and which sequence numbers, so a gap is never silent. */
+ * next drain says how many and which sequence numbers, so a gap is never silent. At power-off the trace
+ * is closed: no event is numbered after that, every event already numbered is waited for, and every ring
+ * is drained (its drops reported) before the last console line. */
 #include <stdarg.h>
 #include "lib/trace.h"
 #include "lib/ksyms.h"
@@ -13,6 +15,7 @@
 
 #define RING_MAX 16384u
 #define RING_MIN 256u
+#define TRACE_LINE_MAX 384u /* a line with its newline; events inside a system call carry ~60 bytes more */
 
 struct trace_ring {
 	char buf[RING_MAX];
@@ -21,13 +24,21 @@ struct trace_ring {
 	u64 accepted;   /* bytes ever queued */
 	u64 dropped, dropped_reported;
 	u64 drop_first_seq, drop_last_seq; /* of the events dropped since the last report */
+	/* The event this hart is formatting: 0 none, WRITING_UNNUMBERED before it has its sequence number,
+	 * else that number + 1. The close waits for it; the gdb helper (vmk-trace-ring) shows it, since a
+	 * numbered event not yet in the ring is neither on the console nor undrained. */
+	u64 writing;
 	spinlock_t drain_lock;
 };
+
+#define WRITING_UNNUMBERED (~0ULL)
 
 u32 trace_mask;
 static struct trace_ring rings[MAX_HARTS];
 static u64 trace_seq;
 static u32 ring_size = RING_MAX;
+static u32 trace_closed; /* set once, by trace_close_and_drain_all at power-off */
+static u32 drain_waiters; /* harts waiting for another hart's drain to end (drain_ring_waiting) */
 static void (*drain_sink)(const char *s, size_t n);
 
 static u32 ring_bytes(const struct trace_ring *r) { return r->size ? r->size : ring_size; }
@@ -65,19 +76,44 @@ char *trace_clean(char *s)
 
 void trace_emit(const void *caller, const char *fmt, ...)
 {
-	char line[256], sym[96];
+	char line[TRACE_LINE_MAX], sym[96];
 	va_list ap;
 	unsigned long f = irq_save();
 	struct hart_local *h = this_hart();
 	struct trace_ring *r = &rings[h->index];
-	u64 seq = __atomic_fetch_add(&trace_seq, 1, __ATOMIC_RELAXED);
 
+	/* Announce the event before looking at the close, and the closer sets the close before looking at
+	 * `writing` (both fenced): either this event sees the close and takes no number, or the closer sees
+	 * it being written and waits for it to reach the ring. */
+	WRITE_ONCE(r->writing, WRITING_UNNUMBERED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(READ_ONCE(trace_closed))) {
+		WRITE_ONCE(r->writing, 0);
+		irq_restore(f);
+		harts_kick_others(); /* the closer may be waiting on this ring */
+		return;
+	}
+	u64 seq = __atomic_fetch_add(&trace_seq, 1, __ATOMIC_RELAXED);
+	WRITE_ONCE(r->writing, seq + 1);
+
+	u64 now = rdtime();
 	ksym_format((uptr)caller, sym, sizeof(sym));
-	int n = snprintf(line, sizeof(line), "@T seq=%lu hart=%u t=%lu task=%u ", seq, h->hartid, rdtime(), h->tid);
+	int n = snprintf(line, sizeof(line), "@T seq=%lu hart=%u t=%lu task=%u ", seq, h->hartid, now, h->tid);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2;
+	/* Inside a system call (not in an interrupt that merely arrived during one): which call, since when,
+	 * and the user's ecall and call site, so the event names the user's line whatever was inlined. */
+	const struct trace_syscall *sc = h->irq_depth ? NULL : h->sys;
+	if (sc && sc->name) {
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " sys=%s", sc->name);
+		if (sc->t0 && n < (int)sizeof(line) - 2)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " sys_dt=%lu", now - sc->t0);
+		if (n < (int)sizeof(line) - 2)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " upc=0x%lx ucaller=0x%lx", sc->upc, sc->ucaller);
+		if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2;
+	}
 	n += snprintf(line + n, sizeof(line) - (size_t)n, " caller=%s", sym);
 	if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2; /* truncated: the tool reports it malformed */
 	clean_line(line, n);
@@ -92,7 +128,9 @@ void trace_emit(const void *caller, const char *fmt, ...)
 		r->accepted += (u32)n;
 		store_release(r->head, r->head + (u32)n);
 	}
+	store_release(r->writing, 0);
 	irq_restore(f);
+	if (unlikely(READ_ONCE(trace_closed))) harts_kick_others(); /* numbered before the close: it waits */
 }
 
 static void drain_write(const char *s, size_t n)
@@ -101,11 +139,13 @@ static void drain_write(const char *s, size_t n)
 	else console_write(s, n);
 }
 
-static void drain_ring(struct trace_ring *r, u32 hartid)
+/* Writes ring r to the console, then its drop report; false (nothing done) when another hart is draining
+ * it right now. */
+static bool drain_ring(struct trace_ring *r, u32 hartid)
 {
-	char chunk[256];
+	char chunk[TRACE_LINE_MAX + 128];
 
-	if (!spin_trylock(&r->drain_lock)) return;
+	if (!spin_trylock(&r->drain_lock)) return false;
 	u32 size = ring_bytes(r);
 	for (;;) {
 		u32 tail = r->tail, head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
@@ -115,7 +155,7 @@ static void drain_ring(struct trace_ring *r, u32 hartid)
 		while (tail + n != head && n < sizeof(chunk)) {
 			chunk[n] = r->buf[(tail + n) & (size - 1)];
 			n++;
-			if (chunk[n - 1] == '\n' && n > sizeof(chunk) - 128) break;
+			if (chunk[n - 1] == '\n' && n > sizeof(chunk) - TRACE_LINE_MAX) break;
 		}
 		u32 cut = n;
 		while (cut && chunk[cut - 1] != '\n') cut--;
@@ -136,6 +176,9 @@ static void drain_ring(struct trace_ring *r, u32 hartid)
 		drain_write(line, (size_t)n);
 	}
 	spin_unlock(&r->drain_lock);
+	/* Someone may wait for this drain (a kick lost to the race with its count costs it a tick). */
+	if (unlikely(READ_ONCE(drain_waiters) || READ_ONCE(trace_closed))) harts_kick_others();
+	return true;
 }
 
 void trace_drain(void) { drain_ring(&rings[this_hart_index()], this_hart()->hartid); }
@@ -147,9 +190,40 @@ void trace_drain_if_half_full(void)
 	if (unlikely(queued > ring_bytes(r) / 2)) drain_ring(r, this_hart()->hartid);
 }
 
+/* Drains ring i; when its own hart is in the middle of draining it, waits for that drain to end rather
+ * than skip the ring, so what was queued when the call began is on the console when it returns (power-off
+ * lists vmallocinfo after this: lines left in a ring another hart was writing out would come after the
+ * listing, or never). This hart's own ring is only tried: if it is held, this hart holds it itself, in
+ * the code an interrupt interrupted, and waiting would never end. */
+static void drain_ring_waiting(u32 i)
+{
+	if (i == this_hart_index()) drain_ring(&rings[i], hart_locals[i]->hartid);
+	else if (!drain_ring(&rings[i], hart_locals[i]->hartid)) {
+		__atomic_fetch_add(&drain_waiters, 1, __ATOMIC_SEQ_CST);
+		hart_wait_until(drain_ring(&rings[i], hart_locals[i]->hartid));
+		__atomic_fetch_sub(&drain_waiters, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
 void trace_drain_all(void)
 {
-	for (u32 i = 0; i < MAX_HARTS; i++) if (hart_locals[i]) drain_ring(&rings[i], hart_locals[i]->hartid);
+	for (u32 i = 0; i < MAX_HARTS; i++) if (hart_locals[i]) drain_ring_waiting(i);
+}
+
+void trace_close_and_drain_all(void)
+{
+	WRITE_ONCE(trace_closed, 1);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		struct trace_ring *r = &rings[i];
+		if (!hart_locals[i]) continue;
+		/* An event numbered before the close is finished by its hart within a few hundred instructions
+		 * (interrupts off, no lock); a drain another hart is in the middle of ends once its ring is
+		 * empty. Both kick this hart when done (the tick wakes it otherwise); wfi, not a spin, so that
+		 * under QEMU's icount the hart being waited for gets to run. */
+		hart_wait_until(!READ_ONCE(r->writing));
+		drain_ring_waiting(i);
+	}
 }
 
 void trace_set_drain_sink(void (*sink)(const char *s, size_t n)) { drain_sink = sink; }

@@ -10,13 +10,33 @@
 
 extern u32 trace_mask;
 
+/* A task's system call in progress, as its events name it (docs/trace.md: sys, sys_dt, upc, ucaller).
+ * The kernel keeps one per task and fills it at the syscall's entry, and hart_local.sys points at the
+ * running task's; every event a hart emits outside interrupts while `name` is set carries these fields,
+ * so a user-caused event says which call and which user line caused it whatever LTO inlined. */
+struct trace_syscall {
+	const char *name; /* the syscall's name; NULL while the task is not in a system call */
+	u64 t0;           /* rdtime at entry, taken only while some trace class is on (0 otherwise) */
+	u64 upc;          /* user pc of the ecall */
+	u64 ucaller;      /* what the runtime passed in a6: the user call site (docs/abi.md) */
+};
+
 void trace_emit(const void *caller, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void trace_drain(void);            /* writes this hart's ring to the console; never under allocator locks */
 /* Drains this hart's ring when it is half full, else does nothing (one load and a compare): for the
  * return to user mode, so a hart busy with system calls between two ticks does not overflow its ring.
  * Process context, no allocator lock held. */
 void trace_drain_if_half_full(void);
-void trace_drain_all(void);        /* every hart's ring, from one hart (tests, power-off) */
+/* Every hart's ring, from one hart (tests, power-off): a ring another hart is draining right now is
+ * waited for, not skipped, so every line queued before the call is on the console when it returns.
+ * Process context (it may wait on other harts), no allocator lock held. */
+void trace_drain_all(void);
+/* The last drain, right before the power-off line: closes the trace (an event that would start after
+ * this takes no sequence number and is not written, so no gap appears), waits for every event already
+ * numbered to reach its ring and for any drain another hart is in the middle of, then drains every ring
+ * with its drop report. Whatever other harts do meanwhile, every numbered event is on the console or
+ * counted by an ev=drop line when it returns. Once, at power-off; any context but an allocator lock. */
+void trace_close_and_drain_all(void);
 u32 trace_parse_classes(const char *list); /* "vmalloc,purge" / "all" -> mask */
 u64 trace_dropped_total(void);
 /* Tests shrink the ring to provoke drops (rounded down to a power of two, 256..16384 bytes). Drains every

@@ -178,6 +178,8 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	# state must equal the kernel's own vmallocinfo (checked by the trace tool tests below).
 	boot trace-live 2 256M - "trace=all vmallocinfo init=/demo_workload vmalloc.lazy_max_pages=256" 0 \
 		"init exited with status 0" "$BUILD/initrd.cpio"
+	# make trace INIT=/hello: the trace tool names the lines of programs/hello.c behind its heap.
+	boot trace-hello 2 256M - "trace=all vmallocinfo init=/hello" 0 "sorted 250000 numbers" "$BUILD/initrd.cpio"
 fi
 
 echo "== trace tool"
@@ -185,6 +187,10 @@ live=()
 if [ -f "$LOGS/boot-trace-live.log" ]; then
 	tr -d '\r' <"$LOGS/boot-trace-live.log" >"$LOGS/trace-live.log"
 	live=("$LOGS/trace-live.log")
+	if [ -f "$LOGS/boot-trace-hello.log" ]; then
+		tr -d '\r' <"$LOGS/boot-trace-hello.log" >"$LOGS/trace-hello.log"
+		live+=("$LOGS/trace-hello.log")
+	fi
 fi
 tlog=$LOGS/trace-tool.log
 tests/trace/run.sh "${live[@]}" >"$tlog" 2>&1

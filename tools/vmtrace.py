@@ -8,6 +8,10 @@ own vmallocinfo listing in the same log.
   make run | tools/vmtrace.py -                               the same, live from stdin
   tools/vmtrace.py LOG -o report.txt --plot arena.png --colour task
   tools/vmtrace.py LOG --check-vmallocinfo                    exit 1 when replay and listing differ
+  tools/vmtrace.py LOG --timeline trace.json                  also a Perfetto / chrome://tracing timeline
+
+User call sites (the `ucaller` of events inside system calls) are named "file:line function" from the
+programs' ELF files, build/user/<task name> by default (--elves DIR; --elves '' leaves addresses).
 
 Exit status: 0 done (anomalies are reported, not fatal), 1 the vmallocinfo check failed, 2 bad usage or
 unreadable input, 3 the picture could not be drawn (the report is still written)."""
@@ -18,7 +22,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmtrace_parse import read_log  # noqa: E402
 from vmtrace_replay import Reorder, Replay, seq_gaps  # noqa: E402
+from vmtrace_sites import Sites, Symbolizer  # noqa: E402
+from vmtrace_timeline import Timeline  # noqa: E402
 
+DEFAULT_ELVES = os.path.join(os.path.relpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "build",
+                             "user")
 MAX_LISTED = 40  # per anomaly list: a log full of garbage still gives a readable report
 
 
@@ -64,7 +72,25 @@ def seconds(log, r, t):
     return (t - (r.first_t or 0)) / (log.timebase or 10000000)
 
 
-def write_report(rep, log, r, source, check):
+def write_sites(rep, r, sites, sym):
+    rep.line("by user call site (areas created, bytes vrealloc grew, most mapped at once, still live at the end;")
+    rep.line("per program line, from the ucaller of events inside system calls):")
+    rows = [[task, where, s.objects, s.grown, s.peak, leaked, nbytes]
+            for task, where, s, leaked, nbytes in sites.rows(sym)]
+    if rows:
+        rep.table(["task", "site", "objects", "grown", "peak", "leaks", "leaked bytes"], rows[:MAX_LISTED])
+        if len(rows) > MAX_LISTED:
+            rep.line("  ... and %d more" % (len(rows) - MAX_LISTED))
+        if sym.note:
+            rep.line("  sites %s" % sym.note)
+    elif not sites.with_site:
+        rep.line("  none: no event carries ucaller (a log from a kernel before it, or no user program traced)")
+    else:
+        rep.line("  none: system calls made no vmalloc area")
+    rep.line()
+
+
+def write_report(rep, log, r, source, check, sites=None, sym=None):
     rep.line("vmtrace report: %s" % source)
     rep.line("lines: %d, trace lines: %d, events: %d, seq %s, harts: %s" % (
         log.lines, log.trace_lines, r.steps,
@@ -101,6 +127,9 @@ def write_report(rep, log, r, source, check):
     else:
         rep.line("  none")
     rep.line()
+
+    if sites is not None:
+        write_sites(rep, r, sites, sym)
 
     rep.line("areas resized by vrealloc (an shm object's resizes, a user heap's growth and shrinking):")
     rows = [["0x%x" % a.addr, fn_of(a.caller), task_label(r, a.task), g, s, "%s..%s" % (fmt_bytes(lo), fmt_bytes(hi)),
@@ -204,6 +233,20 @@ def count_by(items, key):
     return out
 
 
+class Tap:
+    """What Reorder feeds, in sequence order: the replay, then the views that read its state after each
+    event (call sites, the timeline)."""
+
+    def __init__(self, replay, *views):
+        self.replay, self.views = replay, [v for v in views if v is not None]
+
+    def step(self, ev):
+        self.replay.step(ev)
+        if ev is self.replay.last:  # applied (a duplicate sequence number is not)
+            for v in self.views:
+                v.step(ev)
+
+
 class Snapshot:
     """The replay's live areas when a vmallocinfo listing began: the power-off path drains every ring
     before listing, so the events above the listing are all the ones that happened before it (the
@@ -268,12 +311,18 @@ def main(argv):
     ap.add_argument("--check-vmallocinfo", action="store_true",
                     help="compare the replay with the log's vmallocinfo listing; exit 1 if they differ")
     ap.add_argument("--samples", type=int, default=2000, help="fragmentation samples over the log (default 2000)")
+    ap.add_argument("--timeline", help="write a Chrome/Perfetto trace-event JSON timeline to this file")
+    ap.add_argument("--elves", default=DEFAULT_ELVES,
+                    help="directory of the user programs' ELF files, for naming call sites (default %(default)s; "
+                    "'' for none)")
     args = ap.parse_args(argv)
     if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
         print("vmtrace: --plot wants a .png or .svg file name, not %r" % args.plot, file=sys.stderr)
         return 2
     r = Replay(samples=max(1, args.samples))
-    reorder = Reorder(r)
+    sites = Sites(r)
+    timeline = Timeline(r, None) if args.timeline else None
+    reorder = Reorder(Tap(r, sites, timeline))
     snap = Snapshot()
     take = lambda line: snap.take(r, reorder, line)  # noqa: E731
     try:
@@ -287,9 +336,14 @@ def main(argv):
         return 2
     reorder.flush()
     r.finish()
+    sym = Symbolizer(args.elves)
+    sites.queue(sym)
+    if timeline:
+        timeline.queue(sym)
+    sym.resolve()
     check = check_vmallocinfo(log, snap) if args.check_vmallocinfo or log.dumps else None
     rep = Report()
-    write_report(rep, log, r, "stdin" if args.log == "-" else os.path.basename(args.log), check)
+    write_report(rep, log, r, "stdin" if args.log == "-" else os.path.basename(args.log), check, sites, sym)
     text = "\n".join(rep.out) + "\n"
     if args.output:
         try:
@@ -301,6 +355,13 @@ def main(argv):
     else:
         sys.stdout.write(text)
     status = 1 if args.check_vmallocinfo and not check[2] else 0
+    if timeline:
+        timeline.timebase = log.timebase or timeline.timebase
+        try:
+            timeline.write(args.timeline, sym)
+        except OSError as e:
+            print("vmtrace: cannot write %s: %s" % (args.timeline, e.strerror), file=sys.stderr)
+            return 2
     if args.plot:
         try:
             import vmtrace_plot

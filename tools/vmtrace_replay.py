@@ -155,6 +155,7 @@ class Replay:
         self.occ = None
         self.live = {}            # addr -> Area
         self.pending = {}         # addr -> Area freed, range not yet purged; in free order
+        self.pending_range = 0    # bytes of range those hold (guards included): what a purge would free
         self.by_purge = {}        # purge id -> {addr: Area} parked for it (ev=lazy)
         self.purged_ids = set()
         self.exact_purges = self.guessed_purges = 0
@@ -267,7 +268,8 @@ class Replay:
     def release(self, area, t):
         """A pending range made reusable by a purge at time t."""
         area.t_purge = t
-        self.pending.pop(area.addr, None)
+        if self.pending.pop(area.addr, None) is not None:
+            self.pending_range -= area.va_size
         if area.purge_id is not None:
             self.by_purge.get(area.purge_id, {}).pop(area.addr, None)
         self.occ.remove(area.addr)
@@ -387,6 +389,7 @@ class Replay:
                 self.pending[old.addr] = old
             else:
                 self.pending[area.addr] = area
+                self.pending_range += area.va_size
 
     def on_lazy(self, ev):
         """A freed range parked for purge number `purge`."""

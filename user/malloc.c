@@ -2,7 +2,9 @@
  * address reservation, so it grows with shm_resize without ever moving in the task's address space, and
  * it shrinks when its top is free. Blocks carry boundary tags (a header word, and a footer while free) so
  * a free merges with both neighbours at once; free blocks sit on one doubly linked list searched first
- * fit, the top block last so the heap's end stays free to give back. Tasks are single-threaded. */
+ * fit, the top block last so the heap's end stays free to give back. Tasks are single-threaded.
+ * Every public entry names its caller as the user call site of the system calls it makes (vmk_call_site,
+ * user/vmk.h), so the trace shows the program's line that grew the heap, not this file. */
 #include "user/vmk.h"
 
 #define ALIGN 16
@@ -189,7 +191,7 @@ u64 heap_handle(void) { return heap.handle; }
 
 static u64 block_need(size_t n) { return MAX(ALIGN_UP((u64)n + HDR, ALIGN), (u64)MIN_BLOCK); }
 
-void *malloc(size_t n)
+static void *heap_malloc(size_t n)
 {
 	if (n > HEAP_MAX - 2 * HDR || (!heap.base && !heap_init())) {
 		errno = ENOMEM;
@@ -232,7 +234,7 @@ static u64 block_of(void *p, const char *who)
 	return b;
 }
 
-void free(void *p)
+static void heap_free(void *p)
 {
 	if (!p) return;
 	u64 b = block_of(p, "free");
@@ -241,13 +243,13 @@ void free(void *p)
 	heap_trim(release(b));
 }
 
-void *calloc(size_t n, size_t size)
+static void *heap_calloc(size_t n, size_t size)
 {
 	if (size && n > (size_t)-1 / size) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = malloc(n * size);
+	void *p = heap_malloc(n * size);
 	if (p) memset(p, 0, n * size);
 	return p;
 }
@@ -265,11 +267,11 @@ static void shrink_block(u64 b, u64 need, bool trim)
 	if (trim) heap_trim(tail);
 }
 
-void *realloc(void *p, size_t n)
+static void *heap_realloc(void *p, size_t n)
 {
-	if (!p) return malloc(n);
+	if (!p) return heap_malloc(n);
 	if (!n) {
-		free(p);
+		heap_free(p);
 		return NULL;
 	}
 	u64 b = block_of(p, "realloc");
@@ -299,25 +301,25 @@ void *realloc(void *p, size_t n)
 		shrink_block(b, need, false);
 		return p;
 	}
-	void *q = malloc(n);
+	void *q = heap_malloc(n);
 	if (!q) return NULL;
 	memcpy(q, p, size - HDR);
-	free(p);
+	heap_free(p);
 	return q;
 }
 
-void *memalign(size_t align, size_t n)
+static void *heap_memalign(size_t align, size_t n)
 {
 	if (!is_pow2(align)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (align <= ALIGN) return malloc(n);
+	if (align <= ALIGN) return heap_malloc(n);
 	if (n > HEAP_MAX - align - MIN_BLOCK) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	u8 *p = malloc(n + align + MIN_BLOCK);
+	u8 *p = heap_malloc(n + align + MIN_BLOCK);
 	if (!p) return NULL;
 	u64 a = ALIGN_UP((u64)(uptr)p, (u64)align);
 	if (a != (u64)(uptr)p && a - (u64)(uptr)p < MIN_BLOCK) a += align;
@@ -334,12 +336,60 @@ void *memalign(size_t align, size_t n)
 	return (void *)(uptr)a;
 }
 
-void *aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
+/* The public entries: each sets the user call site around the work (user/vmk.h). */
+__attribute__((noinline)) void *malloc(size_t n)
+{
+	VMK_CALL_SITE_BEGIN();
+	void *p = heap_malloc(n);
+	VMK_CALL_SITE_END();
+	return p;
+}
 
-int posix_memalign(void **out, size_t align, size_t n)
+__attribute__((noinline)) void free(void *p)
+{
+	VMK_CALL_SITE_BEGIN();
+	heap_free(p);
+	VMK_CALL_SITE_END();
+}
+
+__attribute__((noinline)) void *calloc(size_t n, size_t size)
+{
+	VMK_CALL_SITE_BEGIN();
+	void *p = heap_calloc(n, size);
+	VMK_CALL_SITE_END();
+	return p;
+}
+
+__attribute__((noinline)) void *realloc(void *p, size_t n)
+{
+	VMK_CALL_SITE_BEGIN();
+	void *q = heap_realloc(p, n);
+	VMK_CALL_SITE_END();
+	return q;
+}
+
+__attribute__((noinline)) void *memalign(size_t align, size_t n)
+{
+	VMK_CALL_SITE_BEGIN();
+	void *p = heap_memalign(align, n);
+	VMK_CALL_SITE_END();
+	return p;
+}
+
+__attribute__((noinline)) void *aligned_alloc(size_t align, size_t n)
+{
+	VMK_CALL_SITE_BEGIN();
+	void *p = heap_memalign(align, n);
+	VMK_CALL_SITE_END();
+	return p;
+}
+
+__attribute__((noinline)) int posix_memalign(void **out, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || !is_pow2(align)) return EINVAL;
-	void *p = memalign(align, n);
+	VMK_CALL_SITE_BEGIN();
+	void *p = heap_memalign(align, n);
+	VMK_CALL_SITE_END();
 	if (!p) return ENOMEM;
 	*out = p;
 	return 0;

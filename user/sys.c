@@ -1,9 +1,16 @@
-/* Syscall wrappers: the ecall convention of include/vmk/abi.h, one function per call. */
+/* Syscall wrappers: the ecall convention of include/vmk/abi.h, one function per call, each telling the
+ * kernel its user call site in a6 for the trace (see vmk_call_site in user/vmk.h). */
 #include "user/vmk.h"
 
-/* Every argument register is passed (zero when unused) so the kernel never sees stale values. */
-static inline long ecall6(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+u64 vmk_call_site;
+
+/* Every argument register is passed (zero when unused) so the kernel never sees stale values. Always
+ * inlined into a wrapper (never into its caller: the runtime is not built with LTO), so the return
+ * address read here is the wrapper's, a line of whoever called it. One load and a move per call. */
+static inline __attribute__((always_inline)) long ecall6(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 {
+	u64 site = vmk_call_site ? vmk_call_site : (u64)(uptr)__builtin_return_address(0);
+	register u64 r6 __asm__("a6") = site;
 	register u64 r0 __asm__("a0") = a0;
 	register u64 r1 __asm__("a1") = a1;
 	register u64 r2 __asm__("a2") = a2;
@@ -13,7 +20,7 @@ static inline long ecall6(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a
 	register long r7 __asm__("a7") = nr;
 	__asm__ volatile("ecall"
 			 : "+r"(r0)
-			 : "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5), "r"(r7)
+			 : "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5), "r"(r6), "r"(r7)
 			 : "memory");
 	return (long)r0;
 }

@@ -70,6 +70,19 @@ long vmk_trace_mark(u64 id, const char *label);
 /* Any number with any arguments, for the hostile and fuzz tests. */
 long vmk_syscall(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
 
+/* The user call site every wrapper above passes the kernel in a6, for the trace's `ucaller` field
+ * (docs/trace.md): the return address into whoever called the wrapper, unless vmk_call_site is set. A
+ * runtime function that makes system calls on its caller's behalf (malloc growing the heap) sets it to
+ * its own return address for the time of the call with VMK_CALL_SITE_BEGIN/END, so the events name the
+ * program's line that called malloc, not user/malloc.c; an inner runtime call keeps the outermost site.
+ * The function using them must be noinline (its return address is then its caller's line). Tasks are
+ * single-threaded, so one variable suffices. */
+extern u64 vmk_call_site;
+#define VMK_CALL_SITE_BEGIN()                                                     \
+	u64 vmk_outer_site_ = vmk_call_site;                                      \
+	if (!vmk_outer_site_) vmk_call_site = (u64)(uptr)__builtin_return_address(0)
+#define VMK_CALL_SITE_END() (vmk_call_site = vmk_outer_site_)
+
 /* C library: picolibc (printf, snprintf, strtoul, qsort, assert, string.h, stdlib.h, exit ...) over the
  * hooks in user/libc.c. stdout and stderr are line buffered: each line (up to PRINTF_MAX bytes) is one
  * write, so lines from concurrent tasks never interleave mid-line; exit() and vmk_exit() flush what is

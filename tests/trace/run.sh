@@ -2,8 +2,11 @@
 # Tests of tools/vmtrace.py on recorded logs (fixtures/: a real demo boot, a real drop flood from the
 # `trace` suite, a real boot of programs/hello with its growing heap, hand-made replay/mismatch/malformed
 # logs) against reviewed outputs (expected/), plus the
-# pictures, stdin, hostile bytes and bad usage. Optional $1: the log of a live boot with
-# `trace=all vmallocinfo`, replayed and checked against its own vmallocinfo listing.
+# pictures, the timeline JSON (tests/trace/check_timeline.py: format rules, nesting, counts equal to the
+# report's), stdin, hostile bytes and bad usage. Optional $1: the log of a live boot with
+# `trace=all vmallocinfo`, replayed and checked against its own vmallocinfo listing, its timeline checked,
+# and no event naming the trap handler. Optional $2: a live `trace=all` boot of /hello, whose call sites
+# must be named as lines of programs/hello.c through build/user/hello.
 # Prints KTAP "ok N name" / "not ok N name" lines; exits 0 when all pass. UPDATE=1 rewrites expected/.
 set -u
 cd "$(dirname "$0")/../.."
@@ -51,6 +54,36 @@ report_case malformed_lines malformed.log 0
 report_case malformed_check_without_listing malformed.log 1 --check-vmallocinfo
 # programs/hello under `make trace INIT=/hello`: its heap grows and shrinks as one area resized in place.
 report_case heap_report heap.log 0 --check-vmallocinfo
+# The same program on a kernel whose events carry sys/upc/ucaller: call sites as addresses (no ELF).
+report_case hello_calls_report hello_calls.log 0 --check-vmallocinfo --elves ''
+
+# Timelines: well formed, slices nested per track, one instant per event and one slice per purge of the
+# report written from the same log. And the checker itself fails on a timeline that breaks those rules.
+timeline_case() { # name fixture [check args...]
+	local name=$1 fx=$T/fixtures/$2
+	shift 2
+	"$TOOL" "$fx" --elves '' -o "$OUT/$name.txt" --timeline "$OUT/$name.json" 2>"$OUT/$name.err" &&
+		tests/trace/check_timeline.py "$OUT/$name.json" "$OUT/$name.txt" "$@" >"$OUT/$name.check" 2>&1
+	result "$name" $? "$(tail -n +2 "$OUT/$name.check" | head -c 300)"
+}
+timeline_case timeline_demo demo.log
+timeline_case timeline_hello_calls hello_calls.log
+python3 - "$OUT/timeline_hello_calls.json" "$OUT/tl-missing.json" "$OUT/tl-overlap.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+ev = doc["traceEvents"]
+first = next(i for i, e in enumerate(ev) if e["ph"] == "i")
+json.dump(dict(doc, traceEvents=ev[:first] + ev[first + 1:]), open(sys.argv[2], "w"))
+calls = [e for e in ev if e["ph"] == "X" and e["cat"] == "syscall"]
+calls[0]["dur"] = calls[1]["ts"] - calls[0]["ts"] + calls[1]["dur"] / 2 + 1  # ends inside the next call
+json.dump(doc, open(sys.argv[3], "w"))
+EOF
+! tests/trace/check_timeline.py "$OUT/tl-missing.json" "$OUT/timeline_hello_calls.txt" >"$OUT/tl-missing.check" &&
+	grep -q "instants per kind" "$OUT/tl-missing.check"
+result timeline_check_fails_on_a_missing_instant $? "$(head -c 200 "$OUT/tl-missing.check")"
+! tests/trace/check_timeline.py "$OUT/tl-overlap.json" "$OUT/timeline_hello_calls.txt" >"$OUT/tl-overlap.check" &&
+	grep -q "without nesting" "$OUT/tl-overlap.check"
+result timeline_check_fails_on_overlapping_slices $? "$(head -c 200 "$OUT/tl-overlap.check")"
 
 # The same log through stdin gives the same report but for the name of its source.
 "$TOOL" - <$T/fixtures/replay.log >"$OUT/stdin.txt" 2>&1
@@ -118,6 +151,22 @@ if [ $# -ge 1 ]; then
 	# make trace's workload purges during the run (a low threshold): every purge names what it releases.
 	grep -q '^purges: [1-9]' "$OUT/live.txt" && ! grep -q 'guessed' "$OUT/live.txt"
 	result live_boot_purges_released_exactly $? "see $OUT/live.txt"
+	# Every user-caused event says which call (sys=) and is attributed to a kernel function, never to the
+	# trap handler the dispatch could be inlined into; its timeline passes the format and count checks.
+	grep -q ' sys=shm_create .*caller=sys_shm_create+' "$1" && ! grep -q 'caller=trap_handler' "$1"
+	result live_boot_names_no_trap_handler $? "$(grep -m1 'caller=trap_handler' "$1" | head -c 200)"
+	"$TOOL" "$1" -o "$OUT/live-tl.txt" --timeline "$OUT/live.json" &&
+		tests/trace/check_timeline.py "$OUT/live.json" "$OUT/live-tl.txt" >"$OUT/live-tl.check" 2>&1
+	result live_boot_timeline $? "$(tail -n +2 "$OUT/live-tl.check" | head -c 300)"
+fi
+# A live boot of /hello: its heap's areas are named by the lines of programs/hello.c that grew them, in the
+# report and in the timeline (through build/user/hello's DWARF).
+if [ $# -ge 2 ]; then
+	"$TOOL" "$2" -o "$OUT/hello-live.txt" --timeline "$OUT/hello-live.json" --elves "${BUILD:-build}/user" &&
+		sed -n '/^by user call site/,/^$/p' "$OUT/hello-live.txt" | grep -Eq '^  [0-9]+ \(hello\) +programs/hello\.c:[0-9]+ main +1 +[1-9]' &&
+		tests/trace/check_timeline.py "$OUT/hello-live.json" "$OUT/hello-live.txt" --site programs/hello.c: \
+			>"$OUT/hello-live.check" 2>&1
+	result live_hello_names_its_lines $? "see $OUT/hello-live.txt, $OUT/hello-live.check"
 fi
 
 echo "1..$n"

@@ -267,6 +267,15 @@ class TraceRing(gdb.Command):
             size = int(r["size"]) or default_size
             queued = (head - tail) & 0xFFFFFFFF
             dropped = int(r["dropped"]) - int(r["dropped_reported"])
+            # An event the hart was formatting at the stop (lib/trace.c `writing`): numbered but in no ring
+            # yet; it reaches the ring, then the console, once the hart runs on.
+            writing = int(r["writing"])
+            if writing == 0xFFFFFFFFFFFFFFFF:
+                gdb.write("hart %d (index %d): an event being written, not yet numbered\n" % (
+                    int(locals_[i]["hartid"]), i))
+            elif writing:
+                gdb.write("hart %d (index %d): event seq %d being written\n" % (int(locals_[i]["hartid"]), i,
+                                                                              writing - 1))
             if not queued and not dropped:
                 continue
             gdb.write("hart %d (index %d): %d bytes undrained, %d events dropped since the last report\n" % (
