@@ -18,7 +18,8 @@ void ktest_fail(struct ktest *t, const char *file, int line, const char *what)
 void ktest_skip(struct ktest *t, const char *why)
 {
 	t->skipped = true;
-	snprintf(t->reason, sizeof(t->reason), "%s", why);
+	/* A case that failed before it skipped is a failure: its first failure stays the reason shown. */
+	if (!t->failed) snprintf(t->reason, sizeof(t->reason), "%s", why);
 }
 
 static bool selected(const char *list, const char *name)
