@@ -6,7 +6,7 @@
 # test, user program) or disagrees with its plan; skips counted apart from passes; a boot that runs no
 # suite. Runs in a few seconds in a scratch BUILD directory; prints KTAP, exits 0 when all pass.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/vmk-runner-selftest.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 BUILD=$SCRATCH/build
