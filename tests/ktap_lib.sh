@@ -139,7 +139,7 @@ runs_init_tests() {
 # plan must match; with init's "test" word, init must report its own plan. (A boot without a console, like
 # no-uart, proves it instead through a status only a passing suite run gives: ktest.pass_status=.)
 judge_boot() {
-	local name=$1 args=$2 expect=$3 regex=$4 log=$5 rc=$6 before=$fail mode=flat req=0
+	local name=$1 args=$2 expect=$3 regex=$4 log=$5 rc=$6 before=$fail skipped0=$skip mode=flat req=0
 	case " $args " in *" test="*) mode=kernel ;; esac
 	[ "$expect" != 0 ] && req=none
 	count_ktap "$log" "$mode" "$name" "$req"
@@ -158,7 +158,7 @@ judge_boot() {
 	else
 		ok
 	fi
-	echo "boot $name: exit $rc, $((fail - before)) failures"
+	echo "boot $name: exit $rc, $((fail - before)) failures$([ $skip -gt "$skipped0" ] && echo ", $((skip - skipped0)) skipped")"
 }
 
 # One build step: build_step WHAT LOG OUTPUT... -- MAKE ARGS...
