@@ -10,6 +10,8 @@ fail=0
 skip=0
 failures=()
 
+# ok: one more pass. bad WHY: one more failure, remembered for the closing list and printed now.
+# skipped: one more case that checked nothing.
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); failures+=("$1"); echo "FAIL: $1"; }
 skipped() { skip=$((skip + 1)); }
@@ -26,8 +28,9 @@ summary_line() { echo "$pass passed, $fail failed, $skip skipped"; }
 #   line, and the top-level plan must match the suites reported.
 # MODE flat: unindented case lines. A user program's cases run from its "# user: NAME" line to the "1..N"
 #   plan it prints last (programs nest: init reports one case per program it ran); a section still open at
-#   the end of the log is a program that stopped part-way. Any other "1..N" is the document's plan (before
-#   or after its cases), checked against the case lines outside user sections.
+#   the end of the log is a program that stopped part-way, and so is one still open when its parent reports
+#   it by name (killed, say). Any other "1..N" is the document's plan (before or after its cases), checked
+#   against the case lines outside user sections.
 # REQUIRE_PLAN 1: a log without a document plan (flat) or a top-level plan (kernel) fails too; 0 checks the
 #   plans that are there; "none" counts case lines only (a boot expected to die mid-suite, such as an oops).
 ktap_verdicts() {

@@ -143,7 +143,7 @@ static int reader(void)
 	u64 sum = 0, spins = 0;
 	while (load_u64(&c->parent_step) < 1) {
 		for (u64 pg = 1; pg < 8; pg++) sum += base[pg * PG / 8];
-		if (++spins > (1UL << 28)) return 4;
+		if (++spins > (1UL << 32)) return 4;
 	}
 	store_u64(&c->child_step, 2);
 	/* Then spins in user mode, no syscall, no yield and no touch of the tail, holding this hart while
