@@ -16,6 +16,7 @@ static const struct bootarg_param kernel_params[] = {
 	{"trace", BA_TEXT, 0, 0, "trace classes"},
 	{"oops", BA_TEXT, 0, 0, "a deliberate kernel fault"},
 	{"vmallocinfo", BA_FLAG, 0, 0, "list vmalloc areas at power-off"},
+	{"ktest.pass_status", BA_NUMBER, 1, 255, "exit status of a test= boot whose suites all ran and passed"},
 	{"vmalloc.lazy_max_pages", BA_NUMBER, 1, VMALLOC_PAGES, "lazy-purge threshold in pages"},
 	{"vmalloc.debug_uaf", BA_NUMBER, 0, 1, "use-after-vfree detection on the freeing hart (costs a TLB flush per vfree)"},
 	{"vmalloc.task_quota_pages", BA_NUMBER, 1, VMK_MAX_QUOTA_PAGES, "per-task vmalloc quota in pages"},

@@ -49,8 +49,10 @@ struct ktest_suite {
 extern const struct ktest_suite __ktest_start[], __ktest_end[];
 
 #define KTEST_EXIT_UNKNOWN_SUITE 14 /* BOOT_EXIT_BAD_BOOTARGS: a misspelt suite is a bad boot argument */
-/* Runs the suites named in a comma list ("all" for every one) and returns 0 if all passed, 1 if any
- * failed, KTEST_EXIT_UNKNOWN_SUITE (running nothing) if the list names a suite that does not exist. */
+/* Runs the suites named in a comma list ("all" for every one) and returns 0 if all passed (or the
+ * ktest.pass_status bootarg's value, when given and at least one suite ran), 1 if any failed,
+ * KTEST_EXIT_UNKNOWN_SUITE (running nothing) if the list names a suite that does not exist. Boot hart,
+ * process context. */
 int ktest_run_all(const char *list);
 
 #endif

@@ -6,6 +6,7 @@
 #include "kernel/task.h"
 #include "kernel/timer.h"
 #include "kernel/uaccess.h"
+#include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
@@ -192,6 +193,8 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		.free_phys_pages = buddy_free_pages() + page_cache_pages(), .total_phys_pages = buddy_total_pages(),
 		.last_fail_size = s.last_fail_size, .last_fail_align = s.last_fail_align,
 		.last_fail_reason = (u64)s.last_fail_errno,
+		/* Tests that need two tasks on two harts (a remote TLB shootdown) check their placement here. */
+		.hart = this_hart_index(), .harts_online = nr_harts_online,
 	};
 	return copy_to_user(a[0], &u, sizeof(u));
 }

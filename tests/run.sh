@@ -1,61 +1,45 @@
 #!/usr/bin/env bash
 # The test runner behind `make test`: host unit tests, then the QEMU boot matrix (tests/boots.txt) and the
-# user-program boots. Counts every KTAP case line, prints each failure, and ends with "N passed, N failed".
+# user-program boots. Counts every KTAP case line, checks every plan, prints each failure, and ends with
+# "N passed, N failed, N skipped" (a skipped case checks nothing: it is not a pass). The bookkeeping and the
+# verdicts live in tests/ktap_lib.sh, which tests/runner_selftest.sh (run first) checks on made-up logs.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 LOGS=$BUILD/test-logs
 mkdir -p "$LOGS"
-pass=0
-fail=0
-failures=()
+# shellcheck source=tests/ktap_lib.sh
+. tests/ktap_lib.sh
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); failures+=("$1"); echo "FAIL: $1"; }
-
-# Counts KTAP lines in a log: leaf cases are indented by 4 spaces in kernel output (suites are subtests)
-# and unindented in host and user-program output ($2 = the indent to count).
-count_ktap() {
-	local log=$1 indent=$2 tag=$3 line
-	while IFS= read -r line; do
-		case "$line" in
-		"${indent}ok "*) ok ;;
-		"${indent}not ok "*) bad "$tag: ${line#${indent}}" ;;
-		esac
-	done < <(tr -d '\r' <"$log")
-}
+echo "== runner self-test"
+# The runner's own judgements against made-up logs and a deliberately broken build (a few seconds).
+log=$LOGS/runner-selftest.log
+tests/runner_selftest.sh >"$log" 2>&1
+rc=$?
+before=$fail
+count_ktap "$log" flat runner-selftest 1
+[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "runner self-test exited with status $rc (see $log)"
+echo "runner self-test: exit $rc"
 
 echo "== build"
-# -k: one broken piece (a host test, a user program) fails its own tests, not the whole run.
-make -s -k kernel host-tests dtbs >"$LOGS/build.log" 2>&1 || true
-# A user program that does not build must not leave the last good initrd to be booted in its place.
-if [ -f user/build.mk ] && ! make -s -k user-programs >>"$LOGS/build.log" 2>&1; then
-	bad "user programs did not build (see $LOGS/build.log)"
-	grep -m5 -E "error" "$LOGS/build.log"
-	rm -f "$BUILD/initrd.cpio"
-fi
-if [ ! -f "$BUILD/kernel.bin" ]; then
+if ! build_all; then
 	cat "$LOGS/build.log"
-	bad "kernel build failed"
-	echo "$pass passed, $fail failed"
+	summary_line
 	exit 1
 fi
-for t in $(make -s print-host-tests); do
-	[ -x "$BUILD/host/$t" ] || { bad "host test $t did not build (see $LOGS/build.log)"; grep -m5 -E "error" "$LOGS/build.log"; }
-done
 
 echo "== host unit tests"
-for t in $BUILD/host/test_*; do
-	[ -x "$t" ] || continue
-	name=$(basename "$t")
+for name in $(make -s print-host-tests); do
+	t=$BUILD/host/$name
+	[ -x "$t" ] || continue # did not build: already counted
 	log=$LOGS/host-$name.log
-	args=()
-	[ "$name" = test_fdt ] && args=("$BUILD/dtbs")
-	[ "$name" = test_elf_cpio ] && args=("$BUILD/initrd.cpio" $BUILD/user/*)
-	timeout 300 "$t" "${args[@]}" >"$log" 2>&1
+	hargs=()
+	[ "$name" = test_fdt ] && hargs=("$BUILD/dtbs")
+	[ "$name" = test_elf_cpio ] && hargs=("$BUILD/initrd.cpio" $BUILD/user/*)
+	timeout 300 "$t" "${hargs[@]}" >"$log" 2>&1
 	rc=$?
 	before=$fail
-	count_ktap "$log" "" "$name"
+	count_ktap "$log" flat "$name" 1
 	if [ $rc -ne 0 ] && [ $fail -eq $before ]; then bad "$name exited with status $rc (see $log)"; tail -5 "$log"; fi
 	echo "$name: exit $rc"
 done
@@ -66,7 +50,7 @@ log=$LOGS/layer_check.log
 python3 tools/layer_check.py "$BUILD" >"$log" 2>&1
 rc=$?
 before=$fail
-count_ktap "$log" "" layer_check
+count_ktap "$log" flat layer_check
 [ $rc -ne 0 ] && [ $fail -eq $before ] && bad "layer_check exited with status $rc (see $log)"
 [ $fail -ne $before ] && grep '^#' "$log" | head -20
 echo "layer_check: exit $rc"
@@ -76,35 +60,13 @@ log=$LOGS/abi_doc_check.log
 python3 tools/abi_doc_check.py >"$log" 2>&1
 rc=$?
 before=$fail
-count_ktap "$log" "" abi_doc_check
+count_ktap "$log" flat abi_doc_check
 [ $rc -ne 0 ] && [ $fail -eq $before ] && bad "abi_doc_check exited with status $rc (see $log)"
 echo "abi_doc_check: exit $rc"
 
 # A short libFuzzer run of the device-tree reader (longer ones: make fuzz FUZZ_SECONDS=...).
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$LOGS/fuzz_fdt.log" 2>&1; then ok; else bad "fuzz_fdt found a crash or did not build (see $LOGS/fuzz_fdt.log)"; fi
 echo "fuzz_fdt: $(grep -Eo 'Done [0-9]+ runs' "$LOGS/fuzz_fdt.log" || echo failed)"
-
-# True when the log shows every regex of "re1 && re2 ..." (each on some line); sets $missing otherwise.
-shows_all() {
-	local log=$1 rest=$2 re
-	[ "$rest" = - ] && return 0
-	while [ -n "$rest" ]; do
-		re=${rest%% && *}
-		[ "$re" = "$rest" ] && rest= || rest=${rest#* && }
-		if ! tr -d '\r' <"$log" | grep -Eq -- "$re"; then
-			missing=$re
-			return 1
-		fi
-	done
-}
-
-# The status a boot ended with: QEMU's exit code, unless that is 0 and the kernel's last console line says
-# otherwise (machines without QEMU's test device or HTIF, e.g. sifive_u, exit 0 whatever the kernel says).
-boot_status() {
-	local log=$1 rc=$2 line
-	line=$(tr -d '\r' <"$log" | grep -a -o 'vmk: power off, exit status [0-9]*' | tail -1)
-	if [ "$rc" = 0 ] && [ -n "$line" ]; then echo "${line##* }"; else echo "$rc"; fi
-}
 
 boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [numa=N] [extra QEMU args]] [timeout]
 	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-} mspec=${9:-virt} limit=${10:-}
@@ -121,24 +83,7 @@ boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [nu
 	# \xNN in a boot line's arguments stands for that byte (control bytes cannot be written in boots.txt).
 	[ "$args" != - ] && qargs+=(-append "$(printf '%b' "$args")")
 	timeout "${limit:-${BOOT_TIMEOUT:-300}}" qemu-system-riscv64 "${qargs[@]}" </dev/null >"$log" 2>&1
-	local rc=$?
-	local before=$fail
-	case "$args" in
-	*test=*) count_ktap "$log" "    " "$name" ;; # kernel suites: count the cases, not the suite lines
-	*) count_ktap "$log" "" "$name" ;;          # user programs report unindented
-	esac
-	[ $rc -ne 124 ] && rc=$(boot_status "$log" "$rc")
-	if [ $rc -eq 124 ]; then
-		bad "boot $name: timed out (see $log)"
-	elif [ "$rc" != "$expect" ]; then
-		bad "boot $name: exit status $rc, expected $expect (see $log)"
-		tail -15 "$log"
-	elif ! shows_all "$log" "$regex"; then
-		bad "boot $name: console never showed /$missing/ (see $log)"
-	else
-		ok
-	fi
-	echo "boot $name: exit $rc, $((fail - before)) failures"
+	judge_boot "$name" "$args" "$expect" "$regex" "$log" $?
 }
 
 trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:space:]]}"}"; }
@@ -196,7 +141,7 @@ tlog=$LOGS/trace-tool.log
 tests/trace/run.sh "${live[@]}" >"$tlog" 2>&1
 rc=$?
 before=$fail
-count_ktap "$tlog" "" trace-tool
+count_ktap "$tlog" flat trace-tool 1
 [ $rc -ne 0 ] && [ $fail -eq $before ] && bad "trace tool tests exited with status $rc (see $tlog)"
 echo "trace tool: exit $rc, $((fail - before)) failures"
 
@@ -206,7 +151,7 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	tests/gdb/run.sh >"$glog" 2>&1
 	rc=$?
 	before=$fail
-	count_ktap "$glog" "" gdb-helpers
+	count_ktap "$glog" flat gdb-helpers 1
 	[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "gdb helper tests exited with status $rc (see $glog)"
 	echo "gdb helpers: exit $rc, $((fail - before)) failures"
 fi
@@ -215,5 +160,5 @@ if [ $fail -gt 0 ]; then
 	echo "== failures"
 	printf '  %s\n' "${failures[@]}"
 fi
-echo "$pass passed, $fail failed"
+summary_line
 [ $fail -eq 0 ]

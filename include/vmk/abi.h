@@ -374,6 +374,8 @@ struct vmk_vm_stats {
 	uint64_t last_fail_size;   /* the last failed request's size, */
 	uint64_t last_fail_align;  /* its alignment, */
 	uint64_t last_fail_reason; /* and why it failed (a positive errno number, 0 if none yet) */
+	uint64_t hart;             /* the hart that served this call (0 .. harts_online - 1): where the caller ran */
+	uint64_t harts_online;     /* harts the kernel runs on */
 };
 #endif
 

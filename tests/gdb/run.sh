@@ -23,6 +23,7 @@ fi
 if [ ! -s "$OUT/result.json" ] || [ ! -f "$OUT/uart.log" ]; then
 	echo "TAP version 13"
 	echo "not ok 1 gdb_session # gdb exited with $rc before writing results (see $OUT/gdb.log)"
+	echo "1..1"
 	exit 1
 fi
 tests/gdb/check.py "$OUT/result.json" "$OUT/uart.log"

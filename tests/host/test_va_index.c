@@ -49,7 +49,7 @@ int main(void)
 	if (seed)
 		rng_state = strtoull(seed, NULL, 0) | 1;
 	printf("# seed %#llx\n", (unsigned long long)rng_state);
-	htest_begin("va_index", 10);
+	htest_begin("va_index", 11);
 	htest_run("rbtree_plain_random", test_rbtree_plain);
 	htest_run("rbtree_augmented_random", test_rbtree_augmented);
 	htest_run("rbtree_edges", test_rbtree_edges);

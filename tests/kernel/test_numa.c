@@ -126,7 +126,18 @@ static void vm_map_ram_tables_from_node(struct ktest *t)
 	static struct page *pages[N];
 	int node = dt_max_node(&machine);
 
-	KT_EXPECT(t, vm_map_ram(pages, 1, -2) == NULL); /* a node below NUMA_NO_NODE is refused */
+	/* A node below NUMA_NO_NODE is refused, with a page that maps fine otherwise (NULL pages would be
+	 * refused whatever the node). */
+	u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa != 0);
+	struct page *one[1] = {pa_to_page(pa)};
+	KT_EXPECT(t, vm_map_ram(one, 1, -2) == NULL);
+	KT_EXPECT(t, vm_map_ram(one, 1, -1000) == NULL);
+	void *ok = vm_map_ram(one, 1, NUMA_NO_NODE);
+	KT_EXPECT(t, ok != NULL && vmalloc_to_pa(ok) == pa);
+	if (ok) vm_unmap_ram(ok, 1);
+	vm_unmap_aliases();
+	buddy_free_order(pa, 0);
 	if (node == 0) {
 		ktest_skip(t, "one NUMA node");
 		return;
