@@ -1,6 +1,7 @@
 /* demo_producer: the shared-memory demo's driving side. It creates an object, writes a message, hands
- * the consumer a read-only handle at spawn, grows the object and writes more, shrinks it, and finally
- * prints the kernel's vmalloc statistics. The two tasks step each other through a small control object. */
+ * the consumer a read-only handle at spawn, grows the object and writes more, shrinks it, then writes a
+ * mailbox without mapping it, seals it for good and shares it; finally it prints the kernel's vmalloc
+ * statistics. The two tasks step each other through semaphores in a small control object. */
 #include "user/vmk.h"
 #include "user/demo.h"
 
@@ -10,13 +11,30 @@ static int fail(const char *what, long err)
 	return 1;
 }
 
-/* Moves the consumer to `step` and waits until it has acknowledged it. */
+/* Moves the consumer to step n and sleeps until it has looked. */
 static bool step(struct demo_ctl *c, u64 n)
 {
-	store_u64(&c->producer_step, n);
-	if (wait_for_u64(&c->consumer_ack, n, DEMO_TIMEOUT_NS)) return true;
+	c->producer_step = n;
+	vmk_sem_post(&c->step);
+	if (vmk_sem_wait(&c->ack, DEMO_TIMEOUT_NS) == 0) return true;
 	printf("demo_producer: consumer did not acknowledge step %llu\n", (unsigned long long)n);
 	return false;
+}
+
+/* Step 4: a message written without a mapping, sealed so that nobody (the producer included) can shrink,
+ * grow or write it again, and shared with the consumer, which may then map it immune to any cut. */
+static long make_mailbox(long consumer)
+{
+	long box = vmk_shm_create(2 * DEMO_PAGE, 0);
+	if (box < 0) return box;
+	static const char msg[] = "a sealed mailbox: written with shm_write, mapped by nobody until now";
+	long r = vmk_shm_write(box, 0, msg, sizeof(msg));
+	if (r == (long)sizeof(msg)) r = vmk_shm_seal(box, SHM_SEAL_ALL);
+	printf("demo_producer: mailbox written without a mapping and sealed (seals %ld); a shrink now gives %s\n", r,
+	       errno_name(vmk_shm_resize(box, DEMO_PAGE)));
+	long theirs = r >= 0 ? vmk_shm_share(box, consumer, SHM_R | SHM_W | SHM_MAP) : r;
+	vmk_shm_close(box); /* the consumer's handle keeps it */
+	return theirs;
 }
 
 int main(void)
@@ -56,7 +74,12 @@ int main(void)
 		printf("demo_producer: shrank the object back to 1 page\n");
 		ok = step(c, 3);
 	}
-	store_u64(&c->producer_step, DEMO_STEP_DONE);
+	if (ok) {
+		long box = make_mailbox(tid);
+		if (box < 0) return fail("mailbox", box);
+		c->mailbox = (u64)box;
+		ok = step(c, 4);
+	}
 	int status = wait_status(tid);
 	printf("demo_producer: consumer exited with status %d\n", status);
 

@@ -141,10 +141,10 @@ static int reader(void)
 	/* Until the parent is about to resize, every page, the tail included, is read again and again, so
 	 * its TLB entry on this hart is fresh whatever kernel work (a tick) ran here in between. */
 	u64 sum = 0, spins = 0;
-	while (load_u64(&c->parent_step) < 1) {
+	do { /* at least once: the parent, woken at once by child_step, may already have moved on */
 		for (u64 pg = 1; pg < 8; pg++) sum += base[pg * PG / 8];
 		if (++spins > (1UL << 32)) return 4;
-	}
+	} while (load_u64(&c->parent_step) < 1);
 	store_u64(&c->child_step, 2);
 	/* Then spins in user mode, no syscall, no yield and no touch of the tail, holding this hart while
 	 * the parent resizes. */
