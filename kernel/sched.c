@@ -138,45 +138,55 @@ void scheduler_loop(void)
 	 * tasks is two switches, and it should cost two switches. */
 	bool house = true;
 	u64 house_tick = 0;
+	struct task *t = NULL; /* picked under sched_lock, still held, when not NULL at the top */
 
 	for (;;) {
-		irq_enable();
-		smp_idle_poll();
-		bool housed = house || h->ticks != house_tick;
-		if (housed) {
-			house_tick = h->ticks;
-			trace_drain();
-			vm_idle_work();
-			if (sched_idle_hook) sched_idle_hook();
-		}
-		house = false;
-		irq_disable();
-		spin_lock(&sched_lock);
-		struct task *t = pick_next();
 		if (!t) {
-			spin_unlock(&sched_lock);
-			house = true;
-			if (!housed) continue; /* nothing to run: housekeeping first, then look again */
-			/* wfi with interrupts masked still wakes on a pending interrupt, which is then taken
-			 * when the loop enables them: no wake-up is lost between the check and the wait. */
-			hart_sleep_wfi(h);
-			continue;
+			irq_enable();
+			smp_idle_poll();
+			bool housed = house || h->ticks != house_tick;
+			if (housed) {
+				house_tick = h->ticks;
+				trace_drain();
+				vm_idle_work();
+				if (sched_idle_hook) sched_idle_hook();
+			}
+			house = false;
+			irq_disable();
+			spin_lock(&sched_lock);
+			t = pick_next();
+			if (!t) {
+				spin_unlock(&sched_lock);
+				house = true;
+				if (!housed) continue; /* nothing to run: housekeeping first, then look again */
+				/* wfi with interrupts masked still wakes on a pending interrupt, which is then
+				 * taken when the loop enables them: no wake-up is lost between the check and
+				 * the wait. */
+				hart_sleep_wfi(h);
+				continue;
+			}
 		}
 		t->state = T_RUNNING;
 		t->on_hart = (int)h->index;
 		kh->current = t;
 		h->tid = t->tid;
-		h->sys = &t->tsys;
 		kh->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
 		aspace_activate(t);
 		need_resched[h->index] = false;
 		switch_context(&sched_ctx[h->index], &t->ctx);
 		/* Back from the task, still holding sched_lock. */
-		t->on_hart = -1;
+		struct task *prev = t;
+		prev->on_hart = -1;
 		kh->current = NULL;
 		h->tid = 0;
-		h->sys = NULL;
-		csr_write(satp, pt_satp(kernel_root_pa, 0));
-		spin_unlock(&sched_lock);
+		/* Straight on to the next task when no housekeeping is due: its satp replaces prev's, one
+		 * change of address space instead of two (QEMU empties the whole TLB at each). prev's root
+		 * stays in satp only while sched_lock is held, so nobody can reap prev and free it meanwhile;
+		 * an exited task's root is left at once. */
+		t = prev->state != T_ZOMBIE && h->ticks == house_tick ? pick_next() : NULL;
+		if (!t) {
+			csr_write(satp, pt_satp(kernel_root_pa, 0));
+			spin_unlock(&sched_lock);
+		}
 	}
 }
