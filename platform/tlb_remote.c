@@ -15,7 +15,13 @@ static enum tlb_remote_mech mech = TLB_REMOTE_IPI;
 static u64 calls[TLB_REMOTE_MECHS];
 static u64 sbi_ecalls;
 
-enum tlb_remote_mech tlb_remote_mech(void) { return mech; }
+enum tlb_remote_mech tlb_remote_mech(void) { return READ_ONCE(mech); }
+
+enum tlb_remote_mech tlb_remote_set_mech(enum tlb_remote_mech m)
+{
+	if (m == TLB_REMOTE_SBI && !sbi_info.has_rfence) m = TLB_REMOTE_IPI;
+	return __atomic_exchange_n(&mech, m, __ATOMIC_RELAXED);
+}
 
 const char *tlb_remote_mech_name(enum tlb_remote_mech m) { return m == TLB_REMOTE_SBI ? "sbi" : "ipi"; }
 
@@ -73,9 +79,12 @@ u32 tlb_remote_flush_by(enum tlb_remote_mech m, u64 targets, u64 start, u64 size
 	return tlb_flush_harts(targets);
 }
 
-u32 tlb_remote_flush(u64 targets, u64 start, u64 size) { return tlb_remote_flush_by(mech, targets, start, size, -1); }
+u32 tlb_remote_flush(u64 targets, u64 start, u64 size)
+{
+	return tlb_remote_flush_by(tlb_remote_mech(), targets, start, size, -1);
+}
 
 u32 tlb_remote_flush_asid(u64 targets, u64 start, u64 size, u16 asid)
 {
-	return tlb_remote_flush_by(mech, targets, start, size, asid);
+	return tlb_remote_flush_by(tlb_remote_mech(), targets, start, size, asid);
 }

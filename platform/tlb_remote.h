@@ -16,6 +16,9 @@ enum tlb_remote_mech { TLB_REMOTE_SBI, TLB_REMOTE_IPI, TLB_REMOTE_MECHS };
 void tlb_remote_setup(const char *arg, bool smode_ipis, const char **why);
 
 enum tlb_remote_mech tlb_remote_mech(void);
+/* Switches the mechanism every later fence uses and returns the previous one: for tests that run the
+ * purge by each. Safe while fences are in flight (each reads the mechanism once). Any context. */
+enum tlb_remote_mech tlb_remote_set_mech(enum tlb_remote_mech m);
 const char *tlb_remote_mech_name(enum tlb_remote_mech m); /* "sbi", "ipi": the trace's words */
 
 /*
