@@ -51,6 +51,9 @@ report_case malformed_lines malformed.log 0
 report_case malformed_check_without_listing malformed.log 1 --check-vmallocinfo
 # programs/hello under `make trace INIT=/hello`: its heap grows and shrinks as one area resized in place.
 report_case heap_report heap.log 0 --check-vmallocinfo
+# ev=purge naming the remote fence's mechanism (remote=sbi|ipi|none) is counted by mechanism; an unknown
+# word is a malformed line. The older fixtures above carry remote=1 and must read as before.
+report_case purge_mechanisms purge_mech.log 0
 
 # The same log through stdin gives the same report but for the name of its source.
 "$TOOL" - <$T/fixtures/replay.log >"$OUT/stdin.txt" 2>&1
@@ -118,6 +121,10 @@ if [ $# -ge 1 ]; then
 	# make trace's workload purges during the run (a low threshold): every purge names what it releases.
 	grep -q '^purges: [1-9]' "$OUT/live.txt" && ! grep -q 'guessed' "$OUT/live.txt"
 	result live_boot_purges_released_exactly $? "see $OUT/live.txt"
+	# Its purges fence the other hart by the mechanism the boot report names, and say so.
+	mech=$(sed -n 's/^tlb: remote fences by \([a-z]*\):.*/\1/p' "$1" | head -1)
+	[ -n "$mech" ] && grep -Eq "^  full flushes=.* remote fences=[1-9][0-9]* \(by $mech [1-9]" "$OUT/live.txt"
+	result live_boot_purges_name_mechanism $? "mechanism '$mech'; see $OUT/live.txt"
 fi
 
 echo "1..$n"
