@@ -39,5 +39,3 @@ u32 tlb_flush_harts(u64 targets)
 	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
 	return (u32)__builtin_popcountll(targets);
 }
-
-u32 tlb_flush_other_harts(void) { return tlb_flush_harts(~0ULL); }

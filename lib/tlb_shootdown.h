@@ -8,13 +8,11 @@
 
 #include "lib/types.h"
 
-/* Flushes the whole TLB of every online hart but this one, and returns once each has done it.
- * Returns the number of harts fenced. Process context or any wait-safe context: never call with a
- * spinlock held (a target might be waiting for it with interrupts masked and still acks, but a
+/* Flushes the whole TLB of every online hart in `targets` (dense indices; this hart is left out) and
+ * returns once each has done it: the number of harts fenced. Harts outside the set may flush too (they
+ * share the generation) but are not waited for. Process context or any wait-safe context: never call
+ * with a spinlock held (a target might be waiting for it with interrupts masked and still acks, but a
  * holder that sleeps stalls every waiter). */
-u32 tlb_flush_other_harts(void);
-/* The same for the online harts in `targets` (dense indices; this hart is left out). Harts outside the
- * set may flush too (they share the generation) but are not waited for. */
 u32 tlb_flush_harts(u64 targets);
 
 /* Performs a flush requested of this hart, if any, and acknowledges it. Called from the IPI handler and
