@@ -30,6 +30,9 @@
 static enum ipi_provider provider = IPI_SBI;
 static u32 imsic_id;                           /* the identity every IPI is sent as */
 static volatile u32 *sipi_reg[DT_MAX_HARTS];   /* by hartid: the target's SETSSIP or seteipnum register */
+static u64 sbi_sends;                          /* IPIs that went through the SBI call */
+
+u64 ipi_sbi_sends(void) { return __atomic_load_n(&sbi_sends, __ATOMIC_RELAXED); }
 
 enum ipi_provider ipi_provider(void) { return provider; }
 
@@ -53,6 +56,7 @@ void ipi_send(u32 hartid)
 {
 	volatile u32 *r = hartid < DT_MAX_HARTS ? sipi_reg[hartid] : NULL;
 	if (provider == IPI_SBI || !r) {
+		__atomic_fetch_add(&sbi_sends, 1, __ATOMIC_RELAXED);
 		sbi_send_ipi(1UL, hartid);
 		return;
 	}

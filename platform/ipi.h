@@ -29,6 +29,10 @@ static inline bool ipi_is_smode(void) { return ipi_provider() != IPI_SBI; }
  * from wfi; with interrupts on it takes IRQ_S_SOFT, or IRQ_S_EXT under IMSIC. Any context. */
 void ipi_send(u32 hartid);
 
+/* IPIs sent so far through the SBI call (all of them on a machine without an S-mode IPI device, none
+ * where one was chosen): lets tests see which path IPIs take. Any context. */
+u64 ipi_sbi_sends(void);
+
 /* IMSIC only: claims every pending identity of this hart's S file (stopei) and returns whether the IPI
  * identity was among them; identities nobody enabled are dropped. false at once for other providers.
  * The external-interrupt handler and wait loops running with interrupts masked call it. Any context. */

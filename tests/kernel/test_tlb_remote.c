@@ -3,12 +3,14 @@
  * mechanism in force. A stale translation is made on purpose: a page's PTE is pointed at another page
  * while a remote hart holds the old translation, and what that hart reads is looked at before and after
  * the fence. */
+#include "kernel/hart.h"
 #include "kernel/ktest.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "platform/ipi.h"
 #include "platform/tlb_remote.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
@@ -144,6 +146,28 @@ static void one_call_per_batch(struct ktest *t, enum tlb_remote_mech m)
 static void purge_one_sbi_call(struct ktest *t) { one_call_per_batch(t, TLB_REMOTE_SBI); }
 static void purge_one_ipi_round(struct ktest *t) { one_call_per_batch(t, TLB_REMOTE_IPI); }
 
-KTEST_SUITE(tlb_remote, {"sbi_rfence_invalidates_remote", sbi_rfence_invalidates_remote},
+/* The IPI shootdown's IPIs take the path the boot report names: the S-mode device's register (no SBI call
+ * at all) where one was chosen, the SBI IPI call otherwise. Every other hart is sent one and must take it. */
+static void ipis_take_the_reported_path(struct ktest *t)
+{
+	u64 before[MAX_HARTS], others = smp_online_mask() & ~1ULL;
+	if (!two_harts(t)) return;
+	for (u32 i = 1; i < MAX_HARTS; i++)
+		if ((others >> i) & 1) before[i] = READ_ONCE(harts[i].ipis_taken);
+	u64 sbi = ipi_sbi_sends();
+	for (u32 i = 1; i < MAX_HARTS; i++)
+		if ((others >> i) & 1) smp_send_ipi(i);
+	u64 sent_by_sbi = ipi_sbi_sends() - sbi; /* read before anyone answers: the wait below kicks too */
+	u64 deadline = rdtime() + 2 * timer_hz();
+	for (u32 i = 1; i < MAX_HARTS; i++)
+		while (((others >> i) & 1) && READ_ONCE(harts[i].ipis_taken) == before[i] && rdtime() < deadline) cpu_relax();
+	for (u32 i = 1; i < MAX_HARTS; i++)
+		if ((others >> i) & 1) KT_EXPECT(t, READ_ONCE(harts[i].ipis_taken) > before[i]);
+	printk("# tlb_remote: IPIs by %s: %lu of %u went through the SBI\n", ipi_provider_name(), sent_by_sbi,
+	       __builtin_popcountll(others));
+	KT_EXPECT(t, sent_by_sbi == (ipi_is_smode() ? 0u : (u64)__builtin_popcountll(others)));
+}
+
+KTEST_SUITE(tlb_remote, {"ipis_take_the_reported_path", ipis_take_the_reported_path}, {"sbi_rfence_invalidates_remote", sbi_rfence_invalidates_remote},
 	    {"ipi_shootdown_invalidates_remote", ipi_shootdown_invalidates_remote},
 	    {"purge_makes_one_sbi_rfence", purge_one_sbi_call}, {"purge_makes_one_ipi_shootdown", purge_one_ipi_round});
