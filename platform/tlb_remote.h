@@ -26,9 +26,12 @@ const char *tlb_remote_mech_name(enum tlb_remote_mech m); /* "sbi", "ipi": the t
  * the kernel range [start, start + size), size 0 meaning the whole address space, by the chosen
  * mechanism, and returns once every target has done it: the number of harts fenced, 0 when none was
  * online. One remote fence call per use (SBI: one ecall per 64-hartid chunk of the targets; IPI: one
- * shootdown round). Any context that may wait (not an interrupt handler), with no spinlock held and,
- * for SBI RFENCE, interrupts on: that caller waits in M-mode (OpenSBI's tlb_sync) where it serves
- * nothing of S-mode, and the IPI shootdown waits in wfi for targets that may need a lock it holds.
+ * shootdown round). Any context that may wait (not an interrupt handler). Best with interrupts on and
+ * no spinlock held (the purge calls it so): the SBI caller waits in M-mode (OpenSBI's tlb_sync) where it
+ * serves nothing of S-mode, and a lock held through the fence keeps its waiters asleep that long. Holding
+ * one cannot deadlock, though: SBI RFENCE reaches its targets by M-mode IPIs whatever they are doing,
+ * and the IPI shootdown's targets serve it from their lock-wait loops (user shootdowns from kernel/shm.c
+ * come with the object's lock and the mapper's shm_lock held).
  */
 u32 tlb_remote_flush(u64 targets, u64 start, u64 size);
 
