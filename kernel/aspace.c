@@ -5,7 +5,7 @@
 #include "kernel/aspace.h"
 #include "kernel/task.h"
 #include "lib/percpu.h"
-#include "lib/tlb_shootdown.h"
+#include "platform/tlb_remote.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/layout.h"
@@ -69,9 +69,9 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 		else
 			local_flush_tlb_asid(t->asid);
 	}
-	/* Other harts that ran the task: the IPI shootdown (a whole-TLB flush there, acknowledged), whose
-	 * requester sleeps in wfi rather than spinning in M-mode as an SBI RFENCE caller would. */
-	if (mask & ~(1ULL << me)) tlb_flush_other_harts();
+	/* Other harts that ran the task: one remote fence by the boot's mechanism (SBI RFENCE's ASID form, or
+	 * the IPI shootdown). */
+	if (mask & ~(1ULL << me)) tlb_remote_flush_asid(mask, va, size, t->asid);
 }
 
 static void free_leaf(void *ctx, u64 pa, int level)

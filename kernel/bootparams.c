@@ -11,22 +11,23 @@
 
 /* Every key some part of the kernel reads; a new bootarg must be added here or it warns as unknown. */
 static const struct bootarg_param kernel_params[] = {
-	{"test", BA_TEXT, 0, 0, "in-kernel suites to run"},
-	{"init", BA_TEXT, 0, 0, "the first user program"},
-	{"trace", BA_TEXT, 0, 0, "trace classes"},
-	{"oops", BA_TEXT, 0, 0, "a deliberate kernel fault"},
-	{"vmallocinfo", BA_FLAG, 0, 0, "list vmalloc areas at power-off"},
-	{"ktest.pass_status", BA_NUMBER, 1, 255, "exit status of a test= boot whose suites all ran and passed"},
-	{"vmalloc.lazy_max_pages", BA_NUMBER, 1, VMALLOC_PAGES, "lazy-purge threshold in pages"},
-	{"vmalloc.debug_uaf", BA_NUMBER, 0, 1, "use-after-vfree detection on the freeing hart (costs a TLB flush per vfree)"},
-	{"vmalloc.task_quota_pages", BA_NUMBER, 1, VMK_MAX_QUOTA_PAGES, "per-task vmalloc quota in pages"},
-	{"test_vmalloc.run_test_mask", BA_NUMBER, 0, ~0ULL, "test_vmalloc cases"},
-	{"test_vmalloc.test_loop_count", BA_NUMBER, 1, 100000000, "test_vmalloc loops"},
-	{"test_vmalloc.test_repeat_count", BA_NUMBER, 1, 1000, "test_vmalloc repeats"},
-	{"test_vmalloc.nr_threads", BA_NUMBER, 0, 1024, "test_vmalloc workers (0: one per hart)"},
-	{"test_vmalloc.sequential_test_order", BA_NUMBER, 0, 1, "test_vmalloc order"},
-	{"test_vmalloc.nr_pages", BA_NUMBER, 0, 1 << 20, "test_vmalloc pages per area"},
-	{"test_vmalloc.use_huge", BA_NUMBER, 0, 1, "test_vmalloc huge mappings"},
+	{"test", BA_TEXT, 0, 0, "in-kernel suites to run", NULL},
+	{"init", BA_TEXT, 0, 0, "the first user program", NULL},
+	{"trace", BA_TEXT, 0, 0, "trace classes", NULL},
+	{"oops", BA_TEXT, 0, 0, "a deliberate kernel fault", NULL},
+	{"vmallocinfo", BA_FLAG, 0, 0, "list vmalloc areas at power-off", NULL},
+	{"ktest.pass_status", BA_NUMBER, 1, 255, "exit status of a test= boot whose suites all ran and passed", NULL},
+	{"vmalloc.lazy_max_pages", BA_NUMBER, 1, VMALLOC_PAGES, "lazy-purge threshold in pages", NULL},
+	{"vmalloc.debug_uaf", BA_NUMBER, 0, 1, "use-after-vfree detection on the freeing hart (costs a TLB flush per vfree)", NULL},
+	{"tlb.remote", BA_CHOICE, 0, 0, "remote TLB fence mechanism", "sbi|ipi|auto"},
+	{"vmalloc.task_quota_pages", BA_NUMBER, 1, VMK_MAX_QUOTA_PAGES, "per-task vmalloc quota in pages", NULL},
+	{"test_vmalloc.run_test_mask", BA_NUMBER, 0, ~0ULL, "test_vmalloc cases", NULL},
+	{"test_vmalloc.test_loop_count", BA_NUMBER, 1, 100000000, "test_vmalloc loops", NULL},
+	{"test_vmalloc.test_repeat_count", BA_NUMBER, 1, 1000, "test_vmalloc repeats", NULL},
+	{"test_vmalloc.nr_threads", BA_NUMBER, 0, 1024, "test_vmalloc workers (0: one per hart)", NULL},
+	{"test_vmalloc.sequential_test_order", BA_NUMBER, 0, 1, "test_vmalloc order", NULL},
+	{"test_vmalloc.nr_pages", BA_NUMBER, 0, 1 << 20, "test_vmalloc pages per area", NULL},
+	{"test_vmalloc.use_huge", BA_NUMBER, 0, 1, "test_vmalloc huge mappings", NULL},
 };
 
 /* Control bytes and non-ASCII as \xNN, so a hostile line cannot drive the terminal. Returns the length
@@ -96,6 +97,7 @@ static void problem(void *ctx, int what, int word, const struct bootarg_param *p
 	case BA_NOT_A_NUMBER: printk("': not a number (%s, accepted %lu..%lu)\n", p->what, p->min, p->max); break;
 	case BA_OUT_OF_RANGE: printk("': out of range (%s, accepted %lu..%lu)\n", p->what, p->min, p->max); break;
 	case BA_NOT_A_BOOLEAN: printk("': not a boolean (%s: 1/0, y/n, yes/no, on/off, true/false)\n", p->what); break;
+	case BA_NOT_A_CHOICE: printk("': not one of %s (%s)\n", p->choices, p->what); break;
 	}
 }
 

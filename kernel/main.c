@@ -18,8 +18,10 @@
 #include "lib/trace.h"
 #include "platform/devtree.h"
 #include "platform/fdt.h"
+#include "platform/ipi.h"
 #include "platform/poweroff.h"
 #include "platform/sbi.h"
+#include "platform/tlb_remote.h"
 #include "platform/uart.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
@@ -54,6 +56,10 @@ static void uart_sink(const char *s, size_t n)
 }
 
 static void probe_word(void *p) { (void)*(volatile u32 *)p; }
+
+static void *map_device(u64 pa) { return ioremap(pa); }
+
+static const char *ipi_why, *tlb_why; /* the boot report's reasons for the IPI and fence mechanisms */
 
 static bool isa_has(const char *isa, const char *ext)
 {
@@ -91,6 +97,9 @@ static void boot_report(const struct machine_desc *m)
 	printk("console: %s; timer: %s; power-off: %s\n",
 	       m->has_uart ? uart_name() : "SBI legacy console (no UART in the device tree)", timer_source(),
 	       poweroff_method());
+	printk("ipi: %s (%s)\n", ipi_provider_name(), ipi_why);
+	printk("tlb: remote fences by %s (%s)\n",
+	       tlb_remote_mech() == TLB_REMOTE_SBI ? "sbi: SBI RFENCE" : "ipi: IPI shootdown", tlb_why);
 	for (int i = 0; i < m->nmem; i++)
 		printk("memory: bank %d 0x%lx-0x%lx (%lu MiB) node %d\n", i, m->mem[i].base,
 		       m->mem[i].base + m->mem[i].size - 1, m->mem[i].size >> 20, m->mem[i].node);
@@ -181,6 +190,8 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 		if (machine.harts[i].hartid == hartid) sstc = isa_has(machine.harts[i].isa, "sstc");
 	timer_setup(machine.timebase_hz, sstc);
 	timer_init_hart();
+	ipi_setup(&machine, map_device, &ipi_why);
+	tlb_remote_setup(bootarg_get("tlb.remote"), ipi_is_smode(), &tlb_why);
 	csr_set(sie, SIE_SSIE | SIE_STIE);
 	irq_enable();
 

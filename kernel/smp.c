@@ -12,6 +12,7 @@
 #include "lib/riscv.h"
 #include "lib/tlb_shootdown.h"
 #include "platform/devtree.h"
+#include "platform/ipi.h"
 #include "platform/sbi.h"
 #include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
@@ -39,7 +40,7 @@ void smp_send_ipi(u32 index)
 		csr_set(sip, SIE_SSIE);
 		return;
 	}
-	sbi_send_ipi(1UL, harts[index].local.hartid);
+	ipi_send(harts[index].local.hartid);
 }
 
 void smp_ipi_interrupt(void)
@@ -61,6 +62,7 @@ void secondary_main(u64 hartid, u64 index)
 	h->hartid = (u32)hartid;
 	h->index = (u32)index;
 	timer_init_hart();
+	ipi_init_hart();
 	csr_set(sie, SIE_SSIE | SIE_STIE);
 	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
@@ -132,6 +134,7 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 		return;
 	}
 	hart_kick = smp_send_ipi;
+	if (ipi_provider() == IPI_IMSIC) hart_ipi_claim = ipi_claim;
 	n = secondary_order(m, me, order);
 	while (next < n && idx < MAX_HARTS) {
 		const struct hart_desc *hd = &m->harts[order[next++]];

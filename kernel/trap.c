@@ -1,6 +1,7 @@
 /* Trap dispatch: interrupts, system calls, user faults (the task dies, the kernel goes on) and kernel
  * faults (explained, attributed to a vmalloc area when they hit one, then the machine powers off). */
 #include "kernel/trap.h"
+#include "platform/ipi.h"
 #include "lib/ksyms.h"
 #include "kernel/panic.h"
 #include "kernel/hart.h"
@@ -101,8 +102,12 @@ void trap_handler(struct trap_frame *tf)
 		case IRQ_S_TIMER: timer_interrupt(); break;
 		case IRQ_S_SOFT: smp_ipi_interrupt(); break;
 		case IRQ_S_EXT:
-			/* SEIE is never enabled: vmk drives no interrupt controller, so one arriving is a bug. */
-			panic("hart %u: external interrupt, but no interrupt controller is driven", h->hartid);
+			/* SEIE is enabled only for the IMSIC that carries IPIs (platform/ipi.c), which enables no
+			 * other identity: anything else arriving is a bug. */
+			if (ipi_provider() != IPI_IMSIC)
+				panic("hart %u: external interrupt, but no interrupt controller is driven", h->hartid);
+			if (ipi_claim()) smp_ipi_interrupt();
+			break;
 		default: printk("hart %u: unexpected interrupt %lu\n", h->hartid, cause & ~CAUSE_INTERRUPT);
 		}
 		h->irq_depth--;

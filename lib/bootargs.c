@@ -274,6 +274,19 @@ static const struct bootarg_param *find_param(const struct bootarg_param *params
 	return NULL;
 }
 
+/* Whether v is one of the '|'-separated words of choices, whole. */
+static bool is_choice(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *c = choices; c && *c;) {
+		const char *end = strchr(c, '|');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		if (len == n && n && !strncmp(c, v, n)) return true;
+		c = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
 int bootargs_check(const struct bootarg_param *params, int nparams, bootarg_problem_fn fn, void *ctx)
 {
 	int errors = 0;
@@ -294,6 +307,8 @@ int bootargs_check(const struct bootarg_param *params, int nparams, bootarg_prob
 			else if (e) problem = BA_NOT_A_NUMBER;
 		} else if (p->type == BA_FLAG && parse_bool(v, &b)) {
 			problem = BA_NOT_A_BOOLEAN;
+		} else if (p->type == BA_CHOICE && !is_choice(p->choices, v)) {
+			problem = BA_NOT_A_CHOICE;
 		}
 		if (!problem) continue;
 		if (problem != BA_UNKNOWN_KEY) errors++;

@@ -75,18 +75,21 @@ enum bootarg_type {
 	BA_TEXT,   /* any value */
 	BA_FLAG,   /* a bare key or a boolean value */
 	BA_NUMBER, /* bootarg_u64's syntax, min..max inclusive */
+	BA_CHOICE, /* exactly one of the words in `choices` */
 };
 struct bootarg_param {
 	const char *key;
 	u8 type;
 	u64 min, max;
 	const char *what; /* one line of help for the warning */
+	const char *choices; /* BA_CHOICE: the accepted values, '|' between them ("sbi|ipi|auto") */
 };
 enum bootarg_problem {
 	BA_UNKNOWN_KEY = 1, /* a warning: the word is ignored */
 	BA_NOT_A_NUMBER,    /* errors from here on */
 	BA_OUT_OF_RANGE,    /* includes numbers that do not fit in 64 bits */
 	BA_NOT_A_BOOLEAN,
+	BA_NOT_A_CHOICE,
 };
 /* fn(ctx, problem, word index, the param or NULL for unknown keys) once per problem, in line order.
  * Returns the number of errors (unknown keys are not errors). */

@@ -7,6 +7,7 @@ struct hart_local *hart_locals[MAX_HARTS];
 u32 nr_harts_online = 1;
 u64 harts_online_mask = 1;
 void (*hart_kick)(u32 index);
+bool (*hart_ipi_claim)(void);
 
 void harts_kick(u64 mask)
 {
@@ -54,6 +55,8 @@ bool hart_wait_step(unsigned long irq_was_on)
 	}
 	bool ipi = csr_read(sip) & SIE_SSIE;
 	if (ipi) csr_clear(sip, SIE_SSIE);
+	/* An IMSIC IPI is claimed here and handed back as SSIP when the wait ends: the handler is the same. */
+	if (hart_ipi_claim && hart_ipi_claim()) ipi = true;
 	tlb_shootdown_service();
 	return ipi;
 }

@@ -36,6 +36,11 @@ extern u64 harts_online_mask; /* bit i = dense hart index i online */
  * lib and vm wait with wfi and need someone to wake them without calling up into kernel/. */
 extern void (*hart_kick)(u32 index);
 
+/* Claims an IPI that arrives as something other than SSIP (an IMSIC identity, as an external
+ * interrupt) and says whether there was one; NULL when every IPI raises SSIP. Installed by the hart
+ * layer, used by wait loops that run with interrupts masked (hart_wait_step). */
+extern bool (*hart_ipi_claim)(void);
+
 /* Sends hart_kick to every hart in `mask` but this one: how a hart wakes those that marked themselves as
  * sleeping on what it just changed. No-op before secondaries start. Any context. */
 void harts_kick(u64 mask);

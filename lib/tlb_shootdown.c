@@ -27,14 +27,14 @@ static bool all_done(u64 targets, u64 gen)
 	return true;
 }
 
-u32 tlb_flush_other_harts(void)
+u32 tlb_flush_harts(u64 targets)
 {
 	u32 me = this_hart_index();
-	u64 targets = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << me);
+	targets &= __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << me);
 	if (!targets || !hart_kick) return 0;
 	__atomic_fetch_or(&tlb_requesters, 1ULL << me, __ATOMIC_SEQ_CST);
 	u64 gen = __atomic_add_fetch(&tlb_gen_requested, 1, __ATOMIC_SEQ_CST);
-	harts_kick_others();
+	harts_kick(targets);
 	hart_wait_until(all_done(targets, gen));
 	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
 	return (u32)__builtin_popcountll(targets);

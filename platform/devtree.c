@@ -1,6 +1,7 @@
 /* Builds struct machine_desc from a validated device tree: memory banks (merged), reservations,
  * harts, /chosen, and the UART and test device the kernel drives. Malformed values of the
- * properties it reads are semantic errors, each with its own reason. */
+ * properties it reads are semantic errors, each with its own reason. An S-mode IPI device is optional:
+ * one the parser cannot follow is ignored (the kernel then sends IPIs through the SBI), never an error. */
 #include "platform/poweroff.h"
 #include "lib/sort.h"
 #include "platform/devtree.h"
@@ -409,6 +410,94 @@ static void parse_uart(struct dt_ctx *c)
 	m->has_uart = true;
 }
 
+/* IRQ numbers of the harts' local interrupt controllers that an S-mode IPI device raises. */
+#define DT_IRQ_S_SOFT 1
+#define DT_IRQ_S_EXT 9
+
+/* The hartid of the cpu whose local interrupt controller has `phandle`; false when it is not one. */
+static bool intc_hartid(struct dt_ctx *c, u32 phandle, u32 *hartid)
+{
+	int intc = fdt_node_by_phandle(c->blob, phandle), cpu, cpus, ac, sc;
+	u64 id, size;
+
+	if (intc < 0 || (cpu = fdt_parent(c->blob, intc)) < 0 || (cpus = fdt_parent(c->blob, cpu)) < 0) return false;
+	ac = fdt_address_cells(c->blob, cpus);
+	sc = fdt_size_cells(c->blob, cpus);
+	if (fdt_read_reg(c->blob, cpu, ac, sc, 0, &id, &size) < 0 || id > 0xffffffffULL) return false;
+	*hartid = (u32)id;
+	return true;
+}
+
+/* The k-th hart-sized register of node: entries are `stride` bytes apiece, laid out across the node's reg
+ * regions in order (QEMU gives each socket its own region). 0 when the regions hold fewer. */
+static u64 nth_register(struct dt_ctx *c, int node, u64 k, u64 stride)
+{
+	int ac, sc;
+	u64 base, size;
+
+	if (fdt_reg_cells(c->blob, node, &ac, &sc) < 0) return 0;
+	for (int r = 0; fdt_read_reg(c->blob, node, ac, sc, r, &base, &size) == 0; r++) {
+		u64 n = size / stride;
+		if (k < n) return base + k * stride;
+		k -= n;
+	}
+	return 0;
+}
+
+/*
+ * Gives each hart its register in node: the node's interrupts-extended lists <intc-phandle irq> pairs,
+ * one per hart file in register order, and only entries wired to `irq` are S-mode ones. True when the
+ * node reaches every usable hart, each at a register below 2 GiB (the device window the kernel maps).
+ */
+static bool assign_sipi(struct dt_ctx *c, int node, u32 irq, u64 stride)
+{
+	struct machine_desc *m = c->m;
+	int len, i, j;
+	const u8 *ie = fdt_getprop(c->blob, node, "interrupts-extended", &len);
+
+	if (!ie || len <= 0 || len % 8) return false; /* cpu intcs have #interrupt-cells = <1> */
+	for (i = 0; i < m->nharts; i++) m->harts[i].sipi_pa = 0;
+	for (u64 k = 0; k < (u64)len / 8; k++) {
+		u32 id, wired = fdt_be32(ie + 8 * k + 4);
+		u64 pa = nth_register(c, node, k, stride);
+		if (wired != irq || !pa || pa >= (1ULL << 31) || !intc_hartid(c, fdt_be32(ie + 8 * k), &id)) continue;
+		for (j = 0; j < m->nharts; j++)
+			if (m->harts[j].hartid == id) m->harts[j].sipi_pa = pa;
+	}
+	for (i = 0; i < m->nharts; i++)
+		if (dt_hart_usable(&m->harts[i]) && !m->harts[i].sipi_pa) return false;
+	return true;
+}
+
+/* An ACLINT SSWI, else an S-level IMSIC (the M-level one is wired to IRQ_M_EXT and is firmware's). */
+static void parse_sipi(struct dt_ctx *c)
+{
+	static const char *const sswi_compat[] = { "riscv,aclint-sswi" };
+	struct machine_desc *m = c->m;
+	int node = find_device(c, sswi_compat, 1), len;
+
+	if (node >= 0 && assign_sipi(c, node, DT_IRQ_S_SOFT, 4)) {
+		m->sipi_kind = DT_SIPI_SSWI;
+		return;
+	}
+	for (node = fdt_find_compatible(c->blob, -1, "riscv,imsics"); node >= 0;
+	     node = fdt_find_compatible(c->blob, node, "riscv,imsics")) {
+		const u8 *p;
+		u32 guest_bits = 0, ids = 0, ipi = 1;
+		if (!node_enabled(c, node) || !identity_mapped(c, node)) continue;
+		if ((p = fdt_getprop(c->blob, node, "riscv,guest-index-bits", &len)) && len == 4) guest_bits = fdt_be32(p);
+		if ((p = fdt_getprop(c->blob, node, "riscv,num-ids", &len)) && len == 4) ids = fdt_be32(p);
+		if ((p = fdt_getprop(c->blob, node, "riscv,ipi-id", &len)) && len == 4) ipi = fdt_be32(p);
+		if (guest_bits > 8 || ids < 63 || ids > 2047 || ipi == 0 || ipi > ids) continue; /* AIA: 63..2047 */
+		if (!assign_sipi(c, node, DT_IRQ_S_EXT, 4096ULL << guest_bits)) continue;
+		m->sipi_kind = DT_SIPI_IMSIC;
+		m->sipi_ipi_id = ipi;
+		m->sipi_num_ids = ids;
+		return;
+	}
+	for (int i = 0; i < m->nharts; i++) m->harts[i].sipi_pa = 0;
+}
+
 static void parse_devices(struct dt_ctx *c)
 {
 	static const char *const test_compat[] = { "sifive,test1", "sifive,test0" };
@@ -427,6 +516,7 @@ static void parse_devices(struct dt_ctx *c)
 	node = fdt_find_compatible(c->blob, -1, "syscon-poweroff");
 	if (node >= 0)
 		m->poweroff_value = prop_u32(c, node, "value", QEMU_TEST_PASS, "malformed syscon-poweroff value");
+	parse_sipi(c);
 }
 
 /* Bytes of bank not covered by any reservation (resv is sorted by base). */

@@ -28,6 +28,15 @@ struct hart_desc {
 	bool enabled;
 	bool sv39; /* mmu-type is sv39, sv48 or sv57, all of which can run Sv39 */
 	char isa[DT_ISA_LEN];
+	u64 sipi_pa; /* this hart's register in machine_desc's S-mode IPI device; 0: the device misses it */
+};
+
+/* S-mode IPI devices: a hart can interrupt another without trapping into the SBI firmware. */
+enum dt_sipi_kind {
+	DT_SIPI_NONE,
+	DT_SIPI_SSWI,  /* ACLINT SSWI ("riscv,aclint-sswi"): a 32-bit write of 1 raises the target's SSIP */
+	DT_SIPI_IMSIC, /* the S-level IMSIC files ("riscv,imsics" wired to IRQ_S_EXT): a 32-bit write of an
+			* interrupt identity to the target file's seteipnum register makes it pending there */
 };
 
 struct machine_desc {
@@ -53,6 +62,9 @@ struct machine_desc {
 	bool has_test;
 	u64 test_base;
 	u32 poweroff_value;
+	int sipi_kind;   /* enum dt_sipi_kind: the device whose per-hart registers are in hart_desc.sipi_pa */
+	u32 sipi_ipi_id; /* IMSIC: the identity to send (the node's riscv,ipi-id, else 1) */
+	u32 sipi_num_ids; /* IMSIC: identities the files implement (riscv,num-ids) */
 };
 
 /*

@@ -506,7 +506,6 @@ int fdt_find_compatible(const void *blob, int start, const char *compat)
 	return node;
 }
 
-#ifdef HOST_TEST /* test support: only host tests call these */
 u32 fdt_get_phandle(const void *blob, int node)
 {
 	int len;
@@ -525,7 +524,6 @@ int fdt_node_by_phandle(const void *blob, u32 phandle)
 		if (fdt_get_phandle(blob, node) == phandle) return node;
 	return node;
 }
-#endif
 
 int fdt_num_mem_rsv(const void *blob)
 {

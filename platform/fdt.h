@@ -77,10 +77,9 @@ bool fdt_stringlist_contains(const char *list, int len, const char *str);
 /* First node after start (-1: from the root, inclusive) in depth-first order that is compatible. */
 int fdt_find_compatible(const void *blob, int start, const char *compat);
 
-#ifdef HOST_TEST /* test support: only host tests call these */
 u32 fdt_get_phandle(const void *blob, int node); /* 0 when the node has none */
+/* The node carrying phandle (a scan of the whole tree); -EINVAL for 0 and ~0, -ENOENT when none has it. */
 int fdt_node_by_phandle(const void *blob, u32 phandle);
-#endif
 
 int fdt_num_mem_rsv(const void *blob);
 int fdt_get_mem_rsv(const void *blob, int n, u64 *addr, u64 *size);

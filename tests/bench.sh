@@ -12,6 +12,10 @@
 #  3. Several harts under icount (4 harts, 4 workers, 2000 loops, masks 1, 9 and 1024): must finish, and
 #     prints its makespan (first start to last stop = every hart's instructions); printed, not compared.
 #  4. The vm_bench suite: scaling with live areas, fences per 10^5 vfrees, lock acquisitions per pair.
+#  5. Purge-heavy: 10^5 single-page vmalloc+vfree pairs shared by 4 harts with vmalloc.lazy_max_pages=64,
+#     under each remote-fence mechanism (tlb.remote=sbi, ipi): instructions (icount makespan; an SBI run
+#     that livelocks under QEMU 7.2's round-robin icount is reported as such after PURGE_TIMEOUT (120) s)
+#     and wall clock (median of PURGE_RUNS (3) interleaved runs each).
 # Prints figures only: nothing here fails on time.
 set -u
 cd "$(dirname "$0")/.."
@@ -109,10 +113,10 @@ if [ "${WALL:-1}" != 0 ]; then
 	echo
 fi
 
-echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB (printed, not compared)"
+echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB, tlb.remote=ipi (printed, not compared)"
 for mask in 1 9 1024; do
 	boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
-test_vmalloc.run_test_mask=$mask test_vmalloc.sequential_test_order=1" 1 4G
+test_vmalloc.run_test_mask=$mask test_vmalloc.sequential_test_order=1 tlb.remote=ipi" 1 4G
 	ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
 	if [ -n "$ms" ]; then
 		echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
@@ -129,3 +133,31 @@ echo
 echo "== 4b. fences per 10^5 single-page vfrees, and locks per pair, on 4 harts (in-kernel counters)"
 boot vm-bench-fences 4 "test=vm_bench" 0
 grep '^bench: \(fences\|locks\)' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'
+echo
+
+echo "== 5. purge-heavy: 10^5 single-page vmalloc+vfree pairs on 4 harts, vmalloc.lazy_max_pages=64, per remote-fence mechanism"
+PURGE_ARGS="test=vm_purge_bench vmalloc.lazy_max_pages=64"
+purge_line() { sed -n 's/^bench: purge_heavy: //p' "$LOGS/$1.log"; }
+printf '%-5s %-28s %8s %8s %14s %14s\n' remote clock purges fences makespan per_pair
+for mech in sbi ipi; do
+	BENCH_TIMEOUT=${PURGE_TIMEOUT:-120} boot "purge-icount-$mech" 4 "$PURGE_ARGS tlb.remote=$mech" 1 >/dev/null
+	l=$(purge_line "purge-icount-$mech")
+	if [ -n "$l" ]; then
+		printf '%-5s %-28s %8s %8s %14s %14s\n' "$mech" "icount (instructions)" "$(sed 's/.*purges=\([0-9]*\).*/\1/' <<<"$l")" \
+			"$(sed 's/.*remote_fence_calls=\([0-9]*\).*/\1/' <<<"$l")" "$(sed 's/.*makespan_ns=\([0-9]*\).*/\1/' <<<"$l")" \
+			"$(sed 's/.*ns_per_pair=\([0-9]*\).*/\1/' <<<"$l")"
+	else
+		echo "$mech   icount: did not finish in ${PURGE_TIMEOUT:-120} s (QEMU 7.2 round-robin icount starves the harts the SBI caller waits for; see README)"
+	fi
+done
+declare -A PW
+for ((r = 0; r < ${PURGE_RUNS:-3}; r++)); do
+	for mech in sbi ipi; do
+		boot "purge-wall-$mech-$r" 4 "$PURGE_ARGS tlb.remote=$mech" 0 >/dev/null
+		PW[$mech]+="$(purge_line "purge-wall-$mech-$r" | sed -n 's/.*ns_per_pair=\([0-9]*\).*/\1/p') "
+	done
+done
+for mech in sbi ipi; do
+	med=$(tr ' ' '\n' <<<"${PW[$mech]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+	printf '%-5s %-28s %s ns per pair (median of runs: %s)\n' "$mech" "wall clock, no icount" "${med:--}" "${PW[$mech]% }"
+done

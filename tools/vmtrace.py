@@ -163,7 +163,8 @@ def write_report(rep, log, r, source, check, sites=None, sym=None):
         rep.line("  areas=%d pages=%d (%.1f areas, %.1f pages per purge), largest span %s" % (
             p.areas, p.pages, p.areas / p.count, p.pages / p.count, fmt_bytes(p.span)))
         rep.line("  full flushes=%d, per-page flushes=%d, local fences=%d, remote fences=%d" % (
-            p.full, p.count - p.full, p.local, p.remote))
+            p.full, p.count - p.full, p.local, p.remote) + (" (%s)" % ", ".join(
+                "by %s %d" % kv for kv in sorted(p.by_mech.items())) if p.by_mech else ""))
         rep.line("  by caller: " + ", ".join("%s=%d" % kv for kv in sorted(p.by_caller.items())))
     if r.early_release:
         rep.line("  ranges reused before their purge's line (SMP ordering, expected): %d" % r.early_release)

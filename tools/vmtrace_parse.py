@@ -9,6 +9,10 @@ PREFIX = "@T "
 TOKEN = re.compile(r'([a-z_][a-z0-9_]*)=("[^"]*"|[^\s"]*)(?: +|$)')
 
 DEC, HEX, STR = "dec", "hex", "str"
+# ev=purge's remote: the mechanism of the batch's remote fence (sbi, ipi; none when no other hart was
+# online), or, in logs from before the mechanism was named, 1/0 for whether other harts were fenced.
+REMOTE = "remote"
+REMOTE_WORDS = ("sbi", "ipi", "none")
 COMMON = {"seq": DEC, "hart": DEC, "t": DEC, "task": DEC, "caller": STR}
 # Required fields per event; fields beyond these are accepted (the grammar only ever adds fields).
 EVENTS = {
@@ -17,7 +21,7 @@ EVENTS = {
     "free": {"fn": STR, "addr": HEX, "size": DEC, "pages": DEC},
     "realloc": {"addr": HEX, "new": HEX, "old_size": DEC, "new_size": DEC, "mode": STR, "freed_pages": DEC},
     "fail": {"size": DEC, "align": DEC, "reason": STR},
-    "purge": {"areas": DEC, "pages": DEC, "start": HEX, "end": HEX, "full": DEC, "remote": DEC},
+    "purge": {"areas": DEC, "pages": DEC, "start": HEX, "end": HEX, "full": DEC, "remote": REMOTE},
     "lazy": {"addr": HEX, "purge": DEC},
     "fault": {"addr": HEX, "what": STR},
     "kill": {"tid": DEC, "addr": HEX, "pc": HEX, "why": STR},
@@ -26,7 +30,7 @@ EVENTS = {
     "mark": {"id": DEC, "label": STR},
 }
 # Optional fields whose type is still checked when present.
-OPTIONAL = {"pages": DEC, "huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC,
+OPTIONAL = {"pages": DEC, "huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC, "remote_harts": DEC,
             "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC, "id": DEC,
             "sys": STR, "sys_dt": DEC, "upc": HEX, "ucaller": HEX}
 MAX_PROBLEMS = 10000  # malformed lines kept for the report; beyond that they are only counted
@@ -110,7 +114,12 @@ def _dec(text):
     return convert(DEC, text)
 
 
-CONVERT = {DEC: _dec, HEX: lambda text: convert(HEX, text), STR: lambda text: convert(STR, text)}
+def _remote(text):
+    return text if text in REMOTE_WORDS else _dec(text)
+
+
+CONVERT = {DEC: _dec, HEX: lambda text: convert(HEX, text), STR: lambda text: convert(STR, text), REMOTE: _remote}
+KIND_NAME = {DEC: "decimal", HEX: "hexadecimal", REMOTE: "sbi, ipi, none or decimal"}
 _SCHEMAS = {}
 
 
@@ -136,12 +145,12 @@ def check_fields(fields, schema, optional):
         elif kind == STR:
             out[key] = raw[1:-1] if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"' else raw
             continue
-        elif HEX_VALUE.fullmatch(raw):
+        elif kind == HEX and HEX_VALUE.fullmatch(raw):
             out[key] = int(raw[2:], 16)
             continue
         val = conv(raw)
         if val is None:
-            return None, "field '%s' is not %s: %r" % (key, "hexadecimal" if kind == HEX else "decimal", raw)
+            return None, "field '%s' is not %s: %r" % (key, KIND_NAME[kind], raw)
         out[key] = val
     if len(out) == len(fields):
         return out, None  # no field beyond the schema: the usual line

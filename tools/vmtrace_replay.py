@@ -126,6 +126,7 @@ class PurgeStats:
     def __init__(self):
         self.count = self.areas = self.pages = self.span = self.full = self.local = self.remote = 0
         self.by_caller = {}
+        self.by_mech = {}  # remote fences by mechanism (sbi, ipi), when the log names it
         self.times = array.array("d")
 
     def add(self, ev):
@@ -135,7 +136,13 @@ class PurgeStats:
         self.span = max(self.span, ev["end"] - ev["start"])
         self.full += 1 if ev["full"] else 0
         self.local += ev.get("local_fences", 1)
-        self.remote += ev.get("remote_fences", ev["remote"])
+        remote = ev["remote"]
+        fences = ev.get("remote_fences")
+        if fences is None:  # logs without the count: a named mechanism or a 1 means one fence
+            fences = 0 if remote in (0, "none") else 1
+        self.remote += fences
+        if isinstance(remote, str) and fences:
+            self.by_mech[remote] = self.by_mech.get(remote, 0) + fences
         fn = ev["caller"].split("+", 1)[0]
         self.by_caller[fn] = self.by_caller.get(fn, 0) + 1
         self.times.append(ev["t"])

@@ -4,7 +4,7 @@
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "lib/tlb_shootdown.h"
+#include "platform/tlb_remote.h"
 #include "vm/layout.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
@@ -87,17 +87,18 @@ u64 vm_lazy_pages_total(void)
 	return n > 0 ? (u64)n : 0;
 }
 
-/* Flushes the range from this hart's TLB and every other hart's. Returns how many other harts were fenced
- * (one sfence.vma here, one shootdown IPI each there). No lock may be held: the remote half waits for
- * acknowledgements. */
-static u32 flush_kernel_range(u64 start, u64 size)
+/* Flushes the range from this hart's TLB and every other hart's: one sfence.vma here and ONE remote fence
+ * call for all the others, by the mechanism chosen at boot (platform/tlb_remote.h: SBI RFENCE or the IPI
+ * shootdown). Returns how many other harts were fenced. No lock may be held: the remote half waits. */
+static u32 flush_kernel_range(u64 start, u64 size, enum tlb_remote_mech mech)
 {
 	u64 pages = size >> PAGE_SHIFT;
 	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
 
 	if (full) local_flush_tlb_all();
 	else local_flush_tlb_page(start);
-	u32 remote = tlb_flush_other_harts();
+	/* A full flush here is one there too (OpenSBI turns any range over 4 KiB into one anyway). */
+	u32 remote = tlb_remote_flush_by(mech, ~0ULL, full ? 0 : start, full ? 0 : size, -1);
 	vm_stat_add(VM_STAT_LOCAL_FENCES, 1);
 	if (remote) vm_stat_add(VM_STAT_REMOTE_FENCES, 1);
 	if (full) vm_stat_add(VM_STAT_FULL_FLUSHES, 1);
@@ -105,7 +106,7 @@ static u32 flush_kernel_range(u64 start, u64 size)
 	return remote;
 }
 
-void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
+void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size, tlb_remote_mech()); }
 
 /* Debug mode only (vmalloc.debug_uaf=1): the freeing hart forgets the range at once, so its own use
  * after vfree faults and is named. One sfence.vma per free: under QEMU that is a whole soft-TLB flush and
@@ -154,7 +155,8 @@ __noinline static void purge_batch(void)
 	/* Pages some hart has not published yet go negative here and even out when it publishes them. */
 	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
 	vm_stat_add(VM_STAT_LAZY_AREAS, -(s64)areas);
-	u32 remote = flush_kernel_range(lo, hi - lo);
+	enum tlb_remote_mech mech = tlb_remote_mech(); /* read once: the fence uses it and the trace names it */
+	u32 remote = flush_kernel_range(lo, hi - lo, mech);
 	for (struct vmap_area *a = list; a; a = a->lazy_next) {
 		vmap_free_chain(a->lazy_tables); /* level-0 tables the areas emptied: no walker holds them now */
 		a->lazy_tables = 0;
@@ -191,8 +193,10 @@ __noinline static void purge_batch(void)
 	}
 	vm_stat_add(VM_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
-	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%d local_fences=1 remote_fences=%u id=%lu",
-	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES, remote != 0, remote, id);
+	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%s local_fences=1 remote_fences=%u "
+	      "remote_harts=%u id=%lu",
+	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES,
+	      remote ? tlb_remote_mech_name(mech) : "none", remote != 0, remote, id);
 }
 
 /* Runs purges while the lazy list is over its threshold (more areas may be parked while one runs:

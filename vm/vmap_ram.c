@@ -7,7 +7,7 @@
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "lib/tlb_shootdown.h"
+#include "platform/tlb_remote.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/vmalloc_internal.h"
@@ -176,7 +176,7 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 void vm_unmap_aliases(void)
 {
 	local_flush_tlb_all();
-	(void)tlb_flush_other_harts();
+	(void)tlb_remote_flush(~0ULL, 0, 0);
 }
 
 /* The test runner's leak check runs while other harts idle: their blocks can be detached from here. */

@@ -408,3 +408,34 @@ void test_other_machines(void)
 	CHECK(m.nmem == 2 && m.mem[0].node == 0 && m.mem[1].node == 1 && dt_max_node(&m) == 1);
 	CHECK(m.nharts == 4 && m.harts[3].node == 1);
 }
+
+/* S-mode IPI devices: each hart's register is found through the device's interrupts-extended order (cpu
+ * intc phandles), the S-level IMSIC is told from the M-level one by the IRQ it is wired to, and a socket's
+ * files sit in that socket's region. A plain virt has none. */
+void test_smode_ipi_devices(void)
+{
+	struct machine_desc m;
+	const char *why = NULL;
+	const struct blob *b = find_blob("qemu-aclint");
+
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.sipi_kind == DT_SIPI_SSWI && m.nharts == 4);
+	for (int i = 0; i < m.nharts; i++) CHECK(m.harts[i].sipi_pa == 0x2f00000 + 4 * (u64)m.harts[i].hartid);
+	b = find_blob("qemu-aia");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.sipi_kind == DT_SIPI_IMSIC && m.sipi_ipi_id == 1 && m.sipi_num_ids == 255 && m.nharts == 4);
+	for (int i = 0; i < m.nharts; i++) CHECK(m.harts[i].sipi_pa == 0x28000000 + 0x1000 * (u64)m.harts[i].hartid);
+	b = find_blob("qemu-aia-numa");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.sipi_kind == DT_SIPI_IMSIC && m.nharts == 4);
+	u64 second = 0;
+	for (int i = 0; i < m.nharts; i++) {
+		CHECK(m.harts[i].sipi_pa != 0);
+		if (m.harts[i].hartid == 2) second = m.harts[i].sipi_pa;
+	}
+	CHECK(second >= 0x28000000 + 0x2000); /* hart 2 is socket 1's first file, in socket 1's region */
+	b = find_blob("qemu-smp4-2G");
+	CHECK(b && dt_parse_machine(b->data, b->size, &m, &why) == 0);
+	CHECK(m.sipi_kind == DT_SIPI_NONE);
+	for (int i = 0; i < m.nharts; i++) CHECK(m.harts[i].sipi_pa == 0);
+}

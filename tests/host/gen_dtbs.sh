@@ -1,6 +1,7 @@
 #!/bin/sh
 # Produces the device trees test_fdt reads: QEMU virt dumps for SMP 1/2/4/8 x 64M/128M/2G/8G, one
-# with an initrd and a command line, one with two NUMA nodes, the sifive_u and spike machines, and every
+# with an initrd and a command line, one with two NUMA nodes, ACLINT and AIA ones, the sifive_u and spike
+# machines, and every
 # dts/*.dts compiled with dtc.
 # Usage: tests/host/gen_dtbs.sh OUTDIR
 set -eu
@@ -31,6 +32,13 @@ head -c 3000 /dev/zero >"$out/initrd.bin"
 dump qemu-initrd -smp 2 -m 256M -kernel "$out/kernel.bin" -initrd "$out/initrd.bin" -append "a=b c.d=e"
 
 dump qemu-numa -smp 4 -m 256M \
+	-object memory-backend-ram,id=m0,size=128M -object memory-backend-ram,id=m1,size=128M \
+	-numa node,memdev=m0,cpus=0-1 -numa node,memdev=m1,cpus=2-3
+
+# S-mode IPI devices: ACLINT SSWI, the S-level IMSIC files, and the IMSIC files of two sockets (two regions).
+MACHINE=virt,aclint=on dump qemu-aclint -smp 4 -m 256M
+MACHINE=virt,aia=aplic-imsic dump qemu-aia -smp 4 -m 256M
+MACHINE=virt,aia=aplic-imsic dump qemu-aia-numa -smp 4 -m 256M \
 	-object memory-backend-ram,id=m0,size=128M -object memory-backend-ram,id=m1,size=128M \
 	-numa node,memdev=m0,cpus=0-1 -numa node,memdev=m1,cpus=2-3
 

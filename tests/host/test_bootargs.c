@@ -358,9 +358,9 @@ static void note(void *ctx, int problem, int word, const struct bootarg_param *p
 static void test_check_against_table(void)
 {
 	static const struct bootarg_param params[] = {
-		{"lazy", BA_NUMBER, 1, 100, "pages"},
-		{"flag", BA_FLAG, 0, 0, "a flag"},
-		{"name", BA_TEXT, 0, 0, "text"},
+		{"lazy", BA_NUMBER, 1, 100, "pages", NULL},
+		{"flag", BA_FLAG, 0, 0, "a flag", NULL},
+		{"name", BA_TEXT, 0, 0, "text", NULL},
 	};
 	struct seen s = {0};
 
@@ -378,9 +378,26 @@ static void test_check_against_table(void)
 	CHECK_EQ(bootargs_check(params, 3, NULL, NULL), 0);
 }
 
+/* A choice accepts exactly its words: not a prefix, not an extension, not the empty or bare value. */
+static void test_choices(void)
+{
+	static const struct bootarg_param params[] = {
+		{"tlb.remote", BA_CHOICE, 0, 0, "remote fence", "sbi|ipi|auto"},
+	};
+	struct seen s = {0};
+
+	bootargs_init("tlb.remote=sbi tlb.remote=ipi tlb.remote=auto tlb.remote=sb tlb.remote=sbix tlb.remote= "
+		      "tlb.remote tlb.remote=SBI tlb.remote=sbi|ipi");
+	CHECK_EQ(bootargs_check(params, 1, note, &s), 6);
+	CHECK_EQ(s.n, 6);
+	for (int i = 0; i < 6; i++) CHECK(s.kinds[i] == BA_NOT_A_CHOICE && s.words[i] == i + 3);
+	bootargs_init("tlb.remote=auto");
+	CHECK_EQ(bootargs_check(params, 1, NULL, NULL), 0);
+}
+
 int main(void)
 {
-	htest_begin("bootargs", 16);
+	htest_begin("bootargs", 17);
 	htest_run("basic_words", test_basic_words);
 	htest_run("empty_and_null_lines", test_empty_and_null_lines);
 	htest_run("empty_values_and_equals", test_empty_values_and_equals);
@@ -397,5 +414,6 @@ int main(void)
 	htest_run("hostile_bytes", test_hostile_bytes);
 	htest_run("bad_words_named", test_bad_words_named);
 	htest_run("check_against_table", test_check_against_table);
+	htest_run("choices", test_choices);
 	return htest_end();
 }

@@ -30,7 +30,8 @@ int lib_get_mem_rsv(const void *f, int n, uint64_t *a, uint64_t *s)
 struct blob blobs[64];
 int nblobs;
 /* QEMU dumps: qemu-* are virt machines (checked field by field against libfdt), the others are not. */
-static const char *const qemu_names[] = { "qemu-initrd", "qemu-numa", "sifive-u", "spike" };
+static const char *const qemu_names[] = { "qemu-initrd", "qemu-numa", "qemu-aclint", "qemu-aia", "qemu-aia-numa",
+					   "sifive-u", "spike" };
 static const char *const dts_names[] = { "two-banks", "overlap-banks", "bad-no-memory", "bad-tiny-memory",
 					  "bad-no-timebase", "bad-no-sv39", "no-stdout-path", "no-uart",
 					  "unaligned-banks", "big-bank", "bad-17-banks", "harts-64-descending" };
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	htest_begin("fdt", 19);
+	htest_begin("fdt", 20);
 	htest_run("dtbs_valid", test_dtbs_valid);
 	htest_run("walk_matches_libfdt", test_walk_matches_libfdt);
 	htest_run("paths", test_paths);
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 	htest_run("bank_trimming", test_bank_trimming);
 	htest_run("empty_initrd_and_sifive_uart", test_empty_initrd_and_sifive_uart);
 	htest_run("other_machines", test_other_machines);
+	htest_run("smode_ipi_devices", test_smode_ipi_devices);
 	htest_run("mutations", test_mutations);
 	ed_close();
 	if (generated) {

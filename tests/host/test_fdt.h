@@ -69,6 +69,7 @@ void test_limits(void);
 void test_bank_trimming(void);
 void test_empty_initrd_and_sifive_uart(void);
 void test_other_machines(void);
+void test_smode_ipi_devices(void);
 void ed_close(void);
 
 /* fdt_corrupt.c */

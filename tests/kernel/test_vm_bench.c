@@ -1,13 +1,16 @@
 /* Suite `vm_bench`: the figures `make bench` reports beside the test_vmalloc port. A calibration of the
  * timebase against a loop of known length, the cost of a 1-page vmalloc+vfree as the number of live
- * areas grows (10^2 .. 10^5, as memory allows), the fences that 10^5 single-page vfrees cost, and the
- * lock acquisitions per 1-page vmalloc+vfree pair. Time is printed, never asserted (under `make test` it
+ * areas grows (10^2 .. 10^5, as memory allows), the fences that 10^5 single-page vfrees cost, the
+ * lock acquisitions per 1-page vmalloc+vfree pair, and a purge-heavy run (10^5 single-page vfrees shared by
+ * every hart; make bench sets a small vmalloc.lazy_max_pages) timed under the boot's remote-fence mechanism. Time is printed, never asserted (under `make test` it
  * is wall time); the fence bound and the lock counts (deterministic) are asserted. */
 #include "kernel/ktest.h"
+#include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "platform/tlb_remote.h"
 #include "vm/buddy.h"
 #include "vm/vmalloc.h"
 
@@ -118,5 +121,70 @@ static void locks_per_pair(struct ktest *t)
 	KT_EXPECT(t, stripes1 - stripes0 <= 2 * pairs + 100); /* one per vmalloc, one per vfree */
 }
 
+/* Purge-heavy: every online hart does its share of 10^5 1-page vmalloc+vfree pairs at once, so purges
+ * (and their one remote fence each) run while the other harts allocate and free. The makespan (first
+ * start to last stop) is printed in ns: instructions of all harts under -icount shift=0. */
+#define PURGE_HEAVY_PAIRS 100000
+struct purge_worker {
+	u64 pairs, t0, t1;
+	bool failed;
+};
+static struct purge_worker purge_workers[MAX_HARTS];
+static struct smp_barrier purge_start;
+
+static void purge_worker_run(void *arg)
+{
+	struct purge_worker *w = arg;
+	smp_barrier_wait(&purge_start);
+	w->t0 = rdtime();
+	for (u64 i = 0; i < w->pairs; i++) {
+		volatile u8 *p = vmalloc(PAGE_SIZE);
+		if (!p) {
+			w->failed = true;
+			break;
+		}
+		*p = 1;
+		vfree((void *)p);
+	}
+	w->t1 = rdtime();
+}
+
+static void purge_heavy(struct ktest *t)
+{
+	u32 harts = nr_harts_online;
+	enum tlb_remote_mech mech = tlb_remote_mech();
+	struct vm_stats a, b;
+
+	vm_purge();
+	vm_purge_wait_idle();
+	vm_get_stats(&a);
+	u64 calls = tlb_remote_calls(mech);
+	smp_barrier_init(&purge_start, harts);
+	for (u32 h = 0; h < harts; h++)
+		purge_workers[h] = (struct purge_worker){.pairs = PURGE_HEAVY_PAIRS / harts + (h < PURGE_HEAVY_PAIRS % harts)};
+	for (u32 h = 1; h < harts; h++) KT_ASSERT(t, smp_call_on(h, purge_worker_run, &purge_workers[h]) == 0);
+	purge_worker_run(&purge_workers[0]);
+	smp_wait_all();
+	vm_purge_wait_idle();
+	vm_get_stats(&b);
+	u64 t0 = ~0ULL, t1 = 0;
+	for (u32 h = 0; h < harts; h++) {
+		KT_EXPECT(t, !purge_workers[h].failed);
+		t0 = MIN(t0, purge_workers[h].t0);
+		t1 = MAX(t1, purge_workers[h].t1);
+	}
+	u64 ns = ticks_to_ns(t1 - t0), purges = b.purges - a.purges, made = tlb_remote_calls(mech) - calls;
+	printk("bench: purge_heavy: remote=%s harts=%u vfrees=%u lazy_max_pages=%lu purges=%lu remote_fence_calls=%lu "
+	       "makespan_ns=%lu ns_per_pair=%lu\n",
+	       tlb_remote_mech_name(mech), harts, PURGE_HEAVY_PAIRS, vm_lazy_max_pages(), purges, made, ns,
+	       ns / PURGE_HEAVY_PAIRS);
+	KT_EXPECT(t, purges >= 1);
+	/* One remote fence per purge batch; other fences (vm_map_ram, vrealloc) do not run here. */
+	KT_EXPECT(t, made == (harts > 1 ? b.remote_fences - a.remote_fences : 0));
+	KT_EXPECT(t, harts == 1 || made == purges);
+}
+
 KTEST_SUITE(vm_bench, {"calibration", calibrate}, {"scaling", scaling}, {"fences_per_1e5_vfrees", fences},
 	    {"locks_per_fix_size_pair", locks_per_pair});
+/* Its own suite, so that make bench can boot it alone under each mechanism. */
+KTEST_SUITE(vm_purge_bench, {"purge_heavy_all_harts", purge_heavy});

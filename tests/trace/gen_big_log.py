@@ -98,7 +98,7 @@ def main():
         elif r < 0.93 and pending:
             lo = min(a for a, _ in pending)
             hi = max(a + s for a, s in pending)
-            emit(hart, "ev=purge areas=%d pages=%d start=0x%x end=0x%x full=1 remote=1 local_fences=1 "
+            emit(hart, "ev=purge areas=%d pages=%d start=0x%x end=0x%x full=1 remote=sbi local_fences=1 "
                  "remote_fences=1 id=%d caller=vm_purge+0x10/0x100" %
                  (len(pending), sum(s // PAGE - 1 for _, s in pending), lo, hi, purge_id))
             free_ranges.extend(pending)
