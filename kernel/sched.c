@@ -8,8 +8,6 @@
 #include "kernel/hart.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "vm/pt.h"
-#include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
 
 spinlock_t sched_lock = SPINLOCK_INIT;
@@ -112,7 +110,7 @@ void scheduler_loop(void)
 		t->on_hart = -1;
 		kh->current = NULL;
 		h->tid = 0;
-		csr_write(satp, pt_satp(kernel_root_pa, 0));
+		aspace_deactivate(t);
 		spin_unlock(&sched_lock);
 	}
 }
