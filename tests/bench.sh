@@ -12,6 +12,12 @@
 #  3. Several harts under icount (4 harts, 4 workers, 2000 loops, masks 1, 9 and 1024): must finish, and
 #     prints its makespan (first start to last stop = every hart's instructions); printed, not compared.
 #  4. The vm_bench suite: scaling with live areas, fences per 10^5 vfrees, lock acquisitions per pair.
+#  5. The user-level service beside Linux's memfd/ftruncate/mmap/pread/pwrite/futex: /shm_bench
+#     (tests/user/shm_bench.c) runs the four workloads of ../shared/peer/linux-shm-bench.c with the same
+#     sizes and counts (SHM_SCALE, default 1). Instructions per op under icount on 1 hart (pingpong also
+#     on 2) against the peer's figures from the same QEMU (../shared/peer/README.md); then wall clock at
+#     -smp 2, our kernel and the peer (ICOUNT=0 linux-shm-bench.sh) booted alternately RUNS times each:
+#     medians in microseconds per op and the ratios, as in 2. WALL=0 skips the wall-clock half.
 # Prints figures only: nothing here fails on time.
 set -u
 cd "$(dirname "$0")/.."
@@ -22,8 +28,12 @@ WALL_LOOPS=${WALL_LOOPS:-20000}
 RUNS=${RUNS:-7}
 PEER=${PEER:-../shared/peer/linux-test_vmalloc.sh}
 [ -x "$PEER" ] || PEER=/work/shared/peer/linux-test_vmalloc.sh
+SHM_PEER=${SHM_PEER:-$(dirname "$PEER")/linux-shm-bench.sh}
+SHM_SCALE=${SHM_SCALE:-1}
+SECTIONS=${SECTIONS:-12345} # which numbered sections to run, e.g. SECTIONS=5
+want() { case "$SECTIONS" in *"$1"*) return 0 ;; esac; return 1; }
 mkdir -p "$LOGS"
-make -s kernel || exit 1
+make -s kernel user-programs || exit 1
 
 boot() { # name smp bootargs [icount: 1 (default) or 0] [mem]
 	local log=$LOGS/$1.log clock=(-icount shift=0)
@@ -55,10 +65,12 @@ compare() { # log
 }
 
 ARGS="test_vmalloc.test_loop_count=$LOOPS test_vmalloc.sequential_test_order=1"
-echo "== 1. test_vmalloc: 1 hart, mask 1983, $LOOPS loops, icount (instructions per loop = avg usec * 1000 / loops)"
-boot tv-smp1 1 "test=test_vmalloc test_vmalloc.run_test_mask=1983 test_vmalloc.nr_threads=1 $ARGS"
-compare "$LOGS/tv-smp1.log"
-echo
+if want 1; then
+	echo "== 1. test_vmalloc: 1 hart, mask 1983, $LOOPS loops, icount (instructions per loop = avg usec * 1000 / loops)"
+	boot tv-smp1 1 "test=test_vmalloc test_vmalloc.run_test_mask=1983 test_vmalloc.nr_threads=1 $ARGS"
+	compare "$LOGS/tv-smp1.log"
+	echo
+fi
 
 # One run's figures as "case usec_per_loop" lines: the mean over workers of avg usec / loops.
 per_loop() { # file
@@ -100,7 +112,7 @@ test_vmalloc.nr_threads=$thr test_vmalloc.test_loop_count=$WALL_LOOPS test_vmall
 	done
 }
 
-if [ "${WALL:-1}" != 0 ]; then
+if want 2 && [ "${WALL:-1}" != 0 ]; then
 	echo "== 2a. wall clock: -smp 1, 1 worker, mask 1983, $WALL_LOOPS loops, medians of $RUNS interleaved runs each (us per loop)"
 	wall 1 1 1983
 	echo
@@ -109,23 +121,101 @@ if [ "${WALL:-1}" != 0 ]; then
 	echo
 fi
 
-echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB (printed, not compared)"
-for mask in 1 9 1024; do
-	boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
+if want 3; then
+	echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB (printed, not compared)"
+	for mask in 1 9 1024; do
+		boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
 test_vmalloc.run_test_mask=$mask test_vmalloc.sequential_test_order=1" 1 4G
-	ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
-	if [ -n "$ms" ]; then
-		echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
-	else
-		echo "mask $mask: did not finish (see $LOGS/icount-smp4-mask$mask.log)"
-	fi
-done
-echo
+		ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
+		if [ -n "$ms" ]; then
+			echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
+		else
+			echo "mask $mask: did not finish (see $LOGS/icount-smp4-mask$mask.log)"
+		fi
+	done
+	echo
+fi
 
-echo "== 4a. scaling: instructions per 1-page vmalloc+vfree against live areas (1 hart, icount)"
-boot vm-bench-scaling 1 "test=vm_bench"
-grep '^bench: \(calibration\|scaling\|locks\)' "$LOGS/vm-bench-scaling.log" | sed 's/^bench: //'
-echo
-echo "== 4b. fences per 10^5 single-page vfrees, and locks per pair, on 4 harts (in-kernel counters)"
-boot vm-bench-fences 4 "test=vm_bench" 0
-grep '^bench: \(fences\|locks\)' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'
+if want 4; then
+	echo "== 4a. scaling: instructions per 1-page vmalloc+vfree against live areas (1 hart, icount)"
+	boot vm-bench-scaling 1 "test=vm_bench"
+	grep '^bench: \(calibration\|scaling\|locks\)' "$LOGS/vm-bench-scaling.log" | sed 's/^bench: //'
+	echo
+	echo "== 4b. fences per 10^5 single-page vfrees, and locks per pair, on 4 harts (in-kernel counters)"
+	boot vm-bench-fences 4 "test=vm_bench" 0
+	grep '^bench: \(fences\|locks\)' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'
+	echo
+fi
+
+# Linux 6.12 (-O2, SLUB, Sv39), icount, SCALE 1: instructions per op (../shared/peer/README.md).
+declare -A LINUX_SHM=([cycle]=103026 [grow]=11118 [rw]=4790 [pingpong]=7667 [pingpong@2]=14704)
+SHM_NAMES="cycle grow rw pingpong"
+
+shm_boot() { # name smp icount(1|0): our kernel with /shm_bench as the first task
+	local log=$LOGS/$1.log clock=(-icount shift=0)
+	[ "$3" = 0 ] && clock=()
+	timeout "${BENCH_TIMEOUT:-1800}" qemu-system-riscv64 -machine virt -bios default -nographic -no-reboot \
+		"${clock[@]}" -smp "$2" -m 1G -kernel "$BUILD/kernel.bin" -initrd "$BUILD/initrd.cpio" \
+		-append "init=/shm_bench $SHM_SCALE" </dev/null 2>&1 | tr -d '\r' >"$log"
+	grep -aq '^shm_bench: done' "$log" || echo "bench: shm_bench boot $1 did not finish (see $log)"
+}
+
+# One run's figures as "name ns_per_op" lines ("name skipped" for a workload the kernel cannot run yet).
+shm_per_op() { # file
+	grep -a '^shm_bench: ' "$1" | awk '$3 ~ /^ops=/ { sub("ns_per_op=", "", $6); print $2, $6 }
+		$3 == "skipped" { print $2, "skipped" }'
+}
+
+shm_icount_row() { # label ours linux
+	if [ -z "$2" ] || [ "$2" = skipped ]; then
+		printf '%-14s %12s %12d %7s\n' "$1" "${2:-missing}" "$3" -
+	else
+		printf '%-14s %12d %12d %7s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", a / b }')"
+	fi
+}
+
+if want 5; then
+	echo "== 5a. user-level service: icount, 1 hart (pingpong also 2), SCALE $SHM_SCALE (instructions per op)"
+	shm_boot shm-icount-smp1 1 1
+	shm_boot shm-icount-smp2 2 1
+	printf '%-14s %12s %12s %7s\n' workload ours/op linux/op ratio
+	for name in $SHM_NAMES; do
+		shm_icount_row "$name" "$(shm_per_op "$LOGS/shm-icount-smp1.log" | awk -v n="$name" '$1 == n { print $2 }')" \
+			"${LINUX_SHM[$name]}"
+	done
+	shm_icount_row "pingpong@2" "$(shm_per_op "$LOGS/shm-icount-smp2.log" | awk '$1 == "pingpong" { print $2 }')" \
+		"${LINUX_SHM[pingpong@2]}"
+	echo
+
+	if [ "${WALL:-1}" != 0 ]; then
+		echo "== 5b. user-level service: wall clock, -smp 2, SCALE $SHM_SCALE, medians of $RUNS interleaved runs each (us per op)"
+		dir=$LOGS/shm-wall && rm -rf "$dir" && mkdir -p "$dir"
+		for r in $(seq 1 "$RUNS"); do
+			shm_boot "shm-wall-ours-$r" 2 0
+			shm_per_op "$LOGS/shm-wall-ours-$r.log" >"$dir/ours-$r"
+			ICOUNT=0 "$SHM_PEER" 2 "$SHM_SCALE" >"$dir/linux-raw-$r" 2>&1
+			shm_per_op "$dir/linux-raw-$r" >"$dir/linux-$r"
+		done
+		# As in 2: ratio of the medians, the median and range of the per-pair ratios, and of the fastest runs.
+		printf '%-14s %12s %12s %7s %7s %13s %6s\n' workload ours_us linux_us ratio paired paired_range best
+		shm_vals() { cat "$dir"/"$1"-[0-9]* | awk -v n="$2" '$1 == n && $2 != "skipped" { print $2 / 1000 }'; }
+		for name in $SHM_NAMES; do
+			l=$(shm_vals linux "$name" | median)
+			if [ -z "$(shm_vals ours "$name")" ]; then
+				printf '%-14s %12s %12.2f %7s %7s %13s %6s\n' "$name" skipped "$l" - - - -
+				continue
+			fi
+			o=$(shm_vals ours "$name" | median)
+			ob=$(shm_vals ours "$name" | sort -g | head -1) lb=$(shm_vals linux "$name" | sort -g | head -1)
+			pr=$(for r in $(seq 1 "$RUNS"); do
+				join <(sort "$dir/ours-$r") <(sort "$dir/linux-$r") |
+					awk -v n="$name" '$1 == n && $2 != "skipped" && $3 > 0 { print $2 / $3 }'
+			done | sort -g)
+			printf '%-14s %12.2f %12.2f %7s %7s %13s %6s\n' "$name" "$o" "$l" \
+				"$(awk -v a="$o" -v b="$l" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+				"$(echo "$pr" | median | awk '{ printf "%.2f", $1 }')" \
+				"$(echo "$pr" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')" \
+				"$(awk -v a="${ob:-0}" -v b="${lb:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+		done
+	fi
+fi

@@ -50,10 +50,21 @@ static void shrink(struct vmap_area *a, u64 size, const void *caller)
 	u32 freed = 0;
 
 	if (!(a->flags & VM_HUGE) && keep < a->nr_pages) {
-		u64 tail = a->addr + (keep << PAGE_SHIFT);
+		u64 tail = a->addr + (keep << PAGE_SHIFT), bytes = (u64)(a->nr_pages - keep) << PAGE_SHIFT;
 		u64 chain = vmap_unmap_collect(tail, a->nr_pages - (u32)keep, &freed);
-		vm_flush_range_now(tail, (u64)(a->nr_pages - keep) << PAGE_SHIFT);
-		vmap_free_chain(chain);
+		if (a->flags & VM_USER) {
+			/* A shm object shrunk by its user, maybe a page at a time in a loop: fencing every hart
+			 * each time (an IPI to each, and under QEMU a whole soft-TLB refill there) cost more than
+			 * the rest of the resize. The pages wait for a later fence instead (still ours, so a
+			 * stale translation elsewhere reaches nothing another owner has), and the range is not
+			 * mapped again before one (VM_STALE_TAIL). Linux's shmem truncation needs no kernel
+			 * fence at all: its pages live in the linear map. */
+			vm_tail_pages_defer(tail, bytes, chain, freed);
+			a->flags |= VM_STALE_TAIL;
+		} else {
+			vm_flush_range_now(tail, bytes);
+			vmap_free_chain(chain);
+		}
 		a->nr_pages = (u32)keep;
 		account(a, -(s64)freed);
 	}
@@ -168,6 +179,11 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		/* The range is still ours after an earlier shrink: back it with fresh pages. */
 		u32 want = (u32)(ALIGN_UP((u64)size, PAGE_SIZE) >> PAGE_SHIFT), have = a->nr_pages;
 		if (!charge(a, want - have)) return NULL;
+		if (a->flags & VM_STALE_TAIL) {
+			/* Another hart may still translate the range to the old tail pages: fence it first. */
+			vm_tail_pages_drain();
+			a->flags &= ~VM_STALE_TAIL;
+		}
 		if (vmap_populate(a->addr + ((u64)have << PAGE_SHIFT), want - have, a->node,
 				  zero_new || (a->flags & VM_ZERO))) {
 			account(a, -(s64)(want - have));
