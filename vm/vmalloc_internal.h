@@ -155,12 +155,13 @@ void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush 
 /* A user area's shrunk tail (vrealloc): its leaves are cleared and chained (`chain`, n pages), its range
  * [start, start + size) is flushed here at once, and the pages are given back only after every other
  * hart's TLB has been flushed too: by the next vm_tail_pages_drain, which a later one runs itself once
- * VM_TAIL_DEFER_MAX pages wait. Until then a stale translation elsewhere still reaches a page nobody
+ * VM_TAIL_DEFER_MAX pages wait, as does an allocation that finds no free page. Until then a stale translation elsewhere still reaches a page nobody
  * else can have, so no remote fence is needed per shrink. Process context. */
 void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n);
 /* Flushes every hart's whole TLB, then gives back every deferred tail page. Before a range with a
  * deferred tail is mapped again (VM_STALE_TAIL), and by vm_purge. Process context, no lock held. */
 void vm_tail_pages_drain(void);
+bool vm_tail_pages_waiting(void); /* any deferred tail page not yet given back; any context */
 extern bool vm_debug_uaf;
 /* Flushes [start, start + size) from this hart's TLB now: one sfence.vma by address for a page, a full
  * flush for more. Any context. */

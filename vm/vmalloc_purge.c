@@ -108,9 +108,10 @@ static u32 flush_kernel_range(u64 start, u64 size)
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
 
-/* Deferred tail pages: at most this many wait for a fence (8 MiB), so a task shrinking in a loop
- * hides little memory and the fence that frees them is paid once per this many pages. */
-#define VM_TAIL_DEFER_MAX 2048
+/* Deferred tail pages: at most this many wait for a fence (2 MiB), so a task shrinking in a loop hides
+ * little memory (and an allocation that runs out drains them first: vmap_populate), while the fence
+ * that frees them is paid once per this many pages. */
+#define VM_TAIL_DEFER_MAX 512
 static u64 tail_chain;  /* physical address of the first deferred page; each page's first word links on */
 static s64 tail_pages;  /* pages on it (atomic; pushers add after the push, drainers take what they free) */
 
@@ -128,6 +129,8 @@ void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n)
 	while (!__atomic_compare_exchange_n(&tail_chain, &head, chain, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	if (__atomic_add_fetch(&tail_pages, (s64)n, __ATOMIC_RELAXED) >= VM_TAIL_DEFER_MAX) vm_tail_pages_drain();
 }
+
+bool vm_tail_pages_waiting(void) { return __atomic_load_n(&tail_chain, __ATOMIC_ACQUIRE) != 0; }
 
 void vm_tail_pages_drain(void)
 {
@@ -282,7 +285,7 @@ void vm_purge(void)
 {
 	while (!purge_run(true)) vm_purge_wait(vm_purge_seq());
 	vm_va_cache_flush();
-	if (__atomic_load_n(&tail_chain, __ATOMIC_ACQUIRE)) vm_tail_pages_drain();
+	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 
 /* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over

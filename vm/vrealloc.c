@@ -1,5 +1,6 @@
 /* vrealloc with Linux's current semantics: NULL allocates, 0 frees, shrink keeps the pointer and really
- * gives the tail pages back (flushed first), grow stays in place while the area's reserved range allows,
+ * gives the tail pages back (flushed first; a user area's once a later fence has covered every hart, see
+ * vm_tail_pages_defer), grow stays in place while the area's reserved range allows,
  * and bytes revealed by a grow read as zero when the area was zero-initialised. A grow that has to move
  * takes the pages along (their leaves move to the new range, nothing is copied), so whoever else maps
  * those pages (shm's user mappings) keeps seeing the same memory, and only the added pages are charged.
