@@ -162,7 +162,7 @@ shm_boot() { # name smp icount(1|0): our kernel with /shm_bench as the first tas
 
 # One run's figures as "name ns_per_op" lines ("name skipped" for a workload the kernel cannot run yet).
 shm_per_op() { # file
-	grep -a '^shm_bench: ' "$1" | awk '$3 ~ /^ops=/ { sub("ns_per_op=", "", $6); print $2, $6 }
+	grep -a '^shm_bench: ' "$1" | awk '$3 ~ /^ops=/ { sub("ns_per_op=", "", $5); print $2, $5 }
 		$3 == "skipped" { print $2, "skipped" }'
 }
 
