@@ -152,11 +152,11 @@ u64 vm_lazy_pages_total(void);
  * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
 struct vmap_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
-/* A user area's shrunk tail (vrealloc): its leaves are cleared and chained (`chain`, n pages), its range
- * [start, start + size) is flushed here at once, and the pages are given back only after every other
- * hart's TLB has been flushed too: by the next vm_tail_pages_drain, which a later one runs itself once
- * VM_TAIL_DEFER_MAX pages wait, as does an allocation that finds no free page. Until then a stale translation elsewhere still reaches a page nobody
- * else can have, so no remote fence is needed per shrink. Process context. */
+/* A user area's shrunk tail (vrealloc): its leaves [start, start + size) are cleared and chained (`chain`,
+ * n pages); no TLB is flushed now, and the pages are given back only after every hart's TLB has been
+ * flushed: by the next vm_tail_pages_drain, which a later call runs itself once VM_TAIL_DEFER_MAX pages
+ * wait, as does an allocation that finds no free page. Until then a stale translation on any hart
+ * reaches a page nobody else can have, so a shrink needs no fence. Process context. */
 void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n);
 /* Flushes every hart's whole TLB, then gives back every deferred tail page. Before a range with a
  * deferred tail is mapped again (VM_STALE_TAIL), and by vm_purge. Process context, no lock held. */

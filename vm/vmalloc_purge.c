@@ -118,10 +118,11 @@ static s64 tail_pages;  /* pages on it (atomic; pushers add after the push, drai
 void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n)
 {
 	if (!chain) return;
-	/* This hart forgets the range now; other harts are fenced by the drain that frees the pages. */
-	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) local_flush_tlb_all();
-	else local_flush_tlb_page(start);
-	vm_stat_add(VM_STAT_LOCAL_FENCES, 1);
+	/* Not even this hart is fenced now (unless use-after-free detection wants its own accesses to
+	 * fault, as after a vfree): under QEMU a sfence.vma empties the whole soft TLB, and the drain fences
+	 * this hart as it fences the others, before the pages go and before the range is mapped again.
+	 * Meanwhile a stale translation here, like one elsewhere, reaches only our page. */
+	vm_local_forget(start, size);
 	u64 last = chain;
 	while (*(u64 *)phys_to_virt(last)) last = *(u64 *)phys_to_virt(last);
 	u64 head = __atomic_load_n(&tail_chain, __ATOMIC_RELAXED);
@@ -134,9 +135,8 @@ bool vm_tail_pages_waiting(void) { return __atomic_load_n(&tail_chain, __ATOMIC_
 
 void vm_tail_pages_drain(void)
 {
-	/* Taken before the fence: every page on it was unmapped before the fence starts, and each pusher
-	 * flushed its own hart when it pushed, so after a full fence of the others no TLB reaches them.
-	 * This hart is flushed whole too: a page pushed by another hart may be in its TLB. */
+	/* Taken before the fence: every page on it was unmapped before the fence starts, so once this hart
+	 * and every other one have flushed their whole TLB, none reaches them. */
 	u64 chain = __atomic_exchange_n(&tail_chain, 0, __ATOMIC_ACQUIRE);
 	local_flush_tlb_all();
 	u32 remote = tlb_flush_other_harts();
