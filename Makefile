@@ -187,6 +187,7 @@ test: deps
 	@tests/run.sh
 
 bench: deps
+	@[ "$(WALL)" = 0 ] || tools/ensure-deps.sh bench # the Linux peers' build (wall-clock sections)
 	@tests/bench.sh
 	@if [ -x tests/bench_trace.sh ]; then tests/bench_trace.sh; fi
 

@@ -1,7 +1,13 @@
 /* User address spaces. Every root starts as a copy of the kernel root's upper half: the vmalloc region's
  * level-1 tables were created at boot, so kernel mappings made later are seen by every address space
  * with no synchronisation. Each task gets an ASID (its task slot) so switching tasks flushes nothing;
- * a slot's ASID is flushed everywhere when the task is reaped, before the slot can be reused. */
+ * a slot's ASID is flushed everywhere when the task is reaped, before the slot can be reused.
+ *
+ * Which harts a flush must reach (t->hart_mask), as Linux's mm_cpumask: a hart's bit is set when it
+ * loads t's root, and dropped by a flush that fenced that hart's whole TLB while the hart was not running
+ * t; only loading the root again can bring t's translations back, and that sets the bit. Without the
+ * drop, a task that once ran on every hart (a migration, its first slice on another hart) makes every
+ * later unmap or shrink shoot down every hart for ever, although the others have long forgotten it. */
 #include "kernel/aspace.h"
 #include "kernel/task.h"
 #include "lib/percpu.h"
@@ -33,14 +39,33 @@ int aspace_create(struct task *t)
 	/* Without enough ASID bits every task shares ASID 0 and each switch flushes. */
 	t->asid = (asid_bits >= 7) ? (u16)t->slot : 0;
 	t->hart_mask = 0;
+	t->active_mask = 0;
+	t->flushes_in_flight = 0;
 	return 0;
 }
 
 void aspace_activate(struct task *t)
 {
+	u64 me = 1ULL << this_hart_index();
+	/* Both bits before the root is loaded: a flusher that drops this hart from hart_mask reads
+	 * active_mask after the drop (both sequentially consistent), so it either sees this hart active and
+	 * puts the bit back, or dropped it before this fetch_or set it again. */
+	__atomic_fetch_or(&t->active_mask, me, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&t->hart_mask, me, __ATOMIC_SEQ_CST);
 	csr_write(satp, pt_satp(t->root_pa, t->asid));
 	if (!t->asid) local_flush_tlb_all();
-	__atomic_fetch_or(&t->hart_mask, 1ULL << this_hart_index(), __ATOMIC_RELAXED);
+}
+
+void aspace_leave(struct task *t)
+{
+	/* Only after satp holds another root: up to that write this hart could still load t's translations. */
+	__atomic_fetch_and(&t->active_mask, ~(1ULL << this_hart_index()), __ATOMIC_SEQ_CST);
+}
+
+void aspace_deactivate(struct task *t)
+{
+	csr_write(satp, pt_satp(kernel_root_pa, 0));
+	aspace_leave(t);
 }
 
 int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
@@ -57,21 +82,47 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
 	return 0;
 }
 
+/* Drops from t->hart_mask the harts of `fenced` that are not running t. Only valid once each of them
+ * will have flushed its whole TLB (or all of t's ASID) after this call: a hart dropped here keeps no
+ * translation of t past that flush, and cannot load another without aspace_activate setting its bit
+ * again. A ranged remote flush would leave t's other translations behind: never drop after one. The
+ * drop comes first and the look at active_mask second (aspace_activate sets them in the other order),
+ * so a hart that loads t's root meanwhile keeps its bit. */
+static void drop_idle_harts(struct task *t, u64 fenced)
+{
+	__atomic_fetch_and(&t->hart_mask, ~fenced, __ATOMIC_SEQ_CST);
+	u64 running = __atomic_load_n(&t->active_mask, __ATOMIC_SEQ_CST) & fenced;
+	if (running) __atomic_fetch_or(&t->hart_mask, running, __ATOMIC_SEQ_CST);
+}
+
 void aspace_flush(struct task *t, u64 va, u64 size)
 {
-	u64 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_RELAXED);
-	u32 me = this_hart_index();
+	u64 me = 1ULL << this_hart_index();
+	/* Announced before hart_mask is read: a concurrent flusher may have dropped a hart whose fence it has
+	 * not finished yet, and then this flush must fence the other harts itself (see below). */
+	__atomic_fetch_add(&t->flushes_in_flight, 1, __ATOMIC_SEQ_CST);
+	u64 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_SEQ_CST);
+	bool racing = __atomic_load_n(&t->flushes_in_flight, __ATOMIC_SEQ_CST) > 1;
 
-	if ((mask >> me) & 1) {
+	if (mask & me) {
 		if (size && size <= TLB_FLUSH_ALL_PAGES * PAGE_SIZE)
 			for (u64 a = va; a < va + size; a += PAGE_SIZE)
 				__asm__ volatile("sfence.vma %0, %1" ::"r"(a), "r"((u64)t->asid) : "memory");
 		else
 			local_flush_tlb_asid(t->asid);
 	}
-	/* Other harts that ran the task: one remote fence by the boot's mechanism (SBI RFENCE's ASID form, or
-	 * the IPI shootdown). */
-	if (mask & ~(1ULL << me)) tlb_remote_flush_asid(mask, va, size, t->asid);
+	/* Other harts that ran the task since their last flush of it: one remote fence by the boot's
+	 * mechanism (SBI RFENCE's ASID form, or the IPI shootdown), for the whole ASID, so that the ones not
+	 * running t can be dropped from hart_mask after it (a ranged fence would leave t's other
+	 * translations behind) and the next flush of an idle task's unmap or shrink stays on this hart. When
+	 * another flush is in flight it may have dropped a hart it has not fenced yet: then every other
+	 * online hart is fenced here too. */
+	u64 others = mask & ~me;
+	if (others || racing) {
+		if (others) drop_idle_harts(t, others);
+		tlb_remote_flush_asid(racing ? ~me : others, 0, 0, t->asid);
+	}
+	__atomic_fetch_sub(&t->flushes_in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
 static void free_leaf(void *ctx, u64 pa, int level)

@@ -9,8 +9,6 @@
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
-#include "vm/pt.h"
-#include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
 
 spinlock_t sched_lock = SPINLOCK_INIT;
@@ -139,6 +137,7 @@ void scheduler_loop(void)
 	bool house = true;
 	u64 house_tick = 0;
 	struct task *t = NULL; /* picked under sched_lock, still held, when not NULL at the top */
+	struct task *leaving = NULL; /* the task t follows directly, its root still in satp */
 
 	for (;;) {
 		if (!t) {
@@ -172,6 +171,8 @@ void scheduler_loop(void)
 		h->tid = t->tid;
 		kh->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
 		aspace_activate(t);
+		if (leaving && leaving != t) aspace_leave(leaving);
+		leaving = NULL;
 		need_resched[h->index] = false;
 		switch_context(&sched_ctx[h->index], &t->ctx);
 		/* Back from the task, still holding sched_lock. */
@@ -184,8 +185,10 @@ void scheduler_loop(void)
 		 * stays in satp only while sched_lock is held, so nobody can reap prev and free it meanwhile;
 		 * an exited task's root is left at once. */
 		t = prev->state != T_ZOMBIE && h->ticks == house_tick ? pick_next() : NULL;
-		if (!t) {
-			csr_write(satp, pt_satp(kernel_root_pa, 0));
+		if (t) {
+			leaving = prev; /* aspace_leave once t's root is in satp */
+		} else {
+			aspace_deactivate(prev);
 			spin_unlock(&sched_lock);
 		}
 	}

@@ -12,7 +12,13 @@
 #  3. Several harts under icount (4 harts, 4 workers, 2000 loops, masks 1, 9 and 1024): must finish, and
 #     prints its makespan (first start to last stop = every hart's instructions); printed, not compared.
 #  4. The vm_bench suite: scaling with live areas, fences per 10^5 vfrees, lock acquisitions per pair.
-#  5. Purge-heavy: 10^5 single-page vmalloc+vfree pairs shared by 4 harts with vmalloc.lazy_max_pages=64,
+#  5. The user-level service beside Linux's memfd/ftruncate/mmap/pread/pwrite/futex: /shm_bench
+#     (tests/user/shm_bench.c) runs the four workloads of ../shared/peer/linux-shm-bench.c with the same
+#     sizes and counts (SHM_SCALE, default 1). Instructions per op under icount on 1 hart (pingpong also
+#     on 2) against the peer's figures from the same QEMU (../shared/peer/README.md); then wall clock at
+#     -smp 2, our kernel and the peer (ICOUNT=0 linux-shm-bench.sh) booted alternately RUNS times each:
+#     medians in microseconds per op and the ratios, as in 2. WALL=0 skips the wall-clock half.
+#  6. Purge-heavy: 10^5 single-page vmalloc+vfree pairs shared by 4 harts with vmalloc.lazy_max_pages=64,
 #     under each remote-fence mechanism (tlb.remote=sbi, ipi): instructions (icount makespan; an SBI run
 #     that livelocks under QEMU 7.2's round-robin icount is reported as such after PURGE_TIMEOUT (120) s)
 #     and wall clock (median of PURGE_RUNS (3) interleaved runs each).
@@ -26,8 +32,12 @@ WALL_LOOPS=${WALL_LOOPS:-20000}
 RUNS=${RUNS:-7}
 PEER=${PEER:-../shared/peer/linux-test_vmalloc.sh}
 [ -x "$PEER" ] || PEER=/work/shared/peer/linux-test_vmalloc.sh
+SHM_PEER=${SHM_PEER:-$(dirname "$PEER")/linux-shm-bench.sh}
+SHM_SCALE=${SHM_SCALE:-1}
+SECTIONS=${SECTIONS:-123456} # which numbered sections to run, e.g. SECTIONS=5
+want() { case "$SECTIONS" in *"$1"*) return 0 ;; esac; return 1; }
 mkdir -p "$LOGS"
-make -s kernel || exit 1
+make -s kernel user-programs || exit 1
 
 boot() { # name smp bootargs [icount: 1 (default) or 0] [mem]
 	local log=$LOGS/$1.log clock=(-icount shift=0)
@@ -59,10 +69,12 @@ compare() { # log
 }
 
 ARGS="test_vmalloc.test_loop_count=$LOOPS test_vmalloc.sequential_test_order=1"
-echo "== 1. test_vmalloc: 1 hart, mask 1983, $LOOPS loops, icount (instructions per loop = avg usec * 1000 / loops)"
-boot tv-smp1 1 "test=test_vmalloc test_vmalloc.run_test_mask=1983 test_vmalloc.nr_threads=1 $ARGS"
-compare "$LOGS/tv-smp1.log"
-echo
+if want 1; then
+	echo "== 1. test_vmalloc: 1 hart, mask 1983, $LOOPS loops, icount (instructions per loop = avg usec * 1000 / loops)"
+	boot tv-smp1 1 "test=test_vmalloc test_vmalloc.run_test_mask=1983 test_vmalloc.nr_threads=1 $ARGS"
+	compare "$LOGS/tv-smp1.log"
+	echo
+fi
 
 # One run's figures as "case usec_per_loop" lines: the mean over workers of avg usec / loops.
 per_loop() { # file
@@ -104,7 +116,7 @@ test_vmalloc.nr_threads=$thr test_vmalloc.test_loop_count=$WALL_LOOPS test_vmall
 	done
 }
 
-if [ "${WALL:-1}" != 0 ]; then
+if want 2 && [ "${WALL:-1}" != 0 ]; then
 	echo "== 2a. wall clock: -smp 1, 1 worker, mask 1983, $WALL_LOOPS loops, medians of $RUNS interleaved runs each (us per loop)"
 	wall 1 1 1983
 	echo
@@ -113,51 +125,133 @@ if [ "${WALL:-1}" != 0 ]; then
 	echo
 fi
 
-echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB, tlb.remote=ipi (printed, not compared)"
-for mask in 1 9 1024; do
-	boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
+if want 3; then
+	echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB, tlb.remote=ipi (printed, not compared)"
+	for mask in 1 9 1024; do
+		boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
 test_vmalloc.run_test_mask=$mask test_vmalloc.sequential_test_order=1 tlb.remote=ipi" 1 4G
-	ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
-	if [ -n "$ms" ]; then
-		echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
-	else
-		echo "mask $mask: did not finish (see $LOGS/icount-smp4-mask$mask.log)"
-	fi
-done
-echo
-
-echo "== 4a. scaling: instructions per 1-page vmalloc+vfree against live areas (1 hart, icount)"
-boot vm-bench-scaling 1 "test=vm_bench"
-grep '^bench: \(calibration\|scaling\|locks\)' "$LOGS/vm-bench-scaling.log" | sed 's/^bench: //'
-echo
-echo "== 4b. fences per 10^5 single-page vfrees, and locks per pair, on 4 harts (in-kernel counters)"
-boot vm-bench-fences 4 "test=vm_bench" 0
-grep '^bench: \(fences\|locks\)' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'
-echo
-
-echo "== 5. purge-heavy: 10^5 single-page vmalloc+vfree pairs on 4 harts, vmalloc.lazy_max_pages=64, per remote-fence mechanism"
-PURGE_ARGS="test=vm_purge_bench vmalloc.lazy_max_pages=64"
-purge_line() { sed -n 's/^bench: purge_heavy: //p' "$LOGS/$1.log"; }
-printf '%-5s %-28s %8s %8s %14s %14s\n' remote clock purges fences makespan per_pair
-for mech in sbi ipi; do
-	BENCH_TIMEOUT=${PURGE_TIMEOUT:-120} boot "purge-icount-$mech" 4 "$PURGE_ARGS tlb.remote=$mech" 1 >/dev/null
-	l=$(purge_line "purge-icount-$mech")
-	if [ -n "$l" ]; then
-		printf '%-5s %-28s %8s %8s %14s %14s\n' "$mech" "icount (instructions)" "$(sed 's/.*purges=\([0-9]*\).*/\1/' <<<"$l")" \
-			"$(sed 's/.*remote_fence_calls=\([0-9]*\).*/\1/' <<<"$l")" "$(sed 's/.*makespan_ns=\([0-9]*\).*/\1/' <<<"$l")" \
-			"$(sed 's/.*ns_per_pair=\([0-9]*\).*/\1/' <<<"$l")"
-	else
-		echo "$mech   icount: did not finish in ${PURGE_TIMEOUT:-120} s (QEMU 7.2 round-robin icount starves the harts the SBI caller waits for; see README)"
-	fi
-done
-declare -A PW
-for ((r = 0; r < ${PURGE_RUNS:-3}; r++)); do
-	for mech in sbi ipi; do
-		boot "purge-wall-$mech-$r" 4 "$PURGE_ARGS tlb.remote=$mech" 0 >/dev/null
-		PW[$mech]+="$(purge_line "purge-wall-$mech-$r" | sed -n 's/.*ns_per_pair=\([0-9]*\).*/\1/p') "
+		ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
+		if [ -n "$ms" ]; then
+			echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
+		else
+			echo "mask $mask: did not finish (see $LOGS/icount-smp4-mask$mask.log)"
+		fi
 	done
-done
-for mech in sbi ipi; do
-	med=$(tr ' ' '\n' <<<"${PW[$mech]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
-	printf '%-5s %-28s %s ns per pair (median of runs: %s)\n' "$mech" "wall clock, no icount" "${med:--}" "${PW[$mech]% }"
-done
+	echo
+fi
+
+if want 4; then
+	echo "== 4a. scaling: instructions per 1-page vmalloc+vfree against live areas (1 hart, icount)"
+	boot vm-bench-scaling 1 "test=vm_bench"
+	grep '^bench: \(calibration\|scaling\|locks\)' "$LOGS/vm-bench-scaling.log" | sed 's/^bench: //'
+	echo
+	echo "== 4b. fences per 10^5 single-page vfrees, and locks per pair, on 4 harts (in-kernel counters)"
+	boot vm-bench-fences 4 "test=vm_bench" 0
+	grep '^bench: \(fences\|locks\)' "$LOGS/vm-bench-fences.log" | sed 's/^bench: //'
+	echo
+fi
+
+# Linux 6.12 (-O2, SLUB, Sv39), icount, SCALE 1: instructions per op (../shared/peer/README.md).
+declare -A LINUX_SHM=([cycle]=103026 [grow]=11118 [rw]=4790 [pingpong]=7667 [pingpong@2]=14704)
+SHM_NAMES="cycle grow rw pingpong"
+
+shm_boot() { # name smp icount(1|0): our kernel with /shm_bench as the first task
+	local log=$LOGS/$1.log clock=(-icount shift=0) extra=
+	[ "$3" = 0 ] && clock=()
+	# Several harts under icount: the IPI shootdown, since QEMU 7.2's round-robin icount can starve the
+	# harts an SBI RFENCE caller waits for (README); without icount the boot's own choice (auto).
+	[ "$3" != 0 ] && [ "$2" -gt 1 ] && extra=" tlb.remote=ipi"
+	timeout "${BENCH_TIMEOUT:-1800}" qemu-system-riscv64 -machine virt -bios default -nographic -no-reboot \
+		"${clock[@]}" -smp "$2" -m 1G -kernel "$BUILD/kernel.bin" -initrd "$BUILD/initrd.cpio" \
+		-append "init=/shm_bench $SHM_SCALE$extra" </dev/null 2>&1 | tr -d '\r' >"$log"
+	grep -aq '^shm_bench: done' "$log" || echo "bench: shm_bench boot $1 did not finish (see $log)"
+}
+
+# One run's figures as "name ns_per_op" lines ("name skipped" for a workload the kernel cannot run yet).
+shm_per_op() { # file
+	grep -a '^shm_bench: ' "$1" | awk '$3 ~ /^ops=/ { sub("ns_per_op=", "", $5); print $2, $5 }
+		$3 == "skipped" { print $2, "skipped" }'
+}
+
+shm_icount_row() { # label ours linux
+	if [ -z "$2" ] || [ "$2" = skipped ]; then
+		printf '%-14s %12s %12d %7s\n' "$1" "${2:-missing}" "$3" -
+	else
+		printf '%-14s %12d %12d %7s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", a / b }')"
+	fi
+}
+
+if want 5; then
+	echo "== 5a. user-level service: icount, 1 hart (pingpong also 2), SCALE $SHM_SCALE (instructions per op)"
+	shm_boot shm-icount-smp1 1 1
+	shm_boot shm-icount-smp2 2 1
+	printf '%-14s %12s %12s %7s\n' workload ours/op linux/op ratio
+	for name in $SHM_NAMES; do
+		shm_icount_row "$name" "$(shm_per_op "$LOGS/shm-icount-smp1.log" | awk -v n="$name" '$1 == n { print $2 }')" \
+			"${LINUX_SHM[$name]}"
+	done
+	shm_icount_row "pingpong@2" "$(shm_per_op "$LOGS/shm-icount-smp2.log" | awk '$1 == "pingpong" { print $2 }')" \
+		"${LINUX_SHM[pingpong@2]}"
+	echo
+
+	if [ "${WALL:-1}" != 0 ]; then
+		echo "== 5b. user-level service: wall clock, -smp 2, SCALE $SHM_SCALE, medians of $RUNS interleaved runs each (us per op)"
+		dir=$LOGS/shm-wall && rm -rf "$dir" && mkdir -p "$dir"
+		for r in $(seq 1 "$RUNS"); do
+			shm_boot "shm-wall-ours-$r" 2 0
+			shm_per_op "$LOGS/shm-wall-ours-$r.log" >"$dir/ours-$r"
+			ICOUNT=0 "$SHM_PEER" 2 "$SHM_SCALE" >"$dir/linux-raw-$r" 2>&1
+			shm_per_op "$dir/linux-raw-$r" >"$dir/linux-$r"
+		done
+		# As in 2: ratio of the medians, the median and range of the per-pair ratios, and of the fastest runs.
+		printf '%-14s %12s %12s %7s %7s %13s %6s\n' workload ours_us linux_us ratio paired paired_range best
+		shm_vals() { cat "$dir"/"$1"-[0-9]* | awk -v n="$2" '$1 == n && $2 != "skipped" { print $2 / 1000 }'; }
+		for name in $SHM_NAMES; do
+			l=$(shm_vals linux "$name" | median)
+			if [ -z "$(shm_vals ours "$name")" ]; then
+				printf '%-14s %12s %12.2f %7s %7s %13s %6s\n' "$name" skipped "$l" - - - -
+				continue
+			fi
+			o=$(shm_vals ours "$name" | median)
+			ob=$(shm_vals ours "$name" | sort -g | head -1) lb=$(shm_vals linux "$name" | sort -g | head -1)
+			pr=$(for r in $(seq 1 "$RUNS"); do
+				join <(sort "$dir/ours-$r") <(sort "$dir/linux-$r") |
+					awk -v n="$name" '$1 == n && $2 != "skipped" && $3 > 0 { print $2 / $3 }'
+			done | sort -g)
+			printf '%-14s %12.2f %12.2f %7s %7s %13s %6s\n' "$name" "$o" "$l" \
+				"$(awk -v a="$o" -v b="$l" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+				"$(echo "$pr" | median | awk '{ printf "%.2f", $1 }')" \
+				"$(echo "$pr" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')" \
+				"$(awk -v a="${ob:-0}" -v b="${lb:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+		done
+	fi
+fi
+
+if want 6; then
+	echo "== 6. purge-heavy: 10^5 single-page vmalloc+vfree pairs on 4 harts, vmalloc.lazy_max_pages=64, per remote-fence mechanism"
+	PURGE_ARGS="test=vm_purge_bench vmalloc.lazy_max_pages=64"
+	purge_line() { sed -n 's/^bench: purge_heavy: //p' "$LOGS/$1.log"; }
+	printf '%-5s %-28s %8s %8s %14s %14s\n' remote clock purges fences makespan per_pair
+	for mech in sbi ipi; do
+		BENCH_TIMEOUT=${PURGE_TIMEOUT:-120} boot "purge-icount-$mech" 4 "$PURGE_ARGS tlb.remote=$mech" 1 >/dev/null
+		l=$(purge_line "purge-icount-$mech")
+		if [ -n "$l" ]; then
+			printf '%-5s %-28s %8s %8s %14s %14s\n' "$mech" "icount (instructions)" "$(sed 's/.*purges=\([0-9]*\).*/\1/' <<<"$l")" \
+				"$(sed 's/.*remote_fence_calls=\([0-9]*\).*/\1/' <<<"$l")" "$(sed 's/.*makespan_ns=\([0-9]*\).*/\1/' <<<"$l")" \
+				"$(sed 's/.*ns_per_pair=\([0-9]*\).*/\1/' <<<"$l")"
+		else
+			echo "$mech   icount: did not finish in ${PURGE_TIMEOUT:-120} s (QEMU 7.2 round-robin icount starves the harts the SBI caller waits for; see README)"
+		fi
+	done
+	declare -A PW
+	for ((r = 0; r < ${PURGE_RUNS:-3}; r++)); do
+		for mech in sbi ipi; do
+			boot "purge-wall-$mech-$r" 4 "$PURGE_ARGS tlb.remote=$mech" 0 >/dev/null
+			PW[$mech]+="$(purge_line "purge-wall-$mech-$r" | sed -n 's/.*ns_per_pair=\([0-9]*\).*/\1/p') "
+		done
+	done
+	for mech in sbi ipi; do
+		med=$(tr ' ' '\n' <<<"${PW[$mech]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+		printf '%-5s %-28s %s ns per pair (median of runs: %s)\n' "$mech" "wall clock, no icount" "${med:--}" "${PW[$mech]% }"
+	done
+fi

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, when missing: with apt-get when run as root,
-# otherwise it prints the exact command to run and fails.
+# otherwise it prints the exact command to run and fails. `ensure-deps.sh bench` also wants what the Linux
+# peers of `make bench` are built with (../shared/peer/*.sh: a Linux 6.12 image and a glibc program);
+# `make test` never needs them.
 set -eu
 pkgs=(make gcc libc6-dev gcc-riscv64-unknown-elf qemu-system-misc opensbi device-tree-compiler libfdt-dev
       clang gdb-multiarch python3 python3-matplotlib picolibc-riscv64-unknown-elf)
+[ "${1:-}" = bench ] && pkgs+=(gcc-riscv64-linux-gnu linux-source-6.12 flex bison bc libssl-dev libelf-dev cpio)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -17,6 +17,7 @@ struct page;
 #define VM_ZERO 0x20u       /* zero-initialised: slack and revealed bytes read as zero */
 #define VM_USER 0x40u       /* may be mapped into user address spaces (shm) */
 #define VM_MAP_RAM_BLOCK 0x80u /* a per-hart vm_map_ram block holding many small mappings */
+#define VM_STALE_TAIL 0x100u /* vrealloc: a shrunk tail's range may still be in other harts' TLBs (user areas) */
 
 /* Request flags for __vmalloc_node and vrealloc. */
 #define VMF_ZERO 0x1u

@@ -152,6 +152,16 @@ u64 vm_lazy_pages_total(void);
  * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
 struct vmap_area *vm_lazy_find(u64 addr, bool contains);
 void vm_flush_range_now(u64 start, u64 size); /* immediate local + remote flush (vrealloc shrink) */
+/* A user area's shrunk tail (vrealloc): its leaves [start, start + size) are cleared and chained (`chain`,
+ * n pages); no TLB is flushed now, and the pages are given back only after every hart's TLB has been
+ * flushed: by the next vm_tail_pages_drain, which a later call runs itself once VM_TAIL_DEFER_MAX pages
+ * wait, as does an allocation that finds no free page. Until then a stale translation on any hart
+ * reaches a page nobody else can have, so a shrink needs no fence. Process context. */
+void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n);
+/* Flushes every hart's whole TLB, then gives back every deferred tail page. Before a range with a
+ * deferred tail is mapped again (VM_STALE_TAIL), and by vm_purge. Process context, no lock held. */
+void vm_tail_pages_drain(void);
+bool vm_tail_pages_waiting(void); /* any deferred tail page not yet given back; any context */
 extern bool vm_debug_uaf;
 /* Flushes [start, start + size) from this hart's TLB now: one sfence.vma by address for a page, a full
  * flush for more. Any context. */

@@ -6,6 +6,7 @@
 #include "lib/trace.h"
 #include "platform/tlb_remote.h"
 #include "vm/layout.h"
+#include "vm/page_cache.h"
 #include "vm/vmalloc_internal.h"
 #include "vm/vmalloc_map.h"
 
@@ -107,6 +108,49 @@ static u32 flush_kernel_range(u64 start, u64 size, enum tlb_remote_mech mech)
 }
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size, tlb_remote_mech()); }
+
+/* Deferred tail pages: at most this many wait for a fence (2 MiB), so a task shrinking in a loop hides
+ * little memory (and an allocation that runs out drains them first: vmap_populate), while the fence
+ * that frees them is paid once per this many pages. */
+#define VM_TAIL_DEFER_MAX 512
+static u64 tail_chain;  /* physical address of the first deferred page; each page's first word links on */
+static s64 tail_pages;  /* pages on it (atomic; pushers add after the push, drainers take what they free) */
+
+void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n)
+{
+	if (!chain) return;
+	/* Not even this hart is fenced now (unless use-after-free detection wants its own accesses to
+	 * fault, as after a vfree): under QEMU a sfence.vma empties the whole soft TLB, and the drain fences
+	 * this hart as it fences the others, before the pages go and before the range is mapped again.
+	 * Meanwhile a stale translation here, like one elsewhere, reaches only our page. */
+	vm_local_forget(start, size);
+	u64 last = chain;
+	while (*(u64 *)phys_to_virt(last)) last = *(u64 *)phys_to_virt(last);
+	u64 head = __atomic_load_n(&tail_chain, __ATOMIC_RELAXED);
+	do *(u64 *)phys_to_virt(last) = head;
+	while (!__atomic_compare_exchange_n(&tail_chain, &head, chain, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	if (__atomic_add_fetch(&tail_pages, (s64)n, __ATOMIC_RELAXED) >= VM_TAIL_DEFER_MAX) vm_tail_pages_drain();
+}
+
+bool vm_tail_pages_waiting(void) { return __atomic_load_n(&tail_chain, __ATOMIC_ACQUIRE) != 0; }
+
+void vm_tail_pages_drain(void)
+{
+	/* Taken before the fence: every page on it was unmapped before the fence starts, so once this hart
+	 * and every other one have flushed their whole TLB, none reaches them. */
+	u64 chain = __atomic_exchange_n(&tail_chain, 0, __ATOMIC_ACQUIRE);
+	local_flush_tlb_all();
+	u32 remote = tlb_remote_flush(~0ULL, 0, 0); /* the whole TLB of every other hart, by the boot's mechanism */
+	vm_stat_add(VM_STAT_LOCAL_FENCES, 1);
+	if (remote) vm_stat_add(VM_STAT_REMOTE_FENCES, 1);
+	vm_stat_add(VM_STAT_FULL_FLUSHES, 1);
+	s64 n = 0;
+	for (u64 next; chain; chain = next, n++) {
+		next = *(u64 *)phys_to_virt(chain);
+		page_cache_free(chain);
+	}
+	__atomic_fetch_sub(&tail_pages, n, __ATOMIC_RELAXED);
+}
 
 /* Debug mode only (vmalloc.debug_uaf=1): the freeing hart forgets the range at once, so its own use
  * after vfree faults and is named. One sfence.vma per free: under QEMU that is a whole soft-TLB flush and
@@ -245,6 +289,7 @@ void vm_purge(void)
 {
 	while (!purge_run(true)) vm_purge_wait(vm_purge_seq());
 	vm_va_cache_flush();
+	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 
 /* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over

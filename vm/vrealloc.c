@@ -1,6 +1,7 @@
 /* vrealloc with Linux's current semantics: NULL allocates, 0 frees, shrink keeps the pointer and really
  * gives the tail pages back (flushed first; a huge area its whole 2 MiB blocks past the new end, which
- * Linux does not), grow stays in place while the area's reserved range allows,
+ * Linux does not; a user area's once a later fence has covered every hart, see vm_tail_pages_defer),
+ * grow stays in place while the area's reserved range allows,
  * and bytes revealed by a grow read as zero when the area was zero-initialised. A grow that has to move
  * takes the pages along (their leaves move to the new range, nothing is copied), so whoever else maps
  * those pages (shm's user mappings) keeps seeing the same memory, and only the added pages are charged.
@@ -69,10 +70,21 @@ static void shrink(struct vmap_area *a, u64 size, const void *caller)
 	if (a->flags & VM_HUGE) {
 		freed = shrink_huge(a, size);
 	} else if (keep < a->nr_pages) {
-		u64 tail = a->addr + (keep << PAGE_SHIFT);
+		u64 tail = a->addr + (keep << PAGE_SHIFT), bytes = (u64)(a->nr_pages - keep) << PAGE_SHIFT;
 		u64 chain = vmap_unmap_collect(tail, a->nr_pages - (u32)keep, &freed);
-		vm_flush_range_now(tail, (u64)(a->nr_pages - keep) << PAGE_SHIFT);
-		vmap_free_chain(chain);
+		if (a->flags & VM_USER) {
+			/* A shm object shrunk by its user, maybe a page at a time in a loop: fencing every hart
+			 * each time (an IPI to each, and under QEMU a whole soft-TLB refill there) cost more than
+			 * the rest of the resize. The pages wait for a later fence instead (still ours, so a
+			 * stale translation elsewhere reaches nothing another owner has), and the range is not
+			 * mapped again before one (VM_STALE_TAIL). Linux's shmem truncation needs no kernel
+			 * fence at all: its pages live in the linear map. */
+			vm_tail_pages_defer(tail, bytes, chain, freed);
+			a->flags |= VM_STALE_TAIL;
+		} else {
+			vm_flush_range_now(tail, bytes);
+			vmap_free_chain(chain);
+		}
 		a->nr_pages = (u32)keep;
 		account(a, -(s64)freed);
 	}
@@ -90,19 +102,28 @@ static void settle_grown(struct vmap_area *a, u64 old, u64 size, bool zero_new)
 	vm_area_settle(a, size, zeroed ? 0 : ~0UL, zero_new && !zeroed ? old : size);
 }
 
+/* Room a moved user area reserves past its new size, at most: see grow_by_moving. */
+#define USER_GROW_ROOM_MAX (16UL << 20)
+
 /* A grow past the area's reserved range: a new range, the old leaves moved into it, fresh pages after
  * them. Only the added pages are charged (the moved ones stay charged to the same owner). NULL with
- * nothing changed on failure. */
+ * nothing changed on failure. A user area (an shm object, which its users grow a page at a time as they
+ * would a file) also reserves room to grow in place: its new range is the size rounded up to a power of
+ * two, at most USER_GROW_ROOM_MAX more, so growing to N pages moves its leaves O(log N) times rather than
+ * N times (each move walks every leaf: 4 MiB grown by 4 KiB steps cost 12,216 instructions a step).
+ * The room is address space only: no page, table or charge until a grow backs it. */
 static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero_new, const void *caller)
 {
 	bool huge = a->flags & VM_HUGE, zero_pages = zero_new || (a->flags & VM_ZERO);
 	u64 mapped = ALIGN_UP(size, huge ? PMD_SIZE : PAGE_SIZE), kept = (u64)a->nr_pages << PAGE_SHIFT;
-	u64 guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE;
+	u64 guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE, span = mapped;
 	unsigned flags = a->flags & (VM_ALLOC | VM_ZERO | VM_USER | VM_NO_GUARD | VM_HUGE);
-	struct vmap_area *na = vm_area_get(mapped + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
+	if (!huge && (flags & VM_USER) && !is_pow2(mapped))
+		span = MIN(1UL << fls64(mapped), mapped + USER_GROW_ROOM_MAX);
+	struct vmap_area *na = vm_area_get(span + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
 					 (mapped - kept) >> PAGE_SHIFT, caller);
 	if (!na) return NULL;
-	na->size = mapped;
+	na->size = span;
 	na->nr_pages = (u32)(mapped >> PAGE_SHIFT);
 	na->node = a->node;
 	na->requested = a->requested;
@@ -190,6 +211,11 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		u64 from = a->addr + ((u64)have << PAGE_SHIFT);
 		bool zero_pages = zero_new || (a->flags & VM_ZERO);
 		if (!charge(a, want - have)) return NULL;
+		if (a->flags & VM_STALE_TAIL) {
+			/* Another hart may still translate the range to the old tail pages: fence it first. */
+			vm_tail_pages_drain();
+			a->flags &= ~VM_STALE_TAIL;
+		}
 		if (huge ? vmap_populate_huge(from, (u64)(want - have) << PAGE_SHIFT, a->node, zero_pages)
 			 : vmap_populate(from, want - have, a->node, zero_pages)) {
 			account(a, -(s64)(want - have));

@@ -1,8 +1,11 @@
 /* Suite `vrealloc`: Linux's current vrealloc semantics case by case (NULL, 0, shrink in place freeing the
  * tail, grow back over freed pages, grow by moving, zeroed bytes revealed, huge areas giving back whole
- * 2 MiB blocks, bad pointers). */
+ * 2 MiB blocks, bad pointers), and the user areas' deferred tail fence (a shrink fences no other hart;
+ * regrowing the range first does). */
 #include "kernel/ktest.h"
+#include "kernel/smp.h"
 #include "kernel/trap.h"
+#include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
@@ -330,6 +333,61 @@ static void shrink_keeps_stats_totals(struct ktest *t)
 	vfree(p);
 }
 
+/* A user area's shrink leaves other harts' TLBs alone (the tail pages wait for a later fence), so a hart
+ * that read the tail keeps its translation; regrowing the range must fence it before the fresh page is
+ * used, or that hart goes on reading the old page. */
+static volatile u64 *tail_word;
+static u32 tail_step;
+static u64 tail_seen[2];
+
+static void tail_set_step(u32 s)
+{
+	__atomic_store_n(&tail_step, s, __ATOMIC_SEQ_CST);
+	harts_kick(harts_online_mask);
+}
+
+static void tail_reader(void *arg)
+{
+	(void)arg;
+	for (u32 r = 0; r < 2; r++) {
+		hart_wait_until(__atomic_load_n(&tail_step, __ATOMIC_SEQ_CST) >= 2 * r + 1);
+		tail_seen[r] = *tail_word;
+		tail_set_step(2 * r + 2);
+	}
+}
+
+static void user_tail_fenced_before_regrow(struct ktest *t)
+{
+	u64 others = harts_online_mask & ~(1ULL << this_hart_index());
+	if (!others) {
+		ktest_skip(t, "single hart");
+		return;
+	}
+	u8 *p = __vmalloc_owner(2 * PAGE_SIZE, PAGE_SIZE, VMF_ZERO | VMF_USER, NUMA_NO_NODE, VM_OWNER_KERNEL, NULL);
+	KT_ASSERT(t, p);
+	tail_word = (volatile u64 *)(p + PAGE_SIZE);
+	*tail_word = 0x1111;
+	tail_step = 0;
+	tail_seen[0] = tail_seen[1] = 0;
+	KT_ASSERT(t, smp_call_on((u32)__builtin_ctzll(others), tail_reader, NULL) == 0);
+	tail_set_step(1);
+	hart_wait_until(__atomic_load_n(&tail_step, __ATOMIC_SEQ_CST) >= 2); /* it has the tail in its TLB */
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	KT_EXPECT(t, vrealloc(p, PAGE_SIZE, 0) == p);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.remote_fences == a.remote_fences); /* the shrink itself fenced nobody else */
+	KT_EXPECT(t, vrealloc(p, 2 * PAGE_SIZE, 0) == p);
+	KT_EXPECT(t, *tail_word == 0); /* a fresh zeroed page here */
+	*tail_word = 0x2222;
+	tail_set_step(3);
+	hart_wait_until(__atomic_load_n(&tail_step, __ATOMIC_SEQ_CST) >= 4);
+	smp_wait_all();
+	KT_EXPECT(t, tail_seen[0] == 0x1111);
+	KT_EXPECT(t, tail_seen[1] == 0x2222); /* 0x1111: the regrow did not fence the other hart */
+	vfree(p);
+}
+
 KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
 	    {"shrink_keeps_stats_totals", shrink_keeps_stats_totals},
 	    {"shrink_keeps_pointer_frees_tail", shrink_keeps_pointer_frees_tail},
@@ -342,4 +400,5 @@ KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
 	    {"slack_invariant_on_every_path", slack_invariant_on_every_path},
 	    {"grow_charges_only_difference", grow_charges_only_difference},
 	    {"moved_grow_keeps_pages", moved_grow_keeps_pages},
-	    {"owner_transfer_moves_charge", owner_transfer_moves_charge});
+	    {"owner_transfer_moves_charge", owner_transfer_moves_charge},
+	    {"user_tail_fenced_before_regrow", user_tail_fenced_before_regrow});
