@@ -169,6 +169,7 @@ void scheduler_loop(void)
 		t->on_hart = (int)h->index;
 		kh->current = t;
 		h->tid = t->tid;
+		h->sys = &t->tsys;
 		kh->kernel_sp = (u64)(t->tf + 1); /* trap frames from user mode land exactly at t->tf */
 		aspace_activate(t);
 		if (leaving && leaving != t) aspace_leave(leaving);
@@ -180,6 +181,7 @@ void scheduler_loop(void)
 		prev->on_hart = -1;
 		kh->current = NULL;
 		h->tid = 0;
+		h->sys = NULL;
 		/* Straight on to the next task when no housekeeping is due: its satp replaces prev's, one
 		 * change of address space instead of two (QEMU empties the whole TLB at each). prev's root
 		 * stays in satp only while sched_lock is held, so nobody can reap prev and free it meanwhile;
