@@ -15,7 +15,6 @@
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
-#include "lib/trace.h"
 #include "platform/devtree.h"
 #include "platform/fdt.h"
 #include "platform/poweroff.h"
@@ -109,17 +108,6 @@ static void boot_report(const struct machine_desc *m)
 	       DMAP_BASE + DMAP_SIZE - 1, IO_BASE, VMALLOC_START, VMALLOC_END - 1, VMALLOC_SIZE >> 30);
 }
 
-/* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
-void kernel_poweroff(int status)
-{
-	trace_drain_all();
-	if (bootarg_has("vmallocinfo")) vm_dump_areas();
-	/* Closed, not just drained: another hart may still be tracing (its idle purge, a task being reaped)
-	 * or be halfway through draining its own ring, and nothing it writes after the last line is seen. */
-	trace_close_and_drain_all();
-	poweroff(status);
-}
-
 void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 {
 	struct hart_local *h = this_hart();
@@ -192,7 +180,7 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 
 	const char *suites = bootarg_get("test");
 	if (suites && *suites) kernel_poweroff(ktest_run_all(suites)); /* a bare "test" word is init's argument */
-	st = kernel_start_init();
+	st = kernel_start_init(&machine);
 	if (st == -ENOENT) {
 		printk("boot: no init program (no initrd): powering off\n");
 		kernel_poweroff(0);

@@ -39,3 +39,16 @@ u32 tlb_flush_other_harts(void)
 	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
 	return (u32)__builtin_popcountll(targets);
 }
+
+bool hart_wait_step(unsigned long irq_was_on)
+{
+	if (irq_was_on) {
+		irq_enable(); /* pending interrupts (the IPI among them) are taken here */
+		irq_disable();
+		return false;
+	}
+	bool ipi = csr_read(sip) & SIE_SSIE;
+	if (ipi) csr_clear(sip, SIE_SSIE);
+	tlb_shootdown_service();
+	return ipi;
+}

@@ -9,6 +9,7 @@
  * sleeps in wfi until the last of them wakes it. */
 #include "vm/kvfree_rcu.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/printk.h"
 #include "vm/vmalloc.h"
 

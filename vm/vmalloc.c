@@ -5,6 +5,7 @@
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "lib/trace.h"
