@@ -15,6 +15,7 @@
 #include "platform/poweroff.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 
 

@@ -11,6 +11,7 @@
 #include "lib/trace.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 
 spinlock_t sched_lock = SPINLOCK_INIT;

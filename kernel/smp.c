@@ -13,7 +13,7 @@
 #include "lib/tlb_shootdown.h"
 #include "platform/devtree.h"
 #include "platform/sbi.h"
-#include "vm/kvfree_rcu.h"
+#include "lib/rcu.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/vm_boot.h"

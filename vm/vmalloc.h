@@ -88,7 +88,10 @@ struct vm_stats {
 	int last_fail_errno; /* EINVAL or ENOMEM: what the last failure was, for SYS_vm_stats */
 };
 void vm_get_stats(struct vm_stats *st);
-void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */
+/* The arena's share of the idle loop (vm/vm_idle.h's vm_idle_work): finishes frees deferred from
+ * interrupt context and purges past the lazy threshold; returns without waiting for other harts' work.
+ * Process context, the idle loop. */
+void vm_arena_idle_work(void);
 void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
 void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
 void vm_purge(void);           /* flush every lazily freed range now (waits for one in flight first) */
@@ -124,8 +127,9 @@ bool vm_fault_spurious(u64 addr, u64 cause);
  * safe while the faulting hart holds the arena lock. */
 void vm_fault_describe(u64 addr, char *buf, size_t size);
 
-/* Leak-check support for the test runner. */
-void vm_quiesce(void);
+/* Leak-check support for the test runner. vm_arena_quiesce: the arena's share of vm/vm_idle.h's
+ * vm_quiesce (deferred frees drained, vm_map_ram blocks retired, lazy ranges purged); process context. */
+void vm_arena_quiesce(void);
 u64 vm_live_areas(void);
 u64 vm_cached_pages(void);
 

@@ -6,6 +6,7 @@
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_map.h"
 
