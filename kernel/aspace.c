@@ -3,7 +3,7 @@
  * with no synchronisation. Each task gets an ASID (its task slot) so switching tasks flushes nothing;
  * a slot's ASID is flushed everywhere when the task is reaped, before the slot can be reused. */
 #include "kernel/aspace.h"
-#include "kernel/task.h"
+#include "kernel/task_record.h"
 #include "lib/percpu.h"
 #include "lib/tlb_shootdown.h"
 #include "lib/riscv.h"

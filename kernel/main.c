@@ -9,6 +9,8 @@
 #include "kernel/panic.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
+#include "kernel/kfault.h"
+#include "kernel/sched.h"
 #include "kernel/trap.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
@@ -106,6 +108,24 @@ static void boot_report(const struct machine_desc *m)
 	printk("layout: bss    0x%lx-0x%lx RW\n", (uptr)__bss_start, (uptr)__bss_end);
 	printk("layout: direct map 0x%lx-0x%lx, devices 0x%lx, vmalloc 0x%lx-0x%lx (%lu GiB)\n", DMAP_BASE,
 	       DMAP_BASE + DMAP_SIZE - 1, IO_BASE, VMALLOC_START, VMALLOC_END - 1, VMALLOC_SIZE >> 30);
+}
+
+/* A secondary hart's start, once smp_boot_secondaries has started it: its traps, paging and tick, then
+ * the scheduler. Here, at the top of kernel/, because it calls every layer of the kernel's stack. */
+void secondary_main(u64 hartid, u64 index)
+{
+	struct hart_local *h = this_hart();
+	trap_init_hart();
+	vm_boot_enable_paging();
+	h->hartid = (u32)hartid;
+	h->index = (u32)index;
+	timer_init_hart();
+	csr_set(sie, SIE_SSIE | SIE_STIE);
+	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
+	store_release(h->online, true);
+	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
+	scheduler_loop();
 }
 
 void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)

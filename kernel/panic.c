@@ -5,7 +5,7 @@
 #include "lib/bootargs.h"
 #include "lib/ksyms.h"
 #include "lib/trace.h"
-#include "kernel/trap.h"
+#include "kernel/trap_frame.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"

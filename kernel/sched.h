@@ -2,14 +2,30 @@
 #ifndef KERNEL_SCHED_H
 #define KERNEL_SCHED_H
 
-#include "kernel/task.h"
+#include "kernel/task_record.h"
 #include "lib/spinlock.h"
 
 extern spinlock_t sched_lock;
 extern struct task tasks[MAX_TASKS];
 extern void (*sched_idle_hook)(void);
 void sched_switch_out(struct task *t);
+/* The timer's tick, after the timer's own work: marks the running task (if any) for a yield at its next
+ * return to user mode. Interrupt context. */
 void sched_tick(void);
+/* Whether this hart's task was marked by sched_tick since the last call; clears the mark. Interrupts off
+ * (the return to user mode). */
+bool sched_take_resched(void);
+/* Gives the hart to another runnable task, if any, and returns when this one is chosen again. Task
+ * context, no spin lock held. */
+void task_yield(void);
+/* The live (not zombie, not reaping) task with this tid, or NULL (a tid that is not a u32 is none). Reads
+ * the table without sched_lock: the caller holds no lock and must check the record's tid again under the
+ * lock it then takes, since the slot may be reused meanwhile. Any context. */
+struct task *task_by_tid(long tid);
+/* Each hart's idle loop: runs tasks, and does the housekeeping (trace drain, the allocator's idle work,
+ * sched_idle_hook) between them and before sleeping in wfi. Never returns. Boot and secondary harts, once,
+ * at the end of their start, interrupts on. */
+void scheduler_loop(void) __noreturn;
 
 /*
  * Blocking on a flag, for wait queues (kernel/shm_waitq.c). The flag is set only by sched_wake_task,

@@ -2,6 +2,7 @@
  * tail, grow back over freed pages, grow by moving, zeroed bytes revealed, huge areas giving back whole
  * 2 MiB blocks, bad pointers). */
 #include "kernel/ktest.h"
+#include "kernel/kfault.h"
 #include "kernel/trap.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
