@@ -8,9 +8,17 @@
 #include "kernel/trap_frame.h"
 #include "lib/types.h"
 
-/* Creates a task running `name` from the initrd; on success returns its tid. */
+/* Creates a task running `name` from the initrd with argv[0 .. argc - 1] (kernel strings), a child of
+ * parent (NULL: init), given nhandles of the parent's handles, a page quota (0: task_default_quota;
+ * never more than the parent has left) and VMK_SPAWN_* flags; it is runnable on return. Returns its tid,
+ * or -ENOENT (no such file), -ENOEXEC (not a program we can load), -EAGAIN (task table full), -ENOMEM
+ * (no memory or over the quota), -E2BIG (arguments too long for the stack page), -EBADF (a handle not the
+ * parent's); nothing is left behind on failure. Task or boot context, no lock held. */
 long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent,
 		const u64 *handles, u32 nhandles, u64 quota_pages, u64 flags);
+/* Ends the calling task with status: its handles and mappings go (shm_release_task), it becomes a zombie
+ * for its parent's task_wait (orphans are reaped by the idle loop) and its hart runs something else.
+ * Never returns. Task context, no lock held. */
 void task_exit(int status) __noreturn;
 /* Blocks until child tid ends, stores its status at user address ustatus (when not 0) and reaps it;
  * -EFAULT (nothing reaped, the child can be waited for again) when the status cannot be stored,
@@ -22,9 +30,14 @@ long task_kill(struct task *me, long tid);
 /* The quota of a task spawned with quota 0 (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages
  * bootarg); init holds VMK_MAX_QUOTA_PAGES. */
 u64 task_default_quota(void);
+/* Sleeps at least ns nanoseconds (0: yields once); returns early, at once, when the task is killed (it
+ * then dies on its way back to user mode). No errors. Task context, interrupts on, no lock held. */
 void task_sleep_ns(u64 ns);
+/* Ends the current task for a fault described by tf and why (printed, traced) with VMK_STATUS_KILLED.
+ * Never returns. Trap context of a user-mode fault. */
 void task_kill_current(struct trap_frame *tf, const char *why) __noreturn;
-/* On the way back to user mode: a task SYS_kill marked ends here. */
+/* On the way back to user mode: a task SYS_kill marked ends here (task_exit with VMK_STATUS_KILLED);
+ * returns when it was not marked. Task or trap context, no lock held. */
 void task_die_if_killed(void);
 /* The work due before any return to user mode: a killed task ends here, a task that used up its tick
  * yields, and a half-full trace ring is drained. Trap context, on the way out to user mode. */
@@ -37,7 +50,10 @@ void task_reap_one(struct task *t);
 void task_reap_orphans(void);
 extern u32 orphan_exempt_tid;
 
-/* initrd access for spawn. */
+/* initrd access for spawn. initrd_set: the archive (already checked by cpio_check) spawn loads programs
+ * from; boot hart, once, before the first spawn. initrd_lookup: the file `name` (a leading '/' allowed)
+ * of it, 0 with *data and *size set, -ENOENT when there is no initrd or no such file, another -E code for
+ * a damaged entry (cpio_find's). Any context; the data lives as long as the kernel. */
 void initrd_set(const void *base, u64 size);
 int initrd_lookup(const char *name, const void **data, u64 *size);
 
