@@ -272,7 +272,7 @@ static void area_retire(struct vmap_area *a)
 	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
-	vm_local_forget(a->addr, a->size);
+	vm_debug_uaf_flush(a->addr, a->size);
 	if (a->flags & VM_ALLOC) area_count_out(a->owner, pages, false);
 	vm_lazy_add(a);
 }

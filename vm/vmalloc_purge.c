@@ -107,13 +107,15 @@ static u32 flush_kernel_range(u64 start, u64 size)
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size); }
 
-/* Debug mode only (vmalloc.debug_uaf=1): the freeing hart forgets the range at once, so its own use
+/* Debug mode only (vmalloc.debug_uaf=1): the freeing hart flushes the range from its TLB at once, so its own use
  * after vfree faults and is named. One sfence.vma per free: under QEMU that is a whole soft-TLB flush and
  * a refill of every translation the hart uses next, which is why it is off by default. */
-void vm_local_forget_now(u64 start, u64 size)
+void vm_flush_local_range(u64 start, u64 size)
 {
-	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) local_flush_tlb_all();
-	else local_flush_tlb_page(start);
+	/* One page: by address. More: the whole TLB, since a by-address fence of the first page alone would
+	 * leave the others' translations (and under QEMU each fence is a full flush anyway). */
+	if (size <= PAGE_SIZE) local_flush_tlb_page(start);
+	else local_flush_tlb_all();
 }
 
 bool vm_set_debug_uaf(bool on)
