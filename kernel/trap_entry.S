@@ -1,5 +1,6 @@
-/* Trap entry (the exit is kernel/trap_return.S). sscratch holds this hart's hart_local while user code runs and 0 in the kernel, so
- * one swap tells where the trap came from and finds the kernel stack without touching user registers. */
+/* Trap entry (the exit is kernel/trap_return.S). sscratch holds this hart's hart_local while user code
+ * runs and 0 in the kernel, so one swap tells where the trap came from and finds the kernel stack without
+ * touching user registers. */
 #include "kernel/context.h"
 #include "kernel/hart.h"
 #include "kernel/trap_frame.h"
