@@ -9,7 +9,7 @@
  * drop, a task that once ran on every hart (a migration, its first slice on another hart) makes every
  * later unmap or shrink shoot down every hart for ever, although the others have long forgotten it. */
 #include "kernel/aspace.h"
-#include "kernel/task.h"
+#include "kernel/task_record.h"
 #include "lib/percpu.h"
 #include "platform/tlb_remote.h"
 #include "lib/riscv.h"

@@ -3,7 +3,7 @@
  * there, or miss the blob and the initrd QEMU placed at the top of the RAM it really has. */
 #include "kernel/boot_input.h"
 #include "vm/layout.h"
-#include "kernel/trap.h"
+#include "kernel/kfault.h"
 #include "lib/printk.h"
 #include "platform/devtree.h"
 #include "vm/layout.h"

@@ -3,7 +3,6 @@
 #include "kernel/boot_input.h"
 #include "kernel/cpio.h"
 #include "kernel/init.h"
-#include "kernel/main.h"
 #include "kernel/panic.h"
 #include "kernel/sched.h"
 #include "kernel/shm.h"
@@ -16,6 +15,7 @@
 #include "platform/poweroff.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 
 
@@ -55,15 +55,15 @@ static void init_watch(void)
 	kernel_poweroff(status ? status : leak ? 1 : 0);
 }
 
-int kernel_start_init(void)
+int kernel_start_init(const struct machine_desc *m)
 {
 	const char *why = NULL;
 	const char *argv[VMK_ARGV_MAX + 1];
 	int argc = 0;
 
-	if (!machine.has_initrd) return -ENOENT;
-	const void *base = phys_to_virt(machine.initrd_start);
-	u64 size = machine.initrd_end - machine.initrd_start;
+	if (!m->has_initrd) return -ENOENT;
+	const void *base = phys_to_virt(m->initrd_start);
+	u64 size = m->initrd_end - m->initrd_start;
 	if (cpio_check(base, size, &why)) {
 		printk("initrd: not a usable newc archive: %s\n", why);
 		return BOOT_EXIT_BAD_INITRD;

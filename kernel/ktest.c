@@ -6,6 +6,7 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 
 

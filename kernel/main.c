@@ -9,16 +9,17 @@
 #include "kernel/panic.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
+#include "kernel/kfault.h"
+#include "kernel/sched.h"
 #include "kernel/trap.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
-#include "lib/trace.h"
 #include "platform/devtree.h"
-#include "platform/fdt.h"
 #include "platform/ipi.h"
+#include "platform/fdt.h"
 #include "platform/poweroff.h"
 #include "platform/sbi.h"
 #include "platform/tlb_remote.h"
@@ -118,15 +119,23 @@ static void boot_report(const struct machine_desc *m)
 	       DMAP_BASE + DMAP_SIZE - 1, IO_BASE, VMALLOC_START, VMALLOC_END - 1, VMALLOC_SIZE >> 30);
 }
 
-/* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
-void kernel_poweroff(int status)
+/* A secondary hart's start, once smp_boot_secondaries has started it: its traps, paging and tick, then
+ * the scheduler. Here, at the top of kernel/, because it calls every layer of the kernel's stack. */
+void secondary_main(u64 hartid, u64 index)
 {
-	trace_drain_all();
-	if (bootarg_has("vmallocinfo")) vm_dump_areas();
-	/* Closed, not just drained: another hart may still be tracing (its idle purge, a task being reaped)
-	 * or be halfway through draining its own ring, and nothing it writes after the last line is seen. */
-	trace_close_and_drain_all();
-	poweroff(status);
+	struct hart_local *h = this_hart();
+	trap_init_hart();
+	vm_boot_enable_paging();
+	h->hartid = (u32)hartid;
+	h->index = (u32)index;
+	timer_init_hart();
+	ipi_init_hart();
+	csr_set(sie, SIE_SSIE | SIE_STIE);
+	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
+	store_release(h->online, true);
+	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
+	scheduler_loop();
 }
 
 void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
@@ -203,7 +212,7 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 
 	const char *suites = bootarg_get("test");
 	if (suites && *suites) kernel_poweroff(ktest_run_all(suites)); /* a bare "test" word is init's argument */
-	st = kernel_start_init();
+	st = kernel_start_init(&machine);
 	if (st == -ENOENT) {
 		printk("boot: no init program (no initrd): powering off\n");
 		kernel_poweroff(0);

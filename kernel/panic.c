@@ -1,12 +1,16 @@
-/* panic and oops: print what happened (registers, symbols, hart) and power off with a failure status. */
+/* The machine's ends: panic and oops print what happened (registers, symbols, hart) and power off with a
+ * failure status; kernel_poweroff is the orderly end, with a status. */
 #include <stdarg.h>
 #include "kernel/panic.h"
+#include "lib/bootargs.h"
 #include "lib/ksyms.h"
-#include "kernel/trap.h"
+#include "lib/trace.h"
+#include "kernel/trap_frame.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "platform/poweroff.h"
+#include "vm/vmalloc.h"
 
 static void (*dump_hook)(void);
 static int panicking;
@@ -50,4 +54,15 @@ void oops(struct trap_frame *tf, const char *what)
 		printk("  %-4s %016lx %-4s %016lx %-4s %016lx %-4s %016lx\n", rn[i], tf->regs[i], rn[i + 1],
 		       tf->regs[i + 1], rn[i + 2], tf->regs[i + 2], i + 3 < 32 ? rn[i + 3] : "", i + 3 < 32 ? tf->regs[i + 3] : 0);
 	die(3);
+}
+
+/* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
+void kernel_poweroff(int status)
+{
+	trace_drain_all();
+	if (bootarg_has("vmallocinfo")) vm_dump_areas();
+	/* Closed, not just drained: another hart may still be tracing (its idle purge, a task being reaped)
+	 * or be halfway through draining its own ring, and nothing it writes after the last line is seen. */
+	trace_close_and_drain_all();
+	poweroff(status);
 }

@@ -4,11 +4,14 @@
 #include "kernel/aspace.h"
 #include "kernel/sched.h"
 #include "kernel/smp.h"
-#include "kernel/task.h"
 #include "kernel/hart.h"
+#include "kernel/trap_frame.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/trace.h"
+#include "vm/pt.h"
+#include "vm/vm_boot.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 
 spinlock_t sched_lock = SPINLOCK_INIT;
@@ -58,15 +61,12 @@ void sched_tick(void)
 	if (current_task()) need_resched[this_hart_index()] = true;
 }
 
-void task_user_return_work(void)
+bool sched_take_resched(void)
 {
-	task_die_if_killed();
-	trace_drain_if_half_full(); /* a hart busy with system calls drains before the tick would */
 	u32 me = this_hart_index();
-	if (need_resched[me]) {
-		need_resched[me] = false;
-		task_yield();
-	}
+	if (!need_resched[me]) return false;
+	need_resched[me] = false;
+	return true;
 }
 
 int sched_block_until(const bool *done, u64 deadline)
@@ -194,4 +194,12 @@ void scheduler_loop(void)
 			spin_unlock(&sched_lock);
 		}
 	}
+}
+
+struct task *task_by_tid(long tid)
+{
+	if (tid <= 0 || tid > 0xffffffffL) return NULL; /* tids are u32: high bits never name a task */
+	struct task *t = &tasks[tid & (MAX_TASKS - 1)];
+	enum task_state s = READ_ONCE(t->state);
+	return (t->tid == (u32)tid && s != T_FREE && s != T_ZOMBIE && s != T_REAPING) ? t : NULL;
 }

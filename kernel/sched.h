@@ -1,15 +1,39 @@
-/* Scheduler internals shared by the task code: the lock, the table and the switch into the loop. */
+/* The scheduler: the task table and its lock, each hart's loop, blocking and waking, yielding and the
+ * tick. Below the task code (kernel/task.c creates and ends tasks; this file only runs them). */
 #ifndef KERNEL_SCHED_H
 #define KERNEL_SCHED_H
 
-#include "kernel/task.h"
+#include "kernel/task_record.h"
 #include "lib/spinlock.h"
 
+/* Guards every task's state, wake_at, waiting_for and the table's slots. Nests inside every other lock;
+ * taken with interrupts off (spin_lock_irqsave). */
 extern spinlock_t sched_lock;
+/* The task table: slot i holds tids congruent to i modulo MAX_TASKS; slot 0 is never used. */
 extern struct task tasks[MAX_TASKS];
+/* Called by the boot hart's idle loop between tasks when set (kernel/init.c: watch init's exit). */
 extern void (*sched_idle_hook)(void);
+/* Switches from t, whose state the caller has already changed, back to this hart's scheduler loop;
+ * returns when t is chosen again, sched_lock held as it was. Task context, sched_lock held with
+ * interrupts off. */
 void sched_switch_out(struct task *t);
+/* The timer's tick, after the timer's own work: marks the running task (if any) for a yield at its next
+ * return to user mode. Interrupt context. */
 void sched_tick(void);
+/* Whether this hart's task was marked by sched_tick since the last call; clears the mark. Interrupts off
+ * (the return to user mode). */
+bool sched_take_resched(void);
+/* Gives the hart to another runnable task, if any, and returns when this one is chosen again. Task
+ * context, no spin lock held. */
+void task_yield(void);
+/* The live (not zombie, not reaping) task with this tid, or NULL (a tid that is not a u32 is none). Reads
+ * the table without sched_lock: the caller holds no lock and must check the record's tid again under the
+ * lock it then takes, since the slot may be reused meanwhile. Any context. */
+struct task *task_by_tid(long tid);
+/* Each hart's idle loop: runs tasks, and does the housekeeping (trace drain, the allocator's idle work,
+ * sched_idle_hook) between them and before sleeping in wfi. Never returns. Boot and secondary harts, once,
+ * at the end of their start, interrupts on. */
+void scheduler_loop(void) __noreturn;
 
 /*
  * Blocking on a flag, for wait queues (kernel/shm_waitq.c). The flag is set only by sched_wake_task,

@@ -6,7 +6,7 @@
 #define KERNEL_SHM_OBJ_H
 
 #include <vmk/abi.h>
-#include "kernel/task.h"
+#include "kernel/task_record.h"
 #include "lib/spinlock.h"
 #include "lib/types.h"
 

@@ -3,10 +3,8 @@
  * sleeps in wfi and is ended by the other hart's IPI (hart_wait_until): a spinning vCPU starves the
  * others under QEMU 7.2's round-robin icount scheduler. */
 #include "kernel/smp.h"
-#include "kernel/task.h"
 #include "kernel/hart.h"
 #include "kernel/timer.h"
-#include "kernel/trap.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
@@ -14,7 +12,7 @@
 #include "platform/devtree.h"
 #include "platform/ipi.h"
 #include "platform/sbi.h"
-#include "vm/kvfree_rcu.h"
+#include "lib/rcu.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/vm_boot.h"
@@ -52,23 +50,6 @@ void smp_ipi_interrupt(void)
 	 * reports a quiescent state if the code it interrupted is outside RCU read-side sections. */
 	tlb_shootdown_service();
 	rcu_note_qs();
-}
-
-void secondary_main(u64 hartid, u64 index)
-{
-	struct hart_local *h = this_hart();
-	trap_init_hart();
-	vm_boot_enable_paging();
-	h->hartid = (u32)hartid;
-	h->index = (u32)index;
-	timer_init_hart();
-	ipi_init_hart();
-	csr_set(sie, SIE_SSIE | SIE_STIE);
-	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
-	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
-	store_release(h->online, true);
-	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */
-	scheduler_loop();
 }
 
 #define HSM_START_PENDING 2

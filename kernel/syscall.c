@@ -2,6 +2,7 @@
  * for the trace in a6. Every user pointer goes through kernel/uaccess.c; nothing here dereferences one
  * directly. */
 #include <vmk/abi.h>
+#include "kernel/syscall.h"
 #include "kernel/shm.h"
 #include "kernel/task.h"
 #include "kernel/timer.h"

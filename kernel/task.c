@@ -7,6 +7,7 @@
 #include "kernel/sched.h"
 #include "kernel/shm.h"
 #include "kernel/timer.h"
+#include "kernel/trap_return.h"
 #include "kernel/uaccess.h"
 #include "lib/bootargs.h"
 #include "lib/printk.h"
@@ -332,12 +333,11 @@ void task_sleep_ns(u64 ns)
 	spin_unlock_irqrestore(&sched_lock, f);
 }
 
-struct task *task_by_tid(long tid)
+void task_user_return_work(void)
 {
-	if (tid <= 0 || tid > 0xffffffffL) return NULL; /* tids are u32: high bits never name a task */
-	struct task *t = &tasks[tid & (MAX_TASKS - 1)];
-	enum task_state s = READ_ONCE(t->state);
-	return (t->tid == (u32)tid && s != T_FREE && s != T_ZOMBIE && s != T_REAPING) ? t : NULL;
+	task_die_if_killed();
+	trace_drain_if_half_full(); /* a hart busy with system calls drains before the tick would */
+	if (sched_take_resched()) task_yield();
 }
 
 void task_kill_current(struct trap_frame *tf, const char *why)

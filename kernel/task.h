@@ -3,73 +3,22 @@
 #define KERNEL_TASK_H
 
 #include <vmk/abi.h>
-#include "kernel/context.h"
-#include "kernel/trap.h"
-#include "lib/spinlock.h"
-#include "lib/trace.h"
+#include "kernel/sched.h"
+#include "kernel/task_record.h"
+#include "kernel/trap_frame.h"
 #include "lib/types.h"
 
-#define MAX_TASKS 64
-#define KSTACK_SIZE (16 * 1024)
-
-/* T_REAPING: a zombie claimed by the task reaping it; invisible to wait, kill and the scheduler. */
-enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE, T_REAPING };
-
-
-struct shm_obj;
-
-struct task_handle {
-	struct shm_obj *obj; /* NULL when the slot is free */
-	u64 rights;
-	u32 gen;             /* from a global 32-bit counter: a value is not reissued within 2^32 handles */
-};
-
-struct task_map {
-	struct shm_obj *obj; /* NULL when free */
-	u64 uva, max_size, prot;
-	u64 mapped;          /* bytes currently mapped (follows resizes up to max_size) */
-	u64 table_pages;     /* page-table pages charged to the mapper for it (kernel/shm.c) */
-	struct task *task;
-	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
-};
-
-struct task {
-	u32 tid, slot;
-	enum task_state state;
-	char name[32];
-	struct task *parent;
-	int exit_status;
-	struct context ctx;
-	void *kstack;
-	struct trap_frame *tf;
-	u64 root_pa;
-	u16 asid;
-	u64 hart_mask;       /* harts that may hold translations of this address space (kernel/aspace.c) */
-	u64 active_mask;     /* harts with this address space in satp right now */
-	u32 flushes_in_flight; /* aspace_flush calls between dropping harts and their fence's end */
-	int on_hart;         /* index of the hart running it, -1 if none */
-	u64 wake_at;         /* T_BLOCKED in sleep: timebase tick to wake at */
-	long waiting_for;    /* T_BLOCKED in wait: the child's tid */
-	u64 quota_pages;
-	bool killed;         /* SYS_kill asked: the task dies at its next return to user mode */
-	bool diag;           /* may use SYS_vm_dump and SYS_trace_ctl (VMK_SPAWN_DIAG) */
-	u64 fault_addr;      /* last user fault retried, and how often in a row: a retry that never */
-	u32 fault_repeats;   /* makes progress ends in a kill */
-	spinlock_t shm_lock; /* handles, maps and the shm ranges of the page tables (kernel/shm.c) */
-	bool shm_gone;       /* handles released: nobody may give this task a new one */
-	struct task_handle handles[VMK_MAX_HANDLES];
-	struct task_map maps[VMK_MAX_MAPS];
-	u32 handles_hi, maps_hi; /* no entry at or above these indices was ever used: scans stop there */
-	u64 inherited[VMK_SPAWN_HANDLES_MAX];
-	u32 ninherited;
-	struct trace_syscall tsys; /* the system call in progress, for trace attribution (kernel/syscall.c) */
-};
-
-static inline struct task *current_task(void);
-
-/* Creates a task running `name` from the initrd; on success returns its tid. */
+/* Creates a task running `name` from the initrd with argv[0 .. argc - 1] (kernel strings), a child of
+ * parent (NULL: init), given nhandles of the parent's handles, a page quota (0: task_default_quota;
+ * never more than the parent has left) and VMK_SPAWN_* flags; it is runnable on return. Returns its tid,
+ * or -ENOENT (no such file), -ENOEXEC (not a program we can load), -EAGAIN (task table full), -ENOMEM
+ * (no memory or over the quota), -E2BIG (arguments too long for the stack page), -EBADF (a handle not the
+ * parent's); nothing is left behind on failure. Task or boot context, no lock held. */
 long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent,
 		const u64 *handles, u32 nhandles, u64 quota_pages, u64 flags);
+/* Ends the calling task with status: its handles and mappings go (shm_release_task), it becomes a zombie
+ * for its parent's task_wait (orphans are reaped by the idle loop) and its hart runs something else.
+ * Never returns. Task context, no lock held. */
 void task_exit(int status) __noreturn;
 /* Blocks until child tid ends, stores its status at user address ustatus (when not 0) and reaps it;
  * -EFAULT (nothing reaped, the child can be waited for again) when the status cannot be stored,
@@ -81,13 +30,17 @@ long task_kill(struct task *me, long tid);
 /* The quota of a task spawned with quota 0 (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages
  * bootarg); init holds VMK_MAX_QUOTA_PAGES. */
 u64 task_default_quota(void);
-void task_yield(void);
+/* Sleeps at least ns nanoseconds (0: yields once); returns early, at once, when the task is killed (it
+ * then dies on its way back to user mode). No errors. Task context, interrupts on, no lock held. */
 void task_sleep_ns(u64 ns);
-struct task *task_by_tid(long tid);       /* live (not zombie) task or NULL; caller holds no locks */
+/* Ends the current task for a fault described by tf and why (printed, traced) with VMK_STATUS_KILLED.
+ * Never returns. Trap context of a user-mode fault. */
 void task_kill_current(struct trap_frame *tf, const char *why) __noreturn;
-/* On the way back to user mode: a task SYS_kill marked ends here. */
+/* On the way back to user mode: a task SYS_kill marked ends here (task_exit with VMK_STATUS_KILLED);
+ * returns when it was not marked. Task or trap context, no lock held. */
 void task_die_if_killed(void);
-void scheduler_loop(void) __noreturn;
+/* The work due before any return to user mode: a killed task ends here, a task that used up its tick
+ * yields, and a half-full trace ring is drained. Trap context, on the way out to user mode. */
 void task_user_return_work(void);
 
 /* Reaping (sched_lock not held): task_reap_one frees a zombie's resources and its slot;
@@ -97,11 +50,11 @@ void task_reap_one(struct task *t);
 void task_reap_orphans(void);
 extern u32 orphan_exempt_tid;
 
-/* initrd access for spawn. */
+/* initrd access for spawn. initrd_set: the archive (already checked by cpio_check) spawn loads programs
+ * from; boot hart, once, before the first spawn. initrd_lookup: the file `name` (a leading '/' allowed)
+ * of it, 0 with *data and *size set, -ENOENT when there is no initrd or no such file, another -E code for
+ * a damaged entry (cpio_find's). Any context; the data lives as long as the kernel. */
 void initrd_set(const void *base, u64 size);
 int initrd_lookup(const char *name, const void **data, u64 *size);
-
-#include "kernel/hart.h"
-static inline struct task *current_task(void) { return this_kernel_hart()->current; }
 
 #endif

@@ -1,8 +1,7 @@
 /* Timer: a 100 Hz tick per hart through Sstc's stimecmp when the boot hart has shown it works, else the
  * SBI TIME call. */
 #include "kernel/timer.h"
-#include "kernel/sched.h"
-#include "kernel/trap.h"
+#include "kernel/kfault.h"
 #include "lib/types.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
@@ -78,5 +77,4 @@ void timer_interrupt(void)
 	/* A hart busy in a task never idles: without this its trace ring would fill and drop events. The
 	 * drain takes no allocator lock and gives way (trylock) if this hart's idle loop is draining. */
 	trace_drain();
-	sched_tick();
 }

@@ -20,5 +20,8 @@ u64 timer_now_ns(void);
  * ~0 ("never") where the sum would not fit. Any context. */
 u64 timer_deadline_after_ns(u64 ns);
 void timer_run_in_irq_once(void (*fn)(void));
+/* The timer interrupt: runs a timer_run_in_irq_once function, counts the tick, arms the next one and
+ * drains this hart's trace ring (the trap handler then calls sched_tick). Interrupt context. */
+void timer_interrupt(void);
 
 #endif

@@ -1,6 +1,11 @@
 /* Trap dispatch: interrupts, system calls, user faults (the task dies, the kernel goes on) and kernel
  * faults (explained, attributed to a vmalloc area when they hit one, then the machine powers off). */
 #include "kernel/trap.h"
+#include "kernel/kfault.h"
+#include "kernel/sched.h"
+#include "kernel/syscall.h"
+#include "kernel/task.h"
+#include "kernel/timer.h"
 #include "platform/ipi.h"
 #include "lib/ksyms.h"
 #include "kernel/panic.h"
@@ -11,23 +16,6 @@
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/vmalloc.h"
-
-void trap_init_hart(void)
-{
-	csr_write(stvec, (uptr)trap_entry);
-	csr_write(sscratch, 0);
-}
-
-const char *trap_cause_name(u64 c)
-{
-	static const char *const names[] = {
-		"instruction address misaligned", "instruction access fault", "illegal instruction",
-		"breakpoint", "load address misaligned", "load access fault", "store address misaligned",
-		"store access fault", "ecall from U-mode", "ecall from S-mode", "reserved", "reserved",
-		"instruction page fault", "load page fault", "reserved", "store page fault"};
-	if (c & CAUSE_INTERRUPT) return "interrupt";
-	return c < ARRAY_SIZE(names) ? names[c] : "unknown exception";
-}
 
 static bool is_page_fault(u64 cause)
 {
@@ -68,28 +56,6 @@ static void kernel_fault(struct trap_frame *tf)
 	oops(tf, what);
 }
 
-/* Not inlined: the setjmp frame stays its own, so no caller's locals live across the second return. */
-__noinline long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *report)
-{
-	u64 jb[CONTEXT_WORDS];
-	struct hart *h = this_kernel_hart();
-	void *saved = h->fault_jmp;
-	struct kfault_report *saved_report = h->fault_report;
-	bool saved_user = h->fault_user_only;
-
-	long r = kfault_setjmp(jb);
-	if (r == 0) {
-		h->fault_jmp = jb;
-		h->fault_report = report;
-		h->fault_user_only = false;
-		fn(arg);
-	}
-	h->fault_jmp = saved;
-	h->fault_report = saved_report;
-	h->fault_user_only = saved_user;
-	return r;
-}
-
 void trap_handler(struct trap_frame *tf)
 {
 	struct hart_local *h = this_hart();
@@ -99,7 +65,10 @@ void trap_handler(struct trap_frame *tf)
 		bool user = !(tf->sstatus & SSTATUS_SPP);
 		h->irq_depth++;
 		switch (cause & ~CAUSE_INTERRUPT) {
-		case IRQ_S_TIMER: timer_interrupt(); break;
+		case IRQ_S_TIMER:
+			timer_interrupt();
+			sched_tick(); /* after the timer: a task that has run a whole tick gives way */
+			break;
 		case IRQ_S_SOFT: smp_ipi_interrupt(); break;
 		case IRQ_S_EXT:
 			/* SEIE is enabled only for the IMSIC that carries IPIs (platform/ipi.c), which enables no

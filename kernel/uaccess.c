@@ -1,7 +1,7 @@
 /* User copies. SUM is set only for the duration of one copy, and a kernel fault on a user address while a
  * copy runs lands back here (kfault_try's landing pad, restricted to user addresses) as -EFAULT. */
 #include "kernel/uaccess.h"
-#include "kernel/trap.h"
+#include "kernel/kfault.h"
 #include <vmk/abi.h>
 #include "kernel/hart.h"
 #include "lib/riscv.h"

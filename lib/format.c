@@ -1,6 +1,6 @@
 /* vsnprintf: the one formatter behind printk, snprintf and the user runtime's printf. */
 #include <stdarg.h>
-#include "lib/printk.h"
+#include "lib/format.h"
 
 struct out {
 	char *buf;

@@ -1,7 +1,6 @@
 /* Per-hart records and the online set: at the bottom because the allocator's fences need to know which
  * harts may hold TLB entries, and vm/ must not call up into kernel/. */
 #include "lib/percpu.h"
-#include "lib/tlb_shootdown.h"
 
 struct hart_local *hart_locals[MAX_HARTS];
 u32 nr_harts_online = 1;
@@ -44,20 +43,3 @@ unsigned long harts_other_sbi_mask(unsigned long *base)
 	*base = n ? bases[0] : 0;
 	return n ? masks[0] : 0;
 }
-
-#ifndef HOST_TEST
-bool hart_wait_step(unsigned long irq_was_on)
-{
-	if (irq_was_on) {
-		irq_enable(); /* pending interrupts (the IPI among them) are taken here */
-		irq_disable();
-		return false;
-	}
-	bool ipi = csr_read(sip) & SIE_SSIE;
-	if (ipi) csr_clear(sip, SIE_SSIE);
-	/* An IMSIC IPI is claimed here and handed back as SSIP when the wait ends: the handler is the same. */
-	if (hart_ipi_claim && hart_ipi_claim()) ipi = true;
-	tlb_shootdown_service();
-	return ipi;
-}
-#endif

@@ -69,26 +69,6 @@ static inline void hart_sleep_wfi(struct hart_local *h)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-/* One step of a cross-hart wait, between two wfi: lets pending interrupts in when the caller had them
- * on (irq_was_on), else serves a TLB shootdown by hand and consumes the IPI so the next wfi sleeps.
- * Returns whether it consumed an IPI (the wait re-raises it when done, for whoever else it was for). */
-bool hart_wait_step(unsigned long irq_was_on);
-
-/* Waits for another hart to make `cond` true without spinning: sleeps in wfi, woken by that hart's
- * hart_kick (or at worst the next tick). wfi with interrupts masked still wakes on a pending interrupt,
- * so a kick that lands between the test and the wfi is not lost. A spinning vCPU would starve the
- * others under QEMU's icount scheduler. Any context. */
-#define hart_wait_until(cond)                                           \
-	do {                                                            \
-		unsigned long __hw_f = irq_save();                      \
-		bool __hw_ipi = false;                                  \
-		while (!(cond)) {                                       \
-			hart_sleep_wfi(this_hart());                    \
-			__hw_ipi |= hart_wait_step(__hw_f);             \
-		}                                                       \
-		if (__hw_ipi) csr_set(sip, SIE_SSIE);                   \
-		irq_restore(__hw_f);                                    \
-	} while (0)
 #endif
 
 #ifdef HOST_TEST

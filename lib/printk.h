@@ -1,14 +1,11 @@
-/* Kernel console output: printk with the usual formats, and the formatter behind it. */
+/* Kernel console output: printk with the usual formats (lib/format.h's, which it includes for its callers). */
 #ifndef LIB_PRINTK_H
 #define LIB_PRINTK_H
 
 #include <stdarg.h>
+#include "lib/format.h"
 #include "lib/types.h"
 
-/* Formats: %d %i %u %x %X %o %c %s %p %% with flags '-', '0', width, precision for %s,
- * and length modifiers l, ll, z. %p prints 0x followed by 16 hex digits. */
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Where printk's finished lines go; set by the platform once a console is known. */

@@ -3,6 +3,7 @@
  * there is one hart and nobody ever sleeps on a lock. */
 #include "lib/spinlock.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 
 /* True once the lock is free; until then this hart stays marked as a sleeper. The mark is renewed on
  * every check because an unlock clears the whole mask when it wakes the sleepers, and a third hart may

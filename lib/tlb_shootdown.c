@@ -39,3 +39,18 @@ u32 tlb_flush_harts(u64 targets)
 	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
 	return (u32)__builtin_popcountll(targets);
 }
+
+bool hart_wait_step(unsigned long irq_was_on)
+{
+	if (irq_was_on) {
+		irq_enable(); /* pending interrupts (the IPI among them) are taken here */
+		irq_disable();
+		return false;
+	}
+	bool ipi = csr_read(sip) & SIE_SSIE;
+	if (ipi) csr_clear(sip, SIE_SSIE);
+	/* An IMSIC IPI is claimed here and handed back as SSIP when the wait ends: the handler is the same. */
+	if (hart_ipi_claim && hart_ipi_claim()) ipi = true;
+	tlb_shootdown_service();
+	return ipi;
+}

@@ -8,6 +8,7 @@
 #include "lib/trace.h"
 #include "lib/ksyms.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/spinlock.h"

@@ -11,6 +11,11 @@ tools/layers.txt. Checks, each printed as one KTAP case:
   caller_frames  every function that names its caller (__builtin_return_address(0), or a CALLER macro for
                  it) is __noinline: the kernel is built with LTO, and inlined it would name the wrong caller
   readme         README's layer sentence is the one generated from tools/layers.txt
+  no_circles     no circle of files inside any layer, user/ included: a file (its .c/.S and .h together)
+                 that reaches another through includes or symbol references must not be reached back.
+                 A circle not yet broken is listed in tools/layers.txt as a `circle` line, printed here
+                 and counted; a listed circle that changed (a file joined or left it) or is gone fails
+  circles_bite   the circle check itself fails when one edge back is added to today's graph (a self-test)
 Usage: layer_check.py BUILD_DIR [NM]   (objdump is found beside NM)   (BUILD_DIR holds k/<dir>/<file>.o from the kernel build)
 """
 import os, re, subprocess, sys
@@ -22,10 +27,19 @@ BUILD = "build"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def read_layers():
-    """[[entry, ...] per layer, top first]; an entry is a directory or a file path without extension."""
+def layer_lines():
     with open(os.path.join(ROOT, "tools/layers.txt")) as f:
         return [l.split() for l in f if l.strip() and not l.startswith("#")]
+
+
+def read_layers():
+    """[[entry, ...] per layer, top first]; an entry is a directory or a file path without extension."""
+    return [l for l in layer_lines() if l[0] != "circle"]
+
+
+def read_circle_exceptions():
+    """The circles tools/layers.txt admits for now, each a frozenset of files without extension."""
+    return [frozenset(l[1:]) for l in layer_lines() if l[0] == "circle"]
 
 
 LAYERS = read_layers()
@@ -203,6 +217,159 @@ def check_uncalled(objs, objdump):
     return bad
 
 
+# ---- circles of files inside a layer ----
+# A file here is a module: its .c (or .S) and its .h, named by the path without extension. An edge
+# a -> b means a includes b's header or uses a symbol b defines. Edges across layers are the upward
+# checks' business; a circle needs edges inside one layer, so only those are kept.
+CIRCLE_LAYERS = ["tests", "boot", "kernel", "vm", "platform", "lib", "include", "user"]
+
+
+def top_dir(stem):
+    return stem.split("/", 1)[0]
+
+
+def user_objects(build, nm):
+    """{user/<file>: (defined, undefined)} from the user runtime's objects ($(BUILD)/user/rt/user/*.o)."""
+    objs = {}
+    rt = os.path.join(build, "user", "rt", "user")
+    if not os.path.isdir(rt):
+        return objs
+    for fn in sorted(os.listdir(rt)):
+        if fn.endswith(".o"):
+            out = subprocess.run([nm, os.path.join(rt, fn)], capture_output=True, text=True, check=True).stdout
+            defined, undefined = {}, set()
+            for line in out.splitlines():
+                parts = line.split()
+                if len(parts) == 2 and parts[0] == "U":
+                    undefined.add(parts[1])
+                elif len(parts) == 3 and parts[1].isupper():
+                    defined[parts[2]] = parts[1]
+            objs["user/" + fn[:-2]] = (defined, undefined)
+    return objs
+
+
+def file_graph(objs):
+    """{module: {module it reaches inside its own layer}} from includes and the objects' symbols."""
+    edges = {}
+
+    def add(a, b):
+        if a != b and top_dir(a) == top_dir(b):
+            edges.setdefault(a, set()).add(b)
+        edges.setdefault(a, set())
+
+    owner = {}
+    for src, (defined, _) in objs.items():
+        for sym, typ in defined.items():
+            if typ.isupper():
+                owner.setdefault(sym, src)
+    for src, (_, undefined) in objs.items():
+        for sym in undefined:
+            if sym in owner:
+                add(os.path.splitext(src)[0], os.path.splitext(owner[sym])[0])
+    files = list(sources())
+    for dirpath, _, names in os.walk(os.path.join(ROOT, "user")):
+        files += [os.path.relpath(os.path.join(dirpath, n), ROOT) for n in sorted(names) if n.endswith((".c", ".h", ".S"))]
+    for src in files:
+        with open(os.path.join(ROOT, src)) as f:
+            for line in f:
+                m = INCLUDE.match(line)
+                if m and m.group(1) == '"':
+                    add(os.path.splitext(src)[0], os.path.splitext(m.group(2))[0])
+                elif m:
+                    add(os.path.splitext(src)[0], "include/" + os.path.splitext(m.group(2))[0])
+    return edges
+
+
+def circles(edges):
+    """The strongly connected sets of two or more modules (Tarjan, iterative), each a frozenset."""
+    index, low, stack, on, found = {}, {}, [], set(), []
+    counter = 0
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            node, it = work[-1]
+            nxt = next(it, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on.add(nxt)
+                    work.append((nxt, iter(sorted(edges.get(nxt, ())))))
+                elif nxt in on:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = set()
+                while True:
+                    x = stack.pop()
+                    on.discard(x)
+                    comp.add(x)
+                    if x == node:
+                        break
+                if len(comp) > 1:
+                    found.append(frozenset(comp))
+    return found
+
+
+def judge_circles(edges, allowed):
+    """(problems, notes): a circle that is not exactly one listed in layers.txt is a problem, and so is
+    a listed one that no longer exists; each listed circle still there is a note (printed, counted)."""
+    problems, notes = [], []
+    found = circles(edges)
+    for comp in sorted(found, key=sorted):
+        if comp in allowed:
+            continue
+        inside = ", ".join("%s -> %s" % (a, " ".join(sorted(edges[a] & comp))) for a in sorted(comp))
+        problems.append("circle of %d files in %s/: %s" % (len(comp), top_dir(min(comp)), inside))
+    for comp in allowed:
+        if comp not in found:
+            problems.append("layers.txt lists a circle that is not (or no longer exactly) there: %s; "
+                            "update or remove its `circle` line" % " ".join(sorted(comp)))
+    for i, comp in enumerate(sorted((c for c in allowed if c in found), key=sorted), 1):
+        notes.append("known circle %d of %d (listed in tools/layers.txt, still to break): %s"
+                     % (i, len(allowed), " ".join(sorted(comp))))
+    return problems, notes
+
+
+def check_circles_bite(edges, allowed):
+    """Adds, for each layer, one edge back against an edge that is in no circle, and checks that the
+    circle check then fails naming that layer; and that a listed circle losing a member fails too."""
+    bad = []
+    in_circle = set().union(*circles(edges)) if circles(edges) else set()
+    layers_tried = 0
+    for layer in CIRCLE_LAYERS:
+        pair = next(((a, b) for a in sorted(edges) if top_dir(a) == layer and a not in in_circle
+                     for b in sorted(edges[a]) if b not in in_circle), None)
+        if pair is None:
+            continue
+        layers_tried += 1
+        a, b = pair
+        trial = {k: set(v) for k, v in edges.items()}
+        trial.setdefault(b, set()).add(a)
+        problems, _ = judge_circles(trial, allowed)
+        if not any(("in %s/:" % layer) in p and a in p and b in p for p in problems):
+            bad.append("adding %s -> %s (against %s -> %s) was not reported as a circle" % (b, a, a, b))
+    if layers_tried < 5:
+        bad.append("only %d layers had an edge to turn back" % layers_tried)
+    found = circles(edges)
+    for comp in found:  # each circle there today, listed less one of its files, must fail
+        smaller = [c for c in found if c != comp] + [frozenset(sorted(comp)[1:])]
+        problems, _ = judge_circles(edges, smaller)
+        if not problems:
+            bad.append("a `circle` line missing %s still passed" % sorted(comp)[0])
+    return bad
+
+
 def check_readme():
     want = readme_sentence()
     with open(os.path.join(ROOT, "README.md")) as f:
@@ -219,10 +386,17 @@ def main():
     nm = sys.argv[2] if len(sys.argv) > 2 else "riscv64-unknown-elf-nm"
     objdump = nm[:-2] + "objdump"
     objs = nm_objects(build, nm)
+    uobjs = user_objects(build, nm)
+    edges = file_graph({**objs, **uobjs})
+    allowed = read_circle_exceptions()
+    circle_problems, circle_notes = judge_circles(edges, allowed)
+    if not uobjs:
+        circle_problems.append("no user runtime objects under %s/user/rt: build them (make user-programs)" % build)
     checks = [("include_graph", check_includes()), ("symbol_graph", check_symbols(objs) if objs else
               ["no kernel objects under %s/k" % build]), ("no_weak", check_weak(objs)),
               ("no_extern_in_c", check_externs()), ("no_uncalled", check_uncalled(objs, objdump)),
-              ("caller_frames", check_caller_frames()), ("readme", check_readme())]
+              ("caller_frames", check_caller_frames()), ("readme", check_readme()),
+              ("no_circles", circle_problems, circle_notes), ("circles_bite", check_circles_bite(edges, allowed))]
     return ktap.report(checks)
 
 

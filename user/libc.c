@@ -44,10 +44,20 @@ FILE *const stdout = &console_out.file;
 FILE *const stderr = &console_err.file;
 
 /* The console's pending partial lines, written before the task ends. */
-void console_flush_all(void)
+static void console_flush_all(void)
 {
 	console_flush(&console_out.file);
 	console_flush(&console_err.file);
+}
+
+/* SYS_exit after the console's pending partial lines: a last line without its newline still reaches the
+ * console. Here rather than in user/sys.c because the console streams are this file's. */
+void vmk_exit(int status)
+{
+	console_flush_all();
+	vmk_syscall(SYS_exit, (u64)(s64)status, 0, 0, 0, 0, 0);
+	for (;;) /* the kernel never returns from exit; spin rather than run off the end if it did */
+		;
 }
 
 /* picolibc's exit() ends here, after its atexit handlers; vmk_exit flushes the console streams. */

@@ -120,6 +120,7 @@ static bool heap_init(void)
 		return false;
 	}
 	heap.handle = (u64)h;
+	heap_handle_set(heap.handle);
 	heap.base = (u64)a;
 	heap.size = HEAP_INITIAL;
 	heap.reserved = reserve;
@@ -186,8 +187,6 @@ static void heap_trim(u64 top)
 		list_insert(top);
 	}
 }
-
-u64 heap_handle(void) { return heap.handle; }
 
 static u64 block_need(size_t n) { return MAX(ALIGN_UP((u64)n + HDR, ALIGN), (u64)MIN_BLOCK); }
 

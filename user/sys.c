@@ -1,5 +1,7 @@
 /* Syscall wrappers: the ecall convention of include/vmk/abi.h, one function per call, each telling the
- * kernel its user call site in a6 for the trace (see vmk_call_site in user/vmk.h). */
+ * kernel its user call site in a6 for the trace (see vmk_call_site in user/vmk.h). The bottom of the user
+ * runtime: libc.c, sync.c and malloc.c call down into it, it calls nothing of theirs (vmk_exit, which
+ * flushes the console first, is libc.c's). */
 #include "user/vmk.h"
 
 u64 vmk_call_site;
@@ -32,15 +34,13 @@ long vmk_syscall(long nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 
 #define P(x) ((u64)(uptr)(x))
 
-void console_flush_all(void); /* user/libc.c */
+/* The heap's handle, as user/malloc.c reports it when it creates the heap: kept here, at the bottom of the
+ * runtime, because the wrappers below refuse to pass it on and must not call up into the allocator. */
+static u64 kept_heap_handle;
 
-void vmk_exit(int status)
-{
-	console_flush_all(); /* a last line without its newline still reaches the console */
-	ecall6(SYS_exit, (u64)(s64)status, 0, 0, 0, 0, 0);
-	for (;;) /* the kernel never returns from exit; spin rather than run off the end if it did */
-		;
-}
+void heap_handle_set(u64 handle) { kept_heap_handle = handle; }
+
+u64 heap_handle(void) { return kept_heap_handle; }
 
 /* The heap's handle carries SHM_RESIZE: a child given it could shrink the heap under this task's malloc
  * (user/malloc.c), so the runtime never passes it on. The array is read here only once the kernel has

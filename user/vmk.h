@@ -35,7 +35,8 @@
 #include <vmk/abi.h>
 #include "lib/types.h"
 
-/* Syscalls (user/sys.c). Each returns what include/vmk/abi.h documents: >= 0 or -errno. */
+/* Syscalls (user/sys.c; vmk_exit, which flushes the console streams first, in user/libc.c). Each returns
+ * what include/vmk/abi.h documents: >= 0 or -errno. */
 __noreturn void vmk_exit(int status);
 /* vmk_spawn is SYS_spawn with flags 0; vmk_spawn_flags passes flags (VMK_SPAWN_DIAG). Both refuse to pass
  * the heap's handle (heap_handle below) with -EPERM, before the kernel sees the call. */
@@ -154,6 +155,9 @@ void heap_get_stats(struct heap_stats *st);
  * (vmk_syscall) are not checked: a program that passes the heap's handle that way gives its child the
  * power to shrink it. */
 u64 heap_handle(void);
+/* user/malloc.c tells user/sys.c the heap's handle once it has created the heap (sys.c keeps it, below
+ * the allocator, so the wrappers can refuse it without calling up). Not for programs. */
+void heap_handle_set(u64 handle);
 
 /* KTAP (user/ktap.c). A test program calls ktap_begin, then ktap_run per case, then returns ktap_end()
  * from main. Output: "# user: <name>", then "ok N case" or "not ok N case # reason" per case. */

@@ -1,22 +1,16 @@
 /* kvfree_rcu: free a vmalloc'ed object once every reader that might still see it is done, i.e. after a
- * grace period in which every online hart has passed a quiescent state. Readers mark themselves with
- * rcu_read_lock / rcu_read_unlock (no sleeping inside). */
+ * grace period in which every online hart has passed a quiescent state (lib/rcu.h: readers mark themselves
+ * with rcu_read_lock / rcu_read_unlock, no sleeping inside). */
 #ifndef VM_KVFREE_RCU_H
 #define VM_KVFREE_RCU_H
 
+#include "lib/rcu.h"
 #include "lib/types.h"
 
 struct rcu_head {
 	struct rcu_head *next;
 	void *object; /* the vmalloc address the head belongs to */
 };
-
-void rcu_read_lock(void);
-void rcu_read_unlock(void);
-
-/* Reports a quiescent state for this hart if it is outside every read-side section: the idle loop, the
- * return to user mode and the IPI handler call it. Any context. */
-void rcu_note_qs(void);
 
 /* Linux's kvfree_rcu_mightsleep(ptr): may wait for a grace period when its batch is full. Process context. */
 void kvfree_rcu_ptr(void *ptr);

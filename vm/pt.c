@@ -560,16 +560,18 @@ int pt_kr_move_huge(u64 from, u64 to)
 	return 0;
 }
 
-long pt_kr_detach_table(u64 va)
+int pt_kr_detach_table(u64 va, u64 *table_pa)
 {
 	pte_t *slot = kr_l1_slot(va);
 	pte_t e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	*table_pa = 0;
 	if (!(e & PTE_V)) return 0;
 	if (pte_is_leaf(e) || !table_empty(table_of(e))) return -EBUSY;
 	/* The caller owns the whole 2 MiB: nobody else can be installing or filling this table. */
 	set_pte(slot, 0);
 	__atomic_fetch_sub(&kr.tables, 1, __ATOMIC_RELAXED);
-	return (long)pte_pa(e);
+	*table_pa = pte_pa(e);
+	return 0;
 }
 
 int pt_kr_map_huge(u64 va, u64 pa)

@@ -107,10 +107,11 @@ int pt_kr_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot);
 enum pt_kr_fate { PT_KR_KEEP, PT_KR_FREE, PT_KR_CHAIN, PT_KR_FREE_SORTED };
 u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain);
 /* Takes the empty level-0 table out of the level-1 slot covering the 2 MiB block at va (2 MiB aligned,
- * wholly owned by the caller) and returns its physical address; 0 when the slot is already empty. The
- * caller must have every hart flush its TLB before giving the table back (page_cache_free): a walker may
- * still hold it. -EBUSY (nothing changed) if the slot holds a leaf or the table maps anything. */
-long pt_kr_detach_table(u64 va);
+ * wholly owned by the caller): returns 0 with the table's physical address in *table_pa, or 0 there when
+ * the slot was already empty. The caller must have every hart flush its TLB before giving the table back
+ * (page_cache_free): a walker may still hold it. -EBUSY (nothing changed, *table_pa 0) if the slot holds a
+ * leaf or the table maps anything. Any context; the caller serialises with itself (it owns the block). */
+int pt_kr_detach_table(u64 va, u64 *table_pa);
 /* Moves the n 4 KiB leaves at from to the same offsets at to (holes stay holes), the source cleared: the
  * pages change address, not place. -ENOMEM, nothing moved, when a destination table cannot be had. The
  * caller owns both ranges and flushes the source from every TLB before its range is reused. */

@@ -5,10 +5,10 @@
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "lib/trace.h"
-#include "vm/kvfree_rcu.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/pt.h"
@@ -272,7 +272,7 @@ static void area_retire(struct vmap_area *a)
 	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
-	vm_local_forget(a->addr, a->size);
+	vm_debug_uaf_flush(a->addr, a->size);
 	if (a->flags & VM_ALLOC) area_count_out(a->owner, pages, false);
 	vm_lazy_add(a);
 }
@@ -347,14 +347,10 @@ void vm_deferred_drain(void)
 			!READ_ONCE(arena.deferred_head));
 }
 
-/* The idle loop is the deferred-free and purge worker: frees from interrupt context do not wait for the
- * next vmalloc or vfree to give their pages back, and a crossed lazy threshold is purged by a hart
- * with nothing else to do. Returns without waiting for work other harts have in hand. */
-void vm_idle_work(void)
+void vm_arena_idle_work(void)
 {
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	vm_purge_idle_work();
-	kvfree_rcu_idle_work();
 }
 
 struct vmap_area *find_vm_area(const void *addr)
@@ -505,9 +501,8 @@ u64 vm_cached_pages(void)
 	return vm_blocks_held() + page_cache_pages() + vmap_tables_held();
 }
 
-void vm_quiesce(void)
+void vm_arena_quiesce(void)
 {
-	kvfree_rcu_barrier();
 	vm_deferred_drain();
 	vm_map_ram_quiesce();
 	vm_purge();

@@ -1,5 +1,14 @@
 /* vmalloc: virtually contiguous kernel memory backed by individually allocated pages, each area followed
- * by an unmapped guard page, freed with lazily batched TLB shootdowns. The API follows Linux's. */
+ * by an unmapped guard page, freed with lazily batched TLB shootdowns. The API follows Linux's.
+ *
+ * Contexts, for every function below unless it says otherwise. "Process context": a task or the idle
+ * loop, interrupts on or off, no spin lock held; the call may wait for other harts in wfi (a purge's TLB
+ * shootdown, a grace period) but never sleeps as a task. "Any context" adds interrupt handlers. The
+ * allocators may also be called from interrupt context: there they use neither the per-hart caches nor a
+ * purge (a failure comes sooner), and a free is deferred to the idle loop (vfree_atomic).
+ * Errors: an allocator returns NULL and records why (size, alignment, caller, errno EINVAL or ENOMEM, a
+ * reason) in vm_get_stats' last_fail_*; no allocator returns an error code and an address in one value.
+ * A bad pointer given to a free is reported (printk, vm_stats.bad_frees) and ignored, never a crash. */
 #ifndef VM_VMALLOC_H
 #define VM_VMALLOC_H
 
@@ -29,28 +38,63 @@ struct page;
 #define VM_OWNER_KERNEL 0u
 #define VM_MAX_OWNERS 256u
 
+/* Sets up the arena over the vmalloc region. Boot hart, once, after the page allocator and before any
+ * other function here. */
 void vmalloc_init(void);
 
+/* size bytes (rounded up to pages), page aligned, mapped read-write, followed by a guard page; the
+ * contents are undefined (vzalloc: zero). NULL when size is 0 or larger than the region (EINVAL), or
+ * when no range or no page can be had (ENOMEM). */
 void *vmalloc(size_t size);
 void *vzalloc(size_t size);
+/* As vmalloc/vzalloc with the pages taken from NUMA node `node` where it has them (NUMA_NO_NODE: this
+ * hart's node), another node's otherwise (counted in vm_stats.node_fallbacks). */
 void *vmalloc_node(size_t size, int node);
 void *vzalloc_node(size_t size, int node);
+/* As vmalloc with 2 MiB leaves when size is at least 2 MiB and order-9 blocks can be had, 4 KiB pages
+ * otherwise (counted in vm_stats.huge_fallbacks); flags as __vmalloc_node's. */
 void *vmalloc_huge(size_t size, unsigned flags);
+/* The general form: align (a power of two, at least a page; 2 MiB for huge), VMF_* flags, node, and the
+ * caller named in the area listing and the trace. EINVAL for a zero or oversized size or a bad align. */
 void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const void *caller);
-/* As __vmalloc_node, charging the pages to `owner` (a task id) against its limit. */
+/* As __vmalloc_node, charging the pages to `owner` (a task id) against its limit (vm_owner_set_limit):
+ * NULL (ENOMEM) past it, nothing charged. */
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller);
+/* Frees the area starting at addr (NULL: nothing), whatever made it (a vmap's pages stay the caller's).
+ * Its range stays unmapped but reserved until the next purge flushes every TLB. A pointer that is not an
+ * area's start is reported and ignored. From an interrupt handler it is vfree_atomic. Any context. */
 void vfree(const void *addr);
+/* vfree that never waits: the area is queued and freed by the next allocator call or idle loop on any
+ * hart (vm_deferred_drain forces it). Any context. */
 void vfree_atomic(const void *addr);
+/* Resizes the vmalloc area p to size bytes, keeping its contents up to the smaller size: in place when
+ * the area's range allows (a shrink gives pages back), else by moving the pages to a larger range (the
+ * pages keep their contents; a huge kernel area that cannot move is copied). Returns the area's (possibly
+ * new) address; NULL with p untouched when it cannot grow (ENOMEM) or size is larger than the region
+ * (EINVAL); NULL after freeing p when size is 0; as vmalloc when p is NULL. VMF_ZERO zero-fills what
+ * grows. A p that is not a VM_ALLOC area's start is reported, NULL. Process context. */
 void *vrealloc(const void *p, size_t size, unsigned flags);
+/* Maps count of the caller's pages contiguously (prot: PTE_R with PTE_W or PTE_X, not both; 0 is R+W)
+ * and returns the address; the pages stay the caller's. NULL for no pages, a bad count or protection
+ * (EINVAL), an unmanaged page (EINVAL) or no page-table memory (ENOMEM). */
 void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot);
+/* Unmaps a vmap area (its pages are not freed); NULL: nothing; a bad pointer is reported and ignored. */
 void vunmap(const void *addr);
-/* Maps the caller's pages; any page table the mapping needs comes from `node` (NUMA_NO_NODE: the hart's
- * own), falling back to another node only when it has none. node < NUMA_NO_NODE is refused (NULL). */
+/* Maps the caller's pages for a short while: small counts come from this hart's vm_map_ram block (no
+ * arena lock), larger ones or calls from interrupts get an area. Any page table the mapping needs comes
+ * from `node` (NUMA_NO_NODE: the hart's own), falling back to another node only when it has none. NULL
+ * for no pages or count 0, node < NUMA_NO_NODE (EINVAL), or no range or table (ENOMEM). Any context. */
 void *vm_map_ram(struct page **pages, unsigned int count, int node);
+/* Unmaps what vm_map_ram mapped at mem, count being the count it was given; a pointer or count that does
+ * not match a mapping is reported and ignored. The range is reused only after a TLB flush. Process
+ * context on the hart that mapped it for block mappings; any hart for area mappings. */
 void vm_unmap_ram(const void *mem, unsigned int count);
-/* Flushes every hart's TLB of ranges vm_unmap_ram left lazily mapped (Linux's vm_unmap_aliases). */
+/* Flushes every hart's TLB of ranges vm_unmap_ram left lazily mapped (Linux's vm_unmap_aliases).
+ * Process context (waits for the other harts' acknowledgements). */
 void vm_unmap_aliases(void);
 
+/* The page (or its physical address) mapped at addr, a vmalloc or vmap address; NULL (0) when nothing is
+ * mapped there. Any context; the caller keeps the area alive. */
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
 
@@ -75,7 +119,8 @@ struct vmap_area {
 	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
 };
 
-/* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). */
+/* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). Any context;
+ * the record is valid while the caller keeps the area from being freed. */
 struct vmap_area *find_vm_area(const void *addr);
 
 struct vm_stats {
@@ -88,22 +133,40 @@ struct vm_stats {
 	const char *last_fail_reason;
 	int last_fail_errno; /* EINVAL or ENOMEM: what the last failure was, for SYS_vm_stats */
 };
+/* Fills *st with the counters summed over harts (each read once, not as one snapshot). Any context. */
 void vm_get_stats(struct vm_stats *st);
-void vm_idle_work(void);           /* called by idle harts: finishes frees deferred from interrupt context */
-void vm_dump_areas(void);          /* /proc/vmallocinfo format, ordered by address */
-void vm_dump_areas_oops(void);     /* the same without allocating or waiting on the lock, for an oops */
-void vm_purge(void);           /* flush every lazily freed range now (waits for one in flight first) */
-void vm_purge_wait_idle(void);     /* returns once no purge is in flight; process context */
+/* The arena's share of the idle loop (vm/vm_idle.h's vm_idle_work): finishes frees deferred from
+ * interrupt context and purges past the lazy threshold; returns without waiting for other harts' work.
+ * Process context, the idle loop. */
+void vm_arena_idle_work(void);
+/* Prints every live area, /proc/vmallocinfo format, ordered by address. Process context (allocates its
+ * sort buffer; takes the busy-map locks). */
+void vm_dump_areas(void);
+/* The same without allocating or waiting for a lock (an area whose stripe is held is skipped), for an
+ * oops. Any context. */
+void vm_dump_areas_oops(void);
+/* Flushes every lazily freed range now and gives the ranges back (waits for a purge in flight first).
+ * Process context. */
+void vm_purge(void);
+/* Returns once no purge is in flight. Process context. */
+void vm_purge_wait_idle(void);
 /* Acquisitions so far, summed over harts: of the arena lock every hart shares, of busy-map stripes, and
- * of the per-size-class pools of purged ranges. */
+ * of the per-size-class pools of purged ranges. Any context. */
 void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks);
+/* The lazily freed pages past which a free starts a purge (0 is taken as 1), and its current value. Any
+ * context. */
 void vm_set_lazy_max_pages(u64 pages);
 u64 vm_lazy_max_pages(void);
-void vm_deferred_drain(void);      /* frees what vfree_atomic parked */
+/* Frees what vfree_atomic queued, on every hart, and returns once no drain is half-way. Does nothing from
+ * an interrupt handler. Process context. */
+void vm_deferred_drain(void);
 /* Use-after-vfree detection on the freeing hart (bootarg vmalloc.debug_uaf=1): each free then flushes
  * that hart's TLB. Returns the previous setting; any context. */
 bool vm_set_debug_uaf(bool on);
+/* Sets the pages `owner` (1 .. VM_MAX_OWNERS - 1) may hold; -EINVAL for the kernel's owner or one out of
+ * range. Pages already held above a lower limit stay. Any context but interrupts. */
 int vm_owner_set_limit(u32 owner, u64 pages);
+/* The pages charged to `owner` now (0 for one out of range). Any context. */
 u64 vm_owner_pages(u32 owner);
 /* Charges (pages > 0: within the owner's limit, else -ENOMEM and nothing charged, unless `force`) or
  * credits (pages < 0) memory held for an owner outside any area, such as the page tables of its user
@@ -125,8 +188,12 @@ bool vm_fault_spurious(u64 addr, u64 cause);
  * safe while the faulting hart holds the arena lock. */
 void vm_fault_describe(u64 addr, char *buf, size_t size);
 
-/* Leak-check support for the test runner. */
-void vm_quiesce(void);
+/* Leak-check support for the test runner. vm_arena_quiesce: the arena's share of vm/vm_idle.h's
+ * vm_quiesce (deferred frees drained, vm_map_ram blocks retired, lazy ranges purged); process context.
+ * vm_live_areas: areas allocated and not freed; vm_cached_pages: pages the allocator holds for reuse
+ * (huge blocks, page caches, page tables kept for lazy ranges), which a leak check adds to the buddy
+ * allocator's free pages. Both any context. */
+void vm_arena_quiesce(void);
 u64 vm_live_areas(void);
 u64 vm_cached_pages(void);
 

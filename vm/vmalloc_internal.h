@@ -165,12 +165,12 @@ bool vm_tail_pages_waiting(void); /* any deferred tail page not yet given back; 
 extern bool vm_debug_uaf;
 /* Flushes [start, start + size) from this hart's TLB now: one sfence.vma by address for a page, a full
  * flush for more. Any context. */
-void vm_local_forget_now(u64 start, u64 size);
+void vm_flush_local_range(u64 start, u64 size);
 /* debug_uaf only: flushes this hart's TLB for the range, no counting. Inline because every vfree calls
  * it and it is almost always off: under QEMU a call's return costs a translation-block lookup. */
-static inline void vm_local_forget(u64 start, u64 size)
+static inline void vm_debug_uaf_flush(u64 start, u64 size)
 {
-	if (unlikely(READ_ONCE(vm_debug_uaf))) vm_local_forget_now(start, size);
+	if (unlikely(READ_ONCE(vm_debug_uaf))) vm_flush_local_range(start, size);
 }
 
 /* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */

@@ -2,6 +2,7 @@
  * 2 MiB blocks), each a call into vm/pt.c's kernel range, which does every PTE write. What is decided
  * here is when a TLB flush must come between two page-table steps: giving back a level-0 table. */
 #include "vm/vmalloc_map.h"
+#include "lib/printk.h"
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
@@ -62,11 +63,18 @@ u64 vmap_detach_tables(u64 va, u64 size)
 {
 	u64 chain = 0;
 	for (u64 b = ALIGN_UP(va, PMD_SIZE); b + PMD_SIZE <= va + size; b += PMD_SIZE) {
-		long pa = pt_kr_detach_table(b);
-		if (pa <= 0) continue;
+		u64 pa;
+		if (unlikely(pt_kr_detach_table(b, &pa))) {
+			/* The caller unmapped the whole block: a leaf or a PTE still there is a mapping its owner
+			 * lost track of. The table stays (freeing it would free what it maps), and it is said. */
+			printk("vmalloc: 2 MiB block 0x%lx still maps something after its area was unmapped; its "
+			       "page table is kept\n", b);
+			continue;
+		}
+		if (!pa) continue;
 		/* An empty table read by a stale walker finds this link as an invalid PTE (bit V clear). */
-		*(u64 *)phys_to_virt((u64)pa) = chain;
-		chain = (u64)pa;
+		*(u64 *)phys_to_virt(pa) = chain;
+		chain = pa;
 	}
 	return chain;
 }

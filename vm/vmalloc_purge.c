@@ -3,6 +3,7 @@
  * purge has flushed every hart's TLB: the whole batch costs one local flush and ONE remote fence. */
 #include "lib/percpu.h"
 #include "lib/riscv.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/trace.h"
 #include "platform/tlb_remote.h"
 #include "vm/layout.h"
@@ -123,7 +124,7 @@ void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n)
 	 * fault, as after a vfree): under QEMU a sfence.vma empties the whole soft TLB, and the drain fences
 	 * this hart as it fences the others, before the pages go and before the range is mapped again.
 	 * Meanwhile a stale translation here, like one elsewhere, reaches only our page. */
-	vm_local_forget(start, size);
+	vm_debug_uaf_flush(start, size);
 	u64 last = chain;
 	while (*(u64 *)phys_to_virt(last)) last = *(u64 *)phys_to_virt(last);
 	u64 head = __atomic_load_n(&tail_chain, __ATOMIC_RELAXED);
@@ -152,13 +153,15 @@ void vm_tail_pages_drain(void)
 	__atomic_fetch_sub(&tail_pages, n, __ATOMIC_RELAXED);
 }
 
-/* Debug mode only (vmalloc.debug_uaf=1): the freeing hart forgets the range at once, so its own use
+/* Debug mode only (vmalloc.debug_uaf=1): the freeing hart flushes the range from its TLB at once, so its own use
  * after vfree faults and is named. One sfence.vma per free: under QEMU that is a whole soft-TLB flush and
  * a refill of every translation the hart uses next, which is why it is off by default. */
-void vm_local_forget_now(u64 start, u64 size)
+void vm_flush_local_range(u64 start, u64 size)
 {
-	if (size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES) local_flush_tlb_all();
-	else local_flush_tlb_page(start);
+	/* One page: by address. More: the whole TLB, since a by-address fence of the first page alone would
+	 * leave the others' translations (and under QEMU each fence is a full flush anyway). */
+	if (size <= PAGE_SIZE) local_flush_tlb_page(start);
+	else local_flush_tlb_all();
 }
 
 bool vm_set_debug_uaf(bool on)

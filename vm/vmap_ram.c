@@ -151,7 +151,7 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 		TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 		      count);
 		vmap_unmap(a->addr, count, false);
-		vm_local_forget(a->addr, a->size);
+		vm_debug_uaf_flush(a->addr, a->size);
 		vm_area_park(a);
 		return;
 	}
@@ -164,7 +164,7 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", va,
 	      (u64)count << PAGE_SHIFT, count);
 	u32 cleared = vmap_unmap(va, count, false);
-	vm_local_forget(va, (u64)count << PAGE_SHIFT);
+	vm_debug_uaf_flush(va, (u64)count << PAGE_SHIFT);
 	if (unlikely(cleared != count))
 		printk("vm_unmap_ram(%p, %u): %u of the pages were not mapped (double unmap?)\n", mem, count,
 		       count - cleared);

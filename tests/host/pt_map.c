@@ -197,11 +197,14 @@ void test_kernel_range(void)
 	CHECK_EQ(pt_kr_map_pages(va, pas, 3, PTE_R | PTE_G), 0);
 	CHECK(mapped_as(root, va + PAGE_SIZE, 0x7000, PTE_R | PTE_G, 0));
 	u64 block = ALIGN_DOWN(va, 2 * MiB), next_block = block + 2 * MiB;
-	CHECK_EQ(pt_kr_detach_table(block), -EBUSY);
-	long t = pt_kr_detach_table(next_block);
-	CHECK(t > 0 && sim_table((u64)t) && pt_kr_tables() == 1);
-	page_cache_free((u64)t);
-	CHECK_EQ(pt_kr_detach_table(next_block), 0); /* nothing there any more */
+	u64 t = 1;
+	CHECK_EQ(pt_kr_detach_table(block, &t), -EBUSY);
+	CHECK_EQ(t, 0);
+	CHECK_EQ(pt_kr_detach_table(next_block, &t), 0);
+	CHECK(t > 0 && sim_table(t) && pt_kr_tables() == 1);
+	page_cache_free(t);
+	CHECK_EQ(pt_kr_detach_table(next_block, &t), 0); /* nothing there any more */
+	CHECK_EQ(t, 0);
 	CHECK_EQ(pt_kr_clear(va, 3, PT_KR_KEEP, NULL), 3);
 	/* A 2 MiB leaf where the table was, and not over a table or another leaf. */
 	CHECK_EQ(pt_kr_map_huge(next_block, 0x40000000), 0);
@@ -212,9 +215,10 @@ void test_kernel_range(void)
 	CHECK_EQ(pt_kr_clear_huge(next_block), 0x40000000);
 	CHECK_EQ(pt_kr_clear_huge(next_block), 0);
 	CHECK(unmapped(root, next_block));
-	long tables = pt_kr_detach_table(block);
+	u64 tables;
+	CHECK_EQ(pt_kr_detach_table(block, &tables), 0);
 	CHECK(tables > 0);
-	page_cache_free((u64)tables);
+	page_cache_free(tables);
 	CHECK(live_tables == base_tables && pt_kr_tables() == 0);
 	teardown_checks();
 }
@@ -249,8 +253,9 @@ void test_kernel_range_failures(void)
 	CHECK_EQ(pt_kr_map_pages(va, many, 1, PTE_R | PTE_U), -EINVAL);
 	CHECK_EQ(sw_scan(root, NULL).pages, 0);
 	for (u64 b = ALIGN_DOWN(va, 2 * MiB); b < va + 600 * PAGE_SIZE; b += 2 * MiB) {
-		long t = pt_kr_detach_table(b);
-		if (t > 0) page_cache_free((u64)t);
+		u64 t;
+		CHECK_EQ(pt_kr_detach_table(b, &t), 0);
+		if (t) page_cache_free(t);
 	}
 	CHECK(live_tables == base_tables && pt_kr_tables() == 0 && live_data_pages == 0);
 	teardown_checks();

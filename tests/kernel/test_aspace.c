@@ -8,6 +8,7 @@
 #include "kernel/smp.h"
 #include "kernel/task.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/layout.h"
 #include "vm/page_cache.h"
 #include "vm/pt.h"

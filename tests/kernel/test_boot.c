@@ -3,6 +3,7 @@
 #include "kernel/ktest.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
+#include "kernel/kfault.h"
 #include "kernel/trap.h"
 #include "kernel/hart.h"
 #include "kernel/main.h"

@@ -4,6 +4,7 @@
 #include "kernel/ktest.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
+#include "kernel/kfault.h"
 #include "kernel/trap.h"
 #include "lib/ksyms.h"
 #include "lib/printk.h"

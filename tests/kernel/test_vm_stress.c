@@ -6,6 +6,7 @@
 #include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/kvfree_rcu.h"

@@ -3,12 +3,15 @@
  * 2 MiB blocks, bad pointers), and the user areas' deferred tail fence (a shrink fences no other hart;
  * regrowing the range first does). */
 #include "kernel/ktest.h"
+#include "kernel/kfault.h"
 #include "kernel/smp.h"
 #include "kernel/trap.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
+#include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_map.h"
 

@@ -200,16 +200,7 @@ static void test_growth_under_memory_pressure(void)
 	struct ctl *c;
 	long hc = new_ctl(&c);
 	REQUIRE(hc > 0);
-	long tids[48];
-	int nhogs = 0;
-	/* Each hog takes up to 4072 pages: stop while one more would still leave the ~600 pages the fixed
-	 * objects below need (the ballast then takes the rest down page by page). */
-	while (nhogs < 48 && free_pages() > 3000 + 4096) {
-		long tid = spawn_mode("hog", NULL, hc, 0);
-		if (tid < 0) break;
-		tids[nhogs++] = tid;
-		CHECK(wait_for_u64(&c->step, (u64)nhogs, TIMEOUT));
-	}
+	/* The growing object and the fine ballast first, so that however little the hogs leave, they exist. */
 	long h = vmk_shm_create(32 * PG, 0);
 	REQUIRE(h > 0);
 	CHECK_EQ(vmk_shm_resize(h, 16 * PG), 0);
@@ -227,6 +218,16 @@ static void test_growth_under_memory_pressure(void)
 	long fine = vmk_shm_create(512 * PG, 0);
 	REQUIRE(fine > 0);
 	CHECK_EQ(vmk_shm_resize(fine, PG), 0);
+	/* Hogs (other tasks) take memory down to about 3000 free pages, which this task's own quota can
+	 * then take the rest of. */
+	long tids[48];
+	int nhogs = 0;
+	while (nhogs < 48 && free_pages() > 3000) {
+		long tid = spawn_mode("hog", NULL, hc, 0);
+		if (tid < 0) break;
+		tids[nhogs++] = tid;
+		CHECK(wait_for_u64(&c->step, (u64)nhogs, TIMEOUT));
+	}
 	/* Coarse ballast: pieces of half the free memory until little is left. Then the walk: try the
 	 * growth (to 32 pages and back), take one more page, until not one is left. Per-hart page caches
 	 * hide up to a few hundred pages from free_phys_pages, so only a walk down to real exhaustion, a

@@ -1,0 +1,76 @@
+/* What the kernel keeps per task: the record (struct task) and the table's bounds. At the bottom of
+ * kernel/ because the scheduler, the address spaces and the shared memory code all read a task's record;
+ * the code that creates and ends tasks is kernel/task.c (kernel/task.h). */
+#ifndef KERNEL_TASK_RECORD_H
+#define KERNEL_TASK_RECORD_H
+
+#include <vmk/abi.h>
+#include "kernel/context.h"
+#include "lib/spinlock.h"
+#include "lib/trace.h"
+#include "lib/types.h"
+
+struct trap_frame;
+
+#define MAX_TASKS 64
+#define KSTACK_SIZE (16 * 1024)
+
+/* T_REAPING: a zombie claimed by the task reaping it; invisible to wait, kill and the scheduler. */
+enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE, T_REAPING };
+
+
+struct shm_obj;
+
+struct task_handle {
+	struct shm_obj *obj; /* NULL when the slot is free */
+	u64 rights;
+	u32 gen;             /* from a global 32-bit counter: a value is not reissued within 2^32 handles */
+};
+
+struct task_map {
+	struct shm_obj *obj; /* NULL when free */
+	u64 uva, max_size, prot;
+	u64 mapped;          /* bytes currently mapped (follows resizes up to max_size) */
+	u64 table_pages;     /* page-table pages charged to the mapper for it (kernel/shm.c) */
+	struct task *task;
+	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
+};
+
+struct task {
+	u32 tid, slot;
+	enum task_state state;
+	char name[32];
+	struct task *parent;
+	int exit_status;
+	struct context ctx;
+	void *kstack;
+	struct trap_frame *tf;
+	u64 root_pa;
+	u16 asid;
+	u64 hart_mask;       /* harts that may hold translations of this address space (kernel/aspace.c) */
+	u64 active_mask;     /* harts with this address space in satp right now */
+	u32 flushes_in_flight; /* aspace_flush calls between dropping harts and their fence's end */
+	int on_hart;         /* index of the hart running it, -1 if none */
+	u64 wake_at;         /* T_BLOCKED in sleep: timebase tick to wake at */
+	long waiting_for;    /* T_BLOCKED in wait: the child's tid */
+	u64 quota_pages;
+	bool killed;         /* SYS_kill asked: the task dies at its next return to user mode */
+	bool diag;           /* may use SYS_vm_dump and SYS_trace_ctl (VMK_SPAWN_DIAG) */
+	u64 fault_addr;      /* last user fault retried, and how often in a row: a retry that never */
+	u32 fault_repeats;   /* makes progress ends in a kill */
+	spinlock_t shm_lock; /* handles, maps and the shm ranges of the page tables (kernel/shm.c) */
+	bool shm_gone;       /* handles released: nobody may give this task a new one */
+	struct task_handle handles[VMK_MAX_HANDLES];
+	struct task_map maps[VMK_MAX_MAPS];
+	u32 handles_hi, maps_hi; /* no entry at or above these indices was ever used: scans stop there */
+	u64 inherited[VMK_SPAWN_HANDLES_MAX];
+	u32 ninherited;
+	struct trace_syscall tsys; /* the system call in progress, for trace attribution (kernel/syscall.c) */
+};
+
+static inline struct task *current_task(void);
+#include "kernel/hart.h"
+/* The task running on this hart, NULL in the idle loop. Any context. */
+static inline struct task *current_task(void) { return this_kernel_hart()->current; }
+
+#endif
