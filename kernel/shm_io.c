@@ -1,32 +1,61 @@
 /* Copies between user buffers and shm objects (kernel/shm_io.h), straight between the user's pages and
- * the object's: no bounce buffer, no mapping. Each step copies what lies within one user page and one
- * check of the size, under the object's lock, so that a shrink cannot free pages under the copy and a
- * long copy never holds the lock for more than a page. A user page is wholly readable (writable) or not,
- * so a step that faults copied nothing, and the count returned is exact. */
+ * the object's: no bounce buffer, no mapping. Each step copies up to COPY_STEP bytes under the object's
+ * lock, so that a shrink cannot free pages under the copy, and a long copy holds the lock for one step at
+ * a time, re-reading the size and the seals between steps. A step whose user buffer faults is redone a
+ * user page at a time (a user page is wholly readable, or writable, or not), so the count returned is
+ * exact: the bytes before the first bad page. */
 #include "kernel/shm_io.h"
 #include "kernel/uaccess.h"
 #include "vm/layout.h"
+
+#define COPY_STEP (16 * PAGE_SIZE) /* the most copied under one hold of the object's lock */
+
+static int copy(struct shm_obj *o, u64 off, u64 uva, u64 n, bool write)
+{
+	void *k = (u8 *)o->kva + off;
+	return write ? copy_from_user(k, uva, n) : copy_to_user(uva, k, n);
+}
+
+/* The step [uva, uva + n) faulted: the bytes of its whole user pages before the bad one. Caller holds
+ * o->lock, with off + n within the object. */
+static u64 copy_by_page(struct shm_obj *o, u64 off, u64 uva, u64 n, bool write)
+{
+	u64 done = 0;
+	while (done < n) {
+		u64 m = MIN(n - done, PAGE_SIZE - ((uva + done) & (PAGE_SIZE - 1)));
+		if (copy(o, off + done, uva + done, m, write)) break;
+		done += m;
+	}
+	return done;
+}
 
 long shm_io_copy(struct shm_obj *o, u64 offset, u64 ubuf, u64 len, bool write)
 {
 	u64 done = 0;
 	long err = 0;
 	while (done < len) {
-		u64 uva = ubuf + done, off = offset + done;
+		u64 uva = ubuf + done, off = offset + done, copied = 0;
 		if (off < offset) break; /* the offset wrapped: past any end */
-		u64 n = MIN(len - done, PAGE_SIZE - (uva & (PAGE_SIZE - 1)));
+		bool stop = false;
 		spin_lock(&o->lock);
-		if (write && (o->seals & SHM_SEAL_WRITE)) err = -EPERM;
-		else if (off >= o->size) err = 1; /* the end: not an error */
-		else {
-			n = MIN(n, o->size - off);
-			void *k = (u8 *)o->kva + off;
-			err = write ? copy_from_user(k, uva, n) : copy_to_user(uva, k, n);
+		if (write && (o->seals & SHM_SEAL_WRITE)) {
+			err = -EPERM;
+			stop = true;
+		} else if (off >= o->size) {
+			stop = true; /* the end: a short count, not an error */
+		} else {
+			u64 n = MIN(MIN(len - done, (u64)COPY_STEP), o->size - off);
+			if (!copy(o, off, uva, n, write)) {
+				copied = n;
+			} else {
+				copied = copy_by_page(o, off, uva, n, write);
+				err = -EFAULT;
+				stop = true;
+			}
 		}
 		spin_unlock(&o->lock);
-		if (err) break;
-		done += n;
+		done += copied;
+		if (stop) break;
 	}
-	if (done || err >= 0) return (long)done;
-	return err;
+	return done ? (long)done : err;
 }
