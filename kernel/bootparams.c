@@ -28,6 +28,7 @@ static const struct bootarg_param kernel_params[] = {
 	{"test_vmalloc.sequential_test_order", BA_NUMBER, 0, 1, "test_vmalloc order", NULL},
 	{"test_vmalloc.nr_pages", BA_NUMBER, 0, 1 << 20, "test_vmalloc pages per area", NULL},
 	{"test_vmalloc.use_huge", BA_NUMBER, 0, 1, "test_vmalloc huge mappings", NULL},
+	{"vm_tail.calls", BA_NUMBER, 1, 1000000, "vm_tail_bench timed calls per hart per case", NULL},
 };
 
 /* Control bytes and non-ASCII as \xNN, so a hostile line cannot drive the terminal. Returns the length

@@ -22,6 +22,11 @@
 #     under each remote-fence mechanism (tlb.remote=sbi, ipi): instructions (icount makespan; an SBI run
 #     that livelocks under QEMU 7.2's round-robin icount is reported as such after PURGE_TIMEOUT (120) s)
 #     and wall clock (median of PURGE_RUNS (3) interleaved runs each).
+#  7. Tail latency and memory (the vm_tail_bench suite, booted after test_vmalloc): per-call cost of
+#     vmalloc+vfree (fix_size, random_size 1..100 pages) on every hart, TAIL_CALLS (20000) calls per hart,
+#     lazy_max_pages 512 so purges run: p50, p99, p99.9, max, max/p50 (goal max <= 20x p50, printed, not
+#     gated) and what the slowest call did (purge, refill, plain), on 1 and 4 harts under icount and on 4
+#     without; then metadata bytes per live 1-page area beside Linux's 176 B, and vmalloc page-table pages.
 # Prints figures only: nothing here fails on time.
 set -u
 cd "$(dirname "$0")/.."
@@ -34,7 +39,7 @@ PEER=${PEER:-../shared/peer/linux-test_vmalloc.sh}
 [ -x "$PEER" ] || PEER=/work/shared/peer/linux-test_vmalloc.sh
 SHM_PEER=${SHM_PEER:-$(dirname "$PEER")/linux-shm-bench.sh}
 SHM_SCALE=${SHM_SCALE:-1}
-SECTIONS=${SECTIONS:-123456} # which numbered sections to run, e.g. SECTIONS=5
+SECTIONS=${SECTIONS:-1234567} # which numbered sections to run, e.g. SECTIONS=5
 want() { case "$SECTIONS" in *"$1"*) return 0 ;; esac; return 1; }
 mkdir -p "$LOGS"
 make -s kernel user-programs || exit 1
@@ -253,5 +258,29 @@ if want 6; then
 	for mech in sbi ipi; do
 		med=$(tr ' ' '\n' <<<"${PW[$mech]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
 		printf '%-5s %-28s %s ns per pair (median of runs: %s)\n' "$mech" "wall clock, no icount" "${med:--}" "${PW[$mech]% }"
+	done
+fi
+
+if want 7; then
+	TAIL_ARGS="test=test_vmalloc,vm_tail_bench vm_tail.calls=${TAIL_CALLS:-20000}"
+	tail_lines() { sed -n 's/^bench: \(tail\|memory\): //p' "$LOGS/$1.log"; }
+	echo "== 7a. tail latency per vmalloc+vfree, 1 hart, icount (ns = instructions; rdtime ticks are 100 ns)"
+	boot tail-icount-smp1 1 "$TAIL_ARGS"
+	tail_lines tail-icount-smp1 | grep -v '^metadata\|^vmalloc page-table'
+	echo
+	# Several harts under icount: QEMU runs the vCPUs round-robin, so a call's rdtime window also holds
+	# the slices of the other vCPUs that ran meanwhile (tens of ms): the max there is QEMU's scheduling.
+	echo "== 7b. the same, 4 harts, icount, tlb.remote=ipi (a call's window includes other vCPUs' round-robin slices)"
+	boot tail-icount-smp4 4 "$TAIL_ARGS tlb.remote=ipi" 1 4G
+	tail_lines tail-icount-smp4 | grep -v '^metadata\|^vmalloc page-table'
+	echo
+	echo "== 7c. the same, 4 harts, wall clock (no icount; 4 vCPUs on a shared host: a descheduled vCPU shows as a stall)"
+	boot tail-wall-smp4 4 "$TAIL_ARGS" 0 4G
+	tail_lines tail-wall-smp4 | grep -v '^metadata\|^vmalloc page-table'
+	echo
+	echo "== 7d. memory: metadata per live 1-page area (from sizeof and the allocator's counters), vmalloc page-table pages after test_vmalloc"
+	for b in tail-icount-smp1 tail-icount-smp4; do
+		echo "$b:"
+		tail_lines "$b" | grep '^metadata\|^vmalloc page-table' | sed 's/^/  /'
 	done
 fi
