@@ -32,7 +32,7 @@ EVENTS = {
 # Optional fields whose type is still checked when present.
 OPTIONAL = {"pages": DEC, "huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC, "remote_harts": DEC,
             "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC, "id": DEC,
-            "sys": STR, "sys_dt": DEC, "upc": HEX, "ucaller": HEX}
+            "sys": STR, "sys_dt": DEC, "upc": HEX, "ucaller": HEX, "seals": DEC}
 MAX_PROBLEMS = 10000  # malformed lines kept for the report; beyond that they are only counted
 DROP = {"hart": DEC, "count": DEC, "total": DEC}
 
