@@ -102,6 +102,9 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	echo "== user programs"
 	boot user-smp1 1 256M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
 	boot user-smp4 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
+	# The same on the VM_DEBUG image: task-owned and shm areas, vrealloc moves and shrinks under the
+	# asserted invariants, and the whole walk at init's leak check once every task is reaped.
+	boot user-smp4-vmdebug 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio" "virt image=debug"
 	# Wait/wake under load: six pairs of tasks, 250000 round trips each, on four harts, two pairs losing a
 	# side to a kill at a random moment: at least a million round trips, every task ends, nothing leaks.
 	boot ipc-stress-smp4 4 512M - "init=/t_ipc stress 250000" 0 "pingpong_stress: [0-9]{7,} round trips in" "$BUILD/initrd.cpio"
