@@ -31,7 +31,6 @@ static u32 purge_requested; /* the threshold was crossed: an idle hart should pu
 
 struct vm_hart vm_harts[MAX_HARTS];
 
-
 static bool over_threshold(void)
 {
 	return __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) >= (s64)READ_ONCE(arena.lazy_max_pages);
