@@ -41,13 +41,19 @@ HOST_CC ?= gcc
 HOST_CFLAGS := -DHOST_TEST -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Werror -I. -Iinclude $(EXTRA_HOST_CFLAGS)
 
-.PHONY: all kernel deps run run-prep test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
+.PHONY: all kernel kernel-debug deps run run-prep test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
 all: kernel
 
 deps:
 	@tools/ensure-deps.sh
 
 kernel: $(BUILD)/kernel.bin
+
+# The VM_DEBUG image (vm/vmalloc_check.h: the arena's invariants asserted), in its own build directory so
+# that the normal image, which make run and make bench boot, is built exactly as without it. make test
+# boots it for the vm suites (tests/boots.txt's `image=debug`).
+kernel-debug:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/debug EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DVM_DEBUG" kernel
 
 # Each stamp holds the command line its objects were built with and is rewritten only when that changes,
 # so changing CFLAGS (or the compiler) rebuilds exactly what it affects.

@@ -206,6 +206,7 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 
 	aspace_init_asids();
 	smp_boot_secondaries(&machine, secondary_entry_pa);
+	bug_handler = kernel_bug; /* before vm's VM_DEBUG checks can run */
 	vmalloc_init(); /* after the harts: the lazy-purge threshold scales with how many are online */
 	panic_set_dump_hook(vm_dump_areas_oops);
 	boot_report(&machine);

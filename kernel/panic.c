@@ -56,6 +56,19 @@ void oops(struct trap_frame *tf, const char *what)
 	die(3);
 }
 
+/* __noinline: its return address is the function that found the break (lib/bug.h's bug() is inline). */
+__noinline void kernel_bug(const char *what, const char *file, int line)
+{
+	char at[96];
+
+	irq_disable();
+	console_panic_mode = true;
+	ksym_format((u64)(uptr)__builtin_return_address(0), at, sizeof(at));
+	printk("\nOops on hart %u: invariant broken: %s\n  found in %s (%s:%d)\n", this_hart()->hartid, what, at,
+	       file, line);
+	die(3);
+}
+
 /* The orderly end: what was traced reaches the console, the area listing if asked, then the status. */
 void kernel_poweroff(int status)
 {

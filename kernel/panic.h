@@ -2,6 +2,7 @@
 #ifndef KERNEL_PANIC_H
 #define KERNEL_PANIC_H
 
+#include "lib/bug.h"
 #include "lib/types.h"
 
 struct trap_frame;
@@ -12,9 +13,8 @@ void panic_set_dump_hook(void (*hook)(void));
 /* Orderly power-off: drains the trace, prints the vmalloc listing when the bootarg asks, then exits. */
 void kernel_poweroff(int status) __noreturn;
 
-#define BUG_ON(cond)                                                                     \
-	do {                                                                             \
-		if (unlikely(cond)) panic("BUG_ON(%s) at %s:%d", #cond, __FILE__, __LINE__); \
-	} while (0)
+/* lib/bug.h's end (BUG_ON, BUG_UNLESS, vm/'s VM_DEBUG invariants): an oops naming what broke and where,
+ * the vmalloc listing, power-off with status 3. kernel/main.c installs it as bug_handler. Any context. */
+void kernel_bug(const char *what, const char *file, int line) __noreturn;
 
 #endif

@@ -183,6 +183,10 @@ build_step() {
 # The build steps of make test, each judged on its own; extra arguments go to make (the self-test breaks
 # builds with them). A step that fails removes what an older source built, so nothing stale is run.
 build_kernel() { build_step "kernel" "$LOGS/build.log" "$BUILD/kernel.bin" "$BUILD/kernel.elf" -- kernel "$@"; }
+# The VM_DEBUG image (the arena's invariants asserted), which boots.txt's `image=debug` boots run.
+build_kernel_debug() {
+	build_step "kernel (VM_DEBUG)" "$LOGS/build.log" "$BUILD/debug/kernel.bin" "$BUILD/debug/kernel.elf" -- kernel-debug "$@"
+}
 build_host_test() { # NAME [make args]
 	local t=$1
 	shift
@@ -206,6 +210,7 @@ build_all() {
 	local t kernel=0
 	: >"$LOGS/build.log"
 	build_kernel || kernel=1
+	build_kernel_debug
 	for t in $(make -s print-host-tests); do build_host_test "$t"; done
 	build_dtbs
 	build_user

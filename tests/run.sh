@@ -68,16 +68,16 @@ echo "abi_doc_check: exit $rc"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$LOGS/fuzz_fdt.log" 2>&1; then ok; else bad "fuzz_fdt found a crash or did not build (see $LOGS/fuzz_fdt.log)"; fi
 echo "fuzz_fdt: $(grep -Eo 'Done [0-9]+ runs' "$LOGS/fuzz_fdt.log" || echo failed)"
 
-boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [numa=N] [extra QEMU args]] [timeout]
+boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [numa=N] [image=debug] [extra QEMU args]] [timeout]
 	local name=$1 smp=$2 mem=$3 dtb=$4 args=$5 expect=$6 regex=$7 initrd=${8:-} mspec=${9:-virt} limit=${10:-}
-	local log=$LOGS/boot-$name.log machine numa=1 extra=() w
+	local log=$LOGS/boot-$name.log machine numa=1 extra=() w kernel=$BUILD/kernel.bin
 	read -r machine rest <<<"$mspec"
 	for w in $rest; do
-		case "$w" in numa=*) numa=${w#numa=} ;; *) extra+=("$w") ;; esac
+		case "$w" in numa=*) numa=${w#numa=} ;; image=debug) kernel=$BUILD/debug/kernel.bin ;; *) extra+=("$w") ;; esac
 	done
 	local qargs
 	read -r -a qargs <<<"$(tools/qemu-machine.sh "$machine" "$numa" "$smp" "$mem")"
-	qargs+=(-bios default -nographic -no-reboot -kernel "$BUILD/kernel.bin" "${extra[@]}")
+	qargs+=(-bios default -nographic -no-reboot -kernel "$kernel" "${extra[@]}")
 	[ "$dtb" != - ] && qargs+=(-dtb "$BUILD/dtbs/$dtb.dtb")
 	[ -n "$initrd" ] && qargs+=(-initrd "$initrd")
 	# \xNN in a boot line's arguments stands for that byte (control bytes cannot be written in boots.txt).
@@ -102,6 +102,9 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	echo "== user programs"
 	boot user-smp1 1 256M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
 	boot user-smp4 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
+	# The same on the VM_DEBUG image: task-owned and shm areas, vrealloc moves and shrinks under the
+	# asserted invariants, and the whole walk at init's leak check once every task is reaped.
+	boot user-smp4-vmdebug 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio" "virt image=debug"
 	# Wait/wake under load: six pairs of tasks, 250000 round trips each, on four harts, two pairs losing a
 	# side to a kill at a random moment: at least a million round trips, every task ends, nothing leaks.
 	boot ipc-stress-smp4 4 512M - "init=/t_ipc stress 250000" 0 "pingpong_stress: [0-9]{7,} round trips in" "$BUILD/initrd.cpio"

@@ -617,3 +617,17 @@ bool pt_kr_mark_dirty(u64 va)
 }
 
 u64 pt_kr_tables(void) { return __atomic_load_n(&kr.tables, __ATOMIC_RELAXED); }
+
+#ifdef VM_DEBUG
+u64 pt_kr_count_tables(void)
+{
+	u64 n = 0;
+	for (u64 va = kr.start; va < kr.end; va += PMD_SIZE) {
+		pte_t e = READ_ONCE(*kr_l1_slot(va));
+		if ((e & PTE_V) && !pte_is_leaf(e)) n++;
+	}
+	return n;
+}
+
+void pt_kr_miscount_tables(s64 n) { __atomic_fetch_add(&kr.tables, (u64)n, __ATOMIC_RELAXED); }
+#endif

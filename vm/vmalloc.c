@@ -109,6 +109,7 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 		why = "no memory for area metadata";
 		goto fail_unlock;
 	}
+	vm_check_set(a, VA_NONE); /* a record from the node pool holds whatever its last use left */
 	for (;;) {
 		int e;
 		if (likely(!padded)) {
@@ -161,6 +162,7 @@ void vm_area_abort(struct vmap_area *a, u64 pages)
 		a->nr_pages = 0; /* no node to record the range: parked for the purge rather than lost */
 		due = vm_lazy_add_locked(a);
 	} else {
+		vm_check_move(a, VAH(TAKEN), VA_FREE);
 		node_pool_put(&arena.area_pool, a);
 	}
 	arena_unlock(f);
@@ -227,6 +229,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		return NULL;
 	}
 	vm_area_settle(a, size, zero ? 0 : mapped, size);
+	vm_check_area_shape(a);
 	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(a, caller);
 	return (void *)a->addr;
 }
@@ -310,6 +313,7 @@ __noinline void vfree_atomic(const void *addr)
 	if (!a) return;
 	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree_atomic", CALLER);
 	unsigned long f = arena_lock();
+	vm_check_move(a, VAH(TAKEN), VA_DEFERRED);
 	a->lazy_next = arena.deferred_head;
 	arena.deferred_head = a;
 	arena_unlock(f);
@@ -330,6 +334,7 @@ static void deferred_drain_some(void)
 	if (!list) return;
 	while (list) {
 		struct vmap_area *next = list->lazy_next;
+		vm_check_move(list, VAH(DEFERRED), VA_TAKEN);
 		vm_redzone_check(list, "vfree_atomic", list->caller);
 		area_retire(list);
 		list = next;
@@ -506,4 +511,5 @@ void vm_arena_quiesce(void)
 	vm_deferred_drain();
 	vm_map_ram_quiesce();
 	vm_purge();
+	vm_check_arena(); /* VM_DEBUG: the whole walk, here where the arena is at rest */
 }

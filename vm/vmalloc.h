@@ -114,7 +114,7 @@ struct vmap_area {
 	u32 flags;
 	u32 owner;
 	s16 node;
-	u16 _pad;
+	u16 check_state;    /* VM_DEBUG builds: which structure holds the area (vm/vmalloc_check.h) */
 	u32 vb_used;        /* vm_map_ram blocks: pages handed out (by the owning hart only) */
 	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
 };

@@ -53,6 +53,7 @@ bool vm_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
 		return false;
 	u32 k = class_of(a->va_size);
 	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
+	vm_check_move(a, VAH(LAZY), VA_CACHED);
 	a->lazy_next = lists[k];
 	lists[k] = a;
 	counts[k]++;
@@ -88,6 +89,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 			struct vmap_area *a = p->head;
 			p->head = a->lazy_next;
 			p->count--;
+			vm_check_move(a, VAH(CACHED), VA_CACHED);
 			c->areas[c->count++] = a;
 		}
 		pool_unlock(p, f);
@@ -106,6 +108,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 		}
 		a->va_start = start;
 		a->va_size = va_size;
+		vm_check_set(a, VA_CACHED);
 		got[n++] = a;
 	}
 	arena_unlock(f);
@@ -119,6 +122,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 static bool range_return_locked(struct vmap_area *a)
 {
 	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
+	vm_check_move(a, VAH(CACHED), VA_FREE);
 	node_pool_put(&arena.area_pool, a);
 	return true;
 }

@@ -8,6 +8,7 @@
 #include "vm/va_busy.h"
 #include "vm/va_index.h"
 #include "vm/vmalloc.h"
+#include "vm/vmalloc_check.h"
 
 /* The busy map is split into stripes by address hash, each with its own lock: a vmalloc and a vfree
  * take one stripe lock each and no lock shared by every hart (Linux 6.9 splits its busy tree by node
@@ -137,6 +138,9 @@ static inline void pool_unlock(struct va_pool *p, unsigned long f) { spin_unlock
 
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
+/* Pages a parked area counts for against the lazy threshold: mapped pages, not the guard, at least one. */
+static inline u64 vm_lazy_pages_of(const struct vmap_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
+
 /* vmalloc_purge.c */
 bool vm_lazy_add_locked(struct vmap_area *a); /* true when the batch is due */
 /* Parks a retired area on this hart's lazy list; kicks the purge when the threshold is crossed. */
@@ -242,6 +246,7 @@ static inline void vm_area_count_in(struct vmap_area *a, u64 pages)
 static inline void vm_busy_insert(struct vmap_area *a)
 {
 	struct busy_stripe *b = busy_stripe_of(a->addr);
+	vm_check_move(a, VAH(NONE) | VAH(CACHED), VA_BUSY);
 	unsigned long f = busy_lock(b);
 	va_busy_insert(&b->map, &a->link, a->addr);
 	busy_unlock(b, f);
@@ -253,6 +258,10 @@ static inline struct vmap_area *vm_busy_remove(u64 addr)
 	unsigned long f = busy_lock(b);
 	struct va_busy_link *l = va_busy_remove(&b->map, addr);
 	busy_unlock(b, f);
+	if (l) {
+		vm_check_move((struct vmap_area *)l, VAH(BUSY), VA_TAKEN);
+		vm_check_area_shape((struct vmap_area *)l);
+	}
 	return (struct vmap_area *)l;
 }
 

@@ -31,8 +31,6 @@ static u32 purge_requested; /* the threshold was crossed: an idle hart should pu
 
 struct vm_hart vm_harts[MAX_HARTS];
 
-static u64 lazy_pages_of(const struct vmap_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
-
 static bool over_threshold(void)
 {
 	return __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) >= (s64)READ_ONCE(arena.lazy_max_pages);
@@ -44,17 +42,20 @@ __noinline bool vm_lazy_add_locked(struct vmap_area *a)
 	 * purge's taking of the list: the purge numbered purge_id releases exactly the areas traced with it,
 	 * so the replay never has to guess. */
 	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
+	vm_check_move(a, VAH(TAKEN) | VAH(LAZY) | VAH(CACHED), VA_LAZY);
 	a->lazy_next = arena.lazy_head;
 	arena.lazy_head = a;
 	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
-	__atomic_fetch_add(&arena.lazy_pages, (s64)lazy_pages_of(a), __ATOMIC_RELAXED);
+	__atomic_fetch_add(&arena.lazy_pages, (s64)vm_lazy_pages_of(a), __ATOMIC_RELAXED);
 	vm_stat_add(VM_STAT_LAZY_AREAS, 1);
 	return over_threshold();
 }
 
 void vm_lazy_add(struct vmap_area *a)
 {
-	u64 n = lazy_pages_of(a);
+	u64 n = vm_lazy_pages_of(a);
+	vm_check_move(a, VAH(TAKEN), VA_LAZY);
+	vm_check_area_unmapped(a);
 	struct vm_hart *h = &vm_harts[this_hart_index()];
 	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
 	do a->lazy_next = head;
@@ -193,8 +194,9 @@ __noinline static void purge_batch(void)
 	for (struct vmap_area *a = list; a; a = a->lazy_next) {
 		lo = MIN(lo, a->va_start);
 		hi = MAX(hi, a->va_start + a->va_size);
-		pages += lazy_pages_of(a);
+		pages += vm_lazy_pages_of(a);
 		areas++;
+		vm_check_move(a, VAH(LAZY), VA_LAZY);
 		/* Named here, where the batch is fixed, not at vfree: a hart's lazy list is taken by whichever
 		 * purge comes next, so only now is it known which purge releases the range. */
 		TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
@@ -232,6 +234,7 @@ __noinline static void purge_batch(void)
 				/* No node to record the range: keep it parked for the next purge rather than lose it. */
 				vm_lazy_add_locked(list);
 			} else {
+				vm_check_move(list, VAH(LAZY), VA_FREE);
 				node_pool_put(&arena.area_pool, list);
 			}
 			list = next;
