@@ -246,84 +246,102 @@ static int waiter_child(u64 offset, bool by_address)
 	return 0;
 }
 
-/* Starts a waiter on word `offset` of `obj` (by handle, or by address through its own mapping). */
-static long start_waiter(const char *mode, long ctl_h, long obj, struct ctl *c)
+/* Most cases: a control object both sides map (c, handle ch) and the object under test (h), and a child
+ * spawned with handles {ch, h} in that order. */
+struct scene {
+	long ch, ca, h;
+	struct ctl *c;
+};
+
+static bool scene_open(struct scene *s, u64 size)
 {
-	u64 hs[2] = {(u64)ctl_h, (u64)obj};
+	s->ca = map_new(PG, 0, &s->ch);
+	s->h = vmk_shm_create(size, 0);
+	s->c = (struct ctl *)s->ca;
+	return s->ca > 0 && s->h > 0;
+}
+
+/* Spawns the child in `mode` and waits until it reports step 1: its tid, or <= 0 (the caller REQUIREs). */
+static long scene_start(struct scene *s, const char *mode)
+{
+	u64 hs[2] = {(u64)s->ch, (u64)s->h};
 	long tid = spawn_mode(mode, hs, 2);
-	if (tid > 0 && !wait_for_u64(&c->step, 1, TIMEOUT)) return -1;
+	if (tid > 0 && !wait_for_u64(&s->c->step, 1, TIMEOUT)) return -1;
 	return tid;
+}
+
+/* Unmaps and closes what scene_open made (h only if the case has not closed it: it sets h = 0). */
+static long scene_close(struct scene *s)
+{
+	return vmk_shm_unmap(s->ca) | vmk_shm_close(s->ch) | (s->h > 0 ? vmk_shm_close(s->h) : 0);
 }
 
 static void test_wake_reaches_waiter(void)
 {
 	for (int by_address = 0; by_address < 2; by_address++) {
-		long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(PG, 0);
-		REQUIRE(ca > 0 && h > 0);
-		struct ctl *c = (struct ctl *)ca;
-		long tid = start_waiter(by_address ? "wait-addr" : "wait-handle", ch, h, c);
+		struct scene s;
+		REQUIRE(scene_open(&s, PG));
+		long tid = scene_start(&s, by_address ? "wait-addr" : "wait-handle");
 		REQUIRE(tid > 0);
 		/* Nothing changes the word: only a wake can end that wait, and it must reach it. */
 		long woke = 0;
 		for (u64 t0 = now_ns(); !woke && now_ns() - t0 < TIMEOUT;) {
-			woke = vmk_shm_wake(h, 64, 1);
+			woke = vmk_shm_wake(s.h, 64, 1);
 			if (!woke) vmk_sleep(MS);
 		}
 		CHECK_EQ(woke, 1);
-		CHECK(wait_for_u64(&c->step, 2, TIMEOUT));
-		CHECK_EQ((long)load_u64(&c->result), 0);
+		CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
+		CHECK_EQ((long)load_u64(&s.c->result), 0);
 		CHECK_EQ(wait_status(tid), 0);
-		CHECK_EQ(vmk_shm_wake(h, 64, 1), 0); /* nobody left */
-		CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+		CHECK_EQ(vmk_shm_wake(s.h, 64, 1), 0); /* nobody left */
+		CHECK_EQ(scene_close(&s), 0);
 	}
 }
 
 static void test_shrink_ends_wait(void)
 {
-	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(4 * PG, 0);
-	REQUIRE(ca > 0 && h > 0);
-	struct ctl *c = (struct ctl *)ca;
-	long tid = start_waiter("wait-far", ch, h, c); /* waits on the word at 3 pages + 64 */
+	struct scene s;
+	REQUIRE(scene_open(&s, 4 * PG));
+	long tid = scene_start(&s, "wait-far"); /* waits on the word at 3 pages + 64 */
 	REQUIRE(tid > 0);
 	vmk_sleep(5 * MS);
-	CHECK_EQ(vmk_shm_resize(h, PG), 0); /* whether it is asleep yet or not, its word is gone */
-	CHECK(wait_for_u64(&c->step, 2, TIMEOUT));
-	CHECK_EQ((long)load_u64(&c->result), -ERANGE);
+	CHECK_EQ(vmk_shm_resize(s.h, PG), 0); /* whether it is asleep yet or not, its word is gone */
+	CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
+	CHECK_EQ((long)load_u64(&s.c->result), -ERANGE);
 	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+	CHECK_EQ(scene_close(&s), 0);
 }
 
 static void test_last_other_holder_gone(void)
 {
 	for (int by_address = 0; by_address < 2; by_address++) {
-		long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(PG, 0);
-		REQUIRE(ca > 0 && h > 0);
-		struct ctl *c = (struct ctl *)ca;
-		long tid = start_waiter(by_address ? "wait-addr" : "wait-handle", ch, h, c);
+		struct scene s;
+		REQUIRE(scene_open(&s, PG));
+		long tid = scene_start(&s, by_address ? "wait-addr" : "wait-handle");
 		REQUIRE(tid > 0);
 		vmk_sleep(2 * MS);
-		CHECK_EQ(vmk_shm_close(h), 0); /* now only the waiter holds it: nobody could ever wake it */
-		CHECK(wait_for_u64(&c->step, 2, TIMEOUT));
-		CHECK_EQ((long)load_u64(&c->result), -EPIPE);
+		CHECK_EQ(vmk_shm_close(s.h), 0); /* now only the waiter holds it: nobody could ever wake it */
+		s.h = 0;
+		CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
+		CHECK_EQ((long)load_u64(&s.c->result), -EPIPE);
 		CHECK_EQ(wait_status(tid), 0);
-		CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch), 0);
+		CHECK_EQ(scene_close(&s), 0);
 	}
 }
 
 static void test_waiter_killed(void)
 {
-	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(PG, 0);
-	REQUIRE(ca > 0 && h > 0);
-	struct ctl *c = (struct ctl *)ca;
-	long tid = start_waiter("wait-handle", ch, h, c);
+	struct scene s;
+	REQUIRE(scene_open(&s, PG));
+	long tid = scene_start(&s, "wait-handle");
 	REQUIRE(tid > 0);
 	vmk_sleep(2 * MS);
 	CHECK_EQ(vmk_kill(tid), 0);
 	CHECK_EQ(wait_status(tid), VMK_STATUS_KILLED);
-	CHECK_EQ(load_u64(&c->step), 1); /* it never returned to user mode */
-	CHECK_EQ(vmk_shm_wake(h, 64, ~0UL), 0); /* its wait left no trace */
-	CHECK_EQ(MAPPERS(ch), 1);
-	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+	CHECK_EQ(load_u64(&s.c->step), 1); /* it never returned to user mode */
+	CHECK_EQ(vmk_shm_wake(s.h, 64, ~0UL), 0); /* its wait left no trace */
+	CHECK_EQ(MAPPERS(s.ch), 1);
+	CHECK_EQ(scene_close(&s), 0);
 }
 
 /* The waker is killed before it wakes: the waiter, left alone with the object, is told so. */
@@ -338,25 +356,23 @@ static int holder_child(void)
 
 static void test_waker_killed(void)
 {
-	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(PG, 0);
-	REQUIRE(ca > 0 && h > 0);
-	struct ctl *c = (struct ctl *)ca;
-	u64 hs[2] = {(u64)ch, (u64)h};
-	long waker = spawn_mode("holder", hs, 2);
+	struct scene s;
+	REQUIRE(scene_open(&s, PG));
+	long waker = scene_start(&s, "holder");
 	REQUIRE(waker > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
-	store_u64(&c->step, 0);
-	long tid = start_waiter("wait-handle", ch, h, c);
+	store_u64(&s.c->step, 0);
+	long tid = scene_start(&s, "wait-handle");
 	REQUIRE(tid > 0);
-	CHECK_EQ(vmk_shm_close(h), 0); /* the holder can still wake it: the wait goes on */
+	CHECK_EQ(vmk_shm_close(s.h), 0); /* the holder can still wake it: the wait goes on */
+	s.h = 0;
 	vmk_sleep(5 * MS);
-	CHECK_EQ(load_u64(&c->step), 1);
+	CHECK_EQ(load_u64(&s.c->step), 1);
 	CHECK_EQ(vmk_kill(waker), 0);
 	CHECK_EQ(wait_status(waker), VMK_STATUS_KILLED);
-	CHECK(wait_for_u64(&c->step, 2, TIMEOUT));
-	CHECK_EQ((long)load_u64(&c->result), -EPIPE);
+	CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
+	CHECK_EQ((long)load_u64(&s.c->result), -EPIPE);
 	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch), 0);
+	CHECK_EQ(scene_close(&s), 0);
 }
 
 /* ---- races ---- */
@@ -390,13 +406,11 @@ static int mapper_child(void)
 
 static void test_seal_races_mapper(void)
 {
-	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(PG, 0);
-	REQUIRE(ca > 0 && h > 0);
-	struct ctl *c = (struct ctl *)ca;
-	u64 hs[2] = {(u64)ch, (u64)h};
-	long tid = spawn_mode("mapper", hs, 2);
+	struct scene s;
+	REQUIRE(scene_open(&s, PG));
+	long h = s.h, tid = scene_start(&s, "mapper");
+	struct ctl *c = s.c;
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	long r = -EBUSY;
 	u64 busy = 0;
 	for (u64 t0 = now_ns(); r == -EBUSY && now_ns() - t0 < TIMEOUT; busy++) r = vmk_shm_seal(h, SHM_SEAL_WRITE);
@@ -408,7 +422,7 @@ static void test_seal_races_mapper(void)
 	CHECK_EQ(load_u64(&c->bad), 0);
 	printf("# seal_races_mapper: %llu busy tries, then %llu refused maps\n", (unsigned long long)busy,
 	       (unsigned long long)load_u64(&c->result));
-	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+	CHECK_EQ(scene_close(&s), 0);
 }
 
 /* Reads and writes the whole object without mapping it while the parent shrinks and grows it: every
@@ -438,15 +452,14 @@ static int copier_child(void)
 
 static void test_copies_race_resizes(void)
 {
-	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(16 * PG, 0);
-	REQUIRE(ca > 0 && h > 0);
-	struct ctl *c = (struct ctl *)ca;
+	struct scene s;
+	REQUIRE(scene_open(&s, 16 * PG));
+	long h = s.h;
+	struct ctl *c = s.c;
 	u64 marker = 0xfeed;
 	CHECK_EQ(vmk_shm_write(h, 0, &marker, 8), 8);
-	u64 hs[2] = {(u64)ch, (u64)h};
-	long tid = spawn_mode("copier", hs, 2);
+	long tid = scene_start(&s, "copier");
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	u64 failed = 0;
 	for (int i = 0; i < 400; i++) failed += vmk_shm_resize(h, (u64)(1 + (i * 7) % 16) * PG) != 0;
 	CHECK_EQ(failed, 0);
@@ -454,7 +467,7 @@ static void test_copies_race_resizes(void)
 	CHECK_EQ(wait_status(tid), 0); /* never killed */
 	CHECK_EQ(load_u64(&c->bad), 0);
 	CHECK(load_u64(&c->rounds) > 0);
-	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+	CHECK_EQ(scene_close(&s), 0);
 }
 
 /* ---- a server that maps its client's object and cannot be killed by it ---- */
@@ -689,10 +702,11 @@ static int tables_child(void)
 
 static void test_shrink_credits_tables(void)
 {
-	long ch, ca = map_new(PG, 0, &ch), h = vmk_shm_create(8UL << 20, 0);
-	REQUIRE(ca > 0 && h > 0);
-	struct ctl *c = (struct ctl *)ca;
-	u64 hs[2] = {(u64)ch, (u64)h};
+	struct scene s;
+	REQUIRE(scene_open(&s, 8UL << 20));
+	long h = s.h;
+	struct ctl *c = s.c;
+	u64 hs[2] = {(u64)s.ch, (u64)h};
 	const char *argv[] = {PROG, "tables", NULL};
 	long tid = vmk_spawn(PROG, argv, hs, 2, 16);
 	REQUIRE(tid > 0);
@@ -702,7 +716,7 @@ static void test_shrink_credits_tables(void)
 	store_u64(&c->step, 2);
 	CHECK_EQ(wait_status(tid), 0);
 	CHECK_EQ(load_u64(&c->result), 3);
-	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch) | vmk_shm_close(h), 0);
+	CHECK_EQ(scene_close(&s), 0);
 }
 
 /* The middle task (quota 64) of three: its child makes a 20-page object, shares it back and exits once
