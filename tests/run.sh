@@ -107,7 +107,7 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	boot user-smp4-vmdebug 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio" "virt image=debug"
 	# Wait/wake under load: six pairs of tasks, 250000 round trips each, on four harts, two pairs losing a
 	# side to a kill at a random moment: at least a million round trips, every task ends, nothing leaks.
-	boot ipc-stress-smp4 4 512M - "init=/t_ipc stress 250000" 0 "pingpong_stress: [0-9]{7,} round trips in" "$BUILD/initrd.cpio"
+	boot ipc-stress-smp4 4 512M - "init=/t_futex stress 250000" 0 "pingpong_stress: [0-9]{7,} round trips in" "$BUILD/initrd.cpio"
 	# The quota bootarg: init's own quota and its children's default.
 	boot user-quota-bootarg 1 128M - "init=/t_attack quota64 vmalloc.task_quota_pages=64" 0 \
 		"vmalloc.task_quota_pages=64 holds" "$BUILD/initrd.cpio"
