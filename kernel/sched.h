@@ -36,8 +36,8 @@ struct task *task_by_tid(long tid);
 void scheduler_loop(void) __noreturn;
 
 /*
- * Blocking on a flag, for wait queues (kernel/shm_waitq.c). The flag is set only by sched_wake_task,
- * under sched_lock, and read by the sleeper under it: a wake that comes before the sleeper blocks is seen
+ * Blocking on a flag, for wait queues (kernel/shm_futex.c) and sleeps (task_sleep_ns: a flag never
+ * set). The flag is set only by sched_wake_task, under sched_lock, and read by the sleeper under it: a wake that comes before the sleeper blocks is seen
  * before it blocks, one that comes after finds it blocked. No wake-up is lost.
  *
  * sched_block_until: blocks the current task until *done is set, the timebase tick `deadline` passes

@@ -42,21 +42,28 @@ __noinline long shm_create(struct task *t, u64 size, u64 flags)
 	return r;
 }
 
+/* The object behind handle h of t, with a reference, when the handle holds every right in `need`; else
+ * NULL and *err -EBADF (no such handle) or -EACCES (a right missing): the first two steps of every call's
+ * error order. */
+static struct shm_obj *get_with(struct task *t, u64 h, u64 need, long *err)
+{
+	u64 rights = 0;
+	struct shm_obj *o = shm_handle_get(t, h, &rights);
+	*err = !o ? -EBADF : (rights & need) != need ? -EACCES : 0;
+	if (*err && o) {
+		shm_obj_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 #define MAP_PROT_BITS (PROT_READ | PROT_WRITE | SHM_MAP_REQUIRE_NOSHRINK)
 
 __noinline long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot)
 {
 	long r;
-	u64 rights = 0;
-	struct shm_obj *o = shm_handle_get(t, handle, &rights);
-	if (!o) {
-		r = -EBADF;
-		goto out;
-	}
-	if (!(rights & SHM_MAP) || !(rights & SHM_R) || ((prot & PROT_WRITE) && !(rights & SHM_W))) {
-		r = -EACCES;
-		goto put;
-	}
+	struct shm_obj *o = get_with(t, handle, SHM_MAP | SHM_R | ((prot & PROT_WRITE) ? SHM_W : 0), &r);
+	if (!o) goto out;
 	if (max_size > VMK_SHM_MAX_SIZE || !(prot & PROT_READ) || (prot & ~MAP_PROT_BITS) || (hint & (PAGE_SIZE - 1)) ||
 	    (hint && (hint < VMK_SHM_BASE || hint >= VMK_SHM_TOP))) {
 		r = -EINVAL;
@@ -91,12 +98,9 @@ __noinline long shm_unmap(struct task *t, u64 addr)
 
 __noinline long shm_resize(struct task *t, u64 handle, u64 new_size)
 {
-	long r = 0;
-	u64 rights = 0;
-	struct shm_obj *o = shm_handle_get(t, handle, &rights);
-	if (!o) r = -EBADF;
-	else if (!(rights & SHM_RESIZE)) r = -EACCES;
-	else if (!new_size || new_size > VMK_SHM_MAX_SIZE) r = -EINVAL;
+	long r;
+	struct shm_obj *o = get_with(t, handle, SHM_RESIZE, &r);
+	if (o && (!new_size || new_size > VMK_SHM_MAX_SIZE)) r = -EINVAL;
 	if (r) goto out;
 	new_size = ALIGN_UP(new_size, PAGE_SIZE);
 	spin_lock(&o->lock);
@@ -157,12 +161,9 @@ long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out)
 
 __noinline long shm_seal(struct task *t, u64 handle, u64 seals)
 {
-	long r = 0;
-	u64 rights = 0;
-	struct shm_obj *o = shm_handle_get(t, handle, &rights);
-	if (!o) r = -EBADF;
-	else if (!(rights & SHM_SEAL)) r = -EACCES;
-	else if (seals & ~(u64)SHM_SEAL_ALL) r = -EINVAL;
+	long r;
+	struct shm_obj *o = get_with(t, handle, SHM_SEAL, &r);
+	if (o && (seals & ~(u64)SHM_SEAL_ALL)) r = -EINVAL;
 	if (r) goto out;
 	spin_lock(&o->lock);
 	if (seals && (o->seals & SHM_SEAL_SEAL)) r = -EPERM;
@@ -177,10 +178,10 @@ out:
 
 long shm_rw(struct task *t, u64 handle, u64 offset, u64 ubuf, u64 len, bool write)
 {
-	u64 rights = 0;
-	struct shm_obj *o = shm_handle_get(t, handle, &rights);
-	if (!o) return -EBADF;
-	long r = !(rights & (write ? SHM_W : SHM_R)) ? -EACCES : shm_io_copy(o, offset, ubuf, len, write);
+	long r;
+	struct shm_obj *o = get_with(t, handle, write ? SHM_W : SHM_R, &r);
+	if (!o) return r;
+	r = shm_io_copy(o, offset, ubuf, len, write);
 	shm_obj_put(o);
 	return r;
 }
@@ -189,19 +190,9 @@ long shm_rw(struct task *t, u64 handle, u64 offset, u64 ubuf, u64 len, bool writ
  * user address `*offset`, which then becomes the offset in that object. */
 static struct shm_obj *futex_target(struct task *t, u64 handle, u64 *offset, long *err)
 {
-	u64 rights = 0;
-	struct shm_obj *o;
-	if (!handle) {
-		o = shm_mapping_lookup(t, *offset, offset);
-		*err = o ? 0 : -EFAULT;
-		return o;
-	}
-	o = shm_handle_get(t, handle, &rights);
-	*err = !o ? -EBADF : !(rights & SHM_R) ? -EACCES : 0;
-	if (*err && o) {
-		shm_obj_put(o);
-		o = NULL;
-	}
+	if (handle) return get_with(t, handle, SHM_R, err);
+	struct shm_obj *o = shm_mapping_lookup(t, *offset, offset);
+	*err = o ? 0 : -EFAULT;
 	return o;
 }
 

@@ -316,21 +316,13 @@ void task_die_if_killed(void)
 
 void task_sleep_ns(u64 ns)
 {
-	struct task *me = current_task();
 	if (!ns) {
 		task_yield();
 		return;
 	}
-	u64 deadline = timer_deadline_after_ns(ns);
-	unsigned long f = spin_lock_irqsave(&sched_lock);
-	if (me->killed) { /* killed before it got here: no sleeping through it */
-		spin_unlock_irqrestore(&sched_lock, f);
-		return;
-	}
-	me->wake_at = deadline;
-	me->state = T_BLOCKED;
-	sched_switch_out(me);
-	spin_unlock_irqrestore(&sched_lock, f);
+	/* A flag nobody sets: only the deadline or a kill ends the block (a kill before it, at once). */
+	static const bool never;
+	sched_block_until(&never, timer_deadline_after_ns(ns));
 }
 
 void task_user_return_work(void)
