@@ -37,8 +37,9 @@ void scheduler_loop(void) __noreturn;
 
 /*
  * Blocking on a flag, for wait queues (kernel/shm_futex.c) and sleeps (task_sleep_ns: a flag never
- * set). The flag is set only by sched_wake_task, under sched_lock, and read by the sleeper under it: a wake that comes before the sleeper blocks is seen
- * before it blocks, one that comes after finds it blocked. No wake-up is lost.
+ * set). The flag is set only by sched_wake_task, under sched_lock, and read by the sleeper under it: a
+ * wake that comes before the sleeper blocks is seen before it blocks, one that comes after finds it
+ * blocked. No wake-up is lost.
  *
  * sched_block_until: blocks the current task until *done is set, the timebase tick `deadline` passes
  * (0: no deadline) or the task is killed. Returns 0, -ETIMEDOUT or -EINTR (in that order of precedence:
