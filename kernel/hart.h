@@ -19,9 +19,8 @@ struct hart {
 	u64 kernel_sp;                 /* stack top used when a trap arrives from user mode */
 	u64 user_sp;                   /* scratch for the user's sp while switching stacks */
 	struct task *current;          /* the task running here */
-	void *fault_jmp;               /* kernel faults resume here (kfault_try, user copies) instead of oopsing */
+	void *fault_jmp;               /* kernel faults resume here (kfault_try) instead of oopsing */
 	struct kfault_report *fault_report;
-	bool fault_user_only;          /* the jump is taken only for faults on user addresses */
 	u64 ipis_taken;                /* software interrupts received */
 } __aligned(64); /* a line of its own: one hart's writes (fault_jmp, ipis_taken) never evict another's tp reads */
 _Static_assert(__builtin_offsetof(struct hart, kernel_sp) == HART_KERNEL_SP, "trap_entry.S offsets");

@@ -10,17 +10,14 @@ __noinline long kfault_try(void (*fn)(void *), void *arg, struct kfault_report *
 	struct hart *h = this_kernel_hart();
 	void *saved = h->fault_jmp;
 	struct kfault_report *saved_report = h->fault_report;
-	bool saved_user = h->fault_user_only;
 
 	long r = kfault_setjmp(jb);
 	if (r == 0) {
 		h->fault_jmp = jb;
 		h->fault_report = report;
-		h->fault_user_only = false;
 		fn(arg);
 	}
 	h->fault_jmp = saved;
 	h->fault_report = saved_report;
-	h->fault_user_only = saved_user;
 	return r;
 }

@@ -1,7 +1,7 @@
 /* Kernel faults provoked on purpose: a probe of memory that may not be there (boot input, the test
- * device, Sstc) or a user copy that may fault (kernel/uaccess.c) runs under a landing pad, and the trap
- * handler returns there instead of oopsing. The pad's state is in struct hart (fault_jmp, fault_report,
- * fault_user_only); kernel/trap.c's kernel_fault takes it. */
+ * device, Sstc) runs under a landing pad, and the trap handler returns there instead of oopsing. The
+ * pad's state is in struct hart (fault_jmp, fault_report); kernel/trap.c's kernel_fault takes it. User
+ * copies do not use it: their loops have fixups of their own (kernel/uaccess.c). */
 #ifndef KERNEL_KFAULT_H
 #define KERNEL_KFAULT_H
 

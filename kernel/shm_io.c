@@ -17,8 +17,8 @@ static int copy(struct shm_obj *o, u64 off, u64 uva, u64 n, bool write)
 }
 
 /* The step [uva, uva + n) faulted: the bytes of its whole user pages before the bad one. Caller holds
- * o->lock, with off + n within the object. */
-static u64 copy_by_page(struct shm_obj *o, u64 off, u64 uva, u64 n, bool write)
+ * o->lock, with off + n within the object. Out of line: the common path keeps fewer registers. */
+static __noinline u64 copy_by_page(struct shm_obj *o, u64 off, u64 uva, u64 n, bool write)
 {
 	u64 done = 0;
 	while (done < n) {

@@ -1,6 +1,7 @@
 /* shm_bench: the four workloads of ../shared/peer/linux-shm-bench.c (Linux memfd, ftruncate, mmap,
  * pread/pwrite, futex) on vmk's shared-memory service, with the same sizes and counts, so that
- * tests/bench.sh can set the two side by side. Run as the first task: `init=/shm_bench [SCALE]`.
+ * tests/bench.sh can set the two side by side. Run as the first task: `init=/shm_bench [SCALE [NAME [OPS]]]`
+ * (NAME runs that workload alone, OPS times if given: a short run to profile one path).
  * Prints, as the Linux peer does, one line per workload:
  *   shm_bench: NAME ops=N total_ns=T ns_per_op=X
  * (under -icount shift=0 one guest nanosecond is one instruction), or `shm_bench: NAME skipped (ENOSYS)`
@@ -222,10 +223,12 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "pong") == 0) return pong(strtoul(argv[2], NULL, 0));
 	unsigned long scale = argc > 1 ? strtoul(argv[1], NULL, 0) : 1;
 	if (!scale) scale = 1;
-	cycle(2000 * scale);
-	grow(2 * scale);
-	rw(20000 * scale);
-	pingpong(10000 * scale);
+	const char *only = argc > 2 ? argv[2] : NULL;
+	unsigned long ops = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
+	if (!only || !strcmp(only, "cycle")) cycle(ops ? ops : 2000 * scale);
+	if (!only || !strcmp(only, "grow")) grow(ops ? ops : 2 * scale);
+	if (!only || !strcmp(only, "rw")) rw(ops ? ops : 20000 * scale);
+	if (!only || !strcmp(only, "pingpong")) pingpong(ops ? ops : 10000 * scale);
 	printf("shm_bench: done\n");
 	return 0;
 }
