@@ -9,6 +9,7 @@
  * drop, a task that once ran on every hart (a migration, its first slice on another hart) makes every
  * later unmap or shrink shoot down every hart for ever, although the others have long forgotten it. */
 #include "kernel/aspace.h"
+#include "kernel/uaccess.h"
 #include "kernel/task_record.h"
 #include "lib/percpu.h"
 #include "platform/tlb_remote.h"
@@ -54,6 +55,7 @@ void aspace_activate(struct task *t)
 	__atomic_fetch_or(&t->hart_mask, me, __ATOMIC_SEQ_CST);
 	csr_write(satp, pt_satp(t->root_pa, t->asid));
 	if (!t->asid) local_flush_tlb_all();
+	uaccess_task_enter();
 }
 
 void aspace_leave(struct task *t)
@@ -64,6 +66,7 @@ void aspace_leave(struct task *t)
 
 void aspace_deactivate(struct task *t)
 {
+	uaccess_task_leave();
 	csr_write(satp, pt_satp(kernel_root_pa, 0));
 	aspace_leave(t);
 }

@@ -20,6 +20,7 @@ static const struct bootarg_param kernel_params[] = {
 	{"vmalloc.lazy_max_pages", BA_NUMBER, 1, VMALLOC_PAGES, "lazy-purge threshold in pages", NULL},
 	{"vmalloc.debug_uaf", BA_NUMBER, 0, 1, "use-after-vfree detection on the freeing hart (costs a TLB flush per vfree)", NULL},
 	{"tlb.remote", BA_CHOICE, 0, 0, "remote TLB fence mechanism", "sbi|ipi|auto"},
+	{"uaccess.sum", BA_CHOICE, 0, 0, "when the kernel may reach user memory", "task|copy"},
 	{"vmalloc.task_quota_pages", BA_NUMBER, 1, VMK_MAX_QUOTA_PAGES, "per-task vmalloc quota in pages", NULL},
 	{"test_vmalloc.run_test_mask", BA_NUMBER, 0, ~0ULL, "test_vmalloc cases", NULL},
 	{"test_vmalloc.test_loop_count", BA_NUMBER, 1, 100000000, "test_vmalloc loops", NULL},

@@ -23,6 +23,7 @@
 #include "platform/poweroff.h"
 #include "platform/sbi.h"
 #include "platform/tlb_remote.h"
+#include "kernel/uaccess.h"
 #include "platform/uart.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
@@ -101,6 +102,8 @@ static void boot_report(const struct machine_desc *m)
 	printk("ipi: %s (%s)\n", ipi_provider_name(), ipi_why);
 	printk("tlb: remote fences by %s (%s)\n",
 	       tlb_remote_mech() == TLB_REMOTE_SBI ? "sbi: SBI RFENCE" : "ipi: IPI shootdown", tlb_why);
+	printk("uaccess: user memory reachable (sstatus.SUM) %s\n",
+	       strcmp(uaccess_mode_name(), "copy") ? "while a task runs (uaccess.sum=task)" : "inside each copy (uaccess.sum=copy)");
 	for (int i = 0; i < m->nmem; i++)
 		printk("memory: bank %d 0x%lx-0x%lx (%lu MiB) node %d\n", i, m->mem[i].base,
 		       m->mem[i].base + m->mem[i].size - 1, m->mem[i].size >> 20, m->mem[i].node);
@@ -201,6 +204,7 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 	timer_init_hart();
 	ipi_setup(&machine, map_device, &ipi_why);
 	tlb_remote_setup(bootarg_get("tlb.remote"), ipi_is_smode(), &tlb_why);
+	uaccess_setup(bootarg_get("uaccess.sum"));
 	csr_set(sie, SIE_SSIE | SIE_STIE);
 	irq_enable();
 

@@ -185,7 +185,8 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 	t->tf = (struct trap_frame *)((u8 *)t->kstack + KSTACK_SIZE - sizeof(struct trap_frame));
 	memset(t->tf, 0, sizeof(*t->tf));
 	t->tf->sepc = plan.entry;
-	t->tf->sstatus = SSTATUS_SPIE; /* SPP = 0: sret goes to U-mode with interrupts on */
+	/* SPP = 0: sret goes to U-mode with interrupts on; SUM as the uaccess mode wants it while the task runs. */
+	t->tf->sstatus = SSTATUS_SPIE | uaccess_task_sstatus();
 	t->tf->regs[REG_SP] = sp;
 	t->tf->regs[REG_A0] = (u64)argc;
 	t->tf->regs[REG_A0 + 1] = uargv;

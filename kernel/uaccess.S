@@ -1,5 +1,6 @@
 /* The two loops that touch user memory (kernel/uaccess.c checks the range and calls them). Each runs with
- * sstatus.SUM set and may fault on a user page that is not mapped or not writable; kernel/trap.c then asks
+ * sstatus.SUM set (set here in the per-copy mode, already set while the hart runs a task in the default
+ * mode: kernel/uaccess.h) and may fault on a user page that is not mapped or not writable; kernel/trap.c then asks
  * uaccess_fixup (kernel/uaccess.c), which finds the faulting pc inside one of these routines and resumes
  * at its fixup label, which clears SUM and returns a failure. Nothing is saved or restored around a copy
  * (no landing pad to set up and tear down): a 4 KiB shm_read costs its loads and stores and a few dozen
@@ -10,6 +11,23 @@
 
 #define SUM_BIT_HI 0x40 /* SSTATUS_SUM (1 << 18) >> 12: lui's immediate */
 
+/* SUM on for this copy, in the per-copy mode only (uaccess_sum_per_copy, a byte: 0 or 1). Leaves the
+ * mode in t5 for sum_off. Uses t5, t6. */
+.macro sum_on
+	lui	t6, SUM_BIT_HI
+	lbu	t5, uaccess_sum_per_copy
+	beqz	t5, 1f
+	csrs	sstatus, t6
+1:
+.endm
+/* SUM off again after a copy made with sum_on (t5, t6 as it left them; a fixup sees them as they were at
+ * the fault, which the copy loops never change). */
+.macro sum_off
+	beqz	t5, 1f
+	csrc	sstatus, t6
+1:
+.endm
+
 	.text
 	.balign 4
 
@@ -19,8 +37,7 @@
  * loop), then 64 bytes, then 8; misaligned ones a byte at a time. */
 	.globl uaccess_copy, uaccess_copy_end
 uaccess_copy:
-	lui	t6, SUM_BIT_HI
-	csrs	sstatus, t6
+	sum_on
 	add	a3, a0, a2		/* a3: end of dst; a0 moves on only past whole turns */
 	or	t0, a0, a1
 	andi	t0, t0, 7
@@ -93,13 +110,12 @@ uaccess_copy:
 	addi	a1, a1, 1
 	j	.Lcopy_bytes
 .Lcopy_done:
-	csrc	sstatus, t6
+	sum_off
 	li	a0, 0
 	ret
 	.globl uaccess_copy_fixup
 uaccess_copy_fixup:		/* a fault: a3 - a0 bytes, at least, were not copied (never 0: a0 < a3) */
-	lui	t6, SUM_BIT_HI
-	csrc	sstatus, t6
+	sum_off
 	sub	a0, a3, a0
 	ret
 uaccess_copy_end:
@@ -109,8 +125,7 @@ uaccess_copy_end:
  * fault. */
 	.globl uaccess_strncpy, uaccess_strncpy_end, uaccess_strncpy_fixup
 uaccess_strncpy:
-	lui	t6, SUM_BIT_HI
-	csrs	sstatus, t6
+	sum_on
 	add	a3, a0, a2
 .Lstr_loop:
 	beq	a0, a3, .Lstr_full
@@ -119,16 +134,15 @@ uaccess_strncpy:
 	addi	a0, a0, 1
 	addi	a1, a1, 1
 	bnez	a4, .Lstr_loop
-	csrc	sstatus, t6
+	sum_off
 	li	a0, 0
 	ret
 .Lstr_full:
-	csrc	sstatus, t6
+	sum_off
 	li	a0, 1
 	ret
 uaccess_strncpy_fixup:
-	lui	t6, SUM_BIT_HI
-	csrc	sstatus, t6
+	sum_off
 	li	a0, -1
 	ret
 uaccess_strncpy_end:

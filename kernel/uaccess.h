@@ -1,4 +1,18 @@
-/* Checked access to user memory: the only way the kernel reads or writes a task's memory. */
+/* Checked access to user memory: the only way the kernel reads or writes a task's memory.
+ *
+ * The kernel reaches user pages only with sstatus.SUM set, in one of two modes chosen at boot
+ * (uaccess.sum=task|copy):
+ * - task (default): SUM is on while the hart runs a task, from aspace_activate to aspace_deactivate,
+ *   in U-mode (where it means nothing) and through the task's system calls and interrupts; off while it
+ *   runs no task (scheduler, idle loop, in-kernel suites). A kernel bug that reads a user pointer
+ *   without these calls is then not caught while a task runs.
+ * - copy: SUM on only inside each copy loop (Linux's choice: such a bug always faults).
+ * Why task is the default: QEMU 7.2 empties a hart's whole soft TLB at every change of SUM (QEMU 8.1
+ * gave SUM a TLB index of its own), so the copy mode adds two full flushes, and the refill of every
+ * translation used afterwards, to each call that copies; a 4 KiB shm_write + shm_read costs 4.6 us in
+ * task mode and 20.9 us in copy mode (-smp 1, no icount; Linux's pwrite + pread 40 us, paying the same
+ * flushes). Address-space switches already flush, so task mode's changes at aspace_activate and
+ * aspace_deactivate cost nothing more. */
 #ifndef KERNEL_UACCESS_H
 #define KERNEL_UACCESS_H
 
@@ -19,5 +33,16 @@ bool user_range_ok(u64 addr, u64 len);
  * to that loop's fixup (which returns a failure to the copy's caller) and returns true; any other fault
  * returns false. Trap context. */
 bool uaccess_fixup(u64 *sepc, u64 stval);
+/* Chooses the mode from the uaccess.sum bootarg (NULL or "task": task; "copy": copy). Boot hart, once,
+ * before the first task runs. */
+void uaccess_setup(const char *arg);
+const char *uaccess_mode_name(void); /* "task" or "copy"; any context */
+/* The SUM bit a new task's first return to U-mode carries (its trap frame's sstatus): SSTATUS_SUM in
+ * task mode, 0 in copy mode. Any context. */
+u64 uaccess_task_sstatus(void);
+/* Task mode: SUM on (the hart starts running a task) / off (it runs none any more); nothing in copy mode.
+ * Called by kernel/aspace.c with the task's address space, interrupts as the caller has them. */
+void uaccess_task_enter(void);
+void uaccess_task_leave(void);
 
 #endif

@@ -102,6 +102,10 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	echo "== user programs"
 	boot user-smp1 1 256M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
 	boot user-smp4 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio"
+	# Every user test again with SUM on only inside each copy (Linux's way), where the default keeps it
+	# on while a task runs (kernel/uaccess.h): each copy path, fault and fixup must hold in both modes.
+	boot user-smp2-sum-copy 2 256M - "init=/init test uaccess.sum=copy" 0 \
+		"init exited with status 0 && uaccess: user memory reachable \\(sstatus.SUM\\) inside each copy" "$BUILD/initrd.cpio"
 	# The same on the VM_DEBUG image: task-owned and shm areas, vrealloc moves and shrinks under the
 	# asserted invariants, and the whole walk at init's leak check once every task is reaped.
 	boot user-smp4-vmdebug 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio" "virt image=debug"

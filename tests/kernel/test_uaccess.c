@@ -7,6 +7,7 @@
 #include "kernel/ktest.h"
 #include "kernel/task.h"
 #include "kernel/uaccess.h"
+#include "lib/riscv.h"
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/page_cache.h"
@@ -18,6 +19,7 @@
 #define VA VMK_SHM_BASE /* VA + PAGE_SIZE stays unmapped */
 
 u64 uaccess_copy(void *dst, const void *src, u64 n); /* kernel/uaccess.S */
+extern u8 uaccess_sum_per_copy;                      /* kernel/uaccess.c: the mode, flipped here */
 
 static struct task ut; /* an address space only: slot MAX_TASKS is no task's */
 static u64 page;
@@ -133,5 +135,30 @@ static void ranges_and_fixup_are_checked(struct ktest *t)
 	KT_EXPECT(t, uaccess_fixup(&pc, VA) && pc != in_loop);
 }
 
+static bool sum_on(void) { return csr_read(sstatus) & SSTATUS_SUM; }
+
+/* What kernel/uaccess.h promises of SUM in each mode: in task mode it is on from aspace_activate to
+ * aspace_deactivate and a copy leaves it so; in copy mode a copy turns it on and off again and an
+ * address space does not touch it; with no task on the hart it is off in both. Copies work in both. */
+static void sum_follows_the_mode(struct ktest *t)
+{
+	u8 mode = uaccess_sum_per_copy;
+	u8 b[16] = {0};
+	for (u8 per_copy = 0; per_copy < 2; per_copy++) {
+		uaccess_sum_per_copy = per_copy;
+		KT_EXPECT(t, !sum_on());
+		if (!setup(t)) break;
+		KT_EXPECT(t, sum_on() == !per_copy);
+		KT_EXPECT(t, copy_to_user(VA, "sixteen bytes..", 16) == 0);
+		KT_EXPECT(t, copy_from_user(b, VA, 16) == 0 && !memcmp(b, "sixteen bytes..", 16));
+		KT_EXPECT(t, copy_from_user(b, VA + PAGE_SIZE, 16) == -EFAULT);
+		KT_EXPECT(t, sum_on() == !per_copy); /* after copies and after a fault alike */
+		teardown();
+		KT_EXPECT(t, !sum_on());
+	}
+	uaccess_sum_per_copy = mode;
+}
+
 KTEST_SUITE(uaccess, {"copies_move_exactly_the_bytes", copies_move_exactly_the_bytes},
-	    {"faults_end_the_copy", faults_end_the_copy}, {"ranges_and_fixup_are_checked", ranges_and_fixup_are_checked});
+	    {"faults_end_the_copy", faults_end_the_copy}, {"ranges_and_fixup_are_checked", ranges_and_fixup_are_checked},
+	    {"sum_follows_the_mode", sum_follows_the_mode});
