@@ -14,13 +14,7 @@
 #include "lib/riscv.h"
 #include "lib/string.h"
 
-u8 uaccess_sum_per_copy; /* read by kernel/uaccess.S: 1 = SUM only inside the copy loops */
-
-/* kernel/uaccess.S */
-u64 uaccess_copy(void *dst, const void *src, u64 n);
-long uaccess_strncpy(char *dst, const char *src, u64 max);
-extern const char uaccess_copy_fixup[], uaccess_copy_end[];
-extern const char uaccess_strncpy_fixup[], uaccess_strncpy_end[];
+u8 uaccess_sum_per_copy;
 
 /* Where a fault inside each loop resumes: [start, fixup) is the loop, fixup its exit. */
 static const struct {

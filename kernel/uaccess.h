@@ -45,4 +45,13 @@ u64 uaccess_task_sstatus(void);
 void uaccess_task_enter(void);
 void uaccess_task_leave(void);
 
+/* The loops themselves (kernel/uaccess.S), for uaccess.c and the uaccess suite; callers check ranges
+ * first. uaccess_copy returns 0, or after a fault a nonzero count not smaller than the bytes it did not
+ * copy; uaccess_strncpy 0 (a NUL copied), 1 (max bytes without one) or -1 (a fault). Process context. */
+u64 uaccess_copy(void *dst, const void *src, u64 n);
+long uaccess_strncpy(char *dst, const char *src, u64 max);
+extern const char uaccess_copy_fixup[], uaccess_strncpy_fixup[]; /* where each loop resumes after a fault */
+/* The mode: 1 = SUM only inside the copy loops (uaccess.S reads it; the uaccess suite flips it). */
+extern u8 uaccess_sum_per_copy;
+
 #endif

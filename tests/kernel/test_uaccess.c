@@ -18,8 +18,6 @@
  * they would need SUM, which every copy clears on its way out); the user boots copy to PTE_U pages. */
 #define VA VMK_SHM_BASE /* VA + PAGE_SIZE stays unmapped */
 
-u64 uaccess_copy(void *dst, const void *src, u64 n); /* kernel/uaccess.S */
-extern u8 uaccess_sum_per_copy;                      /* kernel/uaccess.c: the mode, flipped here */
 
 static struct task ut; /* an address space only: slot MAX_TASKS is no task's */
 static u64 page;
