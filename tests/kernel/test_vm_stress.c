@@ -278,6 +278,33 @@ static void kvfree_rcu_waits_for_readers(struct ktest *t)
 	KT_EXPECT(t, find_vm_area(p) == NULL);
 }
 
+/* A hart that frees faster than grace periods end chains pages to its batch instead of waiting: with a
+ * reader holding the grace period on another hart, 1200 kvfree_rcu_ptr calls (more than two pages of
+ * pointers, far below the wait at 16 pages) all return and free nothing; once the reader leaves, the
+ * barrier frees them all (and the suite's leak check sees the chain's pages back). With batches of 256
+ * and a wait when both were full, the 513th call waited for this very reader: the test hung. */
+static void kvfree_rcu_chains_past_a_reader(struct ktest *t)
+{
+	if (nr_harts_online < 2) {
+		ktest_skip(t, "needs a second hart");
+		return;
+	}
+	enum { N = 1200 };
+	static void *objs[N];
+	KT_ASSERT(t, park_hart1(true));
+	u32 n = 0;
+	for (; n < N && (objs[n] = vmalloc(PAGE_SIZE)); n++) kvfree_rcu_ptr(objs[n]);
+	KT_EXPECT(t, n == N);
+	u32 mapped = 0;
+	for (u32 i = 0; i < n; i++) mapped += find_vm_area(objs[i]) != NULL;
+	KT_EXPECT(t, mapped == n); /* the reader may still see any of them */
+	park_release(t);
+	kvfree_rcu_barrier();
+	mapped = 0;
+	for (u32 i = 0; i < n; i++) mapped += find_vm_area(objs[i]) != NULL;
+	KT_EXPECT(t, mapped == 0);
+}
+
 /* A hart asleep in wfi outside any read section has nothing to report: a grace period ends without
  * waking it. The sleeper here is in a cross-hart wait, not the idle loop, so before this only an IPI
  * (the full-batch kick) ended the grace period; nothing sends one here. */
@@ -326,5 +353,6 @@ KTEST_SUITE(vm_stress, {"random_ops_all_harts", random_ops_all_harts},
 	    {"drain_waits_for_work_in_flight", drain_waits_for_work_in_flight},
 	    {"kvfree_rcu_waits_for_readers", kvfree_rcu_waits_for_readers},
 	    {"kvfree_rcu_leftovers_go_at_idle", kvfree_rcu_leftovers_go_at_idle},
+	    {"kvfree_rcu_chains_past_a_reader", kvfree_rcu_chains_past_a_reader},
 	    {"grace_period_leaves_sleepers_asleep", grace_period_leaves_sleepers_asleep},
 	    {"vzalloc_zero_after_reuse", vzalloc_zero_after_reuse});
