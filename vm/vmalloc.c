@@ -54,7 +54,7 @@ __noinline void vmalloc_init(void)
 /* A request refused for a bad argument (EINVAL), before anything was reserved. */
 static void reject(u64 size, u64 align, const void *caller, const char *reason)
 {
-	arena_count(ARENA_REJECTED);
+	arena_note_event(ARENA_REJECTED);
 	arena_note_failure(size, align, caller, EINVAL, reason);
 }
 
@@ -87,7 +87,7 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	}
 	unsigned long f = arena_lock();
 	if (unlikely(!arena_owner_fits_locked(owner, pages))) {
-		arena_count_locked(ARENA_REJECTED);
+		arena_note_event_locked(ARENA_REJECTED);
 		why = "over the owner's page limit";
 		goto fail_unlock;
 	}
@@ -126,11 +126,11 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	arena_unlock(f);
 	va_area_init(a, start, span, align, vmflags, owner, caller);
 	va_busy_add(a);
-	va_count_in(a, pages);
+	arena_count_in(a, pages);
 	return a;
 
 fail_unlock:
-	arena_count_locked(ARENA_FAILED);
+	arena_note_event_locked(ARENA_FAILED);
 	arena_unlock(f);
 	arena_note_failure(va_size, align, caller, err, why);
 	return NULL;
@@ -143,7 +143,7 @@ void va_area_abort(struct vmap_area *a, u64 pages)
 	va_busy_take(a->addr);
 	u32 owner = a->owner;
 	unsigned long f = arena_lock();
-	arena_count_locked(ARENA_FAILED);
+	arena_note_event_locked(ARENA_FAILED);
 	bool due = false;
 	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
 		a->nr_pages = 0; /* no node to record the range: parked for the purge rather than lost */
@@ -153,7 +153,7 @@ void va_area_abort(struct vmap_area *a, u64 pages)
 		node_pool_put(&arena.area_pool, a);
 	}
 	arena_unlock(f);
-	va_count_out(owner, pages, true); /* the owner's charge too, once */
+	arena_count_out(owner, pages, true); /* the owner's charge too, once */
 	if (due) vm_purge_kick();
 }
 
@@ -198,7 +198,7 @@ bool va_redzone_check(struct vmap_area *a, const char *when, const void *caller)
 		printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
 		       "0x%02x, expected 0x%02x; %s\n",
 		       when, sym, i, i - a->requested, p[i], want, what);
-		arena_count(ARENA_REDZONE_ERROR);
+		arena_note_event(ARENA_REDZONE_ERROR);
 		memset((void *)(a->addr + a->requested), want, end - a->requested); /* refilled: reported once */
 		return false;
 	}
@@ -258,7 +258,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 			pages = real >> PAGE_SHIFT;
 			a->size = mapped;
 			a->nr_pages = (u32)pages;
-			arena_count(ARENA_HUGE_FALLBACK);
+			arena_note_event(ARENA_HUGE_FALLBACK);
 		}
 	}
 	if (e) e = va_populate(a->addr, (u32)pages, node, zero);
@@ -292,11 +292,11 @@ struct vmap_area *va_area_take(const void *addr, const char *fn, const void *cal
 {
 	struct vmap_area *l = va_busy_take((u64)(uptr)addr);
 	if (unlikely(!l)) {
-		arena_count(ARENA_BAD_FREE);
+		arena_note_event(ARENA_BAD_FREE);
 		arena_warn_bad_pointer(fn, addr, caller);
 		return NULL;
 	}
-	va_stat_add(VA_STAT_LIVE_AREAS, -1);
+	arena_stat_add(ARENA_STAT_LIVE_AREAS, -1);
 	return (struct vmap_area *)l;
 }
 
@@ -313,7 +313,7 @@ static void area_retire(struct vmap_area *a)
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = va_detach_tables(a->va_start, a->va_size);
 	va_debug_uaf_flush(a->addr, a->size);
-	if (a->flags & VM_ALLOC) va_count_out(a->owner, pages, false);
+	if (a->flags & VM_ALLOC) arena_count_out(a->owner, pages, false);
 	if (va_lazy_park(a)) vm_purge_kick();
 }
 
@@ -354,7 +354,7 @@ __noinline void vfree_atomic(const void *addr)
 	a->lazy_next = arena.deferred_head;
 	arena.deferred_head = a;
 	arena_unlock(f);
-	va_stat_add(VA_STAT_DEFERRED_FREES, 1);
+	arena_stat_add(ARENA_STAT_DEFERRED_FREES, 1);
 }
 
 /* Takes the deferred list and retires it. The list leaves the arena before its areas are retired, so
@@ -499,16 +499,16 @@ u64 vm_owner_pages(u32 owner)
 {
 	if (owner >= VM_MAX_OWNERS) return 0;
 	u64 base = READ_ONCE(arena.owner_pages[owner]);
-	return owner == VM_OWNER_KERNEL ? base + va_stat_total(VA_STAT_KERNEL_PAGES) : base;
+	return owner == VM_OWNER_KERNEL ? base + arena_stat_total(ARENA_STAT_KERNEL_PAGES) : base;
 }
 
-u64 vm_live_areas(void) { return va_stat_total(VA_STAT_LIVE_AREAS); }
+u64 vm_live_areas(void) { return arena_stat_total(ARENA_STAT_LIVE_AREAS); }
 
 void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks)
 {
-	*pool_locks = va_stat_total(VA_STAT_POOL_LOCKS);
-	*arena_locks = va_stat_total(VA_STAT_ARENA_LOCKS);
-	*stripe_locks = va_stat_total(VA_STAT_BUSY_LOCKS);
+	*pool_locks = arena_stat_total(ARENA_STAT_POOL_LOCKS);
+	*arena_locks = arena_stat_total(ARENA_STAT_ARENA_LOCKS);
+	*stripe_locks = arena_stat_total(ARENA_STAT_BUSY_LOCKS);
 }
 
 u64 vm_cached_pages(void)

@@ -7,7 +7,7 @@
 #include "lib/trace.h"
 
 struct vm_arena arena = {.lock = SPINLOCK_INIT};
-struct vm_hart vm_harts[MAX_HARTS];
+struct arena_hart arena_harts[MAX_HARTS];
 struct busy_stripe busy_stripes[BUSY_STRIPES];
 struct va_pool va_pools[VA_CACHE_CLASSES];
 bool vm_debug_uaf;
@@ -16,22 +16,22 @@ bool vm_debug_uaf;
  * is then written once per batch, and the threshold is overshot by at most this much per hart. */
 #define LAZY_PUBLISH_PAGES 32
 
-u64 va_stat_total(enum va_stat s)
+u64 arena_stat_total(enum arena_stat s)
 {
 	s64 n = 0;
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		n += __atomic_load_n(&vm_harts[i].stat[0][s], __ATOMIC_RELAXED) +
-		     __atomic_load_n(&vm_harts[i].stat[1][s], __ATOMIC_RELAXED);
+		n += __atomic_load_n(&arena_harts[i].stat[0][s], __ATOMIC_RELAXED) +
+		     __atomic_load_n(&arena_harts[i].stat[1][s], __ATOMIC_RELAXED);
 	return (u64)n;
 }
 
-void va_count_out(u32 owner, u64 pages, bool area)
+void arena_count_out(u32 owner, u64 pages, bool area)
 {
-	s64 *bank = va_stat_bank();
-	if (area) va_stat_bank_add(bank, VA_STAT_LIVE_AREAS, -1);
-	va_stat_bank_add(bank, VA_STAT_LIVE_PAGES, -(s64)pages);
+	s64 *bank = arena_stat_bank();
+	if (area) arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, -(s64)pages);
 	if (owner == VM_OWNER_KERNEL) {
-		va_stat_bank_add(bank, VA_STAT_KERNEL_PAGES, -(s64)pages);
+		arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, -(s64)pages);
 	} else {
 		unsigned long f = arena_lock();
 		arena.owner_pages[owner] -= pages;
@@ -100,7 +100,7 @@ int arena_owner_move(u32 from, u32 to, u64 pages, bool force)
 	return r;
 }
 
-void arena_count_locked(enum arena_event ev)
+void arena_note_event_locked(enum arena_event ev)
 {
 	switch (ev) {
 	case ARENA_REJECTED: arena.st.rejected++; break;
@@ -111,10 +111,10 @@ void arena_count_locked(enum arena_event ev)
 	}
 }
 
-void arena_count(enum arena_event ev)
+void arena_note_event(enum arena_event ev)
 {
 	unsigned long f = arena_lock();
-	arena_count_locked(ev);
+	arena_note_event_locked(ev);
 	arena_unlock(f);
 }
 
@@ -126,14 +126,14 @@ void arena_note_failure(u64 size, u64 align, const void *caller, int err, const 
 	arena.st.last_fail_caller = caller;
 	arena.st.last_fail_reason = reason;
 	arena.st.last_fail_errno = err;
-	arena.st.last_fail_seq = va_stat_total(VA_STAT_SEQ);
+	arena.st.last_fail_seq = arena_stat_total(ARENA_STAT_SEQ);
 	arena_unlock(f);
 	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu errno=%d reason=\"%s\"", size, align, err, reason);
 }
 
 void arena_peak_update_locked(void)
 {
-	s64 total = (s64)arena.st.live_pages + (s64)va_stat_total(VA_STAT_LIVE_PAGES);
+	s64 total = (s64)arena.st.live_pages + (s64)arena_stat_total(ARENA_STAT_LIVE_PAGES);
 	if (total > 0 && (u64)total > arena.st.peak_pages) arena.st.peak_pages = (u64)total;
 }
 
@@ -168,7 +168,7 @@ __noinline bool va_lazy_park_locked(struct vmap_area *a)
 	arena.lazy_head = a;
 	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
 	__atomic_fetch_add(&arena.lazy_pages, (s64)va_lazy_pages_of(a), __ATOMIC_RELAXED);
-	va_stat_add(VA_STAT_LAZY_AREAS, 1);
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
 	return va_lazy_over_threshold();
 }
 
@@ -177,11 +177,11 @@ bool va_lazy_park(struct vmap_area *a)
 	u64 n = va_lazy_pages_of(a);
 	va_check_move(a, VAH(TAKEN), VA_LAZY);
 	va_check_unmapped(a);
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
 	do a->lazy_next = head;
 	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	va_stat_add(VA_STAT_LAZY_AREAS, 1);
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
 	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
 	u64 batch = __atomic_exchange_n(&h->lazy_unpublished, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&arena.lazy_pages, (s64)batch, __ATOMIC_RELAXED);
@@ -195,7 +195,7 @@ struct vmap_area *va_lazy_take_all(u64 *purge_id)
 	arena.lazy_head = NULL;
 	arena_unlock(f);
 	for (u32 i = 0; i < MAX_HARTS; i++) {
-		struct vmap_area *l = __atomic_exchange_n(&vm_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
+		struct vmap_area *l = __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
 		if (!l) continue;
 		struct vmap_area *tail = l;
 		while (tail->lazy_next) tail = tail->lazy_next;
@@ -210,7 +210,7 @@ void va_lazy_taken(u64 pages, u64 areas)
 {
 	/* Pages some hart has not published yet go negative here and even out when it publishes them. */
 	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
-	va_stat_add(VA_STAT_LAZY_AREAS, -(s64)areas);
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, -(s64)areas);
 }
 
 static bool lazy_match(const struct vmap_area *a, u64 addr, bool contains)
@@ -224,7 +224,7 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 	for (struct vmap_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
 		if (lazy_match(a, addr, contains)) return a;
 	for (u32 i = 0; i < MAX_HARTS; i++)
-		for (struct vmap_area *a = READ_ONCE(vm_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
+		for (struct vmap_area *a = READ_ONCE(arena_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
 			if (lazy_match(a, addr, contains)) return a;
 	return NULL;
 }
@@ -232,6 +232,6 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 u64 va_lazy_pages_total(void)
 {
 	s64 n = __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED);
-	for (u32 i = 0; i < MAX_HARTS; i++) n += (s64)READ_ONCE(vm_harts[i].lazy_unpublished);
+	for (u32 i = 0; i < MAX_HARTS; i++) n += (s64)READ_ONCE(arena_harts[i].lazy_unpublished);
 	return n > 0 ? (u64)n : 0;
 }

@@ -51,11 +51,11 @@ struct vm_arena {
 
 extern struct vm_arena arena;
 
-/* Counters kept per hart and summed on read (va_stat_total), so the fast path writes only its own line. */
-enum va_stat {
-	VA_STAT_SEQ, VA_STAT_LIVE_AREAS, VA_STAT_LIVE_PAGES, VA_STAT_KERNEL_PAGES, VA_STAT_LAZY_AREAS,
-	VA_STAT_DEFERRED_FREES, VA_STAT_PURGES, VA_STAT_LOCAL_FENCES, VA_STAT_REMOTE_FENCES, VA_STAT_FULL_FLUSHES,
-	VA_STAT_FLUSHED_PAGES, VA_STAT_ARENA_LOCKS, VA_STAT_BUSY_LOCKS, VA_STAT_POOL_LOCKS, VA_STAT_NR
+/* Counters kept per hart and summed on read (arena_stat_total), so the fast path writes only its own line. */
+enum arena_stat {
+	ARENA_STAT_SEQ, ARENA_STAT_LIVE_AREAS, ARENA_STAT_LIVE_PAGES, ARENA_STAT_KERNEL_PAGES, ARENA_STAT_LAZY_AREAS,
+	ARENA_STAT_DEFERRED_FREES, ARENA_STAT_PURGES, ARENA_STAT_LOCAL_FENCES, ARENA_STAT_REMOTE_FENCES, ARENA_STAT_FULL_FLUSHES,
+	ARENA_STAT_FLUSHED_PAGES, ARENA_STAT_ARENA_LOCKS, ARENA_STAT_BUSY_LOCKS, ARENA_STAT_POOL_LOCKS, ARENA_STAT_NR
 };
 
 /* Small free ranges, each held in the area struct that will describe it, by size class (1..VA_CACHE_CLASSES
@@ -87,33 +87,33 @@ extern struct va_pool va_pools[VA_CACHE_CLASSES];
  * harts sum both banks. The lazy list is a stack pushed by its own hart and taken whole (exchange) by
  * the purge, whichever hart runs it. The caches are touched only by their own hart, in process context
  * (never from an interrupt handler), so they need neither a lock nor interrupts off. */
-struct vm_hart {
-	s64 stat[2][VA_STAT_NR];
+struct arena_hart {
+	s64 stat[2][ARENA_STAT_NR];
 	struct vmap_area *lazy_head;
 	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
 	struct va_class_cache va[VA_CACHE_CLASSES];
 } __aligned(64);
 
-extern struct vm_hart vm_harts[MAX_HARTS];
+extern struct arena_hart arena_harts[MAX_HARTS];
 
 /* This hart's bank for the current context. */
-static inline s64 *va_stat_bank(void) { return vm_harts[this_hart_index()].stat[in_interrupt() ? 1 : 0]; }
+static inline s64 *arena_stat_bank(void) { return arena_harts[this_hart_index()].stat[in_interrupt() ? 1 : 0]; }
 
-static inline void va_stat_bank_add(s64 *bank, enum va_stat s, s64 n)
+static inline void arena_stat_bank_add(s64 *bank, enum arena_stat s, s64 n)
 {
-	WRITE_ONCE(bank[s], bank[s] + n); /* one writer: see struct vm_hart */
+	WRITE_ONCE(bank[s], bank[s] + n); /* one writer: see struct arena_hart */
 }
 
-static inline void va_stat_add(enum va_stat s, s64 n) { va_stat_bank_add(va_stat_bank(), s, n); }
+static inline void arena_stat_add(enum arena_stat s, s64 n) { arena_stat_bank_add(arena_stat_bank(), s, n); }
 
 /* A per-hart counter summed over harts. Any context. */
-u64 va_stat_total(enum va_stat s);
+u64 arena_stat_total(enum arena_stat s);
 
-/* The arena lock, counted: `make bench` reports acquisitions per operation from VA_STAT_ARENA_LOCKS. */
+/* The arena lock, counted: `make bench` reports acquisitions per operation from ARENA_STAT_ARENA_LOCKS. */
 static inline unsigned long arena_lock(void)
 {
 	unsigned long f = spin_lock_irqsave(&arena.lock);
-	va_stat_add(VA_STAT_ARENA_LOCKS, 1);
+	arena_stat_add(ARENA_STAT_ARENA_LOCKS, 1);
 	return f;
 }
 static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena.lock, f); }
@@ -121,7 +121,7 @@ static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena
 static inline unsigned long busy_lock(struct busy_stripe *b)
 {
 	unsigned long f = spin_lock_irqsave(&b->lock);
-	va_stat_add(VA_STAT_BUSY_LOCKS, 1);
+	arena_stat_add(ARENA_STAT_BUSY_LOCKS, 1);
 	return f;
 }
 static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_unlock_irqrestore(&b->lock, f); }
@@ -129,27 +129,27 @@ static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_un
 static inline unsigned long pool_lock(struct va_pool *p)
 {
 	unsigned long f = spin_lock_irqsave(&p->lock);
-	va_stat_add(VA_STAT_POOL_LOCKS, 1);
+	arena_stat_add(ARENA_STAT_POOL_LOCKS, 1);
 	return f;
 }
 static inline void pool_unlock(struct va_pool *p, unsigned long f) { spin_unlock_irqrestore(&p->lock, f); }
 
 /* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
  * has no limit to check); a task's are charged under the arena lock (arena_owner_add_locked). */
-static inline void va_count_in(const struct vmap_area *a, u64 pages)
+static inline void arena_count_in(const struct vmap_area *a, u64 pages)
 {
-	s64 *bank = va_stat_bank();
-	va_stat_bank_add(bank, VA_STAT_SEQ, 1);
-	va_stat_bank_add(bank, VA_STAT_LIVE_AREAS, 1);
-	va_stat_bank_add(bank, VA_STAT_LIVE_PAGES, (s64)pages);
-	if (a->owner == VM_OWNER_KERNEL) va_stat_bank_add(bank, VA_STAT_KERNEL_PAGES, (s64)pages);
+	s64 *bank = arena_stat_bank();
+	arena_stat_bank_add(bank, ARENA_STAT_SEQ, 1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, 1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, (s64)pages);
+	if (a->owner == VM_OWNER_KERNEL) arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, (s64)pages);
 }
 
 /* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. A
  * task's pages leave its account under the arena lock. No lock held. */
-void va_count_out(u32 owner, u64 pages, bool area);
+void arena_count_out(u32 owner, u64 pages, bool area);
 
-/* The owners' accounts. A kernel area's pages are counted per hart (va_count_in); a task's are charged
+/* The owners' accounts. A kernel area's pages are counted per hart (arena_count_in); a task's are charged
  * to owner_pages against owner_limit. */
 /* Whether `pages` more fit under owner's limit (false for an owner out of range). Arena lock held. */
 bool arena_owner_fits_locked(u32 owner, u64 pages);
@@ -170,8 +170,8 @@ int arena_owner_move(u32 from, u32 to, u64 pages, bool force);
 
 /* Events counted in arena.st under the arena lock. */
 enum arena_event { ARENA_REJECTED, ARENA_FAILED, ARENA_BAD_FREE, ARENA_REDZONE_ERROR, ARENA_HUGE_FALLBACK };
-void arena_count_locked(enum arena_event ev);
-void arena_count(enum arena_event ev);
+void arena_note_event_locked(enum arena_event ev);
+void arena_note_event(enum arena_event ev);
 /* Records the last failure: err is the errno a task would see for it (EINVAL for a bad argument, ENOMEM
  * when memory, address space or a quota ran out), reason the words diagnostics print. Any context. */
 void arena_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason);

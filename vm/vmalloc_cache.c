@@ -37,7 +37,7 @@ static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
 
 bool va_pools_hold_ranges(void)
 {
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
 		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
 	return false;
@@ -126,7 +126,7 @@ static bool range_return_locked(struct vmap_area *a)
 void va_cache_flush(void)
 {
 	if (in_interrupt()) return;
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
 		struct va_class_cache *c = &h->va[k];
 		struct va_pool *p = &va_pools[k];
@@ -151,12 +151,12 @@ void va_cache_flush(void)
  * slow path then decides). */
 struct vmap_area *va_cache_get(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	struct va_class_cache *c = &h->va[class_of(span)];
 	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
 	struct vmap_area *a = c->areas[--c->count];
 	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
 	va_busy_add(a);
-	va_count_in(a, pages);
+	arena_count_in(a, pages);
 	return a;
 }

@@ -21,16 +21,16 @@ void vm_get_stats(struct vm_stats *st)
 {
 	unsigned long f = arena_lock();
 	*st = arena.st;
-	st->seq += va_stat_total(VA_STAT_SEQ);
-	st->live_areas += va_stat_total(VA_STAT_LIVE_AREAS);
-	st->live_pages += va_stat_total(VA_STAT_LIVE_PAGES);
-	st->lazy_areas += va_stat_total(VA_STAT_LAZY_AREAS);
-	st->deferred_frees += va_stat_total(VA_STAT_DEFERRED_FREES);
-	st->purges += va_stat_total(VA_STAT_PURGES);
-	st->local_fences += va_stat_total(VA_STAT_LOCAL_FENCES);
-	st->remote_fences += va_stat_total(VA_STAT_REMOTE_FENCES);
-	st->full_flushes += va_stat_total(VA_STAT_FULL_FLUSHES);
-	st->flushed_pages += va_stat_total(VA_STAT_FLUSHED_PAGES);
+	st->seq += arena_stat_total(ARENA_STAT_SEQ);
+	st->live_areas += arena_stat_total(ARENA_STAT_LIVE_AREAS);
+	st->live_pages += arena_stat_total(ARENA_STAT_LIVE_PAGES);
+	st->lazy_areas += arena_stat_total(ARENA_STAT_LAZY_AREAS);
+	st->deferred_frees += arena_stat_total(ARENA_STAT_DEFERRED_FREES);
+	st->purges += arena_stat_total(ARENA_STAT_PURGES);
+	st->local_fences += arena_stat_total(ARENA_STAT_LOCAL_FENCES);
+	st->remote_fences += arena_stat_total(ARENA_STAT_REMOTE_FENCES);
+	st->full_flushes += arena_stat_total(ARENA_STAT_FULL_FLUSHES);
+	st->flushed_pages += arena_stat_total(ARENA_STAT_FLUSHED_PAGES);
 	st->lazy_pages = va_lazy_pages_total();
 	/* The base and the harts' counters move independently (a shrink on one hart, the alloc counted on
 	 * another), so a read racing with them may sum below zero for a moment: that is no total. */

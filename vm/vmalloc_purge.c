@@ -35,17 +35,17 @@ static u32 flush_kernel_range(u64 start, u64 size, enum tlb_remote_mech mech)
 	else local_flush_tlb_page(start);
 	/* A full flush here is one there too (OpenSBI turns any range over 4 KiB into one anyway). */
 	u32 remote = tlb_remote_flush_by(mech, ~0ULL, full ? 0 : start, full ? 0 : size, -1);
-	va_stat_add(VA_STAT_LOCAL_FENCES, 1);
-	if (remote) va_stat_add(VA_STAT_REMOTE_FENCES, 1);
-	if (full) va_stat_add(VA_STAT_FULL_FLUSHES, 1);
-	va_stat_add(VA_STAT_FLUSHED_PAGES, pages);
+	arena_stat_add(ARENA_STAT_LOCAL_FENCES, 1);
+	if (remote) arena_stat_add(ARENA_STAT_REMOTE_FENCES, 1);
+	if (full) arena_stat_add(ARENA_STAT_FULL_FLUSHES, 1);
+	arena_stat_add(ARENA_STAT_FLUSHED_PAGES, pages);
 	return remote;
 }
 
 void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, size, tlb_remote_mech()); }
 
 /* Deferred tail pages: at most this many wait for a fence (2 MiB), so a task shrinking in a loop hides
- * little memory (and an allocation that runs out drains them first: vmap_populate), while the fence
+ * little memory (and an allocation that runs out drains them first: va_populate), while the fence
  * that frees them is paid once per this many pages. */
 #define VM_TAIL_DEFER_MAX 512
 static u64 tail_chain;  /* physical address of the first deferred page; each page's first word links on */
@@ -85,9 +85,9 @@ void vm_tail_pages_drain(void)
 	u64 chain = __atomic_exchange_n(&tail_chain, 0, __ATOMIC_ACQUIRE);
 	local_flush_tlb_all();
 	u32 remote = tlb_remote_flush(~0ULL, 0, 0); /* the whole TLB of every other hart, by the boot's mechanism */
-	va_stat_add(VA_STAT_LOCAL_FENCES, 1);
-	if (remote) va_stat_add(VA_STAT_REMOTE_FENCES, 1);
-	va_stat_add(VA_STAT_FULL_FLUSHES, 1);
+	arena_stat_add(ARENA_STAT_LOCAL_FENCES, 1);
+	if (remote) arena_stat_add(ARENA_STAT_REMOTE_FENCES, 1);
+	arena_stat_add(ARENA_STAT_FULL_FLUSHES, 1);
 	s64 n = 0;
 	for (u64 next; chain; chain = next, n++) {
 		next = *(u64 *)phys_to_virt(chain);
@@ -153,7 +153,7 @@ __noinline static void purge_batch(void)
 		}
 		arena_unlock(f);
 	}
-	va_stat_add(VA_STAT_PURGES, 1);
+	arena_stat_add(ARENA_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
 	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%s local_fences=1 remote_fences=%u "
 	      "remote_harts=%u id=%lu",

@@ -69,22 +69,22 @@ void va_walk_arena(void)
 	s64 unpublished = 0;
 	for (u32 h = 0; h < MAX_HARTS; h++) {
 		for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
-			for (u32 j = 0; j < vm_harts[h].va[k].count; j++) held(&s, vm_harts[h].va[k].areas[j], VA_CACHED);
-		lazy_list(&s, vm_harts[h].lazy_head);
-		unpublished += (s64)vm_harts[h].lazy_unpublished;
+			for (u32 j = 0; j < arena_harts[h].va[k].count; j++) held(&s, arena_harts[h].va[k].areas[j], VA_CACHED);
+		lazy_list(&s, arena_harts[h].lazy_head);
+		unpublished += (s64)arena_harts[h].lazy_unpublished;
 	}
 	lazy_list(&s, arena.lazy_head);
 	for (const struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next) held(&s, a, VA_DEFERRED);
 
 	BUG_UNLESS(s.bytes + va_index_free_bytes(&arena.free) == arena.free.end - arena.free.start, INV_ONE_HOME);
 	BUG_UNLESS(s.areas == node_pool_in_use(&arena.area_pool), INV_AREA_RECORDS);
-	BUG_UNLESS(va_stat_total(VA_STAT_LIVE_AREAS) == s.busy, INV_LIVE_AREAS);
-	BUG_UNLESS(arena.st.live_pages + va_stat_total(VA_STAT_LIVE_PAGES) == s.live_pages, INV_LIVE_PAGES);
-	BUG_UNLESS(arena.owner_pages[VM_OWNER_KERNEL] + va_stat_total(VA_STAT_KERNEL_PAGES) ==
+	BUG_UNLESS(arena_stat_total(ARENA_STAT_LIVE_AREAS) == s.busy, INV_LIVE_AREAS);
+	BUG_UNLESS(arena.st.live_pages + arena_stat_total(ARENA_STAT_LIVE_PAGES) == s.live_pages, INV_LIVE_PAGES);
+	BUG_UNLESS(arena.owner_pages[VM_OWNER_KERNEL] + arena_stat_total(ARENA_STAT_KERNEL_PAGES) ==
 			   s.owner_pages[VM_OWNER_KERNEL],
 		   INV_OWNER_PAGES);
 	for (u32 o = 1; o < VM_MAX_OWNERS; o++) BUG_UNLESS(arena.owner_pages[o] >= s.owner_pages[o], INV_OWNER_PAGES);
-	BUG_UNLESS(va_stat_total(VA_STAT_LAZY_AREAS) == s.lazy, INV_LAZY_PAGES);
+	BUG_UNLESS(arena_stat_total(ARENA_STAT_LAZY_AREAS) == s.lazy, INV_LAZY_PAGES);
 	BUG_UNLESS(arena.lazy_pages + unpublished == (s64)s.lazy_pages, INV_LAZY_PAGES);
 	BUG_UNLESS(pt_kr_count_tables() == pt_kr_tables(), INV_PT_TABLES);
 

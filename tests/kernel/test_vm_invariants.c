@@ -57,11 +57,11 @@ static void break_one(const char *name)
 		va_index_free(&arena.free, a->va_start, a->va_size);
 		arena_unlock(f);
 	} else if (!strcmp(name, "live_areas")) {
-		va_stat_add(VA_STAT_LIVE_AREAS, 1);
+		arena_stat_add(ARENA_STAT_LIVE_AREAS, 1);
 	} else if (!strcmp(name, "live_pages")) {
-		va_stat_add(VA_STAT_LIVE_PAGES, 1);
+		arena_stat_add(ARENA_STAT_LIVE_PAGES, 1);
 	} else if (!strcmp(name, "owner_pages")) {
-		va_stat_add(VA_STAT_KERNEL_PAGES, 1);
+		arena_stat_add(ARENA_STAT_KERNEL_PAGES, 1);
 	} else if (!strcmp(name, "lazy_pages")) {
 		__atomic_fetch_add(&arena.lazy_pages, 1, __ATOMIC_RELAXED);
 	} else if (!strcmp(name, "area_records")) {

@@ -108,7 +108,7 @@ ksyms = KernelSymbols()
 
 
 def live_areas():
-    """Every area in the busy map: its stripes (vm/vmalloc_internal.h busy_stripes), each a chained hash
+    """Every area in the busy map: its stripes (vm/vmalloc_arena.h busy_stripes), each a chained hash
     (vm/va_busy.h) of links embedded first in struct vmap_area."""
     stripes = gdb.parse_and_eval("busy_stripes")
     area_ptr = gdb.lookup_type("struct vmap_area").pointer()
