@@ -157,6 +157,22 @@ void va_area_abort(struct vmap_area *a, u64 pages)
 	if (due) vm_purge_kick();
 }
 
+/* Out of pages while shrunk user tails wait for their fence (vm_tail_pages_defer): fence, give them back,
+ * and try once more (a failed populate has unmapped and freed what it took). Out of line and cold, so the
+ * common path of va_populate stays one call LTO can inline (it cost fix_size 22 instructions a loop). */
+static __attribute__((noinline, cold)) int populate_after_drain(u64 va, u32 n, int node, bool zero, int e)
+{
+	if (!vm_tail_pages_waiting()) return e;
+	vm_tail_pages_drain();
+	return pt_kr_populate(va, n, node, zero);
+}
+
+int va_populate(u64 va, u32 n, int node, bool zero)
+{
+	int e = pt_kr_populate(va, n, node, zero);
+	return likely(!e) ? 0 : populate_after_drain(va, n, node, zero, e);
+}
+
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
 void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)

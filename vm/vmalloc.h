@@ -172,6 +172,10 @@ void va_area_abort(struct vmap_area *a, u64 pages);
 struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller);
 /* Parks an area already out of the busy map and already unmapped for the next purge. No lock held. */
 void va_area_park(struct vmap_area *a);
+/* Allocates n pages (zeroed if asked) and maps them from va on (vm/pt.c); when out of pages while shrunk
+ * user tails wait for their fence, fences, takes them back and tries once more. -ENOMEM with nothing
+ * mapped. The caller owns the range; process context. */
+int va_populate(u64 va, u32 n, int node, bool zero);
 /* The one place an area's requested size is set, with the slack invariant every path keeps: every mapped
  * byte past `size` reads as zero in a VM_ZERO area and as the redzone byte in any other. Bytes in
  * [size, dirty_end) may hold anything and are refilled (bytes from dirty_end on hold the fill byte

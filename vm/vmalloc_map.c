@@ -1,7 +1,7 @@
 /* The vmalloc arena's page-table work that is more than one call into vm/pt.c's kernel range (which does
- * every PTE write; single steps such as clearing leaves the arena calls there directly): populating with
- * a retry after deferred tail pages come back, 2 MiB blocks, and giving back level-0 tables, where a TLB
- * flush must come between two page-table steps. */
+ * every PTE write; single steps, such as populating 4 KiB pages or clearing leaves, the arena calls there
+ * directly): 2 MiB blocks, and giving back level-0 tables, where a TLB flush must come between two
+ * page-table steps. */
 #include "vm/vmalloc_map.h"
 #include "lib/printk.h"
 #include "lib/string.h"
@@ -12,22 +12,6 @@
 #include "vm/vmalloc_purge.h"
 
 #define HUGE_ORDER 9 /* 2 MiB blocks */
-
-/* Out of pages while shrunk user tails wait for their fence (vm_tail_pages_defer): fence, give them back,
- * and try once more (a failed populate has unmapped and freed what it took). Out of line and cold, so the
- * common path of va_populate stays one call LTO can inline (it cost fix_size 22 instructions a loop). */
-static __attribute__((noinline, cold)) int populate_after_drain(u64 va, u32 n, int node, bool zero, int e)
-{
-	if (!vm_tail_pages_waiting()) return e;
-	vm_tail_pages_drain();
-	return pt_kr_populate(va, n, node, zero);
-}
-
-int va_populate(u64 va, u32 n, int node, bool zero)
-{
-	int e = pt_kr_populate(va, n, node, zero);
-	return likely(!e) ? 0 : populate_after_drain(va, n, node, zero, e);
-}
 
 u64 va_detach_tables(u64 va, u64 size)
 {

@@ -6,9 +6,6 @@
 
 #include "lib/types.h"
 
-/* Allocates n pages (zeroed if asked) and maps them from va on; when out of pages while shrunk user tails
- * wait for their fence, fences, takes them back and tries once more. -ENOMEM with nothing mapped. */
-int va_populate(u64 va, u32 n, int node, bool zero);
 /* Takes the empty level-0 tables of the 2 MiB blocks wholly inside [va, va + size), a range the caller
  * owns, out of the page tables and returns them chained (physical addresses through their first word,
  * 0 for none): vm_free_chain gives them back once every hart's TLB has been flushed. A block that still
