@@ -83,7 +83,6 @@ void vm_unmap_aliases(void);
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
 
-
 /* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). Any context;
  * the record is valid while the caller keeps the area from being freed. */
 struct vmap_area *find_vm_area(const void *addr);

@@ -168,7 +168,8 @@ void arena_owner_set_limit(u32 owner, u64 pages);
  * are one); -ENOMEM with nothing moved past it. The caller holds the area's busy-map stripe. */
 int arena_owner_move(u32 from, u32 to, u64 pages, bool force);
 
-/* Events counted in arena.st under the arena lock. */
+/* Events counted in arena.st (rejected, failures, bad_frees, redzone_errors, huge_fallbacks): the _locked
+ * form with the arena lock held, the other takes it. Any context. */
 enum arena_event { ARENA_REJECTED, ARENA_FAILED, ARENA_BAD_FREE, ARENA_REDZONE_ERROR, ARENA_HUGE_FALLBACK };
 void arena_note_event_locked(enum arena_event ev);
 void arena_note_event(enum arena_event ev);
