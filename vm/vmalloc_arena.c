@@ -12,10 +12,6 @@ struct busy_stripe busy_stripes[BUSY_STRIPES];
 struct va_pool va_pools[VA_CACHE_CLASSES];
 bool vm_debug_uaf;
 
-/* Pages a hart parks before it adds them to the shared count and checks the threshold: the shared line
- * is then written once per batch, and the threshold is overshot by at most this much per hart. */
-#define LAZY_PUBLISH_PAGES 32
-
 u64 arena_stat_total(enum arena_stat s)
 {
 	s64 n = 0;
@@ -172,17 +168,8 @@ __noinline bool va_lazy_park_locked(struct vmap_area *a)
 	return va_lazy_over_threshold();
 }
 
-bool va_lazy_park(struct vmap_area *a)
+bool va_lazy_publish(struct arena_hart *h)
 {
-	u64 n = va_lazy_pages_of(a);
-	va_check_move(a, VAH(TAKEN), VA_LAZY);
-	va_check_unmapped(a);
-	struct arena_hart *h = &arena_harts[this_hart_index()];
-	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
-	do a->lazy_next = head;
-	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
-	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
 	u64 batch = __atomic_exchange_n(&h->lazy_unpublished, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&arena.lazy_pages, (s64)batch, __ATOMIC_RELAXED);
 	return unlikely(va_lazy_over_threshold());

@@ -189,9 +189,27 @@ static inline u64 va_lazy_pages_of(const struct vmap_area *a) { return MAX(a->si
 /* Parks a on the arena's list (a range the index could not take back): true when the purge is due.
  * Arena lock held. */
 bool va_lazy_park_locked(struct vmap_area *a);
+/* Pages a hart parks before it adds them to the shared count and checks the threshold: the shared line
+ * is then written once per batch, and the threshold is overshot by at most this much per hart. */
+#define LAZY_PUBLISH_PAGES 32
+/* Adds this hart's unpublished pages to arena.lazy_pages: true when the threshold is crossed. */
+bool va_lazy_publish(struct arena_hart *h);
 /* Parks a retired area (out of the busy map, leaves clear) on this hart's list: true when the pages
- * parked crossed the threshold and a purge is due. Process or interrupt context, no lock held. */
-bool va_lazy_park(struct vmap_area *a);
+ * parked crossed the threshold and a purge is due. Process or interrupt context, no lock held. Inline:
+ * every vfree ends here, and under QEMU a call's return costs a translation-block lookup. */
+static inline bool va_lazy_park(struct vmap_area *a)
+{
+	u64 n = va_lazy_pages_of(a);
+	va_check_move(a, VAH(TAKEN), VA_LAZY);
+	va_check_unmapped(a);
+	struct arena_hart *h = &arena_harts[this_hart_index()];
+	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
+	do a->lazy_next = head;
+	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
+	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
+	return va_lazy_publish(h);
+}
 /* The purge's side: takes every area parked so far (the arena's list and every hart's) and the purge
  * number they go with; va_lazy_taken then takes their pages and areas off the counters. */
 struct vmap_area *va_lazy_take_all(u64 *purge_id);

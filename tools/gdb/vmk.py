@@ -14,7 +14,7 @@ import struct
 
 import gdb
 
-# vm/vmalloc.h
+# vm/vmalloc_types.h
 VM_MAP, VM_MAP_RAM, VM_HUGE, VM_USER = 0x02, 0x04, 0x10, 0x40
 # vm/layout.h
 DMAP_BASE = 0xFFFFFFD800000000
