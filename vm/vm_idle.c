@@ -13,5 +13,6 @@ void vm_idle_work(void)
 void vm_quiesce(void)
 {
 	kvfree_rcu_barrier(); /* first: the objects it frees go through the arena's deferred paths below */
+	vm_map_ram_quiesce(); /* its idle blocks go to the purge that vm_arena_quiesce runs */
 	vm_arena_quiesce();
 }

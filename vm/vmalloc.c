@@ -1,9 +1,13 @@
-/* The vmalloc arena: reserving virtual ranges (lowest fit, guard page after each area), backing them
- * with pages, freeing them lazily, and vrealloc. Small kernel requests take their range from a per-hart
- * cache fed by pools of purged areas (no shared lock); the rest do index work under the arena lock.
- * Live areas sit in a striped busy map; page-table work and page allocation happen outside all locks. */
+/* The vmalloc arena's entry points (vm/vmalloc.h) and an area's life: reserving a virtual range (lowest
+ * fit, guard page after each area), backing it with pages, the slack invariant, freeing it lazily. Small
+ * kernel requests take their range from a per-hart cache fed by pools of purged areas (vm/vmalloc_cache.c,
+ * no shared lock); the rest do index work under the arena lock. Live areas sit in a striped busy map;
+ * page-table work and page allocation happen outside all locks. Below this file: the page-table work of
+ * more than one step (vm/vmalloc_map.c), the purge (vm/vmalloc_purge.c), the caches and busy map, and the
+ * state and its counters (vm/vmalloc_arena.c). vrealloc, vm_map_ram and the diagnostics sit above. */
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
+#include "lib/ksyms.h"
 #include "lib/percpu.h"
 #include "lib/tlb_shootdown.h"
 #include "lib/printk.h"
@@ -13,27 +17,13 @@
 #include "vm/buddy.h"
 #include "vm/pt.h"
 #include "vm/page_cache.h"
-#include "vm/vmalloc_internal.h"
+#include "vm/vm_boot.h"
+#include "vm/vmalloc_cache.h"
 #include "vm/vmalloc_map.h"
-
-struct vm_arena arena = {.lock = SPINLOCK_INIT};
+#include "vm/vmalloc_purge.h"
+#include "vm/vmalloc_walk.h"
 
 #define CALLER __builtin_return_address(0)
-
-/* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. */
-static void area_count_out(u32 owner, u64 pages, bool area)
-{
-	s64 *bank = vm_stat_bank();
-	if (area) vm_stat_bank_add(bank, VM_STAT_LIVE_AREAS, -1);
-	vm_stat_bank_add(bank, VM_STAT_LIVE_PAGES, -(s64)pages);
-	if (owner == VM_OWNER_KERNEL) {
-		vm_stat_bank_add(bank, VM_STAT_KERNEL_PAGES, -(s64)pages);
-	} else {
-		unsigned long f = arena_lock();
-		arena.owner_pages[owner] -= pages;
-		arena_unlock(f);
-	}
-}
 
 static void deferred_drain_some(void);
 
@@ -48,7 +38,7 @@ __noinline void vmalloc_init(void)
 		busy_stripes[i].lock = (spinlock_t)SPINLOCK_INIT;
 		va_busy_init(&busy_stripes[i].map);
 	}
-	vmap_tables_init();
+	pt_kr_init(kernel_root_pa, VMALLOC_START, VMALLOC_END);
 	/* Linux's lazy_max_pages: 32 MiB per fls(online cpus). */
 	arena.lazy_max_pages = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE;
 	if (!bootarg_u64("vmalloc.lazy_max_pages", &v) && v) arena.lazy_max_pages = v;
@@ -64,10 +54,8 @@ __noinline void vmalloc_init(void)
 /* A request refused for a bad argument (EINVAL), before anything was reserved. */
 static void reject(u64 size, u64 align, const void *caller, const char *reason)
 {
-	unsigned long f = arena_lock();
-	arena.st.rejected++;
-	arena_unlock(f);
-	vm_note_failure(size, align, caller, EINVAL, reason);
+	arena_note_event(ARENA_REJECTED);
+	arena_note_failure(size, align, caller, EINVAL, reason);
 }
 
 /* Aligned requests up to this alignment reserve size + align - PAGE_SIZE from the start of the lowest
@@ -81,7 +69,7 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
  * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
  * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
  * what is left and retries before giving up. Any context but interrupt; no lock held. */
-struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
+struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
 	u64 start, span = va_size;
 	u32 retries = 0;
@@ -92,15 +80,14 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	/* A padded request is a range of va_size + align - PAGE_SIZE bytes, whatever its start: small ones
 	 * come from the same per-hart caches. */
 	u64 cached_span = padded ? va_size + align - PAGE_SIZE : va_size;
-	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size &&
-		   cached_span <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && !(va_size & (PAGE_SIZE - 1)) &&
-		   !in_interrupt())) {
-		struct vmap_area *a = vm_area_get_cached(cached_span, align, vmflags, pages, caller);
+	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size && va_cache_fits(cached_span) &&
+		   !(va_size & (PAGE_SIZE - 1)) && !in_interrupt())) {
+		struct vmap_area *a = va_cache_get(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
 	unsigned long f = arena_lock();
-	if (unlikely(owner >= VM_MAX_OWNERS || arena.owner_pages[owner] + pages > arena.owner_limit[owner])) {
-		arena.st.rejected++;
+	if (unlikely(!arena_owner_fits_locked(owner, pages))) {
+		arena_note_event_locked(ARENA_REJECTED);
 		why = "over the owner's page limit";
 		goto fail_unlock;
 	}
@@ -109,7 +96,7 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 		why = "no memory for area metadata";
 		goto fail_unlock;
 	}
-	vm_check_set(a, VA_NONE); /* a record from the node pool holds whatever its last use left */
+	va_check_set(a, VA_NONE); /* a record from the node pool holds whatever its last use left */
 	for (;;) {
 		int e;
 		if (likely(!padded)) {
@@ -123,7 +110,7 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 			}
 		}
 		if (likely(!e)) break;
-		bool lazy = arena.lazy_head || vm_lazy_pages_total() || vm_purge_in_flight() || vm_pools_hold_ranges();
+		bool lazy = arena.lazy_head || va_lazy_pages_total() || vm_purge_in_flight() || va_pools_hold_ranges();
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
@@ -135,48 +122,116 @@ struct vmap_area *vm_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 		retries++;
 		f = arena_lock();
 	}
-	if (owner != VM_OWNER_KERNEL) arena.owner_pages[owner] += pages;
+	if (owner != VM_OWNER_KERNEL) arena_owner_add_locked(owner, (s64)pages);
 	arena_unlock(f);
-	vm_area_init(a, start, span, align, vmflags, owner, caller);
-	vm_busy_insert(a);
-	vm_area_count_in(a, pages);
+	va_area_init(a, start, span, align, vmflags, owner, caller);
+	va_busy_add(a);
+	arena_count_in(a, pages);
 	return a;
 
 fail_unlock:
-	arena.st.failures++;
+	arena_note_event_locked(ARENA_FAILED);
 	arena_unlock(f);
-	vm_note_failure(va_size, align, caller, err, why);
+	arena_note_failure(va_size, align, caller, err, why);
 	return NULL;
 }
 
-/* Undoes vm_area_get for an area whose range was never exposed (population failed): straight back to the
+/* Undoes va_area_get for an area whose range was never exposed (population failed): straight back to the
  * free index, no purge needed since no translation of it was ever used. */
-void vm_area_abort(struct vmap_area *a, u64 pages)
+void va_area_abort(struct vmap_area *a, u64 pages)
 {
-	vm_busy_remove(a->addr);
+	va_busy_take(a->addr);
 	u32 owner = a->owner;
 	unsigned long f = arena_lock();
-	arena.st.failures++;
+	arena_note_event_locked(ARENA_FAILED);
 	bool due = false;
 	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
 		a->nr_pages = 0; /* no node to record the range: parked for the purge rather than lost */
-		due = vm_lazy_add_locked(a);
+		due = va_lazy_park_locked(a);
 	} else {
-		vm_check_move(a, VAH(TAKEN), VA_FREE);
+		va_check_move(a, VAH(TAKEN), VA_FREE);
 		node_pool_put(&arena.area_pool, a);
 	}
 	arena_unlock(f);
-	area_count_out(owner, pages, true); /* the owner's charge too, once */
+	arena_count_out(owner, pages, true); /* the owner's charge too, once */
 	if (due) vm_purge_kick();
 }
 
-/* Gives back n of the pages vm_area_get charged to a's owner. */
-static void uncharge(struct vmap_area *a, u64 n)
+/* Out of pages while shrunk user tails wait for their fence (vm_tail_pages_defer): fence, give them back,
+ * and try once more (a failed populate has unmapped and freed what it took). Out of line and cold, so the
+ * common path of va_populate stays one call LTO can inline (it cost fix_size 22 instructions a loop). */
+static __attribute__((noinline, cold)) int populate_after_drain(u64 va, u32 n, int node, bool zero, int e)
 {
-	unsigned long f = arena_lock();
-	arena.owner_pages[a->owner] -= n;
-	arena.st.live_pages -= n;
-	arena_unlock(f);
+	if (!vm_tail_pages_waiting()) return e;
+	vm_tail_pages_drain();
+	return pt_kr_populate(va, n, node, zero);
+}
+
+int va_populate(u64 va, u32 n, int node, bool zero)
+{
+	int e = pt_kr_populate(va, n, node, zero);
+	return likely(!e) ? 0 : populate_after_drain(va, n, node, zero, e);
+}
+
+#define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
+
+void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
+{
+	u64 end = (u64)a->nr_pages << PAGE_SHIFT;
+	if (zero_from < size) memset((void *)(a->addr + zero_from), 0, size - zero_from);
+	dirty_end = MIN(dirty_end, end);
+	if (size < dirty_end) memset((void *)(a->addr + size), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, dirty_end - size);
+	a->requested = size;
+}
+
+/* The redzone is the slack between the requested size and the end of its page: small enough to fill on
+ * every allocation, and it catches the classic off-by-a-few overrun that a guard page cannot. */
+static u64 redzone_end(const struct vmap_area *a)
+{
+	u64 end = ALIGN_UP(a->requested, PAGE_SIZE);
+	return MIN(end, (u64)a->nr_pages << PAGE_SHIFT);
+}
+
+void va_area_describe(const struct vmap_area *a, char *buf, size_t size)
+{
+	char sym[96];
+	ksym_format((uptr)a->caller, sym, sizeof(sym));
+	snprintf(buf, size, "area 0x%lx-0x%lx size %lu requested %lu caller %s", a->addr, a->addr + a->size,
+		 a->size, a->requested, sym);
+}
+
+bool va_redzone_check(struct vmap_area *a, const char *when, const void *caller)
+{
+	if (!(a->flags & VM_ALLOC)) return true;
+	u8 want = (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE;
+	const u8 *p = (const u8 *)a->addr;
+	u64 end = redzone_end(a);
+	for (u64 i = a->requested; i < end; i++) {
+		if (p[i] == want) continue;
+		char what[200], sym[96];
+		va_area_describe(a, what, sizeof(what));
+		ksym_format((uptr)caller, sym, sizeof(sym));
+		printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
+		       "0x%02x, expected 0x%02x; %s\n",
+		       when, sym, i, i - a->requested, p[i], want, what);
+		arena_note_event(ARENA_REDZONE_ERROR);
+		memset((void *)(a->addr + a->requested), want, end - a->requested); /* refilled: reported once */
+		return false;
+	}
+	return true;
+}
+
+/* The hot paths' events, formatted out of line from the area (see trace_on). */
+__attribute__((noinline, cold)) void va_trace_alloc(const struct vmap_area *a, const void *caller)
+{
+	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=%s addr=0x%lx size=%lu pages=%u huge=%d node=%d va_size=%lu",
+	      (a->flags & VM_ZERO) ? "vzalloc" : "vmalloc", a->addr, a->requested, a->nr_pages,
+	      !!(a->flags & VM_HUGE), a->node, va_area_span(a));
+}
+
+__attribute__((noinline, cold)) void va_trace_free(const struct vmap_area *a, const char *fn, const void *caller)
+{
+	TRACE(TRACE_VMALLOC, caller, "ev=free fn=%s addr=0x%lx size=%lu pages=%u", fn, a->addr, a->size, a->nr_pages);
 }
 
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
@@ -199,7 +254,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
 			   ((flags & VMF_USER) ? VM_USER : 0);
 
-	struct vmap_area *a = vm_area_get(mapped + guard, align, vmflags, owner, pages, caller);
+	struct vmap_area *a = va_area_get(mapped + guard, align, vmflags, owner, pages, caller);
 	if (unlikely(!a)) return NULL;
 	a->size = mapped;
 	a->requested = size;
@@ -207,30 +262,30 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	a->node = (s16)node;
 	int e = -ENOMEM;
 	if (huge) {
-		e = vmap_populate_huge(a->addr, mapped, node, zero);
+		e = va_populate_huge(a->addr, mapped, node, zero);
 		if (!e) {
 			a->flags |= VM_HUGE;
 		} else {
 			/* Fall back at the real size: the range stays 2 MiB rounded and aligned, the rest of it
 			 * is guard, and the owner is charged for the pages actually mapped. */
 			u64 real = ALIGN_UP((u64)size, PAGE_SIZE);
-			uncharge(a, pages - (real >> PAGE_SHIFT));
+			arena_pages_add(a->owner, -(s64)(pages - (real >> PAGE_SHIFT)));
 			mapped = real;
 			pages = real >> PAGE_SHIFT;
 			a->size = mapped;
 			a->nr_pages = (u32)pages;
-			__atomic_fetch_add(&arena.st.huge_fallbacks, 1, __ATOMIC_RELAXED);
+			arena_note_event(ARENA_HUGE_FALLBACK);
 		}
 	}
-	if (e) e = vmap_populate(a->addr, (u32)pages, node, zero);
+	if (e) e = va_populate(a->addr, (u32)pages, node, zero);
 	if (unlikely(e)) {
-		vm_area_abort(a, pages);
-		vm_note_failure(size, align, caller, ENOMEM, "out of physical pages");
+		va_area_abort(a, pages);
+		arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
 		return NULL;
 	}
-	vm_area_settle(a, size, zero ? 0 : mapped, size);
-	vm_check_area_shape(a);
-	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(a, caller);
+	va_area_settle(a, size, zero ? 0 : mapped, size);
+	va_check_shape(a);
+	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(a, caller);
 	return (void *)a->addr;
 }
 
@@ -249,17 +304,15 @@ __noinline void *vmalloc_huge(size_t size, unsigned flags)
 }
 
 /* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
-struct vmap_area *vm_area_take(const void *addr, const char *fn, const void *caller)
+struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller)
 {
-	struct vmap_area *l = vm_busy_remove((u64)(uptr)addr);
+	struct vmap_area *l = va_busy_take((u64)(uptr)addr);
 	if (unlikely(!l)) {
-		unsigned long f = arena_lock();
-		arena.st.bad_frees++;
-		arena_unlock(f);
-		vm_warn_bad_pointer(fn, addr, caller);
+		arena_note_event(ARENA_BAD_FREE);
+		arena_warn_bad_pointer(fn, addr, caller);
 		return NULL;
 	}
-	vm_stat_add(VM_STAT_LIVE_AREAS, -1);
+	arena_stat_add(ARENA_STAT_LIVE_AREAS, -1);
 	return (struct vmap_area *)l;
 }
 
@@ -268,22 +321,22 @@ static void area_retire(struct vmap_area *a)
 {
 	u64 pages = a->nr_pages;
 
-	if (a->flags & VM_HUGE) vmap_unmap_huge(a->addr, a->size);
+	if (a->flags & VM_HUGE) va_unmap_huge(a->addr, a->size);
 	else if ((a->flags & (VM_ALLOC | VM_ZERO | VM_USER)) == (VM_ALLOC | VM_ZERO))
-		vmap_unmap_zeroed(a->addr, (u32)(a->size >> PAGE_SHIFT)); /* unwritten pages stay known-zero */
-	else vmap_unmap(a->addr, (u32)(a->size >> PAGE_SHIFT), a->flags & VM_ALLOC);
+		pt_kr_clear(a->addr, (u32)(a->size >> PAGE_SHIFT), PT_KR_FREE_SORTED, NULL); /* unwritten pages stay known-zero */
+	else pt_kr_clear(a->addr, (u32)(a->size >> PAGE_SHIFT), (a->flags & VM_ALLOC) ? PT_KR_FREE : PT_KR_KEEP, NULL);
 	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
 	 * flush comes before they are reused. */
-	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
-	vm_debug_uaf_flush(a->addr, a->size);
-	if (a->flags & VM_ALLOC) area_count_out(a->owner, pages, false);
-	vm_lazy_add(a);
+	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = va_detach_tables(a->va_start, a->va_size);
+	va_debug_uaf_flush(a->addr, a->size);
+	if (a->flags & VM_ALLOC) arena_count_out(a->owner, pages, false);
+	if (va_lazy_park(a)) vm_purge_kick();
 }
 
-void vm_area_park(struct vmap_area *a)
+void va_area_park(struct vmap_area *a)
 {
-	a->lazy_tables = vmap_detach_tables(a->va_start, a->va_size);
-	vm_lazy_add(a);
+	a->lazy_tables = va_detach_tables(a->va_start, a->va_size);
+	if (va_lazy_park(a)) vm_purge_kick();
 }
 
 static void vfree_caller(const void *addr, const void *caller)
@@ -294,13 +347,13 @@ static void vfree_caller(const void *addr, const void *caller)
 		return;
 	}
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
-	struct vmap_area *a = vm_area_take(addr, "vfree", caller);
+	struct vmap_area *a = va_area_take(addr, "vfree", caller);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
 	}
-	vm_redzone_check(a, "vfree", caller);
-	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree", caller);
+	va_redzone_check(a, "vfree", caller);
+	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", caller);
 	area_retire(a);
 }
 
@@ -309,15 +362,15 @@ __noinline void vfree(const void *addr) { vfree_caller(addr, CALLER); }
 __noinline void vfree_atomic(const void *addr)
 {
 	if (!addr) return;
-	struct vmap_area *a = vm_area_take(addr, "vfree_atomic", CALLER);
+	struct vmap_area *a = va_area_take(addr, "vfree_atomic", CALLER);
 	if (!a) return;
-	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree_atomic", CALLER);
+	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree_atomic", CALLER);
 	unsigned long f = arena_lock();
-	vm_check_move(a, VAH(TAKEN), VA_DEFERRED);
+	va_check_move(a, VAH(TAKEN), VA_DEFERRED);
 	a->lazy_next = arena.deferred_head;
 	arena.deferred_head = a;
 	arena_unlock(f);
-	vm_stat_add(VM_STAT_DEFERRED_FREES, 1);
+	arena_stat_add(ARENA_STAT_DEFERRED_FREES, 1);
 }
 
 /* Takes the deferred list and retires it. The list leaves the arena before its areas are retired, so
@@ -334,8 +387,8 @@ static void deferred_drain_some(void)
 	if (!list) return;
 	while (list) {
 		struct vmap_area *next = list->lazy_next;
-		vm_check_move(list, VAH(DEFERRED), VA_TAKEN);
-		vm_redzone_check(list, "vfree_atomic", list->caller);
+		va_check_move(list, VAH(DEFERRED), VA_TAKEN);
+		va_redzone_check(list, "vfree_atomic", list->caller);
 		area_retire(list);
 		list = next;
 	}
@@ -371,7 +424,7 @@ u64 vmalloc_to_pa(const void *addr)
 {
 	int level;
 	u64 va = (u64)(uptr)addr;
-	u64 pte = vmap_lookup_pte(va, &level);
+	u64 pte = pt_kr_lookup(va, &level);
 	if (!pte) return 0;
 	u64 mask = level ? PMD_SIZE - 1 : PAGE_SIZE - 1;
 	return ((pte >> 10) << PAGE_SHIFT) + (va & mask);
@@ -395,28 +448,28 @@ __noinline void *vmap(struct page **pages, unsigned int count, unsigned flags, u
 		return NULL;
 	}
 	u64 guard = (flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE;
-	struct vmap_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
+	struct vmap_area *a = va_area_get(((u64)count << PAGE_SHIFT) + guard, PAGE_SIZE,
 				     VM_MAP | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0), 0, 0, CALLER);
 	if (!a) return NULL;
 	a->size = a->requested = (u64)count << PAGE_SHIFT;
 	a->nr_pages = count;
 	a->node = NUMA_NO_NODE;
-	int e = vmap_map_pages(a->addr, pages, count, prot);
+	int e = pt_kr_map_pages(a->addr, pages, count, prot | PTE_G);
 	if (e) {
-		vm_area_abort(a, 0);
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, -e,
+		va_area_abort(a, 0);
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, -e,
 				e == -EINVAL ? "vmap: NULL or unmanaged page" : "vmap: no memory for page tables");
 		return NULL;
 	}
 	TRACE(TRACE_VMALLOC, CALLER, "ev=alloc fn=vmap addr=0x%lx size=%lu pages=%u va_size=%lu", a->addr, a->size,
-	      count, vm_area_span(a));
+	      count, va_area_span(a));
 	return (void *)a->addr;
 }
 
 __noinline void vunmap(const void *addr)
 {
 	if (!addr) return;
-	struct vmap_area *a = vm_area_take(addr, "vunmap", CALLER);
+	struct vmap_area *a = va_area_take(addr, "vunmap", CALLER);
 	if (!a) return;
 	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vunmap addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 	      a->nr_pages);
@@ -426,21 +479,14 @@ __noinline void vunmap(const void *addr)
 int vm_owner_set_limit(u32 owner, u64 pages)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
-	unsigned long f = arena_lock();
-	arena.owner_limit[owner] = pages;
-	arena_unlock(f);
+	arena_owner_set_limit(owner, pages);
 	return 0;
 }
 
 int vm_owner_charge(u32 owner, s64 pages, bool force)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
-	int r = 0;
-	unsigned long f = arena_lock();
-	if (pages > 0 && !force && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
-	else arena.owner_pages[owner] += (u64)pages;
-	arena_unlock(f);
-	return r;
+	return arena_owner_charge(owner, pages, force);
 }
 
 int vm_area_set_owner(const void *addr, u32 owner, bool force)
@@ -451,18 +497,10 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
 	unsigned long bf = busy_lock(b);
 	struct vmap_area *a = (struct vmap_area *)va_busy_find(&b->map, (u64)(uptr)addr);
-	unsigned long f = arena_lock();
 	if (a && (a->flags & VM_ALLOC)) {
-		u64 pages = a->nr_pages;
-		r = -ENOMEM;
-		if (force || a->owner == owner || arena.owner_pages[owner] + pages <= arena.owner_limit[owner]) {
-			arena.owner_pages[a->owner] -= pages;
-			arena.owner_pages[owner] += pages;
-			a->owner = owner;
-			r = 0;
-		}
+		r = arena_owner_move(a->owner, owner, a->nr_pages, force);
+		if (!r) a->owner = owner;
 	}
-	arena_unlock(f);
 	busy_unlock(b, bf);
 	return r;
 }
@@ -473,43 +511,48 @@ u64 vm_area_backed_pages(const void *addr)
 	return a ? a->nr_pages : 0;
 }
 
-/* Sums a per-hart counter with its base in arena.st (the base moves under the arena lock, e.g. vrealloc). */
-static s64 stat_sum(enum vm_stat s)
-{
-	s64 n = 0;
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		n += __atomic_load_n(&vm_harts[i].stat[0][s], __ATOMIC_RELAXED) +
-		     __atomic_load_n(&vm_harts[i].stat[1][s], __ATOMIC_RELAXED);
-	return n;
-}
-
 u64 vm_owner_pages(u32 owner)
 {
 	if (owner >= VM_MAX_OWNERS) return 0;
 	u64 base = READ_ONCE(arena.owner_pages[owner]);
-	return owner == VM_OWNER_KERNEL ? base + (u64)stat_sum(VM_STAT_KERNEL_PAGES) : base;
+	return owner == VM_OWNER_KERNEL ? base + arena_stat_total(ARENA_STAT_KERNEL_PAGES) : base;
 }
 
-u64 vm_live_areas(void) { return (u64)stat_sum(VM_STAT_LIVE_AREAS); }
-
-u64 vm_stat_total(enum vm_stat s) { return (u64)stat_sum(s); }
+u64 vm_live_areas(void) { return arena_stat_total(ARENA_STAT_LIVE_AREAS); }
 
 void vm_lock_counts(u64 *arena_locks, u64 *stripe_locks, u64 *pool_locks)
 {
-	*pool_locks = (u64)stat_sum(VM_STAT_POOL_LOCKS);
-	*arena_locks = (u64)stat_sum(VM_STAT_ARENA_LOCKS);
-	*stripe_locks = (u64)stat_sum(VM_STAT_BUSY_LOCKS);
+	*pool_locks = arena_stat_total(ARENA_STAT_POOL_LOCKS);
+	*arena_locks = arena_stat_total(ARENA_STAT_ARENA_LOCKS);
+	*stripe_locks = arena_stat_total(ARENA_STAT_BUSY_LOCKS);
 }
 
 u64 vm_cached_pages(void)
 {
-	return vm_blocks_held() + page_cache_pages() + vmap_tables_held();
+	return vm_blocks_held() + page_cache_pages() + pt_kr_tables();
 }
 
 void vm_arena_quiesce(void)
 {
 	vm_deferred_drain();
-	vm_map_ram_quiesce();
 	vm_purge();
-	vm_check_arena(); /* VM_DEBUG: the whole walk, here where the arena is at rest */
+	va_walk_arena(); /* VM_DEBUG: the whole walk, here where the arena is at rest */
+}
+
+void vm_purge(void) { vm_purge_parked(); }
+
+void vm_purge_wait_idle(void)
+{
+	while (vm_purge_in_flight()) vm_purge_wait(vm_purge_seq());
+}
+
+void vm_set_lazy_max_pages(u64 pages) { WRITE_ONCE(arena.lazy_max_pages, pages ? pages : 1); }
+
+u64 vm_lazy_max_pages(void) { return READ_ONCE(arena.lazy_max_pages); }
+
+bool vm_set_debug_uaf(bool on)
+{
+	bool was = READ_ONCE(vm_debug_uaf);
+	WRITE_ONCE(vm_debug_uaf, on);
+	return was;
 }

@@ -13,30 +13,15 @@
 #define VM_VMALLOC_H
 
 #include "lib/types.h"
-#include "vm/va_busy.h"
+#include "vm/vmalloc_types.h"
 
 struct page;
-
-/* Area kinds and properties (vmap_area.flags). */
-#define VM_ALLOC 0x01u      /* pages allocated and owned by the area */
-#define VM_MAP 0x02u        /* vmap: the caller's pages */
-#define VM_MAP_RAM 0x04u    /* vm_map_ram */
-#define VM_NO_GUARD 0x08u   /* no guard page after the area */
-#define VM_HUGE 0x10u       /* mapped with 2 MiB leaves */
-#define VM_ZERO 0x20u       /* zero-initialised: slack and revealed bytes read as zero */
-#define VM_USER 0x40u       /* may be mapped into user address spaces (shm) */
-#define VM_MAP_RAM_BLOCK 0x80u /* a per-hart vm_map_ram block holding many small mappings */
-#define VM_STALE_TAIL 0x100u /* vrealloc: a shrunk tail's range may still be in other harts' TLBs (user areas) */
 
 /* Request flags for __vmalloc_node and vrealloc. */
 #define VMF_ZERO 0x1u
 #define VMF_HUGE 0x2u     /* 2 MiB leaves where size and physical memory allow */
 #define VMF_NO_GUARD 0x4u
 #define VMF_USER 0x8u
-
-#define NUMA_NO_NODE (-1)
-#define VM_OWNER_KERNEL 0u
-#define VM_MAX_OWNERS 256u
 
 /* Sets up the arena over the vmalloc region. Boot hart, once, after the page allocator and before any
  * other function here. */
@@ -98,41 +83,10 @@ void vm_unmap_aliases(void);
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
 
-/* One live (or lazily freed) area: its reserved range and what maps it. Linux splits this in two, the
- * range (vmap_area) and the mapping (vm_struct); one record here means one lookup and one allocation. */
-struct vmap_area {
-	struct va_busy_link link; /* busy map entry; link.key is the start address */
-	u64 addr;           /* first byte */
-	u64 va_start;       /* reserved virtual range [va_start, va_start + va_size): alignment padding */
-	u64 va_size;        /* before addr, the guard page after the mapped bytes */
-	u64 size;           /* mapped bytes the area may use (without the guard) */
-	u64 requested;      /* what the caller asked for; vrealloc moves it */
-	const void *caller;
-	struct vmap_area *lazy_next; /* on the purge list once freed */
-	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */
-	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
-	u32 flags;
-	u32 owner;
-	s16 node;
-	u16 check_state;    /* VM_DEBUG builds: which structure holds the area (vm/vmalloc_check.h) */
-	u32 vb_used;        /* vm_map_ram blocks: pages handed out (by the owning hart only) */
-	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
-};
-
 /* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). Any context;
  * the record is valid while the caller keeps the area from being freed. */
 struct vmap_area *find_vm_area(const void *addr);
 
-struct vm_stats {
-	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
-	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
-	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
-	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
-	u64 last_fail_size, last_fail_align, last_fail_seq;
-	const void *last_fail_caller;
-	const char *last_fail_reason;
-	int last_fail_errno; /* EINVAL or ENOMEM: what the last failure was, for SYS_vm_stats */
-};
 /* Fills *st with the counters summed over harts (each read once, not as one snapshot). Any context. */
 void vm_get_stats(struct vm_stats *st);
 /* The arena's share of the idle loop (vm/vm_idle.h's vm_idle_work): finishes frees deferred from
@@ -189,12 +143,50 @@ bool vm_fault_spurious(u64 addr, u64 cause);
 void vm_fault_describe(u64 addr, char *buf, size_t size);
 
 /* Leak-check support for the test runner. vm_arena_quiesce: the arena's share of vm/vm_idle.h's
- * vm_quiesce (deferred frees drained, vm_map_ram blocks retired, lazy ranges purged); process context.
+ * vm_quiesce (deferred frees drained, lazy ranges purged; vm_map_ram_quiesce first retires idle blocks);
+ * process context.
  * vm_live_areas: areas allocated and not freed; vm_cached_pages: pages the allocator holds for reuse
  * (huge blocks, page caches, page tables kept for lazy ranges), which a leak check adds to the buddy
  * allocator's free pages. Both any context. */
 void vm_arena_quiesce(void);
+/* Retires the vm_map_ram blocks of harts that hold no mapping in theirs, so a leak check sees them gone.
+ * Process context, other harts idle. */
+void vm_map_ram_quiesce(void);
 u64 vm_live_areas(void);
 u64 vm_cached_pages(void);
+
+/* The arena's own interface, for its files above this one (vrealloc.c, vmap_ram.c, vmalloc_diag.c) and the
+ * in-kernel tests: not for callers outside vm/. An area's life: va_area_get reserves and registers it,
+ * the caller backs it and settles its size, va_area_take ends it, va_area_park (or vfree's retire)
+ * hands its range to the purge; va_area_abort undoes a get whose range was never exposed. */
+/* Reserves va_size bytes (guard included) at the given alignment and registers the area as live, charging
+ * `pages` to the owner first (a task over its quota gets nothing). A small kernel request takes its range
+ * from this hart's cache; when the region is exhausted while lazily freed ranges wait (parked, or in a
+ * purge in flight on another hart), waits for that purge, purges what is left and retries. NULL on
+ * failure (noted). Any context but interrupt for the waits; no lock held. */
+struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller);
+/* Undoes va_area_get for a range never exposed: straight back to the free index, `pages` uncharged. */
+void va_area_abort(struct vmap_area *a, u64 pages);
+/* Takes the live area starting at addr out of the busy map; NULL with a warning naming fn and caller. */
+struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller);
+/* Parks an area already out of the busy map and already unmapped for the next purge. No lock held. */
+void va_area_park(struct vmap_area *a);
+/* Allocates n pages (zeroed if asked) and maps them from va on (vm/pt.c); when out of pages while shrunk
+ * user tails wait for their fence, fences, takes them back and tries once more. -ENOMEM with nothing
+ * mapped. The caller owns the range; process context. */
+int va_populate(u64 va, u32 n, int node, bool zero);
+/* The one place an area's requested size is set, with the slack invariant every path keeps: every mapped
+ * byte past `size` reads as zero in a VM_ZERO area and as the redzone byte in any other. Bytes in
+ * [size, dirty_end) may hold anything and are refilled (bytes from dirty_end on hold the fill byte
+ * already); bytes in [zero_from, size) are zeroed (pass size for none). Caller owns the area. */
+void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from);
+/* Checks the slack of a VM_ALLOC area (see va_area_settle): false, reported and refilled when a byte was
+ * overwritten. `when` and caller name the call that found it. Caller owns the area. */
+bool va_redzone_check(struct vmap_area *a, const char *when, const void *caller);
+/* One line naming the area (range, sizes, the caller that made it) for reports. Any context. */
+void va_area_describe(const struct vmap_area *a, char *buf, size_t size);
+/* The trace's alloc and free events of an area (TRACE_VMALLOC). Any context. */
+void va_trace_alloc(const struct vmap_area *a, const void *caller);
+void va_trace_free(const struct vmap_area *a, const char *fn, const void *caller);
 
 #endif

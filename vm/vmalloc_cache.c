@@ -1,14 +1,13 @@
 /* The per-hart fast path's structures: the busy map in 16 locked stripes (a live area is found by its
  * address, whichever hart freed it), each hart's caches of free ranges per size class, and the
  * size-class pools the purge fills with small purged areas (Linux 6.9's vmap-node pools). A small kernel
- * vmalloc takes its range and area struct here with no shared lock in the common case. */
+ * vmalloc takes its range and area struct here with no shared lock in the common case (the arena's
+ * state these work on is defined in vm/vmalloc_arena.c). */
+#include "vm/vmalloc_cache.h"
 #include "lib/percpu.h"
 #include "vm/layout.h"
-#include "vm/vmalloc_internal.h"
 
-struct busy_stripe busy_stripes[BUSY_STRIPES];
-
-void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
+void va_busy_for_each_area(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try)
 {
 	for (u32 i = 0; i < BUSY_STRIPES; i++) {
 		struct busy_stripe *b = &busy_stripes[i];
@@ -27,40 +26,37 @@ void vm_busy_for_each(void (*fn)(void *ctx, struct va_busy_link *link), void *ct
 	}
 }
 
-u64 vm_busy_count(void)
+u64 va_busy_areas(void)
 {
 	u64 n = 0;
 	for (u32 i = 0; i < BUSY_STRIPES; i++) n += READ_ONCE(busy_stripes[i].map.count);
 	return n;
 }
 
-struct va_pool va_pools[VA_CACHE_CLASSES];
-
 static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
 
-/* Whether the pools or this hart's caches hold free ranges the index does not have (vm_purge returns them). */
-bool vm_pools_hold_ranges(void)
+bool va_pools_hold_ranges(void)
 {
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
 		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
 	return false;
 }
 
-bool vm_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
+bool va_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
 {
 	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
 		return false;
 	u32 k = class_of(a->va_size);
 	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
-	vm_check_move(a, VAH(LAZY), VA_CACHED);
+	va_check_move(a, VAH(LAZY), VA_CACHED);
 	a->lazy_next = lists[k];
 	lists[k] = a;
 	counts[k]++;
 	return true;
 }
 
-void vm_pool_put_flush(struct vmap_area **lists, u32 *counts)
+void va_pool_put_flush(struct vmap_area **lists, u32 *counts)
 {
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
 		if (!lists[k]) continue;
@@ -89,7 +85,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 			struct vmap_area *a = p->head;
 			p->head = a->lazy_next;
 			p->count--;
-			vm_check_move(a, VAH(CACHED), VA_CACHED);
+			va_check_move(a, VAH(CACHED), VA_CACHED);
 			c->areas[c->count++] = a;
 		}
 		pool_unlock(p, f);
@@ -108,7 +104,7 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 		}
 		a->va_start = start;
 		a->va_size = va_size;
-		vm_check_set(a, VA_CACHED);
+		va_check_set(a, VA_CACHED);
 		got[n++] = a;
 	}
 	arena_unlock(f);
@@ -122,15 +118,15 @@ static bool cache_refill(struct va_class_cache *c, u64 va_size)
 static bool range_return_locked(struct vmap_area *a)
 {
 	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) return false;
-	vm_check_move(a, VAH(CACHED), VA_FREE);
+	va_check_move(a, VAH(CACHED), VA_FREE);
 	node_pool_put(&arena.area_pool, a);
 	return true;
 }
 
-void vm_va_cache_flush(void)
+void va_cache_flush(void)
 {
 	if (in_interrupt()) return;
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
 		struct va_class_cache *c = &h->va[k];
 		struct va_pool *p = &va_pools[k];
@@ -143,25 +139,24 @@ void vm_va_cache_flush(void)
 		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
 		while (list) {
 			struct vmap_area *next = list->lazy_next;
-			if (!range_return_locked(list)) vm_lazy_add_locked(list); /* no node: the next purge retries */
+			if (!range_return_locked(list)) va_lazy_park_locked(list); /* no node: the next purge retries */
 			list = next;
 		}
 		arena_unlock(f);
 	}
 }
 
-
 /* The per-hart fast path for the kernel's small page-aligned requests: a range and an area struct from
- * this hart's caches, one stripe lock for the busy map. NULL when it does not apply or the caches
- * cannot be refilled (the slow path then decides). */
-struct vmap_area *vm_area_get_cached(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
+ * this hart's caches, one stripe lock for the busy map. NULL when the caches cannot be refilled (the
+ * slow path then decides). */
+struct vmap_area *va_cache_get(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
-	struct vm_hart *h = &vm_harts[this_hart_index()];
+	struct arena_hart *h = &arena_harts[this_hart_index()];
 	struct va_class_cache *c = &h->va[class_of(span)];
 	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
 	struct vmap_area *a = c->areas[--c->count];
-	vm_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
-	vm_busy_insert(a);
-	vm_area_count_in(a, pages);
+	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
+	va_busy_add(a);
+	arena_count_in(a, pages);
 	return a;
 }

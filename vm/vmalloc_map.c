@@ -1,69 +1,19 @@
-/* The vmalloc arena's page-table calls, in the terms the arena uses (areas of pages, struct page arrays,
- * 2 MiB blocks), each a call into vm/pt.c's kernel range, which does every PTE write. What is decided
- * here is when a TLB flush must come between two page-table steps: giving back a level-0 table. */
+/* The vmalloc arena's page-table work that is more than one call into vm/pt.c's kernel range (which does
+ * every PTE write; single steps, such as populating 4 KiB pages or clearing leaves, the arena calls there
+ * directly): 2 MiB blocks, and giving back level-0 tables, where a TLB flush must come between two
+ * page-table steps. */
 #include "vm/vmalloc_map.h"
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/pt.h"
-#include "vm/vm_boot.h"
 #include "vm/page_cache.h"
-#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_purge.h"
 
 #define HUGE_ORDER 9 /* 2 MiB blocks */
 
-void vmap_tables_init(void) { pt_kr_init(kernel_root_pa, VMALLOC_START, VMALLOC_END); }
-
-u64 vmap_tables_held(void) { return pt_kr_tables(); }
-
-/* Out of pages while shrunk user tails wait for their fence (vm_tail_pages_defer): fence, give them back,
- * and try once more (a failed populate has unmapped and freed what it took). Out of line and cold, so the
- * common path of vmap_populate stays one call LTO can inline (it cost fix_size 22 instructions a loop). */
-static __attribute__((noinline, cold)) int populate_after_drain(u64 va, u32 n, int node, bool zero, int e)
-{
-	if (!vm_tail_pages_waiting()) return e;
-	vm_tail_pages_drain();
-	return pt_kr_populate(va, n, node, zero);
-}
-
-int vmap_populate(u64 va, u32 n, int node, bool zero)
-{
-	int e = pt_kr_populate(va, n, node, zero);
-	return likely(!e) ? 0 : populate_after_drain(va, n, node, zero, e);
-}
-
-int vmap_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot)
-{
-	return pt_kr_map_pages(va, pages, n, prot | PTE_G);
-}
-
-u32 vmap_unmap(u64 va, u32 n, bool free_pages)
-{
-	return pt_kr_clear(va, n, free_pages ? PT_KR_FREE : PT_KR_KEEP, NULL);
-}
-
-u32 vmap_unmap_zeroed(u64 va, u32 n) { return pt_kr_clear(va, n, PT_KR_FREE_SORTED, NULL); }
-
-bool vmap_mark_dirty(u64 va) { return pt_kr_mark_dirty(va); }
-
-u64 vmap_unmap_collect(u64 va, u32 n, u32 *count)
-{
-	u64 head;
-	*count = pt_kr_clear(va, n, PT_KR_CHAIN, &head);
-	return head;
-}
-
-void vmap_free_chain(u64 head)
-{
-	while (head) {
-		u64 next = *(u64 *)phys_to_virt(head);
-		page_cache_free(head);
-		head = next;
-	}
-}
-
-u64 vmap_detach_tables(u64 va, u64 size)
+u64 va_detach_tables(u64 va, u64 size)
 {
 	u64 chain = 0;
 	for (u64 b = ALIGN_UP(va, PMD_SIZE); b + PMD_SIZE <= va + size; b += PMD_SIZE) {
@@ -83,23 +33,23 @@ u64 vmap_detach_tables(u64 va, u64 size)
 	return chain;
 }
 
-void vmap_release_tables(u64 va, u64 size)
+void va_release_tables(u64 va, u64 size)
 {
-	u64 chain = vmap_detach_tables(va, size);
+	u64 chain = va_detach_tables(va, size);
 	if (!chain) return;
 	/* A walker may hold a detached table until its TLB is flushed; only then can it be reused. */
 	vm_flush_range_now(ALIGN_UP(va, PMD_SIZE), ALIGN_DOWN(va + size, PMD_SIZE) - ALIGN_UP(va, PMD_SIZE));
-	vmap_free_chain(chain);
+	vm_free_chain(chain);
 }
 
-int vmap_populate_huge(u64 va, u64 size, int node, bool zero)
+int va_populate_huge(u64 va, u64 size, int node, bool zero)
 {
 	u64 off;
 
 	/* The range is ours, so every level-0 table in it is a leftover of purged areas: empty, and
 	 * given back to make room for the leaves (Linux's pmd_free_pte_page). One still in use means the
 	 * caller does not own the range: fall back rather than touch it. */
-	vmap_release_tables(va, size);
+	va_release_tables(va, size);
 	for (off = 0; off < size; off += PMD_SIZE) {
 		u64 pa = buddy_alloc_order(HUGE_ORDER, node, 0);
 		if (!pa) goto fail;
@@ -111,11 +61,11 @@ int vmap_populate_huge(u64 va, u64 size, int node, bool zero)
 	}
 	return 0;
 fail:
-	vmap_unmap_huge(va, off);
+	va_unmap_huge(va, off);
 	return -ENOMEM;
 }
 
-u32 vmap_unmap_huge(u64 va, u64 size)
+u32 va_unmap_huge(u64 va, u64 size)
 {
 	u32 pages = 0;
 	for (u64 off = 0; off < size; off += PMD_SIZE) {
@@ -127,7 +77,7 @@ u32 vmap_unmap_huge(u64 va, u64 size)
 	return pages;
 }
 
-u32 vmap_unmap_huge_flushed(u64 va, u64 size)
+u32 va_unmap_huge_flushed(u64 va, u64 size)
 {
 	/* Batches of blocks on the stack rather than a chain through the blocks themselves: until the flush a
 	 * stale translation on another hart may still write into a block, and would corrupt a link. */
@@ -148,23 +98,19 @@ u32 vmap_unmap_huge_flushed(u64 va, u64 size)
 	return pages;
 }
 
-u64 vmap_lookup_pte(u64 va, int *level) { return pt_kr_lookup(va, level); }
-
-int vmap_move(u64 from, u64 to, u32 n) { return pt_kr_move(from, to, n); }
-
-int vmap_make_room_huge(u64 va, u64 size)
+int va_make_room_huge(u64 va, u64 size)
 {
 	/* Empty level-0 tables left by purged areas are given back (after a flush); anything else in the
 	 * way means the range is not free for leaves. */
-	vmap_release_tables(va, size);
+	va_release_tables(va, size);
 	for (u64 off = 0; off < size; off += PMD_SIZE)
 		if (!pt_kr_slot_empty(va + off)) return -EBUSY;
 	return 0;
 }
 
-int vmap_move_huge(u64 from, u64 to, u64 size)
+int va_move_huge(u64 from, u64 to, u64 size)
 {
-	int e = vmap_make_room_huge(to, size);
+	int e = va_make_room_huge(to, size);
 	if (e) return e;
 	/* Every destination slot is empty and the caller owns both ranges: no move below can fail. */
 	for (u64 off = 0; off < size; off += PMD_SIZE) pt_kr_move_huge(from + off, to + off);

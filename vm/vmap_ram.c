@@ -10,9 +10,9 @@
 #include "platform/tlb_remote.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
-#include "vm/vmalloc_internal.h"
 #include "vm/page_cache.h"
-#include "vm/vmalloc_map.h"
+#include "vm/vmalloc.h"
+#include "vm/vmalloc_arena.h"
 
 #define VB_PAGES 512u                          /* one level-0 table's worth */
 #define VB_SIZE ((u64)VB_PAGES << PAGE_SHIFT)
@@ -31,9 +31,9 @@ __noinline static void block_dirty(struct vmap_area *b, u32 pages)
 	if (!pages) return;
 	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
 	if (before + pages != VB_RETIRE) return;
-	if (!vm_area_take((void *)(uptr)b->addr, "vm_unmap_ram", __builtin_return_address(0))) return;
+	if (!va_area_take((void *)(uptr)b->addr, "vm_unmap_ram", __builtin_return_address(0))) return;
 	TRACE(TRACE_VMALLOC, b->caller, "ev=free fn=vmap_block addr=0x%lx size=%lu pages=0", b->addr, VB_SIZE);
-	vm_area_park(b);
+	va_area_park(b);
 }
 
 /* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
@@ -44,7 +44,7 @@ static void block_detach(struct vmap_area *b)
 
 static struct vmap_area *block_new(const void *caller)
 {
-	struct vmap_area *b = vm_area_get(VB_SIZE, VB_SIZE, VM_MAP_RAM | VM_MAP_RAM_BLOCK | VM_NO_GUARD, VM_OWNER_KERNEL,
+	struct vmap_area *b = va_area_get(VB_SIZE, VB_SIZE, VM_MAP_RAM | VM_MAP_RAM_BLOCK | VM_NO_GUARD, VM_OWNER_KERNEL,
 					0, caller);
 	if (!b) return NULL;
 	b->size = b->requested = VB_SIZE;
@@ -56,7 +56,7 @@ static struct vmap_area *block_new(const void *caller)
 
 static void *map_ram_area(struct page **pages, unsigned int count, int node, const void *caller)
 {
-	struct vmap_area *a = vm_area_get(((u64)count << PAGE_SHIFT) + PAGE_SIZE, PAGE_SIZE, VM_MAP | VM_MAP_RAM,
+	struct vmap_area *a = va_area_get(((u64)count << PAGE_SHIFT) + PAGE_SIZE, PAGE_SIZE, VM_MAP | VM_MAP_RAM,
 					VM_OWNER_KERNEL, 0, caller);
 	if (!a) return NULL;
 	a->size = a->requested = (u64)count << PAGE_SHIFT;
@@ -64,16 +64,16 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 	a->node = (s16)node;
 	unsigned long f = irq_save();
 	int old = page_cache_set_table_node(node); /* the tables mapping it come from the caller's node */
-	int e = vmap_map_pages(a->addr, pages, count, MAP_RAM_PROT);
+	int e = pt_kr_map_pages(a->addr, pages, count, MAP_RAM_PROT | PTE_G);
 	page_cache_set_table_node(old);
 	irq_restore(f);
 	if (e) {
-		vm_area_abort(a, 0);
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, ENOMEM, "vm_map_ram: bad page or no memory");
+		va_area_abort(a, 0);
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, ENOMEM, "vm_map_ram: bad page or no memory");
 		return NULL;
 	}
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x0", a->addr,
-	      a->size, count, vm_area_span(a));
+	      a->size, count, va_area_span(a));
 	return (void *)(uptr)a->addr;
 }
 
@@ -82,14 +82,14 @@ __noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	const void *caller = __builtin_return_address(0);
 
 	if (unlikely(!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT))) {
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: no pages");
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: no pages");
 		return NULL;
 	}
 	/* The block is touched by its own hart in process context only, where the kernel never preempts
 	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
 	 * get an area of their own. */
 	if (unlikely(node < NUMA_NO_NODE)) {
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: bad node");
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: bad node");
 		return NULL;
 	}
 	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, node, caller);
@@ -107,18 +107,18 @@ __noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	u64 va = b->addr + ((u64)b->vb_used << PAGE_SHIFT);
 	int e;
 	if (likely(node == NUMA_NO_NODE)) {
-		e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
+		e = pt_kr_map_pages(va, pages, count, MAP_RAM_PROT | PTE_G);
 	} else {
 		/* Any table this needs comes from the caller's node: the setting is this hart's, so it is
 		 * made and undone with interrupts off (an interrupt's own mapping must not inherit it). */
 		unsigned long f = irq_save();
 		int old = page_cache_set_table_node(node);
-		e = vmap_map_pages(va, pages, count, MAP_RAM_PROT);
+		e = pt_kr_map_pages(va, pages, count, MAP_RAM_PROT | PTE_G);
 		page_cache_set_table_node(old);
 		irq_restore(f);
 	}
 	if (unlikely(e)) {
-		vm_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: NULL or unmanaged page");
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
 	store_release(b->vb_used, b->vb_used + count); /* read by other harts' unmaps */
@@ -143,28 +143,28 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 		/* An area of its own: large, or mapped from an interrupt handler. */
 		struct vmap_area *a = find_vm_area(mem);
 		if (!a || !(a->flags & VM_MAP_RAM) || a->size != (u64)count << PAGE_SHIFT) {
-			vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
+			arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
 			return;
 		}
-		a = vm_area_take(mem, "vm_unmap_ram", caller);
+		a = va_area_take(mem, "vm_unmap_ram", caller);
 		if (!a) return;
 		TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 		      count);
-		vmap_unmap(a->addr, count, false);
-		vm_debug_uaf_flush(a->addr, a->size);
-		vm_area_park(a);
+		pt_kr_clear(a->addr, count, PT_KR_KEEP, NULL);
+		va_debug_uaf_flush(a->addr, a->size);
+		va_area_park(a);
 		return;
 	}
 	/* Only pages this block handed out: a stray count or pointer must not unmap anything else. */
 	if (unlikely(!count || (va & (PAGE_SIZE - 1)) ||
 		     ((va - base) >> PAGE_SHIFT) + count > READ_ONCE(b->vb_used))) {
-		vm_warn_bad_pointer("vm_unmap_ram", mem, caller);
+		arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
 		return;
 	}
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", va,
 	      (u64)count << PAGE_SHIFT, count);
-	u32 cleared = vmap_unmap(va, count, false);
-	vm_debug_uaf_flush(va, (u64)count << PAGE_SHIFT);
+	u32 cleared = pt_kr_clear(va, count, PT_KR_KEEP, NULL);
+	va_debug_uaf_flush(va, (u64)count << PAGE_SHIFT);
 	if (unlikely(cleared != count))
 		printk("vm_unmap_ram(%p, %u): %u of the pages were not mapped (double unmap?)\n", mem, count,
 		       count - cleared);

@@ -5,46 +5,16 @@
  * and bytes revealed by a grow read as zero when the area was zero-initialised. A grow that has to move
  * takes the pages along (their leaves move to the new range, nothing is copied), so whoever else maps
  * those pages (shm's user mappings) keeps seeing the same memory, and only the added pages are charged.
- * Also owns the slack invariant (vm_area_settle), which every path that sets an area's size goes through. */
+ * Every size it sets goes through the slack invariant (va_area_settle, vm/vmalloc.c). */
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "lib/trace.h"
 #include "vm/layout.h"
-#include "vm/vmalloc_internal.h"
+#include "vm/pt.h"
+#include "vm/vmalloc.h"
+#include "vm/vmalloc_arena.h"
 #include "vm/vmalloc_map.h"
-
-static void account(struct vmap_area *a, s64 delta)
-{
-	unsigned long f = arena_lock();
-	arena.owner_pages[a->owner] += (u64)delta;
-	arena.st.live_pages += (u64)delta; /* the base: with the harts' counters, the total */
-	vm_peak_update_locked();
-	arena_unlock(f);
-}
-
-static bool charge(struct vmap_area *a, u64 pages)
-{
-	unsigned long f = arena_lock();
-	bool ok = arena.owner_pages[a->owner] + pages <= arena.owner_limit[a->owner];
-	if (ok) {
-		arena.owner_pages[a->owner] += pages;
-		arena.st.live_pages += pages;
-		vm_peak_update_locked();
-	} else {
-		arena.st.rejected++;
-	}
-	arena_unlock(f);
-	return ok;
-}
-
-void vm_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
-{
-	u64 end = (u64)a->nr_pages << PAGE_SHIFT;
-	if (zero_from < size) memset((void *)(a->addr + zero_from), 0, size - zero_from);
-	dirty_end = MIN(dirty_end, end);
-	if (size < dirty_end) memset((void *)(a->addr + size), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, dirty_end - size);
-	a->requested = size;
-}
+#include "vm/vmalloc_purge.h"
 
 /* A huge area gives back every whole 2 MiB block past the new end; the block the end falls in (at least
  * one) stays, since a block cannot be split without remapping it as 4 KiB pages. Linux's vrealloc frees
@@ -56,9 +26,9 @@ static u32 shrink_huge(struct vmap_area *a, u64 size)
 {
 	u64 keep = MAX(ALIGN_UP(size, PMD_SIZE), PMD_SIZE), backed = (u64)a->nr_pages << PAGE_SHIFT;
 	if (keep >= backed) return 0;
-	u32 freed = vmap_unmap_huge_flushed(a->addr + keep, backed - keep);
+	u32 freed = va_unmap_huge_flushed(a->addr + keep, backed - keep);
 	a->nr_pages = (u32)(keep >> PAGE_SHIFT);
-	account(a, -(s64)freed);
+	arena_pages_add(a->owner, -(s64)freed);
 	return freed;
 }
 
@@ -71,7 +41,8 @@ static void shrink(struct vmap_area *a, u64 size, const void *caller)
 		freed = shrink_huge(a, size);
 	} else if (keep < a->nr_pages) {
 		u64 tail = a->addr + (keep << PAGE_SHIFT), bytes = (u64)(a->nr_pages - keep) << PAGE_SHIFT;
-		u64 chain = vmap_unmap_collect(tail, a->nr_pages - (u32)keep, &freed);
+		u64 chain;
+		freed = pt_kr_clear(tail, a->nr_pages - (u32)keep, PT_KR_CHAIN, &chain);
 		if (a->flags & VM_USER) {
 			/* A shm object shrunk by its user, maybe a page at a time in a loop: fencing every hart
 			 * each time (an IPI to each, and under QEMU a whole soft-TLB refill there) cost more than
@@ -83,12 +54,12 @@ static void shrink(struct vmap_area *a, u64 size, const void *caller)
 			a->flags |= VM_STALE_TAIL;
 		} else {
 			vm_flush_range_now(tail, bytes);
-			vmap_free_chain(chain);
+			vm_free_chain(chain);
 		}
 		a->nr_pages = (u32)keep;
-		account(a, -(s64)freed);
+		arena_pages_add(a->owner, -(s64)freed);
 	}
-	vm_area_settle(a, size, old, size); /* bytes past `old` hold the fill byte already */
+	va_area_settle(a, size, old, size); /* bytes past `old` hold the fill byte already */
 	TRACE(TRACE_VMALLOC, caller,
 	      "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=shrunk freed_pages=%u pages=%u",
 	      a->addr, a->addr, old, size, freed, a->nr_pages);
@@ -99,7 +70,7 @@ static void shrink(struct vmap_area *a, u64 size, const void *caller)
 static void settle_grown(struct vmap_area *a, u64 old, u64 size, bool zero_new)
 {
 	bool zeroed = a->flags & VM_ZERO;
-	vm_area_settle(a, size, zeroed ? 0 : ~0UL, zero_new && !zeroed ? old : size);
+	va_area_settle(a, size, zeroed ? 0 : ~0UL, zero_new && !zeroed ? old : size);
 }
 
 /* Room a moved user area reserves past its new size, at most: see grow_by_moving. */
@@ -120,7 +91,7 @@ static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero
 	unsigned flags = a->flags & (VM_ALLOC | VM_ZERO | VM_USER | VM_NO_GUARD | VM_HUGE);
 	if (!huge && (flags & VM_USER) && !is_pow2(mapped))
 		span = MIN(1UL << fls64(mapped), mapped + USER_GROW_ROOM_MAX);
-	struct vmap_area *na = vm_area_get(span + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
+	struct vmap_area *na = va_area_get(span + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
 					 (mapped - kept) >> PAGE_SHIFT, caller);
 	if (!na) return NULL;
 	na->size = span;
@@ -129,17 +100,17 @@ static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero
 	na->requested = a->requested;
 	int e;
 	if (huge) {
-		e = vmap_make_room_huge(na->addr, mapped);
-		if (!e) e = vmap_populate_huge(na->addr + kept, mapped - kept, na->node, zero_pages);
-		if (!e && (e = vmap_move_huge(a->addr, na->addr, kept))) vmap_unmap_huge(na->addr + kept, mapped - kept);
+		e = va_make_room_huge(na->addr, mapped);
+		if (!e) e = va_populate_huge(na->addr + kept, mapped - kept, na->node, zero_pages);
+		if (!e && (e = va_move_huge(a->addr, na->addr, kept))) va_unmap_huge(na->addr + kept, mapped - kept);
 	} else {
-		e = vmap_populate(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), na->node, zero_pages);
-		if (!e && (e = vmap_move(a->addr, na->addr, a->nr_pages)))
-			vmap_unmap(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), true);
+		e = va_populate(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), na->node, zero_pages);
+		if (!e && (e = pt_kr_move(a->addr, na->addr, a->nr_pages)))
+			pt_kr_clear(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), PT_KR_FREE, NULL);
 	}
 	if (e) {
-		vm_area_abort(na, (mapped - kept) >> PAGE_SHIFT);
-		vm_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages or tables for the moved area");
+		va_area_abort(na, (mapped - kept) >> PAGE_SHIFT);
+		arena_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages or tables for the moved area");
 		return NULL;
 	}
 	return na;
@@ -150,10 +121,10 @@ static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero
  * range. A stale translation of it still points at a live page, so nothing is exposed meanwhile. */
 static void retire_moved(struct vmap_area *a, const void *caller)
 {
-	if (!vm_area_take((void *)(uptr)a->addr, "vrealloc", caller)) return;
-	if (trace_on(TRACE_VMALLOC)) trace_area_free(a, "vfree", caller);
+	if (!va_area_take((void *)(uptr)a->addr, "vrealloc", caller)) return;
+	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", caller);
 	a->nr_pages = 0;
-	vm_area_park(a);
+	va_area_park(a);
 }
 
 /* The copy fallback: only for a huge kernel area whose new range has no room for 2 MiB leaves. */
@@ -178,7 +149,7 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 	if (!p) return __vmalloc_owner(size, PAGE_SIZE, flags, NUMA_NO_NODE, VM_OWNER_KERNEL, caller);
 	struct vmap_area *a = find_vm_area(p);
 	if (!a || !(a->flags & VM_ALLOC)) {
-		vm_warn_bad_pointer("vrealloc", p, caller);
+		arena_warn_bad_pointer("vrealloc", p, caller);
 		return NULL;
 	}
 	if (!size) {
@@ -186,10 +157,10 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		return NULL;
 	}
 	if (size > VMALLOC_SIZE) {
-		vm_note_failure(size, PAGE_SIZE, caller, EINVAL, "size exceeds the vmalloc region");
+		arena_note_failure(size, PAGE_SIZE, caller, EINVAL, "size exceeds the vmalloc region");
 		return NULL;
 	}
-	vm_redzone_check(a, "vrealloc", caller);
+	va_redzone_check(a, "vrealloc", caller);
 	u64 old = a->requested;
 	bool zero_new = (a->flags & VM_ZERO) || (flags & VMF_ZERO);
 
@@ -199,7 +170,7 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 	}
 	u64 backed = (u64)a->nr_pages << PAGE_SHIFT;
 	if (size <= backed) {
-		vm_area_settle(a, size, 0, zero_new && !(a->flags & VM_ZERO) ? old : size);
+		va_area_settle(a, size, 0, zero_new && !(a->flags & VM_ZERO) ? old : size);
 		TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=inplace freed_pages=0 pages=%u",
 		      a->addr, a->addr, old, (u64)size, a->nr_pages);
 		return (void *)p;
@@ -210,16 +181,16 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		u32 want = (u32)(ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE) >> PAGE_SHIFT), have = a->nr_pages;
 		u64 from = a->addr + ((u64)have << PAGE_SHIFT);
 		bool zero_pages = zero_new || (a->flags & VM_ZERO);
-		if (!charge(a, want - have)) return NULL;
+		if (!arena_pages_charge(a->owner, want - have)) return NULL;
 		if (a->flags & VM_STALE_TAIL) {
 			/* Another hart may still translate the range to the old tail pages: fence it first. */
 			vm_tail_pages_drain();
 			a->flags &= ~VM_STALE_TAIL;
 		}
-		if (huge ? vmap_populate_huge(from, (u64)(want - have) << PAGE_SHIFT, a->node, zero_pages)
-			 : vmap_populate(from, want - have, a->node, zero_pages)) {
-			account(a, -(s64)(want - have));
-			vm_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages to back the area again");
+		if (huge ? va_populate_huge(from, (u64)(want - have) << PAGE_SHIFT, a->node, zero_pages)
+			 : va_populate(from, want - have, a->node, zero_pages)) {
+			arena_pages_add(a->owner, -(s64)(want - have));
+			arena_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages to back the area again");
 			return NULL;
 		}
 		a->nr_pages = want;
@@ -232,7 +203,7 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 	if (!na && (a->flags & VM_HUGE) && !(a->flags & VM_USER)) return grow_by_copying(a, size, zero_new, caller);
 	if (!na) return NULL;
 	settle_grown(na, old, size, zero_new);
-	if (trace_on(TRACE_VMALLOC)) trace_area_alloc(na, caller);
+	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(na, caller);
 	retire_moved(a, caller);
 	TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=moved freed_pages=0",
 	      (u64)(uptr)p, na->addr, old, (u64)size);

@@ -31,7 +31,7 @@ gdb.execute("source tools/gdb/vmk.py")
 
 # The helpers mirror kernel constants: compare them with the headers they come from.
 drift = []
-for header, names in (("vm/vmalloc.h", ("VM_MAP", "VM_MAP_RAM", "VM_HUGE", "VM_USER")),
+for header, names in (("vm/vmalloc_types.h", ("VM_MAP", "VM_MAP_RAM", "VM_HUGE", "VM_USER")),
                       ("vm/layout.h", ("DMAP_BASE",))):
     text = open(header).read()
     for name in names:

@@ -14,7 +14,6 @@
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
-#include "vm/vmalloc_map.h"
 
 #define AREA_PAGES 64
 
@@ -145,10 +144,10 @@ static void vm_map_ram_tables_from_node(struct ktest *t)
 	void *backing = vmalloc(N * PAGE_SIZE);
 	KT_ASSERT(t, backing != NULL);
 	for (u32 i = 0; i < N; i++) pages[i] = vmalloc_to_page((u8 *)backing + ((u64)i << PAGE_SHIFT));
-	u64 held0 = vmap_tables_held();
+	u64 held0 = pt_kr_tables();
 	u8 *p = vm_map_ram(pages, N, node);
 	KT_ASSERT(t, p != NULL);
-	u64 created = vmap_tables_held() - held0, on_node = 0;
+	u64 created = pt_kr_tables() - held0, on_node = 0;
 	struct vmap_area *a = find_vm_area(p);
 	KT_EXPECT(t, a && a->node == node);
 	/* One walk per level-0 table the mapping touches: the table is the page holding the leaf's slot. */

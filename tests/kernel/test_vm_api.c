@@ -15,7 +15,7 @@
 #include "vm/pt.h"
 #include "vm/page_cache.h"
 #include "vm/vmalloc.h"
-#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_arena.h"
 
 static bool contains(const char *s, const char *what)
 {
@@ -419,7 +419,7 @@ static void region_exhaustion(struct ktest *t)
 	struct vm_stats a, b;
 	u32 n = 0;
 	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
-		struct vmap_area *ar = vm_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
+		struct vmap_area *ar = va_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
 		if (ar) {
 			ar->size = ar->requested = size;
 			held[n++] = ar;
@@ -432,17 +432,17 @@ static void region_exhaustion(struct ktest *t)
 	vm_get_stats(&a);
 	KT_EXPECT(t, a.last_fail_reason && contains(a.last_fail_reason, "exhausted"));
 	KT_EXPECT(t, a.last_fail_errno == ENOMEM);
-	struct vmap_area *last = vm_area_take((void *)(uptr)held[0]->addr, "test", NULL);
+	struct vmap_area *last = va_area_take((void *)(uptr)held[0]->addr, "test", NULL);
 	KT_ASSERT(t, last == held[0]);
-	vm_area_park(last); /* lazily freed: only a purge makes it usable */
+	va_area_park(last); /* lazily freed: only a purge makes it usable */
 	void *p = vmalloc(PAGE_SIZE);
 	vm_get_stats(&b);
 	KT_EXPECT(t, p != NULL);
 	KT_EXPECT(t, b.purges > a.purges);
 	vfree(p);
 	for (u32 i = 1; i < n; i++) {
-		struct vmap_area *ar = vm_area_take((void *)(uptr)held[i]->addr, "test", NULL);
-		if (ar) vm_area_park(ar);
+		struct vmap_area *ar = va_area_take((void *)(uptr)held[i]->addr, "test", NULL);
+		if (ar) va_area_park(ar);
 	}
 	vm_purge();
 }

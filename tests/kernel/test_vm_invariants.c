@@ -9,13 +9,15 @@
 #include "lib/string.h"
 #include "vm/pt.h"
 #include "vm/vm_idle.h"
-#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc.h"
+#include "vm/vmalloc_cache.h"
+#include "vm/vmalloc_walk.h"
 
 /* Areas of each kind the walk must account: small (cached path), large, zeroed, huge, vmap, a freed
  * one parked, a shrunk vrealloc. */
 static void walk_passes(struct ktest *t)
 {
-	u64 walks0 = vm_check_walks();
+	u64 walks0 = va_walk_count();
 	void *small = vmalloc(4096), *big = vmalloc(300 * 4096), *z = vzalloc(5 * 4096);
 	void *huge = vmalloc_huge(4UL << 20, 0), *gone = vmalloc(2 * 4096);
 	struct page *pg[2] = {vmalloc_to_page(small), vmalloc_to_page(big)};
@@ -25,14 +27,14 @@ static void walk_passes(struct ktest *t)
 	KT_ASSERT(t, r);
 	vfree(gone);
 	vm_quiesce();
-	KT_EXPECT(t, vm_check_walks() > walks0);
+	KT_EXPECT(t, va_walk_count() > walks0);
 	vunmap(m);
 	vfree(small);
 	vfree(r);
 	vfree(z);
 	vfree(huge);
 	vm_quiesce();
-	KT_EXPECT(t, vm_check_walks() > walks0 + 1);
+	KT_EXPECT(t, va_walk_count() > walks0 + 1);
 }
 
 /* A live area of one page, and its record. */
@@ -49,24 +51,24 @@ static void break_one(const char *name)
 	printk("vm_invariants: breaking %s\n", name);
 	if (!a) return;
 	if (!strcmp(name, "one_home")) {
-		vm_lazy_add(a); /* parked while still in the busy map */
+		va_lazy_park(a); /* parked while still in the busy map */
 	} else if (!strcmp(name, "one_home_walk")) {
 		unsigned long f = arena_lock(); /* its range handed to the free tree too */
 		va_index_free(&arena.free, a->va_start, a->va_size);
 		arena_unlock(f);
 	} else if (!strcmp(name, "live_areas")) {
-		vm_stat_add(VM_STAT_LIVE_AREAS, 1);
+		arena_stat_add(ARENA_STAT_LIVE_AREAS, 1);
 	} else if (!strcmp(name, "live_pages")) {
-		vm_stat_add(VM_STAT_LIVE_PAGES, 1);
+		arena_stat_add(ARENA_STAT_LIVE_PAGES, 1);
 	} else if (!strcmp(name, "owner_pages")) {
-		vm_stat_add(VM_STAT_KERNEL_PAGES, 1);
+		arena_stat_add(ARENA_STAT_KERNEL_PAGES, 1);
 	} else if (!strcmp(name, "lazy_pages")) {
 		__atomic_fetch_add(&arena.lazy_pages, 1, __ATOMIC_RELAXED);
 	} else if (!strcmp(name, "area_records")) {
 		(void)node_pool_get(&arena.area_pool); /* a record in use that no structure holds */
 	} else if (!strcmp(name, "freed_ptes")) {
-		a = vm_area_take((void *)a->addr, "vm_invariants", NULL);
-		if (a) vm_lazy_add(a); /* parked with its leaf still mapped */
+		a = va_area_take((void *)a->addr, "vm_invariants", NULL);
+		if (a) va_lazy_park(a); /* parked with its leaf still mapped */
 	} else if (!strcmp(name, "pt_tables")) {
 		pt_kr_miscount_tables(1);
 	} else if (!strcmp(name, "area_shape")) {

@@ -6,13 +6,13 @@
 #include "vm/buddy.h"
 #include "vm/page_cache.h"
 #include "vm/vmalloc.h"
-#include "vm/vmalloc_map.h"
+#include "vm/pt.h"
 
 /* Leaf level of the mapping at p: 0 for 4 KiB, 1 for 2 MiB, -1 when unmapped. */
 static int leaf_level(const void *p)
 {
 	int level = -1;
-	return vmap_lookup_pte((u64)(uptr)p, &level) ? level : -1;
+	return pt_kr_lookup((u64)(uptr)p, &level) ? level : -1;
 }
 
 /* The arena's low addresses have held 4 KiB mappings (one large area, then many small ones) and have
@@ -74,13 +74,13 @@ static void huge_fallback_at_real_size(struct ktest *t)
 static void empty_tables_given_back(struct ktest *t)
 {
 	vm_purge();
-	u64 before = vmap_tables_held();
+	u64 before = pt_kr_tables();
 	u8 *p = vmalloc(8 << 20);
 	KT_ASSERT(t, p);
-	u64 during = vmap_tables_held(); /* 8 MiB of 4 KiB leaves: at least four tables, new or reused */
+	u64 during = pt_kr_tables(); /* 8 MiB of 4 KiB leaves: at least four tables, new or reused */
 	vfree(p);
 	vm_purge();
-	u64 after = vmap_tables_held();
+	u64 after = pt_kr_tables();
 	KT_EXPECT(t, during - after >= 3); /* at least the three blocks wholly inside the area */
 	KT_EXPECT(t, after <= before + 2); /* at most the two part-used blocks at its ends stay */
 }

@@ -13,7 +13,7 @@
 #include "vm/buddy.h"
 #include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
-#include "vm/vmalloc_map.h"
+#include "vm/pt.h"
 
 static u64 live_pages(void)
 {
@@ -148,8 +148,8 @@ static void huge_shrink_frees_whole_blocks(struct ktest *t)
 	KT_EXPECT(t, a->va_size == span && a->size == size); /* the range stays the area's */
 	KT_EXPECT(t, pattern_ok(p, cut, 13)); /* the kept blocks hold their data */
 	int level = -1;
-	KT_EXPECT(t, vmap_lookup_pte((u64)(uptr)(p + (4 << 20)), &level) == 0);
-	KT_EXPECT(t, vmap_lookup_pte((u64)(uptr)(p + (4 << 20) - 1), &level) != 0 && level == 1);
+	KT_EXPECT(t, pt_kr_lookup((u64)(uptr)(p + (4 << 20)), &level) == 0);
+	KT_EXPECT(t, pt_kr_lookup((u64)(uptr)(p + (4 << 20) - 1), &level) != 0 && level == 1);
 	struct kfault_report r;
 	KT_EXPECT(t, kfault_try(peek, p + (4 << 20), &r) == EXC_LOAD_PAGE);
 	KT_EXPECT(t, contains(r.text, "unbacked tail"));
@@ -167,7 +167,7 @@ static void huge_shrink_frees_whole_blocks(struct ktest *t)
 	bool zero = p[0] == 13;
 	for (u64 i = 1; i < (7 << 20) + 5; i += 509) zero &= p[i] == 0;
 	KT_EXPECT(t, zero && p[(7 << 20) + 4] == 0);
-	KT_EXPECT(t, vmap_lookup_pte((u64)(uptr)(p + (6 << 20)), &level) != 0 && level == 1);
+	KT_EXPECT(t, pt_kr_lookup((u64)(uptr)(p + (6 << 20)), &level) != 0 && level == 1);
 	p[(8 << 20) - 1] = 1; /* the last block is mapped again */
 
 	vfree(p);

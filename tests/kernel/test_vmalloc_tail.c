@@ -20,7 +20,7 @@
 #include "vm/buddy.h"
 #include "vm/pt.h"
 #include "vm/vmalloc.h"
-#include "vm/vmalloc_internal.h"
+#include "vm/vmalloc_cache.h"
 
 #define TAIL_DEFAULT_CALLS 1000   /* per hart per case under make test: milliseconds */
 #define TAIL_LAZY_MAX_PAGES 512   /* a purge every ~500 fix_size or ~10 random_size frees */
@@ -60,9 +60,9 @@ static u64 xorshift(u64 *s)
  * cache refill takes one of them; a size past the cached classes takes the arena lock for the index). */
 static void own_counts(u64 *purges, u64 *locks)
 {
-	const s64 *st = vm_harts[this_hart_index()].stat[0];
-	*purges = (u64)READ_ONCE(st[VM_STAT_PURGES]);
-	*locks = (u64)(READ_ONCE(st[VM_STAT_POOL_LOCKS]) + READ_ONCE(st[VM_STAT_ARENA_LOCKS]));
+	const s64 *st = arena_harts[this_hart_index()].stat[0];
+	*purges = (u64)READ_ONCE(st[ARENA_STAT_PURGES]);
+	*locks = (u64)(READ_ONCE(st[ARENA_STAT_POOL_LOCKS]) + READ_ONCE(st[ARENA_STAT_ARENA_LOCKS]));
 }
 
 static void tail_worker_run(void *arg)

@@ -14,7 +14,7 @@ import struct
 
 import gdb
 
-# vm/vmalloc.h
+# vm/vmalloc_types.h
 VM_MAP, VM_MAP_RAM, VM_HUGE, VM_USER = 0x02, 0x04, 0x10, 0x40
 # vm/layout.h
 DMAP_BASE = 0xFFFFFFD800000000
@@ -108,7 +108,7 @@ ksyms = KernelSymbols()
 
 
 def live_areas():
-    """Every area in the busy map: its stripes (vm/vmalloc_internal.h busy_stripes), each a chained hash
+    """Every area in the busy map: its stripes (vm/vmalloc_arena.h busy_stripes), each a chained hash
     (vm/va_busy.h) of links embedded first in struct vmap_area."""
     stripes = gdb.parse_and_eval("busy_stripes")
     area_ptr = gdb.lookup_type("struct vmap_area").pointer()

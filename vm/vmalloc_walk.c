@@ -1,26 +1,13 @@
-/* The arena's invariant checks of VM_DEBUG builds (vm/vmalloc_check.h: what is checked where, and why
- * there). Without VM_DEBUG this file is empty and the header's calls compile to nothing. */
-#include "vm/vmalloc_check.h"
+/* The whole-arena walk of VM_DEBUG builds (vm/vmalloc_walk.h): every structure summed against the region
+ * and against the counters that cache those sums. It reads the arena's state, so it sits above
+ * vm/vmalloc_arena.c and vm/vmalloc_cache.c; the checks of one record are vm/vmalloc_check.h's. Without
+ * VM_DEBUG this file is empty and the header's calls compile to nothing. */
+#include "vm/vmalloc_walk.h"
 #ifdef VM_DEBUG
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
-#include "vm/vmalloc_internal.h"
-
-void vm_check_area_shape(const struct vmap_area *a)
-{
-	u64 guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE;
-	BUG_UNLESS(a->va_start >= VMALLOC_START && a->va_size && a->va_start + a->va_size <= VMALLOC_END &&
-			   a->addr >= a->va_start && a->addr + a->size + guard <= a->va_start + a->va_size,
-		   INV_AREA_SHAPE);
-}
-
-void vm_check_area_unmapped(const struct vmap_area *a)
-{
-	int level;
-	for (u64 va = a->va_start; va < a->va_start + a->va_size; va += PAGE_SIZE)
-		BUG_UNLESS(!pt_kr_lookup(va, &level), INV_FREED_PTES);
-}
+#include "vm/vmalloc_cache.h"
 
 /* What the walk adds up, structure by structure. */
 struct check_sums {
@@ -41,7 +28,7 @@ static void busy_one(void *ctx, struct va_busy_link *l)
 	struct check_sums *s = ctx;
 	const struct vmap_area *a = (const struct vmap_area *)l;
 	held(s, a, VA_BUSY);
-	vm_check_area_shape(a);
+	va_check_shape(a);
 	s->busy++;
 	if (!(a->flags & VM_ALLOC)) return;
 	s->live_pages += a->nr_pages;
@@ -53,13 +40,13 @@ static void lazy_list(struct check_sums *s, const struct vmap_area *a)
 	for (; a; a = a->lazy_next) {
 		held(s, a, VA_LAZY);
 		s->lazy++;
-		s->lazy_pages += vm_lazy_pages_of(a);
+		s->lazy_pages += va_lazy_pages_of(a);
 	}
 }
 
 static u64 walks;
 
-void vm_check_arena(void)
+void va_walk_arena(void)
 {
 	static struct check_sums s; /* too big for a kernel stack; the walk runs at rest, one hart at a time */
 	static u32 walking;
@@ -82,22 +69,22 @@ void vm_check_arena(void)
 	s64 unpublished = 0;
 	for (u32 h = 0; h < MAX_HARTS; h++) {
 		for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
-			for (u32 j = 0; j < vm_harts[h].va[k].count; j++) held(&s, vm_harts[h].va[k].areas[j], VA_CACHED);
-		lazy_list(&s, vm_harts[h].lazy_head);
-		unpublished += (s64)vm_harts[h].lazy_unpublished;
+			for (u32 j = 0; j < arena_harts[h].va[k].count; j++) held(&s, arena_harts[h].va[k].areas[j], VA_CACHED);
+		lazy_list(&s, arena_harts[h].lazy_head);
+		unpublished += (s64)arena_harts[h].lazy_unpublished;
 	}
 	lazy_list(&s, arena.lazy_head);
 	for (const struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next) held(&s, a, VA_DEFERRED);
 
 	BUG_UNLESS(s.bytes + va_index_free_bytes(&arena.free) == arena.free.end - arena.free.start, INV_ONE_HOME);
 	BUG_UNLESS(s.areas == node_pool_in_use(&arena.area_pool), INV_AREA_RECORDS);
-	BUG_UNLESS(vm_stat_total(VM_STAT_LIVE_AREAS) == s.busy, INV_LIVE_AREAS);
-	BUG_UNLESS(arena.st.live_pages + vm_stat_total(VM_STAT_LIVE_PAGES) == s.live_pages, INV_LIVE_PAGES);
-	BUG_UNLESS(arena.owner_pages[VM_OWNER_KERNEL] + vm_stat_total(VM_STAT_KERNEL_PAGES) ==
+	BUG_UNLESS(arena_stat_total(ARENA_STAT_LIVE_AREAS) == s.busy, INV_LIVE_AREAS);
+	BUG_UNLESS(arena.st.live_pages + arena_stat_total(ARENA_STAT_LIVE_PAGES) == s.live_pages, INV_LIVE_PAGES);
+	BUG_UNLESS(arena.owner_pages[VM_OWNER_KERNEL] + arena_stat_total(ARENA_STAT_KERNEL_PAGES) ==
 			   s.owner_pages[VM_OWNER_KERNEL],
 		   INV_OWNER_PAGES);
 	for (u32 o = 1; o < VM_MAX_OWNERS; o++) BUG_UNLESS(arena.owner_pages[o] >= s.owner_pages[o], INV_OWNER_PAGES);
-	BUG_UNLESS(vm_stat_total(VM_STAT_LAZY_AREAS) == s.lazy, INV_LAZY_PAGES);
+	BUG_UNLESS(arena_stat_total(ARENA_STAT_LAZY_AREAS) == s.lazy, INV_LAZY_PAGES);
 	BUG_UNLESS(arena.lazy_pages + unpublished == (s64)s.lazy_pages, INV_LAZY_PAGES);
 	BUG_UNLESS(pt_kr_count_tables() == pt_kr_tables(), INV_PT_TABLES);
 
@@ -108,5 +95,5 @@ void vm_check_arena(void)
 	store_release(walking, 0);
 }
 
-u64 vm_check_walks(void) { return __atomic_load_n(&walks, __ATOMIC_RELAXED); }
+u64 va_walk_count(void) { return __atomic_load_n(&walks, __ATOMIC_RELAXED); }
 #endif

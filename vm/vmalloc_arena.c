@@ -1,0 +1,224 @@
+/* The vmalloc arena's state and every write of its counters (vm/vmalloc_arena.h): the shared record, the
+ * per-hart records, the busy-map stripes and the size-class pools are defined here; the owners' accounts,
+ * the event counters, the last failure, the peak and the lazy lists' counts are changed only here. */
+#include "vm/vmalloc_arena.h"
+#include "lib/ksyms.h"
+#include "lib/printk.h"
+#include "lib/trace.h"
+
+struct vm_arena arena = {.lock = SPINLOCK_INIT};
+struct arena_hart arena_harts[MAX_HARTS];
+struct busy_stripe busy_stripes[BUSY_STRIPES];
+struct va_pool va_pools[VA_CACHE_CLASSES];
+bool vm_debug_uaf;
+
+u64 arena_stat_total(enum arena_stat s)
+{
+	s64 n = 0;
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		n += __atomic_load_n(&arena_harts[i].stat[0][s], __ATOMIC_RELAXED) +
+		     __atomic_load_n(&arena_harts[i].stat[1][s], __ATOMIC_RELAXED);
+	return (u64)n;
+}
+
+void arena_count_out(u32 owner, u64 pages, bool area)
+{
+	s64 *bank = arena_stat_bank();
+	if (area) arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, -(s64)pages);
+	if (owner == VM_OWNER_KERNEL) {
+		arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, -(s64)pages);
+	} else {
+		unsigned long f = arena_lock();
+		arena.owner_pages[owner] -= pages;
+		arena_unlock(f);
+	}
+}
+
+bool arena_owner_fits_locked(u32 owner, u64 pages)
+{
+	return owner < VM_MAX_OWNERS && arena.owner_pages[owner] + pages <= arena.owner_limit[owner];
+}
+
+void arena_owner_add_locked(u32 owner, s64 pages) { arena.owner_pages[owner] += (u64)pages; }
+
+void arena_pages_add(u32 owner, s64 pages)
+{
+	unsigned long f = arena_lock();
+	arena.owner_pages[owner] += (u64)pages;
+	arena.st.live_pages += (u64)pages; /* the base: with the harts' counters, the total */
+	arena_peak_update_locked();
+	arena_unlock(f);
+}
+
+bool arena_pages_charge(u32 owner, u64 pages)
+{
+	unsigned long f = arena_lock();
+	bool ok = arena.owner_pages[owner] + pages <= arena.owner_limit[owner];
+	if (ok) {
+		arena.owner_pages[owner] += pages;
+		arena.st.live_pages += pages;
+		arena_peak_update_locked();
+	} else {
+		arena.st.rejected++;
+	}
+	arena_unlock(f);
+	return ok;
+}
+
+int arena_owner_charge(u32 owner, s64 pages, bool force)
+{
+	int r = 0;
+	unsigned long f = arena_lock();
+	if (pages > 0 && !force && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
+	else arena.owner_pages[owner] += (u64)pages;
+	arena_unlock(f);
+	return r;
+}
+
+void arena_owner_set_limit(u32 owner, u64 pages)
+{
+	unsigned long f = arena_lock();
+	arena.owner_limit[owner] = pages;
+	arena_unlock(f);
+}
+
+int arena_owner_move(u32 from, u32 to, u64 pages, bool force)
+{
+	int r = -ENOMEM;
+	unsigned long f = arena_lock();
+	if (force || from == to || arena.owner_pages[to] + pages <= arena.owner_limit[to]) {
+		arena.owner_pages[from] -= pages;
+		arena.owner_pages[to] += pages;
+		r = 0;
+	}
+	arena_unlock(f);
+	return r;
+}
+
+void arena_note_event_locked(enum arena_event ev)
+{
+	switch (ev) {
+	case ARENA_REJECTED: arena.st.rejected++; break;
+	case ARENA_FAILED: arena.st.failures++; break;
+	case ARENA_BAD_FREE: arena.st.bad_frees++; break;
+	case ARENA_REDZONE_ERROR: arena.st.redzone_errors++; break;
+	case ARENA_HUGE_FALLBACK: arena.st.huge_fallbacks++; break;
+	}
+}
+
+void arena_note_event(enum arena_event ev)
+{
+	unsigned long f = arena_lock();
+	arena_note_event_locked(ev);
+	arena_unlock(f);
+}
+
+void arena_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason)
+{
+	unsigned long f = arena_lock();
+	arena.st.last_fail_size = size;
+	arena.st.last_fail_align = align;
+	arena.st.last_fail_caller = caller;
+	arena.st.last_fail_reason = reason;
+	arena.st.last_fail_errno = err;
+	arena.st.last_fail_seq = arena_stat_total(ARENA_STAT_SEQ);
+	arena_unlock(f);
+	TRACE(TRACE_VMALLOC, caller, "ev=fail size=%lu align=%lu errno=%d reason=\"%s\"", size, align, err, reason);
+}
+
+void arena_peak_update_locked(void)
+{
+	s64 total = (s64)arena.st.live_pages + (s64)arena_stat_total(ARENA_STAT_LIVE_PAGES);
+	if (total > 0 && (u64)total > arena.st.peak_pages) arena.st.peak_pages = (u64)total;
+}
+
+void arena_warn_bad_pointer(const char *fn, const void *addr, const void *caller)
+{
+	char sym[96];
+	bool lazy = false;
+
+	ksym_format((uptr)caller, sym, sizeof(sym));
+	unsigned long f = arena_lock();
+	lazy = va_lazy_find((u64)(uptr)addr, false) != NULL;
+	for (struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next)
+		if (a->addr == (u64)(uptr)addr) lazy = true;
+	arena_unlock(f);
+	printk("vmalloc: %s(%p) from %s: %s; nothing changed\n", fn, addr, sym,
+	       lazy ? "double free (the area was already freed)" : "not the start of a live vmalloc area");
+}
+
+bool va_lazy_over_threshold(void)
+{
+	return __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) >= (s64)READ_ONCE(arena.lazy_max_pages);
+}
+
+__noinline bool va_lazy_park_locked(struct vmap_area *a)
+{
+	/* Only a purge that could not give the range back parks it here, under the arena lock like the
+	 * purge's taking of the list: the purge numbered purge_id releases exactly the areas traced with it,
+	 * so the replay never has to guess. */
+	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
+	va_check_move(a, VAH(TAKEN) | VAH(LAZY) | VAH(CACHED), VA_LAZY);
+	a->lazy_next = arena.lazy_head;
+	arena.lazy_head = a;
+	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
+	__atomic_fetch_add(&arena.lazy_pages, (s64)va_lazy_pages_of(a), __ATOMIC_RELAXED);
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
+	return va_lazy_over_threshold();
+}
+
+bool va_lazy_publish(struct arena_hart *h)
+{
+	u64 batch = __atomic_exchange_n(&h->lazy_unpublished, 0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&arena.lazy_pages, (s64)batch, __ATOMIC_RELAXED);
+	return unlikely(va_lazy_over_threshold());
+}
+
+struct vmap_area *va_lazy_take_all(u64 *purge_id)
+{
+	unsigned long f = arena_lock();
+	struct vmap_area *list = arena.lazy_head;
+	arena.lazy_head = NULL;
+	arena_unlock(f);
+	for (u32 i = 0; i < MAX_HARTS; i++) {
+		struct vmap_area *l = __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
+		if (!l) continue;
+		struct vmap_area *tail = l;
+		while (tail->lazy_next) tail = tail->lazy_next;
+		tail->lazy_next = list;
+		list = l;
+	}
+	if (list) *purge_id = arena.purge_id++; /* the purge's claim (purge_running) serialises batches */
+	return list;
+}
+
+void va_lazy_taken(u64 pages, u64 areas)
+{
+	/* Pages some hart has not published yet go negative here and even out when it publishes them. */
+	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, -(s64)areas);
+}
+
+static bool lazy_match(const struct vmap_area *a, u64 addr, bool contains)
+{
+	return contains ? addr >= a->va_start && addr < a->va_start + a->va_size : a->addr == addr;
+}
+
+struct vmap_area *va_lazy_find(u64 addr, bool contains)
+{
+	u32 budget = 1u << 20;
+	for (struct vmap_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
+		if (lazy_match(a, addr, contains)) return a;
+	for (u32 i = 0; i < MAX_HARTS; i++)
+		for (struct vmap_area *a = READ_ONCE(arena_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
+			if (lazy_match(a, addr, contains)) return a;
+	return NULL;
+}
+
+u64 va_lazy_pages_total(void)
+{
+	s64 n = __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED);
+	for (u32 i = 0; i < MAX_HARTS; i++) n += (s64)READ_ONCE(arena_harts[i].lazy_unpublished);
+	return n > 0 ? (u64)n : 0;
+}

@@ -1,0 +1,240 @@
+/* The vmalloc arena's state, defined in one place at the bottom of the arena: the shared record (struct
+ * vm_arena: the free index and its node pools, the lock, the lazy and deferred lists, the counters, the
+ * owners' accounts, the last failure), the per-hart records (counters, lazy list, range caches), the busy
+ * map's stripes and the size-class pools. Every counter has one writer, the functions of vmalloc_arena.c
+ * and the inline helpers below; the files above read the counters and move area records between the
+ * structures (each move under the structure's lock, asserted by vm/vmalloc_check.h).
+ * Lock order (docs/design.md): a busy-map stripe, then the arena lock, then a pool lock. */
+#ifndef VM_VMALLOC_ARENA_H
+#define VM_VMALLOC_ARENA_H
+
+#include "lib/percpu.h"
+#include "lib/riscv.h"
+#include "lib/spinlock.h"
+#include "vm/node_pool.h"
+#include "vm/va_busy.h"
+#include "vm/va_index.h"
+#include "vm/vmalloc_check.h"
+#include "vm/vmalloc_types.h"
+
+/* The busy map is split into stripes by address hash, each with its own lock: a vmalloc and a vfree
+ * take one stripe lock each and no lock shared by every hart (Linux 6.9 splits its busy tree by node
+ * the same way). */
+#define BUSY_STRIPE_BITS 4
+#define BUSY_STRIPES (1u << BUSY_STRIPE_BITS)
+struct busy_stripe {
+	spinlock_t lock;
+	struct va_busy map;
+} __aligned(64);
+extern struct busy_stripe busy_stripes[BUSY_STRIPES];
+
+static inline struct busy_stripe *busy_stripe_of(u64 addr)
+{
+	return &busy_stripes[va_busy_shard(addr, BUSY_STRIPE_BITS)];
+}
+
+struct vm_arena {
+	spinlock_t lock;            /* index work only: never held over page-table walks or fences */
+	struct va_index free;       /* free virtual ranges, lowest fit in O(log n) */
+	struct node_pool extent_pool;
+	struct node_pool area_pool;
+	struct vmap_area *lazy_head;  /* freed, unmapped, waiting for a purge before reuse */
+	u64 purge_id;               /* number of the next purge: traced with each parked area (ev=lazy) */
+	s64 lazy_pages;             /* parked pages counted so far (atomic; harts publish theirs in batches) */
+	u64 lazy_max_pages;
+	struct vmap_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
+	u32 deferred_draining;      /* harts half-way through a deferred list they took */
+	struct vm_stats st;
+	u64 owner_pages[VM_MAX_OWNERS];
+	u64 owner_limit[VM_MAX_OWNERS];
+};
+
+extern struct vm_arena arena;
+
+/* Counters kept per hart and summed on read (arena_stat_total), so the fast path writes only its own line. */
+enum arena_stat {
+	ARENA_STAT_SEQ, ARENA_STAT_LIVE_AREAS, ARENA_STAT_LIVE_PAGES, ARENA_STAT_KERNEL_PAGES,
+	ARENA_STAT_LAZY_AREAS, ARENA_STAT_DEFERRED_FREES, ARENA_STAT_PURGES, ARENA_STAT_LOCAL_FENCES,
+	ARENA_STAT_REMOTE_FENCES, ARENA_STAT_FULL_FLUSHES, ARENA_STAT_FLUSHED_PAGES, ARENA_STAT_ARENA_LOCKS,
+	ARENA_STAT_BUSY_LOCKS, ARENA_STAT_POOL_LOCKS, ARENA_STAT_NR
+};
+
+/* Small free ranges, each held in the area struct that will describe it, by size class (1..VA_CACHE_CLASSES
+ * pages, guard included). Linux 6.9's vmap-node pools are the model: the purge puts the small areas it
+ * frees into the pool of their class instead of back into the index, and each hart takes them from there
+ * a batch at a time into a cache of its own, so the index (and the arena lock) is left for everything
+ * else. A pool holds at most VA_POOL_MAX areas; the rest go back to the index. */
+#define VA_CACHE_CLASSES 16
+#define VA_CACHE_SLOTS 32
+#define VA_POOL_MAX 16384
+
+struct va_class_cache {
+	u32 count;
+	struct vmap_area *areas[VA_CACHE_SLOTS]; /* va_start / va_size set; popped from the end */
+};
+
+struct va_pool {
+	spinlock_t lock;
+	u32 count;
+	struct vmap_area *head; /* linked through lazy_next */
+} __aligned(64);
+extern struct va_pool va_pools[VA_CACHE_CLASSES];
+
+/* Per-hart state of the arena: its counters, its lazy list and its caches. The counters come in two
+ * banks, one for process context and one for interrupt handlers: the kernel does not preempt itself and
+ * handlers do not nest, so each bank has a single writer at any time and is updated with a plain load
+ * and store. An atomic add would be correct too, but under QEMU with several vCPUs each one is a helper
+ * call (~15 ns against ~4 for the plain pair), and a vmalloc+vfree pair made a dozen. Readers on other
+ * harts sum both banks. The lazy list is a stack pushed by its own hart and taken whole (exchange) by
+ * the purge, whichever hart runs it. The caches are touched only by their own hart, in process context
+ * (never from an interrupt handler), so they need neither a lock nor interrupts off. */
+struct arena_hart {
+	s64 stat[2][ARENA_STAT_NR];
+	struct vmap_area *lazy_head;
+	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
+	struct va_class_cache va[VA_CACHE_CLASSES];
+} __aligned(64);
+
+extern struct arena_hart arena_harts[MAX_HARTS];
+
+/* This hart's bank for the current context. */
+static inline s64 *arena_stat_bank(void) { return arena_harts[this_hart_index()].stat[in_interrupt() ? 1 : 0]; }
+
+static inline void arena_stat_bank_add(s64 *bank, enum arena_stat s, s64 n)
+{
+	WRITE_ONCE(bank[s], bank[s] + n); /* one writer: see struct arena_hart */
+}
+
+static inline void arena_stat_add(enum arena_stat s, s64 n) { arena_stat_bank_add(arena_stat_bank(), s, n); }
+
+/* A per-hart counter summed over harts. Any context. */
+u64 arena_stat_total(enum arena_stat s);
+
+/* The arena lock, counted: `make bench` reports acquisitions per operation from ARENA_STAT_ARENA_LOCKS. */
+static inline unsigned long arena_lock(void)
+{
+	unsigned long f = spin_lock_irqsave(&arena.lock);
+	arena_stat_add(ARENA_STAT_ARENA_LOCKS, 1);
+	return f;
+}
+static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena.lock, f); }
+
+static inline unsigned long busy_lock(struct busy_stripe *b)
+{
+	unsigned long f = spin_lock_irqsave(&b->lock);
+	arena_stat_add(ARENA_STAT_BUSY_LOCKS, 1);
+	return f;
+}
+static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_unlock_irqrestore(&b->lock, f); }
+
+static inline unsigned long pool_lock(struct va_pool *p)
+{
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	arena_stat_add(ARENA_STAT_POOL_LOCKS, 1);
+	return f;
+}
+static inline void pool_unlock(struct va_pool *p, unsigned long f) { spin_unlock_irqrestore(&p->lock, f); }
+
+/* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
+ * has no limit to check); a task's are charged under the arena lock (arena_owner_add_locked). */
+static inline void arena_count_in(const struct vmap_area *a, u64 pages)
+{
+	s64 *bank = arena_stat_bank();
+	arena_stat_bank_add(bank, ARENA_STAT_SEQ, 1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, 1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, (s64)pages);
+	if (a->owner == VM_OWNER_KERNEL) arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, (s64)pages);
+}
+
+/* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. A
+ * task's pages leave its account under the arena lock. No lock held. */
+void arena_count_out(u32 owner, u64 pages, bool area);
+
+/* The owners' accounts. A kernel area's pages are counted per hart (arena_count_in); a task's are charged
+ * to owner_pages against owner_limit. */
+/* Whether `pages` more fit under owner's limit (false for an owner out of range). Arena lock held. */
+bool arena_owner_fits_locked(u32 owner, u64 pages);
+/* Adds pages (negative: takes them) to owner's account, no limit checked. Arena lock held. */
+void arena_owner_add_locked(u32 owner, s64 pages);
+/* Adds pages (negative: takes them) to a live area's owner and to the live-page base, raising the peak:
+ * a resize's pages, which are not counted per hart. No lock held. */
+void arena_pages_add(u32 owner, s64 pages);
+/* As arena_pages_add for pages > 0, within owner's limit: false (counted as rejected) past it. */
+bool arena_pages_charge(u32 owner, u64 pages);
+/* vm_owner_charge (vm/vmalloc.h): memory held for a task outside any area. No lock held. */
+int arena_owner_charge(u32 owner, s64 pages, bool force);
+/* Sets a task's limit; no lock held. */
+void arena_owner_set_limit(u32 owner, u64 pages);
+/* Moves `pages` from one owner to another, within the new owner's limit unless `force` (or the owners
+ * are one); -ENOMEM with nothing moved past it. The caller holds the area's busy-map stripe. */
+int arena_owner_move(u32 from, u32 to, u64 pages, bool force);
+
+/* Events counted in arena.st (rejected, failures, bad_frees, redzone_errors, huge_fallbacks): the _locked
+ * form with the arena lock held, the other takes it. Any context. */
+enum arena_event { ARENA_REJECTED, ARENA_FAILED, ARENA_BAD_FREE, ARENA_REDZONE_ERROR, ARENA_HUGE_FALLBACK };
+void arena_note_event_locked(enum arena_event ev);
+void arena_note_event(enum arena_event ev);
+/* Records the last failure: err is the errno a task would see for it (EINVAL for a bad argument, ENOMEM
+ * when memory, address space or a quota ran out), reason the words diagnostics print. Any context. */
+void arena_note_failure(u64 size, u64 align, const void *caller, int err, const char *reason);
+/* Raises the peak to the current total (the base in arena.st plus every hart's counter) if that is
+ * higher. The base alone may be below zero (a shrink counted there, its alloc on a hart). Arena lock held. */
+void arena_peak_update_locked(void);
+/* Says that fn was given addr, which is no live area's start (a double free when the range is still
+ * parked or deferred), naming the caller. Any context. */
+void arena_warn_bad_pointer(const char *fn, const void *addr, const void *caller);
+
+/* The lazy lists: freed, unmapped ranges that wait for a purge's fence before reuse. */
+/* Pages a parked area counts for against the lazy threshold: mapped pages, not the guard, at least one. */
+static inline u64 va_lazy_pages_of(const struct vmap_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
+/* Parks a on the arena's list (a range the index could not take back): true when the purge is due.
+ * Arena lock held. */
+bool va_lazy_park_locked(struct vmap_area *a);
+/* Pages a hart parks before it adds them to the shared count and checks the threshold: the shared line
+ * is then written once per batch, and the threshold is overshot by at most this much per hart. */
+#define LAZY_PUBLISH_PAGES 32
+/* Adds this hart's unpublished pages to arena.lazy_pages: true when the threshold is crossed. */
+bool va_lazy_publish(struct arena_hart *h);
+/* Parks a retired area (out of the busy map, leaves clear) on this hart's list: true when the pages
+ * parked crossed the threshold and a purge is due. Process or interrupt context, no lock held. Inline:
+ * every vfree ends here, and under QEMU a call's return costs a translation-block lookup. */
+static inline bool va_lazy_park(struct vmap_area *a)
+{
+	u64 n = va_lazy_pages_of(a);
+	va_check_move(a, VAH(TAKEN), VA_LAZY);
+	va_check_unmapped(a);
+	struct arena_hart *h = &arena_harts[this_hart_index()];
+	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
+	do a->lazy_next = head;
+	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
+	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
+	return va_lazy_publish(h);
+}
+/* The purge's side: takes every area parked so far (the arena's list and every hart's) and the purge
+ * number they go with; va_lazy_taken then takes their pages and areas off the counters. */
+struct vmap_area *va_lazy_take_all(u64 *purge_id);
+void va_lazy_taken(u64 pages, u64 areas);
+/* Whether the parked pages reached the threshold (arena.lazy_max_pages). Any context. */
+bool va_lazy_over_threshold(void);
+/* Parked pages, published or not. Any context. */
+u64 va_lazy_pages_total(void);
+/* Diagnostics: the parked area starting at (or, with `contains`, holding) addr; NULL if none. The walk
+ * of other harts' lists races with their purges and is bounded, good enough for an explanation. */
+struct vmap_area *va_lazy_find(u64 addr, bool contains);
+
+/* Use-after-free detection (vmalloc.debug_uaf=1, vm_set_debug_uaf): the freeing hart flushes the range
+ * from its TLB at once, so its own use after vfree faults and is named. One sfence.vma per free: under
+ * QEMU that is a whole soft-TLB flush and a refill of every translation the hart uses next, which is why
+ * it is off by default. Inline because every vfree asks and it is almost always off: under QEMU a
+ * call's return costs a translation-block lookup. One page: by address; more: the whole TLB, since a
+ * by-address fence of the first page alone would leave the others' translations. Any context. */
+extern bool vm_debug_uaf;
+static inline void va_debug_uaf_flush(u64 start, u64 size)
+{
+	if (likely(!READ_ONCE(vm_debug_uaf))) return;
+	if (size <= PAGE_SIZE) local_flush_tlb_page(start);
+	else local_flush_tlb_all();
+}
+
+#endif

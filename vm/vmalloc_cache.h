@@ -1,0 +1,58 @@
+/* The arena's structures for live and small free ranges (vm/vmalloc_cache.c): the busy map in locked
+ * stripes, each hart's caches of free ranges per size class and the size-class pools the purge fills.
+ * The fast path of a small kernel vmalloc takes its range here with no shared lock. */
+#ifndef VM_VMALLOC_CACHE_H
+#define VM_VMALLOC_CACHE_H
+
+#include "vm/vmalloc_arena.h"
+
+/* The busy map: insert and remove take the area's stripe lock; any context. Inline: they are on the
+ * fast path of every vmalloc and vfree. */
+static inline void va_busy_add(struct vmap_area *a)
+{
+	struct busy_stripe *b = busy_stripe_of(a->addr);
+	va_check_move(a, VAH(NONE) | VAH(CACHED), VA_BUSY);
+	unsigned long f = busy_lock(b);
+	va_busy_insert(&b->map, &a->link, a->addr);
+	busy_unlock(b, f);
+}
+
+/* Takes the live area starting at addr out of the busy map; NULL if there is none. */
+static inline struct vmap_area *va_busy_take(u64 addr)
+{
+	struct busy_stripe *b = busy_stripe_of(addr);
+	unsigned long f = busy_lock(b);
+	struct va_busy_link *l = va_busy_remove(&b->map, addr);
+	busy_unlock(b, f);
+	if (l) {
+		va_check_move((struct vmap_area *)l, VAH(BUSY), VA_TAKEN);
+		va_check_shape((struct vmap_area *)l);
+	}
+	return (struct vmap_area *)l;
+}
+
+/* Calls fn for every live area, stripe by stripe under each stripe's lock; with `try` (an oops) a
+ * stripe whose lock stays held is read anyway. */
+void va_busy_for_each_area(void (*fn)(void *ctx, struct va_busy_link *link), void *ctx, bool try);
+/* Live areas in the busy map now (read without the locks). Any context. */
+u64 va_busy_areas(void);
+
+/* The fast path for a small kernel request of `span` bytes: a range and area struct from this hart's
+ * cache for that class (refilled from the class's pool, else from the index), registered and counted.
+ * NULL when the caches cannot be refilled: the caller takes the slow path. Process context. */
+struct vmap_area *va_cache_get(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller);
+/* Whether span bytes (guard and padding included) is a size the caches hold. */
+static inline bool va_cache_fits(u64 span) { return span && span <= ((u64)VA_CACHE_CLASSES << PAGE_SHIFT); }
+/* Gives this hart's cached free ranges and every pool's back to the index (the purge does, so that a
+ * purge restores lowest-fit order, and an exhausted region gets every free range back); a range the
+ * index has no node for is parked for the next purge. Process context. */
+void va_cache_flush(void);
+/* Whether the pools or this hart's caches hold free ranges the index does not have (a purge gives
+ * them back). Any context. */
+bool va_pools_hold_ranges(void);
+/* The purge's side of the pools: keeps a purged area whose range is of a pooled size; false when it does
+ * not fit (the caller gives it back to the index). `lists` batches pushes: va_pool_put_flush ends them. */
+bool va_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts);
+void va_pool_put_flush(struct vmap_area **lists, u32 *counts);
+
+#endif

@@ -1,0 +1,38 @@
+/* The lazy purge (vm/vmalloc_purge.c): parked ranges made reusable in batches, one local flush and one
+ * remote fence per batch; the flushes of the arena's kernel ranges; and the shrunk user tails whose pages
+ * wait for a later fence. The lazy lists themselves are vm/vmalloc_arena.c's. */
+#ifndef VM_VMALLOC_PURGE_H
+#define VM_VMALLOC_PURGE_H
+
+#include "lib/types.h"
+
+/* Everything parked before the call is purged when it returns (a purge in flight is waited for first);
+ * then the pools and this hart's caches go back to the index, and deferred tail pages are given back.
+ * vm_purge (vm/vmalloc.h) is this. Process context, no lock held. */
+void vm_purge_parked(void);
+/* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. No lock held. */
+void vm_purge_kick(void);
+/* The idle loop's share: the purge a hart asked for (vm_purge_kick). Process context. */
+void vm_purge_idle_work(void);
+u64 vm_purge_seq(void);         /* purges completed so far; any context */
+bool vm_purge_in_flight(void);  /* any context */
+/* Sleeps (wfi) until a purge completes after `seq`, or none is in flight. Process context. */
+void vm_purge_wait(u64 seq);
+/* Flushes [start, start + size) from every hart's TLB now: this hart's and one remote fence for the
+ * others. May send IPIs: process context, no lock held. */
+void vm_flush_range_now(u64 start, u64 size);
+/* Gives back a chain of pages (physical addresses linked through their first word, 0 ends it) once no
+ * TLB can reach them (after a flush). Any context. */
+void vm_free_chain(u64 head);
+/* A user area's shrunk tail (vrealloc): its leaves [start, start + size) are cleared and chained (`chain`,
+ * n pages); no TLB is flushed now, and the pages are given back only after every hart's TLB has been
+ * flushed: by the next vm_tail_pages_drain, which a later call runs itself once VM_TAIL_DEFER_MAX pages
+ * wait, as does an allocation that finds no free page. Until then a stale translation on any hart
+ * reaches a page nobody else can have, so a shrink needs no fence. Process context. */
+void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n);
+/* Flushes every hart's whole TLB, then gives back every deferred tail page. Before a range with a
+ * deferred tail is mapped again (VM_STALE_TAIL), and by a purge. Process context, no lock held. */
+void vm_tail_pages_drain(void);
+bool vm_tail_pages_waiting(void); /* any deferred tail page not yet given back; any context */
+
+#endif

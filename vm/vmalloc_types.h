@@ -1,0 +1,77 @@
+/* The arena's records, which every file of the vmalloc arena reads and which sit below all of them: the
+ * area record (struct vmap_area) and its kind flags, the owner numbers, and the statistics record. No code
+ * here but the record's initialiser: who moves a record where is the business of the files above. */
+#ifndef VM_VMALLOC_TYPES_H
+#define VM_VMALLOC_TYPES_H
+
+#include "lib/types.h"
+#include "vm/va_busy.h"
+
+/* Area kinds and properties (vmap_area.flags). */
+#define VM_ALLOC 0x01u      /* pages allocated and owned by the area */
+#define VM_MAP 0x02u        /* vmap: the caller's pages */
+#define VM_MAP_RAM 0x04u    /* vm_map_ram */
+#define VM_NO_GUARD 0x08u   /* no guard page after the area */
+#define VM_HUGE 0x10u       /* mapped with 2 MiB leaves */
+#define VM_ZERO 0x20u       /* zero-initialised: slack and revealed bytes read as zero */
+#define VM_USER 0x40u       /* may be mapped into user address spaces (shm) */
+#define VM_MAP_RAM_BLOCK 0x80u /* a per-hart vm_map_ram block holding many small mappings */
+#define VM_STALE_TAIL 0x100u /* vrealloc: a shrunk tail's range may still be in other harts' TLBs (user areas) */
+
+#define NUMA_NO_NODE (-1)
+#define VM_OWNER_KERNEL 0u
+#define VM_MAX_OWNERS 256u
+
+/* One live (or lazily freed) area: its reserved range and what maps it. Linux splits this in two, the
+ * range (vmap_area) and the mapping (vm_struct); one record here means one lookup and one allocation. */
+struct vmap_area {
+	struct va_busy_link link; /* busy map entry; link.key is the start address */
+	u64 addr;           /* first byte */
+	u64 va_start;       /* reserved virtual range [va_start, va_start + va_size): alignment padding */
+	u64 va_size;        /* before addr, the guard page after the mapped bytes */
+	u64 size;           /* mapped bytes the area may use (without the guard) */
+	u64 requested;      /* what the caller asked for; vrealloc moves it */
+	const void *caller;
+	struct vmap_area *lazy_next; /* on the purge list once freed */
+	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */
+	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
+	u32 flags;
+	u32 owner;
+	s16 node;
+	u16 check_state;    /* VM_DEBUG builds: which structure holds the area (vm/vmalloc_check.h) */
+	u32 vb_used;        /* vm_map_ram blocks: pages handed out (by the owning hart only) */
+	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
+};
+
+/* Sets up an area record for the range [start, start + span) placed at `align`. */
+static inline void va_area_init(struct vmap_area *a, u64 start, u64 span, u64 align, unsigned vmflags, u32 owner,
+				const void *caller)
+{
+	a->va_start = start;
+	a->va_size = span;
+	a->addr = ALIGN_UP(start, align);
+	a->flags = vmflags;
+	a->owner = owner;
+	a->caller = caller;
+	a->lazy_next = NULL;
+	a->lazy_tables = 0;
+	a->vb_used = a->vb_dirty = 0;
+	a->nr_pages = 0;
+}
+
+/* Bytes from the area's start to the end of its reserved range (guard included): what vmallocinfo shows. */
+static inline u64 va_area_span(const struct vmap_area *a) { return a->va_start + a->va_size - a->addr; }
+
+/* The arena's counters as vm_get_stats reports them (vm/vmalloc.h). */
+struct vm_stats {
+	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
+	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
+	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
+	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
+	u64 last_fail_size, last_fail_align, last_fail_seq;
+	const void *last_fail_caller;
+	const char *last_fail_reason;
+	int last_fail_errno; /* EINVAL or ENOMEM: what the last failure was, for SYS_vm_stats */
+};
+
+#endif
