@@ -110,7 +110,8 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 			}
 		}
 		if (likely(!e)) break;
-		bool lazy = arena.lazy_head || va_lazy_pages_total() || vm_purge_in_flight() || va_pools_hold_ranges();
+		bool lazy = arena.lazy_head || arena.fenced_head || va_lazy_pages_total() || vm_purge_in_flight() ||
+			    va_pools_hold_ranges();
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
@@ -331,6 +332,7 @@ static void area_retire(struct vmap_area *a)
 	va_debug_uaf_flush(a->addr, a->size);
 	if (a->flags & VM_ALLOC) arena_count_out(a->owner, pages, false);
 	if (va_lazy_park(a)) vm_purge_kick();
+	else vm_purge_give_back_some(); /* a burst of what an earlier purge left fenced, if any */
 }
 
 void va_area_park(struct vmap_area *a)

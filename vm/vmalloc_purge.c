@@ -96,36 +96,15 @@ void vm_tail_pages_drain(void)
 	__atomic_fetch_sub(&tail_pages, n, __ATOMIC_RELAXED);
 }
 
-/* One batch: takes the whole lazy list, fences every hart once, gives the ranges back to the index.
- * Caller has claimed purge_running. */
-__noinline static void purge_batch(void)
-{
-	u64 id;
-	struct vmap_area *list = va_lazy_take_all(&id);
-	if (!list) return;
-	u64 pages = 0, areas = 0;
-	u64 lo = ~0ULL, hi = 0;
-	for (struct vmap_area *a = list; a; a = a->lazy_next) {
-		lo = MIN(lo, a->va_start);
-		hi = MAX(hi, a->va_start + a->va_size);
-		pages += va_lazy_pages_of(a);
-		areas++;
-		va_check_move(a, VAH(LAZY), VA_LAZY);
-		/* Named here, where the batch is fixed, not at vfree: a hart's lazy list is taken by whichever
-		 * purge comes next, so only now is it known which purge releases the range. */
-		TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
-	}
-	va_lazy_taken(pages, areas);
-	enum tlb_remote_mech mech = tlb_remote_mech(); /* read once: the fence uses it and the trace names it */
-	u32 remote = flush_kernel_range(lo, hi - lo, mech);
-	for (struct vmap_area *a = list; a; a = a->lazy_next) {
-		vm_free_chain(a->lazy_tables); /* level-0 tables the areas emptied: no walker holds them now */
-		a->lazy_tables = 0;
-	}
+/* Areas a freeing hart gives back per call: a burst costs about 40 instructions an area (pool or index),
+ * so a vfree that runs the purge, or follows one, stays within a few times a plain call. */
+#define GIVE_BACK_BURST 32
 
-	/* Small areas go to their class's pool (whole, struct and range); the rest back to the index in
-	 * bursts: the arena lock is dropped between them so that allocating harts are never held up for a
-	 * whole batch of thousands of areas. */
+/* Hands fenced areas back: small ones to their class's pool (whole, struct and range); the rest to the
+ * index in bursts: the arena lock is dropped between them so that allocating harts are never held up for
+ * a whole batch of thousands of areas. Every area on `list` is past the purge's fence. */
+static void give_back(struct vmap_area *list)
+{
 	struct vmap_area *pooled[VA_CACHE_CLASSES] = {0}, *rest = NULL;
 	u32 counts[VA_CACHE_CLASSES] = {0};
 	while (list) {
@@ -153,6 +132,81 @@ __noinline static void purge_batch(void)
 		}
 		arena_unlock(f);
 	}
+}
+
+/* Gives back up to `limit` fenced areas, a burst per hold of the arena lock. */
+static void give_back_fenced(u64 limit)
+{
+	while (limit && READ_ONCE(arena.fenced_head)) {
+		unsigned long f = arena_lock();
+		struct vmap_area *list = arena.fenced_head, *last = NULL;
+		u64 n = 0;
+		for (struct vmap_area *a = list; a && n < MIN(limit, (u64)GIVE_BACK_BURST); a = a->lazy_next, n++) last = a;
+		if (last) {
+			arena.fenced_head = last->lazy_next;
+			arena.st.fenced_areas -= n;
+			last->lazy_next = NULL;
+		}
+		arena_unlock(f);
+		if (!last) return;
+		give_back(list);
+		limit -= n;
+	}
+}
+
+void vm_purge_give_back_some(void)
+{
+	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(GIVE_BACK_BURST);
+}
+
+/* Puts a fenced list of n areas (its last one `last`) on arena.fenced_head for later give-back. */
+static void fence_park(struct vmap_area *list, struct vmap_area *last, u64 n)
+{
+	unsigned long f = arena_lock();
+	last->lazy_next = arena.fenced_head;
+	arena.fenced_head = list;
+	arena.st.fenced_areas += n;
+	arena_unlock(f);
+}
+
+/* One batch: takes the whole lazy list, fences every hart once, and gives the ranges back: all of them,
+ * or (`chunked`, a freeing hart purging inline) a first burst, leaving the rest fenced for later calls.
+ * Caller has claimed purge_running. */
+__noinline static void purge_batch(bool chunked)
+{
+	u64 id;
+	struct vmap_area *list = va_lazy_take_all(&id);
+	if (!list) return;
+	u64 pages = 0, areas = 0;
+	u64 lo = ~0ULL, hi = 0;
+	for (struct vmap_area *a = list; a; a = a->lazy_next) {
+		lo = MIN(lo, a->va_start);
+		hi = MAX(hi, a->va_start + a->va_size);
+		pages += va_lazy_pages_of(a);
+		areas++;
+		va_check_move(a, VAH(LAZY), VA_LAZY);
+		/* Named here, where the batch is fixed, not at vfree: a hart's lazy list is taken by whichever
+		 * purge comes next, so only now is it known which purge releases the range. */
+		TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
+	}
+	va_lazy_taken(pages, areas);
+	enum tlb_remote_mech mech = tlb_remote_mech(); /* read once: the fence uses it and the trace names it */
+	u32 remote = flush_kernel_range(lo, hi - lo, mech);
+	struct vmap_area *cut = NULL; /* the last area given back now, when chunked */
+	u64 n = 0;
+	for (struct vmap_area *a = list; a; a = a->lazy_next) {
+		vm_free_chain(a->lazy_tables); /* level-0 tables the areas emptied: no walker holds them now */
+		a->lazy_tables = 0;
+		if (chunked && ++n == GIVE_BACK_BURST) cut = a;
+	}
+	if (cut && cut->lazy_next) {
+		struct vmap_area *later = cut->lazy_next, *last = later;
+		u64 parked = 1;
+		for (; last->lazy_next; parked++) last = last->lazy_next;
+		cut->lazy_next = NULL;
+		fence_park(later, last, parked);
+	}
+	give_back(list);
 	arena_stat_add(ARENA_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
 	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%s local_fences=1 remote_fences=%u "
@@ -164,13 +218,13 @@ __noinline static void purge_batch(void)
 /* Runs purges while the lazy list is over its threshold (more areas may be parked while one runs:
  * harts that find a purge in flight leave theirs to it), or one purge when `once`. Returns false
  * without doing anything if another hart's purge is in flight. */
-static bool purge_run(bool once)
+static bool purge_run(bool once, bool chunked)
 {
 	u32 idle = 0;
 	if (!__atomic_compare_exchange_n(&purge_running, &idle, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
 	WRITE_ONCE(purge_requested, 0);
-	do purge_batch();
+	do purge_batch(chunked);
 	while (!once && va_lazy_over_threshold());
 	__atomic_add_fetch(&purge_seq, 1, __ATOMIC_RELEASE);
 	store_release(purge_running, 0);
@@ -205,7 +259,8 @@ void vm_purge_wait(u64 seq)
  * alignments see the whole region again. */
 void vm_purge_parked(void)
 {
-	while (!purge_run(true)) vm_purge_wait(vm_purge_seq());
+	while (!purge_run(true, false)) vm_purge_wait(vm_purge_seq());
+	give_back_fenced(~0ULL);
 	va_cache_flush();
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
@@ -223,11 +278,13 @@ void vm_purge_kick(void)
 		harts_kick_others();
 		return;
 	}
-	(void)purge_run(false);
+	(void)purge_run(false, true);
 }
 
 /* The idle loop's share: the purge an allocating or freeing hart asked for. */
 void vm_purge_idle_work(void)
 {
-	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && va_lazy_over_threshold()) (void)purge_run(false);
+	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && va_lazy_over_threshold())
+		(void)purge_run(false, false);
+	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(~0ULL);
 }

@@ -12,8 +12,14 @@
 void vm_purge_parked(void);
 /* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. No lock held. */
 void vm_purge_kick(void);
-/* The idle loop's share: the purge a hart asked for (vm_purge_kick). Process context. */
+/* The idle loop's share: the purge a hart asked for (vm_purge_kick), and every fenced area a purge left
+ * to be given back. Process context. */
 void vm_purge_idle_work(void);
+/* A purge run inline by a freeing hart (vm_purge_kick, when no other hart can) fences the whole batch
+ * but gives back only GIVE_BACK_BURST areas itself; the rest wait on arena.fenced_head, safe to reuse,
+ * and each later vfree gives back a burst (this call: one load when nothing waits), as do idle harts
+ * and vm_purge_parked, all of them. So no caller pays for a whole batch. Process context, no lock held. */
+void vm_purge_give_back_some(void);
 u64 vm_purge_seq(void);         /* purges completed so far; any context */
 bool vm_purge_in_flight(void);  /* any context */
 /* Sleeps (wfi) until a purge completes after `seq`, or none is in flight. Process context. */

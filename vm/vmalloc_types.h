@@ -66,6 +66,7 @@ static inline u64 va_area_span(const struct vmap_area *a) { return a->va_start +
 struct vm_stats {
 	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
 	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
+	u64 fenced_areas; /* purged areas not yet given back (vm/vmalloc_purge.h, vm_purge_give_back_some) */
 	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
 	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
 	u64 last_fail_size, last_fail_align, last_fail_seq;

@@ -74,6 +74,10 @@ void va_walk_arena(void)
 		unpublished += (s64)arena_harts[h].lazy_unpublished;
 	}
 	lazy_list(&s, arena.lazy_head);
+	/* Fenced areas are off the lazy counters (the purge took them) but still the arena's, in VA_LAZY. */
+	u64 fenced = 0;
+	for (const struct vmap_area *a = arena.fenced_head; a; a = a->lazy_next, fenced++) held(&s, a, VA_LAZY);
+	BUG_UNLESS(fenced == arena.st.fenced_areas, INV_LAZY_PAGES);
 	for (const struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next) held(&s, a, VA_DEFERRED);
 
 	BUG_UNLESS(s.bytes + va_index_free_bytes(&arena.free) == arena.free.end - arena.free.start, INV_ONE_HOME);

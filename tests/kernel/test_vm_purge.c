@@ -84,6 +84,45 @@ static void threshold_is_linux_default(struct ktest *t)
 	KT_EXPECT(t, vm_lazy_max_pages() == found);
 }
 
+/* A hart alone purges in its own vfree but gives back only a burst (32 areas) itself: the rest waits,
+ * fenced, and each later vfree gives back a burst, so no call pays for a whole batch (tail latency,
+ * `make bench` section 7); vm_purge gives back everything. On several harts idle harts purge and give
+ * back whole batches: this case needs the lone hart (the 1-hart boots run it). */
+static void lone_purge_gives_back_in_bursts(struct ktest *t)
+{
+	if (nr_harts_online > 1) {
+		ktest_skip(t, "idle harts purge whole batches when there are several");
+		return;
+	}
+	const u64 limit = 96, old = vm_lazy_max_pages();
+	void *p[200];
+	struct vm_stats st;
+	u64 most = 0, shrinks = 0, before = 0;
+	vm_purge();
+	vm_set_lazy_max_pages(limit);
+	u32 n = 0;
+	for (; n < ARRAY_SIZE(p) && (p[n] = vmalloc(PAGE_SIZE)); n++) {}
+	KT_EXPECT(t, n == ARRAY_SIZE(p));
+	for (u32 i = 0; i < n; i++) {
+		vfree(p[i]);
+		vm_get_stats(&st);
+		most = MAX(most, st.fenced_areas);
+		if (st.fenced_areas < before) {
+			shrinks++;
+			KT_EXPECT(t, before - st.fenced_areas == MIN(before, 32)); /* one burst per vfree */
+		}
+		before = st.fenced_areas;
+	}
+	/* Each purge takes ~96 one-page areas, gives 32 back and leaves ~64 fenced. */
+	KT_EXPECT(t, most >= limit - 32 && most <= 2 * limit);
+	KT_EXPECT(t, shrinks >= 2);
+	vm_purge();
+	vm_get_stats(&st);
+	KT_EXPECT(t, st.fenced_areas == 0 && st.lazy_areas == 0 && st.lazy_pages == 0);
+	vm_set_lazy_max_pages(old);
+}
+
 KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
 	    {"batch_costs_one_fence_each", batch_costs_one_fence_each}, {"wide_batch_flushes_all", wide_batch_flushes_all},
-	    {"threshold_is_linux_default", threshold_is_linux_default});
+	    {"threshold_is_linux_default", threshold_is_linux_default},
+	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts});
