@@ -210,8 +210,9 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 	u32 budget = 1u << 20;
 	for (struct vmap_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
 		if (lazy_match(a, addr, contains)) return a;
-	for (struct vmap_area *a = arena.fenced_head; a && budget; a = a->lazy_next, budget--)
-		if (lazy_match(a, addr, contains)) return a;
+	for (struct vmap_area *b = arena.fenced_head; b && budget; b = (struct vmap_area *)(uptr)b->lazy_tables)
+		for (struct vmap_area *a = b; a && budget; a = a->lazy_next, budget--)
+			if (lazy_match(a, addr, contains)) return a;
 	for (u32 i = 0; i < MAX_HARTS; i++)
 		for (struct vmap_area *a = READ_ONCE(arena_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
 			if (lazy_match(a, addr, contains)) return a;

@@ -43,7 +43,8 @@ struct vm_arena {
 	s64 lazy_pages;             /* parked pages counted so far (atomic; harts publish theirs in batches) */
 	u64 lazy_max_pages;
 	struct vmap_area *fenced_head; /* purged (every TLB flushed) but not yet handed back: vm/vmalloc_purge.c
-					* gives them back a burst at a time (state VA_LAZY, off the lazy counters) */
+					* gives them back a burst at a time (state VA_LAZY, off the lazy counters);
+					* bursts linked through their first area's lazy_tables */
 	struct vmap_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
 	u32 deferred_draining;      /* harts half-way through a deferred list they took */
 	struct vm_stats st;

@@ -16,9 +16,10 @@ void vm_purge_kick(void);
  * to be given back. Process context. */
 void vm_purge_idle_work(void);
 /* A purge run inline by a freeing hart (vm_purge_kick, when no other hart can) fences the whole batch
- * but gives back only GIVE_BACK_BURST areas itself; the rest wait on arena.fenced_head, safe to reuse,
- * and each later vfree gives back a burst (this call: one load when nothing waits), as do idle harts
- * and vm_purge_parked, all of them. So no caller pays for a whole batch. Process context, no lock held. */
+ * but gives back only a burst of areas itself (1/64 of the threshold's pages, at least 32); the rest
+ * wait on arena.fenced_head, safe to reuse, and each later vfree gives back a burst (this call: one load
+ * when nothing waits), as do idle harts and vm_purge_parked, all of them. So no caller pays for a whole
+ * batch. Process context, no lock held. */
 void vm_purge_give_back_some(void);
 u64 vm_purge_seq(void);         /* purges completed so far; any context */
 bool vm_purge_in_flight(void);  /* any context */

@@ -33,7 +33,8 @@ struct vmap_area {
 	u64 requested;      /* what the caller asked for; vrealloc moves it */
 	const void *caller;
 	struct vmap_area *lazy_next; /* on the purge list once freed */
-	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush */
+	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush;
+			     * then, on a fenced burst's first area, the next burst (vm/vmalloc_purge.c) */
 	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
 	u32 flags;
 	u32 owner;

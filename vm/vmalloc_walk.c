@@ -76,7 +76,8 @@ void va_walk_arena(void)
 	lazy_list(&s, arena.lazy_head);
 	/* Fenced areas are off the lazy counters (the purge took them) but still the arena's, in VA_LAZY. */
 	u64 fenced = 0;
-	for (const struct vmap_area *a = arena.fenced_head; a; a = a->lazy_next, fenced++) held(&s, a, VA_LAZY);
+	for (const struct vmap_area *b = arena.fenced_head; b; b = (const struct vmap_area *)(uptr)b->lazy_tables)
+		for (const struct vmap_area *a = b; a; a = a->lazy_next, fenced++) held(&s, a, VA_LAZY);
 	BUG_UNLESS(fenced == arena.st.fenced_areas, INV_LAZY_PAGES);
 	for (const struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next) held(&s, a, VA_DEFERRED);
 
