@@ -15,19 +15,35 @@ struct task;
 /* Boot, once, before the first task: sets the orphan pool's limits. */
 void shm_init(void);
 
+/* SYS_shm_create: a new zeroed object of size bytes (whole pages) owned and charged by t -> its handle,
+ * with SHM_ALL. -EINVAL, -ENOMEM, -EMFILE. */
 long shm_create(struct task *t, u64 size, u64 flags);
+/* SYS_shm_map: maps the object into t with room for max_size -> the user address. -EBADF, -EACCES,
+ * -EINVAL, -EPERM (seals), -EMFILE, -ENOMEM; on failure t's address space is as it was. */
 long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 prot);
+/* SYS_shm_unmap: removes the mapping that starts at addr and credits its tables -> 0. -EINVAL. */
 long shm_unmap(struct task *t, u64 addr);
+/* SYS_shm_resize: the object's new size, in every mapping of every task before it returns -> 0.
+ * -EBADF, -EACCES, -EINVAL, -EPERM (seals), -ENOMEM (nothing changed). */
 long shm_resize(struct task *t, u64 handle, u64 new_size);
+/* SYS_shm_share: a handle in task tid with rights (a subset of t's) -> its value. -EBADF, -EINVAL,
+ * -EACCES, -ESRCH, -EMFILE. */
 long shm_share(struct task *t, u64 handle, long tid, u64 rights);
+/* SYS_shm_close: drops the handle; the object goes with its last handle and mapping -> 0. -EBADF. */
 long shm_close(struct task *t, u64 handle);
-/* Fills *out (a kernel buffer: the caller copies it out). */
+/* SYS_shm_info: fills *out (a kernel buffer: the caller copies it out) -> 0. -EBADF. */
 long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out);
+/* SYS_shm_seal: adds seals -> the object's seals. -EBADF, -EACCES, -EINVAL, -EPERM, -EBUSY. */
 long shm_seal(struct task *t, u64 handle, u64 seals);
-/* SYS_shm_read (write = false) and SYS_shm_write (write = true). */
+/* SYS_shm_read (write = false) and SYS_shm_write (write = true): copies between ubuf and the object at
+ * offset -> bytes copied (short at the end, at a bad page of ubuf, at a racing shrink). -EBADF, -EACCES,
+ * -EPERM (write seal), -EFAULT (nothing copied). */
 long shm_rw(struct task *t, u64 handle, u64 offset, u64 ubuf, u64 len, bool write);
-/* SYS_shm_wait: sleeps (interruptibly: a kill ends it with -EINTR). */
+/* SYS_shm_wait: sleeps (interruptibly: a kill ends it with -EINTR) while the word equals expected -> 0.
+ * -EBADF, -EACCES, -EFAULT, -EINVAL, -ERANGE, -EAGAIN, -ETIMEDOUT, -EPIPE. */
 long shm_wait(struct task *t, u64 handle, u64 offset, u64 expected, u64 timeout_ns);
+/* SYS_shm_wake: wakes up to count waiters on the word, oldest first -> how many. -EBADF, -EACCES,
+ * -EFAULT, -EINVAL, -ERANGE. */
 long shm_wake(struct task *t, u64 handle, u64 offset, u64 count);
 
 /* Whether h is a live handle of t. Task context (t's own). */
