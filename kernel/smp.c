@@ -30,7 +30,7 @@ struct call_box {
 };
 static struct call_box call_boxes[MAX_HARTS];
 
-u64 smp_online_mask(void) { return __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE); }
+bool smp_hart_online(u32 index) { return hartset_atomic_test(&harts_online, index, __ATOMIC_ACQUIRE); }
 
 void smp_send_ipi(u32 index)
 {
@@ -144,7 +144,7 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 
 int smp_call_on(u32 index, void (*fn)(void *), void *arg)
 {
-	if (index >= MAX_HARTS || !((smp_online_mask() >> index) & 1)) return -EINVAL;
+	if (!smp_hart_online(index)) return -EINVAL; /* false for index >= MAX_HARTS too */
 	struct call_box *b = &call_boxes[index];
 	hart_wait_until(!__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE));
 	b->fn = fn;
