@@ -174,7 +174,11 @@ static void ipis_take_the_reported_path(struct ktest *t)
 	hartset_for_each(i, &others) KT_EXPECT(t, READ_ONCE(harts[i].ipis_taken) > before[i]);
 	printk("# tlb_remote: IPIs by %s: %lu of %u went through the SBI\n", ipi_provider_name(), sent_by_sbi,
 	       hartset_popcount(&others));
-	KT_EXPECT(t, sent_by_sbi == (ipi_is_smode() ? 0u : (u64)hartset_popcount(&others)));
+	/* At least one each through the SBI: with 127 targets the first ones woken run their idle loops
+	 * (and kick, through the SBI too) before the last is sent, so the count can be higher (184 of 127
+	 * seen); never one through the SBI when the device was chosen. */
+	if (ipi_is_smode()) KT_EXPECT(t, sent_by_sbi == 0);
+	else KT_EXPECT(t, sent_by_sbi >= hartset_popcount(&others));
 }
 
 KTEST_SUITE(tlb_remote, {"ipis_take_the_reported_path", ipis_take_the_reported_path}, {"sbi_rfence_invalidates_remote", sbi_rfence_invalidates_remote},

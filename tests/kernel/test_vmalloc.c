@@ -69,11 +69,15 @@ static int fix_size_alloc_test(struct worker *w)
 	return 0;
 }
 
+/* Linux's fls(harts) x 8192 pairs; under `make test` an eighth, which keeps the holes but not the
+ * minutes that four harts take contending for the arena on a two-core TCG host. */
+static u64 full_fit_junk(void) { return (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE / (P.bench ? 1 : 8); }
+
+static u64 long_busy_count(void) { return P.bench ? 15000 : 2000; } /* the make-test size, as in full_fit */
+
 static int full_fit_alloc_test(struct worker *w)
 {
-	/* Linux's fls(harts) x 8192 pairs; under `make test` an eighth, which keeps the holes but not the
-	 * minutes that four harts take contending for the arena on a two-core TCG host. */
-	u64 junk = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE / (P.bench ? 1 : 8);
+	u64 junk = full_fit_junk();
 	int rv = -1;
 	(void)w;
 
@@ -103,7 +107,7 @@ out:
 
 static int long_busy_list_alloc_test(struct worker *w)
 {
-	const int BUSY = P.bench ? 15000 : 2000; /* the make-test size, as in full_fit */
+	const int BUSY = (int)long_busy_count();
 	int rv = 0;
 	(void)w;
 
@@ -378,6 +382,53 @@ static const struct test_case_desc cases[] = {
 
 static bool selected(u32 id) { return P.run_test_mask & (1UL << id); }
 
+/* Cases selected but not run because their workers' memory cannot fit (fit_check): each fails, saying so. */
+static u64 unfit;
+static char unfit_why[NR_CASES][160];
+
+/* The most memory one worker of case `id` holds at once, in pages: the data pages, the pointer arrays,
+ * page tables (each area spans its pages and a guard page) and about 128 bytes of records per area. Only
+ * the cases that hold much are modelled; the others hold at most a few hundred pages. */
+static u64 case_peak_pages(u32 id)
+{
+	switch (id) {
+	case 1: { /* full_fit: junk pairs of 1-page areas, half of them kept through the loop */
+		u64 junk = full_fit_junk();
+		return 2 * junk + 2 * (junk * 8 / PAGE_SIZE + 1) + 4 * junk / 512 + 2 * junk * 128 / PAGE_SIZE + 16;
+	}
+	case 2: { /* long_busy_list: BUSY 1-page areas, then a 100-page and a 1-page area per loop */
+		u64 busy = long_busy_count();
+		return busy + busy * 8 / PAGE_SIZE + 1 + 101 + 2 * busy / 512 + busy * 128 / PAGE_SIZE + 16;
+	}
+	case 12: return 50 * (256 << 10) / PAGE_SIZE + 64; /* vrealloc_shrink: 50 areas of 256 KiB */
+	default: return 256;
+	}
+}
+
+/* Linux sizes full_fit and long_busy_list by the number of harts (fls(harts) x 64 MiB per full_fit
+ * worker: 448 MiB at 64 harts), and every hart runs a worker at once: at -smp 64 -m 4G with 32 workers
+ * they ran out of memory mid-run. Each such case is checked before any worker starts, against the free
+ * pages less a sixteenth (the arena's own tables, the other cases' leftovers, kvfree_rcu's backlog), and
+ * not run when it cannot fit: its KTAP case fails naming what it needs and what there is, instead of a
+ * worker finding out half-way. Workers run `harts` at a time (the rest one after another on each hart), so
+ * that many hold their peak together when their orders put the case side by side. */
+static void fit_check(u32 harts)
+{
+	u64 free = buddy_free_pages() + page_cache_pages(), room = free - free / 16;
+	unfit = 0;
+	for (u32 id = 0; id < NR_CASES; id++) {
+		if (!selected(id)) continue;
+		u64 need = case_peak_pages(id) * harts;
+		if (need <= room) continue;
+		unfit |= 1UL << id;
+		snprintf(unfit_why[id], sizeof(unfit_why[id]),
+			 "%s cannot fit: %u workers at once need %lu MiB (%lu MiB each%s), %lu MiB free", cases[id].name,
+			 harts, need >> (20 - PAGE_SHIFT), case_peak_pages(id) >> (20 - PAGE_SHIFT),
+			 id == 1 ? ", Linux's fls(harts) x 64 MiB" : "", free >> (20 - PAGE_SHIFT));
+		printk("test_vmalloc: %s: not run\n", unfit_why[id]);
+	}
+}
+
 static void run_worker(struct worker *w)
 {
 	u32 order[NR_CASES];
@@ -392,7 +443,7 @@ static void run_worker(struct worker *w)
 	w->start = rdtime();
 	for (u32 k = 0; k < NR_CASES; k++) {
 		u32 id = order[k];
-		if (!selected(id)) continue;
+		if (!selected(id) || (unfit & (1UL << id))) continue;
 		u64 t0 = rdtime();
 		for (u64 r = 0; r < P.test_repeat_count; r++) {
 			if (!cases[id].fn(w)) w->data[id].passed++;
@@ -456,6 +507,7 @@ static void run_all(void)
 		workers[k].rng = 0x9e3779b97f4a7c15ULL * (k + 1);
 	}
 	u32 harts = MIN(nr_harts_online, (u32)P.nr_threads);
+	fit_check(harts);
 	smp_barrier_init(&start_line, harts);
 	for (u32 h = 1; h < harts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
 	run_hart_share((void *)0);
@@ -463,7 +515,7 @@ static void run_all(void)
 	for (u32 k = 0; k < P.nr_threads; k++) {
 		struct worker *w = &workers[k];
 		for (u32 id = 0; id < NR_CASES; id++) {
-			if (!selected(id)) continue;
+			if (!selected(id) || (unfit & (1UL << id))) continue;
 			printk("Summary: %s passed: %u failed: %u repeat: %lu loops: %lu avg: %lu usec\n", cases[id].name,
 			       w->data[id].passed, w->data[id].failed, P.test_repeat_count, P.test_loop_count,
 			       w->data[id].usec);
@@ -489,6 +541,7 @@ static void judge(struct ktest *t, u32 id)
 	if (id == 0) run_all();
 	if (!selected(id)) ktest_skip(t, "not in test_vmalloc.run_test_mask");
 	else if (!workers) KT_EXPECT(t, workers != NULL);
+	else if (unfit & (1UL << id)) ktest_fail(t, __FILE__, __LINE__, unfit_why[id]);
 	else judge_records(t, id);
 	if (id == NR_CASES - 1) {
 		vfree(workers);
