@@ -508,10 +508,16 @@ static void run_all(void)
 	}
 	u32 harts = MIN(nr_harts_online, (u32)P.nr_threads);
 	fit_check(harts);
+	u64 arena0, stripes0, pools0, arena1, stripes1, pools1;
+	struct vm_stats st0, st1;
+	vm_lock_counts(&arena0, &stripes0, &pools0);
+	vm_get_stats(&st0);
 	smp_barrier_init(&start_line, harts);
 	for (u32 h = 1; h < harts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
 	run_hart_share((void *)0);
 	smp_wait_all();
+	vm_lock_counts(&arena1, &stripes1, &pools1);
+	vm_get_stats(&st1);
 	for (u32 k = 0; k < P.nr_threads; k++) {
 		struct worker *w = &workers[k];
 		for (u32 id = 0; id < NR_CASES; id++) {
@@ -531,6 +537,12 @@ static void run_all(void)
 	}
 	printk("makespan: %lu ns for %lu workers on %u harts\n", timer_ticks_to_ns(last - first), P.nr_threads,
 	       MIN(nr_harts_online, (u32)P.nr_threads));
+	/* Where a several-hart run's instructions can go besides the work: the locks every hart shares, the
+	 * purges and their remote fences (bench.sh section 3 divides by the loops of all workers). */
+	printk("shared: arena_locks=%lu pool_locks=%lu stripe_locks=%lu purges=%lu remote_fences=%lu full_flushes=%lu "
+	       "for %lu loops x %lu workers\n", arena1 - arena0, pools1 - pools0, stripes1 - stripes0,
+	       st1.purges - st0.purges, st1.remote_fences - st0.remote_fences, st1.full_flushes - st0.full_flushes,
+	       P.test_loop_count * P.test_repeat_count, P.nr_threads);
 }
 
 /* One KTAP case per test id: the first runs the workers, all judge what was recorded. */
