@@ -2,6 +2,7 @@
  * `test_vmalloc` ktest suite. With any test_vmalloc.* bootarg the parameters default to Linux's (a
  * million loops, one worker per hart) and the run is a benchmark; without, they are small enough for
  * `make test`. The first case runs every worker; each case then reports what its runs recorded. */
+#include "kernel/hart.h"
 #include "kernel/ktest.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
@@ -190,7 +191,7 @@ static int align_shift_alloc_test(struct worker *w)
 static int pcpu_alloc_test(struct worker *w)
 {
 	const u64 n = P.bench ? 35000 : 35000 / 8;
-	u32 harts = nr_harts_online;
+	u32 nharts = nr_harts_online;
 	int rv = 0;
 	void **pcpu = vmalloc(sizeof(void *) * n);
 	if (!pcpu) return -1;
@@ -202,12 +203,12 @@ static int pcpu_alloc_test(struct worker *w)
 			continue;
 		}
 		if (P.bench) continue;
-		for (u32 h = 0; h < harts; h++) {
+		for (u32 h = 0; h < nharts; h++) {
 			u8 *c = per_cpu_ptr(pcpu[i], h);
 			if (c[0] || c[size - 1]) rv = -1;
 			c[0] = (u8)(h + 1);
 		}
-		for (u32 h = 0; h < harts; h++)
+		for (u32 h = 0; h < nharts; h++)
 			if (((u8 *)per_cpu_ptr(pcpu[i], h))[0] != (u8)(h + 1)) rv = -1;
 	}
 	for (u64 i = 0; i < n; i++) free_percpu(pcpu[i]);
@@ -412,18 +413,18 @@ static u64 case_peak_pages(u32 id)
  * not run when it cannot fit: its KTAP case fails naming what it needs and what there is, instead of a
  * worker finding out half-way. Workers run `harts` at a time (the rest one after another on each hart), so
  * that many hold their peak together when their orders put the case side by side. */
-static void fit_check(u32 harts)
+static void fit_check(u32 nharts)
 {
 	u64 free = buddy_free_pages() + page_cache_pages(), room = free - free / 16;
 	unfit = 0;
 	for (u32 id = 0; id < NR_CASES; id++) {
 		if (!selected(id)) continue;
-		u64 need = case_peak_pages(id) * harts;
+		u64 need = case_peak_pages(id) * nharts;
 		if (need <= room) continue;
 		unfit |= 1UL << id;
 		snprintf(unfit_why[id], sizeof(unfit_why[id]),
 			 "%s cannot fit: %u workers at once need %lu MiB (%lu MiB each%s), %lu MiB free", cases[id].name,
-			 harts, need >> (20 - PAGE_SHIFT), case_peak_pages(id) >> (20 - PAGE_SHIFT),
+			 nharts, need >> (20 - PAGE_SHIFT), case_peak_pages(id) >> (20 - PAGE_SHIFT),
 			 id == 1 ? ", Linux's fls(harts) x 64 MiB" : "", free >> (20 - PAGE_SHIFT));
 		printk("test_vmalloc: %s: not run\n", unfit_why[id]);
 	}
@@ -457,13 +458,21 @@ static void run_worker(struct worker *w)
 
 static struct smp_barrier start_line;
 
+/* IPIs taken so far, summed over the online harts: the kicks of lock, purge and grace-period waits. */
+static u64 ipis_taken_all(void)
+{
+	u64 n = 0;
+	hartset_for_each(i, &harts_online) n += READ_ONCE(harts[i].ipis_taken);
+	return n;
+}
+
 /* A hart runs its share of the workers one after the other (worker k lives on hart k % harts). The
  * harts start together: each sleeps in wfi at the barrier until the last one arrives. */
 static void run_hart_share(void *arg)
 {
-	u32 hart = (u32)(uptr)arg, harts = MIN(nr_harts_online, (u32)P.nr_threads);
+	u32 hart = (u32)(uptr)arg, nharts = MIN(nr_harts_online, (u32)P.nr_threads);
 	smp_barrier_wait(&start_line);
-	for (u32 k = hart; k < P.nr_threads; k += harts) run_worker(&workers[k]);
+	for (u32 k = hart; k < P.nr_threads; k += nharts) run_worker(&workers[k]);
 }
 
 static u64 param(const char *name, u64 bench_default, u64 test_default, bool bench)
@@ -506,18 +515,20 @@ static void run_all(void)
 		workers[k].id = k;
 		workers[k].rng = 0x9e3779b97f4a7c15ULL * (k + 1);
 	}
-	u32 harts = MIN(nr_harts_online, (u32)P.nr_threads);
-	fit_check(harts);
+	u32 nharts = MIN(nr_harts_online, (u32)P.nr_threads);
+	fit_check(nharts);
 	u64 arena0, stripes0, pools0, arena1, stripes1, pools1;
 	struct vm_stats st0, st1;
 	vm_lock_counts(&arena0, &stripes0, &pools0);
 	vm_get_stats(&st0);
-	smp_barrier_init(&start_line, harts);
-	for (u32 h = 1; h < harts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
+	u64 ipis0 = ipis_taken_all();
+	smp_barrier_init(&start_line, nharts);
+	for (u32 h = 1; h < nharts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
 	run_hart_share((void *)0);
 	smp_wait_all();
 	vm_lock_counts(&arena1, &stripes1, &pools1);
 	vm_get_stats(&st1);
+	u64 ipis = ipis_taken_all() - ipis0;
 	for (u32 k = 0; k < P.nr_threads; k++) {
 		struct worker *w = &workers[k];
 		for (u32 id = 0; id < NR_CASES; id++) {
@@ -540,9 +551,9 @@ static void run_all(void)
 	/* Where a several-hart run's instructions can go besides the work: the locks every hart shares, the
 	 * purges and their remote fences (bench.sh section 3 divides by the loops of all workers). */
 	printk("shared: arena_locks=%lu pool_locks=%lu stripe_locks=%lu purges=%lu remote_fences=%lu full_flushes=%lu "
-	       "for %lu loops x %lu workers\n", arena1 - arena0, pools1 - pools0, stripes1 - stripes0,
+	       "ipis=%lu for %lu loops x %lu workers\n", arena1 - arena0, pools1 - pools0, stripes1 - stripes0,
 	       st1.purges - st0.purges, st1.remote_fences - st0.remote_fences, st1.full_flushes - st0.full_flushes,
-	       P.test_loop_count * P.test_repeat_count, P.nr_threads);
+	       ipis, P.test_loop_count * P.test_repeat_count, P.nr_threads);
 }
 
 /* One KTAP case per test id: the first runs the workers, all judge what was recorded. */
