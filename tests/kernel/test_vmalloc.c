@@ -385,7 +385,7 @@ static bool selected(u32 id) { return P.run_test_mask & (1UL << id); }
 
 /* Cases selected but not run because their workers' memory cannot fit (fit_check): each fails, saying so. */
 static u64 unfit;
-static char unfit_why[NR_CASES][160];
+static char unfit_why[NR_CASES][224];
 
 /* The most memory one worker of case `id` holds at once, in pages: the data pages, the pointer arrays,
  * page tables (each area spans its pages and a guard page) and about 128 bytes of records per area. Only
