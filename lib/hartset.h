@@ -31,7 +31,8 @@ struct hartset {
 
 static inline u64 hartset_bit(u32 i) { return 1ULL << (i % 64); }
 
-/* Plain (non-atomic) operations: for sets only one hart writes, or copies taken with hartset_load. */
+/* Plain (non-atomic) operations: for sets only one hart writes, or copies taken with hartset_load. None
+ * can fail; an index must be below MAX_HARTS (hartset_test answers false beyond it). Any context. */
 static inline void hartset_zero(struct hartset *s)
 {
 	for (u32 k = 0; k < HARTSET_WORDS; k++) s->w[k] = 0;
