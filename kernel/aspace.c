@@ -39,20 +39,20 @@ int aspace_create(struct task *t)
 	pt_copy_kernel_half(t->root_pa, kernel_root_pa);
 	/* Without enough ASID bits every task shares ASID 0 and each switch flushes. */
 	t->asid = (asid_bits >= 7) ? (u16)t->slot : 0;
-	t->hart_mask = 0;
-	t->active_mask = 0;
+	hartset_zero(&t->hart_mask);
+	hartset_zero(&t->active_mask);
 	t->flushes_in_flight = 0;
 	return 0;
 }
 
 void aspace_activate(struct task *t)
 {
-	u64 me = 1ULL << this_hart_index();
+	u32 me = this_hart_index();
 	/* Both bits before the root is loaded: a flusher that drops this hart from hart_mask reads
 	 * active_mask after the drop (both sequentially consistent), so it either sees this hart active and
 	 * puts the bit back, or dropped it before this fetch_or set it again. */
-	__atomic_fetch_or(&t->active_mask, me, __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(&t->hart_mask, me, __ATOMIC_SEQ_CST);
+	hartset_atomic_set(&t->active_mask, me, __ATOMIC_SEQ_CST);
+	hartset_atomic_set(&t->hart_mask, me, __ATOMIC_SEQ_CST);
 	csr_write(satp, pt_satp(t->root_pa, t->asid));
 	if (!t->asid) local_flush_tlb_all();
 	uaccess_task_enter();
@@ -61,7 +61,7 @@ void aspace_activate(struct task *t)
 void aspace_leave(struct task *t)
 {
 	/* Only after satp holds another root: up to that write this hart could still load t's translations. */
-	__atomic_fetch_and(&t->active_mask, ~(1ULL << this_hart_index()), __ATOMIC_SEQ_CST);
+	hartset_atomic_clear(&t->active_mask, this_hart_index(), __ATOMIC_SEQ_CST);
 }
 
 void aspace_deactivate(struct task *t)
@@ -91,23 +91,26 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
  * again. A ranged remote flush would leave t's other translations behind: never drop after one. The
  * drop comes first and the look at active_mask second (aspace_activate sets them in the other order),
  * so a hart that loads t's root meanwhile keeps its bit. */
-static void drop_idle_harts(struct task *t, u64 fenced)
+static void drop_idle_harts(struct task *t, const struct hartset *fenced)
 {
-	__atomic_fetch_and(&t->hart_mask, ~fenced, __ATOMIC_SEQ_CST);
-	u64 running = __atomic_load_n(&t->active_mask, __ATOMIC_SEQ_CST) & fenced;
-	if (running) __atomic_fetch_or(&t->hart_mask, running, __ATOMIC_SEQ_CST);
+	struct hartset running;
+	hartset_atomic_andnot(&t->hart_mask, fenced, __ATOMIC_SEQ_CST);
+	hartset_load(&running, &t->active_mask, __ATOMIC_SEQ_CST);
+	hartset_and(&running, &running, fenced);
+	hartset_atomic_or(&t->hart_mask, &running, __ATOMIC_SEQ_CST);
 }
 
 void aspace_flush(struct task *t, u64 va, u64 size)
 {
-	u64 me = 1ULL << this_hart_index();
+	u32 me = this_hart_index();
+	struct hartset mask;
 	/* Announced before hart_mask is read: a concurrent flusher may have dropped a hart whose fence it has
 	 * not finished yet, and then this flush must fence the other harts itself (see below). */
 	__atomic_fetch_add(&t->flushes_in_flight, 1, __ATOMIC_SEQ_CST);
-	u64 mask = __atomic_load_n(&t->hart_mask, __ATOMIC_SEQ_CST);
+	hartset_load(&mask, &t->hart_mask, __ATOMIC_SEQ_CST);
 	bool racing = __atomic_load_n(&t->flushes_in_flight, __ATOMIC_SEQ_CST) > 1;
 
-	if (mask & me) {
+	if (hartset_test(&mask, me)) {
 		if (size && size <= TLB_FLUSH_ALL_PAGES * PAGE_SIZE)
 			for (u64 a = va; a < va + size; a += PAGE_SIZE)
 				__asm__ volatile("sfence.vma %0, %1" ::"r"(a), "r"((u64)t->asid) : "memory");
@@ -120,10 +123,12 @@ void aspace_flush(struct task *t, u64 va, u64 size)
 	 * translations behind) and the next flush of an idle task's unmap or shrink stays on this hart. When
 	 * another flush is in flight it may have dropped a hart it has not fenced yet: then every other
 	 * online hart is fenced here too. */
-	u64 others = mask & ~me;
-	if (others || racing) {
-		if (others) drop_idle_harts(t, others);
-		tlb_remote_flush_asid(racing ? ~me : others, 0, 0, t->asid);
+	struct hartset *others = &mask;
+	hartset_clear(others, me);
+	bool any = !hartset_empty(others);
+	if (any || racing) {
+		if (any) drop_idle_harts(t, others);
+		tlb_remote_flush_asid(racing ? NULL : others, 0, 0, t->asid); /* NULL: every other online hart */
 	}
 	__atomic_fetch_sub(&t->flushes_in_flight, 1, __ATOMIC_SEQ_CST);
 }

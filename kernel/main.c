@@ -135,7 +135,7 @@ void secondary_main(u64 hartid, u64 index)
 	timer_init_hart();
 	ipi_init_hart();
 	csr_set(sie, SIE_SSIE | SIE_STIE);
-	__atomic_fetch_or(&harts_online_mask, 1ULL << index, __ATOMIC_ACQ_REL);
+	hartset_atomic_set(&harts_online, (u32)index, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&nr_harts_online, 1, __ATOMIC_ACQ_REL);
 	store_release(h->online, true);
 	smp_send_ipi(0); /* the boot hart sleeps until this hart is online */

@@ -95,11 +95,12 @@ int sched_block_until(const bool *done, u64 deadline)
 /* Wakes one hart asleep in its idle loop, not this one: the woken task runs there at once. */
 static void kick_one_sleeper(void)
 {
-	u64 others = READ_ONCE(harts_online_mask) & ~(1UL << this_hart_index());
-	for (; others; others &= others - 1) {
-		u32 i = (u32)__builtin_ctzl(others);
+	struct hartset others;
+	if (!hart_kick) return;
+	harts_online_others(&others);
+	hartset_for_each(i, &others) {
 		if (READ_ONCE(hart_locals[i]->asleep)) {
-			harts_kick(1UL << i);
+			hart_kick(i);
 			return;
 		}
 	}

@@ -30,7 +30,7 @@ struct call_box {
 };
 static struct call_box call_boxes[MAX_HARTS];
 
-u64 smp_online_mask(void) { return __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE); }
+bool smp_hart_online(u32 index) { return hartset_atomic_test(&harts_online, index, __ATOMIC_ACQUIRE); }
 
 void smp_send_ipi(u32 index)
 {
@@ -98,17 +98,22 @@ static bool start_in_slot(const struct hart_desc *hd, u32 idx, u64 entry, bool n
 }
 
 /*
- * Starts the secondaries one at a time in hartid order, each given up to 1 s to come online. A listed hart
- * the machine lacks stays "start pending" in the firmware (which believes the tree) and never arrives;
- * the first such hart ends the bring-up, and the harts listed above it are reported, not tried, so a
- * tree listing 64 harts for a 2-hart machine costs one second, not 62. Slot indices stay dense (tests
- * and per-hart tables count harts 0..nr_harts_online-1), so a hart that fails keeps no slot.
+ * Starts the secondaries one at a time in hartid order, each given up to 1 s plus 50 ms per listed hart to
+ * come online, or 8 times the longest any hart took so far if that is more. A listed hart the machine
+ * lacks stays "start pending" in the firmware (which believes the tree) and never arrives; the first such
+ * hart ends the bring-up, and the harts listed above it are reported, not tried, so a tree listing 64
+ * harts for a 2-hart machine costs four seconds, not 62 times that. The scaled waits are for a crowded
+ * host: at -smp 128 on 2 busy cores the other 127 harts are still in the firmware's own start-up when
+ * the first is asked to start, and harts took ~0.6 s each; with a flat 1 s, hart 1 (once) and hart 47
+ * (once) were taken for absent, ending the bring-up there. Slot indices stay dense (tests and per-hart
+ * tables count harts 0..nr_harts_online-1), so a hart that fails keeps no slot.
  */
 void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 {
 	static u16 order[DT_MAX_HARTS];
 	u32 me = this_hart()->hartid, idx = 1;
 	int n, next = 0;
+	u64 slowest = 0; /* timer ticks the slowest hart so far took to come online */
 
 	if (!sbi_info.has_hsm) {
 		printk("smp: firmware has no HSM extension: running on one hart\n");
@@ -120,21 +125,23 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 	while (next < n && idx < MAX_HARTS) {
 		const struct hart_desc *hd = &m->harts[order[next++]];
 		if (!start_in_slot(hd, idx, entry, dt_max_node(m) > 0)) continue;
-		u64 deadline = rdtime() + timer_hz();
+		u64 t0 = rdtime(), deadline = t0 + MAX(timer_hz() + (u64)n * timer_hz() / 20, 8 * slowest);
 		hart_wait_until(__atomic_load_n(&harts[idx].local.online, __ATOMIC_ACQUIRE) || rdtime() >= deadline);
 		if (harts[idx].local.online) {
+			slowest = MAX(slowest, rdtime() - t0);
 			idx++;
 			continue;
 		}
 		long st = sbi_hart_get_status(hd->hartid);
 		if (st == HSM_START_PENDING) {
-			printk("smp: hart %u never answered its start: not in this machine; the %d harts listed above it "
-			       "are taken to be absent too\n", hd->hartid, n - next);
+			printk("smp: hart %u never answered its start (%lu ms): not in this machine; the %d harts listed "
+			       "above it are taken to be absent too\n", hd->hartid, timer_ticks_to_ns(deadline - t0) / 1000000,
+			       n - next);
 			return;
 		}
 		/* Started but late: it may yet run on this slot's stack, so the slot is never reused. */
-		printk("smp: hart %u did not come online within 1 s (HSM state %ld): no more harts started\n",
-		       hd->hartid, st);
+		printk("smp: hart %u did not come online within %lu ms (HSM state %ld): no more harts started\n",
+		       hd->hartid, timer_ticks_to_ns(deadline - t0) / 1000000, st);
 		return;
 	}
 	for (; next < n; next++)
@@ -144,7 +151,7 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 
 int smp_call_on(u32 index, void (*fn)(void *), void *arg)
 {
-	if (index >= MAX_HARTS || !((smp_online_mask() >> index) & 1)) return -EINVAL;
+	if (!smp_hart_online(index)) return -EINVAL; /* false for index >= MAX_HARTS too */
 	struct call_box *b = &call_boxes[index];
 	hart_wait_until(!__atomic_load_n(&b->busy, __ATOMIC_ACQUIRE));
 	b->fn = fn;

@@ -9,7 +9,7 @@ struct machine_desc;
 /* Starts every usable hart of m at the physical address entry (boot/'s secondary entry, handed to kmain);
  * boot hart only, once, after paging and the timer are set up. */
 void smp_boot_secondaries(const struct machine_desc *m, u64 entry);
-u64 smp_online_mask(void);  /* bit i = dense hart index i online */
+bool smp_hart_online(u32 index); /* dense hart index `index` is online; any context */
 void smp_send_ipi(u32 index);
 /* The software-interrupt handler (trap context): acknowledges it, counts it in the hart's ipis_taken,
  * serves a pending TLB shootdown and notes an RCU quiescent state. Otherwise the IPI's work is waking the

@@ -47,8 +47,8 @@ struct task {
 	struct trap_frame *tf;
 	u64 root_pa;
 	u16 asid;
-	u64 hart_mask;       /* harts that may hold translations of this address space (kernel/aspace.c) */
-	u64 active_mask;     /* harts with this address space in satp right now */
+	struct hartset hart_mask;   /* harts that may hold translations of this address space (kernel/aspace.c) */
+	struct hartset active_mask; /* harts with this address space in satp right now */
 	u32 flushes_in_flight; /* aspace_flush calls between dropping harts and their fence's end */
 	int on_hart;         /* index of the hart running it, -1 if none */
 	u64 wake_at;         /* T_BLOCKED in sleep: timebase tick to wake at */

@@ -4,25 +4,35 @@
 
 struct hart_local *hart_locals[MAX_HARTS];
 u32 nr_harts_online = 1;
-u64 harts_online_mask = 1;
+struct hartset harts_online = {{1}};
 void (*hart_kick)(u32 index);
 bool (*hart_ipi_claim)(void);
 
-void harts_kick(u64 mask)
+void harts_kick(const struct hartset *set)
 {
 	if (!hart_kick) return;
-	mask &= ~(1ULL << this_hart_index());
-	for (u32 i = 0; mask; i++, mask >>= 1)
-		if (mask & 1) hart_kick(i);
+	u32 me = this_hart_index();
+	hartset_for_each(i, set)
+		if (i != me) hart_kick(i);
 }
 
-void harts_kick_others(void) { harts_kick(__atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE)); }
+void harts_kick_others(void)
+{
+	struct hartset online;
+	hartset_load(&online, &harts_online, __ATOMIC_ACQUIRE); /* a new hart's record is seen with its bit */
+	harts_kick(&online);
+}
 
-u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases)
+void harts_online_others(struct hartset *out)
+{
+	hartset_load(out, &harts_online, __ATOMIC_ACQUIRE);
+	hartset_clear(out, this_hart_index());
+}
+
+u32 harts_sbi_chunks(const struct hartset *set, unsigned long *masks, unsigned long *bases)
 {
 	u32 n = 0;
-	for (u32 i = 0; i < MAX_HARTS; i++) {
-		if (!((index_mask >> i) & 1)) continue;
+	hartset_for_each(i, set) {
 		unsigned long id = hart_locals[i]->hartid, base = id & ~63UL;
 		u32 k = 0;
 		while (k < n && bases[k] != base) k++;
@@ -38,8 +48,9 @@ u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases)
 unsigned long harts_other_sbi_mask(unsigned long *base)
 {
 	unsigned long masks[MAX_HARTS], bases[MAX_HARTS];
-	u64 others = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << this_hart_index());
-	u32 n = harts_sbi_chunks(others, masks, bases);
+	struct hartset others;
+	harts_online_others(&others);
+	u32 n = harts_sbi_chunks(&others, masks, bases);
 	*base = n ? bases[0] : 0;
 	return n ? masks[0] : 0;
 }

@@ -4,11 +4,10 @@
 #ifndef LIB_PERCPU_H
 #define LIB_PERCPU_H
 
+#include "lib/hartset.h"
 #include "lib/types.h"
 
 struct trace_syscall;
-
-#define MAX_HARTS 64 /* hart sets are u64 bitmaps of dense indices */
 
 struct hart_local {
 	u32 hartid;      /* the hart id firmware knows it by */
@@ -30,7 +29,9 @@ struct hart_local {
  * runs, NULL for an index never used. */
 extern struct hart_local *hart_locals[MAX_HARTS];
 extern u32 nr_harts_online;
-extern u64 harts_online_mask; /* bit i = dense hart index i online */
+/* Index i is online (it only ever grows: harts are never taken offline). Read it with hartset_load or
+ * harts_online_others; the hart that brings index i up sets its bit. */
+extern struct hartset harts_online;
 
 /* Wakes hart `index` from wfi (an IPI). Installed by the hart layer when secondaries start, NULL before:
  * lib and vm wait with wfi and need someone to wake them without calling up into kernel/. */
@@ -41,19 +42,23 @@ extern void (*hart_kick)(u32 index);
  * layer, used by wait loops that run with interrupts masked (hart_wait_step). */
 extern bool (*hart_ipi_claim)(void);
 
-/* Sends hart_kick to every hart in `mask` but this one: how a hart wakes those that marked themselves as
+/* Sends hart_kick to every hart in `set` but this one: how a hart wakes those that marked themselves as
  * sleeping on what it just changed. No-op before secondaries start. Any context. */
-void harts_kick(u64 mask);
+void harts_kick(const struct hartset *set);
 /* harts_kick of every online hart. */
 void harts_kick_others(void);
 
+/* The online harts but this one, into *out (an acquire load of the online set). Any context. */
+void harts_online_others(struct hartset *out);
+
 /* SBI names harts by (mask, base) pairs, a mask covering ids base..base+63: a set of dense indices whose
- * hart ids lie far apart needs several. Fills masks[] and bases[] (room for MAX_HARTS) and returns how
- * many pairs; bit b of masks[k] is hart id bases[k] + b, bases are multiples of 64. */
-u32 harts_sbi_chunks(u64 index_mask, unsigned long *masks, unsigned long *bases);
+ * hart ids lie far apart, or more than 64 harts, needs several. Fills masks[] and bases[] (room for
+ * MAX_HARTS) and returns how many pairs; bit b of masks[k] is hart id bases[k] + b, bases are multiples
+ * of 64. Every index in `set` must have a hart_locals record. Any context. */
+u32 harts_sbi_chunks(const struct hartset *set, unsigned long *masks, unsigned long *bases);
 
 /* The first SBI (mask, base) pair of every online hart but this one; 0 when alone. Enough while hart ids
- * span less than 64 (QEMU virt numbers them densely); otherwise use harts_sbi_chunks. */
+ * span less than 64; otherwise (more than 64 harts, or ids far apart) use harts_sbi_chunks. */
 unsigned long harts_other_sbi_mask(unsigned long *base);
 
 #ifndef HOST_TEST

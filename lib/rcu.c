@@ -16,7 +16,7 @@ struct rcu_hart {
 
 static struct rcu_hart rcu_harts[MAX_HARTS];
 static u64 gp_seq;
-static u64 gp_waiters; /* harts sleeping until a grace period ends */
+static struct hartset gp_waiters; /* harts sleeping until a grace period ends */
 
 void rcu_read_lock(void) { rcu_harts[this_hart_index()].nesting++; }
 void rcu_read_unlock(void) { rcu_harts[this_hart_index()].nesting--; }
@@ -33,7 +33,7 @@ void rcu_note_qs(void)
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	store_release(r->qs_seq, g);
 	mb();
-	harts_kick(READ_ONCE(gp_waiters));
+	if (!hartset_atomic_empty(&gp_waiters)) harts_kick(&gp_waiters);
 }
 
 void rcu_gp_kick(void)
@@ -50,11 +50,11 @@ u64 rcu_gp_start(void)
 
 void rcu_gp_wait(u64 g)
 {
-	u64 me = 1ULL << this_hart_index();
-	__atomic_fetch_or(&gp_waiters, me, __ATOMIC_SEQ_CST);
+	u32 me = this_hart_index();
+	hartset_atomic_set(&gp_waiters, me, __ATOMIC_SEQ_CST);
 	rcu_gp_kick();
 	hart_wait_until(rcu_gp_done(g));
-	__atomic_fetch_and(&gp_waiters, ~me, __ATOMIC_RELAXED);
+	hartset_atomic_clear(&gp_waiters, me, __ATOMIC_RELAXED);
 }
 
 /* Whether hart i has passed grace period g: it noted a quiescent state since g began, or it is asleep in
@@ -71,10 +71,11 @@ static bool hart_passed(u32 i, u64 g)
 
 bool rcu_gp_done(u64 g)
 {
-	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
+	struct hartset online;
+	hartset_load(&online, &harts_online, __ATOMIC_ACQUIRE);
 	rcu_note_qs();
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (u32 i = 0; online; i++, online >>= 1) /* no ctz: without Zbb it is a libgcc call */
-		if ((online & 1) && !hart_passed(i, g)) return false;
+	hartset_for_each(i, &online)
+		if (!hart_passed(i, g)) return false;
 	return true;
 }

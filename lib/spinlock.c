@@ -6,28 +6,33 @@
 #include "lib/tlb_shootdown.h"
 
 /* True once the lock is free; until then this hart stays marked as a sleeper. The mark is renewed on
- * every check because an unlock clears the whole mask when it wakes the sleepers, and a third hart may
- * have taken the lock again before this one ran. The fence pairs with the one in spin_unlock. */
-static bool free_or_marked(spinlock_t *l, u64 me)
+ * every check because an unlock clears the whole set when it wakes the sleepers, and a third hart may
+ * have taken the lock again before this one ran. The fence pairs with the one in spin_unlock: an unlock
+ * whose store of `locked` this check misses sees `waiting` (raised before the first mark) and the mark. */
+static bool free_or_marked(spinlock_t *l, u32 me)
 {
-	__atomic_fetch_or(&l->sleepers, me, __ATOMIC_SEQ_CST);
+	hartset_atomic_set(&l->sleepers, me, __ATOMIC_SEQ_CST);
 	mb();
 	return !__atomic_load_n(&l->locked, __ATOMIC_ACQUIRE);
 }
 
 void spin_wait_slow(spinlock_t *l)
 {
-	u64 me = 1ULL << this_hart_index();
+	u32 me = this_hart_index();
 
 	if (!hart_kick) {
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) cpu_relax();
 		return;
 	}
+	__atomic_fetch_add(&l->waiting, 1, __ATOMIC_SEQ_CST);
 	hart_wait_until(free_or_marked(l, me));
-	__atomic_fetch_and(&l->sleepers, ~me, __ATOMIC_RELAXED);
+	hartset_atomic_clear(&l->sleepers, me, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&l->waiting, 1, __ATOMIC_RELEASE);
 }
 
 void spin_wake_sleepers(spinlock_t *l)
 {
-	harts_kick(__atomic_exchange_n(&l->sleepers, 0, __ATOMIC_ACQ_REL));
+	struct hartset s;
+	hartset_exchange_zero(&l->sleepers, &s, __ATOMIC_ACQ_REL);
+	harts_kick(&s);
 }

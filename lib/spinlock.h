@@ -12,21 +12,24 @@
  * Why waiters sleep: a spinning vCPU never lets QEMU 7.2's round-robin icount scheduler run the vCPU
  * that holds the lock (it burns the whole time budget, and the next vCPU gets none), and on a loaded
  * host it burns the core the holder needs. After SPIN_BEFORE_SLEEP polls a waiter marks its bit in the
- * lock's sleeper mask and executes wfi, which QEMU treats as a halt; unlock sends an IPI to the marked
+ * lock's sleeper set and executes wfi, which QEMU treats as a halt; unlock sends an IPI to the marked
  * harts (Linux's paravirtual pv_wait / pv_kick, in miniature). The wait runs with the caller's interrupt
  * state, not with interrupts forced off: spin_lock_irqsave disables them only once the lock is taken. */
 #ifndef LIB_SPINLOCK_H
 #define LIB_SPINLOCK_H
 
+#include "lib/hartset.h"
 #include "lib/types.h"
 
+/* `waiting` counts the harts in the sleeping wait, so that unlock tests one word whatever MAX_HARTS is
+ * (testing the set itself cost 2 instructions per unlock at 128 harts, 1% of a vmalloc+vfree). */
 typedef struct {
 	u32 locked;
-	u32 pad;
-	u64 sleepers; /* bit i: hart index i sleeps waiting for this lock */
+	u32 waiting;             /* harts inside spin_wait_slow: nonzero whenever one may be marked below */
+	struct hartset sleepers; /* hart index i sleeps waiting for this lock */
 } spinlock_t;
 
-#define SPINLOCK_INIT {0, 0, 0}
+#define SPINLOCK_INIT {0, 0, HARTSET_EMPTY}
 
 #ifdef HOST_TEST
 static inline void spin_lock(spinlock_t *l) { (void)l; }
@@ -70,7 +73,7 @@ static inline void spin_unlock(spinlock_t *l)
 	/* Pairs with the sleeper's fence between marking itself and re-reading `locked`: either it sees the
 	 * lock free, or this load sees its mark and wakes it. */
 	mb();
-	if (unlikely(__atomic_load_n(&l->sleepers, __ATOMIC_RELAXED))) spin_wake_sleepers(l);
+	if (unlikely(__atomic_load_n(&l->waiting, __ATOMIC_RELAXED))) spin_wake_sleepers(l);
 }
 
 

@@ -7,7 +7,7 @@
 
 static u64 tlb_gen_requested;
 static u64 tlb_gen_done[MAX_HARTS];
-static u64 tlb_requesters; /* harts waiting for acknowledgements: kicked by every flush */
+static struct hartset tlb_requesters; /* harts waiting for acknowledgements: kicked by every flush */
 
 void tlb_shootdown_service(void)
 {
@@ -17,27 +17,31 @@ void tlb_shootdown_service(void)
 	local_flush_tlb_all();
 	store_release(tlb_gen_done[me], want);
 	mb();
-	harts_kick(__atomic_load_n(&tlb_requesters, __ATOMIC_ACQUIRE));
+	struct hartset req;
+	hartset_load(&req, &tlb_requesters, __ATOMIC_ACQUIRE);
+	harts_kick(&req);
 }
 
-static bool all_done(u64 targets, u64 gen)
+static bool all_done(const struct hartset *targets, u64 gen)
 {
-	for (u32 i = 0; i < MAX_HARTS; i++)
-		if (((targets >> i) & 1) && __atomic_load_n(&tlb_gen_done[i], __ATOMIC_ACQUIRE) < gen) return false;
+	hartset_for_each(i, targets)
+		if (__atomic_load_n(&tlb_gen_done[i], __ATOMIC_ACQUIRE) < gen) return false;
 	return true;
 }
 
-u32 tlb_flush_harts(u64 targets)
+u32 tlb_flush_harts(const struct hartset *targets)
 {
 	u32 me = this_hart_index();
-	targets &= __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << me);
-	if (!targets || !hart_kick) return 0;
-	__atomic_fetch_or(&tlb_requesters, 1ULL << me, __ATOMIC_SEQ_CST);
+	struct hartset t;
+	harts_online_others(&t);
+	hartset_and(&t, &t, targets);
+	if (hartset_empty(&t) || !hart_kick) return 0;
+	hartset_atomic_set(&tlb_requesters, me, __ATOMIC_SEQ_CST);
 	u64 gen = __atomic_add_fetch(&tlb_gen_requested, 1, __ATOMIC_SEQ_CST);
-	harts_kick(targets);
-	hart_wait_until(all_done(targets, gen));
-	__atomic_fetch_and(&tlb_requesters, ~(1ULL << me), __ATOMIC_RELEASE);
-	return (u32)__builtin_popcountll(targets);
+	harts_kick(&t);
+	hart_wait_until(all_done(&t, gen));
+	hartset_atomic_clear(&tlb_requesters, me, __ATOMIC_RELEASE);
+	return hartset_popcount(&t);
 }
 
 bool hart_wait_step(unsigned long irq_was_on)

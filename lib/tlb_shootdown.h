@@ -14,7 +14,7 @@
  * share the generation) but are not waited for. Process context or any wait-safe context: never call
  * with a spinlock held (a target might be waiting for it with interrupts masked and still acks, but a
  * holder that sleeps stalls every waiter). */
-u32 tlb_flush_harts(u64 targets);
+u32 tlb_flush_harts(const struct hartset *targets);
 
 /* Performs a flush requested of this hart, if any, and acknowledges it. Called from the IPI handler and
  * from wait loops; any context. */

@@ -52,7 +52,7 @@ void tlb_remote_setup(const char *arg, bool smode_ipis, const char **why)
 
 /* One RFENCE ecall per (mask, base) chunk of the targets' hartids. False if the firmware refused one
  * (then the caller falls back to the IPI shootdown for this fence). */
-static bool sbi_fence(u64 targets, u64 start, u64 size, int asid)
+static bool sbi_fence(const struct hartset *targets, u64 start, u64 size, int asid)
 {
 	unsigned long masks[MAX_HARTS], bases[MAX_HARTS];
 	u32 n = harts_sbi_chunks(targets, masks, bases);
@@ -69,22 +69,24 @@ static bool sbi_fence(u64 targets, u64 start, u64 size, int asid)
 	return ok;
 }
 
-u32 tlb_remote_flush_by(enum tlb_remote_mech m, u64 targets, u64 start, u64 size, int asid)
+u32 tlb_remote_flush_by(enum tlb_remote_mech m, const struct hartset *targets, u64 start, u64 size, int asid)
 {
-	targets &= __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE) & ~(1ULL << this_hart_index());
-	if (!targets) return 0;
+	struct hartset t;
+	harts_online_others(&t);
+	if (targets) hartset_and(&t, &t, targets);
+	if (hartset_empty(&t)) return 0;
 	__atomic_fetch_add(&calls[m], 1, __ATOMIC_RELAXED);
-	if (m == TLB_REMOTE_SBI && sbi_fence(targets, start, size, asid)) return (u32)__builtin_popcountll(targets);
+	if (m == TLB_REMOTE_SBI && sbi_fence(&t, start, size, asid)) return hartset_popcount(&t);
 	/* The shootdown flushes the targets' whole TLBs: it serves every range and ASID. */
-	return tlb_flush_harts(targets);
+	return tlb_flush_harts(&t);
 }
 
-u32 tlb_remote_flush(u64 targets, u64 start, u64 size)
+u32 tlb_remote_flush(const struct hartset *targets, u64 start, u64 size)
 {
 	return tlb_remote_flush_by(tlb_remote_mech(), targets, start, size, -1);
 }
 
-u32 tlb_remote_flush_asid(u64 targets, u64 start, u64 size, u16 asid)
+u32 tlb_remote_flush_asid(const struct hartset *targets, u64 start, u64 size, u16 asid)
 {
 	return tlb_remote_flush_by(tlb_remote_mech(), targets, start, size, asid);
 }

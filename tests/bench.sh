@@ -9,8 +9,15 @@
 #     medians, and the median (and range) of the per-pair ratios.
 #     Wall-clock figures are noisy on a shared 2-core host (single runs swing 2-20x): only the medians of
 #     interleaved runs mean anything. Set WALL=0 to skip (the peer's first build takes a few minutes).
-#  3. Several harts under icount (4 harts, 4 workers, 2000 loops, masks 1, 9 and 1024): must finish, and
-#     prints its makespan (first start to last stop = every hart's instructions); printed, not compared.
+#  3. Several harts under icount: fix_size, random_size, vm_map_ram and kvfree_rcu (1 arg) on HARTS3 (1 4 16
+#     64) harts, one worker per hart, LOOPS3 (20000) loops each, 4 GiB, tlb.remote=ipi (SBI RFENCE's caller
+#     spins in OpenSBI, which QEMU 7.2's round-robin icount can starve). Instructions per op summed over all
+#     harts (the makespan, first start to last stop: under icount the clock advances with every hart's
+#     instructions, spinning or not, divided by workers x loops), its ratio to the 1-hart figure (goal at
+#     64 harts: 1.3x), and per op: acquisitions of the arena lock every hart shares (goal 0.01), of the
+#     size-class pool locks (shared too, per class), of the busy-map stripe locks (16, by address), and the
+#     purges of the run. HARTS3="1 4 16 64 128" adds 128 harts. About 2-3 minutes on this 2-core host
+#     (64 harts: random_size ~35 s, kvfree_rcu ~25 s, fix_size ~12 s; the boot itself ~3 s).
 #  4. The vm_bench suite: scaling with live areas, fences per 10^5 vfrees, lock acquisitions per pair.
 #  5. The user-level service beside Linux's memfd/ftruncate/mmap/pread/pwrite/futex: /shm_bench
 #     (tests/user/shm_bench.c) runs the four workloads of ../shared/peer/linux-shm-bench.c with the same
@@ -131,16 +138,30 @@ if want 2 && [ "${WALL:-1}" != 0 ]; then
 fi
 
 if want 3; then
-	echo "== 3. several harts under icount: 4 harts, 4 workers, 2000 loops, 4 GiB, tlb.remote=ipi (printed, not compared)"
-	for mask in 1 9 1024; do
-		boot "icount-smp4-mask$mask" 4 "test=test_vmalloc test_vmalloc.nr_threads=4 test_vmalloc.test_loop_count=2000 \
+	HARTS3=${HARTS3:-1 4 16 64}
+	LOOPS3=${LOOPS3:-20000}
+	echo "== 3. several harts under icount: $HARTS3 harts, one worker per hart, $LOOPS3 loops each, 4 GiB, tlb.remote=ipi"
+	echo "   (instructions per op summed over all harts = makespan / (workers x loops); locks and purges per op)"
+	printf '%-14s %5s %9s %7s %9s %9s %9s %7s\n' case harts instr/op x1hart arena/op pool/op stripe/op purges
+	for c in fix_size:1 random_size:8 vm_map_ram:1024 kvfree_rcu:256; do
+		name=${c%%:*} mask=${c#*:} one=
+		for h in $HARTS3; do
+			log=icount-smp$h-mask$mask
+			boot "$log" "$h" "test=test_vmalloc test_vmalloc.nr_threads=$h test_vmalloc.test_loop_count=$LOOPS3 \
 test_vmalloc.run_test_mask=$mask test_vmalloc.sequential_test_order=1 tlb.remote=ipi" 1 4G
-		ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/icount-smp4-mask$mask.log")
-		if [ -n "$ms" ]; then
-			echo "mask $mask: makespan ${ms} ns = instructions on all harts; per loop of all 4 workers: $((ms / 8000))"
-		else
-			echo "mask $mask: did not finish (see $LOGS/icount-smp4-mask$mask.log)"
-		fi
+			ms=$(sed -n 's/^makespan: \([0-9]*\) ns.*/\1/p' "$LOGS/$log.log")
+			sh=$(grep '^shared:' "$LOGS/$log.log")
+			if [ -z "$ms" ] || [ -z "$sh" ]; then
+				echo "$name on $h harts: did not finish (see $LOGS/$log.log)"
+				continue
+			fi
+			field() { echo "$sh" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+			awk -v n="$name" -v h="$h" -v ms="$ms" -v ops=$((h * LOOPS3)) -v one="$one" -v a="$(field arena_locks)" \
+				-v p="$(field pool_locks)" -v s="$(field stripe_locks)" -v g="$(field purges)" 'BEGIN {
+				ipo = ms / ops; r = one ? sprintf("%.2f", ipo / one) : "-"
+				printf "%-14s %5d %9.1f %7s %9.4f %9.4f %9.2f %7d\n", n, h, ipo, r, a / ops, p / ops, s / ops, g }'
+			[ -z "$one" ] && [ "$h" = 1 ] && one=$(awk -v ms="$ms" -v ops="$LOOPS3" 'BEGIN { print ms / ops }')
+		done
 	done
 	echo
 fi

@@ -20,7 +20,7 @@
  * on and no lock held through the remote fence, and nobody ever waits for it spinning. */
 static u32 purge_running;
 static u64 purge_seq;       /* purges completed; a waiter sleeps until it moves */
-static u64 purge_waiters;   /* harts sleeping until the purge in flight ends */
+static struct hartset purge_waiters; /* harts sleeping until the purge in flight ends */
 static u32 purge_requested; /* the threshold was crossed: an idle hart should purge */
 
 /* Flushes the range from this hart's TLB and every other hart's: one sfence.vma here and ONE remote fence
@@ -34,7 +34,7 @@ static u32 flush_kernel_range(u64 start, u64 size, enum tlb_remote_mech mech)
 	if (full) local_flush_tlb_all();
 	else local_flush_tlb_page(start);
 	/* A full flush here is one there too (OpenSBI turns any range over 4 KiB into one anyway). */
-	u32 remote = tlb_remote_flush_by(mech, ~0ULL, full ? 0 : start, full ? 0 : size, -1);
+	u32 remote = tlb_remote_flush_by(mech, NULL, full ? 0 : start, full ? 0 : size, -1);
 	arena_stat_add(ARENA_STAT_LOCAL_FENCES, 1);
 	if (remote) arena_stat_add(ARENA_STAT_REMOTE_FENCES, 1);
 	if (full) arena_stat_add(ARENA_STAT_FULL_FLUSHES, 1);
@@ -84,7 +84,7 @@ void vm_tail_pages_drain(void)
 	 * and every other one have flushed their whole TLB, none reaches them. */
 	u64 chain = __atomic_exchange_n(&tail_chain, 0, __ATOMIC_ACQUIRE);
 	local_flush_tlb_all();
-	u32 remote = tlb_remote_flush(~0ULL, 0, 0); /* the whole TLB of every other hart, by the boot's mechanism */
+	u32 remote = tlb_remote_flush(NULL, 0, 0); /* the whole TLB of every other hart, by the boot's mechanism */
 	arena_stat_add(ARENA_STAT_LOCAL_FENCES, 1);
 	if (remote) arena_stat_add(ARENA_STAT_REMOTE_FENCES, 1);
 	arena_stat_add(ARENA_STAT_FULL_FLUSHES, 1);
@@ -252,7 +252,9 @@ static bool purge_run(bool once, bool chunked)
 	__atomic_add_fetch(&purge_seq, 1, __ATOMIC_RELEASE);
 	store_release(purge_running, 0);
 	mb();
-	harts_kick(__atomic_exchange_n(&purge_waiters, 0, __ATOMIC_ACQ_REL));
+	struct hartset w;
+	hartset_exchange_zero(&purge_waiters, &w, __ATOMIC_ACQ_REL);
+	harts_kick(&w);
 	return true;
 }
 
@@ -260,19 +262,19 @@ bool vm_purge_in_flight(void) { return __atomic_load_n(&purge_running, __ATOMIC_
 
 u64 vm_purge_seq(void) { return __atomic_load_n(&purge_seq, __ATOMIC_ACQUIRE); }
 
-static bool purge_moved(u64 seq, u64 me)
+static bool purge_moved(u64 seq, u32 me)
 {
-	__atomic_fetch_or(&purge_waiters, me, __ATOMIC_SEQ_CST);
+	hartset_atomic_set(&purge_waiters, me, __ATOMIC_SEQ_CST);
 	mb();
 	return __atomic_load_n(&purge_seq, __ATOMIC_ACQUIRE) != seq || !__atomic_load_n(&purge_running, __ATOMIC_ACQUIRE);
 }
 
 void vm_purge_wait(u64 seq)
 {
-	u64 me = 1ULL << this_hart_index();
+	u32 me = this_hart_index();
 	if (!hart_kick) return;
 	hart_wait_until(purge_moved(seq, me));
-	__atomic_fetch_and(&purge_waiters, ~me, __ATOMIC_RELAXED);
+	hartset_atomic_clear(&purge_waiters, me, __ATOMIC_RELAXED);
 }
 
 /* Everything parked before the call is purged when it returns: a purge already in flight may have taken
@@ -294,8 +296,7 @@ void vm_purge_parked(void)
 void vm_purge_kick(void)
 {
 	if (__atomic_load_n(&purge_running, __ATOMIC_ACQUIRE)) return;
-	u64 online = __atomic_load_n(&harts_online_mask, __ATOMIC_ACQUIRE);
-	bool alone = !(online & ~(1ULL << this_hart_index())) || !hart_kick;
+	bool alone = __atomic_load_n(&nr_harts_online, __ATOMIC_ACQUIRE) == 1 || !hart_kick;
 	if (!alone && __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED) < 2 * (s64)READ_ONCE(arena.lazy_max_pages)) {
 		if (__atomic_exchange_n(&purge_requested, 1, __ATOMIC_ACQ_REL)) return;
 		harts_kick_others();

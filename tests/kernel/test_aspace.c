@@ -25,7 +25,7 @@ static u32 main_hart;
 static void set_step(u32 s)
 {
 	__atomic_store_n(&step, s, __ATOMIC_SEQ_CST);
-	harts_kick(harts_online_mask);
+	harts_kick_others();
 }
 
 static void wait_step(u32 s) { hart_wait_until(__atomic_load_n(&step, __ATOMIC_SEQ_CST) >= s); }
@@ -73,13 +73,15 @@ static void teardown(void)
 /* An address space with VA on page 1; false (with the case failed or skipped) if there is none. */
 static bool setup(struct ktest *t, u32 *other)
 {
-	u64 mask = harts_online_mask & ~(1ULL << this_hart_index());
-	if (!mask) {
+	struct hartset others;
+	harts_online_others(&others);
+	if (hartset_empty(&others)) {
 		ktest_skip(t, "single hart");
 		return false;
 	}
 	main_hart = this_hart_index();
-	*other = (u32)__builtin_ctzll(mask);
+	/* The highest online hart: past 64 harts its bit is in the sets' second word. */
+	hartset_for_each(i, &others) *other = i;
 	ft = (struct task){.slot = MAX_TASKS};
 	pages[0] = pages[1] = pages[2] = pad = 0;
 	if (aspace_create(&ft)) {
@@ -112,7 +114,7 @@ static void running_hart_stays_fenced(struct ktest *t)
 	set_step(1);
 	wait_step(2); /* round 0: the other hart reads page 1 into its TLB */
 	KT_EXPECT(t, remap(1));
-	KT_EXPECT(t, (__atomic_load_n(&ft.hart_mask, __ATOMIC_SEQ_CST) >> other) & 1);
+	KT_EXPECT(t, hartset_atomic_test(&ft.hart_mask, other, __ATOMIC_SEQ_CST));
 	set_step(3);
 	wait_step(4);
 	KT_EXPECT(t, remap(2));
@@ -124,7 +126,7 @@ static void running_hart_stays_fenced(struct ktest *t)
 	KT_EXPECT(t, seen[2] == 3);
 	/* Now idle there: one more flush fences it a last time and forgets it. */
 	aspace_flush(&ft, 0, 0);
-	KT_EXPECT(t, !((__atomic_load_n(&ft.hart_mask, __ATOMIC_SEQ_CST) >> other) & 1));
+	KT_EXPECT(t, !hartset_atomic_test(&ft.hart_mask, other, __ATOMIC_SEQ_CST));
 	teardown();
 }
 
@@ -143,15 +145,16 @@ static void migrated_task_is_fenced_again(struct ktest *t)
 	KT_EXPECT(t, read_va() == 1);
 	KT_EXPECT(t, remap(1));
 	KT_EXPECT(t, read_va() == 2);
-	u64 mask = __atomic_load_n(&ft.hart_mask, __ATOMIC_SEQ_CST);
-	KT_EXPECT(t, !((mask >> other) & 1)); /* fenced and not running it: forgotten */
-	KT_EXPECT(t, (mask >> main_hart) & 1);
+	struct hartset mask;
+	hartset_load(&mask, &ft.hart_mask, __ATOMIC_SEQ_CST);
+	KT_EXPECT(t, !hartset_test(&mask, other)); /* fenced and not running it: forgotten */
+	KT_EXPECT(t, hartset_test(&mask, main_hart));
 	aspace_deactivate(&ft);
 	step = 0;
 	KT_ASSERT(t, smp_call_on(other, run_task_rounds, (void *)2UL) == 0); /* and back */
 	set_step(1);
 	wait_step(2);
-	KT_EXPECT(t, (__atomic_load_n(&ft.hart_mask, __ATOMIC_SEQ_CST) >> other) & 1);
+	KT_EXPECT(t, hartset_atomic_test(&ft.hart_mask, other, __ATOMIC_SEQ_CST));
 	KT_EXPECT(t, remap(2));
 	set_step(3);
 	wait_step(5);

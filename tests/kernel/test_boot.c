@@ -22,7 +22,7 @@
 
 /* Every usable hart of the tree is online, up to MAX_HARTS, unless the firmware shows it never received
  * its start (a hart the tree lists but the machine lacks stays "start pending"). */
-static void harts_online(struct ktest *t)
+static void all_harts_online(struct ktest *t)
 {
 	u32 usable = 0, absent = 0;
 	for (int i = 0; i < machine.nharts; i++) {
@@ -32,8 +32,11 @@ static void harts_online(struct ktest *t)
 	}
 	KT_EXPECT(t, nr_harts_online <= MIN(usable, (u32)MAX_HARTS));
 	KT_EXPECT(t, nr_harts_online == MIN(usable, (u32)MAX_HARTS) || absent > 0);
-	KT_EXPECT(t, (u32)__builtin_popcountll(harts_online_mask) == nr_harts_online);
-	KT_EXPECT(t, harts_online_mask == (nr_harts_online == 64 ? ~0ULL : (1ULL << nr_harts_online) - 1)); /* indices stay dense */
+	struct hartset online, dense;
+	hartset_load(&online, &harts_online, __ATOMIC_ACQUIRE);
+	hartset_first_n(&dense, nr_harts_online);
+	KT_EXPECT(t, hartset_popcount(&online) == nr_harts_online);
+	KT_EXPECT(t, hartset_equal(&online, &dense)); /* indices stay dense */
 }
 
 static void memory_accounted(struct ktest *t)
@@ -126,7 +129,7 @@ static void rodata_and_text_are_read_only(struct ktest *t)
 	struct kfault_report r;
 	KT_EXPECT(t, kfault_try(write_rodata, _rodata_start, &r) == EXC_STORE_PAGE);
 	KT_EXPECT(t, r.stval == (uptr)_rodata_start);
-	KT_EXPECT(t, kfault_try(write_rodata, (void *)(uptr)harts_online, &r) == EXC_STORE_PAGE);
+	KT_EXPECT(t, kfault_try(write_rodata, (void *)(uptr)all_harts_online, &r) == EXC_STORE_PAGE);
 }
 
 static u32 data_code[4] __aligned(16) = {0x00008067, 0, 0, 0}; /* "ret", in a data page */
@@ -147,16 +150,18 @@ static void timer_ticks(struct ktest *t)
 	KT_EXPECT(t, timer_ticks_to_ns(timer_hz()) == 1000000000ULL);
 }
 
-static volatile u64 ipi_seen;
-static void mark_hart(void *arg) { (void)arg; __atomic_fetch_or(&ipi_seen, 1ULL << this_hart_index(), __ATOMIC_RELAXED); }
+static struct hartset ipi_seen;
+static void mark_hart(void *arg) { (void)arg; hartset_atomic_set(&ipi_seen, this_hart_index(), __ATOMIC_RELAXED); }
 
 static void ipi_every_hart(struct ktest *t)
 {
-	ipi_seen = 0;
-	for (u32 i = 1; i < MAX_HARTS; i++)
-		if ((harts_online_mask >> i) & 1) KT_EXPECT(t, smp_call_on(i, mark_hart, NULL) == 0);
+	struct hartset others, seen;
+	hartset_zero(&ipi_seen);
+	harts_online_others(&others);
+	hartset_for_each(i, &others) KT_EXPECT(t, smp_call_on(i, mark_hart, NULL) == 0);
 	smp_wait_all();
-	KT_EXPECT(t, ipi_seen == (harts_online_mask & ~1ULL));
+	hartset_load(&seen, &ipi_seen, __ATOMIC_ACQUIRE);
+	KT_EXPECT(t, hartset_equal(&seen, &others));
 }
 
 /* An IPI to oneself with interrupts on is taken at once, by the real handler (it counts it). */
@@ -234,7 +239,7 @@ static void bootargs_visible(struct ktest *t)
 	KT_EXPECT(t, checked >= 1); /* test= at least */
 }
 
-KTEST_SUITE(boot, {"harts_online", harts_online}, {"memory_accounted", memory_accounted},
+KTEST_SUITE(boot, {"harts_online", all_harts_online}, {"memory_accounted", memory_accounted},
 	    {"kernel_w_xor_x", kernel_w_xor_x}, {"direct_map_uses_large_leaves", direct_map_uses_large_leaves},
 	    {"direct_map_alias_of_image_read_only", direct_map_alias_of_image_read_only},
 	    {"vmalloc_tables_prepopulated", vmalloc_tables_prepopulated},

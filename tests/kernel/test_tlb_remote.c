@@ -59,7 +59,10 @@ static void probe_on_hart(void *arg)
  * fence (the translation really was cached: otherwise the fence proved nothing) and the new one after. */
 static void stale_then_fenced(struct ktest *t, enum tlb_remote_mech m)
 {
-	const u32 hart = 1;
+	/* The highest index: past 64 harts it sits in the sets' second word and SBI's second hartid chunk. */
+	const u32 hart = nr_harts_online - 1;
+	struct hartset target;
+	hartset_only(&target, hart);
 	u64 *area = vmalloc(2 * PAGE_SIZE);
 	KT_ASSERT(t, area);
 	volatile u64 *p0 = area, *p1 = area + PAGE_SIZE / sizeof(u64);
@@ -77,7 +80,7 @@ static void stale_then_fenced(struct ktest *t, enum tlb_remote_mech m)
 	mb();
 	store_release(pr.phase, 2);
 	bool read_before = wait_phase(&pr, 3);
-	u32 fenced = tlb_remote_flush_by(m, 1ULL << hart, (u64)p0, PAGE_SIZE, -1);
+	u32 fenced = tlb_remote_flush_by(m, &target, (u64)p0, PAGE_SIZE, -1);
 	store_release(pr.phase, 4);
 	bool read_after = wait_phase(&pr, 5);
 	smp_wait_all();
@@ -91,7 +94,7 @@ static void stale_then_fenced(struct ktest *t, enum tlb_remote_mech m)
 	WRITE_ONCE(*w0.slot, saved);
 	mb();
 	local_flush_tlb_all();
-	tlb_remote_flush_by(m, ~0ULL, 0, 0, -1);
+	tlb_remote_flush_by(m, NULL, 0, 0, -1);
 	KT_EXPECT(t, *p0 == MARK_OLD);
 	vfree(area);
 }
@@ -101,8 +104,10 @@ static bool two_harts(struct ktest *t)
 	if (nr_harts_online > 1) return true;
 	/* Alone, there is nobody to fence: no call is made by either mechanism. */
 	u64 s = tlb_remote_calls(TLB_REMOTE_SBI), i = tlb_remote_calls(TLB_REMOTE_IPI);
-	KT_EXPECT(t, tlb_remote_flush_by(TLB_REMOTE_SBI, ~0ULL, 0, 0, -1) == 0);
-	KT_EXPECT(t, tlb_remote_flush_by(TLB_REMOTE_IPI, ~0ULL, 0, 0, -1) == 0);
+	struct hartset all;
+	hartset_fill(&all);
+	KT_EXPECT(t, tlb_remote_flush_by(TLB_REMOTE_SBI, &all, 0, 0, -1) == 0);
+	KT_EXPECT(t, tlb_remote_flush_by(TLB_REMOTE_IPI, NULL, 0, 0, -1) == 0);
 	KT_EXPECT(t, tlb_remote_calls(TLB_REMOTE_SBI) == s && tlb_remote_calls(TLB_REMOTE_IPI) == i);
 	return false;
 }
@@ -136,11 +141,16 @@ static void one_call_per_batch(struct ktest *t, enum tlb_remote_mech m)
 	vm_get_stats(&b);
 	u64 made = tlb_remote_calls(m) - calls, sbi = tlb_remote_sbi_ecalls() - ecalls;
 	tlb_remote_set_mech(old);
-	printk("# tlb_remote %s: a purge of 100 areas on %u harts made %lu remote fence calls, %lu SBI ecalls\n",
-	       tlb_remote_mech_name(m), nr_harts_online, made, sbi);
+	/* SBI: one ecall per 64-hartid chunk of the other harts (two past 64 harts on virt). */
+	static unsigned long masks[MAX_HARTS], bases[MAX_HARTS];
+	struct hartset others;
+	harts_online_others(&others);
+	u32 chunks = harts_sbi_chunks(&others, masks, bases);
+	printk("# tlb_remote %s: a purge of 100 areas on %u harts made %lu remote fence calls, %lu SBI ecalls "
+	       "(%u hartid chunks)\n", tlb_remote_mech_name(m), nr_harts_online, made, sbi, chunks);
 	KT_EXPECT(t, b.purges == a.purges + 1);
 	KT_EXPECT(t, made == (nr_harts_online > 1 ? 1u : 0u));
-	KT_EXPECT(t, sbi == (m == TLB_REMOTE_SBI && nr_harts_online > 1 ? 1u : 0u));
+	KT_EXPECT(t, sbi == (m == TLB_REMOTE_SBI ? chunks : 0u));
 }
 
 static void purge_one_sbi_call(struct ktest *t) { one_call_per_batch(t, TLB_REMOTE_SBI); }
@@ -150,22 +160,25 @@ static void purge_one_ipi_round(struct ktest *t) { one_call_per_batch(t, TLB_REM
  * at all) where one was chosen, the SBI IPI call otherwise. Every other hart is sent one and must take it. */
 static void ipis_take_the_reported_path(struct ktest *t)
 {
-	u64 before[MAX_HARTS], others = smp_online_mask() & ~1ULL;
+	static u64 before[MAX_HARTS];
+	struct hartset others;
 	if (!two_harts(t)) return;
-	for (u32 i = 1; i < MAX_HARTS; i++)
-		if ((others >> i) & 1) before[i] = READ_ONCE(harts[i].ipis_taken);
+	harts_online_others(&others);
+	hartset_for_each(i, &others) before[i] = READ_ONCE(harts[i].ipis_taken);
 	u64 sbi = ipi_sbi_sends();
-	for (u32 i = 1; i < MAX_HARTS; i++)
-		if ((others >> i) & 1) smp_send_ipi(i);
+	hartset_for_each(i, &others) smp_send_ipi(i);
 	u64 sent_by_sbi = ipi_sbi_sends() - sbi; /* read before anyone answers: the wait below kicks too */
 	u64 deadline = rdtime() + 2 * timer_hz();
-	for (u32 i = 1; i < MAX_HARTS; i++)
-		while (((others >> i) & 1) && READ_ONCE(harts[i].ipis_taken) == before[i] && rdtime() < deadline) cpu_relax();
-	for (u32 i = 1; i < MAX_HARTS; i++)
-		if ((others >> i) & 1) KT_EXPECT(t, READ_ONCE(harts[i].ipis_taken) > before[i]);
+	hartset_for_each(i, &others)
+		while (READ_ONCE(harts[i].ipis_taken) == before[i] && rdtime() < deadline) cpu_relax();
+	hartset_for_each(i, &others) KT_EXPECT(t, READ_ONCE(harts[i].ipis_taken) > before[i]);
 	printk("# tlb_remote: IPIs by %s: %lu of %u went through the SBI\n", ipi_provider_name(), sent_by_sbi,
-	       __builtin_popcountll(others));
-	KT_EXPECT(t, sent_by_sbi == (ipi_is_smode() ? 0u : (u64)__builtin_popcountll(others)));
+	       hartset_popcount(&others));
+	/* At least one each through the SBI: with 127 targets the first ones woken run their idle loops
+	 * (and kick, through the SBI too) before the last is sent, so the count can be higher (184 of 127
+	 * seen); never one through the SBI when the device was chosen. */
+	if (ipi_is_smode()) KT_EXPECT(t, sent_by_sbi == 0);
+	else KT_EXPECT(t, sent_by_sbi >= hartset_popcount(&others));
 }
 
 KTEST_SUITE(tlb_remote, {"ipis_take_the_reported_path", ipis_take_the_reported_path}, {"sbi_rfence_invalidates_remote", sbi_rfence_invalidates_remote},

@@ -346,7 +346,7 @@ static u64 tail_seen[2];
 static void tail_set_step(u32 s)
 {
 	__atomic_store_n(&tail_step, s, __ATOMIC_SEQ_CST);
-	harts_kick(harts_online_mask);
+	harts_kick_others();
 }
 
 static void tail_reader(void *arg)
@@ -361,8 +361,9 @@ static void tail_reader(void *arg)
 
 static void user_tail_fenced_before_regrow(struct ktest *t)
 {
-	u64 others = harts_online_mask & ~(1ULL << this_hart_index());
-	if (!others) {
+	struct hartset others;
+	harts_online_others(&others);
+	if (hartset_empty(&others)) {
 		ktest_skip(t, "single hart");
 		return;
 	}
@@ -372,7 +373,7 @@ static void user_tail_fenced_before_regrow(struct ktest *t)
 	*tail_word = 0x1111;
 	tail_step = 0;
 	tail_seen[0] = tail_seen[1] = 0;
-	KT_ASSERT(t, smp_call_on((u32)__builtin_ctzll(others), tail_reader, NULL) == 0);
+	KT_ASSERT(t, smp_call_on(hartset_next(&others, 0), tail_reader, NULL) == 0);
 	tail_set_step(1);
 	hart_wait_until(__atomic_load_n(&tail_step, __ATOMIC_SEQ_CST) >= 2); /* it has the tail in its TLB */
 	struct vm_stats a, b;

@@ -2,6 +2,7 @@
  * `test_vmalloc` ktest suite. With any test_vmalloc.* bootarg the parameters default to Linux's (a
  * million loops, one worker per hart) and the run is a benchmark; without, they are small enough for
  * `make test`. The first case runs every worker; each case then reports what its runs recorded. */
+#include "kernel/hart.h"
 #include "kernel/ktest.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
@@ -69,11 +70,15 @@ static int fix_size_alloc_test(struct worker *w)
 	return 0;
 }
 
+/* Linux's fls(harts) x 8192 pairs; under `make test` an eighth, which keeps the holes but not the
+ * minutes that four harts take contending for the arena on a two-core TCG host. */
+static u64 full_fit_junk(void) { return (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE / (P.bench ? 1 : 8); }
+
+static u64 long_busy_count(void) { return P.bench ? 15000 : 2000; } /* the make-test size, as in full_fit */
+
 static int full_fit_alloc_test(struct worker *w)
 {
-	/* Linux's fls(harts) x 8192 pairs; under `make test` an eighth, which keeps the holes but not the
-	 * minutes that four harts take contending for the arena on a two-core TCG host. */
-	u64 junk = (u64)fls64(nr_harts_online) * (32UL << 20) / PAGE_SIZE / (P.bench ? 1 : 8);
+	u64 junk = full_fit_junk();
 	int rv = -1;
 	(void)w;
 
@@ -103,7 +108,7 @@ out:
 
 static int long_busy_list_alloc_test(struct worker *w)
 {
-	const int BUSY = P.bench ? 15000 : 2000; /* the make-test size, as in full_fit */
+	const int BUSY = (int)long_busy_count();
 	int rv = 0;
 	(void)w;
 
@@ -186,7 +191,7 @@ static int align_shift_alloc_test(struct worker *w)
 static int pcpu_alloc_test(struct worker *w)
 {
 	const u64 n = P.bench ? 35000 : 35000 / 8;
-	u32 harts = nr_harts_online;
+	u32 nharts = nr_harts_online;
 	int rv = 0;
 	void **pcpu = vmalloc(sizeof(void *) * n);
 	if (!pcpu) return -1;
@@ -198,12 +203,12 @@ static int pcpu_alloc_test(struct worker *w)
 			continue;
 		}
 		if (P.bench) continue;
-		for (u32 h = 0; h < harts; h++) {
+		for (u32 h = 0; h < nharts; h++) {
 			u8 *c = per_cpu_ptr(pcpu[i], h);
 			if (c[0] || c[size - 1]) rv = -1;
 			c[0] = (u8)(h + 1);
 		}
-		for (u32 h = 0; h < harts; h++)
+		for (u32 h = 0; h < nharts; h++)
 			if (((u8 *)per_cpu_ptr(pcpu[i], h))[0] != (u8)(h + 1)) rv = -1;
 	}
 	for (u64 i = 0; i < n; i++) free_percpu(pcpu[i]);
@@ -378,6 +383,53 @@ static const struct test_case_desc cases[] = {
 
 static bool selected(u32 id) { return P.run_test_mask & (1UL << id); }
 
+/* Cases selected but not run because their workers' memory cannot fit (fit_check): each fails, saying so. */
+static u64 unfit;
+static char unfit_why[NR_CASES][224];
+
+/* The most memory one worker of case `id` holds at once, in pages: the data pages, the pointer arrays,
+ * page tables (each area spans its pages and a guard page) and about 128 bytes of records per area. Only
+ * the cases that hold much are modelled; the others hold at most a few hundred pages. */
+static u64 case_peak_pages(u32 id)
+{
+	switch (id) {
+	case 1: { /* full_fit: junk pairs of 1-page areas, half of them kept through the loop */
+		u64 junk = full_fit_junk();
+		return 2 * junk + 2 * (junk * 8 / PAGE_SIZE + 1) + 4 * junk / 512 + 2 * junk * 128 / PAGE_SIZE + 16;
+	}
+	case 2: { /* long_busy_list: BUSY 1-page areas, then a 100-page and a 1-page area per loop */
+		u64 busy = long_busy_count();
+		return busy + busy * 8 / PAGE_SIZE + 1 + 101 + 2 * busy / 512 + busy * 128 / PAGE_SIZE + 16;
+	}
+	case 12: return 50 * (256 << 10) / PAGE_SIZE + 64; /* vrealloc_shrink: 50 areas of 256 KiB */
+	default: return 256;
+	}
+}
+
+/* Linux sizes full_fit and long_busy_list by the number of harts (fls(harts) x 64 MiB per full_fit
+ * worker: 448 MiB at 64 harts), and every hart runs a worker at once: at -smp 64 -m 4G with 32 workers
+ * they ran out of memory mid-run. Each such case is checked before any worker starts, against the free
+ * pages less a sixteenth (the arena's own tables, the other cases' leftovers, kvfree_rcu's backlog), and
+ * not run when it cannot fit: its KTAP case fails naming what it needs and what there is, instead of a
+ * worker finding out half-way. Workers run `harts` at a time (the rest one after another on each hart), so
+ * that many hold their peak together when their orders put the case side by side. */
+static void fit_check(u32 nharts)
+{
+	u64 free = buddy_free_pages() + page_cache_pages(), room = free - free / 16;
+	unfit = 0;
+	for (u32 id = 0; id < NR_CASES; id++) {
+		if (!selected(id)) continue;
+		u64 need = case_peak_pages(id) * nharts;
+		if (need <= room) continue;
+		unfit |= 1UL << id;
+		snprintf(unfit_why[id], sizeof(unfit_why[id]),
+			 "%s cannot fit: %u workers at once need %lu MiB (%lu MiB each%s), %lu MiB free", cases[id].name,
+			 nharts, need >> (20 - PAGE_SHIFT), case_peak_pages(id) >> (20 - PAGE_SHIFT),
+			 id == 1 ? ", Linux's fls(harts) x 64 MiB" : "", free >> (20 - PAGE_SHIFT));
+		printk("test_vmalloc: %s: not run\n", unfit_why[id]);
+	}
+}
+
 static void run_worker(struct worker *w)
 {
 	u32 order[NR_CASES];
@@ -392,7 +444,7 @@ static void run_worker(struct worker *w)
 	w->start = rdtime();
 	for (u32 k = 0; k < NR_CASES; k++) {
 		u32 id = order[k];
-		if (!selected(id)) continue;
+		if (!selected(id) || (unfit & (1UL << id))) continue;
 		u64 t0 = rdtime();
 		for (u64 r = 0; r < P.test_repeat_count; r++) {
 			if (!cases[id].fn(w)) w->data[id].passed++;
@@ -406,13 +458,21 @@ static void run_worker(struct worker *w)
 
 static struct smp_barrier start_line;
 
+/* IPIs taken so far, summed over the online harts: the kicks of lock, purge and grace-period waits. */
+static u64 ipis_taken_all(void)
+{
+	u64 n = 0;
+	hartset_for_each(i, &harts_online) n += READ_ONCE(harts[i].ipis_taken);
+	return n;
+}
+
 /* A hart runs its share of the workers one after the other (worker k lives on hart k % harts). The
  * harts start together: each sleeps in wfi at the barrier until the last one arrives. */
 static void run_hart_share(void *arg)
 {
-	u32 hart = (u32)(uptr)arg, harts = MIN(nr_harts_online, (u32)P.nr_threads);
+	u32 hart = (u32)(uptr)arg, nharts = MIN(nr_harts_online, (u32)P.nr_threads);
 	smp_barrier_wait(&start_line);
-	for (u32 k = hart; k < P.nr_threads; k += harts) run_worker(&workers[k]);
+	for (u32 k = hart; k < P.nr_threads; k += nharts) run_worker(&workers[k]);
 }
 
 static u64 param(const char *name, u64 bench_default, u64 test_default, bool bench)
@@ -455,15 +515,24 @@ static void run_all(void)
 		workers[k].id = k;
 		workers[k].rng = 0x9e3779b97f4a7c15ULL * (k + 1);
 	}
-	u32 harts = MIN(nr_harts_online, (u32)P.nr_threads);
-	smp_barrier_init(&start_line, harts);
-	for (u32 h = 1; h < harts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
+	u32 nharts = MIN(nr_harts_online, (u32)P.nr_threads);
+	fit_check(nharts);
+	u64 arena0, stripes0, pools0, arena1, stripes1, pools1;
+	struct vm_stats st0, st1;
+	vm_lock_counts(&arena0, &stripes0, &pools0);
+	vm_get_stats(&st0);
+	u64 ipis0 = ipis_taken_all();
+	smp_barrier_init(&start_line, nharts);
+	for (u32 h = 1; h < nharts; h++) smp_call_on(h, run_hart_share, (void *)(uptr)h);
 	run_hart_share((void *)0);
 	smp_wait_all();
+	vm_lock_counts(&arena1, &stripes1, &pools1);
+	vm_get_stats(&st1);
+	u64 ipis = ipis_taken_all() - ipis0;
 	for (u32 k = 0; k < P.nr_threads; k++) {
 		struct worker *w = &workers[k];
 		for (u32 id = 0; id < NR_CASES; id++) {
-			if (!selected(id)) continue;
+			if (!selected(id) || (unfit & (1UL << id))) continue;
 			printk("Summary: %s passed: %u failed: %u repeat: %lu loops: %lu avg: %lu usec\n", cases[id].name,
 			       w->data[id].passed, w->data[id].failed, P.test_repeat_count, P.test_loop_count,
 			       w->data[id].usec);
@@ -479,6 +548,12 @@ static void run_all(void)
 	}
 	printk("makespan: %lu ns for %lu workers on %u harts\n", timer_ticks_to_ns(last - first), P.nr_threads,
 	       MIN(nr_harts_online, (u32)P.nr_threads));
+	/* Where a several-hart run's instructions can go besides the work: the locks every hart shares, the
+	 * purges and their remote fences (bench.sh section 3 divides by the loops of all workers). */
+	printk("shared: arena_locks=%lu pool_locks=%lu stripe_locks=%lu purges=%lu remote_fences=%lu full_flushes=%lu "
+	       "ipis=%lu for %lu loops x %lu workers\n", arena1 - arena0, pools1 - pools0, stripes1 - stripes0,
+	       st1.purges - st0.purges, st1.remote_fences - st0.remote_fences, st1.full_flushes - st0.full_flushes,
+	       ipis, P.test_loop_count * P.test_repeat_count, P.nr_threads);
 }
 
 /* One KTAP case per test id: the first runs the workers, all judge what was recorded. */
@@ -489,6 +564,7 @@ static void judge(struct ktest *t, u32 id)
 	if (id == 0) run_all();
 	if (!selected(id)) ktest_skip(t, "not in test_vmalloc.run_test_mask");
 	else if (!workers) KT_EXPECT(t, workers != NULL);
+	else if (unfit & (1UL << id)) ktest_fail(t, __FILE__, __LINE__, unfit_why[id]);
 	else judge_records(t, id);
 	if (id == NR_CASES - 1) {
 		vfree(workers);
