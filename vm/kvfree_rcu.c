@@ -143,7 +143,7 @@ static bool all_drained(void)
 {
 	rcu_note_qs();
 	advance(&rcu_harts[this_hart_index()]);
-	for (u32 i = 0; i < MAX_HARTS; i++) {
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
 		struct rcu_hart *r = &rcu_harts[i];
 		if (READ_ONCE(r->waiting) || READ_ONCE(r->batch[0].pages) || READ_ONCE(r->batch[0].heads) ||
 		    READ_ONCE(r->batch[1].pages) || READ_ONCE(r->batch[1].heads))

@@ -178,7 +178,8 @@ u64 vm_blocks_held(void) { return __atomic_load_n(&block_pages, __ATOMIC_RELAXED
 u64 page_cache_pages(void)
 {
 	u64 n = 0;
-	for (u32 i = 0; i < MAX_HARTS; i++) n += READ_ONCE(caches[i].count) + READ_ONCE(zero_caches[i].count);
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
+		n += READ_ONCE(caches[i].count) + READ_ONCE(zero_caches[i].count);
 	return n;
 }
 

@@ -15,7 +15,7 @@ bool vm_debug_uaf;
 u64 arena_stat_total(enum arena_stat s)
 {
 	s64 n = 0;
-	for (u32 i = 0; i < MAX_HARTS; i++)
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
 		n += __atomic_load_n(&arena_harts[i].stat[0][s], __ATOMIC_RELAXED) +
 		     __atomic_load_n(&arena_harts[i].stat[1][s], __ATOMIC_RELAXED);
 	return (u64)n;
@@ -181,7 +181,7 @@ struct vmap_area *va_lazy_take_all(u64 *purge_id)
 	struct vmap_area *list = arena.lazy_head;
 	arena.lazy_head = NULL;
 	arena_unlock(f);
-	for (u32 i = 0; i < MAX_HARTS; i++) {
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
 		struct vmap_area *l = __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
 		if (!l) continue;
 		struct vmap_area *tail = l;
@@ -213,7 +213,7 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 	for (struct vmap_area *b = arena.fenced_head; b && budget; b = (struct vmap_area *)(uptr)b->lazy_tables)
 		for (struct vmap_area *a = b; a && budget; a = a->lazy_next, budget--)
 			if (lazy_match(a, addr, contains)) return a;
-	for (u32 i = 0; i < MAX_HARTS; i++)
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
 		for (struct vmap_area *a = READ_ONCE(arena_harts[i].lazy_head); a && budget; a = a->lazy_next, budget--)
 			if (lazy_match(a, addr, contains)) return a;
 	return NULL;
@@ -222,6 +222,6 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 u64 va_lazy_pages_total(void)
 {
 	s64 n = __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED);
-	for (u32 i = 0; i < MAX_HARTS; i++) n += (s64)READ_ONCE(arena_harts[i].lazy_unpublished);
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) n += (s64)READ_ONCE(arena_harts[i].lazy_unpublished);
 	return n > 0 ? (u64)n : 0;
 }

@@ -182,7 +182,7 @@ void vm_unmap_aliases(void)
 /* The test runner's leak check runs while other harts idle: their blocks can be detached from here. */
 void vm_map_ram_quiesce(void)
 {
-	for (u32 i = 0; i < MAX_HARTS; i++) {
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
 		unsigned long f = irq_save();
 		struct vmap_area *b = hart_block[i];
 		if (b && b->vb_dirty == b->vb_used) {
