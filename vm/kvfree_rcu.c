@@ -1,7 +1,7 @@
 /* kvfree_rcu's deferred frees: each hart keeps its frees in two batches, the one filling up and the one
  * waiting for its grace period (lib/rcu.h); when the wait ends its objects are vfreed, from process
- * context, by the hart that queued them (or its idle loop). A batch's pointers live in pages chained as it
- * grows (Linux's kvfree_rcu_bulk_data pages), so a hart that frees faster than grace periods end keeps
+ * context, by the hart that queued them (or its idle loop). A batch's pointers past its first 128 live in
+ * pages chained as it grows (Linux's kvfree_rcu_bulk_data pages), so a hart that frees faster than grace periods end keeps
  * going instead of waiting for one; it waits (Linux's mightsleep path) only when a batch holds
  * MAX_PENDING pointers, or when no page is left for the chain. */
 #include "vm/kvfree_rcu.h"
@@ -30,9 +30,15 @@ _Static_assert(sizeof(struct ptr_page) <= PAGE_SIZE, "a pointer page is one page
  * icount, batches of 256 made 2,424 waits in one test_vmalloc run, each kicking every other hart. */
 #define MAX_PENDING (16 * PAGE_PTRS)
 
+/* The first pointers of a batch stay in the batch itself: at a grace period every few dozen calls (a lone
+ * hart's, or harts that pass quiescent states often) no page is taken and given back per batch, which
+ * cost ~25 instructions a call on one hart. */
+#define INLINE_PTRS 128
+
 struct rcu_batch {
-	struct ptr_page *pages; /* pointers from kvfree_rcu_ptr; the first page fills */
-	u64 n;                  /* pointers on all of them */
+	void *inline_ptrs[INLINE_PTRS];
+	struct ptr_page *pages; /* pointers past the inline ones; the first page fills */
+	u64 n;                  /* pointers in all: the inline ones first */
 	struct rcu_head *heads; /* objects from kvfree_rcu_head, linked through their own heads */
 	u32 nheads;
 	u64 gp;                 /* the grace period it waits for (waiting batch only) */
@@ -48,6 +54,7 @@ static struct rcu_hart rcu_harts[MAX_HARTS];
 
 static void batch_free(struct rcu_batch *b)
 {
+	for (u64 i = 0; i < MIN(b->n, (u64)INLINE_PTRS); i++) vfree(b->inline_ptrs[i]);
 	while (b->pages) {
 		struct ptr_page *p = b->pages;
 		b->pages = p->next;
@@ -69,7 +76,7 @@ static bool batch_empty(const struct rcu_batch *b) { return !b->n && !b->heads; 
 #define WAIT(r) (&(r)->batch[!(r)->cur])
 
 /* Frees the waiting batch if its grace period is over, and starts one for the filling batch. */
-static void advance(struct rcu_hart *r)
+static __noinline void advance(struct rcu_hart *r)
 {
 	if (r->waiting && rcu_gp_done(WAIT(r)->gp)) {
 		batch_free(WAIT(r));
@@ -95,10 +102,10 @@ static bool batch_room(struct rcu_batch *f)
 	return true;
 }
 
-void kvfree_rcu_ptr(void *ptr)
+/* Past the inline pointers: a wait when MAX_PENDING are held, then room on the page chain. Out of line,
+ * so the common call keeps few registers. */
+static __noinline void ptr_slow(struct rcu_hart *r, void *ptr)
 {
-	if (!ptr) return;
-	struct rcu_hart *r = &rcu_harts[this_hart_index()];
 	if (unlikely(FILL(r)->n >= MAX_PENDING)) {
 		advance(r);
 		/* Both batches full: wait for the grace period (Linux's mightsleep path). */
@@ -108,6 +115,10 @@ void kvfree_rcu_ptr(void *ptr)
 		}
 	}
 	struct rcu_batch *f = FILL(r);
+	if (f->n < INLINE_PTRS) { /* the wait emptied it */
+		f->inline_ptrs[f->n++] = ptr;
+		return;
+	}
 	if (unlikely(!batch_room(f))) {
 		/* No page for the chain: wait out a grace period here and free it at once, as Linux does when
 		 * it cannot allocate a bulk page. */
@@ -117,6 +128,19 @@ void kvfree_rcu_ptr(void *ptr)
 	}
 	f->pages->ptrs[f->pages->n++] = ptr;
 	f->n++;
+	if (unlikely(f->n % ADVANCE_EVERY == 0)) advance(r);
+}
+
+void kvfree_rcu_ptr(void *ptr)
+{
+	if (!ptr) return;
+	struct rcu_hart *r = &rcu_harts[this_hart_index()];
+	struct rcu_batch *f = FILL(r);
+	if (unlikely(f->n >= INLINE_PTRS)) {
+		ptr_slow(r, ptr);
+		return;
+	}
+	f->inline_ptrs[f->n++] = ptr;
 	if (unlikely(f->n % ADVANCE_EVERY == 0)) advance(r);
 }
 
@@ -145,8 +169,8 @@ static bool all_drained(void)
 	advance(&rcu_harts[this_hart_index()]);
 	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
 		struct rcu_hart *r = &rcu_harts[i];
-		if (READ_ONCE(r->waiting) || READ_ONCE(r->batch[0].pages) || READ_ONCE(r->batch[0].heads) ||
-		    READ_ONCE(r->batch[1].pages) || READ_ONCE(r->batch[1].heads))
+		if (READ_ONCE(r->waiting) || READ_ONCE(r->batch[0].n) || READ_ONCE(r->batch[0].heads) ||
+		    READ_ONCE(r->batch[1].n) || READ_ONCE(r->batch[1].heads))
 			return false;
 	}
 	return true;
