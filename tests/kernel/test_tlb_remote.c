@@ -15,6 +15,7 @@
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
+#include "tests/kernel/purge_batch.h"
 
 #define MARK_OLD 0x01d01d01d01d01d0ULL
 #define MARK_NEW 0x4e404e404e404e40ULL
@@ -125,20 +126,12 @@ static void ipi_shootdown_invalidates_remote(struct ktest *t)
 /* 100 single-page vfrees (below any threshold: nothing purges them early), then one purge. */
 static void one_call_per_batch(struct ktest *t, enum tlb_remote_mech m)
 {
-	static void *p[100];
 	enum tlb_remote_mech old = tlb_remote_set_mech(m);
 	vm_purge();
 	vm_purge_wait_idle();
 	struct vm_stats a, b;
 	u64 calls = tlb_remote_calls(m), ecalls = tlb_remote_sbi_ecalls();
-	for (int i = 0; i < 100; i++) p[i] = vmalloc(PAGE_SIZE);
-	for (int i = 0; i < 100; i++) {
-		KT_EXPECT(t, p[i] != NULL);
-		vfree(p[i]);
-	}
-	vm_get_stats(&a);
-	vm_purge();
-	vm_get_stats(&b);
+	park_100_then_purge(t, &a, &b);
 	u64 made = tlb_remote_calls(m) - calls, sbi = tlb_remote_sbi_ecalls() - ecalls;
 	tlb_remote_set_mech(old);
 	/* SBI: one ecall per 64-hartid chunk of the other harts (two past 64 harts on virt). */

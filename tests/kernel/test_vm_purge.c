@@ -5,6 +5,7 @@
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "vm/vmalloc.h"
+#include "tests/kernel/purge_batch.h"
 
 static void freed_range_waits_for_purge(struct ktest *t)
 {
@@ -54,17 +55,9 @@ static void batch_costs_one_fence_each(struct ktest *t)
 
 static void wide_batch_flushes_all(struct ktest *t)
 {
-	static void *p[100];
 	struct vm_stats a, b;
 	vm_purge();
-	for (int i = 0; i < 100; i++) p[i] = vmalloc(PAGE_SIZE);
-	for (int i = 0; i < 100; i++) {
-		KT_EXPECT(t, p[i] != NULL);
-		vfree(p[i]);
-	}
-	vm_get_stats(&a);
-	vm_purge();
-	vm_get_stats(&b);
+	park_100_then_purge(t, &a, &b);
 	KT_EXPECT(t, b.purges == a.purges + 1 && b.full_flushes == a.full_flushes + 1);
 	KT_EXPECT(t, b.lazy_pages == 0);
 }
