@@ -51,6 +51,15 @@ void vm_flush_range_now(u64 start, u64 size) { (void)flush_kernel_range(start, s
 static u64 tail_chain;  /* physical address of the first deferred page; each page's first word links on */
 static s64 tail_pages;  /* pages on it (atomic; pushers add after the push, drainers take what they free) */
 
+/* The link word of a page chain's last page (a chain is physical addresses linked through each page's
+ * first word, 0 ending it): where another chain is hung on. */
+static u64 *chain_end(u64 chain)
+{
+	u64 *link = phys_to_virt(chain);
+	while (*link) link = phys_to_virt(*link);
+	return link;
+}
+
 void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n)
 {
 	if (!chain) return;
@@ -59,10 +68,9 @@ void vm_tail_pages_defer(u64 start, u64 size, u64 chain, u32 n)
 	 * this hart as it fences the others, before the pages go and before the range is mapped again.
 	 * Meanwhile a stale translation here, like one elsewhere, reaches only our page. */
 	va_debug_uaf_flush(start, size);
-	u64 last = chain;
-	while (*(u64 *)phys_to_virt(last)) last = *(u64 *)phys_to_virt(last);
+	u64 *end = chain_end(chain);
 	u64 head = __atomic_load_n(&tail_chain, __ATOMIC_RELAXED);
-	do *(u64 *)phys_to_virt(last) = head;
+	do *end = head;
 	while (!__atomic_compare_exchange_n(&tail_chain, &head, chain, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	if (__atomic_add_fetch(&tail_pages, (s64)n, __ATOMIC_RELAXED) >= VM_TAIL_DEFER_MAX) vm_tail_pages_drain();
 }
@@ -142,15 +150,6 @@ static u64 give_back(struct vmap_area *list)
 	return n;
 }
 
-/* Puts the page chain `chain` (physical addresses linked through their first word) before `onto`. */
-static u64 chain_append(u64 chain, u64 onto)
-{
-	u64 last = chain;
-	while (*(u64 *)phys_to_virt(last)) last = *(u64 *)phys_to_virt(last);
-	*(u64 *)phys_to_virt(last) = onto;
-	return chain;
-}
-
 /* The fenced areas wait in bursts (give_back_burst), each a list through lazy_next; a burst's first area
  * links the next burst through its lazy_tables field, free once the purge has given its tables back. So
  * taking a burst is O(1) under the arena lock. */
@@ -215,7 +214,8 @@ __noinline static void purge_batch(bool chunked)
 		 * purge comes next, so only now is it known which purge releases the range. */
 		TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
 		if (unlikely(a->lazy_tables)) {
-			tables = chain_append(a->lazy_tables, tables);
+			*chain_end(a->lazy_tables) = tables;
+			tables = a->lazy_tables;
 			a->lazy_tables = 0;
 		}
 		if (!chunked || areas % burst != 1 || areas == 1) continue;
