@@ -102,9 +102,8 @@ static void boot_report(const struct machine_desc *m)
 	printk("ipi: %s (%s)\n", ipi_provider_name(), ipi_why);
 	printk("tlb: remote fences by %s (%s)\n",
 	       tlb_remote_mech() == TLB_REMOTE_SBI ? "sbi: SBI RFENCE" : "ipi: IPI shootdown", tlb_why);
-	bool per_copy = !strcmp(uaccess_mode_name(), "copy");
 	printk("uaccess: user memory reachable (sstatus.SUM) %s\n",
-	       per_copy ? "inside each copy (uaccess.sum=copy)" : "while a task runs (uaccess.sum=task)");
+	       uaccess_task_sstatus() ? "while a task runs (uaccess.sum=task)" : "inside each copy (uaccess.sum=copy)");
 	for (int i = 0; i < m->nmem; i++)
 		printk("memory: bank %d 0x%lx-0x%lx (%lu MiB) node %d\n", i, m->mem[i].base,
 		       m->mem[i].base + m->mem[i].size - 1, m->mem[i].size >> 20, m->mem[i].node);

@@ -29,8 +29,6 @@ void uaccess_setup(const char *arg)
 	WRITE_ONCE(uaccess_sum_per_copy, arg && !strcmp(arg, "copy"));
 }
 
-const char *uaccess_mode_name(void) { return uaccess_sum_per_copy ? "copy" : "task"; }
-
 u64 uaccess_task_sstatus(void) { return uaccess_sum_per_copy ? 0 : SSTATUS_SUM; }
 
 void uaccess_task_enter(void)

@@ -36,7 +36,6 @@ bool uaccess_fixup(u64 *sepc, u64 stval);
 /* Chooses the mode from the uaccess.sum bootarg (NULL or "task": task; "copy": copy). Boot hart, once,
  * before the first task runs. */
 void uaccess_setup(const char *arg);
-const char *uaccess_mode_name(void); /* "task" or "copy"; any context */
 /* The SUM bit a new task's first return to U-mode carries (its trap frame's sstatus): SSTATUS_SUM in
  * task mode, 0 in copy mode. Any context. */
 u64 uaccess_task_sstatus(void);
