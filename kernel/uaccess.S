@@ -1,8 +1,9 @@
 /* The two loops that touch user memory (kernel/uaccess.c checks the range and calls them). Each runs with
- * sstatus.SUM set (set here in the per-copy mode, already set while the hart runs a task in the default
- * mode: kernel/uaccess.h) and may fault on a user page that is not mapped or not writable; kernel/trap.c then asks
- * uaccess_fixup (kernel/uaccess.c), which finds the faulting pc inside one of these routines and resumes
- * at its fixup label, which clears SUM and returns a failure. Nothing is saved or restored around a copy
+ * sstatus.SUM set (set here in the per-copy mode; already set while the hart runs a task in the default
+ * mode: kernel/uaccess.h) and may fault on a user page that is not mapped or not writable; kernel/trap.c
+ * then asks uaccess_fixup (kernel/uaccess.c), which finds the faulting pc inside one of these routines
+ * and resumes at its fixup label, which ends the copy as the loop's own exit does (SUM off again in the
+ * per-copy mode) and returns a failure. Nothing is saved or restored around a copy
  * (no landing pad to set up and tear down): a 4 KiB shm_read costs its loads and stores and a few dozen
  * instructions more.
  *
@@ -35,7 +36,7 @@
  * nonzero count not smaller than the bytes left uncopied (whole 1 KiB blocks are counted as not copied
  * until their last store). Aligned copies go 1 KiB per turn (128 loads and stores, five instructions of
  * loop), then 64 bytes, then 8; misaligned ones a byte at a time. */
-	.globl uaccess_copy, uaccess_copy_end
+	.globl uaccess_copy
 uaccess_copy:
 	sum_on
 	add	a3, a0, a2		/* a3: end of dst; a0 moves on only past whole turns */
@@ -118,12 +119,11 @@ uaccess_copy_fixup:		/* a fault: a3 - a0 bytes, at least, were not copied (never
 	sum_off
 	sub	a0, a3, a0
 	ret
-uaccess_copy_end:
 
 /* long uaccess_strncpy(char *dst, const char *src, u64 max): copies bytes up to and including the first
  * NUL, at most max of them; returns 0 when a NUL was copied, 1 when max bytes held none, -1 after a
  * fault. */
-	.globl uaccess_strncpy, uaccess_strncpy_end, uaccess_strncpy_fixup
+	.globl uaccess_strncpy, uaccess_strncpy_fixup
 uaccess_strncpy:
 	sum_on
 	add	a3, a0, a2
@@ -145,4 +145,3 @@ uaccess_strncpy_fixup:
 	sum_off
 	li	a0, -1
 	ret
-uaccess_strncpy_end:
