@@ -5,6 +5,7 @@
 #include "kernel/sched.h"
 #include "kernel/smp.h"
 #include "kernel/hart.h"
+#include "kernel/timer.h"
 #include "kernel/trap_frame.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
@@ -92,6 +93,48 @@ int sched_block_until(const bool *done, u64 deadline)
 	return r;
 }
 
+/*
+ * Why spin: a task that waits for another one running on another hart (a wait/wake round trip) is woken
+ * by an IPI, which on a machine without S-mode IPIs is an SBI call that traps the target hart into
+ * M-mode, and the target must leave wfi first; under QEMU that is a host thread's wake-up, tens of
+ * microseconds. A waiter still spinning when the wake comes is just running: no IPI, no switch, a few
+ * microseconds a round trip when both sides spin. Why back off: a spin pays only when the waker runs at
+ * the same time. When it does not (a descheduled vCPU, a host with fewer cores than harts, or QEMU's
+ * round-robin icount, where harts take turns and a spin always runs to its end), the spin is pure cost,
+ * so each failure doubles how many waits go straight to sleep before the next try.
+ */
+#define SCHED_SPIN_NS 50000ull
+#define SCHED_SPIN_MAX_FAILS 10
+
+bool sched_spin_until(const bool *done, u64 deadline)
+{
+	struct task *me = current_task();
+	if (me->spin_skip) {
+		me->spin_skip--;
+		return false;
+	}
+	if (READ_ONCE(nr_harts_online) < 2) return false;
+	u64 end = timer_deadline_after_ns(SCHED_SPIN_NS);
+	if (deadline && deadline < end) end = deadline;
+	u32 hart = this_hart_index();
+	/* Published so that a waker can tell this wait needs no lock and no IPI (sched_wake_task). */
+	__atomic_store_n(&me->spin_on, done, __ATOMIC_SEQ_CST);
+	while (!READ_ONCE(*done)) {
+		if (rdtime() < end && !READ_ONCE(need_resched[hart]) && !READ_ONCE(me->killed)) continue;
+		/* Giving up: withdraw the flag. If a waker took it first, it set *done before: seen now. */
+		const bool *mine = done;
+		if (__atomic_compare_exchange_n(&me->spin_on, &mine, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (me->spin_fails < SCHED_SPIN_MAX_FAILS) me->spin_fails++;
+			me->spin_skip = (u16)((1u << me->spin_fails) - 1);
+			return false;
+		}
+		break;
+	}
+	WRITE_ONCE(me->spin_on, NULL);
+	me->spin_fails = 0;
+	return true;
+}
+
 /* Wakes one hart asleep in its idle loop, not this one: the woken task runs there at once. */
 static void kick_one_sleeper(void)
 {
@@ -108,8 +151,14 @@ static void kick_one_sleeper(void)
 
 void sched_wake_task(struct task *t, bool *done)
 {
+	/* The flag first: a waiter still spinning on it (t->spin_on == done, taken back to NULL here so it
+	 * cannot also go to sleep unseen) just returns, and this wake takes no lock and sends no IPI. */
+	__atomic_store_n(done, true, __ATOMIC_RELEASE);
+	const bool *spinning = done;
+	if (READ_ONCE(t->spin_on) == done &&
+	    __atomic_compare_exchange_n(&t->spin_on, &spinning, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
 	unsigned long f = spin_lock_irqsave(&sched_lock);
-	WRITE_ONCE(*done, true);
 	bool woke = t->state == T_BLOCKED;
 	if (woke) {
 		t->wake_at = 0;

@@ -37,19 +37,32 @@ void scheduler_loop(void) __noreturn;
 
 /*
  * Blocking on a flag, for wait queues (kernel/shm_futex.c) and sleeps (task_sleep_ns: a flag never
- * set). The flag is set only by sched_wake_task, under sched_lock, and read by the sleeper under it: a
- * wake that comes before the sleeper blocks is seen before it blocks, one that comes after finds it
+ * set). The flag is set only by sched_wake_task, before it looks at the sleeper; the sleeper reads it
+ * under sched_lock before it blocks, and the waker makes a blocked sleeper runnable under the same lock:
+ * a wake that comes before the sleeper blocks is seen before it blocks, one that comes after finds it
  * blocked. No wake-up is lost.
  *
  * sched_block_until: blocks the current task until *done is set, the timebase tick `deadline` passes
  * (0: no deadline) or the task is killed. Returns 0, -ETIMEDOUT or -EINTR (in that order of precedence:
  * a flag set is never reported as a timeout). Task context, interrupts on, no spin lock held.
  *
- * sched_wake_task: sets *done and, if t is blocked, makes it runnable and wakes one sleeping hart to run
- * it (an IPI; none when every hart is busy: the next tick picks it). Task context; the caller may hold any
- * lock but sched_lock, which nests inside all others.
+ * sched_wake_task: sets *done; if t is spinning on that flag (sched_spin_until), that is all (no lock);
+ * if t is blocked, makes it runnable and wakes one sleeping hart to run it (an IPI; none when every hart
+ * is busy: the next tick picks it). The flag's memory must stay the sleeper's until this returns (the
+ * caller keeps the sleeper from returning: shm_futex holds the object's lock across it, which its
+ * sleeper takes before it returns). Task context; the caller may hold any lock but sched_lock, which
+ * nests inside all others.
  */
 int sched_block_until(const bool *done, u64 deadline);
+/*
+ * sched_spin_until: before blocking, spins (interrupts on, no lock) until *done is set, for at most
+ * SCHED_SPIN_NS and never past `deadline` (0: none) -> true if the flag was seen set. Returns false at
+ * once on one hart, when this hart has other work (a tick asked to reschedule) or the task is killed,
+ * and while the task backs off: each failed spin doubles the number of its following waits that do not
+ * spin (up to 1023), a successful one ends the back-off. A wake that finds its waiter spinning costs no
+ * IPI and no switch. Task context, interrupts on, no spin lock held.
+ */
+bool sched_spin_until(const bool *done, u64 deadline);
 void sched_wake_task(struct task *t, bool *done);
 /* switch.S: saves the running thread's callee-saved registers in *from and resumes *to. */
 void switch_context(struct context *from, struct context *to);

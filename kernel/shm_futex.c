@@ -26,7 +26,7 @@ long shm_futex_wait(struct shm_obj *o, u64 offset, u32 expected, u64 timeout_ns)
 	}
 	spin_unlock(&o->lock);
 	if (r) return r;
-	r = sched_block_until(&w.done, deadline);
+	r = sched_spin_until(&w.done, deadline) ? 0 : sched_block_until(&w.done, deadline);
 	spin_lock(&o->lock);
 	if (w.done) r = w.result; /* a wake that raced the timeout or the kill still counts */
 	else shm_obj_remove_waiter(o, &w);

@@ -52,6 +52,9 @@ struct task {
 	u32 flushes_in_flight; /* aspace_flush calls between dropping harts and their fence's end */
 	int on_hart;         /* index of the hart running it, -1 if none */
 	u64 wake_at;         /* T_BLOCKED in sleep: timebase tick to wake at */
+	const bool *spin_on; /* the flag sched_spin_until is spinning on, NULL when not spinning */
+	u8 spin_fails;       /* sched_spin_until's failed spins in a row (its back-off, kernel/sched.c) */
+	u16 spin_skip;       /* waits left before it spins again */
 	long waiting_for;    /* T_BLOCKED in wait: the child's tid */
 	u64 quota_pages;
 	bool killed;         /* SYS_kill asked: the task dies at its next return to user mode */
