@@ -21,6 +21,18 @@ static struct context sched_ctx[MAX_HARTS];
 static u32 rr_next[MAX_HARTS];
 static bool need_resched[MAX_HARTS];
 void (*sched_idle_hook)(void);
+struct sched_stats sched_hart_stats[MAX_HARTS];
+
+void sched_get_stats(struct sched_stats *s)
+{
+	*s = (struct sched_stats){0};
+	for (u32 i = 0, n = hart_slots_used(); i < n; i++) {
+		s->lock_takes += READ_ONCE(sched_hart_stats[i].lock_takes);
+		s->wait_spins += READ_ONCE(sched_hart_stats[i].wait_spins);
+		s->wait_spin_wakes += READ_ONCE(sched_hart_stats[i].wait_spin_wakes);
+		s->wake_ipis += READ_ONCE(sched_hart_stats[i].wake_ipis);
+	}
+}
 
 /* Called with sched_lock held and the task's state already changed: back to this hart's loop. */
 void sched_switch_out(struct task *t)
@@ -74,7 +86,7 @@ int sched_block_until(const bool *done, u64 deadline)
 {
 	struct task *me = current_task();
 	int r;
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	for (;;) {
 		if (READ_ONCE(*done)) r = 0;
 		else if (me->killed) r = -EINTR;
@@ -89,7 +101,7 @@ int sched_block_until(const bool *done, u64 deadline)
 		break;
 	}
 	me->wake_at = 0;
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return r;
 }
 
@@ -103,7 +115,7 @@ int sched_block_until(const bool *done, u64 deadline)
  * round-robin icount, where harts take turns and a spin always runs to its end), the spin is pure cost,
  * so each failure doubles how many waits go straight to sleep before the next try.
  */
-#define SCHED_SPIN_NS 50000ull
+#define SCHED_SPIN_NS 100000ull
 #define SCHED_SPIN_MAX_FAILS 10
 
 bool sched_spin_until(const bool *done, u64 deadline)
@@ -117,6 +129,7 @@ bool sched_spin_until(const bool *done, u64 deadline)
 	u64 end = timer_deadline_after_ns(SCHED_SPIN_NS);
 	if (deadline && deadline < end) end = deadline;
 	u32 hart = this_hart_index();
+	sched_hart_stats[hart].wait_spins++;
 	/* Published so that a waker can tell this wait needs no lock and no IPI (sched_wake_task). */
 	__atomic_store_n(&me->spin_on, done, __ATOMIC_SEQ_CST);
 	while (!READ_ONCE(*done)) {
@@ -132,6 +145,7 @@ bool sched_spin_until(const bool *done, u64 deadline)
 	}
 	WRITE_ONCE(me->spin_on, NULL);
 	me->spin_fails = 0;
+	sched_hart_stats[hart].wait_spin_wakes++;
 	return true;
 }
 
@@ -143,6 +157,7 @@ static void kick_one_sleeper(void)
 	harts_online_others(&others);
 	hartset_for_each(i, &others) {
 		if (READ_ONCE(hart_locals[i]->asleep)) {
+			sched_hart_stats[this_hart_index()].wake_ipis++;
 			hart_kick(i);
 			return;
 		}
@@ -158,23 +173,28 @@ void sched_wake_task(struct task *t, bool *done)
 	if (READ_ONCE(t->spin_on) == done &&
 	    __atomic_compare_exchange_n(&t->spin_on, &spinning, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	bool woke = t->state == T_BLOCKED;
 	if (woke) {
 		t->wake_at = 0;
 		t->state = T_RUNNABLE;
+		/* A waker whose own last spin worked runs beside its partners: let the sleeper spin on its
+		 * next wait whatever its back-off says, or two tasks that wake each other would need its
+		 * back-off to run out before both spin at once (a round trip of two IPIs until then). */
+		struct task *me = current_task();
+		if (me && !me->spin_fails) t->spin_skip = 0;
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	if (woke) kick_one_sleeper();
 }
 
 void task_yield(void)
 {
 	struct task *t = current_task();
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	t->state = T_RUNNABLE;
 	sched_switch_out(t);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 void scheduler_loop(void)
@@ -202,7 +222,7 @@ void scheduler_loop(void)
 			}
 			house = false;
 			irq_disable();
-			spin_lock(&sched_lock);
+			sched_lock_noirq();
 			t = pick_next();
 			if (!t) {
 				spin_unlock(&sched_lock);

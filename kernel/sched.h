@@ -4,11 +4,37 @@
 #define KERNEL_SCHED_H
 
 #include "kernel/task_record.h"
+#include "lib/percpu.h"
 #include "lib/spinlock.h"
 
 /* Guards every task's state, wake_at, waiting_for and the table's slots. Nests inside every other lock;
  * taken with interrupts off (spin_lock_irqsave). */
 extern spinlock_t sched_lock;
+/* The scheduler's counters, summed over harts: sched_lock acquisitions, waits that spun before
+ * sleeping and those a wake ended while spinning (no lock, no IPI, no switch), and IPIs sent to wake a
+ * hart for a task made runnable. Any context; a snapshot, not atomic across fields. */
+struct sched_stats {
+	u64 lock_takes, wait_spins, wait_spin_wakes, wake_ipis;
+};
+void sched_get_stats(struct sched_stats *s);
+/* Each hart writes only its own slot (the kernel does not preempt itself): no atomics. */
+extern struct sched_stats sched_hart_stats[MAX_HARTS];
+
+/* sched_lock taken and released: every acquisition goes through sched_lock_irqsave (or, with interrupts
+ * already off, sched_lock_noirq), so each is counted on the hart that takes it. Any context; sched_lock
+ * nests inside every other lock. */
+static inline unsigned long sched_lock_irqsave(void)
+{
+	unsigned long f = spin_lock_irqsave(&sched_lock); /* waits with interrupts as they were */
+	sched_hart_stats[this_hart_index()].lock_takes++;
+	return f;
+}
+static inline void sched_lock_noirq(void)
+{
+	spin_lock(&sched_lock);
+	sched_hart_stats[this_hart_index()].lock_takes++;
+}
+static inline void sched_unlock_irqrestore(unsigned long f) { spin_unlock_irqrestore(&sched_lock, f); }
 /* The task table: slot i holds tids congruent to i modulo MAX_TASKS; slot 0 is never used. */
 extern struct task tasks[MAX_TASKS];
 /* Called by the boot hart's idle loop between tasks when set (kernel/init.c: watch init's exit). */

@@ -249,10 +249,10 @@ int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32
 
 void shm_release_task(struct task *t)
 {
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	struct task *parent = t->parent;
 	u32 parent_tid = parent ? parent->tid : 0;
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	spin_lock(&t->shm_lock);
 	t->shm_gone = true; /* from here on nobody can give t a handle */
 	spin_unlock(&t->shm_lock);

@@ -3,6 +3,7 @@
  * directly. */
 #include <vmk/abi.h>
 #include "kernel/syscall.h"
+#include "kernel/sched.h"
 #include "kernel/shm.h"
 #include "kernel/task.h"
 #include "kernel/timer.h"
@@ -183,9 +184,11 @@ static long sys_shm_wake(struct task *t, const u64 *a) { return shm_wake(t, a[0]
 static long sys_vm_stats(struct task *t, const u64 *a)
 {
 	struct vm_stats s;
+	struct sched_stats ss;
 	(void)t;
 	if (a[0] & 7) return -EFAULT;
 	vm_get_stats(&s);
+	sched_get_stats(&ss);
 	struct vmk_vm_stats u = {
 		.seq = s.seq, .live_areas = s.live_areas, .live_pages = s.live_pages, .peak_pages = s.peak_pages,
 		.rejected = s.rejected, .failures = s.failures, .lazy_pages = s.lazy_pages, .purges = s.purges,
@@ -196,6 +199,8 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		.last_fail_reason = (u64)s.last_fail_errno,
 		/* Tests that need two tasks on two harts (a remote TLB shootdown) check their placement here. */
 		.hart = this_hart_index(), .harts_online = nr_harts_online,
+		.sched_lock_takes = ss.lock_takes, .wait_spins = ss.wait_spins, .wait_spin_wakes = ss.wait_spin_wakes,
+		.wake_ipis = ss.wake_ipis,
 	};
 	return copy_to_user(a[0], &u, sizeof(u));
 }

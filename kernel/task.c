@@ -47,7 +47,7 @@ static void task_entry(void)
 
 static struct task *slot_alloc(void)
 {
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	struct task *t = NULL;
 	for (int i = 1; i < MAX_TASKS; i++) /* slot 0 stays unused: ASID 0 and owner 0 are the kernel's */
 		if (tasks[i].state == T_FREE) {
@@ -59,15 +59,15 @@ static struct task *slot_alloc(void)
 			t->on_hart = -1;
 			break;
 		}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return t;
 }
 
 static void slot_release(struct task *t)
 {
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	t->state = T_FREE;
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 static int load_segments(struct task *t, const u8 *img, const struct elf_plan *plan)
@@ -196,9 +196,9 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 	strlcpy(tname, t->name, sizeof(tname));
 	TRACE(TRACE_SHM, __builtin_return_address(0), "ev=spawn tid=%u name=\"%s\" parent=%u", t->tid,
 	      trace_clean(tname), parent ? parent->tid : 0);
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	t->state = T_RUNNABLE;
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return t->tid;
 
 fail:
@@ -222,7 +222,7 @@ void task_exit(int status)
 {
 	struct task *t = current_task();
 	release_resources(t);
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	(void)f;
 	/* A kill that SYS_kill reported as done (0) wins over the task's own status, even one landing while
 	 * the task was already inside SYS_exit: task_kill sets `killed` under this lock only while the task
@@ -250,41 +250,41 @@ long task_wait(long tid, u64 ustatus)
 {
 	struct task *me = current_task();
 	for (;;) {
-		unsigned long f = spin_lock_irqsave(&sched_lock);
+		unsigned long f = sched_lock_irqsave();
 		struct task *child = NULL;
 		for (int i = 1; i < MAX_TASKS; i++)
 			if (tasks[i].state != T_FREE && tasks[i].state != T_REAPING && (long)tasks[i].tid == tid &&
 			    tasks[i].parent == me)
 				child = &tasks[i];
 		if (!child) {
-			spin_unlock_irqrestore(&sched_lock, f);
+			sched_unlock_irqrestore(f);
 			return -ECHILD;
 		}
 		if (child->state == T_ZOMBIE) {
 			int status = child->exit_status;
 			child->state = T_REAPING; /* ours: nobody else reaps it while the status goes out */
-			spin_unlock_irqrestore(&sched_lock, f);
+			sched_unlock_irqrestore(f);
 			if (ustatus && copy_to_user(ustatus, &status, sizeof(status))) {
-				f = spin_lock_irqsave(&sched_lock);
+				f = sched_lock_irqsave();
 				child->state = T_ZOMBIE; /* nothing reaped: it can be waited for again */
-				spin_unlock_irqrestore(&sched_lock, f);
+				sched_unlock_irqrestore(f);
 				return -EFAULT;
 			}
-			f = spin_lock_irqsave(&sched_lock);
+			f = sched_lock_irqsave();
 			child->parent = NULL;
-			spin_unlock_irqrestore(&sched_lock, f);
+			sched_unlock_irqrestore(f);
 			task_reap_one(child);
 			return 0;
 		}
 		if (me->killed) {
-			spin_unlock_irqrestore(&sched_lock, f);
+			sched_unlock_irqrestore(f);
 			return -EINTR;
 		}
 		me->waiting_for = tid;
 		me->state = T_BLOCKED;
 		sched_switch_out(me);
 		me->waiting_for = 0;
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 	}
 }
 
@@ -293,7 +293,7 @@ __noinline long task_kill(struct task *me, long tid)
 	struct task *t = task_by_tid(tid);
 	if (!t) return -ESRCH;
 	long r = -EPERM;
-	unsigned long f = spin_lock_irqsave(&sched_lock);
+	unsigned long f = sched_lock_irqsave();
 	if (t->tid != (u32)tid || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING) {
 		r = -ESRCH;
 	} else if (t->parent == me) {
@@ -301,7 +301,7 @@ __noinline long task_kill(struct task *me, long tid)
 		if (t->state == T_BLOCKED) t->wake_at = 1; /* wakes at the next pick and dies on the way out */
 		r = 0;
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	if (!r) TRACE(TRACE_FAULT, __builtin_return_address(0), "ev=kill tid=%u by=%u", (u32)tid, me->tid);
 	return r;
 }
@@ -352,10 +352,10 @@ void task_reap_orphans(void)
 		struct task *t = &tasks[i];
 		/* Idle harts call this in a loop: look without the lock, and take it only for a candidate. */
 		if (READ_ONCE(t->state) != T_ZOMBIE || READ_ONCE(t->parent)) continue;
-		unsigned long f = spin_lock_irqsave(&sched_lock);
+		unsigned long f = sched_lock_irqsave();
 		bool orphan = t->state == T_ZOMBIE && !t->parent && t->on_hart < 0 && t->tid != orphan_exempt_tid;
 		if (orphan) t->state = T_REAPING;
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		if (orphan) task_reap_one(t);
 	}
 }

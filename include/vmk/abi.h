@@ -376,6 +376,10 @@ struct vmk_vm_stats {
 	uint64_t last_fail_reason; /* and why it failed (a positive errno number, 0 if none yet) */
 	uint64_t hart;             /* the hart that served this call (0 .. harts_online - 1): where the caller ran */
 	uint64_t harts_online;     /* harts the kernel runs on */
+	uint64_t sched_lock_takes; /* acquisitions of the scheduler's lock, every hart, since boot */
+	uint64_t wait_spins;       /* SYS_shm_wait calls that spun before sleeping */
+	uint64_t wait_spin_wakes;  /* of those, the ones a wake ended while spinning (no lock, IPI, switch) */
+	uint64_t wake_ipis;        /* IPIs sent to wake a hart for a task made runnable */
 };
 #endif
 

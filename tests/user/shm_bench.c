@@ -46,6 +46,9 @@ static void report(const char *name, unsigned long ops, u64 ns)
 	       (unsigned long long)(ns / ops));
 }
 
+/* x / n in hundredths, for figures printed with two decimals (no floating point in the runtime). */
+static unsigned long long hundredths(u64 x, u64 n) { return (unsigned long long)(x * 100 + n / 2) / n; }
+
 static void skipped(const char *name) { printf("shm_bench: %s skipped (ENOSYS)\n", name); }
 
 static long shm_read(u64 h, u64 off, void *buf, u64 len)
@@ -201,6 +204,8 @@ static void pingpong(unsigned long n)
 	u64 hs[1] = {(u64)h};
 	long b = spawn_with(PROG, hs, 1, "pong", count, NULL);
 	if (b < 0) die("spawn", b);
+	struct vmk_vm_stats s0, s1;
+	vmk_vm_stats(&s0);
 	u64 t0 = now_ns();
 	for (u32 k = 1; k < 2 * n; k += 2) {
 		__atomic_store_n(w, k, __ATOMIC_RELEASE);
@@ -208,12 +213,21 @@ static void pingpong(unsigned long n)
 		wait_for((u64)h, w, k + 1);
 	}
 	u64 ns = now_ns() - t0;
+	vmk_vm_stats(&s1);
 	int st = wait_status(b);
 	if (st) {
 		printf("shm_bench: pong failed: exit status %d\n", st);
 		exit(1);
 	}
 	report("pingpong", n, ns);
+	/* What a round trip cost the scheduler (both tasks, every hart): its one lock, the IPIs that woke a
+	 * sleeping hart, and how many waits a wake ended while they were still spinning. */
+	printf("shm_bench: pingpong sched_locks_per_op=%llu.%02llu wake_ipis_per_op=%llu.%02llu wait_spins=%llu "
+	       "ended_spinning=%llu\n", hundredths(s1.sched_lock_takes - s0.sched_lock_takes, n) / 100,
+	       hundredths(s1.sched_lock_takes - s0.sched_lock_takes, n) % 100,
+	       hundredths(s1.wake_ipis - s0.wake_ipis, n) / 100, hundredths(s1.wake_ipis - s0.wake_ipis, n) % 100,
+	       (unsigned long long)(s1.wait_spins - s0.wait_spins),
+	       (unsigned long long)(s1.wait_spin_wakes - s0.wait_spin_wakes));
 	vmk_shm_unmap((u64)a);
 	vmk_shm_close((u64)h);
 }

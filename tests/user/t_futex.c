@@ -89,6 +89,34 @@ static void test_wake_reaches_waiter(void)
 	}
 }
 
+/* A task waiting where nobody will wake it: 100 waits of 150 us, each of which must time out. */
+static int lonely_child(void)
+{
+	long h, a = map_new(PG, 0, &h);
+	if (a <= 0) return 2;
+	for (int i = 0; i < 100; i++)
+		if (vmk_shm_wait(h, 0, 0, 150 * MS / 1000) != -ETIMEDOUT) return 1;
+	return 0;
+}
+
+/* A wait spins before it sleeps only on a machine with another hart to wake it, and backs off when
+ * its spins do not pay (kernel/sched.c: sched_spin_until): a fresh task's 100 waits that nobody ends
+ * spin on waits 1, 3, 7, 15, 31 and 63 only, and none of those spins is ended by a wake. */
+static void test_spin_backs_off(void)
+{
+	struct vmk_vm_stats s0, s1;
+	REQUIRE(vmk_vm_stats(&s0) == 0);
+	long tid = spawn_mode("lonely", NULL, 0);
+	REQUIRE(tid > 0);
+	CHECK_EQ(wait_status(tid), 0);
+	REQUIRE(vmk_vm_stats(&s1) == 0);
+	u64 spins = s1.wait_spins - s0.wait_spins;
+	if (s1.harts_online < 2) CHECK_EQ(spins, 0);
+	else CHECK_EQ(spins, 6);
+	CHECK_EQ(s1.wait_spin_wakes - s0.wait_spin_wakes, 0);
+	CHECK(s1.sched_lock_takes - s0.sched_lock_takes >= 100); /* every wait slept, under the lock */
+}
+
 static void test_shrink_ends_wait(void)
 {
 	struct scene s;
@@ -323,6 +351,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "wait-addr")) return waiter_child(64, true);
 		if (!strcmp(argv[1], "wait-far")) return waiter_child(3 * PG + 64, false);
 		if (!strcmp(argv[1], "holder")) return holder_child();
+		if (!strcmp(argv[1], "lonely")) return lonely_child();
 		if (!strcmp(argv[1], "locker")) return locker_child();
 		if (argc > 2 && !strcmp(argv[1], "pong0")) return pong_child(0, strtoull(argv[2], NULL, 10));
 		if (argc > 2 && !strcmp(argv[1], "pong1")) return pong_child(1, strtoull(argv[2], NULL, 10));
@@ -339,6 +368,7 @@ int main(int argc, char **argv)
 	}
 	ktap_run("wait_wake_errors", test_wait_wake_errors);
 	ktap_run("wake_reaches_waiter", test_wake_reaches_waiter);
+	ktap_run("spin_backs_off", test_spin_backs_off);
 	ktap_run("shrink_ends_wait", test_shrink_ends_wait);
 	ktap_run("last_other_holder_gone", test_last_other_holder_gone);
 	ktap_run("waiter_killed", test_waiter_killed);
