@@ -270,7 +270,7 @@ void vm_map_ram_quiesce(void)
 		struct vmap_area *b = hart_vb[i].b;
 		if (b && b->vb_dirty == b->vb_used) {
 			hart_vb_set(&hart_vb[i], NULL, NULL);
-			block_detach(b, __builtin_return_address(0));
+			block_detach(b, b->caller);
 		}
 		irq_restore(f);
 	}
