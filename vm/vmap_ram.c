@@ -151,6 +151,12 @@ static inline void *map_ram_block(struct hart_vb *hv, struct page **pages, unsig
 	return (void *)(uptr)va;
 }
 
+/* Several pages: out of line, so that the one-page path keeps few registers. */
+__noinline static void *map_ram_many(struct hart_vb *hv, struct page **pages, unsigned int count, const void *caller)
+{
+	return map_ram_block(hv, pages, count, caller);
+}
+
 /* Everything but the common case: refusals, large requests, interrupt context, a full block. */
 __noinline static void *map_ram_slow(struct page **pages, unsigned int count, int node, const void *caller)
 {
@@ -179,8 +185,10 @@ __noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	struct hart_vb *hv = &hart_vb[this_hart_index()];
 	struct vmap_area *b = hv->b;
 	if (likely(pages && count - 1 < VB_MAX_ALLOC && node >= NUMA_NO_NODE && !in_interrupt() && b &&
-		   b->vb_used + count <= VB_PAGES - 1))
-		return map_ram_block(hv, pages, count, caller);
+		   b->vb_used + count <= VB_PAGES - 1)) {
+		if (likely(count == 1)) return map_ram_block(hv, pages, 1, caller); /* the common size, unrolled */
+		return map_ram_many(hv, pages, count, caller);
+	}
 	return map_ram_slow(pages, count, node, caller);
 }
 
@@ -192,7 +200,7 @@ static inline bool block_owns(const struct vmap_area *b, u64 va, unsigned int co
 }
 
 /* After the leaves of a block's run are cleared: the debug flush, the double-unmap warning, the count. */
-static inline void block_unmapped(struct vmap_area *b, const void *mem, unsigned int count, u32 cleared,
+__noinline static void block_unmapped(struct vmap_area *b, const void *mem, unsigned int count, u32 cleared,
 				  const void *caller)
 {
 	va_debug_uaf_flush((u64)(uptr)mem, (u64)count << PAGE_SHIFT);
@@ -202,9 +210,11 @@ static inline void block_unmapped(struct vmap_area *b, const void *mem, unsigned
 	block_dirty(b, cleared, caller);
 }
 
-__noinline void vm_unmap_ram(const void *mem, unsigned int count)
+/* Every unmap the fast path below does not take: large or interrupt-mapped areas, other harts' blocks and
+ * blocks this hart has let go, stray pointers and counts, double unmaps, and any unmap while tracing or
+ * the use-after-free debug flush is on. */
+__noinline static void unmap_ram_slow(const void *mem, unsigned int count, const void *caller)
 {
-	const void *caller = __builtin_return_address(0);
 	u64 va = (u64)(uptr)mem;
 
 	if (!mem) return;
@@ -252,6 +262,33 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", va,
 	      (u64)count << PAGE_SHIFT, count);
 	block_unmapped(b, mem, count, pt_kr_clear(va, count, PT_KR_KEEP, NULL), caller);
+}
+
+__noinline void vm_unmap_ram(const void *mem, unsigned int count)
+{
+	const void *caller = __builtin_return_address(0);
+	u64 va = (u64)(uptr)mem, base = va & ~(VB_SIZE - 1);
+	const struct hart_vb *hv = &hart_vb[this_hart_index()];
+
+	/* The common case, written to call nothing until its end: a run of this hart's current block (its
+	 * table at hand) that the block handed out and that is still mapped, nobody tracing. */
+	if (likely(READ_ONCE(hv->base) == base && count - 1 < VB_MAX_ALLOC && !trace_on(TRACE_VMALLOC) &&
+		   !READ_ONCE(vm_debug_uaf))) {
+		compiler_barrier();
+		struct vmap_area *b = READ_ONCE(hv->b);
+		pte_t *table = READ_ONCE(hv->table);
+		if (likely(block_owns(b, va, count))) {
+			u32 cleared = pt_kr_clear_in(table, va, count);
+			if (likely(cleared == count)) {
+				if (unlikely(__atomic_add_fetch(&b->vb_dirty, count, __ATOMIC_ACQ_REL) == VB_RETIRE))
+					block_retire(b, caller);
+				return;
+			}
+			block_unmapped(b, mem, count, cleared, caller); /* some were not mapped: warned */
+			return;
+		}
+	}
+	unmap_ram_slow(mem, count, caller);
 }
 
 /* Ranges vm_unmap_ram cleared may still sit in other harts' TLBs until their block is purged; a caller
