@@ -516,6 +516,39 @@ u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
 	return c.cleared;
 }
 
+pte_t *pt_kr_block_table(u64 va) { return kr_l0_table(va, true); }
+
+/* Clears the valid leaves among n slots: how many there were. */
+static inline u32 clear_slots(pte_t *slots, u32 n)
+{
+	u32 cleared = 0;
+	for (u32 k = 0; k < n; k++) {
+		if (!(slots[k] & PTE_V)) continue;
+		set_pte(&slots[k], 0);
+		cleared++;
+	}
+	return cleared;
+}
+
+/* Written out rather than through kr_for_each_run's context: this is vm_map_ram's whole page-table work,
+ * a handful of instructions per page once inlined. */
+int pt_kr_map_pages_in(pte_t *table, u64 va, struct page *const *pages, u32 n, u64 prot)
+{
+	if (unlikely(!prot_ok(prot) || (prot & PTE_U))) return -EINVAL;
+	pte_t *slots = &table[pt_index(va, 0)], flags = prot | PT_LEAF_FLAGS;
+	for (u32 k = 0; k < n; k++) {
+		u64 pa = page_to_pa(pages[k]); /* 0 for NULL or a page no zone holds */
+		if (unlikely(!pa || (pa & PT_BAD_PA_BITS))) {
+			clear_slots(slots, k);
+			return -EINVAL;
+		}
+		set_pte(&slots[k], pte_make(pa, flags));
+	}
+	return 0;
+}
+
+u32 pt_kr_clear_in(pte_t *table, u64 va, u32 n) { return clear_slots(&table[pt_index(va, 0)], n); }
+
 static int no_run(void *ctx, pte_t *slots, u32 i, u32 count)
 {
 	(void)ctx, (void)slots, (void)i, (void)count;

@@ -99,6 +99,18 @@ int pt_kr_populate(u64 va, u32 n, int node, bool zero);
  * unmanaged page or a bad prot, -ENOMEM for no table; nothing stays mapped on failure. */
 struct page;
 int pt_kr_map_pages(u64 va, struct page *const *pages, u32 n, u64 prot);
+/* The one-table fast path, for a caller that owns a whole 2 MiB-aligned block (vm_map_ram's per-hart
+ * blocks): it takes the block's level-0 table once and then maps or clears pages with one PTE store each,
+ * no walk. pt_kr_block_table returns the table covering va, installing an empty one (from the hart's page
+ * source, so under its table-node setting) when the slot is empty; NULL when a 2 MiB leaf holds the slot
+ * or no table can be had. The pointer stays good until the table is detached (pt_kr_detach_table, which
+ * only an owner retiring the block lets happen). Any context. */
+pte_t *pt_kr_block_table(u64 va);
+/* pt_kr_map_pages into table (from pt_kr_block_table for va's block); the n pages must lie inside that
+ * block. Same errors, except that no table is ever needed (no -ENOMEM); nothing stays mapped on failure. */
+int pt_kr_map_pages_in(pte_t *table, u64 va, struct page *const *pages, u32 n, u64 prot);
+/* pt_kr_clear(va, n, PT_KR_KEEP, NULL) inside table, the n pages inside its block: how many were mapped. */
+u32 pt_kr_clear_in(pte_t *table, u64 va, u32 n);
 /* Clears the valid 4 KiB leaves among n pages from va (holes are fine) and returns how many there were.
  * PT_KR_KEEP leaves the pages alone, PT_KR_FREE gives them to page_cache_free, PT_KR_CHAIN links them
  * through their first word into a list returned in *chain (physical addresses, 0 ends it) for the

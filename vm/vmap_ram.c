@@ -19,39 +19,96 @@
 #define VB_MAX_ALLOC 64u                       /* larger requests get their own area (Linux: VMAP_MAX_ALLOC) */
 #define MAP_RAM_PROT (PTE_R | PTE_W)
 
-static struct vmap_area *hart_block[MAX_HARTS];
+/* A hart's current block, with the block's one level-0 table, taken when the block is made and good
+ * until the block retires, so that mapping or unmapping a page of it is one PTE store (no walk). Written
+ * only by the owning hart in process context (and by vm_map_ram_quiesce while the owner idles); an
+ * interrupt handler on the owner may read it, so `base` is cleared first and set last (hart_vb_set):
+ * whoever finds base equal to a block's address finds that block's record and table with it. */
+#define VB_NONE (~0UL) /* base of no block: never 2 MiB aligned, so no address's block base equals it */
+struct hart_vb {
+	u64 base;            /* the block's address, VB_NONE when the hart has none */
+	struct vmap_area *b;
+	pte_t *table;
+	u64 _pad;
+};
+static struct hart_vb hart_vb[MAX_HARTS] __aligned(32) = {[0 ... MAX_HARTS - 1] = {.base = VB_NONE}};
+
+/* Keeps the compiler from moving memory accesses across it (this hart's own interrupts are the reader). */
+#define compiler_barrier() __asm__ volatile("" ::: "memory")
+
+static void hart_vb_set(struct hart_vb *hv, struct vmap_area *b, pte_t *table)
+{
+	WRITE_ONCE(hv->base, VB_NONE);
+	compiler_barrier();
+	WRITE_ONCE(hv->b, b);
+	WRITE_ONCE(hv->table, table);
+	compiler_barrier();
+	if (b) WRITE_ONCE(hv->base, b->addr);
+}
 
 /* Adds to the block's dirty count; whoever brings it to VB_RETIRE hands the range to the purge. The hart
  * that owns a block adds one extra on letting it go, so a full block whose pages are all unmapped by
  * others still cannot be retired under its owner. */
 #define VB_RETIRE (VB_PAGES + 1)
 
-__noinline static void block_dirty(struct vmap_area *b, u32 pages)
+__noinline static void block_retire(struct vmap_area *b, const void *caller)
 {
-	if (!pages) return;
-	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
-	if (before + pages != VB_RETIRE) return;
-	if (!va_area_take((void *)(uptr)b->addr, "vm_unmap_ram", __builtin_return_address(0))) return;
+	if (!va_area_take((void *)(uptr)b->addr, "vm_unmap_ram", caller)) return;
 	TRACE(TRACE_VMALLOC, b->caller, "ev=free fn=vmap_block addr=0x%lx size=%lu pages=0", b->addr, VB_SIZE);
 	va_area_park(b);
 }
 
-/* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
-static void block_detach(struct vmap_area *b)
+static inline void block_dirty(struct vmap_area *b, u32 pages, const void *caller)
 {
-	block_dirty(b, VB_PAGES - b->vb_used + 1);
+	if (!pages) return;
+	u32 before = __atomic_fetch_add(&b->vb_dirty, pages, __ATOMIC_ACQ_REL);
+	if (unlikely(before + pages == VB_RETIRE)) block_retire(b, caller);
 }
 
-static struct vmap_area *block_new(const void *caller)
+/* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
+static void block_detach(struct vmap_area *b, const void *caller)
+{
+	block_dirty(b, VB_PAGES - b->vb_used + 1, caller);
+}
+
+static struct vmap_area *block_new(struct hart_vb *hv, int node, const void *caller)
 {
 	struct vmap_area *b = va_area_get(VB_SIZE, VB_SIZE, VM_MAP_RAM | VM_MAP_RAM_BLOCK | VM_NO_GUARD, VM_OWNER_KERNEL,
 					0, caller);
 	if (!b) return NULL;
 	b->size = b->requested = VB_SIZE;
 	b->node = NUMA_NO_NODE;
+	/* The block is exactly one level-0 table: made now, for every page the block will map, from the
+	 * caller's node when it names one. The setting is this hart's, so it is made and undone with
+	 * interrupts off (an interrupt's own mapping must not inherit it). */
+	pte_t *table;
+	if (node == NUMA_NO_NODE) {
+		table = pt_kr_block_table(b->addr);
+	} else {
+		unsigned long f = irq_save();
+		int old = page_cache_set_table_node(node);
+		table = pt_kr_block_table(b->addr);
+		page_cache_set_table_node(old);
+		irq_restore(f);
+	}
+	if (unlikely(!table)) {
+		va_area_abort(b, 0); /* never exposed, nothing mapped */
+		arena_note_failure(VB_SIZE, VB_SIZE, caller, ENOMEM, "vm_map_ram: no page table for a block");
+		return NULL;
+	}
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vmap_block addr=0x%lx size=%lu pages=0 va_size=%lu", b->addr,
 	      VB_SIZE, VB_SIZE);
+	hart_vb_set(hv, b, table);
 	return b;
+}
+
+/* The hart's block is full (or it has none): lets it go and starts a new one. NULL when none can be had. */
+__noinline static struct vmap_area *block_switch(struct hart_vb *hv, int node, const void *caller)
+{
+	struct vmap_area *old = hv->b;
+	hart_vb_set(hv, NULL, NULL);
+	if (old) block_detach(old, caller);
+	return block_new(hv, node, caller);
 }
 
 static void *map_ram_area(struct page **pages, unsigned int count, int node, const void *caller)
@@ -77,67 +134,109 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 	return (void *)(uptr)a->addr;
 }
 
-__noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
+/* Hands out the next count pages of the hart's block, which has room: one PTE store per page into the
+ * block's table (made with the block, so nothing to allocate). */
+static inline void *map_ram_block(struct hart_vb *hv, struct page **pages, unsigned int count, const void *caller)
 {
-	const void *caller = __builtin_return_address(0);
-
-	if (unlikely(!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT))) {
-		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: no pages");
-		return NULL;
-	}
-	/* The block is touched by its own hart in process context only, where the kernel never preempts
-	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
-	 * get an area of their own. */
-	if (unlikely(node < NUMA_NO_NODE)) {
-		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: bad node");
-		return NULL;
-	}
-	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, node, caller);
-
-	u32 me = this_hart_index();
-	struct vmap_area *b = hart_block[me];
-	/* The block's last page is never handed out: a guard page before whatever follows the block. */
-	if (unlikely(!b || b->vb_used + count > VB_PAGES - 1)) {
-		hart_block[me] = NULL;
-		if (b) block_detach(b);
-		b = block_new(caller);
-		if (unlikely(!b)) return NULL;
-		hart_block[me] = b;
-	}
-	u64 va = b->addr + ((u64)b->vb_used << PAGE_SHIFT);
-	int e;
-	if (likely(node == NUMA_NO_NODE)) {
-		e = pt_kr_map_pages(va, pages, count, MAP_RAM_PROT | PTE_G);
-	} else {
-		/* Any table this needs comes from the caller's node: the setting is this hart's, so it is
-		 * made and undone with interrupts off (an interrupt's own mapping must not inherit it). */
-		unsigned long f = irq_save();
-		int old = page_cache_set_table_node(node);
-		e = pt_kr_map_pages(va, pages, count, MAP_RAM_PROT | PTE_G);
-		page_cache_set_table_node(old);
-		irq_restore(f);
-	}
-	if (unlikely(e)) {
+	struct vmap_area *b = hv->b;
+	u32 used = b->vb_used;
+	u64 va = hv->base + ((u64)used << PAGE_SHIFT);
+	if (unlikely(pt_kr_map_pages_in(hv->table, va, pages, count, MAP_RAM_PROT | PTE_G))) {
 		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
-	store_release(b->vb_used, b->vb_used + count); /* read by other harts' unmaps */
+	store_release(b->vb_used, used + count); /* read by other harts' unmaps */
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
 	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
 	return (void *)(uptr)va;
 }
 
-__noinline void vm_unmap_ram(const void *mem, unsigned int count)
+/* Several pages: out of line, so that the one-page path keeps few registers. */
+__noinline static void *map_ram_many(struct hart_vb *hv, struct page **pages, unsigned int count, const void *caller)
+{
+	return map_ram_block(hv, pages, count, caller);
+}
+
+/* Everything but the common case: refusals, large requests, interrupt context, a full block. */
+__noinline static void *map_ram_slow(struct page **pages, unsigned int count, int node, const void *caller)
+{
+	if (unlikely(!pages || !count || count > (VMALLOC_SIZE >> PAGE_SHIFT))) {
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: no pages");
+		return NULL;
+	}
+	if (unlikely(node < NUMA_NO_NODE)) {
+		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: bad node");
+		return NULL;
+	}
+	if (count > VB_MAX_ALLOC || in_interrupt()) return map_ram_area(pages, count, node, caller);
+	struct hart_vb *hv = &hart_vb[this_hart_index()];
+	if (!block_switch(hv, node, caller)) return NULL;
+	return map_ram_block(hv, pages, count, caller);
+}
+
+__noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 {
 	const void *caller = __builtin_return_address(0);
+
+	/* The block is touched by its own hart in process context only, where the kernel never preempts
+	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
+	 * get an area of their own. The block's last page is never handed out: a guard page before whatever
+	 * follows the block. The node matters only when a block is made (its table comes from there). */
+	struct hart_vb *hv = &hart_vb[this_hart_index()];
+	struct vmap_area *b = hv->b;
+	if (likely(pages && count - 1 < VB_MAX_ALLOC && node >= NUMA_NO_NODE && !in_interrupt() && b &&
+		   b->vb_used + count <= VB_PAGES - 1)) {
+		if (likely(count == 1)) return map_ram_block(hv, pages, 1, caller); /* the common size, unrolled */
+		return map_ram_many(hv, pages, count, caller);
+	}
+	return map_ram_slow(pages, count, node, caller);
+}
+
+/* Whether [va, count pages) is a run b handed out: a stray count or pointer must not unmap anything else. */
+static inline bool block_owns(const struct vmap_area *b, u64 va, unsigned int count)
+{
+	return likely(count && !(va & (PAGE_SIZE - 1)) &&
+		      ((va - b->addr) >> PAGE_SHIFT) + count <= READ_ONCE(b->vb_used));
+}
+
+/* After the leaves of a block's run are cleared: the debug flush, the double-unmap warning, the count. */
+__noinline static void block_unmapped(struct vmap_area *b, const void *mem, unsigned int count, u32 cleared,
+				  const void *caller)
+{
+	va_debug_uaf_flush((u64)(uptr)mem, (u64)count << PAGE_SHIFT);
+	if (unlikely(cleared != count))
+		printk("vm_unmap_ram(%p, %u): %u of the pages were not mapped (double unmap?)\n", mem, count,
+		       count - cleared);
+	block_dirty(b, cleared, caller);
+}
+
+/* Every unmap the fast path below does not take: large or interrupt-mapped areas, other harts' blocks and
+ * blocks this hart has let go, stray pointers and counts, double unmaps, and any unmap while tracing or
+ * the use-after-free debug flush is on. */
+__noinline static void unmap_ram_slow(const void *mem, unsigned int count, const void *caller)
+{
 	u64 va = (u64)(uptr)mem;
 
 	if (!mem) return;
 	u64 base = va & ~(VB_SIZE - 1);
 	struct vmap_area *b = NULL;
-	if (count <= VB_MAX_ALLOC) {
-		b = READ_ONCE(hart_block[this_hart_index()]);
-		if (!b || b->addr != base) b = find_vm_area((void *)(uptr)base);
+	if (likely(count <= VB_MAX_ALLOC)) {
+		const struct hart_vb *hv = &hart_vb[this_hart_index()];
+		if (likely(READ_ONCE(hv->base) == base)) {
+			/* This hart's current block: its table is at hand. */
+			compiler_barrier();
+			b = READ_ONCE(hv->b);
+			pte_t *table = READ_ONCE(hv->table);
+			if (unlikely(!block_owns(b, va, count))) {
+				arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
+				return;
+			}
+			TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", va,
+			      (u64)count << PAGE_SHIFT, count);
+			block_unmapped(b, mem, count, pt_kr_clear_in(table, va, count), caller);
+			return;
+		}
+		b = find_vm_area((void *)(uptr)base);
 	}
 	if (!b || !(b->flags & VM_MAP_RAM_BLOCK)) {
 		/* An area of its own: large, or mapped from an interrupt handler. */
@@ -155,20 +254,41 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 		va_area_park(a);
 		return;
 	}
-	/* Only pages this block handed out: a stray count or pointer must not unmap anything else. */
-	if (unlikely(!count || (va & (PAGE_SIZE - 1)) ||
-		     ((va - base) >> PAGE_SHIFT) + count > READ_ONCE(b->vb_used))) {
+	/* Another hart's block, or one this hart has let go: the generic walk. */
+	if (unlikely(!block_owns(b, va, count))) {
 		arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
 		return;
 	}
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=vm_unmap_ram addr=0x%lx size=%lu pages=%u", va,
 	      (u64)count << PAGE_SHIFT, count);
-	u32 cleared = pt_kr_clear(va, count, PT_KR_KEEP, NULL);
-	va_debug_uaf_flush(va, (u64)count << PAGE_SHIFT);
-	if (unlikely(cleared != count))
-		printk("vm_unmap_ram(%p, %u): %u of the pages were not mapped (double unmap?)\n", mem, count,
-		       count - cleared);
-	block_dirty(b, cleared);
+	block_unmapped(b, mem, count, pt_kr_clear(va, count, PT_KR_KEEP, NULL), caller);
+}
+
+__noinline void vm_unmap_ram(const void *mem, unsigned int count)
+{
+	const void *caller = __builtin_return_address(0);
+	u64 va = (u64)(uptr)mem, base = va & ~(VB_SIZE - 1);
+	const struct hart_vb *hv = &hart_vb[this_hart_index()];
+
+	/* The common case, written to call nothing until its end: a run of this hart's current block (its
+	 * table at hand) that the block handed out and that is still mapped, nobody tracing. */
+	if (likely(READ_ONCE(hv->base) == base && count - 1 < VB_MAX_ALLOC && !trace_on(TRACE_VMALLOC) &&
+		   !READ_ONCE(vm_debug_uaf))) {
+		compiler_barrier();
+		struct vmap_area *b = READ_ONCE(hv->b);
+		pte_t *table = READ_ONCE(hv->table);
+		if (likely(block_owns(b, va, count))) {
+			u32 cleared = pt_kr_clear_in(table, va, count);
+			if (likely(cleared == count)) {
+				if (unlikely(__atomic_add_fetch(&b->vb_dirty, count, __ATOMIC_ACQ_REL) == VB_RETIRE))
+					block_retire(b, caller);
+				return;
+			}
+			block_unmapped(b, mem, count, cleared, caller); /* some were not mapped: warned */
+			return;
+		}
+	}
+	unmap_ram_slow(mem, count, caller);
 }
 
 /* Ranges vm_unmap_ram cleared may still sit in other harts' TLBs until their block is purged; a caller
@@ -184,10 +304,10 @@ void vm_map_ram_quiesce(void)
 {
 	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
 		unsigned long f = irq_save();
-		struct vmap_area *b = hart_block[i];
+		struct vmap_area *b = hart_vb[i].b;
 		if (b && b->vb_dirty == b->vb_used) {
-			hart_block[i] = NULL;
-			block_detach(b);
+			hart_vb_set(&hart_vb[i], NULL, NULL);
+			block_detach(b, b->caller);
 		}
 		irq_restore(f);
 	}

@@ -260,3 +260,49 @@ void test_kernel_range_failures(void)
 	CHECK(live_tables == base_tables && pt_kr_tables() == 0 && live_data_pages == 0);
 	teardown_checks();
 }
+
+/* The one-table fast path vm_map_ram's blocks use: the block's table taken once (made when missing,
+ * counted), pages mapped and cleared through it exactly as pt_kr_map_pages / pt_kr_clear would, a bad
+ * page in the middle undoing the run, and the emptied table detachable as any other. */
+void test_kernel_range_block(void)
+{
+	u64 root = kr_setup();
+	long base_tables = live_tables;
+	u64 block = VMALLOC_START + 9 * GiB + 6 * MiB;
+	pte_t *t = pt_kr_block_table(block);
+	CHECK(t != NULL && pt_kr_tables() == 1 && live_tables == base_tables + 1);
+	CHECK(pt_kr_block_table(block + 2 * MiB - PAGE_SIZE) == t); /* the same table, not a second one */
+	CHECK_EQ(pt_kr_tables(), 1);
+	struct page *pas[3] = {SIM_PAGE(0x5000), SIM_PAGE(0x9000), SIM_PAGE(0x2000)};
+	u64 va = block + 510 * PAGE_SIZE - 3 * PAGE_SIZE;
+	CHECK_EQ(pt_kr_map_pages_in(t, va, pas, 3, PTE_R | PTE_W | PTE_G), 0);
+	CHECK(mapped_as(root, va, 0x5000, PTE_R | PTE_W | PTE_G, 0));
+	CHECK(mapped_as(root, va + 2 * PAGE_SIZE, 0x2000, PTE_R | PTE_W | PTE_G, 0));
+	CHECK(unmapped(root, va - PAGE_SIZE) && unmapped(root, va + 3 * PAGE_SIZE));
+	/* Bad pages or prot: -EINVAL with nothing new left mapped. */
+	struct page *bad[3] = {SIM_PAGE(0x4000), SIM_PAGE(0x123), SIM_PAGE(0x6000)};
+	CHECK_EQ(pt_kr_map_pages_in(t, block, bad, 3, PTE_R), -EINVAL);
+	bad[1] = NULL;
+	CHECK_EQ(pt_kr_map_pages_in(t, block, bad, 3, PTE_R), -EINVAL);
+	bad[1] = SIM_PAGE(PT_PA_LIMIT);
+	CHECK_EQ(pt_kr_map_pages_in(t, block, bad, 3, PTE_R), -EINVAL);
+	CHECK_EQ(pt_kr_map_pages_in(t, block, pas, 1, PTE_W), -EINVAL);
+	CHECK_EQ(pt_kr_map_pages_in(t, block, pas, 1, PTE_R | PTE_U), -EINVAL);
+	CHECK_EQ(sw_scan(root, NULL).pages, 3);
+	/* Clearing counts only valid leaves: a second clear of the same run finds none (a double unmap). */
+	CHECK_EQ(pt_kr_clear_in(t, va + PAGE_SIZE, 2), 2);
+	CHECK_EQ(pt_kr_clear_in(t, va, 3), 1);
+	CHECK_EQ(pt_kr_clear_in(t, va, 3), 0);
+	CHECK_EQ(sw_scan(root, NULL).pages, 0);
+	u64 pa;
+	CHECK_EQ(pt_kr_detach_table(block, &pa), 0);
+	CHECK(pa != 0 && pt_kr_tables() == 0);
+	page_cache_free(pa);
+	CHECK(live_tables == base_tables);
+	/* Out of tables: NULL, nothing counted. */
+	fail_after = 0;
+	CHECK(pt_kr_block_table(block) == NULL);
+	fail_after = -1;
+	CHECK(pt_kr_tables() == 0 && live_tables == base_tables);
+	teardown_checks();
+}

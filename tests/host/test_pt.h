@@ -54,6 +54,7 @@ void test_huge_choice(void);
 void test_invalid(void);
 void test_kernel_range(void);
 void test_kernel_range_failures(void);
+void test_kernel_range_block(void);
 void test_prepopulate(void);
 
 /* pt_modify.c */

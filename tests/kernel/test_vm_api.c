@@ -278,6 +278,79 @@ static void vm_map_ram_blocks_end_in_a_guard(struct ktest *t)
 	buddy_free_order(pa, 0);
 }
 
+/* Unmaps that do not match what this hart's current block handed out change nothing: a pointer outside
+ * any block, one not page aligned, a zero count, a run past the block's last handed-out page, and a
+ * second unmap of the same page (warned, not counted twice: the block still retires, which the suite's
+ * leak check sees). The first three go through the block's one-table fast path. */
+static void vm_map_ram_stray_unmaps_change_nothing(struct ktest *t)
+{
+	u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa);
+	struct page *pg[2] = {pa_to_page(pa), pa_to_page(pa)};
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	unsigned long f = irq_save(); /* one hart's block throughout */
+	u8 *v = vm_map_ram(pg, 1, NUMA_NO_NODE), *w = vm_map_ram(pg, 2, NUMA_NO_NODE);
+	irq_restore(f);
+	KT_ASSERT(t, v && w);
+	vm_unmap_ram((void *)(uptr)PAGE_SIZE, 1);
+	vm_unmap_ram(v + 8, 1);
+	vm_unmap_ram(v, 0);
+	vm_unmap_ram(w + PAGE_SIZE, 2);
+	vm_unmap_ram(w + 2 * PAGE_SIZE, 1);
+	KT_EXPECT(t, vmalloc_to_pa(v) == pa && vmalloc_to_pa(w) == pa && vmalloc_to_pa(w + PAGE_SIZE) == pa);
+	vm_unmap_ram(v, 1);
+	KT_EXPECT(t, vmalloc_to_page(v) == NULL);
+	vm_unmap_ram(v, 1); /* double unmap */
+	KT_EXPECT(t, vmalloc_to_pa(w) == pa && vmalloc_to_pa(w + PAGE_SIZE) == pa);
+	vm_unmap_ram(w, 2);
+	KT_EXPECT(t, vmalloc_to_page(w) == NULL && vmalloc_to_page(w + PAGE_SIZE) == NULL);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.live_pages == a.live_pages);
+	vm_unmap_aliases();
+	buddy_free_order(pa, 0);
+}
+
+static struct page *irq_map_page;
+static void *volatile irq_block_page;
+static volatile bool irq_map_own_area, irq_map_reads_back;
+
+static void map_ram_from_tick(void)
+{
+	u8 *v = vm_map_ram(&irq_map_page, 1, NUMA_NO_NODE);
+	struct vmap_area *a = v ? find_vm_area(v) : NULL;
+	irq_map_own_area = a && a->addr == (u64)(uptr)v && !(a->flags & VM_MAP_RAM_BLOCK);
+	irq_map_reads_back = v && vmalloc_to_pa(v) == page_to_pa(irq_map_page);
+	if (v) vm_unmap_ram(v, 1);
+	vm_unmap_ram((void *)irq_block_page, 1); /* a page of the interrupted hart's block */
+	irq_was_interrupt = in_interrupt();
+	irq_done = true;
+}
+
+/* vm_map_ram from a real timer interrupt gets an area of its own (the block is its hart's process
+ * context's), and an interrupt may unmap a page the interrupted code mapped from its block. */
+static void vm_map_ram_in_timer_interrupt(struct ktest *t)
+{
+	u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa);
+	irq_map_page = pa_to_page(pa);
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	irq_block_page = vm_map_ram(&irq_map_page, 1, NUMA_NO_NODE);
+	KT_ASSERT(t, irq_block_page);
+	irq_done = irq_map_own_area = irq_map_reads_back = false;
+	timer_run_in_irq_once(map_ram_from_tick);
+	u64 until = timer_now_ns() + 2000000000ULL;
+	while (!irq_done && timer_now_ns() < until) cpu_relax();
+	KT_ASSERT(t, irq_done);
+	KT_EXPECT(t, irq_was_interrupt && irq_map_own_area && irq_map_reads_back);
+	KT_EXPECT(t, vmalloc_to_page((void *)irq_block_page) == NULL);
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.live_pages == a.live_pages);
+	vm_unmap_aliases();
+	buddy_free_order(pa, 0);
+}
+
 static void vm_map_ram_small_and_large(struct ktest *t)
 {
 	static struct page *pg[80];
@@ -458,4 +531,6 @@ KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"huge_leaves_where_they_fit", huge_leaves_where_they_fit},
 	    {"huge_and_node_fallbacks", huge_and_node_fallbacks}, {"owner_limit_enforced", owner_limit_enforced},
 	    {"vm_map_ram_blocks_end_in_a_guard", vm_map_ram_blocks_end_in_a_guard},
+	    {"vm_map_ram_stray_unmaps_change_nothing", vm_map_ram_stray_unmaps_change_nothing},
+	    {"vm_map_ram_in_timer_interrupt", vm_map_ram_in_timer_interrupt},
 	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion});
