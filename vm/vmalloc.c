@@ -69,14 +69,12 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
  * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
  * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
  * what is left and retries before giving up. Any context but interrupt; no lock held. */
+static struct vmap_area *area_get_slow(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages,
+					const void *caller);
+
 struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
-	u64 start, span = va_size;
-	u32 retries = 0;
 	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
-	const char *why;
-	int err = ENOMEM;
-
 	/* A padded request is a range of va_size + align - PAGE_SIZE bytes, whatever its start: small ones
 	 * come from the same per-hart caches. */
 	u64 cached_span = padded ? va_size + align - PAGE_SIZE : va_size;
@@ -85,6 +83,19 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 		struct vmap_area *a = va_cache_get(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
+	return area_get_slow(va_size, align, vmflags, owner, pages, caller);
+}
+
+/* va_area_get's index path, under the arena lock. Out of line so that the cached path above, which
+ * LTO inlines into vmalloc, saves no registers for it. */
+static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages,
+						  const void *caller)
+{
+	u64 start, span = va_size;
+	u32 retries = 0;
+	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
+	const char *why;
+	int err = ENOMEM;
 	unsigned long f = arena_lock();
 	if (unlikely(!arena_owner_fits_locked(owner, pages))) {
 		arena_note_event_locked(ARENA_REJECTED);
@@ -176,13 +187,21 @@ int va_populate(u64 va, u32 n, int node, bool zero)
 
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
-void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
+/* va_area_settle's body, inlined into vmalloc: there both memsets are usually empty, and a call that
+ * does nothing cost fix_size ~25 instructions. */
+static inline __attribute__((always_inline)) void area_settle(struct vmap_area *a, u64 size, u64 dirty_end,
+							       u64 zero_from)
 {
 	u64 end = (u64)a->nr_pages << PAGE_SHIFT;
 	if (zero_from < size) memset((void *)(a->addr + zero_from), 0, size - zero_from);
 	dirty_end = MIN(dirty_end, end);
 	if (size < dirty_end) memset((void *)(a->addr + size), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, dirty_end - size);
 	a->requested = size;
+}
+
+void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
+{
+	area_settle(a, size, dirty_end, zero_from);
 }
 
 /* The redzone is the slack between the requested size and the end of its page: small enough to fill on
@@ -201,24 +220,32 @@ void va_area_describe(const struct vmap_area *a, char *buf, size_t size)
 		 a->size, a->requested, sym);
 }
 
+/* The report of an overwritten redzone (byte i is the first wrong one): out of line and cold, so the
+ * check itself, on every vfree, saves no registers for it. */
+static __attribute__((noinline, cold)) bool redzone_report(struct vmap_area *a, u64 i, u8 want, const char *when,
+							   const void *caller)
+{
+	const u8 *p = (const u8 *)a->addr;
+	u64 end = redzone_end(a);
+	char what[200], sym[96];
+	va_area_describe(a, what, sizeof(what));
+	ksym_format((uptr)caller, sym, sizeof(sym));
+	printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
+	       "0x%02x, expected 0x%02x; %s\n",
+	       when, sym, i, i - a->requested, p[i], want, what);
+	arena_note_event(ARENA_REDZONE_ERROR);
+	memset((void *)(a->addr + a->requested), want, end - a->requested); /* refilled: reported once */
+	return false;
+}
+
 bool va_redzone_check(struct vmap_area *a, const char *when, const void *caller)
 {
 	if (!(a->flags & VM_ALLOC)) return true;
 	u8 want = (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE;
 	const u8 *p = (const u8 *)a->addr;
 	u64 end = redzone_end(a);
-	for (u64 i = a->requested; i < end; i++) {
-		if (p[i] == want) continue;
-		char what[200], sym[96];
-		va_area_describe(a, what, sizeof(what));
-		ksym_format((uptr)caller, sym, sizeof(sym));
-		printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
-		       "0x%02x, expected 0x%02x; %s\n",
-		       when, sym, i, i - a->requested, p[i], want, what);
-		arena_note_event(ARENA_REDZONE_ERROR);
-		memset((void *)(a->addr + a->requested), want, end - a->requested); /* refilled: reported once */
-		return false;
-	}
+	for (u64 i = a->requested; i < end; i++)
+		if (unlikely(p[i] != want)) return redzone_report(a, i, want, when, caller);
 	return true;
 }
 
@@ -284,7 +311,7 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
 		return NULL;
 	}
-	va_area_settle(a, size, zero ? 0 : mapped, size);
+	area_settle(a, size, zero ? 0 : mapped, size);
 	va_check_shape(a);
 	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(a, caller);
 	return (void *)a->addr;

@@ -149,9 +149,18 @@ static inline void arena_count_in(const struct vmap_area *a, u64 pages)
 	if (a->owner == VM_OWNER_KERNEL) arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, (s64)pages);
 }
 
+/* A task's pages leave its account, under the arena lock (arena_count_out's out-of-line half). */
+void arena_owner_uncount(u32 owner, u64 pages);
 /* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. A
- * task's pages leave its account under the arena lock. No lock held. */
-void arena_count_out(u32 owner, u64 pages, bool area);
+ * task's pages leave its account under the arena lock. No lock held. Inline: every vfree counts out. */
+static inline void arena_count_out(u32 owner, u64 pages, bool area)
+{
+	s64 *bank = arena_stat_bank();
+	if (area) arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, -(s64)pages);
+	if (likely(owner == VM_OWNER_KERNEL)) arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, -(s64)pages);
+	else arena_owner_uncount(owner, pages);
+}
 
 /* The owners' accounts. A kernel area's pages are counted per hart (arena_count_in); a task's are charged
  * to owner_pages against owner_limit. */

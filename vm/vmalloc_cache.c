@@ -75,8 +75,8 @@ void va_pool_put_flush(struct vmap_area **lists, u32 *counts)
 
 /* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
  * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
- * slow path, which waits for purges). */
-static bool cache_refill(struct va_class_cache *c, u64 va_size)
+ * slow path, which waits for purges). Out of line: once per VA_CACHE_SLOTS allocations. */
+static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 {
 	struct va_pool *p = &va_pools[class_of(va_size)];
 	if (READ_ONCE(p->head)) {
