@@ -128,6 +128,27 @@ void page_cache_free(u64 pa)
 	cache_free_slow(c, pa);
 }
 
+bool page_cache_take_bulk(int node, u64 *pas, u32 n)
+{
+	if (unlikely(in_interrupt())) return false;
+	struct page_cache *c = &caches[this_hart_index()];
+	if (unlikely(c->count < n || n > PAGE_CACHE_BULK || c->node != PA_ANY_NODE || node != PA_ANY_NODE)) return false;
+	u32 top = c->count - n;
+	for (u32 k = 0; k < n; k++) pas[k] = c->pages[top + k];
+	c->count = top;
+	return true;
+}
+
+bool page_cache_give_bulk(const u64 *pas, u32 n)
+{
+	if (unlikely(in_interrupt())) return false;
+	struct page_cache *c = &caches[this_hart_index()];
+	if (unlikely(c->count + n > CACHE_HIGH || n > PAGE_CACHE_BULK || c->node != PA_ANY_NODE)) return false;
+	for (u32 k = 0; k < n; k++) c->pages[c->count + k] = pas[k];
+	c->count += n;
+	return true;
+}
+
 int page_cache_set_table_node(int node)
 {
 	struct page_cache *c = &caches[this_hart_index()];
