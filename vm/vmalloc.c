@@ -262,7 +262,19 @@ __attribute__((noinline, cold)) void va_trace_free(const struct vmap_area *a, co
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=%s addr=0x%lx size=%lu pages=%u", fn, a->addr, a->size, a->nr_pages);
 }
 
-void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
+/* A vmalloc whose pages could not be had: the area goes back unused and the failure is recorded. */
+static __attribute__((noinline, cold)) void *populate_failed(struct vmap_area *a, u64 size, u64 align,
+							     const void *caller)
+{
+	va_area_abort(a, a->nr_pages);
+	arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
+	return NULL;
+}
+
+/* __vmalloc_owner's general path: every size, alignment, owner and flag, the range from wherever
+ * va_area_get finds it. */
+static __noinline void *vmalloc_general(size_t size, size_t align, unsigned flags, int node, u32 owner,
+					const void *caller)
 {
 	if (unlikely(!size || size > VMALLOC_SIZE)) {
 		reject(size, align, caller, size ? "size exceeds the vmalloc region" : "zero size");
@@ -306,15 +318,44 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		}
 	}
 	if (e) e = va_populate(a->addr, (u32)pages, node, zero);
-	if (unlikely(e)) {
-		va_area_abort(a, pages);
-		arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
-		return NULL;
-	}
+	if (unlikely(e)) return populate_failed(a, size, align, caller);
 	area_settle(a, size, zero ? 0 : mapped, size);
 	va_check_shape(a);
 	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(a, caller);
 	return (void *)a->addr;
+}
+
+/* The fast path: a small page-aligned kernel request whose range this hart's cache holds now, in process
+ * context with no deferred frees waiting. The same steps as vmalloc_general's (range, pages, slack,
+ * trace) with its cases that cannot occur here left out; anything else, a cache to refill included,
+ * goes there. */
+void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
+{
+	u64 mapped = ALIGN_UP((u64)size, PAGE_SIZE);
+	u64 span = mapped + ((flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE);
+	/* size - 1 below the largest class: not zero, and mapped cannot have wrapped. */
+	if (likely(owner == VM_OWNER_KERNEL && align <= PAGE_SIZE && !(flags & VMF_HUGE) &&
+		   (u64)size - 1 < ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && va_cache_fits(span) &&
+		   !READ_ONCE(arena.deferred_head) && !in_interrupt())) {
+		struct va_class_cache *c = va_cache_mine(span);
+		if (likely(c->count)) {
+			bool zero = flags & VMF_ZERO;
+			u64 pages = mapped >> PAGE_SHIFT;
+			unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
+					   ((flags & VMF_USER) ? VM_USER : 0);
+			struct vmap_area *a = va_cache_pop(c, span, PAGE_SIZE, vmflags, pages, caller);
+			a->size = mapped;
+			a->requested = size;
+			a->nr_pages = (u32)pages;
+			a->node = (s16)node;
+			if (unlikely(va_populate(a->addr, (u32)pages, node, zero))) return populate_failed(a, size, PAGE_SIZE, caller);
+			area_settle(a, size, zero ? 0 : mapped, size);
+			va_check_shape(a);
+			if (trace_on(TRACE_VMALLOC)) va_trace_alloc(a, caller);
+			return (void *)a->addr;
+		}
+	}
+	return vmalloc_general(size, align, flags, node, owner, caller);
 }
 
 void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const void *caller)

@@ -151,12 +151,7 @@ void va_cache_flush(void)
  * slow path then decides). */
 struct vmap_area *va_cache_get(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
-	struct arena_hart *h = &arena_harts[this_hart_index()];
-	struct va_class_cache *c = &h->va[class_of(span)];
+	struct va_class_cache *c = va_cache_mine(span);
 	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
-	struct vmap_area *a = c->areas[--c->count];
-	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
-	va_busy_add(a);
-	arena_count_in(a, pages);
-	return a;
+	return va_cache_pop(c, span, align, vmflags, pages, caller);
 }

@@ -37,6 +37,22 @@ void va_busy_for_each_area(void (*fn)(void *ctx, struct va_busy_link *link), voi
 /* Live areas in the busy map now (read without the locks). Any context. */
 u64 va_busy_areas(void);
 
+/* This hart's cache of ranges of `span` bytes (va_cache_fits(span), page multiple). Process context. */
+static inline struct va_class_cache *va_cache_mine(u64 span)
+{
+	return &arena_harts[this_hart_index()].va[(span >> PAGE_SHIFT) - 1];
+}
+/* Takes the top range of a cache that holds one (c->count > 0) for a kernel area: registered in the busy
+ * map and counted, as va_cache_get. Inline: vmalloc's fast path is this and the page-table work. */
+static inline struct vmap_area *va_cache_pop(struct va_class_cache *c, u64 span, u64 align, unsigned vmflags,
+					     u64 pages, const void *caller)
+{
+	struct vmap_area *a = c->areas[--c->count];
+	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
+	va_busy_add(a);
+	arena_count_in(a, pages);
+	return a;
+}
 /* The fast path for a small kernel request of `span` bytes: a range and area struct from this hart's
  * cache for that class (refilled from the class's pool, else from the index), registered and counted.
  * NULL when the caches cannot be refilled: the caller takes the slow path. Process context. */
