@@ -337,13 +337,14 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 	if (likely(owner == VM_OWNER_KERNEL && align <= PAGE_SIZE && !(flags & VMF_HUGE) &&
 		   (u64)size - 1 < ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && va_cache_fits(span) &&
 		   !READ_ONCE(arena.deferred_head) && !in_interrupt())) {
-		struct va_class_cache *c = va_cache_mine(span);
+		struct arena_hart *h = &arena_harts[this_hart_index()];
+		struct va_class_cache *c = va_cache_of(h, span);
 		if (likely(c->count)) {
 			bool zero = flags & VMF_ZERO;
 			u64 pages = mapped >> PAGE_SHIFT;
 			unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
 					   ((flags & VMF_USER) ? VM_USER : 0);
-			struct vmap_area *a = va_cache_pop(c, span, PAGE_SIZE, vmflags, pages, caller);
+			struct vmap_area *a = va_cache_pop(h, c, span, PAGE_SIZE, vmflags, pages, caller);
 			a->size = mapped;
 			a->requested = size;
 			a->nr_pages = (u32)pages;
@@ -372,21 +373,35 @@ __noinline void *vmalloc_huge(size_t size, unsigned flags)
 	return __vmalloc_owner(size, PAGE_SIZE, flags | VMF_HUGE, NUMA_NO_NODE, 0, CALLER);
 }
 
-/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
-struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller)
+/* A free of a pointer that starts no live area: counted and reported, nothing changed. */
+static __attribute__((noinline, cold)) void bad_free(const char *fn, const void *addr, const void *caller)
 {
-	struct vmap_area *l = va_busy_take((u64)(uptr)addr);
+	arena_note_event(ARENA_BAD_FREE);
+	arena_warn_bad_pointer(fn, addr, caller);
+}
+
+/* va_area_take's body, inlined into vfree. */
+static inline __attribute__((always_inline)) struct vmap_area *area_take(const void *addr, const char *fn,
+									  const void *caller, s64 *bank)
+{
+	struct vmap_area *l = va_busy_take_in((u64)(uptr)addr, bank);
 	if (unlikely(!l)) {
-		arena_note_event(ARENA_BAD_FREE);
-		arena_warn_bad_pointer(fn, addr, caller);
+		bad_free(fn, addr, caller);
 		return NULL;
 	}
-	arena_stat_add(ARENA_STAT_LIVE_AREAS, -1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
 	return (struct vmap_area *)l;
 }
 
-/* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge. */
-static void area_retire(struct vmap_area *a)
+/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
+struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller)
+{
+	return area_take(addr, fn, caller, arena_stat_bank());
+}
+
+/* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge.
+ * Inlined into vfree, whose common case is all of it. */
+static inline __attribute__((always_inline)) void area_retire_in(struct vmap_area *a, struct arena_hart *h, s64 *bank)
 {
 	u64 pages = a->nr_pages;
 
@@ -398,9 +413,15 @@ static void area_retire(struct vmap_area *a)
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = va_detach_tables(a->va_start, a->va_size);
 	va_debug_uaf_flush(a->addr, a->size);
-	if (a->flags & VM_ALLOC) arena_count_out(a->owner, pages, false);
-	if (va_lazy_park(a)) vm_purge_kick();
+	if (a->flags & VM_ALLOC) arena_count_out_bank(bank, a->owner, pages, false);
+	if (va_lazy_park_in(a, h, bank)) vm_purge_kick();
 	else vm_purge_give_back_some(); /* a burst of what an earlier purge left fenced, if any */
+}
+
+/* area_retire_in with this hart's record and the bank of the current context. */
+static void area_retire(struct vmap_area *a)
+{
+	area_retire_in(a, &arena_harts[this_hart_index()], arena_stat_bank());
 }
 
 void va_area_park(struct vmap_area *a)
@@ -417,14 +438,15 @@ static void vfree_caller(const void *addr, const void *caller)
 		return;
 	}
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
-	struct vmap_area *a = va_area_take(addr, "vfree", caller);
+	struct arena_hart *h = &arena_harts[this_hart_index()]; /* process context: its bank 0 */
+	struct vmap_area *a = area_take(addr, "vfree", caller, h->stat[0]);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
 	}
 	va_redzone_check(a, "vfree", caller);
 	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", caller);
-	area_retire(a);
+	area_retire_in(a, h, h->stat[0]);
 }
 
 __noinline void vfree(const void *addr) { vfree_caller(addr, CALLER); }

@@ -151,7 +151,8 @@ void va_cache_flush(void)
  * slow path then decides). */
 struct vmap_area *va_cache_get(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
-	struct va_class_cache *c = va_cache_mine(span);
+	struct arena_hart *h = &arena_harts[this_hart_index()];
+	struct va_class_cache *c = va_cache_of(h, span);
 	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
-	return va_cache_pop(c, span, align, vmflags, pages, caller);
+	return va_cache_pop(h, c, span, align, vmflags, pages, caller);
 }
