@@ -5,7 +5,7 @@
 
 int main(void)
 {
-	htest_begin("pt", 13);
+	htest_begin("pt", 14);
 	htest_run("helpers", test_helpers);
 	htest_run("every_leaf_size", test_every_leaf_size);
 	htest_run("huge_choice", test_huge_choice);
@@ -16,6 +16,7 @@ int main(void)
 	htest_run("table_reclaim", test_table_reclaim);
 	htest_run("kernel_range", test_kernel_range);
 	htest_run("kernel_range_failures", test_kernel_range_failures);
+	htest_run("kernel_range_small", test_kernel_range_small);
 	htest_run("destroy_and_share", test_destroy_and_share);
 	htest_run("prepopulate", test_prepopulate);
 	htest_run("random_differential", test_random_differential);
