@@ -539,8 +539,9 @@ static __noinline u32 clear_slow(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain
 
 u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
 {
-	/* Fast path: a few pages in one table, freed into this hart's cache at once (see pt_kr_populate). */
-	if (likely(fate == PT_KR_FREE && n <= PAGE_CACHE_BULK)) {
+	/* Fast path: a few pages in one table, kept or freed into this hart's cache at once (see
+	 * pt_kr_populate). */
+	if (likely((fate == PT_KR_FREE || fate == PT_KR_KEEP) && n <= PAGE_CACHE_BULK)) {
 		pte_t *slots = kr_l0_run(va, n);
 		if (likely(slots)) {
 			u64 pas[PAGE_CACHE_BULK];
@@ -551,7 +552,7 @@ u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
 				set_pte(&slots[k], 0);
 				pas[m++] = pte_pa(e);
 			}
-			if (likely(m) && unlikely(!page_cache_give_bulk(pas, m)))
+			if (fate == PT_KR_FREE && likely(m) && unlikely(!page_cache_give_bulk(pas, m)))
 				for (u32 k = 0; k < m; k++) page_cache_free(pas[k]);
 			if (chain) *chain = 0;
 			return m;
