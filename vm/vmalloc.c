@@ -453,8 +453,10 @@ static void vfree_caller(const void *addr, const void *caller)
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
 	}
-	redzone_check(a, "vfree", caller);
+	/* The event before the redzone check: after it, the trace call would make the fields the retire
+	 * reads be loaded again (3 instructions a vfree, against the trace's 1% bar). */
 	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", caller);
+	redzone_check(a, "vfree", caller);
 	area_retire_in(a, h, h->stat[0]);
 }
 
