@@ -36,3 +36,13 @@ void spin_wake_sleepers(spinlock_t *l)
 	hartset_exchange_zero(&l->sleepers, &s, __ATOMIC_ACQ_REL);
 	harts_kick(&s);
 }
+
+__attribute__((noinline, cold)) unsigned long spin_lock_irqsave_slow(spinlock_t *l, unsigned long f)
+{
+	for (;;) {
+		irq_restore(f);
+		spin_wait_unlocked(l);
+		f = irq_save();
+		if (spin_trylock(l)) return f;
+	}
+}

@@ -45,7 +45,7 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, unsigned long f) { (voi
 
 /* Out of line (lib/spinlock.c): the sleeping wait and the wake-up of sleepers. */
 void spin_wait_slow(spinlock_t *l);
-void spin_wake_sleepers(spinlock_t *l);
+__attribute__((cold)) void spin_wake_sleepers(spinlock_t *l);
 
 static inline bool spin_trylock(spinlock_t *l) { return !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE); }
 
@@ -77,15 +77,17 @@ static inline void spin_unlock(spinlock_t *l)
 }
 
 
-/* Takes the lock and returns with interrupts off; waits with interrupts as they were. */
+/* The contended half of spin_lock_irqsave (lib/spinlock.c): interrupts back as they were (f), wait,
+ * retry; returns the flags with the lock held. */
+unsigned long spin_lock_irqsave_slow(spinlock_t *l, unsigned long f);
+
+/* Takes the lock and returns with interrupts off; waits with interrupts as they were. The uncontended
+ * path is inline and the wait out of line, so a caller's hot path holds no registers for it. */
 static inline unsigned long spin_lock_irqsave(spinlock_t *l)
 {
-	for (;;) {
-		unsigned long f = irq_save();
-		if (likely(spin_trylock(l))) return f;
-		irq_restore(f);
-		spin_wait_unlocked(l);
-	}
+	unsigned long f = irq_save();
+	if (likely(spin_trylock(l))) return f;
+	return spin_lock_irqsave_slow(l, f);
 }
 
 static inline void spin_unlock_irqrestore(spinlock_t *l, unsigned long f)

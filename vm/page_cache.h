@@ -16,6 +16,15 @@
 u64 page_cache_alloc(int node);
 /* Back to the hart's cache when the page is of the hart's node, else to the buddy allocator. */
 void page_cache_free(u64 pa);
+/* The bulk forms for small ranges (vmalloc's fast path), so that a few pages cost one call and no lock:
+ * page_cache_take_bulk fills pas with n pages of this hart's cache, page_cache_give_bulk puts n pages
+ * back into it. All or nothing: false, and nothing changed, when the cache holds too few (or has no
+ * room), node is not the cache's, the cache is bound to a node (NUMA: pages are then checked one by
+ * one), n > PAGE_CACHE_BULK, or this is an interrupt handler; the caller then goes page by page with
+ * page_cache_alloc / page_cache_free. Any context; never takes a lock. */
+#define PAGE_CACHE_BULK 16
+bool page_cache_take_bulk(int node, u64 *pas, u32 n);
+bool page_cache_give_bulk(const u64 *pas, u32 n);
 /* Which node hart `index`'s cache holds pages of (PA_ANY_NODE, the default: whatever comes); what it
  * held is given back. The hart itself, or before the hart runs: the boot hart and smp bring-up call it
  * on NUMA machines. */

@@ -459,7 +459,35 @@ static int fill_pages_run(void *ctx, pte_t *slots, u32 i, u32 count)
 	return 0;
 }
 
+/* The level-0 table holding all n PTEs from va, or NULL when they span two tables, the table is missing or
+ * a 2 MiB leaf is there: the fast paths' one check, with no allocation. */
+static inline pte_t *kr_l0_run(u64 va, u32 n)
+{
+	if (unlikely(pt_index(va, 0) + n > PT_ENTRIES)) return NULL;
+	pte_t e = __atomic_load_n(kr_l1_slot(va), __ATOMIC_ACQUIRE);
+	if (unlikely(!(e & PTE_V) || pte_is_leaf(e))) return NULL;
+	return &table_of(e)[pt_index(va, 0)];
+}
+
+static __noinline int populate_slow(u64 va, u32 n, int node, bool zero);
+
 int pt_kr_populate(u64 va, u32 n, int node, bool zero)
+{
+	/* Fast path: a few non-zeroed pages in one existing table, all from this hart's cache at once (the
+	 * call per page and its checks were most of a small vmalloc's page-table cost). */
+	if (likely(!zero && n <= PAGE_CACHE_BULK)) {
+		pte_t *slots = kr_l0_run(va, n);
+		u64 pas[PAGE_CACHE_BULK];
+		if (likely(slots && page_cache_take_bulk(node, pas, n))) {
+			for (u32 k = 0; k < n; k++) set_pte(&slots[k], pte_make(pas[k], PT_KR_PROT | PT_LEAF_FLAGS));
+			return 0;
+		}
+	}
+	return populate_slow(va, n, node, zero);
+}
+
+/* pt_kr_populate's general path: any size, tables created as needed, zeroed pages, page by page. */
+static __noinline int populate_slow(u64 va, u32 n, int node, bool zero)
 {
 	/* Zeroed pages are mapped with D clear: the first store sets it (pt_kr_mark_dirty from the fault), so
 	 * at unmap a clear D proves the page still all zeros and it can be handed out again unzeroed. */
@@ -507,7 +535,34 @@ static int clear_run(void *ctx, pte_t *slots, u32 i, u32 count)
 	return 0;
 }
 
+static __noinline u32 clear_slow(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain);
+
 u32 pt_kr_clear(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
+{
+	/* Fast path: a few pages in one table, kept or freed into this hart's cache at once (see
+	 * pt_kr_populate). */
+	if (likely((fate == PT_KR_FREE || fate == PT_KR_KEEP) && n <= PAGE_CACHE_BULK)) {
+		pte_t *slots = kr_l0_run(va, n);
+		if (likely(slots)) {
+			u64 pas[PAGE_CACHE_BULK];
+			u32 m = 0;
+			for (u32 k = 0; k < n; k++) {
+				pte_t e = slots[k];
+				if (!(e & PTE_V)) continue;
+				set_pte(&slots[k], 0);
+				pas[m++] = pte_pa(e);
+			}
+			if (fate == PT_KR_FREE && likely(m) && unlikely(!page_cache_give_bulk(pas, m)))
+				for (u32 k = 0; k < m; k++) page_cache_free(pas[k]);
+			if (chain) *chain = 0;
+			return m;
+		}
+	}
+	return clear_slow(va, n, fate, chain);
+}
+
+/* pt_kr_clear's general path: any size and fate, table by table. */
+static __noinline u32 clear_slow(u64 va, u32 n, enum pt_kr_fate fate, u64 *chain)
 {
 	struct kr_clear c = {fate, 0, 0};
 	u32 done;

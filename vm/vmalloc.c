@@ -69,14 +69,12 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
  * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
  * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
  * what is left and retries before giving up. Any context but interrupt; no lock held. */
+static struct vmap_area *area_get_slow(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages,
+					const void *caller);
+
 struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller)
 {
-	u64 start, span = va_size;
-	u32 retries = 0;
 	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
-	const char *why;
-	int err = ENOMEM;
-
 	/* A padded request is a range of va_size + align - PAGE_SIZE bytes, whatever its start: small ones
 	 * come from the same per-hart caches. */
 	u64 cached_span = padded ? va_size + align - PAGE_SIZE : va_size;
@@ -85,6 +83,19 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 		struct vmap_area *a = va_cache_get(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
+	return area_get_slow(va_size, align, vmflags, owner, pages, caller);
+}
+
+/* va_area_get's index path, under the arena lock. Out of line so that the cached path above, which
+ * LTO inlines into vmalloc, saves no registers for it. */
+static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages,
+						  const void *caller)
+{
+	u64 start, span = va_size;
+	u32 retries = 0;
+	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
+	const char *why;
+	int err = ENOMEM;
 	unsigned long f = arena_lock();
 	if (unlikely(!arena_owner_fits_locked(owner, pages))) {
 		arena_note_event_locked(ARENA_REJECTED);
@@ -176,13 +187,21 @@ int va_populate(u64 va, u32 n, int node, bool zero)
 
 #define REDZONE_BYTE 0xa5 /* slack fill of non-zeroed areas; zeroed areas keep their slack zero */
 
-void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
+/* va_area_settle's body, inlined into vmalloc: there both memsets are usually empty, and a call that
+ * does nothing cost fix_size ~25 instructions. */
+static inline __attribute__((always_inline)) void area_settle(struct vmap_area *a, u64 size, u64 dirty_end,
+							       u64 zero_from)
 {
 	u64 end = (u64)a->nr_pages << PAGE_SHIFT;
 	if (zero_from < size) memset((void *)(a->addr + zero_from), 0, size - zero_from);
 	dirty_end = MIN(dirty_end, end);
 	if (size < dirty_end) memset((void *)(a->addr + size), (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE, dirty_end - size);
 	a->requested = size;
+}
+
+void va_area_settle(struct vmap_area *a, u64 size, u64 dirty_end, u64 zero_from)
+{
+	area_settle(a, size, dirty_end, zero_from);
 }
 
 /* The redzone is the slack between the requested size and the end of its page: small enough to fill on
@@ -201,25 +220,41 @@ void va_area_describe(const struct vmap_area *a, char *buf, size_t size)
 		 a->size, a->requested, sym);
 }
 
-bool va_redzone_check(struct vmap_area *a, const char *when, const void *caller)
+/* The report of an overwritten redzone (byte i is the first wrong one): out of line and cold, so the
+ * check itself, on every vfree, saves no registers for it. */
+static __attribute__((noinline, cold)) bool redzone_report(struct vmap_area *a, u64 i, u8 want, const char *when,
+							   const void *caller)
+{
+	const u8 *p = (const u8 *)a->addr;
+	u64 end = redzone_end(a);
+	char what[200], sym[96];
+	va_area_describe(a, what, sizeof(what));
+	ksym_format((uptr)caller, sym, sizeof(sym));
+	printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
+	       "0x%02x, expected 0x%02x; %s\n",
+	       when, sym, i, i - a->requested, p[i], want, what);
+	arena_note_event(ARENA_REDZONE_ERROR);
+	memset((void *)(a->addr + a->requested), want, end - a->requested); /* refilled: reported once */
+	return false;
+}
+
+/* va_redzone_check's body, inlined into vfree: a call there kept vfree's caller in a saved register for
+ * the trace after it (the trace's cost, compiled in and off, is held within 1% of fix_size). */
+static inline __attribute__((always_inline)) bool redzone_check(struct vmap_area *a, const char *when,
+								const void *caller)
 {
 	if (!(a->flags & VM_ALLOC)) return true;
 	u8 want = (a->flags & VM_ZERO) ? 0 : REDZONE_BYTE;
 	const u8 *p = (const u8 *)a->addr;
 	u64 end = redzone_end(a);
-	for (u64 i = a->requested; i < end; i++) {
-		if (p[i] == want) continue;
-		char what[200], sym[96];
-		va_area_describe(a, what, sizeof(what));
-		ksym_format((uptr)caller, sym, sizeof(sym));
-		printk("vmalloc: redzone overwritten, found at %s by %s: byte at +%lu (%lu past the requested end) is "
-		       "0x%02x, expected 0x%02x; %s\n",
-		       when, sym, i, i - a->requested, p[i], want, what);
-		arena_note_event(ARENA_REDZONE_ERROR);
-		memset((void *)(a->addr + a->requested), want, end - a->requested); /* refilled: reported once */
-		return false;
-	}
+	for (u64 i = a->requested; i < end; i++)
+		if (unlikely(p[i] != want)) return redzone_report(a, i, want, when, caller);
 	return true;
+}
+
+bool va_redzone_check(struct vmap_area *a, const char *when, const void *caller)
+{
+	return redzone_check(a, when, caller);
 }
 
 /* The hot paths' events, formatted out of line from the area (see trace_on). */
@@ -235,7 +270,19 @@ __attribute__((noinline, cold)) void va_trace_free(const struct vmap_area *a, co
 	TRACE(TRACE_VMALLOC, caller, "ev=free fn=%s addr=0x%lx size=%lu pages=%u", fn, a->addr, a->size, a->nr_pages);
 }
 
-void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
+/* A vmalloc whose pages could not be had: the area goes back unused and the failure is recorded. */
+static __attribute__((noinline, cold)) void *populate_failed(struct vmap_area *a, u64 size, u64 align,
+							     const void *caller)
+{
+	va_area_abort(a, a->nr_pages);
+	arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
+	return NULL;
+}
+
+/* __vmalloc_owner's general path: every size, alignment, owner and flag, the range from wherever
+ * va_area_get finds it. */
+static __noinline void *vmalloc_general(size_t size, size_t align, unsigned flags, int node, u32 owner,
+					const void *caller)
 {
 	if (unlikely(!size || size > VMALLOC_SIZE)) {
 		reject(size, align, caller, size ? "size exceeds the vmalloc region" : "zero size");
@@ -279,15 +326,46 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
 		}
 	}
 	if (e) e = va_populate(a->addr, (u32)pages, node, zero);
-	if (unlikely(e)) {
-		va_area_abort(a, pages);
-		arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
-		return NULL;
-	}
-	va_area_settle(a, size, zero ? 0 : mapped, size);
+	if (unlikely(e)) return populate_failed(a, size, align, caller);
+	area_settle(a, size, zero ? 0 : mapped, size);
 	va_check_shape(a);
 	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(a, caller);
 	return (void *)a->addr;
+}
+
+/* The fast path: a small page-aligned kernel request whose range this hart's cache holds now, in process
+ * context with no deferred frees waiting. The same steps as vmalloc_general's (range, pages, slack,
+ * trace) with its cases that cannot occur here left out; anything else, a cache to refill included,
+ * goes there. */
+void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller)
+{
+	u64 mapped = ALIGN_UP((u64)size, PAGE_SIZE);
+	u64 span = mapped + ((flags & VMF_NO_GUARD) ? 0 : PAGE_SIZE);
+	/* size - 1 below the largest class: not zero, and mapped cannot have wrapped. */
+	if (likely(owner == VM_OWNER_KERNEL && align <= PAGE_SIZE && !(flags & VMF_HUGE) &&
+		   (u64)size - 1 < ((u64)VA_CACHE_CLASSES << PAGE_SHIFT) && va_cache_fits(span) &&
+		   !READ_ONCE(arena.deferred_head) && !in_interrupt())) {
+		struct arena_hart *h = &arena_harts[this_hart_index()];
+		struct va_class_cache *c = va_cache_of(h, span);
+		if (likely(c->count)) {
+			bool zero = flags & VMF_ZERO;
+			u64 pages = mapped >> PAGE_SHIFT;
+			unsigned vmflags = VM_ALLOC | (zero ? VM_ZERO : 0) | ((flags & VMF_NO_GUARD) ? VM_NO_GUARD : 0) |
+					   ((flags & VMF_USER) ? VM_USER : 0);
+			struct vmap_area *a = va_cache_pop(h, c, span, PAGE_SIZE, vmflags, pages, caller);
+			a->size = mapped;
+			a->requested = size;
+			a->nr_pages = (u32)pages;
+			a->node = (s16)node;
+			if (unlikely(va_populate(a->addr, (u32)pages, node, zero))) return populate_failed(a, size, PAGE_SIZE, caller);
+			area_settle(a, size, zero ? 0 : mapped, size);
+			va_check_shape(a);
+			/* a->caller is caller: not kept live across the page-table work for the trace alone. */
+			if (trace_on(TRACE_VMALLOC)) va_trace_alloc(a, a->caller);
+			return (void *)a->addr;
+		}
+	}
+	return vmalloc_general(size, align, flags, node, owner, caller);
 }
 
 void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const void *caller)
@@ -304,21 +382,35 @@ __noinline void *vmalloc_huge(size_t size, unsigned flags)
 	return __vmalloc_owner(size, PAGE_SIZE, flags | VMF_HUGE, NUMA_NO_NODE, 0, CALLER);
 }
 
-/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
-struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller)
+/* A free of a pointer that starts no live area: counted and reported, nothing changed. */
+static __attribute__((noinline, cold)) void bad_free(const char *fn, const void *addr, const void *caller)
 {
-	struct vmap_area *l = va_busy_take((u64)(uptr)addr);
+	arena_note_event(ARENA_BAD_FREE);
+	arena_warn_bad_pointer(fn, addr, caller);
+}
+
+/* va_area_take's body, inlined into vfree. */
+static inline __attribute__((always_inline)) struct vmap_area *area_take(const void *addr, const char *fn,
+									  const void *caller, s64 *bank)
+{
+	struct vmap_area *l = va_busy_take_in((u64)(uptr)addr, bank);
 	if (unlikely(!l)) {
-		arena_note_event(ARENA_BAD_FREE);
-		arena_warn_bad_pointer(fn, addr, caller);
+		bad_free(fn, addr, caller);
 		return NULL;
 	}
-	arena_stat_add(ARENA_STAT_LIVE_AREAS, -1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
 	return (struct vmap_area *)l;
 }
 
-/* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge. */
-static void area_retire(struct vmap_area *a)
+/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
+struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller)
+{
+	return area_take(addr, fn, caller, arena_stat_bank());
+}
+
+/* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge.
+ * Inlined into vfree, whose common case is all of it. */
+static inline __attribute__((always_inline)) void area_retire_in(struct vmap_area *a, struct arena_hart *h, s64 *bank)
 {
 	u64 pages = a->nr_pages;
 
@@ -330,9 +422,15 @@ static void area_retire(struct vmap_area *a)
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = va_detach_tables(a->va_start, a->va_size);
 	va_debug_uaf_flush(a->addr, a->size);
-	if (a->flags & VM_ALLOC) arena_count_out(a->owner, pages, false);
-	if (va_lazy_park(a)) vm_purge_kick();
+	if (a->flags & VM_ALLOC) arena_count_out_bank(bank, a->owner, pages, false);
+	if (va_lazy_park_in(a, h, bank)) vm_purge_kick();
 	else vm_purge_give_back_some(); /* a burst of what an earlier purge left fenced, if any */
+}
+
+/* area_retire_in with this hart's record and the bank of the current context. */
+static void area_retire(struct vmap_area *a)
+{
+	area_retire_in(a, &arena_harts[this_hart_index()], arena_stat_bank());
 }
 
 void va_area_park(struct vmap_area *a)
@@ -349,14 +447,17 @@ static void vfree_caller(const void *addr, const void *caller)
 		return;
 	}
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
-	struct vmap_area *a = va_area_take(addr, "vfree", caller);
+	struct arena_hart *h = &arena_harts[this_hart_index()]; /* process context: its bank 0 */
+	struct vmap_area *a = area_take(addr, "vfree", caller, h->stat[0]);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
 	}
-	va_redzone_check(a, "vfree", caller);
+	/* The event before the redzone check: after it, the trace call would make the fields the retire
+	 * reads be loaded again (3 instructions a vfree, against the trace's 1% bar). */
 	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", caller);
-	area_retire(a);
+	redzone_check(a, "vfree", caller);
+	area_retire_in(a, h, h->stat[0]);
 }
 
 __noinline void vfree(const void *addr) { vfree_caller(addr, CALLER); }

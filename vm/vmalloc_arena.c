@@ -21,18 +21,11 @@ u64 arena_stat_total(enum arena_stat s)
 	return (u64)n;
 }
 
-void arena_count_out(u32 owner, u64 pages, bool area)
+__attribute__((noinline, cold)) void arena_owner_uncount(u32 owner, u64 pages)
 {
-	s64 *bank = arena_stat_bank();
-	if (area) arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
-	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, -(s64)pages);
-	if (owner == VM_OWNER_KERNEL) {
-		arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, -(s64)pages);
-	} else {
-		unsigned long f = arena_lock();
-		arena.owner_pages[owner] -= pages;
-		arena_unlock(f);
-	}
+	unsigned long f = arena_lock();
+	arena.owner_pages[owner] -= pages;
+	arena_unlock(f);
 }
 
 bool arena_owner_fits_locked(u32 owner, u64 pages)

@@ -122,12 +122,16 @@ static inline unsigned long arena_lock(void)
 }
 static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena.lock, f); }
 
-static inline unsigned long busy_lock(struct busy_stripe *b)
+/* The _in forms of the counting helpers take the caller's bank (arena_stat_bank, or .stat[0] of this
+ * hart's record on a path known to be in process context), so that a vmalloc or vfree finds its bank
+ * once: each lookup reads tp and the interrupt depth again (this_hart is volatile), ~10 instructions. */
+static inline unsigned long busy_lock_in(struct busy_stripe *b, s64 *bank)
 {
 	unsigned long f = spin_lock_irqsave(&b->lock);
-	arena_stat_add(ARENA_STAT_BUSY_LOCKS, 1);
+	arena_stat_bank_add(bank, ARENA_STAT_BUSY_LOCKS, 1);
 	return f;
 }
+static inline unsigned long busy_lock(struct busy_stripe *b) { return busy_lock_in(b, arena_stat_bank()); }
 static inline void busy_unlock(struct busy_stripe *b, unsigned long f) { spin_unlock_irqrestore(&b->lock, f); }
 
 static inline unsigned long pool_lock(struct va_pool *p)
@@ -140,18 +144,30 @@ static inline void pool_unlock(struct va_pool *p, unsigned long f) { spin_unlock
 
 /* Live-area accounting on this hart's counters: no lock. Kernel pages are counted per hart (the kernel
  * has no limit to check); a task's are charged under the arena lock (arena_owner_add_locked). */
-static inline void arena_count_in(const struct vmap_area *a, u64 pages)
+static inline void arena_count_in_bank(s64 *bank, const struct vmap_area *a, u64 pages)
 {
-	s64 *bank = arena_stat_bank();
 	arena_stat_bank_add(bank, ARENA_STAT_SEQ, 1);
 	arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, 1);
 	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, (s64)pages);
 	if (a->owner == VM_OWNER_KERNEL) arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, (s64)pages);
 }
+static inline void arena_count_in(const struct vmap_area *a, u64 pages) { arena_count_in_bank(arena_stat_bank(), a, pages); }
 
+/* A task's pages leave its account, under the arena lock (arena_count_out's out-of-line half). */
+void arena_owner_uncount(u32 owner, u64 pages);
 /* The pages of a retired (or aborted) area leave the counts; `area` says the area itself goes too. A
- * task's pages leave its account under the arena lock. No lock held. */
-void arena_count_out(u32 owner, u64 pages, bool area);
+ * task's pages leave its account under the arena lock. No lock held. Inline: every vfree counts out. */
+static inline void arena_count_out_bank(s64 *bank, u32 owner, u64 pages, bool area)
+{
+	if (area) arena_stat_bank_add(bank, ARENA_STAT_LIVE_AREAS, -1);
+	arena_stat_bank_add(bank, ARENA_STAT_LIVE_PAGES, -(s64)pages);
+	if (likely(owner == VM_OWNER_KERNEL)) arena_stat_bank_add(bank, ARENA_STAT_KERNEL_PAGES, -(s64)pages);
+	else arena_owner_uncount(owner, pages);
+}
+static inline void arena_count_out(u32 owner, u64 pages, bool area)
+{
+	arena_count_out_bank(arena_stat_bank(), owner, pages, area);
+}
 
 /* The owners' accounts. A kernel area's pages are counted per hart (arena_count_in); a task's are charged
  * to owner_pages against owner_limit. */
@@ -201,18 +217,22 @@ bool va_lazy_publish(struct arena_hart *h);
 /* Parks a retired area (out of the busy map, leaves clear) on this hart's list: true when the pages
  * parked crossed the threshold and a purge is due. Process or interrupt context, no lock held. Inline:
  * every vfree ends here, and under QEMU a call's return costs a translation-block lookup. */
-static inline bool va_lazy_park(struct vmap_area *a)
+static inline bool va_lazy_park_in(struct vmap_area *a, struct arena_hart *h, s64 *bank)
 {
 	u64 n = va_lazy_pages_of(a);
 	va_check_move(a, VAH(TAKEN), VA_LAZY);
 	va_check_unmapped(a);
-	struct arena_hart *h = &arena_harts[this_hart_index()];
 	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
 	do a->lazy_next = head;
 	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	arena_stat_add(ARENA_STAT_LAZY_AREAS, 1);
+	arena_stat_bank_add(bank, ARENA_STAT_LAZY_AREAS, 1);
 	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
 	return va_lazy_publish(h);
+}
+/* va_lazy_park_in on this hart's list and bank. */
+static inline bool va_lazy_park(struct vmap_area *a)
+{
+	return va_lazy_park_in(a, &arena_harts[this_hart_index()], arena_stat_bank());
 }
 /* The purge's side: takes every area parked so far (the arena's list and every hart's) and the purge
  * number they go with; va_lazy_taken then takes their pages and areas off the counters. */

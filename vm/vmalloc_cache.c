@@ -75,8 +75,8 @@ void va_pool_put_flush(struct vmap_area **lists, u32 *counts)
 
 /* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
  * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
- * slow path, which waits for purges). */
-static bool cache_refill(struct va_class_cache *c, u64 va_size)
+ * slow path, which waits for purges). Out of line: once per VA_CACHE_SLOTS allocations. */
+static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 {
 	struct va_pool *p = &va_pools[class_of(va_size)];
 	if (READ_ONCE(p->head)) {
@@ -152,11 +152,7 @@ void va_cache_flush(void)
 struct vmap_area *va_cache_get(u64 span, u64 align, unsigned vmflags, u64 pages, const void *caller)
 {
 	struct arena_hart *h = &arena_harts[this_hart_index()];
-	struct va_class_cache *c = &h->va[class_of(span)];
+	struct va_class_cache *c = va_cache_of(h, span);
 	if (unlikely(!c->count) && !cache_refill(c, span)) return NULL;
-	struct vmap_area *a = c->areas[--c->count];
-	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
-	va_busy_add(a);
-	arena_count_in(a, pages);
-	return a;
+	return va_cache_pop(h, c, span, align, vmflags, pages, caller);
 }

@@ -8,20 +8,21 @@
 
 /* The busy map: insert and remove take the area's stripe lock; any context. Inline: they are on the
  * fast path of every vmalloc and vfree. */
-static inline void va_busy_add(struct vmap_area *a)
+static inline void va_busy_add_in(struct vmap_area *a, s64 *bank)
 {
 	struct busy_stripe *b = busy_stripe_of(a->addr);
 	va_check_move(a, VAH(NONE) | VAH(CACHED), VA_BUSY);
-	unsigned long f = busy_lock(b);
+	unsigned long f = busy_lock_in(b, bank);
 	va_busy_insert(&b->map, &a->link, a->addr);
 	busy_unlock(b, f);
 }
+static inline void va_busy_add(struct vmap_area *a) { va_busy_add_in(a, arena_stat_bank()); }
 
 /* Takes the live area starting at addr out of the busy map; NULL if there is none. */
-static inline struct vmap_area *va_busy_take(u64 addr)
+static inline struct vmap_area *va_busy_take_in(u64 addr, s64 *bank)
 {
 	struct busy_stripe *b = busy_stripe_of(addr);
-	unsigned long f = busy_lock(b);
+	unsigned long f = busy_lock_in(b, bank);
 	struct va_busy_link *l = va_busy_remove(&b->map, addr);
 	busy_unlock(b, f);
 	if (l) {
@@ -30,6 +31,7 @@ static inline struct vmap_area *va_busy_take(u64 addr)
 	}
 	return (struct vmap_area *)l;
 }
+static inline struct vmap_area *va_busy_take(u64 addr) { return va_busy_take_in(addr, arena_stat_bank()); }
 
 /* Calls fn for every live area, stripe by stripe under each stripe's lock; with `try` (an oops) a
  * stripe whose lock stays held is read anyway. */
@@ -37,6 +39,21 @@ void va_busy_for_each_area(void (*fn)(void *ctx, struct va_busy_link *link), voi
 /* Live areas in the busy map now (read without the locks). Any context. */
 u64 va_busy_areas(void);
 
+/* This hart's cache of ranges of `span` bytes (va_cache_fits(span), page multiple) in h, this hart's
+ * record. Process context. */
+static inline struct va_class_cache *va_cache_of(struct arena_hart *h, u64 span) { return &h->va[(span >> PAGE_SHIFT) - 1]; }
+/* Takes the top range of a cache of this hart (h) that holds one (c->count > 0) for a kernel area:
+ * registered in the busy map and counted in h's process-context bank, as va_cache_get. Inline: vmalloc's
+ * fast path is this and the page-table work. Process context. */
+static inline struct vmap_area *va_cache_pop(struct arena_hart *h, struct va_class_cache *c, u64 span, u64 align,
+					     unsigned vmflags, u64 pages, const void *caller)
+{
+	struct vmap_area *a = c->areas[--c->count];
+	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
+	va_busy_add_in(a, h->stat[0]);
+	arena_count_in_bank(h->stat[0], a, pages);
+	return a;
+}
 /* The fast path for a small kernel request of `span` bytes: a range and area struct from this hart's
  * cache for that class (refilled from the class's pool, else from the index), registered and counted.
  * NULL when the caches cannot be refilled: the caller takes the slow path. Process context. */

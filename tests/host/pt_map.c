@@ -223,6 +223,57 @@ void test_kernel_range(void)
 	teardown_checks();
 }
 
+/* The small-range fast paths (a few pages in one existing table, pages in bulk) against the general
+ * paths: the same leaves, the same counts, holes skipped, and a failure anywhere leaves nothing mapped. */
+void test_kernel_range_small(void)
+{
+	u64 root = kr_setup();
+	u64 va = VMALLOC_START + 9 * GiB + 2 * MiB - 2 * PAGE_SIZE; /* the next table starts 2 pages in */
+	CHECK_EQ(pt_kr_populate(va - 8 * PAGE_SIZE, 1, 0, false), 0); /* makes the first table: slow path */
+	for (int refuse = 0; refuse < 2; refuse++) {
+		sim_bulk_refuse = refuse;
+		CHECK_EQ(pt_kr_populate(va - 6 * PAGE_SIZE, 3, 0, false), 0);
+		CHECK_EQ(live_data_pages, 4);
+		bool all = true;
+		for (u64 k = 0; k < 3; k++) {
+			struct pt_walk w;
+			all &= !pt_walk(root, va - (6 - k) * PAGE_SIZE, &w) && w.level == 0 &&
+			       (w.pte & (PTE_PROT_MASK | PTE_V | PTE_A | PTE_D)) == (PT_KR_PROT | PTE_V | PTE_A | PTE_D);
+		}
+		CHECK(all && unmapped(root, va - 7 * PAGE_SIZE) && unmapped(root, va - 3 * PAGE_SIZE));
+		/* Over the hole before it: only the valid leaves count and are freed. */
+		CHECK_EQ(pt_kr_clear(va - 7 * PAGE_SIZE, 4, PT_KR_FREE, NULL), 3);
+		CHECK_EQ(live_data_pages, 1);
+		CHECK(unmapped(root, va - 6 * PAGE_SIZE) && unmapped(root, va - 4 * PAGE_SIZE));
+		/* Across two tables (the second made here): the general path, same outcome. */
+		CHECK_EQ(pt_kr_populate(va, 3, 0, false), 0);
+		CHECK_EQ(live_data_pages, 4);
+		CHECK(!unmapped(root, va + 2 * PAGE_SIZE));
+		CHECK_EQ(pt_kr_clear(va, 3, PT_KR_FREE, NULL), 3);
+		CHECK_EQ(live_data_pages, 1);
+	}
+	sim_bulk_refuse = false;
+	/* Out of pages at each step of a small fill: nothing stays mapped or held. */
+	for (long k = 0; k < 3; k++) {
+		fail_after = k;
+		CHECK_EQ(pt_kr_populate(va - 6 * PAGE_SIZE, 3, 0, false), -ENOMEM);
+		fail_after = -1;
+		CHECK_EQ(live_data_pages, 1);
+		CHECK_EQ(sw_scan(root, NULL).pages, 1);
+	}
+	CHECK_EQ(pt_kr_clear(va - 8 * PAGE_SIZE, 1, PT_KR_FREE, NULL), 1);
+	CHECK_EQ(live_data_pages, 0);
+	u64 block = ALIGN_DOWN(va, 2 * MiB), t;
+	CHECK_EQ(pt_kr_detach_table(block, &t), 0);
+	CHECK(t);
+	page_cache_free(t);
+	CHECK_EQ(pt_kr_detach_table(block + 2 * MiB, &t), 0);
+	CHECK(t);
+	page_cache_free(t);
+	CHECK_EQ(pt_kr_tables(), 0);
+	teardown_checks();
+}
+
 void test_kernel_range_failures(void)
 {
 	u64 root = kr_setup();

@@ -13,6 +13,7 @@ static u32 sim_free[SIM_PAGES];
 static size_t sim_nfree;
 long live_tables, hook_errors;
 long fail_after = -1;
+bool sim_bulk_refuse; /* the bulk page-source calls refuse (see page_cache_take_bulk below) */
 static u8 scratch[PAGE_SIZE] __aligned(PAGE_SIZE);
 
 static void sim_reset(void)
@@ -22,6 +23,7 @@ static void sim_reset(void)
 	for (sim_nfree = 0; sim_nfree < SIM_PAGES; sim_nfree++) sim_free[sim_nfree] = SIM_PAGES - 1 - sim_nfree;
 	live_tables = hook_errors = live_data_pages = 0;
 	fail_after = -1;
+	sim_bulk_refuse = false;
 }
 
 /* NULL unless pa is a table handed out and not yet freed. */
@@ -202,6 +204,29 @@ u64 rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
+}
+
+/* The bulk forms: all or nothing like the kernel's (a failed take gives back what it had taken). The
+ * simulation has no per-hart cache, so only sim_bulk_refuse makes them refuse, which sends pt.c to its
+ * page-by-page path. */
+bool page_cache_take_bulk(int node, u64 *pas, u32 n)
+{
+	(void)node;
+	if (sim_bulk_refuse || n > PAGE_CACHE_BULK) return false;
+	for (u32 k = 0; k < n; k++) {
+		pas[k] = sim_alloc(SIM_DATA);
+		if (pas[k]) continue;
+		while (k) page_cache_free(pas[--k]);
+		return false;
+	}
+	return true;
+}
+
+bool page_cache_give_bulk(const u64 *pas, u32 n)
+{
+	if (sim_bulk_refuse || n > PAGE_CACHE_BULK) return false;
+	for (u32 k = 0; k < n; k++) page_cache_free(pas[k]);
+	return true;
 }
 
 /* A page given back as known-zero must be a data page that really is all zeros. */

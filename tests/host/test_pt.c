@@ -17,6 +17,7 @@ int main(void)
 	htest_run("kernel_range", test_kernel_range);
 	htest_run("kernel_range_failures", test_kernel_range_failures);
 	htest_run("kernel_range_block", test_kernel_range_block);
+	htest_run("kernel_range_small", test_kernel_range_small);
 	htest_run("destroy_and_share", test_destroy_and_share);
 	htest_run("prepopulate", test_prepopulate);
 	htest_run("random_differential", test_random_differential);

@@ -25,6 +25,7 @@ struct page;
 /* pt_sim.c */
 extern long live_tables, live_data_pages, hook_errors, sw_errors;
 extern long fail_after; /* allocations still granted before failing; -1: never fail */
+extern bool sim_bulk_refuse; /* page_cache_take_bulk / give_bulk refuse: pt.c goes page by page */
 pte_t *sim_table(u64 pa);
 
 struct sw_leaf {
@@ -55,6 +56,7 @@ void test_invalid(void);
 void test_kernel_range(void);
 void test_kernel_range_failures(void);
 void test_kernel_range_block(void);
+void test_kernel_range_small(void);
 void test_prepopulate(void);
 
 /* pt_modify.c */
