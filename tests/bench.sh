@@ -24,7 +24,9 @@
 #     sizes and counts (SHM_SCALE, default 1). Instructions per op under icount on 1 hart (pingpong also
 #     on 2) against the peer's figures from the same QEMU (../shared/peer/README.md); then wall clock at
 #     -smp 2, our kernel and the peer (ICOUNT=0 linux-shm-bench.sh) booted alternately RUNS times each:
-#     medians in microseconds per op and the ratios, as in 2. WALL=0 skips the wall-clock half.
+#     medians in microseconds per op and the ratios, as in 2. WALL=0 skips the wall-clock half. Each pingpong
+#     run also prints what a round trip cost the scheduler: sched_lock acquisitions and IPIs per round trip,
+#     waits that spun and those a wake ended while spinning (SYS_vm_stats counters).
 #  6. Purge-heavy: 10^5 single-page vmalloc+vfree pairs shared by 4 harts with vmalloc.lazy_max_pages=64,
 #     under each remote-fence mechanism (tlb.remote=sbi, ipi): instructions (icount makespan; an SBI run
 #     that livelocks under QEMU 7.2's round-robin icount is reported as such after PURGE_TIMEOUT (120) s)
@@ -218,6 +220,12 @@ if want 5; then
 	done
 	shm_icount_row "pingpong@2" "$(shm_per_op "$LOGS/shm-icount-smp2.log" | awk '$1 == "pingpong" { print $2 }')" \
 		"${LINUX_SHM[pingpong@2]}"
+	# What a round trip cost the scheduler (shm_bench's in-kernel counters): its one global lock, the
+	# IPIs that woke a sleeping hart, and the waits a wake ended while they were still spinning.
+	for l in smp1 smp2; do
+		echo "pingpong scheduler, icount $l: $(grep -a '^shm_bench: pingpong sched_' "$LOGS/shm-icount-$l.log" |
+			sed 's/^shm_bench: pingpong //')"
+	done
 	echo
 
 	if [ "${WALL:-1}" != 0 ]; then
@@ -226,6 +234,7 @@ if want 5; then
 		for r in $(seq 1 "$RUNS"); do
 			shm_boot "shm-wall-ours-$r" 2 0
 			shm_per_op "$LOGS/shm-wall-ours-$r.log" >"$dir/ours-$r"
+			grep -a '^shm_bench: pingpong sched_' "$LOGS/shm-wall-ours-$r.log" | sed 's/^shm_bench: pingpong //' >"$dir/sched-$r"
 			ICOUNT=0 "$SHM_PEER" 2 "$SHM_SCALE" >"$dir/linux-raw-$r" 2>&1
 			shm_per_op "$dir/linux-raw-$r" >"$dir/linux-$r"
 		done
@@ -250,6 +259,7 @@ if want 5; then
 				"$(echo "$pr" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')" \
 				"$(awk -v a="${ob:-0}" -v b="${lb:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
 		done
+		for r in $(seq 1 "$RUNS"); do echo "pingpong scheduler, wall run $r: $(cat "$dir/sched-$r")"; done
 	fi
 fi
 
