@@ -21,16 +21,16 @@ static struct context sched_ctx[MAX_HARTS];
 static u32 rr_next[MAX_HARTS];
 static bool need_resched[MAX_HARTS];
 void (*sched_idle_hook)(void);
-struct sched_stats sched_hart_stats[MAX_HARTS];
+struct sched_hart_stats sched_hart_stats[MAX_HARTS];
 
 void sched_get_stats(struct sched_stats *s)
 {
 	*s = (struct sched_stats){0};
 	for (u32 i = 0, n = hart_slots_used(); i < n; i++) {
-		s->lock_takes += READ_ONCE(sched_hart_stats[i].lock_takes);
-		s->wait_spins += READ_ONCE(sched_hart_stats[i].wait_spins);
-		s->wait_spin_wakes += READ_ONCE(sched_hart_stats[i].wait_spin_wakes);
-		s->wake_ipis += READ_ONCE(sched_hart_stats[i].wake_ipis);
+		s->lock_takes += READ_ONCE(sched_hart_stats[i].c.lock_takes);
+		s->wait_spins += READ_ONCE(sched_hart_stats[i].c.wait_spins);
+		s->wait_spin_wakes += READ_ONCE(sched_hart_stats[i].c.wait_spin_wakes);
+		s->wake_ipis += READ_ONCE(sched_hart_stats[i].c.wake_ipis);
 	}
 }
 
@@ -129,7 +129,7 @@ bool sched_spin_until(const bool *done, u64 deadline)
 	u64 end = timer_deadline_after_ns(SCHED_SPIN_NS);
 	if (deadline && deadline < end) end = deadline;
 	u32 hart = this_hart_index();
-	sched_hart_stats[hart].wait_spins++;
+	sched_hart_stats[hart].c.wait_spins++;
 	/* Published so that a waker can tell this wait needs no lock and no IPI (sched_wake_task). */
 	__atomic_store_n(&me->spin_on, done, __ATOMIC_SEQ_CST);
 	while (!READ_ONCE(*done)) {
@@ -145,7 +145,7 @@ bool sched_spin_until(const bool *done, u64 deadline)
 	}
 	WRITE_ONCE(me->spin_on, NULL);
 	me->spin_fails = 0;
-	sched_hart_stats[hart].wait_spin_wakes++;
+	sched_hart_stats[hart].c.wait_spin_wakes++;
 	return true;
 }
 
@@ -157,7 +157,7 @@ static void kick_one_sleeper(void)
 	harts_online_others(&others);
 	hartset_for_each(i, &others) {
 		if (READ_ONCE(hart_locals[i]->asleep)) {
-			sched_hart_stats[this_hart_index()].wake_ipis++;
+			sched_hart_stats[this_hart_index()].c.wake_ipis++;
 			hart_kick(i);
 			return;
 		}

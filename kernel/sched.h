@@ -17,8 +17,12 @@ struct sched_stats {
 	u64 lock_takes, wait_spins, wait_spin_wakes, wake_ipis;
 };
 void sched_get_stats(struct sched_stats *s);
-/* Each hart writes only its own slot (the kernel does not preempt itself): no atomics. */
-extern struct sched_stats sched_hart_stats[MAX_HARTS];
+/* Each hart writes only its own slot (the kernel does not preempt itself): no atomics; a line each, so
+ * two harts counting their spins in a round trip do not pass one line back and forth. */
+struct sched_hart_stats {
+	struct sched_stats c;
+} __aligned(64);
+extern struct sched_hart_stats sched_hart_stats[MAX_HARTS];
 
 /* sched_lock taken and released: every acquisition goes through sched_lock_irqsave (or, with interrupts
  * already off, sched_lock_noirq), so each is counted on the hart that takes it. Any context; sched_lock
@@ -26,13 +30,13 @@ extern struct sched_stats sched_hart_stats[MAX_HARTS];
 static inline unsigned long sched_lock_irqsave(void)
 {
 	unsigned long f = spin_lock_irqsave(&sched_lock); /* waits with interrupts as they were */
-	sched_hart_stats[this_hart_index()].lock_takes++;
+	sched_hart_stats[this_hart_index()].c.lock_takes++;
 	return f;
 }
 static inline void sched_lock_noirq(void)
 {
 	spin_lock(&sched_lock);
-	sched_hart_stats[this_hart_index()].lock_takes++;
+	sched_hart_stats[this_hart_index()].c.lock_takes++;
 }
 static inline void sched_unlock_irqrestore(unsigned long f) { spin_unlock_irqrestore(&sched_lock, f); }
 /* The task table: slot i holds tids congruent to i modulo MAX_TASKS; slot 0 is never used. */

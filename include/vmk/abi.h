@@ -245,8 +245,10 @@
  *   Futex wait on the aligned 32-bit word at offset, keyed by (object, offset): the same word whatever
  *   address each task maps the object at, or with no mapping. Sleeps while the word equals the low 32
  *   bits of expected; the check and the sleep are atomic with respect to SYS_shm_wake (no lost wake-up).
- *   timeout_ns 0: no timeout. handle 0 means offset is an address in one of the caller's own shm
- *   mappings (the word there); a handle needs SHM_R. A return of 0 may be spurious: re-check the word.
+ *   On a machine with more than one hart it may first spin up to 100 us (its own hart's time only) so
+ *   that a wake arriving soon costs no sleep. timeout_ns 0: no timeout. handle 0 means offset is an
+ *   address in one of the caller's own shm mappings (the word there); a handle needs SHM_R. A return of
+ *   0 may be spurious: re-check the word.
  *   Errors: -EBADF; -EACCES no SHM_R; -EFAULT handle 0 and offset in none of the caller's mappings;
  *   -EINVAL offset not 4-byte aligned; -ERANGE the word lies past the object's end, at the call or cut
  *   by a shrink while waiting; -EAGAIN the word did not equal expected; -ETIMEDOUT; -EPIPE (timeout_ns 0
