@@ -109,7 +109,7 @@ host_srcs_test_buddy := vm/buddy.c tests/host/buddy_random.c
 host_srcs_test_bootargs := lib/bootargs.c
 host_srcs_test_va_index := lib/rbtree.c vm/va_index.c vm/va_busy.c vm/node_pool.c tests/host/rbtree_node_pool.c \
 	tests/host/va_index_model.c tests/host/va_index_cases.c tests/host/va_busy_cases.c
-host_srcs_test_pt := vm/pt.c tests/host/pt_sim.c tests/host/pt_map.c tests/host/pt_modify.c tests/host/pt_random.c
+host_srcs_test_pt := vm/pt.c vm/pt_kr.c tests/host/pt_sim.c tests/host/pt_map.c tests/host/pt_modify.c tests/host/pt_random.c
 host_srcs_test_fdt := platform/fdt.c platform/devtree.c lib/sort.c tests/host/fdt_diff_libfdt.c tests/host/fdt_semantics.c \
 	tests/host/fdt_corrupt.c tests/host/fdt_mutate.c
 host_libs_test_fdt := -lfdt

@@ -16,6 +16,7 @@
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/page_cache.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc_cache.h"

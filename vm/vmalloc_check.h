@@ -15,6 +15,7 @@
 #include "lib/bug.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vmalloc_types.h"
 
 /* The invariants by name (the oops prints the string). */

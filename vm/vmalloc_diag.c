@@ -11,6 +11,7 @@
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_cache.h"
 #include "vm/page_cache.h"

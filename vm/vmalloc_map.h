@@ -5,6 +5,7 @@
 #define VM_VMALLOC_MAP_H
 
 #include "lib/types.h"
+#include "vm/pt_kr.h"
 
 /* Takes the empty level-0 tables of the 2 MiB blocks wholly inside [va, va + size), a range the caller
  * owns, out of the page tables and returns them chained (physical addresses through their first word,

@@ -7,6 +7,7 @@
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vmalloc_cache.h"
 
 /* What the walk adds up, structure by structure. */

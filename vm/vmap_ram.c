@@ -10,6 +10,7 @@
 #include "platform/tlb_remote.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_arena.h"

@@ -11,6 +11,7 @@
 #include "lib/trace.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_arena.h"
 #include "vm/vmalloc_map.h"

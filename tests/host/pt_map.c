@@ -2,6 +2,7 @@
  * refused arguments, page arrays, direct leaf slots and prepopulated kernel ranges. */
 #define HTEST_PART
 #include "tests/host/test_pt.h"
+#include "vm/pt_kr.h"
 
 void test_helpers(void)
 {

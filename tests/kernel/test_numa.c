@@ -12,6 +12,7 @@
 #include "vm/layout.h"
 #include "vm/buddy.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
 

@@ -8,6 +8,7 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_cache.h"

@@ -7,6 +7,7 @@
 #include "vm/page_cache.h"
 #include "vm/vmalloc.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 
 /* Leaf level of the mapping at p: 0 for 4 KiB, 1 for 2 MiB, -1 when unmapped. */
 static int leaf_level(const void *p)

@@ -14,6 +14,7 @@
 #include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 
 static u64 live_pages(void)
 {

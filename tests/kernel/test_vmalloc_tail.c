@@ -19,6 +19,7 @@
 #include "lib/sort.h"
 #include "vm/buddy.h"
 #include "vm/pt.h"
+#include "vm/pt_kr.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_cache.h"
 
