@@ -64,7 +64,8 @@ static long shm_write(u64 h, u64 off, const void *buf, u64 len)
 static long shm_wait(u64 h, u64 off, u32 expected) { return vmk_syscall(SYS_shm_wait, h, off, expected, 0, 0, 0); }
 static long shm_wake(u64 h, u64 off, u64 count) { return vmk_syscall(SYS_shm_wake, h, off, count, 0, 0, 0); }
 
-/* The kernel's fence counters around a workload: the grow investigation reads them (tests/bench.sh). */
+/* The kernel's counters around a workload: the grow investigation reads its fences (tests/bench.sh),
+ * pingpong its scheduler figures. */
 static struct vmk_vm_stats stats_before;
 
 static void stats_begin(void) { vmk_vm_stats(&stats_before); }
@@ -204,8 +205,7 @@ static void pingpong(unsigned long n)
 	u64 hs[1] = {(u64)h};
 	long b = spawn_with(PROG, hs, 1, "pong", count, NULL);
 	if (b < 0) die("spawn", b);
-	struct vmk_vm_stats s0, s1;
-	vmk_vm_stats(&s0);
+	stats_begin();
 	u64 t0 = now_ns();
 	for (u32 k = 1; k < 2 * n; k += 2) {
 		__atomic_store_n(w, k, __ATOMIC_RELEASE);
@@ -213,6 +213,7 @@ static void pingpong(unsigned long n)
 		wait_for((u64)h, w, k + 1);
 	}
 	u64 ns = now_ns() - t0;
+	struct vmk_vm_stats s1;
 	vmk_vm_stats(&s1);
 	int st = wait_status(b);
 	if (st) {
@@ -222,12 +223,12 @@ static void pingpong(unsigned long n)
 	report("pingpong", n, ns);
 	/* What a round trip cost the scheduler (both tasks, every hart): its one lock, the IPIs that woke a
 	 * sleeping hart, and how many waits a wake ended while they were still spinning. */
+	unsigned long long locks = hundredths(s1.sched_lock_takes - stats_before.sched_lock_takes, n);
+	unsigned long long ipis = hundredths(s1.wake_ipis - stats_before.wake_ipis, n);
 	printf("shm_bench: pingpong sched_locks_per_op=%llu.%02llu wake_ipis_per_op=%llu.%02llu wait_spins=%llu "
-	       "ended_spinning=%llu\n", hundredths(s1.sched_lock_takes - s0.sched_lock_takes, n) / 100,
-	       hundredths(s1.sched_lock_takes - s0.sched_lock_takes, n) % 100,
-	       hundredths(s1.wake_ipis - s0.wake_ipis, n) / 100, hundredths(s1.wake_ipis - s0.wake_ipis, n) % 100,
-	       (unsigned long long)(s1.wait_spins - s0.wait_spins),
-	       (unsigned long long)(s1.wait_spin_wakes - s0.wait_spin_wakes));
+	       "ended_spinning=%llu\n", locks / 100, locks % 100, ipis / 100, ipis % 100,
+	       (unsigned long long)(s1.wait_spins - stats_before.wait_spins),
+	       (unsigned long long)(s1.wait_spin_wakes - stats_before.wait_spin_wakes));
 	vmk_shm_unmap((u64)a);
 	vmk_shm_close((u64)h);
 }
