@@ -1,7 +1,10 @@
 /* Per-hart page caches over the buddy allocator. vmalloc takes and returns single pages at a high rate;
  * a cache touched only by its own hart makes that a few loads and stores, and the buddy lock is taken
  * once per batch. A second per-hart cache holds pages known to be all zeros (zeroed for a vzalloc and
- * given back unwritten), so the next zeroed allocation skips the zeroing. */
+ * given back unwritten), so the next zeroed allocation skips the zeroing. Between the caches and the
+ * buddy allocator sits a depot of whole batches (below), so that a hart that frees thousands of pages at
+ * once (kvfree_rcu's batch after its grace period) and takes them again over its next calls moves them in
+ * batches, not page by page through the buddy allocator's splitting and merging. */
 #include "vm/page_cache.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
@@ -40,6 +43,74 @@ static void zero_page(void *page)
 }
 static spinlock_t buddy_lock = SPINLOCK_INIT;
 
+/* The depot: full batches of CACHE_BATCH free pages a cache gave up, kept whole for the next cache that
+ * runs empty (Bonwick's magazine depot). A batch is written into its first page, which lists the other
+ * CACHE_BATCH - 1; moving one in or out is one push or pop under the buddy lock and CACHE_BATCH loads
+ * and stores, where the buddy allocator costs a split or a merge per page. One stack per node (slot 0:
+ * caches that take any node). The depot is free memory that is not merged: it holds at most a sixteenth
+ * of the managed pages, and any buddy allocation that fails first gives the whole depot back to the
+ * buddy allocator and tries again (buddy_alloc_locked), so no request, of any order, fails while the
+ * depot holds pages. Buddy lock held for all of it. */
+#define DEPOT_SLOTS 9
+struct depot_batch {
+	u64 next;                     /* physical address of the next batch on the stack, 0 ends it */
+	u64 pas[CACHE_BATCH - 1];     /* the batch's other pages */
+};
+_Static_assert(sizeof(struct depot_batch) <= PAGE_SIZE, "a depot batch is listed in one page");
+static u64 depot_head[DEPOT_SLOTS];
+static u64 depot_pages; /* in all slots (read without the lock by page_cache_pages) */
+
+static int depot_slot(int node) { return node >= -1 && node < DEPOT_SLOTS - 1 ? node + 1 : -1; }
+
+/* Pushes the top CACHE_BATCH pages of c onto its node's stack; false when the depot is full or has no
+ * stack for the node (the caller gives them to the buddy allocator). */
+static bool depot_push(struct page_cache *c)
+{
+	int slot = depot_slot(c->node);
+	if (slot < 0 || depot_pages + CACHE_BATCH > buddy_total_pages() / 16) return false;
+	u64 first = c->pages[--c->count];
+	struct depot_batch *b = vm_page_va(first);
+	for (u32 i = 0; i < CACHE_BATCH - 1; i++) b->pas[i] = c->pages[--c->count];
+	b->next = depot_head[slot];
+	depot_head[slot] = first;
+	WRITE_ONCE(depot_pages, depot_pages + CACHE_BATCH);
+	return true;
+}
+
+/* Pops a batch of c's node into c (which has room for it); false when there is none. */
+static bool depot_pop(struct page_cache *c)
+{
+	int slot = depot_slot(c->node);
+	if (slot < 0 || !depot_head[slot]) return false;
+	u64 first = depot_head[slot];
+	struct depot_batch *b = vm_page_va(first);
+	depot_head[slot] = b->next;
+	for (u32 i = CACHE_BATCH - 1; i-- > 0;) c->pages[c->count++] = b->pas[i];
+	c->pages[c->count++] = first;
+	WRITE_ONCE(depot_pages, depot_pages - CACHE_BATCH);
+	return true;
+}
+
+/* A buddy allocation; when it fails and the depot holds pages, every batch goes back to the buddy
+ * allocator (merging with its neighbours) and the allocation is tried once more. Rare: the depot is
+ * bounded and only an allocation the buddy allocator cannot serve pays for it. */
+static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
+{
+	u64 pa = buddy_alloc(order, node, flags);
+	if (pa || !depot_pages) return pa;
+	for (u32 slot = 0; slot < DEPOT_SLOTS; slot++) {
+		while (depot_head[slot]) {
+			u64 first = depot_head[slot];
+			struct depot_batch *b = vm_page_va(first);
+			depot_head[slot] = b->next;
+			for (u32 i = 0; i < CACHE_BATCH - 1; i++) buddy_free(b->pas[i], 0);
+			buddy_free(first, 0);
+		}
+	}
+	WRITE_ONCE(depot_pages, 0);
+	return buddy_alloc(order, node, flags);
+}
+
 void page_cache_set_hart_node(u32 index, int node)
 {
 	if (index >= MAX_HARTS) return;
@@ -55,7 +126,7 @@ void page_cache_set_hart_node(u32 index, int node)
 u64 buddy_alloc_order(unsigned order, int node, unsigned flags)
 {
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	u64 pa = buddy_alloc(order, node, flags);
+	u64 pa = buddy_alloc_locked(order, node, flags);
 	spin_unlock_irqrestore(&buddy_lock, f);
 	return pa;
 }
@@ -76,12 +147,13 @@ static __attribute__((noinline, cold)) u64 cache_alloc_slow(struct page_cache *c
 {
 	if (node != PA_ANY_NODE && node != c->node) return buddy_alloc_order(0, node, 0);
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
+	if (!c->count) (void)depot_pop(c);
 	while (c->count < CACHE_BATCH) {
-		u64 pa = buddy_alloc(0, c->node, c->node == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
+		u64 pa = buddy_alloc_locked(0, c->node, c->node == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
 		if (!pa) break;
 		c->pages[c->count++] = pa;
 	}
-	u64 pa = c->count ? 0 : buddy_alloc(0, c->node, 0);
+	u64 pa = c->count ? 0 : buddy_alloc_locked(0, c->node, 0);
 	spin_unlock_irqrestore(&buddy_lock, f);
 	if (pa) return pa;
 	return c->count ? c->pages[--c->count] : 0;
@@ -97,7 +169,8 @@ static __attribute__((noinline, cold)) void cache_free_slow(struct page_cache *c
 	}
 	if (c->count == CACHE_HIGH) {
 		unsigned long f = spin_lock_irqsave(&buddy_lock);
-		while (c->count > CACHE_HIGH - CACHE_BATCH) buddy_free(c->pages[--c->count], 0);
+		if (!depot_push(c))
+			while (c->count > CACHE_HIGH - CACHE_BATCH) buddy_free(c->pages[--c->count], 0);
 		spin_unlock_irqrestore(&buddy_lock, f);
 	}
 	c->pages[c->count++] = pa;
@@ -219,7 +292,7 @@ u64 page_cache_pages(void)
 	u64 n = 0;
 	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
 		n += READ_ONCE(caches[i].count) + READ_ONCE(zero_caches[i].count);
-	return n;
+	return n + READ_ONCE(depot_pages);
 }
 
 u64 page_cache_node_fallbacks(void)

@@ -65,21 +65,30 @@ enum arena_stat {
 /* Small free ranges, each held in the area struct that will describe it, by size class (1..VA_CACHE_CLASSES
  * pages, guard included). Linux 6.9's vmap-node pools are the model: the purge puts the small areas it
  * frees into the pool of their class instead of back into the index, and each hart takes them from there
- * a batch at a time into a cache of its own, so the index (and the arena lock) is left for everything
- * else. A pool holds at most VA_POOL_MAX areas; the rest go back to the index. */
+ * into a cache of its own, so the index (and the arena lock) is left for everything else.
+ * Ranges move between pool and hart in magazines (Bonwick's word): a list of up to va_mag_areas(class)
+ * areas through lazy_next, whose first area carries the list's length and the next magazine. A hart's
+ * cache of a class is one magazine; an empty cache takes a whole magazine from the pool in one step under
+ * the pool's lock, so a hart takes a shared lock once per 32-128 allocations of a class, not once per 32
+ * as when ranges were moved one at a time. A pool holds at most va_pool_max() areas (a whole purge's worth,
+ * so that at 64 harts the purged ranges are not pushed back into the index only to come out of it again);
+ * the rest go back to the index, and each purge by an idle hart gives back the oldest quarter of every
+ * pool (Linux's decay_va_pool_node), so that ranges a workload stopped using return to the index. */
 #define VA_CACHE_CLASSES 16
-#define VA_CACHE_SLOTS 32
 #define VA_POOL_MAX 16384
+/* A magazine of the class whose ranges span `pages` pages: 512 pages of span, 8 to 128 areas. */
+static inline u32 va_mag_areas(u64 pages) { return (u32)MIN(128UL, MAX(8UL, 512 / pages)); }
 
 struct va_class_cache {
-	u32 count;
-	struct vmap_area *areas[VA_CACHE_SLOTS]; /* va_start / va_size set; popped from the end */
+	u32 count;              /* areas on the list */
+	struct vmap_area *head; /* va_start / va_size set; linked through lazy_next, lowest address first */
 };
 
 struct va_pool {
 	spinlock_t lock;
-	u32 count;
-	struct vmap_area *head; /* linked through lazy_next */
+	u32 count;              /* areas in all its magazines */
+	u32 mags;
+	struct vmap_area *head; /* the newest magazine; the next one is head->mag_next */
 } __aligned(64);
 extern struct va_pool va_pools[VA_CACHE_CLASSES];
 

@@ -35,6 +35,10 @@ u64 va_busy_areas(void)
 
 static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
 
+/* Areas a pool of any class may hold: twice the lazy threshold's pages (each area parks at least one
+ * page, so one purge's areas fit), and never fewer than VA_POOL_MAX. */
+static u64 va_pool_max(void) { return MAX((u64)VA_POOL_MAX, 2 * READ_ONCE(arena.lazy_max_pages)); }
+
 bool va_pools_hold_ranges(void)
 {
 	struct arena_hart *h = &arena_harts[this_hart_index()];
@@ -43,58 +47,81 @@ bool va_pools_hold_ranges(void)
 	return false;
 }
 
-bool va_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts)
+/* Closes b's filling magazine of class k: its first area records its length, and it joins the closed ones. */
+static void batch_close(struct va_pool_batch *b, u32 k)
+{
+	struct vmap_area *m = b->filling[k];
+	if (!m) return;
+	m->mag_areas = b->filling_n[k];
+	m->mag_next = NULL;
+	if (b->full_last[k]) b->full_last[k]->mag_next = m;
+	else b->full[k] = m;
+	b->full_last[k] = m;
+	b->areas[k] += b->filling_n[k];
+	b->mags[k]++;
+	b->filling[k] = NULL;
+	b->filling_n[k] = 0;
+}
+
+bool va_pool_put(struct vmap_area *a, struct va_pool_batch *b)
 {
 	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
 		return false;
 	u32 k = class_of(a->va_size);
-	if (READ_ONCE(va_pools[k].count) + counts[k] >= VA_POOL_MAX) return false;
+	if (READ_ONCE(va_pools[k].count) + b->areas[k] + b->filling_n[k] >= va_pool_max()) return false;
 	va_check_move(a, VAH(LAZY), VA_CACHED);
-	a->lazy_next = lists[k];
-	lists[k] = a;
-	counts[k]++;
+	a->lazy_tables = 0; /* the purge has taken its tables; the field links magazines from here on */
+	a->lazy_next = b->filling[k];
+	b->filling[k] = a;
+	if (++b->filling_n[k] == va_mag_areas(k + 1)) batch_close(b, k);
 	return true;
 }
 
-void va_pool_put_flush(struct vmap_area **lists, u32 *counts)
+void va_pool_put_flush(struct va_pool_batch *b)
 {
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
-		if (!lists[k]) continue;
-		struct vmap_area *tail = lists[k];
-		while (tail->lazy_next) tail = tail->lazy_next;
+		batch_close(b, k);
+		if (!b->full[k]) continue;
 		struct va_pool *p = &va_pools[k];
 		unsigned long f = pool_lock(p);
-		tail->lazy_next = p->head;
-		p->head = lists[k];
-		p->count += counts[k];
+		b->full_last[k]->mag_next = p->head;
+		p->head = b->full[k];
+		p->count += b->areas[k];
+		p->mags += b->mags[k];
 		pool_unlock(p, f);
-		lists[k] = NULL;
-		counts[k] = 0;
+		b->full[k] = b->full_last[k] = NULL;
+		b->areas[k] = b->mags[k] = 0;
 	}
 }
 
-/* Refills this hart's cache of one class: from the class's pool under the pool's lock, else from the
- * index under one arena lock. Returns false when neither has a range of that size (the caller takes the
- * slow path, which waits for purges). Out of line: once per VA_CACHE_SLOTS allocations. */
+/* Fills this hart's empty cache of one class: a magazine from the class's pool under the pool's lock,
+ * else a magazine's worth of ranges from the index under one arena lock. Returns false when neither has
+ * a range of that size (the caller takes the slow path, which waits for purges). Out of line: once per
+ * magazine. */
 static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 {
 	struct va_pool *p = &va_pools[class_of(va_size)];
 	if (READ_ONCE(p->head)) {
 		unsigned long f = pool_lock(p);
-		while (c->count < VA_CACHE_SLOTS && p->head) {
-			struct vmap_area *a = p->head;
-			p->head = a->lazy_next;
-			p->count--;
-			va_check_move(a, VAH(CACHED), VA_CACHED);
-			c->areas[c->count++] = a;
+		struct vmap_area *m = p->head;
+		if (m) {
+			p->head = m->mag_next;
+			p->count -= m->mag_areas;
+			p->mags--;
 		}
 		pool_unlock(p, f);
-		if (c->count) return true;
+		if (m) {
+			c->count = m->mag_areas;
+			m->mag_next = NULL;
+			m->mag_areas = 0;
+			c->head = m;
+			return true;
+		}
 	}
-	struct vmap_area *got[VA_CACHE_SLOTS];
-	u32 n = 0;
+	u32 want = va_mag_areas(va_size >> PAGE_SHIFT), n = 0;
+	struct vmap_area *last = NULL;
 	unsigned long f = arena_lock();
-	while (n < VA_CACHE_SLOTS) {
+	while (n < want) {
 		u64 start;
 		struct vmap_area *a = node_pool_get(&arena.area_pool);
 		if (!a) break;
@@ -104,13 +131,18 @@ static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 		}
 		a->va_start = start;
 		a->va_size = va_size;
+		a->lazy_next = NULL;
+		a->lazy_tables = 0;
 		va_check_set(a, VA_CACHED);
-		got[n++] = a;
+		/* Lowest address first: the cache hands ranges out in the order the index would have. */
+		if (last) last->lazy_next = a;
+		else c->head = a;
+		last = a;
+		n++;
 	}
 	arena_unlock(f);
-	/* Lowest address on top: the cache hands ranges out in the order the index would have. */
-	while (n) c->areas[c->count++] = got[--n];
-	return c->count != 0;
+	c->count = n;
+	return n != 0;
 }
 
 /* Gives a cached or pooled area's range back to the index and its struct to the pool of structs; false
@@ -123,6 +155,50 @@ static bool range_return_locked(struct vmap_area *a)
 	return true;
 }
 
+/* Gives magazines of cached areas (linked through mag_next, each a list through lazy_next) back to the
+ * index, a burst of 64 areas per hold of the arena lock; a range the index has no node for is parked for
+ * the next purge. */
+static void ranges_return(struct vmap_area *mags)
+{
+	struct vmap_area *m = mags, *a = NULL;
+	while (m || a) {
+		unsigned long f = arena_lock();
+		for (u32 burst = 0; burst < 64 && (m || a); burst++) {
+			if (!a) { /* the next magazine: its link field goes back to meaning no tables */
+				a = m;
+				m = m->mag_next;
+				a->lazy_tables = 0;
+			}
+			struct vmap_area *next = a->lazy_next;
+			if (!range_return_locked(a)) va_lazy_park_locked(a);
+			a = next;
+		}
+		arena_unlock(f);
+	}
+}
+
+void va_pool_decay(void)
+{
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		struct va_pool *p = &va_pools[k];
+		if (READ_ONCE(p->mags) < 4) continue;
+		unsigned long f = pool_lock(p);
+		u32 keep = p->mags - p->mags / 4;
+		struct vmap_area *m = p->head, *cut = NULL;
+		for (u32 i = 1; m && i < keep; i++) m = m->mag_next;
+		if (m) {
+			cut = m->mag_next;
+			m->mag_next = NULL;
+			for (struct vmap_area *c = cut; c; c = c->mag_next) {
+				p->count -= c->mag_areas;
+				p->mags--;
+			}
+		}
+		pool_unlock(p, f);
+		ranges_return(cut);
+	}
+}
+
 void va_cache_flush(void)
 {
 	if (in_interrupt()) return;
@@ -131,18 +207,15 @@ void va_cache_flush(void)
 		struct va_class_cache *c = &h->va[k];
 		struct va_pool *p = &va_pools[k];
 		unsigned long pf = pool_lock(p);
-		struct vmap_area *list = p->head;
+		struct vmap_area *mags = p->head;
 		p->head = NULL;
-		p->count = 0;
+		p->count = p->mags = 0;
 		pool_unlock(p, pf);
-		unsigned long f = arena_lock();
-		while (c->count && range_return_locked(c->areas[c->count - 1])) c->count--;
-		while (list) {
-			struct vmap_area *next = list->lazy_next;
-			if (!range_return_locked(list)) va_lazy_park_locked(list); /* no node: the next purge retries */
-			list = next;
-		}
-		arena_unlock(f);
+		struct vmap_area *own = c->head;
+		c->head = NULL;
+		c->count = 0;
+		ranges_return(own); /* one magazine: its first area's mag_next is 0 (cache_refill) */
+		ranges_return(mags);
 	}
 }
 

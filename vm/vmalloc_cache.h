@@ -48,7 +48,9 @@ static inline struct va_class_cache *va_cache_of(struct arena_hart *h, u64 span)
 static inline struct vmap_area *va_cache_pop(struct arena_hart *h, struct va_class_cache *c, u64 span, u64 align,
 					     unsigned vmflags, u64 pages, const void *caller)
 {
-	struct vmap_area *a = c->areas[--c->count];
+	struct vmap_area *a = c->head;
+	c->head = a->lazy_next;
+	c->count--;
 	va_area_init(a, a->va_start, span, align, vmflags, VM_OWNER_KERNEL, caller);
 	va_busy_add_in(a, h->stat[0]);
 	arena_count_in_bank(h->stat[0], a, pages);
@@ -67,9 +69,21 @@ void va_cache_flush(void);
 /* Whether the pools or this hart's caches hold free ranges the index does not have (a purge gives
  * them back). Any context. */
 bool va_pools_hold_ranges(void);
-/* The purge's side of the pools: keeps a purged area whose range is of a pooled size; false when it does
- * not fit (the caller gives it back to the index). `lists` batches pushes: va_pool_put_flush ends them. */
-bool va_pool_put(struct vmap_area *a, struct vmap_area **lists, u32 *counts);
-void va_pool_put_flush(struct vmap_area **lists, u32 *counts);
+/* The purge's side of the pools: purged areas are gathered into magazines per class here (on the purging
+ * hart's stack), then pushed onto the pools with one lock per class by va_pool_put_flush. */
+struct va_pool_batch {
+	struct vmap_area *filling[VA_CACHE_CLASSES]; /* the magazine being filled */
+	u32 filling_n[VA_CACHE_CLASSES];
+	struct vmap_area *full[VA_CACHE_CLASSES], *full_last[VA_CACHE_CLASSES]; /* closed ones, by mag_next */
+	u32 areas[VA_CACHE_CLASSES], mags[VA_CACHE_CLASSES]; /* in the closed ones */
+};
+/* Keeps a purged area (state VA_LAZY) in b when its range is of a pooled size and its class's pool has
+ * room; false when not (the caller gives it back to the index). Process context, no lock held. */
+bool va_pool_put(struct vmap_area *a, struct va_pool_batch *b);
+/* Pushes every magazine of b (the partly filled ones too) onto its class's pool; b is empty after. */
+void va_pool_put_flush(struct va_pool_batch *b);
+/* Gives the oldest quarter of every pool's magazines back to the index (a pool of fewer than four keeps
+ * them): the purge of an idle hart calls it once per purge. Process context, no lock held. */
+void va_pool_decay(void);
 
 #endif

@@ -119,18 +119,18 @@ static u64 give_back_burst(void) { return MAX((u64)GIVE_BACK_MIN, READ_ONCE(aren
  * a whole batch of thousands of areas. Every area on `list` is past the purge's fence. Returns how many. */
 static u64 give_back(struct vmap_area *list)
 {
-	struct vmap_area *pooled[VA_CACHE_CLASSES] = {0}, *rest = NULL;
-	u32 counts[VA_CACHE_CLASSES] = {0};
+	struct va_pool_batch pooled = {0};
+	struct vmap_area *rest = NULL;
 	u64 n = 0;
 	for (; list; n++) {
 		struct vmap_area *next = list->lazy_next;
-		if (!va_pool_put(list, pooled, counts)) {
+		if (!va_pool_put(list, &pooled)) {
 			list->lazy_next = rest;
 			rest = list;
 		}
 		list = next;
 	}
-	va_pool_put_flush(pooled, counts);
+	va_pool_put_flush(&pooled);
 	list = rest;
 	while (list) {
 		unsigned long f = arena_lock();
@@ -238,6 +238,10 @@ __noinline static void purge_batch(bool chunked)
 	u32 remote = flush_kernel_range(lo, hi - lo, mech);
 	vm_free_chain(tables); /* no walker holds them now */
 	if (first) fence_park(first, last, areas - burst);
+	/* An idle hart's purge also ages the pools, before this batch joins them: what a quarter of their
+	 * magazines held since the last purge goes back to the index. A freeing hart purging inline does not:
+	 * it would pay for a walk of every pool. */
+	if (!chunked) va_pool_decay();
 	give_back(list);
 	arena_stat_add(ARENA_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),

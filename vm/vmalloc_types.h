@@ -33,14 +33,20 @@ struct vmap_area {
 	u64 requested;      /* what the caller asked for; vrealloc moves it */
 	const void *caller;
 	struct vmap_area *lazy_next; /* on the purge list once freed */
-	u64 lazy_tables;    /* once freed: its emptied level-0 tables, chained, given back after the purge's flush;
-			     * then, on a fenced burst's first area, the next burst (vm/vmalloc_purge.c) */
+	union {
+		u64 lazy_tables; /* once freed: its emptied level-0 tables, chained, given back after the purge's
+				  * flush; then, on a fenced burst's first area, the next burst (vm/vmalloc_purge.c) */
+		struct vmap_area *mag_next; /* in a size-class pool, on a magazine's first area: the next one */
+	};
 	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */
 	u32 flags;
 	u32 owner;
 	s16 node;
 	u16 check_state;    /* VM_DEBUG builds: which structure holds the area (vm/vmalloc_check.h) */
-	u32 vb_used;        /* vm_map_ram blocks: pages handed out (by the owning hart only) */
+	union {
+		u32 vb_used;    /* vm_map_ram blocks: pages handed out (by the owning hart only) */
+		u32 mag_areas;  /* in a size-class pool, on a magazine's first area: the magazine's areas */
+	};
 	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
 };
 

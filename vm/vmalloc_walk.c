@@ -63,14 +63,22 @@ void va_walk_arena(void)
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) pf[k] = spin_lock_irqsave(&va_pools[k].lock);
 
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
-		u32 n = 0;
-		for (const struct vmap_area *a = va_pools[k].head; a; a = a->lazy_next, n++) held(&s, a, VA_CACHED);
-		BUG_UNLESS(n == va_pools[k].count, INV_AREA_RECORDS);
+		u32 n = 0, mags = 0;
+		for (const struct vmap_area *m = va_pools[k].head; m; m = m->mag_next, mags++) {
+			u32 in_mag = 0;
+			for (const struct vmap_area *a = m; a; a = a->lazy_next, in_mag++) held(&s, a, VA_CACHED);
+			BUG_UNLESS(in_mag == m->mag_areas && in_mag <= va_mag_areas(k + 1), INV_AREA_RECORDS);
+			n += in_mag;
+		}
+		BUG_UNLESS(n == va_pools[k].count && mags == va_pools[k].mags, INV_AREA_RECORDS);
 	}
 	s64 unpublished = 0;
 	for (u32 h = 0; h < MAX_HARTS; h++) {
-		for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
-			for (u32 j = 0; j < arena_harts[h].va[k].count; j++) held(&s, arena_harts[h].va[k].areas[j], VA_CACHED);
+		for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+			u32 n = 0;
+			for (const struct vmap_area *a = arena_harts[h].va[k].head; a; a = a->lazy_next, n++) held(&s, a, VA_CACHED);
+			BUG_UNLESS(n == arena_harts[h].va[k].count, INV_AREA_RECORDS);
+		}
 		lazy_list(&s, arena_harts[h].lazy_head);
 		unpublished += (s64)arena_harts[h].lazy_unpublished;
 	}
