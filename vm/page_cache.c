@@ -295,6 +295,8 @@ u64 page_cache_pages(void)
 	return n + READ_ONCE(depot_pages);
 }
 
+u64 page_cache_depot_pages(void) { return READ_ONCE(depot_pages); }
+
 u64 page_cache_node_fallbacks(void)
 {
 	struct buddy_stats st;

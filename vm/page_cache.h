@@ -55,6 +55,8 @@ void *vm_block_alloc(size_t bytes);
 void vm_block_free(void *block, size_t bytes);
 u64 vm_blocks_held(void);
 u64 page_cache_pages(void);
+/* Of those, the pages in the depot of whole batches (vm/page_cache.c). Any context. */
+u64 page_cache_depot_pages(void);
 /* Pages asked of one node and served from another because it had none (buddy_stats.node_fallbacks). */
 u64 page_cache_node_fallbacks(void);
 

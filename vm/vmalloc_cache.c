@@ -39,6 +39,13 @@ static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
  * page, so one purge's areas fit), and never fewer than VA_POOL_MAX. */
 static u64 va_pool_max(void) { return MAX((u64)VA_POOL_MAX, 2 * READ_ONCE(arena.lazy_max_pages)); }
 
+u64 va_pooled_areas(void)
+{
+	u64 n = 0;
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) n += READ_ONCE(va_pools[k].count);
+	return n;
+}
+
 bool va_pools_hold_ranges(void)
 {
 	struct arena_hart *h = &arena_harts[this_hart_index()];

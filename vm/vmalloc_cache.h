@@ -85,5 +85,7 @@ void va_pool_put_flush(struct va_pool_batch *b);
 /* Gives the oldest quarter of every pool's magazines back to the index (a pool of fewer than four keeps
  * them): the purge of an idle hart calls it once per purge. Process context, no lock held. */
 void va_pool_decay(void);
+/* Areas the size-class pools hold now, in all classes (read without the locks). Any context. */
+u64 va_pooled_areas(void);
 
 #endif

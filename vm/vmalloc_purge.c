@@ -303,6 +303,11 @@ void vm_purge_parked(void)
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 
+void vm_purge_aging(void)
+{
+	while (!purge_run(true, false)) vm_purge_wait(vm_purge_seq());
+}
+
 /* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over
  * the threshold); otherwise idle harts are asked to do it, and this hart does it itself only when
  * alone, or when twice the threshold has piled up because no hart was idle to take it. */

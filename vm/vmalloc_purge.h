@@ -10,6 +10,10 @@
  * then the pools and this hart's caches go back to the index, and deferred tail pages are given back.
  * vm_purge (vm/vmalloc.h) is this. Process context, no lock held. */
 void vm_purge_parked(void);
+/* One purge of what is parked now, as an idle hart runs it: the pools age (va_pool_decay) and keep what
+ * they hold, nothing is flushed back to the index. Waits for a purge in flight first. Process context, no
+ * lock held. */
+void vm_purge_aging(void);
 /* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. No lock held. */
 void vm_purge_kick(void);
 /* The idle loop's share: the purge a hart asked for (vm_purge_kick), and every fenced area a purge left

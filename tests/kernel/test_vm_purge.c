@@ -5,6 +5,8 @@
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "vm/vmalloc.h"
+#include "vm/vmalloc_cache.h"
+#include "vm/vmalloc_purge.h"
 #include "tests/kernel/purge_batch.h"
 
 static void freed_range_waits_for_purge(struct ktest *t)
@@ -115,7 +117,36 @@ static void lone_purge_gives_back_in_bursts(struct ktest *t)
 	vm_set_lazy_max_pages(old);
 }
 
+/* The purge keeps small areas in their class's pool, in magazines a hart takes whole; the next purge of
+ * an idle hart gives the oldest quarter of each pool's magazines back to the index first. */
+static void pools_keep_magazines_and_age(struct ktest *t)
+{
+	static void *p[1024]; /* 8 magazines of one-page areas; static: a 16 KiB boot stack */
+	const u64 mag = va_mag_areas(2), n = ARRAY_SIZE(p), old = vm_lazy_max_pages();
+	KT_ASSERT(t, n % mag == 0);
+	vm_purge(); /* pools and this hart's caches back to the index */
+	KT_EXPECT(t, va_pooled_areas() == 0);
+	vm_set_lazy_max_pages(1UL << 30); /* nothing purges on its own meanwhile */
+	u32 got = 0;
+	for (; got < n && (p[got] = vmalloc(PAGE_SIZE)); got++) {}
+	KT_EXPECT(t, got == n);
+	for (u32 i = 0; i < got; i++) vfree(p[i]);
+	vm_purge_aging();
+	KT_EXPECT(t, va_pooled_areas() == got); /* all of them, in got / mag magazines */
+	void *one = vmalloc(PAGE_SIZE); /* this hart's cache takes one magazine whole */
+	KT_ASSERT(t, one);
+	KT_EXPECT(t, va_pooled_areas() == got - mag);
+	vfree(one);
+	vm_purge_aging(); /* a quarter of the pool's magazines (rounded down) go first, then `one` joins */
+	u64 mags = (got - mag) / mag;
+	KT_EXPECT(t, va_pooled_areas() == got - mag - mags / 4 * mag + 1);
+	vm_set_lazy_max_pages(old);
+	vm_purge();
+	KT_EXPECT(t, va_pooled_areas() == 0);
+}
+
 KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
 	    {"batch_costs_one_fence_each", batch_costs_one_fence_each}, {"wide_batch_flushes_all", wide_batch_flushes_all},
 	    {"threshold_is_linux_default", threshold_is_linux_default},
-	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts});
+	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts},
+	    {"pools_keep_magazines_and_age", pools_keep_magazines_and_age});
