@@ -16,10 +16,19 @@ static bool free_or_marked(spinlock_t *l, u32 me)
 	return !__atomic_load_n(&l->locked, __ATOMIC_ACQUIRE);
 }
 
-void spin_wait_slow(spinlock_t *l)
-{
-	u32 me = this_hart_index();
+/* Each hart's poll budget (lib/spinlock.h), on a line of its own: written only on contention. */
+static struct {
+	u32 polls; /* 0: not yet adapted, SPIN_POLL_MAX */
+} __aligned(64) budgets[MAX_HARTS];
 
+u32 spin_poll_budget(u32 index)
+{
+	u32 b = index < MAX_HARTS ? READ_ONCE(budgets[index].polls) : 0;
+	return b ? b : SPIN_POLL_MAX;
+}
+
+static void spin_wait_slow(spinlock_t *l, u32 me)
+{
 	if (!hart_kick) {
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) cpu_relax();
 		return;
@@ -28,6 +37,21 @@ void spin_wait_slow(spinlock_t *l)
 	hart_wait_until(free_or_marked(l, me));
 	hartset_atomic_clear(&l->sleepers, me, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&l->waiting, 1, __ATOMIC_RELEASE);
+}
+
+void spin_wait_unlocked(spinlock_t *l)
+{
+	u32 me = this_hart_index();
+	u32 budget = spin_poll_budget(me);
+	for (u32 n = 0; __atomic_load_n(&l->locked, __ATOMIC_RELAXED); n++) {
+		if (unlikely(n == budget)) {
+			WRITE_ONCE(budgets[me].polls, MAX(budget / 2, (u32)SPIN_POLL_MIN));
+			spin_wait_slow(l, me);
+			return;
+		}
+		cpu_relax();
+	}
+	if (budget < SPIN_POLL_MAX) WRITE_ONCE(budgets[me].polls, MIN(budget * 2, (u32)SPIN_POLL_MAX));
 }
 
 void spin_wake_sleepers(spinlock_t *l)

@@ -10,6 +10,8 @@
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
+#include "lib/tlb_shootdown.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 #include "platform/devtree.h"
 #include "platform/sbi.h"
@@ -164,6 +166,39 @@ static void ipi_every_hart(struct ktest *t)
 	KT_EXPECT(t, hartset_equal(&seen, &others));
 }
 
+/* A waiter whose polls run out before the holder lets go sleeps, and halves its poll budget each time,
+ * down to the floor: under QEMU's round-robin icount (one vCPU at a time) polling never pays. */
+static spinlock_t contended = SPINLOCK_INIT;
+static void take_contended(void *arg) { (void)arg; spin_lock(&contended); spin_unlock(&contended); }
+
+static void lock_waiter_polls_less_after_sleeping(struct ktest *t)
+{
+	struct hartset others;
+	harts_online_others(&others);
+	u32 other = MAX_HARTS;
+	hartset_for_each(i, &others) { other = i; break; }
+	if (other == MAX_HARTS) {
+		ktest_skip(t, "needs a second hart");
+		return;
+	}
+	for (u32 round = 0; round < 12; round++) {
+		u32 before = spin_poll_budget(other);
+		spin_lock(&contended);
+		KT_ASSERT(t, smp_call_on(other, take_contended, NULL) == 0);
+		/* Held until the other hart has spent its polls and sleeps on the lock (bounded: 10 s). This hart
+		 * sleeps meanwhile, its tick waking it to look: under round-robin icount a polling vCPU would
+		 * keep the other from ever running. */
+		u64 until = timer_now_ns() + 10000000000ULL;
+		hart_wait_until(__atomic_load_n(&contended.waiting, __ATOMIC_ACQUIRE) || timer_now_ns() > until);
+		bool slept = __atomic_load_n(&contended.waiting, __ATOMIC_ACQUIRE);
+		spin_unlock(&contended);
+		smp_wait_all();
+		KT_ASSERT(t, slept);
+		KT_EXPECT(t, spin_poll_budget(other) == MAX(before / 2, (u32)SPIN_POLL_MIN));
+	}
+	KT_EXPECT(t, spin_poll_budget(other) == SPIN_POLL_MIN); /* 4096 halved 8 times, then held at the floor */
+}
+
 /* An IPI to oneself with interrupts on is taken at once, by the real handler (it counts it). */
 static void ipi_handler_runs(struct ktest *t)
 {
@@ -246,5 +281,6 @@ KTEST_SUITE(boot, {"harts_online", all_harts_online}, {"memory_accounted", memor
 	    {"rodata_and_text_are_read_only", rodata_and_text_are_read_only},
 	    {"data_is_not_executable", data_is_not_executable}, {"timer_ticks", timer_ticks},
 	    {"ipi_every_hart", ipi_every_hart}, {"ipi_handler_runs", ipi_handler_runs},
+	    {"lock_waiter_polls_less_after_sleeping", lock_waiter_polls_less_after_sleeping},
 	    {"remote_fence_accepted", remote_fence_accepted},
 	    {"huge_block_alignment", huge_block_alignment}, {"bootargs_visible", bootargs_visible});
