@@ -5,6 +5,7 @@
 #include "lib/types.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
+#include "lib/spinlock.h"
 #include "lib/trace.h"
 #include "platform/sbi.h"
 
@@ -39,6 +40,7 @@ void timer_setup(u64 timebase_hz, bool sstc_listed)
 	struct kfault_report r;
 
 	if (timebase_hz) hz = timebase_hz;
+	spin_set_timebase(hz);
 	use_sstc = false;
 	source = sbi_info.has_time ? "SBI TIME" : "SBI legacy set_timer";
 	if (!sstc_listed) return;

@@ -18,8 +18,14 @@ static bool free_or_marked(spinlock_t *l, u32 me)
 
 /* Each hart's poll budget (lib/spinlock.h), on a line of its own: written only on contention. */
 static struct {
-	u32 polls; /* 0: not yet adapted, SPIN_POLL_MAX */
+	u32 polls;    /* 0: not yet adapted, SPIN_POLL_MAX */
+	u32 failures; /* waits in a row whose polls ended in a sleep */
 } __aligned(64) budgets[MAX_HARTS];
+
+/* A wait shorter than this (in timer ticks; 20 us) ended while this hart polled without a pause. */
+static u64 spin_short_ticks = 200;
+
+void spin_set_timebase(u64 hz) { spin_short_ticks = hz / 50000 ? hz / 50000 : 1; }
 
 u32 spin_poll_budget(u32 index)
 {
@@ -43,14 +49,20 @@ void spin_wait_unlocked(spinlock_t *l)
 {
 	u32 me = this_hart_index();
 	u32 budget = spin_poll_budget(me);
+	u64 start = rdtime();
 	for (u32 n = 0; __atomic_load_n(&l->locked, __ATOMIC_RELAXED); n++) {
 		if (unlikely(n == budget)) {
-			WRITE_ONCE(budgets[me].polls, MAX(budget / 2, (u32)SPIN_POLL_MIN));
+			if (++budgets[me].failures >= SPIN_FAILURES_TO_ADAPT)
+				WRITE_ONCE(budgets[me].polls, MAX(budget / 2, (u32)SPIN_POLL_MIN));
 			spin_wait_slow(l, me);
 			return;
 		}
 		cpu_relax();
 	}
+	/* Seen released: the holder ran while this hart polled, unless this hart was itself stopped in
+	 * between (its vCPU descheduled, or its round-robin slice over), which a long wait shows. */
+	if (rdtime() - start > spin_short_ticks) return;
+	budgets[me].failures = 0;
 	if (budget < SPIN_POLL_MAX) WRITE_ONCE(budgets[me].polls, MIN(budget * 2, (u32)SPIN_POLL_MAX));
 }
 
