@@ -48,9 +48,10 @@ u64 va_pooled_areas(void)
 
 bool va_pools_hold_ranges(void)
 {
+	if (va_pooled_areas()) return true;
 	struct arena_hart *h = &arena_harts[this_hart_index()];
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
-		if (READ_ONCE(va_pools[k].count) || h->va[k].count) return true;
+		if (h->va[k].count) return true;
 	return false;
 }
 

@@ -290,22 +290,22 @@ void vm_purge_wait(u64 seq)
 	hartset_atomic_clear(&purge_waiters, me, __ATOMIC_RELAXED);
 }
 
-/* Everything parked before the call is purged when it returns: a purge already in flight may have taken
- * its list before our areas were parked, so it is waited for and then ours is run. Then the pools and
- * this hart's caches go back to the index too: after this the index holds every free range but the
- * few other harts keep cached (at most VA_CACHE_SLOTS per class each), so lowest fit and the largest
- * alignments see the whole region again. */
-void vm_purge_parked(void)
-{
-	while (!purge_run(true, false)) vm_purge_wait(vm_purge_seq());
-	give_back_fenced(~0ULL);
-	va_cache_flush();
-	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
-}
-
 void vm_purge_aging(void)
 {
 	while (!purge_run(true, false)) vm_purge_wait(vm_purge_seq());
+}
+
+/* Everything parked before the call is purged when it returns: a purge already in flight may have taken
+ * its list before our areas were parked, so it is waited for and then ours is run. Then the pools and
+ * this hart's caches go back to the index too: after this the index holds every free range but the
+ * few other harts keep cached (at most one magazine per class each), so lowest fit and the largest
+ * alignments see the whole region again. */
+void vm_purge_parked(void)
+{
+	vm_purge_aging();
+	give_back_fenced(~0ULL);
+	va_cache_flush();
+	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 
 /* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over

@@ -5,9 +5,10 @@
 #include "kernel/ktest.h"
 #include "vm/buddy.h"
 #include "vm/page_cache.h"
+#include "vm/vmalloc_purge.h"
 
-/* Pages taken one at a time and chained through their first word (no array to allocate): the chain's
- * head, or 0. */
+/* Pages taken one at a time and chained through their first word (no array to allocate), the chain
+ * vm_free_chain gives back: its head, or 0. */
 static u64 take_pages(u32 n, u32 *got)
 {
 	u64 head = 0;
@@ -20,15 +21,6 @@ static u64 take_pages(u32 n, u32 *got)
 	return head;
 }
 
-static void give_pages(u64 head)
-{
-	while (head) {
-		u64 next = *(u64 *)vm_page_va(head);
-		page_cache_free(head);
-		head = next;
-	}
-}
-
 /* 2048 pages freed at once overflow the hart's cache (256): the overflow goes to the depot in batches of
  * 64, and taking 2048 again comes back out of it without the buddy allocator. */
 static void depot_keeps_whole_batches(struct ktest *t)
@@ -39,7 +31,7 @@ static void depot_keeps_whole_batches(struct ktest *t)
 	u64 chain = take_pages(n, &got);
 	KT_ASSERT(t, got == n);
 	u64 depot_before = page_cache_depot_pages();
-	give_pages(chain);
+	vm_free_chain(chain);
 	u64 depot = page_cache_depot_pages();
 	KT_EXPECT(t, depot % 64 == 0);
 	KT_EXPECT(t, depot >= depot_before + n - 256 - 64); /* all but what the cache keeps */
@@ -49,7 +41,7 @@ static void depot_keeps_whole_batches(struct ktest *t)
 	KT_EXPECT(t, got == n);
 	KT_EXPECT(t, buddy_free_pages() == buddy0); /* served by the cache and the depot alone */
 	KT_EXPECT(t, page_cache_depot_pages() <= depot - (n - 256 - 64));
-	give_pages(chain);
+	vm_free_chain(chain);
 	KT_EXPECT(t, buddy_free_pages() + page_cache_pages() == free0);
 }
 
@@ -61,7 +53,7 @@ static void depot_given_back_when_memory_runs_out(struct ktest *t)
 	u32 got;
 	u64 chain = take_pages(2048, &got);
 	KT_ASSERT(t, got == 2048);
-	give_pages(chain);
+	vm_free_chain(chain);
 	u64 depot = page_cache_depot_pages(), buddy = buddy_free_pages();
 	KT_ASSERT(t, depot >= 1024);
 	u64 head = 0, n = 0;
