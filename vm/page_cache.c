@@ -91,13 +91,9 @@ static bool depot_pop(struct page_cache *c)
 	return true;
 }
 
-/* A buddy allocation; when it fails and the depot holds pages, every batch goes back to the buddy
- * allocator (merging with its neighbours) and the allocation is tried once more. Rare: the depot is
- * bounded and only an allocation the buddy allocator cannot serve pays for it. */
-static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
+/* Gives every batch of the depot back to the buddy allocator, merging each page with its neighbours. */
+static void depot_drain(void)
 {
-	u64 pa = buddy_alloc(order, node, flags);
-	if (pa || !depot_pages) return pa;
 	for (u32 slot = 0; slot < DEPOT_SLOTS; slot++) {
 		while (depot_head[slot]) {
 			u64 first = depot_head[slot];
@@ -108,6 +104,16 @@ static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
 		}
 	}
 	WRITE_ONCE(depot_pages, 0);
+}
+
+/* A buddy allocation; when it fails and the depot holds pages, the depot is drained and the allocation
+ * tried once more. Rare: the depot is bounded and only an allocation the buddy allocator cannot serve
+ * pays for it. */
+static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
+{
+	u64 pa = buddy_alloc(order, node, flags);
+	if (pa || !depot_pages) return pa;
+	depot_drain();
 	return buddy_alloc(order, node, flags);
 }
 
@@ -138,8 +144,8 @@ void buddy_free_order(u64 pa, unsigned order)
 	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
-/* A page when this hart's cache is empty (or holds another node): a batch from the buddy allocator under
- * its lock. The cache holds only its node's pages, so a later request for that node never gets another
+/* A page when this hart's cache is empty (or holds another node): a batch under the buddy lock, from the
+ * depot if it has one of the cache's node, else from the buddy allocator. The cache holds only its node's pages, so a later request for that node never gets another
  * node's page while its own has some; when the node is empty, one page at a time falls back. Out of
  * line and cold, like cache_free_slow: the fast paths below then save no registers (~24 instructions
  * a page each way, inlined). */
@@ -159,8 +165,8 @@ static __attribute__((noinline, cold)) u64 cache_alloc_slow(struct page_cache *c
 	return c->count ? c->pages[--c->count] : 0;
 }
 
-/* A page back when this hart's cache is full (half a batch goes to the buddy allocator first) or the
- * page is of another node than the cache's. */
+/* A page back when this hart's cache is full (a batch goes to the depot first, or to the buddy allocator
+ * when the depot is full) or the page is of another node than the cache's. */
 static __attribute__((noinline, cold)) void cache_free_slow(struct page_cache *c, u64 pa)
 {
 	if (c->node != PA_ANY_NODE && buddy_node_of(pa) != c->node) {
