@@ -18,9 +18,9 @@ static bool free_or_marked(spinlock_t *l, u32 me)
 
 /* Each hart's poll budget (lib/spinlock.h), on a line of its own: written only on contention. */
 static struct {
-	u32 polls;    /* 0: not yet adapted, SPIN_POLL_MAX */
+	u32 polls;
 	u32 failures; /* waits in a row whose polls ended in a sleep */
-} __aligned(64) budgets[MAX_HARTS];
+} __aligned(64) budgets[MAX_HARTS] = {[0 ... MAX_HARTS - 1] = {.polls = SPIN_POLL_MAX}};
 
 /* A wait shorter than this (in timer ticks; 20 us) ended while this hart polled without a pause. */
 static u64 spin_short_ticks = 200;
@@ -29,8 +29,7 @@ void spin_set_timebase(u64 hz) { spin_short_ticks = hz / 50000 ? hz / 50000 : 1;
 
 u32 spin_poll_budget(u32 index)
 {
-	u32 b = index < MAX_HARTS ? READ_ONCE(budgets[index].polls) : 0;
-	return b ? b : SPIN_POLL_MAX;
+	return index < MAX_HARTS ? READ_ONCE(budgets[index].polls) : SPIN_POLL_MAX;
 }
 
 static void spin_wait_slow(spinlock_t *l, u32 me)
