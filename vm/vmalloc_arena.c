@@ -154,6 +154,7 @@ __noinline bool va_lazy_park_locked(struct vmap_area *a)
 	TRACE(TRACE_VMALLOC, __builtin_return_address(0), "ev=lazy addr=0x%lx purge=%lu", a->addr, arena.purge_id);
 	va_check_move(a, VAH(TAKEN) | VAH(LAZY) | VAH(CACHED), VA_LAZY);
 	a->lazy_next = arena.lazy_head;
+	a->lazy_below = va_lazy_below(arena.lazy_head, va_lazy_pages_of(a));
 	arena.lazy_head = a;
 	/* Mapped pages, not the guard: N single-page vfrees then cost at most ceil(N / threshold) purges. */
 	__atomic_fetch_add(&arena.lazy_pages, (s64)va_lazy_pages_of(a), __ATOMIC_RELAXED);
@@ -168,29 +169,33 @@ bool va_lazy_publish(struct arena_hart *h)
 	return unlikely(va_lazy_over_threshold());
 }
 
-struct vmap_area *va_lazy_take_all(u64 *purge_id)
+/* Adds one taken list to the batch: its head carries its totals (va_lazy_below). */
+static void batch_add(struct va_lazy_batch *b, struct vmap_area *list)
 {
-	unsigned long f = arena_lock();
-	struct vmap_area *list = arena.lazy_head;
-	arena.lazy_head = NULL;
-	arena_unlock(f);
-	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
-		struct vmap_area *l = __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
-		if (!l) continue;
-		struct vmap_area *tail = l;
-		while (tail->lazy_next) tail = tail->lazy_next;
-		tail->lazy_next = list;
-		list = l;
-	}
-	if (list) *purge_id = arena.purge_id++; /* the purge's claim (purge_running) serialises batches */
-	return list;
+	if (!list) return;
+	b->pages += va_lazy_list_pages(list);
+	b->areas += va_lazy_list_areas(list);
+	list->batch_next = NULL;
+	if (b->last) b->last->batch_next = list;
+	else b->lists = list;
+	b->last = list;
 }
 
-void va_lazy_taken(u64 pages, u64 areas)
+bool va_lazy_take_all(struct va_lazy_batch *b)
 {
+	*b = (struct va_lazy_batch){0};
+	unsigned long f = arena_lock();
+	batch_add(b, arena.lazy_head);
+	arena.lazy_head = NULL;
+	arena_unlock(f);
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
+		batch_add(b, __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE));
+	if (!b->lists) return false;
+	b->id = arena.purge_id++; /* the purge's claim (purge_running) serialises batches */
 	/* Pages some hart has not published yet go negative here and even out when it publishes them. */
-	__atomic_fetch_sub(&arena.lazy_pages, (s64)pages, __ATOMIC_RELAXED);
-	arena_stat_add(ARENA_STAT_LAZY_AREAS, -(s64)areas);
+	__atomic_fetch_sub(&arena.lazy_pages, (s64)b->pages, __ATOMIC_RELAXED);
+	arena_stat_add(ARENA_STAT_LAZY_AREAS, -(s64)b->areas);
+	return true;
 }
 
 static bool lazy_match(const struct vmap_area *a, u64 addr, bool contains)
@@ -203,7 +208,7 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 	u32 budget = 1u << 20;
 	for (struct vmap_area *a = arena.lazy_head; a && budget; a = a->lazy_next, budget--)
 		if (lazy_match(a, addr, contains)) return a;
-	for (struct vmap_area *b = arena.fenced_head; b && budget; b = (struct vmap_area *)(uptr)b->lazy_tables)
+	for (struct vmap_area *b = arena.fenced_head; b && budget; b = b->batch_next)
 		for (struct vmap_area *a = b; a && budget; a = a->lazy_next, budget--)
 			if (lazy_match(a, addr, contains)) return a;
 	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)

@@ -44,7 +44,7 @@ struct vm_arena {
 	u64 lazy_max_pages;
 	struct vmap_area *fenced_head; /* purged (every TLB flushed) but not yet handed back: vm/vmalloc_purge.c
 					* gives them back a burst at a time (state VA_LAZY, off the lazy counters);
-					* bursts linked through their first area's lazy_tables */
+					* lists as a purge took them, chained through their heads' batch_next */
 	struct vmap_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
 	u32 deferred_draining;      /* harts half-way through a deferred list they took */
 	struct vm_stats st;
@@ -215,6 +215,15 @@ void arena_warn_bad_pointer(const char *fn, const void *addr, const void *caller
 /* The lazy lists: freed, unmapped ranges that wait for a purge's fence before reuse. */
 /* Pages a parked area counts for against the lazy threshold: mapped pages, not the guard, at least one. */
 static inline u64 va_lazy_pages_of(const struct vmap_area *a) { return MAX(a->size >> PAGE_SHIFT, 1); }
+/* A lazy list's totals ride on its areas (lazy_below): each pushed area adds itself to the totals of the
+ * list below it, so whoever takes a list whole knows its pages and areas from its head, in O(1). */
+#define VA_LAZY_ONE_AREA (1ULL << 32)
+static inline u64 va_lazy_below(const struct vmap_area *below, u64 pages)
+{
+	return (below ? below->lazy_below : 0) + VA_LAZY_ONE_AREA + pages;
+}
+static inline u64 va_lazy_list_pages(const struct vmap_area *head) { return head ? (u32)head->lazy_below : 0; }
+static inline u64 va_lazy_list_areas(const struct vmap_area *head) { return head ? head->lazy_below >> 32 : 0; }
 /* Parks a on the arena's list (a range the index could not take back): true when the purge is due.
  * Arena lock held. */
 bool va_lazy_park_locked(struct vmap_area *a);
@@ -232,8 +241,10 @@ static inline bool va_lazy_park_in(struct vmap_area *a, struct arena_hart *h, s6
 	va_check_move(a, VAH(TAKEN), VA_LAZY);
 	va_check_unmapped(a);
 	struct vmap_area *head = __atomic_load_n(&h->lazy_head, __ATOMIC_RELAXED);
-	do a->lazy_next = head;
-	while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	do {
+		a->lazy_next = head;
+		a->lazy_below = va_lazy_below(head, n); /* a stale head's garbage fails the exchange */
+	} while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	arena_stat_bank_add(bank, ARENA_STAT_LAZY_AREAS, 1);
 	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
 	return va_lazy_publish(h);
@@ -243,10 +254,16 @@ static inline bool va_lazy_park(struct vmap_area *a)
 {
 	return va_lazy_park_in(a, &arena_harts[this_hart_index()], arena_stat_bank());
 }
-/* The purge's side: takes every area parked so far (the arena's list and every hart's) and the purge
- * number they go with; va_lazy_taken then takes their pages and areas off the counters. */
-struct vmap_area *va_lazy_take_all(u64 *purge_id);
-void va_lazy_taken(u64 pages, u64 areas);
+/* A purge's batch: the lazy lists it took whole, each through lazy_next, chained from `lists` through
+ * each list head's batch_next (`last` is the last list), their totals and the purge's number. */
+struct va_lazy_batch {
+	struct vmap_area *lists, *last;
+	u64 pages, areas, id;
+};
+/* The purge's side: takes every area parked so far (the arena's list and every hart's) and takes their
+ * pages and areas off the counters. O(harts): no list is walked. False if nothing was parked. The
+ * caller has claimed the purge (vm/vmalloc_purge.c); no lock held. */
+bool va_lazy_take_all(struct va_lazy_batch *b);
 /* Whether the parked pages reached the threshold (arena.lazy_max_pages). Any context. */
 bool va_lazy_over_threshold(void);
 /* Parked pages, published or not. Any context. */

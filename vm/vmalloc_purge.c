@@ -114,16 +114,22 @@ void vm_tail_pages_drain(void)
 
 static u64 give_back_burst(void) { return MAX((u64)GIVE_BACK_MIN, READ_ONCE(arena.lazy_max_pages) / 64); }
 
-/* Hands fenced areas back: small ones to their class's pool (whole, struct and range); the rest to the
- * index in bursts: the arena lock is dropped between them so that allocating harts are never held up for
- * a whole batch of thousands of areas. Every area on `list` is past the purge's fence. Returns how many. */
-static u64 give_back(struct vmap_area *list)
+/* Hands fenced areas back, at most `max` of them from the head of `list`, and returns the rest of the list
+ * (NULL once all of it is back): each area's emptied tables go back to the page cache (every TLB was
+ * flushed since they were detached), small ranges to their class's pool (whole, struct and range), the
+ * others to the index in bursts of 64 per hold of the arena lock, so that allocating harts are never
+ * held up for a whole batch of thousands of areas. *given counts the areas handed back. */
+static struct vmap_area *give_back(struct vmap_area *list, u64 max, u64 *given)
 {
 	struct va_pool_batch pooled = {0};
 	struct vmap_area *rest = NULL;
 	u64 n = 0;
-	for (; list; n++) {
+	for (; list && n < max; n++) {
 		struct vmap_area *next = list->lazy_next;
+		if (unlikely(list->lazy_tables)) {
+			vm_free_chain(list->lazy_tables);
+			list->lazy_tables = 0;
+		}
 		if (!va_pool_put(list, &pooled)) {
 			list->lazy_next = rest;
 			rest = list;
@@ -131,124 +137,109 @@ static u64 give_back(struct vmap_area *list)
 		list = next;
 	}
 	va_pool_put_flush(&pooled);
-	list = rest;
-	while (list) {
+	while (rest) {
 		unsigned long f = arena_lock();
-		for (u32 burst = 0; list && burst < 64; burst++) {
-			struct vmap_area *next = list->lazy_next;
-			if (va_index_free(&arena.free, list->va_start, list->va_size) == -ENOMEM) {
+		for (u32 burst = 0; rest && burst < 64; burst++) {
+			struct vmap_area *next = rest->lazy_next;
+			if (va_index_free(&arena.free, rest->va_start, rest->va_size) == -ENOMEM) {
 				/* No node to record the range: keep it parked for the next purge rather than lose it. */
-				va_lazy_park_locked(list);
+				va_lazy_park_locked(rest);
 			} else {
-				va_check_move(list, VAH(LAZY), VA_FREE);
-				node_pool_put(&arena.area_pool, list);
+				va_check_move(rest, VAH(LAZY), VA_FREE);
+				node_pool_put(&arena.area_pool, rest);
 			}
-			list = next;
+			rest = next;
 		}
 		arena_unlock(f);
 	}
-	return n;
+	*given += n;
+	return list;
 }
 
-/* The fenced areas wait in bursts (give_back_burst), each a list through lazy_next; a burst's first area
- * links the next burst through its lazy_tables field, free once the purge has given its tables back. So
- * taking a burst is O(1) under the arena lock. */
-static struct vmap_area *next_burst(const struct vmap_area *head)
+/* Puts fenced lists (first `first`, last `last`, chained through batch_next; `n` areas not yet counted as
+ * fenced) before those already waiting. O(1) under the arena lock. */
+static void fence_park(struct vmap_area *first, struct vmap_area *last, u64 n)
 {
-	return (struct vmap_area *)(uptr)head->lazy_tables;
+	unsigned long f = arena_lock();
+	last->batch_next = arena.fenced_head;
+	arena.fenced_head = first;
+	if (n) __atomic_fetch_add(&arena.st.fenced_areas, n, __ATOMIC_RELAXED);
+	arena_unlock(f);
 }
 
-/* Gives back up to `bursts` fenced bursts, one per hold of the arena lock. */
-static void give_back_fenced(u64 bursts)
+/* Gives back one burst of fenced areas (give_back_burst) from the first fenced list, parking the rest of
+ * that list again, or (`all`) every fenced area. Each list is taken off arena.fenced_head in O(1). */
+static void give_back_fenced(bool all)
 {
-	for (; bursts && READ_ONCE(arena.fenced_head); bursts--) {
+	while (READ_ONCE(arena.fenced_head)) {
 		unsigned long f = arena_lock();
 		struct vmap_area *list = arena.fenced_head;
-		if (list) {
-			arena.fenced_head = next_burst(list);
-			list->lazy_tables = 0;
-		}
+		if (list) arena.fenced_head = list->batch_next;
 		arena_unlock(f);
 		if (!list) return;
-		__atomic_fetch_sub(&arena.st.fenced_areas, give_back(list), __ATOMIC_RELAXED);
+		u64 given = 0;
+		struct vmap_area *rest = give_back(list, all ? ~0ULL : give_back_burst(), &given);
+		if (rest) fence_park(rest, rest, 0);
+		__atomic_fetch_sub(&arena.st.fenced_areas, given, __ATOMIC_RELAXED);
+		if (!all) return;
 	}
 }
 
 void vm_purge_give_back_some(void)
 {
-	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(1);
+	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(false);
 }
 
-/* Puts fenced bursts (first `first`, last `last`, n areas in all) before those already waiting. */
-static void fence_park(struct vmap_area *first, struct vmap_area *last, u64 n)
+/* The batch's ev=lazy events, one per area in list order: out of the purge's path, so that with tracing
+ * off a batch costs nothing per area before its fence. */
+static __attribute__((noinline, cold)) void trace_lazy_batch(const struct va_lazy_batch *b, const void *caller)
 {
-	unsigned long f = arena_lock();
-	last->lazy_tables = (u64)(uptr)arena.fenced_head;
-	arena.fenced_head = first;
-	__atomic_fetch_add(&arena.st.fenced_areas, n, __ATOMIC_RELAXED);
-	arena_unlock(f);
+	for (const struct vmap_area *l = b->lists; l; l = l->batch_next)
+		for (const struct vmap_area *a = l; a; a = a->lazy_next)
+			TRACE(TRACE_VMALLOC, caller, "ev=lazy addr=0x%lx purge=%lu", a->addr, b->id);
 }
 
-/* One batch: takes the whole lazy list, fences every hart once, and gives the ranges back: all of them,
+/* One batch: takes every lazy list whole, fences every hart once, and gives the ranges back: all of them,
  * or (`chunked`, a freeing hart purging inline) a first burst, leaving the rest fenced for later calls.
- * Caller has claimed purge_running. */
-/* The batch's ev=lazy events, one per area in list order, before the batch is cut into bursts: out of
- * the batch's loop, so that with tracing off the loop pays nothing per area (a test in it cost fix_size
- * ~3 instructions a loop, past the trace's 1% bar). */
-static __attribute__((noinline, cold)) void trace_lazy_batch(const struct vmap_area *list, u64 id, const void *caller)
-{
-	for (const struct vmap_area *a = list; a; a = a->lazy_next)
-		TRACE(TRACE_VMALLOC, caller, "ev=lazy addr=0x%lx purge=%lu", a->addr, id);
-}
-
+ * Nothing before the fence walks the batch: the lists' heads carry their totals, and the flushed span
+ * needs no addresses, since any batch of more than one area spans more than FLUSH_ALL_THRESHOLD_PAGES and
+ * is flushed whole; tables and ranges go back area by area after the fence, a burst at a time. So a
+ * freeing hart's inline purge costs a few plain calls whatever the batch's size. Caller has claimed
+ * purge_running. */
 __noinline static void purge_batch(bool chunked)
 {
-	u64 id;
-	struct vmap_area *list = va_lazy_take_all(&id);
-	if (!list) return;
-	u64 pages = 0, areas = 0;
-	u64 lo = ~0ULL, hi = 0;
-	u64 tables = 0; /* every area's emptied level-0 tables, one chain, freed after the fence */
-	/* Chunked, the list is cut into bursts on the way: the first is given back after the fence, the
-	 * others wait fenced (first and last burst heads). One pass over the batch before the fence. */
-	struct vmap_area *first = NULL, *last = NULL, *prev = NULL;
-	u64 burst = give_back_burst();
+	struct va_lazy_batch b;
+	if (!va_lazy_take_all(&b)) return;
 	/* Named here, where the batch is fixed, not at vfree: a hart's lazy list is taken by whichever purge
 	 * comes next, so only now is it known which purge releases the range. */
-	if (trace_on(TRACE_VMALLOC)) trace_lazy_batch(list, id, __builtin_return_address(0));
-	for (struct vmap_area *a = list; a; prev = a, a = a->lazy_next) {
-		lo = MIN(lo, a->va_start);
-		hi = MAX(hi, a->va_start + a->va_size);
-		pages += va_lazy_pages_of(a);
-		areas++;
-		va_check_move(a, VAH(LAZY), VA_LAZY);
-		if (unlikely(a->lazy_tables)) {
-			*chain_end(a->lazy_tables) = tables;
-			tables = a->lazy_tables;
-			a->lazy_tables = 0;
-		}
-		if (!chunked || areas % burst != 1 || areas == 1) continue;
-		prev->lazy_next = NULL; /* a ends the burst before it and starts one */
-		if (last) last->lazy_tables = (u64)(uptr)a;
-		else first = a;
-		last = a;
+	if (trace_on(TRACE_VMALLOC)) trace_lazy_batch(&b, __builtin_return_address(0));
+	u64 start = VMALLOC_START, size = VMALLOC_SIZE;
+	if (b.areas == 1) {
+		start = b.lists->va_start;
+		size = b.lists->va_size;
 	}
-	va_lazy_taken(pages, areas);
 	enum tlb_remote_mech mech = tlb_remote_mech(); /* read once: the fence uses it and the trace names it */
-	u32 remote = flush_kernel_range(lo, hi - lo, mech);
-	vm_free_chain(tables); /* no walker holds them now */
-	if (first) fence_park(first, last, areas - burst);
-	/* An idle hart's purge also ages the pools, before this batch joins them: what a quarter of their
-	 * magazines held since the last purge goes back to the index. A freeing hart purging inline does not:
-	 * it would pay for a walk of every pool. */
-	if (!chunked) va_pool_decay();
-	give_back(list);
+	u32 remote = flush_kernel_range(start, size, mech);
+	if (chunked) {
+		fence_park(b.lists, b.last, b.areas);
+		give_back_fenced(false);
+	} else {
+		/* An idle hart's purge also ages the pools, before this batch joins them: what a quarter of
+		 * their magazines held since the last purge goes back to the index. A freeing hart purging
+		 * inline does not: it would pay for a walk of every pool. */
+		va_pool_decay();
+		for (struct vmap_area *l = b.lists, *next; l; l = next) {
+			next = l->batch_next;
+			u64 given = 0;
+			(void)give_back(l, ~0ULL, &given);
+		}
+	}
 	arena_stat_add(ARENA_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
 	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%s local_fences=1 remote_fences=%u "
 	      "remote_harts=%u id=%lu",
-	      areas, pages, lo, hi, (hi - lo) >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES,
-	      remote ? tlb_remote_mech_name(mech) : "none", remote != 0, remote, id);
+	      b.areas, b.pages, start, start + size, size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES,
+	      remote ? tlb_remote_mech_name(mech) : "none", remote != 0, remote, b.id);
 }
 
 /* Runs purges while the lazy list is over its threshold (more areas may be parked while one runs:
@@ -303,7 +294,7 @@ void vm_purge_aging(void)
 void vm_purge_parked(void)
 {
 	vm_purge_aging();
-	give_back_fenced(~0ULL);
+	give_back_fenced(true);
 	va_cache_flush();
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
@@ -328,5 +319,5 @@ void vm_purge_idle_work(void)
 {
 	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && va_lazy_over_threshold())
 		(void)purge_run(false, false);
-	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(~0ULL);
+	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(true);
 }

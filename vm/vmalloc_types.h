@@ -25,7 +25,17 @@
 /* One live (or lazily freed) area: its reserved range and what maps it. Linux splits this in two, the
  * range (vmap_area) and the mapping (vm_struct); one record here means one lookup and one allocation. */
 struct vmap_area {
-	struct va_busy_link link; /* busy map entry; link.key is the start address */
+	union {
+		struct va_busy_link link; /* live: busy map entry; link.key is the start address */
+		struct {                  /* parked (out of the busy map): vm/vmalloc_arena.h */
+			/* Pages (low 32 bits) and areas (high 32) of this area and all below it on its lazy
+			 * list: a list's head carries its totals, so a purge counts a batch without a walk. */
+			u64 lazy_below;
+			/* Taken by a purge: on a list's head, the next list of the batch (or of the fenced
+			 * lists waiting to be given back). */
+			struct vmap_area *batch_next;
+		};
+	};
 	u64 addr;           /* first byte */
 	u64 va_start;       /* reserved virtual range [va_start, va_start + va_size): alignment padding */
 	u64 va_size;        /* before addr, the guard page after the mapped bytes */
@@ -34,8 +44,8 @@ struct vmap_area {
 	const void *caller;
 	struct vmap_area *lazy_next; /* on the purge list once freed */
 	union {
-		u64 lazy_tables; /* once freed: its emptied level-0 tables, chained, given back after the purge's
-				  * flush; then, on a fenced burst's first area, the next burst (vm/vmalloc_purge.c) */
+		u64 lazy_tables; /* once freed: its emptied level-0 tables, chained, given back with the range
+				  * after the purge's flush (vm/vmalloc_purge.c) */
 		struct vmap_area *mag_next; /* in a size-class pool, on a magazine's first area: the next one */
 	};
 	u32 nr_pages;       /* 4 KiB pages currently backed (huge: in 4 KiB units) */

@@ -42,6 +42,8 @@ static void lazy_list(struct check_sums *s, const struct vmap_area *a)
 		held(s, a, VA_LAZY);
 		s->lazy++;
 		s->lazy_pages += va_lazy_pages_of(a);
+		/* Each area carries the totals of the list from it down: a purge counts its batch by them. */
+		BUG_UNLESS(a->lazy_below == va_lazy_below(a->lazy_next, va_lazy_pages_of(a)), INV_LAZY_PAGES);
 	}
 }
 
@@ -85,7 +87,7 @@ void va_walk_arena(void)
 	lazy_list(&s, arena.lazy_head);
 	/* Fenced areas are off the lazy counters (the purge took them) but still the arena's, in VA_LAZY. */
 	u64 fenced = 0;
-	for (const struct vmap_area *b = arena.fenced_head; b; b = (const struct vmap_area *)(uptr)b->lazy_tables)
+	for (const struct vmap_area *b = arena.fenced_head; b; b = b->batch_next)
 		for (const struct vmap_area *a = b; a; a = a->lazy_next, fenced++) held(&s, a, VA_LAZY);
 	BUG_UNLESS(fenced == arena.st.fenced_areas, INV_LAZY_PAGES);
 	for (const struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next) held(&s, a, VA_DEFERRED);
