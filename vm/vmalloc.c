@@ -19,7 +19,7 @@
 #include "vm/pt_kr.h"
 #include "vm/page_cache.h"
 #include "vm/vm_boot.h"
-#include "vm/vmalloc_cache.h"
+#include "vm/vmalloc_chunk.h"
 #include "vm/vmalloc_map.h"
 #include "vm/vmalloc_purge.h"
 #include "vm/vmalloc_walk.h"
@@ -82,6 +82,10 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	if (likely(owner == VM_OWNER_KERNEL && (align == PAGE_SIZE || padded) && va_size && va_cache_fits(cached_span) &&
 		   !(va_size & (PAGE_SIZE - 1)) && !in_interrupt())) {
 		struct vmap_area *a = va_cache_get(cached_span, align, vmflags, pages, caller);
+		if (likely(a)) return a;
+	} else if (owner == VM_OWNER_KERNEL && align == PAGE_SIZE && va_chunk_fits(va_size) &&
+		   !(va_size & (PAGE_SIZE - 1)) && !in_interrupt()) {
+		struct vmap_area *a = va_chunk_get(va_size, vmflags, pages, caller);
 		if (likely(a)) return a;
 	}
 	return area_get_slow(va_size, align, vmflags, owner, pages, caller);

@@ -68,16 +68,25 @@ enum arena_stat {
  * into a cache of its own, so the index (and the arena lock) is left for everything else.
  * Ranges move between pool and hart in magazines (Bonwick's word): a list of up to va_mag_areas(class)
  * areas through lazy_next, whose first area carries the list's length and the next magazine. A hart's
- * cache of a class is one magazine; an empty cache takes a whole magazine from the pool in one step under
+ * cache of a class is one list: an empty cache takes a whole magazine from the pool in one step under
  * the pool's lock, so a hart takes a shared lock once per 32-128 allocations of a class, not once per 32
- * as when ranges were moved one at a time. A pool holds at most va_pool_max() areas (a whole purge's worth,
+ * as when ranges were moved one at a time; and the purge fills the giving hart's cache first, up to two
+ * magazines, with no lock at all. A pool holds at most va_pool_max() areas (a whole purge's worth,
  * so that at 64 harts the purged ranges are not pushed back into the index only to come out of it again);
  * the rest go back to the index, and each purge by an idle hart gives back the oldest quarter of every
  * pool (Linux's decay_va_pool_node), so that ranges a workload stopped using return to the index. */
 #define VA_CACHE_CLASSES 16
 #define VA_POOL_MAX 16384
-/* A magazine of the class whose ranges span `pages` pages: 512 pages of span, 8 to 128 areas. */
-static inline u32 va_mag_areas(u64 pages) { return (u32)MIN(128UL, MAX(8UL, 512 / pages)); }
+/* A magazine of the class whose ranges span `pages` pages (1..VA_CACHE_CLASSES): 512 pages of span, 8 to
+ * 128 areas. */
+#define VA_MAG_AREAS(p) (512 / (p) > 128 ? 128 : 512 / (p) < 8 ? 8 : 512 / (p))
+/* A table, not the division: the purge asks once per area it gives back (pages 1..VA_CACHE_CLASSES). */
+static const u8 va_mag_areas_of[VA_CACHE_CLASSES + 1] = {
+	0, VA_MAG_AREAS(1), VA_MAG_AREAS(2), VA_MAG_AREAS(3), VA_MAG_AREAS(4), VA_MAG_AREAS(5), VA_MAG_AREAS(6),
+	VA_MAG_AREAS(7), VA_MAG_AREAS(8), VA_MAG_AREAS(9), VA_MAG_AREAS(10), VA_MAG_AREAS(11), VA_MAG_AREAS(12),
+	VA_MAG_AREAS(13), VA_MAG_AREAS(14), VA_MAG_AREAS(15), VA_MAG_AREAS(16)};
+_Static_assert(VA_CACHE_CLASSES == 16, "va_mag_areas_of lists one entry per class");
+static inline u32 va_mag_areas(u64 pages) { return va_mag_areas_of[pages]; }
 
 struct va_class_cache {
 	u32 count;              /* areas on the list */
@@ -105,6 +114,11 @@ struct arena_hart {
 	struct vmap_area *lazy_head;
 	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
 	struct va_class_cache va[VA_CACHE_CLASSES];
+	/* This hart's chunk of the region and its stash of area records (vm/vmalloc_chunk.c): the free range
+	 * [chunk_cur, chunk_end) and unused records (state VA_NONE, no range) through lazy_next. */
+	u64 chunk_cur, chunk_end;
+	struct vmap_area *stash;
+	u32 stashed;
 } __aligned(64);
 
 extern struct arena_hart arena_harts[MAX_HARTS];

@@ -71,31 +71,70 @@ static void batch_close(struct va_pool_batch *b, u32 k)
 	b->filling_n[k] = 0;
 }
 
-bool va_pool_put(struct vmap_area *a, struct va_pool_batch *b)
+void va_pool_batch_begin(struct va_pool_batch *b)
 {
-	if (a->va_size & (PAGE_SIZE - 1) || !a->va_size || a->va_size > ((u64)VA_CACHE_CLASSES << PAGE_SHIFT))
-		return false;
-	u32 k = class_of(a->va_size);
-	if (READ_ONCE(va_pools[k].count) + b->areas[k] + b->filling_n[k] >= va_pool_max()) return false;
-	va_check_move(a, VAH(LAZY), VA_CACHED);
-	a->lazy_tables = 0; /* the purge has taken its tables; the field links magazines from here on */
-	a->lazy_next = b->filling[k];
-	b->filling[k] = a;
-	if (++b->filling_n[k] == va_mag_areas(k + 1)) batch_close(b, k);
-	return true;
+	struct arena_hart *h = in_interrupt() ? NULL : &arena_harts[this_hart_index()];
+	u64 max = va_pool_max();
+	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
+		b->own[k] = h ? &h->va[k] : NULL; /* the caches are process context's */
+		u64 pooled = READ_ONCE(va_pools[k].count);
+		b->pool_room[k] = pooled < max ? (u32)MIN(max - pooled, (u64)0xffffffffu) : 0;
+	}
+	b->begun = true;
 }
+
+void va_pool_batch_spill(struct va_pool_batch *b, u32 k)
+{
+	struct va_class_cache *c = b->own[k];
+	u32 mag = va_mag_areas(k + 1);
+	if (b->pool_room[k] < mag) { /* the pool is full: the cache stops here, the rest goes by b or back */
+		b->own[k] = NULL;
+		return;
+	}
+	struct vmap_area *m = c->head, *last = m;
+	for (u32 i = 1; i < mag; i++) last = last->lazy_next;
+	c->head = last->lazy_next;
+	c->count -= mag;
+	last->lazy_next = NULL;
+	m->mag_areas = mag;
+	m->mag_next = NULL;
+	if (b->full_last[k]) b->full_last[k]->mag_next = m;
+	else b->full[k] = m;
+	b->full_last[k] = m;
+	b->areas[k] += mag;
+	b->mags[k]++;
+	b->pool_room[k] -= mag;
+}
+
+void va_pool_batch_close(struct va_pool_batch *b, u32 k) { batch_close(b, k); }
 
 void va_pool_put_flush(struct va_pool_batch *b)
 {
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++) {
-		batch_close(b, k);
-		if (!b->full[k]) continue;
+		if (!b->full[k] && !b->filling[k]) continue;
 		struct va_pool *p = &va_pools[k];
 		unsigned long f = pool_lock(p);
-		b->full_last[k]->mag_next = p->head;
-		p->head = b->full[k];
-		p->count += b->areas[k];
-		p->mags += b->mags[k];
+		/* A partly filled magazine joins the pool's newest when both fit in one: magazines pushed
+		 * partly filled at every burst made refills take a few ranges each. */
+		struct vmap_area *m = p->head, *part = b->filling[k];
+		if (part && m && m->mag_areas + b->filling_n[k] <= va_mag_areas(k + 1)) {
+			b->filling_last[k]->lazy_next = m;
+			part->mag_next = m->mag_next;
+			part->mag_areas = m->mag_areas + b->filling_n[k];
+			m->mag_next = NULL;
+			m->mag_areas = 0;
+			p->head = part;
+			p->count += b->filling_n[k];
+			b->filling[k] = NULL;
+			b->filling_n[k] = 0;
+		}
+		batch_close(b, k);
+		if (b->full[k]) {
+			b->full_last[k]->mag_next = p->head;
+			p->head = b->full[k];
+			p->count += b->areas[k];
+			p->mags += b->mags[k];
+		}
 		pool_unlock(p, f);
 		b->full[k] = b->full_last[k] = NULL;
 		b->areas[k] = b->mags[k] = 0;

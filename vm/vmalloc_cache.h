@@ -70,16 +70,55 @@ void va_cache_flush(void);
  * them back). Any context. */
 bool va_pools_hold_ranges(void);
 /* The purge's side of the pools: purged areas are gathered into magazines per class here (on the purging
- * hart's stack), then pushed onto the pools with one lock per class by va_pool_put_flush. */
+ * hart's stack), then pushed onto the pools with one lock per class by va_pool_put_flush; the giving
+ * hart's own caches are filled first. What each class may still take is counted down per area, read once
+ * per batch (va_pool_batch_begin), so the per-area step is a few loads and stores. */
 struct va_pool_batch {
 	struct vmap_area *filling[VA_CACHE_CLASSES]; /* the magazine being filled */
+	struct vmap_area *filling_last[VA_CACHE_CLASSES]; /* its last area (the first put in) */
 	u32 filling_n[VA_CACHE_CLASSES];
 	struct vmap_area *full[VA_CACHE_CLASSES], *full_last[VA_CACHE_CLASSES]; /* closed ones, by mag_next */
 	u32 areas[VA_CACHE_CLASSES], mags[VA_CACHE_CLASSES]; /* in the closed ones */
+	struct va_class_cache *own[VA_CACHE_CLASSES]; /* the giving hart's caches (NULL: interrupt, or full) */
+	u32 pool_room[VA_CACHE_CLASSES]; /* areas each class's pool may still take (va_pool_max) */
+	bool begun;
 };
-/* Keeps a purged area (state VA_LAZY) in b when its range is of a pooled size and its class's pool has
- * room; false when not (the caller gives it back to the index). Process context, no lock held. */
-bool va_pool_put(struct vmap_area *a, struct va_pool_batch *b);
+/* Reads the giving hart and the room of the pools into b. Once per batch, by va_pool_put. */
+void va_pool_batch_begin(struct va_pool_batch *b);
+/* This hart's cache of class k reached two magazines: its newest magazine's worth moves to b, for the
+ * pool (or, if the pool is full, the cache takes no more in this batch). Out of line: once per magazine. */
+void va_pool_batch_spill(struct va_pool_batch *b, u32 k);
+/* Closes b's filling magazine of class k (it is full). */
+void va_pool_batch_close(struct va_pool_batch *b, u32 k);
+/* Keeps a purged area (state VA_LAZY) of a pooled size for reuse: in this hart's cache of its class (not
+ * in interrupt context), which hands its newest magazine to the pool whenever it reaches two, so that the
+ * pool's lock is taken once per whole magazine, however a purge's areas arrive; else in b while its
+ * class's pool has room; false when neither (the caller gives it back to the index). b starts zeroed.
+ * Any context, no lock held. Inline: the purge runs it for every small area it gives back. */
+static inline bool va_pool_put(struct vmap_area *a, struct va_pool_batch *b)
+{
+	u64 span = a->va_size;
+	if (span & (PAGE_SIZE - 1) || !va_cache_fits(span)) return false;
+	u32 k = (u32)(span >> PAGE_SHIFT) - 1;
+	if (unlikely(!b->begun)) va_pool_batch_begin(b);
+	a->lazy_tables = 0; /* the purge has taken its tables; the field links magazines from here on */
+	struct va_class_cache *c = b->own[k];
+	if (c) {
+		va_check_move(a, VAH(LAZY), VA_CACHED);
+		a->lazy_next = c->head;
+		c->head = a;
+		if (unlikely(++c->count >= 2 * va_mag_areas(k + 1))) va_pool_batch_spill(b, k);
+		return true;
+	}
+	if (!b->pool_room[k]) return false;
+	b->pool_room[k]--;
+	va_check_move(a, VAH(LAZY), VA_CACHED);
+	if (!b->filling[k]) b->filling_last[k] = a;
+	a->lazy_next = b->filling[k];
+	b->filling[k] = a;
+	if (++b->filling_n[k] == va_mag_areas(k + 1)) va_pool_batch_close(b, k);
+	return true;
+}
 /* Pushes every magazine of b (the partly filled ones too) onto its class's pool; b is empty after. */
 void va_pool_put_flush(struct va_pool_batch *b);
 /* Gives the oldest quarter of every pool's magazines back to the index (a pool of fewer than four keeps

@@ -19,7 +19,7 @@
 #include "vm/vmalloc_types.h"
 
 /* The invariants by name (the oops prints the string). */
-#define INV_ONE_HOME "vm[one_home] a range is in exactly one of busy map, lazy list, free tree, cache or pool"
+#define INV_ONE_HOME "vm[one_home] a range is in exactly one of busy map, lazy list, free tree, cache, pool or chunk"
 #define INV_LIVE_AREAS "vm[live_areas] the live-area counters equal the busy map's areas"
 #define INV_LIVE_PAGES "vm[live_pages] the live-page counters equal the busy areas' pages"
 #define INV_OWNER_PAGES "vm[owner_pages] an owner's page count covers its areas' pages (the kernel's: equals)"

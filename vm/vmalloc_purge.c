@@ -9,7 +9,7 @@
 #include "platform/tlb_remote.h"
 #include "vm/layout.h"
 #include "vm/page_cache.h"
-#include "vm/vmalloc_cache.h"
+#include "vm/vmalloc_chunk.h"
 
 /* Past this many pages in the flushed span one full flush is cheaper than per-page sfence.vma. Linux
  * uses 64 for real cores; under QEMU every sfence.vma, with an address or not, flushes the whole soft
@@ -114,46 +114,76 @@ void vm_tail_pages_drain(void)
 
 static u64 give_back_burst(void) { return MAX((u64)GIVE_BACK_MIN, READ_ONCE(arena.lazy_max_pages) / 64); }
 
-/* Hands fenced areas back, at most `max` of them from the head of `list`, and returns the rest of the list
- * (NULL once all of it is back): each area's emptied tables go back to the page cache (every TLB was
- * flushed since they were detached), small ranges to their class's pool (whole, struct and range), the
- * others to the index in bursts of 64 per hold of the arena lock, so that allocating harts are never
- * held up for a whole batch of thousands of areas. *given counts the areas handed back. */
-static struct vmap_area *give_back(struct vmap_area *list, u64 max, u64 *given)
+/* Gives ranges back to the index, up to 64 inserts under one hold of the arena lock, and returns the areas
+ * left for the next hold. Touching ranges are one insert: a hart frees its chunk's areas (vm/vmalloc_chunk.c)
+ * in about the reverse order it carved them, so a burst of them is mostly one extent. A run the index has
+ * no node for is parked again for the next purge rather than lost. The records go to this hart's stash,
+ * or back to the pool of records. */
+static struct vmap_area *give_back_to_index(struct vmap_area *list)
 {
-	struct va_pool_batch pooled = {0};
-	struct vmap_area *rest = NULL;
-	u64 n = 0;
-	for (; list && n < max; n++) {
+	unsigned long f = arena_lock();
+	for (u32 inserts = 0; list && inserts < 64; inserts++) {
+		struct vmap_area *run = list, *last = list;
+		u64 lo = list->va_start, hi = lo + list->va_size;
+		for (struct vmap_area *n = last->lazy_next; n; last = n, n = n->lazy_next) {
+			if (n->va_start + n->va_size == lo) lo = n->va_start;
+			else if (n->va_start == hi) hi += n->va_size;
+			else break;
+		}
+		list = last->lazy_next;
+		last->lazy_next = NULL;
+		bool parked = va_index_free(&arena.free, lo, hi - lo) == -ENOMEM;
+		for (struct vmap_area *next; run; run = next) {
+			next = run->lazy_next;
+			if (parked) va_lazy_park_locked(run);
+			else if (!va_stash_keep(run, VAH(LAZY))) {
+				va_check_move(run, VAH(LAZY), VA_FREE);
+				node_pool_put(&arena.area_pool, run);
+			}
+		}
+	}
+	arena_unlock(f);
+	return list;
+}
+
+/* Fenced areas on their way back: the small ones gathered into magazines per class, the others (`rest`)
+ * for the index. One of these can collect several lists, so that each class's pool lock and the arena
+ * lock are taken once for all of them (give_back_end). */
+struct give_back {
+	struct va_pool_batch pooled;
+	struct vmap_area *rest;
+	u64 areas; /* taken from the lists so far */
+};
+
+/* Takes at most `max` fenced areas from the head of `list` into gb and returns the rest of the list (NULL
+ * once all of it is taken). Each area's emptied tables go back to the page cache now: every TLB was
+ * flushed since they were detached. */
+static struct vmap_area *give_back_take(struct give_back *gb, struct vmap_area *list, u64 max)
+{
+	for (u64 n = 0; list && n < max; n++) {
 		struct vmap_area *next = list->lazy_next;
 		if (unlikely(list->lazy_tables)) {
 			vm_free_chain(list->lazy_tables);
 			list->lazy_tables = 0;
 		}
-		if (!va_pool_put(list, &pooled)) {
-			list->lazy_next = rest;
-			rest = list;
+		if (!va_pool_put(list, &gb->pooled)) {
+			list->lazy_next = gb->rest;
+			gb->rest = list;
 		}
+		gb->areas++;
 		list = next;
 	}
-	va_pool_put_flush(&pooled);
-	while (rest) {
-		unsigned long f = arena_lock();
-		for (u32 burst = 0; rest && burst < 64; burst++) {
-			struct vmap_area *next = rest->lazy_next;
-			if (va_index_free(&arena.free, rest->va_start, rest->va_size) == -ENOMEM) {
-				/* No node to record the range: keep it parked for the next purge rather than lose it. */
-				va_lazy_park_locked(rest);
-			} else {
-				va_check_move(rest, VAH(LAZY), VA_FREE);
-				node_pool_put(&arena.area_pool, rest);
-			}
-			rest = next;
-		}
-		arena_unlock(f);
-	}
-	*given += n;
 	return list;
+}
+
+/* Hands back what gb holds: small ranges to their class's pool (whole, struct and range, one lock per
+ * class), the others to the index in bursts of 64 inserts per hold of the arena lock, so that allocating
+ * harts are never held up for a whole batch of thousands of areas. Returns how many areas. */
+static u64 give_back_end(struct give_back *gb)
+{
+	va_pool_put_flush(&gb->pooled);
+	while (gb->rest) gb->rest = give_back_to_index(gb->rest);
+	return gb->areas;
 }
 
 /* Puts fenced lists (first `first`, last `last`, chained through batch_next; `n` areas not yet counted as
@@ -167,20 +197,33 @@ static void fence_park(struct vmap_area *first, struct vmap_area *last, u64 n)
 	arena_unlock(f);
 }
 
-/* Gives back one burst of fenced areas (give_back_burst) from the first fenced list, parking the rest of
- * that list again, or (`all`) every fenced area. Each list is taken off arena.fenced_head in O(1). */
+/* Gives back one burst of fenced areas (give_back_burst), from as many of the first fenced lists as it
+ * takes (at many harts a purge's lists are a few dozen areas each), parking the rest of the last one
+ * again; or (`all`) every fenced area. The lists' heads carry their lengths (lazy_below), so the lists of
+ * a burst are found under the arena lock without walking their areas. */
 static void give_back_fenced(bool all)
 {
+	u64 burst = all ? ~0ULL : give_back_burst();
 	while (READ_ONCE(arena.fenced_head)) {
 		unsigned long f = arena_lock();
-		struct vmap_area *list = arena.fenced_head;
-		if (list) arena.fenced_head = list->batch_next;
+		struct vmap_area *list = arena.fenced_head, *last = NULL;
+		u64 n = 0;
+		for (struct vmap_area *l = list; l && n < burst; l = l->batch_next) {
+			n += va_lazy_list_areas(l);
+			last = l;
+		}
+		if (last) {
+			arena.fenced_head = last->batch_next;
+			last->batch_next = NULL;
+		}
 		arena_unlock(f);
-		if (!list) return;
-		u64 given = 0;
-		struct vmap_area *rest = give_back(list, all ? ~0ULL : give_back_burst(), &given);
-		if (rest) fence_park(rest, rest, 0);
-		__atomic_fetch_sub(&arena.st.fenced_areas, given, __ATOMIC_RELAXED);
+		struct give_back gb = {0};
+		for (struct vmap_area *next; list; list = next) {
+			next = list->batch_next;
+			struct vmap_area *rest = give_back_take(&gb, list, burst - gb.areas);
+			if (rest) fence_park(rest, rest, 0);
+		}
+		__atomic_fetch_sub(&arena.st.fenced_areas, give_back_end(&gb), __ATOMIC_RELAXED);
 		if (!all) return;
 	}
 }
@@ -228,11 +271,12 @@ __noinline static void purge_batch(bool chunked)
 		 * their magazines held since the last purge goes back to the index. A freeing hart purging
 		 * inline does not: it would pay for a walk of every pool. */
 		va_pool_decay();
+		struct give_back gb = {0};
 		for (struct vmap_area *l = b.lists, *next; l; l = next) {
 			next = l->batch_next;
-			u64 given = 0;
-			(void)give_back(l, ~0ULL, &given);
+			(void)give_back_take(&gb, l, ~0ULL);
 		}
+		(void)give_back_end(&gb);
 	}
 	arena_stat_add(ARENA_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),
@@ -296,6 +340,7 @@ void vm_purge_parked(void)
 	vm_purge_aging();
 	give_back_fenced(true);
 	va_cache_flush();
+	va_chunk_flush();
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 

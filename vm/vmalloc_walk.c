@@ -83,6 +83,15 @@ void va_walk_arena(void)
 		}
 		lazy_list(&s, arena_harts[h].lazy_head);
 		unpublished += (s64)arena_harts[h].lazy_unpublished;
+		/* The hart's chunk holds free range, its stash records without one (vm/vmalloc_chunk.c). */
+		BUG_UNLESS(arena_harts[h].chunk_cur <= arena_harts[h].chunk_end, INV_ONE_HOME);
+		s.bytes += arena_harts[h].chunk_end - arena_harts[h].chunk_cur;
+		u32 stashed = 0;
+		for (const struct vmap_area *a = arena_harts[h].stash; a; a = a->lazy_next, stashed++) {
+			BUG_UNLESS(a->check_state == VA_NONE, INV_ONE_HOME);
+			s.areas++;
+		}
+		BUG_UNLESS(stashed == arena_harts[h].stashed, INV_AREA_RECORDS);
 	}
 	lazy_list(&s, arena.lazy_head);
 	/* Fenced areas are off the lazy counters (the purge took them) but still the arena's, in VA_LAZY. */

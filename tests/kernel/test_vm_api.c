@@ -488,9 +488,13 @@ static void physical_exhaustion(struct ktest *t)
  * through purge-and-retry once a reservation is freed lazily. */
 static void region_exhaustion(struct ktest *t)
 {
-	static struct vmap_area *held[96];
+	/* About one area per size from 4 GiB down on one hart; on several, each other hart's chunk
+	 * (vm/vmalloc_chunk.c: up to 64 MiB it carves from, wherever lowest fit put it) splits the free
+	 * space around it into up to two pieces of each size. */
+	static struct vmap_area *held[256];
 	struct vm_stats a, b;
 	u32 n = 0;
+	vm_purge(); /* this hart's chunk back in the index too */
 	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
 		struct vmap_area *ar = va_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
 		if (ar) {

@@ -117,36 +117,95 @@ static void lone_purge_gives_back_in_bursts(struct ktest *t)
 	vm_set_lazy_max_pages(old);
 }
 
-/* The purge keeps small areas in their class's pool, in magazines a hart takes whole; the next purge of
- * an idle hart gives the oldest quarter of each pool's magazines back to the index first. */
+/* The purge keeps small areas for reuse: the purging hart's own cache of the class first, which hands its
+ * newest magazine's worth to the class's pool whenever it reaches two (so the pool's lock is taken once per
+ * whole magazine); a hart takes a magazine from the pool whole once its own cache is empty; the next purge
+ * of an idle hart gives the oldest quarter of each pool's magazines back to the index first. */
 static void pools_keep_magazines_and_age(struct ktest *t)
 {
 	static void *p[1024]; /* 8 magazines of one-page areas; static: a 16 KiB boot stack */
+	static void *q[2 * 128 + 1];
 	const u64 mag = va_mag_areas(2), n = ARRAY_SIZE(p), old = vm_lazy_max_pages();
-	KT_ASSERT(t, n % mag == 0);
+	struct va_class_cache *own = va_cache_of(&arena_harts[this_hart_index()], 2 * PAGE_SIZE);
+	KT_ASSERT(t, n % mag == 0 && ARRAY_SIZE(q) == 2 * mag + 1);
 	vm_purge(); /* pools and this hart's caches back to the index */
-	KT_EXPECT(t, va_pooled_areas() == 0);
+	KT_EXPECT(t, va_pooled_areas() == 0 && own->count == 0);
 	vm_set_lazy_max_pages(1UL << 30); /* nothing purges on its own meanwhile */
 	u32 got = 0;
 	for (; got < n && (p[got] = vmalloc(PAGE_SIZE)); got++) {}
 	KT_EXPECT(t, got == n);
 	for (u32 i = 0; i < got; i++) vfree(p[i]);
 	vm_purge_aging();
-	KT_EXPECT(t, va_pooled_areas() == got); /* all of them, in got / mag magazines */
-	void *one = vmalloc(PAGE_SIZE); /* this hart's cache takes one magazine whole */
-	KT_ASSERT(t, one);
+	KT_EXPECT(t, own->count == mag); /* it reached two magazines seven times and gave one each time */
 	KT_EXPECT(t, va_pooled_areas() == got - mag);
-	vfree(one);
-	vm_purge_aging(); /* a quarter of the pool's magazines (rounded down) go first, then `one` joins */
-	u64 mags = (got - mag) / mag;
-	KT_EXPECT(t, va_pooled_areas() == got - mag - mags / 4 * mag + 1);
+	u32 took = 0;
+	for (; took < ARRAY_SIZE(q) && (q[took] = vmalloc(PAGE_SIZE)); took++) {}
+	KT_ASSERT(t, took == ARRAY_SIZE(q));
+	/* Its own magazine, then two taken whole from the pool (all of the first, one area of the second). */
+	KT_EXPECT(t, own->count == mag - 1);
+	KT_EXPECT(t, va_pooled_areas() == got - 3 * mag);
+	for (u32 i = 0; i < took; i++) vfree(q[i]);
+	/* A quarter of the pool's magazines (rounded down) go first; then the cache takes the batch, handing
+	 * a magazine to the pool each time it reaches two: twice, back to one magazine. */
+	vm_purge_aging();
+	u64 mags = (got - 3 * mag) / mag;
+	KT_EXPECT(t, own->count == mag);
+	KT_EXPECT(t, va_pooled_areas() == got - 3 * mag - mags / 4 * mag + 2 * mag);
 	vm_set_lazy_max_pages(old);
 	vm_purge();
-	KT_EXPECT(t, va_pooled_areas() == 0);
+	KT_EXPECT(t, va_pooled_areas() == 0 && own->count == 0);
+}
+
+/* Arena-lock acquisitions made by this hart in process context (its own counter bank). */
+static u64 my_arena_locks(void) { return (u64)READ_ONCE(arena_harts[this_hart_index()].stat[0][ARENA_STAT_ARENA_LOCKS]); }
+
+/* Requests above the size classes come from this hart's chunk (vm/vmalloc_chunk.c): carved one after the
+ * other, the arena lock taken once for the chunk and the stash of records, not once per call. */
+static void chunk_carves_in_order(struct ktest *t)
+{
+	static u8 *a[64];
+	const u64 pages = 20, span = (pages + 1) * PAGE_SIZE; /* above the 16-page classes; the guard */
+	vm_purge(); /* this hart's chunk goes back: the first call takes a fresh one */
+	u64 locks = my_arena_locks();
+	u32 n = 0, breaks = 0;
+	for (; n < ARRAY_SIZE(a) && (a[n] = vmalloc(pages * PAGE_SIZE)); n++)
+		if (n && a[n] != a[n - 1] + span) breaks++;
+	u64 took = my_arena_locks() - locks;
+	KT_EXPECT(t, n == ARRAY_SIZE(a));
+	KT_EXPECT(t, breaks == 0); /* 64 x 84 KiB fit one 64 MiB chunk */
+	KT_EXPECT(t, took == 1);   /* the chunk and the stash in one hold; without chunks, one per call */
+	for (u32 i = 0; i < n; i++) vfree(a[i]);
+	vm_purge();
+}
+
+/* The purge gives touching ranges back to the index as one range: a hart's chunk areas freed together
+ * are one insert, so 256 of them take one hold of the arena lock where 64 inserts per hold took four. */
+static void purge_merges_touching_ranges(struct ktest *t)
+{
+	static u8 *a[256];
+	const u64 pages = 16, old = vm_lazy_max_pages();
+	struct vm_stats before, after;
+	vm_purge();
+	vm_set_lazy_max_pages(1UL << 30); /* no purge but ours */
+	u32 n = 0;
+	for (; n < ARRAY_SIZE(a) && (a[n] = vmalloc(pages * PAGE_SIZE)); n++) {}
+	KT_EXPECT(t, n == ARRAY_SIZE(a));
+	for (u32 i = 0; i < n; i++) vfree(a[i]);
+	vm_get_stats(&before);
+	u64 locks = my_arena_locks();
+	vm_purge_aging(); /* the idle hart's purge: the lists taken under one hold, the ranges given back */
+	u64 took = my_arena_locks() - locks;
+	vm_get_stats(&after);
+	KT_EXPECT(t, after.purges == before.purges + 1 && before.lazy_areas >= n && after.lazy_areas == 0);
+	KT_EXPECT(t, took <= 2); /* taking the lists, one insert */
+	vm_set_lazy_max_pages(old);
+	vm_purge();
 }
 
 KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
 	    {"batch_costs_one_fence_each", batch_costs_one_fence_each}, {"wide_batch_flushes_all", wide_batch_flushes_all},
 	    {"threshold_is_linux_default", threshold_is_linux_default},
 	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts},
-	    {"pools_keep_magazines_and_age", pools_keep_magazines_and_age});
+	    {"pools_keep_magazines_and_age", pools_keep_magazines_and_age},
+	    {"chunk_carves_in_order", chunk_carves_in_order},
+	    {"purge_merges_touching_ranges", purge_merges_touching_ranges});
