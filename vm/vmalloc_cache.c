@@ -50,6 +50,7 @@ bool va_pools_hold_ranges(void)
 {
 	if (va_pooled_areas()) return true;
 	struct arena_hart *h = &arena_harts[this_hart_index()];
+	if (h->chunk_end > h->chunk_cur) return true; /* what is left of its chunk (vm/vmalloc_chunk.c) */
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
 		if (h->va[k].count) return true;
 	return false;

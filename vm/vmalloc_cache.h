@@ -66,8 +66,8 @@ static inline bool va_cache_fits(u64 span) { return span && span <= ((u64)VA_CAC
  * purge restores lowest-fit order, and an exhausted region gets every free range back); a range the
  * index has no node for is parked for the next purge. Process context. */
 void va_cache_flush(void);
-/* Whether the pools or this hart's caches hold free ranges the index does not have (a purge gives
- * them back). Any context. */
+/* Whether the pools or this hart's caches or chunk hold free ranges the index does not have (a purge
+ * gives them back). Any context. */
 bool va_pools_hold_ranges(void);
 /* The purge's side of the pools: purged areas are gathered into magazines per class here (on the purging
  * hart's stack), then pushed onto the pools with one lock per class by va_pool_put_flush; the giving

@@ -524,6 +524,38 @@ static void region_exhaustion(struct ktest *t)
 	vm_purge();
 }
 
+/* A region full but for this hart's chunk (vm/vmalloc_chunk.c): an allocation that finds the index empty
+ * takes the chunk's leftover back through the purge-and-retry path, so no free range is out of reach of
+ * the hart that holds it. */
+static void exhaustion_takes_back_the_chunk(struct ktest *t)
+{
+	static struct vmap_area *held[256];
+	struct arena_hart *me = &arena_harts[this_hart_index()];
+	u32 n = 0;
+	vm_purge();
+	void *first = vmalloc(20 * PAGE_SIZE); /* above the classes: this hart takes a chunk */
+	KT_ASSERT(t, first);
+	KT_EXPECT(t, me->chunk_end - me->chunk_cur > (32UL << 20));
+	/* Aligned to two pages, never carved from a chunk: the index alone is used up, then the chunk. */
+	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
+		struct vmap_area *ar = va_area_get(size, 2 * PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
+		if (ar) {
+			ar->size = ar->requested = size;
+			held[n++] = ar;
+		} else {
+			size >>= 1;
+		}
+	}
+	KT_EXPECT(t, n < ARRAY_SIZE(held));
+	KT_EXPECT(t, me->chunk_end == me->chunk_cur); /* given back when the index ran out, and used */
+	for (u32 i = 0; i < n; i++) {
+		struct vmap_area *ar = va_area_take((void *)(uptr)held[i]->addr, "test", NULL);
+		if (ar) va_area_park(ar);
+	}
+	vfree(first);
+	vm_purge();
+}
+
 KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"alloc_is_mapped_and_tracked", alloc_is_mapped_and_tracked}, {"vzalloc_is_zero", vzalloc_is_zero},
 	    {"alignments_honoured", alignments_honoured}, {"guard_page_fault_names_area", guard_page_fault_names_area},
@@ -537,4 +569,5 @@ KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"vm_map_ram_blocks_end_in_a_guard", vm_map_ram_blocks_end_in_a_guard},
 	    {"vm_map_ram_stray_unmaps_change_nothing", vm_map_ram_stray_unmaps_change_nothing},
 	    {"vm_map_ram_in_timer_interrupt", vm_map_ram_in_timer_interrupt},
-	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion});
+	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion},
+	    {"exhaustion_takes_back_the_chunk", exhaustion_takes_back_the_chunk});
