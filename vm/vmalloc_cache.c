@@ -142,15 +142,16 @@ void va_pool_put_flush(struct va_pool_batch *b)
 	}
 }
 
-/* Ranges one refill takes from the index under one hold of the arena lock: each is an index search, and
- * the caller that refills pays for all of them (32: ~4,000 instructions, within the tail bound of
- * `make bench` section 7, where a magazine's 128 were 15,000, 29x a plain call). */
+/* Ranges one refill takes from the index, one search each, when no extent holds a whole magazine's span:
+ * the caller that refills pays for all of them (32: ~4,000 instructions, within the tail bound of `make
+ * bench` section 7, where 128 searches were 15,000, 29x a plain call). */
 #define INDEX_REFILL_MAX 32
 
 /* Fills this hart's empty cache of one class: a magazine from the class's pool under the pool's lock,
- * else up to INDEX_REFILL_MAX ranges from the index under one arena lock. Returns false when neither has
- * a range of that size (the caller takes the slow path, which waits for purges). Out of line: once per
- * magazine. */
+ * else from the index under one arena lock: a whole magazine's worth carved from one range when an extent
+ * holds it (one search: the refills of a cold start, up to 128 ranges), or up to INDEX_REFILL_MAX ranges
+ * found one by one. Returns false when neither has a range of that size (the caller takes the slow path,
+ * which waits for purges). Out of line: once per magazine. */
 static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 {
 	struct va_pool *p = &va_pools[class_of(va_size)];
@@ -171,18 +172,22 @@ static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 			return true;
 		}
 	}
-	u32 want = MIN(va_mag_areas(va_size >> PAGE_SHIFT), (u32)INDEX_REFILL_MAX), n = 0;
-	struct vmap_area *last = NULL;
+	u32 want = va_mag_areas(va_size >> PAGE_SHIFT), got = 0, n = 0;
+	struct vmap_area *records = NULL, *last = NULL;
+	u64 start;
 	unsigned long f = arena_lock();
-	while (n < want) {
-		u64 start;
+	for (; got < want; got++) { /* the records first: a range is never taken without one */
 		struct vmap_area *a = node_pool_get(&arena.area_pool);
 		if (!a) break;
-		if (va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) {
-			node_pool_put(&arena.area_pool, a);
-			break;
-		}
-		a->va_start = start;
+		a->lazy_next = records;
+		records = a;
+	}
+	bool whole = got && !va_index_alloc(&arena.free, got * va_size, PAGE_SIZE, &start);
+	while (records && (whole || n < INDEX_REFILL_MAX)) {
+		if (!whole && va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) break;
+		struct vmap_area *a = records;
+		records = a->lazy_next;
+		a->va_start = whole ? start + (u64)n * va_size : start;
 		a->va_size = va_size;
 		a->lazy_next = NULL;
 		a->lazy_tables = 0;
@@ -192,6 +197,11 @@ static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 		else c->head = a;
 		last = a;
 		n++;
+	}
+	while (records) {
+		struct vmap_area *a = records;
+		records = a->lazy_next;
+		node_pool_put(&arena.area_pool, a);
 	}
 	arena_unlock(f);
 	c->count = n;
