@@ -178,6 +178,26 @@ static void chunk_carves_in_order(struct ktest *t)
 	vm_purge();
 }
 
+/* With the caches and pools empty, a refill from the index carves a whole magazine from one range: one
+ * search and one hold of the arena lock for 128 one-page areas, handed out lowest address first. */
+static void refill_carves_a_magazine(struct ktest *t)
+{
+	static u8 *a[128];
+	const u64 mag = va_mag_areas(2);
+	KT_ASSERT(t, ARRAY_SIZE(a) == mag);
+	vm_purge(); /* pools and this hart's caches back to the index */
+	u64 locks = my_arena_locks();
+	u32 n = 0, breaks = 0;
+	for (; n < ARRAY_SIZE(a) && (a[n] = vmalloc(PAGE_SIZE)); n++)
+		if (n && a[n] != a[n - 1] + 2 * PAGE_SIZE) breaks++;
+	u64 took = my_arena_locks() - locks;
+	KT_EXPECT(t, n == ARRAY_SIZE(a));
+	KT_EXPECT(t, breaks == 0);
+	KT_EXPECT(t, took == 1); /* one by one, 32 ranges a hold: four */
+	for (u32 i = 0; i < n; i++) vfree(a[i]);
+	vm_purge();
+}
+
 /* The purge gives touching ranges back to the index as one range: a hart's chunk areas freed together
  * are one insert, so 256 of them take one hold of the arena lock where 64 inserts per hold took four. */
 static void purge_merges_touching_ranges(struct ktest *t)
@@ -207,5 +227,5 @@ KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
 	    {"threshold_is_linux_default", threshold_is_linux_default},
 	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts},
 	    {"pools_keep_magazines_and_age", pools_keep_magazines_and_age},
-	    {"chunk_carves_in_order", chunk_carves_in_order},
+	    {"chunk_carves_in_order", chunk_carves_in_order}, {"refill_carves_a_magazine", refill_carves_a_magazine},
 	    {"purge_merges_touching_ranges", purge_merges_touching_ranges});
