@@ -495,6 +495,23 @@ static void physical_exhaustion(struct ktest *t)
 	vfree(again);
 }
 
+/* Reserves the region without backing it: ranges of 4 GiB, then of each smaller power of two down to a
+ * page, as many of each as fit, at `align`, until `max` are held. Returns how many. */
+static u32 reserve_region(struct vmap_area **held, u32 max, u64 align)
+{
+	u32 n = 0;
+	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < max;) {
+		struct vmap_area *ar = va_area_get(size, align, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
+		if (ar) {
+			ar->size = ar->requested = size;
+			held[n++] = ar;
+		} else {
+			size >>= 1;
+		}
+	}
+	return n;
+}
+
 /* Region exhaustion: reserve the whole region without backing it, then see vmalloc fail, then succeed
  * through purge-and-retry once a reservation is freed lazily. */
 static void region_exhaustion(struct ktest *t)
@@ -506,15 +523,7 @@ static void region_exhaustion(struct ktest *t)
 	struct vm_stats a, b;
 	u32 n = 0;
 	vm_purge(); /* this hart's chunk back in the index too */
-	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
-		struct vmap_area *ar = va_area_get(size, PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
-		if (ar) {
-			ar->size = ar->requested = size;
-			held[n++] = ar;
-		} else {
-			size >>= 1;
-		}
-	}
+	n = reserve_region(held, ARRAY_SIZE(held), PAGE_SIZE);
 	KT_ASSERT(t, n < ARRAY_SIZE(held));
 	KT_EXPECT(t, vmalloc(PAGE_SIZE) == NULL);
 	vm_get_stats(&a);
@@ -548,15 +557,7 @@ static void exhaustion_takes_back_the_chunk(struct ktest *t)
 	KT_ASSERT(t, first);
 	KT_EXPECT(t, me->chunk_end - me->chunk_cur > (32UL << 20));
 	/* Aligned to two pages, never carved from a chunk: the index alone is used up, then the chunk. */
-	for (u64 size = 4UL << 30; size >= PAGE_SIZE && n < ARRAY_SIZE(held);) {
-		struct vmap_area *ar = va_area_get(size, 2 * PAGE_SIZE, VM_MAP | VM_NO_GUARD, VM_OWNER_KERNEL, 0, NULL);
-		if (ar) {
-			ar->size = ar->requested = size;
-			held[n++] = ar;
-		} else {
-			size >>= 1;
-		}
-	}
+	n = reserve_region(held, ARRAY_SIZE(held), 2 * PAGE_SIZE);
 	KT_EXPECT(t, n < ARRAY_SIZE(held));
 	KT_EXPECT(t, me->chunk_end == me->chunk_cur); /* given back when the index ran out, and used */
 	for (u32 i = 0; i < n; i++) {
