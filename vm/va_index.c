@@ -321,7 +321,6 @@ int va_index_alloc(struct va_index *ix, u64 size, u64 align, u64 *addr)
 	return err;
 }
 
-#ifdef HOST_TEST /* test support: only host tests call these */
 int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, u64 *addr)
 {
 	struct va_extent *e;
@@ -339,7 +338,6 @@ int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, 
 		*addr = a;
 	return err;
 }
-#endif
 
 /* The freed range closes the gap between prev and next: they become one extent. */
 static __noinline int free_bridging(struct va_index *ix, struct va_extent *prev, struct va_extent *next,

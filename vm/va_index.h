@@ -49,10 +49,8 @@ void va_index_init(struct va_index *ix, struct node_pool *pool, u64 start, u64 e
  */
 int va_index_alloc(struct va_index *ix, u64 size, u64 align, u64 *addr);
 
-#ifdef HOST_TEST /* test support: only host tests call these */
 /* As va_index_alloc, but the range must lie inside [lo, hi); -EINVAL if lo >= hi. */
 int va_index_alloc_in(struct va_index *ix, u64 size, u64 align, u64 lo, u64 hi, u64 *addr);
-#endif
 
 /*
  * Return [addr, addr + size) (page-aligned, non-empty) to the index, merging with free

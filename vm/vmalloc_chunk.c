@@ -19,6 +19,17 @@
 #include "lib/percpu.h"
 #include "vm/layout.h"
 
+/* A new chunk, lowest fit in the region's upper half if it has room, else anywhere. Everything else
+ * takes the lowest fit, so it fills the region from the bottom: chunks kept apart from it do not leave
+ * their freed ranges for small areas to scatter into, which would push the next chunk ever higher (and
+ * every new 2 MiB of address space touched costs a level-0 table, kept once made). Arena lock held. */
+static int chunk_take(u64 *start)
+{
+	u64 mid = arena.free.start + (arena.free.end - arena.free.start) / 2;
+	if (!va_index_alloc_in(&arena.free, VA_CHUNK_SIZE, PAGE_SIZE, mid, arena.free.end, start)) return 0;
+	return va_index_alloc(&arena.free, VA_CHUNK_SIZE, PAGE_SIZE, start);
+}
+
 /* Under one hold of the arena lock: replaces a chunk too small for span (the leftover back to the index
  * first, then a new one, lowest fit) and fills the stash to VA_STASH_REFILL records. False when either
  * cannot be done: the caller goes to the index. Out of line: once per chunk or per VA_STASH_REFILL calls. */
@@ -31,7 +42,7 @@ static __noinline bool chunk_refill(struct arena_hart *h, u64 span)
 		if (h->chunk_end > h->chunk_cur &&
 		    va_index_free(&arena.free, h->chunk_cur, h->chunk_end - h->chunk_cur) == -ENOMEM) {
 			ok = false; /* no node to record the leftover: keep it, serve this call from the index */
-		} else if (va_index_alloc(&arena.free, VA_CHUNK_SIZE, PAGE_SIZE, &start)) {
+		} else if (chunk_take(&start)) {
 			h->chunk_cur = h->chunk_end = 0;
 			ok = false;
 		} else {

@@ -160,7 +160,8 @@ static void pools_keep_magazines_and_age(struct ktest *t)
 static u64 my_arena_locks(void) { return (u64)READ_ONCE(arena_harts[this_hart_index()].stat[0][ARENA_STAT_ARENA_LOCKS]); }
 
 /* Requests above the size classes come from this hart's chunk (vm/vmalloc_chunk.c): carved one after the
- * other, the arena lock taken once for the chunk and the stash of records, not once per call. */
+ * other from a chunk in the region's upper half, the arena lock taken once for the chunk and the stash of
+ * records, not once per call. */
 static void chunk_carves_in_order(struct ktest *t)
 {
 	static u8 *a[64];
@@ -173,6 +174,8 @@ static void chunk_carves_in_order(struct ktest *t)
 	u64 took = my_arena_locks() - locks;
 	KT_EXPECT(t, n == ARRAY_SIZE(a));
 	KT_EXPECT(t, breaks == 0); /* 64 x 84 KiB fit one 64 MiB chunk */
+	/* in the region's upper half, apart from the small areas that fill it from the bottom */
+	KT_EXPECT(t, (u64)(uptr)a[0] >= arena.free.start + (arena.free.end - arena.free.start) / 2);
 	KT_EXPECT(t, took == 1);   /* the chunk and the stash in one hold; without chunks, one per call */
 	for (u32 i = 0; i < n; i++) vfree(a[i]);
 	vm_purge();
