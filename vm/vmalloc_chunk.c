@@ -5,13 +5,14 @@
  * Why: test_vmalloc's random_size (1-100 pages) took the arena lock 0.87 times per call at any hart count,
  * since size classes stop at 16 pages and a class per size up to 100 would make each hart hold a magazine
  * of each (~200 MiB of the region per hart). vmem's answer, a quantum cache per size, has the same cost;
- * Linux's vmap nodes split the address space per CPU. Here a hart takes 32 MiB of the region at a time
- * and carves its requests from it in order, so the arena lock is taken once per ~150 such calls. The
- * ranges go back to the index through the purge as any other, each burst's touching ranges merged into
- * one insert (a hart's areas freed in reverse order of carving touch), so a chunk whose areas are all
- * freed is one free extent again, the lowest fit for the next chunk. The cost: a leftover of at most
- * 32 MiB of the region per hart that only its hart uses until a purge gives it back (vm_purge, or an
- * allocation that found the region full on this hart).
+ * Linux's vmap nodes split the address space per CPU. Here a hart takes 64 MiB of the region at a time
+ * (from its upper half, apart from the small areas: chunk_take) and carves its requests from it in
+ * order, so the arena lock is taken once per ~280 such calls. The ranges go back to the index through
+ * the purge as any other, each burst's touching ranges merged into one insert (a hart's areas freed in
+ * reverse order of carving touch), so a chunk whose areas are all freed is one free extent again, the
+ * lowest fit for the next chunk. The cost: a leftover of at most 64 MiB of the region per hart that only
+ * its hart uses until a purge gives it back (vm_purge, or an allocation that found the region full on
+ * this hart).
  *
  * Only the hart itself touches its chunk and stash, in process context (the kernel does not preempt
  * itself, interrupt handlers never allocate here), so neither needs a lock or an atomic. */
