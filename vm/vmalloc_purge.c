@@ -198,9 +198,10 @@ static void fence_park(struct vmap_area *first, struct vmap_area *last, u64 n)
 }
 
 /* Gives back one burst of fenced areas (give_back_burst), from as many of the first fenced lists as it
- * takes (at many harts a purge's lists are a few dozen areas each), parking the rest of the last one
- * again; or (`all`) every fenced area. The lists' heads carry their lengths (lazy_below), so the lists of
- * a burst are found under the arena lock without walking their areas. */
+ * takes (at many harts a purge's lists are a few dozen areas each), or (`all`) every fenced area. The
+ * lists' heads carry their lengths (lazy_below), so the lists of a burst are found without walking them;
+ * the last one is cut where the burst ends and its rest stays in place, all under one hold of the arena
+ * lock (the cut walks at most a burst's areas). */
 static void give_back_fenced(bool all)
 {
 	u64 burst = all ? ~0ULL : give_back_burst();
@@ -213,15 +214,23 @@ static void give_back_fenced(bool all)
 			last = l;
 		}
 		if (last) {
-			arena.fenced_head = last->batch_next;
+			struct vmap_area *after = last->batch_next;
+			if (n > burst) { /* the rest of the last list heads the fenced lists, its own count on it */
+				struct vmap_area *cut = last;
+				for (u64 keep = va_lazy_list_areas(last) - (n - burst); keep > 1; keep--) cut = cut->lazy_next;
+				struct vmap_area *rest = cut->lazy_next;
+				cut->lazy_next = NULL;
+				rest->batch_next = after;
+				after = rest;
+			}
+			arena.fenced_head = after;
 			last->batch_next = NULL;
 		}
 		arena_unlock(f);
 		struct give_back gb = {0};
 		for (struct vmap_area *next; list; list = next) {
 			next = list->batch_next;
-			struct vmap_area *rest = give_back_take(&gb, list, burst - gb.areas);
-			if (rest) fence_park(rest, rest, 0);
+			(void)give_back_take(&gb, list, ~0ULL);
 		}
 		__atomic_fetch_sub(&arena.st.fenced_areas, give_back_end(&gb), __ATOMIC_RELAXED);
 		if (!all) return;
