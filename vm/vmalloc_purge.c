@@ -155,25 +155,24 @@ struct give_back {
 	u64 areas; /* taken from the lists so far */
 };
 
-/* Takes at most `max` fenced areas from the head of `list` into gb and returns the rest of the list (NULL
- * once all of it is taken). Each area's emptied tables go back to the page cache now: every TLB was
- * flushed since they were detached. */
-static struct vmap_area *give_back_take(struct give_back *gb, struct vmap_area *list, u64 max)
+/* Takes every area of the fenced lists `lists` (chained through batch_next) into gb. Each area's emptied
+ * tables go back to the page cache now: every TLB was flushed since they were detached. */
+static void give_back_take(struct give_back *gb, struct vmap_area *lists)
 {
-	for (u64 n = 0; list && n < max; n++) {
-		struct vmap_area *next = list->lazy_next;
-		if (unlikely(list->lazy_tables)) {
-			vm_free_chain(list->lazy_tables);
-			list->lazy_tables = 0;
+	for (struct vmap_area *next_list; lists; lists = next_list) {
+		next_list = lists->batch_next;
+		for (struct vmap_area *a = lists, *next; a; a = next, gb->areas++) {
+			next = a->lazy_next;
+			if (unlikely(a->lazy_tables)) {
+				vm_free_chain(a->lazy_tables);
+				a->lazy_tables = 0;
+			}
+			if (!va_pool_put(a, &gb->pooled)) {
+				a->lazy_next = gb->rest;
+				gb->rest = a;
+			}
 		}
-		if (!va_pool_put(list, &gb->pooled)) {
-			list->lazy_next = gb->rest;
-			gb->rest = list;
-		}
-		gb->areas++;
-		list = next;
 	}
-	return list;
 }
 
 /* Hands back what gb holds: small ranges to their class's pool (whole, struct and range, one lock per
@@ -186,14 +185,14 @@ static u64 give_back_end(struct give_back *gb)
 	return gb->areas;
 }
 
-/* Puts fenced lists (first `first`, last `last`, chained through batch_next; `n` areas not yet counted as
- * fenced) before those already waiting. O(1) under the arena lock. */
-static void fence_park(struct vmap_area *first, struct vmap_area *last, u64 n)
+/* Puts a purged batch's lists before the fenced lists already waiting, counted as fenced. O(1) under
+ * the arena lock. */
+static void fence_park(const struct va_lazy_batch *b)
 {
 	unsigned long f = arena_lock();
-	last->batch_next = arena.fenced_head;
-	arena.fenced_head = first;
-	if (n) __atomic_fetch_add(&arena.st.fenced_areas, n, __ATOMIC_RELAXED);
+	b->last->batch_next = arena.fenced_head;
+	arena.fenced_head = b->lists;
+	__atomic_fetch_add(&arena.st.fenced_areas, b->areas, __ATOMIC_RELAXED);
 	arena_unlock(f);
 }
 
@@ -228,10 +227,7 @@ static void give_back_fenced(bool all)
 		}
 		arena_unlock(f);
 		struct give_back gb = {0};
-		for (struct vmap_area *next; list; list = next) {
-			next = list->batch_next;
-			(void)give_back_take(&gb, list, ~0ULL);
-		}
+		give_back_take(&gb, list);
 		__atomic_fetch_sub(&arena.st.fenced_areas, give_back_end(&gb), __ATOMIC_RELAXED);
 		if (!all) return;
 	}
@@ -273,7 +269,7 @@ __noinline static void purge_batch(bool chunked)
 	enum tlb_remote_mech mech = tlb_remote_mech(); /* read once: the fence uses it and the trace names it */
 	u32 remote = flush_kernel_range(start, size, mech);
 	if (chunked) {
-		fence_park(b.lists, b.last, b.areas);
+		fence_park(&b);
 		give_back_fenced(false);
 	} else {
 		/* An idle hart's purge also ages the pools, before this batch joins them: what a quarter of
@@ -281,10 +277,7 @@ __noinline static void purge_batch(bool chunked)
 		 * inline does not: it would pay for a walk of every pool. */
 		va_pool_decay();
 		struct give_back gb = {0};
-		for (struct vmap_area *l = b.lists, *next; l; l = next) {
-			next = l->batch_next;
-			(void)give_back_take(&gb, l, ~0ULL);
-		}
+		give_back_take(&gb, b.lists);
 		(void)give_back_end(&gb);
 	}
 	arena_stat_add(ARENA_STAT_PURGES, 1);
