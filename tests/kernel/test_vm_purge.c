@@ -159,26 +159,43 @@ static void pools_keep_magazines_and_age(struct ktest *t)
 /* Arena-lock acquisitions made by this hart in process context (its own counter bank). */
 static u64 my_arena_locks(void) { return (u64)READ_ONCE(arena_harts[this_hart_index()].stat[0][ARENA_STAT_ARENA_LOCKS]); }
 
+/* A run measured from a fresh start (vm_purge: this hart's caches, pools and chunk back in the index): n
+ * areas of `pages` pages allocated into a[], how many of them do not follow the one before (guard
+ * included), and the arena-lock holds taken meanwhile. Returns how many were allocated. */
+static u32 carve_run(u8 **a, u32 n, u64 pages, u32 *breaks, u64 *locks)
+{
+	vm_purge();
+	u64 before = my_arena_locks();
+	u32 got = 0;
+	*breaks = 0;
+	for (; got < n && (a[got] = vmalloc(pages * PAGE_SIZE)); got++)
+		if (got && a[got] != a[got - 1] + (pages + 1) * PAGE_SIZE) (*breaks)++;
+	*locks = my_arena_locks() - before;
+	return got;
+}
+
+/* Gives back what carve_run allocated and purges it. */
+static void carve_run_end(u8 **a, u32 n)
+{
+	for (u32 i = 0; i < n; i++) vfree(a[i]);
+	vm_purge();
+}
+
 /* Requests above the size classes come from this hart's chunk (vm/vmalloc_chunk.c): carved one after the
  * other from a chunk in the region's upper half, the arena lock taken once for the chunk and the stash of
  * records, not once per call. */
 static void chunk_carves_in_order(struct ktest *t)
 {
 	static u8 *a[64];
-	const u64 pages = 20, span = (pages + 1) * PAGE_SIZE; /* above the 16-page classes; the guard */
-	vm_purge(); /* this hart's chunk goes back: the first call takes a fresh one */
-	u64 locks = my_arena_locks();
-	u32 n = 0, breaks = 0;
-	for (; n < ARRAY_SIZE(a) && (a[n] = vmalloc(pages * PAGE_SIZE)); n++)
-		if (n && a[n] != a[n - 1] + span) breaks++;
-	u64 took = my_arena_locks() - locks;
+	u32 breaks;
+	u64 took;
+	u32 n = carve_run(a, ARRAY_SIZE(a), 20, &breaks, &took); /* above the 16-page classes */
 	KT_EXPECT(t, n == ARRAY_SIZE(a));
 	KT_EXPECT(t, breaks == 0); /* 64 x 84 KiB fit one 64 MiB chunk */
 	/* in the region's upper half, apart from the small areas that fill it from the bottom */
-	KT_EXPECT(t, (u64)(uptr)a[0] >= arena.free.start + (arena.free.end - arena.free.start) / 2);
+	KT_EXPECT(t, n && (u64)(uptr)a[0] >= arena.free.start + (arena.free.end - arena.free.start) / 2);
 	KT_EXPECT(t, took == 1);   /* the chunk and the stash in one hold; without chunks, one per call */
-	for (u32 i = 0; i < n; i++) vfree(a[i]);
-	vm_purge();
+	carve_run_end(a, n);
 }
 
 /* With the caches and pools empty, a refill from the index carves a whole magazine from one range: one
@@ -186,19 +203,14 @@ static void chunk_carves_in_order(struct ktest *t)
 static void refill_carves_a_magazine(struct ktest *t)
 {
 	static u8 *a[128];
-	const u64 mag = va_mag_areas(2);
-	KT_ASSERT(t, ARRAY_SIZE(a) == mag);
-	vm_purge(); /* pools and this hart's caches back to the index */
-	u64 locks = my_arena_locks();
-	u32 n = 0, breaks = 0;
-	for (; n < ARRAY_SIZE(a) && (a[n] = vmalloc(PAGE_SIZE)); n++)
-		if (n && a[n] != a[n - 1] + 2 * PAGE_SIZE) breaks++;
-	u64 took = my_arena_locks() - locks;
+	u32 breaks;
+	u64 took;
+	KT_ASSERT(t, ARRAY_SIZE(a) == va_mag_areas(2));
+	u32 n = carve_run(a, ARRAY_SIZE(a), 1, &breaks, &took);
 	KT_EXPECT(t, n == ARRAY_SIZE(a));
 	KT_EXPECT(t, breaks == 0);
 	KT_EXPECT(t, took == 1); /* one by one, 32 ranges a hold: four */
-	for (u32 i = 0; i < n; i++) vfree(a[i]);
-	vm_purge();
+	carve_run_end(a, n);
 }
 
 /* The purge gives touching ranges back to the index as one range: a hart's chunk areas freed together
