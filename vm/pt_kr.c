@@ -10,7 +10,10 @@
 static struct {
 	u64 start, end;
 	pte_t *l1[KR_MAX_L1];
-	u64 tables; /* level-0 tables hanging under l1[] now */
+	/* Level-0 tables hanging under each l1[] now: pt_kr_tables sums them, and pt_kr_next_table skips the
+	 * gigabytes that hold none (a pass over the whole region reads only the few in use). */
+	s32 tables[KR_MAX_L1];
+	u64 tables_peak; /* the most pt_kr_tables has been since boot */
 } kr;
 
 void pt_kr_init(u64 root, u64 start, u64 end)
@@ -18,11 +21,19 @@ void pt_kr_init(u64 root, u64 start, u64 end)
 	pte_t *t = pt_table_va(root);
 	kr.start = start;
 	kr.end = MIN(end, start + KR_MAX_L1 * PUD_SIZE);
-	kr.tables = 0; /* the range holds no level-0 table yet */
+	memset(kr.tables, 0, sizeof(kr.tables)); /* the range holds no level-0 table yet */
 	for (u64 va = kr.start; va < kr.end; va += PUD_SIZE) kr.l1[(va - kr.start) >> 30] = pt_table_of(t[pt_index(va, 2)]);
 }
 
 static inline pte_t *kr_l1_slot(u64 va) { return &kr.l1[(va - kr.start) >> 30][pt_index(va, 1)]; }
+static inline void kr_count_table(u64 va, s32 n) { __atomic_fetch_add(&kr.tables[(va - kr.start) >> 30], n, __ATOMIC_RELAXED); }
+
+/* After a table is installed (once per 2 MiB block made: the sum's 64 loads are not on a per-call path). */
+static __noinline void kr_note_peak(void)
+{
+	u64 now = pt_kr_tables(), peak = __atomic_load_n(&kr.tables_peak, __ATOMIC_RELAXED);
+	while (now > peak && !__atomic_compare_exchange_n(&kr.tables_peak, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
 
 /* The one walker of the kernel range: the level-0 table covering va, installed by compare-and-swap when
  * alloc and missing. NULL if a 2 MiB leaf is there, or none is there and !alloc, or memory ran out. */
@@ -39,7 +50,8 @@ static inline pte_t *kr_l0_table(u64 va, bool alloc)
 		pt_free_table(pa); /* a neighbour won the race: use its table */
 		return pte_is_leaf(e) ? NULL : pt_table_of(e);
 	}
-	__atomic_fetch_add(&kr.tables, 1, __ATOMIC_RELAXED);
+	kr_count_table(va, 1);
+	kr_note_peak();
 	return pt_table_va(pa);
 }
 
@@ -312,7 +324,7 @@ int pt_kr_detach_table(u64 va, u64 *table_pa)
 	if (pte_is_leaf(e) || !pt_table_empty(pt_table_of(e))) return -EBUSY;
 	/* The caller owns the whole 2 MiB: nobody else can be installing or filling this table. */
 	pt_set_pte(slot, 0);
-	__atomic_fetch_sub(&kr.tables, 1, __ATOMIC_RELAXED);
+	kr_count_table(va, -1);
 	*table_pa = pte_pa(e);
 	return 0;
 }
@@ -359,7 +371,28 @@ bool pt_kr_mark_dirty(u64 va)
 	return true;
 }
 
-u64 pt_kr_tables(void) { return __atomic_load_n(&kr.tables, __ATOMIC_RELAXED); }
+u64 pt_kr_tables_peak(void) { return __atomic_load_n(&kr.tables_peak, __ATOMIC_RELAXED); }
+
+u64 pt_kr_tables(void)
+{
+	s64 n = 0;
+	for (u32 g = 0; g < KR_MAX_L1; g++) n += __atomic_load_n(&kr.tables[g], __ATOMIC_RELAXED);
+	return (u64)n;
+}
+
+u64 pt_kr_next_table(u64 va)
+{
+	if (va < kr.start) va = kr.start;
+	for (va = ALIGN_UP(va, PMD_SIZE); va < kr.end; va = ALIGN_UP(va + 1, PUD_SIZE)) {
+		if (!__atomic_load_n(&kr.tables[(va - kr.start) >> 30], __ATOMIC_RELAXED)) continue;
+		for (u64 gig_end = MIN(ALIGN_UP(va + 1, PUD_SIZE), kr.end); va < gig_end; va += PMD_SIZE) {
+			pte_t e = __atomic_load_n(kr_l1_slot(va), __ATOMIC_ACQUIRE);
+			if ((e & PTE_V) && !pte_is_leaf(e)) return va;
+		}
+		va -= 1; /* the loop's step rounds up to the next gigabyte, which va already is */
+	}
+	return 0;
+}
 
 #ifdef VM_DEBUG
 u64 pt_kr_count_tables(void)
@@ -369,8 +402,8 @@ u64 pt_kr_count_tables(void)
 		pte_t e = READ_ONCE(*kr_l1_slot(va));
 		if ((e & PTE_V) && !pte_is_leaf(e)) n++;
 	}
-	return n;
+	return n; /* every slot, not pt_kr_next_table: that one trusts the per-gigabyte counts this checks */
 }
 
-void pt_kr_miscount_tables(s64 n) { __atomic_fetch_add(&kr.tables, (u64)n, __ATOMIC_RELAXED); }
+void pt_kr_miscount_tables(s64 n) { __atomic_fetch_add(&kr.tables[0], (s32)n, __ATOMIC_RELAXED); }
 #endif

@@ -66,6 +66,12 @@ pte_t pt_kr_lookup(u64 va, int *level);
 bool pt_kr_mark_dirty(u64 va);
 /* Level-0 tables the kernel range holds now. */
 u64 pt_kr_tables(void);
+/* The most level-0 tables the kernel range has held at once since boot. */
+u64 pt_kr_tables_peak(void);
+/* The lowest 2 MiB block at or above va whose level-1 slot holds a level-0 table, 0 when there is none up
+ * to the range's end. A snapshot: tables come and go meanwhile. Reads only the gigabytes that hold
+ * tables. Any context. */
+u64 pt_kr_next_table(u64 va);
 #ifdef VM_DEBUG
 /* Counts the level-0 tables actually hanging under the region's level-1 tables (O(64 x 512)), for the
  * VM_DEBUG check that pt_kr_tables' counter is true. Only at rest (nobody installing or detaching). */

@@ -127,7 +127,7 @@ static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsign
 		}
 		if (likely(!e)) break;
 		bool lazy = arena.lazy_head || arena.fenced_head || va_lazy_pages_total() || vm_purge_in_flight() ||
-			    va_pools_hold_ranges();
+			    va_pools_hold_ranges() || arena.table_blocks_out;
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
@@ -174,14 +174,20 @@ void va_area_abort(struct vmap_area *a, u64 pages)
 	if (due) vm_purge_kick();
 }
 
-/* Out of pages while shrunk user tails wait for their fence (vm_tail_pages_defer): fence, give them back,
- * and try once more (a failed populate has unmapped and freed what it took). Out of line and cold, so the
- * common path of va_populate stays one call LTO can inline (it cost fix_size 22 instructions a loop). */
+/* Out of pages: what the arena holds back that a fence can turn into free pages goes first, then one more
+ * try (a failed populate has unmapped and freed what it took): shrunk user tails waiting for their fence
+ * (vm_tail_pages_defer), and, outside interrupt handlers, the level-0 tables of wholly free blocks
+ * (va_reclaim_tables). Out of line and cold, so the common path of va_populate stays one call LTO can
+ * inline (it cost fix_size 22 instructions a loop). */
 static __attribute__((noinline, cold)) int populate_after_drain(u64 va, u32 n, int node, bool zero, int e)
 {
-	if (!vm_tail_pages_waiting()) return e;
-	vm_tail_pages_drain();
-	return pt_kr_populate(va, n, node, zero);
+	bool freed = false;
+	if (vm_tail_pages_waiting()) {
+		vm_tail_pages_drain();
+		freed = true;
+	}
+	if (!in_interrupt() && va_reclaim_tables()) freed = true;
+	return freed ? pt_kr_populate(va, n, node, zero) : e;
 }
 
 int va_populate(u64 va, u32 n, int node, bool zero)
@@ -647,7 +653,11 @@ void vm_arena_quiesce(void)
 	va_walk_arena(); /* VM_DEBUG: the whole walk, here where the arena is at rest */
 }
 
-void vm_purge(void) { vm_purge_parked(); }
+void vm_purge(void)
+{
+	vm_purge_parked();
+	(void)va_reclaim_tables(); /* after the purge: the ranges it gave back may complete free blocks */
+}
 
 void vm_purge_wait_idle(void)
 {

@@ -99,8 +99,9 @@ void vm_dump_areas(void);
 /* The same without allocating or waiting for a lock (an area whose stripe is held is skipped), for an
  * oops. Any context. */
 void vm_dump_areas_oops(void);
-/* Flushes every lazily freed range now and gives the ranges back (waits for a purge in flight first).
- * Process context. */
+/* Flushes every lazily freed range now and gives the ranges back (waits for a purge in flight first),
+ * then frees the level-0 tables of the 2 MiB blocks left wholly free (vm/vmalloc_map.h). Process
+ * context. */
 void vm_purge(void);
 /* Returns once no purge is in flight. Process context. */
 void vm_purge_wait_idle(void);
@@ -171,9 +172,10 @@ void va_area_abort(struct vmap_area *a, u64 pages);
 struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller);
 /* Parks an area already out of the busy map and already unmapped for the next purge. No lock held. */
 void va_area_park(struct vmap_area *a);
-/* Allocates n pages (zeroed if asked) and maps them from va on (vm/pt.c); when out of pages while shrunk
- * user tails wait for their fence, fences, takes them back and tries once more. -ENOMEM with nothing
- * mapped. The caller owns the range; process context. */
+/* Allocates n pages (zeroed if asked) and maps them from va on (vm/pt.c); when out of pages, first turns
+ * into free pages what a fence can (shrunk user tails waiting for theirs, the level-0 tables of wholly
+ * free blocks) and tries once more. -ENOMEM with nothing mapped. The caller owns the range; process
+ * context, no lock held (the fence waits for other harts). */
 int va_populate(u64 va, u32 n, int node, bool zero);
 /* The one place an area's requested size is set, with the slack invariant every path keeps: every mapped
  * byte past `size` reads as zero in a VM_ZERO area and as the redzone byte in any other. Bytes in

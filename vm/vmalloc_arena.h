@@ -47,6 +47,8 @@ struct vm_arena {
 					* lists as a purge took them, chained through their heads' batch_next */
 	struct vmap_area *deferred_head; /* vfree_atomic: out of the busy map, pages not yet freed */
 	u32 deferred_draining;      /* harts half-way through a deferred list they took */
+	u64 table_blocks_out;       /* bytes of 2 MiB blocks taken from the index by the table reclaim
+				     * (vm/vmalloc_map.c) until their tables are flushed and freed */
 	struct vm_stats st;
 	u64 owner_pages[VM_MAX_OWNERS];
 	u64 owner_limit[VM_MAX_OWNERS];

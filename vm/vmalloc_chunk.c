@@ -5,9 +5,9 @@
  * Why: test_vmalloc's random_size (1-100 pages) took the arena lock 0.87 times per call at any hart count,
  * since size classes stop at 16 pages and a class per size up to 100 would make each hart hold a magazine
  * of each (~200 MiB of the region per hart). vmem's answer, a quantum cache per size, has the same cost;
- * Linux's vmap nodes split the address space per CPU. Here a hart takes 64 MiB of the region at a time
- * (from its upper half, apart from the small areas: chunk_take) and carves its requests from it in
- * order, so the arena lock is taken once per ~280 such calls. The ranges go back to the index through
+ * Linux's vmap nodes split the address space per CPU. Here a hart takes up to 64 MiB of the region at a
+ * time (chunk_size; from its upper half, apart from the small areas: chunk_take) and carves its requests
+ * from it in order, so the arena lock is taken once per ~280 such calls at 8 harts or more. The ranges go back to the index through
  * the purge as any other, each burst's touching ranges merged into one insert (a hart's areas freed in
  * reverse order of carving touch), so a chunk whose areas are all freed is one free extent again, the
  * lowest fit for the next chunk. The cost: a leftover of at most 64 MiB of the region per hart that only
@@ -24,11 +24,17 @@
  * takes the lowest fit, so it fills the region from the bottom: chunks kept apart from it do not leave
  * their freed ranges for small areas to scatter into, which would push the next chunk ever higher (and
  * every new 2 MiB of address space touched costs a level-0 table, kept once made). Arena lock held. */
-static int chunk_take(u64 *start)
+static int chunk_take(u64 *start, u64 size)
 {
 	u64 mid = arena.free.start + (arena.free.end - arena.free.start) / 2;
-	if (!va_index_alloc_in(&arena.free, VA_CHUNK_SIZE, PAGE_SIZE, mid, arena.free.end, start)) return 0;
-	return va_index_alloc(&arena.free, VA_CHUNK_SIZE, PAGE_SIZE, start);
+	if (!va_index_alloc_in(&arena.free, size, PAGE_SIZE, mid, arena.free.end, start)) return 0;
+	return va_index_alloc(&arena.free, size, PAGE_SIZE, start);
+}
+
+/* VA_CHUNK_STEP per fls(online harts), at most VA_CHUNK_MAX (vm/vmalloc_chunk.h says why). */
+static u64 chunk_size(void)
+{
+	return MIN(VA_CHUNK_MAX, VA_CHUNK_STEP * (u64)fls64(__atomic_load_n(&nr_harts_online, __ATOMIC_RELAXED)));
 }
 
 /* Under one hold of the arena lock: replaces a chunk too small for span (the leftover back to the index
@@ -39,16 +45,16 @@ static __noinline bool chunk_refill(struct arena_hart *h, u64 span)
 	bool ok = true;
 	unsigned long f = arena_lock();
 	if (h->chunk_end - h->chunk_cur < span) {
-		u64 start;
+		u64 start, size = chunk_size();
 		if (h->chunk_end > h->chunk_cur &&
 		    va_index_free(&arena.free, h->chunk_cur, h->chunk_end - h->chunk_cur) == -ENOMEM) {
 			ok = false; /* no node to record the leftover: keep it, serve this call from the index */
-		} else if (chunk_take(&start)) {
+		} else if (chunk_take(&start, size)) {
 			h->chunk_cur = h->chunk_end = 0;
 			ok = false;
 		} else {
 			h->chunk_cur = start;
-			h->chunk_end = start + VA_CHUNK_SIZE;
+			h->chunk_end = start + size;
 		}
 	}
 	while (ok && h->stashed < VA_STASH_REFILL) {

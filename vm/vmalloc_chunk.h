@@ -8,8 +8,14 @@
 
 #include "vm/vmalloc_cache.h"
 
-/* A chunk: 64 MiB, about 280 of test_vmalloc's random_size areas (17-101 pages with the guard). */
-#define VA_CHUNK_SIZE (64UL << 20)
+/* A chunk: 16 MiB per fls(online harts), at most 64 MiB (about 280 of test_vmalloc's random_size areas,
+ * 17-101 pages with the guard), as Linux's lazy threshold is 32 MiB per fls(CPUs). A chunk is address
+ * space carved forward while the ranges freed behind it wait for a purge, so every chunk taken touches
+ * its whole span's level-0 tables: few harts, which take the arena lock rarely anyway, take small chunks
+ * (one hart's test_vmalloc held 126 tables at most with 64 MiB chunks, 86 with 16; Linux 92-108), many
+ * harts big ones (64 harts' random_size takes the arena lock 0.007 times a call with 64 MiB). */
+#define VA_CHUNK_STEP (16UL << 20)
+#define VA_CHUNK_MAX (64UL << 20)
 /* The largest span carved from a chunk (Linux's vmap-node pools stop at 256 pages too): at most this much
  * of a chunk is left over when it is retired, and it goes back to the index. */
 #define VA_CHUNK_AREA_MAX (1UL << 20)
@@ -23,7 +29,7 @@ static inline bool va_chunk_fits(u64 span) { return !va_cache_fits(span) && span
 
 /* A kernel area of `span` bytes at page alignment from this hart's chunk and stash (refilled under one
  * hold of the arena lock when either runs out), registered in the busy map and counted, as va_cache_get.
- * NULL when no chunk can be had (the region has no free 32 MiB extent, or no record is left): the caller
+ * NULL when no chunk can be had (the region has no free extent of a chunk's size, or no record is left): the caller
  * takes the index path, which also waits for purges. Process context, no lock held. */
 struct vmap_area *va_chunk_get(u64 span, unsigned vmflags, u64 pages, const void *caller);
 

@@ -10,6 +10,7 @@
 #include "vm/pt.h"
 #include "vm/pt_kr.h"
 #include "vm/page_cache.h"
+#include "vm/vmalloc_arena.h"
 #include "vm/vmalloc_purge.h"
 
 #define HUGE_ORDER 9 /* 2 MiB blocks */
@@ -41,6 +42,78 @@ void va_release_tables(u64 va, u64 size)
 	/* A walker may hold a detached table until its TLB is flushed; only then can it be reused. */
 	vm_flush_range_now(ALIGN_UP(va, PMD_SIZE), ALIGN_DOWN(va + size, PMD_SIZE) - ALIGN_UP(va, PMD_SIZE));
 	vm_free_chain(chain);
+}
+
+/* Table reclaim: blocks taken from the index per pass step, i.e. per remote fence. */
+#define RECLAIM_BATCH 64
+
+static u32 reclaim_running;           /* one pass at a time, claimed by compare-and-swap */
+static u64 reclaim_unreturned[RECLAIM_BATCH]; /* blocks the index had no node for: returned next pass */
+static u32 reclaim_unreturned_n;
+
+/* Gives n reclaimed blocks back to the index (every table of theirs flushed and freed); a block the index
+ * has no node for (both its neighbours were taken meanwhile) joins the unreturned ones, still counted out,
+ * for the next pass. The caller keeps n + reclaim_unreturned_n within RECLAIM_BATCH; fenced: the blocks'
+ * tables were freed after a flush of their own, which the counters take in. */
+static void reclaim_return(const u64 *blocks, u32 n, bool fenced)
+{
+	unsigned long f = arena_lock();
+	if (fenced) {
+		arena.st.table_reclaim_fences++;
+		arena.st.tables_reclaimed += n;
+	}
+	for (u32 i = 0; i < n; i++) {
+		if (va_index_free(&arena.free, blocks[i], PMD_SIZE) == -ENOMEM)
+			reclaim_unreturned[reclaim_unreturned_n++] = blocks[i];
+		else arena.table_blocks_out -= PMD_SIZE;
+	}
+	arena_unlock(f);
+}
+
+u64 va_reclaim_tables(void)
+{
+	u32 idle = 0;
+	if (!__atomic_compare_exchange_n(&reclaim_running, &idle, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+	u64 freed = 0, blocks[RECLAIM_BATCH];
+	u32 n = reclaim_unreturned_n;
+	memcpy(blocks, reclaim_unreturned, n * sizeof(u64));
+	reclaim_unreturned_n = 0;
+	reclaim_return(blocks, n, false);
+	for (u64 va = pt_kr_next_table(0); va;) {
+		u64 chain = 0;
+		for (n = 0; va && n + reclaim_unreturned_n < RECLAIM_BATCH; va = pt_kr_next_table(va + PMD_SIZE)) {
+			/* Only a block the index holds whole is nobody's: no area, lazy range, cache, pool or chunk
+			 * has any of it, so no one maps into it or installs its table while it is out. */
+			u64 got;
+			unsigned long f = arena_lock();
+			bool ours = !va_index_alloc_in(&arena.free, PMD_SIZE, PMD_SIZE, va, va + PMD_SIZE, &got);
+			if (ours) arena.table_blocks_out += PMD_SIZE;
+			arena_unlock(f);
+			if (!ours) continue;
+			u64 pa;
+			if (unlikely(pt_kr_detach_table(va, &pa))) {
+				printk("vmalloc: free 2 MiB block 0x%lx still maps something; its page table is kept\n", va);
+				reclaim_return(&va, 1, false);
+				continue;
+			}
+			if (!pa) { /* gone meanwhile: a huge mapping's set-up took it before the block was free */
+				reclaim_return(&va, 1, false);
+				continue;
+			}
+			*(u64 *)phys_to_virt(pa) = chain; /* bit V clear: a stale walker finds an invalid PTE */
+			chain = pa;
+			blocks[n++] = va;
+		}
+		if (!n) break;
+		/* A walker may hold a detached table, or the level-1 entry that pointed to it, until its TLB is
+		 * flushed: the tables are freed, and the blocks open to new tables, only after every hart's. */
+		vm_flush_range_now(blocks[0], (u64)n * PMD_SIZE);
+		vm_free_chain(chain);
+		reclaim_return(blocks, n, true);
+		freed += n;
+	}
+	__atomic_store_n(&reclaim_running, 0, __ATOMIC_RELEASE);
+	return freed;
 }
 
 int va_populate_huge(u64 va, u64 size, int node, bool zero)

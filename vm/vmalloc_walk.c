@@ -101,6 +101,7 @@ void va_walk_arena(void)
 	BUG_UNLESS(fenced == arena.st.fenced_areas, INV_LAZY_PAGES);
 	for (const struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next) held(&s, a, VA_DEFERRED);
 
+	s.bytes += arena.table_blocks_out; /* blocks out while the table reclaim flushes their tables */
 	BUG_UNLESS(s.bytes + va_index_free_bytes(&arena.free) == arena.free.end - arena.free.start, INV_ONE_HOME);
 	BUG_UNLESS(s.areas == node_pool_in_use(&arena.area_pool), INV_AREA_RECORDS);
 	BUG_UNLESS(arena_stat_total(ARENA_STAT_LIVE_AREAS) == s.busy, INV_LIVE_AREAS);

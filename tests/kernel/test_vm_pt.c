@@ -1,7 +1,8 @@
 /* The page-table engine under the vmalloc arena (vm/pt.c's kernel range): huge leaves on an arena that
  * has been used, a huge request that cannot get 2 MiB blocks falling back at its real size, and level-0
- * tables given back once the areas that emptied them are purged. */
+ * tables given back once the areas that emptied them are purged, or once their blocks are wholly free. */
 #include "kernel/ktest.h"
+#include "lib/percpu.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
 #include "vm/page_cache.h"
@@ -86,6 +87,63 @@ static void empty_tables_given_back(struct ktest *t)
 	KT_EXPECT(t, after <= before + 2); /* at most the two part-used blocks at its ends stay */
 }
 
+/* Small areas leave their level-0 tables behind (each area clears only its own leaves); vm_purge gives
+ * back the table of every 2 MiB block left wholly free, keeps the block of an area still live (which
+ * stays mapped and intact), and a block whose table went can be mapped again. */
+static void free_blocks_tables_reclaimed(struct ktest *t)
+{
+	static u8 *small[2048]; /* 2048 x (1 page + guard): 16 MiB, eight 2 MiB blocks or more */
+	vm_purge();
+	u64 before = pt_kr_tables();
+	u32 made = 0;
+	for (; made < ARRAY_SIZE(small); made++) {
+		if (!(small[made] = vmalloc(PAGE_SIZE))) break;
+		small[made][0] = (u8)made;
+	}
+	KT_ASSERT(t, made == ARRAY_SIZE(small));
+	u64 during = pt_kr_tables();
+	KT_EXPECT(t, during >= before + 6);
+	u8 *kept = small[made / 2]; /* live through the reclaim: its block keeps its table */
+	memset(kept, 0x5a, PAGE_SIZE);
+	for (u32 i = 0; i < made; i++)
+		if (small[i] != kept) vfree(small[i]);
+	vm_purge();
+	u64 after = pt_kr_tables();
+	/* Every block these areas emptied but the kept one's is wholly free again on one hart; with more
+	 * harts an idle one may have given some ranges back into its own caches: most of them, then. */
+	if (nr_harts_online == 1) KT_EXPECT(t, after <= before + 1);
+	KT_EXPECT(t, during - after >= (during - before) / 2);
+	KT_EXPECT(t, leaf_level(kept) == 0);
+	bool intact = true;
+	for (u32 i = 0; i < PAGE_SIZE; i++) intact &= kept[i] == 0x5a;
+	KT_EXPECT(t, intact);
+	/* The blocks whose tables went: their level-1 slots are empty now. */
+	static u64 emptied[64];
+	u32 ne = 0;
+	for (u32 i = 0; i < ARRAY_SIZE(small) && ne < ARRAY_SIZE(emptied); i++) {
+		u64 block = ALIGN_DOWN((u64)(uptr)small[i], PMD_SIZE);
+		if (pt_kr_slot_empty(block) && (!ne || emptied[ne - 1] != block)) emptied[ne++] = block;
+	}
+	KT_EXPECT(t, ne >= (during - before) / 2);
+	/* They are mapped again, through new tables: on one hart lowest fit returns to them at once. */
+	u32 reused = 0;
+	for (made = 0; made < ARRAY_SIZE(small); made++) {
+		if (!(small[made] = vmalloc(PAGE_SIZE))) break;
+		memset(small[made], (int)made, 64);
+		for (u32 j = 0; j < ne; j++) reused += ALIGN_DOWN((u64)(uptr)small[made], PMD_SIZE) == emptied[j];
+	}
+	KT_EXPECT(t, made == ARRAY_SIZE(small));
+	if (nr_harts_online == 1) KT_EXPECT(t, reused >= made / 2);
+	bool reads_back = true;
+	for (u32 i = 0; i < made; i++) reads_back &= small[i][63] == (u8)i;
+	KT_EXPECT(t, reads_back);
+	for (u32 i = 0; i < made; i++) vfree(small[i]);
+	vfree(kept);
+	vm_purge();
+	KT_EXPECT(t, pt_kr_tables() <= before + (nr_harts_online == 1 ? 0 : during - before));
+}
+
 KTEST_SUITE(vm_pt, {"huge_leaves_on_used_arena", huge_leaves_on_used_arena},
 	    {"huge_fallback_at_real_size", huge_fallback_at_real_size},
-	    {"empty_tables_given_back", empty_tables_given_back});
+	    {"empty_tables_given_back", empty_tables_given_back},
+	    {"free_blocks_tables_reclaimed", free_blocks_tables_reclaimed});
