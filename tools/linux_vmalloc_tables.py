@@ -34,17 +34,22 @@ SV39_ROOT_SHIFT, SV39_L1_SHIFT = 30, 21
 PTE_V, PTE_RWX = 0x1, 0xE
 
 
-def monitor(sock, cmd):
-    """Send one command to QEMU's human monitor; return its answer (up to the next prompt)."""
-    sock.sendall((cmd + "\n").encode())
+def read_prompt(sock):
+    """Everything the monitor sends up to and including its next prompt."""
     out = b""
     while not out.endswith(b"(qemu) "):
         chunk = sock.recv(65536)
         if not chunk:
             break
         out += chunk
-    text = out.decode(errors="replace")
-    # The monitor echoes the command line first; drop it and the prompt.
+    return out.decode(errors="replace")
+
+
+def monitor(sock, cmd):
+    """Send one command to QEMU's human monitor; return its answer (the echoed command line and the
+    prompt dropped). The caller has read the previous prompt, so exactly one prompt ends this answer."""
+    sock.sendall((cmd + "\n").encode())
+    text = read_prompt(sock)
     return text.split("\n", 1)[1] if "\n" in text else text
 
 
@@ -89,7 +94,7 @@ def main():
             sys.exit("linux_vmalloc_tables: test_vmalloc did not finish before the panic (log %s)" % log_path)
         sock = socket.socket(socket.AF_UNIX)
         sock.connect(sock_path)
-        monitor(sock, "")  # the banner and first prompt
+        read_prompt(sock)  # the banner and first prompt
         regs = monitor(sock, "info registers")
         m = re.search(r"satp\s+([0-9a-fA-F]+)", regs)
         if not m:

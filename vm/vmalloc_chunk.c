@@ -31,10 +31,12 @@ static int chunk_take(u64 *start, u64 size)
 	return va_index_alloc(&arena.free, size, PAGE_SIZE, start);
 }
 
-/* VA_CHUNK_STEP per fls(online harts), at most VA_CHUNK_MAX (vm/vmalloc_chunk.h says why). */
+/* VA_CHUNK_STEP on one hart, twice that on two or three, VA_CHUNK_MAX from four (vm/vmalloc_chunk.h says
+ * why). */
 static u64 chunk_size(void)
 {
-	return MIN(VA_CHUNK_MAX, VA_CHUNK_STEP * (u64)fls64(__atomic_load_n(&nr_harts_online, __ATOMIC_RELAXED)));
+	u32 harts = __atomic_load_n(&nr_harts_online, __ATOMIC_RELAXED);
+	return MIN(VA_CHUNK_MAX, VA_CHUNK_STEP << (fls64(harts) - 1));
 }
 
 /* Under one hold of the arena lock: replaces a chunk too small for span (the leftover back to the index

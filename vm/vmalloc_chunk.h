@@ -8,12 +8,13 @@
 
 #include "vm/vmalloc_cache.h"
 
-/* A chunk: 16 MiB per fls(online harts), at most 64 MiB (about 280 of test_vmalloc's random_size areas,
- * 17-101 pages with the guard), as Linux's lazy threshold is 32 MiB per fls(CPUs). A chunk is address
- * space carved forward while the ranges freed behind it wait for a purge, so every chunk taken touches
- * its whole span's level-0 tables: few harts, which take the arena lock rarely anyway, take small chunks
- * (one hart's test_vmalloc held 126 tables at most with 64 MiB chunks, 86 with 16; Linux 92-108), many
- * harts big ones (64 harts' random_size takes the arena lock 0.007 times a call with 64 MiB). */
+/* A chunk: 16 MiB on one hart, 32 MiB on two or three, 64 MiB from four (about 280 of test_vmalloc's
+ * random_size areas, 17-101 pages with the guard). A chunk is address space carved forward while the
+ * ranges freed behind it wait for a purge, so every chunk taken touches its whole span's level-0 tables:
+ * one hart, which takes the arena lock rarely anyway, takes small chunks (its test_vmalloc held 126
+ * tables at most with 64 MiB chunks, 86 with 16; Linux 91-108), many harts big ones (64 harts'
+ * random_size takes the arena lock 0.007 times a call with 64 MiB chunks; on four harts 48 MiB chunks
+ * left more tables after the tail benchmark's random_size run than 64 MiB ones, 2,446 against 1,912). */
 #define VA_CHUNK_STEP (16UL << 20)
 #define VA_CHUNK_MAX (64UL << 20)
 /* The largest span carved from a chunk (Linux's vmap-node pools stop at 256 pages too): at most this much

@@ -106,7 +106,8 @@ u64 va_reclaim_tables(void)
 		}
 		if (!n) break;
 		/* A walker may hold a detached table, or the level-1 entry that pointed to it, until its TLB is
-		 * flushed: the tables are freed, and the blocks open to new tables, only after every hart's. */
+		 * flushed: the tables are freed, and the blocks open to new tables, only after every hart's. A
+		 * span of more than a page is flushed whole, so the blocks need not touch. */
 		vm_flush_range_now(blocks[0], (u64)n * PMD_SIZE);
 		vm_free_chain(chain);
 		reclaim_return(blocks, n, true);
