@@ -7,6 +7,7 @@
 #include "vm/buddy.h"
 #include "vm/page_cache.h"
 #include "vm/vmalloc.h"
+#include "vm/vmalloc_purge.h"
 #include "vm/pt.h"
 #include "vm/pt_kr.h"
 
@@ -143,7 +144,37 @@ static void free_blocks_tables_reclaimed(struct ktest *t)
 	KT_EXPECT(t, pt_kr_tables() <= before + (nr_harts_online == 1 ? 0 : during - before));
 }
 
+/* A vmalloc that finds no page gives back the tables of wholly free blocks before it gives up, and gets
+ * its page from them. */
+static void out_of_pages_reclaims_tables(struct ktest *t)
+{
+	static u8 *small[2048];
+	vm_purge();
+	for (u32 i = 0; i < ARRAY_SIZE(small); i++) KT_ASSERT(t, (small[i] = vmalloc(PAGE_SIZE)) != NULL);
+	for (u32 i = 0; i < ARRAY_SIZE(small); i++) vfree(small[i]);
+	vm_purge_parked(); /* the purge alone: the blocks these areas emptied keep their tables */
+	u64 tables = pt_kr_tables();
+	/* Every page this hart can get, chained through themselves: the next vmalloc finds none. */
+	u64 chain = 0;
+	for (u64 pa; (pa = page_cache_alloc(PA_ANY_NODE));) {
+		*(u64 *)phys_to_virt(pa) = chain;
+		chain = pa;
+	}
+	struct vm_stats a, b;
+	vm_get_stats(&a);
+	u8 *p = vmalloc(PAGE_SIZE);
+	vm_get_stats(&b);
+	vm_free_chain(chain);
+	KT_EXPECT(t, p != NULL);
+	KT_EXPECT(t, b.tables_reclaimed > a.tables_reclaimed && pt_kr_tables() < tables);
+	if (p) {
+		p[PAGE_SIZE - 1] = 1;
+		vfree(p);
+	}
+}
+
 KTEST_SUITE(vm_pt, {"huge_leaves_on_used_arena", huge_leaves_on_used_arena},
 	    {"huge_fallback_at_real_size", huge_fallback_at_real_size},
 	    {"empty_tables_given_back", empty_tables_given_back},
-	    {"free_blocks_tables_reclaimed", free_blocks_tables_reclaimed});
+	    {"free_blocks_tables_reclaimed", free_blocks_tables_reclaimed},
+	    {"out_of_pages_reclaims_tables", out_of_pages_reclaims_tables});
