@@ -94,54 +94,57 @@ static void empty_tables_given_back(struct ktest *t)
 static void free_blocks_tables_reclaimed(struct ktest *t)
 {
 	static u8 *small[2048]; /* 2048 x (1 page + guard): 16 MiB, eight 2 MiB blocks or more */
+	static u64 used[128];   /* the blocks they lie in, each once */
+	bool one = nr_harts_online == 1;
 	vm_purge();
 	u64 before = pt_kr_tables();
-	u32 made = 0;
+	u32 made = 0, nused = 0;
 	for (; made < ARRAY_SIZE(small); made++) {
 		if (!(small[made] = vmalloc(PAGE_SIZE))) break;
 		small[made][0] = (u8)made;
+		u64 block = ALIGN_DOWN((u64)(uptr)small[made], PMD_SIZE);
+		bool seen = false;
+		for (u32 j = 0; j < nused; j++) seen |= used[j] == block;
+		if (!seen && nused < ARRAY_SIZE(used)) used[nused++] = block;
 	}
 	KT_ASSERT(t, made == ARRAY_SIZE(small));
+	KT_EXPECT(t, nused >= 8);
 	u64 during = pt_kr_tables();
-	KT_EXPECT(t, during >= before + 6);
 	u8 *kept = small[made / 2]; /* live through the reclaim: its block keeps its table */
 	memset(kept, 0x5a, PAGE_SIZE);
 	for (u32 i = 0; i < made; i++)
 		if (small[i] != kept) vfree(small[i]);
 	vm_purge();
 	u64 after = pt_kr_tables();
-	/* Every block these areas emptied but the kept one's is wholly free again on one hart; with more
-	 * harts an idle one may have given some ranges back into its own caches: most of them, then. */
-	if (nr_harts_online == 1) KT_EXPECT(t, after <= before + 1);
-	KT_EXPECT(t, during - after >= (during - before) / 2);
+	u32 emptied = 0;
+	for (u32 j = 0; j < nused; j++) emptied += pt_kr_slot_empty(used[j]);
+	/* On one hart every block these areas used is wholly free again but the kept one's and the two at
+	 * the ends, which older areas may share; with more harts another hart's caches may hold ranges in
+	 * some (an idle hart's purge fills its own caches), so at least one. */
+	KT_EXPECT(t, emptied >= (one ? nused - 3 : 1));
+	KT_EXPECT(t, during - after >= emptied);
+	if (one) KT_EXPECT(t, after <= before + 1);
 	KT_EXPECT(t, leaf_level(kept) == 0);
 	bool intact = true;
 	for (u32 i = 0; i < PAGE_SIZE; i++) intact &= kept[i] == 0x5a;
 	KT_EXPECT(t, intact);
-	/* The blocks whose tables went: their level-1 slots are empty now. */
-	static u64 emptied[64];
-	u32 ne = 0;
-	for (u32 i = 0; i < ARRAY_SIZE(small) && ne < ARRAY_SIZE(emptied); i++) {
-		u64 block = ALIGN_DOWN((u64)(uptr)small[i], PMD_SIZE);
-		if (pt_kr_slot_empty(block) && (!ne || emptied[ne - 1] != block)) emptied[ne++] = block;
-	}
-	KT_EXPECT(t, ne >= (during - before) / 2);
-	/* They are mapped again, through new tables: on one hart lowest fit returns to them at once. */
+	/* The emptied blocks are mapped again, through new tables: on one hart lowest fit returns to them. */
 	u32 reused = 0;
 	for (made = 0; made < ARRAY_SIZE(small); made++) {
 		if (!(small[made] = vmalloc(PAGE_SIZE))) break;
 		memset(small[made], (int)made, 64);
-		for (u32 j = 0; j < ne; j++) reused += ALIGN_DOWN((u64)(uptr)small[made], PMD_SIZE) == emptied[j];
+		u64 block = ALIGN_DOWN((u64)(uptr)small[made], PMD_SIZE);
+		for (u32 j = 0; j < nused; j++) reused += used[j] == block;
 	}
 	KT_EXPECT(t, made == ARRAY_SIZE(small));
-	if (nr_harts_online == 1) KT_EXPECT(t, reused >= made / 2);
+	if (one) KT_EXPECT(t, reused >= made / 2);
 	bool reads_back = true;
 	for (u32 i = 0; i < made; i++) reads_back &= small[i][63] == (u8)i;
 	KT_EXPECT(t, reads_back);
 	for (u32 i = 0; i < made; i++) vfree(small[i]);
 	vfree(kept);
 	vm_purge();
-	KT_EXPECT(t, pt_kr_tables() <= before + (nr_harts_online == 1 ? 0 : during - before));
+	if (one) KT_EXPECT(t, pt_kr_tables() <= before);
 }
 
 /* A vmalloc that finds no page gives back the tables of wholly free blocks before it gives up, and gets
