@@ -200,7 +200,7 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		/* Tests that need two tasks on two harts (a remote TLB shootdown) check their placement here. */
 		.hart = this_hart_index(), .harts_online = nr_harts_online,
 		.sched_lock_takes = ss.lock_takes, .wait_spins = ss.wait_spins, .wait_spin_wakes = ss.wait_spin_wakes,
-		.wake_ipis = ss.wake_ipis,
+		.wake_ipis = ss.wake_ipis, .vmalloc_tables = s.tables, .tables_reclaimed = s.tables_reclaimed,
 	};
 	return copy_to_user(a[0], &u, sizeof(u));
 }

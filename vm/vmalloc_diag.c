@@ -40,6 +40,7 @@ void vm_get_stats(struct vm_stats *st)
 	st->peak_pages = arena.st.peak_pages;
 	arena_unlock(f);
 	st->node_fallbacks = page_cache_node_fallbacks(); /* the buddy allocator counts these, under its own lock */
+	st->tables = pt_kr_tables();
 }
 
 /* Fault attribution walks every area: it runs once, on the way to an oops or a test's report. */

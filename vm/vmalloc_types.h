@@ -86,6 +86,7 @@ struct vm_stats {
 	u64 fenced_areas; /* purged areas not yet given back (vm/vmalloc_purge.h, vm_purge_give_back_some) */
 	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
 	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
+	u64 tables; /* level-0 tables the region holds now (pt_kr_tables) */
 	u64 table_reclaim_fences, tables_reclaimed; /* the table reclaim's flushes, and tables it freed */
 	u64 last_fail_size, last_fail_align, last_fail_seq;
 	const void *last_fail_caller;

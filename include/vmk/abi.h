@@ -382,6 +382,8 @@ struct vmk_vm_stats {
 	uint64_t wait_spins;       /* SYS_shm_wait calls that spun before sleeping */
 	uint64_t wait_spin_wakes;  /* of those, the ones a wake ended while spinning (no lock, IPI, switch) */
 	uint64_t wake_ipis;        /* IPIs sent to wake a hart for a task made runnable */
+	uint64_t vmalloc_tables;   /* page-table pages (level-0 tables) the vmalloc region holds now */
+	uint64_t tables_reclaimed; /* of those made, the ones given back (their 2 MiB block wholly free) */
 };
 #endif
 
