@@ -157,11 +157,14 @@ static void out_of_pages_reclaims_tables(struct ktest *t)
 	for (u32 i = 0; i < ARRAY_SIZE(small); i++) vfree(small[i]);
 	vm_purge_parked(); /* the purge alone: the blocks these areas emptied keep their tables */
 	u64 tables = pt_kr_tables();
-	/* Every page this hart can get, chained through themselves: the next vmalloc finds none. */
-	u64 chain = 0;
-	for (u64 pa; (pa = page_cache_alloc(PA_ANY_NODE));) {
-		*(u64 *)phys_to_virt(pa) = chain;
-		chain = pa;
+	/* Every page this hart can get, chained through themselves: the next vmalloc finds none. The chain
+	 * is in the order they came, and given back in that order, so this hart's page cache ends holding
+	 * the pages it held before rather than the last fragments of free memory. */
+	u64 chain = 0, tail = 0;
+	for (u64 pa; (pa = page_cache_alloc(PA_ANY_NODE)); tail = pa) {
+		*(u64 *)phys_to_virt(pa) = 0;
+		if (tail) *(u64 *)phys_to_virt(tail) = pa;
+		else chain = pa;
 	}
 	struct vm_stats a, b;
 	vm_get_stats(&a);
