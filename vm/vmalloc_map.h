@@ -16,10 +16,10 @@ u64 va_detach_tables(u64 va, u64 size);
 void va_release_tables(u64 va, u64 size);
 /* Gives back the level-0 table of every 2 MiB block of the region the free index holds whole (no area,
  * parked range, cache, pool or chunk has any of it): each such block leaves the index, its table is taken
- * out, then after one flush of every hart's TLB per 64 blocks the tables go to the buddy allocator (to merge) and the
- * blocks back to the index. Linux never frees these; without this, a burst of small areas leaves its
- * tables behind for good. Returns the tables freed (0 while another pass runs). May send IPIs and takes
- * the arena lock: process context, no lock held. */
+ * out, then after one flush of every hart's TLB per 64 blocks the tables go to the buddy allocator (to
+ * merge) and the blocks back to the index. Linux never frees these; without this, a burst of small areas
+ * leaves its tables behind for good. Returns the tables freed (0 while another pass runs). May send IPIs
+ * and takes the arena lock: process context, no lock held. */
 u64 va_reclaim_tables(void);
 /* Maps 2 MiB leaves of freshly allocated order-9 blocks over [va, va + size) (2 MiB aligned, owned by
  * the caller), first giving back the empty level-0 tables purged areas left there; -ENOMEM (nothing
