@@ -250,15 +250,17 @@ class Tap:
 
 class Snapshot:
     """The replay's live areas when a vmallocinfo listing began: the power-off path drains every ring
-    before listing, so the events above the listing are all the ones that happened before it (the
-    listing's own buffer is allocated after "begin" and left out of it by the kernel)."""
+    before listing, so the events above the listing are all the ones that happened before it. The
+    listing's own buffer (allocated by vm_dump_areas just before "begin", its event printed before or
+    after it as the rings drain) is left out of the listing by the kernel, and so of the snapshot."""
 
     def __init__(self):
         self.at = {}  # listing's begin line -> {addr: (end, pages, caller)}
 
     def take(self, replay, reorder, line):
         reorder.flush()
-        self.at[line] = {a.addr: (a.end, a.pages, a.caller) for a in replay.live.values() if not a.in_block}
+        self.at[line] = {a.addr: (a.end, a.pages, a.caller) for a in replay.live.values()
+                         if not a.in_block and not str(a.caller).startswith("vm_dump_areas+")}
         for old in sorted(self.at)[:-2]:
             del self.at[old]  # the last complete listing is one of the last two begun
 
