@@ -26,13 +26,17 @@ void pt_kr_init(u64 root, u64 start, u64 end)
 }
 
 static inline pte_t *kr_l1_slot(u64 va) { return &kr.l1[(va - kr.start) >> 30][pt_index(va, 1)]; }
-static inline void kr_count_table(u64 va, s32 n) { __atomic_fetch_add(&kr.tables[(va - kr.start) >> 30], n, __ATOMIC_RELAXED); }
+static inline void kr_count_table(u64 va, s32 n)
+{
+	__atomic_fetch_add(&kr.tables[(va - kr.start) >> 30], n, __ATOMIC_RELAXED);
+}
 
 /* After a table is installed (once per 2 MiB block made: the sum's 64 loads are not on a per-call path). */
 static __noinline void kr_note_peak(void)
 {
 	u64 now = pt_kr_tables(), peak = __atomic_load_n(&kr.tables_peak, __ATOMIC_RELAXED);
-	while (now > peak && !__atomic_compare_exchange_n(&kr.tables_peak, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+	while (now > peak &&
+	       !__atomic_compare_exchange_n(&kr.tables_peak, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
 }
 
 /* The one walker of the kernel range: the level-0 table covering va, installed by compare-and-swap when
@@ -382,14 +386,14 @@ u64 pt_kr_tables(void)
 
 u64 pt_kr_next_table(u64 va)
 {
-	if (va < kr.start) va = kr.start;
-	for (va = ALIGN_UP(va, PMD_SIZE); va < kr.end; va = ALIGN_UP(va + 1, PUD_SIZE)) {
-		if (!__atomic_load_n(&kr.tables[(va - kr.start) >> 30], __ATOMIC_RELAXED)) continue;
-		for (u64 gig_end = MIN(ALIGN_UP(va + 1, PUD_SIZE), kr.end); va < gig_end; va += PMD_SIZE) {
-			pte_t e = __atomic_load_n(kr_l1_slot(va), __ATOMIC_ACQUIRE);
-			if ((e & PTE_V) && !pte_is_leaf(e)) return va;
-		}
-		va -= 1; /* the loop's step rounds up to the next gigabyte, which va already is */
+	for (va = ALIGN_UP(MAX(va, kr.start), PMD_SIZE); va < kr.end;) {
+		u64 gig_end = MIN(ALIGN_UP(va + 1, PUD_SIZE), kr.end);
+		if (__atomic_load_n(&kr.tables[(va - kr.start) >> 30], __ATOMIC_RELAXED))
+			for (; va < gig_end; va += PMD_SIZE) {
+				pte_t e = __atomic_load_n(kr_l1_slot(va), __ATOMIC_ACQUIRE);
+				if ((e & PTE_V) && !pte_is_leaf(e)) return va;
+			}
+		va = gig_end;
 	}
 	return 0;
 }

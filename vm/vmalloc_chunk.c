@@ -7,12 +7,12 @@
  * of each (~200 MiB of the region per hart). vmem's answer, a quantum cache per size, has the same cost;
  * Linux's vmap nodes split the address space per CPU. Here a hart takes up to 64 MiB of the region at a
  * time (chunk_size; from its upper half, apart from the small areas: chunk_take) and carves its requests
- * from it in order, so the arena lock is taken once per ~280 such calls at 8 harts or more. The ranges go back to the index through
- * the purge as any other, each burst's touching ranges merged into one insert (a hart's areas freed in
- * reverse order of carving touch), so a chunk whose areas are all freed is one free extent again, the
- * lowest fit for the next chunk. The cost: a leftover of at most 64 MiB of the region per hart that only
- * its hart uses until a purge gives it back (vm_purge, or an allocation that found the region full on
- * this hart).
+ * from it in order, so the arena lock is taken once per ~280 such calls from four harts on. The ranges go
+ * back to the index through the purge as any other, each burst's touching ranges merged into one insert
+ * (a hart's areas freed in reverse order of carving touch), so a chunk whose areas are all freed is one
+ * free extent again, the lowest fit for the next chunk. The cost: a leftover of at most 64 MiB of the
+ * region per hart that only its hart uses until a purge gives it back (vm_purge, or an allocation that
+ * found the region full on this hart).
  *
  * Only the hart itself touches its chunk and stash, in process context (the kernel does not preempt
  * itself, interrupt handlers never allocate here), so neither needs a lock or an atomic. */

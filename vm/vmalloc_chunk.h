@@ -30,8 +30,8 @@ static inline bool va_chunk_fits(u64 span) { return !va_cache_fits(span) && span
 
 /* A kernel area of `span` bytes at page alignment from this hart's chunk and stash (refilled under one
  * hold of the arena lock when either runs out), registered in the busy map and counted, as va_cache_get.
- * NULL when no chunk can be had (the region has no free extent of a chunk's size, or no record is left): the caller
- * takes the index path, which also waits for purges. Process context, no lock held. */
+ * NULL when no chunk can be had (the region has no free extent of a chunk's size, or no record is
+ * left): the caller takes the index path, which also waits for purges. Process context, no lock held. */
 struct vmap_area *va_chunk_get(u64 span, unsigned vmflags, u64 pages, const void *caller);
 
 /* Keeps a record the purge is done with (its range given back to the index; any state in `from`) in this

@@ -103,13 +103,10 @@ u64 va_reclaim_tables(void)
 			if (ours) arena.table_blocks_out += PMD_SIZE;
 			arena_unlock(f);
 			if (!ours) continue;
-			u64 pa;
-			if (unlikely(pt_kr_detach_table(va, &pa))) {
-				printk("vmalloc: free 2 MiB block 0x%lx still maps something; its page table is kept\n", va);
-				reclaim_return(&va, 1, false);
-				continue;
-			}
-			if (!pa) { /* gone meanwhile: a huge mapping's set-up took it before the block was free */
+			/* No table: a huge mapping's set-up took it before the block was free, or the block still
+			 * maps something (said, and its table kept). */
+			u64 pa = va_detach_tables(va, PMD_SIZE);
+			if (!pa) {
 				reclaim_return(&va, 1, false);
 				continue;
 			}
