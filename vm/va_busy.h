@@ -20,12 +20,17 @@ struct va_busy_link {
 static inline u64 va_busy_hash(u64 key) { return (key >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL; }
 
 /* Which of 2^bits maps a key belongs in, for a caller that splits its keys over several maps (each under
- * its own lock). The shard comes from hash bits just below any bucket index can reach: shards taken from
- * the top bits would leave each map only the buckets of its own prefix, 1/2^bits of them, and chains
- * 2^bits times longer than the load factor says. bits <= 64 - VA_BUSY_MAX_BUCKET_BITS. */
+ * its own lock). Every key of one VA_BUSY_REGION_SHIFT-aligned region goes to the same map: a hart that
+ * allocates from ranges it cached or carved near one another keeps taking the one lock, whose line stays
+ * in its core's cache, while another hart working elsewhere takes another (hashing each key on its own
+ * sent every hart to every map, and each lock and bucket line bounced between cores on nearly every
+ * call). Regions are spread over the maps by the golden-ratio hash of their number, so strided or
+ * aligned regions (2 MiB-aligned huge mappings) still reach every map, and the shard shares no bits with
+ * the bucket index, which the page number's hash gives. 1 <= bits <= 32. */
+#define VA_BUSY_REGION_SHIFT 20
 static inline u32 va_busy_shard(u64 key, unsigned bits)
 {
-	return (u32)(va_busy_hash(key) >> (64 - VA_BUSY_MAX_BUCKET_BITS - bits)) & ((1u << bits) - 1);
+	return (u32)(((key >> VA_BUSY_REGION_SHIFT) * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
 }
 
 /*

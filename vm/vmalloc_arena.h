@@ -17,9 +17,9 @@
 #include "vm/vmalloc_check.h"
 #include "vm/vmalloc_types.h"
 
-/* The busy map is split into stripes by address hash, each with its own lock: a vmalloc and a vfree
- * take one stripe lock each and no lock shared by every hart (Linux 6.9 splits its busy tree by node
- * the same way). */
+/* The busy map is split into stripes by address region (va_busy_shard), each with its own lock: a vmalloc
+ * and a vfree take one stripe lock each and no lock shared by every hart, and two harts working in
+ * different regions take different ones (Linux 6.9 splits its busy tree by node the same way). */
 #define BUSY_STRIPE_BITS 4
 #define BUSY_STRIPES (1u << BUSY_STRIPE_BITS)
 struct busy_stripe {

@@ -49,7 +49,7 @@ int main(void)
 	if (seed)
 		rng_state = strtoull(seed, NULL, 0) | 1;
 	printf("# seed %#llx\n", (unsigned long long)rng_state);
-	htest_begin("va_index", 11);
+	htest_begin("va_index", 12);
 	htest_run("rbtree_plain_random", test_rbtree_plain);
 	htest_run("rbtree_augmented_random", test_rbtree_augmented);
 	htest_run("rbtree_edges", test_rbtree_edges);
@@ -60,6 +60,7 @@ int main(void)
 	htest_run("va_busy_vs_model_1e6", test_va_busy_vs_model);
 	htest_run("va_busy_growth_and_spread", test_va_busy_growth_and_spread);
 	htest_run("va_busy_shards_keep_spread", test_va_busy_shards_keep_spread);
+	htest_run("va_busy_shard_follows_region", test_va_busy_shard_follows_region);
 	htest_run("bench_alloc_free_pair", test_bench);
 	return htest_end();
 }

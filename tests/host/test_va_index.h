@@ -59,5 +59,6 @@ void test_bench(void);
 void test_va_busy_vs_model(void);
 void test_va_busy_growth_and_spread(void);
 void test_va_busy_shards_keep_spread(void);
+void test_va_busy_shard_follows_region(void);
 
 #endif

@@ -122,6 +122,33 @@ void test_va_busy_growth_and_spread(void)
 	CHECK_EQ(blocks_out, 0);
 }
 
+/* A hart allocates from ranges it cached or carved side by side, so every key of one region must go to
+ * the same map (the same stripe lock, whose line then stays with that hart), and neighbouring regions,
+ * where another hart's ranges lie, must spread over the maps. Shards hashed from each key alone (as the
+ * stripes once were) send consecutive pages to different maps; this fails on that. */
+void test_va_busy_shard_follows_region(void)
+{
+	enum { SHARD_BITS = 4, SHARDS = 1 << SHARD_BITS };
+	const u64 region = 1ULL << VA_BUSY_REGION_SHIFT;
+
+	for (u64 r = 0; r < 4096; r += 37) {
+		u64 base = VMALLOC_START + r * region;
+		u32 s = va_busy_shard(base, SHARD_BITS);
+		for (u64 off = 0; off < region; off += PAGE_SIZE) CHECK_EQ(va_busy_shard(base + off, SHARD_BITS), s);
+	}
+	/* Any 16 consecutive regions reach at least 12 of the 16 maps, and 2 MiB-aligned ones (huge
+	 * mappings) reach them all over 64 blocks. */
+	for (u64 first = 0; first < 1024; first++) {
+		u32 seen = 0;
+		for (u64 r = first; r < first + SHARDS; r++)
+			seen |= 1u << va_busy_shard(VMALLOC_START + r * region, SHARD_BITS);
+		CHECK(__builtin_popcount(seen) >= 12);
+	}
+	u32 seen = 0;
+	for (u64 b = 0; b < 64; b++) seen |= 1u << va_busy_shard(VMALLOC_START + b * (2ULL << 20), SHARD_BITS);
+	CHECK_EQ(seen, 0xffffu);
+}
+
 /* Keys split over 16 maps by va_busy_shard, as vmalloc's busy stripes split them: every map must still
  * spread its share over all its buckets. Shards taken from the hash's top bits (as the stripes once
  * were) leave each map 1/16 of its buckets and chains of ~16; this fails on that. */
