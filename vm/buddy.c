@@ -173,6 +173,26 @@ bad:
 	nr_bad_frees++;
 }
 
+int buddy_split(u64 pa, unsigned order)
+{
+	if (order > BUDDY_MAX_ORDER || (pa & ((PAGE_SIZE << order) - 1))) return -EINVAL;
+	struct buddy_zone *z = zone_of_pfn(pa >> PAGE_SHIFT);
+	if (!z) return -EINVAL;
+	u32 idx = (u32)((pa >> PAGE_SHIFT) - z->base_pfn);
+	if (z->pages[idx].flags != PG_HEAD || z->pages[idx].order != order) return -EINVAL;
+	/* The other pages of an allocated block have flags 0; each becomes a head of order 0, as
+	 * take_block leaves one. The free page count does not change: the pages stay allocated. */
+	for (u32 i = idx; i < idx + (1u << order); i++) {
+		struct page *p = &z->pages[i];
+		p->flags = PG_HEAD;
+		p->order = 0;
+		p->private = 0;
+		p->owner = 0;
+	}
+	nr_allocs += (1u << order) - 1; /* each piece is freed as an allocation of its own */
+	return 0;
+}
+
 /* Frees [i, end) of a zone, all of whose pages are reserved, as the largest naturally aligned
  * blocks that fit: an unaligned zone edge only costs smaller blocks near the edge. */
 static void free_reserved_run(struct buddy_zone *z, u32 i, u32 end)

@@ -93,6 +93,12 @@ u64 buddy_alloc(unsigned order, int node, unsigned flags);
  * bad_frees and ignored. */
 void buddy_free(u64 pa, unsigned order);
 
+/* Turns an allocated block of 2^order pages (from buddy_alloc) into 2^order allocated single pages, each
+ * then freed on its own with buddy_free(pa, 0); they merge back as they come. Lets a caller carve one
+ * large block into pieces it hands out and takes back one by one. -EINVAL (and nothing changes) if pa
+ * is not the head of an allocated block of that order. Caller holds the allocator's lock. */
+int buddy_split(u64 pa, unsigned order);
+
 struct page *pa_to_page(u64 pa); /* NULL if pa is not in a zone */
 u64 page_to_pa(const struct page *p); /* 0 if p is not a zone's struct page */
 

@@ -4,7 +4,8 @@
  * given back unwritten), so the next zeroed allocation skips the zeroing. Between the caches and the
  * buddy allocator sits a depot of whole batches (below), so that a hart that frees thousands of pages at
  * once (kvfree_rcu's batch after its grace period) and takes them again over its next calls moves them in
- * batches, not page by page through the buddy allocator's splitting and merging. */
+ * batches, not page by page through the buddy allocator's splitting and merging. Long-lived pages
+ * (page tables, vm structures' blocks, the depot's lists) come from groups of their own (below). */
 #include "vm/page_cache.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
@@ -43,36 +44,145 @@ static void zero_page(void *page)
 }
 static spinlock_t buddy_lock = SPINLOCK_INIT;
 
+/* Per-node state (the depot's stacks, the groups below) sits in slots: slot 0 for any node, node k in
+ * slot k + 1. */
+#define NODE_SLOTS 9
+static int node_slot(int node) { return node >= -1 && node < NODE_SLOTS - 1 ? node + 1 : -1; }
+static int slot_node(int slot) { return slot - 1; }
+
+/*
+ * Long-lived pages: page tables, vm structures' small blocks (node pools, busy-map buckets) and the
+ * depot's lists. They are carved from 2 MiB groups of their own, one group per node at a time, rather
+ * than taken from the stream of single pages the caches hand to vmalloc's callers:
+ *  - under a virtual machine a page the guest never writes costs its host nothing, and the first write
+ *    to one costs a host page fault, with transparent huge pages the zeroing of a whole 2 MiB host page.
+ *    Tables and records drawn from the data stream wrote one page in every megabyte or so vmalloc hands
+ *    out, so the host zeroed all of it: full_fit's 32,768 allocations per worker at -smp 2 took 43-51
+ *    ms, against 22-29 ms with the guest's memory faulted in beforehand (-mem-prealloc);
+ *  - a long-lived page among data pages keeps its 2 MiB block from merging again, so a huge allocation
+ *    can fail on a machine with most of its memory free (Linux groups unmovable pages by pageblock for
+ *    the same reason).
+ * A group is one 2 MiB block split into single pages (buddy_split): each piece goes back on its own,
+ * with buddy_free(pa, 0) or through a cache, and the group merges whole once every piece is back. With
+ * no 2 MiB block left, pieces come from the buddy allocator as they can. What is left of the current
+ * groups counts with the caches (page_cache_pages) and goes back to the buddy allocator when an
+ * allocation fails. Buddy lock held for all of it.
+ */
+#define GROUP_ORDER 9
+#define GROUP_PIECE_MAX_ORDER 2 /* a larger block is a group of its own */
+static struct group {
+	u64 next, end; /* the pages not handed out yet: [next, end) */
+} groups[NODE_SLOTS];
+static u64 group_left; /* pages in [next, end) of all groups, for page_cache_pages (read without the lock) */
+
+static void group_set(struct group *g, u64 next, u64 end)
+{
+	WRITE_ONCE(group_left, group_left - ((g->end - g->next) >> PAGE_SHIFT) + ((end - next) >> PAGE_SHIFT));
+	g->next = next;
+	g->end = end;
+}
+
+static void groups_release(void)
+{
+	for (u32 slot = 0; slot < NODE_SLOTS; slot++) {
+		struct group *g = &groups[slot];
+		for (u64 pa = g->next; pa < g->end; pa += PAGE_SIZE) buddy_free(pa, 0);
+		group_set(g, 0, 0);
+	}
+}
+
 /* The depot: full batches of CACHE_BATCH free pages a cache gave up, kept whole for the next cache that
- * runs empty (Bonwick's magazine depot). A batch is written into its first page, which lists the other
- * CACHE_BATCH - 1; moving one in or out is one push or pop under the buddy lock and CACHE_BATCH loads
- * and stores, where the buddy allocator costs a split or a merge per page. One stack per node (slot 0:
- * caches that take any node). The depot is free memory that is not merged: it holds at most a sixteenth
- * of the managed pages, and any buddy allocation that fails first gives the whole depot back to the
- * buddy allocator and tries again (buddy_alloc_locked), so no request, of any order, fails while the
- * depot holds pages. Buddy lock held for all of it. */
-#define DEPOT_SLOTS 9
+ * runs empty (Bonwick's magazine depot). A batch is listed in a page of its own from the groups, not in
+ * one of its pages: vmalloc hands out pages its callers may never write, and such a page costs a virtual
+ * machine's host nothing. Moving a batch in or out is one push or pop under the buddy lock and
+ * CACHE_BATCH loads and stores, where the buddy allocator costs a split or a merge per page. One stack
+ * per node slot. The depot is free memory that is not merged: it holds at most a sixteenth of the
+ * managed pages, and any buddy allocation that fails first gives the whole depot back to the buddy
+ * allocator and tries again (buddy_alloc_locked), so no request, of any order, fails while the depot
+ * holds pages. Buddy lock held for all of it. */
 struct depot_batch {
-	u64 next;                     /* physical address of the next batch on the stack, 0 ends it */
-	u64 pas[CACHE_BATCH - 1];     /* the batch's other pages */
+	u64 next;             /* physical address of the next batch's list on the stack, 0 ends it */
+	u64 pas[CACHE_BATCH]; /* the batch's pages */
 };
 _Static_assert(sizeof(struct depot_batch) <= PAGE_SIZE, "a depot batch is listed in one page");
-static u64 depot_head[DEPOT_SLOTS];
-static u64 depot_pages; /* in all slots (read without the lock by page_cache_pages) */
+static u64 depot_head[NODE_SLOTS];
+static u64 depot_pages; /* in all slots' batches, lists not included (read without the lock) */
 
-static int depot_slot(int node) { return node >= -1 && node < DEPOT_SLOTS - 1 ? node + 1 : -1; }
+/* Gives every batch of the depot back to the buddy allocator, merging each page with its neighbours. */
+static void depot_drain(void)
+{
+	for (u32 slot = 0; slot < NODE_SLOTS; slot++) {
+		while (depot_head[slot]) {
+			u64 list = depot_head[slot];
+			struct depot_batch *b = vm_page_va(list);
+			depot_head[slot] = b->next;
+			for (u32 i = 0; i < CACHE_BATCH; i++) buddy_free(b->pas[i], 0);
+			buddy_free(list, 0);
+		}
+	}
+	WRITE_ONCE(depot_pages, 0);
+}
 
-/* Pushes the top CACHE_BATCH pages of c onto its node's stack; false when the depot is full or has no
- * stack for the node (the caller gives them to the buddy allocator). */
+/* A buddy allocation; when it fails and the depot or a group holds pages, they are given back and the
+ * allocation tried once more. Rare: both are bounded and only an allocation the buddy allocator cannot
+ * serve pays for it. */
+static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
+{
+	u64 pa = buddy_alloc(order, node, flags);
+	if (pa || (!depot_pages && !group_left)) return pa;
+	depot_drain();
+	groups_release();
+	return buddy_alloc(order, node, flags);
+}
+
+/* 2^order single pages (order <= GROUP_PIECE_MAX_ORDER) of node (PA_ANY_NODE: any), contiguous and
+ * aligned to their size, each freed on its own; 0 when memory is out. From the node's current group,
+ * else from a new one, else (no 2 MiB block left there) from wherever the buddy allocator has them.
+ * Pages skipped to align the piece go back at once. */
+static u64 group_take(unsigned order, int node)
+{
+	int slot = node_slot(node);
+	if (slot < 0) slot = 0;
+	struct group *g = &groups[slot];
+	u64 size = PAGE_SIZE << order, pa = ALIGN_UP(g->next, size);
+
+	if (!g->end || pa + size > g->end) {
+		for (u64 left = g->next; left < g->end; left += PAGE_SIZE) buddy_free(left, 0);
+		group_set(g, 0, 0);
+		int want = slot_node(slot);
+		u64 block = buddy_alloc(GROUP_ORDER, want, want == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
+		if (!block || buddy_split(block, GROUP_ORDER)) {
+			if (block) buddy_free(block, GROUP_ORDER);
+			pa = buddy_alloc_locked(order, want, 0);
+			if (pa && order) (void)buddy_split(pa, order);
+			return pa;
+		}
+		group_set(g, block, block + (PAGE_SIZE << GROUP_ORDER));
+		pa = block;
+	}
+	for (u64 skip = g->next; skip < pa; skip += PAGE_SIZE) buddy_free(skip, 0);
+	group_set(g, pa + size, g->end);
+	return pa;
+}
+
+/* Gives back 2^order pages group_take handed out, page by page. */
+static void group_give(u64 pa, unsigned order)
+{
+	for (u64 i = 0; i < (1ULL << order); i++) buddy_free(pa + i * PAGE_SIZE, 0);
+}
+
+/* Pushes the top CACHE_BATCH pages of c onto its node's stack; false when the depot is full, has no
+ * stack for the node or no page for the list (the caller gives them to the buddy allocator). */
 static bool depot_push(struct page_cache *c)
 {
-	int slot = depot_slot(c->node);
+	int slot = node_slot(c->node);
 	if (slot < 0 || depot_pages + CACHE_BATCH > buddy_total_pages() / 16) return false;
-	u64 first = c->pages[--c->count];
-	struct depot_batch *b = vm_page_va(first);
-	for (u32 i = 0; i < CACHE_BATCH - 1; i++) b->pas[i] = c->pages[--c->count];
+	u64 list = group_take(0, c->node);
+	if (!list) return false;
+	struct depot_batch *b = vm_page_va(list);
+	for (u32 i = 0; i < CACHE_BATCH; i++) b->pas[i] = c->pages[--c->count];
 	b->next = depot_head[slot];
-	depot_head[slot] = first;
+	depot_head[slot] = list;
 	WRITE_ONCE(depot_pages, depot_pages + CACHE_BATCH);
 	return true;
 }
@@ -80,41 +190,15 @@ static bool depot_push(struct page_cache *c)
 /* Pops a batch of c's node into c (which has room for it); false when there is none. */
 static bool depot_pop(struct page_cache *c)
 {
-	int slot = depot_slot(c->node);
+	int slot = node_slot(c->node);
 	if (slot < 0 || !depot_head[slot]) return false;
-	u64 first = depot_head[slot];
-	struct depot_batch *b = vm_page_va(first);
+	u64 list = depot_head[slot];
+	struct depot_batch *b = vm_page_va(list);
 	depot_head[slot] = b->next;
-	for (u32 i = CACHE_BATCH - 1; i-- > 0;) c->pages[c->count++] = b->pas[i];
-	c->pages[c->count++] = first;
+	for (u32 i = CACHE_BATCH; i-- > 0;) c->pages[c->count++] = b->pas[i];
+	buddy_free(list, 0);
 	WRITE_ONCE(depot_pages, depot_pages - CACHE_BATCH);
 	return true;
-}
-
-/* Gives every batch of the depot back to the buddy allocator, merging each page with its neighbours. */
-static void depot_drain(void)
-{
-	for (u32 slot = 0; slot < DEPOT_SLOTS; slot++) {
-		while (depot_head[slot]) {
-			u64 first = depot_head[slot];
-			struct depot_batch *b = vm_page_va(first);
-			depot_head[slot] = b->next;
-			for (u32 i = 0; i < CACHE_BATCH - 1; i++) buddy_free(b->pas[i], 0);
-			buddy_free(first, 0);
-		}
-	}
-	WRITE_ONCE(depot_pages, 0);
-}
-
-/* A buddy allocation; when it fails and the depot holds pages, the depot is drained and the allocation
- * tried once more. Rare: the depot is bounded and only an allocation the buddy allocator cannot serve
- * pays for it. */
-static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
-{
-	u64 pa = buddy_alloc(order, node, flags);
-	if (pa || !depot_pages) return pa;
-	depot_drain();
-	return buddy_alloc(order, node, flags);
 }
 
 void page_cache_set_hart_node(u32 index, int node)
@@ -268,7 +352,16 @@ void page_cache_free_zeroed(u64 pa)
 	page_cache_free(pa);
 }
 
-u64 vm_zeroed_table_alloc(void) { return page_cache_alloc_zeroed(caches[this_hart_index()].table_node); }
+u64 vm_zeroed_table_alloc(void)
+{
+	const struct page_cache *c = &caches[this_hart_index()];
+	int node = c->table_node != PA_ANY_NODE ? c->table_node : c->node;
+	unsigned long f = spin_lock_irqsave(&buddy_lock);
+	u64 pa = group_take(0, node);
+	spin_unlock_irqrestore(&buddy_lock, f);
+	if (pa) zero_page(phys_to_virt(pa));
+	return pa;
+}
 
 /* Pages held in blocks (node pools, busy-map buckets): kept for the kernel's life or across test suites,
  * so leak checks count them with the caches. */
@@ -278,7 +371,14 @@ void *vm_block_alloc(size_t bytes)
 {
 	unsigned order = order_for(bytes);
 	if (order > BUDDY_MAX_ORDER) return NULL;
-	u64 pa = buddy_alloc_order(order, PA_ANY_NODE, 0);
+	u64 pa;
+	if (order <= GROUP_PIECE_MAX_ORDER) {
+		unsigned long f = spin_lock_irqsave(&buddy_lock);
+		pa = group_take(order, PA_ANY_NODE);
+		spin_unlock_irqrestore(&buddy_lock, f);
+	} else {
+		pa = buddy_alloc_order(order, PA_ANY_NODE, 0);
+	}
 	if (!pa) return NULL;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
 	__atomic_fetch_add(&block_pages, 1UL << order, __ATOMIC_RELAXED);
@@ -287,8 +387,15 @@ void *vm_block_alloc(size_t bytes)
 
 void vm_block_free(void *block, size_t bytes)
 {
-	__atomic_fetch_sub(&block_pages, 1UL << order_for(bytes), __ATOMIC_RELAXED);
-	buddy_free_order(virt_to_phys(block), order_for(bytes));
+	unsigned order = order_for(bytes);
+	__atomic_fetch_sub(&block_pages, 1UL << order, __ATOMIC_RELAXED);
+	if (order > GROUP_PIECE_MAX_ORDER) {
+		buddy_free_order(virt_to_phys(block), order);
+		return;
+	}
+	unsigned long f = spin_lock_irqsave(&buddy_lock);
+	group_give(virt_to_phys(block), order);
+	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
 u64 vm_blocks_held(void) { return __atomic_load_n(&block_pages, __ATOMIC_RELAXED); }
@@ -298,7 +405,8 @@ u64 page_cache_pages(void)
 	u64 n = 0;
 	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
 		n += READ_ONCE(caches[i].count) + READ_ONCE(zero_caches[i].count);
-	return n + READ_ONCE(depot_pages);
+	u64 depot = READ_ONCE(depot_pages);
+	return n + depot + depot / CACHE_BATCH + READ_ONCE(group_left); /* a list per depot batch */
 }
 
 u64 page_cache_depot_pages(void) { return READ_ONCE(depot_pages); }

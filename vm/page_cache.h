@@ -1,6 +1,7 @@
 /* The one page source of vm/: the buddy allocator behind one lock, fronted by per-hart caches of single
- * pages. Every vm structure draws from it directly (page tables, the node pools, the busy map's buckets);
- * host tests link a simulated source with the same functions. */
+ * pages for what vmalloc hands out, and by 2 MiB groups for long-lived pages (page tables, the node pools,
+ * the busy map's buckets), which are kept apart from the rest; host tests link a simulated source with
+ * the same functions. */
 #ifndef VM_PAGE_CACHE_H
 #define VM_PAGE_CACHE_H
 
@@ -36,7 +37,9 @@ void buddy_free_order(u64 pa, unsigned order);
 u64 page_cache_alloc_zeroed(int node);
 /* Gives back a page the caller knows is all zeros (kept for page_cache_alloc_zeroed while there is room). */
 void page_cache_free_zeroed(u64 pa);
-/* A zeroed page for a page table, from this hart's table node (page_cache_set_table_node). */
+/* A zeroed page for a page table, from this hart's table node (page_cache_set_table_node; by default the
+ * node of its cache), carved from that node's current group of long-lived pages; give it back with
+ * page_cache_free or buddy_free_order(pa, 0). 0 when out of memory. Any context. */
 u64 vm_zeroed_table_alloc(void);
 /* Page tables this hart creates from now on come from node (PA_ANY_NODE: the default); returns the
  * previous setting to restore. Interrupts off between set and restore, so the setting stays on this
@@ -49,13 +52,16 @@ void *vm_page_va(u64 pa);
 static inline void *vm_page_va(u64 pa) { return phys_to_virt(pa); }
 #endif
 /* Zeroed, contiguous memory for a vm structure: the smallest power-of-two number of pages holding bytes,
- * by its direct-map address; NULL when out of memory or too large. vm_block_free takes the same size.
- * The pages count as held by vm/ (vm_blocks_held) until freed. Any context. */
+ * by its direct-map address (up to 4 pages carved from the long-lived groups); NULL when out of memory or
+ * too large. vm_block_free takes the same size. The pages count as held by vm/ (vm_blocks_held) until
+ * freed. Any context. */
 void *vm_block_alloc(size_t bytes);
 void vm_block_free(void *block, size_t bytes);
 u64 vm_blocks_held(void);
+/* Free pages held here rather than by the buddy allocator: the harts' caches, the depot's batches and
+ * their lists, and the groups' pages not handed out yet. Any context; exact only when nothing runs. */
 u64 page_cache_pages(void);
-/* Of those, the pages in the depot of whole batches (vm/page_cache.c). Any context. */
+/* Of those, the pages in the depot's batches, lists not counted (vm/page_cache.c). Any context. */
 u64 page_cache_depot_pages(void);
 /* Pages asked of one node and served from another because it had none (buddy_stats.node_fallbacks). */
 u64 page_cache_node_fallbacks(void);

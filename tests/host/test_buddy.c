@@ -508,9 +508,41 @@ static void test_single_frees_merge_at_once(void)
 	reset_all();
 }
 
+/* A block split into single pages: each is freed on its own, in any order, and the whole block is one
+ * free block again after the last; a split of anything but an allocated block's head changes nothing. */
+static void test_split_frees_page_by_page(void)
+{
+	struct buddy_stats s;
+
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
+	buddy_free_range(RAM_BASE, 4 * MiB);
+	u64 pa = buddy_alloc(9, PA_ANY_NODE, 0);
+	CHECK(pa != 0);
+	CHECK_EQ(buddy_split(pa + PAGE_SIZE, 0), -EINVAL);           /* not a head */
+	CHECK_EQ(buddy_split(pa, 8), -EINVAL);     /* wrong order */
+	CHECK_EQ(buddy_split(RAM_BASE + 8 * MiB, 0), -EINVAL);       /* outside every zone */
+	CHECK_EQ(buddy_split(pa + (PAGE_SIZE << 9), 9), -EINVAL); /* free */
+	CHECK_EQ(buddy_free_pages(), 512);
+	CHECK_EQ(buddy_split(pa, 9), 0);
+	CHECK_EQ(buddy_free_pages(), 512);
+	CHECK_EQ(buddy_check(), 0);
+	for (u64 i = 0; i < 512; i++) { /* odd pages first, then even: no merge before its buddy is back */
+		u64 k = i < 256 ? 2 * i + 1 : 2 * (i - 256);
+		buddy_free(pa + k * PAGE_SIZE, 0);
+	}
+	buddy_get_stats(&s);
+	CHECK_EQ(s.bad_frees, 0);
+	CHECK_EQ(s.free_pages, 1024);
+	CHECK_EQ(s.nr_free[BUDDY_MAX_ORDER], 1);
+	CHECK_EQ(s.allocs, s.frees);
+	CHECK_EQ(buddy_check(), 0);
+	reset_all();
+}
+
 int main(void)
 {
-	htest_begin("buddy", 15);
+	htest_begin("buddy", 16);
 	htest_run("struct_page_layout", test_struct_page_layout);
 	htest_run("add_zone_errors", test_add_zone_errors);
 	htest_run("zone_starts_reserved", test_zone_starts_reserved);
@@ -524,6 +556,7 @@ int main(void)
 	htest_run("bad_frees_harmless", test_bad_frees_harmless);
 	htest_run("page_lookup_and_owner_fields", test_page_lookup_and_owner_fields);
 	htest_run("single_frees_merge_at_once", test_single_frees_merge_at_once);
+	htest_run("split_frees_page_by_page", test_split_frees_page_by_page);
 	htest_run("random_ops_vs_model", test_random_ops_vs_model);
 	htest_run("order0_speed", test_order0_speed);
 	return htest_end();

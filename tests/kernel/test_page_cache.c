@@ -1,7 +1,8 @@
 /* Suite `page_cache`: the page source under vm/ (vm/page_cache.c). A hart's cache gives up and takes back
  * whole batches through the depot rather than page by page through the buddy allocator, the depot is
  * counted as cached memory, and an allocation the buddy allocator cannot serve gets the depot's pages
- * back: no request fails while the depot holds pages. */
+ * back: no request fails while the depot holds pages. Long-lived pages (page tables, vm blocks) come
+ * from 2 MiB groups of their own, not from among the pages vmalloc hands out. */
 #include "kernel/ktest.h"
 #include "vm/buddy.h"
 #include "vm/page_cache.h"
@@ -36,10 +37,12 @@ static void depot_keeps_whole_batches(struct ktest *t)
 	KT_EXPECT(t, depot % 64 == 0);
 	KT_EXPECT(t, depot >= depot_before + n - 256 - 64); /* all but what the cache keeps */
 	KT_EXPECT(t, buddy_free_pages() + page_cache_pages() == free0); /* counted as free memory */
-	u64 buddy0 = buddy_free_pages();
+	struct buddy_stats st0, st1;
+	buddy_get_stats(&st0);
 	chain = take_pages(n, &got);
 	KT_EXPECT(t, got == n);
-	KT_EXPECT(t, buddy_free_pages() == buddy0); /* served by the cache and the depot alone */
+	buddy_get_stats(&st1);
+	KT_EXPECT(t, st1.allocs == st0.allocs); /* served by the cache and the depot alone */
 	KT_EXPECT(t, page_cache_depot_pages() <= depot - (n - 256 - 64));
 	vm_free_chain(chain);
 	KT_EXPECT(t, buddy_free_pages() + page_cache_pages() == free0);
@@ -71,5 +74,49 @@ static void depot_given_back_when_memory_runs_out(struct ktest *t)
 	KT_EXPECT(t, buddy_free_pages() >= buddy + depot);
 }
 
+/* 64 page tables and 64 one-page vm blocks taken between runs of 64 data pages each (as vmalloc takes a
+ * table or a node-pool page now and then among its callers' pages) lie in at most two 2 MiB blocks (the
+ * group in use and the next), where taken from the data stream they would spread over eight or more.
+ * Everything given back, free memory is as it was. */
+static void long_lived_pages_grouped(struct ktest *t)
+{
+	enum { N = 64, RUN = 64 };
+	static u64 tables[N];
+	static void *blocks[N];
+	struct buddy_stats st;
+	buddy_get_stats(&st);
+	if (!st.nr_free[9] && !st.nr_free[10]) {
+		ktest_skip(t, "no free 2 MiB block to group pages in");
+		return;
+	}
+	u64 free0 = buddy_free_pages() + page_cache_pages(), chain = 0, seen[2 * N];
+	u32 blocks_seen = 0;
+	for (u32 i = 0; i < N; i++) {
+		for (u32 k = 0; k < RUN; k++) { /* one chain through all the runs, as take_pages makes one */
+			u64 pa = page_cache_alloc(PA_ANY_NODE);
+			KT_ASSERT(t, pa);
+			*(u64 *)vm_page_va(pa) = chain;
+			chain = pa;
+		}
+		tables[i] = vm_zeroed_table_alloc();
+		blocks[i] = vm_block_alloc(PAGE_SIZE);
+		KT_ASSERT(t, tables[i] && blocks[i]);
+		u64 pas[2] = {tables[i], virt_to_phys(blocks[i])};
+		for (u32 k = 0; k < 2; k++) {
+			u64 b = pas[k] >> 21, j = 0;
+			while (j < blocks_seen && seen[j] != b) j++;
+			if (j == blocks_seen) seen[blocks_seen++] = b;
+		}
+	}
+	KT_EXPECT(t, blocks_seen <= 2);
+	for (u32 i = 0; i < N; i++) {
+		buddy_free_order(tables[i], 0);
+		vm_block_free(blocks[i], PAGE_SIZE);
+	}
+	vm_free_chain(chain);
+	KT_EXPECT(t, buddy_free_pages() + page_cache_pages() == free0);
+}
+
 KTEST_SUITE(page_cache, {"depot_keeps_whole_batches", depot_keeps_whole_batches},
-	    {"depot_given_back_when_memory_runs_out", depot_given_back_when_memory_runs_out});
+	    {"depot_given_back_when_memory_runs_out", depot_given_back_when_memory_runs_out},
+	    {"long_lived_pages_grouped", long_lived_pages_grouped});
