@@ -331,10 +331,13 @@ static void test_pingpong_stress(void)
 		}
 	u64 ns = now_ns() - t0;
 	/* A kill that lands after its pair finished kills nobody: 0 to 2 killed, the rest all completed or
-	 * were told their partner was gone. */
+	 * were told their partner was gone. A side can be killed between counting its outcome and exiting,
+	 * and is then counted twice: every side is counted at least once, and no side both completed and
+	 * was told its partner was gone. */
 	CHECK(killed <= 2);
 	u64 full = load_u64(&c->rounds) / stress_rounds, gone = load_u64(&c->result);
-	CHECK_EQ(full + gone + (u64)killed, 2 * PAIRS);
+	CHECK(full + gone <= 2 * PAIRS);
+	CHECK(full + gone + (u64)killed >= 2 * PAIRS);
 	CHECK(full >= 2 * (PAIRS - 2)); /* only pairs 1 and 3 lose a side */
 	/* Each side counts its own exchanges: two per round trip. A killed side's are lost with it, so the
 	 * figure is a lower bound when a kill landed. */
