@@ -9,6 +9,8 @@
 #     medians, and the median (and range) of the per-pair ratios.
 #     Wall-clock figures are noisy on a shared 2-core host (single runs swing 2-20x): only the medians of
 #     interleaved runs mean anything. Set WALL=0 to skip (the peer's first build takes a few minutes).
+#     2c: fix_size with two workers on -smp 2 against one on -smp 1, TWO_LOOPS (100000) loops, both kernels,
+#     RUNS rounds: the per-round ratio's median and range (a short run's start-up weighs on two workers more).
 #  3. Several harts under icount: fix_size, random_size, vm_map_ram and kvfree_rcu (1 arg) on HARTS3 (1 4 16
 #     64) harts, one worker per hart, LOOPS3 (20000) loops each, 4 GiB, tlb.remote=ipi (SBI RFENCE's caller
 #     spins in OpenSBI, which QEMU 7.2's round-robin icount can starve). Instructions per op summed over all
@@ -132,12 +134,45 @@ test_vmalloc.nr_threads=$thr test_vmalloc.test_loop_count=$WALL_LOOPS test_vmall
 	done
 }
 
+# Two workers against one: fix_size with one worker on -smp 1, then two on -smp 2, TWO_LOOPS loops each, our
+# kernel and the peer in turn, RUNS rounds. Per kernel: the medians (us per loop per worker) and the median
+# and range of each round's two-against-one ratio (the two boots of a round share most of the host's state).
+two_workers() {
+	local dir=$LOGS/two-workers r k
+	rm -rf "$dir" && mkdir -p "$dir"
+	for r in $(seq 1 "$RUNS"); do
+		for k in 1 2; do
+			boot "two-ours-smp$k-$r" "$k" "test=test_vmalloc test_vmalloc.run_test_mask=1 \
+test_vmalloc.nr_threads=$k test_vmalloc.test_loop_count=$TWO_LOOPS test_vmalloc.sequential_test_order=1" 0
+			per_loop "$LOGS/two-ours-smp$k-$r.log" | awk '{ print $2 }' >"$dir/ours-$k-$r"
+			ICOUNT=0 "$PEER" "$k" "$k" "$TWO_LOOPS" 1 >"$dir/linux-raw-$k-$r" 2>&1
+			per_loop "$dir/linux-raw-$k-$r" | awk '{ print $2 }' >"$dir/linux-$k-$r"
+		done
+	done
+	printf '%-8s %12s %12s %13s %13s\n' kernel one_us two_us paired_ratio paired_range
+	for k in ours linux; do
+		local one two pr
+		one=$(cat "$dir/$k"-1-* | median)
+		two=$(cat "$dir/$k"-2-* | median)
+		pr=$(for r in $(seq 1 "$RUNS"); do
+			paste "$dir/$k-1-$r" "$dir/$k-2-$r" | awk '$1 > 0 { print $2 / $1 }'
+		done | sort -g)
+		printf '%-8s %12.2f %12.2f %13s %13s\n' "$k" "$one" "$two" \
+			"$(echo "$pr" | median | awk '{ printf "%.2f", $1 }')" \
+			"$(echo "$pr" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')"
+	done
+}
+
 if want 2 && [ "${WALL:-1}" != 0 ]; then
 	echo "== 2a. wall clock: -smp 1, 1 worker, mask 1983, $WALL_LOOPS loops, medians of $RUNS interleaved runs each (us per loop)"
 	wall 1 1 1983
 	echo
 	echo "== 2b. wall clock: -smp 2, 2 workers, mask 1983, $WALL_LOOPS loops, medians of $RUNS interleaved runs each (us per loop per worker)"
 	wall 2 2 1983
+	echo
+	TWO_LOOPS=${TWO_LOOPS:-100000}
+	echo "== 2c. two workers against one: fix_size, -smp 1 with 1 worker and -smp 2 with 2, $TWO_LOOPS loops, $RUNS rounds (us per loop per worker)"
+	two_workers
 	echo
 fi
 
