@@ -73,7 +73,7 @@ enum arena_stat {
  * cache of a class is one list: an empty cache takes a whole magazine from the pool in one step under
  * the pool's lock, so a hart takes a shared lock once per 32-128 allocations of a class, not once per 32
  * as when ranges were moved one at a time; and the purge fills the giving hart's cache first, up to two
- * magazines, with no lock at all. A pool holds at most va_pool_max() areas (a whole purge's worth,
+ * magazines, with no lock at all. A pool holds at most va_pool_max() areas (two whole purges' worth,
  * so that at 64 harts the purged ranges are not pushed back into the index only to come out of it again);
  * the rest go back to the index, and each purge by an idle hart gives back the oldest quarter of every
  * pool (Linux's decay_va_pool_node), so that ranges a workload stopped using return to the index. */

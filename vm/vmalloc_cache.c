@@ -35,9 +35,13 @@ u64 va_busy_areas(void)
 
 static u32 class_of(u64 va_size) { return (u32)(va_size >> PAGE_SHIFT) - 1; }
 
-/* Areas a pool of any class may hold: twice the lazy threshold's pages (each area parks at least one
- * page, so one purge's areas fit), and never fewer than VA_POOL_MAX. */
-static u64 va_pool_max(void) { return MAX((u64)VA_POOL_MAX, 2 * READ_ONCE(arena.lazy_max_pages)); }
+/* Areas a pool of any class may hold: four times the lazy threshold's pages (each area parks at least one
+ * page, so two purges' areas fit), and never fewer than VA_POOL_MAX. One purge's worth was not enough
+ * where two come back to back with no reuse between them (full_fit frees its junk areas, then its kept
+ * ones): the second went to the index insert by insert, ~370 instructions each, and at -smp 2 the
+ * freeing harts' bursts took 22-44 ms of a 100 ms run. Linux's pools have no bound; ours still decay a
+ * quarter per idle purge, and an exhausted region takes them all back. */
+static u64 va_pool_max(void) { return MAX((u64)VA_POOL_MAX, 4 * READ_ONCE(arena.lazy_max_pages)); }
 
 u64 va_pooled_areas(void)
 {

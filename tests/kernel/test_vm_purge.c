@@ -6,6 +6,8 @@
 #include "lib/percpu.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_cache.h"
+#include "vm/page_cache.h"
+#include "vm/buddy.h"
 #include "vm/vmalloc_purge.h"
 #include "tests/kernel/purge_batch.h"
 
@@ -156,6 +158,45 @@ static void pools_keep_magazines_and_age(struct ktest *t)
 	KT_EXPECT(t, va_pooled_areas() == 0 && own->count == 0);
 }
 
+/* Two purges' worth of small areas with no reuse between them (full_fit frees its junk areas, then the
+ * ones it kept) all stay in the pools: with room for one purge only, the second went back to the index
+ * range by range under the arena lock. 24,576 one-page vmaps of a single page (no page per area, so
+ * small machines run it too), freed and purged in two halves of 1.5 times a threshold of 8192 pages. */
+static void pools_hold_two_purges(struct ktest *t)
+{
+	enum { HALF = 12288, N = 2 * HALF };
+	static void *v[N];
+	const u64 old = vm_lazy_max_pages();
+	struct va_class_cache *own = va_cache_of(&arena_harts[this_hart_index()], 2 * PAGE_SIZE);
+	u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa);
+	struct page *pg = pa_to_page(pa);
+	vm_purge();
+	vm_set_lazy_max_pages(1UL << 30); /* only the purges below */
+	u32 got = 0;
+	for (; got < N && (v[got] = vmap(&pg, 1, 0, 0)); got++) {}
+	KT_EXPECT(t, got == N);
+	/* Each purge gives its batch back with the pools' room read from the threshold: four times 8192
+	 * areas now, two before. Between purges the threshold is out of reach again, so that no purge
+	 * starts on its own in the middle of a half. */
+	for (u32 i = 0; i < HALF; i++) vunmap(v[i]);
+	vm_set_lazy_max_pages(8192);
+	vm_purge_aging();
+	vm_set_lazy_max_pages(1UL << 30);
+	KT_EXPECT(t, va_pooled_areas() + own->count == HALF);
+	/* The next purge (an idle hart's, as vm_purge_aging runs it) first gives back the oldest quarter
+	 * of the pool's magazines, all full ones; then every area of its batch joins the pool. */
+	u64 decayed = READ_ONCE(va_pools[1].mags) / 4 * va_mag_areas(2);
+	for (u32 i = HALF; i < got; i++) vunmap(v[i]);
+	vm_set_lazy_max_pages(8192);
+	vm_purge_aging();
+	KT_EXPECT(t, va_pooled_areas() + own->count == got - decayed);
+	vm_set_lazy_max_pages(old);
+	vm_purge();
+	KT_EXPECT(t, va_pooled_areas() == 0 && own->count == 0);
+	buddy_free_order(pa, 0);
+}
+
 /* Arena-lock acquisitions made by this hart in process context (its own counter bank). */
 static u64 my_arena_locks(void) { return (u64)READ_ONCE(arena_harts[this_hart_index()].stat[0][ARENA_STAT_ARENA_LOCKS]); }
 
@@ -242,5 +283,6 @@ KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
 	    {"threshold_is_linux_default", threshold_is_linux_default},
 	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts},
 	    {"pools_keep_magazines_and_age", pools_keep_magazines_and_age},
+	    {"pools_hold_two_purges", pools_hold_two_purges},
 	    {"chunk_carves_in_order", chunk_carves_in_order}, {"refill_carves_a_magazine", refill_carves_a_magazine},
 	    {"purge_merges_touching_ranges", purge_merges_touching_ranges});
