@@ -7,6 +7,7 @@
  * batches, not page by page through the buddy allocator's splitting and merging. Long-lived pages
  * (page tables, vm structures' blocks, the depot's lists) come from groups of their own (below). */
 #include "vm/page_cache.h"
+#include "lib/bug.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/spinlock.h"
@@ -75,11 +76,23 @@ static struct group {
 } groups[NODE_SLOTS];
 static u64 group_left; /* pages in [next, end) of all groups, for page_cache_pages (read without the lock) */
 
+#define INV_GROUPS "vm[groups] a group's pages not handed out are allocated single pages, counted in group_left"
+
+/* The one place a group changes: group_left follows, and VM_DEBUG builds check the group's pages. */
 static void group_set(struct group *g, u64 next, u64 end)
 {
 	WRITE_ONCE(group_left, group_left - ((g->end - g->next) >> PAGE_SHIFT) + ((end - next) >> PAGE_SHIFT));
 	g->next = next;
 	g->end = end;
+#ifdef VM_DEBUG
+	u64 left = 0;
+	for (u32 slot = 0; slot < NODE_SLOTS; slot++) left += (groups[slot].end - groups[slot].next) >> PAGE_SHIFT;
+	BUG_UNLESS(left == group_left, INV_GROUPS);
+	for (u64 pa = next; pa < end; pa += PAGE_SIZE) {
+		const struct page *p = pa_to_page(pa);
+		BUG_UNLESS(p && p->flags == PG_HEAD && p->order == 0, INV_GROUPS);
+	}
+#endif
 }
 
 static void groups_release(void)
