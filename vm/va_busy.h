@@ -25,8 +25,9 @@ static inline u64 va_busy_hash(u64 key) { return (key >> PAGE_SHIFT) * 0x9e3779b
  * in its core's cache, while another hart working elsewhere takes another (hashing each key on its own
  * sent every hart to every map, and each lock and bucket line bounced between cores on nearly every
  * call). Regions are spread over the maps by the golden-ratio hash of their number, so strided or
- * aligned regions (2 MiB-aligned huge mappings) still reach every map, and the shard shares no bits with
- * the bucket index, which the page number's hash gives. 1 <= bits <= 32. */
+ * aligned regions (2 MiB-aligned huge mappings) still reach every map; a map's bucket index is the page
+ * number's hash, not the region's, so each map still spreads its keys over all its buckets (host test
+ * va_busy_shards_keep_spread). 1 <= bits <= 32. */
 #define VA_BUSY_REGION_SHIFT 20
 static inline u32 va_busy_shard(u64 key, unsigned bits)
 {
