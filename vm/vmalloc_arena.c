@@ -188,8 +188,12 @@ bool va_lazy_take_all(struct va_lazy_batch *b)
 	batch_add(b, arena.lazy_head);
 	arena.lazy_head = NULL;
 	arena_unlock(f);
-	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++)
-		batch_add(b, __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE));
+	if (b->lists) b->lists->lazy_hart = 0;
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
+		struct vmap_area *list = __atomic_exchange_n(&arena_harts[i].lazy_head, NULL, __ATOMIC_ACQUIRE);
+		if (list) list->lazy_hart = (u16)(i + 1);
+		batch_add(b, list);
+	}
 	if (!b->lists) return false;
 	b->id = arena.purge_id++; /* the purge's claim (purge_running) serialises batches */
 	/* Pages some hart has not published yet go negative here and even out when it publishes them. */

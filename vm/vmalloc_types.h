@@ -58,6 +58,10 @@ struct vmap_area {
 		u32 mag_areas;  /* in a size-class pool, on a magazine's first area: the magazine's areas */
 	};
 	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
+	/* On the head of a lazy list a purge took: the hart whose list it was, plus one (0: the arena's own
+	 * list), so that a freeing hart gives back its own areas first (vm/vmalloc_purge.c). Fits in the
+	 * record's 112 B pool slot. */
+	u16 lazy_hart;
 };
 
 /* Sets up an area record for the range [start, start + span) placed at `align`. */

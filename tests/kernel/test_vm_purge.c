@@ -2,6 +2,7 @@
  * at most one remote fence, N single-page vfrees cost at most ceil(N / threshold) purges, and the counters
  * say so. */
 #include "kernel/ktest.h"
+#include "kernel/smp.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
 #include "vm/vmalloc.h"
@@ -197,6 +198,49 @@ static void pools_hold_two_purges(struct ktest *t)
 	buddy_free_order(pa, 0);
 }
 
+/* A freeing hart's inline purge fences every hart's parked areas but gives back its own first: their
+ * records were last written on its own core. This hart parks 64 one-page areas; then another hart frees
+ * 32, and its 32nd vfree finds twice the threshold parked and purges inline, giving back one burst (32
+ * areas). That burst must be its own 32, with all 64 of this hart's still fenced. Both are looked at on
+ * the other hart before it returns to its idle loop, which would give back everything fenced. */
+static struct own_first {
+	void *mine[64], *theirs[32];
+	u32 mine_parked, theirs_parked, got;
+} of;
+
+static void free_and_look(void *arg)
+{
+	(void)arg;
+	for (of.got = 0; of.got < 32 && (of.theirs[of.got] = vmalloc(PAGE_SIZE)); of.got++) {}
+	for (u32 i = 0; i < of.got; i++) vfree(of.theirs[i]);
+	for (u32 i = 0; i < 64; i++) of.mine_parked += va_lazy_find((u64)(uptr)of.mine[i], false) != NULL;
+	for (u32 i = 0; i < of.got; i++) of.theirs_parked += va_lazy_find((u64)(uptr)of.theirs[i], false) != NULL;
+}
+
+static void freeing_hart_gives_back_own_first(struct ktest *t)
+{
+	if (nr_harts_online < 2) {
+		ktest_skip(t, "needs a second hart");
+		return;
+	}
+	const u64 old = vm_lazy_max_pages();
+	u32 other = this_hart_index() ? 0 : 1, got = 0;
+	of = (struct own_first){0};
+	vm_purge();
+	vm_set_lazy_max_pages(1UL << 30);
+	for (; got < 64 && (of.mine[got] = vmalloc(PAGE_SIZE)); got++) {}
+	KT_ASSERT(t, got == 64);
+	for (u32 i = 0; i < got; i++) vfree(of.mine[i]);
+	vm_set_lazy_max_pages(16); /* 64 parked: past twice 16, so the other hart's first publish purges */
+	KT_ASSERT(t, smp_call_on(other, free_and_look, NULL) == 0);
+	smp_wait_all();
+	KT_EXPECT(t, of.got == 32);
+	KT_EXPECT(t, of.theirs_parked == 0);
+	KT_EXPECT(t, of.mine_parked == 64);
+	vm_set_lazy_max_pages(old);
+	vm_purge();
+}
+
 /* Arena-lock acquisitions made by this hart in process context (its own counter bank). */
 static u64 my_arena_locks(void) { return (u64)READ_ONCE(arena_harts[this_hart_index()].stat[0][ARENA_STAT_ARENA_LOCKS]); }
 
@@ -284,5 +328,6 @@ KTEST_SUITE(purge, {"freed_range_waits_for_purge", freed_range_waits_for_purge},
 	    {"lone_purge_gives_back_in_bursts", lone_purge_gives_back_in_bursts},
 	    {"pools_keep_magazines_and_age", pools_keep_magazines_and_age},
 	    {"pools_hold_two_purges", pools_hold_two_purges},
+	    {"freeing_hart_gives_back_own_first", freeing_hart_gives_back_own_first},
 	    {"chunk_carves_in_order", chunk_carves_in_order}, {"refill_carves_a_magazine", refill_carves_a_magazine},
 	    {"purge_merges_touching_ranges", purge_merges_touching_ranges});
