@@ -199,10 +199,12 @@ static void pools_hold_two_purges(struct ktest *t)
 }
 
 /* A freeing hart's inline purge fences every hart's parked areas but gives back its own first: their
- * records were last written on its own core. This hart parks 64 one-page areas; then another hart frees
- * 32, and its 32nd vfree finds twice the threshold parked and purges inline, giving back one burst (32
- * areas). That burst must be its own 32, with all 64 of this hart's still fenced. Both are looked at on
- * the other hart before it returns to its idle loop, which would give back everything fenced. */
+ * records were last written on its own core. This hart parks 64 one-page areas; then another hart parks
+ * 32 and runs the free path's purge (vm_purge_kick, with more than twice the threshold parked: inline,
+ * one burst of 32 areas given back). That burst must be its own 32, with all 64 of this hart's still
+ * fenced. The purge is called, not left to a vfree's publish, whose moment depends on pages earlier
+ * suites left unpublished. Both are looked at on the other hart before it returns to its idle loop,
+ * which would give back everything fenced. */
 static struct own_first {
 	void *mine[64], *theirs[32];
 	u32 mine_parked, theirs_parked, got;
@@ -213,6 +215,8 @@ static void free_and_look(void *arg)
 	(void)arg;
 	for (of.got = 0; of.got < 32 && (of.theirs[of.got] = vmalloc(PAGE_SIZE)); of.got++) {}
 	for (u32 i = 0; i < of.got; i++) vfree(of.theirs[i]);
+	vm_set_lazy_max_pages(16); /* 64 + 32 parked: past twice 16, so the purge runs here, inline */
+	vm_purge_kick();
 	for (u32 i = 0; i < 64; i++) of.mine_parked += va_lazy_find((u64)(uptr)of.mine[i], false) != NULL;
 	for (u32 i = 0; i < of.got; i++) of.theirs_parked += va_lazy_find((u64)(uptr)of.theirs[i], false) != NULL;
 }
@@ -231,7 +235,6 @@ static void freeing_hart_gives_back_own_first(struct ktest *t)
 	for (; got < 64 && (of.mine[got] = vmalloc(PAGE_SIZE)); got++) {}
 	KT_ASSERT(t, got == 64);
 	for (u32 i = 0; i < got; i++) vfree(of.mine[i]);
-	vm_set_lazy_max_pages(16); /* 64 parked: past twice 16, so the other hart's first publish purges */
 	KT_ASSERT(t, smp_call_on(other, free_and_look, NULL) == 0);
 	smp_wait_all();
 	KT_EXPECT(t, of.got == 32);
