@@ -95,13 +95,22 @@ static void group_set(struct group *g, u64 next, u64 end)
 #endif
 }
 
+/* Frees [from, to) page by page: single pages of a split block, each merging as its buddy comes back. */
+static void free_singles(u64 from, u64 to)
+{
+	for (u64 pa = from; pa < to; pa += PAGE_SIZE) buddy_free(pa, 0);
+}
+
+/* Gives back the pages of g not handed out; g is empty after. */
+static void group_release(struct group *g)
+{
+	free_singles(g->next, g->end);
+	group_set(g, 0, 0);
+}
+
 static void groups_release(void)
 {
-	for (u32 slot = 0; slot < NODE_SLOTS; slot++) {
-		struct group *g = &groups[slot];
-		for (u64 pa = g->next; pa < g->end; pa += PAGE_SIZE) buddy_free(pa, 0);
-		group_set(g, 0, 0);
-	}
+	for (u32 slot = 0; slot < NODE_SLOTS; slot++) group_release(&groups[slot]);
 }
 
 /* The depot: full batches of CACHE_BATCH free pages a cache gave up, kept whole for the next cache that
@@ -160,8 +169,7 @@ static u64 group_take(unsigned order, int node)
 	u64 size = PAGE_SIZE << order, pa = ALIGN_UP(g->next, size);
 
 	if (!g->end || pa + size > g->end) {
-		for (u64 left = g->next; left < g->end; left += PAGE_SIZE) buddy_free(left, 0);
-		group_set(g, 0, 0);
+		group_release(g);
 		int want = slot_node(slot);
 		u64 block = buddy_alloc(GROUP_ORDER, want, want == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
 		if (!block || buddy_split(block, GROUP_ORDER)) {
@@ -173,15 +181,18 @@ static u64 group_take(unsigned order, int node)
 		group_set(g, block, block + (PAGE_SIZE << GROUP_ORDER));
 		pa = block;
 	}
-	for (u64 skip = g->next; skip < pa; skip += PAGE_SIZE) buddy_free(skip, 0);
+	free_singles(g->next, pa);
 	group_set(g, pa + size, g->end);
 	return pa;
 }
 
-/* Gives back 2^order pages group_take handed out, page by page. */
-static void group_give(u64 pa, unsigned order)
+/* group_take under the buddy lock. Any context. */
+static u64 group_alloc(unsigned order, int node)
 {
-	for (u64 i = 0; i < (1ULL << order); i++) buddy_free(pa + i * PAGE_SIZE, 0);
+	unsigned long f = spin_lock_irqsave(&buddy_lock);
+	u64 pa = group_take(order, node);
+	spin_unlock_irqrestore(&buddy_lock, f);
+	return pa;
 }
 
 /* Pushes the top CACHE_BATCH pages of c onto its node's stack; false when the depot is full, has no
@@ -368,10 +379,7 @@ void page_cache_free_zeroed(u64 pa)
 u64 vm_zeroed_table_alloc(void)
 {
 	const struct page_cache *c = &caches[this_hart_index()];
-	int node = c->table_node != PA_ANY_NODE ? c->table_node : c->node;
-	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	u64 pa = group_take(0, node);
-	spin_unlock_irqrestore(&buddy_lock, f);
+	u64 pa = group_alloc(0, c->table_node != PA_ANY_NODE ? c->table_node : c->node);
 	if (pa) zero_page(phys_to_virt(pa));
 	return pa;
 }
@@ -384,14 +392,8 @@ void *vm_block_alloc(size_t bytes)
 {
 	unsigned order = order_for(bytes);
 	if (order > BUDDY_MAX_ORDER) return NULL;
-	u64 pa;
-	if (order <= GROUP_PIECE_MAX_ORDER) {
-		unsigned long f = spin_lock_irqsave(&buddy_lock);
-		pa = group_take(order, PA_ANY_NODE);
-		spin_unlock_irqrestore(&buddy_lock, f);
-	} else {
-		pa = buddy_alloc_order(order, PA_ANY_NODE, 0);
-	}
+	u64 pa = order <= GROUP_PIECE_MAX_ORDER ? group_alloc(order, PA_ANY_NODE)
+					       : buddy_alloc_order(order, PA_ANY_NODE, 0);
 	if (!pa) return NULL;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
 	__atomic_fetch_add(&block_pages, 1UL << order, __ATOMIC_RELAXED);
@@ -406,8 +408,9 @@ void vm_block_free(void *block, size_t bytes)
 		buddy_free_order(virt_to_phys(block), order);
 		return;
 	}
+	u64 pa = virt_to_phys(block);
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
-	group_give(virt_to_phys(block), order);
+	free_singles(pa, pa + (PAGE_SIZE << order)); /* group pieces are single pages */
 	spin_unlock_irqrestore(&buddy_lock, f);
 }
 
