@@ -196,16 +196,17 @@ static void fence_park(const struct va_lazy_batch *b)
 	arena_unlock(f);
 }
 
-/* Cuts `list` after its first `keep` areas (keep < its areas): the rest becomes a list of its own, its
- * totals already on its head (lazy_below counts an area and all below it), of the same hart. Returns
- * the rest. Arena lock held. */
-static struct vmap_area *cut_list(struct vmap_area *list, u64 keep)
+/* Cuts `list` after its first `keep` areas (keep < its areas) and puts the rest, a list of its own (its
+ * totals already on its head: lazy_below counts an area and all below it; of the same hart), before
+ * `after`. Returns the rest. Arena lock held. */
+static struct vmap_area *cut_list(struct vmap_area *list, u64 keep, struct vmap_area *after)
 {
 	struct vmap_area *cut = list;
 	for (; keep > 1; keep--) cut = cut->lazy_next;
 	struct vmap_area *rest = cut->lazy_next;
 	cut->lazy_next = NULL;
 	rest->lazy_hart = list->lazy_hart;
+	rest->batch_next = after;
 	return rest;
 }
 
@@ -221,11 +222,7 @@ static struct vmap_area *take_own_burst(u64 burst)
 	for (struct vmap_area **pp = &arena.fenced_head, *l; (l = *pp) && budget; pp = &l->batch_next, budget--) {
 		if (l->lazy_hart != me) continue;
 		struct vmap_area *after = l->batch_next;
-		if (va_lazy_list_areas(l) > burst) { /* the rest stays where the list was */
-			struct vmap_area *rest = cut_list(l, burst);
-			rest->batch_next = after;
-			after = rest;
-		}
+		if (va_lazy_list_areas(l) > burst) after = cut_list(l, burst, after); /* the rest stays in place */
 		*pp = after;
 		l->batch_next = NULL;
 		return l;
@@ -233,43 +230,35 @@ static struct vmap_area *take_own_burst(u64 burst)
 	return NULL;
 }
 
-/* Gives back one burst of fenced areas (give_back_burst): this hart's own if it has some, else from as
- * many of the first fenced lists as it takes (at many harts a purge's lists are a few dozen areas each);
- * or (`all`) every fenced area. The lists' heads carry their lengths (lazy_below), so the lists of a
- * burst are found without walking them; the last one is cut where the burst ends and its rest stays in
- * place, all under one hold of the arena lock (the cut walks at most a burst's areas). */
+/* The first fenced lists, up to `burst` areas, chained through batch_next: as many as it takes (at many
+ * harts a purge's lists are a few dozen areas each), the last cut where the burst ends and its rest left
+ * heading the fenced lists. The lists' heads carry their lengths (lazy_below), so they are found without
+ * walking them; the cut walks at most a burst's areas. NULL when none is fenced. Arena lock held. */
+static struct vmap_area *take_first_lists(u64 burst)
+{
+	struct vmap_area *list = arena.fenced_head, *last = NULL;
+	u64 n = 0;
+	for (struct vmap_area *l = list; l && n < burst; l = l->batch_next) {
+		n += va_lazy_list_areas(l);
+		last = l;
+	}
+	if (!last) return NULL;
+	struct vmap_area *after = last->batch_next;
+	if (n > burst) after = cut_list(last, va_lazy_list_areas(last) - (n - burst), after);
+	arena.fenced_head = after;
+	last->batch_next = NULL;
+	return list;
+}
+
+/* Gives back one burst of fenced areas (give_back_burst): this hart's own if it has some, else the first
+ * lists', under one hold of the arena lock; or (`all`) every fenced area. */
 static void give_back_fenced(bool all)
 {
 	u64 burst = all ? ~0ULL : give_back_burst();
-	if (!all) {
-		unsigned long f = arena_lock();
-		struct vmap_area *own = take_own_burst(burst);
-		arena_unlock(f);
-		if (own) {
-			struct give_back gb = {0};
-			give_back_take(&gb, own);
-			__atomic_fetch_sub(&arena.st.fenced_areas, give_back_end(&gb), __ATOMIC_RELAXED);
-			return;
-		}
-	}
 	while (READ_ONCE(arena.fenced_head)) {
 		unsigned long f = arena_lock();
-		struct vmap_area *list = arena.fenced_head, *last = NULL;
-		u64 n = 0;
-		for (struct vmap_area *l = list; l && n < burst; l = l->batch_next) {
-			n += va_lazy_list_areas(l);
-			last = l;
-		}
-		if (last) {
-			struct vmap_area *after = last->batch_next;
-			if (n > burst) { /* the rest of the last list heads the fenced lists, its own count on it */
-				struct vmap_area *rest = cut_list(last, va_lazy_list_areas(last) - (n - burst));
-				rest->batch_next = after;
-				after = rest;
-			}
-			arena.fenced_head = after;
-			last->batch_next = NULL;
-		}
+		struct vmap_area *list = all ? NULL : take_own_burst(burst);
+		if (!list) list = take_first_lists(burst);
 		arena_unlock(f);
 		struct give_back gb = {0};
 		give_back_take(&gb, list);
