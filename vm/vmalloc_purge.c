@@ -392,8 +392,10 @@ void vm_purge_kick(void)
 		harts_kick_others();
 		return;
 	}
-	(void)purge_run(false, true);
+	vm_purge_inline();
 }
+
+void vm_purge_inline(void) { (void)purge_run(false, true); }
 
 /* The idle loop's share: the purge an allocating or freeing hart asked for. */
 void vm_purge_idle_work(void)

@@ -16,6 +16,10 @@ void vm_purge_parked(void);
 void vm_purge_aging(void);
 /* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. No lock held. */
 void vm_purge_kick(void);
+/* The purge a freeing hart runs itself (vm_purge_kick's when no other hart can): every parked area is
+ * fenced, and one burst given back here, this hart's own first (the rest waits for
+ * vm_purge_give_back_some). Nothing if another hart's purge is in flight. No lock held. */
+void vm_purge_inline(void);
 /* The idle loop's share: the purge a hart asked for (vm_purge_kick), and every fenced area a purge left
  * to be given back. Process context. */
 void vm_purge_idle_work(void);

@@ -5,6 +5,7 @@
 #include "kernel/smp.h"
 #include "lib/bootargs.h"
 #include "lib/percpu.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_cache.h"
 #include "vm/page_cache.h"
@@ -200,25 +201,36 @@ static void pools_hold_two_purges(struct ktest *t)
 
 /* A freeing hart's inline purge fences every hart's parked areas but gives back its own first: their
  * records were last written on its own core. This hart parks 64 one-page areas; then another hart parks
- * 32 and runs the free path's purge (vm_purge_kick, with more than twice the threshold parked: inline,
- * one burst of 32 areas given back). That burst must be its own 32, with all 64 of this hart's still
- * fenced. The purge is called, not left to a vfree's publish, whose moment depends on pages earlier
- * suites left unpublished. Both are looked at on the other hart before it returns to its idle loop,
- * which would give back everything fenced. */
+ * 32 and runs the free path's inline purge (vm_purge_inline: one burst of 32 areas given back). That
+ * burst must be its own 32, with all 64 of this hart's still fenced. The purge is called, not left to
+ * vm_purge_kick's threshold test, whose count of parked pages runs below zero for a while when a purge
+ * takes pages other harts have not published yet (earlier suites'). Both are looked at on the other hart before it returns to its idle loop,
+ * which would give back everything fenced; the harts not in the test wait meanwhile in a cross-hart
+ * wait, not in their idle loops, for the same reason (an IPI shootdown wakes them). */
 static struct own_first {
 	void *mine[64], *theirs[32];
-	u32 mine_parked, theirs_parked, got;
+	u32 mine_parked, theirs_parked, got, waiting, looked, release;
 } of;
+
+static void wait_out(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&of.waiting, 1, __ATOMIC_ACQ_REL);
+	harts_kick_others(); /* the test's hart sleeps until every bystander is here */
+	hart_wait_until(__atomic_load_n(&of.release, __ATOMIC_ACQUIRE));
+}
 
 static void free_and_look(void *arg)
 {
 	(void)arg;
 	for (of.got = 0; of.got < 32 && (of.theirs[of.got] = vmalloc(PAGE_SIZE)); of.got++) {}
 	for (u32 i = 0; i < of.got; i++) vfree(of.theirs[i]);
-	vm_set_lazy_max_pages(16); /* 64 + 32 parked: past twice 16, so the purge runs here, inline */
-	vm_purge_kick();
+	vm_set_lazy_max_pages(16); /* a burst of max(32, 16 / 64) areas */
+	vm_purge_inline();
 	for (u32 i = 0; i < 64; i++) of.mine_parked += va_lazy_find((u64)(uptr)of.mine[i], false) != NULL;
 	for (u32 i = 0; i < of.got; i++) of.theirs_parked += va_lazy_find((u64)(uptr)of.theirs[i], false) != NULL;
+	__atomic_store_n(&of.looked, 1, __ATOMIC_RELEASE);
+	harts_kick_others();
 }
 
 static void freeing_hart_gives_back_own_first(struct ktest *t)
@@ -235,8 +247,16 @@ static void freeing_hart_gives_back_own_first(struct ktest *t)
 	for (; got < 64 && (of.mine[got] = vmalloc(PAGE_SIZE)); got++) {}
 	KT_ASSERT(t, got == 64);
 	for (u32 i = 0; i < got; i++) vfree(of.mine[i]);
-	KT_ASSERT(t, smp_call_on(other, free_and_look, NULL) == 0);
+	u32 bystanders = 0;
+	for (u32 h = 0; h < nr_harts_online; h++)
+		if (h != this_hart_index() && h != other && smp_call_on(h, wait_out, NULL) == 0) bystanders++;
+	hart_wait_until(__atomic_load_n(&of.waiting, __ATOMIC_ACQUIRE) == bystanders);
+	bool called = smp_call_on(other, free_and_look, NULL) == 0;
+	if (called) hart_wait_until(__atomic_load_n(&of.looked, __ATOMIC_ACQUIRE));
+	__atomic_store_n(&of.release, 1, __ATOMIC_RELEASE); /* the bystanders go back to their idle loops */
+	harts_kick_others();
 	smp_wait_all();
+	KT_EXPECT(t, called);
 	KT_EXPECT(t, of.got == 32);
 	KT_EXPECT(t, of.theirs_parked == 0);
 	KT_EXPECT(t, of.mine_parked == 64);
