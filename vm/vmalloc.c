@@ -68,8 +68,9 @@ static void reject(u64 size, u64 align, const void *caller, const char *reason)
 
 /* Reserves va_size bytes (guard included) at the given alignment and registers the area. Charges `pages`
  * to the owner first: a task over its quota gets nothing. When the region is exhausted while lazily
- * freed ranges wait (parked, or in a purge in flight on another hart), waits for that purge, purges
- * what is left and retries before giving up. Any context but interrupt; no lock held. */
+ * freed ranges wait (parked, or in a purge in flight on another hart) or other harts cache free ranges,
+ * waits for that purge, purges what is left, asks those harts for their ranges (a bounded wait:
+ * vm_purge_ask_harts) and retries before giving up. Any context but interrupt; no lock held. */
 static struct vmap_area *area_get_slow(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages,
 					const void *caller);
 
@@ -97,7 +98,7 @@ static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsign
 						  const void *caller)
 {
 	u64 start, span = va_size;
-	u32 retries = 0;
+	u32 retries = 0, late = 0;
 	bool padded = align > PAGE_SIZE && align <= PADDED_ALIGN_MAX;
 	const char *why;
 	int err = ENOMEM;
@@ -126,16 +127,20 @@ static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsign
 			}
 		}
 		if (likely(!e)) break;
+		struct hartset holders;
 		bool lazy = arena.lazy_head || arena.fenced_head || va_lazy_pages_total() || vm_purge_in_flight() ||
-			    va_pools_hold_ranges() || arena.table_blocks_out;
+			    va_pools_hold_ranges() || arena.table_blocks_out || va_others_hold_ranges(&holders);
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
-			why = e == -EINVAL ? "invalid size or alignment" : "vmalloc region exhausted";
+			why = e == -EINVAL ? "invalid size or alignment"
+			      : late	   ? "vmalloc region exhausted (harts busy in the kernel kept their cached ranges)"
+					   : "vmalloc region exhausted";
 			err = -e == EINVAL ? EINVAL : ENOMEM;
 			goto fail_unlock;
 		}
 		arena_unlock(f);
 		vm_purge(); /* waits for a purge in flight, then purges what is still parked */
+		late = vm_purge_ask_harts(); /* and the ranges other harts' caches and chunks hold */
 		retries++;
 		f = arena_lock();
 	}

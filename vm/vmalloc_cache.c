@@ -50,14 +50,24 @@ u64 va_pooled_areas(void)
 	return n;
 }
 
-bool va_pools_hold_ranges(void)
+bool va_hart_holds_ranges(u32 index)
 {
-	if (va_pooled_areas()) return true;
-	struct arena_hart *h = &arena_harts[this_hart_index()];
-	if (h->chunk_end > h->chunk_cur) return true; /* what is left of its chunk (vm/vmalloc_chunk.c) */
+	const struct arena_hart *h = &arena_harts[index];
+	if (READ_ONCE(h->chunk_end) > READ_ONCE(h->chunk_cur)) return true; /* its chunk's rest (vm/vmalloc_chunk.c) */
 	for (u32 k = 0; k < VA_CACHE_CLASSES; k++)
-		if (h->va[k].count) return true;
+		if (READ_ONCE(h->va[k].count)) return true;
 	return false;
+}
+
+bool va_pools_hold_ranges(void) { return va_pooled_areas() || va_hart_holds_ranges(this_hart_index()); }
+
+bool va_others_hold_ranges(struct hartset *holders)
+{
+	struct hartset others;
+	harts_online_others(&others);
+	hartset_zero(holders);
+	hartset_for_each(i, &others) if (va_hart_holds_ranges(i)) hartset_set(holders, i);
+	return !hartset_empty(holders);
 }
 
 /* Closes b's filling magazine of class k: its first area records its length, and it joins the closed ones. */

@@ -12,7 +12,7 @@
  * (a hart's areas freed in reverse order of carving touch), so a chunk whose areas are all freed is one
  * free extent again, the lowest fit for the next chunk. The cost: a leftover of at most 64 MiB of the
  * region per hart that only its hart uses until a purge gives it back (vm_purge, or an allocation that
- * found the region full on this hart).
+ * found the region full: on this hart, or on another, which asks this one: vm_purge_ask_harts).
  *
  * Only the hart itself touches its chunk and stash, in process context (the kernel does not preempt
  * itself, interrupt handlers never allocate here), so neither needs a lock or an atomic. */

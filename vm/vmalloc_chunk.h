@@ -40,7 +40,8 @@ struct vmap_area *va_chunk_get(u64 span, unsigned vmflags, u64 pages, const void
 bool va_stash_keep(struct vmap_area *a, unsigned from);
 
 /* Gives this hart's chunk (what is left of it) back to the index and its stash back to the pool of
- * records: vm_purge, and the retry of an allocation that found the region full. A leftover the index has
+ * records: vm_purge, the retry of an allocation that found the region full, and this hart's answer to
+ * another's (vm_purge_answer_ask). A leftover the index has
  * no node for stays this hart's. Process context, no lock held; nothing in interrupt context. */
 void va_chunk_flush(void);
 

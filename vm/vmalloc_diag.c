@@ -32,6 +32,8 @@ void vm_get_stats(struct vm_stats *st)
 	st->remote_fences += arena_stat_total(ARENA_STAT_REMOTE_FENCES);
 	st->full_flushes += arena_stat_total(ARENA_STAT_FULL_FLUSHES);
 	st->flushed_pages += arena_stat_total(ARENA_STAT_FLUSHED_PAGES);
+	st->give_back_asks = arena_stat_total(ARENA_STAT_GIVE_BACK_ASKS);
+	st->give_back_late = arena_stat_total(ARENA_STAT_GIVE_BACK_LATE);
 	st->lazy_pages = va_lazy_pages_total();
 	/* The base and the harts' counters move independently (a shrink on one hart, the alloc counted on
 	 * another), so a read racing with them may sum below zero for a moment: that is no total. */

@@ -380,6 +380,67 @@ void vm_purge_parked(void)
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 
+/* Harts asked to give their caches and chunk back to the index: an allocation found the region full
+ * while they held free ranges only they can give back (their caches and chunk are theirs alone, touched
+ * without a lock: vm/vmalloc_chunk.c). */
+static struct hartset give_back_asked;
+
+/* How long an allocation that found the region full waits for the harts it asked, in ticks of its own
+ * timer (100 Hz). An idle hart answers at once (the kick wakes its idle loop), a hart running tasks at
+ * its next pass through the scheduler (once per tick), a hart busy in the kernel only when it gets back
+ * there: the wait is bounded, and the allocation fails without that hart's ranges rather than wait on
+ * it. */
+#define GIVE_BACK_WAIT_TICKS 3
+
+void vm_purge_answer_ask(void)
+{
+	u32 me = this_hart_index();
+	if (likely(!hartset_atomic_test(&give_back_asked, me, __ATOMIC_ACQUIRE))) return;
+	va_cache_flush();
+	va_chunk_flush();
+	hartset_atomic_clear(&give_back_asked, me, __ATOMIC_RELEASE);
+	harts_kick_others(); /* the asker sleeps in wfi; only a full region asks, so a kick of all is cheap */
+}
+
+static bool asks_pending(const struct hartset *asked)
+{
+	struct hartset now;
+	hartset_load(&now, &give_back_asked, __ATOMIC_ACQUIRE);
+	hartset_and(&now, &now, asked);
+	return !hartset_empty(&now);
+}
+
+u32 vm_purge_ask_harts(void)
+{
+	struct hartset holders, asked;
+	/* The wait is counted in this hart's ticks, which only its timer interrupt advances. */
+	if (in_interrupt() || !irqs_enabled() || !va_others_hold_ranges(&holders)) return 0;
+	u32 me = this_hart_index();
+	volatile u64 *ticks = &this_hart()->ticks;
+	u64 t0 = *ticks;
+	/* A hart an earlier ask is still waiting for is busy in the kernel: it will answer that one when it
+	 * gets back, and nobody waits for it again meanwhile. */
+	hartset_load(&asked, &give_back_asked, __ATOMIC_ACQUIRE);
+	hartset_andnot(&asked, &holders, &asked);
+	if (!hartset_empty(&asked)) {
+		hartset_atomic_or(&give_back_asked, &asked, __ATOMIC_RELEASE);
+		harts_kick(&asked);
+		arena_stat_add(ARENA_STAT_GIVE_BACK_ASKS, 1);
+	}
+	for (;;) {
+		vm_purge_answer_ask(); /* two harts that found the region full answer each other here */
+		if (!asks_pending(&asked) || *ticks - t0 >= GIVE_BACK_WAIT_TICKS) break;
+		hart_wait_until(!asks_pending(&asked) || *ticks - t0 >= GIVE_BACK_WAIT_TICKS ||
+				hartset_atomic_test(&give_back_asked, me, __ATOMIC_ACQUIRE));
+	}
+	struct hartset late;
+	hartset_load(&late, &give_back_asked, __ATOMIC_ACQUIRE);
+	hartset_and(&asked, &asked, &late); /* asked here, waited for, and not answered in time */
+	arena_stat_add(ARENA_STAT_GIVE_BACK_LATE, hartset_popcount(&asked));
+	hartset_and(&late, &late, &holders);
+	return hartset_popcount(&late); /* still asked, by this call or an earlier one: they answer later */
+}
+
 /* The free path crossed the threshold. A purge in flight will see the new areas (it loops while over
  * the threshold); otherwise idle harts are asked to do it, and this hart does it itself only when
  * alone, or when twice the threshold has piled up because no hart was idle to take it. */
@@ -400,6 +461,7 @@ void vm_purge_inline(void) { (void)purge_run(false, true); }
 /* The idle loop's share: the purge an allocating or freeing hart asked for. */
 void vm_purge_idle_work(void)
 {
+	vm_purge_answer_ask();
 	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && va_lazy_over_threshold())
 		(void)purge_run(false, false);
 	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(true);

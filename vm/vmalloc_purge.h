@@ -20,8 +20,18 @@ void vm_purge_kick(void);
  * fenced, and one burst given back here, this hart's own first (the rest waits for
  * vm_purge_give_back_some). Nothing if another hart's purge is in flight. No lock held. */
 void vm_purge_inline(void);
-/* The idle loop's share: the purge a hart asked for (vm_purge_kick), and every fenced area a purge left
- * to be given back. Process context. */
+/* The region is full and other harts' caches or chunks hold free ranges that only their own hart may give
+ * back: asks each such hart to give them back to the index, kicks it, and sleeps (wfi) until all have, or
+ * at most GIVE_BACK_WAIT_TICKS of this hart's timer (a hart busy in the kernel answers only when it gets
+ * back to its idle loop or scheduler). Answers asks made of this hart meanwhile. Returns how many harts
+ * had not answered; 0 at once when none holds ranges, in interrupt context or with interrupts off (the
+ * wait needs the tick). Process context, no lock held. */
+u32 vm_purge_ask_harts(void);
+/* Gives this hart's caches and chunk back to the index if another hart asked (vm_purge_ask_harts); one
+ * load otherwise. Process context, no lock held: the idle loop and the scheduler's pass. */
+void vm_purge_answer_ask(void);
+/* The idle loop's share: another hart's ask for this hart's ranges (vm_purge_answer_ask), the purge a
+ * hart asked for (vm_purge_kick), and every fenced area a purge left to be given back. Process context. */
 void vm_purge_idle_work(void);
 /* A purge run inline by a freeing hart (vm_purge_kick, when no other hart can) fences the whole batch
  * but gives back only a burst of areas itself (1/64 of the threshold's pages, at least 32); the rest

@@ -88,6 +88,9 @@ struct vm_stats {
 	u64 seq, live_areas, live_pages, peak_pages, rejected, failures;
 	u64 lazy_pages, lazy_areas, purges, local_fences, remote_fences, full_flushes, flushed_pages;
 	u64 fenced_areas; /* purged areas not yet given back (vm/vmalloc_purge.h, vm_purge_give_back_some) */
+	/* Asks of other harts for their cached ranges by allocations that found the region full, and harts
+	 * whose ask timed out (vm_purge_ask_harts: waited for once, not again while still asked). */
+	u64 give_back_asks, give_back_late;
 	u64 bad_frees, redzone_errors, deferred_frees, huge_areas, huge_fallbacks;
 	u64 node_fallbacks; /* pages asked of a NUMA node that had none, served from another */
 	u64 tables; /* level-0 tables the region holds now (pt_kr_tables) */

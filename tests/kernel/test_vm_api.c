@@ -2,6 +2,7 @@
  * frees), vmap and vm_map_ram, huge and node fallbacks, owner limits, exhaustion of the region and of
  * physical memory, and misuse caught with the right area named (guard page, use after vfree, redzone). */
 #include "kernel/ktest.h"
+#include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
 #include "kernel/kfault.h"
@@ -9,6 +10,7 @@
 #include "lib/ksyms.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
+#include "lib/tlb_shootdown.h"
 #include "lib/string.h"
 #include "vm/layout.h"
 #include "vm/buddy.h"
@@ -513,6 +515,16 @@ static u32 reserve_region(struct vmap_area **held, u32 max, u64 align)
 	return n;
 }
 
+/* Gives back what reserve_region held (parked, then purged). */
+static void release_held(struct vmap_area **held, u32 n)
+{
+	for (u32 i = 0; i < n; i++) {
+		struct vmap_area *ar = va_area_take((void *)(uptr)held[i]->addr, "test", NULL);
+		if (ar) va_area_park(ar);
+	}
+	vm_purge();
+}
+
 /* Region exhaustion: reserve the whole region without backing it, then see vmalloc fail, then succeed
  * through purge-and-retry once a reservation is freed lazily. */
 static void region_exhaustion(struct ktest *t)
@@ -538,11 +550,7 @@ static void region_exhaustion(struct ktest *t)
 	KT_EXPECT(t, p != NULL);
 	KT_EXPECT(t, b.purges > a.purges);
 	vfree(p);
-	for (u32 i = 1; i < n; i++) {
-		struct vmap_area *ar = va_area_take((void *)(uptr)held[i]->addr, "test", NULL);
-		if (ar) va_area_park(ar);
-	}
-	vm_purge();
+	release_held(held + 1, n - 1);
 }
 
 /* A region full but for this hart's chunk (vm/vmalloc_chunk.c): an allocation that finds the index empty
@@ -561,12 +569,107 @@ static void exhaustion_takes_back_the_chunk(struct ktest *t)
 	n = reserve_region(held, ARRAY_SIZE(held), 2 * PAGE_SIZE);
 	KT_EXPECT(t, n < ARRAY_SIZE(held));
 	KT_EXPECT(t, me->chunk_end == me->chunk_cur); /* given back when the index ran out, and used */
-	for (u32 i = 0; i < n; i++) {
-		struct vmap_area *ar = va_area_take((void *)(uptr)held[i]->addr, "test", NULL);
-		if (ar) va_area_park(ar);
-	}
 	vfree(first);
+	release_held(held, n);
+}
+
+/* Another hart's chunk and caches are its alone (no lock guards them): an allocation that finds the
+ * region full asks that hart for them (vm_purge_ask_harts), and an idle hart answers at once. */
+static void take_chunk_and_cache(void *arg)
+{
+	(void)arg;
+	void *big = vmalloc(20 * PAGE_SIZE), *small = vmalloc(PAGE_SIZE); /* a chunk, a class magazine */
+	vfree(big);
+	vfree(small);
+}
+
+/* Another online hart than this one into *other, or the case is skipped. */
+static bool second_hart(struct ktest *t, u32 *other)
+{
+	if (nr_harts_online < 2) {
+		ktest_skip(t, "needs a second hart");
+		return false;
+	}
+	*other = this_hart_index() ? 0 : 1;
+	return true;
+}
+
+/* Whether a held area overlaps [start, end). */
+static bool held_overlaps(struct vmap_area **held, u32 n, u64 start, u64 end)
+{
+	for (u32 i = 0; i < n; i++)
+		if (held[i]->va_start < end && held[i]->va_start + held[i]->va_size > start) return true;
+	return false;
+}
+
+static void exhaustion_takes_back_other_harts_ranges(struct ktest *t)
+{
+	static struct vmap_area *held[256];
+	u32 other;
+	if (!second_hart(t, &other)) return;
+	const struct arena_hart *oh = &arena_harts[other];
+	struct vm_stats a, b;
 	vm_purge();
+	KT_ASSERT(t, smp_call_on(other, take_chunk_and_cache, NULL) == 0);
+	smp_wait_all();
+	u64 cur = READ_ONCE(oh->chunk_cur), end = READ_ONCE(oh->chunk_end);
+	KT_EXPECT(t, end - cur >= VA_CHUNK_STEP - 21 * PAGE_SIZE && va_hart_holds_ranges(other));
+	vm_get_stats(&a);
+	u32 n = reserve_region(held, ARRAY_SIZE(held), 2 * PAGE_SIZE); /* never carved from a chunk */
+	vm_get_stats(&b);
+	KT_EXPECT(t, n < ARRAY_SIZE(held));
+	KT_EXPECT(t, !va_hart_holds_ranges(other));
+	KT_EXPECT(t, held_overlaps(held, n, cur, end)); /* its chunk's rest was handed out here */
+	KT_EXPECT(t, b.give_back_asks > a.give_back_asks);
+	KT_EXPECT(t, b.give_back_late == a.give_back_late); /* every other hart was idle */
+	release_held(held, n);
+}
+
+/* A hart busy in the kernel does not answer until it gets back to its idle loop: the allocation waits
+ * a bounded time (a few ticks, and once: nobody waits again for a hart still asked, though about 20 calls
+ * fail meanwhile, a size halved each time), fails with a reason that says so, and succeeds once that hart
+ * has answered. Counted, not timed: each wait that ran out counts the harts it waited for in vain. */
+static u32 busy_ready, busy_release;
+
+static void take_chunk_and_stay_busy(void *arg)
+{
+	take_chunk_and_cache(arg);
+	__atomic_store_n(&busy_ready, 1, __ATOMIC_RELEASE);
+	harts_kick_others();
+	hart_wait_until(__atomic_load_n(&busy_release, __ATOMIC_ACQUIRE)); /* not a point that answers */
+}
+
+static void exhaustion_waits_boundedly_for_a_busy_hart(struct ktest *t)
+{
+	static struct vmap_area *held[256];
+	u32 other;
+	if (!second_hart(t, &other)) return;
+	struct vm_stats a, b, c;
+	busy_ready = busy_release = 0;
+	vm_purge();
+	KT_ASSERT(t, smp_call_on(other, take_chunk_and_stay_busy, NULL) == 0);
+	hart_wait_until(__atomic_load_n(&busy_ready, __ATOMIC_ACQUIRE));
+	vm_get_stats(&a);
+	u32 n = reserve_region(held, ARRAY_SIZE(held), 2 * PAGE_SIZE);
+	void *none = vmalloc(PAGE_SIZE);
+	vm_get_stats(&b);
+	__atomic_store_n(&busy_release, 1, __ATOMIC_RELEASE);
+	harts_kick_others();
+	smp_wait_all();
+	/* Back in its idle loop, it answers the ask still standing; it kicks every hart when done. */
+	u64 t1 = this_hart()->ticks;
+	hart_wait_until(!va_hart_holds_ranges(other) || this_hart()->ticks - t1 > 500); /* a guard: it answers at once */
+	void *some = vmalloc(PAGE_SIZE);
+	vm_get_stats(&c);
+	KT_EXPECT(t, n < ARRAY_SIZE(held));
+	KT_EXPECT(t, none == NULL);
+	KT_EXPECT(t, b.last_fail_reason && contains(b.last_fail_reason, "busy in the kernel"));
+	KT_EXPECT(t, b.give_back_late == a.give_back_late + 1); /* the busy hart, once */
+	KT_EXPECT(t, some != NULL);
+	KT_EXPECT(t, c.give_back_late == b.give_back_late);
+	vfree(some);
+	vfree(none);
+	release_held(held, n);
 }
 
 KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
@@ -583,4 +686,6 @@ KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"vm_map_ram_stray_unmaps_change_nothing", vm_map_ram_stray_unmaps_change_nothing},
 	    {"vm_map_ram_in_timer_interrupt", vm_map_ram_in_timer_interrupt},
 	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion},
-	    {"exhaustion_takes_back_the_chunk", exhaustion_takes_back_the_chunk});
+	    {"exhaustion_takes_back_the_chunk", exhaustion_takes_back_the_chunk},
+	    {"exhaustion_takes_back_other_harts_ranges", exhaustion_takes_back_other_harts_ranges},
+	    {"exhaustion_waits_boundedly_for_a_busy_hart", exhaustion_waits_boundedly_for_a_busy_hart});
