@@ -334,22 +334,22 @@ if want 7; then
 	tail_lines() { sed -n 's/^bench: \(tail\|memory\): //p' "$LOGS/$1.log"; }
 	echo "== 7a. tail latency per vmalloc+vfree, 1 hart, icount (ns = instructions; rdtime ticks are 100 ns)"
 	boot tail-icount-smp1 1 "$TAIL_ARGS"
-	tail_lines tail-icount-smp1 | grep -v '^metadata\|^vmalloc page-table'
+	tail_lines tail-icount-smp1 | grep -v '^metadata\|^vmalloc page-table\|^free pages'
 	echo
 	# Several harts under icount: QEMU runs the vCPUs round-robin, so a call's rdtime window also holds
 	# the slices of the other vCPUs that ran meanwhile (tens of ms): the max there is QEMU's scheduling.
 	echo "== 7b. the same, 4 harts, icount, tlb.remote=ipi (a call's window includes other vCPUs' round-robin slices)"
 	boot tail-icount-smp4 4 "$TAIL_ARGS tlb.remote=ipi" 1 4G
-	tail_lines tail-icount-smp4 | grep -v '^metadata\|^vmalloc page-table'
+	tail_lines tail-icount-smp4 | grep -v '^metadata\|^vmalloc page-table\|^free pages'
 	echo
 	echo "== 7c. the same, 4 harts, wall clock (no icount; 4 vCPUs on a shared host: a descheduled vCPU shows as a stall)"
 	boot tail-wall-smp4 4 "$TAIL_ARGS" 0 4G
-	tail_lines tail-wall-smp4 | grep -v '^metadata\|^vmalloc page-table'
+	tail_lines tail-wall-smp4 | grep -v '^metadata\|^vmalloc page-table\|^free pages'
 	echo
 	echo "== 7d. memory: metadata per live 1-page area (from sizeof and the allocator's counters), vmalloc page-table pages after test_vmalloc"
 	for b in tail-icount-smp1 tail-icount-smp4; do
 		echo "$b:"
-		tail_lines "$b" | grep '^metadata\|^vmalloc page-table' | sed 's/^/  /'
+		tail_lines "$b" | grep '^metadata\|^vmalloc page-table\|^free pages' | sed 's/^/  /'
 	done
 	# Linux's side of the table count: the peer booted with the same test_vmalloc run (every case, 200
 	# loops, a worker per hart), its vmalloc range's level-0 tables read from outside once it stops

@@ -4,8 +4,8 @@
  * purges run during the run; prints p50, p99, max and max/p50 over all calls, and for the slowest call
  * whether a purge or a cache refill ran inside it (read from this hart's own counters around the call, so
  * the tag costs nothing inside the timed window). Memory: metadata bytes per live 1-page area from sizeof
- * and the allocator's own counters, and the vmalloc page-table pages held (make bench boots this suite
- * after test_vmalloc). Figures are printed, never asserted: the cases check only the measuring code (the
+ * and the allocator's own counters, the vmalloc page-table pages held, and how much free memory is still
+ * in whole 2 MiB blocks (make bench boots this suite after test_vmalloc). Figures are printed, never asserted: the cases check only the measuring code (the
  * percentiles of a known array, the metadata sum against its sizeof terms) and that every call succeeded.
  * Under `make test` (test=all) each hart makes vm_tail.calls (default 1000) calls per case; make bench
  * asks for more. The file sorts after test_vmalloc.c, so this suite runs after that one in one boot. */
@@ -183,11 +183,25 @@ static struct area_meta area_meta_now(void)
 static u64 tables_at_start, peak_at_start; /* vmalloc page-table pages when this suite starts (after
 					       * test_vmalloc, whose leak check purges and reclaims), and the
 					       * most held at once before (during test_vmalloc) */
+static struct buddy_stats buddy_at_start; /* free blocks by order then: how much of the free memory is
+					   * still in whole 2 MiB blocks after test_vmalloc's churn */
+
+/* How scattered the pages in use are: the free pages outside whole free 2 MiB blocks (order 9 and up:
+ * what a huge mapping or a new group can get), i.e. stranded between pages in use. Fewer than 512 means
+ * the pages in use leave at most one partly used block's worth of holes. */
+static void print_scatter(const char *when, const struct buddy_stats *st)
+{
+	u64 whole = 0;
+	for (u32 o = 9; o <= BUDDY_MAX_ORDER; o++) whole += st->nr_free[o] << o;
+	printk("bench: memory: free pages outside whole 2 MiB blocks %s: %lu of %lu free (%lu in use)\n", when,
+	       st->free_pages - whole, st->free_pages, st->total_pages - st->free_pages);
+}
 
 static void machinery(struct ktest *t)
 {
 	tables_at_start = pt_kr_tables();
 	peak_at_start = pt_kr_tables_peak();
+	buddy_get_stats(&buddy_at_start);
 	static u64 v[100];
 	for (u64 i = 0; i < 100; i++) v[i] = ((i * 37) % 100 + 1) << 2 | (i % 3); /* 1..100, shuffled, tagged */
 	sort(v, 100, sizeof(u64), u64_less);
@@ -223,6 +237,8 @@ static void memory(struct ktest *t)
 	KT_EXPECT(t, made == n);
 	struct area_meta m = area_meta_now();
 	u64 live_areas = vm_live_areas() - live0, tables = pt_kr_tables();
+	struct buddy_stats live_st;
+	buddy_get_stats(&live_st);
 	while (made) vfree(live[--made]);
 	vfree(live);
 	vm_purge();
@@ -235,6 +251,8 @@ static void memory(struct ktest *t)
 	       "before this case: %lu; with %lu live 1-page areas: %lu (%lu B of tables per area); after they are "
 	       "freed and purged: %lu\n",
 	       peak_at_start, tables_at_start, tables0, n, tables, (tables - tables0) * PAGE_SIZE / n, pt_kr_tables());
+	print_scatter("after test_vmalloc", &buddy_at_start);
+	print_scatter("with the 10^4 areas live", &live_st);
 	KT_EXPECT(t, live_areas == n + 1); /* the 10^4 and the array of their addresses */
 }
 
