@@ -12,6 +12,7 @@
 #include "lib/riscv.h"
 #include "platform/ipi.h"
 #include "platform/tlb_remote.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/pt.h"
 #include "vm/vm_boot.h"
 #include "vm/vmalloc.h"
@@ -33,26 +34,32 @@ struct probe {
 
 #define PROBE_WAIT_TICKS(hz) (2 * (hz))
 
+/* Both harts sleep in wfi between phases (a spinning vCPU starves the other under QEMU's round-robin
+ * icount), woken by set_phase's kick or at worst the tick. Neither wfi nor an interrupt empties a TLB. */
 static bool wait_phase(struct probe *p, u32 want)
 {
 	u64 deadline = rdtime() + PROBE_WAIT_TICKS(timer_hz());
-	while (__atomic_load_n(&p->phase, __ATOMIC_ACQUIRE) < want)
-		if (rdtime() > deadline) return false;
-		else cpu_relax();
-	return true;
+	hart_wait_until(__atomic_load_n(&p->phase, __ATOMIC_ACQUIRE) >= want || rdtime() > deadline);
+	return __atomic_load_n(&p->phase, __ATOMIC_ACQUIRE) >= want;
+}
+
+static void set_phase(struct probe *p, u32 phase)
+{
+	store_release(p->phase, phase);
+	harts_kick_others();
 }
 
 static void probe_on_hart(void *arg)
 {
 	struct probe *p = arg;
 	p->first = *p->va;
-	store_release(p->phase, 1);
+	set_phase(p, 1);
 	if (!wait_phase(p, 2)) return;
 	p->before = *p->va;
-	store_release(p->phase, 3);
+	set_phase(p, 3);
 	if (!wait_phase(p, 4)) return;
 	p->after = *p->va;
-	store_release(p->phase, 5);
+	set_phase(p, 5);
 }
 
 /* Page 0 of a two-page area is remapped to page 1's frame without any fence while `hart` caches page 0's
@@ -79,10 +86,10 @@ static void stale_then_fenced(struct ktest *t, enum tlb_remote_mech m)
 	bool cached = wait_phase(&pr, 1);
 	WRITE_ONCE(*w0.slot, pte_make(pte_pa(w1.pte), saved & ~PTE_PPN_MASK));
 	mb();
-	store_release(pr.phase, 2);
+	set_phase(&pr, 2);
 	bool read_before = wait_phase(&pr, 3);
 	u32 fenced = tlb_remote_flush_by(m, &target, (u64)p0, PAGE_SIZE, -1);
-	store_release(pr.phase, 4);
+	set_phase(&pr, 4);
 	bool read_after = wait_phase(&pr, 5);
 	smp_wait_all();
 	printk("# tlb_remote %s: hart %u read 0x%lx, then 0x%lx after the PTE change, 0x%lx after the fence\n",
@@ -161,9 +168,11 @@ static void ipis_take_the_reported_path(struct ktest *t)
 	u64 sbi = ipi_sbi_sends();
 	hartset_for_each(i, &others) smp_send_ipi(i);
 	u64 sent_by_sbi = ipi_sbi_sends() - sbi; /* read before anyone answers: the wait below kicks too */
+	/* Sleeps in wfi, woken by the tick at worst: a spin here kept the targets from running at all under
+	 * QEMU's round-robin icount, and the case failed there. */
 	u64 deadline = rdtime() + 2 * timer_hz();
 	hartset_for_each(i, &others)
-		while (READ_ONCE(harts[i].ipis_taken) == before[i] && rdtime() < deadline) cpu_relax();
+		hart_wait_until(READ_ONCE(harts[i].ipis_taken) != before[i] || rdtime() >= deadline);
 	hartset_for_each(i, &others) KT_EXPECT(t, READ_ONCE(harts[i].ipis_taken) > before[i]);
 	printk("# tlb_remote: IPIs by %s: %lu of %u went through the SBI\n", ipi_provider_name(), sent_by_sbi,
 	       hartset_popcount(&others));

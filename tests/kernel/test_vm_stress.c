@@ -238,6 +238,15 @@ static void park(void *in_read_section)
 }
 
 /* False when hart 1 could not be given the work. */
+/* Sleeps in wfi until this hart's next tick (or a kick, or 20 ms at most with interrupts masked): how the
+ * polls below wait for other harts, which report at their own ticks. A spin would keep them from running
+ * under QEMU's round-robin icount. */
+static void sleep_a_tick(void)
+{
+	u64 t0 = this_hart()->ticks, end = rdtime() + timer_hz() / 50;
+	hart_wait_until(this_hart()->ticks != t0 || rdtime() >= end);
+}
+
 static bool park_hart1(bool in_read_section)
 {
 	parked_state = 0;
@@ -315,8 +324,8 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 		return;
 	}
 	KT_ASSERT(t, park_hart1(false));
-	u32 n = 0;
-	while (!__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && n < 10000000) n++, cpu_relax();
+	for (u32 ticks = 0; !__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && ticks < 50; ticks++)
+		sleep_a_tick();
 	KT_ASSERT(t, __atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE));
 	struct rcu_obj *p = vmalloc(sizeof(*p));
 	KT_ASSERT(t, p);
@@ -326,7 +335,7 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 	 * only its being asleep can end the grace period, so the old code fails here however long it polls. */
 	for (u64 end = rdtime() + timer_hz() / 2; find_vm_area(p) && rdtime() < end;) {
 		kvfree_rcu_idle_work();
-		cpu_relax();
+		sleep_a_tick();
 	}
 	KT_EXPECT(t, find_vm_area(p) == NULL);
 	park_release(t);
@@ -343,7 +352,7 @@ static void kvfree_rcu_leftovers_go_at_idle(struct ktest *t)
 	KT_EXPECT(t, find_vm_area(p) != NULL); /* one call: no grace period can have passed for it yet */
 	for (u64 end = rdtime() + timer_hz() / 2; find_vm_area(p) && rdtime() < end;) {
 		kvfree_rcu_idle_work(); /* what this hart's idle loop does */
-		cpu_relax();
+		sleep_a_tick();
 	}
 	KT_EXPECT(t, find_vm_area(p) == NULL);
 }
