@@ -398,6 +398,8 @@ void vm_purge_answer_ask(void)
 	if (likely(!hartset_atomic_test(&give_back_asked, me, __ATOMIC_ACQUIRE))) return;
 	va_cache_flush();
 	va_chunk_flush();
+	/* An ask made while this one was being answered is taken as answered too: the caches were just
+	 * emptied, and its asker retries its allocation anyway. */
 	hartset_atomic_clear(&give_back_asked, me, __ATOMIC_RELEASE);
 	harts_kick_others(); /* the asker sleeps in wfi; only a full region asks, so a kick of all is cheap */
 }

@@ -23,8 +23,9 @@ void vm_purge_inline(void);
 /* The region is full and other harts' caches or chunks hold free ranges that only their own hart may give
  * back: asks each such hart to give them back to the index, kicks it, and sleeps (wfi) until all have, or
  * at most GIVE_BACK_WAIT_TICKS of this hart's timer (a hart busy in the kernel answers only when it gets
- * back to its idle loop or scheduler). Answers asks made of this hart meanwhile. Returns how many harts
- * had not answered; 0 at once when none holds ranges, in interrupt context or with interrupts off (the
+ * back to its idle loop or scheduler). Answers asks made of this hart meanwhile. Returns how many of the
+ * harts holding ranges are still asked (by this call or an earlier one: a hart still asked is not waited
+ * for again); 0 at once when none holds ranges, in interrupt context or with interrupts off (the
  * wait needs the tick). Process context, no lock held. */
 u32 vm_purge_ask_harts(void);
 /* Gives this hart's caches and chunk back to the index if another hart asked (vm_purge_ask_harts); one
