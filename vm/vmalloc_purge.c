@@ -404,12 +404,14 @@ void vm_purge_answer_ask(void)
 	harts_kick_others(); /* the asker sleeps in wfi; only a full region asks, so a kick of all is cheap */
 }
 
-static bool asks_pending(const struct hartset *asked)
+/* Whether the wait for the harts in `asked`, begun at this hart's tick t0, is over: all have answered,
+ * or GIVE_BACK_WAIT_TICKS of this hart's ticks have passed. */
+static bool ask_over(const struct hartset *asked, u64 t0)
 {
 	struct hartset now;
 	hartset_load(&now, &give_back_asked, __ATOMIC_ACQUIRE);
 	hartset_and(&now, &now, asked);
-	return !hartset_empty(&now);
+	return hartset_empty(&now) || READ_ONCE(this_hart()->ticks) - t0 >= GIVE_BACK_WAIT_TICKS;
 }
 
 u32 vm_purge_ask_harts(void)
@@ -418,8 +420,7 @@ u32 vm_purge_ask_harts(void)
 	/* The wait is counted in this hart's ticks, which only its timer interrupt advances. */
 	if (in_interrupt() || !irqs_enabled() || !va_others_hold_ranges(&holders)) return 0;
 	u32 me = this_hart_index();
-	volatile u64 *ticks = &this_hart()->ticks;
-	u64 t0 = *ticks;
+	u64 t0 = READ_ONCE(this_hart()->ticks);
 	/* A hart an earlier ask is still waiting for is busy in the kernel: it will answer that one when it
 	 * gets back, and nobody waits for it again meanwhile. */
 	hartset_load(&asked, &give_back_asked, __ATOMIC_ACQUIRE);
@@ -429,12 +430,9 @@ u32 vm_purge_ask_harts(void)
 		harts_kick(&asked);
 		arena_stat_add(ARENA_STAT_GIVE_BACK_ASKS, 1);
 	}
-	for (;;) {
-		vm_purge_answer_ask(); /* two harts that found the region full answer each other here */
-		if (!asks_pending(&asked) || *ticks - t0 >= GIVE_BACK_WAIT_TICKS) break;
-		hart_wait_until(!asks_pending(&asked) || *ticks - t0 >= GIVE_BACK_WAIT_TICKS ||
-				hartset_atomic_test(&give_back_asked, me, __ATOMIC_ACQUIRE));
-	}
+	/* Two harts that found the region full answer each other here: an ask made of this one wakes it. */
+	while (vm_purge_answer_ask(), !ask_over(&asked, t0))
+		hart_wait_until(ask_over(&asked, t0) || hartset_atomic_test(&give_back_asked, me, __ATOMIC_ACQUIRE));
 	struct hartset late;
 	hartset_load(&late, &give_back_asked, __ATOMIC_ACQUIRE);
 	hartset_and(&asked, &asked, &late); /* asked here, waited for, and not answered in time */
