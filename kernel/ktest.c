@@ -3,6 +3,7 @@
 #include "kernel/ktest.h"
 #include "kernel/bootparams.h"
 #include "lib/bootargs.h"
+#include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "vm/buddy.h"
@@ -21,6 +22,16 @@ void ktest_skip(struct ktest *t, const char *why)
 	t->skipped = true;
 	/* A case that failed before it skipped is a failure: its first failure stays the reason shown. */
 	if (!t->failed) snprintf(t->reason, sizeof(t->reason), "%s", why);
+}
+
+bool ktest_other_hart(struct ktest *t, u32 *other)
+{
+	struct hartset others;
+	harts_online_others(&others);
+	*other = hartset_next(&others, 0);
+	if (*other < MAX_HARTS) return true;
+	ktest_skip(t, "needs a second hart");
+	return false;
 }
 
 static bool selected(const char *list, const char *name)

@@ -13,6 +13,9 @@ struct ktest {
 
 void ktest_fail(struct ktest *t, const char *file, int line, const char *what);
 void ktest_skip(struct ktest *t, const char *why);
+/* The lowest online hart other than this one, into *other: true; or false with the case skipped ("needs a
+ * second hart"). For cases that need another hart to run something on. Process context. */
+bool ktest_other_hart(struct ktest *t, u32 *other);
 
 /* KT_ASSERT ends the case on failure; KT_EXPECT records it and goes on. */
 #define KT_ASSERT(t, cond)                                                  \

@@ -193,14 +193,9 @@ static void take_contended(void *arg)
 
 static void lock_waiter_polls_less_after_sleeping(struct ktest *t)
 {
-	struct hartset others, other_set;
-	harts_online_others(&others);
-	u32 other = MAX_HARTS;
-	hartset_for_each(i, &others) { other = i; break; }
-	if (other == MAX_HARTS) {
-		ktest_skip(t, "needs a second hart");
-		return;
-	}
+	struct hartset other_set;
+	u32 other;
+	if (!ktest_other_hart(t, &other)) return;
 	hartset_zero(&other_set);
 	hartset_set(&other_set, other);
 	contended_go = contended_done = 0;

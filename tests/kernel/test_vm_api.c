@@ -583,17 +583,6 @@ static void take_chunk_and_cache(void *arg)
 	vfree(small);
 }
 
-/* Another online hart than this one into *other, or the case is skipped. */
-static bool second_hart(struct ktest *t, u32 *other)
-{
-	if (nr_harts_online < 2) {
-		ktest_skip(t, "needs a second hart");
-		return false;
-	}
-	*other = this_hart_index() ? 0 : 1;
-	return true;
-}
-
 /* Whether a held area overlaps [start, end). */
 static bool held_overlaps(struct vmap_area **held, u32 n, u64 start, u64 end)
 {
@@ -606,7 +595,7 @@ static void exhaustion_takes_back_other_harts_ranges(struct ktest *t)
 {
 	static struct vmap_area *held[256];
 	u32 other;
-	if (!second_hart(t, &other)) return;
+	if (!ktest_other_hart(t, &other)) return;
 	const struct arena_hart *oh = &arena_harts[other];
 	struct vm_stats a, b;
 	vm_purge();
@@ -643,7 +632,7 @@ static void exhaustion_waits_boundedly_for_a_busy_hart(struct ktest *t)
 {
 	static struct vmap_area *held[256];
 	u32 other;
-	if (!second_hart(t, &other)) return;
+	if (!ktest_other_hart(t, &other)) return;
 	struct vm_stats a, b, c;
 	busy_ready = busy_release = 0;
 	vm_purge();

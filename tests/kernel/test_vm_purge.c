@@ -235,12 +235,9 @@ static void free_and_look(void *arg)
 
 static void freeing_hart_gives_back_own_first(struct ktest *t)
 {
-	if (nr_harts_online < 2) {
-		ktest_skip(t, "needs a second hart");
-		return;
-	}
+	u32 other, got = 0;
+	if (!ktest_other_hart(t, &other)) return;
 	const u64 old = vm_lazy_max_pages();
-	u32 other = this_hart_index() ? 0 : 1, got = 0;
 	of = (struct own_first){0};
 	vm_purge();
 	vm_set_lazy_max_pages(1UL << 30);
