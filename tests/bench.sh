@@ -39,7 +39,8 @@
 #     gated) and what the slowest call did (purge, refill, plain), on 1 and 4 harts under icount and on 4
 #     without; then metadata bytes per live 1-page area beside Linux's 176 B, and vmalloc page-table pages:
 #     the most held during test_vmalloc, beside the peer's after the same run (PT_RUNS (3) boots on 1 hart,
-#     PT_RUNS4 (2) on 4, where one takes 1-6 minutes; read from outside by tools/linux_vmalloc_tables.py).
+#     PT_RUNS4 (2) on 4, where one takes 1-6 minutes; read from outside by tools/linux_vmalloc_tables.py);
+#     and the free pages outside whole 2 MiB blocks after test_vmalloc and with 10^4 areas live.
 # Prints figures only: nothing here fails on time.
 set -u
 cd "$(dirname "$0")/.."
@@ -332,24 +333,25 @@ fi
 if want 7; then
 	TAIL_ARGS="test=test_vmalloc,vm_tail_bench vm_tail.calls=${TAIL_CALLS:-20000}"
 	tail_lines() { sed -n 's/^bench: \(tail\|memory\): //p' "$LOGS/$1.log"; }
+	MEMORY_LINES='^metadata\|^vmalloc page-table\|^free pages' # 7d's lines; 7a-7c print the rest
 	echo "== 7a. tail latency per vmalloc+vfree, 1 hart, icount (ns = instructions; rdtime ticks are 100 ns)"
 	boot tail-icount-smp1 1 "$TAIL_ARGS"
-	tail_lines tail-icount-smp1 | grep -v '^metadata\|^vmalloc page-table\|^free pages'
+	tail_lines tail-icount-smp1 | grep -v "$MEMORY_LINES"
 	echo
 	# Several harts under icount: QEMU runs the vCPUs round-robin, so a call's rdtime window also holds
 	# the slices of the other vCPUs that ran meanwhile (tens of ms): the max there is QEMU's scheduling.
 	echo "== 7b. the same, 4 harts, icount, tlb.remote=ipi (a call's window includes other vCPUs' round-robin slices)"
 	boot tail-icount-smp4 4 "$TAIL_ARGS tlb.remote=ipi" 1 4G
-	tail_lines tail-icount-smp4 | grep -v '^metadata\|^vmalloc page-table\|^free pages'
+	tail_lines tail-icount-smp4 | grep -v "$MEMORY_LINES"
 	echo
 	echo "== 7c. the same, 4 harts, wall clock (no icount; 4 vCPUs on a shared host: a descheduled vCPU shows as a stall)"
 	boot tail-wall-smp4 4 "$TAIL_ARGS" 0 4G
-	tail_lines tail-wall-smp4 | grep -v '^metadata\|^vmalloc page-table\|^free pages'
+	tail_lines tail-wall-smp4 | grep -v "$MEMORY_LINES"
 	echo
-	echo "== 7d. memory: metadata per live 1-page area (from sizeof and the allocator's counters), vmalloc page-table pages after test_vmalloc"
+	echo "== 7d. memory: metadata per live 1-page area (from sizeof and the allocator's counters), vmalloc page-table pages after test_vmalloc, free pages outside whole 2 MiB blocks"
 	for b in tail-icount-smp1 tail-icount-smp4; do
 		echo "$b:"
-		tail_lines "$b" | grep '^metadata\|^vmalloc page-table\|^free pages' | sed 's/^/  /'
+		tail_lines "$b" | grep "$MEMORY_LINES" | sed 's/^/  /'
 	done
 	# Linux's side of the table count: the peer booted with the same test_vmalloc run (every case, 200
 	# loops, a worker per hart), its vmalloc range's level-0 tables read from outside once it stops

@@ -5,8 +5,9 @@
  * whether a purge or a cache refill ran inside it (read from this hart's own counters around the call, so
  * the tag costs nothing inside the timed window). Memory: metadata bytes per live 1-page area from sizeof
  * and the allocator's own counters, the vmalloc page-table pages held, and how much free memory is still
- * in whole 2 MiB blocks (make bench boots this suite after test_vmalloc). Figures are printed, never asserted: the cases check only the measuring code (the
- * percentiles of a known array, the metadata sum against its sizeof terms) and that every call succeeded.
+ * in whole 2 MiB blocks (make bench boots this suite after test_vmalloc). Figures are printed, never
+ * asserted: the cases check only the measuring code (the percentiles of a known array, the metadata sum
+ * against its sizeof terms) and that every call succeeded.
  * Under `make test` (test=all) each hart makes vm_tail.calls (default 1000) calls per case; make bench
  * asks for more. The file sorts after test_vmalloc.c, so this suite runs after that one in one boot. */
 #include "kernel/ktest.h"
