@@ -127,9 +127,8 @@ static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsign
 			}
 		}
 		if (likely(!e)) break;
-		struct hartset holders;
 		bool lazy = arena.lazy_head || arena.fenced_head || va_lazy_pages_total() || vm_purge_in_flight() ||
-			    va_pools_hold_ranges() || arena.table_blocks_out || va_others_hold_ranges(&holders);
+			    va_pools_hold_ranges() || arena.table_blocks_out || va_others_hold_ranges(NULL);
 		if (e == -EINVAL || retries == 2 || !lazy || in_interrupt()) {
 			node_pool_put(&arena.area_pool, a);
 			why = e == -EINVAL ? "invalid size or alignment"

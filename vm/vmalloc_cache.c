@@ -64,10 +64,16 @@ bool va_pools_hold_ranges(void) { return va_pooled_areas() || va_hart_holds_rang
 bool va_others_hold_ranges(struct hartset *holders)
 {
 	struct hartset others;
+	bool any = false;
 	harts_online_others(&others);
-	hartset_zero(holders);
-	hartset_for_each(i, &others) if (va_hart_holds_ranges(i)) hartset_set(holders, i);
-	return !hartset_empty(holders);
+	if (holders) hartset_zero(holders);
+	hartset_for_each(i, &others) {
+		if (!va_hart_holds_ranges(i)) continue;
+		if (!holders) return true;
+		hartset_set(holders, i);
+		any = true;
+	}
+	return any;
 }
 
 /* Closes b's filling magazine of class k: its first area records its length, and it joins the closed ones. */

@@ -73,8 +73,8 @@ bool va_pools_hold_ranges(void);
  * va_cache_flush and va_chunk_flush). Read without its hart's help, so a hint that may be stale by the
  * time it is acted on. Any context. */
 bool va_hart_holds_ranges(u32 index);
-/* The other online harts whose caches or chunk hold free ranges, into *holders (va_hart_holds_ranges of
- * each): whether there is any. Any context. */
+/* Whether any other online hart's caches or chunk hold free ranges (va_hart_holds_ranges of each), and
+ * which ones into *holders unless holders is NULL (then it stops at the first). Any context. */
 bool va_others_hold_ranges(struct hartset *holders);
 /* The purge's side of the pools: purged areas are gathered into magazines per class here (on the purging
  * hart's stack), then pushed onto the pools with one lock per class by va_pool_put_flush; the giving

@@ -366,6 +366,14 @@ void vm_purge_aging(void)
 	while (!purge_run(true, false)) vm_purge_wait(vm_purge_seq());
 }
 
+/* This hart's class caches and the rest of its chunk back to the index: the free ranges only this hart
+ * can give back (va_hart_holds_ranges). */
+static void give_back_own_ranges(void)
+{
+	va_cache_flush();
+	va_chunk_flush();
+}
+
 /* Everything parked before the call is purged when it returns: a purge already in flight may have taken
  * its list before our areas were parked, so it is waited for and then ours is run. Then the pools and
  * this hart's caches go back to the index too: after this the index holds every free range but the
@@ -375,8 +383,7 @@ void vm_purge_parked(void)
 {
 	vm_purge_aging();
 	give_back_fenced(true);
-	va_cache_flush();
-	va_chunk_flush();
+	give_back_own_ranges();
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
 
@@ -396,8 +403,7 @@ void vm_purge_answer_ask(void)
 {
 	u32 me = this_hart_index();
 	if (likely(!hartset_atomic_test(&give_back_asked, me, __ATOMIC_ACQUIRE))) return;
-	va_cache_flush();
-	va_chunk_flush();
+	give_back_own_ranges();
 	/* An ask made while this one was being answered is taken as answered too: the caches were just
 	 * emptied, and its asker retries its allocation anyway. */
 	hartset_atomic_clear(&give_back_asked, me, __ATOMIC_RELEASE);
