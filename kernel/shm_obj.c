@@ -63,13 +63,15 @@ static u32 task_refs_on(struct task *t, struct shm_obj *o)
 	return n;
 }
 
-/* When every reference left is a waiter's (its tables, plus the one each holds through its call), no
- * other task can reach the object to wake them: end their waits. A reference taken meanwhile by a caller
- * in flight only delays this to that caller's own put. */
+/* When every reference left is an untimed waiter's (its tables, plus the one each holds through its
+ * call), no other task can reach the object to wake them: end their waits. A timed waiter's references
+ * count as another task's: its wait ends by itself, and then it can wake them. A reference taken
+ * meanwhile by a caller in flight only delays this to that caller's own put. */
 void shm_obj_end_hopeless_waits(struct shm_obj *o)
 {
 	u32 theirs = 0;
-	for (struct shm_waiter *w = o->waiters; w; w = w->next) theirs += 1 + task_refs_on(w->task, o);
+	for (struct shm_waiter *w = o->waiters; w; w = w->next)
+		if (w->forever) theirs += 1 + task_refs_on(w->task, o);
 	if (!o->waiters || theirs != __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE)) return;
 	for (struct shm_waiter *w = o->waiters, *next; w; w = next) {
 		next = w->next;

@@ -62,8 +62,8 @@ void shm_obj_put(struct shm_obj *o);
 void shm_obj_add_waiter(struct shm_obj *o, struct shm_waiter *w);
 void shm_obj_remove_waiter(struct shm_obj *o, struct shm_waiter *w);
 void shm_obj_finish_waiter(struct shm_obj *o, struct shm_waiter *w, long result);
-/* Ends every untimed wait on o with -EPIPE when the waiters hold all of o's references (no other task
- * can reach o to wake them). shm_obj_put runs it; a new waiter runs it once listed. Caller holds o->lock. */
+/* Ends every untimed wait on o with -EPIPE when the untimed waiters hold all of o's references (no
+ * other task can reach o to wake them; a timed waiter can, once its wait ends). shm_obj_put runs it; a new waiter runs it once listed. Caller holds o->lock. */
 void shm_obj_end_hopeless_waits(struct shm_obj *o);
 
 /* Hands every live object task t (exiting, tid t->tid) owns to its parent when the parent has room (pages

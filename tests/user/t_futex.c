@@ -148,6 +148,30 @@ static void test_last_other_holder_gone(void)
 	}
 }
 
+/* A holder in a timed wait of its own is still a holder: its wait ends by itself, and then it can wake
+ * the untimed waiter, so that waiter must not be told everyone else is gone. */
+static void test_timed_waiter_still_holds(void)
+{
+	struct scene s;
+	REQUIRE(scene_open(&s, PG));
+	long tid = scene_start(&s, "wait-handle");
+	REQUIRE(tid > 0);
+	vmk_sleep(2 * MS);
+	CHECK_EQ(vmk_shm_wait(s.h, 128, 0, 20 * MS), -ETIMEDOUT);
+	vmk_sleep(2 * MS);
+	CHECK_EQ(load_u64(&s.c->step), 1); /* still waiting */
+	long woke = 0;
+	for (u64 t0 = now_ns(); !woke && now_ns() - t0 < TIMEOUT;) {
+		woke = vmk_shm_wake(s.h, 64, 1);
+		if (!woke) vmk_sleep(MS);
+	}
+	CHECK_EQ(woke, 1);
+	CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
+	CHECK_EQ((long)load_u64(&s.c->result), 0);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(scene_close(&s), 0);
+}
+
 static void test_waiter_killed(void)
 {
 	struct scene s;
@@ -374,6 +398,7 @@ int main(int argc, char **argv)
 	ktap_run("spin_backs_off", test_spin_backs_off);
 	ktap_run("shrink_ends_wait", test_shrink_ends_wait);
 	ktap_run("last_other_holder_gone", test_last_other_holder_gone);
+	ktap_run("timed_waiter_still_holds", test_timed_waiter_still_holds);
 	ktap_run("waiter_killed", test_waiter_killed);
 	ktap_run("waker_killed", test_waker_killed);
 	ktap_run("mutex_and_semaphore", test_mutex_and_semaphore);
