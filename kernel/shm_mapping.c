@@ -147,7 +147,7 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 	spin_lock(&m->task->shm_lock);
 	int e = to > m->mapped ? pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped) : 0;
 	spin_unlock(&m->task->shm_lock);
-	return e ? -ENOMEM : 0; /* empty tables left behind change no mapping; unmap reclaims them */
+	return e ? -ENOMEM : 0; /* what it did build stays until the grow's commit or shm_mapping_unfill */
 }
 
 int shm_mapping_fill(struct task_map *m, void *kva, u64 to)

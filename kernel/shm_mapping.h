@@ -26,7 +26,8 @@ bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
  * reserve: creates the page tables [m->mapped, to) needs, so that filling there cannot fail for want
  *   of them (-ENOMEM).
  * fill: maps the object's pages [m->mapped, to) from kva (m->mapped unchanged); -ENOMEM leaves nothing
- *   of that range mapped. unfill undoes a fill (with a TLB shootdown of m's task).
+ *   of that range mapped. unfill undoes a fill, a partial one or none (with a TLB shootdown of m's
+ *   task), and frees the tables reserve built there: every failed grow ends with it on each mapping.
  * commit: m->mapped = to, charging the mapper for new table pages (past its quota if need be).
  * cut: unmaps [to, m->mapped) with a TLB shootdown of m's task, frees the tables left empty and credits
  *   them, and sets m->mapped = to. */
