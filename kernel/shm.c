@@ -33,7 +33,7 @@ __noinline long shm_create(struct task *t, u64 size, u64 flags)
 		struct shm_obj *o = shm_obj_create(t, size, flags & SHM_F_HUGE, &r);
 		if (o) {
 			spin_lock(&t->shm_lock);
-			r = shm_handle_add(t, o, SHM_ALL);
+			r = shm_handle_add(t, o, SHM_ALL, false);
 			spin_unlock(&t->shm_lock);
 			shm_obj_put(o); /* the creation reference: the handle holds its own, or the object goes */
 		}
@@ -126,8 +126,9 @@ __noinline long shm_share(struct task *t, u64 handle, long tid, u64 rights)
 	else if (!target) r = -ESRCH;
 	else {
 		spin_lock(&target->shm_lock);
-		/* The slot may have been reused since the lookup; a task that has released its handles is gone. */
-		r = target->tid != (u32)tid || target->shm_gone ? -ESRCH : shm_handle_add(target, o, rights);
+		/* The slot may have been reused since the lookup; a task still being built or that has released
+		 * its handles takes none (its table is not open). */
+		r = target->tid != (u32)tid || !target->shm_open ? -ESRCH : shm_handle_add(target, o, rights, target != t);
 		spin_unlock(&target->shm_lock);
 	}
 	if (o) shm_obj_put(o);
@@ -162,7 +163,8 @@ long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out)
 __noinline long shm_seal(struct task *t, u64 handle, u64 seals)
 {
 	long r;
-	struct shm_obj *o = get_with(t, handle, SHM_SEAL, &r);
+	/* Reading the seals (0) needs no right: a peer given the object without SHM_SEAL checks them so. */
+	struct shm_obj *o = get_with(t, handle, seals ? SHM_SEAL : 0, &r);
 	if (o && (seals & ~(u64)SHM_SEAL_ALL)) r = -EINVAL;
 	if (r) goto out;
 	spin_lock(&o->lock);
@@ -216,6 +218,12 @@ long shm_wake(struct task *t, u64 handle, u64 offset, u64 count)
 	return r;
 }
 
+long shm_list(struct task *t, u64 *out, u32 max, u64 flags)
+{
+	if (flags & ~(u64)SHM_LIST_GIVEN) return -EINVAL;
+	return shm_handle_list(t, out, max, flags & SHM_LIST_GIVEN);
+}
+
 bool shm_holds(struct task *t, u64 h)
 {
 	u64 rights;
@@ -227,9 +235,9 @@ bool shm_holds(struct task *t, u64 h)
 int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32 n)
 {
 	int r = 0;
-	child->shm_lock = (spinlock_t)SPINLOCK_INIT;
-	child->shm_gone = false;
-	child->handles_hi = child->maps_hi = 0;
+	/* The child's record was zeroed when its slot was taken: an unlocked lock, an empty table, closed to
+	 * others. Nothing here resets them: a share racing this spawn may hold the lock (it finds the
+	 * table closed), and the spawn's own handles go in before any other task's can. */
 	for (u32 i = 0; i < n && !r; i++) {
 		u64 rights = 0;
 		struct shm_obj *o = shm_handle_get(parent, handles[i], &rights);
@@ -238,12 +246,15 @@ int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32
 			break;
 		}
 		spin_lock(&child->shm_lock);
-		long h = shm_handle_add(child, o, rights);
+		long h = shm_handle_add(child, o, rights, false); /* the spawn's own: at most VMK_SPAWN_HANDLES_MAX */
 		if (h < 0) r = (int)h;
 		else child->inherited[child->ninherited++] = (u64)h;
 		spin_unlock(&child->shm_lock);
 		shm_obj_put(o);
 	}
+	spin_lock(&child->shm_lock);
+	child->shm_open = !r; /* a failed spawn releases what went in (shm_release_task) */
+	spin_unlock(&child->shm_lock);
 	return r;
 }
 
@@ -254,7 +265,7 @@ void shm_release_task(struct task *t)
 	u32 parent_tid = parent ? parent->tid : 0;
 	sched_unlock_irqrestore(f);
 	spin_lock(&t->shm_lock);
-	t->shm_gone = true; /* from here on nobody can give t a handle */
+	t->shm_open = false; /* from here on nobody can give t a handle */
 	spin_unlock(&t->shm_lock);
 	/* No flush: the task never returns to user mode, and its ASID is flushed when it is reaped. */
 	while (shm_mapping_drop(t, 0, false)) {
@@ -263,6 +274,7 @@ void shm_release_task(struct task *t)
 		spin_lock(&t->shm_lock);
 		struct shm_obj *o = t->handles[i].obj;
 		t->handles[i].obj = NULL;
+		t->handles_given -= t->handles[i].given && o;
 		spin_unlock(&t->shm_lock);
 		if (o) shm_obj_put(o);
 	}

@@ -46,11 +46,18 @@ long shm_wait(struct task *t, u64 handle, u64 offset, u64 expected, u64 timeout_
  * -EFAULT, -EINVAL, -ERANGE. */
 long shm_wake(struct task *t, u64 handle, u64 offset, u64 count);
 
+/* SYS_shm_list: the values of t's handles (with SHM_LIST_GIVEN only those other tasks' shares gave it)
+ * into out (a kernel buffer of max entries: the caller copies it out) -> how many there are. -EINVAL
+ * unknown flags. Task context (t's own). */
+long shm_list(struct task *t, u64 *out, u32 max, u64 flags);
+
 /* Whether h is a live handle of t. Task context (t's own). */
 bool shm_holds(struct task *t, u64 h);
-/* Readies a new task's handle table and gives it n of the parent's handles (n = 0 for none), with the
- * parent's rights. -EBADF if one is not the parent's (the child then holds the ones before it: the
- * caller releases the child with shm_release_task). Task context (the parent's). */
+/* Gives a new task (its record zeroed when its slot was taken) n of the parent's handles (n = 0 for
+ * none), with the parent's rights, then opens its table to other tasks' shares, which until then find
+ * it closed (-ESRCH), so nothing lands before the spawn's own handles. -EBADF if one is not the
+ * parent's, -EMFILE if they do not fit (the child then holds the ones before it and stays closed: the
+ * caller releases it with shm_release_task). Task context (the parent's). */
 int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32 n);
 /* Drops every mapping and handle of an exiting (or never started) task, and hands the charge of each
  * object it created that others still hold to its parent or the orphan pool. Task context, no locks. */

@@ -29,14 +29,16 @@ static struct task_handle *lookup(struct task *t, u64 h)
 	return th->obj && th->gen == gen ? th : NULL;
 }
 
-long shm_handle_add(struct task *t, struct shm_obj *o, u64 rights)
+long shm_handle_add(struct task *t, struct shm_obj *o, u64 rights, bool given)
 {
+	if (given && t->handles_given >= VMK_MAX_GIVEN_HANDLES) return -EMFILE;
 	for (u32 i = 0; i < VMK_MAX_HANDLES; i++)
 		if (!t->handles[i].obj) {
 			u32 gen;
 			do gen = __atomic_add_fetch(&handle_gen, 1, __ATOMIC_RELAXED);
 			while (!gen);
-			t->handles[i] = (struct task_handle){.obj = o, .rights = rights, .gen = gen};
+			t->handles[i] = (struct task_handle){.obj = o, .rights = rights, .gen = gen, .given = given};
+			t->handles_given += given;
 			if (i >= t->handles_hi) t->handles_hi = i + 1;
 			shm_obj_get(o);
 			return (long)handle_value(t, i);
@@ -62,7 +64,24 @@ struct shm_obj *shm_handle_take(struct task *t, u64 h)
 	spin_lock(&t->shm_lock);
 	struct task_handle *th = lookup(t, h);
 	struct shm_obj *o = th ? th->obj : NULL;
-	if (th) th->obj = NULL;
+	if (th) {
+		th->obj = NULL;
+		t->handles_given -= th->given;
+	}
 	spin_unlock(&t->shm_lock);
 	return o;
+}
+
+u32 shm_handle_list(struct task *t, u64 *out, u32 max, bool given_only)
+{
+	u32 n = 0;
+	spin_lock(&t->shm_lock);
+	for (u32 i = 0; i < t->handles_hi; i++) {
+		const struct task_handle *th = &t->handles[i];
+		if (!th->obj || (given_only && !th->given)) continue;
+		if (n < max) out[n] = handle_value(t, i);
+		n++;
+	}
+	spin_unlock(&t->shm_lock);
+	return n;
 }

@@ -141,7 +141,7 @@ static bool give_to_parent(struct shm_obj *o, struct task *parent, u32 parent_ti
 {
 	if (!parent) return false;
 	spin_lock(&parent->shm_lock);
-	bool ok = parent->tid == parent_tid && !parent->shm_gone && move_charge(o, parent->slot, parent_tid, force);
+	bool ok = parent->tid == parent_tid && parent->shm_open && move_charge(o, parent->slot, parent_tid, force);
 	spin_unlock(&parent->shm_lock);
 	return ok;
 }

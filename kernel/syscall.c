@@ -170,9 +170,20 @@ static long sys_shm_close(struct task *t, const u64 *a) { return CALLED(shm_clos
 static long sys_shm_info(struct task *t, const u64 *a)
 {
 	struct vmk_shm_info info;
+	long r = shm_info(t, a[0], &info); /* the handle first, as for every call (abi.h, ERRORS) */
+	if (r) return r;
 	if (a[1] & 7 || !user_range_ok(a[1], sizeof(info))) return -EFAULT;
-	long r = shm_info(t, a[0], &info);
-	return r ? r : copy_to_user(a[1], &info, sizeof(info));
+	return copy_to_user(a[1], &info, sizeof(info));
+}
+
+static long sys_shm_list(struct task *t, const u64 *a)
+{
+	u64 vals[VMK_MAX_HANDLES];
+	long n = shm_list(t, vals, VMK_MAX_HANDLES, a[2]);
+	if (n < 0) return n;
+	u64 copy = MIN(a[1], (u64)n);
+	if (copy && ((a[0] & 7) || copy_to_user(a[0], vals, copy * 8))) return -EFAULT;
+	return n;
 }
 
 static long sys_shm_seal(struct task *t, const u64 *a) { return CALLED(shm_seal(t, a[0], a[1])); }
@@ -243,7 +254,7 @@ static const syscall_fn table[SYS_MAX] = {
 	[SYS_shm_map] = sys_shm_map, [SYS_shm_unmap] = sys_shm_unmap, [SYS_shm_resize] = sys_shm_resize,
 	[SYS_shm_share] = sys_shm_share, [SYS_shm_close] = sys_shm_close, [SYS_shm_info] = sys_shm_info,
 	[SYS_shm_seal] = sys_shm_seal, [SYS_shm_read] = sys_shm_read, [SYS_shm_write] = sys_shm_write,
-	[SYS_shm_wait] = sys_shm_wait, [SYS_shm_wake] = sys_shm_wake,
+	[SYS_shm_wait] = sys_shm_wait, [SYS_shm_wake] = sys_shm_wake, [SYS_shm_list] = sys_shm_list,
 	[SYS_vm_stats] = sys_vm_stats, [SYS_vm_dump] = sys_vm_dump, [SYS_trace_ctl] = sys_trace_ctl,
 	[SYS_trace_mark] = sys_trace_mark,
 };
@@ -256,7 +267,7 @@ static const char *const names[SYS_MAX] = {
 	[SYS_shm_map] = "shm_map", [SYS_shm_unmap] = "shm_unmap", [SYS_shm_resize] = "shm_resize",
 	[SYS_shm_share] = "shm_share", [SYS_shm_close] = "shm_close", [SYS_shm_info] = "shm_info",
 	[SYS_shm_seal] = "shm_seal", [SYS_shm_read] = "shm_read", [SYS_shm_write] = "shm_write",
-	[SYS_shm_wait] = "shm_wait", [SYS_shm_wake] = "shm_wake", [SYS_vm_stats] = "vm_stats", [SYS_vm_dump] = "vm_dump", [SYS_trace_ctl] = "trace_ctl",
+	[SYS_shm_wait] = "shm_wait", [SYS_shm_wake] = "shm_wake", [SYS_shm_list] = "shm_list", [SYS_vm_stats] = "vm_stats", [SYS_vm_dump] = "vm_dump", [SYS_trace_ctl] = "trace_ctl",
 	[SYS_trace_mark] = "trace_mark",
 };
 

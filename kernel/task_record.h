@@ -25,6 +25,7 @@ struct task_handle {
 	struct shm_obj *obj; /* NULL when the slot is free */
 	u64 rights;
 	u32 gen;             /* from a global 32-bit counter: a value is not reissued within 2^32 handles */
+	bool given;          /* put here by another task's shm_share (at most VMK_MAX_GIVEN_HANDLES) */
 };
 
 struct task_map {
@@ -62,10 +63,12 @@ struct task {
 	u64 fault_addr;      /* last user fault retried, and how often in a row: a retry that never */
 	u32 fault_repeats;   /* makes progress ends in a kill */
 	spinlock_t shm_lock; /* handles, maps and the shm ranges of the page tables (kernel/shm.c) */
-	bool shm_gone;       /* handles released: nobody may give this task a new one */
+	bool shm_open;       /* others may give it handles (shm_share): from the end of its spawn's
+			      * shm_inherit, its own handles in, until shm_release_task */
 	struct task_handle handles[VMK_MAX_HANDLES];
 	struct task_map maps[VMK_MAX_MAPS];
 	u32 handles_hi, maps_hi; /* no entry at or above these indices was ever used: scans stop there */
+	u32 handles_given;       /* handles marked given in the table */
 	u64 inherited[VMK_SPAWN_HANDLES_MAX];
 	u32 ninherited;
 	struct trace_syscall tsys; /* the system call in progress, for trace attribution (kernel/syscall.c) */

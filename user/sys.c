@@ -116,6 +116,7 @@ long vmk_shm_wait(u64 handle, u64 offset, u32 expected, u64 timeout_ns)
 	return ecall6(SYS_shm_wait, handle, offset, expected, timeout_ns, 0, 0);
 }
 long vmk_shm_wake(u64 handle, u64 offset, u64 count) { return ecall6(SYS_shm_wake, handle, offset, count, 0, 0, 0); }
+long vmk_shm_list(u64 *out, u64 max, u64 flags) { return ecall6(SYS_shm_list, P(out), max, flags, 0, 0, 0); }
 
 long vmk_vm_stats(struct vmk_vm_stats *st) { return ecall6(SYS_vm_stats, P(st), 0, 0, 0, 0, 0); }
 long vmk_vm_dump(void) { return ecall6(SYS_vm_dump, 0, 0, 0, 0, 0, 0); }

@@ -64,6 +64,7 @@ long vmk_shm_write(u64 handle, u64 offset, const void *buf, u64 len);
 /* handle 0: offset is an address in one of the caller's shm mappings (see SYS_shm_wait). */
 long vmk_shm_wait(u64 handle, u64 offset, u32 expected, u64 timeout_ns);
 long vmk_shm_wake(u64 handle, u64 offset, u64 count);
+long vmk_shm_list(u64 *out, u64 max, u64 flags); /* SHM_LIST_GIVEN: only what other tasks gave */
 long vmk_vm_stats(struct vmk_vm_stats *st);
 long vmk_vm_dump(void);
 long vmk_trace_ctl(u64 enable_mask, u64 disable_mask);
@@ -167,6 +168,9 @@ int ktap_end(void); /* 0 if every case passed, else 1 */
 /* Records the first failure of the current case (later ones only print a diagnostic). */
 void ktap_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ktap_fail_eq(const char *file, int line, const char *expr, long long got, long long want);
+/* Called by a case that cannot run on this machine (it returns right after): "ok N case # SKIP why",
+ * which the test runner counts as skipped, not passed. */
+void ktap_skip(const char *why);
 /* Reports a result decided elsewhere (init uses it for whole child programs). */
 void ktap_result(bool ok, const char *name, const char *reason);
 

@@ -98,6 +98,7 @@
 #define SYS_shm_write 25
 #define SYS_shm_wait 26
 #define SYS_shm_wake 27
+#define SYS_shm_list 28
 #define SYS_vm_stats 32
 #define SYS_vm_dump 33
 #define SYS_trace_ctl 34
@@ -210,7 +211,11 @@
  *   not notified: the caller passes the value on itself (e.g. through a shared object).
  *   Errors: -EBADF; -EINVAL rights 0 or unknown bits; -EACCES caller lacks SHM_SHARE or rights exceed
  *   the caller's; -ESRCH no such live task (tids are > 0 and below 2^32; an exited task is gone even
- *   before it is reaped); -EMFILE target's handle table full.
+ *   before it is reaped, and one being spawned takes none until its spawn handles are in); -EMFILE
+ *   target's handle table full, or the target (not the caller itself) already holds
+ *   VMK_MAX_GIVEN_HANDLES handles that other tasks gave it: whatever tasks it does not know do, it
+ *   keeps the rest of its table for its own objects, and it can find and close what it was given
+ *   (SYS_shm_list).
  *
  * long SYS_shm_close(u64 handle) -> 0
  *   Drops the handle. Mappings made through it stay valid; the object is freed (and its owner's quota
@@ -226,8 +231,8 @@
  *   Adds seals (memfd's F_ADD_SEALS); a seal is never removed, and holds against every task and call:
  *   SHM_SEAL_SHRINK (no resize below the current size), SHM_SEAL_GROW (none above it), SHM_SEAL_WRITE
  *   (no writable mapping, no SYS_shm_write; mappings made read-only stay), SHM_SEAL_SEAL (no more seals).
- *   seals 0 only reads them. Adding seals needs the SHM_SEAL right, which shm_create gives and shm_share
- *   may withhold: a sealer restricts every holder, so only whom the creator trusts may.
+ *   seals 0 only reads them, with any handle. Adding seals needs the SHM_SEAL right, which shm_create
+ *   gives and shm_share may withhold: a sealer restricts every holder, so only whom the creator trusts may.
  *   Errors: -EBADF; -EACCES no SHM_SEAL right; -EINVAL unknown bits; -EPERM the object has SHM_SEAL_SEAL
  *   (and seals is not 0); -EBUSY SHM_SEAL_WRITE while some task has a writable mapping (nothing added).
  *
@@ -260,6 +265,12 @@
  *   a handle needs SHM_R (waking is harmless: waiters re-check their word).
  *   Errors: -EBADF; -EACCES no SHM_R; -EFAULT handle 0 and offset in none of the caller's mappings;
  *   -EINVAL offset not 4-byte aligned; -ERANGE the word lies past the object's end.
+ *
+ * long SYS_shm_list(u64 *out, u64 max, u64 flags) -> how many handles the caller holds
+ *   Writes the values of the caller's handles to out, at most max of them (max 0: just counts), in table
+ *   order. flags SHM_LIST_GIVEN: only the handles other tasks' SYS_shm_share gave it, e.g. to close
+ *   those a task it does not trust pushed on it.
+ *   Errors: -EINVAL unknown flags; -EFAULT out bad or not 8-byte aligned (when something is written).
  *
  * long SYS_vm_stats(struct vmk_vm_stats *st) -> 0              snapshot of the kernel's vmalloc counters
  *   Errors: -EFAULT.
@@ -297,6 +308,7 @@
 #define VMK_LABEL_MAX 64
 #define VMK_SPAWN_HANDLES_MAX 8
 #define VMK_MAX_HANDLES 64
+#define VMK_MAX_GIVEN_HANDLES 32 /* of those, given by other tasks' shm_share */
 #define VMK_MAX_MAPS 64
 #define VMK_SHM_MAX_SIZE (1UL << 30)
 #define VMK_DEFAULT_QUOTA_PAGES 4096UL /* 16 MiB */
@@ -326,6 +338,9 @@
 
 /* shm_map: in its prot argument, map only an object sealed against shrinking. */
 #define SHM_MAP_REQUIRE_NOSHRINK 0x100UL
+
+/* shm_list: in its flags, only the handles other tasks gave. */
+#define SHM_LIST_GIVEN 1UL
 
 /* Seals (shm_seal, shm_info). */
 #define SHM_SEAL_SHRINK 1UL

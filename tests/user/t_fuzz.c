@@ -161,8 +161,8 @@ static void one_call(void)
 				   SYS_sleep, SYS_handles, SYS_shm_create, SYS_shm_map, SYS_shm_unmap,
 				   SYS_shm_resize, SYS_shm_share, SYS_shm_close, SYS_shm_info, SYS_vm_stats,
 				   SYS_trace_ctl, SYS_trace_mark, SYS_kill, SYS_shm_seal, SYS_shm_read, SYS_shm_write,
-				   SYS_shm_wait, SYS_shm_wake, -2 /* stands for an unknown number */};
-	static const long unknown[] = {10, 15, 28, 31, 36, 200, 1L << 40, -1};
+				   SYS_shm_wait, SYS_shm_wake, SYS_shm_list, -2 /* stands for an unknown number */};
+	static const long unknown[] = {10, 15, 29, 31, 36, 200, 1L << 40, -1};
 	long nr = nrs[pick(ARRAY_SIZE(nrs))];
 	bool is_unknown = nr == -2;
 	if (is_unknown) nr = unknown[pick(ARRAY_SIZE(unknown))];

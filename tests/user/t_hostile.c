@@ -69,6 +69,7 @@ static void test_output_pointers(void)
 	REQUIRE(a > 0);
 	CHECK_EQ(vmk_clock_gettime((struct vmk_timespec *)a), -EFAULT);
 	CHECK_EQ(vmk_shm_info(h, (struct vmk_shm_info *)a), -EFAULT);
+	CHECK_EQ(vmk_shm_info(h + 1, NULL), -EBADF); /* the handle is checked first */
 	CHECK_EQ(*(volatile u64 *)a, 0);
 	CHECK_EQ(vmk_shm_info(h, (struct vmk_shm_info *)KERNEL_IMAGE), -EFAULT);
 	CHECK_EQ(vmk_shm_unmap(a), 0);
@@ -272,7 +273,7 @@ static void test_trace_errors(void)
 
 static void test_unknown_syscalls(void)
 {
-	static const long nrs[] = {10, 15, 28, 31, 36, 63, 64, 1000, 1L << 32, -1, -1000};
+	static const long nrs[] = {10, 15, 29, 31, 36, 63, 64, 1000, 1L << 32, -1, -1000};
 	for (u32 i = 0; i < ARRAY_SIZE(nrs); i++) CHECK_EQ(vmk_syscall(nrs[i], 1, 2, 3, 4, 5, 6), -ENOSYS);
 	CHECK_EQ(vmk_syscall(SYS_MAX, 0, 0, 0, 0, 0, 0), -ENOSYS);
 }

@@ -41,6 +41,7 @@ static void test_seal_rules(void)
 	CHECK_EQ(vmk_shm_seal(h, SHM_SEAL_SEAL), -EPERM);
 	CHECK_EQ(vmk_shm_seal(h, 0), SHM_SEAL_GROW | SHM_SEAL_SHRINK | SHM_SEAL_SEAL);
 	CHECK_EQ(SEALS(nos), SHM_SEAL_GROW | SHM_SEAL_SHRINK | SHM_SEAL_SEAL); /* every handle sees them */
+	CHECK_EQ(vmk_shm_seal(nos, 0), SHM_SEAL_GROW | SHM_SEAL_SHRINK | SHM_SEAL_SEAL); /* reading needs no right */
 	long sealer = vmk_shm_share(h, self, SHM_SEAL);
 	CHECK(sealer > 0);
 	CHECK_EQ(vmk_shm_seal(sealer, SHM_SEAL_WRITE), -EPERM);

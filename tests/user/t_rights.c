@@ -154,11 +154,160 @@ static void test_share_to_missing_task(void)
 	CHECK_EQ(vmk_shm_close(h), 0);
 }
 
+/* ---- handles pushed on a task by others ---- */
+
+/* The first page of an object the parent and its helpers map. */
+struct push_ctl {
+	u64 step, stop, pred, result;
+};
+
+static struct push_ctl *map_ctl(u64 h) { return (struct push_ctl *)vmk_shm_map(h, 0, 0, PROT_READ | PROT_WRITE); }
+
+/* The pushed-on task: once the parent has filled its given slots (step 1), its own objects must still fit,
+ * and it finds what it was given and closes it all (result 0, or the failed check's number). */
+static int pushed_child(void)
+{
+	u64 hs[1];
+	if (vmk_handles(hs, 1) != 1) return 50;
+	struct push_ctl *c = map_ctl(hs[0]);
+	if ((long)c <= 0) return 51;
+	store_u64(&c->step, 1);
+	if (!wait_for_u64(&c->step, 2, 20000000000ULL)) return 52;
+	u64 given[VMK_MAX_HANDLES];
+	long n = vmk_shm_list(given, VMK_MAX_HANDLES, SHM_LIST_GIVEN);
+	int bad = 0;
+	if (n != VMK_MAX_GIVEN_HANDLES) bad = 1;
+	else if (vmk_shm_list(NULL, 0, 0) != 1 + n) bad = 2; /* its spawn handle and the given ones */
+	else if (vmk_shm_list(given, 1, 0) != 1 + n || given[0] != hs[0]) bad = 3; /* spawn handle first */
+	/* Its own objects still fit: the 64 - 32 - 1 slots left. */
+	long mine[VMK_MAX_HANDLES - VMK_MAX_GIVEN_HANDLES - 1];
+	for (u32 i = 0; i < ARRAY_SIZE(mine) && !bad; i++)
+		if ((mine[i] = vmk_shm_create(PG, 0)) <= 0) bad = 4;
+	if (!bad && vmk_shm_create(PG, 0) != -EMFILE) bad = 5;
+	for (u32 i = 0; i < ARRAY_SIZE(mine) && !bad; i++)
+		if (vmk_shm_close((u64)mine[i])) bad = 6;
+	vmk_shm_list(given, VMK_MAX_HANDLES, SHM_LIST_GIVEN);
+	for (long i = 0; i < n && !bad; i++)
+		if (vmk_shm_close(given[i])) bad = 7;
+	if (!bad && vmk_shm_list(NULL, 0, SHM_LIST_GIVEN) != 0) bad = 8;
+	store_u64(&c->result, (u64)bad);
+	store_u64(&c->step, 3);
+	if (!wait_for_u64(&c->step, 4, 20000000000ULL)) return 53;
+	return vmk_shm_list(NULL, 0, SHM_LIST_GIVEN) == 1 ? 0 : 54; /* the parent's one more */
+}
+
+/* A task that shares into another fills at most VMK_MAX_GIVEN_HANDLES of its table: the other keeps room
+ * for its own objects, lists what it was given and closes it, and then takes shares again. Shares to
+ * oneself are the caller's own and not capped. */
+static void test_given_handles_capped(void)
+{
+	long ch = vmk_shm_create(PG, 0), x = vmk_shm_create(PG, 0);
+	REQUIRE(ch > 0 && x > 0);
+	struct push_ctl *c = map_ctl((u64)ch);
+	REQUIRE((long)c > 0);
+	u64 hs[1] = {(u64)ch};
+	long tid = vmk_spawn(PROG, (const char *const[]){PROG, "pushed", NULL}, hs, 1, 0);
+	REQUIRE(tid > 0);
+	REQUIRE(wait_for_u64(&c->step, 1, 20000000000ULL));
+	long landed = 0, r;
+	while ((r = vmk_shm_share(x, tid, SHM_R)) > 0) landed++;
+	CHECK_EQ(r, -EMFILE);
+	CHECK_EQ(landed, VMK_MAX_GIVEN_HANDLES);
+	store_u64(&c->step, 2);
+	CHECK(wait_for_u64(&c->step, 3, 20000000000ULL));
+	CHECK_EQ(load_u64(&c->result), 0);
+	CHECK(vmk_shm_share(x, tid, SHM_R) > 0); /* room again once it closed them */
+	store_u64(&c->step, 4);
+	CHECK_EQ(wait_status(tid), 0);
+	long mine[40];
+	for (int i = 0; i < 40; i++) CHECK((mine[i] = vmk_shm_share(x, self(), SHM_R)) > 0);
+	CHECK_EQ(vmk_shm_list(NULL, 0, SHM_LIST_GIVEN), 0);
+	for (int i = 0; i < 40; i++) vmk_shm_close((u64)mine[i]);
+	u64 one;
+	CHECK_EQ(vmk_shm_list(NULL, 0, 2), -EINVAL);
+	CHECK_EQ(vmk_shm_list((u64 *)8, 1, 0), -EFAULT);
+	CHECK_EQ(vmk_shm_list((u64 *)((char *)&one + 1), 1, 0), -EFAULT);
+	CHECK_EQ(vmk_shm_list(&one, 1, SHM_LIST_GIVEN), 0); /* nothing given: nothing written, no fault */
+	vmk_shm_unmap((u64)c);
+	CHECK_EQ(vmk_shm_close((u64)x), 0);
+	CHECK_EQ(vmk_shm_close((u64)ch), 0);
+}
+
+/* Shares into task ctl->pred, over and over, until told to stop. */
+static int flooder_child(void)
+{
+	u64 hs[2];
+	if (vmk_handles(hs, 2) != 2) return 50;
+	struct push_ctl *c = map_ctl(hs[0]);
+	if ((long)c <= 0) return 51;
+	store_u64(&c->step, 1);
+	while (!load_u64(&c->stop)) vmk_shm_share(hs[1], (long)load_u64(&c->pred), SHM_R);
+	return 0;
+}
+
+/* A spawned task's own handles come first in its table (result 0), before anything shared into it. */
+static int spawned_child(void)
+{
+	u64 hs[VMK_SPAWN_HANDLES_MAX], all[VMK_MAX_HANDLES];
+	long n = vmk_handles(hs, VMK_SPAWN_HANDLES_MAX);
+	long m = vmk_shm_list(all, VMK_MAX_HANDLES, 0);
+	if (n != VMK_SPAWN_HANDLES_MAX || m < n) return 1;
+	for (long i = 0; i < n; i++)
+		if (all[i] != hs[i]) return 2;
+	return 0;
+}
+
+/* Another task shares into the tid the next spawn will get, as fast as it can, while that spawn builds
+ * the task: nothing may land before the spawn's own handles (before, 296 shares of 300 did, and enough
+ * of them made the spawn fail with -EMFILE). Needs a second hart for the sharer to run during the spawn. */
+static void test_shares_wait_for_spawn_handles(void)
+{
+	struct vmk_vm_stats st;
+	REQUIRE(vmk_vm_stats(&st) == 0);
+	if (st.harts_online < 2) {
+		ktap_skip("needs a second hart: on one, no task runs while another spawns");
+		return;
+	}
+	long ch = vmk_shm_create(PG, 0), x = vmk_shm_create(PG, 0);
+	REQUIRE(ch > 0 && x > 0);
+	struct push_ctl *c = map_ctl((u64)ch);
+	REQUIRE((long)c > 0);
+	u64 hs[VMK_SPAWN_HANDLES_MAX];
+	for (int i = 0; i < VMK_SPAWN_HANDLES_MAX; i++) hs[i] = (u64)x;
+	u64 two[2] = {(u64)ch, (u64)x};
+	long flooder = vmk_spawn(PROG, (const char *const[]){PROG, "flooder", NULL}, two, 2, 0);
+	REQUIRE(flooder > 0);
+	REQUIRE(wait_for_u64(&c->step, 1, 20000000000ULL));
+	int predicted = 0;
+	for (int round = 0; round < 20; round++) {
+		/* A reaped slot is the lowest free one and is taken again by the next spawn, one generation on. */
+		long probe = vmk_spawn(PROG, (const char *const[]){PROG, "exit", NULL}, NULL, 0, 0);
+		REQUIRE(probe > 0);
+		CHECK_EQ(wait_status(probe), 0);
+		long pred = (((probe >> 6) + 1) << 6) | (probe & 63);
+		store_u64(&c->pred, (u64)pred);
+		vmk_sleep(1000000);
+		long tid = vmk_spawn(PROG, (const char *const[]){PROG, "spawned", NULL}, hs, VMK_SPAWN_HANDLES_MAX, 0);
+		CHECK(tid > 0);
+		predicted += tid == pred;
+		if (tid > 0) CHECK_EQ(wait_status(tid), 0);
+	}
+	CHECK(predicted >= 10); /* the sharer aimed at the task being built */
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(flooder), 0);
+	vmk_shm_unmap((u64)c);
+	CHECK_EQ(vmk_shm_close((u64)x), 0);
+	CHECK_EQ(vmk_shm_close((u64)ch), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
 		u64 ro;
 		if (strcmp(argv[1], "exit") == 0) return 0;
+		if (strcmp(argv[1], "pushed") == 0) return pushed_child();
+		if (strcmp(argv[1], "flooder") == 0) return flooder_child();
+		if (strcmp(argv[1], "spawned") == 0) return spawned_child();
 		if (vmk_handles(&ro, 1) != 1) return 50;
 		if (strcmp(argv[1], "ro-checks") == 0) {
 			int r = read_only_checks(ro);
@@ -180,5 +329,7 @@ int main(int argc, char **argv)
 	ktap_run("no_escalation", test_no_escalation);
 	ktap_run("each_right", test_each_right);
 	ktap_run("share_to_missing_task", test_share_to_missing_task);
+	ktap_run("given_handles_capped", test_given_handles_capped);
+	ktap_run("shares_wait_for_spawn_handles", test_shares_wait_for_spawn_handles);
 	return ktap_end();
 }
