@@ -191,7 +191,8 @@ def write_report(rep, log, r, source, check, sites=None, sym=None):
     if r.faults or r.kills:
         rep.line("faults and kills:")
         rep.listing(["seq %d task %d fault at 0x%x: %s" % (e["seq"], e["task"], e["addr"], e["what"]) for e in r.faults]
-                    + ["seq %d task %d killed at 0x%x (pc 0x%x): %s" % (e["seq"], e["tid"], e["addr"], e["pc"], e["why"])
+                    + [("seq %d task %d killed by task %d (SYS_kill)" % (e["seq"], e["tid"], e["by"]) if "by" in e else
+                        "seq %d task %d killed at 0x%x (pc 0x%x): %s" % (e["seq"], e["tid"], e["addr"], e["pc"], e["why"]))
                        for e in r.kills], r.faults.total + r.kills.total)
     if r.marks:
         rep.line("marks:")

@@ -29,6 +29,9 @@ EVENTS = {
     "shm": {"op": STR, "result": DEC},
     "mark": {"id": DEC, "label": STR},
 }
+# Second forms of an event, tried when a line does not fit the first: a kill by SYS_kill names the task
+# that asked (its parent) instead of a fault's address, pc and reason.
+ALTERNATIVE = {"kill": {"tid": DEC, "by": DEC}}
 # Optional fields whose type is still checked when present.
 OPTIONAL = {"pages": DEC, "huge": DEC, "node": DEC, "va_size": DEC, "block": HEX, "local_fences": DEC, "remote_fences": DEC, "remote_harts": DEC,
             "handle": HEX, "size": DEC, "max": DEC, "new_size": DEC, "first_seq": DEC, "last_seq": DEC, "id": DEC,
@@ -167,6 +170,7 @@ def check_fields(fields, schema, optional):
 
 # The schema of each event, built once: check_fields caches its converters by the dict's identity.
 FULL = {ev: dict(COMMON, ev=STR, **fields) for ev, fields in EVENTS.items()}
+ALTERNATIVE_FULL = {ev: dict(COMMON, ev=STR, **fields) for ev, fields in ALTERNATIVE.items()}
 DROP_FULL = dict(DROP, ev=STR)
 COMMON_FULL = dict(COMMON, ev=STR)
 
@@ -184,7 +188,12 @@ def parse_trace_line(text):
     if ev not in EVENTS:
         out, why = check_fields(fields, COMMON_FULL, OPTIONAL)
         return (None, why) if out is None else (None, "unknown event '%s'" % ev)
-    return check_fields(fields, FULL[ev], OPTIONAL)
+    out, why = check_fields(fields, FULL[ev], OPTIONAL)
+    if out is None and ev in ALTERNATIVE_FULL:
+        alt, _ = check_fields(fields, ALTERNATIVE_FULL[ev], OPTIONAL)
+        if alt is not None:
+            return alt, None
+    return out, why
 
 
 class Log:
