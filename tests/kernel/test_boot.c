@@ -8,6 +8,7 @@
 #include "kernel/hart.h"
 #include "kernel/main.h"
 #include "lib/bootargs.h"
+#include "lib/ksyms.h"
 #include "lib/percpu.h"
 #include "lib/riscv.h"
 #include "lib/tlb_shootdown.h"
@@ -296,7 +297,23 @@ static void bootargs_visible(struct ktest *t)
 	KT_EXPECT(t, checked >= 1); /* test= at least */
 }
 
-KTEST_SUITE(boot, {"harts_online", all_harts_online}, {"memory_accounted", memory_accounted},
+/* The symbol table names kernel text and nothing else: a user pc (a fault kill's caller) or a data
+ * address prints as hex, not as the nearest symbol stretched to reach it. */
+static void symbols_cover_only_text(struct ktest *t)
+{
+	char buf[96];
+	ksym_format((uptr)symbols_cover_only_text + 4, buf, sizeof(buf));
+	KT_EXPECT(t, !strncmp(buf, "symbols_cover_only_text+0x4/", 28));
+	u64 off, len;
+	KT_EXPECT(t, !ksym_lookup(0x1000002000UL, &off, &len)); /* a user pc */
+	KT_EXPECT(t, !ksym_lookup(0x10000, &off, &len));
+	KT_EXPECT(t, !ksym_lookup((uptr)_text_end, &off, &len));
+	KT_EXPECT(t, !ksym_lookup((uptr)_text_start - 1, &off, &len));
+	ksym_format(0x1000002000UL, buf, sizeof(buf));
+	KT_EXPECT(t, !strcmp(buf, "0x1000002000"));
+}
+
+KTEST_SUITE(boot, {"harts_online", all_harts_online}, {"symbols_cover_only_text", symbols_cover_only_text}, {"memory_accounted", memory_accounted},
 	    {"kernel_w_xor_x", kernel_w_xor_x}, {"direct_map_uses_large_leaves", direct_map_uses_large_leaves},
 	    {"direct_map_alias_of_image_read_only", direct_map_alias_of_image_read_only},
 	    {"vmalloc_tables_prepopulated", vmalloc_tables_prepopulated},
