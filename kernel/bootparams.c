@@ -32,6 +32,13 @@ static const struct bootarg_param kernel_params[] = {
 	{"vm_tail.calls", BA_NUMBER, 1, 1000000, "vm_tail_bench timed calls per hart per case", NULL},
 };
 
+bool bootparams_known(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kernel_params); i++)
+		if (!strcmp(kernel_params[i].key, key)) return true;
+	return false;
+}
+
 /* Control bytes and non-ASCII as \xNN, so a hostile line cannot drive the terminal. Returns the length
  * written (dst holds at least 4 * n + 1 bytes). */
 static size_t escape(char *dst, const char *s, size_t n)

@@ -13,6 +13,9 @@ void bootparams_echo(void);
  * refuses to go on when this is not 0. Boot hart, after bootargs_init. */
 int bootparams_check(void);
 
+/* Whether key is a boot argument the kernel reads (a bare word that is not one is init's argument). */
+bool bootparams_known(const char *key);
+
 /* printk of n bytes with control bytes, backslash and non-ASCII as \xNN, in pieces printk can hold. */
 void bootparams_print_escaped(const char *s, size_t n);
 

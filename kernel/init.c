@@ -1,6 +1,7 @@
 /* Starting /init from the initrd, and ending the machine when it exits: the kernel reaps what is left,
  * checks that every page and vmalloc area came back, and powers off with init's status. */
 #include "kernel/boot_input.h"
+#include "kernel/bootparams.h"
 #include "kernel/cpio.h"
 #include "kernel/init.h"
 #include "kernel/panic.h"
@@ -72,9 +73,11 @@ int kernel_start_init(const struct machine_desc *m)
 	shm_init();
 	const char *name = bootarg_get("init");
 	argv[argc++] = name && *name ? name : "/init";
-	/* Bare words on the command line (no '=') are init's arguments, as in Linux. */
+	/* Bare words on the command line (no '=', no '.') that the kernel does not read itself (a flag such as
+	 * vmallocinfo) are init's arguments, as in Linux. */
 	for (int i = 0; i < bootarg_count() && argc < VMK_ARGV_MAX; i++)
-		if (!*bootarg_value(i) && !strchr(bootarg_key(i), '.')) argv[argc++] = bootarg_key(i);
+		if (!*bootarg_value(i) && !strchr(bootarg_key(i), '.') && !bootparams_known(bootarg_key(i)))
+			argv[argc++] = bootarg_key(i);
 	argv[argc] = NULL;
 
 	vm_quiesce();

@@ -73,7 +73,8 @@ __noinline void kernel_bug(const char *what, const char *file, int line)
 void kernel_poweroff(int status)
 {
 	trace_drain_all();
-	if (bootarg_has("vmallocinfo")) vm_dump_areas();
+	bool listing;
+	if (!bootarg_bool("vmallocinfo", &listing) && listing) vm_dump_areas(); /* vmallocinfo=0 asks for none */
 	/* Closed, not just drained: another hart may still be tracing (its idle purge, a task being reaped)
 	 * or be halfway through draining its own ring, and nothing it writes after the last line is seen. */
 	trace_close_and_drain_all();

@@ -231,7 +231,6 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-#ifdef HOST_TEST /* test support: only host tests call these */
 int bootarg_bool(const char *key, bool *out)
 {
 	const char *s = bootarg_get(key);
@@ -239,6 +238,7 @@ int bootarg_bool(const char *key, bool *out)
 	return s ? parse_bool(s, out) : -ENOENT;
 }
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Does the element [s, s+n) equal the NUL-terminated word? */
 static bool element_is(const char *s, size_t n, const char *word)
 {

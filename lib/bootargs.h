@@ -56,11 +56,11 @@ bool bootarg_has(const char *key);
  * on success. */
 int bootarg_u64(const char *key, u64 *out);
 
-#ifdef HOST_TEST /* test support: only host tests call these */
 /* Boolean: a bare key, 1, y, yes, on, true mean true; 0, n, no, off, false mean false (lower
  * case). 0, -ENOENT if absent, -EINVAL otherwise. */
 int bootarg_bool(const char *key, bool *out);
 
+#ifdef HOST_TEST /* test support: only host tests call these */
 /* Comma lists, e.g. test=vmalloc,fdt: true if item, or "all", is one of the elements. False if
  * the key is absent or bare, or item is empty. Elements compare exactly (case and all). */
 bool bootarg_list_has(const char *key, const char *item);

@@ -123,6 +123,9 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	boot empty-initrd 1 128M - "init=/init" 12 "refused: the initrd is empty" "$BUILD/empty.initrd"
 	# programs/*.c, built into the initrd by the documented rule and booted as `make run INIT=/name` does.
 	boot program-hello 1 256M - "init=/hello" 0 "sorted 250000 numbers: 0 .. 249999" "$BUILD/initrd.cpio"
+	# A kernel flag among init's bare words is the kernel's, not init's: one argument, and the listing.
+	boot program-hello-flag-not-an-argument 1 256M - "vmallocinfo init=/hello one" 0 \
+		"with 1 argument\\(s\\) && vmallocinfo: begin" "$BUILD/initrd.cpio"
 	boot program-bigsort 2 256M - "init=/bigsort" 0 "bigsort: 8388608 numbers in 64 MiB && bigsort: ok" \
 		"$BUILD/initrd.cpio"
 	# make trace's default workload (four tasks, hundreds of shm operations, purges during the run) with
