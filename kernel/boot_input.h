@@ -11,6 +11,7 @@ struct machine_desc;
 #define BOOT_EXIT_BAD_INITRD 12 /* the initrd is empty, outside RAM, or not an archive */
 #define BOOT_EXIT_BAD_INIT 13   /* init cannot be started */
 #define BOOT_EXIT_BAD_BOOTARGS 14
+#define BOOT_EXIT_INIT_KILLED 15 /* init was killed by a fault (its status, VMK_STATUS_KILLED, fits no byte) */
 
 /*
  * Makes *m true to the machine: clips every bank to the RAM really behind it (probing its pages under a

@@ -47,13 +47,14 @@ static void init_watch(void)
 	trace_drain_all();
 	u64 pages = buddy_free_pages() + vm_cached_pages(), areas = vm_live_areas();
 	bool leak = pages != baseline_pages || areas != baseline_areas || shm_live_objects();
-	printk("init exited with status %d\n", status);
+	bool killed = status == VMK_STATUS_KILLED;
+	printk("init exited with status %d%s\n", status, killed ? " (killed)" : "");
 	printk("%s 1 kernel_leak_check_after_all_tasks", leak ? "not ok" : "ok");
 	if (leak)
 		printk(" # free+cached pages %lu -> %lu, live areas %lu -> %lu, shm objects %lu", baseline_pages, pages,
 		       baseline_areas, areas, shm_live_objects());
 	printk("\n");
-	kernel_poweroff(status ? status : leak ? 1 : 0);
+	kernel_poweroff(killed ? BOOT_EXIT_INIT_KILLED : status ? status : leak ? 1 : 0);
 }
 
 int kernel_start_init(const struct machine_desc *m)
