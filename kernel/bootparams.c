@@ -32,10 +32,10 @@ static const struct bootarg_param kernel_params[] = {
 	{"vm_tail.calls", BA_NUMBER, 1, 1000000, "vm_tail_bench timed calls per hart per case", NULL},
 };
 
-bool bootparams_known(const char *key)
+bool bootparams_is_flag(const char *key)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(kernel_params); i++)
-		if (!strcmp(kernel_params[i].key, key)) return true;
+		if (kernel_params[i].type == BA_FLAG && !strcmp(kernel_params[i].key, key)) return true;
 	return false;
 }
 

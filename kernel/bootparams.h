@@ -13,8 +13,9 @@ void bootparams_echo(void);
  * refuses to go on when this is not 0. Boot hart, after bootargs_init. */
 int bootparams_check(void);
 
-/* Whether key is a boot argument the kernel reads (a bare word that is not one is init's argument). */
-bool bootparams_known(const char *key);
+/* Whether key is one of the kernel's flags (vmallocinfo): a bare word naming one is the kernel's, any
+ * other bare word without a '.' is init's argument (the word "test" among them: test=... is a list). */
+bool bootparams_is_flag(const char *key);
 
 /* printk of n bytes with control bytes, backslash and non-ASCII as \xNN, in pieces printk can hold. */
 void bootparams_print_escaped(const char *s, size_t n);

@@ -74,10 +74,10 @@ int kernel_start_init(const struct machine_desc *m)
 	shm_init();
 	const char *name = bootarg_get("init");
 	argv[argc++] = name && *name ? name : "/init";
-	/* Bare words on the command line (no '=', no '.') that the kernel does not read itself (a flag such as
-	 * vmallocinfo) are init's arguments, as in Linux. */
+	/* Bare words on the command line (no '=', no '.') other than the kernel's own flags (vmallocinfo) are
+	 * init's arguments, as in Linux. */
 	for (int i = 0; i < bootarg_count() && argc < VMK_ARGV_MAX; i++)
-		if (!*bootarg_value(i) && !strchr(bootarg_key(i), '.') && !bootparams_known(bootarg_key(i)))
+		if (!*bootarg_value(i) && !strchr(bootarg_key(i), '.') && !bootparams_is_flag(bootarg_key(i)))
 			argv[argc++] = bootarg_key(i);
 	argv[argc] = NULL;
 

@@ -71,6 +71,15 @@ expect boot_running_no_suite_fails "0 1 0" judge_boot b "test=boot" 0 "-" "$noth
 expect boot_regex_but_no_suite_fails "0 1 0" judge_boot b "test=boot" 0 "powering off" "$nothing" 0
 expect init_test_boot_without_report_fails "0 1 0" judge_boot b "init=/init test" 0 "-" "$nothing" 0
 expect init_test_boot_with_report_passes "3 0 1" judge_boot b "init=/init test" 0 "-" "$user_ok" 0
+# init that never got its "test" word runs the demo and reports it as its one passing case.
+demo_only=$(log demo_only '# user: init
+demo_producer: ok
+ok 1 demo_producer
+# user: init: 1/1 passed
+1..1
+init exited with status 0
+')
+expect init_test_boot_running_the_demo_fails "1 1 0" judge_boot b "init=/init test" 0 "-" "$demo_only" 0
 expect boot_wrong_status_fails "3 1 1" judge_boot b "test=boot,fdt" 1 "-" "$kernel_ok" 0
 expect boot_timeout_fails "3 1 1" judge_boot b "test=boot,fdt" 0 "-" "$kernel_ok" 124
 
