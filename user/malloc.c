@@ -314,7 +314,7 @@ static void *heap_memalign(size_t align, size_t n)
 		return NULL;
 	}
 	if (align <= ALIGN) return heap_malloc(n);
-	if (n > HEAP_MAX - align - MIN_BLOCK) {
+	if (align > HEAP_MAX - MIN_BLOCK || n > HEAP_MAX - align - MIN_BLOCK) { /* the first: no wrap below */
 		errno = ENOMEM;
 		return NULL;
 	}
