@@ -106,6 +106,8 @@ __noinline long shm_resize(struct task *t, u64 handle, u64 new_size)
 	spin_lock(&o->lock);
 	if ((new_size < o->size && (o->seals & SHM_SEAL_SHRINK)) || (new_size > o->size && (o->seals & SHM_SEAL_GROW)))
 		r = -EPERM;
+	else if (new_size > o->size && o->owner == SHM_ORPHAN_OWNER && new_size > VMK_ORPHAN_GROW_PAGES * PAGE_SIZE)
+		r = -ENOMEM; /* the pool is every orphan's: one holder may not grow one object into all of it */
 	else r = shm_resize_locked(o, new_size);
 	spin_unlock(&o->lock);
 out:

@@ -64,7 +64,9 @@
  *   others still hold changes owner: to its parent if the parent is alive and has room (pages and
  *   objects), else to the kernel's orphan pool (VMK_ORPHAN_QUOTA_PAGES, VMK_ORPHAN_MAX_OBJECTS), else to
  *   the parent beyond its limits, else to the pool beyond its own. The new owner's limits then refuse its
- *   further growth. Nothing stays charged to an exited task: a new task starts with its whole quota.
+ *   further growth; the pool, which every task's orphans share, also lets no object of it grow past
+ *   VMK_ORPHAN_GROW_PAGES, so that one holder of SHM_RESIZE cannot take the whole pool from the others.
+ *   Nothing stays charged to an exited task: a new task starts with its whole quota.
  *
  * ERROR ORDER
  *   When several errors apply, the one listed first in the call's Errors line below wins (for the shm
@@ -202,7 +204,8 @@
  *   page a mapping no longer needs after a shrink is freed and credited to its mapper at once.
  *   Errors: -EBADF; -EACCES no SHM_RESIZE right; -EINVAL new_size 0 or > VMK_SHM_MAX_SIZE; -EPERM a
  *   shrink of an object sealed with SHM_SEAL_SHRINK, a grow of one sealed with SHM_SEAL_GROW; -ENOMEM
- *   growth over the owner's quota (see QUOTAS) or out of memory or page tables in some mapper: the
+ *   growth over the owner's quota (see QUOTAS; an object in the orphan pool past VMK_ORPHAN_GROW_PAGES)
+ *   or out of memory or page tables in some mapper: the
  *   object keeps its old size and every mapping stays exactly as it was.
  *
  * long SYS_shm_share(u64 handle, long tid, u64 rights) -> handle value valid in task tid
@@ -316,6 +319,7 @@
 #define VMK_MAX_OBJECTS 64             /* shm objects charged to one task at once (-EMFILE beyond) */
 #define VMK_ORPHAN_QUOTA_PAGES 16384UL /* the orphan pool's page limit (64 MiB) */
 #define VMK_ORPHAN_MAX_OBJECTS 256     /* and its object limit */
+#define VMK_ORPHAN_GROW_PAGES 64UL     /* an object in the pool grows to at most this: the pool's share of one */
 
 /* SYS_spawn flags (its sixth argument). */
 #define VMK_SPAWN_DIAG 1UL /* the child may use SYS_vm_dump and SYS_trace_ctl (only a task that may) */

@@ -386,6 +386,11 @@ static int orphan_mid_child(void)
 	if (wait_status(leaf) != 0) return 6;
 	if (vmk_shm_resize(x, 21 * PG) != 0) return 7; /* charged to the pool, which has room */
 	if (vmk_shm_create(2 * PG, 0) <= 0) return 8;  /* and none of it to us: our last 2 pages are free */
+	/* The pool is every orphan's: one holder of SHM_RESIZE grows an object in it only to its share
+	 * (before, to all 64 MiB of it, charged to nobody who granted the right). */
+	if (vmk_shm_resize(x, VMK_ORPHAN_GROW_PAGES * PG) != 0) return 9;
+	if (vmk_shm_resize(x, (VMK_ORPHAN_GROW_PAGES + 1) * PG) != -ENOMEM) return 10;
+	if (vmk_shm_resize(x, 32 * PG) != 0) return 11; /* shrinking is still allowed */
 	return 0;
 }
 
