@@ -160,8 +160,13 @@ void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid)
 		struct shm_obj *o = &objs[i];
 		if (READ_ONCE(o->owner_tid) != t->tid) continue;
 		unsigned long f = spin_lock_irqsave(&objs_lock);
-		bool live = o->used && o->owner_tid == t->tid && __atomic_load_n(&o->refs, __ATOMIC_RELAXED);
-		if (live) shm_obj_get(o);
+		/* A reference only while one is still held: shm_obj_put drops the last without objs_lock, so a
+		 * check of refs and then an increment could revive an object already on its way to vfree. */
+		u32 refs = o->used && o->owner_tid == t->tid ? __atomic_load_n(&o->refs, __ATOMIC_RELAXED) : 0;
+		while (refs && !__atomic_compare_exchange_n(&o->refs, &refs, refs + 1, true, __ATOMIC_ACQUIRE,
+							    __ATOMIC_RELAXED)) {
+		}
+		bool live = refs != 0;
 		spin_unlock_irqrestore(&objs_lock, f);
 		if (!live) continue;
 		spin_lock(&o->lock);

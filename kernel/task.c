@@ -52,7 +52,12 @@ static struct task *slot_alloc(void)
 	for (int i = 1; i < MAX_TASKS; i++) /* slot 0 stays unused: ASID 0 and owner 0 are the kernel's */
 		if (tasks[i].state == T_FREE) {
 			t = &tasks[i];
-			memset(t, 0, sizeof(*t));
+			/* All but shm_lock: a share that looked the slot's last task up may hold it still (it
+			 * finds the tid changed and lets go); zeroing a held lock would let two take it. A lock
+			 * is always let go unlocked, and the static table starts with every one unlocked. */
+			memset(t, 0, offsetof(struct task, shm_lock));
+			memset((u8 *)&t->shm_lock + sizeof(t->shm_lock), 0,
+			       sizeof(*t) - offsetof(struct task, shm_lock) - sizeof(t->shm_lock));
 			t->slot = (u32)i;
 			t->tid = (tid_gen++ << 6) | (u32)i;
 			t->state = T_BLOCKED; /* not runnable until fully built */
