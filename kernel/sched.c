@@ -130,7 +130,9 @@ bool sched_spin_until(const bool *done, u64 deadline)
 	if (deadline && deadline < end) end = deadline;
 	u32 hart = this_hart_index();
 	sched_hart_stats[hart].c.wait_spins++;
-	/* Published so that a waker can tell this wait needs no lock and no IPI (sched_wake_task). */
+	/* Published so that a waker can tell this wait needs no lock and no IPI (sched_wake_task). The one
+	 * seq_cst store left (an amoswap): it must be ordered before the load of *done below, which a
+	 * release store is not. */
 	__atomic_store_n(&me->spin_on, done, __ATOMIC_SEQ_CST);
 	while (!READ_ONCE(*done)) {
 		if (rdtime() < end && !READ_ONCE(need_resched[hart]) && !READ_ONCE(me->killed)) continue;
@@ -168,7 +170,7 @@ void sched_wake_task(struct task *t, bool *done)
 {
 	/* The flag first: a waiter still spinning on it (t->spin_on == done, taken back to NULL here so it
 	 * cannot also go to sleep unseen) just returns, and this wake takes no lock and sends no IPI. */
-	__atomic_store_n(done, true, __ATOMIC_RELEASE);
+	store_release(*done, true);
 	const bool *spinning = done;
 	if (READ_ONCE(t->spin_on) == done &&
 	    __atomic_compare_exchange_n(&t->spin_on, &spinning, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))

@@ -123,7 +123,7 @@ u64 va_reclaim_tables(void)
 		reclaim_return(blocks, n, true);
 		freed += n;
 	}
-	__atomic_store_n(&reclaim_running, 0, __ATOMIC_RELEASE);
+	store_release(reclaim_running, 0);
 	return freed;
 }
 
