@@ -10,6 +10,9 @@ struct vm_arena arena = {.lock = SPINLOCK_INIT};
 struct arena_hart arena_harts[MAX_HARTS];
 struct busy_stripe busy_stripes[BUSY_STRIPES];
 struct va_pool va_pools[VA_CACHE_CLASSES];
+#ifdef VM_DEBUG
+u64 va_flushes_begun, va_flushes_done; /* vm/vmalloc_check.h: whole flushes, for the table check */
+#endif
 bool vm_debug_uaf;
 
 u64 arena_stat_total(enum arena_stat s)

@@ -30,6 +30,7 @@ u64 va_detach_tables(u64 va, u64 size)
 		if (!pa) continue;
 		/* An empty table read by a stale walker finds this link as an invalid PTE (bit V clear). */
 		*(u64 *)phys_to_virt(pa) = chain;
+		va_check_table_detached(pa);
 		chain = pa;
 	}
 	return chain;
@@ -41,6 +42,7 @@ void va_release_tables(u64 va, u64 size)
 	if (!chain) return;
 	/* A walker may hold a detached table until its TLB is flushed; only then can it be reused. */
 	vm_flush_range_now(ALIGN_UP(va, PMD_SIZE), ALIGN_DOWN(va + size, PMD_SIZE) - ALIGN_UP(va, PMD_SIZE));
+	va_check_tables_flushed(chain);
 	vm_free_chain(chain);
 }
 
@@ -119,6 +121,7 @@ u64 va_reclaim_tables(void)
 		 * flushed: the tables are freed, and the blocks open to new tables, only after every hart's. A
 		 * span of more than a page is flushed whole, so the blocks need not touch. */
 		vm_flush_range_now(blocks[0], (u64)n * PMD_SIZE);
+		va_check_tables_flushed(chain);
 		reclaim_free_tables(chain);
 		reclaim_return(blocks, n, true);
 		freed += n;

@@ -26,15 +26,24 @@ static u32 purge_requested; /* the threshold was crossed: an idle hart should pu
 /* Flushes the range from this hart's TLB and every other hart's: one sfence.vma here and ONE remote fence
  * call for all the others, by the mechanism chosen at boot (platform/tlb_remote.h: SBI RFENCE or the IPI
  * shootdown). Returns how many other harts were fenced. No lock may be held: the remote half waits. */
+#ifdef VM_DEBUG
+bool va_debug_skip_fence;
+#endif
+
 static u32 flush_kernel_range(u64 start, u64 size, enum tlb_remote_mech mech)
 {
 	u64 pages = size >> PAGE_SHIFT;
 	bool full = pages > FLUSH_ALL_THRESHOLD_PAGES;
+#ifdef VM_DEBUG
+	if (unlikely(READ_ONCE(va_debug_skip_fence))) return 0; /* the flushed_tables check's test: a lost fence */
+#endif
+	u64 n = full ? va_check_flush_begin() : 0;
 
 	if (full) local_flush_tlb_all();
 	else local_flush_tlb_page(start);
 	/* A full flush here is one there too (OpenSBI turns any range over 4 KiB into one anyway). */
 	u32 remote = tlb_remote_flush_by(mech, NULL, full ? 0 : start, full ? 0 : size, -1);
+	if (full) va_check_flush_done(n);
 	arena_stat_add(ARENA_STAT_LOCAL_FENCES, 1);
 	if (remote) arena_stat_add(ARENA_STAT_REMOTE_FENCES, 1);
 	if (full) arena_stat_add(ARENA_STAT_FULL_FLUSHES, 1);
@@ -91,8 +100,10 @@ void vm_tail_pages_drain(void)
 	/* Taken before the fence: every page on it was unmapped before the fence starts, so once this hart
 	 * and every other one have flushed their whole TLB, none reaches them. */
 	u64 chain = __atomic_exchange_n(&tail_chain, 0, __ATOMIC_ACQUIRE);
+	u64 flush = va_check_flush_begin();
 	local_flush_tlb_all();
 	u32 remote = tlb_remote_flush(NULL, 0, 0); /* the whole TLB of every other hart, by the boot's mechanism */
+	va_check_flush_done(flush);
 	arena_stat_add(ARENA_STAT_LOCAL_FENCES, 1);
 	if (remote) arena_stat_add(ARENA_STAT_REMOTE_FENCES, 1);
 	arena_stat_add(ARENA_STAT_FULL_FLUSHES, 1);
@@ -164,6 +175,7 @@ static void give_back_take(struct give_back *gb, struct vmap_area *lists)
 		for (struct vmap_area *a = lists, *next; a; a = next, gb->areas++) {
 			next = a->lazy_next;
 			if (unlikely(a->lazy_tables)) {
+				va_check_tables_flushed(a->lazy_tables);
 				vm_free_chain(a->lazy_tables);
 				a->lazy_tables = 0;
 			}

@@ -47,6 +47,11 @@ void vm_purge_wait(u64 seq);
 /* Flushes [start, start + size) from every hart's TLB now: this hart's and one remote fence for the
  * others. May send IPIs: process context, no lock held. */
 void vm_flush_range_now(u64 start, u64 size);
+#ifdef VM_DEBUG
+/* Test only (the vm_invariants suite's flushed_tables break): every kernel-range flush is skipped, a lost
+ * fence, which the table check must catch. */
+extern bool va_debug_skip_fence;
+#endif
 /* Gives back a chain of pages (physical addresses linked through their first word, 0 ends it) once no
  * TLB can reach them (after a flush). Any context. */
 void vm_free_chain(u64 head);

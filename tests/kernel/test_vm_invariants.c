@@ -12,6 +12,7 @@
 #include "vm/vm_idle.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_cache.h"
+#include "vm/vmalloc_purge.h"
 #include "vm/vmalloc_walk.h"
 
 /* Areas of each kind the walk must account: small (cached path), large, zeroed, huge, vmap, a freed
@@ -72,6 +73,14 @@ static void break_one(const char *name)
 		if (a) va_lazy_park(a); /* parked with its leaf still mapped */
 	} else if (!strcmp(name, "pt_tables")) {
 		pt_kr_miscount_tables(1);
+	} else if (!strcmp(name, "flushed_tables")) {
+		/* An area of whole 2 MiB blocks gives its level-0 tables up at vfree; with the purge's fence
+		 * lost, they would be freed while a stale walker may still hold them. */
+		vfree((void *)a->addr);
+		void *big = vmalloc(6UL << 20);
+		if (!big) return;
+		vfree(big);
+		WRITE_ONCE(va_debug_skip_fence, true);
 	} else if (!strcmp(name, "area_shape")) {
 		a->size = a->va_size; /* the mapped bytes run over the guard page */
 		vfree((void *)a->addr);
