@@ -36,7 +36,13 @@ static void init_watch(void)
 	task_reap_orphans();
 	struct task *init = &tasks[init_tid & (MAX_TASKS - 1)];
 	if (init->tid != init_tid || init->state != T_ZOMBIE || init->on_hart >= 0) return;
-	if (others_alive()) return; /* orphans still running: they finish and are reaped first */
+	if (others_alive()) {
+		/* Init has ended: the tasks still running are ended too (one that never stops would otherwise
+		 * keep the machine from powering off), then reaped, before the leak check. */
+		u32 n = task_kill_all_but(init);
+		if (n) printk("init ended: killing %u task(s) still running\n", n);
+		return;
+	}
 	if (__atomic_exchange_n(&finishing, 1, __ATOMIC_ACQ_REL)) return;
 
 	int status = init->exit_status;

@@ -235,9 +235,18 @@ void task_exit(int status)
 	 * seen here. */
 	t->exit_status = t->killed ? VMK_STATUS_KILLED : status;
 	t->state = T_ZOMBIE;
-	/* Orphans are reaped by nobody: hand them to the kernel, which reaps them at power-off. */
-	for (int i = 0; i < MAX_TASKS; i++)
-		if (tasks[i].parent == t) tasks[i].parent = NULL;
+	/* Children outlive it: each live one goes to its parent (adopted), so that the tasks above can still
+	 * kill the whole subtree (SYS_kill reaches any descendant); with no parent above, to the kernel. A
+	 * zombie child, and this task if it was adopted, nobody will wait for: the kernel reaps them. */
+	struct task *above = t->parent;
+	if (t->adopted) t->parent = NULL;
+	for (int i = 0; i < MAX_TASKS; i++) {
+		struct task *c = &tasks[i];
+		if (c->parent != t) continue;
+		bool live = c->state != T_ZOMBIE && c->state != T_REAPING;
+		c->parent = live ? above : NULL;
+		c->adopted = live && above;
+	}
 	sched_switch_out(t);
 	for (;;) {
 	}
@@ -259,7 +268,7 @@ long task_wait(long tid, u64 ustatus)
 		struct task *child = NULL;
 		for (int i = 1; i < MAX_TASKS; i++)
 			if (tasks[i].state != T_FREE && tasks[i].state != T_REAPING && (long)tasks[i].tid == tid &&
-			    tasks[i].parent == me)
+			    tasks[i].parent == me && !tasks[i].adopted)
 				child = &tasks[i];
 		if (!child) {
 			sched_unlock_irqrestore(f);
@@ -299,10 +308,13 @@ __noinline long task_kill(struct task *me, long tid)
 	if (!t) return -ESRCH;
 	long r = -EPERM;
 	unsigned long f = sched_lock_irqsave();
+	bool below = false; /* t is in the caller's subtree: a child, a child's child, ... */
+	for (const struct task *p = t->parent; p && !below; p = p->parent) below = p == me;
 	if (t->tid != (u32)tid || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING) {
 		r = -ESRCH;
-	} else if (t->parent == me) {
+	} else if (below) {
 		t->killed = true;
+		t->killed_by = me->tid;
 		if (t->state == T_BLOCKED) t->wake_at = 1; /* wakes at the next pick and dies on the way out */
 		r = 0;
 	}
@@ -311,11 +323,27 @@ __noinline long task_kill(struct task *me, long tid)
 	return r;
 }
 
+u32 task_kill_all_but(const struct task *keep)
+{
+	u32 n = 0;
+	unsigned long f = sched_lock_irqsave();
+	for (int i = 1; i < MAX_TASKS; i++) {
+		struct task *t = &tasks[i];
+		if (t == keep || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING || t->killed) continue;
+		t->killed = true;
+		if (t->state == T_BLOCKED) t->wake_at = 1; /* as task_kill */
+		n++;
+	}
+	sched_unlock_irqrestore(f);
+	return n;
+}
+
 void task_die_if_killed(void)
 {
 	struct task *t = current_task();
 	if (!t || !READ_ONCE(t->killed)) return;
-	printk("task %u (%s) killed by its parent\n", t->tid, t->name);
+	if (t->killed_by) printk("task %u (%s) killed by task %u\n", t->tid, t->name, t->killed_by);
+	else printk("task %u (%s) killed: init has ended\n", t->tid, t->name);
 	irq_enable();
 	task_exit(VMK_STATUS_KILLED);
 }

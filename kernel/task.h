@@ -20,13 +20,18 @@ long task_spawn(const char *name, const char *const *argv, int argc, struct task
  * for its parent's task_wait (orphans are reaped by the idle loop) and its hart runs something else.
  * Never returns. Task context, no lock held. */
 void task_exit(int status) __noreturn;
-/* Blocks until child tid ends, stores its status at user address ustatus (when not 0) and reaps it;
+/* Blocks until child tid (one the caller spawned, not one adopted) ends, stores its status at user
+ * address ustatus (when not 0) and reaps it;
  * -EFAULT (nothing reaped, the child can be waited for again) when the status cannot be stored,
  * -EINTR when the caller is killed while waiting. Task context. */
 long task_wait(long tid, u64 ustatus);
-/* Marks child tid of the caller for death: it ends with VMK_STATUS_KILLED at its next return to user
- * mode (blocked, sleeping or spinning). -ESRCH no such live task, -EPERM not the caller's child. */
+/* Marks task tid of the caller's subtree (a child, or any task below one: children of an ended task
+ * are adopted by its parent) for death: it ends with VMK_STATUS_KILLED at its next return to user mode
+ * (blocked, sleeping or spinning). -ESRCH no such live task, -EPERM not below the caller. */
 long task_kill(struct task *me, long tid);
+/* Marks every live task but `keep` for death, as task_kill does; returns how many. Init's end: the
+ * machine powers off once they are gone. Any context but an interrupt handler. */
+u32 task_kill_all_but(const struct task *keep);
 /* The quota of a task spawned with quota 0 (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages
  * bootarg); init holds VMK_MAX_QUOTA_PAGES. */
 u64 task_default_quota(void);

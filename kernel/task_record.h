@@ -42,6 +42,8 @@ struct task {
 	enum task_state state;
 	char name[32];
 	struct task *parent;
+	bool adopted;        /* its parent ended first: `parent` is that one's parent, which may kill it but
+			      * did not spawn it, so does not wait for it (the kernel reaps it) */
 	int exit_status;
 	struct context ctx;
 	void *kstack;
@@ -59,6 +61,7 @@ struct task {
 	long waiting_for;    /* T_BLOCKED in wait: the child's tid */
 	u64 quota_pages;
 	bool killed;         /* SYS_kill asked: the task dies at its next return to user mode */
+	u32 killed_by;       /* the tid that asked, 0 for the kernel (init's end) */
 	bool diag;           /* may use SYS_vm_dump and SYS_trace_ctl (VMK_SPAWN_DIAG) */
 	u64 fault_addr;      /* last user fault retried, and how often in a row: a retry that never */
 	u32 fault_repeats;   /* makes progress ends in a kill */

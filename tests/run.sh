@@ -118,6 +118,10 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	# Bad input at boot: an initrd that is not an archive, and an init that is not a program.
 	boot bad-initrd 1 128M - "init=/init" 12 "initrd: not a usable newc archive" "$BUILD/user/not_elf"
 	boot bad-init-elf 1 128M - "init=/not_elf" 13 "init: cannot start /not_elf" "$BUILD/initrd.cpio"
+	# Init ends leaving a task that never stops: the kernel ends it too, then reaps, checks and powers off.
+	boot init-leaves-a-spinner 2 128M - "init=/t_spawn leave-spinner" 0 \
+		"init ended: killing 1 task\\(s\\) still running && init exited with status 0 && ok 1 kernel_leak_check" \
+		"$BUILD/initrd.cpio"
 	boot init-killed 1 128M - "init=/t_fault load_null" 15 "killed: load page fault.* && init exited with status -1000 \\(killed\\) && ok 1 kernel_leak_check" "$BUILD/initrd.cpio"
 	boot elf-over-quota 1 128M - "init=/huge_bss" 13 "spawn: /huge_bss needs 26[0-9]{4} pages for its segments, more than any task's quota \\(VMK_MAX_QUOTA_PAGES, 65536 pages\\)" "$BUILD/initrd.cpio"
 	: >"$BUILD/empty.initrd"

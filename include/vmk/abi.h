@@ -136,8 +136,11 @@
  *   Errors: -EFAULT bad status pointer, whether bad before blocking or made bad while blocked (another
  *   task shrank the object holding it): nothing is reaped, the child can be waited for again; -ECHILD
  *   tid is not a live or unreaped child of the caller (including itself, already waited for, another
- *   task's child, or any value above 2^32 - 1); -EINTR the caller was killed while waiting (it never
- *   sees this: it dies on the way out).
+ *   task's child, a task adopted after its own parent ended, or any value above 2^32 - 1); -EINTR the
+ *   caller was killed while waiting (it never sees this: it dies on the way out).
+ *   When a task ends, its children that still run are adopted by its parent (which may kill them but
+ *   does not wait for them: the kernel reaps them), or with no parent above by the kernel; when init
+ *   ends, every task still running is killed, so that the machine can power off.
  *
  * long SYS_yield(void) -> 0
  * long SYS_getpid(void) -> tid of the caller (> 0)
@@ -154,13 +157,14 @@
  *   Any length works: lengths past what the clock can count sleep until killed.
  *
  * long SYS_kill(long tid) -> 0
- *   Ends child `tid` of the caller: it dies with VMK_STATUS_KILLED at its next return to user mode,
- *   whether it is running, spinning, sleeping or waiting; its parent then reaps it with SYS_wait.
+ *   Ends task `tid` of the caller's subtree (a child, a child's child, ..., adopted ones included): it
+ *   dies with VMK_STATUS_KILLED at its next return to user mode, whether it is running, spinning,
+ *   sleeping or waiting; its parent then reaps it with SYS_wait (the kernel, for an adopted one).
  *   A kill and the child's own SYS_exit race without a window: 0 means the child's status will be
  *   VMK_STATUS_KILLED, even if it was already inside SYS_exit; -ESRCH means it had ended first and its
  *   own status stands.
  *   Errors: -ESRCH no such live task (tids are > 0 and below 2^32; a task that has ended is gone);
- *   -EPERM the task is not the caller's child (itself included).
+ *   -EPERM the task is not below the caller (itself included).
  *
  * long SYS_handles(u64 *out, u64 max) -> number of handles received at spawn
  *   Writes the first min(count, max) of them to out. Only those min(count, max) words are checked, so

@@ -290,6 +290,66 @@ static int child_heap_peer(const char *off)
 	return 0;
 }
 
+/* ---- a subtree outlives its middle: the tasks above still reach it ---- */
+
+/* Spawns a child that sleeps until killed, publishes its tid in the shared page, then (role "middle")
+ * exits, or ("middle-stay") sleeps until killed too. */
+static int child_middle(bool stay)
+{
+	u64 h;
+	if (vmk_handles(&h, 1) != 1) return 50;
+	volatile u64 *w = (volatile u64 *)vmk_shm_map(h, 0, 0, PROT_READ | PROT_WRITE);
+	if ((long)w <= 0) return 51;
+	long g = vmk_spawn(PROG, (const char *const[]){PROG, "sleep", NULL}, NULL, 0, 0);
+	if (g <= 0) return 52;
+	store_u64(&w[0], (u64)g);
+	if (stay) vmk_sleep(~0ULL);
+	return 0;
+}
+
+/* A grandchild whose parent has ended is adopted: the grandparent can kill it (before, nobody could:
+ * SYS_kill took only a task's own children, so a child's child that never stopped kept init from ever
+ * ending and the machine from powering off), but not wait for it (the kernel reaps it). A grandchild
+ * whose parent still runs can be killed from above too. */
+static void test_kill_reaches_the_subtree(void)
+{
+	long h = vmk_shm_create(PG, 0);
+	REQUIRE(h > 0);
+	volatile u64 *w = (volatile u64 *)vmk_shm_map((u64)h, 0, 0, PROT_READ | PROT_WRITE);
+	REQUIRE((long)w > 0);
+	u64 hs[1] = {(u64)h};
+	struct vmk_vm_stats s0, s1;
+	REQUIRE(vmk_vm_stats(&s0) == 0);
+	for (int stay = 0; stay < 2; stay++) {
+		store_u64(&w[0], 0);
+		long mid = vmk_spawn(PROG, (const char *const[]){PROG, stay ? "middle-stay" : "middle", NULL}, hs, 1, 0);
+		REQUIRE(mid > 0);
+		for (u64 t0 = now_ns(); !load_u64(&w[0]) && now_ns() - t0 < TIMEOUT;) vmk_sleep(1000000);
+		long g = (long)load_u64(&w[0]);
+		REQUIRE(g > 0);
+		if (!stay) CHECK_EQ(wait_status(mid), 0); /* the middle has ended: g is ours now */
+		CHECK_EQ(vmk_kill(g), 0);
+		if (!stay) CHECK_EQ(vmk_wait(g, NULL), -ECHILD); /* adopted, not spawned: the kernel reaps it */
+		long r = 0;
+		for (u64 t0 = now_ns(); (r = vmk_kill(g)) == 0 && now_ns() - t0 < TIMEOUT;) vmk_sleep(1000000);
+		CHECK_EQ(r, -ESRCH); /* gone: killed and reaped */
+		if (stay) {
+			CHECK_EQ(vmk_kill(mid), 0);
+			CHECK_EQ(wait_status(mid), VMK_STATUS_KILLED);
+		}
+	}
+	CHECK_EQ(vmk_kill(vmk_getpid()), -EPERM); /* not below itself */
+	/* The adopted grandchild is reaped by the kernel's idle work, not by a wait: its stack area goes then. */
+	u64 t0 = now_ns();
+	do {
+		vmk_sleep(1000000);
+		REQUIRE(vmk_vm_stats(&s1) == 0);
+	} while (s1.live_areas != s0.live_areas && now_ns() - t0 < TIMEOUT);
+	CHECK_EQ(s1.live_areas, s0.live_areas);
+	vmk_shm_unmap((u64)w);
+	CHECK_EQ(vmk_shm_close((u64)h), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -298,6 +358,12 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], "order-perm") == 0) return child_order_perm();
 		if (strcmp(argv[1], "diag-probe") == 0) return child_diag_probe();
 		if (strcmp(argv[1], "exit-on-go") == 0) return child_exit_on_go();
+		if (strcmp(argv[1], "middle") == 0) return child_middle(false);
+		if (strcmp(argv[1], "spin") == 0)
+			for (;;) __asm__ volatile(""); /* never stops by itself */
+		if (strcmp(argv[1], "leave-spinner") == 0) /* as init: leaves a task that never ends */
+			return vmk_spawn(PROG, (const char *const[]){PROG, "spin", NULL}, NULL, 0, 0) > 0 ? 0 : 1;
+		if (strcmp(argv[1], "middle-stay") == 0) return child_middle(true);
 		if (strcmp(argv[1], "heap-peer") == 0 && argc > 2) return child_heap_peer(argv[2]);
 		if (strcmp(argv[1], "shrink-heap") == 0) { /* what a child given the heap's handle could do */
 			u64 h;
@@ -313,5 +379,6 @@ int main(int argc, char **argv)
 	ktap_run("spawn_flags", test_spawn_flags);
 	ktap_run("kill_during_exit", test_kill_during_exit);
 	ktap_run("heap_handle_stays_home", test_heap_handle_stays_home);
+	ktap_run("kill_reaches_the_subtree", test_kill_reaches_the_subtree);
 	return ktap_end();
 }
