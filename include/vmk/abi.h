@@ -49,8 +49,10 @@
  * QUOTAS AND OWNERSHIP
  *   Each task has a page quota, set at spawn: the quota asked for (or the default, VMK_DEFAULT_QUOTA_PAGES
  *   or the vmalloc.task_quota_pages bootarg), but never more than the pages its parent has left at that
- *   moment; init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES. Charged against it, -ENOMEM
- *   beyond:
+ *   moment; init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES. A quota bounds what the task
+ *   itself holds, not its subtree: each child's account is its own, so a task with many children can
+ *   have them hold many times its quota between them (a limit on the whole subtree is not built).
+ *   Charged against it, -ENOMEM beyond:
  *   - the pages of every shm object the task owns: an object is owned by its creator. A huge object
  *     (SHM_F_HUGE that really got 2 MiB blocks) is charged its backing, its size rounded up to 2 MiB;
  *     any other object its size in pages. A resize charges or credits only the difference.
