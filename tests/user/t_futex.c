@@ -67,6 +67,21 @@ static int waiter_child(u64 offset, bool by_address)
 	return 0;
 }
 
+/* Wakes the word the scene's waiter child sleeps on until the wake reaches it (nothing changes the
+ * word: only a wake can end that wait), then checks that the child saw 0 and ended well. */
+static void wake_the_waiter(struct scene *s, long tid)
+{
+	long woke = 0;
+	for (u64 t0 = now_ns(); !woke && now_ns() - t0 < TIMEOUT;) {
+		woke = vmk_shm_wake(s->h, 64, 1);
+		if (!woke) vmk_sleep(MS);
+	}
+	CHECK_EQ(woke, 1);
+	CHECK(wait_for_u64(&s->c->step, 2, TIMEOUT));
+	CHECK_EQ((long)load_u64(&s->c->result), 0);
+	CHECK_EQ(wait_status(tid), 0);
+}
+
 static void test_wake_reaches_waiter(void)
 {
 	for (int by_address = 0; by_address < 2; by_address++) {
@@ -74,16 +89,7 @@ static void test_wake_reaches_waiter(void)
 		REQUIRE(scene_open(&s, PG));
 		long tid = scene_start(&s, by_address ? "wait-addr" : "wait-handle");
 		REQUIRE(tid > 0);
-		/* Nothing changes the word: only a wake can end that wait, and it must reach it. */
-		long woke = 0;
-		for (u64 t0 = now_ns(); !woke && now_ns() - t0 < TIMEOUT;) {
-			woke = vmk_shm_wake(s.h, 64, 1);
-			if (!woke) vmk_sleep(MS);
-		}
-		CHECK_EQ(woke, 1);
-		CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
-		CHECK_EQ((long)load_u64(&s.c->result), 0);
-		CHECK_EQ(wait_status(tid), 0);
+		wake_the_waiter(&s, tid);
 		CHECK_EQ(vmk_shm_wake(s.h, 64, 1), 0); /* nobody left */
 		CHECK_EQ(scene_close(&s), 0);
 	}
@@ -160,15 +166,7 @@ static void test_timed_waiter_still_holds(void)
 	CHECK_EQ(vmk_shm_wait(s.h, 128, 0, 20 * MS), -ETIMEDOUT);
 	vmk_sleep(2 * MS);
 	CHECK_EQ(load_u64(&s.c->step), 1); /* still waiting */
-	long woke = 0;
-	for (u64 t0 = now_ns(); !woke && now_ns() - t0 < TIMEOUT;) {
-		woke = vmk_shm_wake(s.h, 64, 1);
-		if (!woke) vmk_sleep(MS);
-	}
-	CHECK_EQ(woke, 1);
-	CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT));
-	CHECK_EQ((long)load_u64(&s.c->result), 0);
-	CHECK_EQ(wait_status(tid), 0);
+	wake_the_waiter(&s, tid);
 	CHECK_EQ(scene_close(&s), 0);
 }
 

@@ -163,15 +163,24 @@ struct push_ctl {
 
 static struct push_ctl *map_ctl(u64 h) { return (struct push_ctl *)vmk_shm_map(h, 0, 0, PROT_READ | PROT_WRITE); }
 
+/* A helper child's start: its n spawn handles into hs, the first one's page mapped as the ctl, and step 1
+ * told to the parent. NULL when any of it fails. */
+static struct push_ctl *child_start(u64 *hs, u64 n)
+{
+	if (vmk_handles(hs, n) != (long)n) return NULL;
+	struct push_ctl *c = map_ctl(hs[0]);
+	if ((long)c <= 0) return NULL;
+	store_u64(&c->step, 1);
+	return c;
+}
+
 /* The pushed-on task: once the parent has filled its given slots (step 1), its own objects must still fit,
  * and it finds what it was given and closes it all (result 0, or the failed check's number). */
 static int pushed_child(void)
 {
 	u64 hs[1];
-	if (vmk_handles(hs, 1) != 1) return 50;
-	struct push_ctl *c = map_ctl(hs[0]);
-	if ((long)c <= 0) return 51;
-	store_u64(&c->step, 1);
+	struct push_ctl *c = child_start(hs, 1);
+	if (!c) return 50;
 	if (!wait_for_u64(&c->step, 2, 20000000000ULL)) return 52;
 	u64 given[VMK_MAX_HANDLES];
 	long n = vmk_shm_list(given, VMK_MAX_HANDLES, SHM_LIST_GIVEN);
@@ -237,10 +246,8 @@ static void test_given_handles_capped(void)
 static int flooder_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 50;
-	struct push_ctl *c = map_ctl(hs[0]);
-	if ((long)c <= 0) return 51;
-	store_u64(&c->step, 1);
+	struct push_ctl *c = child_start(hs, 2);
+	if (!c) return 50;
 	while (!load_u64(&c->stop)) vmk_shm_share(hs[1], (long)load_u64(&c->pred), SHM_R);
 	return 0;
 }
