@@ -42,6 +42,7 @@ static void task_entry(void)
 {
 	struct task *t = current_task();
 	spin_unlock(&sched_lock);
+	task_die_if_killed(); /* marked while it was being built (init's end): it never reaches user mode */
 	trap_return(t->tf);
 }
 
@@ -60,7 +61,7 @@ static struct task *slot_alloc(void)
 			       sizeof(*t) - offsetof(struct task, shm_lock) - sizeof(t->shm_lock));
 			t->slot = (u32)i;
 			t->tid = (tid_gen++ << 6) | (u32)i;
-			t->state = T_BLOCKED; /* not runnable until fully built */
+			t->state = T_NEW; /* not runnable, nor reachable by tid, until fully built */
 			t->on_hart = -1;
 			break;
 		}
@@ -331,7 +332,7 @@ u32 task_kill_all_but(const struct task *keep)
 		struct task *t = &tasks[i];
 		if (t == keep || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING || t->killed) continue;
 		t->killed = true;
-		if (t->state == T_BLOCKED) t->wake_at = 1; /* as task_kill */
+		if (t->state == T_BLOCKED) t->wake_at = 1; /* as task_kill; a T_NEW one has nothing to wake yet */
 		n++;
 	}
 	sched_unlock_irqrestore(f);

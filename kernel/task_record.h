@@ -16,7 +16,9 @@ struct trap_frame;
 #define KSTACK_SIZE (16 * 1024)
 
 /* T_REAPING: a zombie claimed by the task reaping it; invisible to wait, kill and the scheduler. */
-enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE, T_REAPING };
+/* T_NEW: a slot taken by a spawn still building the task (no context to run yet): no tid lookup finds it,
+ * the scheduler never picks it, and a kill-all only marks it, so that it dies on its way to user mode. */
+enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE, T_REAPING, T_NEW };
 
 
 struct shm_obj;

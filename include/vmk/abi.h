@@ -165,7 +165,8 @@
  *   A kill and the child's own SYS_exit race without a window: 0 means the child's status will be
  *   VMK_STATUS_KILLED, even if it was already inside SYS_exit; -ESRCH means it had ended first and its
  *   own status stands.
- *   Errors: -ESRCH no such live task (tids are > 0 and below 2^32; a task that has ended is gone);
+ *   Errors: -ESRCH no such live task (tids are > 0 and below 2^32; a task that has ended is gone, one
+ *   still being spawned is not there yet);
  *   -EPERM the task is not below the caller (itself included).
  *
  * long SYS_handles(u64 *out, u64 max) -> number of handles received at spawn

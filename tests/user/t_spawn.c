@@ -363,6 +363,17 @@ int main(int argc, char **argv)
 			for (;;) __asm__ volatile(""); /* never stops by itself */
 		if (strcmp(argv[1], "leave-spinner") == 0) /* as init: leaves a task that never ends */
 			return vmk_spawn(PROG, (const char *const[]){PROG, "spin", NULL}, NULL, 0, 0) > 0 ? 0 : 1;
+		if (strcmp(argv[1], "spawner") == 0) /* spawns without end: most of its time a child is being built */
+			for (;;) {
+				long c = vmk_spawn(PROG, argv_exit, NULL, 0, 0);
+				if (c > 0) wait_status(c);
+			}
+		if (strcmp(argv[1], "leave-spawner") == 0) { /* as init: ends while spawns are building tasks */
+			for (int i = 0; i < 3; i++)
+				if (vmk_spawn(PROG, (const char *const[]){PROG, "spawner", NULL}, NULL, 0, 0) <= 0) return 1;
+			vmk_sleep(50000000);
+			return 0;
+		}
 		if (strcmp(argv[1], "middle-stay") == 0) return child_middle(true);
 		if (strcmp(argv[1], "heap-peer") == 0 && argc > 2) return child_heap_peer(argv[2]);
 		if (strcmp(argv[1], "shrink-heap") == 0) { /* what a child given the heap's handle could do */
