@@ -120,5 +120,18 @@ int boot_input_check(struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 		       m->initrd_end - 1);
 		return BOOT_EXIT_BAD_INITRD;
 	}
+	/* Reserved memory is someone else's: a no-map range is not even in the direct map the archive is read
+	 * through, and the firmware's own (OpenSBI's mmode_resv, no no-map in 1.1) faults under its PMP. A
+	 * reservation inside the initrd is the initrd's own (a loader's /memreserve/ for it). */
+	for (int i = 0; m->has_initrd && i < m->nresv; i++) {
+		const struct mem_range *r = &m->resv[i];
+		bool overlaps = r->base < m->initrd_end && m->initrd_start < r->base + r->size;
+		bool its_own = r->base >= m->initrd_start && r->base + r->size <= m->initrd_end;
+		if (overlaps && !its_own) {
+			printk("boot: refused: the initrd at 0x%lx-0x%lx overlaps reserved memory %s 0x%lx-0x%lx\n",
+			       m->initrd_start, m->initrd_end - 1, r->name, r->base, r->base + r->size - 1);
+			return BOOT_EXIT_BAD_INITRD;
+		}
+	}
 	return 0;
 }

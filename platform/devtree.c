@@ -317,6 +317,8 @@ static void parse_cpus(struct dt_ctx *c)
 	else if (!any_sv39)
 		bad(c, "no hart supports Sv39");
 	if (!m->timebase_hz) bad(c, "missing timebase-frequency");
+	/* The tick is timebase / 100 counts: a slower timebase would arm the timer for now, again and again. */
+	else if (m->timebase_hz < DT_MIN_TIMEBASE_HZ) bad(c, "timebase-frequency below 100 Hz (DT_MIN_TIMEBASE_HZ)");
 }
 
 static void parse_chosen(struct dt_ctx *c)

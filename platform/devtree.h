@@ -14,6 +14,9 @@
 #define DT_NAME_LEN 32
 #define DT_ISA_LEN 96
 
+/* The slowest timebase the kernel can tick with: its tick is a hundredth of a second (kernel/timer.c). */
+#define DT_MIN_TIMEBASE_HZ 100
+
 struct mem_range {
 	u64 base, size;
 	int node; /* NUMA node */
