@@ -8,17 +8,34 @@
 #include "platform/devtree.h"
 #include "vm/layout.h"
 
-static void load_byte(void *p) { (void)*(volatile u8 *)p; }
+struct ram_probe {
+	volatile u64 *word;
+	bool ok;
+};
 
-/* Whether a load from physical page pa succeeds (a missing page is an access fault, not a hang). */
-static bool page_present(u64 pa)
+/* Stores the word's complement, reads it back and puts the word back: RAM keeps what is stored, a device
+ * window does not (QEMU virt's PCIe MMIO windows answer loads with all-ones and drop stores). */
+static void store_and_read_back(void *arg)
 {
-	struct kfault_report r;
-
-	return kfault_try(load_byte, phys_to_virt(pa), &r) == 0;
+	struct ram_probe *p = arg;
+	u64 old = *p->word;
+	*p->word = ~old;
+	p->ok = *p->word == ~old;
+	*p->word = old;
 }
 
 static u64 kernel_pa(void) { return (uptr)_kernel_start - KERNEL_VBASE + KERNEL_PBASE; }
+
+/* Whether physical page pa is RAM: its first word keeps a store (a missing page is an access fault, not a
+ * hang). The kernel's image is RAM and its direct-map alias read-only: not probed. Boot hart, one hart up. */
+static bool page_present(u64 pa)
+{
+	struct kfault_report r;
+	u64 kend = (uptr)_kernel_end - KERNEL_VBASE + KERNEL_PBASE;
+	if (pa >= ALIGN_DOWN(kernel_pa(), PAGE_SIZE) && pa < kend) return true;
+	struct ram_probe p = {.word = phys_to_virt(pa), .ok = false};
+	return kfault_try(store_and_read_back, &p, &r) == 0 && p.ok;
+}
 
 /*
  * The end of the RAM in bank b. Its last page answering means the whole bank is there (the first pages
