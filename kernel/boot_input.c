@@ -27,7 +27,9 @@ static void store_and_read_back(void *arg)
 static u64 kernel_pa(void) { return (uptr)_kernel_start - KERNEL_VBASE + KERNEL_PBASE; }
 
 /* Whether physical page pa is RAM: its first word keeps a store (a missing page is an access fault, not a
- * hang). The kernel's image is RAM and its direct-map alias read-only: not probed. Boot hart, one hart up. */
+ * hang). The kernel's image is RAM (it runs there): not probed. The store is undone at once, one hart up;
+ * on a tree that calls a device window memory it still reaches the device (the load probe it replaced
+ * could not tell RAM from a window that answers loads). Boot hart. */
 static bool page_present(u64 pa)
 {
 	struct kfault_report r;
@@ -138,12 +140,14 @@ int boot_input_check(struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 		return BOOT_EXIT_BAD_INITRD;
 	}
 	/* Reserved memory is someone else's: a no-map range is not even in the direct map the archive is read
-	 * through, and the firmware's own (OpenSBI's mmode_resv, no no-map in 1.1) faults under its PMP. A
-	 * reservation inside the initrd is the initrd's own (a loader's /memreserve/ for it). */
+	 * through, and the firmware's own (OpenSBI's mmode_resv, no no-map in 1.1) faults under its PMP. Only
+	 * a reservation that is the initrd itself (a loader's /memreserve/ for it: its pages, not no-map) is
+	 * allowed; one inside a bigger initrd range is not (the range may have been drawn around it). */
 	for (int i = 0; m->has_initrd && i < m->nresv; i++) {
 		const struct mem_range *r = &m->resv[i];
 		bool overlaps = r->base < m->initrd_end && m->initrd_start < r->base + r->size;
-		bool its_own = r->base >= m->initrd_start && r->base + r->size <= m->initrd_end;
+		bool its_own = !r->nomap && r->base == ALIGN_DOWN(m->initrd_start, PAGE_SIZE) &&
+			       r->base + r->size == ALIGN_UP(m->initrd_end, PAGE_SIZE);
 		if (overlaps && !its_own) {
 			printk("boot: refused: the initrd at 0x%lx-0x%lx overlaps reserved memory %s 0x%lx-0x%lx\n",
 			       m->initrd_start, m->initrd_end - 1, r->name, r->base, r->base + r->size - 1);
