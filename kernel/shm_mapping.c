@@ -14,12 +14,23 @@ static u64 table_charge(u64 uva, u64 len)
 
 static void no_free(void *ctx, u64 pa, int level) { (void)ctx; (void)pa; (void)level; }
 
-/* Caller holds the mapper's shm_lock. */
+/* Caller holds the mapper's shm_lock. With `flush`, the tables it empties are freed only after the
+ * shootdown: a hart that ran the task may hold them in its walk cache until then. Without (the task never
+ * runs again: its ASID is flushed when it is reaped), at once. */
 static void unmap_range(struct task_map *m, u64 from, u64 to, bool flush)
 {
 	if (to <= from) return;
-	pt_unmap(m->task->root_pa, m->uva + from, to - from, no_free, NULL);
-	if (flush) aspace_flush(m->task, m->uva + from, to - from);
+	if (!flush) {
+		pt_unmap(m->task->root_pa, m->uva + from, to - from, no_free, NULL);
+		return;
+	}
+	u64 tables = 0;
+	pt_unmap_deferred(m->task->root_pa, m->uva + from, to - from, no_free, NULL, &tables);
+	/* A changed non-leaf entry needs the fence without an address (the privileged spec): the whole ASID
+	 * when tables went, else the range (aspace_flush fences other harts' whole ASID either way). */
+	if (tables) aspace_flush(m->task, 0, 0);
+	else aspace_flush(m->task, m->uva + from, to - from);
+	pt_free_tables(tables);
 }
 
 /* Maps the object's pages [from, to) into the mapping; on failure nothing of that range stays mapped.

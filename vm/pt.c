@@ -13,6 +13,7 @@ struct unmap_state {
 	pt_leaf_fn leaf;
 	void *ctx;
 	long pages;
+	u64 *tables; /* pt_unmap_deferred: emptied tables are chained here, not freed */
 };
 
 /* Clears the leaves of [va, last] below table t, freeing tables left empty. Leaves straddling either end
@@ -35,7 +36,12 @@ static void unmap_level(pte_t *t, int level, u64 va, u64 last, struct unmap_stat
 				bool whole = !(va & span) && chunk_last - va == span;
 				if (may_free_table(level, va) && (whole || pt_table_empty(child))) {
 					pt_set_pte(slot, 0);
-					pt_free_table(pte_pa(e));
+					if (u->tables) { /* empty: its first word links the chain, bit V clear */
+						child[0] = *u->tables;
+						*u->tables = pte_pa(e);
+					} else {
+						pt_free_table(pte_pa(e));
+					}
 				}
 			}
 		}
@@ -130,21 +136,43 @@ static int split_ends(u64 root, u64 va, u64 last, struct split_log *log)
 	return err;
 }
 
-long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx)
+static long unmap_range_of(u64 root, u64 va, u64 size, struct unmap_state *u)
 {
 	u64 last = va + size - 1;
 	if (unlikely(!size || ((va | size) & (PAGE_SIZE - 1)) || !range_ok(va, last))) return -EINVAL;
 	struct split_log log;
 	int err = split_ends(root, va, last, &log);
 	if (err) return err;
-	struct unmap_state u = {leaf, ctx, 0};
-	unmap_level(pt_table_va(root), 2, va, last, &u);
-	return u.pages;
+	unmap_level(pt_table_va(root), 2, va, last, u);
+	return u->pages;
+}
+
+long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx)
+{
+	struct unmap_state u = {leaf, ctx, 0, NULL};
+	return unmap_range_of(root, va, size, &u);
+}
+
+long pt_unmap_deferred(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx, u64 *tables)
+{
+	struct unmap_state u = {leaf, ctx, 0, tables};
+	return unmap_range_of(root, va, size, &u);
+}
+
+void pt_free_tables(u64 chain)
+{
+	while (chain) {
+		pte_t *t = pt_table_va(chain);
+		u64 next = t[0];
+		t[0] = 0; /* an empty table again, as pt_free_table takes them */
+		pt_free_table(chain);
+		chain = next;
+	}
 }
 
 void pt_destroy_user(u64 root, pt_leaf_fn leaf, void *ctx)
 {
-	struct unmap_state u = {leaf, ctx, 0};
+	struct unmap_state u = {leaf, ctx, 0, NULL};
 	unmap_level(pt_table_va(root), 2, 0, USER_TOP - 1, &u);
 }
 

@@ -75,6 +75,11 @@ int pt_reserve_tables(u64 root, u64 va, u64 size);
  * straddling the range's ends are split first (-ENOMEM: nothing changed). Tables left empty are freed,
  * except level-1 tables under kernel-half root slots. */
 long pt_unmap(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx);
+/* As pt_unmap, but the tables it empties are unlinked and chained into *tables (through their first
+ * word; *tables 0 to start) instead of freed: a walker on another hart may still hold them until a TLB
+ * flush, so the caller flushes, then gives the chain to pt_free_tables. Same errors. */
+long pt_unmap_deferred(u64 root, u64 va, u64 size, pt_leaf_fn leaf, void *ctx, u64 *tables);
+void pt_free_tables(u64 chain);
 /* -EINVAL for a non-canonical va, -ENOENT if unmapped. */
 int pt_walk(u64 root, u64 va, struct pt_walk *w);
 /* Hangs an empty level-1 table under every root slot of [va_start, va_end) (kernel half, 1 GiB aligned;

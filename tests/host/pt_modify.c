@@ -169,6 +169,26 @@ void test_table_reclaim(void)
 	teardown_checks();
 }
 
+/* pt_unmap_deferred: the tables a user unmap empties are unlinked at once but freed only when the caller
+ * (after its TLB shootdown) hands the chain to pt_free_tables. */
+void test_unmap_deferred(void)
+{
+	u64 root = setup();
+	CHECK_EQ(pt_map(root, 3 * GiB, 0x200000, 4 * MiB, PTE_R | PTE_U, 0), 0); /* two level-0 tables, a level-1 */
+	CHECK_EQ(live_tables, 4);
+	u64 chain = 0;
+	CHECK_EQ(pt_unmap_deferred(root, 3 * GiB, 4 * MiB, NULL, NULL, &chain), 1024);
+	CHECK(!mapped_as(root, 3 * GiB, 0x200000, PTE_R | PTE_U, 0));
+	CHECK_EQ(sw_scan(root, NULL).empty_tables, 0); /* unlinked: no walk reaches them */
+	CHECK_EQ(live_tables, 4);                      /* but not freed */
+	u32 n = 0;
+	for (u64 t = chain; t; t = sim_table(t)[0]) n++;
+	CHECK_EQ(n, 3);
+	pt_free_tables(chain);
+	CHECK_EQ(live_tables, 1);
+	teardown_checks();
+}
+
 void test_destroy_and_share(void)
 {
 	u64 kroot = setup();

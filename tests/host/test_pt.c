@@ -5,7 +5,7 @@
 
 int main(void)
 {
-	htest_begin("pt", 15);
+	htest_begin("pt", 16);
 	htest_run("helpers", test_helpers);
 	htest_run("every_leaf_size", test_every_leaf_size);
 	htest_run("huge_choice", test_huge_choice);
@@ -14,6 +14,7 @@ int main(void)
 	htest_run("enomem_rollback", test_enomem_rollback);
 	htest_run("unmap_split", test_unmap_split);
 	htest_run("table_reclaim", test_table_reclaim);
+	htest_run("unmap_deferred", test_unmap_deferred);
 	htest_run("kernel_range", test_kernel_range);
 	htest_run("kernel_range_failures", test_kernel_range_failures);
 	htest_run("kernel_range_block", test_kernel_range_block);
