@@ -20,16 +20,12 @@ static void no_free(void *ctx, u64 pa, int level) { (void)ctx; (void)pa; (void)l
 static void unmap_range(struct task_map *m, u64 from, u64 to, bool flush)
 {
 	if (to <= from) return;
-	if (!flush) {
-		pt_unmap(m->task->root_pa, m->uva + from, to - from, no_free, NULL);
-		return;
-	}
 	u64 tables = 0;
 	pt_unmap_deferred(m->task->root_pa, m->uva + from, to - from, no_free, NULL, &tables);
 	/* A changed non-leaf entry needs the fence without an address (the privileged spec): the whole ASID
 	 * when tables went, else the range (aspace_flush fences other harts' whole ASID either way). */
-	if (tables) aspace_flush(m->task, 0, 0);
-	else aspace_flush(m->task, m->uva + from, to - from);
+	if (flush && tables) aspace_flush(m->task, 0, 0);
+	else if (flush) aspace_flush(m->task, m->uva + from, to - from);
 	pt_free_tables(tables);
 }
 

@@ -303,6 +303,16 @@ long task_wait(long tid, u64 ustatus)
 	}
 }
 
+/* Marks t to die at its next return to user mode, asked by task `by` (0: the kernel). A blocked task
+ * wakes at the next pick to die on the way out; a T_NEW one has nothing to wake yet (task_entry ends it).
+ * sched_lock held. */
+static void mark_killed(struct task *t, u32 by)
+{
+	t->killed = true;
+	t->killed_by = by;
+	if (t->state == T_BLOCKED) t->wake_at = 1;
+}
+
 __noinline long task_kill(struct task *me, long tid)
 {
 	struct task *t = task_by_tid(tid);
@@ -314,9 +324,7 @@ __noinline long task_kill(struct task *me, long tid)
 	if (t->tid != (u32)tid || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING) {
 		r = -ESRCH;
 	} else if (below) {
-		t->killed = true;
-		t->killed_by = me->tid;
-		if (t->state == T_BLOCKED) t->wake_at = 1; /* wakes at the next pick and dies on the way out */
+		mark_killed(t, me->tid);
 		r = 0;
 	}
 	sched_unlock_irqrestore(f);
@@ -331,8 +339,7 @@ u32 task_kill_all_but(const struct task *keep)
 	for (int i = 1; i < MAX_TASKS; i++) {
 		struct task *t = &tasks[i];
 		if (t == keep || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING || t->killed) continue;
-		t->killed = true;
-		if (t->state == T_BLOCKED) t->wake_at = 1; /* as task_kill; a T_NEW one has nothing to wake yet */
+		mark_killed(t, 0);
 		n++;
 	}
 	sched_unlock_irqrestore(f);
