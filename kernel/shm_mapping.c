@@ -7,11 +7,6 @@
 #include "vm/pt.h"
 #include "vm/vmalloc.h"
 
-static u64 table_charge(u64 uva, u64 len)
-{
-	return ((uva + len - 1) / PMD_SIZE - uva / PMD_SIZE + 1) + ((uva + len - 1) / PUD_SIZE - uva / PUD_SIZE + 1);
-}
-
 static void no_free(void *ctx, u64 pa, int level) { (void)ctx; (void)pa; (void)level; }
 
 /* Caller holds the mapper's shm_lock. With `flush`, the tables it empties are freed only after the
@@ -87,7 +82,7 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 	u64 uva = m ? find_va(t, hint, max_size) : 0;
 	r = !m ? -EMFILE : !uva ? -ENOMEM : 0;
 	if (!r) {
-		charge = table_charge(uva, o->size);
+		charge = pt_tables_spanned(uva, o->size);
 		if (vm_owner_charge(t->slot, (s64)charge, false)) r = -ENOMEM;
 	}
 	if (!r) {
@@ -177,7 +172,7 @@ void shm_mapping_commit(struct task_map *m, u64 to)
 {
 	spin_lock(&m->task->shm_lock);
 	m->mapped = reach(m, to);
-	u64 tables = table_charge(m->uva, m->mapped);
+	u64 tables = pt_tables_spanned(m->uva, m->mapped);
 	if (tables > m->table_pages) {
 		vm_owner_charge(m->task->slot, (s64)(tables - m->table_pages), true);
 		m->table_pages = tables;
@@ -191,7 +186,7 @@ void shm_mapping_cut(struct task_map *m, u64 to)
 	if (m->mapped > to) {
 		unmap_range(m, to, m->mapped, true); /* pt_unmap frees the tables it leaves empty */
 		m->mapped = to;
-		u64 tables = table_charge(m->uva, to);
+		u64 tables = pt_tables_spanned(m->uva, to);
 		if (tables < m->table_pages) {
 			vm_owner_charge(m->task->slot, -(s64)(m->table_pages - tables), false);
 			m->table_pages = tables;

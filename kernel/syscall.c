@@ -196,7 +196,6 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 {
 	struct vm_stats s;
 	struct sched_stats ss;
-	(void)t;
 	if (a[0] & 7) return -EFAULT;
 	vm_get_stats(&s);
 	sched_get_stats(&ss);
@@ -212,6 +211,7 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		.hart = this_hart_index(), .harts_online = nr_harts_online,
 		.sched_lock_takes = ss.lock_takes, .wait_spins = ss.wait_spins, .wait_spin_wakes = ss.wait_spin_wakes,
 		.wake_ipis = ss.wake_ipis, .vmalloc_tables = s.tables, .tables_reclaimed = s.tables_reclaimed,
+		.quota_pages = t->quota_pages, .image_pages = t->image_pages, .held_pages = vm_owner_pages(t->slot),
 	};
 	return copy_to_user(a[0], &u, sizeof(u));
 }

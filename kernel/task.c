@@ -134,12 +134,36 @@ u64 task_default_quota(void)
 }
 
 /* A task's quota: init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES; any other task what it
- * was asked (or the default), bounded by what its parent has left. */
-static u64 child_quota(const struct task *parent, u64 asked)
+ * was asked (or the default), bounded by what its parent has left. The account hangs under the parent's
+ * (vm_owner_set_above), so what the child later holds is the parent's too: a subtree never holds more than
+ * the quota at its root, however many children share it. */
+static u64 child_quota(const struct task *parent, u64 asked, u64 image)
 {
 	if (!parent) return VMK_MAX_QUOTA_PAGES;
-	u64 q = asked ? asked : task_default_quota(), used = vm_owner_pages(parent->slot);
-	return MIN(q, parent->quota_pages > used ? parent->quota_pages - used : 0);
+	/* The parent's account holds its own image outside its quota, and will hold the child's image too. */
+	u64 q = asked ? asked : task_default_quota(), limit = parent->quota_pages + parent->image_pages,
+	    used = vm_owner_pages(parent->slot) + image;
+	return MIN(q, limit > used ? limit - used : 0);
+}
+
+/* The pages a task's image holds from spawn to exit: its segments, its stack, and the page tables both
+ * need (the root included), counted as an shm mapping's are (pt_tables_spanned). They are charged to its
+ * account on top of its quota (its limit is the sum), so a task's own quota is all for its objects and
+ * mappings; but every account above holds them, so a parent pays for its children's programs and a
+ * subtree's quota bounds them as well as its objects. */
+static u64 image_pages(const struct elf_plan *p)
+{
+	u64 pages = elf_plan_pages(p) + VMK_STACK_SIZE / PAGE_SIZE + 1 +
+		    pt_tables_spanned(VMK_STACK_TOP - VMK_STACK_SIZE, VMK_STACK_SIZE);
+	for (u32 i = 0; i < p->nsegs; i++) pages += pt_tables_spanned(p->segs[i].vaddr, p->segs[i].memsz);
+	return pages;
+}
+
+/* Gives back what image_pages charged; once a task's image is gone, or was never loaded. */
+static void image_uncharge(struct task *t)
+{
+	vm_owner_charge(t->slot, -(s64)t->image_pages, false);
+	t->image_pages = 0;
 }
 
 __noinline long task_spawn(const char *name, const char *const *argv, int argc, struct task *parent, const u64 *handles,
@@ -172,13 +196,17 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 	const char *base = strchr(name, '/') == name ? name + 1 : name;
 	strlcpy(t->name, base, sizeof(t->name));
 	t->parent = parent;
-	t->quota_pages = child_quota(parent, quota_pages);
+	u64 image = image_pages(&plan);
+	t->quota_pages = child_quota(parent, quota_pages, image);
 	t->diag = !parent || (parent->diag && (flags & VMK_SPAWN_DIAG));
 	/* kernel/shm.c hands every charge of an exiting task on, so the slot's account starts empty. */
 	if (vm_owner_pages(t->slot)) printk("spawn: slot %u still charged %lu pages\n", t->slot, vm_owner_pages(t->slot));
-	vm_owner_set_limit(t->slot, t->quota_pages);
+	vm_owner_set_limit(t->slot, t->quota_pages + image);
+	vm_owner_set_above(t->slot, parent ? parent->slot : 0); /* its pages count against its parent's quota too */
 
 	err = -ENOMEM;
+	if (vm_owner_charge(t->slot, (s64)image, false)) goto fail; /* refused when an account above is full */
+	t->image_pages = image;
 	t->kstack = vmalloc(KSTACK_SIZE); /* guard page below the next area catches overflow of the one above */
 	if (!t->kstack) goto fail;
 	if (aspace_create(t)) goto fail;
@@ -210,6 +238,7 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 fail:
 	shm_release_task(t);
 	aspace_destroy(t);
+	image_uncharge(t);
 	aspace_free_root(t);
 	vfree(t->kstack);
 	slot_release(t);
@@ -222,6 +251,7 @@ static void release_resources(struct task *t)
 {
 	shm_release_task(t);
 	aspace_destroy(t);
+	image_uncharge(t);
 }
 
 void task_exit(int status)
@@ -247,6 +277,8 @@ void task_exit(int status)
 		bool live = c->state != T_ZOMBIE && c->state != T_REAPING;
 		c->parent = live ? above : NULL;
 		c->adopted = live && above;
+		/* Its account (and what it holds) goes with it: this task's slot is about to be free. */
+		vm_owner_set_above(c->slot, c->parent ? c->parent->slot : 0);
 	}
 	sched_switch_out(t);
 	for (;;) {

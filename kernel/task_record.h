@@ -61,7 +61,8 @@ struct task {
 	u8 spin_fails;       /* sched_spin_until's failed spins in a row (its back-off, kernel/sched.c) */
 	u16 spin_skip;       /* waits left before it spins again */
 	long waiting_for;    /* T_BLOCKED in wait: the child's tid */
-	u64 quota_pages;
+	u64 quota_pages;     /* its account's limit, which also bounds the accounts of its subtree */
+	u64 image_pages;     /* charged to its account for its segments, stack and their tables (kernel/task.c) */
 	bool killed;         /* SYS_kill asked: the task dies at its next return to user mode */
 	u32 killed_by;       /* the tid that asked, 0 for the kernel (init's end) */
 	bool diag;           /* may use SYS_vm_dump and SYS_trace_ctl (VMK_SPAWN_DIAG) */

@@ -601,6 +601,13 @@ int vm_owner_set_limit(u32 owner, u64 pages)
 	return 0;
 }
 
+int vm_owner_set_above(u32 owner, u32 above)
+{
+	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL || above >= VM_MAX_OWNERS || above == owner) return -EINVAL;
+	arena_owner_set_above(owner, above);
+	return 0;
+}
+
 int vm_owner_charge(u32 owner, s64 pages, bool force)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;

@@ -121,7 +121,14 @@ bool vm_set_debug_uaf(bool on);
 /* Sets the pages `owner` (1 .. VM_MAX_OWNERS - 1) may hold; -EINVAL for the kernel's owner or one out of
  * range. Pages already held above a lower limit stay. Any context but interrupts. */
 int vm_owner_set_limit(u32 owner, u64 pages);
-/* The pages charged to `owner` now (0 for one out of range). Any context. */
+/* Hangs owner's account under `above`'s (0: under none), moving what it holds: from then on every page
+ * charged to owner is also charged to above and to every account above that, each within its own limit
+ * (a task's quota bounds its whole subtree). -EINVAL for the kernel's owner, one out of range, or
+ * owner itself. The caller keeps the accounts a tree (a task's parent's is above it). Any context but
+ * interrupts. */
+int vm_owner_set_above(u32 owner, u32 above);
+/* The pages charged to `owner` now, those of the accounts below it included (0 for one out of range).
+ * Any context. */
 u64 vm_owner_pages(u32 owner);
 /* Charges (pages > 0: within the owner's limit, else -ENOMEM and nothing charged, unless `force`) or
  * credits (pages < 0) memory held for an owner outside any area, such as the page tables of its user

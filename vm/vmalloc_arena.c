@@ -27,21 +27,43 @@ u64 arena_stat_total(enum arena_stat s)
 __attribute__((noinline, cold)) void arena_owner_uncount(u32 owner, u64 pages)
 {
 	unsigned long f = arena_lock();
-	arena.owner_pages[owner] -= pages;
+	arena_owner_add_locked(owner, -(s64)pages);
 	arena_unlock(f);
 }
 
+/* The accounts a charge to owner goes to: owner, then each account above it. The kernel's and the orphan
+ * pool's have none above; a task tree is at most MAX_TASKS deep. */
+#define for_each_account(o, owner) for (u32 o = (owner); o; o = arena.owner_above[o])
+
 bool arena_owner_fits_locked(u32 owner, u64 pages)
 {
-	return owner < VM_MAX_OWNERS && arena.owner_pages[owner] + pages <= arena.owner_limit[owner];
+	if (owner >= VM_MAX_OWNERS) return false;
+	if (owner == VM_OWNER_KERNEL) return arena.owner_pages[owner] + pages <= arena.owner_limit[owner];
+	for_each_account(o, owner)
+		if (arena.owner_pages[o] + pages > arena.owner_limit[o]) return false;
+	return true;
 }
 
-void arena_owner_add_locked(u32 owner, s64 pages) { arena.owner_pages[owner] += (u64)pages; }
+void arena_owner_add_locked(u32 owner, s64 pages)
+{
+	if (owner == VM_OWNER_KERNEL) arena.owner_pages[owner] += (u64)pages;
+	for_each_account(o, owner) arena.owner_pages[o] += (u64)pages;
+}
+
+void arena_owner_set_above(u32 owner, u32 above)
+{
+	unsigned long f = arena_lock();
+	s64 held = (s64)arena.owner_pages[owner];
+	for_each_account(o, arena.owner_above[owner]) arena.owner_pages[o] -= (u64)held;
+	arena.owner_above[owner] = above;
+	for_each_account(o, above) arena.owner_pages[o] += (u64)held;
+	arena_unlock(f);
+}
 
 void arena_pages_add(u32 owner, s64 pages)
 {
 	unsigned long f = arena_lock();
-	arena.owner_pages[owner] += (u64)pages;
+	arena_owner_add_locked(owner, pages);
 	arena.st.live_pages += (u64)pages; /* the base: with the harts' counters, the total */
 	arena_peak_update_locked();
 	arena_unlock(f);
@@ -50,9 +72,9 @@ void arena_pages_add(u32 owner, s64 pages)
 bool arena_pages_charge(u32 owner, u64 pages)
 {
 	unsigned long f = arena_lock();
-	bool ok = arena.owner_pages[owner] + pages <= arena.owner_limit[owner];
+	bool ok = arena_owner_fits_locked(owner, pages);
 	if (ok) {
-		arena.owner_pages[owner] += pages;
+		arena_owner_add_locked(owner, (s64)pages);
 		arena.st.live_pages += pages;
 		arena_peak_update_locked();
 	} else {
@@ -66,8 +88,8 @@ int arena_owner_charge(u32 owner, s64 pages, bool force)
 {
 	int r = 0;
 	unsigned long f = arena_lock();
-	if (pages > 0 && !force && arena.owner_pages[owner] + (u64)pages > arena.owner_limit[owner]) r = -ENOMEM;
-	else arena.owner_pages[owner] += (u64)pages;
+	if (pages > 0 && !force && !arena_owner_fits_locked(owner, (u64)pages)) r = -ENOMEM;
+	else arena_owner_add_locked(owner, pages);
 	arena_unlock(f);
 	return r;
 }
@@ -81,12 +103,15 @@ void arena_owner_set_limit(u32 owner, u64 pages)
 
 int arena_owner_move(u32 from, u32 to, u64 pages, bool force)
 {
-	int r = -ENOMEM;
+	int r = 0;
 	unsigned long f = arena_lock();
-	if (force || from == to || arena.owner_pages[to] + pages <= arena.owner_limit[to]) {
-		arena.owner_pages[from] -= pages;
-		arena.owner_pages[to] += pages;
-		r = 0;
+	/* Out of every account above `from`, then into every account above `to` if they have room: the
+	 * accounts both are under (a parent taking its child's object) end where they were. */
+	arena_owner_add_locked(from, -(s64)pages);
+	if (force || from == to || arena_owner_fits_locked(to, pages)) arena_owner_add_locked(to, (s64)pages);
+	else {
+		arena_owner_add_locked(from, (s64)pages);
+		r = -ENOMEM;
 	}
 	arena_unlock(f);
 	return r;

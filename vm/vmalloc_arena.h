@@ -50,8 +50,9 @@ struct vm_arena {
 	u64 table_blocks_out;       /* bytes of 2 MiB blocks taken from the index by the table reclaim
 				     * (vm/vmalloc_map.c) until their tables are flushed and freed */
 	struct vm_stats st;
-	u64 owner_pages[VM_MAX_OWNERS];
+	u64 owner_pages[VM_MAX_OWNERS];  /* an owner's pages and those of every owner below it */
 	u64 owner_limit[VM_MAX_OWNERS];
+	u32 owner_above[VM_MAX_OWNERS];  /* the account above (a task's parent's), 0 for none */
 };
 
 extern struct vm_arena arena;
@@ -196,11 +197,18 @@ static inline void arena_count_out(u32 owner, u64 pages, bool area)
 }
 
 /* The owners' accounts. A kernel area's pages are counted per hart (arena_count_in); a task's are charged
- * to owner_pages against owner_limit. */
-/* Whether `pages` more fit under owner's limit (false for an owner out of range). Arena lock held. */
+ * to owner_pages against owner_limit, and to every account above it (owner_above: its parent's, the
+ * parent's parent's, ...) against theirs, as a memory cgroup's: a quota bounds a task's whole subtree,
+ * so children cannot each spend their parent's quota again. */
+/* Whether `pages` more fit under the limit of owner and of every account above it (false for an owner
+ * out of range). Arena lock held. */
 bool arena_owner_fits_locked(u32 owner, u64 pages);
-/* Adds pages (negative: takes them) to owner's account, no limit checked. Arena lock held. */
+/* Adds pages (negative: takes them) to owner's account and every account above it, no limit checked.
+ * Arena lock held. */
 void arena_owner_add_locked(u32 owner, s64 pages);
+/* Hangs owner's account (with all it holds) under `above` (0: under none): its pages leave the accounts
+ * it was under and join above's and those above it, no limit checked. No lock held. */
+void arena_owner_set_above(u32 owner, u32 above);
 /* Adds pages (negative: takes them) to a live area's owner and to the live-page base, raising the peak:
  * a resize's pages, which are not counted per hart. No lock held. */
 void arena_pages_add(u32 owner, s64 pages);

@@ -49,9 +49,16 @@
  * QUOTAS AND OWNERSHIP
  *   Each task has a page quota, set at spawn: the quota asked for (or the default, VMK_DEFAULT_QUOTA_PAGES
  *   or the vmalloc.task_quota_pages bootarg), but never more than the pages its parent has left at that
- *   moment; init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES. A quota bounds what the task
- *   itself holds, not its subtree: each child's account is its own, so a task with many children can
- *   have them hold many times its quota between them (a limit on the whole subtree is not built).
+ *   moment less the child's image; init, the root of every task tree, holds VMK_MAX_QUOTA_PAGES.
+ *   Each task has an account, hung under its parent's as a memory cgroup is: every page charged to a
+ *   task is charged to each account above it as well, each within its own limit, so a quota bounds the
+ *   task's whole subtree: children share what their parent has, they cannot each spend it again.
+ *   An account's limit is the task's quota plus its image: the pages of its program segments, its
+ *   stack, and their page tables (the root included), charged at spawn (-ENOMEM when an account
+ *   above has no room) and credited at exit. The image is outside the task's own quota, but inside its
+ *   parent's: a spawner pays for its children's programs. SYS_vm_stats reports the caller's quota, its
+ *   image and its account (held_pages: image, objects, tables, and everything its subtree holds).
+ *   When a task exits, its live children's accounts, with all they hold, move under its parent's.
  *   Charged against it, -ENOMEM beyond:
  *   - the pages of every shm object the task owns: an object is owned by its creator. A huge object
  *     (SHM_F_HUGE that really got 2 MiB blocks) is charged its backing, its size rounded up to 2 MiB;
@@ -68,7 +75,9 @@
  *   the parent beyond its limits, else to the pool beyond its own. The new owner's limits then refuse its
  *   further growth; the pool, which every task's orphans share, also lets no object of it grow past
  *   VMK_ORPHAN_GROW_PAGES, so that one holder of SHM_RESIZE cannot take the whole pool from the others.
- *   Nothing stays charged to an exited task: a new task starts with its whole quota.
+ *   The parent's account held the object's pages all along, so only its object limit or its absence
+ *   sends an object to the pool. Nothing stays charged to an exited task: a new task starts with its
+ *   whole quota.
  *
  * ERROR ORDER
  *   When several errors apply, the one listed first in the call's Errors line below wins (for the shm
@@ -130,8 +139,9 @@
  *   VMK_MAX_QUOTA_PAGES, unknown flags; -E2BIG too many or too long args, nhandles >
  *   VMK_SPAWN_HANDLES_MAX; -EPERM VMK_SPAWN_DIAG from a task without it; -EBADF a handle is not the
  *   caller's; -ENOENT no such file; -ENOEXEC the file is not a valid program (see kernel/elf.h);
- *   -EAGAIN task table full; -ENOMEM out of memory, or the program's segments need more than
- *   VMK_MAX_QUOTA_PAGES pages.
+ *   -EAGAIN task table full; -ENOMEM out of memory, the program's segments need more than
+ *   VMK_MAX_QUOTA_PAGES pages, or its image does not fit in the caller's account or one above it
+ *   (see QUOTAS).
  *
  * long SYS_wait(long tid, int *status) -> 0
  *   Blocks until child `tid` has ended, stores its status (if status != NULL), and only then reaps it.
@@ -410,6 +420,9 @@ struct vmk_vm_stats {
 	uint64_t wake_ipis;        /* IPIs sent to wake a hart for a task made runnable */
 	uint64_t vmalloc_tables;   /* page-table pages (level-0 tables) the vmalloc region holds now */
 	uint64_t tables_reclaimed; /* of those made, the ones given back (their 2 MiB block wholly free) */
+	uint64_t quota_pages;      /* the caller's quota (see QUOTAS) */
+	uint64_t image_pages;      /* the caller's image, charged to its account on top of its quota */
+	uint64_t held_pages;       /* the caller's account: its image, objects, tables, and all its subtree's */
 };
 #endif
 

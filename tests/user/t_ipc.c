@@ -363,35 +363,50 @@ static void test_failed_grow_leaves_no_tables(void)
 	CHECK_EQ(vmk_shm_close(h), 0);
 }
 
-/* The middle task (quota 64) of three: its child makes a 20-page object, shares it back and exits once
- * the middle task has left itself no room for it. The object must go to the orphan pool, within the
- * pool's limit, and so still grow; before, the pool's limit was 0 and it landed on the middle task over
- * its own limit, where growing it by one page failed. */
+/* The middle task of three: its child makes a 20-page object, shares it back and exits once the middle
+ * task owns as many objects as a task may. The object must go to the orphan pool, within the pool's
+ * limit, and so still grow. (Pages alone never send a child's object to the pool while its parent lives:
+ * the parent's account held them all along, as it holds everything its subtree does.) */
 static int orphan_mid_child(void)
 {
 	u64 hs[1];
 	struct ctl *c = child_setup(hs, 1);
 	if (!c) return 1;
-	if (vmk_shm_create(40 * PG, 0) <= 0) return 2;
 	char me[24];
 	snprintf(me, sizeof(me), "%ld", vmk_getpid());
 	const char *argv[] = {PROG, "orphan-leaf", me, NULL};
 	long leaf = vmk_spawn(PROG, argv, hs, 1, 0);
-	if (leaf <= 0) return 3;
+	const char *kargv[] = {PROG, "orphan-keeper", NULL};
+	long keeper = vmk_spawn(PROG, kargv, NULL, 0, 0);
+	if (leaf <= 0 || keeper <= 0) return 3;
 	if (!wait_for_u64(&c->step, 1, TIMEOUT)) return 4;
 	long x = (long)load_u64(&c->result);
-	/* 40 + 20 pages and the ctl mapping's 2 table pages: 62 of 64 used, no room for the leaf's 20. */
-	if (vmk_shm_create(20 * PG, 0) <= 0) return 5;
+	/* Own as many objects as a task may. Our handle table fills first (it also holds the ctl object's
+	 * and x's): a full one makes room by giving a handle to the keeper, and the object stays ours. */
+	long made = 0, r, last = 0;
+	for (;;) {
+		while ((r = vmk_shm_create(PG, 0)) > 0) {
+			made++;
+			last = r;
+		}
+		if (r != -EMFILE) return 5;
+		if (made == VMK_MAX_OBJECTS) break; /* no room for one more: the leaf's cannot come here */
+		if (vmk_shm_share(last, keeper, SHM_R) <= 0 || vmk_shm_close(last) != 0) return 13;
+	}
+	struct vmk_vm_stats s0, s1;
+	if (vmk_vm_stats(&s0) != 0) return 8;
 	store_u64(&c->stop, 1);
 	if (wait_status(leaf) != 0) return 6;
 	if (vmk_shm_resize(x, 21 * PG) != 0) return 7; /* charged to the pool, which has room */
-	if (vmk_shm_create(2 * PG, 0) <= 0) return 8;  /* and none of it to us: our last 2 pages are free */
+	if (vmk_vm_stats(&s1) != 0) return 8;
+	/* None of it is ours: all the leaf held (image, tables, x) left our account, and nothing came back. */
+	if (s1.held_pages != s0.held_pages - load_u64(&c->rounds)) return 9;
 	/* The pool is every orphan's: one holder of SHM_RESIZE grows an object in it only to its share
 	 * (before, to all 64 MiB of it, charged to nobody who granted the right). */
-	if (vmk_shm_resize(x, VMK_ORPHAN_GROW_PAGES * PG) != 0) return 9;
-	if (vmk_shm_resize(x, (VMK_ORPHAN_GROW_PAGES + 1) * PG) != -ENOMEM) return 10;
-	if (vmk_shm_resize(x, 32 * PG) != 0) return 11; /* shrinking is still allowed */
-	return 0;
+	if (vmk_shm_resize(x, VMK_ORPHAN_GROW_PAGES * PG) != 0) return 10;
+	if (vmk_shm_resize(x, (VMK_ORPHAN_GROW_PAGES + 1) * PG) != -ENOMEM) return 11;
+	if (vmk_shm_resize(x, 32 * PG) != 0) return 12; /* shrinking is still allowed */
+	return vmk_kill(keeper) == 0 && wait_status(keeper) == VMK_STATUS_KILLED ? 0 : 14;
 }
 
 static int orphan_leaf_child(long mid)
@@ -403,10 +418,17 @@ static int orphan_leaf_child(long mid)
 	if (x <= 0) return 2;
 	long shared = vmk_shm_share(x, mid, SHM_ALL);
 	if (shared <= 0) return 3;
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st) != 0) return 5;
+	store_u64(&c->rounds, st.held_pages); /* all of it leaves the middle task's account when we exit */
 	store_u64(&c->result, (u64)shared);
 	store_u64(&c->step, 1);
 	return wait_for_u64(&c->stop, 1, TIMEOUT) ? 0 : 4;
 }
+
+/* Holds the handles the middle task gives away until it is killed; it maps nothing, so that its account
+ * does not move while the middle task measures its own. */
+static int orphan_keeper_child(void) { return (int)vmk_sleep(TIMEOUT); }
 
 static void test_orphan_pool_takes_objects(void)
 {
@@ -414,7 +436,7 @@ static void test_orphan_pool_takes_objects(void)
 	REQUIRE(ca > 0);
 	u64 hs[1] = {(u64)ch};
 	const char *argv[] = {PROG, "orphan-mid", NULL};
-	long tid = vmk_spawn(PROG, argv, hs, 1, 64);
+	long tid = vmk_spawn(PROG, argv, hs, 1, 200);
 	REQUIRE(tid > 0);
 	CHECK_EQ(wait_status(tid), 0);
 	CHECK_EQ(vmk_shm_unmap(ca) | vmk_shm_close(ch), 0);
@@ -428,6 +450,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "server")) return server_child();
 		if (!strcmp(argv[1], "tables")) return tables_child();
 		if (!strcmp(argv[1], "orphan-mid")) return orphan_mid_child();
+		if (!strcmp(argv[1], "orphan-keeper")) return orphan_keeper_child();
 		if (argc > 2 && !strcmp(argv[1], "orphan-leaf")) return orphan_leaf_child(strtol(argv[2], NULL, 10));
 		return 99;
 	}

@@ -144,11 +144,43 @@ static int child_quota(u64 quota)
 	return 0;
 }
 
-/* A child asking for the largest quota gets no more than its parent had left. */
+/* The pages the caller's account has room for: its limit is its quota plus its image. */
+static u64 pages_left(void)
+{
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st)) return 0;
+	return st.quota_pages + st.image_pages - st.held_pages;
+}
+
+/* A child asking for the largest quota gets no more than its parent had left, less its own image, which
+ * its parent's account holds too. */
 static int child_big_quota(u64 parent_left)
 {
-	if (vmk_shm_create((parent_left + 1) * PG, 0) != -ENOMEM) return 1;
-	return vmk_shm_create(parent_left * PG, 0) > 0 ? 0 : 2;
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st)) return 1;
+	if (st.image_pages == 0 || st.held_pages != st.image_pages) return 2;
+	if (st.quota_pages != parent_left - st.image_pages) return 3;
+	if (vmk_shm_create((st.quota_pages + 1) * PG, 0) != -ENOMEM) return 4;
+	return vmk_shm_create(st.quota_pages * PG, 0) > 0 ? 0 : 5;
+}
+
+#define GRABBERS 8
+
+/* One of several children sharing a parent's quota: waits for the go, takes what it can in 8-page
+ * objects, reports the pages (+ 1, so that 0 means not yet), then holds them until told to stop. */
+static int child_grabber(u64 slot)
+{
+	u64 hs[1];
+	if (vmk_handles(hs, 1) != 1) return 1;
+	long a = vmk_shm_map(hs[0], 0, 0, RW);
+	if (a <= 0) return 2;
+	volatile u64 *ctl = (volatile u64 *)a;
+	add_u64(&ctl[1 + GRABBERS], 1); /* mapped: the others may grab now, our tables are in */
+	if (!wait_for_u64(&ctl[0], 1, TIMEOUT)) return 3;
+	u64 got = 0;
+	while (vmk_shm_create(8 * PG, 0) > 0) got += 8;
+	store_u64(&ctl[1 + slot], got + 1);
+	return wait_for_u64(&ctl[0], 2, TIMEOUT) ? 0 : 4;
 }
 
 /* Creates an object, gives it to tid `to`, and exits: the object outlives it. */
@@ -289,9 +321,11 @@ static void test_resize_zeroing(void)
 static void test_quotas_and_caps(void)
 {
 	EXPECT_EQ(run("quota", num(0, 20), NULL, NULL, 0, 20), 0);
-	/* A child's quota is bounded by what its parent has left: a parent with 48 pages that holds 16
-	 * can give at most 32, whatever it asks for. */
-	EXPECT_EQ(run("bounded", NULL, NULL, NULL, 0, 48), 0);
+	/* A child's quota is bounded by what its parent has left: a parent with 160 pages that holds 16
+	 * can give at most 144 less the child's image, whatever it asks for. */
+	EXPECT_EQ(run("bounded", NULL, NULL, NULL, 0, 160), 0);
+	EXPECT_EQ(run("subtree", NULL, NULL, NULL, 0, 600), 0);
+	EXPECT_EQ(run("images", NULL, NULL, NULL, 0, 200), 0);
 	/* Handles, mappings and objects per task, each limit on its own. */
 	long hs[VMK_MAX_HANDLES], maps[VMK_MAX_MAPS];
 	int n = 0, m = 0;
@@ -312,8 +346,68 @@ static int bounded_main(void)
 {
 	long h = vmk_shm_create(16 * PG, 0);
 	if (h <= 0) return 1;
-	int st = run("big_quota", "32", NULL, NULL, 0, VMK_MAX_QUOTA_PAGES);
+	int st = run("big_quota", num(0, pages_left()), NULL, NULL, 0, VMK_MAX_QUOTA_PAGES);
 	return st == 0 ? 0 : 10 + st;
+}
+
+/* A quota bounds the whole subtree: eight children, each asking for the largest quota, all alive at
+ * once and all grabbing at once, hold between them only what their parent had left. Before, each child's
+ * account was its own, and eight children of a 600-page task could hold eight times 600 pages. */
+static int subtree_main(void)
+{
+	struct vmk_vm_stats s0, s1;
+	long ctl = vmk_shm_create(PG, 0);
+	long a = ctl > 0 ? vmk_shm_map(ctl, 0, 0, RW) : -1;
+	if (a <= 0) return 1;
+	volatile u64 *c = (volatile u64 *)a;
+	u64 hs[1] = {(u64)ctl}, got = 0;
+	long tids[GRABBERS];
+	int n = 0, r = 0;
+	for (; n < GRABBERS; n++)
+		if ((tids[n] = spawn("grabber", num(0, (u64)n), NULL, hs, 1, VMK_MAX_QUOTA_PAGES)) < 0) break;
+	if (n < GRABBERS) r = 2; /* eight images fit in 600 pages */
+	if (!wait_for_u64(&c[1 + GRABBERS], (u64)n, TIMEOUT) && !r) r = 10;
+	if (vmk_vm_stats(&s0)) r = 3;
+	store_u64(&c[0], 1);
+	for (int i = 0; i < n; i++) {
+		u64 t0 = now_ns();
+		while (!load_u64(&c[1 + i]) && now_ns() - t0 < TIMEOUT) vmk_yield();
+		if (!load_u64(&c[1 + i]) && !r) {
+			printf("# grabber %d never reported\n", i);
+			r = 4;
+		}
+		got += load_u64(&c[1 + i]) - 1;
+	}
+	if (vmk_vm_stats(&s1) && !r) r = 5;
+	u64 limit = s1.quota_pages + s1.image_pages;
+	/* Everything the children hold is in this account, which never passes its limit. */
+	if (!r && s1.held_pages > limit) r = 6;
+	if (!r && got > limit - s0.held_pages) r = 7;
+	if (!r && got < 8) r = 8; /* and the children really got pages */
+	store_u64(&c[0], 2);
+	for (int i = 0; i < n; i++)
+		if (wait_status(tids[i]) != 0 && !r) r = 9;
+	return r;
+}
+
+/* A program's image is paid for by its spawner: children asking for a 1-page quota each still hold
+ * their segments, stack and tables, and a task runs out of quota for spawning after exactly as many as
+ * its own room holds (they are the same program, so their image is ours). Before, images were charged
+ * to nobody: seven children with quota 1 held 246 MiB of a 256 MiB machine between them. */
+static int images_main(void)
+{
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st) || st.image_pages == 0) return 1;
+	u64 left = st.quota_pages + st.image_pages - st.held_pages;
+	long tids[64], r = 0;
+	u64 n = 0;
+	while (n < ARRAY_SIZE(tids) && (r = spawn("sleeper", NULL, NULL, NULL, 0, 1)) > 0) tids[n++] = r;
+	int ret = r != -ENOMEM ? 2 : n != left / st.image_pages ? 3 : 0;
+	for (u64 i = 0; i < n; i++) {
+		vmk_kill(tids[i]);
+		if (wait_status(tids[i]) != VMK_STATUS_KILLED && !ret) ret = 4;
+	}
+	return ret;
 }
 
 static void test_objects_outlive_their_creator(void)
@@ -436,6 +530,10 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "zero")) return child_zero(arg(argv, 2), arg(argv, 3));
 		if (!strcmp(m, "quota")) return child_quota(arg(argv, 2));
 		if (!strcmp(m, "bounded")) return bounded_main();
+		if (!strcmp(m, "subtree")) return subtree_main();
+		if (!strcmp(m, "images")) return images_main();
+		if (!strcmp(m, "sleeper")) return (int)vmk_sleep(TIMEOUT);
+		if (!strcmp(m, "grabber")) return child_grabber(arg(argv, 2));
 		if (!strcmp(m, "big_quota")) return child_big_quota(arg(argv, 2));
 		if (!strcmp(m, "donor")) return child_donor(arg(argv, 2), arg(argv, 3));
 		if (!strcmp(m, "worker")) return child_worker(arg(argv, 2), arg(argv, 3));
