@@ -190,11 +190,17 @@ class AreasOf(gdb.Command):
         t = find_task(arg)
         slot = int(t["slot"])
         mine = [a for a in live_areas() if int(a["owner"]) == slot]
-        charged = int(gdb.parse_and_eval("arena")["owner_pages"][slot])
-        # The charge also counts the page tables of the task's shm mappings (kernel/shm.c), held outside areas.
+        owner_pages = gdb.parse_and_eval("arena")["owner_pages"]
+        charged = int(owner_pages[slot])
+        # The account also holds, outside the task's areas: the page tables of its shm mappings
+        # (kernel/shm_mapping.c), its image (kernel/task.c), and the accounts of its children, which hang
+        # under it (include/vmk/abi.h, QUOTAS).
         tables = sum(int(t["maps"][m]["table_pages"]) for m in range(array_len(t["maps"])) if int(t["maps"][m]["obj"]))
-        gdb.write("%s: %d areas, %d pages charged (%d for page tables of its mappings) of a %d-page quota\n" % (
-            task_label(t), len(mine), charged, tables, int(t["quota_pages"])))
+        below = sum(int(owner_pages[int(c["slot"])]) for c in live_tasks()
+                    if int(c["parent"]) and int(c["parent"]["tid"]) == int(t["tid"]))
+        gdb.write("%s: %d areas, %d pages charged (%d for page tables of its mappings, %d for its image, %d held "
+                  "by its children) of a %d-page quota\n" % (task_label(t), len(mine), charged, tables,
+                                                            int(t["image_pages"]), below, int(t["quota_pages"])))
         for a in mine:
             gdb.write(area_row(a) + "\n")
 
