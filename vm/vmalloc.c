@@ -406,9 +406,9 @@ static __attribute__((noinline, cold)) void bad_free(const char *fn, const void 
 
 /* va_area_take's body, inlined into vfree. */
 static inline __attribute__((always_inline)) struct vmap_area *area_take(const void *addr, const char *fn,
-									  const void *caller, s64 *bank)
+									  const void *caller, s64 *bank, u32 refused)
 {
-	struct vmap_area *l = va_busy_take_in((u64)(uptr)addr, bank);
+	struct vmap_area *l = va_busy_take_in((u64)(uptr)addr, bank, refused);
 	if (unlikely(!l)) {
 		bad_free(fn, addr, caller);
 		return NULL;
@@ -417,10 +417,16 @@ static inline __attribute__((always_inline)) struct vmap_area *area_take(const v
 	return (struct vmap_area *)l;
 }
 
-/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none. */
+/* Takes the area starting at addr out of the busy map; NULL (with a warning) if there is none or it has
+ * one of the `refused` flags. */
+static struct vmap_area *va_area_take_kind(const void *addr, const char *fn, const void *caller, u32 refused)
+{
+	return area_take(addr, fn, caller, arena_stat_bank(), refused);
+}
+
 struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller)
 {
-	return area_take(addr, fn, caller, arena_stat_bank());
+	return area_take(addr, fn, caller, arena_stat_bank(), 0);
 }
 
 /* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge.
@@ -463,7 +469,7 @@ static void vfree_caller(const void *addr, const void *caller)
 	}
 	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
 	struct arena_hart *h = &arena_harts[this_hart_index()]; /* process context: its bank 0 */
-	struct vmap_area *a = area_take(addr, "vfree", caller, h->stat[0]);
+	struct vmap_area *a = area_take(addr, "vfree", caller, h->stat[0], VM_FREED_ELSEWHERE);
 	if (unlikely(!a)) return;
 	if (unlikely(!(a->flags & VM_ALLOC))) {
 		/* vfree of a vmap area is allowed (Linux allows it): the pages stay the caller's. */
@@ -480,7 +486,7 @@ __noinline void vfree(const void *addr) { vfree_caller(addr, CALLER); }
 __noinline void vfree_atomic(const void *addr)
 {
 	if (!addr) return;
-	struct vmap_area *a = va_area_take(addr, "vfree_atomic", CALLER);
+	struct vmap_area *a = va_area_take_kind(addr, "vfree_atomic", CALLER, VM_FREED_ELSEWHERE);
 	if (!a) return;
 	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree_atomic", CALLER);
 	unsigned long f = arena_lock();
@@ -544,6 +550,9 @@ u64 vmalloc_to_pa(const void *addr)
 	u64 va = (u64)(uptr)addr;
 	u64 pte = pt_kr_lookup(va, &level);
 	if (!pte) return 0;
+	/* Whoever has the address may write the page through another mapping (the direct map, a vmap, a
+	 * device), which the leaf's D bit would not see: the page no longer counts as known-zero. */
+	if (!level && (pte & (PTE_W | PTE_D)) == PTE_W) pt_kr_mark_dirty(va);
 	u64 mask = level ? PMD_SIZE - 1 : PAGE_SIZE - 1;
 	return ((pte >> 10) << PAGE_SHIFT) + (va & mask);
 }
@@ -587,7 +596,7 @@ __noinline void *vmap(struct page **pages, unsigned int count, unsigned flags, u
 __noinline void vunmap(const void *addr)
 {
 	if (!addr) return;
-	struct vmap_area *a = va_area_take(addr, "vunmap", CALLER);
+	struct vmap_area *a = va_area_take_kind(addr, "vunmap", CALLER, VM_FREED_ELSEWHERE | VM_ALLOC);
 	if (!a) return;
 	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vunmap addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 	      a->nr_pages);

@@ -45,9 +45,10 @@ void *__vmalloc_node(size_t size, size_t align, unsigned flags, int node, const 
 /* As __vmalloc_node, charging the pages to `owner` (a task id) against its limit (vm_owner_set_limit):
  * NULL (ENOMEM) past it, nothing charged. */
 void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 owner, const void *caller);
-/* Frees the area starting at addr (NULL: nothing), whatever made it (a vmap's pages stay the caller's).
- * Its range stays unmapped but reserved until the next purge flushes every TLB. A pointer that is not an
- * area's start is reported and ignored. From an interrupt handler it is vfree_atomic. Any context. */
+/* Frees the area starting at addr (NULL: nothing), made by vmalloc or vmap (a vmap's pages stay the
+ * caller's). Its range stays unmapped but reserved until the next purge flushes every TLB. A pointer that
+ * is not an area's start, or is vm_map_ram's (vm_unmap_ram's to end: it may start a block other mappings
+ * share), is reported and ignored. From an interrupt handler it is vfree_atomic. Any context. */
 void vfree(const void *addr);
 /* vfree that never waits: the area is queued and freed by the next allocator call or idle loop on any
  * hart (vm_deferred_drain forces it). Any context. */
@@ -63,7 +64,8 @@ void *vrealloc(const void *p, size_t size, unsigned flags);
  * and returns the address; the pages stay the caller's. NULL for no pages, a bad count or protection
  * (EINVAL), an unmanaged page (EINVAL) or no page-table memory (ENOMEM). */
 void *vmap(struct page **pages, unsigned int count, unsigned flags, u64 prot);
-/* Unmaps a vmap area (its pages are not freed); NULL: nothing; a bad pointer is reported and ignored. */
+/* Unmaps a vmap area (its pages are not freed); NULL: nothing; a bad pointer, or the address of an area
+ * vmap did not make (vmalloc's, vm_map_ram's), is reported and ignored. */
 void vunmap(const void *addr);
 /* Maps the caller's pages for a short while: small counts come from this hart's vm_map_ram block (no
  * arena lock), larger ones or calls from interrupts get an area. Any page table the mapping needs comes

@@ -18,12 +18,17 @@ static inline void va_busy_add_in(struct vmap_area *a, s64 *bank)
 }
 static inline void va_busy_add(struct vmap_area *a) { va_busy_add_in(a, arena_stat_bank()); }
 
-/* Takes the live area starting at addr out of the busy map; NULL if there is none. */
-static inline struct vmap_area *va_busy_take_in(u64 addr, s64 *bank)
+/* Takes the live area starting at addr out of the busy map; NULL if there is none, or if it has one of
+ * the `refused` flags (a free of the wrong kind: the area stays, untouched, under the same lock hold). */
+static inline struct vmap_area *va_busy_take_in(u64 addr, s64 *bank, u32 refused)
 {
 	struct busy_stripe *b = busy_stripe_of(addr);
 	unsigned long f = busy_lock_in(b, bank);
 	struct va_busy_link *l = va_busy_remove(&b->map, addr);
+	if (unlikely(l && (((struct vmap_area *)l)->flags & refused))) {
+		va_busy_insert(&b->map, l, addr);
+		l = NULL;
+	}
 	busy_unlock(b, f);
 	if (l) {
 		va_check_move((struct vmap_area *)l, VAH(BUSY), VA_TAKEN);
@@ -31,7 +36,7 @@ static inline struct vmap_area *va_busy_take_in(u64 addr, s64 *bank)
 	}
 	return (struct vmap_area *)l;
 }
-static inline struct vmap_area *va_busy_take(u64 addr) { return va_busy_take_in(addr, arena_stat_bank()); }
+static inline struct vmap_area *va_busy_take(u64 addr) { return va_busy_take_in(addr, arena_stat_bank(), 0); }
 
 /* Calls fn for every live area, stripe by stripe under each stripe's lock; with `try` (an oops) a
  * stripe whose lock stays held is read anyway. */

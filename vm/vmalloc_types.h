@@ -16,6 +16,8 @@
 #define VM_ZERO 0x20u       /* zero-initialised: slack and revealed bytes read as zero */
 #define VM_USER 0x40u       /* may be mapped into user address spaces (shm) */
 #define VM_MAP_RAM_BLOCK 0x80u /* a per-hart vm_map_ram block holding many small mappings */
+#define VM_FREED_ELSEWHERE (VM_MAP_RAM | VM_MAP_RAM_BLOCK) /* areas only vm_unmap_ram may end: vfree and
+							   * vunmap report and ignore them */
 #define VM_STALE_TAIL 0x100u /* vrealloc: a shrunk tail's range may still be in other harts' TLBs (user areas) */
 
 #define NUMA_NO_NODE (-1)
