@@ -85,6 +85,15 @@ int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot)
 	return 0;
 }
 
+bool aspace_user_writable(struct task *t, u64 va)
+{
+	struct pt_walk w;
+	spin_lock(&t->shm_lock);
+	bool ok = !pt_walk(t->root_pa, va, &w) && (w.pte & (PTE_V | PTE_U | PTE_W)) == (PTE_V | PTE_U | PTE_W);
+	spin_unlock(&t->shm_lock);
+	return ok;
+}
+
 /* Drops from t->hart_mask the harts of `fenced` that are not running t. Only valid once each of them
  * will have flushed its whole TLB (or all of t's ASID) after this call: a hart dropped here keeps no
  * translation of t past that flush, and cannot load another without aspace_activate setting its bit

@@ -18,6 +18,11 @@ void aspace_deactivate(struct task *t);
 void aspace_leave(struct task *t);
 /* Maps freshly allocated, zeroed user pages for [va, va+size) with prot (PTE_R/W/X). */
 int aspace_map_anon(struct task *t, u64 va, u64 size, u64 prot);
+/* Whether a U-mode store by t to va would find its page mapped writable now, found by walking t's table
+ * without touching the page (a store of the value just read would undo another hart's store made in
+ * between: the page may be shared). Takes t->shm_lock, under which shm mappings change t's tables.
+ * Process context. */
+bool aspace_user_writable(struct task *t, u64 va);
 /* Flushes [va, va+size) (size 0: everything) of t's ASID on every hart that may cache it: this hart when
  * it has run t since its last flush of t, and the others that have (remotely, one fence of the whole ASID by
  * the boot's mechanism, after which the harts not running t are forgotten until they run it again). Call after the page-table

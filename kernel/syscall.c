@@ -3,6 +3,7 @@
  * directly. */
 #include <vmk/abi.h>
 #include "kernel/syscall.h"
+#include "kernel/aspace.h"
 #include "kernel/sched.h"
 #include "kernel/shm.h"
 #include "kernel/task.h"
@@ -115,12 +116,9 @@ static long sys_spawn(struct task *t, const u64 *a)
 
 static long sys_wait(struct task *t, const u64 *a)
 {
-	(void)t;
-	if (a[1] && ((a[1] & 3) || !user_range_ok(a[1], 4))) return -EFAULT;
-	if (a[1]) { /* a pointer that is bad already fails before blocking */
-		int probe;
-		if (copy_from_user(&probe, a[1], 4) || copy_to_user(a[1], &probe, 4)) return -EFAULT;
-	}
+	/* A pointer that is bad already fails before blocking. Checked without a store: writing back the
+	 * word just read would lose what another task stores to it meanwhile (it may be shared memory). */
+	if (a[1] && ((a[1] & 3) || !user_range_ok(a[1], 4) || !aspace_user_writable(t, a[1]))) return -EFAULT;
 	return task_wait((long)a[0], a[1]); /* stores the status before it reaps: -EFAULT reaps nothing */
 }
 

@@ -304,6 +304,45 @@ static void test_wait_keeps_status_on_efault(void)
 	CHECK_EQ(vmk_shm_close(h), 0);
 }
 
+/* Adds 1 to the ctl's value ADDS times, atomically, once its parent is ready. */
+#define ADDS 2000000UL
+static int adder_child(void)
+{
+	struct ctl *c = child_ctl(0);
+	if (!c) return 1;
+	add_u64(&c->step, 1);
+	for (u64 i = 0; i < ADDS; i++) __atomic_fetch_add(&c->value, 1, __ATOMIC_RELAXED);
+	store_u64(&c->stop, 1);
+	return 0;
+}
+
+/* SYS_wait checks its status pointer before blocking, and the check stores nothing: it used to read the
+ * word and write it back, so a wait that then failed (-ECHILD here) could undo another task's store made
+ * in between. Two tasks: one adds to a shared word two million times while the other calls wait with
+ * that word as its status pointer; no add may be lost. */
+static void test_wait_check_stores_nothing(void)
+{
+	struct vmk_vm_stats st;
+	REQUIRE(vmk_vm_stats(&st) == 0);
+	if (st.harts_online < 2) {
+		ktap_skip("needs a second hart: the adds must run while the waits do");
+		return;
+	}
+	struct ctl *c;
+	long h;
+	long tid = start_child("adder", NULL, &c, &h);
+	REQUIRE(tid > 0);
+	u64 waits = 0;
+	while (!load_u64(&c->stop)) {
+		CHECK_EQ(vmk_wait(1000000007, (int *)&c->value), -ECHILD);
+		waits++;
+	}
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(load_u64(&c->value), ADDS);
+	CHECK(waits > 100); /* the waits really ran alongside */
+	drop_ctl(h, c);
+}
+
 static int share_up_child(const char *parent)
 {
 	struct ctl *c = child_ctl(0);
@@ -526,6 +565,7 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "copier")) return copier_child();
 		if (!strcmp(m, "hog")) return hog_child();
 		if (!strcmp(m, "cutter")) return cutter_child();
+		if (!strcmp(m, "adder")) return adder_child();
 		if (!strcmp(m, "share_up")) return share_up_child(arg);
 		if (!strcmp(m, "create32")) return create32_child();
 		if (!strcmp(m, "grow")) return grow_child();
@@ -544,6 +584,7 @@ int main(int argc, char **argv)
 	ktap_run("quota_follows_task_not_slot", test_quota_follows_task_not_slot);
 	ktap_run("tids_with_high_bits", test_tids_with_high_bits);
 	ktap_run("wait_keeps_status_on_efault", test_wait_keeps_status_on_efault);
+	ktap_run("wait_check_stores_nothing", test_wait_check_stores_nothing);
 	ktap_run("handle_values_do_not_come_back", test_handle_values_do_not_come_back);
 	ktap_run("copies_during_growth", test_copies_during_growth);
 	ktap_run("growth_under_memory_pressure", test_growth_under_memory_pressure);
