@@ -79,14 +79,33 @@ void shm_obj_end_hopeless_waits(struct shm_obj *o)
 	}
 }
 
+/* A reference taken back by a put that already gave its own up, unless none is left (then the object
+ * is being freed, and nobody waits on it: each waiter holds a reference). The slot may have been reused
+ * meanwhile: the reference is then to the new object, which the caller puts again at once. */
+static bool get_unless_zero(struct shm_obj *o)
+{
+	u32 refs = __atomic_load_n(&o->refs, __ATOMIC_RELAXED);
+	while (refs && !__atomic_compare_exchange_n(&o->refs, &refs, refs + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+	}
+	return refs != 0;
+}
+
 void shm_obj_put(struct shm_obj *o)
 {
-	if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL)) {
-		if (READ_ONCE(o->waiters)) {
-			spin_lock(&o->lock);
-			shm_obj_end_hopeless_waits(o);
-			spin_unlock(&o->lock);
-		}
+	if (READ_ONCE(o->waiters)) {
+		/* Give the reference up under the lock, so that the hopeless-wait check runs while ours still
+		 * keeps the slot from being freed and reused (a create would reset the lock we hold). */
+		spin_lock(&o->lock);
+		u32 left = __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL);
+		if (left) shm_obj_end_hopeless_waits(o);
+		spin_unlock(&o->lock);
+		if (left) return;
+	} else if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL)) {
+		/* A waiter that listed itself after our look, and read refs before our decrement, must still
+		 * learn whether ours made its wait hopeless: the decrement is fully ordered, and so is the
+		 * waiter's listing before its own check (shm_obj_add_waiter), so one of the two sees the
+		 * other. Seen here: take a reference back and put it again, this time under the lock. */
+		if (READ_ONCE(o->waiters) && get_unless_zero(o)) shm_obj_put(o);
 		return;
 	}
 	vfree(o->kva);
@@ -101,6 +120,9 @@ void shm_obj_add_waiter(struct shm_obj *o, struct shm_waiter *w)
 {
 	w->next = o->waiters;
 	o->waiters = w;
+	/* Listed before the caller reads refs to judge its wait: pairs with shm_obj_put's ordered decrement
+	 * then look at the list, so a put and a new waiter cannot each miss the other. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 void shm_obj_remove_waiter(struct shm_obj *o, struct shm_waiter *w)
@@ -125,12 +147,19 @@ void shm_obj_finish_waiter(struct shm_obj *o, struct shm_waiter *w, long result)
 static bool move_charge(struct shm_obj *o, u32 to, u32 to_tid, bool force)
 {
 	u32 cap = to == SHM_ORPHAN_OWNER ? VMK_ORPHAN_MAX_OBJECTS : VMK_MAX_OBJECTS;
-	if (!force && READ_ONCE(owned[to]) >= cap) return false;
-	if (vm_area_set_owner(o->kva, to, force)) return false;
+	/* The object's place in `to`'s count is taken first, under the lock shm_obj_create counts under, so
+	 * that a create racing this hand-over cannot take it too and leave `to` past its cap. */
 	unsigned long f = spin_lock_irqsave(&objs_lock);
-	owned[o->owner]--;
-	owned[to]++;
+	bool room = force || owned[to] < cap;
+	owned[to] += room;
 	spin_unlock_irqrestore(&objs_lock, f);
+	if (!room) return false;
+	bool moved = !vm_area_set_owner(o->kva, to, force);
+	f = spin_lock_irqsave(&objs_lock);
+	if (moved) owned[o->owner]--;
+	else owned[to]--;
+	spin_unlock_irqrestore(&objs_lock, f);
+	if (!moved) return false;
 	o->owner = to;
 	o->owner_tid = to_tid;
 	return true;
@@ -162,12 +191,13 @@ void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid)
 		unsigned long f = spin_lock_irqsave(&objs_lock);
 		/* A reference only while one is still held: shm_obj_put drops the last without objs_lock, so a
 		 * check of refs and then an increment could revive an object already on its way to vfree. */
-		u32 refs = o->used && o->owner_tid == t->tid ? __atomic_load_n(&o->refs, __ATOMIC_RELAXED) : 0;
-		while (refs && !__atomic_compare_exchange_n(&o->refs, &refs, refs + 1, true, __ATOMIC_ACQUIRE,
-							    __ATOMIC_RELAXED)) {
-		}
-		bool live = refs != 0;
+		bool mine = o->used && o->owner_tid == t->tid;
+		bool live = mine && get_unless_zero(o), dying = mine && !live;
 		spin_unlock_irqrestore(&objs_lock, f);
+		/* One whose last reference another task is dropping right now is still charged to t until its
+		 * vfree returns: wait for that (it never blocks for long), or t's slot would be reused with
+		 * the charge still on it, and the next task there would start without its whole quota. */
+		while (dying && READ_ONCE(o->used) && READ_ONCE(o->owner_tid) == t->tid) task_yield();
 		if (!live) continue;
 		spin_lock(&o->lock);
 		if (o->owner_tid == t->tid) hand_over(o, parent, parent_tid);

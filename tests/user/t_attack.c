@@ -378,6 +378,73 @@ static void test_quota_follows_task_not_slot(void)
 	drop_ctl(hc, c);
 }
 
+/* The slot race: A creates a big object, gives B the only handle and exits the moment B starts closing
+ * it, so B's vfree of the object runs while A's slot is reaped and handed to C. */
+#define RACE_BYTES (160UL << 20)
+static int race_b_child(void)
+{
+	struct ctl *c = child_ctl(0);
+	if (!c) return 1;
+	add_u64(&c->step, 1);
+	if (!wait_for_u64(&c->step, 2, TIMEOUT)) return 2;
+	u64 h = load_u64(&c->value);
+	store_u64(&c->step, 3);
+	return vmk_shm_close(h) == 0 ? 0 : 3;
+}
+
+static int race_a_child(void)
+{
+	struct ctl *c = child_ctl(0);
+	if (!c) return 1;
+	long h = vmk_shm_create(RACE_BYTES, 0);
+	if (h <= 0) return 2;
+	long g = vmk_shm_share(h, (long)load_u64(&c->rounds), SHM_R);
+	if (g <= 0 || vmk_shm_close(h) != 0) return 3;
+	store_u64(&c->value, (u64)g);
+	store_u64(&c->step, 2);
+	while (load_u64(&c->step) != 3) {
+	}
+	return 0; /* at once: B is dropping the last reference to our object now */
+}
+
+/* C, in A's slot: its account must hold its image and nothing else. */
+static int race_c_child(void)
+{
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st) != 0) return 1;
+	if (st.held_pages != st.image_pages) return 2;
+	long h = vmk_shm_create(RACE_BYTES, 0);
+	return h > 0 && vmk_shm_close(h) == 0 ? 0 : 3;
+}
+
+/* A creator's slot is handed on empty even when the last reference to its object is being dropped by
+ * another task while it exits: the exit waits for that vfree. Before, the charge stayed on the slot until
+ * the vfree ended ("spawn: slot N still charged"), so the task reusing the slot found its quota taken:
+ * 4 rounds of 5 failed in the reviewer's run. */
+static void test_slot_reused_empty(void)
+{
+	int fails = 0;
+	for (int round = 0; round < 5; round++) {
+		struct ctl *c;
+		long hc = new_ctl(&c);
+		REQUIRE(hc > 0);
+		long b = spawn_mode("race_b", NULL, hc, 64);
+		REQUIRE(b > 0);
+		CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
+		store_u64(&c->rounds, (u64)b);
+		long a = spawn_mode("race_a", NULL, hc, RACE_BYTES / PG + 64);
+		REQUIRE(a > 0);
+		CHECK_EQ(wait_status(a), 0);
+		long cc = spawn_mode("race_c", NULL, 0, RACE_BYTES / PG + 64);
+		REQUIRE(cc > 0);
+		CHECK_EQ((cc ^ a) & 63, 0); /* A's slot (tids end in the slot number) */
+		fails += wait_status(cc) != 0;
+		CHECK_EQ(wait_status(b), 0);
+		drop_ctl(hc, c);
+	}
+	CHECK_EQ(fails, 0);
+}
+
 static int grow_child(void)
 {
 	long h = vmk_shm_create(6 * PG, 0);
@@ -566,6 +633,9 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "hog")) return hog_child();
 		if (!strcmp(m, "cutter")) return cutter_child();
 		if (!strcmp(m, "adder")) return adder_child();
+		if (!strcmp(m, "race_a")) return race_a_child();
+		if (!strcmp(m, "race_b")) return race_b_child();
+		if (!strcmp(m, "race_c")) return race_c_child();
 		if (!strcmp(m, "share_up")) return share_up_child(arg);
 		if (!strcmp(m, "create32")) return create32_child();
 		if (!strcmp(m, "grow")) return grow_child();
@@ -582,6 +652,7 @@ int main(int argc, char **argv)
 	ktap_run("resize_reveals_no_stale_memory", test_resize_reveals_no_stale_memory);
 	ktap_run("growth_charges_difference", test_growth_charges_difference);
 	ktap_run("quota_follows_task_not_slot", test_quota_follows_task_not_slot);
+	ktap_run("slot_reused_empty", test_slot_reused_empty);
 	ktap_run("tids_with_high_bits", test_tids_with_high_bits);
 	ktap_run("wait_keeps_status_on_efault", test_wait_keeps_status_on_efault);
 	ktap_run("wait_check_stores_nothing", test_wait_check_stores_nothing);
