@@ -39,6 +39,18 @@ bool bootparams_is_flag(const char *key)
 	return false;
 }
 
+int bootparams_init_args(const char **args, int max)
+{
+	int n = 0;
+	for (int i = 0; i < bootarg_count(); i++) {
+		const char *k = bootarg_key(i);
+		if (bootarg_has_value(i) || strchr(k, '.') || bootparams_is_flag(k)) continue;
+		if (args && n < max) args[n] = k;
+		n++;
+	}
+	return n;
+}
+
 /* Control bytes and non-ASCII as \xNN, so a hostile line cannot drive the terminal. Returns the length
  * written (dst holds at least 4 * n + 1 bytes). */
 static size_t escape(char *dst, const char *s, size_t n)
@@ -126,5 +138,11 @@ int bootparams_check(void)
 	errors = info.malformed + info.dropped_words;
 	if (errors > nbad) printk("bootargs: error: %d more bad words not shown\n", errors - nbad);
 	errors += bootargs_check(kernel_params, (int)ARRAY_SIZE(kernel_params), problem, NULL);
+	int init_args = bootparams_init_args(NULL, 0);
+	if (init_args > VMK_ARGV_MAX - 1) {
+		printk("bootargs: error: %d arguments for init, at most %d (VMK_ARGV_MAX less its name)\n", init_args,
+		       VMK_ARGV_MAX - 1);
+		errors++;
+	}
 	return errors;
 }

@@ -17,6 +17,12 @@ int bootparams_check(void);
  * other bare word without a '.' is init's argument (the word "test" among them: test=... is a list). */
 bool bootparams_is_flag(const char *key);
 
+/* init's arguments from the command line, as in Linux: the bare words (no '=', no '.') that are not a
+ * kernel flag, in line order. Stores at most max of them in args (NULL: none stored) and returns how
+ * many there are; bootparams_check refuses a line with more than VMK_ARGV_MAX - 1 (argv[0] is init's
+ * name). Boot hart, after bootargs_init. */
+int bootparams_init_args(const char **args, int max);
+
 /* printk of n bytes with control bytes, backslash and non-ASCII as \xNN, in pieces printk can hold. */
 void bootparams_print_escaped(const char *s, size_t n);
 

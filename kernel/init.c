@@ -63,6 +63,15 @@ static void init_watch(void)
 	kernel_poweroff(killed ? BOOT_EXIT_INIT_KILLED : status ? status : leak ? 1 : 0);
 }
 
+/* init's name as the command line gave it: escaped as the bootargs echo is, so that it cannot drive the
+ * terminal, and cut at 64 bytes, so that the line's reason still fits printk's buffer. */
+static void print_name(const char *s)
+{
+	size_t n = strlen(s);
+	bootparams_print_escaped(s, MIN(n, (size_t)64));
+	if (n > 64) printk("...");
+}
+
 int kernel_start_init(const struct machine_desc *m)
 {
 	const char *why = NULL;
@@ -80,11 +89,8 @@ int kernel_start_init(const struct machine_desc *m)
 	shm_init();
 	const char *name = bootarg_get("init");
 	argv[argc++] = name && *name ? name : "/init";
-	/* Bare words on the command line (no '=', no '.') other than the kernel's own flags (vmallocinfo) are
-	 * init's arguments, as in Linux. */
-	for (int i = 0; i < bootarg_count() && argc < VMK_ARGV_MAX; i++)
-		if (!*bootarg_value(i) && !strchr(bootarg_key(i), '.') && !bootparams_is_flag(bootarg_key(i)))
-			argv[argc++] = bootarg_key(i);
+	/* bootparams_check refused a line with more than fit. */
+	argc += MIN(bootparams_init_args(argv + 1, VMK_ARGV_MAX - 1), VMK_ARGV_MAX - 1);
 	argv[argc] = NULL;
 
 	vm_quiesce();
@@ -96,12 +102,16 @@ int kernel_start_init(const struct machine_desc *m)
 				   : tid == -ENOEXEC ? "not a valid program"
 				   : tid == -ENOMEM  ? "not enough memory, or over the page quota"
 						     : "error";
-		printk("init: cannot start %s: %s (error %ld)\n", argv[0], what, tid);
+		printk("init: cannot start ");
+		print_name(argv[0]);
+		printk(": %s (error %ld)\n", what, tid);
 		return BOOT_EXIT_BAD_INIT;
 	}
 	init_tid = (u32)tid;
 	orphan_exempt_tid = init_tid;
-	printk("init: started %s as task %ld\n", argv[0], tid);
+	printk("init: started ");
+	print_name(argv[0]);
+	printk(" as task %ld\n", tid);
 	sched_idle_hook = init_watch;
 	scheduler_loop();
 }

@@ -177,8 +177,12 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 
 	int e = initrd_lookup(name, &img, &img_size);
 	if (e) return e == -ENOENT ? -ENOENT : -ENOEXEC;
+	/* The name is an archive entry's, which may hold any byte: the console gets a cleaned, bounded copy. */
+	char shown[48];
+	strlcpy(shown, name, sizeof(shown));
+	trace_clean(shown);
 	if (elf_plan(img, img_size, &plan, &why)) {
-		printk("spawn: %s is not a valid program: %s\n", name, why);
+		printk("spawn: %s is not a valid program: %s\n", shown, why);
 		return -ENOEXEC;
 	}
 	/* A full task table (EAGAIN) comes before ENOMEM in SYS_spawn's error order. */
@@ -189,12 +193,13 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 	u64 need = elf_plan_pages(&plan);
 	if (need > VMK_MAX_QUOTA_PAGES) {
 		printk("spawn: %s needs %lu pages for its segments, more than any task's quota (VMK_MAX_QUOTA_PAGES, "
-		       "%lu pages)\n", name, need, VMK_MAX_QUOTA_PAGES);
+		       "%lu pages)\n", shown, need, VMK_MAX_QUOTA_PAGES);
 		slot_release(t);
 		return -ENOMEM;
 	}
 	const char *base = strchr(name, '/') == name ? name + 1 : name;
 	strlcpy(t->name, base, sizeof(t->name));
+	trace_clean(t->name); /* printed in kill reports and traced quoted: no control bytes, no quotes */
 	t->parent = parent;
 	u64 image = image_pages(&plan);
 	t->quota_pages = child_quota(parent, quota_pages, image);
@@ -226,10 +231,8 @@ __noinline long task_spawn(const char *name, const char *const *argv, int argc, 
 	t->tf->regs[REG_A0 + 1] = uargv;
 	t->ctx.ra = (u64)(uptr)task_entry;
 	t->ctx.sp = (u64)(uptr)t->tf;
-	char tname[sizeof(t->name)]; /* archive names may hold anything: cleaned for the quoted field */
-	strlcpy(tname, t->name, sizeof(tname));
-	TRACE(TRACE_SHM, __builtin_return_address(0), "ev=spawn tid=%u name=\"%s\" parent=%u", t->tid,
-	      trace_clean(tname), parent ? parent->tid : 0);
+	TRACE(TRACE_SHM, __builtin_return_address(0), "ev=spawn tid=%u name=\"%s\" parent=%u", t->tid, t->name,
+	      parent ? parent->tid : 0);
 	unsigned long f = sched_lock_irqsave();
 	t->state = T_RUNNABLE;
 	sched_unlock_irqrestore(f);

@@ -266,6 +266,7 @@ int bootarg_count(void) { return nr_words; }
 const char *bootarg_key(int i) { return i >= 0 && i < nr_words ? words[i].key : NULL; }
 
 const char *bootarg_value(int i) { return i >= 0 && i < nr_words ? words[i].value : NULL; }
+bool bootarg_has_value(int i) { return i >= 0 && i < nr_words && words[i].has_value; }
 
 static const struct bootarg_param *find_param(const struct bootarg_param *params, int n, const char *key)
 {

@@ -100,5 +100,7 @@ int bootargs_check(const struct bootarg_param *params, int nparams, bootarg_prob
 int bootarg_count(void);
 const char *bootarg_key(int i);
 const char *bootarg_value(int i);
+/* Whether word i had an '=' (false also when i is out of range): "x=" has one, with an empty value. */
+bool bootarg_has_value(int i);
 
 #endif

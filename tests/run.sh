@@ -136,6 +136,15 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	# A kernel flag among init's bare words is the kernel's, not init's: one argument, and the listing.
 	boot program-hello-flag-not-an-argument 1 256M - "vmallocinfo init=/hello one" 0 \
 		"with 1 argument\\(s\\) && vmallocinfo: begin" "$BUILD/initrd.cpio"
+	# "x=" is a key with an empty value, warned about as unknown and not init's: one argument, "y".
+	boot program-hello-empty-value-not-an-argument 1 256M - "init=/hello x= y" 0 \
+		"'x': unknown key, ignored && with 1 argument\\(s\\)" "$BUILD/initrd.cpio"
+	# More bare words than init's argv holds are refused, not cut short in silence.
+	boot init-too-many-arguments 1 64M - "init=/hello a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11 a12 a13 a14 a15 a16" 14 \
+		"bootargs: error: 16 arguments for init, at most 15" "$BUILD/initrd.cpio"
+	# init's name as typed is printed escaped and cut, so the reason still ends the line.
+	boot init-name-escaped 1 64M - "init=/a\\x1b[31mRED$(printf 'L%.0s' $(seq 1 200))" 13 \
+		"init: cannot start /a\\\\x1b\\[31mREDL{54}\\.\\.\\.: no such file in the initrd" "$BUILD/initrd.cpio"
 	boot program-bigsort 2 256M - "init=/bigsort" 0 "bigsort: 8388608 numbers in 64 MiB && bigsort: ok" \
 		"$BUILD/initrd.cpio"
 	# make trace's default workload (four tasks, hundreds of shm operations, purges during the run) with
