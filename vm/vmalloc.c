@@ -159,15 +159,18 @@ fail_unlock:
 
 /* Undoes va_area_get for an area whose range was never exposed (population failed): straight back to the
  * free index, no purge needed since no translation of it was ever used. */
-void va_area_abort(struct vmap_area *a, u64 pages)
+void va_area_abort(struct vmap_area *a, u64 pages, bool mapped)
 {
 	va_busy_take(a->addr);
 	u32 owner = a->owner;
 	unsigned long f = arena_lock();
 	arena_note_event_locked(ARENA_FAILED);
 	bool due = false;
-	if (va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
-		a->nr_pages = 0; /* no node to record the range: parked for the purge rather than lost */
+	/* A range that held a leaf, however briefly, may sit in another hart's TLB (RISC-V lets a hart cache
+	 * any valid translation, speculatively too): it goes to the purge, whose fence comes before its
+	 * reuse. One with no node to record it goes there too, rather than being lost. */
+	if (mapped || va_index_free(&arena.free, a->va_start, a->va_size) == -ENOMEM) {
+		a->nr_pages = 0;
 		due = va_lazy_park_locked(a);
 	} else {
 		va_check_move(a, VAH(TAKEN), VA_FREE);
@@ -186,7 +189,8 @@ void va_area_abort(struct vmap_area *a, u64 pages)
 static __attribute__((noinline, cold)) int populate_after_drain(u64 va, u32 n, int node, bool zero, int e)
 {
 	bool freed = false;
-	if (vm_tail_pages_waiting()) {
+	/* The drain's fence waits for the other harts: never from an interrupt handler. */
+	if (!in_interrupt() && vm_tail_pages_waiting()) {
 		vm_tail_pages_drain();
 		freed = true;
 	}
@@ -289,7 +293,7 @@ __attribute__((noinline, cold)) void va_trace_free(const struct vmap_area *a, co
 static __attribute__((noinline, cold)) void *populate_failed(struct vmap_area *a, u64 size, u64 align,
 							     const void *caller)
 {
-	va_area_abort(a, a->nr_pages);
+	va_area_abort(a, a->nr_pages, true); /* the failed populate mapped some pages before it gave up */
 	arena_note_failure(size, align, caller, ENOMEM, "out of physical pages");
 	return NULL;
 }
@@ -583,7 +587,7 @@ __noinline void *vmap(struct page **pages, unsigned int count, unsigned flags, u
 	a->node = NUMA_NO_NODE;
 	int e = pt_kr_map_pages(a->addr, pages, count, prot | PTE_G);
 	if (e) {
-		va_area_abort(a, 0);
+		va_area_abort(a, 0, true); /* pt_kr_map_pages unmapped what it had mapped */
 		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, CALLER, -e,
 				e == -EINVAL ? "vmap: NULL or unmanaged page" : "vmap: no memory for page tables");
 		return NULL;

@@ -175,8 +175,9 @@ u64 vm_cached_pages(void);
  * purge in flight on another hart), waits for that purge, purges what is left and retries. NULL on
  * failure (noted). Any context but interrupt for the waits; no lock held. */
 struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owner, u64 pages, const void *caller);
-/* Undoes va_area_get for a range never exposed: straight back to the free index, `pages` uncharged. */
-void va_area_abort(struct vmap_area *a, u64 pages);
+/* Undoes va_area_get for a range never exposed, `pages` uncharged: straight back to the free index when
+ * nothing was ever mapped in it, else (`mapped`) to the purge, whose fence must come before its reuse. */
+void va_area_abort(struct vmap_area *a, u64 pages, bool mapped);
 /* Takes the live area starting at addr out of the busy map; NULL with a warning naming fn and caller. */
 struct vmap_area *va_area_take(const void *addr, const char *fn, const void *caller);
 /* Parks an area already out of the busy map and already unmapped for the next purge. No lock held. */

@@ -93,7 +93,7 @@ static struct vmap_area *block_new(struct hart_vb *hv, int node, const void *cal
 		irq_restore(f);
 	}
 	if (unlikely(!table)) {
-		va_area_abort(b, 0); /* never exposed, nothing mapped */
+		va_area_abort(b, 0, false); /* never exposed, nothing mapped */
 		arena_note_failure(VB_SIZE, VB_SIZE, caller, ENOMEM, "vm_map_ram: no page table for a block");
 		return NULL;
 	}
@@ -126,7 +126,7 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 	page_cache_set_table_node(old);
 	irq_restore(f);
 	if (e) {
-		va_area_abort(a, 0);
+		va_area_abort(a, 0, true); /* pt_kr_map_pages unmapped what it had mapped */
 		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, ENOMEM, "vm_map_ram: bad page or no memory");
 		return NULL;
 	}

@@ -110,7 +110,7 @@ static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero
 			pt_kr_clear(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), PT_KR_FREE, NULL);
 	}
 	if (e) {
-		va_area_abort(na, (mapped - kept) >> PAGE_SHIFT);
+		va_area_abort(na, (mapped - kept) >> PAGE_SHIFT, true);
 		arena_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages or tables for the moved area");
 		return NULL;
 	}
