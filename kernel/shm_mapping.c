@@ -12,20 +12,23 @@ static void no_free(void *ctx, u64 pa, int level) { (void)ctx; (void)pa; (void)l
 /* Caller holds the mapper's shm_lock. With `flush`, the tables it empties are freed only after the
  * shootdown: a hart that ran the task may hold them in its walk cache until then. Without (the task never
  * runs again: its ASID is flushed when it is reaped), at once. */
-static void unmap_range(struct task_map *m, u64 from, u64 to, bool flush)
+/* As unmap_range, with `tables` already chained by a failed map's rollback in the range. */
+static void unmap_range_with(struct task_map *m, u64 from, u64 to, bool flush, u64 tables)
 {
-	if (to <= from) return;
-	u64 tables = 0;
-	pt_unmap_deferred(m->task->root_pa, m->uva + from, to - from, no_free, NULL, &tables);
+	if (to > from) pt_unmap_deferred(m->task->root_pa, m->uva + from, to - from, no_free, NULL, &tables);
 	/* A changed non-leaf entry needs the fence without an address (the privileged spec): the whole ASID
 	 * when tables went, else the range (aspace_flush fences other harts' whole ASID either way). */
 	if (flush && tables) aspace_flush(m->task, 0, 0);
-	else if (flush) aspace_flush(m->task, m->uva + from, to - from);
+	else if (flush && to > from) aspace_flush(m->task, m->uva + from, to - from);
 	pt_free_tables(tables);
 }
 
-/* Maps the object's pages [from, to) into the mapping; on failure nothing of that range stays mapped.
- * Caller holds the mapper's shm_lock. */
+static void unmap_range(struct task_map *m, u64 from, u64 to, bool flush) { unmap_range_with(m, from, to, flush, 0); }
+
+/* Maps the object's pages [from, to) into the mapping; on failure nothing of that range stays mapped,
+ * and what was mapped for a moment is fenced before any table it used is freed: the task may run on
+ * other harts meanwhile, and a thread there may have touched the new pages. Caller holds the mapper's
+ * shm_lock. */
 static int map_range(struct task_map *m, void *kva, u64 from, u64 to)
 {
 	u64 pte = PTE_R | ((m->prot & PROT_WRITE) ? PTE_W : 0) | PTE_U, pas[32];
@@ -33,9 +36,10 @@ static int map_range(struct task_map *m, void *kva, u64 from, u64 to)
 		size_t n = 0;
 		for (; n < ARRAY_SIZE(pas) && off + n * PAGE_SIZE < to; n++)
 			pas[n] = vmalloc_to_pa((u8 *)kva + off + n * PAGE_SIZE);
-		int e = pt_map_pages(m->task->root_pa, m->uva + off, pas, n, pte);
+		u64 tables = 0;
+		int e = pt_map_pages(m->task->root_pa, m->uva + off, pas, n, pte, &tables);
 		if (e) {
-			if (off > from) pt_unmap(m->task->root_pa, m->uva + from, off - from, no_free, NULL);
+			unmap_range_with(m, from, off + n * PAGE_SIZE, true, tables);
 			return e;
 		}
 		off += n * PAGE_SIZE;
@@ -147,7 +151,10 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 {
 	to = reach(m, to);
 	spin_lock(&m->task->shm_lock);
-	int e = to > m->mapped ? pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped) : 0;
+	u64 tables = 0;
+	int e = to > m->mapped ? pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped, &tables) : 0;
+	if (tables) aspace_flush(m->task, 0, 0); /* the rollback unlinked tables walkers may have cached */
+	pt_free_tables(tables);
 	spin_unlock(&m->task->shm_lock);
 	return e ? -ENOMEM : 0; /* what it did build stays until the grow's commit or shm_mapping_unfill */
 }

@@ -50,9 +50,9 @@ static void unmap_level(pte_t *t, int level, u64 va, u64 last, struct unmap_stat
 	}
 }
 
-static void unmap_quiet(u64 root, u64 va, u64 last)
+static void unmap_quiet(u64 root, u64 va, u64 last, u64 *tables)
 {
-	struct unmap_state u = {0};
+	struct unmap_state u = {.tables = tables};
 	unmap_level(pt_table_va(root), 2, va, last, &u);
 }
 
@@ -61,12 +61,12 @@ static void unmap_quiet(u64 root, u64 va, u64 last)
  * failure, bad page address) the walk also covers it, to free tables created on the way down to it;
  * after -EEXIST that page belongs to someone else and the path to it existed before.
  */
-static void map_rollback(u64 root, u64 start, u64 fail_va, int err)
+static void map_rollback(u64 root, u64 start, u64 fail_va, int err, u64 *tables)
 {
 	if (err != -EEXIST)
-		unmap_quiet(root, start, fail_va + PAGE_SIZE - 1);
+		unmap_quiet(root, start, fail_va + PAGE_SIZE - 1, tables);
 	else if (fail_va != start)
-		unmap_quiet(root, start, fail_va - 1);
+		unmap_quiet(root, start, fail_va - 1, tables);
 }
 
 /* ---- splitting huge leaves, undoable so a later failure can restore the original tree ---- */
@@ -260,11 +260,11 @@ int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags)
 		return -EINVAL;
 	struct map_state m = {.pa_minus_va = pa - va, .flags = prot | PT_LEAF_FLAGS, .huge = flags & PT_HUGE};
 	int err = map_level(pt_table_va(root), 2, va, last, &m);
-	if (err) map_rollback(root, va, m.fail_va, err);
+	if (err) map_rollback(root, va, m.fail_va, err, NULL);
 	return err;
 }
 
-int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
+int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot, u64 *tables)
 {
 	/* No half of the address space holds more than 2^26 pages, which also keeps n << 12 in range. */
 	if (n - 1 >= (1UL << 26) || (va & (PAGE_SIZE - 1)) || !pt_prot_ok(prot) ||
@@ -272,17 +272,17 @@ int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot)
 		return -EINVAL;
 	struct map_state m = {.pas = pas, .va0 = va, .flags = prot | PT_LEAF_FLAGS};
 	int err = map_level(pt_table_va(root), 2, va, va + (n << PAGE_SHIFT) - 1, &m);
-	if (err) map_rollback(root, va, m.fail_va, err);
+	if (err) map_rollback(root, va, m.fail_va, err, tables);
 	return err;
 }
 
-int pt_reserve_tables(u64 root, u64 va, u64 size)
+int pt_reserve_tables(u64 root, u64 va, u64 size, u64 *tables)
 {
 	u64 last = va + size - 1;
 	if (!size || ((va | size) & (PAGE_SIZE - 1)) || !range_ok(va, last)) return -EINVAL;
 	struct map_state m = {.tables_only = true};
 	int err = map_level(pt_table_va(root), 2, va, last, &m);
-	if (err) map_rollback(root, va, m.fail_va, err);
+	if (err) map_rollback(root, va, m.fail_va, err, tables);
 	return err;
 }
 

@@ -71,12 +71,15 @@ typedef void (*pt_leaf_fn)(void *ctx, u64 pa, int level);
  */
 int pt_map(u64 root, u64 va, u64 pa, u64 size, u64 prot, unsigned flags);
 /* Maps n 4 KiB pages, page i at pas[i] (each checked: -EINVAL for 0 or out of range), at va. Same errors
- * and all-or-nothing rollback as pt_map. */
-int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot);
+ * and all-or-nothing rollback as pt_map, except that with `tables` (not NULL) the tables the rollback
+ * empties are chained there as pt_unmap_deferred chains them: in an address space live on other harts,
+ * the rollback's cleared leaves and unlinked tables need a fence before the tables are freed. */
+int pt_map_pages(u64 root, u64 va, const u64 *pas, size_t n, u64 prot, u64 *tables);
 /* Builds every table [va, va + size) needs down to level 0 and maps nothing, so that a later pt_map there
- * cannot fail for want of a table. -EEXIST if a huge leaf is in the way; -ENOMEM frees what it built. A
- * table left empty is freed by the next pt_unmap over it. */
-int pt_reserve_tables(u64 root, u64 va, u64 size);
+ * cannot fail for want of a table. -EEXIST if a huge leaf is in the way; -ENOMEM undoes what it built
+ * (freed, or with `tables` chained there, as pt_map_pages). A table left empty is freed by the next
+ * pt_unmap over it. */
+int pt_reserve_tables(u64 root, u64 va, u64 size, u64 *tables);
 /* Returns the number of 4 KiB pages unmapped (holes are fine), calling leaf() per cleared leaf. Huge leaves
  * straddling the range's ends are split first (-ENOMEM: nothing changed). Tables left empty are freed,
  * except level-1 tables under kernel-half root slots. */

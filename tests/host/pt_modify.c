@@ -189,6 +189,37 @@ void test_unmap_deferred(void)
 	teardown_checks();
 }
 
+/* A failed map's rollback in a live address space chains the tables it unlinks, for the caller to free
+ * after its fence, as pt_unmap_deferred does: pt_map_pages across two 2 MiB spans, failing at the
+ * second's table, and pt_reserve_tables failing at a fresh level-1 table's level-0 one. */
+void test_rollback_deferred(void)
+{
+	u64 root = setup(), pas[600];
+	for (u32 i = 0; i < 600; i++) pas[i] = 0x100000 + (u64)i * PAGE_SIZE;
+	long base = live_tables;
+	u64 chain = 0;
+	fail_after = 2; /* the level-1 and the first level-0 table come, the second level-0 does not */
+	CHECK_EQ(pt_map_pages(root, 3 * GiB + MiB, pas, 600, PTE_R | PTE_U, &chain), -ENOMEM);
+	fail_after = -1;
+	CHECK_EQ(sw_scan(root, NULL).pages, 0);
+	CHECK_EQ(sw_scan(root, NULL).empty_tables, 0); /* unlinked: no walk reaches them */
+	CHECK_EQ(live_tables, base + 2);              /* but not freed */
+	u32 n = 0;
+	for (u64 t = chain; t; t = sim_table(t)[0]) n++;
+	CHECK_EQ(n, 2);
+	pt_free_tables(chain);
+	CHECK_EQ(live_tables, base);
+	chain = 0;
+	fail_after = 1;
+	CHECK_EQ(pt_reserve_tables(root, 5 * GiB, 4 * MiB, &chain), -ENOMEM);
+	fail_after = -1;
+	CHECK_EQ(live_tables, base + 1);
+	CHECK(chain != 0 && sim_table(chain)[0] == 0);
+	pt_free_tables(chain);
+	CHECK_EQ(live_tables, base);
+	teardown_checks();
+}
+
 void test_destroy_and_share(void)
 {
 	u64 kroot = setup();

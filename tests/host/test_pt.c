@@ -15,6 +15,7 @@ int main(void)
 	htest_run("unmap_split", test_unmap_split);
 	htest_run("table_reclaim", test_table_reclaim);
 	htest_run("unmap_deferred", test_unmap_deferred);
+	htest_run("rollback_deferred", test_rollback_deferred);
 	htest_run("kernel_range", test_kernel_range);
 	htest_run("kernel_range_failures", test_kernel_range_failures);
 	htest_run("kernel_range_block", test_kernel_range_block);

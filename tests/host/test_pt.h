@@ -65,6 +65,7 @@ void test_enomem_rollback(void);
 void test_unmap_split(void);
 void test_table_reclaim(void);
 void test_unmap_deferred(void);
+void test_rollback_deferred(void);
 void test_destroy_and_share(void);
 
 /* pt_random.c */
