@@ -262,10 +262,6 @@ int shm_inherit(struct task *parent, struct task *child, const u64 *handles, u32
 
 void shm_release_task(struct task *t)
 {
-	unsigned long f = sched_lock_irqsave();
-	struct task *parent = t->parent;
-	u32 parent_tid = parent ? parent->tid : 0;
-	sched_unlock_irqrestore(f);
 	spin_lock(&t->shm_lock);
 	t->shm_open = false; /* from here on nobody can give t a handle */
 	spin_unlock(&t->shm_lock);
@@ -280,7 +276,7 @@ void shm_release_task(struct task *t)
 		spin_unlock(&t->shm_lock);
 		if (o) shm_obj_put(o);
 	}
-	shm_objs_hand_over(t, parent, parent_tid);
+	shm_objs_hand_over(t);
 }
 
 bool shm_fault(struct task *t, u64 addr, u64 cause) { return shm_mapping_fault(t, addr, cause); }

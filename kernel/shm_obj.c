@@ -165,25 +165,47 @@ static bool move_charge(struct shm_obj *o, u32 to, u32 to_tid, bool force)
 	return true;
 }
 
-/* The parent takes an object only while it can still hand it on in turn (it has not released its own). */
-static bool give_to_parent(struct shm_obj *o, struct task *parent, u32 parent_tid, bool force)
+enum give { GIVEN, NO_ROOM, PARENT_CLOSING };
+
+/* The parent takes an object only while it can still hand it on in turn (it has not released its own).
+ * A parent that is releasing its own is exiting too: it hands t to its own parent as soon as its release
+ * is done (kernel/task.c, task_exit), so the caller waits for that rather than send the object to the
+ * pool, which would take it out of the subtree's account. */
+static enum give give_to_parent(struct shm_obj *o, struct task *parent, u32 parent_tid, bool force)
 {
-	if (!parent) return false;
+	if (!parent) return NO_ROOM;
 	spin_lock(&parent->shm_lock);
-	bool ok = parent->tid == parent_tid && parent->shm_open && move_charge(o, parent->slot, parent_tid, force);
+	enum give g = parent->tid != parent_tid			       ? NO_ROOM
+		      : !parent->shm_open				       ? PARENT_CLOSING
+		      : move_charge(o, parent->slot, parent_tid, force) ? GIVEN
+									: NO_ROOM;
 	spin_unlock(&parent->shm_lock);
-	return ok;
+	return g;
 }
 
-static void hand_over(struct shm_obj *o, struct task *parent, u32 parent_tid)
+/* To the parent if it has room, else to the pool if it has, else to either beyond its limits. Caller
+ * holds o->lock. PARENT_CLOSING: nothing moved, ask again once the parent has handed t on. */
+static enum give hand_over(struct shm_obj *o, struct task *parent, u32 parent_tid)
 {
-	if (give_to_parent(o, parent, parent_tid, false) || move_charge(o, SHM_ORPHAN_OWNER, 0, false) ||
-	    give_to_parent(o, parent, parent_tid, true))
-		return;
+	enum give g = give_to_parent(o, parent, parent_tid, false);
+	if (g != NO_ROOM) return g;
+	if (move_charge(o, SHM_ORPHAN_OWNER, 0, false) || give_to_parent(o, parent, parent_tid, true) == GIVEN)
+		return GIVEN;
 	move_charge(o, SHM_ORPHAN_OWNER, 0, true);
+	return GIVEN;
 }
 
-void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid)
+/* t's parent now and its tid (0 with none): it changes when the parent exits (task_exit). */
+static struct task *parent_of(struct task *t, u32 *tid)
+{
+	unsigned long f = sched_lock_irqsave();
+	struct task *p = t->parent;
+	*tid = p ? p->tid : 0;
+	sched_unlock_irqrestore(f);
+	return p;
+}
+
+void shm_objs_hand_over(struct task *t)
 {
 	for (u32 i = 0; i < MAX_SHM_OBJS; i++) {
 		struct shm_obj *o = &objs[i];
@@ -199,9 +221,15 @@ void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid)
 		 * the charge still on it, and the next task there would start without its whole quota. */
 		while (dying && READ_ONCE(o->used) && READ_ONCE(o->owner_tid) == t->tid) task_yield();
 		if (!live) continue;
-		spin_lock(&o->lock);
-		if (o->owner_tid == t->tid) hand_over(o, parent, parent_tid);
-		spin_unlock(&o->lock);
+		for (;;) {
+			u32 parent_tid;
+			struct task *parent = parent_of(t, &parent_tid);
+			spin_lock(&o->lock);
+			enum give g = o->owner_tid == t->tid ? hand_over(o, parent, parent_tid) : GIVEN;
+			spin_unlock(&o->lock);
+			if (g != PARENT_CLOSING) break;
+			task_yield(); /* the parent's release never waits for t: it ends */
+		}
 		shm_obj_put(o);
 	}
 }

@@ -68,8 +68,10 @@ void shm_obj_end_hopeless_waits(struct shm_obj *o);
 
 /* Hands every live object task t (exiting, tid t->tid) owns to its parent when the parent has room (pages
  * and objects), else to the orphan pool when it has room, else to the parent over its limits, else to
- * the pool over its own; so t's account is empty when its slot is reused. Task context, no shm lock. */
-void shm_objs_hand_over(struct task *t, struct task *parent, u32 parent_tid);
+ * the pool over its own; so t's account is empty when its slot is reused. A parent exiting meanwhile is
+ * waited for until it has handed t to its own parent, which then takes the objects: they stay in the
+ * subtree's account. Task context, no shm lock. */
+void shm_objs_hand_over(struct task *t);
 
 /* Objects alive now (for the leak checks). Any context. */
 u64 shm_objs_live(void);
