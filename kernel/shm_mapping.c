@@ -91,7 +91,7 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 	}
 	if (!r) {
 		*m = (struct task_map){.obj = o, .uva = uva, .max_size = max_size, .prot = prot, .mapped = o->size,
-				       .table_pages = charge, .task = t};
+				       .grow_to = o->size, .table_pages = charge, .task = t};
 		if (map_range(m, o->kva, 0, o->size)) {
 			m->obj = NULL;
 			vm_owner_charge(t->slot, -(s64)charge, false);
@@ -151,39 +151,49 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 {
 	to = reach(m, to);
 	spin_lock(&m->task->shm_lock);
-	u64 tables = 0;
-	int e = to > m->mapped ? pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped, &tables) : 0;
-	if (tables) aspace_flush(m->task, 0, 0); /* the rollback unlinked tables walkers may have cached */
-	pt_free_tables(tables);
+	int e = 0;
+	m->grow_to = m->mapped;
+	u64 need = pt_tables_spanned(m->uva, to);
+	/* The mapper pays for its mapping's part of the growth, within its limits, or the mapping stays. */
+	if (to > m->mapped &&
+	    !vm_owner_charge(m->task->slot, need > m->table_pages ? (s64)(need - m->table_pages) : 0, false)) {
+		m->table_pages = MAX(m->table_pages, need);
+		m->grow_to = to;
+		u64 tables = 0;
+		e = pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped, &tables);
+		if (tables) aspace_flush(m->task, 0, 0); /* the rollback unlinked tables walkers may have cached */
+		pt_free_tables(tables);
+	}
 	spin_unlock(&m->task->shm_lock);
 	return e ? -ENOMEM : 0; /* what it did build stays until the grow's commit or shm_mapping_unfill */
 }
 
-int shm_mapping_fill(struct task_map *m, void *kva, u64 to)
+int shm_mapping_fill(struct task_map *m, void *kva)
 {
 	spin_lock(&m->task->shm_lock);
 	/* Tables were reserved, but an unmap in that task may have reclaimed an empty one since. */
-	int e = map_range(m, kva, m->mapped, reach(m, to));
+	int e = map_range(m, kva, m->mapped, m->grow_to);
 	spin_unlock(&m->task->shm_lock);
 	return e ? -ENOMEM : 0;
 }
 
-void shm_mapping_unfill(struct task_map *m, u64 to)
+void shm_mapping_unfill(struct task_map *m)
 {
 	spin_lock(&m->task->shm_lock);
-	unmap_range(m, m->mapped, reach(m, to), true);
+	unmap_range(m, m->mapped, m->grow_to, true);
+	m->grow_to = m->mapped;
+	u64 tables = pt_tables_spanned(m->uva, m->mapped);
+	if (tables < m->table_pages) {
+		vm_owner_charge(m->task->slot, -(s64)(m->table_pages - tables), false);
+		m->table_pages = tables;
+	}
 	spin_unlock(&m->task->shm_lock);
 }
 
-void shm_mapping_commit(struct task_map *m, u64 to)
+void shm_mapping_commit(struct task_map *m)
 {
 	spin_lock(&m->task->shm_lock);
-	m->mapped = reach(m, to);
-	u64 tables = pt_tables_spanned(m->uva, m->mapped);
-	if (tables > m->table_pages) {
-		vm_owner_charge(m->task->slot, (s64)(tables - m->table_pages), true);
-		m->table_pages = tables;
-	}
+	m->mapped = m->grow_to;
 	spin_unlock(&m->task->shm_lock);
 }
 
@@ -192,7 +202,7 @@ void shm_mapping_cut(struct task_map *m, u64 to)
 	spin_lock(&m->task->shm_lock);
 	if (m->mapped > to) {
 		unmap_range(m, to, m->mapped, true); /* pt_unmap frees the tables it leaves empty */
-		m->mapped = to;
+		m->mapped = m->grow_to = to;
 		u64 tables = pt_tables_spanned(m->uva, to);
 		if (tables < m->table_pages) {
 			vm_owner_charge(m->task->slot, -(s64)(m->table_pages - tables), false);

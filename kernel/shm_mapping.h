@@ -22,19 +22,23 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
 
 /* Steps of the resize protocol (kernel/shm_resize.c) on one mapping m of an object whose lock the caller
- * holds; each takes m's task->shm_lock itself. `to` is a size of the object, cut to m's reserve.
- * reserve: creates the page tables [m->mapped, to) needs, so that filling there cannot fail for want
- *   of them (-ENOMEM).
- * fill: maps the object's pages [m->mapped, to) from kva (m->mapped unchanged); -ENOMEM leaves nothing
- *   of that range mapped. unfill undoes a fill, a partial one or none (with a TLB shootdown of m's
- *   task), and frees the tables reserve built there: every failed grow ends with it on each mapping.
- * commit: m->mapped = to, charging the mapper for new table pages (past its quota if need be).
+ * holds; each takes m's task->shm_lock itself. Outside a grow m->grow_to == m->mapped.
+ * reserve: sets m->grow_to, this grow's end for m: `to` cut to m's reserve when m's task's account can
+ *   pay for the page tables of the new part (charged now, within its limits), else m->mapped: a mapping
+ *   whose mapper cannot pay does not follow the growth (it follows again at a grow it can pay for), and
+ *   the grower is never refused for a mapper's quota. Then creates the tables [m->mapped, m->grow_to)
+ *   needs, so that filling there cannot fail for want of them; -ENOMEM when memory for them is out.
+ * fill: maps the object's pages [m->mapped, m->grow_to) from kva (m->mapped unchanged); -ENOMEM leaves
+ *   nothing of that range mapped. unfill undoes a reserve and a fill, partial ones or none (with a TLB
+ *   shootdown of m's task): frees the tables, credits the charge, m->grow_to = m->mapped. Every failed
+ *   grow ends with it on each mapping.
+ * commit: m->mapped = m->grow_to.
  * cut: unmaps [to, m->mapped) with a TLB shootdown of m's task, frees the tables left empty and credits
  *   them, and sets m->mapped = to. */
 int shm_mapping_reserve(struct task_map *m, u64 to);
-int shm_mapping_fill(struct task_map *m, void *kva, u64 to);
-void shm_mapping_unfill(struct task_map *m, u64 to);
-void shm_mapping_commit(struct task_map *m, u64 to);
+int shm_mapping_fill(struct task_map *m, void *kva);
+void shm_mapping_unfill(struct task_map *m);
+void shm_mapping_commit(struct task_map *m);
 void shm_mapping_cut(struct task_map *m, u64 to);
 
 /* A user page fault at addr inside one of t's mappings: true if the access may be retried (a load or

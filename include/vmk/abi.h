@@ -65,9 +65,11 @@
  *     any other object its size in pages. A resize charges or credits only the difference.
  *   - the page tables of every mapping the task makes: one page per 2 MiB-aligned span and one per
  *     1 GiB-aligned span that the mapped part [addr, addr + size) touches (a small mapping costs 2
- *     pages), charged at map time (-ENOMEM when they do not fit), charged again as the object grows
- *     (past the quota if need be: growth is the owner's call, and its tables are a 512th of it),
- *     credited at unmap.
+ *     pages), charged at map time (-ENOMEM when they do not fit), charged again as the object grows,
+ *     within the task's limits: a mapping whose task cannot pay for the tables of the new part does
+ *     not follow that growth (it stays as it was; an access past it faults, as past any mapping's
+ *     mapped part, and kills), and follows again at a later grow it can pay for. Growth is the
+ *     owner's call: a mapper's quota never refuses it. Credited as the mapping shrinks and at unmap.
  *   A task also owns at most VMK_MAX_OBJECTS objects, holds at most VMK_MAX_HANDLES handles and makes at
  *   most VMK_MAX_MAPS mappings (-EMFILE beyond each). When the owner exits, every object it created that
  *   others still hold changes owner: to its parent if the parent is alive and has room (pages and
@@ -193,7 +195,8 @@
  *
  * long SYS_shm_map(u64 handle, u64 hint, u64 max_size, u64 prot) -> user address (page aligned)
  *   Maps the object's current size; max_size (rounded up to pages) reserves address space so that later
- *   growth shows up in this mapping in place, up to max_size. max_size 0 means the current size.
+ *   growth shows up in this mapping in place, up to max_size, as far as the caller's account pays for
+ *   the tables (see QUOTAS). max_size 0 means the current size.
  *   hint 0 lets the kernel choose; otherwise it is a page-aligned address in the shm window
  *   [VMK_SHM_BASE, VMK_SHM_TOP), taken when [hint, hint + max_size) is free with a page to spare on
  *   either side of other mappings, else the kernel chooses as for 0. Mappings are never executable.

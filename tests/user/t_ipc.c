@@ -338,6 +338,50 @@ static void test_shrink_credits_tables(void)
 	CHECK_EQ(scene_close(&s), 0);
 }
 
+/* A mapper pays for its mappings' part of a growth, within its limits, or those mappings do not follow:
+ * ten 8 MiB-reserve mappings of a 1-page object by a child with room for only a few more tables, and the
+ * object grows to 4 MiB. The grow succeeds (a mapper's quota never refuses the grower), and the child's
+ * account stays within its limit. Before, each mapping's tables were charged past the quota, so N
+ * mappings made the growth cost N times its tables: a reviewer's 12 children held 2,075 pages each
+ * against limits of 330, 43,041 in all against their parent's 20,030. */
+static int follower_child(void)
+{
+	u64 hs[2];
+	struct ctl *c = child_setup(hs, 2);
+	if (!c) return 1;
+	for (int i = 0; i < 10; i++)
+		if (vmk_shm_map(hs[1], 0, 8UL << 20, PROT_READ) <= 0) return 2;
+	store_u64(&c->step, 1);
+	if (!wait_for_u64(&c->step, 2, TIMEOUT)) return 3;
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st) != 0) return 4;
+	store_u64(&c->result, st.held_pages - st.image_pages);
+	store_u64(&c->rounds, st.quota_pages);
+	store_u64(&c->step, 3);
+	return wait_for_u64(&c->stop, 1, TIMEOUT) ? 0 : 5;
+}
+
+static void test_growth_tables_paid_by_mapper(void)
+{
+	struct scene s;
+	REQUIRE(scene_open(&s, PG));
+	struct ctl *c = s.c;
+	u64 hs[2] = {(u64)s.ch, (u64)s.h};
+	const char *argv[] = {PROG, "follower", NULL};
+	long tid = vmk_spawn(PROG, argv, hs, 2, 2 + 10 * 2 + 6); /* ctl's tables, ten mappings', 6 to spare */
+	REQUIRE(tid > 0);
+	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
+	CHECK_EQ(vmk_shm_resize(s.h, 4UL << 20), 0);
+	store_u64(&c->step, 2);
+	CHECK(wait_for_u64(&c->step, 3, TIMEOUT));
+	CHECK(load_u64(&c->result) <= load_u64(&c->rounds));
+	CHECK(load_u64(&c->result) > 2 + 10 * 2); /* some mappings did follow */
+	CHECK_EQ(vmk_shm_resize(s.h, PG), 0);
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(scene_close(&s), 0);
+}
+
 /* A grow that fails (here over the quota) leaves every mapping as it was, tables included: the tables
  * a mapping of up to 1 GiB needs were built before the quota said no and stayed, uncharged, until the
  * task exited (about 513 pages a round, so 20 rounds held 10,000 pages beyond a 16 MiB quota). */
@@ -449,6 +493,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "copier")) return copier_child();
 		if (!strcmp(argv[1], "server")) return server_child();
 		if (!strcmp(argv[1], "tables")) return tables_child();
+		if (!strcmp(argv[1], "follower")) return follower_child();
 		if (!strcmp(argv[1], "orphan-mid")) return orphan_mid_child();
 		if (!strcmp(argv[1], "orphan-keeper")) return orphan_keeper_child();
 		if (argc > 2 && !strcmp(argv[1], "orphan-leaf")) return orphan_leaf_child(strtol(argv[2], NULL, 10));
@@ -466,6 +511,7 @@ int main(int argc, char **argv)
 	ktap_run("server_survives_client", test_server_survives_client);
 	ktap_run("shrink_credits_tables", test_shrink_credits_tables);
 	ktap_run("failed_grow_leaves_no_tables", test_failed_grow_leaves_no_tables);
+	ktap_run("growth_tables_paid_by_mapper", test_growth_tables_paid_by_mapper);
 	ktap_run("orphan_pool_takes_objects", test_orphan_pool_takes_objects);
 	ktap_run("nothing_left_behind", test_nothing_left_behind);
 	return ktap_end();
