@@ -154,15 +154,19 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 	int e = 0;
 	m->grow_to = m->mapped;
 	u64 need = pt_tables_spanned(m->uva, to);
-	/* The mapper pays for its mapping's part of the growth, within its limits, or the mapping stays. */
-	if (to > m->mapped &&
-	    !vm_owner_charge(m->task->slot, need > m->table_pages ? (s64)(need - m->table_pages) : 0, false)) {
-		m->table_pages = MAX(m->table_pages, need);
-		m->grow_to = to;
-		u64 tables = 0;
-		e = pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped, &tables);
-		if (tables) aspace_flush(m->task, 0, 0); /* the rollback unlinked tables walkers may have cached */
-		pt_free_tables(tables);
+	/* The mapper pays for its mapping's part of the growth, within its limits, or the mapping stays;
+	 * but the grower's own mapping must follow (its malloc heap grows so), so there the grow fails. */
+	if (to > m->mapped) {
+		if (!vm_owner_charge(m->task->slot, need > m->table_pages ? (s64)(need - m->table_pages) : 0, false)) {
+			m->table_pages = MAX(m->table_pages, need);
+			m->grow_to = to;
+			u64 tables = 0;
+			e = pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped, &tables);
+			if (tables) aspace_flush(m->task, 0, 0); /* the rollback unlinked tables walkers may have cached */
+			pt_free_tables(tables);
+		} else if (m->task == current_task()) {
+			e = -ENOMEM;
+		}
 	}
 	spin_unlock(&m->task->shm_lock);
 	return e ? -ENOMEM : 0; /* what it did build stays until the grow's commit or shm_mapping_unfill */

@@ -26,7 +26,8 @@ bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
  * reserve: sets m->grow_to, this grow's end for m: `to` cut to m's reserve when m's task's account can
  *   pay for the page tables of the new part (charged now, within its limits), else m->mapped: a mapping
  *   whose mapper cannot pay does not follow the growth (it follows again at a grow it can pay for), and
- *   the grower is never refused for a mapper's quota. Then creates the tables [m->mapped, m->grow_to)
+ *   the grower is never refused for another task's quota; its own mapping that cannot pay is -ENOMEM
+ *   (the grow fails: its own mappings always follow what it grows). Then creates the tables [m->mapped, m->grow_to)
  *   needs, so that filling there cannot fail for want of them; -ENOMEM when memory for them is out.
  * fill: maps the object's pages [m->mapped, m->grow_to) from kva (m->mapped unchanged); -ENOMEM leaves
  *   nothing of that range mapped. unfill undoes a reserve and a fill, partial ones or none (with a TLB

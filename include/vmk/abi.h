@@ -69,7 +69,8 @@
  *     within the task's limits: a mapping whose task cannot pay for the tables of the new part does
  *     not follow that growth (it stays as it was; an access past it faults, as past any mapping's
  *     mapped part, and kills), and follows again at a later grow it can pay for. Growth is the
- *     owner's call: a mapper's quota never refuses it. Credited as the mapping shrinks and at unmap.
+ *     grower's call: another mapper's quota never refuses it; the grower's own mappings always
+ *     follow, or the grow fails with -ENOMEM. Credited as the mapping shrinks and at unmap.
  *   A task also owns at most VMK_MAX_OBJECTS objects, holds at most VMK_MAX_HANDLES handles and makes at
  *   most VMK_MAX_MAPS mappings (-EMFILE beyond each). When the owner exits, every object it created that
  *   others still hold changes owner: to its parent if the parent is alive and has room (pages and
