@@ -5,7 +5,7 @@
 
 int main(void)
 {
-	htest_begin("pt", 16);
+	htest_begin("pt", 17);
 	htest_run("helpers", test_helpers);
 	htest_run("every_leaf_size", test_every_leaf_size);
 	htest_run("huge_choice", test_huge_choice);
