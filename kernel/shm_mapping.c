@@ -35,7 +35,7 @@ static int map_range(struct task_map *m, void *kva, u64 from, u64 to)
 	for (u64 off = from; off < to;) {
 		size_t n = 0;
 		for (; n < ARRAY_SIZE(pas) && off + n * PAGE_SIZE < to; n++)
-			pas[n] = vmalloc_to_pa((u8 *)kva + off + n * PAGE_SIZE);
+			pas[n] = vmalloc_user_to_pa((u8 *)kva + off + n * PAGE_SIZE);
 		u64 tables = 0;
 		int e = pt_map_pages(m->task->root_pa, m->uva + off, pas, n, pte, &tables);
 		if (e) {
@@ -157,7 +157,7 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 	/* The mapper pays for its mapping's part of the growth, within its limits, or the mapping stays;
 	 * but the grower's own mapping must follow (its malloc heap grows so), so there the grow fails. */
 	if (to > m->mapped) {
-		if (!vm_owner_charge(m->task->slot, need > m->table_pages ? (s64)(need - m->table_pages) : 0, false)) {
+		if (need <= m->table_pages || !vm_owner_charge(m->task->slot, (s64)(need - m->table_pages), false)) {
 			m->table_pages = MAX(m->table_pages, need);
 			m->grow_to = to;
 			u64 tables = 0;

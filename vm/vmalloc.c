@@ -548,6 +548,13 @@ struct vmap_area *find_vm_area(const void *addr)
 	return a;
 }
 
+/* The translation of va from its leaf (level 0 or 1), without side effects. */
+static inline u64 leaf_pa(u64 pte, int level, u64 va)
+{
+	u64 mask = level ? PMD_SIZE - 1 : PAGE_SIZE - 1;
+	return ((pte >> 10) << PAGE_SHIFT) + (va & mask);
+}
+
 u64 vmalloc_to_pa(const void *addr)
 {
 	int level;
@@ -557,8 +564,15 @@ u64 vmalloc_to_pa(const void *addr)
 	/* Whoever has the address may write the page through another mapping (the direct map, a vmap, a
 	 * device), which the leaf's D bit would not see: the page no longer counts as known-zero. */
 	if (!level && (pte & (PTE_W | PTE_D)) == PTE_W) pt_kr_mark_dirty(va);
-	u64 mask = level ? PMD_SIZE - 1 : PAGE_SIZE - 1;
-	return ((pte >> 10) << PAGE_SHIFT) + (va & mask);
+	return leaf_pa(pte, level, va);
+}
+
+u64 vmalloc_user_to_pa(const void *addr)
+{
+	int level;
+	u64 va = (u64)(uptr)addr;
+	u64 pte = pt_kr_lookup(va, &level);
+	return pte ? leaf_pa(pte, level, va) : 0;
 }
 
 struct page *vmalloc_to_page(const void *addr)

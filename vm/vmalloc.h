@@ -84,6 +84,9 @@ void vm_unmap_aliases(void);
  * mapped there. Any context; the caller keeps the area alive. */
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
+/* vmalloc_to_pa for an area made with VMF_USER, whose pages are never reused as known-zero (so nothing
+ * is marked: the lookup alone, for the user mappings shm builds page by page). */
+u64 vmalloc_user_to_pa(const void *addr);
 
 /* The live area starting at addr, NULL if none. Containment lookups are diagnostics (O(n)). Any context;
  * the record is valid while the caller keeps the area from being freed. */
