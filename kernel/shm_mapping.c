@@ -9,10 +9,10 @@
 
 static void no_free(void *ctx, u64 pa, int level) { (void)ctx; (void)pa; (void)level; }
 
-/* Caller holds the mapper's shm_lock. With `flush`, the tables it empties are freed only after the
+/* Unmaps [from, to) of mapping m; `tables` holds those a failed map's rollback there already unlinked
+ * (0: none). Caller holds the mapper's shm_lock. With `flush`, the tables are freed only after the
  * shootdown: a hart that ran the task may hold them in its walk cache until then. Without (the task never
  * runs again: its ASID is flushed when it is reaped), at once. */
-/* As unmap_range, with `tables` already chained by a failed map's rollback in the range. */
 static void unmap_range_with(struct task_map *m, u64 from, u64 to, bool flush, u64 tables)
 {
 	if (to > from) pt_unmap_deferred(m->task->root_pa, m->uva + from, to - from, no_free, NULL, &tables);

@@ -16,23 +16,25 @@ static void shrink(struct shm_obj *o, u64 new_size)
 	o->size = new_size;
 }
 
-/* Every mapping gets tables for its new part first (its mapper pays for them, or that mapping does not
- * follow: shm_mapping_reserve), then the object grows (vrealloc charges the pages to the owner), then
- * each mapping maps its new part and the size is committed. A failure at any step undoes them all: each
- * mapping loses whatever it gained past its mapped part, leaves, the empty tables reserved for them and
- * their charge, before a grown object shrinks back, so the pages go only once no mapping reaches them;
- * every mapper is left exactly as it was. */
+/* The object grows first (vrealloc charges the pages to the owner: a mapper's tables, which may count
+ * in the same accounts, its child's say, never take the room the grower needs), then every mapping gets
+ * tables for its new part (its mapper pays for them, or that mapping does not follow:
+ * shm_mapping_reserve), then each maps its new part and the size is committed. A failure at any step
+ * undoes them all: each mapping loses whatever it gained past its mapped part, leaves, the empty tables
+ * reserved for them and their charge, before the grown object shrinks back, so the pages go only once no
+ * mapping reaches them; every mapper is left exactly as it was. */
 static long grow(struct shm_obj *o, u64 new_size)
 {
 	struct task_map *m;
 	int e = 0;
-	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_reserve(m, new_size);
 	u64 old = o->size;
-	void *n = e ? NULL : vrealloc(o->kva, new_size, VMF_ZERO);
-	for (m = o->maps; n && m && !e; m = m->next_on_obj) e = shm_mapping_fill(m, n);
-	if (!n || e) {
+	void *n = vrealloc(o->kva, new_size, VMF_ZERO);
+	if (!n) return -ENOMEM; /* nothing done yet */
+	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_reserve(m, new_size);
+	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_fill(m, n);
+	if (e) {
 		for (m = o->maps; m; m = m->next_on_obj) shm_mapping_unfill(m);
-		if (n) o->kva = vrealloc(n, old, VMF_ZERO); /* a shrink: in place, the kept pages untouched */
+		o->kva = vrealloc(n, old, VMF_ZERO); /* a shrink: in place, the kept pages untouched */
 		return -ENOMEM;
 	}
 	o->kva = n;

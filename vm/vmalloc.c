@@ -157,8 +157,8 @@ fail_unlock:
 	return NULL;
 }
 
-/* Undoes va_area_get for an area whose range was never exposed (population failed): straight back to the
- * free index, no purge needed since no translation of it was ever used. */
+/* Undoes va_area_get for an area whose range was never exposed to a caller (vm/vmalloc.h: straight back
+ * to the free index when nothing was ever mapped there, to the purge when something was). */
 void va_area_abort(struct vmap_area *a, u64 pages, bool mapped)
 {
 	va_busy_take(a->addr);

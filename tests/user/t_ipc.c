@@ -379,6 +379,32 @@ static int own_grow_child(void)
 	return 0;
 }
 
+/* A grower with room for exactly its growth's pages, and a child mapping its object ten times: the
+ * child's tables count in the grower's account too, but the grower's pages come first, so the grow
+ * succeeds and the child's mappings do not follow. Before, the tables were charged first, took the room,
+ * and the grow failed for a mapper's quota (found by a review of the change). */
+static int tight_grower_child(void)
+{
+	long ch, ca = map_new(PG, 0, &ch);
+	long h = vmk_shm_create(PG, 0);
+	if (ca <= 0 || h <= 0) return 1;
+	struct ctl *c = (struct ctl *)ca;
+	u64 hs[2] = {(u64)ch, (u64)h};
+	const char *argv[] = {PROG, "follower", NULL};
+	long tid = vmk_spawn(PROG, argv, hs, 2, 2 + 10 * 2 + 6);
+	if (tid <= 0 || !wait_for_u64(&c->step, 1, TIMEOUT)) return 2;
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st) != 0) return 3;
+	u64 left = st.quota_pages + st.image_pages - st.held_pages, need = (4UL << 20) / PG - 1;
+	if (left < need || (left > need && vmk_shm_create((left - need) * PG, 0) <= 0)) return 4;
+	long r = vmk_shm_resize(h, 4UL << 20);
+	store_u64(&c->step, 2); /* the child reports, then waits for stop */
+	if (!wait_for_u64(&c->step, 3, TIMEOUT)) return 5;
+	store_u64(&c->stop, 1);
+	if (wait_status(tid) != 0) return 6;
+	return r == 0 ? 0 : 7;
+}
+
 static void test_growth_tables_paid_by_mapper(void)
 {
 	struct scene s;
@@ -399,6 +425,10 @@ static void test_growth_tables_paid_by_mapper(void)
 	CHECK_EQ(wait_status(tid), 0);
 	CHECK_EQ(scene_close(&s), 0);
 	tid = spawn_mode("own_grow", NULL, 0);
+	REQUIRE(tid > 0);
+	CHECK_EQ(wait_status(tid), 0);
+	const char *gargv[] = {PROG, "tight_grower", NULL};
+	tid = vmk_spawn(PROG, gargv, NULL, 0, 3000);
 	REQUIRE(tid > 0);
 	CHECK_EQ(wait_status(tid), 0);
 }
@@ -516,6 +546,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "tables")) return tables_child();
 		if (!strcmp(argv[1], "follower")) return follower_child();
 		if (!strcmp(argv[1], "own_grow")) return own_grow_child();
+		if (!strcmp(argv[1], "tight_grower")) return tight_grower_child();
 		if (!strcmp(argv[1], "orphan-mid")) return orphan_mid_child();
 		if (!strcmp(argv[1], "orphan-keeper")) return orphan_keeper_child();
 		if (argc > 2 && !strcmp(argv[1], "orphan-leaf")) return orphan_leaf_child(strtol(argv[2], NULL, 10));
