@@ -37,8 +37,11 @@ __noinline struct shm_obj *shm_obj_create(struct task *t, u64 size, bool huge, l
 		for (u32 i = 0; i < MAX_SHM_OBJS; i++)
 			if (!objs[i].used) {
 				o = &objs[i];
-				*o = (struct shm_obj){.lock = SPINLOCK_INIT, .refs = 1, .owner = t->slot, .owner_tid = t->tid,
+				*o = (struct shm_obj){.lock = SPINLOCK_INIT, .owner = t->slot, .owner_tid = t->tid,
 						      .used = true, .huge = a && (a->flags & VM_HUGE), .kva = kva, .size = size};
+				/* refs last, by one atomic store: a put that retakes a reference on a slot it
+				 * no longer holds (get_unless_zero) sees 0 until the object is whole. */
+				__atomic_store_n(&o->refs, 1, __ATOMIC_RELEASE);
 				owned[t->slot]++;
 				break;
 			}
