@@ -24,7 +24,7 @@
 #define INV_ONE_HOME "vm[one_home] a range is in exactly one of busy map, lazy list, free tree, cache, pool or chunk"
 #define INV_LIVE_AREAS "vm[live_areas] the live-area counters equal the busy map's areas"
 #define INV_LIVE_PAGES "vm[live_pages] the live-page counters equal the busy areas' pages"
-#define INV_OWNER_PAGES "vm[owner_pages] an owner's page count covers its areas' pages (the kernel's: equals)"
+#define INV_OWNER_PAGES "vm[owner_pages] an owner's page count covers its areas' pages and the accounts below it (the kernel's: equals)"
 #define INV_LAZY_PAGES "vm[lazy_pages] the lazy counters equal what the lazy lists hold"
 #define INV_AREA_RECORDS "vm[area_records] area records in use equal the areas the structures hold"
 #define INV_FREED_PTES "vm[freed_ptes] a freed area's leaves are clear before it is parked"

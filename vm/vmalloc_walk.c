@@ -109,6 +109,10 @@ void va_walk_arena(void)
 	BUG_UNLESS(arena.owner_pages[VM_OWNER_KERNEL] + arena_stat_total(ARENA_STAT_KERNEL_PAGES) ==
 			   s.owner_pages[VM_OWNER_KERNEL],
 		   INV_OWNER_PAGES);
+	/* A task's account holds its own areas' pages and every account hung below it (a memory cgroup's
+	 * hierarchy): add each account's total to the one above, then each must cover what was added. */
+	for (u32 o = 1; o < VM_MAX_OWNERS; o++)
+		if (arena.owner_above[o]) s.owner_pages[arena.owner_above[o]] += arena.owner_pages[o];
 	for (u32 o = 1; o < VM_MAX_OWNERS; o++) BUG_UNLESS(arena.owner_pages[o] >= s.owner_pages[o], INV_OWNER_PAGES);
 	BUG_UNLESS(arena_stat_total(ARENA_STAT_LAZY_AREAS) == s.lazy, INV_LAZY_PAGES);
 	BUG_UNLESS(arena.lazy_pages + unpublished == (s64)s.lazy_pages, INV_LAZY_PAGES);
