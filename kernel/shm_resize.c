@@ -30,7 +30,12 @@ static long grow(struct shm_obj *o, u64 new_size)
 	u64 old = o->size;
 	void *n = vrealloc(o->kva, new_size, VMF_ZERO);
 	if (!n) return -ENOMEM; /* nothing done yet */
-	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_reserve(m, new_size);
+	/* The grower's own mappings first: they must follow, and a descendant's, which count in the
+	 * grower's account too, must not take their room (mappings made later come first in o->maps). */
+	for (m = o->maps; m && !e; m = m->next_on_obj)
+		if (m->task == current_task()) e = shm_mapping_reserve(m, new_size);
+	for (m = o->maps; m && !e; m = m->next_on_obj)
+		if (m->task != current_task()) e = shm_mapping_reserve(m, new_size);
 	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_fill(m, n);
 	if (e) {
 		for (m = o->maps; m; m = m->next_on_obj) shm_mapping_unfill(m);

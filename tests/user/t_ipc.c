@@ -379,15 +379,20 @@ static int own_grow_child(void)
 	return 0;
 }
 
-/* A grower with room for exactly its growth's pages, and a child mapping its object ten times: the
- * child's tables count in the grower's account too, but the grower's pages come first, so the grow
- * succeeds and the child's mappings do not follow. Before, the tables were charged first, took the room,
- * and the grow failed for a mapper's quota (found by a review of the change). */
+/* A grower with room for exactly its growth's pages and its own mapping's new table (one page to spare),
+ * and a child mapping its object ten times: the child's tables count in the grower's account too, but
+ * the grower's pages and its own mapping's tables come first, so the grow succeeds and the child's
+ * mappings do not follow. Before, the child's tables were charged first, took the room, and the grow
+ * failed for a mapper's quota (found by two reviews of the change). */
 static int tight_grower_child(void)
 {
 	long ch, ca = map_new(PG, 0, &ch);
 	long h = vmk_shm_create(PG, 0);
 	if (ca <= 0 || h <= 0) return 1;
+	/* Its own mapping too, 1 GiB aligned: following the growth costs it one more table. Made before the
+	 * child's, so the child's come first in the object's list of mappings. */
+	const u64 own = VMK_SHM_BASE + (1UL << 30);
+	if (vmk_shm_map(h, own, 8UL << 20, PROT_READ | PROT_WRITE) != (long)own) return 8;
 	struct ctl *c = (struct ctl *)ca;
 	u64 hs[2] = {(u64)ch, (u64)h};
 	const char *argv[] = {PROG, "follower", NULL};
@@ -395,9 +400,11 @@ static int tight_grower_child(void)
 	if (tid <= 0 || !wait_for_u64(&c->step, 1, TIMEOUT)) return 2;
 	struct vmk_vm_stats st;
 	if (vmk_vm_stats(&st) != 0) return 3;
-	u64 left = st.quota_pages + st.image_pages - st.held_pages, need = (4UL << 20) / PG - 1;
+	/* Room for the growth's pages, its own mapping's one more table, and one page to spare. */
+	u64 left = st.quota_pages + st.image_pages - st.held_pages, need = (4UL << 20) / PG - 1 + 1 + 1;
 	if (left < need || (left > need && vmk_shm_create((left - need) * PG, 0) <= 0)) return 4;
 	long r = vmk_shm_resize(h, 4UL << 20);
+	if (r == 0) ((volatile u8 *)own)[(4UL << 20) - 1] = 1; /* its own mapping followed */
 	store_u64(&c->step, 2); /* the child reports, then waits for stop */
 	if (!wait_for_u64(&c->step, 3, TIMEOUT)) return 5;
 	store_u64(&c->stop, 1);
