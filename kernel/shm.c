@@ -78,7 +78,8 @@ __noinline long shm_map(struct task *t, u64 handle, u64 hint, u64 max_size, u64 
 		else if (((prot & PROT_WRITE) && (o->seals & SHM_SEAL_WRITE)) ||
 			 ((prot & SHM_MAP_REQUIRE_NOSHRINK) && !(o->seals & SHM_SEAL_SHRINK)))
 			r = -EPERM;
-		else r = shm_mapping_add(t, o, hint, max_size, prot & (PROT_READ | PROT_WRITE));
+		else r = shm_mapping_add(t, o, hint, max_size, prot & (PROT_READ | PROT_WRITE),
+					 prot & SHM_MAP_REQUIRE_NOSHRINK);
 	}
 	spin_unlock(&o->lock);
 put:

@@ -74,7 +74,7 @@ static u64 find_va(struct task *t, u64 hint, u64 len)
 	return best;
 }
 
-long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot)
+long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot, bool prepay)
 {
 	long r;
 	u64 charge = 0;
@@ -86,7 +86,7 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 	u64 uva = m ? find_va(t, hint, max_size) : 0;
 	r = !m ? -EMFILE : !uva ? -ENOMEM : 0;
 	if (!r) {
-		charge = pt_tables_spanned(uva, o->size);
+		charge = pt_tables_spanned(uva, prepay ? max_size : o->size);
 		if (vm_owner_charge(t->slot, (s64)charge, false)) r = -ENOMEM;
 	}
 	if (!r) {
@@ -158,7 +158,8 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 	 * but the grower's own mapping must follow (its malloc heap grows so), so there the grow fails. */
 	if (to > m->mapped) {
 		if (need <= m->table_pages || !vm_owner_charge(m->task->slot, (s64)(need - m->table_pages), false)) {
-			m->table_pages = MAX(m->table_pages, need);
+			m->grow_paid = need > m->table_pages ? need - m->table_pages : 0;
+			m->table_pages += m->grow_paid;
 			m->grow_to = to;
 			u64 tables = 0;
 			e = pt_reserve_tables(m->task->root_pa, m->uva + m->mapped, to - m->mapped, &tables);
@@ -186,11 +187,9 @@ void shm_mapping_unfill(struct task_map *m)
 	spin_lock(&m->task->shm_lock);
 	unmap_range(m, m->mapped, m->grow_to, true);
 	m->grow_to = m->mapped;
-	u64 tables = pt_tables_spanned(m->uva, m->mapped);
-	if (tables < m->table_pages) {
-		vm_owner_charge(m->task->slot, -(s64)(m->table_pages - tables), false);
-		m->table_pages = tables;
-	}
+	vm_owner_charge(m->task->slot, -(s64)m->grow_paid, false);
+	m->table_pages -= m->grow_paid;
+	m->grow_paid = 0;
 	spin_unlock(&m->task->shm_lock);
 }
 
@@ -198,6 +197,7 @@ void shm_mapping_commit(struct task_map *m)
 {
 	spin_lock(&m->task->shm_lock);
 	m->mapped = m->grow_to;
+	m->grow_paid = 0;
 	spin_unlock(&m->task->shm_lock);
 }
 

@@ -12,10 +12,12 @@
 
 /* Maps o (current size) into t at the hint or a free place of the shm window, reserving max_size bytes
  * of address space (page multiple, >= o->size), with prot (PROT_READ[|PROT_WRITE]); the mapping takes a
- * reference of its own. Returns the user address, or -EMFILE (t's mapping table full), -ENOMEM (no room
- * in the window, quota for the page tables, or memory). On failure nothing is left mapped or charged.
- * Caller holds o->lock. */
-long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot);
+ * reference of its own. With `prepay` (SHM_MAP_REQUIRE_NOSHRINK), the page tables of the whole reserve
+ * are charged now, so that every growth up to max_size follows without a charge: such a mapping is never
+ * left behind. Returns the user address, or -EMFILE (t's mapping table full), -ENOMEM (no room in the
+ * window, quota for the page tables, or memory). On failure nothing is left mapped or charged. Caller
+ * holds o->lock. */
+long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot, bool prepay);
 
 /* Removes t's mapping at uva (the first mapping of t when uva is 0): PTEs, TLBs when `flush`, the table
  * charge and its reference. false if there is none. Task context, no shm lock held. */
@@ -31,8 +33,8 @@ bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
  *   needs, so that filling there cannot fail for want of them; -ENOMEM when memory for them is out.
  * fill: maps the object's pages [m->mapped, m->grow_to) from kva (m->mapped unchanged); -ENOMEM leaves
  *   nothing of that range mapped. unfill undoes a reserve and a fill, partial ones or none (with a TLB
- *   shootdown of m's task): frees the tables, credits the charge, m->grow_to = m->mapped. Every failed
- *   grow ends with it on each mapping.
+ *   shootdown of m's task): frees the tables, credits what reserve charged, m->grow_to = m->mapped.
+ *   Every failed grow ends with it on each mapping.
  * commit: m->mapped = m->grow_to.
  * cut: unmaps [to, m->mapped) with a TLB shootdown of m's task, frees the tables left empty and credits
  *   them, and sets m->mapped = to. */

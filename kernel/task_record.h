@@ -36,6 +36,7 @@ struct task_map {
 	u64 mapped;          /* bytes currently mapped (follows resizes up to max_size) */
 	u64 grow_to;         /* a grow's end for this mapping, == mapped outside one (kernel/shm_mapping.c) */
 	u64 table_pages;     /* page-table pages charged to the mapper for it (kernel/shm_mapping.c) */
+	u64 grow_paid;       /* of those, what the grow under way charged (0 outside a grow) */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };

@@ -70,7 +70,9 @@
  *     not follow that growth (it stays as it was; an access past it faults, as past any mapping's
  *     mapped part, and kills), and follows again at a later grow it can pay for. Growth is the
  *     grower's call: another mapper's quota never refuses it; the grower's own mappings always
- *     follow, or the grow fails with -ENOMEM. Credited as the mapping shrinks and at unmap.
+ *     follow, or the grow fails with -ENOMEM. A mapping made with SHM_MAP_REQUIRE_NOSHRINK is charged
+ *     the tables of its whole reserve at map time instead, and always follows. Credited as the
+ *     mapping shrinks and at unmap.
  *   A task also owns at most VMK_MAX_OBJECTS objects, holds at most VMK_MAX_HANDLES handles and makes at
  *   most VMK_MAX_MAPS mappings (-EMFILE beyond each). When the owner exits, every object it created that
  *   others still hold changes owner: to its parent if the parent is alive and has room (pages and
@@ -203,7 +205,9 @@
  *   either side of other mappings, else the kernel chooses as for 0. Mappings are never executable.
  *   prot: PROT_READ or PROT_READ|PROT_WRITE (write-only does not exist on RISC-V), optionally with
  *   SHM_MAP_REQUIRE_NOSHRINK: the mapping is made only if the object is sealed against shrinking, so no
- *   task can ever cut it (and so kill the mapper through it).
+ *   task can ever cut it (and so kill the mapper through it); and the page tables of its whole reserve
+ *   (max_size) are charged at once, so it follows every growth up to max_size and is never left behind
+ *   (see QUOTAS): [0, size) as shm_info reports it is always safe to touch, up to max_size.
  *   Errors: -EBADF bad handle; -EACCES handle lacks SHM_MAP, SHM_R, or SHM_W when PROT_WRITE asked;
  *   -EINVAL max_size > VMK_SHM_MAX_SIZE, prot without PROT_READ or with unknown bits, hint not page
  *   aligned or outside the shm window, max_size < size (when non-zero), hint + max_size past

@@ -412,6 +412,28 @@ static int tight_grower_child(void)
 	return r == 0 ? 0 : 7;
 }
 
+/* A receiver that maps with SHM_MAP_REQUIRE_NOSHRINK pays for its whole reserve's tables at map time,
+ * so it follows any growth and may touch all of what shm_info reports, however little quota it has left.
+ * Before, with no room for the growth's tables, it was left behind and killed by that touch (found by a
+ * reviewer: the seal's promise that nothing the sharer does kills it through the mapping). */
+static int noshrink_victim_child(void)
+{
+	u64 hs[2];
+	struct ctl *c = child_setup(hs, 2);
+	if (!c) return 1;
+	long a = vmk_shm_map(hs[1], 0, 64UL << 20, PROT_READ | SHM_MAP_REQUIRE_NOSHRINK);
+	if (a <= 0) return 2;
+	struct vmk_vm_stats st;
+	if (vmk_vm_stats(&st) != 0) return 3;
+	u64 left = st.quota_pages + st.image_pages - st.held_pages;
+	if (left && vmk_shm_create(left * PG, 0) <= 0) return 4; /* not a page to spare */
+	store_u64(&c->step, 1);
+	if (!wait_for_u64(&c->step, 2, TIMEOUT)) return 5;
+	u64 size = SIZE(hs[1]);
+	if (size != (8UL << 20)) return 6;
+	return ((volatile u8 *)a)[size - 1] == 0 ? 0 : 7;
+}
+
 static void test_growth_tables_paid_by_mapper(void)
 {
 	struct scene s;
@@ -434,6 +456,18 @@ static void test_growth_tables_paid_by_mapper(void)
 	tid = spawn_mode("own_grow", NULL, 0);
 	REQUIRE(tid > 0);
 	CHECK_EQ(wait_status(tid), 0);
+	struct scene s2;
+	REQUIRE(scene_open(&s2, PG));
+	CHECK_EQ(vmk_shm_seal(s2.h, SHM_SEAL_SHRINK), SHM_SEAL_SHRINK);
+	u64 hs2[2] = {(u64)s2.ch, (u64)s2.h};
+	const char *vargv[] = {PROG, "noshrink_victim", NULL};
+	tid = vmk_spawn(PROG, vargv, hs2, 2, 100);
+	REQUIRE(tid > 0);
+	CHECK(wait_for_u64(&s2.c->step, 1, TIMEOUT));
+	CHECK_EQ(vmk_shm_resize(s2.h, 8UL << 20), 0);
+	store_u64(&s2.c->step, 2);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(scene_close(&s2), 0);
 	const char *gargv[] = {PROG, "tight_grower", NULL};
 	tid = vmk_spawn(PROG, gargv, NULL, 0, 3000);
 	REQUIRE(tid > 0);
@@ -554,6 +588,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "follower")) return follower_child();
 		if (!strcmp(argv[1], "own_grow")) return own_grow_child();
 		if (!strcmp(argv[1], "tight_grower")) return tight_grower_child();
+		if (!strcmp(argv[1], "noshrink_victim")) return noshrink_victim_child();
 		if (!strcmp(argv[1], "orphan-mid")) return orphan_mid_child();
 		if (!strcmp(argv[1], "orphan-keeper")) return orphan_keeper_child();
 		if (argc > 2 && !strcmp(argv[1], "orphan-leaf")) return orphan_leaf_child(strtol(argv[2], NULL, 10));
