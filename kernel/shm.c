@@ -154,10 +154,12 @@ long shm_info(struct task *t, u64 handle, struct vmk_shm_info *out)
 	struct shm_obj *o = shm_handle_get(t, handle, &rights);
 	if (!o) return -EBADF;
 	spin_lock(&o->lock);
-	u64 n = 0;
-	for (struct task_map *m = o->maps; m; m = m->next_on_obj) n++;
+	u64 n = 0, mapped = ~0UL; /* a mapping's extent changes only under o->lock (a resize, a map, an unmap) */
+	for (struct task_map *m = o->maps; m; m = m->next_on_obj, n++)
+		if (m->task == t) mapped = MIN(mapped, m->mapped);
 	*out = (struct vmk_shm_info){.size = o->size, .pages = o->size >> PAGE_SHIFT, .mappers = n, .rights = rights,
-				     .huge = o->huge ? ALIGN_UP(o->size, PMD_SIZE) / PMD_SIZE : 0, .seals = o->seals};
+				     .huge = o->huge ? ALIGN_UP(o->size, PMD_SIZE) / PMD_SIZE : 0, .seals = o->seals,
+				     .mapped = mapped == ~0UL ? 0 : mapped};
 	spin_unlock(&o->lock);
 	shm_obj_put(o);
 	return 0;

@@ -68,7 +68,8 @@
  *     pages), charged at map time (-ENOMEM when they do not fit), charged again as the object grows,
  *     within the task's limits: a mapping whose task cannot pay for the tables of the new part does
  *     not follow that growth (it stays as it was; an access past it faults, as past any mapping's
- *     mapped part, and kills), and follows again at a later grow it can pay for. Growth is the
+ *     mapped part, and kills; SYS_shm_info's `mapped` tells how far the caller's mappings reach),
+ *     and follows again at a later grow it can pay for. Growth is the
  *     grower's call: another mapper's quota never refuses it; the grower's own mappings always
  *     follow, or the grow fails with -ENOMEM. A mapping made with SHM_MAP_REQUIRE_NOSHRINK is charged
  *     the tables of its whole reserve at map time instead, and always follows. Credited as the
@@ -401,6 +402,9 @@ struct vmk_shm_info {
 	uint64_t rights;  /* rights of the handle asked about */
 	uint64_t huge;    /* number of 2 MiB blocks backing it (0 = all 4 KiB pages) */
 	uint64_t seals;   /* SHM_SEAL_* bits */
+	uint64_t mapped;  /* bytes from the start every one of the caller's mappings of it reaches (the least
+			   * among them; 0 when it maps none): size, unless a growth the caller's quota could
+			   * not pay the tables of left a mapping behind (see QUOTAS) */
 };
 
 struct vmk_vm_stats {

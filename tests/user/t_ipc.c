@@ -355,6 +355,9 @@ static int follower_child(void)
 	if (!wait_for_u64(&c->step, 2, TIMEOUT)) return 3;
 	struct vmk_vm_stats st;
 	if (vmk_vm_stats(&st) != 0) return 4;
+	/* Not all ten followed: shm_info says how far all of them reach, the least, one page. */
+	struct vmk_shm_info in;
+	if (vmk_shm_info(hs[1], &in) != 0 || in.size != (4UL << 20) || in.mapped != PG) return 6;
 	store_u64(&c->result, st.held_pages - st.image_pages);
 	store_u64(&c->rounds, st.quota_pages);
 	store_u64(&c->step, 3);
@@ -405,6 +408,8 @@ static int tight_grower_child(void)
 	if (left < need || (left > need && vmk_shm_create((left - need) * PG, 0) <= 0)) return 4;
 	long r = vmk_shm_resize(h, 4UL << 20);
 	if (r == 0) ((volatile u8 *)own)[(4UL << 20) - 1] = 1; /* its own mapping followed */
+	struct vmk_shm_info in;
+	if (r == 0 && (vmk_shm_info(h, &in) != 0 || in.mapped != (4UL << 20))) return 9;
 	store_u64(&c->step, 2); /* the child reports, then waits for stop */
 	if (!wait_for_u64(&c->step, 3, TIMEOUT)) return 5;
 	store_u64(&c->stop, 1);
@@ -429,8 +434,9 @@ static int noshrink_victim_child(void)
 	if (left && vmk_shm_create(left * PG, 0) <= 0) return 4; /* not a page to spare */
 	store_u64(&c->step, 1);
 	if (!wait_for_u64(&c->step, 2, TIMEOUT)) return 5;
-	u64 size = SIZE(hs[1]);
-	if (size != (8UL << 20)) return 6;
+	struct vmk_shm_info in;
+	if (vmk_shm_info(hs[1], &in) != 0 || in.size != (8UL << 20) || in.mapped != in.size) return 6;
+	u64 size = in.size;
 	return ((volatile u8 *)a)[size - 1] == 0 ? 0 : 7;
 }
 
