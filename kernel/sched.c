@@ -273,5 +273,5 @@ struct task *task_by_tid(long tid)
 	if (tid <= 0 || tid > 0xffffffffL) return NULL; /* tids are u32: high bits never name a task */
 	struct task *t = &tasks[tid & (MAX_TASKS - 1)];
 	enum task_state s = READ_ONCE(t->state);
-	return (t->tid == (u32)tid && s != T_FREE && s != T_ZOMBIE && s != T_REAPING && s != T_NEW) ? t : NULL;
+	return (t->tid == (u32)tid && task_state_live(s) && s != T_NEW) ? t : NULL;
 }

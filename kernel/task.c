@@ -277,7 +277,7 @@ void task_exit(int status)
 	for (int i = 0; i < MAX_TASKS; i++) {
 		struct task *c = &tasks[i];
 		if (c->parent != t) continue;
-		bool live = c->state != T_ZOMBIE && c->state != T_REAPING;
+		bool live = task_state_live(c->state);
 		c->parent = live ? above : NULL;
 		c->adopted = live && above;
 		/* Its account (and what it holds) goes with it: this task's slot is about to be free. */
@@ -356,7 +356,7 @@ __noinline long task_kill(struct task *me, long tid)
 	unsigned long f = sched_lock_irqsave();
 	bool below = false; /* t is in the caller's subtree: a child, a child's child, ... */
 	for (const struct task *p = t->parent; p && !below; p = p->parent) below = p == me;
-	if (t->tid != (u32)tid || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING) {
+	if (t->tid != (u32)tid || !task_state_live(t->state)) {
 		r = -ESRCH;
 	} else if (below) {
 		mark_killed(t, me->tid);
@@ -373,7 +373,7 @@ u32 task_kill_all_but(const struct task *keep)
 	unsigned long f = sched_lock_irqsave();
 	for (int i = 1; i < MAX_TASKS; i++) {
 		struct task *t = &tasks[i];
-		if (t == keep || t->state == T_FREE || t->state == T_ZOMBIE || t->state == T_REAPING || t->killed) continue;
+		if (t == keep || !task_state_live(t->state) || t->killed) continue;
 		mark_killed(t, 0);
 		n++;
 	}

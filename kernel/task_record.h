@@ -20,6 +20,10 @@ struct trap_frame;
  * the scheduler never picks it, and a kill-all only marks it, so that it dies on its way to user mode. */
 enum task_state { T_FREE, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_ZOMBIE, T_REAPING, T_NEW };
 
+/* A task that has not ended: it runs, may run, or is being spawned (T_NEW). The one definition the
+ * kill, adoption and lookup paths share. */
+static inline bool task_state_live(enum task_state s) { return s != T_FREE && s != T_ZOMBIE && s != T_REAPING; }
+
 
 struct shm_obj;
 
