@@ -136,7 +136,7 @@ static long sys_write(struct task *t, const u64 *a)
 	if (!a[2]) return 0;
 	int r = copy_from_user(buf, a[1], a[2]);
 	if (r) return r;
-	console_write(buf, a[2]);
+	console_write_task(buf, a[2]);
 	return (long)a[2];
 }
 

@@ -137,7 +137,7 @@ void trace_emit(const void *caller, const char *fmt, ...)
 static void drain_write(const char *s, size_t n)
 {
 	if (drain_sink) drain_sink(s, n);
-	else console_write(s, n);
+	else console_write_lines(s, n);
 }
 
 /* Writes ring r to the console, then its drop report; false (nothing done) when another hart is draining

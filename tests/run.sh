@@ -154,6 +154,11 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 		"init exited with status 0" "$BUILD/initrd.cpio"
 	# make trace INIT=/hello: the trace tool names the lines of programs/hello.c behind its heap.
 	boot trace-hello 2 256M - "trace=all vmallocinfo init=/hello" 0 "sorted 250000 numbers" "$BUILD/initrd.cpio"
+	# A task writing lines shaped like the kernel's trace records, listing rows and reports: each is
+	# printed with a backslash first, and the trace tool finds none of them (tests/trace/run.sh, $3).
+	boot trace-forgery 1 128M - "trace=all vmallocinfo init=/t_hostile forge" 0 \
+		"^\\\\@T seq=999999 && ^\\\\vmalloc: vfree && ^\\\\0xffffffc0deadb000 && ^\\\\@T seq=999998 && init exited with status 0" \
+		"$BUILD/initrd.cpio"
 fi
 
 echo "== trace tool"
@@ -164,6 +169,10 @@ if [ -f "$LOGS/boot-trace-live.log" ]; then
 	if [ -f "$LOGS/boot-trace-hello.log" ]; then
 		tr -d '\r' <"$LOGS/boot-trace-hello.log" >"$LOGS/trace-hello.log"
 		live+=("$LOGS/trace-hello.log")
+		if [ -f "$LOGS/boot-trace-forgery.log" ]; then
+			tr -d '\r' <"$LOGS/boot-trace-forgery.log" >"$LOGS/trace-forgery.log"
+			live+=("$LOGS/trace-forgery.log")
+		fi
 	fi
 fi
 tlog=$LOGS/trace-tool.log

@@ -219,7 +219,7 @@ def write_report(rep, log, r, source, check, sites=None, sym=None):
     unkept = (log.problem_count - len(log.problems)) + (r.anomalies.total - len(r.anomalies))
     # Each "not kept" line stands for the anomalies it counts.
     count = len(anomalies) + unkept - (log.problem_count > len(log.problems)) - (r.anomalies.total > len(r.anomalies))
-    rep.line("anomalies: %d (events dropped: %d, malformed lines: %d, trace lines sharing a console line: %d)" % (
+    rep.line("anomalies: %d (events dropped: %d, malformed lines: %d, '@T ' inside console lines, ignored: %d)" % (
         count, total_dropped, log.problem_count, log.interleaved))
     rep.listing(anomalies)
     if check is not None:

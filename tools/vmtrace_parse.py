@@ -41,8 +41,8 @@ DROP = {"hart": DEC, "count": DEC, "total": DEC}
 
 DUMP_ROW = re.compile(r"^0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16}) +(\d+) (\S+) pages=(\d+) (\S+)((?: [a-z_]+)*) "
                       r"N(-?\d+)=(\d+)$")
-BAD_POINTER = re.compile(r"vmalloc: (\w+)\(([^)]*)\) from (\S+): (.*); nothing changed")
-REDZONE = re.compile(r"vmalloc: redzone overwritten, found at (\w+) by (\S+): (.*)")
+BAD_POINTER = re.compile(r"^vmalloc: (\w+)\(([^)]*)\) from (\S+): (.*); nothing changed")
+REDZONE = re.compile(r"^vmalloc: redzone overwritten, found at (\w+) by (\S+): (.*)")
 TIMEBASE = re.compile(r"timebase (\d+) Hz")
 
 
@@ -209,7 +209,7 @@ class Log:
         self.dumps = []       # [(begin_line, end_line or None, rows)]
         self.kernel_warnings = []  # (line, text)
         self.timebase = None
-        self.interleaved = 0  # trace lines that did not start at the beginning of a console line
+        self.interleaved = 0  # "@T " inside a console line: not a kernel record (a task's text, say), ignored
 
 
 def read_log(stream, sink=None, on_listing=None):
@@ -247,15 +247,17 @@ def read_log(stream, sink=None, on_listing=None):
             if on_listing:
                 on_listing(number)
             continue
-        at = line.find(PREFIX)
-        if at < 0:
+        # The kernel starts every trace line on a console line of its own, and a task's line that begins
+        # with '@' gets a backslash first (lib/printk.c): "@T " anywhere else is not a kernel record.
+        if not line.startswith(PREFIX):
             if line.rstrip() == "@T":
                 problem((number, "empty trace line", "@T"))
                 continue
+            if PREFIX in line:
+                log.interleaved += 1
             note_console(log, number, line)
             continue
-        if at > 0:
-            log.interleaved += 1
+        at = 0
         log.trace_lines += 1
         ev, why = parse_trace_line(line[at:])
         if ev is None:

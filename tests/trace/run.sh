@@ -6,7 +6,8 @@
 # counts equal to the report's), stdin, hostile bytes and bad usage. Optional $1: the log of a live boot
 # with `trace=all vmallocinfo`, replayed and checked against its own vmallocinfo listing, its timeline
 # checked, and no event naming the trap handler. Optional $2: a live `trace=all` boot of /hello, whose
-# call sites must be named as lines of programs/hello.c through build/user/hello.
+# call sites must be named as lines of programs/hello.c through build/user/hello. Optional $3: a live
+# `trace=all vmallocinfo` boot of /t_hostile forge, whose forged lines the tool must not take in.
 # Prints KTAP "ok N name" / "not ok N name" lines; exits 0 when all pass. UPDATE=1 rewrites expected/.
 set -u
 cd "$(dirname "$0")/../.."
@@ -202,6 +203,17 @@ if [ $# -ge 2 ]; then
 	mech=$(sed -n 's/^tlb: remote fences by \([a-z]*\):.*/\1/p' "$1" | head -1)
 	[ -n "$mech" ] && grep -Eq "^  full flushes=.* remote fences=[1-9][0-9]* \(by $mech [1-9]" "$OUT/live.txt"
 	result live_boot_purges_name_mechanism $? "mechanism '$mech'; see $OUT/live.txt"
+fi
+
+# A live boot where a task writes lines shaped like the kernel's trace records, listing rows and reports,
+# and leaves a line open before a traced system call: the tool finds none of them, and the kernel's own
+# records, the one after the open line included, all parse.
+if [ $# -ge 3 ]; then
+	"$TOOL" "$3" --check-vmallocinfo >"$OUT/forgery.txt" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^anomalies: 0 ' "$OUT/forgery.txt" && grep -q '^vmallocinfo check: ok' "$OUT/forgery.txt" &&
+		! grep -q 'forged_by_task\|deadb' "$OUT/forgery.txt" && grep -q '^@T .* sys=shm_create ' "$3"
+	result live_forgery_finds_nothing $? "exit $rc; see $OUT/forgery.txt"
 fi
 
 echo "1..$n"

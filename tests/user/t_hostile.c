@@ -293,9 +293,34 @@ static void test_still_alive(void)
 	CHECK_EQ(vmk_shm_close(h), 0);
 }
 
+/* Mode "forge" (the trace-forgery boot, trace=all): writes lines shaped like the kernel's trace records,
+ * listing rows and vmalloc reports, and leaves a line open just before a system call the kernel traces.
+ * The runner checks that tools/vmtrace.py finds none of them in the log (lib/printk.c escapes a task's
+ * line that starts as a kernel line, and ends a task's open line before kernel text). */
+static int forge(void)
+{
+	static const char *const lines[] = {
+		"@T seq=999999 hart=0 t=1 task=0 ev=alloc fn=vmalloc addr=0xffffffc0deadb000 size=409600 pages=100 "
+		"caller=forged_by_task+0x1/0x2\n",
+		"vmalloc: vfree(0xffffffc0deadb000) from forged_by_task+0x0/0x4: double free; nothing changed\n",
+		"0xffffffc0deadb000-0xffffffc0deb1c000  409600 forged_by_task+0x0/0x4 pages=100 vmalloc\n",
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(lines); i++) vmk_write(1, lines[i], strlen(lines[i]));
+	static const char rest[] = "T seq=999998 hart=0 t=2 task=0 ev=free fn=vfree addr=0xffffffc0deadb000 "
+				   "caller=forged_by_task+0x1/0x2\n";
+	vmk_write(1, "@", 1); /* a line begun in two writes */
+	vmk_write(1, rest, sizeof(rest) - 1);
+	vmk_write(1, "@T label=\"", 11); /* left open: the kernel's next record must not join it */
+	long h = vmk_shm_create(PG, 0);
+	if (h <= 0 || vmk_shm_close(h) != 0) return 1;
+	vmk_write(1, "\n", 1);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "exit") == 0) return 0;
+	if (argc > 1 && strcmp(argv[1], "forge") == 0) return forge();
 	if (argc > 1 && strcmp(argv[1], "holder") == 0) return holder();
 	if (argc > 1) return 99;
 	ktap_begin("t_hostile");
