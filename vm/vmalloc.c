@@ -104,8 +104,7 @@ static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsign
 	int err = ENOMEM;
 	unsigned long f = arena_lock();
 	if (unlikely(!arena_owner_fits_locked(owner, pages))) {
-		arena_note_event_locked(ARENA_REJECTED);
-		why = "over the owner's page limit";
+		why = "over the owner's page limit"; /* a valid request that failed: vm_stats.failures */
 		goto fail_unlock;
 	}
 	struct vmap_area *a = node_pool_get(&arena.area_pool);
@@ -151,9 +150,11 @@ static __noinline struct vmap_area *area_get_slow(u64 va_size, u64 align, unsign
 	return a;
 
 fail_unlock:
-	arena_note_event_locked(ARENA_FAILED);
+	/* An invalid request is refused (vm_stats.rejected), any other failed (vm_stats.failures); either is
+	 * noted with the size asked for, the guard page left out. */
+	arena_note_event_locked(err == EINVAL ? ARENA_REJECTED : ARENA_FAILED);
 	arena_unlock(f);
-	arena_note_failure(va_size, align, caller, err, why);
+	arena_note_failure(va_size - ((vmflags & VM_NO_GUARD) ? 0 : PAGE_SIZE), align, caller, err, why);
 	return NULL;
 }
 

@@ -421,7 +421,7 @@ struct vmk_vm_stats {
 	uint64_t flushed_pages;    /* pages covered by those flushes */
 	uint64_t free_phys_pages;  /* physical page allocator: free */
 	uint64_t total_phys_pages; /* physical page allocator: managed */
-	uint64_t last_fail_size;   /* the last failed request's size, */
+	uint64_t last_fail_size;   /* the last failed request's size (no guard page), */
 	uint64_t last_fail_align;  /* its alignment, */
 	uint64_t last_fail_reason; /* and why it failed (a positive errno number, 0 if none yet) */
 	uint64_t hart;             /* the hart that served this call (0 .. harts_online - 1): where the caller ran */

@@ -464,8 +464,15 @@ static void owner_limit_enforced(struct ktest *t)
 	const u32 owner = VM_MAX_OWNERS - 1;
 	KT_ASSERT(t, vm_owner_set_limit(owner, 10) == 0);
 	KT_EXPECT(t, vm_owner_set_limit(VM_OWNER_KERNEL, 1) == -EINVAL);
+	struct vm_stats a, b;
+	vm_get_stats(&a);
 	void *big = __vmalloc_owner(11 * PAGE_SIZE, PAGE_SIZE, 0, NUMA_NO_NODE, owner, NULL);
 	KT_EXPECT(t, big == NULL);
+	/* A valid request over the limit is a failure, not a rejection, noted with the size asked for (the
+	 * guard page left out); before, it counted as both, with the guard in the size. */
+	vm_get_stats(&b);
+	KT_EXPECT(t, b.failures == a.failures + 1 && b.rejected == a.rejected);
+	KT_EXPECT(t, b.last_fail_size == 11 * PAGE_SIZE && b.last_fail_errno == ENOMEM);
 	void *p = __vmalloc_owner(10 * PAGE_SIZE, PAGE_SIZE, 0, NUMA_NO_NODE, owner, NULL);
 	KT_EXPECT(t, p && vm_owner_pages(owner) == 10);
 	KT_EXPECT(t, __vmalloc_owner(1, PAGE_SIZE, 0, NUMA_NO_NODE, owner, NULL) == NULL);
