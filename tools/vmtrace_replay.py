@@ -177,6 +177,7 @@ class Replay:
         self.counts = {}
         self.realloc_modes = {}
         self.resized = {}         # Area -> [grows in place, shrinks, smallest size, largest size, moved to]
+        self.last_freed = {}      # address -> the Area freed there last (a move's old area)
         self.failures = {}
         self.shm = {}
         self.faults, self.kills, self.marks = Kept(1000), Kept(1000), Kept(1000)
@@ -384,6 +385,7 @@ class Replay:
             self.note(ev, "free of 0x%x says pages=%d, the replay has %d" % (ev["addr"], ev["pages"], area.pages))
         area.t_free, area.seq_free = ev["t"], ev["seq"]
         self.freed[k] = ev["seq"]
+        self.last_freed[k] = area  # a vrealloc move's line comes after its old area's free
         use = self.task(area.task)
         use.frees += 1
         use.areas -= 1
@@ -438,7 +440,9 @@ class Replay:
         mode = ev["mode"]
         self.realloc_modes[mode] = self.realloc_modes.get(mode, 0) + 1
         if mode == "moved":
-            old = self.live.get(ev["addr"])
+            # The kernel traces the new area's alloc, then the old area's free, then this line: the old
+            # area is usually freed by now.
+            old = self.live.get(ev["addr"]) or self.last_freed.get(ev["addr"])
             if old is not None:
                 self.resize_record(old, ev)[4] = ev["new"]
             return  # the kernel traces the new area's alloc and the old one's free itself
