@@ -43,13 +43,13 @@ static inline bool pt_va_canonical(u64 va) { return (u64)((s64)(va << 25) >> 25)
 static inline u64 pt_level_size(int level) { return 1UL << (PAGE_SHIFT + 9 * level); }
 /* va's slot in its level-`level` table. */
 static inline unsigned pt_index(u64 va, int level) { return (va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1); }
-/* The satp value that selects Sv39 with the root table at root_pa, tagged asid. */
 /* The leaf and middle tables a mapping of [va, va + len) (len > 0) can need below the root: one per 2 MiB
  * span and one per 1 GiB span it touches. What a task is charged for the tables of what it maps. */
 static inline u64 pt_tables_spanned(u64 va, u64 len)
 {
 	return ((va + len - 1) / PMD_SIZE - va / PMD_SIZE + 1) + ((va + len - 1) / PUD_SIZE - va / PUD_SIZE + 1);
 }
+/* The satp value that selects Sv39 with the root table at root_pa, tagged asid. */
 static inline u64 pt_satp(u64 root_pa, u64 asid) { return SATP_MODE_SV39 | asid << 44 | (root_pa >> PAGE_SHIFT); }
 
 struct pt_walk {

@@ -2,8 +2,8 @@
  * fit, guard page after each area), backing it with pages, the slack invariant, freeing it lazily. Small
  * kernel requests take their range from a per-hart cache fed by pools of purged areas (vm/vmalloc_cache.c,
  * no shared lock); the rest do index work under the arena lock. Live areas sit in a striped busy map;
- * page-table work and page allocation happen outside all locks. Below this file: the page-table work of
- * more than one step (vm/vmalloc_map.c), the purge (vm/vmalloc_purge.c), the caches and busy map, and the
+ * page-table work and page allocation happen outside all locks. Below this file: the owners' accounts
+ * API (vm/vmalloc_owner.c), the page-table work of more than one step (vm/vmalloc_map.c), the purge (vm/vmalloc_purge.c), the caches and busy map, and the
  * state and its counters (vm/vmalloc_arena.c). vrealloc, vm_map_ram and the diagnostics sit above. */
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
@@ -622,53 +622,10 @@ __noinline void vunmap(const void *addr)
 	area_retire(a);
 }
 
-int vm_owner_set_limit(u32 owner, u64 pages)
-{
-	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
-	arena_owner_set_limit(owner, pages);
-	return 0;
-}
-
-int vm_owner_set_above(u32 owner, u32 above)
-{
-	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL || above >= VM_MAX_OWNERS || above == owner) return -EINVAL;
-	arena_owner_set_above(owner, above);
-	return 0;
-}
-
-int vm_owner_charge(u32 owner, s64 pages, bool force)
-{
-	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;
-	return arena_owner_charge(owner, pages, force);
-}
-
-int vm_area_set_owner(const void *addr, u32 owner, bool force)
-{
-	if (owner >= VM_MAX_OWNERS) return -EINVAL;
-	int r = -EINVAL;
-	/* Stripe, then arena lock: nothing takes them the other way round. */
-	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
-	unsigned long bf = busy_lock(b);
-	struct vmap_area *a = (struct vmap_area *)va_busy_find(&b->map, (u64)(uptr)addr);
-	if (a && (a->flags & VM_ALLOC)) {
-		r = arena_owner_move(a->owner, owner, a->nr_pages, force);
-		if (!r) a->owner = owner;
-	}
-	busy_unlock(b, bf);
-	return r;
-}
-
 u64 vm_area_backed_pages(const void *addr)
 {
 	struct vmap_area *a = find_vm_area(addr);
 	return a ? a->nr_pages : 0;
-}
-
-u64 vm_owner_pages(u32 owner)
-{
-	if (owner >= VM_MAX_OWNERS) return 0;
-	u64 base = READ_ONCE(arena.owner_pages[owner]);
-	return owner == VM_OWNER_KERNEL ? base + arena_stat_total(ARENA_STAT_KERNEL_PAGES) : base;
 }
 
 u64 vm_live_areas(void) { return arena_stat_total(ARENA_STAT_LIVE_AREAS); }

@@ -14,6 +14,7 @@
 
 #include "lib/types.h"
 #include "vm/vmalloc_types.h"
+#include "vm/vmalloc_owner.h"
 
 struct page;
 
@@ -123,25 +124,6 @@ void vm_deferred_drain(void);
 /* Use-after-vfree detection on the freeing hart (bootarg vmalloc.debug_uaf=1): each free then flushes
  * that hart's TLB. Returns the previous setting; any context. */
 bool vm_set_debug_uaf(bool on);
-/* Sets the pages `owner` (1 .. VM_MAX_OWNERS - 1) may hold; -EINVAL for the kernel's owner or one out of
- * range. Pages already held above a lower limit stay. Any context but interrupts. */
-int vm_owner_set_limit(u32 owner, u64 pages);
-/* Hangs owner's account under `above`'s (0: under none), moving what it holds: from then on every page
- * charged to owner is also charged to above and to every account above that, each within its own limit
- * (a task's quota bounds its whole subtree). -EINVAL for the kernel's owner, one out of range, or
- * owner itself. The caller keeps the accounts a tree (a task's parent's is above it). Any context but
- * interrupts. */
-int vm_owner_set_above(u32 owner, u32 above);
-/* The pages charged to `owner` now, those of the accounts below it included (0 for one out of range).
- * Any context. */
-u64 vm_owner_pages(u32 owner);
-/* Charges (pages > 0: within the owner's limit, else -ENOMEM and nothing charged, unless `force`) or
- * credits (pages < 0) memory held for an owner outside any area, such as the page tables of its user
- * mappings. Any context but interrupts. */
-int vm_owner_charge(u32 owner, s64 pages, bool force);
-/* Moves the live VM_ALLOC area at addr, with its pages' charge, to `owner`: within the new owner's limit
- * (else -ENOMEM, nothing changed) unless `force`. -EINVAL for no such area. */
-int vm_area_set_owner(const void *addr, u32 owner, bool force);
 /* The 4 KiB pages backing the live area at addr now, which is exactly what its owner is charged for it
  * (a huge area counts its 2 MiB blocks as 512 each; after a vrealloc shrink only the kept blocks); 0 for
  * no such area. Stable while the caller keeps the area from being resized or freed. Any context but
