@@ -25,6 +25,9 @@ struct cpio_iter {
 	const char *why; /* reason after a -EINVAL from cpio_next */
 };
 
+/* Starts an iterator at the first entry of the archive ar[0..len). Reads nothing and cannot fail: every
+ * check is cpio_next's. The entries it yields point into the archive, which must stay in place while
+ * they are used. Any context (no lock, no allocation). */
 void cpio_iter_init(struct cpio_iter *it, const void *ar, u64 len);
 
 /* Returns 1 with *e filled, 0 at the "TRAILER!!!" entry (and on every later call), or -EINVAL with

@@ -11,7 +11,13 @@ struct ktest {
 	char reason[120];
 };
 
+/* Marks the case failed. Its first failure's "file:line: what" (cut to 119 bytes) is the reason reported,
+ * replacing an earlier skip's; later failures keep it. Does not end the case (KT_ASSERT returns after it).
+ * *t is written without a lock: from the case's own code, any context, one hart at a time. */
 void ktest_fail(struct ktest *t, const char *file, int line, const char *what);
+/* Marks the case skipped, with why (cut to 119 bytes) as its reason unless it has already failed: a case
+ * that both failed and skipped is reported as failed. A later skip replaces an earlier skip's reason.
+ * Does not end the case: the caller returns. Same contexts as ktest_fail. */
 void ktest_skip(struct ktest *t, const char *why);
 /* The lowest online hart other than this one, into *other: true; or false with the case skipped ("needs a
  * second hart"). For cases that need another hart to run something on. Process context. */

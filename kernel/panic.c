@@ -30,6 +30,7 @@ void panic(const char *fmt, ...)
 	va_list ap;
 
 	irq_disable();
+	console_panic_mode = true; /* this hart may hold the console lock: printk must not wait for it */
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);

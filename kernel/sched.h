@@ -73,8 +73,9 @@ void scheduler_loop(void) __noreturn;
  * blocked. No wake-up is lost.
  *
  * sched_block_until: blocks the current task until *done is set, the timebase tick `deadline` passes
- * (0: no deadline) or the task is killed. Returns 0, -ETIMEDOUT or -EINTR (in that order of precedence:
- * a flag set is never reported as a timeout). Task context, interrupts on, no spin lock held.
+ * (0: no deadline) or the task is killed. Returns 0, -EINTR or -ETIMEDOUT (in that order of precedence:
+ * a flag set is never reported as a timeout, and a killed task sees -EINTR even past its deadline).
+ * Task context, interrupts on, no spin lock held.
  *
  * sched_wake_task: sets *done; if t is spinning on that flag (sched_spin_until), that is all (no lock);
  * if t is blocked, makes it runnable and wakes one sleeping hart to run it (an IPI; none when every hart

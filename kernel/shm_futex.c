@@ -1,7 +1,9 @@
 /* Wait and wake on a word of a shm object (kernel/shm_futex.h). Waiters are listed on the object
  * (struct shm_waiter, on each sleeper's stack); the value check, the listing and every wake happen under
- * o->lock, and the sleep itself is sched_block_until on the waiter's done flag, which a wake sets under
- * sched_lock: a wake between the unlock and the sleep is seen, never lost. */
+ * o->lock. The wait spins on the waiter's done flag (sched_spin_until), then sleeps in
+ * sched_block_until; a wake sets the flag before it takes sched_lock (and takes none while the waiter
+ * still spins), and the sleeper reads it under sched_lock before it blocks: a wake between the unlock and
+ * the sleep is seen, never lost. */
 #include "kernel/shm_futex.h"
 #include "kernel/sched.h"
 #include "kernel/timer.h"

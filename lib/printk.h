@@ -6,6 +6,11 @@
 #include "lib/format.h"
 #include "lib/types.h"
 
+/* Formats into a 512-byte buffer (longer output is cut to 511 bytes) and writes it as console_write does,
+ * under the console lock with interrupts masked while it is held, so lines from different harts never
+ * interleave; before console_set_sink it writes nothing. Any context, interrupt handlers too, as long as
+ * this hart does not hold the console lock already (a console sink must not call it); it may wait in wfi
+ * while another hart holds it. Once an oops has set console_panic_mode it writes without the lock. */
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Where printk's finished lines go; set by the platform once a console is known. */

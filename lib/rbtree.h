@@ -61,8 +61,13 @@ void rb_insert(struct rb_root *root, struct rb_node *node);
 void rb_insert_augmented(struct rb_root *root, struct rb_node *node, const struct rb_augment_ops *aug);
 
 #ifdef HOST_TEST /* test support: only host tests call these */
+/* Unlinks node, which must be in root's tree, and rebalances: O(log n), allocates nothing, cannot fail.
+ * node's own fields are left stale, so it may be freed or linked again at once. No lock: callers
+ * serialise. */
 void rb_erase(struct rb_root *root, struct rb_node *node);
 #endif
+/* As rb_erase, for a tree kept with aug (the ops its inserts used): calls aug's copy, propagate and rotate
+ * as it restructures, so that every remaining node's cached value is exact when it returns. */
 void rb_erase_augmented(struct rb_root *root, struct rb_node *node, const struct rb_augment_ops *aug);
 
 #ifdef HOST_TEST /* test support: only host tests call these */

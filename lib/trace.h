@@ -21,6 +21,12 @@ struct trace_syscall {
 	u64 ucaller;      /* what the runtime passed in a6: the user call site (docs/abi.md) */
 };
 
+/* Formats one event ("@T seq=... caller=<caller's symbol>", cut to 383 bytes with its newline) into this
+ * hart's ring, with interrupts masked meanwhile. Takes no lock and writes nothing to the console, so it
+ * may run under any lock. A full ring drops the event, counted for the next drain's ev=drop line. Once
+ * the trace is closed (trace_close_and_drain_all) the event is discarded; then, and when the close came
+ * while the event was being written, it kicks every other online hart (an IPI), since the closer may be
+ * waiting on this ring. Any context, interrupt handlers too. Callers normally go through TRACE. */
 void trace_emit(const void *caller, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void trace_drain(void);            /* writes this hart's ring to the console; never under allocator locks */
 /* Drains this hart's ring when it is half full, else does nothing (one load and a compare): for the

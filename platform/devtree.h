@@ -80,6 +80,9 @@ struct machine_desc {
  */
 int dt_parse_machine(const void *blob, size_t bufsize, struct machine_desc *m, const char **why);
 
+/* Whether the kernel can run on hart h: its cpu node is enabled (status "okay", "ok" or none) and its
+ * mmu-type can run Sv39 (riscv,sv39, sv48 or sv57). Its riscv,isa and hart id are not looked at.
+ * Any context. */
 bool dt_hart_usable(const struct hart_desc *h);
 /* The highest NUMA node id of any bank or hart: 0 on a machine without NUMA. */
 int dt_max_node(const struct machine_desc *m);

@@ -44,6 +44,11 @@ int fdt_check(const void *blob, size_t bufsize, const char **why);
 u32 fdt_total_size(const void *blob);
 #endif
 
+/* fdt_root: the root node, or -EINVAL when the header or the start of the structure block is bad.
+ * fdt_first_child / fdt_next_sibling: node's first subnode / the next subnode of node's parent; -ENOENT
+ * when there is none, -EINVAL when node is not a node handle or the walk meets malformed data. Like
+ * every reader here, they re-check the header on each call, take no lock and allocate nothing: any
+ * context. */
 int fdt_root(const void *blob);
 int fdt_first_child(const void *blob, int node);
 int fdt_next_sibling(const void *blob, int node);
@@ -67,21 +72,36 @@ struct fdt_prop {
 	const void *value;
 	u32 len;
 };
+/* node's first property into *p: 0; -ENOENT when it has none, -EINVAL for a bad node or malformed data. */
 int fdt_first_prop(const void *blob, int node, struct fdt_prop *p);
-int fdt_next_prop(const void *blob, struct fdt_prop *p); /* advances p; -ENOENT after the last */
+/* Advances p to its node's next property: 0; -ENOENT after the last, -EINVAL when p is not a property
+ * that fdt_first_prop or fdt_next_prop filled in for this blob, or for malformed data. */
+int fdt_next_prop(const void *blob, struct fdt_prop *p);
+/* The value of node's property `name`, its length in *lenp (lenp may be NULL); else NULL with *lenp set to
+ * -ENOENT (no such property) or -EINVAL (bad node, malformed data). */
 const void *fdt_getprop(const void *blob, int node, const char *name, int *lenp);
 
-/* libfdt's convention: 0 when compatible, 1 when not, -ENOENT without a compatible property. */
+/* libfdt's convention: 0 when compatible, 1 when not, -ENOENT without a compatible property, -EINVAL for a
+ * bad node or malformed data. */
 int fdt_node_check_compatible(const void *blob, int node, const char *compat);
+/* Whether str is one of the NUL-terminated strings packed in list[0..len); an unterminated tail is none. */
 bool fdt_stringlist_contains(const char *list, int len, const char *str);
-/* First node after start (-1: from the root, inclusive) in depth-first order that is compatible. */
+/* First node after start (-1: from the root, inclusive) in depth-first order that is compatible; a node
+ * whose properties cannot be read counts as not compatible. -ENOENT when none is, -EINVAL for a start
+ * below -1 or that is not a node, or for malformed data. */
 int fdt_find_compatible(const void *blob, int start, const char *compat);
 
-u32 fdt_get_phandle(const void *blob, int node); /* 0 when the node has none */
+/* The node's 4-byte "phandle" property, else its "linux,phandle". 0 when it has neither, and also for a
+ * bad node or malformed data: there is no error code. */
+u32 fdt_get_phandle(const void *blob, int node);
 /* The node carrying phandle (a scan of the whole tree); -EINVAL for 0 and ~0, -ENOENT when none has it. */
 int fdt_node_by_phandle(const void *blob, u32 phandle);
 
+/* Entries in the memory reservation block before its terminator (the first entry of size 0, as libfdt and
+ * Linux read it); -EINVAL when the header is bad or the list runs into the next block unterminated. */
 int fdt_num_mem_rsv(const void *blob);
+/* Entry n of that block into *addr and *size: 0; -ENOENT when n is negative or past the last entry,
+ * -EINVAL as for fdt_num_mem_rsv (*addr and *size untouched on error). */
 int fdt_get_mem_rsv(const void *blob, int n, u64 *addr, u64 *size);
 
 /* #address-cells / #size-cells a node declares for its children (defaults 2 and 1); -EINVAL when

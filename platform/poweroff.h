@@ -9,10 +9,13 @@
  * carry it (SBI SRST always exits QEMU with 0). */
 #define POWEROFF_LINE "vmk: power off, exit status "
 
-/* test_dev: the mapped sifive,test register, or NULL on machines without one. Boot hart. */
 /* What QEMU's sifive_test device takes as "pass" when the device tree names no other value. */
 #define QEMU_TEST_PASS 0x5555
 
+/* The device poweroff() tries first. test_dev: the mapped sifive,test register, or NULL on machines
+ * without one. pass_value: what the device takes as "pass" (status 0); 0 keeps the current value
+ * (QEMU_TEST_PASS unless set before). Cannot fail; a later call replaces the device. Boot hart, before
+ * the other harts start (nothing is locked). */
 void poweroff_init(void *test_dev, u32 pass_value);
 /* tohost: the mapped register of an HTIF ("ucb,htif0", spike), which exits QEMU with a status. Boot hart.
  * OpenSBI 1.1 on spike lists SRST but hangs in it, so HTIF is tried first there. */

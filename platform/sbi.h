@@ -26,10 +26,20 @@ struct sbi_info {
 	bool has_time, has_ipi, has_rfence, has_hsm, has_srst, has_dbcn;
 };
 extern struct sbi_info sbi_info;
+/* The name of an SBI implementation ID (sbi_info.impl_id): "BBL", "OpenSBI", "Xvisor", "KVM", "RustSBI",
+ * "Diosix", else "unknown". A static string. Any context. */
 const char *sbi_impl_name(long id);
 
 void sbi_console_putchar(int c); /* legacy extension 0x01: works before anything is known */
+/* Programs this hart's next timer interrupt for `when` (absolute, in time CSR ticks); the firmware also
+ * clears a pending one. Through the TIME extension when sbi_probe_all found it, else (also before the
+ * probe) the legacy call. The firmware's answer is ignored. Any context. */
 void sbi_set_timer(u64 when);
+/* Raises a supervisor software interrupt on the harts of hart_mask (bit i: hart id hart_mask_base + i;
+ * hart_mask_base == -1: every hart) through the IPI extension, which is called even when sbi_probe_all did
+ * not find it (no legacy fallback). Returns the SBI error, not an errno: 0 when sent, else a negative
+ * SBI_ERR_* code (-3, invalid parameter, for a hart id the firmware does not know; -2 without the
+ * extension). Any context. */
 long sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base);
 /* start == size == 0 flushes everything; hart_mask_base == -1 targets every hart. */
 long sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base, unsigned long start,

@@ -102,11 +102,21 @@ int buddy_split(u64 pa, unsigned order);
 struct page *pa_to_page(u64 pa); /* NULL if pa is not in a zone */
 u64 page_to_pa(const struct page *p); /* 0 if p is not a zone's struct page */
 
-
+/*
+ * Counters summed over the zones without a lock (callers outside vm/page_cache.c cannot take its buddy
+ * lock): while other harts allocate, a result is a snapshot that may already be stale, exact only when
+ * nothing runs. Pages in vm/page_cache.c's caches, depot and groups count as allocated here
+ * (page_cache_pages counts them). Any context; none fails.
+ *   buddy_free_pages:      pages on the free lists.
+ *   buddy_total_pages:     pages not reserved (free + allocated).
+ *   buddy_free_pages_node: free pages of node's zones; 0 for a node without zones, PA_ANY_NODE included.
+ */
 u64 buddy_free_pages(void);
 u64 buddy_total_pages(void);
 u64 buddy_free_pages_node(int node);
 int buddy_node_of(u64 pa); /* the NUMA node of the zone holding pa, -1 if unmanaged; O(zones) */
+/* Fills all of *s: the zone counters summed as above (the same snapshot caveat; the fields are not read
+ * at one instant) and the call counters since boot. Any context; cannot fail. */
 void buddy_get_stats(struct buddy_stats *s);
 
 /* Walks every free list and checks links, flags, alignment and counters. 0 if consistent,

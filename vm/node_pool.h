@@ -40,6 +40,8 @@ void node_pool_release_all(struct node_pool *pool);
 
 static inline u64 node_pool_in_use(const struct node_pool *pool) { return pool->in_use; }
 static inline u64 node_pool_pages(const struct node_pool *pool) { return pool->pages_held; }
+/* How many node_pool_get calls succeed before the page hook is needed: objects on the free list plus those
+ * left to carve in the newest page. 0 for a pool whose init failed. Callers serialise, as for every call. */
 u64 node_pool_available(const struct node_pool *pool);
 
 #endif

@@ -15,7 +15,12 @@
  * buddy allocator directly. Any context.
  */
 u64 page_cache_alloc(int node);
-/* Back to the hart's cache when the page is of the hart's node, else to the buddy allocator. */
+/* Gives back one page the caller owns (page_cache_alloc, vm_zeroed_table_alloc, buddy_alloc_order(0)). In
+ * interrupt context it goes straight to the buddy allocator, under its lock: the caches are touched only
+ * by their own hart in process context. Otherwise it goes to this hart's cache without a lock or masking
+ * interrupts, unless the cache is bound to a node other than the page's (then to the buddy allocator);
+ * a full cache first sends a batch to the depot, or to the buddy allocator, under the lock. Any context;
+ * may wait in wfi for the buddy lock. */
 void page_cache_free(u64 pa);
 /* The bulk forms for small ranges (vmalloc's fast path), so that a few pages cost one call and no lock:
  * page_cache_take_bulk fills pas with n pages of this hart's cache, page_cache_give_bulk puts n pages

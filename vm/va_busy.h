@@ -48,6 +48,9 @@ struct va_busy {
 	struct va_busy_link *initial[VA_BUSY_INITIAL_BUCKETS];
 };
 
+/* Makes map empty on its embedded table of VA_BUSY_INITIAL_BUCKETS buckets: allocates nothing and cannot
+ * fail. It frees nothing either: re-initialising a map that has grown leaks its bucket array (host tests
+ * call va_busy_destroy). Any context; nothing else may be using map. */
 void va_busy_init(struct va_busy *map);
 #ifdef HOST_TEST /* test support: only host tests call these */
 /* Give the bucket array back; the map is empty afterwards (links are not touched). */

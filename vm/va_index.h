@@ -62,6 +62,8 @@ int va_index_free(struct va_index *ix, u64 addr, u64 size);
 static inline u64 va_index_free_bytes(const struct va_index *ix) { return ix->free_bytes; }
 static inline u64 va_index_extents(const struct va_index *ix) { return ix->extents; }
 #ifdef HOST_TEST /* test support: only host tests call these */
+/* Bytes in the largest free extent, 0 when there is none: the root's cached maximum, so O(1) and only as
+ * right as the cached maxima (va_index_check verifies them). Callers serialise, as for every call. */
 u64 va_index_largest(const struct va_index *ix);
 
 /* Calls fn for every free extent in ascending address order; fn must not modify the index. */
