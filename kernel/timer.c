@@ -61,7 +61,17 @@ static void arm(u64 when)
 	else sbi_set_timer(when);
 }
 
-void timer_init_hart(void) { arm(rdtime() + hz / TICK_HZ); }
+static void tick_by_hand(void)
+{
+	this_hart()->ticks++;
+	arm(rdtime() + hz / TICK_HZ);
+}
+
+void timer_init_hart(void)
+{
+	hart_tick_by_hand = tick_by_hand;
+	arm(rdtime() + hz / TICK_HZ);
+}
 
 static void (*tick_hook)(void);
 

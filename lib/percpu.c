@@ -7,6 +7,7 @@ u32 nr_harts_online = 1;
 struct hartset harts_online = {{1}};
 void (*hart_kick)(u32 index);
 bool (*hart_ipi_claim)(void);
+void (*hart_tick_by_hand)(void);
 
 void harts_kick(const struct hartset *set)
 {

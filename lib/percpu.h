@@ -46,6 +46,11 @@ extern void (*hart_kick)(u32 index);
  * layer, used by wait loops that run with interrupts masked (hart_wait_step). */
 extern bool (*hart_ipi_claim)(void);
 
+/* Takes a due timer tick by hand (counts it and arms the next), so that a wait with interrupts masked
+ * sleeps in wfi until the next tick instead of waking at once on a pending STIP: installed by the
+ * timer, NULL before. */
+extern void (*hart_tick_by_hand)(void);
+
 /* Sends hart_kick to every hart in `set` but this one: how a hart wakes those that marked themselves as
  * sleeping on what it just changed. No-op before secondaries start. Any context. */
 void harts_kick(const struct hartset *set);

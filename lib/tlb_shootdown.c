@@ -51,6 +51,9 @@ bool hart_wait_step(unsigned long irq_was_on)
 		irq_disable();
 		return false;
 	}
+	/* A tick that came due while interrupts are masked stays pending and would end every wfi at once:
+	 * the wait would spin. Take it here (counted, next one armed), as the shootdown is served here. */
+	if ((csr_read(sip) & SIE_STIE) && hart_tick_by_hand) hart_tick_by_hand();
 	bool ipi = csr_read(sip) & SIE_SSIE;
 	if (ipi) csr_clear(sip, SIE_SSIE);
 	/* An IMSIC IPI is claimed here and handed back as SSIP when the wait ends: the handler is the same. */

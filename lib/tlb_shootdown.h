@@ -11,9 +11,10 @@
 
 /* Flushes the whole TLB of every online hart in `targets` (dense indices; this hart is left out) and
  * returns once each has done it: the number of harts fenced. Harts outside the set may flush too (they
- * share the generation) but are not waited for. Process context or any wait-safe context: never call
- * with a spinlock held (a target might be waiting for it with interrupts masked and still acks, but a
- * holder that sleeps stalls every waiter). */
+ * share the generation) but are not waited for. Process context or any wait-safe context. A spinlock may
+ * be held (a target waiting for it, even with interrupts masked, still flushes and acks from its wait),
+ * but the holder's wait then stalls that lock's waiters too: the vm layer fences with none of its own
+ * held, and kernel/shm holds only its object and task locks across a fence. */
 u32 tlb_flush_harts(const struct hartset *targets);
 
 /* Performs a flush requested of this hart, if any, and acknowledges it. Called from the IPI handler and
