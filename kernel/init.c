@@ -52,7 +52,14 @@ static void init_watch(void)
 	vm_quiesce();
 	trace_drain_all();
 	u64 pages = buddy_free_pages() + vm_cached_pages(), areas = vm_live_areas();
-	bool leak = pages != baseline_pages || areas != baseline_areas || shm_live_objects();
+	/* Every task's account, and the orphan pool's, is empty once every task is gone. */
+	u64 charged = 0;
+	for (u32 o = 1; o < VM_MAX_OWNERS; o++)
+		if (vm_owner_pages(o)) {
+			printk("account %u still charged %lu pages\n", o, vm_owner_pages(o));
+			charged += vm_owner_pages(o);
+		}
+	bool leak = pages != baseline_pages || areas != baseline_areas || shm_live_objects() || charged;
 	bool killed = status == VMK_STATUS_KILLED;
 	printk("init exited with status %d%s\n", status, killed ? " (killed)" : "");
 	printk("%s 1 kernel_leak_check_after_all_tasks", leak ? "not ok" : "ok");

@@ -178,10 +178,11 @@ static enum give give_to_parent(struct shm_obj *o, struct task *parent, u32 pare
 {
 	if (!parent) return NO_ROOM;
 	spin_lock(&parent->shm_lock);
-	enum give g = parent->tid != parent_tid			       ? NO_ROOM
-		      : !parent->shm_open				       ? PARENT_CLOSING
+	/* A changed tid: the parent has ended (and been reaped) since parent_of; t has been handed to the
+	 * parent's parent by then, so ask again, as for a closing parent. */
+	enum give g = parent->tid != parent_tid || !parent->shm_open	? PARENT_CLOSING
 		      : move_charge(o, parent->slot, parent_tid, force) ? GIVEN
-									: NO_ROOM;
+									 : NO_ROOM;
 	spin_unlock(&parent->shm_lock);
 	return g;
 }
@@ -192,8 +193,8 @@ static enum give hand_over(struct shm_obj *o, struct task *parent, u32 parent_ti
 {
 	enum give g = give_to_parent(o, parent, parent_tid, false);
 	if (g != NO_ROOM) return g;
-	if (move_charge(o, SHM_ORPHAN_OWNER, 0, false) || give_to_parent(o, parent, parent_tid, true) == GIVEN)
-		return GIVEN;
+	if (move_charge(o, SHM_ORPHAN_OWNER, 0, false)) return GIVEN;
+	if ((g = give_to_parent(o, parent, parent_tid, true)) != NO_ROOM) return g; /* a parent that began closing: ask again */
 	move_charge(o, SHM_ORPHAN_OWNER, 0, true);
 	return GIVEN;
 }

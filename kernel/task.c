@@ -273,6 +273,10 @@ void task_exit(int status)
 	 * kill the whole subtree (SYS_kill reaches any descendant); with no parent above, to the kernel. A
 	 * zombie child, and this task if it was adopted, nobody will wait for: the kernel reaps them. */
 	struct task *above = t->parent;
+	static struct task *kids[MAX_TASKS]; /* under sched_lock: one exit at a time here */
+	static u32 kid_slots[MAX_TASKS];
+	static u64 limits[MAX_TASKS];
+	u32 n = 0;
 	if (t->adopted) t->parent = NULL;
 	for (int i = 0; i < MAX_TASKS; i++) {
 		struct task *c = &tasks[i];
@@ -280,8 +284,21 @@ void task_exit(int status)
 		bool live = task_state_live(c->state);
 		c->parent = live ? above : NULL;
 		c->adopted = live && above;
-		/* Its account (and what it holds) goes with it: this task's slot is about to be free. */
-		vm_owner_set_above(c->slot, c->parent ? c->parent->slot : 0);
+		if (live) {
+			kids[n] = c;
+			kid_slots[n++] = c->slot;
+		} else {
+			vm_owner_set_above(c->slot, 0); /* it holds nothing */
+		}
+	}
+	/* Their accounts (and what they hold) go with them, this task's slot is about to be free; but its
+	 * quota still bounds them together: each keeps what it holds plus a share of the room left. */
+	vm_owner_rehang(t->slot, above ? above->slot : 0, kid_slots, n, limits);
+	for (u32 i = 0; i < n; i++) {
+		/* The quota SYS_vm_stats reports, and a grandchild's spawn cuts from, follows the new limit. */
+		struct task *c = kids[i];
+		if (limits[i] < c->quota_pages + c->image_pages)
+			c->quota_pages = limits[i] > c->image_pages ? limits[i] - c->image_pages : 0;
 	}
 	sched_switch_out(t);
 	for (;;) {

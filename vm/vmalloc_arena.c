@@ -60,6 +60,33 @@ void arena_owner_set_above(u32 owner, u32 above)
 	arena_unlock(f);
 }
 
+static void arena_owner_split_locked(u32 owner, const u32 *kids, u32 n, u64 *limits)
+{
+	/* The room `owner` has left, split among the accounts below it: each keeps what it holds and gets an
+	 * equal share of the rest, so that together they never hold more than owner's limit allowed. */
+	u64 slack = arena.owner_limit[owner] > arena.owner_pages[owner] ? arena.owner_limit[owner] - arena.owner_pages[owner] : 0;
+	for (u32 i = 0; i < n; i++) {
+		u32 c = kids[i];
+		u64 share = slack / n + (i < slack % n), cap = arena.owner_pages[c] + share;
+		if (cap < arena.owner_limit[c]) arena.owner_limit[c] = cap;
+		limits[i] = arena.owner_limit[c];
+	}
+}
+
+void arena_owner_rehang(u32 owner, u32 above, const u32 *kids, u32 n, u64 *limits)
+{
+	unsigned long f = arena_lock();
+	arena_owner_split_locked(owner, kids, n, limits);
+	for (u32 i = 0; i < n; i++) {
+		u32 c = kids[i];
+		s64 held = (s64)arena.owner_pages[c];
+		for_each_account(o, arena.owner_above[c]) arena.owner_pages[o] -= (u64)held;
+		arena.owner_above[c] = above;
+		for_each_account(o, above) arena.owner_pages[o] += (u64)held;
+	}
+	arena_unlock(f);
+}
+
 void arena_pages_add(u32 owner, s64 pages)
 {
 	unsigned long f = arena_lock();

@@ -209,6 +209,9 @@ void arena_owner_add_locked(u32 owner, s64 pages);
 /* Hangs owner's account (with all it holds) under `above` (0: under none): its pages leave the accounts
  * it was under and join above's and those above it, no limit checked. No lock held. */
 void arena_owner_set_above(u32 owner, u32 above);
+/* owner is going: the room it has left is split among the accounts kids[0..n) below it (each limit cut to
+ * what it holds plus its share; the limits are stored in limits[]), and they are hung under `above`. */
+void arena_owner_rehang(u32 owner, u32 above, const u32 *kids, u32 n, u64 *limits);
 /* Adds pages (negative: takes them) to a live area's owner and to the live-page base, raising the peak:
  * a resize's pages, which are not counted per hart. No lock held. */
 void arena_pages_add(u32 owner, s64 pages);

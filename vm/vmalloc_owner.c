@@ -17,6 +17,15 @@ int vm_owner_set_above(u32 owner, u32 above)
 	return 0;
 }
 
+int vm_owner_rehang(u32 owner, u32 above, const u32 *kids, u32 n, u64 *limits)
+{
+	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL || above >= VM_MAX_OWNERS) return -EINVAL;
+	for (u32 i = 0; i < n; i++)
+		if (kids[i] >= VM_MAX_OWNERS || kids[i] == VM_OWNER_KERNEL || kids[i] == above) return -EINVAL;
+	arena_owner_rehang(owner, above, kids, n, limits);
+	return 0;
+}
+
 int vm_owner_charge(u32 owner, s64 pages, bool force)
 {
 	if (owner >= VM_MAX_OWNERS || owner == VM_OWNER_KERNEL) return -EINVAL;

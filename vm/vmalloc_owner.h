@@ -16,6 +16,10 @@ int vm_owner_set_limit(u32 owner, u64 pages);
  * owner itself. The caller keeps the accounts a tree (a task's parent's is above it). Any context but
  * interrupts. */
 int vm_owner_set_above(u32 owner, u32 above);
+/* `owner` goes away: its live children's accounts kids[0..n) move under `above` (0: none), and the room
+ * owner had left is split among them (limits[i]: kids[i]'s new limit), so that owner's limit still bounds
+ * them together. */
+int vm_owner_rehang(u32 owner, u32 above, const u32 *kids, u32 n, u64 *limits);
 /* The pages charged to `owner` now, those of the accounts below it included (0 for one out of range).
  * Any context. */
 u64 vm_owner_pages(u32 owner);

@@ -58,7 +58,9 @@
  *   above has no room) and credited at exit. The image is outside the task's own quota, but inside its
  *   parent's: a spawner pays for its children's programs. SYS_vm_stats reports the caller's quota, its
  *   image and its account (held_pages: image, objects, tables, and everything its subtree holds).
- *   When a task exits, its live children's accounts, with all they hold, move under its parent's.
+ *   When a task exits, its live children's accounts, with all they hold, move under its parent's; its
+ *   quota still bounds them together: each child's limit is cut to what it holds plus an equal share of
+ *   the room the exited task had left (SYS_vm_stats shows the cut quota).
  *   Charged against it, -ENOMEM beyond:
  *   - the pages of every shm object the task owns: an object is owned by its creator. A huge object
  *     (SHM_F_HUGE that really got 2 MiB blocks) is charged its backing, its size rounded up to 2 MiB;
