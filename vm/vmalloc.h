@@ -2,8 +2,11 @@
  * by an unmapped guard page, freed with lazily batched TLB shootdowns. The API follows Linux's.
  *
  * Contexts, for every function below unless it says otherwise. "Process context": a task or the idle
- * loop, interrupts on or off, no spin lock held; the call may wait for other harts in wfi (a purge's TLB
- * shootdown, a grace period) but never sleeps as a task. "Any context" adds interrupt handlers. The
+ * loop, interrupts on or off, holding no vm lock, no sched_lock and no lock an interrupt handler takes;
+ * the call may wait for other harts in wfi (a purge's TLB shootdown, a grace period) but never sleeps as
+ * a task. A lock of a layer above may be held (kernel/shm's object and task locks are, across vrealloc):
+ * a hart waiting for it serves TLB shootdowns from its wait (lib/tlb_shootdown.h), so the fence still
+ * ends, and the holder's wait only delays that lock's waiters. "Any context" adds interrupt handlers. The
  * allocators may also be called from interrupt context: there they use neither the per-hart caches nor a
  * purge (a failure comes sooner), and a free is deferred to the idle loop (vfree_atomic).
  * Errors: an allocator returns NULL and records why (size, alignment, caller, errno EINVAL or ENOMEM, a
@@ -59,8 +62,15 @@ void vfree_atomic(const void *addr);
  * pages keep their contents; a huge kernel area that cannot move is copied). Returns the area's (possibly
  * new) address; NULL with p untouched when it cannot grow (ENOMEM) or size is larger than the region
  * (EINVAL); NULL after freeing p when size is 0; as vmalloc when p is NULL. VMF_ZERO zero-fills what
- * grows. A p that is not a VM_ALLOC area's start is reported, NULL. Process context. */
+ * grows; on a shrink it zeroes the cut bytes, and what later grows reads as zero too (Linux's __GFP_ZERO
+ * shrink). A p that is not a VM_ALLOC area's start is reported, NULL. Process context. */
 void *vrealloc(const void *p, size_t size, unsigned flags);
+/* Makes the VM_ALLOC area p able to grow to size bytes in place, moving it now (pages taken along, none
+ * added or charged) when its range is smaller; for callers that grow an area in steps, so its leaves move
+ * once. Returns the area's (possibly new) address; NULL with p untouched when no range is free (ENOMEM)
+ * or size is larger than the region (EINVAL); a p that is not a VM_ALLOC area's start is reported, NULL.
+ * Process context; nobody else resizes p meanwhile. */
+void *vrealloc_room(const void *p, size_t size);
 /* Maps count of the caller's pages contiguously (prot: PTE_R with PTE_W or PTE_X, not both; 0 is R+W)
  * and returns the address; the pages stay the caller's. NULL for no pages, a bad count or protection
  * (EINVAL), an unmanaged page (EINVAL) or no page-table memory (ENOMEM). */
@@ -74,7 +84,9 @@ void vunmap(const void *addr);
  * for no pages or count 0, node < NUMA_NO_NODE (EINVAL), or no range or table (ENOMEM). Any context. */
 void *vm_map_ram(struct page **pages, unsigned int count, int node);
 /* Unmaps what vm_map_ram mapped at mem, count being the count it was given; a pointer or count that does
- * not match a mapping is reported and ignored. The range is reused only after a TLB flush. Process
+ * not match a mapping is reported and ignored, except that a run of a per-hart block's pages that spans
+ * several small mappings whole unmaps them all (a block keeps no record of where each one starts; Linux
+ * does not check either). The range is reused only after a TLB flush. Process
  * context on the hart that mapped it for block mappings; any hart for area mappings. */
 void vm_unmap_ram(const void *mem, unsigned int count);
 /* Flushes every hart's TLB of ranges vm_unmap_ram left lazily mapped (Linux's vm_unmap_aliases).

@@ -105,7 +105,7 @@ bool arena_pages_charge(u32 owner, u64 pages)
 		arena.st.live_pages += pages;
 		arena_peak_update_locked();
 	} else {
-		arena.st.rejected++;
+		arena.st.failures++; /* a valid request over its owner's limit: a failure (abi.h) */
 	}
 	arena_unlock(f);
 	return ok;
@@ -187,13 +187,19 @@ void arena_warn_bad_pointer(const char *fn, const void *addr, const void *caller
 	bool lazy = false;
 
 	ksym_format((uptr)caller, sym, sizeof(sym));
+	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
+	unsigned long bf = busy_lock(b);
+	bool live = va_busy_find(&b->map, (u64)(uptr)addr) != NULL; /* an area of another kind */
+	busy_unlock(b, bf);
 	unsigned long f = arena_lock();
 	lazy = va_lazy_find((u64)(uptr)addr, false) != NULL;
 	for (struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next)
 		if (a->addr == (u64)(uptr)addr) lazy = true;
 	arena_unlock(f);
 	printk("vmalloc: %s(%p) from %s: %s; nothing changed\n", fn, addr, sym,
-	       lazy ? "double free (the area was already freed)" : "not the start of a live vmalloc area");
+	       live   ? "a live area of a kind this call does not take (vmalloc, vmap or vm_map_ram)"
+	       : lazy ? "double free (the area was already freed)"
+		      : "not the start of a live vmalloc area");
 }
 
 bool va_lazy_over_threshold(void)

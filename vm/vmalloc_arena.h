@@ -215,7 +215,7 @@ void arena_owner_rehang(u32 owner, u32 above, const u32 *kids, u32 n, u64 *limit
 /* Adds pages (negative: takes them) to a live area's owner and to the live-page base, raising the peak:
  * a resize's pages, which are not counted per hart. No lock held. */
 void arena_pages_add(u32 owner, s64 pages);
-/* As arena_pages_add for pages > 0, within owner's limit: false (counted as rejected) past it. */
+/* As arena_pages_add for pages > 0, within owner's limit: false (counted as a failure) past it. */
 bool arena_pages_charge(u32 owner, u64 pages);
 /* vm_owner_charge (vm/vmalloc.h): memory held for a task outside any area. No lock held. */
 int arena_owner_charge(u32 owner, s64 pages, bool force);

@@ -149,7 +149,9 @@ int va_populate_huge(u64 va, u64 size, int node, bool zero)
 	}
 	return 0;
 fail:
-	va_unmap_huge(va, off);
+	/* The caller maps the same range again at once (4 KiB pages, or blocks in a later grow): a hart
+	 * that cached one of these leaves, even speculatively, must have forgotten it first. */
+	if (off) va_unmap_huge_flushed(va, off);
 	return -ENOMEM;
 }
 

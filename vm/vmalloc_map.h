@@ -23,7 +23,8 @@ void va_release_tables(u64 va, u64 size);
 u64 va_reclaim_tables(void);
 /* Maps 2 MiB leaves of freshly allocated order-9 blocks over [va, va + size) (2 MiB aligned, owned by
  * the caller), first giving back the empty level-0 tables purged areas left there; -ENOMEM (nothing
- * mapped) when a block cannot be had. Process context. */
+ * mapped, every hart's TLB flushed of what was) when a block cannot be had. May send IPIs: process
+ * context, no arena lock held. */
 int va_populate_huge(u64 va, u64 size, int node, bool zero);
 /* Clears the 2 MiB leaves of [va, va + size) and frees their blocks at once (the range is not reused
  * before a purge's flush). Returns the 4 KiB pages freed. */

@@ -19,6 +19,7 @@
 #define VM_FREED_ELSEWHERE (VM_MAP_RAM | VM_MAP_RAM_BLOCK) /* areas only vm_unmap_ram may end: vfree and
 							   * vunmap report and ignore them */
 #define VM_STALE_TAIL 0x100u /* vrealloc: a shrunk tail's range may still be in other harts' TLBs (user areas) */
+#define VM_ZERO_GROW 0x200u /* vrealloc: a VMF_ZERO shrink asked that what grows later read as zero */
 
 #define NUMA_NO_NODE (-1)
 #define VM_OWNER_KERNEL 0u

@@ -242,7 +242,10 @@ __noinline static void unmap_ram_slow(const void *mem, unsigned int count, const
 	if (!b || !(b->flags & VM_MAP_RAM_BLOCK)) {
 		/* An area of its own: large, or mapped from an interrupt handler. */
 		struct vmap_area *a = find_vm_area(mem);
-		if (!a || !(a->flags & VM_MAP_RAM) || a->size != (u64)count << PAGE_SHIFT) {
+		/* A block's start is an area's start too: a count of the block's size must not end a block
+		 * that its hart still hands pages out of (and whose table it keeps). */
+		if (!a || (a->flags & (VM_MAP_RAM | VM_MAP_RAM_BLOCK)) != VM_MAP_RAM ||
+		    a->size != (u64)count << PAGE_SHIFT) {
 			arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
 			return;
 		}

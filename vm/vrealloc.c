@@ -33,10 +33,16 @@ static u32 shrink_huge(struct vmap_area *a, u64 size)
 	return freed;
 }
 
-static void shrink(struct vmap_area *a, u64 size, const void *caller)
+static void shrink(struct vmap_area *a, u64 size, bool zero, const void *caller)
 {
 	u64 old = a->requested, keep = MAX(ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT, 1);
 	u32 freed = 0;
+
+	/* Linux zeroes the cut bytes of a shrink given __GFP_ZERO, so that a later grow in place reveals
+	 * zeros whatever its own flags. Here the cut bytes become slack, which holds the redzone byte, so
+	 * the area remembers instead, and every later grow zero-fills. (Not VM_ZERO: that also says every
+	 * unwritten byte of its pages is zero, which vfree trusts to keep pages known-zero.) */
+	if (zero && !(a->flags & VM_ZERO)) a->flags |= VM_ZERO_GROW;
 
 	if (a->flags & VM_HUGE) {
 		freed = shrink_huge(a, size);
@@ -84,14 +90,16 @@ static void settle_grown(struct vmap_area *a, u64 old, u64 size, bool zero_new)
  * two, at most USER_GROW_ROOM_MAX more, so growing to N pages moves its leaves O(log N) times rather than
  * N times (each move walks every leaf: 4 MiB grown by 4 KiB steps cost 12,216 instructions a step).
  * The room is address space only: no page, table or charge until a grow backs it. */
-static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero_new, const void *caller)
+static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, u64 room, bool zero_new,
+					 const void *caller)
 {
 	bool huge = a->flags & VM_HUGE, zero_pages = zero_new || (a->flags & VM_ZERO);
-	u64 mapped = ALIGN_UP(size, huge ? PMD_SIZE : PAGE_SIZE), kept = (u64)a->nr_pages << PAGE_SHIFT;
-	u64 guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE, span = mapped;
-	unsigned flags = a->flags & (VM_ALLOC | VM_ZERO | VM_USER | VM_NO_GUARD | VM_HUGE);
-	if (!huge && (flags & VM_USER) && !is_pow2(mapped))
-		span = MIN(1UL << fls64(mapped), mapped + USER_GROW_ROOM_MAX);
+	u64 unit = huge ? PMD_SIZE : PAGE_SIZE, kept = (u64)a->nr_pages << PAGE_SHIFT;
+	u64 mapped = MAX(ALIGN_UP(size, unit), kept), guard = (a->flags & VM_NO_GUARD) ? 0 : PAGE_SIZE;
+	u64 span = MAX(mapped, ALIGN_UP(room, unit));
+	unsigned flags = a->flags & (VM_ALLOC | VM_ZERO | VM_ZERO_GROW | VM_USER | VM_NO_GUARD | VM_HUGE);
+	if (!huge && (flags & VM_USER) && !is_pow2(span))
+		span = MIN(1UL << fls64(span), span + USER_GROW_ROOM_MAX);
 	struct vmap_area *na = va_area_get(span + guard, huge ? PMD_SIZE : PAGE_SIZE, flags, a->owner,
 					 (mapped - kept) >> PAGE_SHIFT, caller);
 	if (!na) return NULL;
@@ -99,14 +107,15 @@ static struct vmap_area *grow_by_moving(struct vmap_area *a, u64 size, bool zero
 	na->nr_pages = (u32)(mapped >> PAGE_SHIFT);
 	na->node = a->node;
 	na->requested = a->requested;
-	int e;
+	int e = 0;
 	if (huge) {
 		e = va_make_room_huge(na->addr, mapped);
-		if (!e) e = va_populate_huge(na->addr + kept, mapped - kept, na->node, zero_pages);
-		if (!e && (e = va_move_huge(a->addr, na->addr, kept))) va_unmap_huge(na->addr + kept, mapped - kept);
+		if (!e && mapped > kept) e = va_populate_huge(na->addr + kept, mapped - kept, na->node, zero_pages);
+		if (!e && (e = va_move_huge(a->addr, na->addr, kept)) && mapped > kept)
+			va_unmap_huge(na->addr + kept, mapped - kept);
 	} else {
-		e = va_populate(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), na->node, zero_pages);
-		if (!e && (e = pt_kr_move(a->addr, na->addr, a->nr_pages)))
+		if (mapped > kept) e = va_populate(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), na->node, zero_pages);
+		if (!e && (e = pt_kr_move(a->addr, na->addr, a->nr_pages)) && mapped > kept)
 			pt_kr_clear(na->addr + kept, (u32)((mapped - kept) >> PAGE_SHIFT), PT_KR_FREE, NULL);
 	}
 	if (e) {
@@ -128,6 +137,17 @@ static void retire_moved(struct vmap_area *a, const void *caller)
 	va_area_park(a);
 }
 
+/* After a move: the new area traced as allocated, the old one retired, the move traced. */
+static void *finish_move(struct vmap_area *a, struct vmap_area *na, u64 size, const void *caller)
+{
+	u64 from = a->addr, old = a->requested;
+	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(na, caller);
+	retire_moved(a, caller);
+	TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=moved freed_pages=0",
+	      from, na->addr, old, size);
+	return (void *)(uptr)na->addr;
+}
+
 /* The copy fallback: only for a huge kernel area whose new range has no room for 2 MiB leaves. */
 static void *grow_by_copying(struct vmap_area *a, u64 size, bool zero_new, const void *caller)
 {
@@ -137,7 +157,7 @@ static void *grow_by_copying(struct vmap_area *a, u64 size, bool zero_new, const
 	if (!n) return NULL;
 	struct vmap_area *na = find_vm_area(n);
 	memcpy(n, (void *)(uptr)a->addr, a->requested);
-	na->flags = (na->flags & ~VM_ZERO) | (a->flags & VM_ZERO);
+	na->flags = (na->flags & ~VM_ZERO) | (a->flags & (VM_ZERO | VM_ZERO_GROW));
 	settle_grown(na, a->requested, size, zero_new);
 	vfree((void *)(uptr)a->addr);
 	return n;
@@ -158,15 +178,16 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		return NULL;
 	}
 	if (size > VMALLOC_SIZE) {
+		arena_note_event(ARENA_REJECTED);
 		arena_note_failure(size, PAGE_SIZE, caller, EINVAL, "size exceeds the vmalloc region");
 		return NULL;
 	}
 	va_redzone_check(a, "vrealloc", caller);
 	u64 old = a->requested;
-	bool zero_new = (a->flags & VM_ZERO) || (flags & VMF_ZERO);
+	bool zero_new = (a->flags & (VM_ZERO | VM_ZERO_GROW)) || (flags & VMF_ZERO);
 
 	if (size <= old) {
-		shrink(a, size, caller);
+		shrink(a, size, flags & VMF_ZERO, caller);
 		return (void *)p;
 	}
 	u64 backed = (u64)a->nr_pages << PAGE_SHIFT;
@@ -182,7 +203,10 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		u32 want = (u32)(ALIGN_UP((u64)size, huge ? PMD_SIZE : PAGE_SIZE) >> PAGE_SHIFT), have = a->nr_pages;
 		u64 from = a->addr + ((u64)have << PAGE_SHIFT);
 		bool zero_pages = zero_new || (a->flags & VM_ZERO);
-		if (!arena_pages_charge(a->owner, want - have)) return NULL;
+		if (!arena_pages_charge(a->owner, want - have)) {
+			arena_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: over the owner's page limit");
+			return NULL;
+		}
 		if (a->flags & VM_STALE_TAIL) {
 			/* Another hart may still translate the range to the old tail pages: fence it first. */
 			vm_tail_pages_drain();
@@ -191,6 +215,12 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		if (huge ? va_populate_huge(from, (u64)(want - have) << PAGE_SHIFT, a->node, zero_pages)
 			 : va_populate(from, want - have, a->node, zero_pages)) {
 			arena_pages_add(a->owner, -(s64)(want - have));
+			/* No 2 MiB block left: a kernel huge area falls back to 4 KiB pages as a move would. */
+			if (huge && !(a->flags & VM_USER)) {
+				void *n = grow_by_copying(a, size, zero_new, caller);
+				if (n) return n;
+			}
+			arena_note_event(ARENA_FAILED);
 			arena_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc: no pages to back the area again");
 			return NULL;
 		}
@@ -200,13 +230,29 @@ __noinline void *vrealloc(const void *p, size_t size, unsigned flags)
 		      a->addr, a->addr, old, (u64)size, a->nr_pages);
 		return (void *)p;
 	}
-	struct vmap_area *na = grow_by_moving(a, size, zero_new, caller);
+	struct vmap_area *na = grow_by_moving(a, size, size, zero_new, caller);
 	if (!na && (a->flags & VM_HUGE) && !(a->flags & VM_USER)) return grow_by_copying(a, size, zero_new, caller);
 	if (!na) return NULL;
 	settle_grown(na, old, size, zero_new);
-	if (trace_on(TRACE_VMALLOC)) va_trace_alloc(na, caller);
-	retire_moved(a, caller);
-	TRACE(TRACE_VMALLOC, caller, "ev=realloc addr=0x%lx new=0x%lx old_size=%lu new_size=%lu mode=moved freed_pages=0",
-	      (u64)(uptr)p, na->addr, old, (u64)size);
-	return (void *)(uptr)na->addr;
+	return finish_move(a, na, size, caller);
+}
+
+/* vm/vmalloc.h. A move with no pages added: the rule for a user area's spare room (grow_by_moving)
+ * applies to `size` as it would to a vrealloc to it, so the steps that follow all stay in place. */
+__noinline void *vrealloc_room(const void *p, size_t size)
+{
+	const void *caller = __builtin_return_address(0);
+	struct vmap_area *a = find_vm_area(p);
+	if (!a || !(a->flags & VM_ALLOC) || a->addr != (u64)(uptr)p) {
+		arena_warn_bad_pointer("vrealloc_room", p, caller);
+		return NULL;
+	}
+	if (size > VMALLOC_SIZE) {
+		arena_note_failure(size, PAGE_SIZE, caller, EINVAL, "size exceeds the vmalloc region");
+		return NULL;
+	}
+	if (ALIGN_UP((u64)size, (a->flags & VM_HUGE) ? PMD_SIZE : PAGE_SIZE) <= a->size) return (void *)p;
+	struct vmap_area *na = grow_by_moving(a, a->requested, size, false, caller);
+	if (!na) return NULL;
+	return finish_move(a, na, a->requested, caller);
 }
