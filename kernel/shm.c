@@ -104,13 +104,7 @@ __noinline long shm_resize(struct task *t, u64 handle, u64 new_size)
 	if (o && (!new_size || new_size > VMK_SHM_MAX_SIZE)) r = -EINVAL;
 	if (r) goto out;
 	new_size = ALIGN_UP(new_size, PAGE_SIZE);
-	spin_lock(&o->lock);
-	if ((new_size < o->size && (o->seals & SHM_SEAL_SHRINK)) || (new_size > o->size && (o->seals & SHM_SEAL_GROW)))
-		r = -EPERM;
-	else if (new_size > o->size && o->owner == SHM_ORPHAN_OWNER && new_size > VMK_ORPHAN_GROW_PAGES * PAGE_SIZE)
-		r = -ENOMEM; /* the pool is every orphan's: one holder may not grow one object into all of it */
-	else r = shm_resize_locked(o, new_size);
-	spin_unlock(&o->lock);
+	r = shm_resize_obj(o, new_size);
 out:
 	if (o) shm_obj_put(o);
 	TRACE(TRACE_SHM, CALLER, "ev=shm op=resize handle=0x%lx size=%lu result=%ld", handle, new_size, r);

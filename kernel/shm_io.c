@@ -6,27 +6,11 @@
  * user page at a time (a user page is wholly readable, or writable, or not), so the count returned is
  * exact: the bytes before the first bad page. */
 #include "kernel/shm_io.h"
-#include "kernel/sched.h"
-#include "kernel/timer.h"
 #include "kernel/uaccess.h"
 #include "vm/layout.h"
 
 #define COPY_STEP (16 * PAGE_SIZE)   /* the most copied under one hold of the object's lock */
 #define STEPS_PER_YIELD 16           /* a long copy checks every 1 MiB whether its time slice is over */
-#define HANDOFF_WAIT_NS 50000        /* how long a step waits for a waiter to take the lock it let go */
-
-/* Between two steps, with the lock let go: a waiter of the object's lock (a peer's wake, resize or copy,
- * on another hart) gets it before the next step, so a long copy holds it one step at a time for them as
- * well. The lock is not fair (lib/spinlock.h says why), and a waiter asleep in wfi needs an IPI and a
- * wake-up, far longer than the copier needs to take the lock again: without this, a peer waited out
- * the whole call (129 ms for a 200 MiB write, in a reviewer's run). The wait is bounded: a waiter that
- * does not come (its vCPU descheduled) costs at most HANDOFF_WAIT_NS. */
-static void let_waiters_in(struct shm_obj *o)
-{
-	if (!READ_ONCE(o->lock.waiting)) return;
-	u64 until = timer_now_ns() + HANDOFF_WAIT_NS;
-	while (READ_ONCE(o->lock.waiting) && !READ_ONCE(o->lock.locked) && timer_now_ns() < until) cpu_relax();
-}
 
 static int copy(struct shm_obj *o, u64 off, u64 uva, u64 n, bool write)
 {
@@ -52,18 +36,8 @@ long shm_io_copy(struct shm_obj *o, u64 offset, u64 ubuf, u64 len, bool write)
 	u64 done = 0;
 	long err = 0;
 	for (u32 step = 0; done < len; step++) {
-		if (step) {
-			let_waiters_in(o);
-			/* Nor does a long copy keep its hart past its time slice (the tick only marks the task,
-			 * for a yield on its way back to user mode); a killed task stops here, short count. */
-			if (step % STEPS_PER_YIELD == 0) {
-				if (READ_ONCE(current_task()->killed)) break;
-				unsigned long f = irq_save();
-				bool slice_over = sched_take_resched();
-				irq_restore(f);
-				if (slice_over) task_yield();
-			}
-		}
+		/* A killed task stops here, short count. */
+		if (step && shm_obj_between_steps(o, step % STEPS_PER_YIELD == 0)) break;
 		u64 uva = ubuf + done, off = offset + done, copied = 0;
 		if (off < offset) break; /* the offset wrapped: past any end */
 		bool stop = false;

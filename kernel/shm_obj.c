@@ -7,6 +7,7 @@
  * parent over its limits; so an account is always empty when its slot is reused. */
 #include "kernel/shm_obj.h"
 #include "kernel/sched.h"
+#include "kernel/timer.h"
 #include "vm/vmalloc.h"
 
 /* Every live object is held by a handle or a mapping of a live task, so this many slots can never run
@@ -194,7 +195,8 @@ static enum give hand_over(struct shm_obj *o, struct task *parent, u32 parent_ti
 	enum give g = give_to_parent(o, parent, parent_tid, false);
 	if (g != NO_ROOM) return g;
 	if (move_charge(o, SHM_ORPHAN_OWNER, 0, false)) return GIVEN;
-	if ((g = give_to_parent(o, parent, parent_tid, true)) != NO_ROOM) return g; /* a parent that began closing: ask again */
+	/* A parent that began closing (or ended) meanwhile: ask again. */
+	if ((g = give_to_parent(o, parent, parent_tid, true)) != NO_ROOM) return g;
 	move_charge(o, SHM_ORPHAN_OWNER, 0, true);
 	return GIVEN;
 }
@@ -236,6 +238,32 @@ void shm_objs_hand_over(struct task *t)
 		}
 		shm_obj_put(o);
 	}
+}
+
+/* A waiter of the object's lock (a peer's wake, resize or copy, on another hart) gets it before the next
+ * step, so a long operation holds it one step at a time for them as well. The lock is not fair
+ * (lib/spinlock.h says why), and a waiter asleep in wfi needs an IPI and a wake-up, far longer than the
+ * stepping task needs to take the lock again: without this, a peer waited out the whole call (129 ms for
+ * a 200 MiB write, in a reviewer's run). The wait is bounded: a waiter that does not come (its vCPU
+ * descheduled) costs at most HANDOFF_WAIT_NS. Nor does a long operation keep its hart past its time
+ * slice: the tick only marks the task, for a yield on its way back to user mode. */
+#define HANDOFF_WAIT_NS 50000
+
+long shm_obj_between_steps(struct shm_obj *o, bool may_yield)
+{
+	if (READ_ONCE(o->lock.waiting)) {
+		u64 until = timer_now_ns() + HANDOFF_WAIT_NS;
+		while (READ_ONCE(o->lock.waiting) && !READ_ONCE(o->lock.locked) && timer_now_ns() < until)
+			cpu_relax();
+	}
+	if (READ_ONCE(current_task()->killed)) return -EINTR;
+	if (may_yield) {
+		unsigned long f = irq_save();
+		bool slice_over = sched_take_resched();
+		irq_restore(f);
+		if (slice_over) task_yield();
+	}
+	return 0;
 }
 
 u64 shm_objs_live(void)

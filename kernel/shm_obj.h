@@ -36,6 +36,7 @@ struct shm_obj {
 	bool used;
 	bool huge;
 	u32 seals;     /* SHM_SEAL_* bits: only ever added */
+	bool resizing; /* a resize is under way: it lets `lock` go between its steps (kernel/shm_resize.c) */
 	void *kva;
 	u64 size;
 	struct task_map *maps;       /* every mapping, across tasks (task_map.next_on_obj) */
@@ -72,6 +73,12 @@ void shm_obj_end_hopeless_waits(struct shm_obj *o);
  * waited for until it has handed t to its own parent, which then takes the objects: they stay in the
  * subtree's account. Task context, no shm lock. */
 void shm_objs_hand_over(struct task *t);
+
+/* Between two steps of a long operation on o (a copy, a resize), with o->lock let go: a task waiting
+ * for the lock on another hart gets it before the next step (waits at most 50 us for it to come), and
+ * when `may_yield` this hart is yielded if the tick has marked the caller's time slice over. Returns
+ * -EINTR when the caller has been killed (it should stop and undo), else 0. Task context, no lock held. */
+long shm_obj_between_steps(struct shm_obj *o, bool may_yield);
 
 /* Objects alive now (for the leak checks). Any context. */
 u64 shm_objs_live(void);

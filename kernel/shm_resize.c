@@ -1,10 +1,47 @@
 /* The resize protocol (kernel/shm_resize.h). vrealloc does the memory side: a shrink frees the tail in
  * place, a grow keeps every page that stays (a move takes them along), so mappings of the kept pages stay
- * valid throughout and no task ever sees them unmapped, not even for a moment. */
+ * valid throughout and no task ever sees them unmapped, not even for a moment.
+ *
+ * Why in steps: a resize allocates, zeroes and maps, or unmaps and frees, every page it adds or cuts
+ * (about 1,000 instructions a page to grow, 200 to shrink: 50 million for 200 MiB). Under the object's
+ * lock in one go, a peer's read, wake or map of that object waited for all of it, and on one hart no
+ * other task ran meanwhile (the kernel does not preempt itself). So the object's pages are added or freed
+ * RESIZE_STEP at a time, with the lock let go between steps (shm_obj_between_steps: a waiter gets in,
+ * the hart is yielded when the time slice is over, a killed caller stops and undoes). What a peer can see
+ * meanwhile is only the old size (a grow) or already the new one (a shrink): the pages past o->size are
+ * nobody's but the resize's, and o->resizing keeps a second resize out until this one ends. */
 #include "kernel/shm_resize.h"
 #include "kernel/shm_mapping.h"
+#include "kernel/sched.h"
+#include "kernel/timer.h"
 #include "vm/vmalloc.h"
 
+#define RESIZE_STEP (1UL << 20) /* the most added or freed under one hold of the object's lock */
+#define TURN_POLL_NS 200000     /* how often a resize waiting for another's end looks again */
+
+/* Why a resize of o to new_size is refused as things stand (0: it is not); re-asked after every step of
+ * a grow, since a seal or a move to the orphan pool may come in between. Caller holds o->lock. */
+static long refused(struct shm_obj *o, u64 new_size)
+{
+	if (new_size < o->size && (o->seals & SHM_SEAL_SHRINK)) return -EPERM;
+	if (new_size > o->size && (o->seals & SHM_SEAL_GROW)) return -EPERM;
+	/* The pool is every orphan's: one holder may not grow one object into all of it. */
+	if (new_size > o->size && o->owner == SHM_ORPHAN_OWNER && new_size > VMK_ORPHAN_GROW_PAGES * PAGE_SIZE)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Lets o->lock go for a moment between steps and takes it again. Caller holds it. */
+static long between_steps(struct shm_obj *o)
+{
+	spin_unlock(&o->lock);
+	long e = shm_obj_between_steps(o, true);
+	spin_lock(&o->lock);
+	return e;
+}
+
+/* The size is published first, so nobody reaches the cut part once its mappings are cut and its waiters
+ * ended; the kernel's pages then go from the top down, a step at a time. Nothing can fail. */
 static void shrink(struct shm_obj *o, u64 new_size)
 {
 	for (struct task_map *m = o->maps; m; m = m->next_on_obj) shm_mapping_cut(m, new_size);
@@ -12,45 +49,90 @@ static void shrink(struct shm_obj *o, u64 new_size)
 		next = w->next;
 		if (w->offset + sizeof(u32) > new_size) shm_obj_finish_waiter(o, w, -ERANGE);
 	}
-	o->kva = vrealloc(o->kva, new_size, VMF_ZERO); /* in place: frees the tail, keeps the rest */
+	u64 have = o->size;
 	o->size = new_size;
+	for (;;) {
+		have = have - new_size > RESIZE_STEP ? have - RESIZE_STEP : new_size;
+		o->kva = vrealloc(o->kva, have, VMF_ZERO); /* in place: frees the tail, keeps the rest */
+		if (have == new_size) break;
+		between_steps(o); /* a killed caller finishes anyway: the size is already published */
+	}
 }
 
-/* The object grows first (vrealloc charges the pages to the owner: a mapper's tables, which may count
- * in the same accounts, its child's say, never take the room the grower needs), then every mapping gets
- * tables for its new part (its mapper pays for them, or that mapping does not follow:
- * shm_mapping_reserve), then each maps its new part and the size is committed. A failure at any step
- * undoes them all: each mapping loses whatever it gained past its mapped part, leaves, the empty tables
- * reserved for them and their charge, before the grown object shrinks back, so the pages go only once no
- * mapping reaches them; every mapper is left exactly as it was. */
-static long grow(struct shm_obj *o, u64 new_size)
+/* Every mapping gets tables for its new part (its mapper pays for them, or that mapping does not follow:
+ * shm_mapping_reserve), then each maps its new part and the size is committed. The grower's own mappings
+ * come first: they must follow, and a descendant's, which count in the grower's account too, must not
+ * take their room (mappings made later come first in o->maps). On failure each mapping loses whatever it
+ * gained past its mapped part, leaves, the empty tables reserved for them and their charge. */
+static long follow(struct shm_obj *o, u64 new_size)
 {
 	struct task_map *m;
-	int e = 0;
-	u64 old = o->size;
-	void *n = vrealloc(o->kva, new_size, VMF_ZERO);
-	if (!n) return -ENOMEM; /* nothing done yet */
-	/* The grower's own mappings first: they must follow, and a descendant's, which count in the
-	 * grower's account too, must not take their room (mappings made later come first in o->maps). */
+	long e = 0;
 	for (m = o->maps; m && !e; m = m->next_on_obj)
 		if (m->task == current_task()) e = shm_mapping_reserve(m, new_size);
 	for (m = o->maps; m && !e; m = m->next_on_obj)
 		if (m->task != current_task()) e = shm_mapping_reserve(m, new_size);
-	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_fill(m, n);
+	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_fill(m, o->kva);
 	if (e) {
 		for (m = o->maps; m; m = m->next_on_obj) shm_mapping_unfill(m);
-		o->kva = vrealloc(n, old, VMF_ZERO); /* a shrink: in place, the kept pages untouched */
 		return -ENOMEM;
 	}
-	o->kva = n;
 	for (m = o->maps; m; m = m->next_on_obj) shm_mapping_commit(m);
+	return 0;
+}
+
+/* The object's range is made room for at once (one move of its leaves at most), then grown a step at a
+ * time; vrealloc charges each step's pages to the owner of the moment (a hand-over may move the object
+ * between steps, charge and all), so a mapper's tables, which may count in the same accounts, never take
+ * the room the grower needs. Then the mappings follow (follow) and the size is published. A failure at
+ * any point shrinks the object back, after every mapping has let go of the new part, so the pages go
+ * only once no mapping reaches them; every mapper is left exactly as it was. */
+static long grow(struct shm_obj *o, u64 new_size)
+{
+	u64 old = o->size, have = old;
+	void *room = vrealloc_room(o->kva, new_size);
+	if (!room) return -ENOMEM; /* nothing done yet */
+	o->kva = room;
+	long e = 0;
+	while (!e && have < new_size) {
+		u64 to = new_size - have > RESIZE_STEP ? have + RESIZE_STEP : new_size;
+		void *n = vrealloc(o->kva, to, VMF_ZERO);
+		if (!n) {
+			e = -ENOMEM;
+			break;
+		}
+		o->kva = n; /* in place (the room is there), but the pointer is vrealloc's to give */
+		have = to;
+		if (have < new_size && !(e = between_steps(o))) e = refused(o, new_size);
+	}
+	if (!e) e = refused(o, new_size);
+	if (!e) e = follow(o, new_size);
+	if (e) {
+		if (have > old) o->kva = vrealloc(o->kva, old, VMF_ZERO); /* a shrink: in place, kept pages untouched */
+		return e;
+	}
 	o->size = new_size;
 	return 0;
 }
 
-long shm_resize_locked(struct shm_obj *o, u64 new_size)
+long shm_resize_obj(struct shm_obj *o, u64 new_size)
 {
-	if (new_size < o->size) shrink(o, new_size);
-	else if (new_size > o->size) return grow(o, new_size);
-	return 0;
+	long e = 0;
+	spin_lock(&o->lock);
+	while (o->resizing && !e) {
+		/* A flag nobody sets: the poll interval or a kill ends each sleep. */
+		static const bool never;
+		spin_unlock(&o->lock);
+		if (sched_block_until(&never, timer_deadline_after_ns(TURN_POLL_NS)) == -EINTR) e = -EINTR;
+		spin_lock(&o->lock);
+	}
+	if (!e) e = refused(o, new_size);
+	if (!e && new_size != o->size) {
+		o->resizing = true;
+		if (new_size < o->size) shrink(o, new_size);
+		else e = grow(o, new_size);
+		o->resizing = false;
+	}
+	spin_unlock(&o->lock);
+	return e;
 }

@@ -230,6 +230,9 @@
  *   access there kills the accessing task (map with SHM_MAP_REQUIRE_NOSHRINK to be immune), and tasks
  *   waiting on a word past the new end return -ERANGE. Bytes below the cut are untouched. A page-table
  *   page a mapping no longer needs after a shrink is freed and credited to its mapper at once.
+ *   A big resize works in steps and lets other tasks' calls on the object in between: they see the
+ *   old size until a grow returns, the new one from the start of a shrink. Resizes of one object run
+ *   one after another (a second waits for the first).
  *   Errors: -EBADF; -EACCES no SHM_RESIZE right; -EINVAL new_size 0 or > VMK_SHM_MAX_SIZE; -EPERM a
  *   shrink of an object sealed with SHM_SEAL_SHRINK, a grow of one sealed with SHM_SEAL_GROW; -ENOMEM
  *   growth over the owner's quota (see QUOTAS; an object in the orphan pool past VMK_ORPHAN_GROW_PAGES)
