@@ -5,7 +5,7 @@
 
 static const char *const all_tests[] = {"t_syscalls", "t_shm", "t_rights", "t_resize", "t_malloc",
 					 "t_hostile", "t_fault", "t_fuzz", "t_attack", "t_siege", "t_spawn", "t_ipc", "t_futex",
-					 "t_quota_exit"};
+					 "t_quota_exit", "t_fuzz_shared"};
 
 /* Runs /<name> with no arguments and reports it as one case; tests spawn their own partners. Test
  * programs are trusted with the diagnostic syscalls (VMK_SPAWN_DIAG): some of them check those. */
