@@ -285,12 +285,18 @@ void vm_purge_give_back_some(void)
 }
 
 /* The batch's ev=lazy events, one per area in list order: out of the purge's path, so that with tracing
- * off a batch costs nothing per area before its fence. */
+ * off a batch costs nothing per area before its fence. A batch can hold thousands of areas (Linux's
+ * threshold is 32 MiB of pages a hart), far more lines than a hart's ring: the ring is drained whenever
+ * it is half full on the way (no allocator lock is held here), so none is dropped. */
+#define LAZY_LINES_PER_DRAIN_CHECK 16
 static __attribute__((noinline, cold)) void trace_lazy_batch(const struct va_lazy_batch *b, const void *caller)
 {
+	u32 n = 0;
 	for (const struct vmap_area *l = b->lists; l; l = l->batch_next)
-		for (const struct vmap_area *a = l; a; a = a->lazy_next)
+		for (const struct vmap_area *a = l; a; a = a->lazy_next) {
 			TRACE(TRACE_VMALLOC, caller, "ev=lazy addr=0x%lx purge=%lu", a->addr, b->id);
+			if (++n % LAZY_LINES_PER_DRAIN_CHECK == 0) trace_drain_if_half_full();
+		}
 }
 
 /* One batch: takes every lazy list whole, fences every hart once, and gives the ranges back: all of them,
