@@ -319,6 +319,9 @@ __noinline static void purge_batch(bool chunked)
 		size = b.lists->va_size;
 	}
 	enum tlb_remote_mech mech = tlb_remote_mech(); /* read once: the fence uses it and the trace names it */
+	/* The trace counts the remote fence calls this batch made on this hart (its own stat bank: another
+	 * hart's fences do not land there), so a regression to a fence per area shows in the trace too. */
+	s64 *bank = arena_stat_bank(), fences0 = bank[ARENA_STAT_REMOTE_FENCES];
 	u32 remote = flush_kernel_range(start, size, mech);
 	if (chunked) {
 		fence_park(&b);
@@ -337,7 +340,8 @@ __noinline static void purge_batch(bool chunked)
 	      "ev=purge areas=%lu pages=%lu start=0x%lx end=0x%lx full=%d remote=%s local_fences=1 remote_fences=%u "
 	      "remote_harts=%u id=%lu",
 	      b.areas, b.pages, start, start + size, size >> PAGE_SHIFT > FLUSH_ALL_THRESHOLD_PAGES,
-	      remote ? tlb_remote_mech_name(mech) : "none", remote != 0, remote, b.id);
+	      remote ? tlb_remote_mech_name(mech) : "none", (u32)(bank[ARENA_STAT_REMOTE_FENCES] - fences0), remote,
+	      b.id);
 }
 
 /* Runs purges while the lazy list is over its threshold (more areas may be parked while one runs:

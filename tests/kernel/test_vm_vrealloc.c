@@ -92,6 +92,26 @@ static void grow_in_page_reveals_zero(struct ktest *t)
 	vfree(p);
 }
 
+/* VMF_ZERO asked at vrealloc of an area allocated without it: the revealed bytes read zero on every grow
+ * path (within the backed page, over the range's freed pages, by a move), though the slack held the
+ * redzone byte. */
+static void grow_zeroes_when_asked(struct ktest *t)
+{
+	u8 *p = vmalloc(3 * PAGE_SIZE);
+	KT_ASSERT(t, p);
+	memset(p, 0x3c, 100);
+	KT_EXPECT(t, vrealloc(p, 100, 0) == p); /* two pages freed, the slack the redzone byte */
+	KT_EXPECT(t, vrealloc(p, 3000, VMF_ZERO) == p); /* within the backed page */
+	bool zero = p[99] == 0x3c;
+	for (u64 i = 100; i < 3000; i++) zero &= p[i] == 0;
+	KT_EXPECT(t, zero);
+	KT_EXPECT(t, vrealloc(p, 3 * PAGE_SIZE - 1, VMF_ZERO) == p); /* over the freed pages, in place */
+	zero = p[99] == 0x3c;
+	for (u64 i = 100; i < 3 * PAGE_SIZE - 1; i++) zero &= p[i] == 0;
+	KT_EXPECT(t, zero);
+	vfree(p);
+}
+
 static void grow_beyond_moves_and_copies(struct ktest *t)
 {
 	u64 areas = vm_live_areas();
@@ -393,7 +413,7 @@ static void user_tail_fenced_before_regrow(struct ktest *t)
 	vfree(p);
 }
 
-KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees},
+KTEST_SUITE(vrealloc, {"null_allocates_zero_frees", null_allocates_zero_frees}, {"grow_zeroes_when_asked", grow_zeroes_when_asked},
 	    {"shrink_keeps_stats_totals", shrink_keeps_stats_totals},
 	    {"shrink_keeps_pointer_frees_tail", shrink_keeps_pointer_frees_tail},
 	    {"grow_back_maps_fresh_zeroed_pages", grow_back_maps_fresh_zeroed_pages},

@@ -95,6 +95,41 @@ static void test_wake_reaches_waiter(void)
 	}
 }
 
+/* A wake of count 1 with two tasks asleep on the word wakes one of them, and says 1 (each wake says how
+ * many it woke, never more than asked); a second wake reaches the other. The sleep before the first wake
+ * only gives both children time to fall asleep (a wake that finds one, or none, still passes): it can make
+ * the case miss a kernel that wakes too many, never fail a correct one. */
+static void test_wake_count_honoured(void)
+{
+	struct scene s;
+	REQUIRE(scene_open(&s, PG));
+	long ch2, ca2 = map_new(PG, 0, &ch2);
+	REQUIRE(ca2 > 0);
+	struct ctl *c2 = (struct ctl *)ca2;
+	long t1 = scene_start(&s, "wait-handle");
+	REQUIRE(t1 > 0);
+	u64 hs[2] = {(u64)ch2, (u64)s.h};
+	long t2 = spawn_mode("wait-handle", hs, 2);
+	REQUIRE(t2 > 0 && wait_for_u64(&c2->step, 1, TIMEOUT));
+	vmk_sleep(20 * MS);
+	long woke = 0;
+	for (u64 t0 = now_ns(); woke < 2 && now_ns() - t0 < TIMEOUT;) {
+		long r = vmk_shm_wake(s.h, 64, 1);
+		CHECK(r == 0 || r == 1);
+		if (r < 0 || r > 1) break;
+		woke += r;
+		if (!r) vmk_sleep(MS);
+	}
+	CHECK_EQ(woke, 2);
+	CHECK(wait_for_u64(&s.c->step, 2, TIMEOUT) && wait_for_u64(&c2->step, 2, TIMEOUT));
+	CHECK_EQ((long)load_u64(&s.c->result), 0);
+	CHECK_EQ((long)load_u64(&c2->result), 0);
+	CHECK_EQ(wait_status(t1), 0);
+	CHECK_EQ(wait_status(t2), 0);
+	CHECK_EQ(vmk_shm_unmap(ca2) | vmk_shm_close(ch2), 0);
+	CHECK_EQ(scene_close(&s), 0);
+}
+
 /* A task waiting where nobody will wake it: 100 waits of 150 us, each of which must time out. */
 static int lonely_child(void)
 {
@@ -393,6 +428,7 @@ int main(int argc, char **argv)
 	}
 	ktap_run("wait_wake_errors", test_wait_wake_errors);
 	ktap_run("wake_reaches_waiter", test_wake_reaches_waiter);
+	ktap_run("wake_count_honoured", test_wake_count_honoured);
 	ktap_run("spin_backs_off", test_spin_backs_off);
 	ktap_run("shrink_ends_wait", test_shrink_ends_wait);
 	ktap_run("last_other_holder_gone", test_last_other_holder_gone);

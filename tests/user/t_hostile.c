@@ -189,6 +189,28 @@ static void test_unmap_close_twice(void)
 	CHECK_EQ(vmk_shm_share(h, vmk_getpid(), SHM_R), -EBADF);
 }
 
+/* A closed handle's slot taken again by a new object: the old value is still dead (its generation is
+ * stale), not a way into the new object. */
+static void test_stale_handle_after_slot_reuse(void)
+{
+	struct vmk_shm_info info;
+	long h1 = vmk_shm_create(PG, 0);
+	REQUIRE(h1 > 0);
+	CHECK_EQ(vmk_shm_close(h1), 0);
+	long h2 = vmk_shm_create(2 * PG, 0);
+	REQUIRE(h2 > 0);
+	CHECK_EQ((u64)h1 & 63, (u64)h2 & 63); /* the same slot, one generation on */
+	CHECK(h1 != h2);
+	CHECK_EQ(vmk_shm_info(h1, &info), -EBADF);
+	CHECK_EQ(vmk_shm_map(h1, 0, 0, PROT_READ), -EBADF);
+	CHECK_EQ(vmk_shm_resize(h1, PG), -EBADF);
+	CHECK_EQ(vmk_shm_share(h1, vmk_getpid(), SHM_R), -EBADF);
+	CHECK_EQ(vmk_shm_close(h1), -EBADF);
+	CHECK_EQ(vmk_shm_info(h2, &info), 0);
+	CHECK_EQ(info.size, 2 * PG);
+	CHECK_EQ(vmk_shm_close(h2), 0);
+}
+
 static void test_forged_handles(void)
 {
 	static const u64 forged[] = {0, 1, 2, 3, 0x4242, 0xdeadbeefUL, 1UL << 62, ~0UL, ~0UL >> 1};
@@ -332,6 +354,7 @@ int main(int argc, char **argv)
 	ktap_run("shm_map_errors", test_shm_map_errors);
 	ktap_run("unmap_close_twice", test_unmap_close_twice);
 	ktap_run("forged_handles", test_forged_handles);
+	ktap_run("stale_handle_after_slot_reuse", test_stale_handle_after_slot_reuse);
 	ktap_run("foreign_handle", test_foreign_handle);
 	ktap_run("trace_errors", test_trace_errors);
 	ktap_run("unknown_syscalls", test_unknown_syscalls);
