@@ -70,18 +70,28 @@ static void clip_banks(struct machine_desc *m)
 		if (b->trimmed)
 			printk("memory: bank %s 0x%lx-0x%lx trimmed by %lu bytes to whole pages\n", b->name, b->base,
 			       b->base + b->size - 1, b->trimmed);
-		if (b->base + b->size <= DMAP_SIZE) { /* beyond the direct window: vm_boot skips it anyway */
-			u64 end = ram_end(b);
-			if (!end) {
-				printk("memory: bank %s 0x%lx-0x%lx has no RAM behind it: ignored\n", b->name, b->base,
-				       b->base + b->size - 1);
-				continue;
-			}
-			if (end < b->base + b->size) {
-				printk("memory: bank %s 0x%lx-0x%lx has RAM only up to 0x%lx: clipped to %lu MiB\n",
-				       b->name, b->base, b->base + b->size - 1, end - 1, (end - b->base) >> 20);
-				b->size = end - b->base;
-			}
+		/* Only the direct window can be probed, mapped or carved for metadata: a bank past it is dropped,
+		 * one that straddles its end is cut there (and then probed like any other). */
+		if (b->base >= DMAP_SIZE) {
+			printk("memory: bank %s 0x%lx-0x%lx lies beyond the direct map (0x%lx): ignored\n", b->name,
+			       b->base, b->base + b->size - 1, DMAP_SIZE);
+			continue;
+		}
+		if (b->size > DMAP_SIZE - b->base) {
+			printk("memory: bank %s 0x%lx-0x%lx runs past the direct map: cut at 0x%lx\n", b->name, b->base,
+			       b->base + b->size - 1, DMAP_SIZE - 1);
+			b->size = DMAP_SIZE - b->base;
+		}
+		u64 end = ram_end(b);
+		if (!end) {
+			printk("memory: bank %s 0x%lx-0x%lx has no RAM behind it: ignored\n", b->name, b->base,
+			       b->base + b->size - 1);
+			continue;
+		}
+		if (end < b->base + b->size) {
+			printk("memory: bank %s 0x%lx-0x%lx has RAM only up to 0x%lx: clipped to %lu MiB\n",
+			       b->name, b->base, b->base + b->size - 1, end - 1, (end - b->base) >> 20);
+			b->size = end - b->base;
 		}
 		m->mem[out++] = *b;
 	}
@@ -130,6 +140,16 @@ int boot_input_check(struct machine_desc *m, u64 dtb_pa, u64 dtb_size)
 		return BOOT_EXIT_BAD_MEMORY;
 	}
 	check_reservations(m);
+	/* The tree stays in use after paging is on (the bootargs and stdout-path strings point into it, the
+	 * fdt suites read it), through the direct map, which leaves no-map ranges out. */
+	for (int i = 0; i < m->nresv; i++) {
+		const struct mem_range *r = &m->resv[i];
+		if (r->nomap && r->base < dtb_pa + dtb_size && dtb_pa < r->base + r->size) {
+			printk("boot: refused: the device tree at 0x%lx-0x%lx lies in no-map reserved memory "
+			       "%s 0x%lx-0x%lx\n", dtb_pa, dtb_pa + dtb_size - 1, r->name, r->base, r->base + r->size - 1);
+			return BOOT_EXIT_BAD_MEMORY;
+		}
+	}
 	if (m->initrd_empty) {
 		printk("boot: refused: the initrd is empty (0 bytes at 0x%lx)\n", m->initrd_start);
 		return BOOT_EXIT_BAD_INITRD;

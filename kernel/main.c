@@ -59,6 +59,10 @@ static void uart_sink(const char *s, size_t n)
 
 static void probe_word(void *p) { (void)*(volatile u32 *)p; }
 
+/* Whether [pa, pa + size) lies in the device window: ioremap adds IO_BASE to any address, and past the
+ * window's end the sum lands on the kernel image, the direct map or nothing at all. */
+static bool in_io_window(u64 pa, u64 size) { return pa < IO_SIZE && size <= IO_SIZE - pa; }
+
 static void *map_device(u64 pa) { return ioremap(pa); }
 
 static const char *ipi_why, *tlb_why; /* the boot report's reasons for the IPI and fence mechanisms */
@@ -164,11 +168,19 @@ void kmain(u64 hartid, u64 dtb_pa, u64 secondary_entry_pa)
 			poweroff_init(ioremap(QEMU_VIRT_TEST_DEVICE), 0);
 		poweroff(BOOT_EXIT_BAD_TREE);
 	}
+	if (machine.has_test && !in_io_window(machine.test_base, 4)) {
+		printk("power-off: the test device at 0x%lx lies outside the device window: not used\n", machine.test_base);
+		machine.has_test = false;
+	}
 	if (machine.has_test) poweroff_init(ioremap(machine.test_base), machine.poweroff_value);
 	/* QEMU's spike puts fromhost first, then tohost, in the region the tree names. */
-	if (machine.has_htif && machine.htif_base + 16 <= IO_SIZE) poweroff_init_htif(ioremap(machine.htif_base + 8));
+	if (machine.has_htif && in_io_window(machine.htif_base, 16)) poweroff_init_htif(ioremap(machine.htif_base + 8));
 	bootargs_init(machine.bootargs ? machine.bootargs : "");
-	if (machine.has_uart) {
+	if (machine.has_uart && !in_io_window(machine.uart_base, 0x20ULL << machine.uart_reg_shift)) {
+		printk("console: the UART at 0x%lx lies outside the device window: staying on the SBI console\n",
+		       machine.uart_base);
+		machine.has_uart = false;
+	} else if (machine.has_uart) {
 		uart_init(machine.uart_kind, ioremap(machine.uart_base), machine.uart_reg_shift, machine.uart_io_width);
 		console_set_sink(uart_sink);
 	} else {

@@ -363,13 +363,27 @@ static bool usable_device(struct dt_ctx *c, int node, const char *const *compat,
 	return match && node_enabled(c, node) && identity_mapped(c, node);
 }
 
-/* The first usable node, in tree order, compatible with any of compat. */
+/* The first usable node, in tree order, compatible with any of compat. One pass: whether the buses above
+ * a node all map 1:1 is carried down the walk rather than asked of identity_mapped, whose fdt_parent
+ * rescans the tree from the root: a hostile tree with 32,000 compatible nodes under a translating bus
+ * took 141 s to boot (8,000: 7 s). */
 static int find_device(struct dt_ctx *c, const char *const *compat, int ncompat)
 {
-	int node;
+	/* below_1to1[d]: a node at depth d (the root is 1) has only 1:1 buses between it and the root. */
+	bool below_1to1[FDT_MAX_DEPTH + 2] = {false, false, true};
+	int node, depth = 0, len;
 
-	for (node = fdt_next_node(c->blob, -1, NULL); node >= 0; node = fdt_next_node(c->blob, node, NULL))
-		if (usable_device(c, node, compat, ncompat)) return node;
+	for (node = fdt_next_node(c->blob, -1, &depth); node >= 0; node = fdt_next_node(c->blob, node, &depth)) {
+		if (depth < 1 || depth > FDT_MAX_DEPTH) return -EINVAL; /* fdt_check refused such trees */
+		if (depth > 1) {
+			const void *ranges = fdt_getprop(c->blob, node, "ranges", &len);
+			below_1to1[depth + 1] = below_1to1[depth] && ranges && len == 0;
+		}
+		bool match = false;
+		for (int i = 0; i < ncompat && !match; i++)
+			match = fdt_node_check_compatible(c->blob, node, compat[i]) == 0;
+		if (match && below_1to1[depth] && node_enabled(c, node)) return node;
+	}
 	return -ENOENT;
 }
 
