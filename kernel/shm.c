@@ -30,7 +30,17 @@ __noinline long shm_create(struct task *t, u64 size, u64 flags)
 		r = -EINVAL;
 	} else {
 		size = ALIGN_UP(size, PAGE_SIZE);
-		struct shm_obj *o = shm_obj_create(t, size, flags & SHM_F_HUGE, &r);
+		/* A big object is made small and grown to its size in steps (shm_resize_obj), so that its pages
+		 * are not allocated and zeroed in one go with the hart held: a 200 MiB create kept every other
+		 * task on its hart waiting for 50 million instructions. Nobody else can reach it meanwhile. A
+		 * huge one starts at one 2 MiB block, so that it is made of blocks. */
+		bool huge = flags & SHM_F_HUGE;
+		u64 first = MIN(size, huge && size >= PMD_SIZE ? PMD_SIZE : SHM_RESIZE_STEP);
+		struct shm_obj *o = shm_obj_create(t, first, huge, &r);
+		if (o && first < size && (r = shm_resize_obj(o, size))) {
+			shm_obj_put(o); /* the only reference: the object goes, its charge with it */
+			o = NULL;
+		}
 		if (o) {
 			spin_lock(&t->shm_lock);
 			r = shm_handle_add(t, o, SHM_ALL, false);

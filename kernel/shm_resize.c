@@ -16,7 +16,7 @@
 #include "kernel/timer.h"
 #include "vm/vmalloc.h"
 
-#define RESIZE_STEP (1UL << 20) /* the most added or freed under one hold of the object's lock */
+#define RESIZE_STEP SHM_RESIZE_STEP
 #define TURN_POLL_NS 200000     /* how often a resize waiting for another's end looks again */
 
 /* Why a resize of o to new_size is refused as things stand (0: it is not); re-asked after every step of
@@ -90,6 +90,14 @@ static long follow(struct shm_obj *o, u64 new_size)
 static long grow(struct shm_obj *o, u64 new_size)
 {
 	u64 old = o->size, have = old;
+	/* The room is address space that nobody is charged for: made only for a growth the owner's account
+	 * can pay for as things stand, or every grow its quota refuses would keep up to VMK_SHM_MAX_SIZE of
+	 * the vmalloc region (64 GiB for everyone) for nothing, and two tasks with 64-page quotas took it
+	 * all. (A grow that fails later, killed or out of memory, keeps room its quota covered, as a grow
+	 * and a shrink back would.) */
+	u64 unit = o->huge ? PMD_SIZE : PAGE_SIZE;
+	if (!vm_owner_fits(o->owner, (ALIGN_UP(new_size, unit) - ALIGN_UP(old, unit)) >> PAGE_SHIFT))
+		return -ENOMEM;
 	void *room = vrealloc_room(o->kva, new_size);
 	if (!room) return -ENOMEM; /* nothing done yet */
 	o->kva = room;

@@ -337,7 +337,7 @@ static int reader_child(void)
 	return 0;
 }
 
-/* A task growing a shared object by 64 MiB does not shut its peer out of the object: a grow adds its
+/* A task growing a shared object by 64 MiB (or creating one) does not shut its peer out of the object: a grow adds its
  * pages a megabyte at a time and lets the object's lock go between steps, and yields its hart when its
  * time slice is over. It used to hold the lock for the whole grow (about 13 million instructions of
  * allocating and zeroing; 100 ms to 2 s of wall-clock time for 200 MiB), and on one hart no other task ran
@@ -365,10 +365,27 @@ static void test_peer_served_during_grow(void)
 		served += n;
 		CHECK_EQ(vmk_shm_resize(h, PG), 0);
 	}
+	/* A create is made small and grown the same way: on one hart the peer used to get no read in while
+	 * a 64 MiB object was being made (with a second hart it always could: no lock is shared). */
+	u64 served_create = 0;
+	for (int round = 0; round < PEER_ROUNDS; round++) {
+		struct vmk_vm_stats st;
+		CHECK_EQ(vmk_vm_stats(&st), 0);
+		store_u64(&c->rounds, 0);
+		store_u64(&c->value, st.live_pages);
+		long big = vmk_shm_create(PEER_GROW, 0);
+		store_u64(&c->value, 0);
+		CHECK(big > 0);
+		u64 n = load_u64(&c->rounds);
+		printf("# t_attack: the peer's reads within create %d: %lu\n", round, n);
+		served_create += n;
+		if (big > 0) CHECK_EQ(vmk_shm_close(big), 0);
+	}
 	store_u64(&c->stop, 1);
 	CHECK_EQ(wait_status(tid), 0);
 	CHECK_EQ(load_u64(&c->failures), 0);
 	CHECK(served >= PEER_ROUNDS);
+	CHECK(served_create >= PEER_ROUNDS);
 	drop_ctl(h, c);
 }
 
