@@ -90,16 +90,10 @@ static long follow(struct shm_obj *o, u64 new_size)
 static long grow(struct shm_obj *o, u64 new_size)
 {
 	u64 old = o->size, have = old;
-	/* The room is address space that nobody is charged for: made only for a growth the owner's account
-	 * can pay for as things stand, or every grow its quota refuses would keep up to VMK_SHM_MAX_SIZE of
-	 * the vmalloc region (64 GiB for everyone) for nothing, and two tasks with 64-page quotas took it
-	 * all. (A grow that fails later, killed or out of memory, keeps room its quota covered, as a grow
-	 * and a shrink back would.) */
-	u64 unit = o->huge ? PMD_SIZE : PAGE_SIZE;
-	if (!vm_owner_fits(o->owner, (ALIGN_UP(new_size, unit) - ALIGN_UP(old, unit)) >> PAGE_SHIFT))
-		return -ENOMEM;
+	/* Refused when the owner could not pay for the growth as things stand: nothing done yet, and no
+	 * address space kept (vm/vmalloc.h). */
 	void *room = vrealloc_room(o->kva, new_size);
-	if (!room) return -ENOMEM; /* nothing done yet */
+	if (!room) return -ENOMEM;
 	o->kva = room;
 	long e = 0;
 	while (!e && have < new_size) {

@@ -67,8 +67,9 @@ void vfree_atomic(const void *addr);
 void *vrealloc(const void *p, size_t size, unsigned flags);
 /* Makes the VM_ALLOC area p able to grow to size bytes in place, moving it now (pages taken along, none
  * added or charged) when its range is smaller; for callers that grow an area in steps, so its leaves move
- * once. Returns the area's (possibly new) address; NULL with p untouched when no range is free (ENOMEM)
- * or size is larger than the region (EINVAL); a p that is not a VM_ALLOC area's start is reported, NULL.
+ * once. Returns the area's (possibly new) address; NULL with p untouched when the growth would be past
+ * its owner's limit as things stand or no range is free (ENOMEM), or size is larger than the region
+ * (EINVAL); a p that is not a VM_ALLOC area's start is reported, NULL.
  * Process context; nobody else resizes p meanwhile. */
 void *vrealloc_room(const void *p, size_t size);
 /* Maps count of the caller's pages contiguously (prot: PTE_R with PTE_W or PTE_X, not both; 0 is R+W)

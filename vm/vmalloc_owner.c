@@ -32,15 +32,6 @@ int vm_owner_charge(u32 owner, s64 pages, bool force)
 	return arena_owner_charge(owner, pages, force);
 }
 
-bool vm_owner_fits(u32 owner, u64 pages)
-{
-	if (owner >= VM_MAX_OWNERS) return false;
-	unsigned long f = arena_lock();
-	bool ok = arena_owner_fits_locked(owner, pages);
-	arena_unlock(f);
-	return ok;
-}
-
 int vm_area_set_owner(const void *addr, u32 owner, bool force)
 {
 	if (owner >= VM_MAX_OWNERS) return -EINVAL;

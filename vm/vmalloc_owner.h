@@ -27,9 +27,6 @@ u64 vm_owner_pages(u32 owner);
  * credits (pages < 0) memory held for an owner outside any area, such as the page tables of its user
  * mappings. Any context but interrupts. */
 int vm_owner_charge(u32 owner, s64 pages, bool force);
-/* Whether `pages` more would fit in `owner`'s account and every one above it, as things stand (a
- * question only: nothing is charged). Any context but interrupts. */
-bool vm_owner_fits(u32 owner, u64 pages);
 /* Moves the live VM_ALLOC area at addr, with its pages' charge, to `owner`: within the new owner's limit
  * (else -ENOMEM, nothing changed) unless `force`. -EINVAL for no such area. */
 int vm_area_set_owner(const void *addr, u32 owner, bool force);

@@ -251,7 +251,21 @@ __noinline void *vrealloc_room(const void *p, size_t size)
 		arena_note_failure(size, PAGE_SIZE, caller, EINVAL, "size exceeds the vmalloc region");
 		return NULL;
 	}
-	if (ALIGN_UP((u64)size, (a->flags & VM_HUGE) ? PMD_SIZE : PAGE_SIZE) <= a->size) return (void *)p;
+	u64 want = ALIGN_UP((u64)size, (a->flags & VM_HUGE) ? PMD_SIZE : PAGE_SIZE);
+	if (want <= a->size) return (void *)p;
+	/* The room is address space nobody is charged for: made only for a growth the owner could pay for
+	 * as things stand, or every grow its quota then refuses would keep up to the size asked (a user
+	 * area's rounds up to a power of two) for nothing: two tasks with 64-page quotas took the whole
+	 * region with 744 refused shm grows (review I). Asked only here, where a move is needed: a grow
+	 * within its room takes no extra lock. */
+	unsigned long f = arena_lock();
+	bool fits = arena_owner_fits_locked(a->owner, (want - ((u64)a->nr_pages << PAGE_SHIFT)) >> PAGE_SHIFT);
+	arena_unlock(f);
+	if (!fits) {
+		arena_note_event(ARENA_FAILED);
+		arena_note_failure(size, PAGE_SIZE, caller, ENOMEM, "vrealloc_room: the growth is past the owner's limit");
+		return NULL;
+	}
 	struct vmap_area *na = grow_by_moving(a, a->requested, size, false, caller);
 	if (!na) return NULL;
 	return finish_move(a, na, a->requested, caller);
