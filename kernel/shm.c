@@ -38,8 +38,16 @@ __noinline long shm_create(struct task *t, u64 size, u64 flags)
 		u64 first = MIN(size, huge && size >= PMD_SIZE ? PMD_SIZE : SHM_RESIZE_STEP);
 		struct shm_obj *o = shm_obj_create(t, first, huge, &r);
 		if (o && first < size && (r = shm_resize_obj(o, size))) {
+			bool retry = r == -ENOMEM && o->huge;
 			shm_obj_put(o); /* the only reference: the object goes, its charge with it */
 			o = NULL;
+			/* Out of 2 MiB blocks part way (a user huge area cannot fall back in a grow): made of
+			 * 4 KiB pages instead, as a huge create made in one go falls back (vmalloc_general). */
+			if (retry && (o = shm_obj_create(t, MIN(size, SHM_RESIZE_STEP), false, &r)) &&
+			    (r = shm_resize_obj(o, size))) {
+				shm_obj_put(o);
+				o = NULL;
+			}
 		}
 		if (o) {
 			spin_lock(&t->shm_lock);

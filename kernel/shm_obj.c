@@ -256,14 +256,14 @@ long shm_obj_between_steps(struct shm_obj *o, bool may_yield)
 		while (READ_ONCE(o->lock.waiting) && !READ_ONCE(o->lock.locked) && timer_now_ns() < until)
 			cpu_relax();
 	}
-	if (READ_ONCE(current_task()->killed)) return -EINTR;
 	if (may_yield) {
 		unsigned long f = irq_save();
 		bool slice_over = sched_take_resched();
 		irq_restore(f);
 		if (slice_over) task_yield();
 	}
-	return 0;
+	/* After the yield: a killed caller that must finish anyway (a shrink) still gives its hart up. */
+	return READ_ONCE(current_task()->killed) ? -EINTR : 0;
 }
 
 u64 shm_objs_live(void)

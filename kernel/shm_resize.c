@@ -40,8 +40,21 @@ static long between_steps(struct shm_obj *o)
 	return e;
 }
 
+/* Frees the object's pages from `have` bytes down to `to`, from the top, a step at a time. Nobody else
+ * reaches them: o->size is `to` at most (a shrink publishes it first, a failed grow never published more).
+ * A killed caller finishes anyway (it still yields between steps): what it frees is already cut off. */
+static void free_down_to(struct shm_obj *o, u64 have, u64 to)
+{
+	for (;;) {
+		have = have - to > RESIZE_STEP ? have - RESIZE_STEP : to;
+		o->kva = vrealloc(o->kva, have, VMF_ZERO); /* in place: frees the tail, keeps the rest */
+		if (have == to) break;
+		between_steps(o);
+	}
+}
+
 /* The size is published first, so nobody reaches the cut part once its mappings are cut and its waiters
- * ended; the kernel's pages then go from the top down, a step at a time. Nothing can fail. */
+ * ended; the kernel's pages then go from the top down. Nothing can fail. */
 static void shrink(struct shm_obj *o, u64 new_size)
 {
 	for (struct task_map *m = o->maps; m; m = m->next_on_obj) shm_mapping_cut(m, new_size);
@@ -51,12 +64,7 @@ static void shrink(struct shm_obj *o, u64 new_size)
 	}
 	u64 have = o->size;
 	o->size = new_size;
-	for (;;) {
-		have = have - new_size > RESIZE_STEP ? have - RESIZE_STEP : new_size;
-		o->kva = vrealloc(o->kva, have, VMF_ZERO); /* in place: frees the tail, keeps the rest */
-		if (have == new_size) break;
-		between_steps(o); /* a killed caller finishes anyway: the size is already published */
-	}
+	free_down_to(o, have, new_size);
 }
 
 /* Every mapping gets tables for its new part (its mapper pays for them, or that mapping does not follow:
@@ -113,7 +121,7 @@ static long grow(struct shm_obj *o, u64 new_size)
 	}
 	if (!e) e = follow(o, new_size);
 	if (e) {
-		if (have > old) o->kva = vrealloc(o->kva, old, VMF_ZERO); /* a shrink: in place, kept pages untouched */
+		if (have > old) free_down_to(o, have, old); /* in place, the kept pages untouched */
 		return e;
 	}
 	o->size = new_size;

@@ -80,12 +80,14 @@ void timer_run_in_irq_once(void (*fn)(void)) { store_release(tick_hook, fn); }
 
 void timer_interrupt(void)
 {
+	/* Counted and re-armed first: a wait with interrupts masked in the hook takes a due tick by hand
+	 * (hart_wait_step), and would count this one a second time while it is still pending. */
+	this_hart()->ticks++;
+	arm(rdtime() + hz / TICK_HZ);
 	void (*fn)(void) = __atomic_load_n(&tick_hook, __ATOMIC_ACQUIRE);
 	if (unlikely(fn) && __atomic_compare_exchange_n(&tick_hook, &fn, NULL, false, __ATOMIC_ACQ_REL,
 							 __ATOMIC_RELAXED))
 		fn();
-	this_hart()->ticks++;
-	arm(rdtime() + hz / TICK_HZ);
 	/* A hart busy in a task never idles: without this its trace ring would fill and drop events. The
 	 * drain takes no allocator lock and gives way (trylock) if this hart's idle loop is draining. */
 	trace_drain();

@@ -109,6 +109,10 @@ if [ -f "$BUILD/initrd.cpio" ]; then
 	# The same on the VM_DEBUG image: task-owned and shm areas, vrealloc moves and shrinks under the
 	# asserted invariants, and the whole walk at init's leak check once every task is reaped.
 	boot user-smp4-vmdebug 4 512M - "init=/init test" 0 "init exited with status 0" "$BUILD/initrd.cpio" "virt image=debug"
+	# A huge shm_create with one free 2 MiB block and plenty of 4 KiB pages falls back (abi.h), as it did
+	# when made in one go: small RAM, a quota big enough for two interleaved objects to fill it.
+	boot user-huge-frag 1 96M - "init=/t_huge_frag vmalloc.task_quota_pages=65536" 0 \
+		"^ok 1 huge_create_one_block_free" "$BUILD/initrd.cpio"
 	# Wait/wake under load: six pairs of tasks, 250000 round trips each, on four harts, two pairs losing a
 	# side to a kill at a random moment: at least a million round trips, every task ends, nothing leaks.
 	boot ipc-stress-smp4 4 512M - "init=/t_futex stress 250000" 0 "pingpong_stress: [0-9]{7,} round trips in" "$BUILD/initrd.cpio"

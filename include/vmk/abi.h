@@ -194,8 +194,8 @@
  *
  * long SYS_shm_create(u64 size, u64 flags) -> handle with SHM_ALL rights
  *   size is rounded up to whole pages and zero-filled. flags: SHM_F_HUGE asks for 2 MiB physical blocks
- *   where the size allows (falls back to 4 KiB pages silently; shm_info's `huge` tells). The caller owns
- *   the object (see QUOTAS).
+ *   where the size allows (falls back to 4 KiB pages silently when blocks, or the quota for a size
+ *   rounded up to 2 MiB, run short; shm_info's `huge` tells). The caller owns the object (see QUOTAS).
  *   Errors: -EINVAL size 0, size > VMK_SHM_MAX_SIZE, unknown flag bits; -ENOMEM over quota or out of
  *   memory; -EMFILE the caller owns VMK_MAX_OBJECTS objects already, or its handle table is full.
  *
