@@ -94,8 +94,24 @@ static int grower_child(void)
 }
 
 /* Kill the grower mid-grow: size, contents, the parent's mapping and every charge as before. */
+/* Whether `size` bytes of 2 MiB blocks can be had now. A huge grow without them fails -ENOMEM, rightly
+ * (an area is made of blocks or of pages), and a 256 MiB machine late in init's list often has not that
+ * many: the huge cases then skip there and run on the 512 MiB boots. */
+static bool blocks_free(u64 size)
+{
+	struct vmk_shm_info info;
+	long h = vmk_shm_create(size, SHM_F_HUGE);
+	bool ok = h > 0 && vmk_shm_info((u64)h, &info) == 0 && info.huge == size / (2 * MIB);
+	if (h > 0) vmk_shm_close((u64)h);
+	return ok;
+}
+
 static void kill_mid_grow(u64 flags, u64 from, u64 to)
 {
+	if ((flags & SHM_F_HUGE) && !blocks_free(ALIGN_UP(to, 2 * MIB) + 2 * MIB)) {
+		ktap_skip("not enough free 2 MiB blocks for the huge grow on this machine now");
+		return;
+	}
 	struct ctl *c;
 	long hc = new_ctl(&c);
 	REQUIRE(hc > 0);
@@ -178,8 +194,13 @@ static int owner_child(void)
 	return 0;
 }
 
+#define GROW_TO (64 * MIB)
 static void owner_exits_mid_grow(u64 flags)
 {
+	if ((flags & SHM_F_HUGE) && !blocks_free(GROW_TO + 2 * MIB)) {
+		ktap_skip("not enough free 2 MiB blocks for the huge grow on this machine now");
+		return;
+	}
 	struct ctl *c;
 	long hc = new_ctl(&c);
 	REQUIRE(hc > 0);
@@ -197,13 +218,13 @@ static void owner_exits_mid_grow(u64 flags)
 		u64 h = load_u64(&c->handle);
 		u64 heldb = held();
 		store_u64(&c->base, live());
-		long r = vmk_shm_resize(h, 128 * MIB);
+		long r = vmk_shm_resize(h, GROW_TO);
 		store_u64(&c->stop, 1);
 		CHECK_EQ(wait_status(tid), 0);
 		CHECK_EQ(r, 0);
 		struct vmk_shm_info info;
 		CHECK_EQ(vmk_shm_info(h, &info), 0);
-		CHECK_EQ(info.size, r ? 2 * MIB : 128 * MIB);
+		CHECK_EQ(info.size, r ? 2 * MIB : GROW_TO);
 		CHECK_EQ(count_bad(h, 0, 2 * MIB, 0x33, false), 0);
 		/* the child's image is gone; the object (now ours) holds its pages in our account */
 		struct vmk_vm_stats st;
