@@ -304,135 +304,6 @@ static void test_wait_keeps_status_on_efault(void)
 	CHECK_EQ(vmk_shm_close(h), 0);
 }
 
-/* A grow is under way, as the reader sees it, while the kernel's live vmalloc pages (the whole machine's:
- * nothing else allocates meanwhile) are past the count the parent noted before the grow (ctl.value) by
- * more than a few steps' slack but short of the whole grow: the grow has added pages and not all of them. */
-#define PEER_GROW (64 * MIB)
-#define PEER_SLACK 64
-static bool grow_under_way(struct ctl *c, u64 *live)
-{
-	struct vmk_vm_stats st;
-	if (vmk_vm_stats(&st) != 0) return false;
-	u64 base = load_u64(&c->value);
-	*live = st.live_pages;
-	return base && st.live_pages > base + PEER_SLACK && st.live_pages + PEER_SLACK < base + PEER_GROW / PG;
-}
-
-/* Reads the first word of its ctl object through SYS_shm_read until told to stop, counting in `rounds`
- * the reads that began and ended while a grow of that object was under way (a plain atomic add: no
- * system call but the reads and the counters), and in `failures` any read that failed. */
-static int reader_child(void)
-{
-	u64 h, live;
-	struct ctl *c = child_ctl(0);
-	if (!c || vmk_handles(&h, 1) != 1) return 1;
-	store_u64(&c->step, 1);
-	while (!load_u64(&c->stop)) {
-		u64 word;
-		bool before = grow_under_way(c, &live);
-		long r = vmk_shm_read(h, 0, &word, sizeof(word));
-		if (r != sizeof(word)) __atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-		else if (before && grow_under_way(c, &live)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
-	}
-	return 0;
-}
-
-/* A task growing a shared object by 64 MiB (or creating one) does not shut its peer out of the object: a grow adds its
- * pages a megabyte at a time and lets the object's lock go between steps, and yields its hart when its
- * time slice is over. It used to hold the lock for the whole grow (about 13 million instructions of
- * allocating and zeroing; 100 ms to 2 s of wall-clock time for 200 MiB), and on one hart no other task ran
- * at all meanwhile: no read of the peer's could begin and end while the grow was adding pages, and the
- * count was exactly 0 on 1, 2 and 4 harts. With a second hart the peer reads between steps; with one, in
- * the time slices the grower gives up. How many depends on how the host schedules the vCPUs (from 1 to
- * 2,000 a grow on a loaded host), so the case asks for one a grow on average. */
-#define PEER_ROUNDS 4
-static void test_peer_served_during_grow(void)
-{
-	struct ctl *c;
-	long h;
-	long tid = start_child("reader", NULL, &c, &h);
-	REQUIRE(tid > 0);
-	u64 served = 0;
-	for (int round = 0; round < PEER_ROUNDS; round++) {
-		struct vmk_vm_stats st;
-		CHECK_EQ(vmk_vm_stats(&st), 0);
-		store_u64(&c->rounds, 0);
-		store_u64(&c->value, st.live_pages);
-		CHECK_EQ(vmk_shm_resize(h, PEER_GROW), 0);
-		store_u64(&c->value, 0);
-		u64 n = load_u64(&c->rounds);
-		printf("# t_attack: the peer's reads within grow %d: %lu\n", round, n);
-		served += n;
-		CHECK_EQ(vmk_shm_resize(h, PG), 0);
-	}
-	/* A create is made small and grown the same way: on one hart the peer used to get no read in while
-	 * a 64 MiB object was being made (with a second hart it always could: no lock is shared). */
-	u64 served_create = 0;
-	for (int round = 0; round < PEER_ROUNDS; round++) {
-		struct vmk_vm_stats st;
-		CHECK_EQ(vmk_vm_stats(&st), 0);
-		store_u64(&c->rounds, 0);
-		store_u64(&c->value, st.live_pages);
-		long big = vmk_shm_create(PEER_GROW, 0);
-		store_u64(&c->value, 0);
-		CHECK(big > 0);
-		u64 n = load_u64(&c->rounds);
-		printf("# t_attack: the peer's reads within create %d: %lu\n", round, n);
-		served_create += n;
-		if (big > 0) CHECK_EQ(vmk_shm_close(big), 0);
-	}
-	store_u64(&c->stop, 1);
-	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(load_u64(&c->failures), 0);
-	CHECK(served >= PEER_ROUNDS);
-	CHECK(served_create >= PEER_ROUNDS);
-	drop_ctl(h, c);
-}
-
-/* Grows its ctl object to 6 MiB and shrinks it back RESIZES times, once its parent is ready; counts the
- * calls that did not return 0 in `failures`. */
-#define RESIZES 40
-static int resizer_child(void)
-{
-	u64 h;
-	struct ctl *c = child_ctl(0);
-	if (!c || vmk_handles(&h, 1) != 1) return 1;
-	add_u64(&c->step, 1);
-	while (load_u64(&c->step) < 2)
-		;
-	for (int i = 0; i < RESIZES; i++) {
-		if (vmk_shm_resize(h, 6 * MIB)) __atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-		if (vmk_shm_resize(h, PG)) __atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-	}
-	return 0;
-}
-
-/* Two tasks resizing one object at once: a grow lets the object's lock go between its steps, so a second
- * resize waits for the first to end (kernel/shm_resize.c). Every call succeeds, the first page (the ctl,
- * mapped by both) keeps its contents, the size ends at one page, and nothing is left charged. */
-static void test_concurrent_resizes(void)
-{
-	struct ctl *c;
-	long h;
-	long tid = start_child("resizer", NULL, &c, &h);
-	REQUIRE(tid > 0);
-	store_u64(&c->value, 0x5eed);
-	store_u64(&c->step, 2);
-	u64 fails = 0;
-	for (int i = 0; i < RESIZES; i++) {
-		fails += vmk_shm_resize(h, 8 * MIB) != 0;
-		fails += vmk_shm_resize(h, PG) != 0;
-	}
-	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(fails, 0);
-	CHECK_EQ(load_u64(&c->failures), 0);
-	CHECK_EQ(load_u64(&c->value), 0x5eed);
-	struct vmk_shm_info info;
-	CHECK_EQ(vmk_shm_info(h, &info), 0);
-	CHECK_EQ(info.size, PG);
-	drop_ctl(h, c);
-}
-
 /* Adds 1 to the ctl's value ADDS times, atomically, once its parent is ready. */
 #define ADDS 2000000UL
 static int adder_child(void)
@@ -775,8 +646,6 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "hog")) return hog_child();
 		if (!strcmp(m, "cutter")) return cutter_child();
 		if (!strcmp(m, "adder")) return adder_child();
-		if (!strcmp(m, "reader")) return reader_child();
-		if (!strcmp(m, "resizer")) return resizer_child();
 		if (!strcmp(m, "race_a")) return race_a_child();
 		if (!strcmp(m, "race_b")) return race_b_child();
 		if (!strcmp(m, "race_c")) return race_c_child();
@@ -802,8 +671,6 @@ int main(int argc, char **argv)
 	ktap_run("wait_check_stores_nothing", test_wait_check_stores_nothing);
 	ktap_run("handle_values_do_not_come_back", test_handle_values_do_not_come_back);
 	ktap_run("copies_during_growth", test_copies_during_growth);
-	ktap_run("peer_served_during_grow", test_peer_served_during_grow);
-	ktap_run("concurrent_resizes", test_concurrent_resizes);
 	ktap_run("growth_under_memory_pressure", test_growth_under_memory_pressure);
 	ktap_run("diagnostics_need_a_grant", test_diagnostics_need_a_grant);
 	ktap_run("huge_sleep_sleeps", test_huge_sleep_sleeps);
