@@ -199,6 +199,17 @@ void task_yield(void)
 	sched_unlock_irqrestore(f);
 }
 
+int task_sleep_ns(u64 ns)
+{
+	if (!ns) {
+		task_yield();
+		return READ_ONCE(current_task()->killed) ? -EINTR : 0;
+	}
+	/* A flag nobody sets: only the deadline or a kill ends the block (a kill before it, at once). */
+	static const bool never;
+	return sched_block_until(&never, timer_deadline_after_ns(ns)) == -EINTR ? -EINTR : 0;
+}
+
 void scheduler_loop(void)
 {
 	struct hart *kh = this_kernel_hart();

@@ -56,6 +56,10 @@ bool sched_take_resched(void);
 /* Gives the hart to another runnable task, if any, and returns when this one is chosen again. Task
  * context, no spin lock held. */
 void task_yield(void);
+/* Sleeps at least ns nanoseconds (0: yields once); returns early, at once, when the task is killed (it
+ * then dies on its way back to user mode). Returns -EINTR when killed, else 0. Task context, interrupts
+ * on, no spin lock held. */
+int task_sleep_ns(u64 ns);
 /* The live (not zombie, not reaping) task with this tid, or NULL (a tid that is not a u32 is none). Reads
  * the table without sched_lock: the caller holds no lock and must check the record's tid again under the
  * lock it then takes, since the slot may be reused meanwhile. Any context. */

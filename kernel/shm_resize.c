@@ -13,7 +13,6 @@
 #include "kernel/shm_resize.h"
 #include "kernel/shm_mapping.h"
 #include "kernel/sched.h"
-#include "kernel/timer.h"
 #include "vm/vmalloc.h"
 
 #define RESIZE_STEP SHM_RESIZE_STEP
@@ -133,10 +132,8 @@ long shm_resize_obj(struct shm_obj *o, u64 new_size)
 	long e = 0;
 	spin_lock(&o->lock);
 	while (o->resizing && !e) {
-		/* A flag nobody sets: the poll interval or a kill ends each sleep. */
-		static const bool never;
 		spin_unlock(&o->lock);
-		if (sched_block_until(&never, timer_deadline_after_ns(TURN_POLL_NS)) == -EINTR) e = -EINTR;
+		e = task_sleep_ns(TURN_POLL_NS);
 		spin_lock(&o->lock);
 	}
 	if (!e) e = refused(o, new_size);

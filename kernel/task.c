@@ -6,7 +6,6 @@
 #include "kernel/elf.h"
 #include "kernel/sched.h"
 #include "kernel/shm.h"
-#include "kernel/timer.h"
 #include "kernel/trap_return.h"
 #include "kernel/uaccess.h"
 #include "lib/bootargs.h"
@@ -406,17 +405,6 @@ void task_die_if_killed(void)
 	else printk("task %u (%s) killed: init has ended\n", t->tid, t->name);
 	irq_enable();
 	task_exit(VMK_STATUS_KILLED);
-}
-
-void task_sleep_ns(u64 ns)
-{
-	if (!ns) {
-		task_yield();
-		return;
-	}
-	/* A flag nobody sets: only the deadline or a kill ends the block (a kill before it, at once). */
-	static const bool never;
-	sched_block_until(&never, timer_deadline_after_ns(ns));
 }
 
 void task_user_return_work(void)

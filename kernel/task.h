@@ -35,9 +35,6 @@ u32 task_kill_all_but(const struct task *keep);
 /* The quota of a task spawned with quota 0 (VMK_DEFAULT_QUOTA_PAGES or the vmalloc.task_quota_pages
  * bootarg); init holds VMK_MAX_QUOTA_PAGES. */
 u64 task_default_quota(void);
-/* Sleeps at least ns nanoseconds (0: yields once); returns early, at once, when the task is killed (it
- * then dies on its way back to user mode). No errors. Task context, interrupts on, no lock held. */
-void task_sleep_ns(u64 ns);
 /* Ends the current task for a fault described by tf and why (printed, traced) with VMK_STATUS_KILLED.
  * Never returns. Trap context of a user-mode fault. */
 void task_kill_current(struct trap_frame *tf, const char *why) __noreturn;
