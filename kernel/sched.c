@@ -82,6 +82,14 @@ bool sched_take_resched(void)
 	return true;
 }
 
+void task_yield_if_slice_over(void)
+{
+	unsigned long f = irq_save();
+	bool over = sched_take_resched();
+	irq_restore(f);
+	if (over) task_yield();
+}
+
 int sched_block_until(const bool *done, u64 deadline)
 {
 	struct task *me = current_task();

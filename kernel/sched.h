@@ -56,6 +56,10 @@ bool sched_take_resched(void);
 /* Gives the hart to another runnable task, if any, and returns when this one is chosen again. Task
  * context, no spin lock held. */
 void task_yield(void);
+/* Yields the hart (task_yield) if the tick has marked the caller's time slice over: for a long kernel
+ * operation between two of its steps, since the kernel does not preempt itself. Task context, interrupts
+ * on, no spin lock held. */
+void task_yield_if_slice_over(void);
 /* Sleeps at least ns nanoseconds (0: yields once); returns early, at once, when the task is killed (it
  * then dies on its way back to user mode). Returns -EINTR when killed, else 0. Task context, interrupts
  * on, no spin lock held. */

@@ -94,6 +94,12 @@ static bool get_unless_zero(struct shm_obj *o)
 	return refs != 0;
 }
 
+static void free_step(void *ctx)
+{
+	(void)ctx;
+	task_yield_if_slice_over();
+}
+
 void shm_obj_put(struct shm_obj *o)
 {
 	if (READ_ONCE(o->waiters)) {
@@ -112,7 +118,10 @@ void shm_obj_put(struct shm_obj *o)
 		if (READ_ONCE(o->waiters) && get_unless_zero(o)) shm_obj_put(o);
 		return;
 	}
-	vfree(o->kva);
+	/* Nobody reaches the object now; a big one is freed a megabyte at a time all the same, with the hart
+	 * given up when the slice is over, so a last close or an exit holds no other task off its hart for
+	 * long (a 1 GiB object: about 50 million instructions). Its charge goes as its pages do. */
+	vfree_in_steps(o->kva, free_step, NULL);
 	unsigned long f = spin_lock_irqsave(&objs_lock);
 	owned[o->owner]--;
 	o->kva = NULL;
@@ -256,12 +265,7 @@ long shm_obj_between_steps(struct shm_obj *o, bool may_yield)
 		while (READ_ONCE(o->lock.waiting) && !READ_ONCE(o->lock.locked) && timer_now_ns() < until)
 			cpu_relax();
 	}
-	if (may_yield) {
-		unsigned long f = irq_save();
-		bool slice_over = sched_take_resched();
-		irq_restore(f);
-		if (slice_over) task_yield();
-	}
+	if (may_yield) task_yield_if_slice_over();
 	/* After the yield: a killed caller that must finish anyway (a shrink) still gives its hart up. */
 	return READ_ONCE(current_task()->killed) ? -EINTR : 0;
 }

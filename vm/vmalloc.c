@@ -436,14 +436,23 @@ struct vmap_area *va_area_take(const void *addr, const char *fn, const void *cal
 
 /* Unmaps an area already out of the busy map, frees what it owns and parks its range for the purge.
  * Inlined into vfree, whose common case is all of it. */
-static inline __attribute__((always_inline)) void area_retire_in(struct vmap_area *a, struct arena_hart *h, s64 *bank)
+/* What becomes of a retiring area's pages: a vmalloc's are freed (a zeroed kernel area's unwritten pages
+ * stay known-zero), a vmap's stay its caller's. */
+static inline __attribute__((always_inline)) enum pt_kr_fate area_page_fate(const struct vmap_area *a)
+{
+	if ((a->flags & (VM_ALLOC | VM_ZERO | VM_USER)) == (VM_ALLOC | VM_ZERO)) return PT_KR_FREE_SORTED;
+	return (a->flags & VM_ALLOC) ? PT_KR_FREE : PT_KR_KEEP;
+}
+
+/* `from`: the bytes at the area's start a stepped free has already cleared (0 from vfree, where the
+ * constant folds away). */
+static inline __attribute__((always_inline)) void area_retire_in(struct vmap_area *a, struct arena_hart *h, s64 *bank,
+								 u64 from)
 {
 	u64 pages = a->nr_pages;
 
 	if (a->flags & VM_HUGE) va_unmap_huge(a->addr, a->size);
-	else if ((a->flags & (VM_ALLOC | VM_ZERO | VM_USER)) == (VM_ALLOC | VM_ZERO))
-		pt_kr_clear(a->addr, (u32)(a->size >> PAGE_SHIFT), PT_KR_FREE_SORTED, NULL); /* unwritten pages stay known-zero */
-	else pt_kr_clear(a->addr, (u32)(a->size >> PAGE_SHIFT), (a->flags & VM_ALLOC) ? PT_KR_FREE : PT_KR_KEEP, NULL);
+	else pt_kr_clear(a->addr + from, (u32)((a->size - from) >> PAGE_SHIFT), area_page_fate(a), NULL);
 	/* The range stays the area's until the purge, so its whole 2 MiB blocks' tables can go; the purge's
 	 * flush comes before they are reused. */
 	if (unlikely(a->va_size >= PMD_SIZE)) a->lazy_tables = va_detach_tables(a->va_start, a->va_size);
@@ -454,9 +463,9 @@ static inline __attribute__((always_inline)) void area_retire_in(struct vmap_are
 }
 
 /* area_retire_in with this hart's record and the bank of the current context. */
-static void area_retire(struct vmap_area *a)
+static void area_retire(struct vmap_area *a, u64 from)
 {
-	area_retire_in(a, &arena_harts[this_hart_index()], arena_stat_bank());
+	area_retire_in(a, &arena_harts[this_hart_index()], arena_stat_bank(), from);
 }
 
 void va_area_park(struct vmap_area *a)
@@ -483,10 +492,40 @@ static void vfree_caller(const void *addr, const void *caller)
 	 * reads be loaded again (3 instructions a vfree, against the trace's 1% bar). */
 	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", caller);
 	redzone_check(a, "vfree", caller);
-	area_retire_in(a, h, h->stat[0]);
+	area_retire_in(a, h, h->stat[0], 0);
 }
 
 __noinline void vfree(const void *addr) { vfree_caller(addr, CALLER); }
+
+/* A megabyte: about 50,000 instructions of unmapping and freeing between two calls of `between`. */
+#define VFREE_STEP_PAGES 256
+
+__noinline void vfree_in_steps(const void *addr, void (*between)(void *ctx), void *ctx)
+{
+	if (!addr) return;
+	if (in_interrupt()) { /* not vfree_caller: a second caller would take it out of line from vfree */
+		vfree_atomic(addr);
+		return;
+	}
+	if (unlikely(READ_ONCE(arena.deferred_head))) deferred_drain_some();
+	struct vmap_area *a = va_area_take_kind(addr, "vfree", CALLER, VM_FREED_ELSEWHERE);
+	if (unlikely(!a)) return;
+	if (trace_on(TRACE_VMALLOC)) va_trace_free(a, "vfree", CALLER);
+	redzone_check(a, "vfree", CALLER);
+	u64 from = 0;
+	if ((a->flags & (VM_ALLOC | VM_HUGE)) == VM_ALLOC) {
+		for (u64 step = (u64)VFREE_STEP_PAGES << PAGE_SHIFT; a->size - from > step; from += step) {
+			u32 n = pt_kr_clear(a->addr + from, VFREE_STEP_PAGES, area_page_fate(a), NULL);
+#ifdef VM_DEBUG
+			BUG_UNLESS(n <= a->nr_pages, INV_LIVE_PAGES);
+#endif
+			a->nr_pages -= n; /* the rest is counted out by the retire */
+			arena_count_out(a->owner, n, false);
+			between(ctx); /* the task may come back on another hart: the retire asks which */
+		}
+	}
+	area_retire(a, from);
+}
 
 __noinline void vfree_atomic(const void *addr)
 {
@@ -518,7 +557,7 @@ static void deferred_drain_some(void)
 		struct vmap_area *next = list->lazy_next;
 		va_check_move(list, VAH(DEFERRED), VA_TAKEN);
 		va_redzone_check(list, "vfree_atomic", list->caller);
-		area_retire(list);
+		area_retire(list, 0);
 		list = next;
 	}
 	__atomic_fetch_sub(&arena.deferred_draining, 1, __ATOMIC_RELEASE);
@@ -619,7 +658,7 @@ __noinline void vunmap(const void *addr)
 	if (!a) return;
 	TRACE(TRACE_VMALLOC, CALLER, "ev=free fn=vunmap addr=0x%lx size=%lu pages=%u", a->addr, a->size,
 	      a->nr_pages);
-	area_retire(a);
+	area_retire(a, 0);
 }
 
 u64 vm_area_backed_pages(const void *addr)

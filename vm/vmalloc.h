@@ -54,6 +54,13 @@ void *__vmalloc_owner(size_t size, size_t align, unsigned flags, int node, u32 o
  * is not an area's start, or is vm_map_ram's (vm_unmap_ram's to end: it may start a block other mappings
  * share), is reported and ignored. From an interrupt handler it is vfree_atomic. Any context. */
 void vfree(const void *addr);
+/* vfree for a big area in process context: the same end, but its pages are unmapped, freed and uncharged
+ * a megabyte at a time, with between(ctx) called after each megabyte, so that the caller may give its hart
+ * up (a 1 GiB area is 262,144 pages, about 50 million instructions to free; Linux's vfree calls
+ * cond_resched in the same loop). The area leaves the busy map first: nothing else reaches it meanwhile.
+ * Huge areas (2 MiB blocks, 512 a gigabyte) go in one step. between must not touch the area. Process
+ * context, no lock held (between may sleep or yield); from an interrupt handler it is vfree_atomic. */
+void vfree_in_steps(const void *addr, void (*between)(void *ctx), void *ctx);
 /* vfree that never waits: the area is queued and freed by the next allocator call or idle loop on any
  * hart (vm_deferred_drain forces it). Any context. */
 void vfree_atomic(const void *addr);

@@ -1,6 +1,7 @@
 /* t_resize_steps: attacks on the stepwise shm resize (kernel/shm_resize.c): whatever happens in the
  * windows where a grow or shrink lets the object's lock go, the object, its mappings and every charge
- * end exactly as the ABI says. */
+ * end exactly as the ABI says; and the peer of a task making, growing or freeing a big object is served
+ * meanwhile. */
 #include "user/vmk.h"
 
 #define PROG "/t_resize_steps"
@@ -21,6 +22,7 @@ struct ctl {
 	u64 rounds;   /* a reader's count (peer_served_during_grow) */
 	u64 failures; /* a helper's failed calls */
 	u64 value;    /* a word both sides check */
+	u64 top;      /* live_pages with a big object alive, before its close (0: no free watched) */
 };
 
 static u64 live(void)
@@ -499,9 +501,20 @@ static bool grow_under_way(struct ctl *c)
 	return base && now > base + PEER_SLACK && now + PEER_SLACK < base + PEER_GROW / PG;
 }
 
+/* A free is under way, as the reader sees it, while the live pages are below the count the parent noted
+ * with its big object alive (ctl.top) by more than the slack but not yet by the whole object. */
+#define PEER_FREE (128 * MIB)
+static bool free_under_way(struct ctl *c)
+{
+	u64 top = load_u64(&c->top), now = live();
+	return top && now + PEER_SLACK < top && now > top - PEER_FREE / PG + PEER_SLACK;
+}
+
+static bool watched_under_way(struct ctl *c) { return grow_under_way(c) || free_under_way(c); }
+
 /* Reads the first word of its ctl object through SYS_shm_read until told to stop, counting in `rounds`
- * the reads that began and ended while a grow of that object was under way (a plain atomic add: no
- * system call but the reads and the counters), and in `failures` any read that failed. */
+ * the reads that began and ended while a grow, create or free the parent watches was under way (a plain
+ * atomic add: no system call but the reads and the counters), and in `failures` any read that failed. */
 static int reader_child(void)
 {
 	u64 h;
@@ -510,10 +523,10 @@ static int reader_child(void)
 	store_u64(&c->step, 1);
 	while (!load_u64(&c->stop)) {
 		u64 word;
-		bool before = grow_under_way(c);
+		bool before = watched_under_way(c);
 		long r = vmk_shm_read(h, 0, &word, sizeof(word));
 		if (r != sizeof(word)) __atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-		else if (before && grow_under_way(c)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
+		else if (before && watched_under_way(c)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -565,6 +578,46 @@ static void test_peer_served_during_grow(void)
 	CHECK_EQ(load_u64(&c->failures), 0);
 	CHECK(served >= PEER_ROUNDS);
 	CHECK(served_create >= PEER_ROUNDS);
+	drop_ctl(h, c);
+}
+
+/* The last close of a 128 MiB object, which frees its 32,768 pages (about 6.5 million instructions),
+ * holds no other task off the hart meanwhile: the pages go a megabyte at a time (vfree_in_steps) and the
+ * closer yields its hart when its time slice is over. Before, the free was one vfree: on one hart no read
+ * of the peer's could begin and end during it, in any round. The peer's count is the machine's live
+ * pages going down, as in peer_served_during_grow. A free takes 3-4 ms here, a third of a 10 ms slice,
+ * so about one free in three sees the tick and yields: over FREE_ROUNDS frees, at least one must have
+ * served the peer (with a second hart the peer always reads: the discriminating boot is user-smp1). */
+#define FREE_ROUNDS 24
+static void test_peer_runs_during_free(void)
+{
+	struct ctl *c;
+	long h = new_ctl(&c);
+	REQUIRE(h > 0);
+	long tid = spawn2("reader", h, 0, 0);
+	REQUIRE(tid > 0);
+	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
+	u64 served = 0, rounds_served = 0;
+	for (int round = 0; round < FREE_ROUNDS; round++) {
+		long big = vmk_shm_create(PEER_FREE, 0);
+		CHECK(big > 0);
+		if (big <= 0) break;
+		store_u64(&c->rounds, 0);
+		store_u64(&c->top, live());
+		u64 t0 = now_ns();
+		CHECK_EQ(vmk_shm_close((u64)big), 0);
+		u64 t1 = now_ns();
+		store_u64(&c->top, 0);
+		u64 n = load_u64(&c->rounds);
+		if (round < 4 || n) printf("# t_resize_steps: the peer's reads within free %d: %lu (%lu us)\n", round, n, (t1 - t0) / 1000);
+		served += n;
+		rounds_served += n > 0;
+	}
+	printf("# t_resize_steps: %lu of %d frees served the peer, %lu reads in all\n", rounds_served, FREE_ROUNDS, served);
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(load_u64(&c->failures), 0);
+	CHECK(rounds_served >= 1);
 	drop_ctl(h, c);
 }
 
@@ -643,5 +696,6 @@ int main(int argc, char **argv)
 	ktap_run("three_resizers", test_three_resizers);
 	ktap_run("peer_served_during_grow", test_peer_served_during_grow);
 	ktap_run("concurrent_resizes", test_concurrent_resizes);
+	ktap_run("peer_runs_during_free", test_peer_runs_during_free);
 	return ktap_end();
 }
