@@ -82,7 +82,7 @@ static int load_segments(struct task *t, const u8 *img, const struct elf_plan *p
 		u64 start = ALIGN_DOWN(s->vaddr, PAGE_SIZE), end = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
 		u64 prot = ((s->prot & ELF_PROT_R) ? PTE_R : 0) | ((s->prot & ELF_PROT_W) ? PTE_W : 0) |
 			   ((s->prot & ELF_PROT_X) ? PTE_X : 0);
-		if (!(prot & PTE_R)) prot |= PTE_R; /* execute-only is not a valid Sv39 encoding */
+		if (!(prot & PTE_R)) prot |= PTE_R; /* execute-only (XWR=100) is valid Sv39, but mapped readable too (abi.h) */
 		for (u64 va = start; va < end; va += PAGE_SIZE) {
 			u64 pa = vm_zeroed_table_alloc();
 			if (!pa) return -ENOMEM;

@@ -15,7 +15,8 @@
  *   Programs are static ELF64 RISC-V ET_EXEC files from the initrd (newc cpio), linked at 0x10000. Every
  *   PT_LOAD must lie in the program area [0x1000, VMK_PROG_TOP): a segment over the stack or in the shm
  *   window makes the file "not a valid program" (-ENOEXEC from SYS_spawn, the reason on the console).
- *   The kernel maps each PT_LOAD with exactly its R/W/X flags (W+X is refused), sets sp to a 16-byte aligned
+ *   The kernel maps each PT_LOAD with its R/W/X flags (W+X, W without R and no access at all are refused;
+ *   an execute-only segment is mapped readable too), sets sp to a 16-byte aligned
  *   user stack of VMK_STACK_SIZE bytes ending at VMK_STACK_TOP (shm_map never places mappings in
  *   [VMK_STACK_TOP - VMK_STACK_RESERVE, VMK_STACK_TOP), the rest of that window stays unmapped), and
  *   enters the ELF entry with a0 = argc and a1 = argv (argc pointers then NULL, strings
@@ -39,7 +40,7 @@
  *
  * EXIT STATUS
  *   SYS_exit(status) is reported to the parent's SYS_wait as (status & 0xff), so it can never collide with
- *   VMK_STATUS_KILLED, which is reported for a task the kernel killed or its parent killed (SYS_kill).
+ *   VMK_STATUS_KILLED, which is reported for a task the kernel killed or an ancestor killed (SYS_kill).
  *   Every U-mode exception other than ecall kills: page faults (kernel, unmapped or wrongly-permissioned
  *   addresses, including shm pages cut off by a shrink, executing data, stack or any shm mapping: shm
  *   mappings are never executable), illegal or privileged instructions, ebreak. The only fault not fatal
