@@ -91,7 +91,7 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 	}
 	if (!r) {
 		*m = (struct task_map){.obj = o, .uva = uva, .max_size = max_size, .prot = prot, .mapped = o->size,
-				       .grow_to = o->size, .table_pages = charge, .task = t};
+				       .grow_to = o->size, .filled = o->size, .table_pages = charge, .task = t};
 		if (map_range(m, o->kva, 0, o->size)) {
 			m->obj = NULL;
 			vm_owner_charge(t->slot, -(s64)charge, false);
@@ -111,7 +111,10 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
  * Caller holds o->lock and m's task->shm_lock and still owes shm_obj_put for the mapping's reference. */
 static void map_remove(struct shm_obj *o, struct task_map *m, bool flush)
 {
-	unmap_range(m, 0, m->mapped, flush);
+	/* A grow under way may have reserved and filled past m->mapped, a cut under way cleared (unflushed)
+	 * up to m->cut_top: the whole of it goes, with the tables that cut has unlinked. */
+	unmap_range_with(m, 0, MAX(m->grow_to, m->cut_top), flush, m->cut_tables);
+	m->cut_tables = m->cut_top = 0;
 	for (struct task_map **pp = &o->maps; *pp; pp = &(*pp)->next_on_obj)
 		if (*pp == m) {
 			*pp = m->next_on_obj;
@@ -152,7 +155,7 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 	to = reach(m, to);
 	spin_lock(&m->task->shm_lock);
 	int e = 0;
-	m->grow_to = m->mapped;
+	m->grow_to = m->filled = m->mapped;
 	u64 need = pt_tables_spanned(m->uva, to);
 	/* The mapper pays for its mapping's part of the growth, within its limits, or the mapping stays;
 	 * but the grower's own mapping must follow (its malloc heap grows so), so there the grow fails. */
@@ -173,11 +176,20 @@ int shm_mapping_reserve(struct task_map *m, u64 to)
 	return e ? -ENOMEM : 0; /* what it did build stays until the grow's commit or shm_mapping_unfill */
 }
 
-int shm_mapping_fill(struct task_map *m, void *kva)
+int shm_mapping_fill(struct task_map *m, void *kva, u64 upto, u64 *budget)
 {
 	spin_lock(&m->task->shm_lock);
-	/* Tables were reserved, but an unmap in that task may have reclaimed an empty one since. */
-	int e = map_range(m, kva, m->mapped, m->grow_to);
+	u64 from = m->filled, end = MIN(upto, m->grow_to);
+	if (end > from && end - from > *budget * PAGE_SIZE) end = from + *budget * PAGE_SIZE;
+	int e = 0;
+	if (end > from) {
+		/* Tables were reserved, but an unmap in that task may have reclaimed an empty one since. */
+		e = map_range(m, kva, from, end);
+		if (!e) {
+			m->filled = end;
+			*budget -= (end - from) >> PAGE_SHIFT;
+		}
+	}
 	spin_unlock(&m->task->shm_lock);
 	return e ? -ENOMEM : 0;
 }
@@ -186,7 +198,7 @@ void shm_mapping_unfill(struct task_map *m)
 {
 	spin_lock(&m->task->shm_lock);
 	unmap_range(m, m->mapped, m->grow_to, true);
-	m->grow_to = m->mapped;
+	m->grow_to = m->filled = m->mapped;
 	vm_owner_charge(m->task->slot, -(s64)m->grow_paid, false);
 	m->table_pages -= m->grow_paid;
 	m->grow_paid = 0;
@@ -196,17 +208,30 @@ void shm_mapping_unfill(struct task_map *m)
 void shm_mapping_commit(struct task_map *m)
 {
 	spin_lock(&m->task->shm_lock);
-	m->mapped = m->grow_to;
+	m->mapped = m->filled = m->grow_to;
 	m->grow_paid = 0;
 	spin_unlock(&m->task->shm_lock);
 }
 
-void shm_mapping_cut(struct task_map *m, u64 to)
+bool shm_mapping_cut(struct task_map *m, u64 to, u64 *budget)
 {
 	spin_lock(&m->task->shm_lock);
-	if (m->mapped > to) {
-		unmap_range(m, to, m->mapped, true); /* pt_unmap frees the tables it leaves empty */
-		m->mapped = m->grow_to = to;
+	if (m->mapped > to && *budget) {
+		if (!m->cut_top) m->cut_top = m->mapped;
+		u64 from = m->mapped - MIN(m->mapped - to, *budget * PAGE_SIZE);
+		/* No fence per step: the pages are freed only after the whole cut's one (kernel/shm_resize.c),
+		 * and the tables it empties wait in cut_tables for that fence. */
+		pt_unmap_deferred(m->task->root_pa, m->uva + from, m->mapped - from, no_free, NULL, &m->cut_tables);
+		*budget -= (m->mapped - from) >> PAGE_SHIFT;
+		m->mapped = m->filled = m->grow_to = from;
+	}
+	bool done = m->mapped <= to;
+	if (done && m->cut_top) {
+		/* As unmap_range_with: the whole ASID when tables went, else the range. */
+		if (m->cut_tables) aspace_flush(m->task, 0, 0);
+		else aspace_flush(m->task, m->uva + to, m->cut_top - to);
+		pt_free_tables(m->cut_tables);
+		m->cut_tables = m->cut_top = 0;
 		u64 tables = pt_tables_spanned(m->uva, to);
 		if (tables < m->table_pages) {
 			vm_owner_charge(m->task->slot, -(s64)(m->table_pages - tables), false);
@@ -214,6 +239,7 @@ void shm_mapping_cut(struct task_map *m, u64 to)
 		}
 	}
 	spin_unlock(&m->task->shm_lock);
+	return done;
 }
 
 bool shm_mapping_fault(struct task *t, u64 addr, u64 cause)

@@ -24,25 +24,31 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
 
 /* Steps of the resize protocol (kernel/shm_resize.c) on one mapping m of an object whose lock the caller
- * holds; each takes m's task->shm_lock itself. Outside a grow m->grow_to == m->mapped.
+ * holds; each takes m's task->shm_lock itself. The resize lets the object's lock go between its steps, so
+ * m may be unmapped meanwhile (shm_mapping_drop then also takes away what a grow or cut left half done):
+ * the caller finds its mappings on o->maps again after every step. Outside a resize
+ * m->grow_to == m->filled == m->mapped and m->cut_top == 0.
  * reserve: sets m->grow_to, this grow's end for m: `to` cut to m's reserve when m's task's account can
  *   pay for the page tables of the new part (charged now, within its limits), else m->mapped: a mapping
  *   whose mapper cannot pay does not follow the growth (it follows again at a grow it can pay for), and
  *   the grower is never refused for another task's quota; its own mapping that cannot pay is -ENOMEM
  *   (the grow fails: its own mappings always follow what it grows). Then creates the tables [m->mapped, m->grow_to)
  *   needs, so that filling there cannot fail for want of them; -ENOMEM when memory for them is out.
- * fill: maps the object's pages [m->mapped, m->grow_to) from kva (m->mapped unchanged); -ENOMEM leaves
- *   nothing of that range mapped. unfill undoes a reserve and a fill, partial ones or none (with a TLB
- *   shootdown of m's task): frees the tables, credits what reserve charged, m->grow_to = m->mapped.
- *   Every failed grow ends with it on each mapping.
- * commit: m->mapped = m->grow_to.
- * cut: unmaps [to, m->mapped) with a TLB shootdown of m's task, frees the tables left empty and credits
- *   them, and sets m->mapped = to. */
+ * fill: maps the object's pages from m->filled up to `upto` (the pages the grow has added so far) and
+ *   m->grow_to, at most *budget of them (taken off *budget), from kva; m->filled moves on (m->mapped
+ *   does not). -ENOMEM leaves nothing of this call's range mapped.
+ * unfill undoes a reserve and its fills, partial ones or none (with a TLB shootdown of m's task): frees the
+ *   tables, credits what reserve charged, m->grow_to = m->filled = m->mapped. Every failed grow ends with
+ *   it on each mapping it asked.
+ * commit: m->mapped = m->grow_to (filled all the way).
+ * cut: unmaps at most *budget pages (taken off *budget) from the top of [to, m->mapped), and m->mapped
+ *   follows; once it reaches `to`, one TLB shootdown of m's task for the whole cut, then the tables left
+ *   empty are freed and credited. Returns whether m is cut down to `to`. */
 int shm_mapping_reserve(struct task_map *m, u64 to);
-int shm_mapping_fill(struct task_map *m, void *kva);
+int shm_mapping_fill(struct task_map *m, void *kva, u64 upto, u64 *budget);
 void shm_mapping_unfill(struct task_map *m);
 void shm_mapping_commit(struct task_map *m);
-void shm_mapping_cut(struct task_map *m, u64 to);
+bool shm_mapping_cut(struct task_map *m, u64 to, u64 *budget);
 
 /* A user page fault at addr inside one of t's mappings: true if the access may be retried (a load or
  * store to a page a grow has mapped meanwhile, with the access allowed). Task context. */

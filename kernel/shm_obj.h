@@ -37,6 +37,7 @@ struct shm_obj {
 	bool huge;
 	u32 seals;     /* SHM_SEAL_* bits: only ever added */
 	bool resizing; /* a resize is under way: it lets `lock` go between its steps (kernel/shm_resize.c) */
+	u64 grow_gen;  /* grows begun: a mapping asked to follow this one holds its number (task_map.follow_gen) */
 	void *kva;
 	u64 size;
 	struct task_map *maps;       /* every mapping, across tasks (task_map.next_on_obj) */

@@ -6,7 +6,8 @@
  * (about 1,000 instructions a page to grow, 200 to shrink: 50 million for 200 MiB). Under the object's
  * lock in one go, a peer's read, wake or map of that object waited for all of it, and on one hart no
  * other task ran meanwhile (the kernel does not preempt itself). So the object's pages are added or freed
- * RESIZE_STEP at a time, with the lock let go between steps (shm_obj_between_steps: a waiter gets in,
+ * RESIZE_STEP at a time, and the mappings' entries written or cleared STEP_PAGES at a time across all of
+ * them (a peer's many mappings multiplied a grow's entries), with the lock let go between steps (shm_obj_between_steps: a waiter gets in,
  * the hart is yielded when the time slice is over, a killed caller stops and undoes). What a peer can see
  * meanwhile is only the old size (a grow) or already the new one (a shrink): the pages past o->size are
  * nobody's but the resize's, and o->resizing keeps a second resize out until this one ends. */
@@ -52,51 +53,69 @@ static void free_down_to(struct shm_obj *o, u64 have, u64 to)
 	}
 }
 
-/* The size is published first, so nobody reaches the cut part once its mappings are cut and its waiters
- * ended; the kernel's pages then go from the top down. Nothing can fail. */
+/* Page-table entries a step writes or clears, across all the mappings: as many as a step's pages. */
+#define STEP_PAGES (RESIZE_STEP / PAGE_SIZE)
+
+/* The size is published first and the waits past it ended, so nobody reaches the cut part through the
+ * object any more; then every mapping is cut, a step's entries at a time (a mapping made meanwhile maps
+ * the new size only; one unmapped meanwhile takes its half-cut part along), and the kernel's pages go
+ * from the top down once no mapping reaches them. Nothing can fail. */
 static void shrink(struct shm_obj *o, u64 new_size)
 {
-	for (struct task_map *m = o->maps; m; m = m->next_on_obj) shm_mapping_cut(m, new_size);
 	for (struct shm_waiter *w = o->waiters, *next; w; w = next) {
 		next = w->next;
 		if (w->offset + sizeof(u32) > new_size) shm_obj_finish_waiter(o, w, -ERANGE);
 	}
 	u64 have = o->size;
 	o->size = new_size;
+	for (;;) {
+		u64 budget = STEP_PAGES;
+		bool cut = true;
+		for (struct task_map *m = o->maps; m; m = m->next_on_obj) cut &= shm_mapping_cut(m, new_size, &budget);
+		if (cut) break;
+		between_steps(o); /* the mappings are looked up again: one may have gone */
+	}
 	free_down_to(o, have, new_size);
 }
 
-/* Every mapping gets tables for its new part (its mapper pays for them, or that mapping does not follow:
- * shm_mapping_reserve), then each maps its new part and the size is committed. The grower's own mappings
- * come first: they must follow, and a descendant's, which count in the grower's account too, must not
- * take their room (mappings made later come first in o->maps). On failure each mapping loses whatever it
- * gained past its mapped part, leaves, the empty tables reserved for them and their charge. */
-static long follow(struct shm_obj *o, u64 new_size)
+/* One step of the mappings' part of a grow: every mapping not yet asked in this grow (number gen) gets
+ * tables for its new part (its mapper pays for them, or that mapping does not follow:
+ * shm_mapping_reserve), then up to a step's entries are written, mapping by mapping, for the pages added
+ * so far (have). The grower's own mappings are asked first: they must follow, and a descendant's, which
+ * count in the grower's account too, must not take their room. A mapping made while the lock was let go
+ * is asked at the next step, so every mapping the grow publishes to has followed. */
+static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen)
 {
 	struct task_map *m;
-	long e = 0;
-	for (m = o->maps; m && !e; m = m->next_on_obj)
-		if (m->task == current_task()) e = shm_mapping_reserve(m, new_size);
-	for (m = o->maps; m && !e; m = m->next_on_obj)
-		if (m->task != current_task()) e = shm_mapping_reserve(m, new_size);
-	for (m = o->maps; m && !e; m = m->next_on_obj) e = shm_mapping_fill(m, o->kva);
-	if (e) {
-		for (m = o->maps; m; m = m->next_on_obj) shm_mapping_unfill(m);
-		return -ENOMEM;
-	}
-	for (m = o->maps; m; m = m->next_on_obj) shm_mapping_commit(m);
+	for (int own = 1; own >= 0; own--)
+		for (m = o->maps; m; m = m->next_on_obj)
+			if (m->follow_gen != gen && (m->task == current_task()) == own) {
+				m->follow_gen = gen;
+				if (shm_mapping_reserve(m, new_size)) return -ENOMEM;
+			}
+	u64 budget = STEP_PAGES;
+	for (m = o->maps; m && budget; m = m->next_on_obj)
+		if (shm_mapping_fill(m, o->kva, have, &budget)) return -ENOMEM;
 	return 0;
+}
+
+static bool followed(const struct shm_obj *o)
+{
+	for (const struct task_map *m = o->maps; m; m = m->next_on_obj)
+		if (m->filled < m->grow_to) return false;
+	return true;
 }
 
 /* The object's range is made room for at once (one move of its leaves at most), then grown a step at a
  * time; vrealloc charges each step's pages to the owner of the moment (a hand-over may move the object
  * between steps, charge and all), so a mapper's tables, which may count in the same accounts, never take
- * the room the grower needs. Then the mappings follow (follow) and the size is published. A failure at
- * any point shrinks the object back, after every mapping has let go of the new part, so the pages go
- * only once no mapping reaches them; every mapper is left exactly as it was. */
+ * the room the grower needs. The mappings follow step by step (follow_step), and the size is published
+ * when the pages and every mapping's entries are all there. A failure at any point shrinks the object
+ * back, after every mapping has let go of the new part, so the pages go only once no mapping reaches them;
+ * every mapper is left exactly as it was. */
 static long grow(struct shm_obj *o, u64 new_size)
 {
-	u64 old = o->size, have = old;
+	u64 old = o->size, have = old, gen = ++o->grow_gen;
 	/* Refused when the owner could not pay for the growth as things stand: nothing done yet, and no
 	 * address space kept (vm/vmalloc.h). A grow of one step needs no room of its own: vrealloc moves
 	 * the area itself if it must (the common small grow saves a lookup, 94 instructions in all). */
@@ -106,23 +125,30 @@ static long grow(struct shm_obj *o, u64 new_size)
 		o->kva = room;
 	}
 	long e = 0;
-	while (!e && have < new_size) {
-		u64 to = new_size - have > RESIZE_STEP ? have + RESIZE_STEP : new_size;
-		void *n = vrealloc(o->kva, to, VMF_ZERO);
-		if (!n) {
-			e = -ENOMEM;
-			break;
+	for (;;) {
+		if (have < new_size) {
+			u64 to = new_size - have > RESIZE_STEP ? have + RESIZE_STEP : new_size;
+			void *n = vrealloc(o->kva, to, VMF_ZERO);
+			if (!n) {
+				e = -ENOMEM;
+				break;
+			}
+			o->kva = n; /* in place after the first step (the room is there); the pointer is vrealloc's */
+			have = to;
 		}
-		o->kva = n; /* in place after the first step (the room is there); the pointer is vrealloc's */
-		have = to;
+		if ((e = follow_step(o, have, new_size, gen))) break;
+		if (have == new_size && followed(o)) break;
 		/* Seals and the pool's rule may have changed while the lock was let go: asked again. */
-		if (have < new_size && !(e = between_steps(o))) e = refused(o, new_size);
+		if ((e = between_steps(o)) || (e = refused(o, new_size))) break;
 	}
-	if (!e) e = follow(o, new_size);
+	struct task_map *m;
 	if (e) {
+		for (m = o->maps; m; m = m->next_on_obj)
+			if (m->follow_gen == gen) shm_mapping_unfill(m);
 		if (have > old) free_down_to(o, have, old); /* in place, the kept pages untouched */
 		return e;
 	}
+	for (m = o->maps; m; m = m->next_on_obj) shm_mapping_commit(m);
 	o->size = new_size;
 	return 0;
 }

@@ -41,6 +41,10 @@ struct task_map {
 	u64 grow_to;         /* a grow's end for this mapping, == mapped outside one (kernel/shm_mapping.c) */
 	u64 table_pages;     /* page-table pages charged to the mapper for it (kernel/shm_mapping.c) */
 	u64 grow_paid;       /* of those, what the grow under way charged (0 outside a grow) */
+	u64 filled;          /* a grow's progress: [mapped, filled) has its entries already; == mapped outside */
+	u64 follow_gen;      /* the object's grow that last asked this mapping to follow (shm_obj.grow_gen) */
+	u64 cut_top;         /* a shrink's cut under way: where it began (0: none); [mapped, cut_top) unflushed */
+	u64 cut_tables;      /* the tables that cut has unlinked, freed after its flush */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };

@@ -23,6 +23,7 @@ struct ctl {
 	u64 failures; /* a helper's failed calls */
 	u64 value;    /* a word both sides check */
 	u64 top;      /* live_pages with a big object alive, before its close (0: no free watched) */
+	u64 full;     /* live_pages once the watched grow has added all its pages (0: none watched) */
 };
 
 static u64 live(void)
@@ -621,6 +622,107 @@ static void test_peer_runs_during_free(void)
 	drop_ctl(h, c);
 }
 
+/* The mappings' part of a grow is watched, as the mapping reader sees it, while the live pages show all
+ * of the grow's pages added (ctl.full) and the object's size is still the old one: the pages are there,
+ * the grow has not published. */
+#define FOLLOW_MAPS 24
+#define FOLLOW_MAX (128 * MIB)
+static bool follow_under_way(struct ctl *c, u64 h)
+{
+	u64 full = load_u64(&c->full);
+	struct vmk_shm_info info;
+	return full && live() >= full && vmk_shm_info(h, &info) == 0 && info.size < load_u64(&c->size);
+}
+
+/* Helper: maps its second handle FOLLOW_MAPS times (each may follow to FOLLOW_MAX), then reads its first
+ * word until told to stop, counting in `rounds` the reads that began and ended while a grow's mappings
+ * were being filled (follow_under_way), in `failures` the calls that failed. */
+static int mapping_reader_child(void)
+{
+	u64 hs[2];
+	if (vmk_handles(hs, 2) != 2) return 1;
+	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
+	if ((long)c <= 0) return 2;
+	for (int i = 0; i < FOLLOW_MAPS; i++)
+		if (vmk_shm_map(hs[1], 0, FOLLOW_MAX, PROT_READ) <= 0) return 3;
+	add_u64(&c->step, 1);
+	while (!load_u64(&c->stop)) {
+		u64 word;
+		bool before = follow_under_way(c, hs[1]);
+		if (vmk_shm_read(hs[1], 0, &word, sizeof(word)) != sizeof(word))
+			__atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
+		else if (before && follow_under_way(c, hs[1])) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* Helper: maps its second handle and unmaps it again until told to stop; after each map it reads the
+ * object's size and loads the mapping's last byte. The parent only grows the object, so the mapping
+ * must reach that size: one made while a grow was filling the others must be made to follow before
+ * the grow publishes (a load past what it maps kills this task). */
+static int remapper_child(void)
+{
+	u64 hs[2];
+	if (vmk_handles(hs, 2) != 2) return 1;
+	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
+	if ((long)c <= 0) return 2;
+	add_u64(&c->step, 1);
+	while (!load_u64(&c->stop)) {
+		long a = vmk_shm_map(hs[1], 0, FOLLOW_MAX, PROT_READ);
+		struct vmk_shm_info info;
+		if (a <= 0 || vmk_shm_info(hs[1], &info)) {
+			__atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		(void)*(volatile u8 *)(uptr)(a + info.size - 1);
+		if (vmk_shm_unmap((u64)a)) __atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* A grow's mappings follow a step at a time as well: a peer with FOLLOW_MAPS mappings of a 128 MiB
+ * object made the grow write 262,144 page-table entries, about 25 ms, in one go under the object's
+ * lock, and on one hart no task ran meanwhile; a peer could make that longer by mapping more. Now the
+ * entries are written a step's worth (256) at a time with the lock let go between, so the peer's reads
+ * of the same object get in (before: 0 in every round, on any number of harts). Meanwhile a third task
+ * maps and unmaps the object in a loop: a mapping made during the grow follows it before it is
+ * published, and one unmapped half-filled leaves nothing charged (the page count held for tasks comes
+ * back). */
+static void test_mappings_follow_in_steps(void)
+{
+	u64 held0 = held();
+	struct ctl *c;
+	long hc = new_ctl(&c);
+	REQUIRE(hc > 0);
+	long h = vmk_shm_create(PG, 0);
+	REQUIRE(h > 0);
+	long reader = spawn2("mreader", hc, h, 0), remapper = spawn2("remapper", hc, h, 0);
+	REQUIRE(reader > 0 && remapper > 0);
+	CHECK(wait_for_u64(&c->step, 2, TIMEOUT));
+	u64 served = 0, rounds_served = 0, size = PG;
+	for (u64 to = 32 * MIB; to <= FOLLOW_MAX; to += 32 * MIB) {
+		store_u64(&c->rounds, 0);
+		store_u64(&c->size, to);
+		store_u64(&c->full, live() + (to - size) / PG);
+		CHECK_EQ(vmk_shm_resize((u64)h, to), 0);
+		store_u64(&c->full, 0);
+		size = to;
+		u64 n = load_u64(&c->rounds);
+		printf("# t_resize_steps: the mapping peer's reads while its mappings followed to %lu MiB: %lu\n",
+		       to / MIB, n);
+		served += n;
+		rounds_served += n > 0;
+	}
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(reader), 0);
+	CHECK_EQ(wait_status(remapper), 0);
+	CHECK_EQ(load_u64(&c->failures), 0);
+	CHECK(rounds_served >= 1);
+	CHECK_EQ(vmk_shm_close((u64)h), 0);
+	drop_ctl(hc, c);
+	CHECK_EQ(held(), held0);
+}
+
 /* Grows its ctl object to 6 MiB and shrinks it back RESIZES times, once its parent is ready; counts the
  * calls that did not return 0 in `failures`. */
 #define RESIZES 40
@@ -679,6 +781,8 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "vahog_probe")) return 0;
 		if (!strcmp(m, "reader")) return reader_child();
 		if (!strcmp(m, "resizer")) return resizer_child();
+		if (!strcmp(m, "mreader")) return mapping_reader_child();
+		if (!strcmp(m, "remapper")) return remapper_child();
 		return 99;
 	}
 	ktap_begin("t_resize_steps");
@@ -697,5 +801,6 @@ int main(int argc, char **argv)
 	ktap_run("peer_served_during_grow", test_peer_served_during_grow);
 	ktap_run("concurrent_resizes", test_concurrent_resizes);
 	ktap_run("peer_runs_during_free", test_peer_runs_during_free);
+	ktap_run("mappings_follow_in_steps", test_mappings_follow_in_steps);
 	return ktap_end();
 }
