@@ -78,13 +78,12 @@ static void shrink(struct shm_obj *o, u64 new_size)
 	free_down_to(o, have, new_size);
 }
 
-/* One step of the mappings' part of a grow: every mapping not yet asked in this grow (number gen) gets
- * tables for its new part (its mapper pays for them, or that mapping does not follow:
- * shm_mapping_reserve), then up to a step's entries are written, mapping by mapping, for the pages added
- * so far (have). The grower's own mappings are asked first: they must follow, and a descendant's, which
+/* One step of the mappings' part of a grow, once all its pages are there (have): every mapping not yet
+ * asked in this grow (number gen) gets tables for its new part (its mapper pays for them, or that mapping
+ * does not follow: shm_mapping_reserve), then up to `budget` entries are written, mapping by mapping. The grower's own mappings are asked first: they must follow, and a descendant's, which
  * count in the grower's account too, must not take their room. A mapping made while the lock was let go
  * is asked at the next step, so every mapping the grow publishes to has followed. */
-static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen)
+static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen, u64 budget)
 {
 	struct task_map *m;
 	for (int own = 1; own >= 0; own--)
@@ -93,24 +92,24 @@ static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen)
 				m->follow_gen = gen;
 				if (shm_mapping_reserve(m, new_size)) return -ENOMEM;
 			}
-	u64 budget = STEP_PAGES;
 	for (m = o->maps; m && budget; m = m->next_on_obj)
 		if (shm_mapping_fill(m, o->kva, have, &budget)) return -ENOMEM;
 	return 0;
 }
 
-static bool followed(const struct shm_obj *o)
+/* Entries the mappings asked so far still lack (0: every one has followed). */
+static u64 behind(const struct shm_obj *o)
 {
-	for (const struct task_map *m = o->maps; m; m = m->next_on_obj)
-		if (m->filled < m->grow_to) return false;
-	return true;
+	u64 n = 0;
+	for (const struct task_map *m = o->maps; m; m = m->next_on_obj) n += (m->grow_to - m->filled) >> PAGE_SHIFT;
+	return n;
 }
 
 /* The object's range is made room for at once (one move of its leaves at most), then grown a step at a
  * time; vrealloc charges each step's pages to the owner of the moment (a hand-over may move the object
- * between steps, charge and all), so a mapper's tables, which may count in the same accounts, never take
- * the room the grower needs. The mappings follow step by step (follow_step), and the size is published
- * when the pages and every mapping's entries are all there. A failure at any point shrinks the object
+ * between steps, charge and all). Then the mappings follow step by step (follow_step), so a mapper's
+ * tables, which may count in the same accounts, never take the room the grower needs, and the size is
+ * published when every mapping's entries are there. A failure at any point shrinks the object
  * back, after every mapping has let go of the new part, so the pages go only once no mapping reaches them;
  * every mapper is left exactly as it was. */
 static long grow(struct shm_obj *o, u64 new_size)
@@ -125,7 +124,12 @@ static long grow(struct shm_obj *o, u64 new_size)
 		o->kva = room;
 	}
 	long e = 0;
+	/* Steps left, once every page is there, before the entries still missing are written in one go: a
+	 * peer that kept making new mappings (each needs the whole new part, and is asked at the next step)
+	 * could otherwise keep the grow from ever publishing. Enough for what is behind then, and some. */
+	u64 fill_steps = ~0ULL;
 	for (;;) {
+		if (have == new_size) fill_steps = fill_steps == ~0ULL ? behind(o) / STEP_PAGES + 8 : fill_steps - !!fill_steps;
 		if (have < new_size) {
 			u64 to = new_size - have > RESIZE_STEP ? have + RESIZE_STEP : new_size;
 			void *n = vrealloc(o->kva, to, VMF_ZERO);
@@ -136,8 +140,12 @@ static long grow(struct shm_obj *o, u64 new_size)
 			o->kva = n; /* in place after the first step (the room is there); the pointer is vrealloc's */
 			have = to;
 		}
-		if ((e = follow_step(o, have, new_size, gen))) break;
-		if (have == new_size && followed(o)) break;
+		/* The mappings are asked only once every page is charged: a mapper's tables may count in the
+		 * grower's accounts (a child's), and must not take the room its pages need. */
+		if (have == new_size) {
+			if ((e = follow_step(o, have, new_size, gen, fill_steps ? STEP_PAGES : ~0ULL >> PAGE_SHIFT))) break;
+			if (!behind(o)) break;
+		}
 		/* Seals and the pool's rule may have changed while the lock was let go: asked again. */
 		if ((e = between_steps(o)) || (e = refused(o, new_size))) break;
 	}
