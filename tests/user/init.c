@@ -5,7 +5,7 @@
 
 static const char *const all_tests[] = {"t_syscalls", "t_shm", "t_rights", "t_resize", "t_malloc",
 					 "t_hostile", "t_fault", "t_fuzz", "t_attack", "t_siege", "t_spawn", "t_ipc", "t_futex",
-					 "t_quota_exit", "t_fuzz_shared", "t_resize_steps"};
+					 "t_quota_exit", "t_fuzz_shared", "t_resize_steps", "t_peer_served"};
 
 /* Runs /<name> with no arguments and reports it as one case; tests spawn their own partners. Test
  * programs are trusted with the diagnostic syscalls (VMK_SPAWN_DIAG): some of them check those. */
@@ -17,9 +17,10 @@ static void run_program(const char *name)
 	const char *argv[] = {path, NULL};
 	u64 t0 = now_ns();
 	/* t_malloc grows a heap to 64 MiB in a child, t_attack's children exhaust a 256 MiB machine, and
-	 * t_resize_steps grows objects to 128 MiB: a quota bounds a task's whole subtree, so they get the
-	 * largest quota; the others the default. */
-	u64 quota = !strcmp(name, "t_malloc") || !strcmp(name, "t_attack") || !strcmp(name, "t_resize_steps")
+	 * t_resize_steps and t_peer_served grow objects to 128 MiB: a quota bounds a task's whole subtree,
+	 * so they get the largest quota; the others the default. */
+	u64 quota = !strcmp(name, "t_malloc") || !strcmp(name, "t_attack") || !strcmp(name, "t_resize_steps") ||
+				    !strcmp(name, "t_peer_served")
 			    ? VMK_MAX_QUOTA_PAGES
 			    : 0;
 	long tid = vmk_syscall(SYS_spawn, (u64)(uptr)path, (u64)(uptr)argv, 0, 0, quota, VMK_SPAWN_DIAG);
