@@ -35,7 +35,7 @@ __noinline long shm_create(struct task *t, u64 size, u64 flags)
 		 * task on its hart waiting for 50 million instructions. Nobody else can reach it meanwhile. A
 		 * huge one starts at one 2 MiB block, so that it is made of blocks. */
 		bool huge = flags & SHM_F_HUGE;
-		u64 first = MIN(size, huge && size >= PMD_SIZE ? PMD_SIZE : SHM_RESIZE_STEP);
+		u64 first = MIN(size, huge && size >= PMD_SIZE ? PMD_SIZE : SHM_STEP);
 		struct shm_obj *o = shm_obj_create(t, first, huge, &r);
 		if (o && first < size && (r = shm_resize_obj(o, size))) {
 			bool retry = r == -ENOMEM && o->huge;
@@ -43,7 +43,7 @@ __noinline long shm_create(struct task *t, u64 size, u64 flags)
 			o = NULL;
 			/* Out of 2 MiB blocks part way (a user huge area cannot fall back in a grow): made of
 			 * 4 KiB pages instead, as a huge create made in one go falls back (vmalloc_general). */
-			if (retry && (o = shm_obj_create(t, MIN(size, SHM_RESIZE_STEP), false, &r)) &&
+			if (retry && (o = shm_obj_create(t, MIN(size, SHM_STEP), false, &r)) &&
 			    (r = shm_resize_obj(o, size))) {
 				shm_obj_put(o);
 				o = NULL;

@@ -74,6 +74,66 @@ static u64 find_va(struct task *t, u64 hint, u64 len)
 	return best;
 }
 
+/* Entries a step of a new mapping's fill writes before the object's lock is let go (the resize's step). */
+#define FILL_STEP_PAGES (SHM_STEP / PAGE_SIZE)
+
+static u64 reach(const struct task_map *m, u64 to) { return MIN(to, m->max_size); }
+
+/* Moves a filling mapping's target to the object's size as it is now (a grow published meanwhile, or a
+ * shrink), within what m's mapper has paid for or can pay for now; a mapper that cannot pay stays where
+ * it is, as any mapping that cannot follow. Caller holds o->lock and m's task->shm_lock. */
+static void fill_target(struct task_map *m, struct shm_obj *o)
+{
+	u64 to = reach(m, o->size), need = pt_tables_spanned(m->uva, to);
+	if (to <= m->grow_to || need <= m->table_pages) m->grow_to = to;
+	else if (!vm_owner_charge(m->task->slot, (s64)(need - m->table_pages), false)) {
+		m->table_pages = need;
+		m->grow_to = to;
+	}
+	m->grow_to = MAX(m->grow_to, m->filled);
+}
+
+static void map_remove(struct shm_obj *o, struct task_map *m, bool flush);
+
+/* The entries of a new mapping m, listed and filling: STEP_PAGES at a time, the object's lock let go
+ * between steps, up to the object's size as it is at the last step. Then m is a mapping like any other
+ * (a grow under way asks it to follow at its next step). Returns 0, or -ENOMEM / -EINTR (killed) with m
+ * taken out again. Caller holds o->lock, not t->shm_lock. */
+static long fill_new(struct task *t, struct shm_obj *o, struct task_map *m)
+{
+	for (;;) {
+		spin_lock(&t->shm_lock);
+		fill_target(m, o);
+		u64 end = MIN(m->grow_to, m->filled + FILL_STEP_PAGES * PAGE_SIZE);
+		int e = end > m->filled ? map_range(m, o->kva, m->filled, end) : 0;
+		if (!e) m->filled = end;
+		bool done = !e && m->filled == m->grow_to;
+		if (done) {
+			/* Tables paid for past where it ended (a shrink came) are credited; a prepaid reserve is kept. */
+			u64 need = pt_tables_spanned(m->uva, m->prepaid ? m->max_size : m->filled);
+			if (need < m->table_pages) {
+				vm_owner_charge(t->slot, -(s64)(m->table_pages - need), false);
+				m->table_pages = need;
+			}
+			m->mapped = m->filled;
+			m->filling = false;
+		}
+		if (e) map_remove(o, m, true);
+		spin_unlock(&t->shm_lock);
+		if (e) return -ENOMEM;
+		if (done) return 0;
+		spin_unlock(&o->lock);
+		long k = shm_obj_between_steps(o, true);
+		spin_lock(&o->lock);
+		if (k) {
+			spin_lock(&t->shm_lock);
+			map_remove(o, m, true);
+			spin_unlock(&t->shm_lock);
+			return k;
+		}
+	}
+}
+
 long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot, bool prepay)
 {
 	long r;
@@ -90,21 +150,19 @@ long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, 
 		if (vm_owner_charge(t->slot, (s64)charge, false)) r = -ENOMEM;
 	}
 	if (!r) {
-		*m = (struct task_map){.obj = o, .uva = uva, .max_size = max_size, .prot = prot, .mapped = o->size,
-				       .grow_to = o->size, .filled = o->size, .table_pages = charge, .task = t};
-		if (map_range(m, o->kva, 0, o->size)) {
-			m->obj = NULL;
-			vm_owner_charge(t->slot, -(s64)charge, false);
-			r = -ENOMEM;
-		} else {
-			m->next_on_obj = o->maps;
-			o->maps = m;
-			shm_obj_get(o); /* the mapping's own reference */
-			r = (long)uva;
-		}
+		/* Listed at once, empty and filling: the slot and the address range are taken, a shrink can
+		 * cut what it has filled, and a grow passes it by until its fill ends. */
+		*m = (struct task_map){.obj = o, .uva = uva, .max_size = max_size, .prot = prot, .table_pages = charge,
+				       .task = t, .filling = true, .prepaid = prepay};
+		m->next_on_obj = o->maps;
+		o->maps = m;
 	}
 	spin_unlock(&t->shm_lock);
-	return r;
+	if (r) return r;
+	/* Until its fill ends, the caller's reference keeps o alive for it; then it takes its own. */
+	r = fill_new(t, o, m);
+	if (!r) shm_obj_get(o);
+	return r ? r : (long)uva;
 }
 
 /* Takes mapping m (of object o) out: page tables, TLBs when `flush`, the object's list, the table charge.
@@ -147,8 +205,6 @@ bool shm_mapping_drop(struct task *t, u64 uva, bool flush)
 	shm_obj_put(o);
 	return done;
 }
-
-static u64 reach(const struct task_map *m, u64 to) { return MIN(to, m->max_size); }
 
 int shm_mapping_reserve(struct task_map *m, u64 to)
 {
@@ -216,16 +272,19 @@ void shm_mapping_commit(struct task_map *m)
 bool shm_mapping_cut(struct task_map *m, u64 to, u64 *budget)
 {
 	spin_lock(&m->task->shm_lock);
-	if (m->mapped > to && *budget) {
-		if (!m->cut_top) m->cut_top = m->mapped;
-		u64 from = m->mapped - MIN(m->mapped - to, *budget * PAGE_SIZE);
+	/* A mapping still filling has its entries up to `filled` (mapped is 0 until its fill ends). */
+	u64 top = m->filling ? m->filled : m->mapped;
+	if (top > to && *budget) {
+		if (!m->cut_top) m->cut_top = top;
+		u64 from = top - MIN(top - to, *budget * PAGE_SIZE);
 		/* No fence per step: the pages are freed only after the whole cut's one (kernel/shm_resize.c),
 		 * and the tables it empties wait in cut_tables for that fence. */
-		pt_unmap_deferred(m->task->root_pa, m->uva + from, m->mapped - from, no_free, NULL, &m->cut_tables);
-		*budget -= (m->mapped - from) >> PAGE_SHIFT;
-		m->mapped = m->filled = m->grow_to = from;
+		pt_unmap_deferred(m->task->root_pa, m->uva + from, top - from, no_free, NULL, &m->cut_tables);
+		*budget -= (top - from) >> PAGE_SHIFT;
+		top = m->filled = m->grow_to = from;
+		if (!m->filling) m->mapped = from;
 	}
-	bool done = m->mapped <= to;
+	bool done = top <= to;
 	if (done && m->cut_top) {
 		/* As unmap_range_with: the whole ASID when tables went, else the range. */
 		if (m->cut_tables) aspace_flush(m->task, 0, 0);

@@ -10,13 +10,15 @@
 
 #include "kernel/shm_obj.h"
 
-/* Maps o (current size) into t at the hint or a free place of the shm window, reserving max_size bytes
- * of address space (page multiple, >= o->size), with prot (PROT_READ[|PROT_WRITE]); the mapping takes a
- * reference of its own. With `prepay` (SHM_MAP_REQUIRE_NOSHRINK), the page tables of the whole reserve
+/* Maps o into t at the hint or a free place of the shm window, reserving max_size bytes of address space
+ * (page multiple, >= o->size), with prot (PROT_READ[|PROT_WRITE]). The mapping is listed at once and its
+ * entries written a step (SHM_STEP's pages) at a time, o->lock let go between steps; it covers the
+ * object's size as of its last step (or as much of it as t's account can pay tables for) and then takes
+ * a reference of its own. With `prepay` (SHM_MAP_REQUIRE_NOSHRINK), the page tables of the whole reserve
  * are charged now, so that every growth up to max_size follows without a charge: such a mapping is never
  * left behind. Returns the user address, or -EMFILE (t's mapping table full), -ENOMEM (no room in the
- * window, quota for the page tables, or memory). On failure nothing is left mapped or charged. Caller
- * holds o->lock. */
+ * window, quota for the page tables, or memory), -EINTR (t was killed meanwhile). On failure nothing is
+ * left mapped or charged. Caller holds o->lock (let go and taken again between steps) and a reference. */
 long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot, bool prepay);
 
 /* Removes t's mapping at uva (the first mapping of t when uva is 0): PTEs, TLBs when `flush`, the table

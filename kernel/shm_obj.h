@@ -75,6 +75,11 @@ void shm_obj_end_hopeless_waits(struct shm_obj *o);
  * subtree's account. Task context, no shm lock. */
 void shm_objs_hand_over(struct task *t);
 
+/* A long operation's step on an object, under one hold of its lock: the most a resize adds or frees, the
+ * most a create allocates before it grows the object to its size, and a step's worth of page-table
+ * entries (SHM_STEP / PAGE_SIZE) a grow, shrink or new mapping writes or clears. */
+#define SHM_STEP (1UL << 20)
+
 /* Between two steps of a long operation on o (a copy, a resize), with o->lock let go: a task waiting
  * for the lock on another hart gets it before the next step (waits at most 50 us for it to come), and
  * when `may_yield` this hart is yielded if the tick has marked the caller's time slice over. Returns

@@ -16,7 +16,7 @@
 #include "kernel/sched.h"
 #include "vm/vmalloc.h"
 
-#define RESIZE_STEP SHM_RESIZE_STEP
+#define RESIZE_STEP SHM_STEP
 #define TURN_POLL_NS 200000     /* how often a resize waiting for another's end looks again */
 
 /* Why a resize of o to new_size is refused as things stand (0: it is not); re-asked after every step of
@@ -78,7 +78,9 @@ static void shrink(struct shm_obj *o, u64 new_size)
 	free_down_to(o, have, new_size);
 }
 
-/* One step of the mappings' part of a grow, once all its pages are there (have): every mapping not yet
+/* One step of the mappings' part of a grow, once all its pages are there (have). A mapping still being
+ * made (filling) is passed by: its own SYS_shm_map fills it up to the size it finds at its last step, and
+ * one that ends its fill while this grow runs is asked at the next step. Every other mapping not yet
  * asked in this grow (number gen) gets tables for its new part (its mapper pays for them, or that mapping
  * does not follow: shm_mapping_reserve), then up to `budget` entries are written, mapping by mapping. The grower's own mappings are asked first: they must follow, and a descendant's, which
  * count in the grower's account too, must not take their room. A mapping made while the lock was let go
@@ -88,12 +90,12 @@ static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen, u64 
 	struct task_map *m;
 	for (int own = 1; own >= 0; own--)
 		for (m = o->maps; m; m = m->next_on_obj)
-			if (m->follow_gen != gen && (m->task == current_task()) == own) {
+			if (!m->filling && m->follow_gen != gen && (m->task == current_task()) == own) {
 				m->follow_gen = gen;
 				if (shm_mapping_reserve(m, new_size)) return -ENOMEM;
 			}
 	for (m = o->maps; m && budget; m = m->next_on_obj)
-		if (shm_mapping_fill(m, o->kva, have, &budget)) return -ENOMEM;
+		if (!m->filling && shm_mapping_fill(m, o->kva, have, &budget)) return -ENOMEM;
 	return 0;
 }
 
@@ -101,7 +103,8 @@ static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen, u64 
 static u64 behind(const struct shm_obj *o)
 {
 	u64 n = 0;
-	for (const struct task_map *m = o->maps; m; m = m->next_on_obj) n += (m->grow_to - m->filled) >> PAGE_SHIFT;
+	for (const struct task_map *m = o->maps; m; m = m->next_on_obj)
+		if (!m->filling) n += (m->grow_to - m->filled) >> PAGE_SHIFT;
 	return n;
 }
 
@@ -156,7 +159,8 @@ static long grow(struct shm_obj *o, u64 new_size)
 		if (have > old) free_down_to(o, have, old); /* in place, the kept pages untouched */
 		return e;
 	}
-	for (m = o->maps; m; m = m->next_on_obj) shm_mapping_commit(m);
+	for (m = o->maps; m; m = m->next_on_obj)
+		if (!m->filling) shm_mapping_commit(m);
 	o->size = new_size;
 	return 0;
 }

@@ -15,8 +15,4 @@
  * context, no shm lock held. */
 long shm_resize_obj(struct shm_obj *o, u64 new_size);
 
-/* The most a resize adds or frees under one hold of the object's lock, and the most a create allocates
- * before it grows the object to its size by shm_resize_obj. */
-#define SHM_RESIZE_STEP (1UL << 20)
-
 #endif

@@ -45,6 +45,9 @@ struct task_map {
 	u64 follow_gen;      /* the object's grow that last asked this mapping to follow (shm_obj.grow_gen) */
 	u64 cut_top;         /* a shrink's cut under way: where it began (0: none); [mapped, cut_top) unflushed */
 	u64 cut_tables;      /* the tables that cut has unlinked, freed after its flush */
+	bool filling;        /* its SYS_shm_map is still writing entries [0, filled): mapped is 0 meanwhile,
+			      * grows pass it by, a shrink cuts it at filled (kernel/shm_mapping.c) */
+	bool prepaid;        /* SHM_MAP_REQUIRE_NOSHRINK: its whole reserve's tables were charged at map time */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };

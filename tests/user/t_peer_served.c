@@ -3,7 +3,8 @@
  * object's lock go between them and yield the hart when the time slice is over (kernel/shm_resize.c,
  * kernel/shm_obj.c, vm/vmalloc.c vfree_in_steps). Each case counts a peer's calls that began and ended
  * while the operation was under way, as the machine's counters show it; before the steps the count was
- * 0 (on one hart, or on any number where the peer needs the object's lock). */
+ * 0 (on one hart, or on any number where the peer needs the object's lock). A mapping's own map and
+ * unmap are the mapper's: its map is stepped as well (peer_served_during_map), its unmap is not. */
 #define PROG "/t_peer_served"
 #include "tests/user/steps_common.h"
 
@@ -72,7 +73,7 @@ static void test_peer_served_during_grow(void)
 		CHECK_EQ(vmk_shm_resize(h, PEER_GROW), 0);
 		store_u64(&c->base, 0);
 		u64 n = load_u64(&c->rounds);
-		printf("# t_resize_steps: the peer's reads within grow %d: %lu\n", round, n);
+		printf("# t_peer_served: the peer's reads within grow %d: %lu\n", round, n);
 		served += n;
 		CHECK_EQ(vmk_shm_resize(h, PG), 0);
 	}
@@ -86,7 +87,7 @@ static void test_peer_served_during_grow(void)
 		store_u64(&c->base, 0);
 		CHECK(big > 0);
 		u64 n = load_u64(&c->rounds);
-		printf("# t_resize_steps: the peer's reads within create %d: %lu\n", round, n);
+		printf("# t_peer_served: the peer's reads within create %d: %lu\n", round, n);
 		served_create += n;
 		if (big > 0) CHECK_EQ(vmk_shm_close(big), 0);
 	}
@@ -126,11 +127,11 @@ static void test_peer_runs_during_free(void)
 		u64 t1 = now_ns();
 		store_u64(&c->top, 0);
 		u64 n = load_u64(&c->rounds);
-		if (round < 4 || n) printf("# t_resize_steps: the peer's reads within free %d: %lu (%lu us)\n", round, n, (t1 - t0) / 1000);
+		if (round < 4 || n) printf("# t_peer_served: the peer's reads within free %d: %lu (%lu us)\n", round, n, (t1 - t0) / 1000);
 		served += n;
 		rounds_served += n > 0;
 	}
-	printf("# t_resize_steps: %lu of %d frees served the peer, %lu reads in all\n", rounds_served, FREE_ROUNDS, served);
+	printf("# t_peer_served: %lu of %d frees served the peer, %lu reads in all\n", rounds_served, FREE_ROUNDS, served);
 	store_u64(&c->stop, 1);
 	CHECK_EQ(wait_status(tid), 0);
 	CHECK_EQ(load_u64(&c->failures), 0);
@@ -224,7 +225,7 @@ static void test_mappings_follow_in_steps(void)
 		store_u64(&c->full, 0);
 		size = to;
 		u64 n = load_u64(&c->rounds);
-		printf("# t_resize_steps: the mapping peer's reads while its mappings followed to %lu MiB: %lu\n",
+		printf("# t_peer_served: the mapping peer's reads while its mappings followed to %lu MiB: %lu\n",
 		       to / MIB, n);
 		served += n;
 		rounds_served += n > 0;
@@ -292,13 +293,89 @@ static void test_remapper_cannot_stall_grow(void)
 	/* The last mapping, made during or after the grow, reaches its end (else this load kills us). */
 	if (prev > 0 && info.size == STARVE_SIZE) (void)*(volatile u8 *)(uptr)(prev + STARVE_SIZE - 1);
 	if (prev > 0) CHECK_EQ(vmk_shm_unmap((u64)prev), 0);
-	printf("# t_resize_steps: %lu remaps while the grow ran; it ended while remapping: %d\n", maps,
+	printf("# t_peer_served: %lu remaps while the grow ran; it ended while remapping: %d\n", maps,
 	       ended_while_remapping);
 	CHECK(maps > 0);
 	CHECK(ended_while_remapping);
 	CHECK(wait_for_u64(&c->step, 3, TIMEOUT));
 	CHECK_EQ(load_u64(&c->result), 1000);
 	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(vmk_shm_close((u64)h), 0);
+	drop_ctl(hc, c);
+}
+
+/* A new mapping's entries are being written, as the object reader sees it: the machine's free pages are
+ * below the count the parent noted before its map (ctl.base) by more than a few of the mapping's page
+ * tables and short of all of them (a 128 MiB mapping takes 64 level-0 tables, in the order it fills). */
+#define MAP_SIZE (128 * MIB)
+#define MAP_ROUNDS 96
+static u64 free_pages_now(void)
+{
+	struct vmk_vm_stats st;
+	return vmk_vm_stats(&st) == 0 ? st.free_phys_pages : 0;
+}
+
+static bool map_under_way(struct ctl *c)
+{
+	u64 base = load_u64(&c->base), now = free_pages_now();
+	return base && now + 8 < base && now + 56 > base;
+}
+
+/* Helper: reads the first word of its second handle's object until told to stop, counting in `rounds`
+ * the reads that began and ended while the parent's map of that object was writing entries. */
+static int object_reader_child(void)
+{
+	u64 hs[2];
+	if (vmk_handles(hs, 2) != 2) return 1;
+	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
+	if ((long)c <= 0) return 2;
+	add_u64(&c->step, 1);
+	while (!load_u64(&c->stop)) {
+		u64 word;
+		bool before = map_under_way(c);
+		if (vmk_shm_read(hs[1], 0, &word, sizeof(word)) != sizeof(word))
+			__atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
+		else if (before && map_under_way(c)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* A map of a big object writes its entries a step at a time too, letting the object's lock go and
+ * yielding the hart when the slice is over between steps: a peer's reads of the object get in while
+ * a 128 MiB mapping (32,768 entries, about 3 ms) is being made. Before, the map wrote them all under
+ * the lock: 0 reads in every round, on one hart (no task ran) and on two (the read waits for the lock).
+ * A map takes about a third of a slice, so on one hart only some see the tick: over MAP_ROUNDS maps, at
+ * least one must have served the peer. Each mapping is checked whole (first and last byte). */
+static void test_peer_served_during_map(void)
+{
+	struct ctl *c;
+	long hc = new_ctl(&c);
+	REQUIRE(hc > 0);
+	long h = vmk_shm_create(MAP_SIZE, 0);
+	REQUIRE(h > 0);
+	long tid = spawn2("oreader", hc, h, 0);
+	REQUIRE(tid > 0);
+	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
+	u64 served = 0, rounds_served = 0;
+	for (int round = 0; round < MAP_ROUNDS; round++) {
+		store_u64(&c->rounds, 0);
+		store_u64(&c->base, free_pages_now());
+		long a = vmk_shm_map((u64)h, 0, 0, PROT_READ);
+		store_u64(&c->base, 0);
+		CHECK(a > 0);
+		if (a <= 0) break;
+		CHECK_EQ(*(volatile u8 *)(uptr)a + *(volatile u8 *)(uptr)(a + MAP_SIZE - 1), 0);
+		CHECK_EQ(vmk_shm_unmap((u64)a), 0);
+		u64 n = load_u64(&c->rounds);
+		if (round < 4 || n) printf("# t_peer_served: the peer's reads within map %d: %lu\n", round, n);
+		served += n;
+		rounds_served += n > 0;
+	}
+	printf("# t_peer_served: %lu of %d maps served the peer, %lu reads in all\n", rounds_served, MAP_ROUNDS, served);
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(load_u64(&c->failures), 0);
+	CHECK(rounds_served >= 1);
 	CHECK_EQ(vmk_shm_close((u64)h), 0);
 	drop_ctl(hc, c);
 }
@@ -311,6 +388,7 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "mreader")) return mapping_reader_child();
 		if (!strcmp(m, "remapper")) return remapper_child();
 		if (!strcmp(m, "sgrower")) return starve_grower_child();
+		if (!strcmp(m, "oreader")) return object_reader_child();
 		return 99;
 	}
 	ktap_begin("t_peer_served");
@@ -318,5 +396,6 @@ int main(int argc, char **argv)
 	ktap_run("peer_runs_during_free", test_peer_runs_during_free);
 	ktap_run("mappings_follow_in_steps", test_mappings_follow_in_steps);
 	ktap_run("remapper_cannot_stall_grow", test_remapper_cannot_stall_grow);
+	ktap_run("peer_served_during_map", test_peer_served_during_map);
 	return ktap_end();
 }

@@ -473,6 +473,66 @@ static void test_concurrent_resizes(void)
 	drop_ctl(h, c);
 }
 
+/* Helper: resizes its second handle between 8 and 40 MiB until told to stop; failed calls in `errors`. */
+static int range_resizer_child(void)
+{
+	u64 hs[2];
+	if (vmk_handles(hs, 2) != 2) return 1;
+	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
+	if ((long)c <= 0) return 2;
+	u64 seed = (u64)vmk_getpid() * 104729;
+	add_u64(&c->step, 1);
+	while (!load_u64(&c->stop)) {
+		u64 sz = 8 * MIB + (rng_next(&seed) % (32 * MIB / PG)) * PG;
+		if (vmk_shm_resize(hs[1], sz)) __atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* A map of a big object writes its entries in steps, the object's lock let go between them, while
+ * another task grows and shrinks the object across many steps: a grow passes the filling mapping by
+ * (its map fills it to the size it finds at its last step), a shrink cuts what it has filled. Every map
+ * succeeds, its first page (never cut) reads, and once the resizer has stopped a mapping reaches the
+ * object's end; nothing is left held. */
+static void test_map_races_resizes(void)
+{
+	u64 held0 = held();
+	struct ctl *c;
+	long hc = new_ctl(&c);
+	REQUIRE(hc > 0);
+	long h = vmk_shm_create(24 * MIB, 0);
+	REQUIRE(h > 0);
+	long tid = spawn2("rangeresizer", hc, h, 0);
+	REQUIRE(tid > 0);
+	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
+	u64 fails = 0;
+	for (int i = 0; i < 60; i++) {
+		long a = vmk_shm_map((u64)h, 0, 64 * MIB, PROT_READ | (i & 1 ? PROT_WRITE : 0));
+		if (a <= 0) {
+			fails++;
+			continue;
+		}
+		(void)*(volatile u8 *)(uptr)a;
+		if (vmk_shm_unmap((u64)a)) fails++;
+	}
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(fails, 0);
+	CHECK_EQ(load_u64(&c->errors), 0);
+	long a = vmk_shm_map((u64)h, 0, 64 * MIB, PROT_READ);
+	struct vmk_shm_info info;
+	CHECK(a > 0);
+	CHECK_EQ(vmk_shm_info((u64)h, &info), 0);
+	if (a > 0) {
+		CHECK_EQ(info.mapped, info.size);
+		CHECK_EQ(*(volatile u8 *)(uptr)(a + info.size - 1), 0);
+		CHECK_EQ(vmk_shm_unmap((u64)a), 0);
+	}
+	CHECK_EQ(vmk_shm_close((u64)h), 0);
+	drop_ctl(hc, c);
+	CHECK_EQ(held(), held0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -484,6 +544,7 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "vahog")) return va_hog_child();
 		if (!strcmp(m, "vahog_probe")) return 0;
 		if (!strcmp(m, "resizer")) return resizer_child();
+		if (!strcmp(m, "rangeresizer")) return range_resizer_child();
 		return 99;
 	}
 	ktap_begin("t_resize_steps");
@@ -500,5 +561,6 @@ int main(int argc, char **argv)
 	ktap_run("tables_just_short", test_tables_just_short);
 	ktap_run("three_resizers", test_three_resizers);
 	ktap_run("concurrent_resizes", test_concurrent_resizes);
+	ktap_run("map_races_resizes", test_map_races_resizes);
 	return ktap_end();
 }
