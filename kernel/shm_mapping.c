@@ -178,7 +178,7 @@ static void map_remove(struct shm_obj *o, struct task_map *m, bool flush)
 			*pp = m->next_on_obj;
 			break;
 		}
-	vm_owner_charge(m->task->slot, -(s64)m->table_pages, false);
+	if (m->table_pages) vm_owner_charge(m->task->slot, -(s64)m->table_pages, false);
 	m->obj = NULL;
 }
 
@@ -192,14 +192,27 @@ bool shm_mapping_drop(struct task *t, u64 uva, bool flush)
 	if (o) shm_obj_get(o);
 	spin_unlock(&t->shm_lock);
 	if (!o) return false;
-	bool done = false;
 	spin_lock(&o->lock);
 	spin_lock(&t->shm_lock);
-	if (m->obj == o && (m->uva == uva || !uva)) { /* still the same mapping: t is single-threaded */
-		map_remove(o, m, flush);
-		done = true;
-	}
+	bool done = m->obj == o && (m->uva == uva || !uva); /* still the same mapping: t is single-threaded */
+	if (done) m->leaving = true;
 	spin_unlock(&t->shm_lock);
+	if (done) {
+		/* What a grow under way has added to it goes first (the grow passes a leaving mapping by from
+		 * now on); then its entries are cleared from the top a step at a time, the object's lock let go
+		 * between steps (a killed task's unmap, or its exit's, finishes all the same). */
+		if (m->grow_to != m->mapped || m->grow_paid) shm_mapping_unfill(m);
+		for (;;) {
+			u64 budget = FILL_STEP_PAGES;
+			if (shm_mapping_cut(m, 0, &budget)) break;
+			spin_unlock(&o->lock);
+			shm_obj_between_steps(o, true);
+			spin_lock(&o->lock);
+		}
+		spin_lock(&t->shm_lock);
+		map_remove(o, m, flush);
+		spin_unlock(&t->shm_lock);
+	}
 	spin_unlock(&o->lock);
 	if (done) shm_obj_put(o); /* the mapping's reference */
 	shm_obj_put(o);

@@ -94,9 +94,16 @@ static bool get_unless_zero(struct shm_obj *o)
 	return refs != 0;
 }
 
+static u64 steps_taken; /* shm_objs_steps: one atomic add a step, a step being tens of microseconds */
+
+static void count_step(void) { __atomic_fetch_add(&steps_taken, 1, __ATOMIC_RELAXED); }
+
+u64 shm_objs_steps(void) { return __atomic_load_n(&steps_taken, __ATOMIC_RELAXED); }
+
 static void free_step(void *ctx)
 {
 	(void)ctx;
+	count_step();
 	task_yield_if_slice_over();
 }
 
@@ -260,6 +267,7 @@ void shm_objs_hand_over(struct task *t)
 
 long shm_obj_between_steps(struct shm_obj *o, bool may_yield)
 {
+	count_step();
 	if (READ_ONCE(o->lock.waiting)) {
 		u64 until = timer_now_ns() + HANDOFF_WAIT_NS;
 		while (READ_ONCE(o->lock.waiting) && !READ_ONCE(o->lock.locked) && timer_now_ns() < until)

@@ -86,6 +86,10 @@ void shm_objs_hand_over(struct task *t);
  * -EINTR when the caller has been killed (it should stop and undo), else 0. Task context, no lock held. */
 long shm_obj_between_steps(struct shm_obj *o, bool may_yield);
 
+/* Pauses taken between steps of long operations since boot (shm_obj_between_steps and an object's
+ * stepped free), for SYS_vm_stats. Any context. */
+u64 shm_objs_steps(void);
+
 /* Objects alive now (for the leak checks). Any context. */
 u64 shm_objs_live(void);
 

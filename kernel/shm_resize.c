@@ -78,8 +78,8 @@ static void shrink(struct shm_obj *o, u64 new_size)
 	free_down_to(o, have, new_size);
 }
 
-/* One step of the mappings' part of a grow, once all its pages are there (have). A mapping still being
- * made (filling) is passed by: its own SYS_shm_map fills it up to the size it finds at its last step, and
+/* One step of the mappings' part of a grow, once all its pages are there (have). A mapping being unmapped
+ * (leaving) is passed by, and so is one still being made (filling): its own SYS_shm_map fills it up to the size it finds at its last step, and
  * one that ends its fill while this grow runs is asked at the next step. Every other mapping not yet
  * asked in this grow (number gen) gets tables for its new part (its mapper pays for them, or that mapping
  * does not follow: shm_mapping_reserve), then up to `budget` entries are written, mapping by mapping. The grower's own mappings are asked first: they must follow, and a descendant's, which
@@ -90,12 +90,12 @@ static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen, u64 
 	struct task_map *m;
 	for (int own = 1; own >= 0; own--)
 		for (m = o->maps; m; m = m->next_on_obj)
-			if (!m->filling && m->follow_gen != gen && (m->task == current_task()) == own) {
+			if (!m->filling && !m->leaving && m->follow_gen != gen && (m->task == current_task()) == own) {
 				m->follow_gen = gen;
 				if (shm_mapping_reserve(m, new_size)) return -ENOMEM;
 			}
 	for (m = o->maps; m && budget; m = m->next_on_obj)
-		if (!m->filling && shm_mapping_fill(m, o->kva, have, &budget)) return -ENOMEM;
+		if (!m->filling && !m->leaving && shm_mapping_fill(m, o->kva, have, &budget)) return -ENOMEM;
 	return 0;
 }
 
@@ -104,7 +104,7 @@ static u64 behind(const struct shm_obj *o)
 {
 	u64 n = 0;
 	for (const struct task_map *m = o->maps; m; m = m->next_on_obj)
-		if (!m->filling) n += (m->grow_to - m->filled) >> PAGE_SHIFT;
+		if (!m->filling && !m->leaving) n += (m->grow_to - m->filled) >> PAGE_SHIFT;
 	return n;
 }
 
@@ -160,7 +160,7 @@ static long grow(struct shm_obj *o, u64 new_size)
 		return e;
 	}
 	for (m = o->maps; m; m = m->next_on_obj)
-		if (!m->filling) shm_mapping_commit(m);
+		if (!m->filling && !m->leaving) shm_mapping_commit(m);
 	o->size = new_size;
 	return 0;
 }

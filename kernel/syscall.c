@@ -6,6 +6,7 @@
 #include "kernel/aspace.h"
 #include "kernel/sched.h"
 #include "kernel/shm.h"
+#include "kernel/shm_obj.h"
 #include "kernel/task.h"
 #include "kernel/timer.h"
 #include "kernel/uaccess.h"
@@ -210,6 +211,7 @@ static long sys_vm_stats(struct task *t, const u64 *a)
 		.sched_lock_takes = ss.lock_takes, .wait_spins = ss.wait_spins, .wait_spin_wakes = ss.wait_spin_wakes,
 		.wake_ipis = ss.wake_ipis, .vmalloc_tables = s.tables, .tables_reclaimed = s.tables_reclaimed,
 		.quota_pages = t->quota_pages, .image_pages = t->image_pages, .held_pages = vm_owner_pages(t->slot),
+		.shm_steps = shm_objs_steps(),
 	};
 	return copy_to_user(a[0], &u, sizeof(u));
 }

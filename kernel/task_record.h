@@ -48,6 +48,7 @@ struct task_map {
 	bool filling;        /* its SYS_shm_map is still writing entries [0, filled): mapped is 0 meanwhile,
 			      * grows pass it by, a shrink cuts it at filled (kernel/shm_mapping.c) */
 	bool prepaid;        /* SHM_MAP_REQUIRE_NOSHRINK: its whole reserve's tables were charged at map time */
+	bool leaving;        /* its unmap is clearing it from the top, a step at a time: grows pass it by */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };

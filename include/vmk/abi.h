@@ -441,6 +441,8 @@ struct vmk_vm_stats {
 	uint64_t quota_pages;      /* the caller's quota (see QUOTAS) */
 	uint64_t image_pages;      /* the caller's image, charged to its account on top of its quota */
 	uint64_t held_pages;       /* the caller's account: its image, objects, tables, and all its subtree's */
+	uint64_t shm_steps;        /* times a long shm operation (a create, resize, map, unmap, copy or an
+				    * object's free) paused between two steps of its work, every task, since boot */
 };
 #endif
 

@@ -3,8 +3,9 @@
  * object's lock go between them and yield the hart when the time slice is over (kernel/shm_resize.c,
  * kernel/shm_obj.c, vm/vmalloc.c vfree_in_steps). Each case counts a peer's calls that began and ended
  * while the operation was under way, as the machine's counters show it; before the steps the count was
- * 0 (on one hart, or on any number where the peer needs the object's lock). A mapping's own map and
- * unmap are the mapper's: its map is stepped as well (peer_served_during_map), its unmap is not. */
+ * 0 (on one hart, or on any number where the peer needs the object's lock). An unmap's steps have no
+ * peer-side view here (nothing a peer can read moves until its end); t_resize_steps' long_ops_take_steps
+ * counts them. */
 #define PROG "/t_peer_served"
 #include "tests/user/steps_common.h"
 

@@ -533,6 +533,46 @@ static void test_map_races_resizes(void)
 	CHECK_EQ(held(), held0);
 }
 
+static u64 steps(void)
+{
+	struct vmk_vm_stats st;
+	return vmk_vm_stats(&st) == 0 ? st.shm_steps : 0;
+}
+
+/* Every long operation on a 64 MiB object (16,384 pages and as many entries a mapping) pauses between
+ * steps of 1 MiB of pages or 256 entries, as the kernel's count of pauses shows, deterministically (no
+ * other task runs meanwhile): a create adds 63 MiB in 63 steps after its first; a map writes 64 steps of
+ * entries; a grow to 128 MiB adds 64 steps of pages and writes 64 steps of entries in the one mapping; a
+ * shrink back cuts 64 steps and frees 64; an unmap clears 64 steps; the last close frees 64 megabytes.
+ * Before, the map, the unmap, the mapping's part of a grow or shrink and the free paused 0 times. */
+static void test_long_ops_take_steps(void)
+{
+	const u64 sz = 64 * MIB, n = sz / MIB;
+	u64 s0 = steps();
+	long h = vmk_shm_create(sz, 0);
+	REQUIRE(h > 0);
+	u64 s1 = steps();
+	long a = vmk_shm_map((u64)h, 0, 2 * sz, PROT_READ);
+	REQUIRE(a > 0);
+	u64 s2 = steps();
+	CHECK_EQ(vmk_shm_resize((u64)h, 2 * sz), 0);
+	u64 s3 = steps();
+	CHECK_EQ(vmk_shm_resize((u64)h, sz), 0);
+	u64 s4 = steps();
+	CHECK_EQ(vmk_shm_unmap((u64)a), 0);
+	u64 s5 = steps();
+	CHECK_EQ(vmk_shm_close((u64)h), 0);
+	u64 s6 = steps();
+	printf("# t_resize_steps: pauses: create %lu, map %lu, grow %lu, shrink %lu, unmap %lu, free %lu\n", s1 - s0,
+	       s2 - s1, s3 - s2, s4 - s3, s5 - s4, s6 - s5);
+	CHECK(s1 - s0 >= n - 2);
+	CHECK(s2 - s1 >= n - 1);
+	CHECK(s3 - s2 >= 2 * n - 2);
+	CHECK(s4 - s3 >= 2 * n - 2);
+	CHECK(s5 - s4 >= n - 1);
+	CHECK(s6 - s5 >= n - 1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -562,5 +602,6 @@ int main(int argc, char **argv)
 	ktap_run("three_resizers", test_three_resizers);
 	ktap_run("concurrent_resizes", test_concurrent_resizes);
 	ktap_run("map_races_resizes", test_map_races_resizes);
+	ktap_run("long_ops_take_steps", test_long_ops_take_steps);
 	return ktap_end();
 }
