@@ -299,9 +299,10 @@ bool shm_mapping_cut(struct task_map *m, u64 to, u64 *budget)
 	}
 	bool done = top <= to;
 	if (done && m->cut_top) {
-		/* As unmap_range_with: the whole ASID when tables went, else the range. */
+		/* As unmap_range_with: the whole ASID when tables went, else the range, from top, not from to:
+		 * an unmap's cut may have cleared entries below `to` before a shrink's call ended it here. */
 		if (m->cut_tables) aspace_flush(m->task, 0, 0);
-		else aspace_flush(m->task, m->uva + to, m->cut_top - to);
+		else aspace_flush(m->task, m->uva + top, m->cut_top - top);
 		pt_free_tables(m->cut_tables);
 		m->cut_tables = m->cut_top = 0;
 		u64 tables = pt_tables_spanned(m->uva, to);
