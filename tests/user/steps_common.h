@@ -55,6 +55,24 @@ static inline struct ctl *child_ctl(u64 *h)
 	return a > 0 ? (struct ctl *)a : NULL;
 }
 
+/* A helper's view of the two handles it was given, a ctl object and the object under test (in hs[0],
+ * hs[1]): the ctl mapped, or NULL. */
+static inline struct ctl *child_ctl2(u64 hs[2])
+{
+	if (vmk_handles(hs, 2) != 2) return NULL;
+	long a = vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
+	return a > 0 ? (struct ctl *)a : NULL;
+}
+
+/* Tells the helpers on c to stop, and checks that helper tid ended well and that no helper counted a
+ * failed call. */
+static inline void stop_helper(struct ctl *c, long tid)
+{
+	store_u64(&c->stop, 1);
+	CHECK_EQ(wait_status(tid), 0);
+	CHECK_EQ(load_u64(&c->failures), 0);
+}
+
 static inline void drop_ctl(long hc, struct ctl *c)
 {
 	CHECK_EQ(vmk_shm_unmap((u64)(uptr)c), 0);

@@ -29,25 +29,45 @@ static bool free_under_way(struct ctl *c)
 	return top && now + PEER_SLACK < top && now > top - PEER_FREE / PG + PEER_SLACK;
 }
 
-static bool watched_under_way(struct ctl *c) { return grow_under_way(c) || free_under_way(c); }
+static bool watched_under_way(struct ctl *c, u64 h)
+{
+	(void)h;
+	return grow_under_way(c) || free_under_way(c);
+}
 
-/* Reads the first word of its ctl object through SYS_shm_read until told to stop, counting in `rounds`
- * the reads that began and ended while a grow, create or free the parent watches was under way (a plain
- * atomic add: no system call but the reads and the counters), and in `failures` any read that failed. */
+/* Every reader's loop: reads the first word of object h through SYS_shm_read until told to stop,
+ * counting in `rounds` the reads that began and ended while what the parent watches was under way (as
+ * `watched` sees it: a plain atomic add, no system call but the reads and the counters), and in
+ * `failures` any read that failed. */
+static int count_reads(struct ctl *c, u64 h, bool (*watched)(struct ctl *, u64))
+{
+	while (!load_u64(&c->stop)) {
+		u64 word;
+		bool before = watched(c, h);
+		if (vmk_shm_read(h, 0, &word, sizeof(word)) != sizeof(word))
+			__atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
+		else if (before && watched(c, h)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* Helper: reads its ctl object, counting the reads within a grow, create or free the parent watches. */
 static int reader_child(void)
 {
 	u64 h;
 	struct ctl *c = child_ctl(&h);
 	if (!c) return 1;
 	store_u64(&c->step, 1);
-	while (!load_u64(&c->stop)) {
-		u64 word;
-		bool before = watched_under_way(c);
-		long r = vmk_shm_read(h, 0, &word, sizeof(word));
-		if (r != sizeof(word)) __atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-		else if (before && watched_under_way(c)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
-	}
-	return 0;
+	return count_reads(c, h, watched_under_way);
+}
+
+/* A ctl object with a reader helper on it, started and ready: the ctl's handle (the reader's tid in
+ * *tid), or -1. */
+static long start_reader(struct ctl **c, long *tid)
+{
+	long h = new_ctl(c);
+	*tid = h > 0 ? spawn2("reader", h, 0, 0) : -1;
+	return *tid > 0 && wait_for_u64(&(*c)->step, 1, TIMEOUT) ? h : -1;
 }
 
 /* A task growing a shared object by 64 MiB (or creating one) does not shut its peer out of the object: a grow adds its
@@ -62,11 +82,8 @@ static int reader_child(void)
 static void test_peer_served_during_grow(void)
 {
 	struct ctl *c;
-	long h = new_ctl(&c);
+	long tid, h = start_reader(&c, &tid);
 	REQUIRE(h > 0);
-	long tid = spawn2("reader", h, 0, 0);
-	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	u64 served = 0;
 	for (int round = 0; round < PEER_ROUNDS; round++) {
 		store_u64(&c->rounds, 0);
@@ -92,9 +109,7 @@ static void test_peer_served_during_grow(void)
 		served_create += n;
 		if (big > 0) CHECK_EQ(vmk_shm_close(big), 0);
 	}
-	store_u64(&c->stop, 1);
-	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(load_u64(&c->failures), 0);
+	stop_helper(c, tid);
 	CHECK(served >= PEER_ROUNDS);
 	CHECK(served_create >= PEER_ROUNDS);
 	drop_ctl(h, c);
@@ -111,11 +126,8 @@ static void test_peer_served_during_grow(void)
 static void test_peer_runs_during_free(void)
 {
 	struct ctl *c;
-	long h = new_ctl(&c);
+	long tid, h = start_reader(&c, &tid);
 	REQUIRE(h > 0);
-	long tid = spawn2("reader", h, 0, 0);
-	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	u64 served = 0, rounds_served = 0;
 	for (int round = 0; round < FREE_ROUNDS; round++) {
 		long big = vmk_shm_create(PEER_FREE, 0);
@@ -133,9 +145,7 @@ static void test_peer_runs_during_free(void)
 		rounds_served += n > 0;
 	}
 	printf("# t_peer_served: %lu of %d frees served the peer, %lu reads in all\n", rounds_served, FREE_ROUNDS, served);
-	store_u64(&c->stop, 1);
-	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(load_u64(&c->failures), 0);
+	stop_helper(c, tid);
 	CHECK(rounds_served >= 1);
 	drop_ctl(h, c);
 }
@@ -158,20 +168,12 @@ static bool follow_under_way(struct ctl *c, u64 h)
 static int mapping_reader_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	for (int i = 0; i < FOLLOW_MAPS; i++)
 		if (vmk_shm_map(hs[1], 0, FOLLOW_MAX, PROT_READ) <= 0) return 3;
 	add_u64(&c->step, 1);
-	while (!load_u64(&c->stop)) {
-		u64 word;
-		bool before = follow_under_way(c, hs[1]);
-		if (vmk_shm_read(hs[1], 0, &word, sizeof(word)) != sizeof(word))
-			__atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-		else if (before && follow_under_way(c, hs[1])) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
-	}
-	return 0;
+	return count_reads(c, hs[1], follow_under_way);
 }
 
 /* Helper: maps its second handle and unmaps it again until told to stop; after each map it reads the
@@ -181,9 +183,8 @@ static int mapping_reader_child(void)
 static int remapper_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	add_u64(&c->step, 1);
 	while (!load_u64(&c->stop)) {
 		long a = vmk_shm_map(hs[1], 0, FOLLOW_MAX, PROT_READ);
@@ -247,9 +248,8 @@ static void test_mappings_follow_in_steps(void)
 static int starve_grower_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	if (vmk_shm_map(hs[1], 0, STARVE_SIZE, PROT_READ) <= 0) return 3;
 	add_u64(&c->step, 1);
 	while (load_u64(&c->step) < 2)
@@ -316,8 +316,9 @@ static u64 free_pages_now(void)
 	return vmk_vm_stats(&st) == 0 ? st.free_phys_pages : 0;
 }
 
-static bool map_under_way(struct ctl *c)
+static bool map_under_way(struct ctl *c, u64 h)
 {
+	(void)h;
 	u64 base = load_u64(&c->base), now = free_pages_now();
 	return base && now + 8 < base && now + 56 > base;
 }
@@ -327,18 +328,10 @@ static bool map_under_way(struct ctl *c)
 static int object_reader_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	add_u64(&c->step, 1);
-	while (!load_u64(&c->stop)) {
-		u64 word;
-		bool before = map_under_way(c);
-		if (vmk_shm_read(hs[1], 0, &word, sizeof(word)) != sizeof(word))
-			__atomic_fetch_add(&c->failures, 1, __ATOMIC_RELAXED);
-		else if (before && map_under_way(c)) __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
-	}
-	return 0;
+	return count_reads(c, hs[1], map_under_way);
 }
 
 /* A map of a big object writes its entries a step at a time too, letting the object's lock go and
@@ -373,9 +366,7 @@ static void test_peer_served_during_map(void)
 		rounds_served += n > 0;
 	}
 	printf("# t_peer_served: %lu of %d maps served the peer, %lu reads in all\n", rounds_served, MAP_ROUNDS, served);
-	store_u64(&c->stop, 1);
-	CHECK_EQ(wait_status(tid), 0);
-	CHECK_EQ(load_u64(&c->failures), 0);
+	stop_helper(c, tid);
 	CHECK(rounds_served >= 1);
 	CHECK_EQ(vmk_shm_close((u64)h), 0);
 	drop_ctl(hc, c);

@@ -37,9 +37,8 @@ static u64 count_bad(u64 h, u64 off, u64 len, u8 seed, bool zero)
 static int grower_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	store_u64(&c->step, 1);
 	while (load_u64(&c->step) < 2)
 		;
@@ -300,9 +299,8 @@ static void test_tables_just_short(void) { quota_just_short(2); }
 static int random_resizer_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	u64 seed = (u64)vmk_getpid() * 7919;
 	add_u64(&c->step, 1);
 	while (load_u64(&c->step) < 100)
@@ -477,9 +475,8 @@ static void test_concurrent_resizes(void)
 static int range_resizer_child(void)
 {
 	u64 hs[2];
-	if (vmk_handles(hs, 2) != 2) return 1;
-	struct ctl *c = (struct ctl *)vmk_shm_map(hs[0], 0, 0, PROT_READ | PROT_WRITE);
-	if ((long)c <= 0) return 2;
+	struct ctl *c = child_ctl2(hs);
+	if (!c) return 1;
 	u64 seed = (u64)vmk_getpid() * 104729;
 	add_u64(&c->step, 1);
 	while (!load_u64(&c->stop)) {
