@@ -195,7 +195,10 @@ bool shm_mapping_drop(struct task *t, u64 uva, bool flush)
 	spin_lock(&o->lock);
 	spin_lock(&t->shm_lock);
 	bool done = m->obj == o && (m->uva == uva || !uva); /* still the same mapping: t is single-threaded */
-	if (done) m->leaving = true;
+	if (done) {
+		m->leaving = true;
+		m->unfenced = !flush;
+	}
 	spin_unlock(&t->shm_lock);
 	if (done) {
 		/* What a grow under way has added to it goes first (the grow passes a leaving mapping by from
@@ -301,8 +304,12 @@ bool shm_mapping_cut(struct task_map *m, u64 to, u64 *budget)
 	if (done && m->cut_top) {
 		/* As unmap_range_with: the whole ASID when tables went, else the range, from top, not from to:
 		 * an unmap's cut may have cleared entries below `to` before a shrink's call ended it here. */
-		if (m->cut_tables) aspace_flush(m->task, 0, 0);
-		else aspace_flush(m->task, m->uva + top, m->cut_top - top);
+		if (m->unfenced) { /* an exit's unmap: nothing of the task runs again before its ASID's flush */
+		} else if (m->cut_tables) {
+			aspace_flush(m->task, 0, 0);
+		} else {
+			aspace_flush(m->task, m->uva + top, m->cut_top - top);
+		}
 		pt_free_tables(m->cut_tables);
 		m->cut_tables = m->cut_top = 0;
 		u64 tables = pt_tables_spanned(m->uva, to);

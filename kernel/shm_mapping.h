@@ -22,10 +22,9 @@
 long shm_mapping_add(struct task *t, struct shm_obj *o, u64 hint, u64 max_size, u64 prot, bool prepay);
 
 /* Removes t's mapping at uva (the first mapping of t when uva is 0): PTEs (cleared from the top a step
- * at a time, the object's lock let go between steps, with one shootdown of t's ASID at the end; a grow
- * under way passes the mapping by), the table charge and its reference; `flush` says whether what a
- * resize left half done past that is fenced too (not when t never runs again: its ASID is flushed when
- * it is reaped). false if there is none. Task context, no shm lock held. */
+ * at a time, the object's lock let go between steps; a grow under way passes the mapping by), one TLB
+ * shootdown of t's ASID when `flush` (not when t never runs again: its ASID is flushed when it is
+ * reaped), the table charge and its reference. false if there is none. Task context, no shm lock held. */
 bool shm_mapping_drop(struct task *t, u64 uva, bool flush);
 
 /* Steps of the resize protocol (kernel/shm_resize.c) on one mapping m of an object whose lock the caller

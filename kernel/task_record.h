@@ -49,6 +49,7 @@ struct task_map {
 			      * grows pass it by, a shrink cuts it at filled (kernel/shm_mapping.c) */
 	bool prepaid;        /* SHM_MAP_REQUIRE_NOSHRINK: its whole reserve's tables were charged at map time */
 	bool leaving;        /* its unmap is clearing it from the top, a step at a time: grows pass it by */
+	bool unfenced;       /* that unmap is its task's exit: no shootdown (the ASID is flushed at reaping) */
 	struct task *task;
 	struct task_map *next_on_obj; /* the object's list of every mapping, across tasks */
 };
