@@ -7,10 +7,11 @@
  * lock in one go, a peer's read, wake or map of that object waited for all of it, and on one hart no
  * other task ran meanwhile (the kernel does not preempt itself). So the object's pages are added or freed
  * RESIZE_STEP at a time, and the mappings' entries written or cleared STEP_PAGES at a time across all of
- * them (a peer's many mappings multiplied a grow's entries), with the lock let go between steps (shm_obj_between_steps: a waiter gets in,
- * the hart is yielded when the time slice is over, a killed caller stops and undoes). What a peer can see
- * meanwhile is only the old size (a grow) or already the new one (a shrink): the pages past o->size are
- * nobody's but the resize's, and o->resizing keeps a second resize out until this one ends. */
+ * them (a peer's many mappings multiplied a grow's entries), with the lock let go between steps
+ * (shm_obj_between_steps: a waiter gets in, the hart is yielded when the time slice is over, a killed
+ * caller stops and undoes). What a peer can see meanwhile is only the old size (a grow) or already the
+ * new one (a shrink): the pages past o->size are nobody's but the resize's, and o->resizing keeps a
+ * second resize out until this one ends. */
 #include "kernel/shm_resize.h"
 #include "kernel/shm_mapping.h"
 #include "kernel/sched.h"
@@ -78,13 +79,15 @@ static void shrink(struct shm_obj *o, u64 new_size)
 	free_down_to(o, have, new_size);
 }
 
-/* One step of the mappings' part of a grow, once all its pages are there (have). A mapping being unmapped
- * (leaving) is passed by, and so is one still being made (filling): its own SYS_shm_map fills it up to the size it finds at its last step, and
- * one that ends its fill while this grow runs is asked at the next step. Every other mapping not yet
- * asked in this grow (number gen) gets tables for its new part (its mapper pays for them, or that mapping
- * does not follow: shm_mapping_reserve), then up to `budget` entries are written, mapping by mapping. The grower's own mappings are asked first: they must follow, and a descendant's, which
- * count in the grower's account too, must not take their room. A mapping made while the lock was let go
- * is asked at the next step, so every mapping the grow publishes to has followed. */
+/* One step of the mappings' part of a grow, once all its pages are there (have). A mapping being
+ * unmapped (leaving) is passed by, and so is one still being made (filling): its own SYS_shm_map fills it
+ * up to the size it finds at its last step, and one that ends its fill while this grow runs is asked at
+ * the next step. Every other mapping not yet asked in this grow (number gen) gets tables for its new part
+ * (its mapper pays for them, or that mapping does not follow: shm_mapping_reserve), then up to `budget`
+ * entries are written, mapping by mapping. The grower's own mappings are asked first: they must follow,
+ * and a descendant's, which count in the grower's account too, must not take their room. A mapping made
+ * while the lock was let go is asked at the next step, so every mapping the grow publishes to has
+ * followed. */
 static long follow_step(struct shm_obj *o, u64 have, u64 new_size, u64 gen, u64 budget)
 {
 	struct task_map *m;
@@ -132,6 +135,7 @@ static long grow(struct shm_obj *o, u64 new_size)
 	 * could otherwise keep the grow from ever publishing. Enough for what is behind then, and some. */
 	u64 fill_steps = ~0ULL;
 	for (;;) {
+		/* Counted from the first step after the page phase's last: the mappings were asked in that one. */
 		if (have == new_size) fill_steps = fill_steps == ~0ULL ? behind(o) / STEP_PAGES + 8 : fill_steps - !!fill_steps;
 		if (have < new_size) {
 			u64 to = new_size - have > RESIZE_STEP ? have + RESIZE_STEP : new_size;
