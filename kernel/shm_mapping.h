@@ -4,7 +4,12 @@
  * Page-table charge: a mapping of [uva, uva + len) is charged one level-0 table per 2 MiB span and one
  * level-1 table per 1 GiB span it touches (a small mapping costs 2 pages): at map time within the mapper's
  * quota, as the object grows past it if need be (growth is the owner's call, and its tables are a 512th
- * of it), credited as a shrink frees tables, and credited in full at unmap. */
+ * of it), credited as a shrink frees tables, and credited in full at unmap.
+ *
+ * A mapping's life: listed `filling` by its map, which writes its entries a step at a time; then it
+ * follows grows (reserve, fill, commit, or unfill on failure) and is cut by shrinks, each a step at a
+ * time across all mappings; `leaving` while its unmap clears it from the top, a step at a time. Between
+ * steps the object's lock is let go, so each state says what a concurrent resize may do to it. */
 #ifndef KERNEL_SHM_MAPPING_H
 #define KERNEL_SHM_MAPPING_H
 
