@@ -422,7 +422,11 @@ static int race_c_child(void)
 	struct ctl *c = child_ctl(0); /* mapped after the look: its tables count in the account */
 	if (!c || !wait_for_u64(&c->stop, 1, TIMEOUT)) return 4;
 	long h = vmk_shm_create(RACE_BYTES, 0);
-	if (h <= 0) printf("# t_attack: race_c: create: %ld\n", h);
+	if (h <= 0 && vmk_vm_stats(&st) == 0)
+		printf("# t_attack: race_c: create: %ld (held %lu, quota %lu, image %lu, free pages %lu, live pages %lu, "
+		       "lazy pages %lu, last failure %lu bytes, errno %lu)\n", h, st.held_pages, st.quota_pages,
+		       st.image_pages, st.free_phys_pages, st.live_pages, st.lazy_pages, st.last_fail_size,
+		       st.last_fail_reason);
 	return h > 0 && vmk_shm_close(h) == 0 ? 0 : 3;
 }
 
