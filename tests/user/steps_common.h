@@ -86,4 +86,13 @@ static inline long spawn2(const char *mode, long h1, long h2, u64 quota)
 	return vmk_spawn(PROG, argv, hs, h2 > 0 ? 2 : 1, quota);
 }
 
+/* A ctl object (its handle in *hc) and a helper of this program in `mode` given it and object h, started
+ * and ready (its first step): the helper's tid, or -1. */
+static inline long start_helper(struct ctl **c, long *hc, long h, const char *mode)
+{
+	*hc = new_ctl(c);
+	long tid = *hc > 0 ? spawn2(mode, *hc, h, 0) : -1;
+	return tid > 0 && wait_for_u64(&(*c)->step, 1, TIMEOUT) ? tid : -1;
+}
+
 #endif

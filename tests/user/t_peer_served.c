@@ -61,15 +61,6 @@ static int reader_child(void)
 	return count_reads(c, h, watched_under_way);
 }
 
-/* A ctl object with a reader helper on it, started and ready: the ctl's handle (the reader's tid in
- * *tid), or -1. */
-static long start_reader(struct ctl **c, long *tid)
-{
-	long h = new_ctl(c);
-	*tid = h > 0 ? spawn2("reader", h, 0, 0) : -1;
-	return *tid > 0 && wait_for_u64(&(*c)->step, 1, TIMEOUT) ? h : -1;
-}
-
 /* A task growing a shared object by 64 MiB (or creating one) does not shut its peer out of the object: a grow adds its
  * pages a megabyte at a time and lets the object's lock go between steps, and yields its hart when its
  * time slice is over. It used to hold the lock for the whole grow (about 13 million instructions of
@@ -82,8 +73,8 @@ static long start_reader(struct ctl **c, long *tid)
 static void test_peer_served_during_grow(void)
 {
 	struct ctl *c;
-	long tid, h = start_reader(&c, &tid);
-	REQUIRE(h > 0);
+	long h, tid = start_helper(&c, &h, 0, "reader"); /* the reader reads the ctl object itself */
+	REQUIRE(tid > 0);
 	u64 served = 0;
 	for (int round = 0; round < PEER_ROUNDS; round++) {
 		store_u64(&c->rounds, 0);
@@ -126,8 +117,8 @@ static void test_peer_served_during_grow(void)
 static void test_peer_runs_during_free(void)
 {
 	struct ctl *c;
-	long tid, h = start_reader(&c, &tid);
-	REQUIRE(h > 0);
+	long h, tid = start_helper(&c, &h, 0, "reader"); /* the reader reads the ctl object itself */
+	REQUIRE(tid > 0);
 	u64 served = 0, rounds_served = 0;
 	for (int round = 0; round < FREE_ROUNDS; round++) {
 		long big = vmk_shm_create(PEER_FREE, 0);
@@ -270,15 +261,12 @@ static int starve_grower_child(void)
  * the case checks the grow ends while the remapping goes on, and correctly. */
 static void test_remapper_cannot_stall_grow(void)
 {
-	struct ctl *c;
-	long hc = new_ctl(&c);
-	REQUIRE(hc > 0);
 	long h = vmk_shm_create(PG, 0);
 	REQUIRE(h > 0);
 	CHECK(vmk_shm_seal((u64)h, SHM_SEAL_SHRINK) >= 0);
-	long tid = spawn2("sgrower", hc, h, 0);
+	struct ctl *c;
+	long hc, tid = start_helper(&c, &hc, h, "sgrower");
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	u64 t0 = now_ns(), maps = 0;
 	long prev = 0;
 	store_u64(&c->step, 2);
@@ -342,14 +330,11 @@ static int object_reader_child(void)
  * least one must have served the peer. Each mapping is checked whole (first and last byte). */
 static void test_peer_served_during_map(void)
 {
-	struct ctl *c;
-	long hc = new_ctl(&c);
-	REQUIRE(hc > 0);
 	long h = vmk_shm_create(MAP_SIZE, 0);
 	REQUIRE(h > 0);
-	long tid = spawn2("oreader", hc, h, 0);
+	struct ctl *c;
+	long hc, tid = start_helper(&c, &hc, h, "oreader");
 	REQUIRE(tid > 0);
-	CHECK(wait_for_u64(&c->step, 1, TIMEOUT));
 	u64 served = 0, rounds_served = 0;
 	for (int round = 0; round < MAP_ROUNDS; round++) {
 		store_u64(&c->rounds, 0);

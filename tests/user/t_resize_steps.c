@@ -61,12 +61,17 @@ static bool blocks_free(u64 size)
 	return ok;
 }
 
+/* Skips the case (and says why) when a huge grow to `size` would find too few free 2 MiB blocks now. */
+static bool no_room_for_huge(u64 flags, u64 size)
+{
+	if (!(flags & SHM_F_HUGE) || blocks_free(ALIGN_UP(size, 2 * MIB) + 2 * MIB)) return false;
+	ktap_skip("not enough free 2 MiB blocks for the huge grow on this machine now");
+	return true;
+}
+
 static void kill_mid_grow(u64 flags, u64 from, u64 to)
 {
-	if ((flags & SHM_F_HUGE) && !blocks_free(ALIGN_UP(to, 2 * MIB) + 2 * MIB)) {
-		ktap_skip("not enough free 2 MiB blocks for the huge grow on this machine now");
-		return;
-	}
+	if (no_room_for_huge(flags, to)) return;
 	struct ctl *c;
 	long hc = new_ctl(&c);
 	REQUIRE(hc > 0);
@@ -151,10 +156,7 @@ static int owner_child(void)
 #define GROW_TO (64 * MIB)
 static void owner_exits_mid_grow(u64 flags)
 {
-	if ((flags & SHM_F_HUGE) && !blocks_free(GROW_TO + 2 * MIB)) {
-		ktap_skip("not enough free 2 MiB blocks for the huge grow on this machine now");
-		return;
-	}
+	if (no_room_for_huge(flags, GROW_TO)) return;
 	struct ctl *c;
 	long hc = new_ctl(&c);
 	REQUIRE(hc > 0);
