@@ -4,7 +4,8 @@
  * no shared lock); the rest do index work under the arena lock. Live areas sit in a striped busy map;
  * page-table work and page allocation happen outside all locks. Below this file: the owners' accounts
  * API (vm/vmalloc_owner.c), the page-table work of more than one step (vm/vmalloc_map.c), the purge (vm/vmalloc_purge.c), the caches and busy map, and the
- * state and its counters (vm/vmalloc_arena.c). vrealloc, vm_map_ram and the diagnostics sit above. */
+ * state and its counters (vm/vmalloc_arena.c). Above it: the read-only lookups and settings
+ * (vm/vmalloc_query.c), and vrealloc, vm_map_ram and the diagnostics. */
 #include "vm/vmalloc.h"
 #include "lib/bootargs.h"
 #include "lib/ksyms.h"

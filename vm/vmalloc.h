@@ -101,7 +101,9 @@ void vm_unmap_ram(const void *mem, unsigned int count);
  * Process context (waits for the other harts' acknowledgements). */
 void vm_unmap_aliases(void);
 
-/* The page (or its physical address) mapped at addr, a vmalloc or vmap address; NULL (0) when nothing is
+/* (Defined in vm/vmalloc_query.c, with find_vm_area, vm_lock_counts, the two settings'
+ * calls, vm_area_backed_pages, vm_live_areas and vm_cached_pages below.)
+ * The page (or its physical address) mapped at addr, a vmalloc or vmap address; NULL (0) when nothing is
  * mapped there. Any context; the caller keeps the area alive. */
 struct page *vmalloc_to_page(const void *addr);
 u64 vmalloc_to_pa(const void *addr);
