@@ -11,6 +11,8 @@
 #     interleaved runs mean anything. Set WALL=0 to skip (the peer's first build takes a few minutes).
 #     2c: fix_size with two workers on -smp 2 against one on -smp 1, TWO_LOOPS (100000) loops, both kernels,
 #     RUNS rounds: the per-round ratio's median and range (a short run's start-up weighs on two workers more).
+#     Row "side": the host's share, two one-hart boots of our kernel side by side (one worker each) against
+#     that round's boot alone; then each kernel's ratio divided by the same round's side-by-side ratio.
 #  3. Several harts under icount: fix_size, random_size, vm_map_ram and kvfree_rcu (1 arg) on HARTS3 (1 4 16
 #     64) harts, one worker per hart, LOOPS3 (20000) loops each, 4 GiB, tlb.remote=ipi (SBI RFENCE's caller
 #     spins in OpenSBI, which QEMU 7.2's round-robin icount can starve). Instructions per op summed over all
@@ -149,9 +151,19 @@ test_vmalloc.nr_threads=$k test_vmalloc.test_loop_count=$TWO_LOOPS test_vmalloc.
 			ICOUNT=0 "$PEER" "$k" "$k" "$TWO_LOOPS" 1 >"$dir/linux-raw-$k-$r" 2>&1
 			per_loop "$dir/linux-raw-$k-$r" | awk '{ print $2 }' >"$dir/linux-$k-$r"
 		done
+		# The host's share: two one-hart boots of our kernel side by side, one worker each. What they
+		# lose against one boot alone is the host's (two real cores, shared caches), not a kernel's.
+		for k in a b; do
+			boot "two-side-$k-$r" 1 "test=test_vmalloc test_vmalloc.run_test_mask=1 test_vmalloc.nr_threads=1 \
+test_vmalloc.test_loop_count=$TWO_LOOPS test_vmalloc.sequential_test_order=1" 0 &
+		done
+		wait
+		cat "$LOGS/two-side-a-$r.log" "$LOGS/two-side-b-$r.log" | grep '^Summary' |
+			awk '{ s += $12 / $10; n++ } END { if (n == 2) printf "%.4f\n", s / n }' >"$dir/side-2-$r"
+		cp "$dir/ours-1-$r" "$dir/side-1-$r"
 	done
 	printf '%-8s %12s %12s %13s %13s\n' kernel one_us two_us paired_ratio paired_range
-	for k in ours linux; do
+	for k in ours linux side; do
 		local one two pr
 		one=$(cat "$dir/$k"-1-* | median)
 		two=$(cat "$dir/$k"-2-* | median)
@@ -161,6 +173,14 @@ test_vmalloc.nr_threads=$k test_vmalloc.test_loop_count=$TWO_LOOPS test_vmalloc.
 		printf '%-8s %12.2f %12.2f %13s %13s\n' "$k" "$one" "$two" \
 			"$(echo "$pr" | median | awk '{ printf "%.2f", $1 }')" \
 			"$(echo "$pr" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')"
+	done
+	# Each round's kernel ratio over that round's host ratio: what two workers cost beyond the host's share.
+	for k in ours linux; do
+		for r in $(seq 1 "$RUNS"); do
+			paste "$dir/$k-1-$r" "$dir/$k-2-$r" "$dir/side-1-$r" "$dir/side-2-$r" |
+				awk '$1 > 0 && $3 > 0 && $4 > 0 { print ($2 / $1) / ($4 / $3) }'
+		done | sort -g | awk -v k="$k" '{ v[NR] = $1 } END { if (NR) printf "%s beyond the host (paired ratio / side-by-side ratio): %.2f (%.2f-%.2f)\n", k,
+			NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 	done
 }
 
