@@ -8,6 +8,8 @@
 #include "kernel/timer.h"
 #include "kernel/uaccess.h"
 #include "platform/ipi.h"
+#include "lib/bug.h"
+#include "lib/irq_hold.h"
 #include "lib/ksyms.h"
 #include "kernel/panic.h"
 #include "kernel/hart.h"
@@ -66,6 +68,15 @@ static __noinline void trap_other(struct trap_frame *tf)
 
 	if (cause & CAUSE_INTERRUPT) {
 		bool user = !(tf->sstatus & SSTATUS_SPP);
+		/* Inside a section that holds interrupts off (lib/irq_hold.h): leave the interrupt pending and
+		 * return with the section's interrupts off; its end takes it. */
+		if (!user && irq_hold_takes(h)) {
+			tf->sstatus &= ~SSTATUS_SPIE;
+			return;
+		}
+#ifdef VM_DEBUG
+		BUG_UNLESS(!h->irq_hold || !user, "irq_hold: no section open in user mode (lib/irq_hold.h)");
+#endif
 		h->irq_depth++;
 		switch (cause & ~CAUSE_INTERRUPT) {
 		case IRQ_S_TIMER:

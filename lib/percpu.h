@@ -19,6 +19,10 @@ struct hart_local {
 	/* Sleeping in wfi (the idle loop or a cross-hart wait). RCU counts such a hart as quiescent unless it
 	 * sleeps inside a read-side section, so a grace period never has to wake it (Linux's idle EQS). */
 	bool asleep;
+	/* Interrupts held off lazily (lib/irq_hold.h): irq_hold counts the sections this hart is in, and
+	 * irq_held is set by the trap handler when it put an interrupt off until the outermost one ends. */
+	bool irq_held;
+	u16 irq_hold;
 	/* That task's system call in progress, for trace attribution (lib/trace.h); NULL for the kernel.
 	 * The scheduler points it at the running task's record as it sets tid, so it follows a task that
 	 * blocks inside a call and resumes on another hart. */

@@ -15,6 +15,17 @@ u64 va_flushes_begun, va_flushes_done; /* vm/vmalloc_check.h: whole flushes, for
 #endif
 bool vm_debug_uaf;
 
+/* busy_lock_in's contended half: out of the section while it waits (interrupts as the caller had them,
+ * any held one taken first), back in to try again. */
+__attribute__((noinline, cold)) void busy_lock_wait(struct busy_stripe *b)
+{
+	do {
+		irq_unhold();
+		spin_wait_unlocked(&b->lock);
+		irq_hold();
+	} while (!spin_trylock(&b->lock));
+}
+
 u64 arena_stat_total(enum arena_stat s)
 {
 	s64 n = 0;
@@ -188,9 +199,9 @@ void arena_warn_bad_pointer(const char *fn, const void *addr, const void *caller
 
 	ksym_format((uptr)caller, sym, sizeof(sym));
 	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
-	unsigned long bf = busy_lock(b);
+	busy_lock(b);
 	bool live = va_busy_find(&b->map, (u64)(uptr)addr) != NULL; /* an area of another kind */
-	busy_unlock(b, bf);
+	busy_unlock(b);
 	unsigned long f = arena_lock();
 	lazy = va_lazy_find((u64)(uptr)addr, false) != NULL;
 	for (struct vmap_area *a = arena.deferred_head; a; a = a->lazy_next)

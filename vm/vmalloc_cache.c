@@ -11,18 +11,17 @@ void va_busy_for_each_area(void (*fn)(void *ctx, struct va_busy_link *link), voi
 {
 	for (u32 i = 0; i < BUSY_STRIPES; i++) {
 		struct busy_stripe *b = &busy_stripes[i];
-		unsigned long f = irq_save();
 		bool locked = false;
 		if (try) {
+			irq_hold();
 			for (u32 n = 0; n < 10000 && !locked; n++) locked = spin_trylock(&b->lock);
 		} else {
-			irq_restore(f);
-			f = busy_lock(b);
+			busy_lock(b);
 			locked = true;
 		}
 		va_busy_for_each(&b->map, fn, ctx);
 		if (locked) spin_unlock(&b->lock);
-		irq_restore(f);
+		irq_unhold();
 	}
 }
 

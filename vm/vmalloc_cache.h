@@ -12,9 +12,9 @@ static inline void va_busy_add_in(struct vmap_area *a, s64 *bank)
 {
 	struct busy_stripe *b = busy_stripe_of(a->addr);
 	va_check_move(a, VAH(NONE) | VAH(CACHED), VA_BUSY);
-	unsigned long f = busy_lock_in(b, bank);
+	busy_lock_in(b, bank);
 	va_busy_insert(&b->map, &a->link, a->addr);
-	busy_unlock(b, f);
+	busy_unlock(b);
 }
 static inline void va_busy_add(struct vmap_area *a) { va_busy_add_in(a, arena_stat_bank()); }
 
@@ -23,13 +23,13 @@ static inline void va_busy_add(struct vmap_area *a) { va_busy_add_in(a, arena_st
 static inline struct vmap_area *va_busy_take_in(u64 addr, s64 *bank, u32 refused)
 {
 	struct busy_stripe *b = busy_stripe_of(addr);
-	unsigned long f = busy_lock_in(b, bank);
+	busy_lock_in(b, bank);
 	struct va_busy_link *l = va_busy_remove(&b->map, addr);
 	if (unlikely(l && (((struct vmap_area *)l)->flags & refused))) {
 		va_busy_insert(&b->map, l, addr);
 		l = NULL;
 	}
-	busy_unlock(b, f);
+	busy_unlock(b);
 	if (l) {
 		va_check_move((struct vmap_area *)l, VAH(BUSY), VA_TAKEN);
 		va_check_shape((struct vmap_area *)l);

@@ -38,13 +38,13 @@ int vm_area_set_owner(const void *addr, u32 owner, bool force)
 	int r = -EINVAL;
 	/* Stripe, then arena lock: nothing takes them the other way round. */
 	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
-	unsigned long bf = busy_lock(b);
+	busy_lock(b);
 	struct vmap_area *a = (struct vmap_area *)va_busy_find(&b->map, (u64)(uptr)addr);
 	if (a && (a->flags & VM_ALLOC)) {
 		r = arena_owner_move(a->owner, owner, a->nr_pages, force);
 		if (!r) a->owner = owner;
 	}
-	busy_unlock(b, bf);
+	busy_unlock(b);
 	return r;
 }
 

@@ -13,9 +13,9 @@
 struct vmap_area *find_vm_area(const void *addr)
 {
 	struct busy_stripe *b = busy_stripe_of((u64)(uptr)addr);
-	unsigned long f = busy_lock(b);
+	busy_lock(b);
 	struct vmap_area *a = (struct vmap_area *)va_busy_find(&b->map, (u64)(uptr)addr);
-	busy_unlock(b, f);
+	busy_unlock(b);
 	return a;
 }
 

@@ -165,10 +165,10 @@ static struct area_meta area_meta_now(void)
 {
 	u64 buckets = 0, areas = 0;
 	for (u32 s = 0; s < BUSY_STRIPES; s++) {
-		unsigned long f = busy_lock(&busy_stripes[s]);
+		busy_lock(&busy_stripes[s]);
 		buckets += va_busy_buckets(&busy_stripes[s].map);
 		areas += va_busy_count(&busy_stripes[s].map);
-		busy_unlock(&busy_stripes[s], f);
+		busy_unlock(&busy_stripes[s]);
 	}
 	unsigned long f = arena_lock();
 	u64 slot = arena.area_pool.objsize;
