@@ -4,7 +4,7 @@
 #include "lib/printk.h"
 #include "lib/spinlock.h"
 
-static void (*console_sink)(const char *s, size_t n);
+static console_sink_fn console_sink;
 static spinlock_t console_lock = SPINLOCK_INIT;
 bool console_panic_mode; /* an oops writes without the lock: the holder may be the hart that died */
 
@@ -13,7 +13,12 @@ bool console_panic_mode; /* an oops writes without the lock: the holder may be t
  * parse: a task must not be able to forge a kernel line or glue itself to one (console_write_task). */
 static bool at_line_start = true, task_line_open;
 
-void console_set_sink(void (*sink)(const char *s, size_t n)) { console_sink = sink; }
+console_sink_fn console_set_sink(console_sink_fn sink)
+{
+	console_sink_fn old = console_sink;
+	console_sink = sink;
+	return old;
+}
 
 /* Writes n bytes from s, first ending the open line when `fresh` asks for a line of its own (or, for
  * kernel text, when a task left the line open). Caller holds console_lock. */
@@ -45,6 +50,12 @@ void console_write_task(const char *s, size_t n)
 {
 	if (!console_sink || !n) return;
 	unsigned long f = spin_lock_irqsave(&console_lock);
+	/* Nor does a task's text continue a line the kernel left open (printk's line in pieces, or a task
+	 * started on another hart between them): it starts a line of its own. */
+	if (!at_line_start && !task_line_open) {
+		console_sink("\n", 1);
+		at_line_start = true;
+	}
 	size_t from = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* A line a task starts as a kernel line would (a trace record "@T", a listing row "0x...", a

@@ -13,8 +13,10 @@
  * while another hart holds it. Once an oops has set console_panic_mode it writes without the lock. */
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Where printk's finished lines go; set by the platform once a console is known. */
-void console_set_sink(void (*sink)(const char *s, size_t n));
+/* Where printk's finished lines go; set by the platform once a console is known (a test may capture
+ * them for a while). Returns the sink it replaces. Boot hart, or with nothing else printing. */
+typedef void (*console_sink_fn)(const char *s, size_t n);
+console_sink_fn console_set_sink(console_sink_fn sink);
 /* Writes raw kernel bytes under the console lock (printk shares it); a line a task left open is ended
  * first, so kernel text never continues a task's. */
 void console_write(const char *s, size_t n);
@@ -23,7 +25,8 @@ void console_write(const char *s, size_t n);
 void console_write_lines(const char *s, size_t n);
 /* A task's bytes (SYS_write): a line it begins with '@', 'v' or '0' gets a backslash first, so that no
  * task can forge a trace record, a listing row or a vmalloc report, which tools accept only at a line's
- * start; and kernel text written next starts a new line. */
+ * start; a line the kernel left open is ended first, and kernel text written next starts a new line: a
+ * task's text and the kernel's never share a line. */
 void console_write_task(const char *s, size_t n);
 extern bool console_panic_mode;
 #endif

@@ -10,6 +10,7 @@
 #include "lib/bootargs.h"
 #include "lib/ksyms.h"
 #include "lib/percpu.h"
+#include "lib/printk.h"
 #include "lib/riscv.h"
 #include "lib/tlb_shootdown.h"
 #include "lib/spinlock.h"
@@ -256,6 +257,41 @@ static void huge_block_alignment(struct ktest *t)
 /* Every plain word of the device tree's /chosen/bootargs (no quotes or backslashes, within the length
  * limit) reads back through bootarg_get as the tree has it, found here by a split of our own: the
  * suite running at all only shows that the first test= word was seen. */
+static char captured[512];
+static size_t captured_n;
+
+static void capture(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && captured_n < sizeof(captured) - 1; i++) captured[captured_n++] = s[i];
+}
+
+/* Whether `line` is one whole line of what was captured (other harts' lines may sit between). */
+static bool captured_line(const char *line)
+{
+	size_t n = strlen(line);
+	for (size_t i = 0; i + n < captured_n; i++)
+		if ((i == 0 || captured[i - 1] == '\n') && !memcmp(captured + i, line, n) && captured[i + n] == '\n')
+			return true;
+	return false;
+}
+
+/* The console's line discipline: kernel text and a task's never share a line, whichever left it open
+ * (init's "started" line was once split by its own first output, started on another hart between two
+ * printk calls), and a task's line that starts as a trace record would gets a backslash. */
+static void task_and_kernel_text_never_share_a_line(struct ktest *t)
+{
+	captured_n = 0;
+	console_sink_fn old = console_set_sink(capture);
+	console_write("kq7", 3);        /* a kernel line left open */
+	console_write_task("tq7\n", 4); /* a task's: a line of its own */
+	console_write_task("uq7", 3);   /* a task's line left open */
+	console_write("kq8\n", 4);      /* the kernel's: a line of its own */
+	console_write_task("@q7\n", 4); /* a forged trace record */
+	console_set_sink(old);
+	KT_EXPECT(t, captured_line("kq7") && captured_line("tq7") && captured_line("uq7"));
+	KT_EXPECT(t, captured_line("kq8") && captured_line("\\@q7"));
+}
+
 static void bootargs_visible(struct ktest *t)
 {
 	const char *line = machine.bootargs;
@@ -322,4 +358,5 @@ KTEST_SUITE(boot, {"harts_online", all_harts_online}, {"symbols_cover_only_text"
 	    {"ipi_every_hart", ipi_every_hart}, {"ipi_handler_runs", ipi_handler_runs},
 	    {"lock_waiter_polls_less_after_sleeping", lock_waiter_polls_less_after_sleeping},
 	    {"remote_fence_accepted", remote_fence_accepted},
-	    {"huge_block_alignment", huge_block_alignment}, {"bootargs_visible", bootargs_visible});
+	    {"huge_block_alignment", huge_block_alignment}, {"bootargs_visible", bootargs_visible},
+	    {"task_and_kernel_text_never_share_a_line", task_and_kernel_text_never_share_a_line});
