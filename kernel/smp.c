@@ -52,6 +52,7 @@ void smp_ipi_interrupt(void)
 	rcu_note_qs();
 }
 
+#define HSM_STOPPED 1
 #define HSM_START_PENDING 2
 
 /* The usable harts other than this one, by hartid: real harts are numbered from 0 on every machine we
@@ -122,6 +123,7 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 	hart_kick = smp_send_ipi;
 	if (ipi_provider() == IPI_IMSIC) hart_ipi_claim = ipi_claim;
 	n = secondary_order(m, me, order);
+	bool retried = false;
 	while (next < n && idx < MAX_HARTS) {
 		const struct hart_desc *hd = &m->harts[order[next++]];
 		if (!start_in_slot(hd, idx, entry, dt_max_node(m) > 0)) continue;
@@ -133,6 +135,16 @@ void smp_boot_secondaries(const struct machine_desc *m, u64 entry)
 			continue;
 		}
 		long st = sbi_hart_get_status(hd->hartid);
+		/* Stopped again with its start accepted: the firmware lost the start (seen once, hart 1 of 2 on a
+		 * loaded host). A stopped hart runs none of our code, so its slot is safe to start it in again;
+		 * once per bring-up, so a hart that keeps stopping costs one more wait, not a loop. */
+		if (st == HSM_STOPPED && !retried) {
+			retried = true;
+			printk("smp: hart %u stopped without starting (%lu ms): starting it once more\n", hd->hartid,
+			       timer_ticks_to_ns(rdtime() - t0) / 1000000);
+			next--;
+			continue;
+		}
 		if (st == HSM_START_PENDING) {
 			printk("smp: hart %u never answered its start (%lu ms): not in this machine; the %d harts listed "
 			       "above it are taken to be absent too\n", hd->hartid, timer_ticks_to_ns(deadline - t0) / 1000000,
