@@ -77,6 +77,13 @@ static size_t escape(char *dst, const char *s, size_t n)
 	return o;
 }
 
+char *bootparams_escape_name(char *dst, const char *s)
+{
+	size_t n = strlen(s), o = escape(dst, s, MIN(n, (size_t)64));
+	if (n > 64) memcpy(dst + o, "...", 4);
+	return dst;
+}
+
 void bootparams_print_escaped(const char *s, size_t n)
 {
 	char buf[4 * 64 + 1];

@@ -25,5 +25,8 @@ int bootparams_init_args(const char **args, int max);
 
 /* printk of n bytes with control bytes, backslash and non-ASCII as \xNN, in pieces printk can hold. */
 void bootparams_print_escaped(const char *s, size_t n);
+/* The same escaping of at most 64 bytes of s into dst (at least 4 * 64 + 4 bytes), with "..." after
+ * when s is longer: a name to print inside one printk. Returns dst. Any context. */
+char *bootparams_escape_name(char *dst, const char *s);
 
 #endif

@@ -70,15 +70,6 @@ static void init_watch(void)
 	kernel_poweroff(killed ? BOOT_EXIT_INIT_KILLED : status ? status : leak ? 1 : 0);
 }
 
-/* init's name as the command line gave it: escaped as the bootargs echo is, so that it cannot drive the
- * terminal, and cut at 64 bytes, so that the line's reason still fits printk's buffer. */
-static void print_name(const char *s)
-{
-	size_t n = strlen(s);
-	bootparams_print_escaped(s, MIN(n, (size_t)64));
-	if (n > 64) printk("...");
-}
-
 int kernel_start_init(const struct machine_desc *m)
 {
 	const char *why = NULL;
@@ -104,21 +95,21 @@ int kernel_start_init(const struct machine_desc *m)
 	baseline_pages = buddy_free_pages() + vm_cached_pages();
 	baseline_areas = vm_live_areas();
 	long tid = task_spawn(argv[0], argv, argc, NULL, NULL, 0, 0, 0);
+	/* init's name as the command line gave it: escaped as the bootargs echo is, so that it cannot drive
+	 * the terminal, and cut at 64 bytes. Printed in one printk: the task may already run on another hart. */
+	char shown[4 * 64 + 4];
+	bootparams_escape_name(shown, argv[0]);
 	if (tid < 0) {
 		const char *what = tid == -ENOENT    ? "no such file in the initrd"
 				   : tid == -ENOEXEC ? "not a valid program"
 				   : tid == -ENOMEM  ? "not enough memory, or over the page quota"
 						     : "error";
-		printk("init: cannot start ");
-		print_name(argv[0]);
-		printk(": %s (error %ld)\n", what, tid);
+		printk("init: cannot start %s: %s (error %ld)\n", shown, what, tid);
 		return BOOT_EXIT_BAD_INIT;
 	}
 	init_tid = (u32)tid;
 	orphan_exempt_tid = init_tid;
-	printk("init: started ");
-	print_name(argv[0]);
-	printk(" as task %ld\n", tid);
+	printk("init: started %s as task %ld\n", shown, tid);
 	sched_idle_hook = init_watch;
 	scheduler_loop();
 }
