@@ -16,9 +16,11 @@
  * case that an interrupt arrived inside it (Linux's lazy interrupt masking on powerpc, reduced to what
  * one lock needs).
  *
- * Rules: sections are short and never wait for another hart or sleep (what an interrupt held off would
- * have served, a TLB shootdown request or a wake-up, waits for the section's end); they nest; they
- * are entered in the kernel only and never left open across a return to user mode or a task switch.
+ * Rules: sections are short; they nest; they are entered in the kernel only and never left open across
+ * a return to user mode or a task switch. A wait inside one (for a lock taken within it: the arena lock
+ * in vm_area_set_owner, the buddy lock when a busy map grows) counts as a wait with interrupts off:
+ * hart_wait_step (lib/tlb_shootdown.c) serves a TLB shootdown and takes a due tick by hand there, as it
+ * did when sections wrote sstatus, since enabling interrupts would only have them held again.
  * Only the count is written by the section and only the mark by the trap handler, so neither's
  * read-modify-write can lose the other's store. Any context (in an interrupt handler SIE is already
  * clear and the count changes nothing). */

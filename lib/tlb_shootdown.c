@@ -46,7 +46,10 @@ u32 tlb_flush_harts(const struct hartset *targets)
 
 bool hart_wait_step(unsigned long irq_was_on)
 {
-	if (irq_was_on) {
+	/* Inside a lazy hold-off section (lib/irq_hold.h) interrupts count as off: enabling them here would
+	 * only have the trap hold the interrupt again, so the shootdown is served by hand, as it was when
+	 * such sections wrote sstatus. */
+	if (irq_was_on && !this_hart()->irq_hold) {
 		irq_enable(); /* pending interrupts (the IPI among them) are taken here */
 		irq_disable();
 		return false;

@@ -6,7 +6,10 @@
 #include "kernel/hart.h"
 #include "kernel/ktest.h"
 #include "kernel/timer.h"
+#include "kernel/smp.h"
 #include "lib/irq_hold.h"
+#include "lib/printk.h"
+#include "lib/tlb_shootdown.h"
 #include "vm/vmalloc.h"
 #include "vm/vmalloc_arena.h"
 
@@ -122,7 +125,70 @@ static void stripe_holder_is_not_interrupted(struct ktest *t)
 	vfree((void *)tick_area);
 }
 
+/* A section that waits for another lock (vm_area_set_owner: the stripe, then the arena lock) still
+ * serves a TLB shootdown from that wait, as it did when the stripe was held with interrupts off
+ * (lib/tlb_shootdown.h: "a target waiting for it, even with interrupts masked, still flushes and acks
+ * from its wait"). Hart B holds the arena lock for 200 ms; hart A's vm_area_set_owner takes the area's
+ * stripe and waits for it; this hart asks A for a flush meanwhile. Found by review: the wait enabled
+ * interrupts, the trap held the IPI again, and the flush took until B let go (~180 ms). Three harts:
+ * with two, the flusher would have to hold the lock itself, and the bug would hang the boot instead of
+ * failing the case. */
+static volatile u32 sd_phase;
+static void *volatile sd_area;
+static volatile u64 sd_a_done_ns;
+
+static void sd_hold_arena(void *arg)
+{
+	(void)arg;
+	unsigned long f = arena_lock();
+	sd_phase = 1;
+	u64 until = timer_now_ns() + 200000000ULL;
+	while (timer_now_ns() < until) cpu_relax();
+	arena_unlock(f);
+}
+
+static void sd_set_owner(void *arg)
+{
+	(void)arg;
+	while (sd_phase != 1) cpu_relax();
+	sd_phase = 2;
+	(void)vm_area_set_owner((void *)sd_area, VM_OWNER_KERNEL, true);
+	sd_a_done_ns = timer_now_ns();
+}
+
+static void section_waiting_for_a_lock_serves_a_shootdown(struct ktest *t)
+{
+	struct hartset others;
+	harts_online_others(&others);
+	if (hartset_popcount(&others) < 2) {
+		ktest_skip(t, "needs three harts: a lock holder, a waiter and a flusher");
+		return;
+	}
+	u32 a = hartset_next(&others, 0), b = hartset_next(&others, a + 1);
+	sd_area = vmalloc(PAGE_SIZE);
+	KT_ASSERT(t, sd_area);
+	sd_phase = 0;
+	sd_a_done_ns = 0;
+	KT_ASSERT(t, smp_call_on(b, sd_hold_arena, NULL) == 0);
+	KT_ASSERT(t, smp_call_on(a, sd_set_owner, NULL) == 0);
+	while (sd_phase != 2) cpu_relax();
+	u64 until = timer_now_ns() + 20000000ULL; /* A is in its wait for the arena lock by now */
+	while (timer_now_ns() < until) cpu_relax();
+	struct hartset only_a = HARTSET_EMPTY;
+	hartset_set(&only_a, a);
+	u64 t0 = timer_now_ns();
+	u32 n = tlb_flush_harts(&only_a);
+	u64 t1 = timer_now_ns();
+	smp_wait_all();
+	printk("# irq_hold: flush of hart %u took %lu us; its vm_area_set_owner ended %ld us after the flush\n", a,
+	       (t1 - t0) / 1000, (long)(sd_a_done_ns - t1) / 1000);
+	KT_EXPECT(t, n == 1);
+	KT_EXPECT(t, t1 - t0 < 50000000ULL); /* served from A's wait, not after B lets the arena lock go */
+	vfree((void *)sd_area);
+}
+
 KTEST_SUITE(irq_hold, {"interrupt_waits_for_section_end", interrupt_waits_for_section_end},
 	    {"nested_sections_take_it_at_the_outermost_end", nested_sections_take_it_at_the_outermost_end},
 	    {"section_with_interrupts_off_leaves_them_off", section_with_interrupts_off_leaves_them_off},
-	    {"stripe_holder_is_not_interrupted", stripe_holder_is_not_interrupted});
+	    {"stripe_holder_is_not_interrupted", stripe_holder_is_not_interrupted},
+	    {"section_waiting_for_a_lock_serves_a_shootdown", section_waiting_for_a_lock_serves_a_shootdown});
