@@ -57,10 +57,12 @@ struct vmap_area {
 	s16 node;
 	u16 check_state;    /* VM_DEBUG builds: which structure holds the area (vm/vmalloc_check.h) */
 	union {
-		u32 vb_used;    /* vm_map_ram blocks: pages handed out (by the owning hart only) */
+		u32 vb_used;    /* vm_map_ram blocks: pages handed out, stored when its hart lets it go (its
+				 * hart counts them meanwhile, on its own line: vm/vmap_ram.c's hart_vb) */
 		u32 mag_areas;  /* in a size-class pool, on a magazine's first area: the magazine's areas */
 	};
-	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic) */
+	u32 vb_dirty;       /* vm_map_ram blocks: pages unmapped or abandoned (atomic): other harts' and
+			     * interrupts' unmaps at once, its own hart's when it lets the block go */
 	/* On the head of a lazy list a purge took: the hart whose list it was, plus one (0: the arena's own
 	 * list), so that a freeing hart gives back its own areas first (vm/vmalloc_purge.c). Fits in the
 	 * record's 112 B pool slot. */

@@ -24,15 +24,21 @@
  * until the block retires, so that mapping or unmapping a page of it is one PTE store (no walk). Written
  * only by the owning hart in process context (and by vm_map_ram_quiesce while the owner idles); an
  * interrupt handler on the owner may read it, so `base` is cleared first and set last (hart_vb_set):
- * whoever finds base equal to a block's address finds that block's record and table with it. */
+ * whoever finds base equal to a block's address finds that block's record and table with it.
+ * The block's counts while it is current live here too, on the hart's own cache line, not in the block's
+ * area record: two harts' current blocks often have neighbouring records (both switch blocks at the same
+ * rate, and records come from one pool in order), and a count written there at every map and unmap made
+ * the host move that line between its cores (vm_map_ram at -smp 2: ~0.6 us per loop per worker, ~0.47
+ * with the counts here). The record gets them when the block is let go (block_detach). */
 #define VB_NONE (~0UL) /* base of no block: never 2 MiB aligned, so no address's block base equals it */
 struct hart_vb {
 	u64 base;            /* the block's address, VB_NONE when the hart has none */
 	struct vmap_area *b;
 	pte_t *table;
-	u64 _pad;
-};
-static struct hart_vb hart_vb[MAX_HARTS] __aligned(32) = {[0 ... MAX_HARTS - 1] = {.base = VB_NONE}};
+	u32 used;            /* pages of b handed out (stored with release: other harts' unmaps read it) */
+	u32 own_dirty;       /* pages of b this hart unmapped in process context, not yet in b->vb_dirty */
+} __aligned(64);
+static struct hart_vb hart_vb[MAX_HARTS] = {[0 ... MAX_HARTS - 1] = {.base = VB_NONE}};
 
 /* Keeps the compiler from moving memory accesses across it (this hart's own interrupts are the reader). */
 #define compiler_barrier() __asm__ volatile("" ::: "memory")
@@ -43,8 +49,24 @@ static void hart_vb_set(struct hart_vb *hv, struct vmap_area *b, pte_t *table)
 	compiler_barrier();
 	WRITE_ONCE(hv->b, b);
 	WRITE_ONCE(hv->table, table);
+	store_release(hv->used, 0); /* after b: a reader that sees this 0 sees b changed (block_used) */
+	hv->own_dirty = 0;
 	compiler_barrier();
 	if (b) WRITE_ONCE(hv->base, b->addr);
+}
+
+/* Pages b has handed out: its hart's count while b is that hart's current block, else the count b kept
+ * when it was let go. For unmaps of a block this hart does not own (rare: a page passed to another hart,
+ * or a block already let go), so a walk of the harts' records is fine. */
+static u32 block_used(const struct vmap_area *b)
+{
+	for (u32 i = 0, n = hart_slots_used(); i < n; i++) {
+		const struct hart_vb *o = &hart_vb[i];
+		if (READ_ONCE(o->b) != b) continue;
+		u32 used = __atomic_load_n(&o->used, __ATOMIC_ACQUIRE);
+		if (READ_ONCE(o->b) == b) return used; /* still b's: a switch stores b first, then used 0 */
+	}
+	return __atomic_load_n(&b->vb_used, __ATOMIC_ACQUIRE);
 }
 
 /* Adds to the block's dirty count; whoever brings it to VB_RETIRE hands the range to the purge. The hart
@@ -66,10 +88,15 @@ static inline void block_dirty(struct vmap_area *b, u32 pages, const void *calle
 	if (unlikely(before + pages == VB_RETIRE)) block_retire(b, caller);
 }
 
-/* The hart lets its block go: the tail it never handed out can never be used, so it counts as dirty. */
-static void block_detach(struct vmap_area *b, const void *caller)
+/* The hart lets its block go: the record takes the final count of pages handed out, then the pages this
+ * hart unmapped and the tail it never handed out (which can never be used) count as dirty. Before this
+ * the block cannot reach VB_RETIRE: the tail and the one extra are added only here. */
+static void block_detach(struct hart_vb *hv, struct vmap_area *b, const void *caller)
 {
-	block_dirty(b, VB_PAGES - b->vb_used + 1, caller);
+	u32 used = hv->used, mine = hv->own_dirty;
+	store_release(b->vb_used, used); /* before the switch: block_used falls back to it */
+	hart_vb_set(hv, NULL, NULL);
+	block_dirty(b, mine + VB_PAGES - used + 1, caller);
 }
 
 static struct vmap_area *block_new(struct hart_vb *hv, int node, const void *caller)
@@ -106,9 +133,7 @@ static struct vmap_area *block_new(struct hart_vb *hv, int node, const void *cal
 /* The hart's block is full (or it has none): lets it go and starts a new one. NULL when none can be had. */
 __noinline static struct vmap_area *block_switch(struct hart_vb *hv, int node, const void *caller)
 {
-	struct vmap_area *old = hv->b;
-	hart_vb_set(hv, NULL, NULL);
-	if (old) block_detach(old, caller);
+	if (hv->b) block_detach(hv, hv->b, caller);
 	return block_new(hv, node, caller);
 }
 
@@ -140,13 +165,13 @@ static void *map_ram_area(struct page **pages, unsigned int count, int node, con
 static inline void *map_ram_block(struct hart_vb *hv, struct page **pages, unsigned int count, const void *caller)
 {
 	struct vmap_area *b = hv->b;
-	u32 used = b->vb_used;
+	u32 used = hv->used;
 	u64 va = hv->base + ((u64)used << PAGE_SHIFT);
 	if (unlikely(pt_kr_map_pages_in(hv->table, va, pages, count, MAP_RAM_PROT | PTE_G))) {
 		arena_note_failure((u64)count << PAGE_SHIFT, PAGE_SIZE, caller, EINVAL, "vm_map_ram: NULL or unmanaged page");
 		return NULL;
 	}
-	store_release(b->vb_used, used + count); /* read by other harts' unmaps */
+	store_release(hv->used, used + count); /* after the PTEs: other harts' unmaps read it (block_used) */
 	TRACE(TRACE_VMALLOC, caller, "ev=alloc fn=vm_map_ram addr=0x%lx size=%lu pages=%u va_size=%lu block=0x%lx", va,
 	      (u64)count << PAGE_SHIFT, count, (u64)count << PAGE_SHIFT, b->addr);
 	return (void *)(uptr)va;
@@ -186,18 +211,18 @@ __noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 	struct hart_vb *hv = &hart_vb[this_hart_index()];
 	struct vmap_area *b = hv->b;
 	if (likely(pages && count - 1 < VB_MAX_ALLOC && node >= NUMA_NO_NODE && !in_interrupt() && b &&
-		   b->vb_used + count <= VB_PAGES - 1)) {
+		   hv->used + count <= VB_PAGES - 1)) {
 		if (likely(count == 1)) return map_ram_block(hv, pages, 1, caller); /* the common size, unrolled */
 		return map_ram_many(hv, pages, count, caller);
 	}
 	return map_ram_slow(pages, count, node, caller);
 }
 
-/* Whether [va, count pages) is a run b handed out: a stray count or pointer must not unmap anything else. */
-static inline bool block_owns(const struct vmap_area *b, u64 va, unsigned int count)
+/* Whether [va, count pages) is a run b handed out (`used` pages so far): a stray count or pointer must not
+ * unmap anything else. */
+static inline bool block_owns(const struct vmap_area *b, u32 used, u64 va, unsigned int count)
 {
-	return likely(count && !(va & (PAGE_SIZE - 1)) &&
-		      ((va - b->addr) >> PAGE_SHIFT) + count <= READ_ONCE(b->vb_used));
+	return likely(count && !(va & (PAGE_SIZE - 1)) && ((va - b->addr) >> PAGE_SHIFT) + count <= used);
 }
 
 /* After the leaves of a block's run are cleared: the debug flush, the double-unmap warning, the count. */
@@ -228,7 +253,7 @@ __noinline static void unmap_ram_slow(const void *mem, unsigned int count, const
 			compiler_barrier();
 			b = READ_ONCE(hv->b);
 			pte_t *table = READ_ONCE(hv->table);
-			if (unlikely(!block_owns(b, va, count))) {
+			if (unlikely(!block_owns(b, READ_ONCE(hv->used), va, count))) {
 				arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
 				return;
 			}
@@ -259,7 +284,7 @@ __noinline static void unmap_ram_slow(const void *mem, unsigned int count, const
 		return;
 	}
 	/* Another hart's block, or one this hart has let go: the generic walk. */
-	if (unlikely(!block_owns(b, va, count))) {
+	if (unlikely(!block_owns(b, block_used(b), va, count))) {
 		arena_warn_bad_pointer("vm_unmap_ram", mem, caller);
 		return;
 	}
@@ -281,11 +306,14 @@ __noinline void vm_unmap_ram(const void *mem, unsigned int count)
 		compiler_barrier();
 		struct vmap_area *b = READ_ONCE(hv->b);
 		pte_t *table = READ_ONCE(hv->table);
-		if (likely(block_owns(b, va, count))) {
+		if (likely(block_owns(b, READ_ONCE(hv->used), va, count))) {
 			u32 cleared = pt_kr_clear_in(table, va, count);
 			if (likely(cleared == count)) {
-				if (unlikely(__atomic_add_fetch(&b->vb_dirty, count, __ATOMIC_ACQ_REL) == VB_RETIRE))
-					block_retire(b, caller);
+				/* The owner counts its own unmaps on its own line; block_detach adds them to the
+				 * record. An interrupt handler adds to the record at once: the count here is the
+				 * interrupted code's to change. */
+				if (likely(!in_interrupt())) ((struct hart_vb *)hv)->own_dirty += count;
+				else block_dirty(b, count, caller);
 				return;
 			}
 			block_unmapped(b, mem, count, cleared, caller); /* some were not mapped: warned */
@@ -308,11 +336,9 @@ void vm_map_ram_quiesce(void)
 {
 	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
 		unsigned long f = irq_save();
-		struct vmap_area *b = hart_vb[i].b;
-		if (b && b->vb_dirty == b->vb_used) {
-			hart_vb_set(&hart_vb[i], NULL, NULL);
-			block_detach(b, b->caller);
-		}
+		struct hart_vb *hv = &hart_vb[i];
+		struct vmap_area *b = hv->b;
+		if (b && READ_ONCE(b->vb_dirty) + hv->own_dirty == hv->used) block_detach(hv, b, b->caller);
 		irq_restore(f);
 	}
 }

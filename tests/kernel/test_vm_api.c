@@ -365,6 +365,44 @@ static void vm_map_ram_in_timer_interrupt(struct ktest *t)
 	buddy_free_order(pa, 0);
 }
 
+static u8 *volatile xh_first, *volatile xh_last;
+static volatile bool xh_done;
+
+static void unmap_from_other_hart(void *arg)
+{
+	(void)arg;
+	vm_unmap_ram((void *)xh_last, 2); /* runs past what the block handed out: refused whole */
+	vm_unmap_ram((void *)xh_first, 1);
+	xh_done = true;
+}
+
+/* Pages of this hart's current block unmapped on another hart: that hart finds how much the block has
+ * handed out on this hart's own record (the count is not in the block's area record while the block is
+ * current, vm/vmap_ram.c's hart_vb), unmaps a page it was given and refuses a run that goes past the
+ * handed-out part, touching none of it. The leak check then sees the block's counts add up. */
+static void vm_map_ram_unmapped_on_another_hart(struct ktest *t)
+{
+	u32 other;
+	if (!ktest_other_hart(t, &other)) return;
+	u64 pa = buddy_alloc_order(0, PA_ANY_NODE, 0);
+	KT_ASSERT(t, pa);
+	struct page *pg = pa_to_page(pa);
+	u8 *v = vm_map_ram(&pg, 1, NUMA_NO_NODE), *w = vm_map_ram(&pg, 1, NUMA_NO_NODE);
+	KT_ASSERT(t, v && w);
+	xh_first = v;
+	xh_last = w;
+	xh_done = false;
+	KT_ASSERT(t, smp_call_on(other, unmap_from_other_hart, NULL) == 0);
+	smp_wait_all();
+	KT_EXPECT(t, xh_done);
+	KT_EXPECT(t, vmalloc_to_page(v) == NULL);  /* given to that hart: unmapped there */
+	KT_EXPECT(t, vmalloc_to_page(w) == pg);    /* the refused run left it mapped */
+	vm_unmap_ram(w, 1);
+	KT_EXPECT(t, vmalloc_to_page(w) == NULL);
+	vm_unmap_aliases();
+	buddy_free_order(pa, 0);
+}
+
 static void vm_map_ram_small_and_large(struct ktest *t)
 {
 	static struct page *pg[80];
@@ -681,6 +719,7 @@ KTEST_SUITE(vmalloc, {"bad_requests_rejected", bad_requests_rejected},
 	    {"vm_map_ram_blocks_end_in_a_guard", vm_map_ram_blocks_end_in_a_guard},
 	    {"vm_map_ram_stray_unmaps_change_nothing", vm_map_ram_stray_unmaps_change_nothing},
 	    {"vm_map_ram_in_timer_interrupt", vm_map_ram_in_timer_interrupt},
+	    {"vm_map_ram_unmapped_on_another_hart", vm_map_ram_unmapped_on_another_hart},
 	    {"physical_exhaustion", physical_exhaustion}, {"region_exhaustion", region_exhaustion},
 	    {"exhaustion_takes_back_the_chunk", exhaustion_takes_back_the_chunk},
 	    {"exhaustion_takes_back_other_harts_ranges", exhaustion_takes_back_other_harts_ranges},
