@@ -41,7 +41,7 @@ HOST_CC ?= gcc
 HOST_CFLAGS := -DHOST_TEST -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Werror -I. -Iinclude $(EXTRA_HOST_CFLAGS)
 
-.PHONY: all kernel kernel-debug deps run run-prep test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz
+.PHONY: all kernel kernel-debug deps run run-prep test debug bench trace print-host-tests host-tests user-programs dtbs clean fuzz plugin
 all: kernel
 
 deps:
@@ -154,6 +154,15 @@ dtbs: $(DTBS)
 $(BUILD)/dtbs/%.dtb: dts/%.dts
 	@mkdir -p $(dir $@)
 	@dtc -q -I dts -O dtb -o $@ $<
+
+# The per-hart instruction counter `make bench` loads into QEMU (tools/hart_insns.c): host code, a
+# shared object QEMU opens with -plugin.
+PLUGIN := $(BUILD)/tools/hart_insns.so
+plugin: $(PLUGIN)
+$(PLUGIN): tools/hart_insns.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(HOST_CC) -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden -o $@ $<
 
 user-programs: $(if $(wildcard user/build.mk),$(BUILD)/initrd.cpio)
 -include $(wildcard user/build.mk)

@@ -2,6 +2,7 @@
  * IPI itself is sent through hart_kick, which the hart layer (kernel/smp.c) installs at boot: until then
  * there is one hart and nobody ever sleeps on a lock. */
 #include "lib/spinlock.h"
+#include "lib/insn_mark.h"
 #include "lib/percpu.h"
 #include "lib/tlb_shootdown.h"
 
@@ -49,8 +50,10 @@ void spin_wait_unlocked(spinlock_t *l)
 	u32 me = this_hart_index();
 	u32 budget = spin_poll_budget(me);
 	u64 start = rdtime();
+	INSN_MARK(INSN_MARK_POLL_BEGIN); /* the polls are waiting, not work (lib/insn_mark.h) */
 	for (u32 n = 0; __atomic_load_n(&l->locked, __ATOMIC_RELAXED); n++) {
 		if (unlikely(n == budget)) {
+			INSN_MARK(INSN_MARK_POLL_END);
 			if (++budgets[me].failures >= SPIN_FAILURES_TO_ADAPT)
 				WRITE_ONCE(budgets[me].polls, MAX(budget / 2, (u32)SPIN_POLL_MIN));
 			spin_wait_slow(l, me);
@@ -58,6 +61,7 @@ void spin_wait_unlocked(spinlock_t *l)
 		}
 		cpu_relax();
 	}
+	INSN_MARK(INSN_MARK_POLL_END);
 	/* Seen released: the holder ran while this hart polled, unless this hart was itself stopped in
 	 * between (its vCPU descheduled, or its round-robin slice over), which a long wait shows. */
 	if (rdtime() - start > spin_short_ticks) return;

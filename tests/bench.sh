@@ -39,7 +39,10 @@
 #     vmalloc+vfree (fix_size, random_size 1..100 pages) on every hart, TAIL_CALLS (20000) calls per hart,
 #     lazy_max_pages 512 so purges run: p50, p99, p99.9, max, max/p50 (goal max <= 20x p50, printed, not
 #     gated) and what the slowest call did (purge, refill, plain), on 1 and 4 harts under icount and on 4
-#     without; then metadata bytes per live 1-page area beside Linux's 176 B, and vmalloc page-table pages:
+#     without. The icount boots load tools/hart_insns.c, a QEMU plugin that counts the instructions each
+#     call executed on its own hart (lock polls apart): on 4 harts the only per-call figure that is the
+#     kernel's, since rdtime there also holds the other vCPUs' turns; with the functions the heaviest call
+#     of each kind ran. Then metadata bytes per live 1-page area beside Linux's 176 B, and vmalloc page-table pages:
 #     the most held during test_vmalloc, beside the peer's after the same run (PT_RUNS (3) boots on 1 hart,
 #     PT_RUNS4 (2) on 4, where one takes 1-6 minutes; read from outside by tools/linux_vmalloc_tables.py);
 #     and the free pages outside whole 2 MiB blocks after test_vmalloc and with 10^4 areas live.
@@ -58,13 +61,14 @@ SHM_SCALE=${SHM_SCALE:-1}
 SECTIONS=${SECTIONS:-1234567} # which numbered sections to run, e.g. SECTIONS=5
 want() { case "$SECTIONS" in *"$1"*) return 0 ;; esac; return 1; }
 mkdir -p "$LOGS"
-make -s kernel user-programs || exit 1
+make -s kernel user-programs plugin || exit 1
+PLUGIN=$BUILD/tools/hart_insns.so
 
-boot() { # name smp bootargs [icount: 1 (default) or 0] [mem]
+boot() { # name smp bootargs [icount: 1 (default) or 0] [mem] [extra QEMU arguments...]
 	local log=$LOGS/$1.log clock=(-icount shift=0)
 	[ "${4:-1}" = 0 ] && clock=()
 	timeout "${BENCH_TIMEOUT:-1800}" qemu-system-riscv64 -machine virt -bios default -nographic -no-reboot \
-		"${clock[@]}" -smp "$2" -m "${5:-1G}" -kernel "$BUILD/kernel.bin" -append "$3" </dev/null 2>&1 |
+		"${clock[@]}" -smp "$2" -m "${5:-1G}" -kernel "$BUILD/kernel.bin" -append "$3" "${@:6}" </dev/null 2>&1 |
 		tr -d '\r' >"$log"
 	grep -q '# ktest: .* 0 failed' "$log" || echo "bench: boot $1 did not pass its suites (see $log)"
 }
@@ -352,17 +356,34 @@ fi
 
 if want 7; then
 	TAIL_ARGS="test=test_vmalloc,vm_tail_bench vm_tail.calls=${TAIL_CALLS:-20000}"
-	tail_lines() { sed -n 's/^bench: \(tail\|memory\): //p' "$LOGS/$1.log"; }
+	tail_lines() { sed -n 's/^bench: \(tail\|memory\): //p' "$LOGS/$1.log" | grep -v '^calibration'; }
 	MEMORY_LINES='^metadata\|^vmalloc page-table\|^free pages' # 7d's lines; 7a-7c print the rest
+	# Each boot also loads tools/hart_insns.c, which counts the instructions each hart executes inside each
+	# call (its own work, lock polls apart): the only per-call figure that means something on several harts.
+	plugin_lines() { # the plugin's figures for fix_size (series 0) and random_size (1), and its calibration
+		sed -n 's/^hart_insns: \(series=[01] \|marks\)/\1/p' "$LOGS/$1.plugin" |
+			sed 's/^series=0/fix_size/; s/^series=1/random_size/'
+		local want got
+		want=$(sed -n 's/^bench: tail: calibration window marked: \([0-9]*\) instructions/\1/p' "$LOGS/$1.log")
+		got=$(sed -n 's/^hart_insns: series=3 .* work p50=\([0-9]*\) .*/\1/p' "$LOGS/$1.plugin")
+		echo "calibration: a window of $want instructions counted as ${got:-nothing}$([ "$want" = "$got" ] && echo ": exact")"
+	}
 	echo "== 7a. tail latency per vmalloc+vfree, 1 hart, icount (ns = instructions; rdtime ticks are 100 ns)"
-	boot tail-icount-smp1 1 "$TAIL_ARGS"
+	boot tail-icount-smp1 1 "$TAIL_ARGS" 1 1G -plugin "$PLUGIN,out=$LOGS/tail-icount-smp1.plugin"
 	tail_lines tail-icount-smp1 | grep -v "$MEMORY_LINES"
+	echo "the same calls counted on their hart by tools/hart_insns.c (work: instructions less lock polls; its window also holds the counter reads around the call, ~70):"
+	plugin_lines tail-icount-smp1 | sed 's/^/  /'
 	echo
 	# Several harts under icount: QEMU runs the vCPUs round-robin, so a call's rdtime window also holds
-	# the slices of the other vCPUs that ran meanwhile (tens of ms): the max there is QEMU's scheduling.
-	echo "== 7b. the same, 4 harts, icount, tlb.remote=ipi (a call's window includes other vCPUs' round-robin slices)"
-	boot tail-icount-smp4 4 "$TAIL_ARGS tlb.remote=ipi" 1 4G
-	tail_lines tail-icount-smp4 | grep -v "$MEMORY_LINES"
+	# the slices of the other vCPUs that ran meanwhile (tens of ms): rdtime's max there is QEMU's
+	# scheduling. The plugin counts what each call executed on its own hart instead.
+	echo "== 7b. the same, 4 harts, icount, tlb.remote=ipi: instructions each call executed on its own hart (tools/hart_insns.c)"
+	boot tail-icount-smp4 4 "$TAIL_ARGS tlb.remote=ipi" 1 4G -plugin "$PLUGIN,out=$LOGS/tail-icount-smp4.plugin,profile=1"
+	plugin_lines tail-icount-smp4
+	echo "what the call with the most work of each kind ran (series 0 fix_size, 1 random_size; whole window, polls included):"
+	python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/tail-icount-smp4.plugin" 4 0,1 | sed 's/^/  /'
+	echo "for comparison, rdtime around each call (includes the other vCPUs' round-robin slices):"
+	tail_lines tail-icount-smp4 | grep -v "$MEMORY_LINES" | grep -v "by kind" | sed 's/^/  /'
 	echo
 	echo "== 7c. the same, 4 harts, wall clock (no icount; 4 vCPUs on a shared host: a descheduled vCPU shows as a stall)"
 	boot tail-wall-smp4 4 "$TAIL_ARGS" 0 4G

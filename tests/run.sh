@@ -88,6 +88,16 @@ boot() { # name smp mem dtb bootargs expect regex [initrd] [machine: MACHINE [nu
 
 trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:space:]]}"}"; }
 
+# The QEMU plugin make bench counts per-hart instructions with (tools/hart_insns.c), judged against what
+# the kernel knows: a calibration window, icount's own clock, the calls made.
+plog=$LOGS/plugin-check.log
+tests/plugin/run.sh >"$plog" 2>&1
+rc=$?
+before=$fail
+count_ktap "$plog" flat hart_insns-plugin 1
+[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "plugin check exited with status $rc (see $plog)"
+echo "hart_insns plugin: exit $rc, $((fail - before)) failures"
+
 echo "== QEMU boots"
 while IFS='|' read -r name smp mem dtb args expect regex machine limit; do
 	name=$(trim "$name")

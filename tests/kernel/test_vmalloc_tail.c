@@ -3,7 +3,9 @@
  * and random_size (1..100 pages, test_vmalloc's random_size_alloc_test), with a small lazy threshold so
  * purges run during the run; prints p50, p99, max and max/p50 over all calls, and for the slowest call
  * whether a purge or a cache refill ran inside it (read from this hart's own counters around the call, so
- * the tag costs nothing inside the timed window). Memory: metadata bytes per live 1-page area from sizeof
+ * the tag costs nothing inside the timed window). Each call is also marked for tools/hart_insns.c, a QEMU
+ * plugin `make bench` loads on some boots: it counts the instructions the calling hart itself executed
+ * inside the call, which on several harts rdtime cannot tell apart from the other vCPUs' turns. Memory: metadata bytes per live 1-page area from sizeof
  * and the allocator's own counters, the vmalloc page-table pages held, and how much free memory is still
  * in whole 2 MiB blocks (make bench boots this suite after test_vmalloc). Figures are printed, never
  * asserted: the cases check only the measuring code (the percentiles of a known array, the metadata sum
@@ -14,6 +16,7 @@
 #include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/bootargs.h"
+#include "lib/insn_mark.h"
 #include "lib/percpu.h"
 #include "lib/printk.h"
 #include "lib/riscv.h"
@@ -32,6 +35,15 @@
 enum { TAG_PLAIN = 0, TAG_REFILL = 1, TAG_PURGE = 2 };
 static u64 sample_ticks(u64 s) { return s >> 2; }
 static u32 sample_tag(u64 s) { return (u32)(s & 3); }
+
+/* The windows of tools/hart_insns.c (lib/insn_mark.h): a window holds the instructions after its begin mark
+ * up to and including its end mark; the end names the series (0 fix_size, 1 random_size, 3 calibration)
+ * and the kind (a TAG_ value). */
+#define MARK_BEGIN() INSN_MARK(INSN_MARK_WINDOW_BEGIN)
+#define MARK_END(series, kind) INSN_MARK(INSN_MARK_WINDOW_END + (series) * 4 + (kind))
+#define SERIES_CALIBRATION 3
+#define CALIBRATION_LOOPS 1000
+#define CALIBRATION_INSNS (1 + 2 * CALIBRATION_LOOPS + 1) /* li, the loop's addi+bnez each turn, the end mark */
 
 static bool u64_less(const void *a, const void *b) { return *(const u64 *)a < *(const u64 *)b; }
 
@@ -67,6 +79,21 @@ static void own_counts(u64 *purges, u64 *locks)
 	*locks = (u64)(READ_ONCE(st[ARENA_STAT_POOL_LOCKS]) + READ_ONCE(st[ARENA_STAT_ARENA_LOCKS]));
 }
 
+/* Ends the plugin's window once the call's kind is known, so its count also holds the counter reads and
+ * the rdtime after the call (a few dozen instructions, alike on every call). A mark's series and kind are
+ * in its immediate, hence the switch. */
+static void mark_end(bool random_size, u32 tag)
+{
+	switch (random_size * 4 + tag) {
+	case 0 * 4 + TAG_PLAIN: MARK_END(0, TAG_PLAIN); break;
+	case 0 * 4 + TAG_REFILL: MARK_END(0, TAG_REFILL); break;
+	case 0 * 4 + TAG_PURGE: MARK_END(0, TAG_PURGE); break;
+	case 1 * 4 + TAG_PLAIN: MARK_END(1, TAG_PLAIN); break;
+	case 1 * 4 + TAG_REFILL: MARK_END(1, TAG_REFILL); break;
+	default: MARK_END(1, TAG_PURGE); break;
+	}
+}
+
 static void tail_worker_run(void *arg)
 {
 	struct tail_worker *w = arg;
@@ -75,6 +102,7 @@ static void tail_worker_run(void *arg)
 		u64 pages = w->random_size ? 1 + xorshift(&w->rng) % 100 : 1, p0, l0, p1, l1;
 		own_counts(&p0, &l0);
 		u64 t0 = rdtime();
+		MARK_BEGIN();
 		volatile u8 *p = vmalloc(pages * PAGE_SIZE);
 		if (p) {
 			*p = 1;
@@ -86,7 +114,9 @@ static void tail_worker_run(void *arg)
 			w->failed = true;
 			break;
 		}
-		w->samples[i] = (t1 - t0) << 2 | (p1 != p0 ? TAG_PURGE : l1 != l0 ? TAG_REFILL : TAG_PLAIN);
+		u32 tag = p1 != p0 ? TAG_PURGE : l1 != l0 ? TAG_REFILL : TAG_PLAIN;
+		mark_end(w->random_size, tag);
+		w->samples[i] = (t1 - t0) << 2 | tag;
 	}
 }
 
@@ -212,6 +242,15 @@ static void machinery(struct ktest *t)
 	KT_EXPECT(t, sample_ticks(percentile(v, 1, 500)) == 1);
 	u64 three[3] = {7 << 2, 8 << 2 | TAG_PURGE, 9 << 2 | TAG_REFILL};
 	KT_EXPECT(t, sample_ticks(percentile(three, 3, 500)) == 8 && sample_tag(three[1]) == TAG_PURGE);
+
+	/* The plugin's calibration window: a loop of known length with interrupts off, so its count must be
+	 * CALIBRATION_INSNS exactly (make bench compares the two). */
+	unsigned long flags = irq_save();
+	MARK_BEGIN();
+	asm volatile("li t0, %0\n1: addi t0, t0, -1\nbnez t0, 1b" ::"i"(CALIBRATION_LOOPS) : "t0");
+	MARK_END(SERIES_CALIBRATION, TAG_PLAIN);
+	irq_restore(flags);
+	printk("bench: tail: calibration window marked: %u instructions\n", CALIBRATION_INSNS);
 
 	void *p = vmalloc(PAGE_SIZE);
 	KT_ASSERT(t, p);
