@@ -54,6 +54,14 @@ typedef uintptr_t uptr;
 
 /* Index of the highest set bit, 1-based; fls(0) == 0 (Linux's fls). */
 static inline int fls64(u64 x) { return x ? 64 - __builtin_clzll(x) : 0; }
+/* Trailing zero bits of x != 0. The kernel is built without Zbb, where __builtin_ctz is a call into
+ * libgcc (~45 instructions); a de Bruijn multiply finds the lowest set bit in six. */
+static inline unsigned ctz32(u32 x)
+{
+	static const u8 debruijn[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
+					31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
+	return debruijn[(u32)((x & -x) * 0x077CB531u) >> 27];
+}
 static inline int ilog2_u64(u64 x) { return fls64(x) - 1; }
 static inline bool is_pow2(u64 x) { return x && !(x & (x - 1)); }
 

@@ -88,6 +88,12 @@ void buddy_reserve_range(u64 pa, u64 size);
  * 0 on failure. node = PA_ANY_NODE or a node id whose zones are tried first. O(1). */
 u64 buddy_alloc(unsigned order, int node, unsigned flags);
 
+/* Up to n single pages (each freed on its own with buddy_free(pa, 0)) into pas, node's zones first as
+ * buddy_alloc(0, node, flags) would take them, and leaving the free lists as n such calls would; returns
+ * how many (fewer when memory runs out: each page counts as an allocation, a short batch as one failure).
+ * O(blocks taken + pages). Same locking as buddy_alloc. */
+u32 buddy_alloc_pages(u64 *pas, u32 n, int node, unsigned flags);
+
 /* Frees a block from buddy_alloc, merging it with its free buddies at once. A free of anything else
  * (unmanaged address, not the head of an allocated block, wrong order, double free) is counted in
  * bad_frees and ignored. */

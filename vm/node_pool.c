@@ -44,7 +44,7 @@ static bool add_page(struct node_pool *pool)
 {
 	if (!pool->objsize)
 		return false;
-	char *page = vm_block_alloc(NODE_POOL_PAGE_SIZE);
+	char *page = vm_block_alloc_uninit(NODE_POOL_PAGE_SIZE); /* objects are the user's to initialise */
 	if (!page)
 		return false;
 	*(void **)page = pool->pages;

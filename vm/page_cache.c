@@ -157,6 +157,17 @@ static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
 	return buddy_alloc(order, node, flags);
 }
 
+/* buddy_alloc_pages, which, like buddy_alloc_locked, drains the depot and the groups to serve what the buddy
+ * allocator alone cannot. Buddy lock held. */
+static u32 buddy_alloc_pages_locked(u64 *pas, u32 n, int node, unsigned flags)
+{
+	u32 got = buddy_alloc_pages(pas, n, node, flags);
+	if (got == n || (!depot_pages && !group_left)) return got;
+	depot_drain();
+	groups_release();
+	return got + buddy_alloc_pages(pas + got, n - got, node, flags);
+}
+
 /* 2^order single pages (order <= GROUP_PIECE_MAX_ORDER) of node (PA_ANY_NODE: any), contiguous and
  * aligned to their size, each freed on its own; 0 when memory is out. From the node's current group,
  * else from a new one, else (no 2 MiB block left there) from wherever the buddy allocator has them.
@@ -262,11 +273,9 @@ static __attribute__((noinline, cold)) u64 cache_alloc_slow(struct page_cache *c
 	if (node != PA_ANY_NODE && node != c->node) return buddy_alloc_order(0, node, 0);
 	unsigned long f = spin_lock_irqsave(&buddy_lock);
 	if (!c->count) (void)depot_pop(c);
-	while (c->count < CACHE_BATCH) {
-		u64 pa = buddy_alloc_locked(0, c->node, c->node == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
-		if (!pa) break;
-		c->pages[c->count++] = pa;
-	}
+	if (c->count < CACHE_BATCH)
+		c->count += buddy_alloc_pages_locked(c->pages + c->count, CACHE_BATCH - c->count, c->node,
+						     c->node == PA_ANY_NODE ? 0 : BUDDY_THISNODE);
 	u64 pa = c->count ? 0 : buddy_alloc_locked(0, c->node, 0);
 	spin_unlock_irqrestore(&buddy_lock, f);
 	if (pa) return pa;
@@ -388,16 +397,22 @@ u64 vm_zeroed_table_alloc(void)
  * so leak checks count them with the caches. */
 static u64 block_pages;
 
-void *vm_block_alloc(size_t bytes)
+void *vm_block_alloc_uninit(size_t bytes)
 {
 	unsigned order = order_for(bytes);
 	if (order > BUDDY_MAX_ORDER) return NULL;
 	u64 pa = order <= GROUP_PIECE_MAX_ORDER ? group_alloc(order, PA_ANY_NODE)
 					       : buddy_alloc_order(order, PA_ANY_NODE, 0);
 	if (!pa) return NULL;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
 	__atomic_fetch_add(&block_pages, 1UL << order, __ATOMIC_RELAXED);
 	return phys_to_virt(pa);
+}
+
+void *vm_block_alloc(size_t bytes)
+{
+	void *block = vm_block_alloc_uninit(bytes);
+	if (block) memset(block, 0, PAGE_SIZE << order_for(bytes));
+	return block;
 }
 
 void vm_block_free(void *block, size_t bytes)

@@ -61,6 +61,10 @@ static inline void *vm_page_va(u64 pa) { return phys_to_virt(pa); }
  * too large. vm_block_free takes the same size. The pages count as held by vm/ (vm_blocks_held) until
  * freed. Any context. */
 void *vm_block_alloc(size_t bytes);
+/* vm_block_alloc without the zeroing, for a structure that writes every byte it reads: the node pools,
+ * whose objects hold whatever their last use left anyway (zeroing a 4 KiB page of records cost ~3,200
+ * instructions inside whichever vmalloc needed a new one). Any context. */
+void *vm_block_alloc_uninit(size_t bytes);
 void vm_block_free(void *block, size_t bytes);
 u64 vm_blocks_held(void);
 /* Free pages held here rather than by the buddy allocator: the harts' caches, the depot's batches and

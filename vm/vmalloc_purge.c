@@ -125,15 +125,22 @@ void vm_tail_pages_drain(void)
 
 static u64 give_back_burst(void) { return MAX((u64)GIVE_BACK_MIN, READ_ONCE(arena.lazy_max_pages) / 64); }
 
-/* Gives ranges back to the index, up to 64 inserts under one hold of the arena lock, and returns the areas
- * left for the next hold. Touching ranges are one insert: a hart frees its chunk's areas (vm/vmalloc_chunk.c)
+/* Index inserts a freeing hart's burst makes at most. An insert of a range that touches no free neighbour
+ * costs ~360 instructions (the augmented tree's erase, bridge and propagate); at one hart a burst is
+ * mostly one extent (one insert), but on four, bursts of other harts' areas with pooled ones between
+ * them were 32 inserts, ~12,000 instructions on one vfree (tools/hart_insns.c). Capping the areas
+ * instead (16 a burst) cost fix_size 7% per op on one hart, where the cap is never reached this way. */
+#define GIVE_BACK_INSERTS 16
+
+/* Gives ranges back to the index, up to max_inserts (at most 64) inserts under one hold of the arena lock,
+ * and returns the areas left for the next hold. Touching ranges are one insert: a hart frees its chunk's areas (vm/vmalloc_chunk.c)
  * in about the reverse order it carved them, so a burst of them is mostly one extent. A run the index has
  * no node for is parked again for the next purge rather than lost. The records go to this hart's stash,
  * or back to the pool of records. */
-static struct vmap_area *give_back_to_index(struct vmap_area *list)
+static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inserts)
 {
 	unsigned long f = arena_lock();
-	for (u32 inserts = 0; list && inserts < 64; inserts++) {
+	for (u32 inserts = 0; list && inserts < MIN(max_inserts, 64u); inserts++) {
 		struct vmap_area *run = list, *last = list;
 		u64 lo = list->va_start, hi = lo + list->va_size;
 		for (struct vmap_area *n = last->lazy_next; n; last = n, n = n->lazy_next) {
@@ -187,14 +194,41 @@ static void give_back_take(struct give_back *gb, struct vmap_area *lists)
 	}
 }
 
+/* Parks `rest` (areas a burst took off the fenced lists, tables already freed) as a fenced list of this
+ * hart's again, at the head of the fenced lists, so that this hart's next burst takes it first. Its
+ * totals are rebuilt on the way (the list comes out reversed). Returns its areas. */
+static u64 fence_repark(struct vmap_area *rest)
+{
+	struct vmap_area *head = NULL;
+	u64 n = 0;
+	for (struct vmap_area *next; rest; rest = next, n++) {
+		next = rest->lazy_next;
+		rest->lazy_next = head;
+		rest->lazy_below = va_lazy_below(head, va_lazy_pages_of(rest));
+		head = rest;
+	}
+	head->lazy_hart = (u16)(this_hart_index() + 1);
+	unsigned long f = arena_lock();
+	head->batch_next = arena.fenced_head;
+	arena.fenced_head = head;
+	arena_unlock(f);
+	return n;
+}
+
 /* Hands back what gb holds: small ranges to their class's pool (whole, struct and range, one lock per
  * class), the others to the index in bursts of 64 inserts per hold of the arena lock, so that allocating
- * harts are never held up for a whole batch of thousands of areas. Returns how many areas. */
-static u64 give_back_end(struct give_back *gb)
+ * harts are never held up for a whole batch of thousands of areas; a freeing hart's burst (`bounded`)
+ * makes GIVE_BACK_INSERTS inserts at most and parks the rest fenced again. Returns how many areas went
+ * back. */
+static u64 give_back_end(struct give_back *gb, bool bounded)
 {
 	va_pool_put_flush(&gb->pooled);
-	while (gb->rest) gb->rest = give_back_to_index(gb->rest);
-	return gb->areas;
+	if (!bounded) {
+		while (gb->rest) gb->rest = give_back_to_index(gb->rest, 64);
+		return gb->areas;
+	}
+	if (gb->rest) gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS);
+	return gb->areas - (gb->rest ? fence_repark(gb->rest) : 0);
 }
 
 /* Puts a purged batch's lists before the fenced lists already waiting, counted as fenced. O(1) under
@@ -274,7 +308,7 @@ static void give_back_fenced(bool all)
 		arena_unlock(f);
 		struct give_back gb = {0};
 		give_back_take(&gb, list);
-		__atomic_fetch_sub(&arena.st.fenced_areas, give_back_end(&gb), __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&arena.st.fenced_areas, give_back_end(&gb, !all), __ATOMIC_RELAXED);
 		if (!all) return;
 	}
 }
@@ -333,7 +367,7 @@ __noinline static void purge_batch(bool chunked)
 		va_pool_decay();
 		struct give_back gb = {0};
 		give_back_take(&gb, b.lists);
-		(void)give_back_end(&gb);
+		(void)give_back_end(&gb, false);
 	}
 	arena_stat_add(ARENA_STAT_PURGES, 1);
 	TRACE(TRACE_PURGE, __builtin_return_address(0),

@@ -540,9 +540,77 @@ static void test_split_frees_page_by_page(void)
 	reset_all();
 }
 
+/* A fragmented zone, the same every time: 4 MiB freed, pages of mixed orders taken, about half given back. */
+static void fragment(u64 *held, int *nheld)
+{
+	static const unsigned orders[] = {0, 3, 1, 0, 5, 2, 0, 4, 1, 7, 0, 2};
+	u64 pa[600];
+	unsigned ord[600];
+	int n = 0;
+	reset_all();
+	CHECK_EQ(add_zone(RAM_BASE, 4 * MiB, 0), 0);
+	buddy_free_range(RAM_BASE, 4 * MiB);
+	for (int i = 0; i < 600; i++) {
+		ord[n] = orders[i % 12];
+		if ((pa[n] = buddy_alloc(ord[n], PA_ANY_NODE, 0)) != 0) n++;
+	}
+	*nheld = 0;
+	for (int i = 0; i < n; i++) {
+		if ((i * 7) % 11 < 5) buddy_free(pa[i], ord[i]);
+		else held[(*nheld)++] = pa[i];
+	}
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* buddy_alloc_pages takes the pages n buddy_alloc(0) calls would and leaves the same free blocks, for
+ * every batch size from a fragmented zone: the page cache's batches keep the single-page policy. Short
+ * when memory runs out, each page freed on its own afterwards. */
+static void test_alloc_pages_as_single_allocs(void)
+{
+	static u64 held[600], bulk[1100], single[1100];
+	int nheld;
+	for (u32 n = 1; n <= 1100; n = n < 80 ? n + 1 : n * 3 / 2) {
+		struct buddy_stats a, b;
+		fragment(held, &nheld);
+		u32 got = buddy_alloc_pages(bulk, n, PA_ANY_NODE, 0);
+		buddy_get_stats(&a);
+		CHECK_EQ(buddy_check(), 0);
+		fragment(held, &nheld);
+		u32 one = 0;
+		while (one < n && (single[one] = buddy_alloc(0, PA_ANY_NODE, 0)) != 0) one++;
+		buddy_get_stats(&b);
+		CHECK_EQ(got, one);
+		CHECK_EQ(a.free_pages, b.free_pages);
+		for (int k = 0; k <= BUDDY_MAX_ORDER; k++) CHECK_EQ(a.nr_free[k], b.nr_free[k]);
+		qsort(bulk, got, sizeof(u64), u64_cmp);
+		qsort(single, one, sizeof(u64), u64_cmp);
+		CHECK(memcmp(bulk, single, got * sizeof(u64)) == 0);
+	}
+	/* All of memory in one call (short), then every page back on its own: one free block again. */
+	fragment(held, &nheld);
+	for (int i = 0; i < nheld; i++) buddy_free(held[i], pa_to_page(held[i])->order);
+	static u64 all[1100];
+	u32 got = buddy_alloc_pages(all, 1100, PA_ANY_NODE, 0);
+	CHECK_EQ(got, 1024);
+	CHECK_EQ(buddy_free_pages(), 0);
+	for (u32 i = 0; i < got; i++) buddy_free(all[i], 0);
+	struct buddy_stats s;
+	buddy_get_stats(&s);
+	CHECK_EQ(s.nr_free[BUDDY_MAX_ORDER], 1);
+	CHECK_EQ(s.bad_frees, 0);
+	CHECK_EQ(buddy_alloc_pages(all, 4, PA_ANY_NODE, 0x80), 0); /* an unknown flag */
+	CHECK_EQ(buddy_check(), 0);
+	reset_all();
+}
+
 int main(void)
 {
-	htest_begin("buddy", 16);
+	htest_begin("buddy", 17);
 	htest_run("struct_page_layout", test_struct_page_layout);
 	htest_run("add_zone_errors", test_add_zone_errors);
 	htest_run("zone_starts_reserved", test_zone_starts_reserved);
@@ -557,6 +625,7 @@ int main(void)
 	htest_run("page_lookup_and_owner_fields", test_page_lookup_and_owner_fields);
 	htest_run("single_frees_merge_at_once", test_single_frees_merge_at_once);
 	htest_run("split_frees_page_by_page", test_split_frees_page_by_page);
+	htest_run("alloc_pages_as_single_allocs", test_alloc_pages_as_single_allocs);
 	htest_run("random_ops_vs_model", test_random_ops_vs_model);
 	htest_run("order0_speed", test_order0_speed);
 	return htest_end();

@@ -8,9 +8,10 @@
 bool fail_blocks;
 long blocks_out, block_size_mismatch;
 
-/* A header page remembers each block's size so a free with the wrong size is caught; blocks are zeroed
- * and page-aligned, as the kernel's are. */
-void *vm_block_alloc(size_t bytes)
+/* A header page remembers each block's size so a free with the wrong size is caught; blocks are
+ * page-aligned, as the kernel's are, and zeroed by vm_block_alloc. vm_block_alloc_uninit's are filled with
+ * junk instead, so that a node pool user reading a field it never wrote shows up in the model checks. */
+static void *block_alloc(size_t bytes, int fill)
 {
 	if (fail_blocks)
 		return NULL;
@@ -18,11 +19,14 @@ void *vm_block_alloc(size_t bytes)
 	char *p = aligned_alloc(4096, len);
 	if (!p)
 		return NULL;
-	memset(p, 0, len);
+	memset(p, fill, len);
 	*(size_t *)p = bytes;
 	blocks_out++;
 	return p + 4096;
 }
+
+void *vm_block_alloc(size_t bytes) { return block_alloc(bytes, 0); }
+void *vm_block_alloc_uninit(size_t bytes) { return block_alloc(bytes, 0xa5); }
 
 void vm_block_free(void *block, size_t bytes)
 {
