@@ -385,6 +385,15 @@ if want 7; then
 	echo "for comparison, rdtime around each call (includes the other vCPUs' round-robin slices):"
 	tail_lines tail-icount-smp4 | grep -v "$MEMORY_LINES" | grep -v "by kind" | sed 's/^/  /'
 	echo
+	# The same with the kernel's own threshold (8192 pages per fls(harts)): purges are rare, and each
+	# gives back bigger bursts (1/64 of the threshold's pages).
+	echo "== 7b'. the same calls with the default lazy threshold, 4 harts, icount (tools/hart_insns.c)"
+	boot tail-default-smp4 4 "test=vm_tail_bench vm_tail.calls=${TAIL_CALLS:-20000} vm_tail.lazy_max_pages=0 tlb.remote=ipi" 1 4G \
+		-plugin "$PLUGIN,out=$LOGS/tail-default-smp4.plugin,profile=1"
+	sed -n 's/^bench: tail: \([a-z_]*\) harts=.* lazy_max_pages=\([0-9]*\) purges=\([0-9]*\) .*/\1: lazy_max_pages=\2, purges=\3/p' "$LOGS/tail-default-smp4.log"
+	plugin_lines tail-default-smp4
+	python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/tail-default-smp4.plugin" 4 0,1 | sed 's/^/  /'
+	echo
 	echo "== 7c. the same, 4 harts, wall clock (no icount; 4 vCPUs on a shared host: a descheduled vCPU shows as a stall)"
 	boot tail-wall-smp4 4 "$TAIL_ARGS" 0 4G
 	tail_lines tail-wall-smp4 | grep -v "$MEMORY_LINES"

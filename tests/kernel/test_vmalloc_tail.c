@@ -28,7 +28,8 @@
 #include "vm/vmalloc_cache.h"
 
 #define TAIL_DEFAULT_CALLS 1000   /* per hart per case under make test: milliseconds */
-#define TAIL_LAZY_MAX_PAGES 512   /* a purge every ~500 fix_size or ~10 random_size frees */
+#define TAIL_LAZY_MAX_PAGES 512   /* a purge every ~500 fix_size or ~10 random_size frees (vm_tail.lazy_max_pages:
+				   * another; 0 keeps the kernel's own) */
 #define LINUX_BYTES_PER_AREA 176  /* Linux 6.12, a live 1-page vmalloc area (issue 18) */
 
 /* A sample is the call's ticks shifted left by 2 with its tag below, so sorting samples sorts ticks. */
@@ -127,15 +128,17 @@ static const char *const tag_names[] = {"plain", "refill", "purge"};
 static void tail_case(struct ktest *t, bool random_size)
 {
 	u32 harts = nr_harts_online;
-	u64 calls = TAIL_DEFAULT_CALLS, lazy0 = vm_lazy_max_pages();
+	u64 calls = TAIL_DEFAULT_CALLS, lazy0 = vm_lazy_max_pages(), lazy = TAIL_LAZY_MAX_PAGES;
 	bootarg_u64("vm_tail.calls", &calls);
+	bootarg_u64("vm_tail.lazy_max_pages", &lazy);
+	if (!lazy) lazy = lazy0;
 	u64 n = calls * harts;
 	u64 *all = vmalloc(n * sizeof(u64));
 	KT_ASSERT(t, all);
 
 	vm_purge();
 	vm_purge_wait_idle();
-	vm_set_lazy_max_pages(TAIL_LAZY_MAX_PAGES);
+	vm_set_lazy_max_pages(lazy);
 	struct vm_stats a, b;
 	vm_get_stats(&a);
 	smp_barrier_init(&tail_start, harts);
@@ -168,9 +171,9 @@ static void tail_case(struct ktest *t, bool random_size)
 	u64 p999 = sample_ticks(percentile(all, n, 999));
 	u64 top = all[n - 1], max = sample_ticks(top);
 	u64 r100 = p50 ? max * 100 / p50 : 0;
-	printk("bench: tail: %s harts=%u calls=%lu lazy_max_pages=%u purges=%lu p50_ns=%lu p99_ns=%lu p99.9_ns=%lu max_ns=%lu "
+	printk("bench: tail: %s harts=%u calls=%lu lazy_max_pages=%lu purges=%lu p50_ns=%lu p99_ns=%lu p99.9_ns=%lu max_ns=%lu "
 	       "max/p50=%lu.%02lu max_call=%s\n",
-	       random_size ? "random_size" : "fix_size", harts, n, TAIL_LAZY_MAX_PAGES, b.purges - a.purges,
+	       random_size ? "random_size" : "fix_size", harts, n, lazy, b.purges - a.purges,
 	       ticks_ns(p50), ticks_ns(p99), ticks_ns(p999), ticks_ns(max), r100 / 100, r100 % 100, tag_names[sample_tag(top)]);
 	printk("bench: tail: %s by kind: plain calls=%lu max_ns=%lu; refill calls=%lu max_ns=%lu; "
 	       "purge calls=%lu max_ns=%lu\n",
