@@ -82,6 +82,22 @@ void *node_pool_get(struct node_pool *pool)
 	return obj;
 }
 
+u32 node_pool_get_many(struct node_pool *pool, void **objs, u32 n)
+{
+	u32 got = 0;
+	struct free_obj *o = pool->free_list;
+	for (; got < n && o; o = o->next) objs[got++] = o;
+	pool->free_list = o;
+	pool->free_objects -= got;
+	while (got < n) {
+		if ((carve_bytes(pool) < pool->objsize || !pool->objsize) && !add_page(pool)) break;
+		objs[got++] = pool->carve_next;
+		pool->carve_next += pool->objsize;
+	}
+	pool->in_use += got;
+	return got;
+}
+
 void node_pool_put(struct node_pool *pool, void *obj)
 {
 	if (!obj)

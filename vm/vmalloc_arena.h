@@ -84,7 +84,8 @@ enum arena_stat {
 #define VA_POOL_MAX 16384
 /* A magazine of the class whose ranges span `pages` pages (1..VA_CACHE_CLASSES): 512 pages of span, 8 to
  * 128 areas. */
-#define VA_MAG_AREAS(p) (512 / (p) > 128 ? 128 : 512 / (p) < 8 ? 8 : 512 / (p))
+#define VA_MAG_MAX_AREAS 128
+#define VA_MAG_AREAS(p) (512 / (p) > VA_MAG_MAX_AREAS ? VA_MAG_MAX_AREAS : 512 / (p) < 8 ? 8 : 512 / (p))
 /* A table, not the division: the purge asks once per area it gives back (pages 1..VA_CACHE_CLASSES). */
 static const u8 va_mag_areas_of[VA_CACHE_CLASSES + 1] = {
 	0, VA_MAG_AREAS(1), VA_MAG_AREAS(2), VA_MAG_AREAS(3), VA_MAG_AREAS(4), VA_MAG_AREAS(5), VA_MAG_AREAS(6),

@@ -191,21 +191,16 @@ static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 			return true;
 		}
 	}
-	u32 want = va_mag_areas(va_size >> PAGE_SHIFT), got = 0, n = 0;
-	struct vmap_area *records = NULL, *last = NULL;
+	u32 want = va_mag_areas(va_size >> PAGE_SHIFT), n = 0;
+	struct vmap_area *records[VA_MAG_MAX_AREAS], *last = NULL;
 	u64 start;
 	unsigned long f = arena_lock();
-	for (; got < want; got++) { /* the records first: a range is never taken without one */
-		struct vmap_area *a = node_pool_get(&arena.area_pool);
-		if (!a) break;
-		a->lazy_next = records;
-		records = a;
-	}
+	/* The records first: a range is never taken without one. */
+	u32 got = node_pool_get_many(&arena.area_pool, (void **)records, want);
 	bool whole = got && !va_index_alloc(&arena.free, got * va_size, PAGE_SIZE, &start);
-	while (records && (whole || n < INDEX_REFILL_MAX)) {
+	for (; n < got && (whole || n < INDEX_REFILL_MAX); n++) {
 		if (!whole && va_index_alloc(&arena.free, va_size, PAGE_SIZE, &start)) break;
-		struct vmap_area *a = records;
-		records = a->lazy_next;
+		struct vmap_area *a = records[n];
 		a->va_start = whole ? start + (u64)n * va_size : start;
 		a->va_size = va_size;
 		a->lazy_next = NULL;
@@ -215,13 +210,8 @@ static __noinline bool cache_refill(struct va_class_cache *c, u64 va_size)
 		if (last) last->lazy_next = a;
 		else c->head = a;
 		last = a;
-		n++;
 	}
-	while (records) {
-		struct vmap_area *a = records;
-		records = a->lazy_next;
-		node_pool_put(&arena.area_pool, a);
-	}
+	for (u32 i = n; i < got; i++) node_pool_put(&arena.area_pool, records[i]);
 	arena_unlock(f);
 	c->count = n;
 	return n != 0;

@@ -178,3 +178,33 @@ void test_node_pool(void)
 	node_pool_release_all(&pool);
 	CHECK_EQ(blocks_out, 0);
 }
+
+/* node_pool_get_many: the free list first, then carving, across pages; distinct objects; counts as n
+ * node_pool_get calls would leave them; short (with what it got) when no page can be had. */
+void test_node_pool_get_many(void)
+{
+	struct node_pool pool;
+	enum { N = 300 };
+	static void *objs[N], *more[N];
+	CHECK_EQ(node_pool_init(&pool, 100), 0); /* 112 B: 36 a page */
+	CHECK_EQ(node_pool_get_many(&pool, objs, N), N);
+	CHECK_EQ(node_pool_in_use(&pool), N);
+	CHECK_EQ(node_pool_pages(&pool), (N + 35) / 36);
+	for (int i = 0; i < N; i++) memset(objs[i], i & 0xff, 112);
+	for (int i = 0; i < N; i++) CHECK(((u8 *)objs[i])[0] == (i & 0xff) && ((u8 *)objs[i])[111] == (i & 0xff));
+	for (int i = 0; i < N; i += 3) node_pool_put(&pool, objs[i]); /* 100 back on the free list */
+	u64 pages = node_pool_pages(&pool);
+	CHECK_EQ(node_pool_get_many(&pool, more, 100), 100); /* all from the free list: no new page */
+	CHECK_EQ(node_pool_pages(&pool), pages);
+	for (int i = 0, j = 0; i < N; i += 3, j++) CHECK(more[99 - j] == objs[i]); /* last put, first out */
+	for (int i = 0; i < 10; i++) node_pool_put(&pool, more[i]);
+	CHECK_EQ(node_pool_get_many(&pool, more, 50), 50); /* 10 recycled, then carved */
+	CHECK_EQ(node_pool_in_use(&pool), N + 40);
+	u64 avail = node_pool_available(&pool);
+	fail_blocks = true;
+	CHECK_EQ(node_pool_get_many(&pool, more, avail + 5), avail); /* short: no page to be had */
+	CHECK_EQ(node_pool_available(&pool), 0);
+	fail_blocks = false;
+	node_pool_release_all(&pool);
+	CHECK_EQ(blocks_out, 0);
+}

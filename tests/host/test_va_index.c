@@ -53,11 +53,12 @@ int main(void)
 	if (seed)
 		rng_state = strtoull(seed, NULL, 0) | 1;
 	printf("# seed %#llx\n", (unsigned long long)rng_state);
-	htest_begin("va_index", 12);
+	htest_begin("va_index", 13);
 	htest_run("rbtree_plain_random", test_rbtree_plain);
 	htest_run("rbtree_augmented_random", test_rbtree_augmented);
 	htest_run("rbtree_edges", test_rbtree_edges);
 	htest_run("node_pool", test_node_pool);
+	htest_run("node_pool_get_many", test_node_pool_get_many);
 	htest_run("va_index_basic", test_va_index_basic);
 	htest_run("va_index_vs_model_1e6", test_va_index_vs_model);
 	htest_run("va_index_pool_failure", test_va_index_pool_failure);

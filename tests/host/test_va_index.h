@@ -48,6 +48,7 @@ void test_rbtree_plain(void);
 void test_rbtree_augmented(void);
 void test_rbtree_edges(void);
 void test_node_pool(void);
+void test_node_pool_get_many(void);
 
 /* va_index_cases.c */
 void test_va_index_basic(void);
