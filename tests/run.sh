@@ -44,25 +44,26 @@ for name in $(make -s print-host-tests); do
 	echo "$name: exit $rc"
 done
 
+# Runs a check that prints KTAP (the command after the first four words) into LOG and counts its cases as
+# TAG (REQ_PLAN as count_ktap's); an exit status other than 0 with no failing case is a failure too. Prints
+# "LABEL: exit N, M failures", and the check's comment lines when it failed.
+ktap_check() { # label log tag req_plan command...
+	local label=$1 log=$2 tag=$3 req=$4 rc before
+	shift 4
+	"$@" >"$log" 2>&1
+	rc=$?
+	before=$fail
+	count_ktap "$log" flat "$tag" "$req"
+	[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "$label exited with status $rc (see $log)"
+	[ $fail -ne $before ] && grep '^#' "$log" | head -20
+	echo "$label: exit $rc, $((fail - before)) failures"
+}
+
 echo "== layers"
 # The architecture rule (tools/layers.txt) against the include graph and the kernel objects' symbols.
-log=$LOGS/layer_check.log
-python3 tools/layer_check.py "$BUILD" >"$log" 2>&1
-rc=$?
-before=$fail
-count_ktap "$log" flat layer_check
-[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "layer_check exited with status $rc (see $log)"
-[ $fail -ne $before ] && grep '^#' "$log" | head -20
-echo "layer_check: exit $rc"
-
+ktap_check layer_check "$LOGS/layer_check.log" layer_check 0 python3 tools/layer_check.py "$BUILD"
 # docs/abi.md against include/vmk/abi.h and errno.h: every name and number in both, the same.
-log=$LOGS/abi_doc_check.log
-python3 tools/abi_doc_check.py >"$log" 2>&1
-rc=$?
-before=$fail
-count_ktap "$log" flat abi_doc_check
-[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "abi_doc_check exited with status $rc (see $log)"
-echo "abi_doc_check: exit $rc"
+ktap_check abi_doc_check "$LOGS/abi_doc_check.log" abi_doc_check 0 python3 tools/abi_doc_check.py
 
 # A short libFuzzer run of the device-tree reader (longer ones: make fuzz FUZZ_SECONDS=...).
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$LOGS/fuzz_fdt.log" 2>&1; then ok; else bad "fuzz_fdt found a crash or did not build (see $LOGS/fuzz_fdt.log)"; fi
@@ -90,13 +91,7 @@ trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:s
 
 # The QEMU plugin make bench counts per-hart instructions with (tools/hart_insns.c), judged against what
 # the kernel knows: a calibration window, icount's own clock, the calls made.
-plog=$LOGS/plugin-check.log
-tests/plugin/run.sh >"$plog" 2>&1
-rc=$?
-before=$fail
-count_ktap "$plog" flat hart_insns-plugin 1
-[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "plugin check exited with status $rc (see $plog)"
-echo "hart_insns plugin: exit $rc, $((fail - before)) failures"
+ktap_check "hart_insns plugin" "$LOGS/plugin-check.log" hart_insns-plugin 1 tests/plugin/run.sh
 
 echo "== QEMU boots"
 while IFS='|' read -r name smp mem dtb args expect regex machine limit; do
@@ -189,23 +184,11 @@ if [ -f "$LOGS/boot-trace-live.log" ]; then
 		fi
 	fi
 fi
-tlog=$LOGS/trace-tool.log
-tests/trace/run.sh "${live[@]}" >"$tlog" 2>&1
-rc=$?
-before=$fail
-count_ktap "$tlog" flat trace-tool 1
-[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "trace tool tests exited with status $rc (see $tlog)"
-echo "trace tool: exit $rc, $((fail - before)) failures"
+ktap_check "trace tool" "$LOGS/trace-tool.log" trace-tool 1 tests/trace/run.sh "${live[@]}"
 
 if [ -f "$BUILD/initrd.cpio" ]; then
 	echo "== gdb helpers"
-	glog=$LOGS/gdb-helpers.log
-	tests/gdb/run.sh >"$glog" 2>&1
-	rc=$?
-	before=$fail
-	count_ktap "$glog" flat gdb-helpers 1
-	[ $rc -ne 0 ] && [ $fail -eq $before ] && bad "gdb helper tests exited with status $rc (see $glog)"
-	echo "gdb helpers: exit $rc, $((fail - before)) failures"
+	ktap_check "gdb helpers" "$LOGS/gdb-helpers.log" gdb-helpers 1 tests/gdb/run.sh
 fi
 
 if [ $fail -gt 0 ]; then

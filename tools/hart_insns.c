@@ -15,7 +15,8 @@
  * slept hides that wait). The figure reported is the work, instructions minus polls; the total and the
  * polls are reported beside it. At exit it prints per series: calls, work p50, p99, p99.9, max (nearest
  * rank), max/p50, the kind of the call with the most work, how many calls polled and slept and their most,
- * and per kind the calls and their most work; with `profile=1`, for the call with the most work of each
+ * and per kind the calls and their most work; then each vCPU's whole count, and how many of its
+ * instructions were atomic (AMO, LR, SC: under multi-threaded TCG each is a locked host operation); with `profile=1`, for the call with the most work of each
  * series and kind, its instructions summed by translated block (a script maps them to symbols). Output
  * goes to `out=PATH` (default stderr).
  *
@@ -76,13 +77,14 @@ EXPORT int qemu_plugin_version = 1;
 #define SERIES 4
 #define KINDS 4
 #define INSN_WFI 0x10500073u
+#define OPCODE_AMO 0x2fu /* the A extension: AMO*, LR, SC */
 #define SLTI_X0_X0 0x2013u /* slti x0, x0, imm: imm << 20 | this */
 
 /* A translated block as its exec callback sees it. Allocated at translation and never freed: blocks are
  * retranslated rarely, and a callback may still run on one QEMU has flushed. */
 struct tb_info {
 	uint64_t vaddr;
-	uint32_t n;
+	uint32_t n, atomics; /* instructions; of them AMOs, LRs and SCs */
 };
 
 /* The blocks one window executed (profile=1), in order. */
@@ -103,6 +105,8 @@ struct sample {
  * the exit report once every vCPU has stopped. */
 struct vcpu {
 	uint64_t insns;                 /* executed so far */
+	uint64_t atomics;               /* of them AMO, LR and SC: with several vCPUs QEMU makes each a locked
+					 * host operation, so they cost more host time per instruction */
 	uint64_t begin, polled, poll_at; /* the open window's: count at its begin, polls so far, the open poll's start */
 	uint32_t wfis;
 	bool open, polling;
@@ -135,6 +139,7 @@ static void on_tb(unsigned int v, void *ud)
 	const struct tb_info *tb = ud;
 	struct vcpu *c = &vcpus[v];
 	c->insns += tb->n;
+	c->atomics += tb->atomics;
 	if (profile && c->open) log_add(&c->log, tb->vaddr, tb->n);
 }
 
@@ -206,6 +211,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		uint32_t w, imm;
 		memcpy(&w, qemu_plugin_insn_data(insn), 4);
 		imm = w >> 20;
+		info->atomics += (w & 0x7f) == OPCODE_AMO;
 		if (w == INSN_WFI) {
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_wfi, QEMU_PLUGIN_CB_NO_REGS, NULL);
 		} else if ((w & 0xfffff) == SLTI_X0_X0 &&
@@ -301,6 +307,10 @@ static void report(qemu_plugin_id_t id, void *ud)
 		return;
 	}
 	for (unsigned s = 0; s < SERIES; s++) report_series(s, vals);
+	for (unsigned v = 0; v < nr_vcpus; v++)
+		if (vcpus[v].insns)
+			fprintf(out, "hart_insns: vcpu=%u insns=%lu atomics=%lu\n", v, (unsigned long)vcpus[v].insns,
+				(unsigned long)vcpus[v].atomics);
 	fprintf(out, "hart_insns: marks out of order=%lu samples dropped=%lu\n", (unsigned long)unpaired,
 		(unsigned long)dropped);
 	fflush(out);

@@ -133,11 +133,13 @@ static u64 give_back_burst(void) { return MAX((u64)GIVE_BACK_MIN, READ_ONCE(aren
 #define GIVE_BACK_INSERTS 16
 
 /* Gives ranges back to the index, up to max_inserts (at most 64) inserts under one hold of the arena lock,
- * and returns the areas left for the next hold. Touching ranges are one insert: a hart frees its chunk's areas (vm/vmalloc_chunk.c)
+ * and returns the areas left for the next hold; or (`repark`, the list's totals set by list_set_totals)
+ * parks what is left fenced again in the same hold, as a list of this hart's (so that its next burst takes
+ * it first), returns NULL and counts its areas in *reparked. Touching ranges are one insert: a hart frees its chunk's areas (vm/vmalloc_chunk.c)
  * in about the reverse order it carved them, so a burst of them is mostly one extent. A run the index has
  * no node for is parked again for the next purge rather than lost. The records go to this hart's stash,
  * or back to the pool of records. */
-static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inserts)
+static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inserts, bool repark, u64 *reparked)
 {
 	unsigned long f = arena_lock();
 	for (u32 inserts = 0; list && inserts < MIN(max_inserts, 64u); inserts++) {
@@ -160,6 +162,13 @@ static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inse
 			}
 		}
 	}
+	if (repark && list) {
+		*reparked = va_lazy_list_areas(list);
+		list->lazy_hart = (u16)(this_hart_index() + 1);
+		list->batch_next = arena.fenced_head;
+		arena.fenced_head = list;
+		list = NULL;
+	}
 	arena_unlock(f);
 	return list;
 }
@@ -171,6 +180,7 @@ struct give_back {
 	struct va_pool_batch pooled;
 	struct vmap_area *rest;
 	u64 areas; /* taken from the lists so far */
+	u64 rest_n; /* of them on rest */
 };
 
 /* Takes every area of the fenced lists `lists` (chained through batch_next) into gb. Each area's emptied
@@ -189,46 +199,46 @@ static void give_back_take(struct give_back *gb, struct vmap_area *lists)
 			if (!va_pool_put(a, &gb->pooled)) {
 				a->lazy_next = gb->rest;
 				gb->rest = a;
+				gb->rest_n++;
 			}
 		}
 	}
 }
 
-/* Parks `rest` (areas a burst took off the fenced lists, tables already freed) as a fenced list of this
- * hart's again, at the head of the fenced lists, so that this hart's next burst takes it first. Its
- * totals are rebuilt on the way (the list comes out reversed). Returns its areas. */
-static u64 fence_repark(struct vmap_area *rest)
+/* Sets the lazy-list totals (lazy_below) of a chain of n areas, so that any suffix of it is a list whose
+ * head carries its own: what a capped burst leaves can then be parked fenced again in O(1). */
+static void list_set_totals(struct vmap_area *list, u64 n)
 {
-	struct vmap_area *head = NULL;
-	u64 n = 0;
-	for (struct vmap_area *next; rest; rest = next, n++) {
-		next = rest->lazy_next;
-		rest->lazy_next = head;
-		rest->lazy_below = va_lazy_below(head, va_lazy_pages_of(rest));
-		head = rest;
+	u64 pages = 0;
+	for (struct vmap_area *a = list; a; a = a->lazy_next) pages += va_lazy_pages_of(a);
+	for (struct vmap_area *a = list; a; a = a->lazy_next, n--) {
+		a->lazy_below = n * VA_LAZY_ONE_AREA + pages;
+		pages -= va_lazy_pages_of(a);
 	}
-	head->lazy_hart = (u16)(this_hart_index() + 1);
-	unsigned long f = arena_lock();
-	head->batch_next = arena.fenced_head;
-	arena.fenced_head = head;
-	arena_unlock(f);
-	return n;
 }
 
 /* Hands back what gb holds: small ranges to their class's pool (whole, struct and range, one lock per
  * class), the others to the index in bursts of 64 inserts per hold of the arena lock, so that allocating
  * harts are never held up for a whole batch of thousands of areas; a freeing hart's burst (`bounded`)
- * makes GIVE_BACK_INSERTS inserts at most and parks the rest fenced again. Returns how many areas went
+ * makes GIVE_BACK_INSERTS inserts at most and parks the rest fenced again, in the same hold. Returns how many areas went
  * back. */
 static u64 give_back_end(struct give_back *gb, bool bounded)
 {
 	va_pool_put_flush(&gb->pooled);
 	if (!bounded) {
-		while (gb->rest) gb->rest = give_back_to_index(gb->rest, 64);
+		while (gb->rest) gb->rest = give_back_to_index(gb->rest, 64, false, NULL);
 		return gb->areas;
 	}
-	if (gb->rest) gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS);
-	return gb->areas - (gb->rest ? fence_repark(gb->rest) : 0);
+	if (!gb->rest) return gb->areas;
+	/* Each insert takes at least one area: a rest this short goes back whole. */
+	if (gb->rest_n <= GIVE_BACK_INSERTS) {
+		gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS, false, NULL);
+		return gb->areas;
+	}
+	u64 reparked = 0;
+	list_set_totals(gb->rest, gb->rest_n);
+	gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS, true, &reparked);
+	return gb->areas - reparked;
 }
 
 /* Puts a purged batch's lists before the fenced lists already waiting, counted as fenced. O(1) under

@@ -325,9 +325,12 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 	}
 	KT_ASSERT(t, park_hart1(false));
 	/* A bounded poll, not a sleep: hart 1 wakes at its own ticks, in step with this hart's, so a look
-	 * made after each of this hart's ticks finds it awake every time (on sifive_u it always did). */
-	u32 n = 0;
-	while (!__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && n < 10000000) n++, cpu_relax();
+	 * made after each of this hart's ticks finds it awake every time (on sifive_u it always did). Bounded
+	 * in time (5 s), not in polls: with eight vCPUs on two host cores, hart 1's vCPU may wait long for a
+	 * core before it reaches its wfi (10^7 polls once ran out in a make-test-like boot). */
+	for (u64 end = rdtime() + 5 * timer_hz();
+	     !__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && rdtime() < end;)
+		cpu_relax();
 	bool asleep = __atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE);
 	if (!asleep) park_release(t); /* not left parked: later suites need hart 1 */
 	KT_ASSERT(t, asleep);
