@@ -16,9 +16,10 @@ void vm_purge_parked(void);
 void vm_purge_aging(void);
 /* The threshold was crossed: an idle hart is asked to purge, or this hart purges when none can. No lock held. */
 void vm_purge_kick(void);
-/* The purge a freeing hart runs itself (vm_purge_kick's when no other hart can): every parked area is
- * fenced, and one burst given back here, this hart's own first (the rest waits for
- * vm_purge_give_back_some). Nothing if another hart's purge is in flight. No lock held. */
+/* The purge a freeing hart runs itself (vm_purge_kick's when no other hart can): one batch, every area
+ * parked when it starts, fenced, and one burst given back here, this hart's own first (the rest waits for
+ * vm_purge_give_back_some); what other harts park meanwhile is left to the next crossing. Nothing if
+ * another hart's purge is in flight. No lock held. */
 void vm_purge_inline(void);
 /* The region is full and other harts' caches or chunks hold free ranges that only their own hart may give
  * back: asks each such hart to give them back to the index, kicks it, and sleeps (wfi) until all have, or
