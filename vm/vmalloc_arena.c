@@ -234,9 +234,10 @@ __noinline bool va_lazy_park_locked(struct vmap_area *a)
 	return va_lazy_over_threshold();
 }
 
-bool va_lazy_publish(struct arena_hart *h)
+bool va_lazy_publish(u64 *unpublished)
 {
-	u64 batch = __atomic_exchange_n(&h->lazy_unpublished, 0, __ATOMIC_RELAXED);
+	u64 batch = *unpublished;
+	WRITE_ONCE(*unpublished, 0);
 	__atomic_fetch_add(&arena.lazy_pages, (s64)batch, __ATOMIC_RELAXED);
 	return unlikely(va_lazy_over_threshold());
 }
@@ -296,6 +297,9 @@ struct vmap_area *va_lazy_find(u64 addr, bool contains)
 u64 va_lazy_pages_total(void)
 {
 	s64 n = __atomic_load_n(&arena.lazy_pages, __ATOMIC_RELAXED);
-	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) n += (s64)READ_ONCE(arena_harts[i].lazy_unpublished);
+	for (u32 i = 0, slots = hart_slots_used(); i < slots; i++) {
+		const struct arena_hart *h = &arena_harts[i];
+		n += (s64)(READ_ONCE(h->lazy_unpublished[0]) + READ_ONCE(h->lazy_unpublished[1]));
+	}
 	return n > 0 ? (u64)n : 0;
 }

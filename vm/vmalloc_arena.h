@@ -118,7 +118,9 @@ extern struct va_pool va_pools[VA_CACHE_CLASSES];
 struct arena_hart {
 	s64 stat[2][ARENA_STAT_NR];
 	struct vmap_area *lazy_head;
-	u64 lazy_unpublished; /* pages pushed here not yet added to arena.lazy_pages (atomic) */
+	u64 lazy_unpublished[2]; /* pages pushed here not yet added to arena.lazy_pages, per context as the
+				  * counter banks: each has one writer, so a plain add (an atomic one is a
+				  * locked host operation under QEMU with several vCPUs) */
 	struct va_class_cache va[VA_CACHE_CLASSES];
 	/* This hart's chunk of the region and its stash of area records (vm/vmalloc_chunk.c): the free range
 	 * [chunk_cur, chunk_end) and unused records (state VA_NONE, no range) through lazy_next. */
@@ -270,8 +272,9 @@ bool va_lazy_park_locked(struct vmap_area *a);
 /* Pages a hart parks before it adds them to the shared count and checks the threshold: the shared line
  * is then written once per batch, and the threshold is overshot by at most this much per hart. */
 #define LAZY_PUBLISH_PAGES 32
-/* Adds this hart's unpublished pages to arena.lazy_pages: true when the threshold is crossed. */
-bool va_lazy_publish(struct arena_hart *h);
+/* Adds `unpublished` (one of this hart's lazy_unpublished, the caller's context's) to arena.lazy_pages:
+ * true when the threshold is crossed. */
+bool va_lazy_publish(u64 *unpublished);
 /* Parks a retired area (out of the busy map, leaves clear) on this hart's list: true when the pages
  * parked crossed the threshold and a purge is due. Process or interrupt context, no lock held. Inline:
  * every vfree ends here, and under QEMU a call's return costs a translation-block lookup. */
@@ -286,8 +289,10 @@ static inline bool va_lazy_park_in(struct vmap_area *a, struct arena_hart *h, s6
 		a->lazy_below = va_lazy_below(head, n); /* a stale head's garbage fails the exchange */
 	} while (!__atomic_compare_exchange_n(&h->lazy_head, &head, a, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	arena_stat_bank_add(bank, ARENA_STAT_LAZY_AREAS, 1);
-	if (likely(__atomic_add_fetch(&h->lazy_unpublished, n, __ATOMIC_RELAXED) < LAZY_PUBLISH_PAGES)) return false;
-	return va_lazy_publish(h);
+	u64 *unpublished = &h->lazy_unpublished[bank != h->stat[0]];
+	WRITE_ONCE(*unpublished, *unpublished + n);
+	if (likely(*unpublished < LAZY_PUBLISH_PAGES)) return false;
+	return va_lazy_publish(unpublished);
 }
 /* va_lazy_park_in on this hart's list and bank. */
 static inline bool va_lazy_park(struct vmap_area *a)

@@ -82,7 +82,7 @@ void va_walk_arena(void)
 			BUG_UNLESS(n == arena_harts[h].va[k].count, INV_AREA_RECORDS);
 		}
 		lazy_list(&s, arena_harts[h].lazy_head);
-		unpublished += (s64)arena_harts[h].lazy_unpublished;
+		unpublished += (s64)(arena_harts[h].lazy_unpublished[0] + arena_harts[h].lazy_unpublished[1]);
 		/* The hart's chunk holds free range, its stash records without one (vm/vmalloc_chunk.c). */
 		BUG_UNLESS(arena_harts[h].chunk_cur <= arena_harts[h].chunk_end, INV_ONE_HOME);
 		s.bytes += arena_harts[h].chunk_end - arena_harts[h].chunk_cur;
