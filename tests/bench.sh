@@ -381,7 +381,7 @@ if want 7; then
 	boot tail-icount-smp4 4 "$TAIL_ARGS tlb.remote=ipi" 1 4G -plugin "$PLUGIN,out=$LOGS/tail-icount-smp4.plugin,profile=1"
 	plugin_lines tail-icount-smp4
 	echo "what the call with the most work of each kind ran (series 0 fix_size, 1 random_size; whole window, polls included):"
-	python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/tail-icount-smp4.plugin" 4 0,1 | sed 's/^/  /'
+	python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/tail-icount-smp4.plugin" 4 0,1 "${CROSS:-riscv64-unknown-elf-}nm" | sed 's/^/  /'
 	echo "for comparison, rdtime around each call (includes the other vCPUs' round-robin slices):"
 	tail_lines tail-icount-smp4 | grep -v "$MEMORY_LINES" | grep -v "by kind" | sed 's/^/  /'
 	echo
@@ -392,7 +392,7 @@ if want 7; then
 		-plugin "$PLUGIN,out=$LOGS/tail-default-smp4.plugin,profile=1"
 	sed -n 's/^bench: tail: \([a-z_]*\) harts=.* lazy_max_pages=\([0-9]*\) purges=\([0-9]*\) .*/\1: lazy_max_pages=\2, purges=\3/p' "$LOGS/tail-default-smp4.log"
 	plugin_lines tail-default-smp4
-	python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/tail-default-smp4.plugin" 4 0,1 | sed 's/^/  /'
+	python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/tail-default-smp4.plugin" 4 0,1 "${CROSS:-riscv64-unknown-elf-}nm" | sed 's/^/  /'
 	echo
 	echo "== 7c. the same, 4 harts, wall clock (no icount; 4 vCPUs on a shared host: a descheduled vCPU shows as a stall)"
 	boot tail-wall-smp4 4 "$TAIL_ARGS" 0 4G

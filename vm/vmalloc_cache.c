@@ -242,7 +242,14 @@ static void ranges_return(struct vmap_area *mags)
 				a->lazy_tables = 0;
 			}
 			struct vmap_area *next = a->lazy_next;
-			if (!range_return_locked(a)) va_lazy_park_locked(a);
+			if (!range_return_locked(a)) {
+				/* A cached area is only a range: a record cache_refill carved holds nothing else
+				 * but a node-pool page's old bytes (vm_block_alloc_uninit), and the lazy list counts
+				 * pages from size (0: one) and names the area by addr. */
+				a->size = 0;
+				a->addr = a->va_start;
+				va_lazy_park_locked(a);
+			}
 			a = next;
 		}
 		arena_unlock(f);

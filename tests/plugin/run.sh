@@ -58,7 +58,7 @@ done
 grep -q '^hart_insns: marks out of order=0 samples dropped=0$' "$LOGS/plugin-smp2.out" || ok=1
 check every_call_counted $ok "$(grep -E '^hart_insns: (series=[01] harts|marks)' "$LOGS/plugin-smp2.out" | cut -c1-80 | tr '\n' ';')"
 
-prof=$(python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/plugin-smp2.out" 3 0 2>&1)
+prof=$(python3 tools/hart_insns_profile.py "$BUILD/kernel.elf" "$LOGS/plugin-smp2.out" 3 0 "${CROSS:-riscv64-unknown-elf-}nm" 2>&1)
 echo "$prof" | sed 's/^/# /'
 echo "$prof" | grep -q '^call with the most work: series=0 kind=plain' &&
 	echo "$prof" | grep -Eq '^ +[0-9]+ +[0-9.]+% (vfree|__vmalloc_owner|vmalloc|pt_kr_[a-z_]+|sbi \(OpenSBI, M-mode\))$'
