@@ -43,6 +43,26 @@ static void extents_restore(void)
 	arena_unlock(f);
 }
 
+/* vm_purge, then nothing parked or fenced, and (VM_DEBUG) the whole-arena walk passes. */
+static void expect_all_given_back(struct ktest *t)
+{
+	struct vm_stats st;
+	vm_purge();
+	vm_get_stats(&st);
+	KT_EXPECT(t, st.fenced_areas == 0 && st.lazy_areas == 0 && st.lazy_pages == 0);
+	va_walk_arena();
+}
+
+/* Fills p with n 20-page areas and frees every other one: n / 2 parked areas, none touching another
+ * free range, so each is an insert of its own when given back. */
+static bool park_scattered(void **p, u32 n)
+{
+	for (u32 i = 0; i < n; i++)
+		if (!(p[i] = vmalloc(20 * PAGE_SIZE))) return false;
+	for (u32 i = 0; i < n; i += 2) vfree(p[i]);
+	return true;
+}
+
 /* A refill's records come from node pool pages that are not zeroed (vm_block_alloc_uninit): a cached area
  * has only its range written. When the index has no node to take such a range back (ranges_return), it is
  * parked on the lazy list, which counts its pages from a->size: never written since node_pool_get. The
@@ -77,11 +97,7 @@ static void parked_cached_range_counts_sane_pages(struct ktest *t)
 	printk("# parked cached ranges: lazy_areas=%lu lazy_pages=%lu\n", st.lazy_areas, st.lazy_pages);
 	KT_EXPECT(t, st.lazy_areas >= 1 && st.lazy_pages <= 4 * st.lazy_areas);
 	vfree(p);
-	vm_purge();
-	vm_get_stats(&st);
-	printk("# after vm_purge: lazy_areas=%lu lazy_pages=%lu fenced_areas=%lu\n", st.lazy_areas, st.lazy_pages,
-	       st.fenced_areas);
-	KT_EXPECT(t, st.lazy_areas == 0 && st.lazy_pages == 0 && st.fenced_areas == 0);
+	expect_all_given_back(t);
 }
 
 /* A freeing hart's burst of big, scattered areas: 16 inserts, the rest parked fenced again in the same
@@ -93,52 +109,39 @@ static void capped_burst_reparks_consistently(struct ktest *t)
 		ktest_skip(t, "idle harts give back whole batches when there are several");
 		return;
 	}
-	static void *p[160];
+	enum { N = 160, PARKED = N / 2 };
+	static void *p[N];
 	const u64 old = vm_lazy_max_pages();
-	struct vm_stats a, b;
+	struct vm_stats st;
 	vm_purge();
-	vm_set_lazy_max_pages(1UL << 30);
-	u32 n = 0;
-	for (; n < ARRAY_SIZE(p) && (p[n] = vmalloc(20 * PAGE_SIZE)); n++) {}
-	KT_ASSERT(t, n == ARRAY_SIZE(p));
-	for (u32 i = 0; i < n; i += 2) vfree(p[i]); /* 80 areas, none touching another free one */
-	vm_get_stats(&a);
+	vm_set_lazy_max_pages(1UL << 30); /* no purge but the ones this case runs */
+	KT_ASSERT(t, park_scattered(p, N));
 	vm_purge_inline();
-	vm_get_stats(&b);
-	printk("# after the inline purge: lazy_areas %lu -> %lu fenced_areas %lu\n", a.lazy_areas, b.lazy_areas, b.fenced_areas);
-	KT_EXPECT(t, b.lazy_areas == 0 && b.fenced_areas == 80 - 16);
+	vm_get_stats(&st);
+	printk("# after the inline purge: lazy_areas %lu fenced_areas %lu\n", st.lazy_areas, st.fenced_areas);
+	KT_EXPECT(t, st.lazy_areas == 0 && st.fenced_areas == PARKED - 16);
 	va_walk_arena();
-	u64 before = b.fenced_areas;
-	for (u32 k = 0; k < 8 && before; k++) {
+	for (u64 before = st.fenced_areas, k = 0; k < 8 && before; k++, before = st.fenced_areas) {
 		vm_purge_give_back_some();
-		vm_get_stats(&b);
-		printk("# give_back_some: fenced_areas %lu -> %lu\n", before, b.fenced_areas);
-		KT_EXPECT(t, before - b.fenced_areas == MIN(before, 16));
-		before = b.fenced_areas;
+		vm_get_stats(&st);
+		printk("# give_back_some: fenced_areas %lu -> %lu\n", before, st.fenced_areas);
+		KT_EXPECT(t, before - st.fenced_areas == MIN(before, 16));
 		va_walk_arena();
 	}
+	expect_all_given_back(t);
+	for (u32 i = 1; i < N; i += 2) vfree(p[i]);
 	vm_purge();
-	vm_get_stats(&b);
-	KT_EXPECT(t, b.fenced_areas == 0 && b.lazy_areas == 0 && b.lazy_pages == 0);
-	va_walk_arena();
 	/* The same with the index out of nodes: the burst's runs are parked lazy, the rest reparked. */
-	for (u32 i = 1; i < n; i += 2) vfree(p[i]);
-	vm_purge();
-	for (n = 0; n < ARRAY_SIZE(p) && (p[n] = vmalloc(20 * PAGE_SIZE)); n++) {}
-	KT_ASSERT(t, n == ARRAY_SIZE(p));
-	for (u32 i = 0; i < n; i += 2) vfree(p[i]);
+	KT_ASSERT(t, park_scattered(p, N));
 	extents_fail();
 	vm_purge_inline();
 	extents_restore();
-	vm_get_stats(&b);
-	printk("# inline purge without nodes: lazy_areas %lu fenced_areas %lu\n", b.lazy_areas, b.fenced_areas);
-	KT_EXPECT(t, b.lazy_areas >= 1 && b.lazy_areas <= 16 && b.fenced_areas == 64);
+	vm_get_stats(&st);
+	printk("# inline purge without nodes: lazy_areas %lu fenced_areas %lu\n", st.lazy_areas, st.fenced_areas);
+	KT_EXPECT(t, st.lazy_areas >= 1 && st.lazy_areas <= 16 && st.fenced_areas == PARKED - 16);
 	va_walk_arena();
-	vm_purge();
-	vm_get_stats(&b);
-	KT_EXPECT(t, b.fenced_areas == 0 && b.lazy_areas == 0 && b.lazy_pages == 0);
-	va_walk_arena();
-	for (u32 i = 1; i < n; i += 2) vfree(p[i]);
+	expect_all_given_back(t);
+	for (u32 i = 1; i < N; i += 2) vfree(p[i]);
 	vm_purge();
 	vm_set_lazy_max_pages(old);
 }
