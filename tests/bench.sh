@@ -364,7 +364,7 @@ if want 7; then
 		sed -n 's/^hart_insns: \(series=[01] \|marks\)/\1/p' "$LOGS/$1.plugin" |
 			sed 's/^series=0/fix_size/; s/^series=1/random_size/'
 		local want got
-		want=$(sed -n 's/^bench: tail: calibration window marked: \([0-9]*\) instructions/\1/p' "$LOGS/$1.log")
+		want=$(sed -n 's/^bench: tail: calibration window marked: \([0-9]*\) instructions.*/\1/p' "$LOGS/$1.log")
 		got=$(sed -n 's/^hart_insns: series=3 .* work p50=\([0-9]*\) .*/\1/p' "$LOGS/$1.plugin")
 		echo "calibration: a window of $want instructions counted as ${got:-nothing}$([ "$want" = "$got" ] && echo ": exact")"
 	}

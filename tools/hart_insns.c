@@ -15,8 +15,9 @@
  * slept hides that wait). The figure reported is the work, instructions minus polls; the total and the
  * polls are reported beside it. At exit it prints per series: calls, work p50, p99, p99.9, max (nearest
  * rank), max/p50, the kind of the call with the most work, how many calls polled and slept and their most,
- * and per kind the calls and their most work; then each vCPU's whole count, and how many of its
- * instructions were atomic (AMO, LR, SC: under multi-threaded TCG each is a locked host operation); with `profile=1`, for the call with the most work of each
+ * and per kind the calls and their most work, and the atomic instructions (AMO, LR, SC: under
+ * multi-threaded TCG each is a locked host operation) of a plain call; then each vCPU's whole count and
+ * its atomics; with `profile=1`, for the call with the most work of each
  * series and kind, its instructions summed by translated block (a script maps them to symbols). Output
  * goes to `out=PATH` (default stderr).
  *
@@ -99,6 +100,7 @@ struct sample {
 	uint64_t insns, polled;
 	uint32_t series_kind; /* series * KINDS + kind */
 	uint32_t wfis;
+	uint32_t atomics; /* AMOs, LRs and SCs in the window */
 };
 
 /* One vCPU's state, touched only by its own callbacks (so no locks even with multi-threaded TCG) and by
@@ -108,6 +110,7 @@ struct vcpu {
 	uint64_t atomics;               /* of them AMO, LR and SC: with several vCPUs QEMU makes each a locked
 					 * host operation, so they cost more host time per instruction */
 	uint64_t begin, polled, poll_at; /* the open window's: count at its begin, polls so far, the open poll's start */
+	uint64_t atomics_begin;          /* atomics at the window's begin */
 	uint32_t wfis;
 	bool open, polling;
 	struct sample *samples;
@@ -143,9 +146,10 @@ static void on_tb(unsigned int v, void *ud)
 	if (profile && c->open) log_add(&c->log, tb->vaddr, tb->n);
 }
 
-/* A mark's udata: its immediate in the low 12 bits, the block's instructions after it above. The count up
- * to and including the mark is the vCPU's count less those. */
-static uint64_t count_at(const struct vcpu *c, uintptr_t ud) { return c->insns - (ud >> 12); }
+/* A mark's udata: its immediate in the low 12 bits, the block's atomics after it in the next 8, its
+ * instructions after it above. The counts up to and including the mark are the vCPU's less those. */
+static uint64_t count_at(const struct vcpu *c, uintptr_t ud) { return c->insns - (ud >> 20); }
+static uint64_t atomics_at(const struct vcpu *c, uintptr_t ud) { return c->atomics - ((ud >> 12) & 0xff); }
 
 static void on_mark(unsigned int v, void *udp)
 {
@@ -156,6 +160,7 @@ static void on_mark(unsigned int v, void *udp)
 	if (imm == MARK_WINDOW_BEGIN) {
 		unpaired += c->open;
 		c->begin = now, c->polled = 0, c->wfis = 0, c->open = true, c->polling = false, c->log.n = 0;
+		c->atomics_begin = atomics_at(c, ud);
 		return;
 	}
 	if (!c->open) {
@@ -173,7 +178,8 @@ static void on_mark(unsigned int v, void *udp)
 	}
 	c->open = false;
 	unsigned sk = imm - MARK_WINDOW_END;
-	struct sample x = {.insns = now - c->begin, .polled = c->polled, .series_kind = sk, .wfis = c->wfis};
+	struct sample x = {.insns = now - c->begin, .polled = c->polled, .series_kind = sk, .wfis = c->wfis,
+			   .atomics = (uint32_t)(atomics_at(c, ud) - c->atomics_begin)};
 	if (profile && x.insns - x.polled > c->worst[sk]) { /* keep this window's log: swap with the old one */
 		struct tb_log t = c->worst_log[sk];
 		c->worst_log[sk] = c->log, c->log = t;
@@ -205,19 +211,28 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	if (!info) abort(); /* the host is out of memory: no count could be trusted */
 	*info = (struct tb_info){.vaddr = qemu_plugin_tb_vaddr(tb), .n = (uint32_t)n};
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb, QEMU_PLUGIN_CB_NO_REGS, info);
+	for (size_t i = 0; i < n; i++) { /* first the block's atomics, so a mark knows how many follow it */
+		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+		uint32_t w;
+		if (qemu_plugin_insn_size(insn) != 4) continue;
+		memcpy(&w, qemu_plugin_insn_data(insn), 4);
+		info->atomics += (w & 0x7f) == OPCODE_AMO;
+	}
+	uint32_t atomics_after = info->atomics;
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		if (qemu_plugin_insn_size(insn) != 4) continue;
 		uint32_t w, imm;
 		memcpy(&w, qemu_plugin_insn_data(insn), 4);
 		imm = w >> 20;
-		info->atomics += (w & 0x7f) == OPCODE_AMO;
+		atomics_after -= (w & 0x7f) == OPCODE_AMO;
 		if (w == INSN_WFI) {
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_wfi, QEMU_PLUGIN_CB_NO_REGS, NULL);
 		} else if ((w & 0xfffff) == SLTI_X0_X0 &&
 			   (imm == MARK_WINDOW_BEGIN || imm == MARK_POLL_BEGIN || imm == MARK_POLL_END ||
 			    (imm >= MARK_WINDOW_END && imm < MARK_WINDOW_END + SERIES * KINDS))) {
-			uintptr_t ud = (uintptr_t)(n - 1 - i) << 12 | imm;
+			uint32_t a = atomics_after < 0xff ? atomics_after : 0xff; /* a block holds a few at most */
+			uintptr_t ud = (uintptr_t)(n - 1 - i) << 20 | (uintptr_t)a << 12 | imm;
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, (void *)ud);
 		}
 	}
@@ -292,6 +307,25 @@ static void report_series(unsigned s, uint64_t *vals)
 	for (unsigned k = 0; k < KINDS; k++)
 		if (calls[k]) fprintf(out, " %s calls=%zu max=%lu;", kind_names[k], calls[k], (unsigned long)worst[k]);
 	fprintf(out, "\n");
+	/* The atomics of each call (what multi-threaded TCG turns into locked host operations), plain calls
+	 * apart: a refill's or a purge's would blur the common path's figure. */
+	size_t m = 0;
+	uint64_t sum = 0, amax = 0;
+	for (unsigned v = 0; v < nr_vcpus; v++)
+		for (size_t i = 0; i < vcpus[v].n; i++) {
+			const struct sample *x = &vcpus[v].samples[i];
+			if (x->series_kind != s * KINDS) continue; /* kind 0: plain */
+			vals[m++] = x->atomics;
+			sum += x->atomics;
+			if (x->atomics > amax) amax = x->atomics;
+		}
+	if (m) {
+		qsort(vals, m, sizeof(*vals), by_value);
+		uint64_t mean100 = sum * 100 / m;
+		fprintf(out, "hart_insns: series=%u atomics per plain call: p50=%lu mean=%lu.%02lu max=%lu\n", s,
+			(unsigned long)percentile(vals, m, 500), (unsigned long)(mean100 / 100),
+			(unsigned long)(mean100 % 100), (unsigned long)amax);
+	}
 	if (profile)
 		for (unsigned k = 0; k < KINDS; k++) print_profile(s, k);
 }

@@ -44,7 +44,9 @@ static u32 sample_tag(u64 s) { return (u32)(s & 3); }
 #define MARK_END(series, kind) INSN_MARK(INSN_MARK_WINDOW_END + (series) * 4 + (kind))
 #define SERIES_CALIBRATION 3
 #define CALIBRATION_LOOPS 1000
-#define CALIBRATION_INSNS (1 + 2 * CALIBRATION_LOOPS + 1) /* li, the loop's addi+bnez each turn, the end mark */
+/* li, the loop's addi + amoadd + bnez each turn, the end mark; of them atomic: one amoadd a turn */
+#define CALIBRATION_INSNS (1 + 3 * CALIBRATION_LOOPS + 1)
+#define CALIBRATION_ATOMICS CALIBRATION_LOOPS
 
 static bool u64_less(const void *a, const void *b) { return *(const u64 *)a < *(const u64 *)b; }
 
@@ -246,14 +248,18 @@ static void machinery(struct ktest *t)
 	u64 three[3] = {7 << 2, 8 << 2 | TAG_PURGE, 9 << 2 | TAG_REFILL};
 	KT_EXPECT(t, sample_ticks(percentile(three, 3, 500)) == 8 && sample_tag(three[1]) == TAG_PURGE);
 
-	/* The plugin's calibration window: a loop of known length with interrupts off, so its count must be
-	 * CALIBRATION_INSNS exactly (make bench compares the two). */
+	/* The plugin's calibration window: a loop of known length with interrupts off, so its counts must be
+	 * CALIBRATION_INSNS and CALIBRATION_ATOMICS exactly (make bench and make test compare them). */
 	unsigned long flags = irq_save();
-	MARK_BEGIN();
-	asm volatile("li t0, %0\n1: addi t0, t0, -1\nbnez t0, 1b" ::"i"(CALIBRATION_LOOPS) : "t0");
-	MARK_END(SERIES_CALIBRATION, TAG_PLAIN);
+	/* One asm statement, marks included: the compiler puts nothing of its own inside the window. */
+	static u32 calibration_word;
+	asm volatile("slti x0, x0, %0\nli t0, %1\n1: addi t0, t0, -1\namoadd.w zero, zero, (%2)\nbnez t0, 1b\n"
+		     "slti x0, x0, %3"
+		     ::"i"(INSN_MARK_WINDOW_BEGIN), "i"(CALIBRATION_LOOPS), "r"(&calibration_word),
+		     "i"(INSN_MARK_WINDOW_END + SERIES_CALIBRATION * 4 + TAG_PLAIN) : "t0", "memory");
 	irq_restore(flags);
-	printk("bench: tail: calibration window marked: %u instructions\n", CALIBRATION_INSNS);
+	printk("bench: tail: calibration window marked: %u instructions, %u atomic\n", CALIBRATION_INSNS,
+	       CALIBRATION_ATOMICS);
 
 	void *p = vmalloc(PAGE_SIZE);
 	KT_ASSERT(t, p);
