@@ -63,6 +63,18 @@ static bool add_page(struct node_pool *pool)
 	return true;
 }
 
+/* The next object of the newest page's tail, after a new page when the tail is used up; NULL when no
+ * page can be had. Does not count it in use. */
+static void *carve(struct node_pool *pool)
+{
+	/* A pool whose init failed has objsize 0 and add_page refuses it. */
+	if ((carve_bytes(pool) < pool->objsize || !pool->objsize) && !add_page(pool))
+		return NULL;
+	void *obj = pool->carve_next;
+	pool->carve_next += pool->objsize;
+	return obj;
+}
+
 void *node_pool_get(struct node_pool *pool)
 {
 	struct free_obj *o = pool->free_list;
@@ -73,12 +85,8 @@ void *node_pool_get(struct node_pool *pool)
 		pool->in_use++;
 		return o;
 	}
-	/* A pool whose init failed has objsize 0 and add_page refuses it. */
-	if ((carve_bytes(pool) < pool->objsize || !pool->objsize) && !add_page(pool))
-		return NULL;
-	void *obj = pool->carve_next;
-	pool->carve_next += pool->objsize;
-	pool->in_use++;
+	void *obj = carve(pool);
+	if (obj) pool->in_use++;
 	return obj;
 }
 
@@ -89,11 +97,7 @@ u32 node_pool_get_many(struct node_pool *pool, void **objs, u32 n)
 	for (; got < n && o; o = o->next) objs[got++] = o;
 	pool->free_list = o;
 	pool->free_objects -= got;
-	while (got < n) {
-		if ((carve_bytes(pool) < pool->objsize || !pool->objsize) && !add_page(pool)) break;
-		objs[got++] = pool->carve_next;
-		pool->carve_next += pool->objsize;
-	}
+	for (void *obj; got < n && (obj = carve(pool)); ) objs[got++] = obj;
 	pool->in_use += got;
 	return got;
 }

@@ -145,26 +145,31 @@ static void depot_drain(void)
 	WRITE_ONCE(depot_pages, 0);
 }
 
-/* A buddy allocation; when it fails and the depot or a group holds pages, they are given back and the
- * allocation tried once more. Rare: both are bounded and only an allocation the buddy allocator cannot
- * serve pays for it. */
+/* For an allocation the buddy allocator could not serve: gives the depot's and the groups' pages back to
+ * it, and says whether there were any (then the allocation is worth trying once more). Rare: both are
+ * bounded and only such an allocation pays for it. Buddy lock held. */
+static bool give_back_held_pages(void)
+{
+	if (!depot_pages && !group_left) return false;
+	depot_drain();
+	groups_release();
+	return true;
+}
+
+/* A buddy allocation, tried once more after give_back_held_pages when it fails. Buddy lock held. */
 static u64 buddy_alloc_locked(unsigned order, int node, unsigned flags)
 {
 	u64 pa = buddy_alloc(order, node, flags);
-	if (pa || (!depot_pages && !group_left)) return pa;
-	depot_drain();
-	groups_release();
+	if (pa || !give_back_held_pages()) return pa;
 	return buddy_alloc(order, node, flags);
 }
 
-/* buddy_alloc_pages, which, like buddy_alloc_locked, drains the depot and the groups to serve what the buddy
- * allocator alone cannot. Buddy lock held. */
+/* buddy_alloc_pages, the rest tried once more after give_back_held_pages when it comes up short. Buddy
+ * lock held. */
 static u32 buddy_alloc_pages_locked(u64 *pas, u32 n, int node, unsigned flags)
 {
 	u32 got = buddy_alloc_pages(pas, n, node, flags);
-	if (got == n || (!depot_pages && !group_left)) return got;
-	depot_drain();
-	groups_release();
+	if (got == n || !give_back_held_pages()) return got;
 	return got + buddy_alloc_pages(pas + got, n - got, node, flags);
 }
 

@@ -132,17 +132,21 @@ static u64 give_back_burst(void) { return MAX((u64)GIVE_BACK_MIN, READ_ONCE(aren
  * instead (16 a burst) cost fix_size 7% per op on one hart, where the cap is never reached this way. */
 #define GIVE_BACK_INSERTS 16
 
-/* Gives ranges back to the index, up to max_inserts (at most 64) inserts under one hold of the arena lock,
- * and returns the areas left for the next hold; or (`repark`, the list's totals set by list_set_totals)
- * parks what is left fenced again in the same hold, as a list of this hart's (so that its next burst takes
- * it first), returns NULL and counts its areas in *reparked. Touching ranges are one insert: a hart frees its chunk's areas (vm/vmalloc_chunk.c)
- * in about the reverse order it carved them, so a burst of them is mostly one extent. A run the index has
- * no node for is parked again for the next purge rather than lost. The records go to this hart's stash,
- * or back to the pool of records. */
-static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inserts, bool repark, u64 *reparked)
+/* Inserts an idle hart's or vm_purge's give-back makes per hold of the arena lock, so that allocating harts
+ * are never held up for a whole batch of thousands of areas. */
+#define GIVE_BACK_HOLD_INSERTS 64
+
+/* Gives ranges back to the index, up to max_inserts inserts under one hold of the arena lock, and returns
+ * the areas left for the next hold; or, given `reparked` (the list's totals set by list_set_totals), parks
+ * what is left fenced again in the same hold, as a list of this hart's (so that its next burst takes it
+ * first), returns NULL and counts its areas there. Touching ranges are one insert: a hart frees its chunk's
+ * areas (vm/vmalloc_chunk.c) in about the reverse order it carved them, so a burst of them is mostly one
+ * extent. A run the index has no node for is parked again for the next purge rather than lost. The
+ * records go to this hart's stash, or back to the pool of records. */
+static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inserts, u64 *reparked)
 {
 	unsigned long f = arena_lock();
-	for (u32 inserts = 0; list && inserts < MIN(max_inserts, 64u); inserts++) {
+	for (u32 inserts = 0; list && inserts < max_inserts; inserts++) {
 		struct vmap_area *run = list, *last = list;
 		u64 lo = list->va_start, hi = lo + list->va_size;
 		for (struct vmap_area *n = last->lazy_next; n; last = n, n = n->lazy_next) {
@@ -162,7 +166,7 @@ static struct vmap_area *give_back_to_index(struct vmap_area *list, u32 max_inse
 			}
 		}
 	}
-	if (repark && list) {
+	if (reparked && list) {
 		*reparked = va_lazy_list_areas(list);
 		list->lazy_hart = (u16)(this_hart_index() + 1);
 		list->batch_next = arena.fenced_head;
@@ -218,26 +222,25 @@ static void list_set_totals(struct vmap_area *list, u64 n)
 }
 
 /* Hands back what gb holds: small ranges to their class's pool (whole, struct and range, one lock per
- * class), the others to the index in bursts of 64 inserts per hold of the arena lock, so that allocating
- * harts are never held up for a whole batch of thousands of areas; a freeing hart's burst (`bounded`)
- * makes GIVE_BACK_INSERTS inserts at most and parks the rest fenced again, in the same hold. Returns how many areas went
- * back. */
+ * class), the others to the index, GIVE_BACK_HOLD_INSERTS inserts per hold of the arena lock; a freeing
+ * hart's burst (`bounded`) makes GIVE_BACK_INSERTS inserts at most and parks the rest fenced again, in the
+ * same hold. Returns how many areas went back. */
 static u64 give_back_end(struct give_back *gb, bool bounded)
 {
 	va_pool_put_flush(&gb->pooled);
 	if (!bounded) {
-		while (gb->rest) gb->rest = give_back_to_index(gb->rest, 64, false, NULL);
+		while (gb->rest) gb->rest = give_back_to_index(gb->rest, GIVE_BACK_HOLD_INSERTS, NULL);
 		return gb->areas;
 	}
 	if (!gb->rest) return gb->areas;
 	/* Each insert takes at least one area: a rest this short goes back whole. */
 	if (gb->rest_n <= GIVE_BACK_INSERTS) {
-		gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS, false, NULL);
+		gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS, NULL);
 		return gb->areas;
 	}
 	u64 reparked = 0;
 	list_set_totals(gb->rest, gb->rest_n);
-	gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS, true, &reparked);
+	gb->rest = give_back_to_index(gb->rest, GIVE_BACK_INSERTS, &reparked);
 	return gb->areas - reparked;
 }
 
