@@ -331,6 +331,19 @@ void vm_purge_give_back_some(void)
 	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(false);
 }
 
+/* Fenced areas a free leaves alone, in thresholds' worth: allocations take them back as they need ranges
+ * (va_area_get); past this, harts only free (or allocate from full caches), and frees give back too, so
+ * the ranges and detached tables a purge released do not wait for an idle hart. */
+#define FENCED_BACKLOG_THRESHOLDS 4
+
+void vm_purge_give_back_backlog(void)
+{
+	if (unlikely(READ_ONCE(arena.fenced_head)) &&
+	    __atomic_load_n(&arena.st.fenced_areas, __ATOMIC_RELAXED) >
+		    FENCED_BACKLOG_THRESHOLDS * READ_ONCE(arena.lazy_max_pages))
+		give_back_fenced(false);
+}
+
 /* The batch's ev=lazy events, one per area in list order: out of the purge's path, so that with tracing
  * off a batch costs nothing per area before its fence. A batch can hold thousands of areas (Linux's
  * threshold is 32 MiB of pages a hart), far more lines than a hart's ring: the ring is drained whenever

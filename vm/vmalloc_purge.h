@@ -36,11 +36,16 @@ void vm_purge_answer_ask(void);
  * hart asked for (vm_purge_kick), and every fenced area a purge left to be given back. Process context. */
 void vm_purge_idle_work(void);
 /* A purge run inline by a freeing hart (vm_purge_kick, when no other hart can) fences the whole batch
- * but gives back only a burst of areas itself (1/64 of the threshold's pages, at least 32); the rest
- * wait on arena.fenced_head, safe to reuse, and each later vfree gives back a burst (this call: one load
- * when nothing waits), as do idle harts and vm_purge_parked, all of them. So no caller pays for a whole
- * batch. Process context, no lock held. */
+ * but gives back only a burst of areas itself (1/64 of the threshold's pages, at least 32), this hart's
+ * own first; the rest wait on arena.fenced_head, safe to reuse, and each later allocation that needs
+ * ranges its hart's cache does not hold gives back a burst (this call: one load when nothing waits), as
+ * do idle harts and vm_purge_parked, all of them. So no caller pays for a whole batch. Process context,
+ * no lock held. */
 void vm_purge_give_back_some(void);
+/* The free side: a burst as vm_purge_give_back_some, but only while the fenced areas number more than
+ * four thresholds' worth (frees with no allocations to take them back). One load when nothing waits.
+ * Any context, no lock held. */
+void vm_purge_give_back_backlog(void);
 u64 vm_purge_seq(void);         /* purges completed so far; any context */
 bool vm_purge_in_flight(void);  /* any context */
 /* Sleeps (wfi) until a purge completes after `seq`, or none is in flight. Process context. */
