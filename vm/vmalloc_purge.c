@@ -311,9 +311,9 @@ static struct vmap_area *take_first_lists(u64 burst)
 
 /* Gives back one burst of fenced areas (give_back_burst): this hart's own if it has some, else the first
  * lists', under one hold of the arena lock; or (`all`) every fenced area. */
-static void give_back_fenced(bool all)
+static void give_back_fenced(bool all, u64 most)
 {
-	u64 burst = all ? ~0ULL : give_back_burst();
+	u64 burst = all ? ~0ULL : MIN(give_back_burst(), most);
 	while (READ_ONCE(arena.fenced_head)) {
 		unsigned long f = arena_lock();
 		struct vmap_area *list = all ? NULL : take_own_burst(burst);
@@ -326,9 +326,9 @@ static void give_back_fenced(bool all)
 	}
 }
 
-void vm_purge_give_back_some(void)
+void vm_purge_give_back_some(u64 most)
 {
-	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(false);
+	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(false, most);
 }
 
 /* Fenced areas a free leaves alone, in thresholds' worth: allocations take them back as they need ranges
@@ -341,7 +341,7 @@ void vm_purge_give_back_backlog(void)
 	if (unlikely(READ_ONCE(arena.fenced_head)) &&
 	    __atomic_load_n(&arena.st.fenced_areas, __ATOMIC_RELAXED) >
 		    FENCED_BACKLOG_THRESHOLDS * READ_ONCE(arena.lazy_max_pages))
-		give_back_fenced(false);
+		give_back_fenced(false, ~0ULL);
 }
 
 /* The batch's ev=lazy events, one per area in list order: out of the purge's path, so that with tracing
@@ -385,7 +385,7 @@ __noinline static void purge_batch(bool chunked)
 	u32 remote = flush_kernel_range(start, size, mech);
 	if (chunked) {
 		fence_park(&b);
-		give_back_fenced(false);
+		give_back_fenced(false, ~0ULL);
 	} else {
 		/* An idle hart's purge also ages the pools, before this batch joins them: what a quarter of
 		 * their magazines held since the last purge goes back to the index. A freeing hart purging
@@ -464,7 +464,7 @@ static void give_back_own_ranges(void)
 void vm_purge_parked(void)
 {
 	vm_purge_aging();
-	give_back_fenced(true);
+	give_back_fenced(true, ~0ULL);
 	give_back_own_ranges();
 	if (vm_tail_pages_waiting()) vm_tail_pages_drain();
 }
@@ -556,5 +556,5 @@ void vm_purge_idle_work(void)
 	vm_purge_answer_ask();
 	if (unlikely(__atomic_load_n(&purge_requested, __ATOMIC_RELAXED)) && va_lazy_over_threshold())
 		(void)purge_run(false, false);
-	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(true);
+	if (unlikely(READ_ONCE(arena.fenced_head))) give_back_fenced(true, ~0ULL);
 }

@@ -39,9 +39,11 @@ void vm_purge_idle_work(void);
  * but gives back only a burst of areas itself (1/64 of the threshold's pages, at least 32), this hart's
  * own first; the rest wait on arena.fenced_head, safe to reuse, and each later allocation that needs
  * ranges its hart's cache does not hold gives back a burst (this call: one load when nothing waits), as
- * do idle harts and vm_purge_parked, all of them. So no caller pays for a whole batch. Process context,
- * no lock held. */
-void vm_purge_give_back_some(void);
+ * do idle harts and vm_purge_parked, all of them. So no caller pays for a whole batch. At most `most`
+ * areas: an allocation of a cached class asks for one magazine of it, which its hart's cache keeps whole
+ * (a bigger burst would pass its newest magazine on to the pool, to be popped cold much later). Process
+ * context, no lock held. */
+void vm_purge_give_back_some(u64 most);
 /* The free side: a burst as vm_purge_give_back_some, but only while the fenced areas number more than
  * four thresholds' worth (frees with no allocations to take them back). One load when nothing waits.
  * Any context, no lock held. */

@@ -122,7 +122,7 @@ static void capped_burst_reparks_consistently(struct ktest *t)
 	KT_EXPECT(t, st.lazy_areas == 0 && st.fenced_areas == PARKED - 16);
 	va_walk_arena();
 	for (u64 before = st.fenced_areas, k = 0; k < 8 && before; k++, before = st.fenced_areas) {
-		vm_purge_give_back_some();
+		vm_purge_give_back_some(~0ULL);
 		vm_get_stats(&st);
 		printk("# give_back_some: fenced_areas %lu -> %lu\n", before, st.fenced_areas);
 		KT_EXPECT(t, before - st.fenced_areas == MIN(before, 16));
