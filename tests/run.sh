@@ -92,6 +92,10 @@ trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:s
 # The QEMU plugin make bench counts per-hart instructions with (tools/hart_insns.c), judged against what
 # the kernel knows: a calibration window, icount's own clock, the calls made.
 ktap_check "hart_insns plugin" "$LOGS/plugin-check.log" hart_insns-plugin 1 tests/plugin/run.sh
+# tools/jit_profile.py, which names perf's samples of QEMU's translated code by guest function: its
+# mapping, on a synthetic translation log and samples placed on two kernel functions.
+ktap_check jit_profile "$LOGS/jit_profile.log" jit_profile 1 python3 tools/jit_profile.py --self-test "$BUILD/kernel.elf" \
+	--nm "${CROSS:-riscv64-unknown-elf-}nm"
 
 echo "== QEMU boots"
 while IFS='|' read -r name smp mem dtb args expect regex machine limit; do

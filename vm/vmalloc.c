@@ -90,7 +90,7 @@ struct vmap_area *va_area_get(u64 va_size, u64 align, unsigned vmflags, u32 owne
 	 * -smp 2: 15% less host time per op, QEMU's own profile by guest function). */
 	if (unlikely(READ_ONCE(arena.fenced_head)) && !in_interrupt() &&
 	    (!cached || !va_cache_of(&arena_harts[this_hart_index()], cached_span)->count))
-		vm_purge_give_back_some(cached ? va_mag_areas(cached_span >> PAGE_SHIFT) : ~0ULL);
+		vm_purge_give_back_some(cached ? 2 * va_mag_areas(cached_span >> PAGE_SHIFT) - 1 : ~0ULL);
 	if (likely(cached)) {
 		struct vmap_area *a = va_cache_get(cached_span, align, vmflags, pages, caller);
 		if (likely(a)) return a;

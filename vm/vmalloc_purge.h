@@ -40,8 +40,9 @@ void vm_purge_idle_work(void);
  * own first; the rest wait on arena.fenced_head, safe to reuse, and each later allocation that needs
  * ranges its hart's cache does not hold gives back a burst (this call: one load when nothing waits), as
  * do idle harts and vm_purge_parked, all of them. So no caller pays for a whole batch. At most `most`
- * areas: an allocation of a cached class asks for one magazine of it, which its hart's cache keeps whole
- * (a bigger burst would pass its newest magazine on to the pool, to be popped cold much later). Process
+ * areas: an allocation of a cached class asks for what its hart's empty cache of that class keeps
+ * without passing its newest magazine on to the pool (two magazines less one area), where the records
+ * would wait to be popped cold much later. Process
  * context, no lock held. */
 void vm_purge_give_back_some(u64 most);
 /* The free side: a burst as vm_purge_give_back_some, but only while the fenced areas number more than
