@@ -84,6 +84,44 @@ static void threshold_is_linux_default(struct ktest *t)
 	KT_EXPECT(t, vm_lazy_max_pages() == found);
 }
 
+/* Purges everything, sets the lazy threshold to `limit` pages and takes n one-page areas into p. */
+static void alloc_one_page_areas(struct ktest *t, void **p, u32 n, u64 limit)
+{
+	vm_purge();
+	vm_set_lazy_max_pages(limit);
+	u32 got = 0;
+	for (; got < n && (p[got] = vmalloc(PAGE_SIZE)); got++) {}
+	KT_EXPECT(t, got == n);
+}
+
+/* What a series of calls did to the fenced areas, each call's effect seen by vm_get_stats after it. */
+struct fenced_watch {
+	u64 most, now, shrinks;
+	u64 odd; /* shrinks by other than one 32-area burst, or at or below the backlog */
+};
+
+static void fenced_watch_step(struct fenced_watch *w, u64 backlog)
+{
+	struct vm_stats st;
+	vm_get_stats(&st);
+	w->most = MAX(w->most, st.fenced_areas);
+	if (st.fenced_areas < w->now) {
+		w->shrinks++;
+		if (w->now - st.fenced_areas != MIN(w->now, 32) || w->now <= backlog) w->odd++;
+	}
+	w->now = st.fenced_areas;
+}
+
+/* Gives everything back and checks that nothing is left lazy or fenced; the threshold back to `old`. */
+static void purge_all_and_check(struct ktest *t, u64 old)
+{
+	struct vm_stats st;
+	vm_purge();
+	vm_get_stats(&st);
+	KT_EXPECT(t, st.fenced_areas == 0 && st.lazy_areas == 0 && st.lazy_pages == 0);
+	vm_set_lazy_max_pages(old);
+}
+
 /* A hart alone purges in its own vfree but gives back only a burst (32 areas) itself: the rest waits,
  * fenced. Frees leave it there (below four thresholds' worth); each allocation its hart's cache cannot
  * serve gives back a burst first, into that cache, so no call pays for a whole batch (tail latency, `make
@@ -98,42 +136,26 @@ static void lone_purge_gives_back_in_bursts(struct ktest *t)
 	}
 	const u64 limit = 96, old = vm_lazy_max_pages();
 	static void *p[200];
-	struct vm_stats st;
-	u64 most = 0, shrinks = 0, bad_shrinks = 0, before = 0;
-	vm_purge();
-	vm_set_lazy_max_pages(limit);
-	u32 n = 0;
-	for (; n < ARRAY_SIZE(p) && (p[n] = vmalloc(PAGE_SIZE)); n++) {}
-	KT_EXPECT(t, n == ARRAY_SIZE(p));
-	for (u32 i = 0; i < n; i++) {
+	struct fenced_watch frees = {0}, allocs;
+	alloc_one_page_areas(t, p, ARRAY_SIZE(p), limit);
+	for (u32 i = 0; i < ARRAY_SIZE(p); i++) {
 		vfree(p[i]);
-		vm_get_stats(&st);
-		most = MAX(most, st.fenced_areas);
-		if (st.fenced_areas < before) shrinks++; /* a free gave back: none should, below the backlog */
-		before = st.fenced_areas;
+		fenced_watch_step(&frees, ~0ULL); /* below the backlog: any shrink is odd */
 	}
 	/* Each purge takes ~96 one-page areas, gives 32 back and leaves ~64 fenced; the frees keep them. */
-	KT_EXPECT(t, shrinks == 0);
-	KT_EXPECT(t, most >= limit - 32 && most <= 2 * limit && before == most);
+	KT_EXPECT(t, frees.shrinks == 0);
+	KT_EXPECT(t, frees.most >= limit - 32 && frees.most <= 2 * limit && frees.now == frees.most);
 	/* The allocations: from what the purges' first bursts put in this hart's cache, then a burst each
 	 * time it is empty. */
-	shrinks = 0;
-	for (n = 0; n < ARRAY_SIZE(p) && (p[n] = vmalloc(PAGE_SIZE)); n++) {
-		vm_get_stats(&st);
-		if (st.fenced_areas < before) {
-			shrinks++;
-			if (before - st.fenced_areas != MIN(before, 32)) bad_shrinks++; /* one burst per allocation */
-		}
-		before = st.fenced_areas;
-	}
+	allocs = (struct fenced_watch){.now = frees.now};
+	u32 n = 0;
+	for (; n < ARRAY_SIZE(p) && (p[n] = vmalloc(PAGE_SIZE)); n++) fenced_watch_step(&allocs, 0);
 	KT_EXPECT(t, n == ARRAY_SIZE(p));
-	printk("# fenced %lu at most, %lu bursts given back by allocations, %lu fenced left\n", most, shrinks, before);
-	KT_EXPECT(t, shrinks >= 2 && bad_shrinks == 0 && before == 0);
+	printk("# fenced %lu at most, %lu bursts given back by allocations, %lu fenced left\n", frees.most,
+	       allocs.shrinks, allocs.now);
+	KT_EXPECT(t, allocs.shrinks >= 2 && allocs.odd == 0 && allocs.now == 0);
 	for (u32 i = 0; i < n; i++) vfree(p[i]);
-	vm_purge();
-	vm_get_stats(&st);
-	KT_EXPECT(t, st.fenced_areas == 0 && st.lazy_areas == 0 && st.lazy_pages == 0);
-	vm_set_lazy_max_pages(old);
+	purge_all_and_check(t, old);
 }
 
 /* Harts that free and do not allocate: past four thresholds' worth of fenced areas each free gives back a
@@ -147,30 +169,16 @@ static void frees_give_back_past_the_backlog(struct ktest *t)
 	}
 	const u64 limit = 64, old = vm_lazy_max_pages();
 	static void *p[704];
-	struct vm_stats st;
-	u64 most = 0, shrinks = 0, early = 0, before = 0;
-	vm_purge();
-	vm_set_lazy_max_pages(limit);
-	u32 n = 0;
-	for (; n < ARRAY_SIZE(p) && (p[n] = vmalloc(PAGE_SIZE)); n++) {}
-	KT_EXPECT(t, n == ARRAY_SIZE(p));
-	for (u32 i = 0; i < n; i++) {
+	struct fenced_watch frees = {0};
+	alloc_one_page_areas(t, p, ARRAY_SIZE(p), limit);
+	for (u32 i = 0; i < ARRAY_SIZE(p); i++) {
 		vfree(p[i]);
-		vm_get_stats(&st);
-		most = MAX(most, st.fenced_areas);
-		if (st.fenced_areas < before) {
-			shrinks++;
-			if (before <= 4 * limit || before - st.fenced_areas != 32) early++;
-		}
-		before = st.fenced_areas;
+		fenced_watch_step(&frees, 4 * limit);
 	}
-	printk("# fenced %lu at most, %lu bursts given back by frees\n", most, shrinks);
-	KT_EXPECT(t, shrinks >= 2 && early == 0);
-	KT_EXPECT(t, most > 4 * limit && most <= 5 * limit);
-	vm_purge();
-	vm_get_stats(&st);
-	KT_EXPECT(t, st.fenced_areas == 0 && st.lazy_areas == 0 && st.lazy_pages == 0);
-	vm_set_lazy_max_pages(old);
+	printk("# fenced %lu at most, %lu bursts given back by frees\n", frees.most, frees.shrinks);
+	KT_EXPECT(t, frees.shrinks >= 2 && frees.odd == 0);
+	KT_EXPECT(t, frees.most > 4 * limit && frees.most <= 5 * limit);
+	purge_all_and_check(t, old);
 }
 
 /* The purge keeps small areas for reuse: the purging hart's own cache of the class first, which hands its
