@@ -6,6 +6,7 @@
 #include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/percpu.h"
+#include "lib/printk.h"
 #include "lib/tlb_shootdown.h"
 #include "lib/riscv.h"
 #include "lib/string.h"
@@ -328,11 +329,20 @@ static void grace_period_leaves_sleepers_asleep(struct ktest *t)
 	 * made after each of this hart's ticks finds it awake every time (on sifive_u it always did). Bounded
 	 * in time (5 s), not in polls: with eight vCPUs on two host cores, hart 1's vCPU may wait long for a
 	 * core before it reaches its wfi (10^7 polls once ran out in a make-test-like boot). */
-	for (u64 end = rdtime() + 5 * timer_hz();
-	     !__atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE) && rdtime() < end;)
+	const struct hart_local *h1 = hart_locals[1];
+	u64 ticks0 = READ_ONCE(h1->ticks);
+	for (u64 end = rdtime() + 5 * timer_hz(); !__atomic_load_n(&h1->asleep, __ATOMIC_ACQUIRE) && rdtime() < end;)
 		cpu_relax();
-	bool asleep = __atomic_load_n(&hart_locals[1]->asleep, __ATOMIC_ACQUIRE);
-	if (!asleep) park_release(t); /* not left parked: later suites need hart 1 */
+	bool asleep = __atomic_load_n(&h1->asleep, __ATOMIC_ACQUIRE);
+	if (!asleep) {
+		/* What hart 1 was doing: ticks taken meanwhile (none: its interrupts stayed off, or its vCPU
+		 * never ran), whether it is inside an interrupt or a hold-off section, and its parked state. */
+		printk("# hart 1 never seen asleep in 5 s: %lu ticks taken meanwhile, irq_depth %d, irq_hold %u "
+		       "(held %d), parked_state %u\n",
+		       READ_ONCE(h1->ticks) - ticks0, READ_ONCE(h1->irq_depth), READ_ONCE(h1->irq_hold),
+		       READ_ONCE(h1->irq_held), READ_ONCE(parked_state));
+		park_release(t); /* not left parked: later suites need hart 1 */
+	}
 	KT_ASSERT(t, asleep);
 	struct rcu_obj *p = vmalloc(sizeof(*p));
 	KT_ASSERT(t, p);
