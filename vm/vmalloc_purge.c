@@ -309,8 +309,8 @@ static struct vmap_area *take_first_lists(u64 burst)
 	return list;
 }
 
-/* Gives back one burst of fenced areas (give_back_burst): this hart's own if it has some, else the first
- * lists', under one hold of the arena lock; or (`all`) every fenced area. */
+/* Gives back one burst of fenced areas (give_back_burst, at most `most`): this hart's own if it has some,
+ * else the first lists', under one hold of the arena lock; or (`all`) every fenced area. */
 static void give_back_fenced(bool all, u64 most)
 {
 	u64 burst = all ? ~0ULL : MIN(give_back_burst(), most);

@@ -42,8 +42,7 @@ void vm_purge_idle_work(void);
  * do idle harts and vm_purge_parked, all of them. So no caller pays for a whole batch. At most `most`
  * areas: an allocation of a cached class asks for what its hart's empty cache of that class keeps
  * without passing its newest magazine on to the pool (two magazines less one area), where the records
- * would wait to be popped cold much later. Process
- * context, no lock held. */
+ * would wait to be popped cold much later. Process context, no lock held. */
 void vm_purge_give_back_some(u64 most);
 /* The free side: a burst as vm_purge_give_back_some, but only while the fenced areas number more than
  * four thresholds' worth (frees with no allocations to take them back). One load when nothing waits.
