@@ -5,23 +5,13 @@ instructions summed by the kernel function each block starts in (from the ELF's 
 (physical addresses below the kernel's load address, OpenSBI) as one `sbi` entry, and the top entries.
 The sums hold the whole window, polls included (the header's work excludes them).
 Usage: hart_insns_profile.py KERNEL_ELF PLUGIN_OUTPUT [TOP (10)] [SERIES (all), e.g. 0,1] [NM]"""
-import bisect
 import collections
 import re
-import subprocess
 import sys
 
+from elf_symbols import TextSymbols
+
 KERNEL_BASE = 0x80200000  # where OpenSBI's fw_dynamic jumps: below it, the firmware
-
-
-def symbols(elf, nm):
-    out = subprocess.run([nm, "-n", elf], capture_output=True, text=True, check=True).stdout
-    syms = []
-    for line in out.splitlines():
-        p = line.split()
-        if len(p) == 3 and p[1] in "tTwW":
-            syms.append((int(p[0], 16), p[2]))
-    return syms
 
 
 def main():
@@ -31,8 +21,7 @@ def main():
     top = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     series = set(sys.argv[4].split(",")) if len(sys.argv) > 4 and sys.argv[4] != "all" else None
     nm = sys.argv[5] if len(sys.argv) > 5 else "riscv64-unknown-elf-nm"
-    syms = symbols(elf, nm)
-    addrs = [a for a, _ in syms]
+    syms = TextSymbols(elf, nm)
     header, sums = None, collections.Counter()
 
     def flush():
@@ -60,8 +49,7 @@ def main():
             if a < KERNEL_BASE:
                 name = "sbi (OpenSBI, M-mode)"
             else:
-                i = bisect.bisect_right(addrs, a) - 1
-                name = syms[i][1] if i >= 0 else "0x%x" % a
+                name = syms.name_of(a)
             sums[name] += int(m.group(2))
     flush()
 

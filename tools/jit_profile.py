@@ -22,9 +22,10 @@ the one that stalled, so a per-instruction figure names the neighbourhood of a c
 """
 import bisect
 import re
-import subprocess
 import sys
 from collections import Counter
+
+from elf_symbols import TextSymbols
 
 GUEST = re.compile(r'^\s+-- guest addr 0x([0-9a-f]+)')
 HOST = re.compile(r'^0x([0-9a-f]+):')
@@ -49,32 +50,16 @@ def read_translation_log(lines):
     return pairs
 
 
-def read_symbols(elf, nm):
-    """Sorted (address, name) of the ELF's text symbols."""
-    out = subprocess.run([nm, '-n', elf], capture_output=True, text=True, check=True).stdout
-    syms = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 3 and f[1] in 'tTwW' and not f[2].startswith('$'):
-            syms.append((int(f[0], 16), f[2]))
-    return syms
-
-
 class Namer:
     def __init__(self, pairs, syms):
         self.hosts = [p[0] for p in pairs]
         self.guests = [p[1] for p in pairs]
-        self.sym_addrs = [s[0] for s in syms]
-        self.sym_names = [s[1] for s in syms]
+        self.function = syms.name_of
 
     def guest_pc(self, host):
         i = bisect.bisect_right(self.hosts, host) - 1
         # a block's host code is a few KiB at most: further than that is code the log did not show
         return self.guests[i] if i >= 0 and host - self.hosts[i] < 4096 else None
-
-    def function(self, pc):
-        i = bisect.bisect_right(self.sym_addrs, pc) - 1
-        return self.sym_names[i] if i >= 0 else hex(pc)
 
 
 def attribute(namer, sample_lines, pcs_of=()):
@@ -118,9 +103,8 @@ def report(places, pcs, ops, top):
 
 
 def self_test(elf, nm):
-    syms = read_symbols(elf, nm)
-    names = dict((n, a) for a, n in syms)
-    a, b = names.get('vfree'), names.get('vmalloc')
+    syms = TextSymbols(elf, nm)
+    a, b = syms.address_of('vfree'), syms.address_of('vmalloc')
     if a is None or b is None:
         print('TAP version 13\n1..1\nnot ok 1 samples_named_by_guest_function # no vfree or vmalloc in the ELF')
         return 1
@@ -161,7 +145,7 @@ def main(argv):
     log, samples, elf = args
     with open(log, errors='replace') as f:
         pairs = read_translation_log(f)
-    namer = Namer(pairs, read_symbols(elf, nm))
+    namer = Namer(pairs, TextSymbols(elf, nm))
     pcs_of = tuple(opts['--pcs'].split(',')) if '--pcs' in opts else ()
     with open(samples, errors='replace') as f:
         places, pcs = attribute(namer, f, pcs_of)
