@@ -29,6 +29,7 @@
 
 #include "lib/percpu.h"
 #include "lib/riscv.h"
+#include "lib/spinlock.h"
 
 static inline void irq_hold(void)
 {
@@ -57,6 +58,24 @@ static inline bool irq_hold_takes(struct hart_local *h)
 	if (likely(!h->irq_hold)) return false;
 	h->irq_held = true;
 	return true;
+}
+
+/* A spinlock held inside a section: its holder takes no interrupt and writes no CSR to ensure it (see
+ * above for what that saves). spin_lock_held_wait (lib/irq_hold.c) is the contended half: it leaves
+ * the section while it waits (interrupts as the caller had them, a held one taken first), so no hart
+ * waits for the lock with interrupts off, and returns holding the lock inside the section again; the
+ * task may then be on another hart, so a caller that picked the lock by this hart rechecks. Kernel
+ * context, outside any other section (or the wait happens inside that one). */
+__attribute__((cold)) void spin_lock_held_wait(spinlock_t *l);
+static inline void spin_lock_held(spinlock_t *l)
+{
+	irq_hold();
+	if (unlikely(!spin_trylock(l))) spin_lock_held_wait(l);
+}
+static inline void spin_unlock_held(spinlock_t *l)
+{
+	spin_unlock(l);
+	irq_unhold();
 }
 
 #endif

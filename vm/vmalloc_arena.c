@@ -15,17 +15,6 @@ u64 va_flushes_begun, va_flushes_done; /* vm/vmalloc_check.h: whole flushes, for
 #endif
 bool vm_debug_uaf;
 
-/* busy_lock_in's contended half: out of the section while it waits (interrupts as the caller had them,
- * any held one taken first), back in to try again. */
-__attribute__((noinline, cold)) void busy_lock_wait(struct busy_stripe *b)
-{
-	do {
-		irq_unhold();
-		spin_wait_unlocked(&b->lock);
-		irq_hold();
-	} while (!spin_trylock(&b->lock));
-}
-
 u64 arena_stat_total(enum arena_stat s)
 {
 	s64 n = 0;

@@ -160,20 +160,14 @@ static inline void arena_unlock(unsigned long f) { spin_unlock_irqrestore(&arena
  * interrupt handler may take a stripe (a vfree from interrupt context), so none may run on a hart that
  * holds one, but writing sstatus twice per lock hold cost ~15% of a one-page vmalloc+vfree in host time
  * (two holds per pair). The wait, if any, runs with interrupts as the caller had them, as
- * spin_lock_irqsave's does. */
-void busy_lock_wait(struct busy_stripe *b);
+ * spin_lock_irqsave's does (spin_lock_held). */
 static inline void busy_lock_in(struct busy_stripe *b, s64 *bank)
 {
-	irq_hold();
-	if (unlikely(!spin_trylock(&b->lock))) busy_lock_wait(b);
+	spin_lock_held(&b->lock);
 	arena_stat_bank_add(bank, ARENA_STAT_BUSY_LOCKS, 1);
 }
 static inline void busy_lock(struct busy_stripe *b) { busy_lock_in(b, arena_stat_bank()); }
-static inline void busy_unlock(struct busy_stripe *b)
-{
-	spin_unlock(&b->lock);
-	irq_unhold();
-}
+static inline void busy_unlock(struct busy_stripe *b) { spin_unlock_held(&b->lock); }
 
 static inline unsigned long pool_lock(struct va_pool *p)
 {
