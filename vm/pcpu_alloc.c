@@ -13,9 +13,10 @@
  * time per call. A chunk's state (bump pointer, live count, retired mark) changes only under its stripe
  * lock, one of PCPU_STRIPES chosen by its address, so a free from any hart can check and update it; a
  * free that empties some hart's current chunk takes it out of that hart's slot under the same lock, and
- * the owner re-reads its slot under the lock before carving. Invariant (asserted in VM_DEBUG builds): a
- * chunk in a slot holds at least one live object: its first object is carved before it is installed,
- * and the free that empties it takes it out of the slot. */
+ * the owner re-reads its slot under the lock before carving. Invariants (asserted in VM_DEBUG builds): a
+ * chunk in a slot holds at least one live object (its first object is carved before it is installed,
+ * and the free that empties it takes it out of the slot); a live chunk out of its slot is retired (the
+ * only other way out of a slot is being replaced when full, which retires it). */
 #include "vm/pcpu_alloc.h"
 #include "lib/bug.h"
 #include "lib/irq_hold.h"
@@ -30,6 +31,7 @@
 #define HEADER_SIZE 64UL
 #define PCPU_STRIPES 16
 #define INV_CURRENT_LIVE "pcpu[current_live] a hart's current chunk holds a live object"
+#define INV_RETIRED "pcpu[retired] a live chunk out of its hart's slot is retired"
 
 struct pcpu_chunk {
 	u64 magic;
@@ -37,7 +39,7 @@ struct pcpu_chunk {
 	u64 live;      /* objects handed out and not freed */
 	u32 units;
 	u32 owner;     /* the hart whose current chunk it is or was */
-	u32 retired;   /* no longer the current chunk: freed when it empties */
+	u32 retired;   /* no longer its hart's current chunk: freed when it empties (for the VM_DEBUG check) */
 };
 
 static struct {
@@ -67,7 +69,7 @@ __noinline static struct pcpu_chunk *chunk_new(void)
 	return c;
 }
 
-/* Carves from chunk c (its stripe lock held); NULL when it lacks room. */
+/* Carves from chunk c (its stripe lock held, or no one else knows it yet); NULL when it lacks room. */
 static void *carve(struct pcpu_chunk *c, u64 size, u64 align)
 {
 	u64 off = ALIGN_UP(c->next_free, align);
@@ -188,12 +190,16 @@ __noinline void free_percpu(void *p)
 		       __builtin_return_address(0));
 		return;
 	}
+	bool current = READ_ONCE(current_chunk[c->owner]) == c;
+#ifdef VM_DEBUG
+	BUG_UNLESS(current || c->retired, INV_RETIRED);
+#endif
 	bool release = !--c->live;
 	if (release) {
 		/* Emptied: nothing of it is in use any more, so it is given back whole (a later allocation
 		 * makes a new one); leak checks then see every chunk gone. A current chunk leaves its slot
 		 * first, so its owner never carves from it again. */
-		if (READ_ONCE(current_chunk[c->owner]) == c) WRITE_ONCE(current_chunk[c->owner], NULL);
+		if (current) WRITE_ONCE(current_chunk[c->owner], NULL);
 		c->magic = 0;
 	}
 	spin_unlock_held(l);
