@@ -28,6 +28,7 @@ struct buddy_zone {
 
 static struct buddy_zone zones[BUDDY_MAX_ZONES];
 static unsigned nr_zones;
+struct buddy_zone_span buddy_zone0;
 static u64 nr_allocs, nr_frees, nr_failed, nr_bad_frees, nr_node_fallbacks;
 
 /* Zone 0 is tested first and alone on the fast path: most machines have a single bank. The
@@ -395,6 +396,7 @@ int buddy_add_zone(u64 base, u64 size, int node, struct page *meta)
 	z->npages = (u32)npages;
 	z->node = node;
 	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) z->free_head[k] = PA_NIL;
+	if (!nr_zones) buddy_zone0 = (struct buddy_zone_span){meta, npages * sizeof(struct page), first};
 	nr_zones++;
 	return 0;
 }
@@ -519,6 +521,7 @@ void buddy_reset(void)
 {
 	memset(zones, 0, sizeof(zones));
 	nr_zones = 0;
+	buddy_zone0 = (struct buddy_zone_span){0};
 	nr_allocs = nr_frees = nr_failed = nr_bad_frees = nr_node_fallbacks = 0;
 }
 #endif

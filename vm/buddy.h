@@ -108,6 +108,24 @@ int buddy_split(u64 pa, unsigned order);
 struct page *pa_to_page(u64 pa); /* NULL if pa is not in a zone */
 u64 page_to_pa(const struct page *p); /* 0 if p is not a zone's struct page */
 
+/* The first zone's struct pages (set when it is added, never changed after): page_to_pa_first_zone's. */
+struct buddy_zone_span {
+	const struct page *pages;
+	u64 bytes; /* its pages * sizeof(struct page) */
+	u64 base_pfn;
+};
+extern struct buddy_zone_span buddy_zone0;
+/* page_to_pa for a page of the first zone (most machines have one bank), inline; 0 for any other page,
+ * which the caller then gives to page_to_pa. For a fast path that must call nothing: under QEMU a call's
+ * return costs a translation-block lookup, and a call makes the caller save registers. Any context. */
+static inline u64 page_to_pa_first_zone(const struct page *p)
+{
+	uptr off = (uptr)p - (uptr)buddy_zone0.pages;
+	if (likely(off < buddy_zone0.bytes && !(off % sizeof(struct page))))
+		return (buddy_zone0.base_pfn + off / sizeof(struct page)) << PAGE_SHIFT;
+	return 0;
+}
+
 /*
  * Counters summed over the zones without a lock (callers outside vm/page_cache.c cannot take its buddy
  * lock): while other harts allocate, a result is a snapshot that may already be stale, exact only when

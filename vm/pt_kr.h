@@ -31,6 +31,13 @@ pte_t *pt_kr_block_table(u64 va);
 /* pt_kr_map_pages into table (from pt_kr_block_table for va's block); the n pages must lie inside that
  * block. Same errors, except that no table is ever needed (no -ENOMEM); nothing stays mapped on failure. */
 int pt_kr_map_pages_in(pte_t *table, u64 va, struct page *const *pages, u32 n, u64 prot);
+/* One leaf for pa at va in table (the level-0 table covering va, whose slot the caller owns), inline:
+ * for a fast path that checked pa itself (a zone's page, no bits beyond PT_PA_LIMIT) and passes a
+ * constant prot that pt_prot_ok accepts, without PTE_U. pt_kr_map_pages_in is the general form. */
+static inline void pt_kr_set_leaf_in(pte_t *table, u64 va, u64 pa, u64 prot)
+{
+	pt_set_pte(&table[pt_index(va, 0)], pte_make(pa, prot | PT_LEAF_FLAGS));
+}
 /* pt_kr_clear(va, n, PT_KR_KEEP, NULL) inside table, the n pages inside its block: how many were mapped. */
 u32 pt_kr_clear_in(pte_t *table, u64 va, u32 n);
 /* Clears the valid 4 KiB leaves among n pages from va (holes are fine) and returns how many there were.

@@ -8,6 +8,7 @@
 #include "lib/riscv.h"
 #include "lib/trace.h"
 #include "platform/tlb_remote.h"
+#include "vm/buddy.h"
 #include "vm/layout.h"
 #include "vm/pt.h"
 #include "vm/pt_kr.h"
@@ -200,10 +201,9 @@ __noinline static void *map_ram_slow(struct page **pages, unsigned int count, in
 	return map_ram_block(hv, pages, count, caller);
 }
 
-__noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
+/* Everything vm_map_ram's one-page fast path does not take, with the caller's address for attribution. */
+__noinline static void *map_ram_general(struct page **pages, unsigned int count, int node, const void *caller)
 {
-	const void *caller = __builtin_return_address(0);
-
 	/* The block is touched by its own hart in process context only, where the kernel never preempts
 	 * itself: no interrupt masking (each CSR write ends QEMU's translation block). Interrupt handlers
 	 * get an area of their own. The block's last page is never handed out: a guard page before whatever
@@ -216,6 +216,27 @@ __noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
 		return map_ram_many(hv, pages, count, caller);
 	}
 	return map_ram_slow(pages, count, node, caller);
+}
+
+__noinline void *vm_map_ram(struct page **pages, unsigned int count, int node)
+{
+	/* The common case, written to call nothing (a call made it save eight registers and return through
+	 * QEMU's block lookup): one page of the first zone into this hart's block, which has room, in
+	 * process context, nobody tracing. The same checks as map_ram_general's, and the same PTE as
+	 * pt_kr_map_pages_in's; 17 instructions fewer per vm_map_ram_test loop. */
+	struct hart_vb *hv = &hart_vb[this_hart_index()];
+	if (likely(pages && count == 1 && node >= NUMA_NO_NODE && !in_interrupt() && hv->b &&
+		   hv->used < VB_PAGES - 1 && !trace_on(TRACE_VMALLOC))) {
+		u64 pa = page_to_pa_first_zone(pages[0]);
+		if (likely(pa && !(pa & PT_BAD_PA_BITS))) {
+			u32 used = hv->used;
+			u64 va = hv->base + ((u64)used << PAGE_SHIFT);
+			pt_kr_set_leaf_in(hv->table, va, pa, MAP_RAM_PROT | PTE_G);
+			store_release(hv->used, used + 1); /* after the PTE: other harts' unmaps read it (block_used) */
+			return (void *)(uptr)va;
+		}
+	}
+	return map_ram_general(pages, count, node, __builtin_return_address(0));
 }
 
 /* Whether [va, count pages) is a run b handed out (`used` pages so far): a stray count or pointer must not
