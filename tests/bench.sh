@@ -313,6 +313,15 @@ if want 5; then
 	if [ "${WALL:-1}" != 0 ]; then
 		echo "== 5b. user-level service: wall clock, -smp 2, SCALE $SHM_SCALE, medians of $RUNS interleaved runs each (us per op)"
 		dir=$LOGS/shm-wall && rm -rf "$dir" && mkdir -p "$dir"
+		# The two peer scripts share one source tree in /tmp/linux-peer: linux-test_vmalloc.sh builds in
+		# it, linux-shm-bench.sh builds out of it (O=), which kbuild refuses once the tree holds an in-tree
+		# build ("The source tree is not clean"). When the former's image is already copied out and the
+		# latter's is still to be built, the tree is cleaned first; nothing of the former's is lost.
+		peer_tree=/tmp/linux-peer/linux-source-6.12
+		if [ ! -f /tmp/linux-peer/Image-6.12-user ] && [ -f /tmp/linux-peer/Image-6.12-O2 ] && [ -f "$peer_tree/.config" ]; then
+			echo "(cleaning $peer_tree for the user-level peer's first, out-of-tree build)"
+			make -s -C "$peer_tree" ARCH=riscv mrproper
+		fi
 		for r in $(seq 1 "$RUNS"); do
 			shm_boot "shm-wall-ours-$r" 2 0
 			shm_per_op "$LOGS/shm-wall-ours-$r.log" >"$dir/ours-$r"
@@ -321,6 +330,7 @@ if want 5; then
 			shm_per_op "$dir/linux-raw-$r" >"$dir/linux-$r"
 		done
 		# As in 2: ratio of the medians, the median and range of the per-pair ratios, and of the fastest runs.
+		[ -s "$dir/linux-1" ] || echo "the Linux peer printed no figures: its output is in $dir/linux-raw-1"
 		printf '%-14s %12s %12s %7s %7s %13s %6s\n' workload ours_us linux_us ratio paired paired_range best
 		shm_vals() { cat "$dir"/"$1"-[0-9]* | awk -v n="$2" '$1 == n && $2 != "skipped" { print $2 / 1000 }'; }
 		for name in $SHM_NAMES; do
