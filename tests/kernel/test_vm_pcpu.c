@@ -132,6 +132,16 @@ static void alloc_on_other(void *arg)
 }
 static void free_on_other(void *arg) { free_percpu(arg); }
 
+/* An object of `size` bytes allocated and filled (tag 0x77) on hart `hart`; NULL if the call could not be
+ * queued or the allocation failed. */
+static void *alloc_there(u32 hart, u64 size)
+{
+	remote_obj = NULL;
+	if (smp_call_on(hart, alloc_on_other, (void *)(uptr)size) != 0) return NULL;
+	smp_wait_all();
+	return remote_obj;
+}
+
 /* Another hart's current chunk emptied from here: it goes back at once and leaves that hart's slot, so
  * the hart's next object comes from a new chunk (zeroed, usable); and one of ours freed there. */
 static void another_harts_current_chunk_emptied_here(struct ktest *t)
@@ -139,19 +149,13 @@ static void another_harts_current_chunk_emptied_here(struct ktest *t)
 	u32 other;
 	if (!ktest_other_hart(t, &other)) return;
 	u64 areas = vm_live_areas();
-	remote_obj = NULL;
-	KT_ASSERT(t, smp_call_on(other, alloc_on_other, (void *)100UL) == 0);
-	smp_wait_all();
-	void *a = remote_obj;
+	void *a = alloc_there(other, 100);
 	KT_ASSERT(t, a);
 	KT_EXPECT(t, holds(a, 100, 0x77));
 	KT_EXPECT(t, vm_live_areas() == areas + 1);
 	free_percpu(a);
 	KT_EXPECT(t, vm_live_areas() == areas);
-	remote_obj = NULL;
-	KT_ASSERT(t, smp_call_on(other, alloc_on_other, (void *)200UL) == 0);
-	smp_wait_all();
-	void *b = remote_obj;
+	void *b = alloc_there(other, 200);
 	KT_ASSERT(t, b);
 	KT_EXPECT(t, holds(b, 200, 0x77));
 	KT_EXPECT(t, vm_live_areas() == areas + 1);
